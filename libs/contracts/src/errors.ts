@@ -1,0 +1,62 @@
+/**
+ * Every failure that crosses a service boundary is a {@link ForgeOneError}: a stable
+ * machine code (`AREA.REASON`), a message that says what was wrong and what to do,
+ * and optional details. Adapters map the code to an HTTP status or a bus reply.
+ */
+export class ForgeOneError extends Error {
+  override readonly name: string = 'ForgeOneError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  toReply(): ErrorReply {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+/** The wire shape of a failed command reply (DESIGN §2). */
+export interface ErrorReply {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: Record<string, unknown> };
+}
+
+export function isErrorReply(value: unknown): value is ErrorReply {
+  if (typeof value !== 'object' || value === null || !('error' in value)) return false;
+  const error = (value as { error: unknown }).error;
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/** Error codes with the HTTP status the gateway answers them with. */
+export const ERROR_CODES = {
+  'COMMAND.INVALID': 400,
+  'COMMAND.UNKNOWN': 404,
+  'COMMAND.TOO_LARGE': 413,
+  'REGISTRY.MANIFEST_INVALID': 400,
+  'REGISTRY.WASM_INVALID': 400,
+  'REGISTRY.ABI_MISMATCH': 400,
+  'REGISTRY.VERSION_EXISTS': 409,
+  'REGISTRY.VERSION_CONFLICT': 409,
+  'REGISTRY.VERSION_NOT_FOUND': 404,
+  'REGISTRY.PLUGIN_NOT_FOUND': 404,
+  'REGISTRY.NOT_INSTALLED': 409,
+  'REGISTRY.ALREADY_INSTALLED': 409,
+  'REGISTRY.NOT_AN_UPGRADE': 409,
+  'REGISTRY.ARTIFACT_CORRUPT': 500,
+  'REGISTRY.ARTIFACT_MISSING': 500,
+  'EVENTSTORE.CONFLICT': 409,
+  'EVENTSTORE.UNAVAILABLE': 503,
+  'SERVICE.UNAVAILABLE': 503,
+  'SERVICE.TIMEOUT': 504,
+  'SERVICE.INTERNAL': 500,
+  'QUERY.INVALID': 400,
+  'QUERY.NOT_FOUND': 404,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function httpStatusFor(code: string): number {
+  return (ERROR_CODES as Record<string, number>)[code] ?? 500;
+}

@@ -1,0 +1,20 @@
+import type { z } from 'zod';
+import {
+  PLUGIN_EVENT_TYPES,
+  PluginInstalledSchema,
+  PluginRemovedSchema,
+  PluginUpgradedSchema,
+  PluginVersionPublishedSchema,
+} from './plugin.events.js';
+
+/** Data schema of every event type the platform writes; readers refuse types not listed here. */
+export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  [PLUGIN_EVENT_TYPES.versionPublished]: PluginVersionPublishedSchema,
+  [PLUGIN_EVENT_TYPES.installed]: PluginInstalledSchema,
+  [PLUGIN_EVENT_TYPES.upgraded]: PluginUpgradedSchema,
+  [PLUGIN_EVENT_TYPES.removed]: PluginRemovedSchema,
+};
+
+export function isKnownEventType(type: string): boolean {
+  return Object.hasOwn(EVENT_DATA_SCHEMAS, type);
+}

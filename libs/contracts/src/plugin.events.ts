@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { EnvironmentSchema, PluginManifestSchema, PluginNameSchema, SemverSchema } from './manifest.js';
+
+export const DigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>');
+
+/** Event type strings are the wire contract (never class names). */
+export const PLUGIN_EVENT_TYPES = {
+  versionPublished: 'io.forgeone.plugin.version_published.v1',
+  installed: 'io.forgeone.plugin.installed.v1',
+  upgraded: 'io.forgeone.plugin.upgraded.v1',
+  removed: 'io.forgeone.plugin.removed.v1',
+} as const;
+
+export const PluginVersionPublishedSchema = z
+  .object({
+    name: PluginNameSchema,
+    version: SemverSchema,
+    digest: DigestSchema,
+    sizeBytes: z.number().int().positive(),
+    manifestDigest: DigestSchema,
+    manifest: PluginManifestSchema,
+    publisher: z.string().min(1),
+  })
+  .strict();
+
+export const PluginInstalledSchema = z
+  .object({ name: PluginNameSchema, version: SemverSchema, digest: DigestSchema, environment: EnvironmentSchema })
+  .strict();
+
+export const PluginUpgradedSchema = z
+  .object({
+    name: PluginNameSchema,
+    fromVersion: SemverSchema,
+    version: SemverSchema,
+    digest: DigestSchema,
+    environment: EnvironmentSchema,
+  })
+  .strict();
+
+export const PluginRemovedSchema = z
+  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema })
+  .strict();
+
+export type PluginVersionPublished = { readonly type: typeof PLUGIN_EVENT_TYPES.versionPublished; readonly data: z.infer<typeof PluginVersionPublishedSchema> };
+export type PluginInstalled = { readonly type: typeof PLUGIN_EVENT_TYPES.installed; readonly data: z.infer<typeof PluginInstalledSchema> };
+export type PluginUpgraded = { readonly type: typeof PLUGIN_EVENT_TYPES.upgraded; readonly data: z.infer<typeof PluginUpgradedSchema> };
+export type PluginRemoved = { readonly type: typeof PLUGIN_EVENT_TYPES.removed; readonly data: z.infer<typeof PluginRemovedSchema> };
+
+/** Every event of the plugin aggregate, as a discriminated union on `type`. */
+export type PluginEvent = PluginVersionPublished | PluginInstalled | PluginUpgraded | PluginRemoved;
+
+/** The aggregate name used in event subjects: `forgeone.evt.plugin.<name>`. */
+export const PLUGIN_AGGREGATE = 'plugin';

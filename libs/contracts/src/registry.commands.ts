@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
+import { DigestSchema } from './plugin.events.js';
+
+/** Verbs of `forgeone.cmd.registry.<verb>`. */
+export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', remove: 'remove' } as const;
+
+/**
+ * Publish a version. The manifest stays untyped here: the registry validates it and names
+ * the field that is wrong. `wasm` is the module's bytes in base64.
+ */
+export const PublishPluginVersionRequestSchema = z
+  .object({
+    manifest: z.unknown().refine((m) => typeof m === 'object' && m !== null && !Array.isArray(m), 'must be a JSON object'),
+    wasm: z.base64('must be the module bytes in base64').min(1, 'must not be empty'),
+  })
+  .strict();
+
+export const InstallPluginRequestSchema = z
+  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema })
+  .strict();
+
+export const UpgradePluginRequestSchema = InstallPluginRequestSchema;
+
+export const RemovePluginRequestSchema = z.object({ name: PluginNameSchema, environment: EnvironmentSchema }).strict();
+
+export const PublishPluginVersionResultSchema = z.object({
+  name: PluginNameSchema,
+  version: SemverSchema,
+  digest: DigestSchema,
+  sizeBytes: z.number().int(),
+  eventId: z.string(),
+  sequence: z.number().int(),
+});
+
+export const InstallationResultSchema = z.object({
+  name: PluginNameSchema,
+  version: SemverSchema,
+  environment: EnvironmentSchema,
+  digest: DigestSchema.optional(),
+  eventId: z.string(),
+  sequence: z.number().int(),
+});
+
+export type PublishPluginVersionRequest = z.infer<typeof PublishPluginVersionRequestSchema>;
+export type InstallPluginRequest = z.infer<typeof InstallPluginRequestSchema>;
+export type UpgradePluginRequest = z.infer<typeof UpgradePluginRequestSchema>;
+export type RemovePluginRequest = z.infer<typeof RemovePluginRequestSchema>;
+export type PublishPluginVersionResult = z.infer<typeof PublishPluginVersionResultSchema>;
+export type InstallationResult = z.infer<typeof InstallationResultSchema>;

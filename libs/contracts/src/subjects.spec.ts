@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { decodeSubjectToken, encodeSubjectToken, names } from './subjects.js';
+
+describe('subjects - encoding', () => {
+  it('encodes plugin names into one safe token and back', () => {
+    for (const id of ['acme/pii-redactor', 'a.b*c>d e', 'ünïcödé/x', 'plain_name-1', '~tilde']) {
+      const token = encodeSubjectToken(id);
+      expect(token).toMatch(/^[A-Za-z0-9_~-]+$/);
+      expect(decodeSubjectToken(token)).toBe(id);
+    }
+  });
+
+  it('keeps the design names without a namespace and prefixes all of them with one', () => {
+    const plain = names('');
+    expect(plain.stream).toBe('FORGEONE_EVENTS');
+    expect(plain.command('registry', 'publish')).toBe('forgeone.cmd.registry.publish');
+    expect(plain.eventSubject('plugin', 'acme/x')).toBe('forgeone.evt.plugin.acme~2fx');
+    const spaced = names('t-1');
+    expect(spaced.stream).toBe('T_1_FORGEONE_EVENTS');
+    expect(spaced.eventsWildcard).toBe('t-1.forgeone.evt.>');
+    expect(spaced.command('registry', 'publish')).toBe('t-1.forgeone.cmd.registry.publish');
+  });
+
+  it('refuses a namespace that would break subjects', () => {
+    expect(() => names('Bad.Name')).toThrow(/FORGEONE_NAMESPACE/);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * Subject, stream, bucket and consumer names. With an empty namespace the names are
+ * exactly those of DESIGN §2; a namespace prefixes every one of them so that several
+ * platforms (or test runs) can share one NATS server without seeing each other.
+ */
+export type ServiceName = 'registry' | 'signer' | 'sandbox-runner' | 'policy' | 'audit-projector' | 'gateway';
+
+export const SERVICES: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'policy', 'audit-projector', 'gateway'];
+
+const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+export function assertValidNamespace(namespace: string): void {
+  if (namespace !== '' && !NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(
+      `FORGEONE_NAMESPACE "${namespace}" is invalid: use 1-40 lowercase letters, digits or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+/**
+ * Encodes an identifier (a plugin name such as `acme/pii-redactor`) into one subject token.
+ * Letters, digits, '-' and '_' stay; every other byte becomes `~` and two hex digits, so the
+ * encoding is reversible and never yields '.', '*', '>' or white space.
+ */
+export function encodeSubjectToken(id: string): string {
+  if (id.length === 0) throw new Error('cannot encode an empty identifier as a subject token');
+  let out = '';
+  for (const byte of new TextEncoder().encode(id)) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(ch) ? ch : `~${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeSubjectToken(token: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === '~') {
+      bytes.push(Number.parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(token.charCodeAt(i));
+  }
+  return new TextDecoder().decode(Uint8Array.from(bytes));
+}
+
+export interface Names {
+  readonly namespace: string;
+  /** The event stream (`FORGEONE_EVENTS`). */
+  readonly stream: string;
+  /** All event subjects, for the stream config and whole-stream consumers. */
+  readonly eventsWildcard: string;
+  /** The subject of one aggregate's events: `forgeone.evt.<aggregate>.<id>`. */
+  eventSubject(aggregate: string, id: string): string;
+  /** A command subject: `forgeone.cmd.<service>.<verb>`. */
+  command(service: ServiceName, verb: string): string;
+  readonly authzCheck: string;
+  invoke(environment: string, plugin: string): string;
+  /** Readiness probe each service answers. */
+  health(service: ServiceName): string;
+  /** JetStream object store bucket holding artifacts by digest. */
+  readonly artifactBucket: string;
+  /** Durable consumer name for a reader of the stream. */
+  consumer(name: string): string;
+  /** Queue group for a service's command subscriptions. */
+  queue(service: ServiceName): string;
+}
+
+export function names(namespace = ''): Names {
+  assertValidNamespace(namespace);
+  const p = namespace ? `${namespace}.` : '';
+  const upper = namespace ? `${namespace.toUpperCase().replace(/-/g, '_')}_` : '';
+  const lower = namespace ? `${namespace}-` : '';
+  return {
+    namespace,
+    stream: `${upper}FORGEONE_EVENTS`,
+    eventsWildcard: `${p}forgeone.evt.>`,
+    eventSubject: (aggregate, id) => `${p}forgeone.evt.${encodeSubjectToken(aggregate)}.${encodeSubjectToken(id)}`,
+    command: (service, verb) => `${p}forgeone.cmd.${service}.${verb}`,
+    authzCheck: `${p}forgeone.authz.check`,
+    invoke: (environment, plugin) => `${p}forgeone.invoke.${encodeSubjectToken(environment)}.${encodeSubjectToken(plugin)}`,
+    health: (service) => `${p}forgeone.health.${service}`,
+    artifactBucket: `${lower}forgeone-artifacts`,
+    consumer: (name) => `${lower}${name}`,
+    queue: (service) => `${lower}forgeone-${service}`,
+  };
+}
+
+/** NATS header names used on commands, replies and events. */
+export const HEADERS = {
+  credential: 'Authorization',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  tenant: 'Forgeone-Tenant',
+  eventType: 'Ce-Type',
+  msgId: 'Nats-Msg-Id',
+  expectedLastSubjectSequence: 'Nats-Expected-Last-Subject-Sequence',
+} as const;

@@ -1,0 +1,32 @@
+import type { PluginManifest } from '@forgeone/contracts';
+
+/** The decider's commands: plain data, imperative names, everything the decision needs. */
+export type PublishPluginVersion = {
+  readonly type: 'PublishPluginVersion';
+  readonly data: {
+    readonly name: string;
+    readonly version: string;
+    readonly digest: string;
+    readonly sizeBytes: number;
+    readonly manifestDigest: string;
+    readonly manifest: PluginManifest;
+    readonly publisher: string;
+  };
+};
+
+export type InstallPlugin = {
+  readonly type: 'InstallPlugin';
+  readonly data: { readonly name: string; readonly version: string; readonly environment: string };
+};
+
+export type UpgradePlugin = {
+  readonly type: 'UpgradePlugin';
+  readonly data: { readonly name: string; readonly version: string; readonly environment: string };
+};
+
+export type RemovePlugin = {
+  readonly type: 'RemovePlugin';
+  readonly data: { readonly name: string; readonly environment: string };
+};
+
+export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RemovePlugin;

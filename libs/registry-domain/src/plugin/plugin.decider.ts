@@ -1,0 +1,119 @@
+import { ForgeOneError, PLUGIN_EVENT_TYPES, type PluginEvent } from '@forgeone/contracts';
+import semver from 'semver';
+import type { InstallPlugin, PluginCommand, PublishPluginVersion, RemovePlugin, UpgradePlugin } from './plugin.commands.js';
+import { initialPluginState, type PluginState } from './plugin.state.js';
+
+/** decide(command, state) → events; throws a ForgeOneError when the command is refused. */
+export function decide(command: PluginCommand, state: PluginState): PluginEvent[] {
+  switch (command.type) {
+    case 'PublishPluginVersion':
+      return publish(command, state);
+    case 'InstallPlugin':
+      return install(command, state);
+    case 'UpgradePlugin':
+      return upgrade(command, state);
+    case 'RemovePlugin':
+      return remove(command, state);
+    default: {
+      const unknown: never = command;
+      throw new ForgeOneError('COMMAND.UNKNOWN', `unknown plugin command ${(unknown as { type: string }).type}`);
+    }
+  }
+}
+
+/** evolve(state, event) → state; pure and total over the plugin's event types. */
+export function evolve(state: PluginState, event: PluginEvent): PluginState {
+  switch (event.type) {
+    case PLUGIN_EVENT_TYPES.versionPublished: {
+      const { name, version, digest, manifestDigest, sizeBytes } = event.data;
+      return { ...state, name, versions: { ...state.versions, [version]: { digest, manifestDigest, sizeBytes } } };
+    }
+    case PLUGIN_EVENT_TYPES.installed:
+    case PLUGIN_EVENT_TYPES.upgraded: {
+      const { environment, version, digest } = event.data;
+      return { ...state, installations: { ...state.installations, [environment]: { version, digest } } };
+    }
+    case PLUGIN_EVENT_TYPES.removed: {
+      const { [event.data.environment]: _removed, ...rest } = state.installations;
+      return { ...state, installations: rest };
+    }
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
+
+export const pluginDecider = { decide, evolve, initialState: initialPluginState };
+
+function publish({ data }: PublishPluginVersion, state: PluginState): PluginEvent[] {
+  const existing = state.versions[data.version];
+  if (existing) {
+    if (existing.digest === data.digest && existing.manifestDigest === data.manifestDigest) return [];
+    throw new ForgeOneError(
+      'REGISTRY.VERSION_EXISTS',
+      `${data.name}@${data.version} is already published with different content (${existing.digest}); versions are immutable: publish a new version`,
+      { name: data.name, version: data.version, existingDigest: existing.digest, digest: data.digest },
+    );
+  }
+  return [{ type: PLUGIN_EVENT_TYPES.versionPublished, data: { ...data } }];
+}
+
+function install({ data }: InstallPlugin, state: PluginState): PluginEvent[] {
+  const version = requireVersion(state, data.name, data.version);
+  const current = state.installations[data.environment];
+  if (current) {
+    throw new ForgeOneError(
+      'REGISTRY.ALREADY_INSTALLED',
+      `${data.name} is already installed in ${data.environment} at ${current.version}; use upgrade to change the version`,
+      { name: data.name, environment: data.environment, installedVersion: current.version },
+    );
+  }
+  return [{ type: PLUGIN_EVENT_TYPES.installed, data: { name: data.name, version: data.version, digest: version.digest, environment: data.environment } }];
+}
+
+function upgrade({ data }: UpgradePlugin, state: PluginState): PluginEvent[] {
+  const current = requireInstallation(state, data.name, data.environment);
+  const version = requireVersion(state, data.name, data.version);
+  if (!semver.gt(data.version, current.version)) {
+    throw new ForgeOneError(
+      'REGISTRY.NOT_AN_UPGRADE',
+      `${data.version} is not newer than ${current.version}, the version installed in ${data.environment}; an upgrade must raise the version`,
+      { name: data.name, environment: data.environment, installedVersion: current.version, requestedVersion: data.version },
+    );
+  }
+  return [
+    {
+      type: PLUGIN_EVENT_TYPES.upgraded,
+      data: { name: data.name, fromVersion: current.version, version: data.version, digest: version.digest, environment: data.environment },
+    },
+  ];
+}
+
+function remove({ data }: RemovePlugin, state: PluginState): PluginEvent[] {
+  const current = requireInstallation(state, data.name, data.environment);
+  return [{ type: PLUGIN_EVENT_TYPES.removed, data: { name: data.name, version: current.version, environment: data.environment } }];
+}
+
+function requireVersion(state: PluginState, name: string, version: string) {
+  if (state.name === null) {
+    throw new ForgeOneError('REGISTRY.PLUGIN_NOT_FOUND', `plugin ${name} has never been published; publish it first`, { name });
+  }
+  const found = state.versions[version];
+  if (!found) {
+    throw new ForgeOneError(
+      'REGISTRY.VERSION_NOT_FOUND',
+      `${name}@${version} does not exist; published versions: ${Object.keys(state.versions).sort(semver.compare).join(', ')}`,
+      { name, version, publishedVersions: Object.keys(state.versions) },
+    );
+  }
+  return found;
+}
+
+function requireInstallation(state: PluginState, name: string, environment: string) {
+  const current = state.installations[environment];
+  if (!current) {
+    throw new ForgeOneError('REGISTRY.NOT_INSTALLED', `${name} is not installed in ${environment}; install it first`, { name, environment });
+  }
+  return current;
+}

@@ -1,0 +1,22 @@
+/** What the decider needs to know about one plugin, folded from its events. */
+export interface PluginVersionState {
+  readonly digest: string;
+  readonly manifestDigest: string;
+  readonly sizeBytes: number;
+}
+
+export interface InstallationState {
+  readonly version: string;
+  readonly digest: string;
+}
+
+export interface PluginState {
+  readonly name: string | null;
+  readonly versions: Readonly<Record<string, PluginVersionState>>;
+  /** Active installations by environment; a removed installation is absent. */
+  readonly installations: Readonly<Record<string, InstallationState>>;
+}
+
+export function initialPluginState(): PluginState {
+  return { name: null, versions: {}, installations: {} };
+}

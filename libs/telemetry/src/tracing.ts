@@ -1,0 +1,95 @@
+import { context, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+let sdk: NodeSDK | undefined;
+
+const keepContextOnly: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
+/**
+ * Starts OpenTelemetry for a service. The standard `OTEL_*` variables apply
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`, `OTEL_SDK_DISABLED`, ...).
+ * Without an OTLP endpoint configured, spans are still created (trace ids propagate
+ * across services) but nothing is exported.
+ */
+export function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (sdk || env.OTEL_SDK_DISABLED === 'true') return;
+  env.OTEL_SERVICE_NAME ??= serviceName;
+  const endpointSet = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  env.OTEL_METRICS_EXPORTER ??= 'none';
+  env.OTEL_LOGS_EXPORTER ??= 'none';
+  const exportSpans = endpointSet || (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== 'none');
+  // Without an exporter a provider is still registered, so trace context keeps flowing between services.
+  sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME,
+    instrumentations: [],
+    ...(exportSpans ? {} : { spanProcessors: [keepContextOnly] }),
+  });
+  sdk.start();
+}
+
+/** Flushes and stops the SDK (call on shutdown). */
+export async function shutdownTelemetry(): Promise<void> {
+  const current = sdk;
+  sdk = undefined;
+  await current?.shutdown().catch(() => undefined);
+}
+
+export function tracer(): Tracer {
+  return trace.getTracer('forgeone');
+}
+
+/** Minimal header carrier shared by NATS headers and plain records. */
+export interface HeaderCarrier {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+}
+
+/** Writes W3C `traceparent`/`tracestate` of `ctx` (default: active) into `carrier`. */
+export function injectTraceContext(carrier: HeaderCarrier, ctx: Context = context.active()): void {
+  propagation.inject(ctx, carrier, { set: (c, k, v) => c.set(k, v) });
+}
+
+/** Reads W3C trace context from `carrier` into a new context. */
+export function extractTraceContext(carrier: HeaderCarrier): Context {
+  return propagation.extract(context.active(), carrier, {
+    get: (c, k) => c.get(k) || undefined,
+    keys: () => ['traceparent', 'tracestate'],
+  });
+}
+
+/** The `traceparent` of the active span, if any (for CloudEvents' extension). */
+export function currentTraceparent(): string | undefined {
+  let value: string | undefined;
+  injectTraceContext({ get: () => undefined, set: (k, v) => { if (k === 'traceparent') value = v; } });
+  return value;
+}
+
+/**
+ * Runs `fn` inside a new span (child of `parent`, default the active context), records an
+ * exception and error status when it throws, and always ends the span.
+ */
+export async function withSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; parent?: Context; attributes?: Record<string, string | number | boolean> },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+export { SpanKind, context, trace } from '@opentelemetry/api';
