@@ -31,6 +31,8 @@ export const PublishPluginVersionResultSchema = z.object({
   sizeBytes: z.number().int(),
   eventId: z.string(),
   sequence: z.number().int(),
+  /** True when the same version with the same content was already published: nothing was appended. */
+  unchanged: z.boolean().optional(),
 });
 
 export const InstallationResultSchema = z.object({

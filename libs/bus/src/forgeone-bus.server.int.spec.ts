@@ -1,0 +1,254 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent, type HealthReply } from '@forgeone/contracts';
+import { JetStreamEventStore, ensureEventStream } from '@forgeone/event-store';
+import { initTelemetry, shutdownTelemetry, trace, withSpan } from '@forgeone/telemetry';
+import { Controller, Module, type DynamicModule, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusClient } from './bus.client.js';
+import { BusContext, EventContext } from './bus.context.js';
+import { BusModule } from './bus.module.js';
+import { ForgeOneBusServer } from './forgeone-bus.server.js';
+import { HaltConsumerError } from './halt-consumer.error.js';
+import { connectNats } from './nats.connection.js';
+
+const ns = `t-bus-${randomUUID().slice(0, 8)}`;
+const names = makeNames(ns);
+const durable = names.consumer('bus-test');
+const digest = `sha256:${'b'.repeat(64)}`;
+
+const logLines: string[] = [];
+const logger = pino(
+  { level: 'info' },
+  new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  }),
+);
+
+interface Seen {
+  name: string;
+  sequence: number;
+  deliveryCount: number;
+}
+const seen: Seen[] = [];
+
+@Controller()
+class TestController {
+  @MessagePattern('registry.echo')
+  echo(@Payload() data: unknown, @Ctx() ctx: BusContext) {
+    return {
+      data,
+      subject: ctx.subject,
+      credential: ctx.credential ?? null,
+      tenant: ctx.tenant ?? null,
+      receivedTraceparent: ctx.header('traceparent') ?? null,
+      serverTraceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
+    };
+  }
+
+  @MessagePattern('registry.refuse')
+  refuse(): never {
+    throw new ForgeOneError('REGISTRY.VERSION_EXISTS', 'acme/x 1.0.0 is already published; publish a higher version', { name: 'acme/x' });
+  }
+
+  @MessagePattern('registry.crash')
+  async crash(): Promise<never> {
+    throw new Error('connection to db failed with password hunter2');
+  }
+
+  @MessagePattern('registry.slow')
+  async slow(): Promise<number> {
+    await new Promise((r) => setTimeout(r, 400));
+    return 1;
+  }
+
+  @EventPattern<string>(PLUGIN_EVENT_TYPES.installed)
+  installed(@Payload() event: CloudEvent<string, { name: string }>, @Ctx() ctx: EventContext) {
+    seen.push({ name: event.data.name, sequence: ctx.sequence, deliveryCount: ctx.deliveryCount });
+    if (event.data.name === 'acme/flaky' && ctx.deliveryCount === 1) throw new Error('projection database briefly unavailable');
+    if (event.data.name === 'acme/poison') throw new HaltConsumerError(`cannot apply event ${ctx.sequence}`);
+  }
+}
+
+@Module({})
+class AppModule {
+  static forRoot(connection: NatsConnection): DynamicModule {
+    return { module: AppModule, imports: [BusModule.forRoot({ connection, names })], controllers: [TestController] };
+  }
+}
+
+let serverNc: NatsConnection;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let app: INestMicroservice;
+let client: BusClient;
+let store: JetStreamEventStore;
+
+beforeAll(async () => {
+  initTelemetry('bus-test');
+  nc = await connect({ servers: '127.0.0.1:4222' });
+  jsm = await jetstreamManager(nc);
+  await ensureEventStream(jsm, names);
+  serverNc = await connectNats('nats://127.0.0.1:4222', 'forgeone-registry');
+  app = await NestFactory.createMicroservice(AppModule.forRoot(serverNc), {
+    strategy: new ForgeOneBusServer({
+      service: 'registry',
+      names,
+      connection: serverNc,
+      consumer: { durable, backoffMs: [50] },
+      readiness: async () => ({ database: { ok: true } }),
+      logger,
+    }),
+    logger: false,
+  });
+  await app.listen();
+  client = new BusClient(nc, names);
+  store = new JetStreamEventStore(nc, names);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await jsm?.streams.delete(names.stream).catch(() => undefined);
+  await nc?.close();
+  await shutdownTelemetry();
+});
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function installedEvent(name: string) {
+  return {
+    id: randomUUID(),
+    type: PLUGIN_EVENT_TYPES.installed,
+    data: { name, version: '1.0.0', digest, environment: 'staging' },
+    time: new Date().toISOString(),
+    actor: 'u-1',
+    tenant: 'acme',
+    source: 'forgeone/registry',
+  };
+}
+
+describe('ForgeOneBusServer commands', () => {
+  it('command - round trip with result, credential and tenant headers', async () => {
+    const reply = await client.request<{ data: unknown; subject: string; credential: string; tenant: string }>(
+      'registry',
+      'echo',
+      { name: 'acme/x' },
+      { credential: 'Bearer t0k', tenant: 'acme' },
+    );
+    expect(reply).toMatchObject({ data: { name: 'acme/x' }, subject: names.command('registry', 'echo'), credential: 'Bearer t0k', tenant: 'acme' });
+  });
+
+  it('command - traceparent crosses: the server span belongs to the client trace', async () => {
+    let clientTraceId = '';
+    const reply = await withSpan('test-root', {}, async (span) => {
+      clientTraceId = span.spanContext().traceId;
+      return client.request<{ receivedTraceparent: string; serverTraceId: string }>('registry', 'echo', {});
+    });
+    expect(clientTraceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(clientTraceId).not.toBe('0'.repeat(32));
+    expect(reply.receivedTraceparent.split('-')[1]).toBe(clientTraceId);
+    expect(reply.serverTraceId).toBe(clientTraceId);
+
+    const raw = await nc.request(names.command('registry', 'echo'), '{}', { timeout: 2_000 });
+    expect(raw.headers?.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-9a-f]$/);
+  });
+
+  it('command - ForgeOneError becomes a typed error reply', async () => {
+    const error = await client.request('registry', 'refuse', {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ForgeOneError);
+    expect(error).toMatchObject({ code: 'REGISTRY.VERSION_EXISTS', message: 'acme/x 1.0.0 is already published; publish a higher version', details: { name: 'acme/x' } });
+  });
+
+  it('command - a plain Error is SERVICE.INTERNAL and nothing leaks', async () => {
+    const raw = await nc.request(names.command('registry', 'crash'), '{}', { timeout: 2_000 });
+    const body = raw.json<{ error: { code: string; message: string } }>();
+    expect(body.error.code).toBe('SERVICE.INTERNAL');
+    expect(body.error.message).toMatch(/^internal error in registry; see its logs \(trace [0-9a-f]{32}\)$/);
+    expect(JSON.stringify(body)).not.toContain('hunter2');
+    expect(logLines.some((l) => l.includes('hunter2') && l.includes('"level":50'))).toBe(true);
+  });
+
+  it('command - invalid JSON body is COMMAND.INVALID naming the problem; empty body is {}', async () => {
+    const raw = await nc.request(names.command('registry', 'echo'), '{"name": ', { timeout: 2_000 });
+    const body = raw.json<{ error: { code: string; message: string } }>();
+    expect(body.error.code).toBe('COMMAND.INVALID');
+    expect(body.error.message).toContain('not valid JSON');
+    const empty = await nc.request(names.command('registry', 'echo'), '', { timeout: 2_000 });
+    expect(empty.json<{ data: unknown }>().data).toEqual({});
+  });
+
+  it('client - no responders is SERVICE.UNAVAILABLE, a slow service is SERVICE.TIMEOUT', async () => {
+    await expect(client.request('signer', 'verify', {})).rejects.toMatchObject({
+      code: 'SERVICE.UNAVAILABLE',
+      message: 'signer is not running or not reachable on NATS',
+    });
+    await expect(client.request('registry', 'slow', {}, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'SERVICE.TIMEOUT' });
+  });
+
+  it('health - ready with every check', async () => {
+    const health = await client.checkHealth('registry');
+    expect(health).toEqual({ service: 'registry', ready: true, checks: { nats: { ok: true }, consumer: { ok: true }, database: { ok: true } } });
+  });
+});
+
+describe('ForgeOneBusServer events', () => {
+  it('event - handler receives an appended event and it is acked', async () => {
+    const [appended] = await store.append(PLUGIN_AGGREGATE, 'acme/ok', [installedEvent('acme/ok')], { expectedSequence: 0 });
+    const got = await until(() => seen.find((s) => s.name === 'acme/ok'), 'acme/ok to be handled');
+    expect(got).toEqual({ name: 'acme/ok', sequence: appended.sequence, deliveryCount: 1 });
+    const info = await until(async () => {
+      const i = await jsm.consumers.info(names.stream, durable);
+      return i.num_ack_pending === 0 && i.ack_floor.stream_seq >= appended.sequence ? i : undefined;
+    }, 'the ack');
+    expect(info.delivered.consumer_seq).toBe(1);
+    expect(info.num_redelivered).toBe(0);
+  });
+
+  it('event - a failing handler gets the event again and succeeds the second time', async () => {
+    const [appended] = await store.append(PLUGIN_AGGREGATE, 'acme/flaky', [installedEvent('acme/flaky')], { expectedSequence: 0 });
+    await until(() => seen.find((s) => s.name === 'acme/flaky' && s.deliveryCount === 2), 'the redelivery');
+    expect(seen.filter((s) => s.name === 'acme/flaky')).toEqual([
+      { name: 'acme/flaky', sequence: appended.sequence, deliveryCount: 1 },
+      { name: 'acme/flaky', sequence: appended.sequence, deliveryCount: 2 },
+    ]);
+    await until(async () => {
+      const i = await jsm.consumers.info(names.stream, durable);
+      return i.num_ack_pending === 0 && i.ack_floor.stream_seq >= appended.sequence ? i : undefined;
+    }, 'the ack after redelivery');
+    expect(logLines.some((l) => l.includes('projection database briefly unavailable'))).toBe(true);
+  });
+
+  it('event - HaltConsumerError stops the consumer and readiness turns false', async () => {
+    const [poison] = await store.append(PLUGIN_AGGREGATE, 'acme/poison', [installedEvent('acme/poison')], { expectedSequence: 0 });
+    const health = await until(async () => {
+      const h: HealthReply = await client.checkHealth('registry');
+      return h.ready ? undefined : h;
+    }, 'readiness to turn false');
+    expect(health.checks.consumer).toEqual({ ok: false, detail: `cannot apply event ${poison.sequence}` });
+    expect(health.checks.nats.ok).toBe(true);
+
+    await store.append(PLUGIN_AGGREGATE, 'acme/after-halt', [installedEvent('acme/after-halt')], { expectedSequence: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(seen.filter((s) => s.name === 'acme/poison')).toHaveLength(1);
+    expect(seen.some((s) => s.name === 'acme/after-halt')).toBe(false);
+    const info = await jsm.consumers.info(names.stream, durable);
+    expect(info.ack_floor.stream_seq).toBeLessThan(poison.sequence);
+  });
+});

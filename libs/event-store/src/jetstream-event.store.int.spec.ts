@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent } from '@forgeone/contracts';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureEventStream } from './event-stream.config.js';
+import { JetStreamEventStore, type NewEvent } from './jetstream-event.store.js';
+
+const ns = `t-es-${randomUUID().slice(0, 8)}`;
+const names = makeNames(ns);
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let store: JetStreamEventStore;
+
+const digest = `sha256:${'a'.repeat(64)}`;
+
+function installed(plugin: string, version: string, id = randomUUID()): NewEvent {
+  return {
+    id,
+    type: PLUGIN_EVENT_TYPES.installed,
+    data: { name: plugin, version, digest, environment: 'staging' },
+    time: new Date().toISOString(),
+    actor: 'u-7f3a',
+    tenant: 'acme',
+    source: 'forgeone/registry',
+  };
+}
+
+async function messageCount(): Promise<number> {
+  return (await jsm.streams.info(names.stream)).state.messages;
+}
+
+beforeAll(async () => {
+  nc = await connect({ servers: '127.0.0.1:4222' });
+  jsm = await jetstreamManager(nc);
+  await ensureEventStream(jsm, names, { duplicateWindowMs: 60_000 });
+  store = new JetStreamEventStore(nc, names);
+});
+
+afterAll(async () => {
+  await jsm?.streams.delete(names.stream).catch(() => undefined);
+  await nc?.close();
+});
+
+describe('ensureEventStream', () => {
+  it('event stream - immutable history settings', async () => {
+    const { config } = await jsm.streams.info(names.stream);
+    expect(config.subjects).toEqual([names.eventsWildcard]);
+    expect(config.retention).toBe('limits');
+    expect(config.discard).toBe('new');
+    expect(config.deny_delete).toBe(true);
+    expect(config.deny_purge).toBe(true);
+    expect(config.allow_rollup_hdrs).toBe(false);
+    expect(config.storage).toBe('file');
+    expect(config.duplicate_window).toBe(60_000 * 1_000_000);
+  });
+
+  it('event stream - message delete and purge are refused', async () => {
+    const [result] = await store.append(PLUGIN_AGGREGATE, 'acme/deletable', [installed('acme/deletable', '1.0.0')], { expectedSequence: 0 });
+    await expect(jsm.streams.deleteMessage(names.stream, result.sequence)).rejects.toThrow(/message delete not permitted/);
+    await expect(jsm.streams.purge(names.stream)).rejects.toThrow(/purge not permitted/);
+    expect((await store.read(PLUGIN_AGGREGATE, 'acme/deletable')).map((e) => e.sequence)).toEqual([result.sequence]);
+  });
+
+  it('event stream - ensure is idempotent and hardens a weaker existing stream', async () => {
+    const weak = makeNames(`${ns}-weak`);
+    await jsm.streams.add({ name: weak.stream, subjects: [weak.eventsWildcard], deny_delete: false, deny_purge: false, discard: 'old' });
+    try {
+      await ensureEventStream(jsm, weak);
+      const again = await ensureEventStream(jsm, weak);
+      expect(again.config.deny_delete).toBe(true);
+      expect(again.config.deny_purge).toBe(true);
+      expect(again.config.discard).toBe('new');
+      expect(again.config.duplicate_window).toBe(120_000 * 1_000_000);
+    } finally {
+      await jsm.streams.delete(weak.stream);
+    }
+  });
+});
+
+describe('JetStreamEventStore', () => {
+  it('append - envelope is a CloudEvent with the ForgeOne extensions and headers', async () => {
+    const event = installed('acme/envelope', '1.0.0');
+    const [result] = await store.append(PLUGIN_AGGREGATE, 'acme/envelope', [event], { expectedSequence: 0 });
+    expect(result.duplicate).toBe(false);
+    expect(result.event).toMatchObject({
+      specversion: '1.0',
+      id: event.id,
+      type: PLUGIN_EVENT_TYPES.installed,
+      subject: 'acme/envelope',
+      datacontenttype: 'application/json',
+      schemaversion: '1',
+      actor: 'u-7f3a',
+      tenant: 'acme',
+    });
+    const stored = await jsm.streams.getMessage(names.stream, { seq: result.sequence });
+    expect(stored?.subject).toBe(names.eventSubject(PLUGIN_AGGREGATE, 'acme/envelope'));
+    expect(stored?.header.get('Nats-Msg-Id')).toBe(event.id);
+    expect(stored?.header.get('Ce-Type')).toBe(PLUGIN_EVENT_TYPES.installed);
+  });
+
+  it('append - two concurrent appends with the same expected sequence: exactly one wins', async () => {
+    const id = 'acme/race';
+    const [first] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const attempts = await Promise.allSettled([
+      store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.1.0')], { expectedSequence: first.sequence }),
+      store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.2.0')], { expectedSequence: first.sequence }),
+    ]);
+    const won = attempts.filter((a) => a.status === 'fulfilled');
+    const lost = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const error = lost[0].reason as ForgeOneError;
+    expect(error).toBeInstanceOf(ForgeOneError);
+    expect(error.code).toBe('EVENTSTORE.CONFLICT');
+    expect(error.message).toContain(`expected sequence ${first.sequence}`);
+    expect(error.details).toMatchObject({ expectedSequence: first.sequence });
+    expect(await store.read(PLUGIN_AGGREGATE, id)).toHaveLength(2);
+  });
+
+  it('append - expectedSequence 0 on an aggregate that has events is a conflict', async () => {
+    const id = 'acme/not-new';
+    await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    await expect(store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.1')], { expectedSequence: 0 })).rejects.toMatchObject({ code: 'EVENTSTORE.CONFLICT' });
+  });
+
+  it('append - a retried append with the same event id stores one event', async () => {
+    const id = 'acme/retry';
+    const events = [installed(id, '1.0.0'), installed(id, '1.0.1')];
+    const before = await messageCount();
+    const first = await store.append(PLUGIN_AGGREGATE, id, events, { expectedSequence: 0 });
+    const retry = await store.append(PLUGIN_AGGREGATE, id, events, { expectedSequence: 0 });
+    expect(first.map((r) => r.duplicate)).toEqual([false, false]);
+    expect(retry.map((r) => r.duplicate)).toEqual([true, true]);
+    expect(retry.map((r) => r.sequence)).toEqual(first.map((r) => r.sequence));
+    expect(await messageCount()).toBe(before + 2);
+  });
+
+  it('append - unknown event type is refused before anything is written', async () => {
+    const before = await messageCount();
+    const good = installed('acme/unknown', '1.0.0');
+    const bad = { ...installed('acme/unknown', '1.0.0'), type: 'io.forgeone.plugin.teleported.v1' };
+    await expect(store.append(PLUGIN_AGGREGATE, 'acme/unknown', [good, bad], { expectedSequence: 0 })).rejects.toMatchObject({
+      code: 'EVENTSTORE.EVENT_INVALID',
+      message: expect.stringContaining('io.forgeone.plugin.teleported.v1'),
+    });
+    expect(await messageCount()).toBe(before);
+  });
+
+  it('append - invalid event data is refused naming the field', async () => {
+    const bad = { ...installed('acme/bad-data', '1.0.0'), data: { name: 'acme/bad-data', version: 'one', digest, environment: 'staging' } };
+    await expect(store.append(PLUGIN_AGGREGATE, 'acme/bad-data', [bad], { expectedSequence: 0 })).rejects.toMatchObject({
+      code: 'EVENTSTORE.EVENT_INVALID',
+      message: expect.stringContaining('version'),
+    });
+  });
+
+  it('read - events of one aggregate in order, none of the others', async () => {
+    const id = 'acme/ordered';
+    let expected = 0;
+    for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
+      const [r] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, version)], { expectedSequence: expected });
+      expected = r.sequence;
+      const noise = `acme/noise-${version.replace(/\./g, '-')}`;
+      await store.append(PLUGIN_AGGREGATE, noise, [installed(noise, version)], { expectedSequence: 0 });
+    }
+    const events = await store.read(PLUGIN_AGGREGATE, id);
+    expect(events.map((e) => (e.event.data as { version: string }).version)).toEqual(['1.0.0', '1.1.0', '1.2.0']);
+    const sequences = events.map((e) => e.sequence);
+    expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
+    expect(events.every((e) => e.event.subject === id)).toBe(true);
+    // Each read uses a short-lived consumer; none may be left behind.
+    const deadline = Date.now() + 3_000;
+    let left = (await jsm.consumers.list(names.stream).next()).length;
+    while (left > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = (await jsm.consumers.list(names.stream).next()).length;
+    }
+    expect(left).toBe(0);
+  });
+
+  it('read - a long history comes back complete', async () => {
+    const id = 'acme/long-history';
+    const events = Array.from({ length: 600 }, (_, i) => installed(id, `1.0.${i}`));
+    await store.append(PLUGIN_AGGREGATE, id, events, { expectedSequence: 0 });
+    const read = await store.read(PLUGIN_AGGREGATE, id);
+    expect(read.map((e) => e.event.id)).toEqual(events.map((e) => e.id));
+  });
+
+  it('read - an aggregate with no events returns at once', async () => {
+    const started = Date.now();
+    expect(await store.read(PLUGIN_AGGREGATE, 'acme/never-written')).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('load - folds state and reports the version to expect next', async () => {
+    const id = 'acme/folded';
+    const [a] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const [b] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '2.0.0')], { expectedSequence: a.sequence });
+    const fold = {
+      initialState: (): string[] => [],
+      evolve: (state: string[], event: CloudEvent) => [...state, (event.data as { version: string }).version],
+    };
+    const loaded = await store.load(PLUGIN_AGGREGATE, id, fold);
+    expect(loaded).toEqual({ state: ['1.0.0', '2.0.0'], version: b.sequence });
+    const empty = await store.load(PLUGIN_AGGREGATE, 'acme/empty', fold);
+    expect(empty).toEqual({ state: [], version: 0 });
+    await store.append(PLUGIN_AGGREGATE, id, [installed(id, '3.0.0')], { expectedSequence: loaded.version });
+  });
+
+  it('append - a missing stream is EVENTSTORE.UNAVAILABLE', async () => {
+    const orphan = new JetStreamEventStore(nc, makeNames(`${ns}-nostream`), { timeoutMs: 1_000 });
+    await expect(orphan.append(PLUGIN_AGGREGATE, 'acme/x', [installed('acme/x', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({
+      code: 'EVENTSTORE.UNAVAILABLE',
+    });
+    await expect(orphan.read(PLUGIN_AGGREGATE, 'acme/x')).rejects.toMatchObject({ code: 'EVENTSTORE.UNAVAILABLE' });
+  });
+});

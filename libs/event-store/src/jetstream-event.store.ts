@@ -1,0 +1,274 @@
+import {
+  CloudEventSchema,
+  EVENT_DATA_SCHEMAS,
+  ForgeOneError,
+  HEADERS,
+  SCHEMA_VERSION,
+  describeIssues,
+  type CloudEvent,
+  type Names,
+} from '@forgeone/contracts';
+import { SpanKind, currentTraceparent, injectTraceContext, withSpan } from '@forgeone/telemetry';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { isUnreachable, unavailable } from './nats-error.mapper.js';
+
+/** An event a decider produced, before the store wraps it in its CloudEvents envelope. */
+export interface NewEvent<TType extends string = string, TData = unknown> {
+  /** Unique event id; doubles as `Nats-Msg-Id`, so a retried append stores the event once. */
+  readonly id: string;
+  readonly type: TType;
+  readonly data: TData;
+  /** RFC 3339 time with offset, chosen by the caller (the domain has no clock). */
+  readonly time: string;
+  /** Pseudonymous principal id. */
+  readonly actor: string;
+  readonly tenant: string;
+  /** CloudEvents `source`, e.g. `forgeone/registry`. */
+  readonly source: string;
+  /** CloudEvents `subject`; defaults to the aggregate id. */
+  readonly subject?: string;
+}
+
+/** An event read back from the stream with its stream sequence. */
+export interface StoredEvent<E extends CloudEvent = CloudEvent> {
+  readonly sequence: number;
+  readonly event: E;
+}
+
+export interface AppendResult {
+  readonly sequence: number;
+  /** True when the stream already held an event with this id (a retry inside the duplicate window). */
+  readonly duplicate: boolean;
+  readonly event: CloudEvent;
+}
+
+export interface AppendOptions {
+  /**
+   * Stream sequence of the aggregate's last event as the caller saw it (`load().version`);
+   * 0 when the aggregate has no events yet.
+   */
+  readonly expectedSequence: number;
+}
+
+/** The fold half of a decider: how to rebuild state from events. */
+export interface EventFold<S, E extends CloudEvent = CloudEvent> {
+  initialState(): S;
+  evolve(state: S, event: E): S;
+}
+
+export interface LoadedAggregate<S> {
+  readonly state: S;
+  /** Stream sequence of the aggregate's last event, 0 when none: pass it as `expectedSequence`. */
+  readonly version: number;
+}
+
+export interface EventStoreOptions {
+  /** Milliseconds to wait for a JetStream answer (default 5000). */
+  readonly timeoutMs?: number;
+}
+
+/** Event store over one JetStream stream, one subject per aggregate. */
+export interface EventStore {
+  append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]>;
+  read(aggregate: string, id: string): Promise<StoredEvent[]>;
+  load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Appends CloudEvents to `names.eventSubject(aggregate, id)` with per-aggregate optimistic
+ * concurrency (`Nats-Expected-Last-Subject-Sequence`) and idempotent retries (`Nats-Msg-Id`),
+ * and reads an aggregate's events back in order.
+ *
+ * Several events in one `append` are written one after the other, each expecting the
+ * sequence of the previous, so a concurrent writer can only make the remainder fail with
+ * EVENTSTORE.CONFLICT; retrying the whole call is safe because stored events are recognised
+ * as duplicates by id.
+ */
+export class JetStreamEventStore implements EventStore {
+  private readonly js: JetStreamClient;
+  private jsm?: Promise<JetStreamManager>;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly names: Names,
+    options: EventStoreOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.js = jetstream(nc, { timeout: this.timeoutMs });
+  }
+
+  async append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]> {
+    const { expectedSequence } = options;
+    if (!Number.isSafeInteger(expectedSequence) || expectedSequence < 0) {
+      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `expectedSequence must be a non-negative integer, got ${String(expectedSequence)}`);
+    }
+    if (events.length === 0) return [];
+    const subject = this.names.eventSubject(aggregate, id);
+    return withSpan(
+      `forgeone.evt append ${aggregate}`,
+      { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'forgeone.events': events.length } },
+      async () => {
+        const traceparent = currentTraceparent();
+        // Validate every envelope before writing the first one: an invalid batch writes nothing.
+        const envelopes = events.map((event) => this.envelope(aggregate, id, event, traceparent));
+        const results: AppendResult[] = [];
+        let expected = expectedSequence;
+        for (const event of envelopes) {
+          const hdrs = natsHeaders();
+          hdrs.set(HEADERS.eventType, event.type);
+          injectTraceContext(headerCarrier(hdrs));
+          let ack;
+          try {
+            ack = await this.js.publish(subject, encoder.encode(JSON.stringify(event)), {
+              msgID: event.id,
+              headers: hdrs,
+              expect: { lastSubjectSequence: expected },
+            });
+          } catch (error) {
+            throw this.appendError(aggregate, id, expected, error);
+          }
+          results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
+          expected = ack.seq;
+        }
+        return results;
+      },
+    );
+  }
+
+  async read(aggregate: string, id: string): Promise<StoredEvent[]> {
+    const subject = this.names.eventSubject(aggregate, id);
+    const jsm = await this.manager();
+    let last;
+    try {
+      // An ordered consumer on an empty subject would wait for messages that never come.
+      last = await jsm.streams.getMessage(this.names.stream, { last_by_subj: subject });
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return [];
+      throw isUnreachable(error) ? unavailable(`reading ${aggregate} ${id}`, error) : error;
+    }
+    if (!last) return [];
+    const lastSequence = last.seq;
+
+    const out: StoredEvent[] = [];
+    let consumer;
+    try {
+      consumer = await this.js.consumers.get(this.names.stream, { filter_subjects: subject });
+      const messages = await consumer.consume({ max_messages: 256 });
+      try {
+        for await (const msg of messages) {
+          out.push({ sequence: msg.seq, event: decodeStoredEvent(msg) });
+          if (msg.seq >= lastSequence) break;
+        }
+      } finally {
+        await messages.close();
+      }
+    } catch (error) {
+      throw isUnreachable(error) ? unavailable(`reading ${aggregate} ${id}`, error) : error;
+    } finally {
+      consumer?.delete().catch(() => undefined);
+    }
+    return out;
+  }
+
+  async load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>> {
+    const events = await this.read(aggregate, id);
+    let state = fold.initialState();
+    for (const { event } of events) state = fold.evolve(state, event as E);
+    return { state, version: events.length ? events[events.length - 1].sequence : 0 };
+  }
+
+  private envelope(aggregate: string, id: string, event: NewEvent, traceparent: string | undefined): CloudEvent {
+    const schema = EVENT_DATA_SCHEMAS[event.type];
+    if (!schema || !Object.hasOwn(EVENT_DATA_SCHEMAS, event.type)) {
+      throw new ForgeOneError(
+        'EVENTSTORE.EVENT_INVALID',
+        `event type "${event.type}" is not in the event catalog; add its data schema to EVENT_DATA_SCHEMAS before writing it`,
+        { type: event.type, aggregate, id },
+      );
+    }
+    const data = schema.safeParse(event.data);
+    if (!data.success) {
+      const problems = describeIssues(data.error.issues);
+      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `data of ${event.type} is invalid: ${problems.join('; ')}`, { type: event.type, problems });
+    }
+    const candidate = {
+      specversion: '1.0',
+      id: event.id,
+      source: event.source,
+      type: event.type,
+      subject: event.subject ?? id,
+      time: event.time,
+      datacontenttype: 'application/json',
+      data: data.data,
+      actor: event.actor,
+      tenant: event.tenant,
+      ...(traceparent ? { traceparent } : {}),
+      schemaversion: SCHEMA_VERSION,
+    };
+    const parsed = CloudEventSchema.safeParse(candidate);
+    if (!parsed.success) {
+      const problems = describeIssues(parsed.error.issues);
+      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `envelope of ${event.type} is invalid: ${problems.join('; ')}`, { type: event.type, problems });
+    }
+    return parsed.data as CloudEvent;
+  }
+
+  private appendError(aggregate: string, id: string, expectedSequence: number, error: unknown): Error {
+    if (error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
+      return new ForgeOneError(
+        'EVENTSTORE.CONFLICT',
+        `${aggregate} ${id} was changed concurrently (expected sequence ${expectedSequence}); reload and retry`,
+        { aggregate, id, expectedSequence },
+      );
+    }
+    if (isUnreachable(error)) return unavailable(`appending to ${aggregate} ${id}`, error);
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  private manager(): Promise<JetStreamManager> {
+    this.jsm ??= jetstreamManager(this.nc, { timeout: this.timeoutMs, checkAPI: false });
+    return this.jsm;
+  }
+}
+
+/** Factory for {@link JetStreamEventStore}. */
+export function createEventStore(nc: NatsConnection, names: Names, options?: EventStoreOptions): JetStreamEventStore {
+  return new JetStreamEventStore(nc, names, options);
+}
+
+/** Parses and validates a stored message as a CloudEvent; throws EVENTSTORE.EVENT_INVALID naming the sequence. */
+export function decodeStoredEvent(msg: Pick<JsMsg, 'data' | 'seq'>): CloudEvent {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(msg.data));
+  } catch (error) {
+    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `stream message ${msg.seq} is not valid JSON: ${(error as Error).message}`, { sequence: msg.seq });
+  }
+  const parsed = CloudEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error.issues);
+    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `stream message ${msg.seq} is not a valid CloudEvent: ${problems.join('; ')}`, { sequence: msg.seq, problems });
+  }
+  return parsed.data as CloudEvent;
+}
+
+/** Adapts NATS headers to the telemetry carrier (NATS answers "" for a missing header). */
+export function headerCarrier(hdrs: MsgHdrs): { get(key: string): string | undefined; set(key: string, value: string): void } {
+  return {
+    get: (key) => (hdrs.has(key) ? hdrs.get(key) : undefined),
+    set: (key, value) => hdrs.set(key, value),
+  };
+}

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { installed, PLUGIN, versionPublished } from '../testing/plugin-events.fixture.js';
+import { auditHash, GENESIS_HASH, pluginOf } from './audit-chain.js';
+import { canonicalJson } from './canonical-json.js';
+
+describe('auditHash', () => {
+  it('audit chain - hash is sha256 of the previous hash and the canonical {sequence, event}', () => {
+    const event = installed({ id: 'evt-1' });
+    const expected = createHash('sha256')
+      .update(GENESIS_HASH + canonicalJson({ sequence: 1, event }))
+      .digest('hex');
+    expect(auditHash(GENESIS_HASH, 1, event)).toBe(expected);
+    expect(GENESIS_HASH).toMatch(/^0{64}$/);
+  });
+
+  it('audit chain - key order of the event does not matter, its content and position do', () => {
+    const event = installed({ id: 'evt-1' });
+    const reordered = Object.fromEntries(Object.entries(event).reverse()) as typeof event;
+    const h = auditHash(GENESIS_HASH, 1, event);
+    expect(auditHash(GENESIS_HASH, 1, reordered)).toBe(h);
+    expect(auditHash(GENESIS_HASH, 2, event)).not.toBe(h);
+    expect(auditHash(h, 1, event)).not.toBe(h);
+    expect(auditHash(GENESIS_HASH, 1, { ...event, data: { ...event.data, version: '1.0.1' } })).not.toBe(h);
+  });
+
+  it('audit chain - plugin events name their plugin', () => {
+    expect(pluginOf(versionPublished())).toBe(PLUGIN);
+    expect(pluginOf({ ...installed(), type: 'io.forgeone.signer.key_trusted.v1', data: { name: 'x' } })).toBeNull();
+  });
+});

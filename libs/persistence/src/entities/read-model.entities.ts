@@ -1,0 +1,124 @@
+import { EntitySchema } from 'typeorm';
+import type { InstallationRow } from '../projections/installations.projection.js';
+import type { PluginVersionRow } from '../projections/plugin-versions.projection.js';
+import type { PluginRow } from '../projections/plugins.projection.js';
+import { bigintAsNumber, timestampAsIso } from './column.transformers.js';
+
+// Mappings only: the tables themselves are created by the migrations (synchronize is never used).
+
+export interface CheckpointRow {
+  readonly projector: string;
+  readonly lastSequence: number;
+  readonly updatedAt: string;
+}
+
+export interface AuditLogRow {
+  readonly sequence: number;
+  readonly eventId: string;
+  readonly specVersion: string;
+  readonly type: string;
+  readonly source: string;
+  readonly subject: string;
+  /** The envelope's `time` exactly as received (part of the hashed event). */
+  readonly eventTime: string;
+  readonly occurredAt: string;
+  readonly dataContentType: string;
+  readonly schemaVersion: string;
+  readonly actor: string;
+  readonly tenant: string;
+  readonly plugin: string | null;
+  readonly data: unknown;
+  readonly traceparent: string | null;
+  readonly recordedAt: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+const text = { type: 'text' } as const;
+const bigint = { type: 'bigint', transformer: bigintAsNumber } as const;
+const timestamptz = { type: 'timestamptz', transformer: timestampAsIso } as const;
+
+export const CheckpointEntity = new EntitySchema<CheckpointRow>({
+  name: 'ProjectionCheckpoint',
+  tableName: 'projection_checkpoint',
+  columns: {
+    projector: { ...text, primary: true },
+    lastSequence: { ...bigint, name: 'last_sequence' },
+    updatedAt: { ...timestamptz, name: 'updated_at' },
+  },
+});
+
+export const PluginEntity = new EntitySchema<PluginRow>({
+  name: 'Plugin',
+  tableName: 'plugins',
+  columns: {
+    tenant: { ...text, primary: true },
+    name: { ...text, primary: true },
+    latestVersion: { ...text, name: 'latest_version' },
+    versionsCount: { type: 'integer', name: 'versions_count' },
+    createdAt: { ...timestamptz, name: 'created_at' },
+    updatedAt: { ...timestamptz, name: 'updated_at' },
+    lastSequence: { ...bigint, name: 'last_sequence' },
+  },
+});
+
+export const PluginVersionEntity = new EntitySchema<PluginVersionRow>({
+  name: 'PluginVersion',
+  tableName: 'plugin_versions',
+  columns: {
+    tenant: { ...text, primary: true },
+    name: { ...text, primary: true },
+    version: { ...text, primary: true },
+    digest: text,
+    sizeBytes: { ...bigint, name: 'size_bytes' },
+    manifestDigest: { ...text, name: 'manifest_digest' },
+    manifest: { type: 'jsonb' },
+    publisher: text,
+    publishedAt: { ...timestamptz, name: 'published_at' },
+    publishedSequence: { ...bigint, name: 'published_sequence' },
+  },
+});
+
+export const InstallationEntity = new EntitySchema<InstallationRow>({
+  name: 'Installation',
+  tableName: 'installations',
+  columns: {
+    tenant: { ...text, primary: true },
+    name: { ...text, primary: true },
+    environment: { ...text, primary: true },
+    version: text,
+    digest: text,
+    status: text,
+    installedAt: { ...timestamptz, name: 'installed_at' },
+    updatedAt: { ...timestamptz, name: 'updated_at' },
+    lastSequence: { ...bigint, name: 'last_sequence' },
+  },
+});
+
+export const AuditLogEntity = new EntitySchema<AuditLogRow>({
+  name: 'AuditLog',
+  tableName: 'audit_log',
+  columns: {
+    sequence: { ...bigint, primary: true },
+    eventId: { ...text, name: 'event_id' },
+    specVersion: { ...text, name: 'spec_version' },
+    type: text,
+    source: text,
+    subject: text,
+    eventTime: { ...text, name: 'event_time' },
+    occurredAt: { ...timestamptz, name: 'occurred_at' },
+    dataContentType: { ...text, name: 'data_content_type' },
+    schemaVersion: { ...text, name: 'schema_version' },
+    actor: text,
+    tenant: text,
+    plugin: { ...text, nullable: true },
+    data: { type: 'jsonb' },
+    traceparent: { ...text, nullable: true },
+    recordedAt: { ...timestamptz, name: 'recorded_at' },
+    prevHash: { ...text, name: 'prev_hash' },
+    hash: text,
+  },
+});
+
+/** Every entity of the read model, for `entities` in DataSource options. */
+export const PERSISTENCE_ENTITIES = [CheckpointEntity, PluginEntity, PluginVersionEntity, InstallationEntity, AuditLogEntity];

@@ -1,0 +1,67 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { PERSISTENCE_ENTITIES } from './entities/read-model.entities.js';
+import { CreateReadModel1795780600000 } from './migrations/1795780600000-create-read-model.migration.js';
+import { CreateAuditLog1795780600001 } from './migrations/1795780600001-create-audit-log.migration.js';
+
+/** Every migration, oldest first. */
+export const PERSISTENCE_MIGRATIONS = [CreateReadModel1795780600000, CreateAuditLog1795780600001];
+
+/** Table that records which migrations have run. */
+export const MIGRATIONS_TABLE = 'forgeone_migrations';
+
+export interface PersistenceOptions {
+  /** Shown in `pg_stat_activity`, e.g. the service name. */
+  readonly applicationName: string;
+  /** Connections in the pool (pg's default is 10). */
+  readonly poolSize?: number;
+}
+
+/**
+ * TypeORM options for the ForgeOne read model: Postgres at `url`, every entity and migration,
+ * `synchronize: false` and `migrationsRun: false` always (the schema changes by migrations only,
+ * run explicitly with {@link runMigrations}). Useful where a framework builds the DataSource itself.
+ */
+export function persistenceOptions(url: string, options: PersistenceOptions): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    applicationName: options.applicationName,
+    ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    entities: PERSISTENCE_ENTITIES,
+    migrations: PERSISTENCE_MIGRATIONS,
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  };
+}
+
+/** A DataSource over {@link persistenceOptions}; not yet initialized: call `initialize()`. */
+export function createDataSource(url: string, options: PersistenceOptions): DataSource {
+  return new DataSource(persistenceOptions(url, options));
+}
+
+// Any 64-bit constant works; it only has to be the same in every process that migrates this database.
+const MIGRATION_LOCK = 7_462_001_913;
+
+/**
+ * Runs pending migrations in one transaction and returns the names of those it ran. A session
+ * advisory lock lets several services start at once: the first migrates, the others wait and find
+ * nothing left to do.
+ */
+export async function runMigrations(ds: DataSource): Promise<string[]> {
+  const lock = ds.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      const ran = await ds.runMigrations({ transaction: 'all' });
+      return ran.map((m) => m.name);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await lock.release();
+  }
+}

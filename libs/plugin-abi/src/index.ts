@@ -1,0 +1,28 @@
+export {
+  ABI_VERSION,
+  ABI_VERSION_SIGNATURE,
+  ALLOC_SIGNATURE,
+  EXPORT_ABI_VERSION,
+  EXPORT_ALLOC,
+  EXPORT_MEMORY,
+  HANDLER_SIGNATURE,
+  HOST_FUNCTIONS_V1,
+  HOST_MODULE,
+  RESERVED_EXPORTS,
+  isHostFunctionName,
+  type HostFunctionName,
+  type HostFunctionSpec,
+  type PluginCapability,
+} from './abi-v1.contract.js';
+export { WasmFormatError } from './wasm-binary.reader.js';
+export { formatSignature, inspectWasmModule, readFunctionBody } from './wasm-module.inspector.js';
+export {
+  exportedMemoryLimits,
+  validatePluginModule,
+  type PluginMemoryInfo,
+  type PluginModuleProblem,
+  type PluginModuleProblemKind,
+  type PluginModuleReport,
+  type ValidatePluginModuleOptions,
+} from './plugin-module.validator.js';
+export type * from './wasm-module.types.js';

@@ -1,0 +1,40 @@
+import { ForgeOneError, type PluginEvent } from '@forgeone/contracts';
+import type { PluginCommand } from '../plugin/plugin.commands.js';
+import { decide } from '../plugin/plugin.decider.js';
+import type { PluginState } from '../plugin/plugin.state.js';
+import type { AppendedEvent, CommandMetadata, PluginEventStream } from './registry.ports.js';
+
+const MAX_ATTEMPTS = 5;
+
+export interface Decision {
+  readonly events: readonly PluginEvent[];
+  readonly appended: readonly AppendedEvent[];
+  readonly state: PluginState;
+}
+
+/**
+ * Loads the aggregate, decides, and appends with the loaded version as the expected one. A
+ * concurrent writer makes the append fail with EVENTSTORE.CONFLICT; the command is then decided
+ * again on the fresh state, so of two racing commands one wins and the other is re-judged.
+ * `beforeAppend` runs once per winning decision (to store an artifact the events will reference).
+ */
+export async function decideAndAppend(
+  stream: PluginEventStream,
+  name: string,
+  command: PluginCommand,
+  metadata: CommandMetadata,
+  beforeAppend?: (events: readonly PluginEvent[]) => Promise<void>,
+): Promise<Decision> {
+  for (let attempt = 1; ; attempt++) {
+    const { state, version } = await stream.load(name);
+    const events = decide(command, state);
+    if (events.length === 0) return { events, appended: [], state };
+    await beforeAppend?.(events);
+    try {
+      const appended = await stream.append(name, events, { expectedVersion: version, metadata });
+      return { events, appended, state };
+    } catch (error) {
+      if (!(error instanceof ForgeOneError) || error.code !== 'EVENTSTORE.CONFLICT' || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}

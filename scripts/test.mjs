@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// The one test command (README, CI): build and lint every project through Nx, then run every
+// test tier with vitest and print a plain summary line: "tests: N passed, N failed, N skipped".
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
+
+if (run('npx', ['nx', 'run-many', '-t', 'build', 'lint', '--output-style=stream']) !== 0) {
+  console.error('build or lint failed: fix it before the tests run');
+  console.log('tests: 0 passed, 1 failed');
+  process.exit(1);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'forgeone-test-'));
+const report = join(dir, 'vitest.json');
+const extra = process.argv.slice(2);
+const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+let summary = { numPassedTests: 0, numFailedTests: status === 0 ? 0 : 1, numPendingTests: 0, numTodoTests: 0 };
+try {
+  summary = JSON.parse(readFileSync(report, 'utf8'));
+} catch {
+  console.error('vitest wrote no report; counting the run as failed');
+}
+rmSync(dir, { recursive: true, force: true });
+const skipped = summary.numPendingTests + summary.numTodoTests;
+console.log(`tests: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed, ${skipped} skipped`);
+process.exit(status === 0 && summary.numFailedTests === 0 ? 0 : 1);
