@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   'PROJECTION.GAP': 500,
   'PROJECTION.POISON_EVENT': 500,
   'PROJECTION.AUDIT_CONFLICT': 500,
+  'HTTP.NOT_FOUND': 404,
+  'HTTP.METHOD_NOT_ALLOWED': 405,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

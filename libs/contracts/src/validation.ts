@@ -6,6 +6,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const path = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(root)';
     if (issue.code === 'unrecognized_keys') return `${path === '(root)' ? '' : `${path}: `}unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${path}: is required (${issue.expected})`;
     return `${path}: ${issue.message}`;
   });
 }

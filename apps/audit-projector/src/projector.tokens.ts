@@ -1,0 +1,1 @@
+export const PROJECTOR_NAME_TOKEN = Symbol.for('forgeone.audit-projector.name');

@@ -1,0 +1,314 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ForgeOneError } from '@forgeone/contracts';
+import { runCli } from '../test/cli-runner.js';
+import { createApiClient } from './api-client.js';
+
+interface Received {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: unknown;
+}
+interface Answer {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly raw?: string;
+}
+
+/** A real HTTP server on an ephemeral port that answers the way the gateway's API v1 does. */
+async function startGatewayPeer(answer: (request: Received) => Answer | undefined) {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: text ? JSON.parse(text) : undefined };
+      received.push(request);
+      const reply = answer(request);
+      if (!reply) return; // leave the request hanging
+      const payload = reply.raw ?? JSON.stringify(reply.body);
+      res.writeHead(reply.status, { 'content-type': reply.raw ? 'text/html' : 'application/json' }).end(payload);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const TOKEN = 'tok-5ecret-value';
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const MANIFEST = {
+  name: 'forgeone/hello',
+  version: '1.0.0',
+  abi: 1,
+  description: 'Says hello',
+  handlers: ['greet'],
+  capabilities: { log: true },
+  limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 100, maxOutputBytes: 1024 },
+};
+const WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xfe, 0xff]);
+const ENTRY = {
+  eventId: 'e-2',
+  subject: 'forgeone/hello',
+  actor: 'p-admin',
+  tenant: 'default',
+  recordedAt: '2026-11-27T10:00:01.000Z',
+  hash: 'h2',
+  prevHash: 'h1',
+  traceparent: null,
+};
+const installationReply = (version: string) => ({ name: 'forgeone/hello', version, environment: 'staging', digest: DIGEST, eventId: 'e-9', sequence: 9, projected: true });
+
+type Peer = Awaited<ReturnType<typeof startGatewayPeer>>;
+let peer: Peer;
+let pluginDir: string;
+const peers: Peer[] = [];
+
+beforeAll(async () => {
+  pluginDir = await mkdtemp(join(tmpdir(), 'forgeone-cli-publish-'));
+  await mkdir(join(pluginDir, 'hello'));
+  await writeFile(join(pluginDir, 'hello', 'forgeone.plugin.json'), JSON.stringify(MANIFEST, null, 2));
+  await writeFile(join(pluginDir, 'hello', 'plugin.wasm'), WASM);
+  peer = await startGatewayPeer((request) => {
+    const path = request.url.split('?')[0];
+    if (request.method === 'POST' && path === '/v1/plugins') {
+      const manifest = (request.body as { manifest: { version: string } }).manifest;
+      if (manifest.version === '1.0.0') {
+        return { status: 201, body: { name: 'forgeone/hello', version: '1.0.0', digest: DIGEST, sizeBytes: 10, eventId: 'e-3', sequence: 3, projected: true } };
+      }
+    }
+    if (request.method === 'POST' && path === '/v1/environments/staging/installations') {
+      return {
+        status: 409,
+        body: {
+          error: {
+            code: 'REGISTRY.ALREADY_INSTALLED',
+            message: 'forgeone/hello is already installed in staging at 1.0.0; use plugin upgrade to change its version',
+            details: { problems: ['installed: 1.0.0', 'requested: 1.0.0'] },
+          },
+        },
+      };
+    }
+    if (request.method === 'PUT' && path === '/v1/environments/staging/installations/forgeone/hello') {
+      return { status: 200, body: { ...installationReply((request.body as { version: string }).version), projected: false } };
+    }
+    if (request.method === 'DELETE' && path === '/v1/environments/staging/installations/forgeone/hello') {
+      return { status: 200, body: installationReply('1.1.0') };
+    }
+    if (request.method === 'GET' && path === '/v1/plugins') {
+      return {
+        status: 200,
+        body: {
+          plugins: [
+            {
+              name: 'forgeone/hello',
+              latestVersion: '1.1.0',
+              versions: ['1.0.0', '1.1.0'],
+              installations: [{ environment: 'staging', version: '1.1.0', digest: DIGEST, status: 'active', updatedAt: '2026-11-27T10:00:00.000Z' }],
+            },
+            { name: 'acme/pii-redactor', latestVersion: '2.0.0-rc.1', versions: ['2.0.0-rc.1'], installations: [] },
+          ],
+        },
+      };
+    }
+    if (request.method === 'GET' && path === '/v1/plugins/forgeone/hello/history') {
+      return {
+        status: 200,
+        body: {
+          events: [
+            { ...ENTRY, sequence: 3, type: 'io.forgeone.plugin.version_published.v1', occurredAt: '2026-11-27T09:00:00.000Z', data: { name: 'forgeone/hello', version: '1.0.0' } },
+            {
+              ...ENTRY,
+              sequence: '4',
+              type: 'io.forgeone.plugin.upgraded.v1',
+              occurredAt: '2026-11-27T10:00:00.000Z',
+              data: { name: 'forgeone/hello', fromVersion: '1.0.0', version: '1.1.0', environment: 'staging' },
+            },
+          ],
+        },
+      };
+    }
+    if (request.method === 'GET' && path === '/v1/plugins/forgeone/hello') {
+      return {
+        status: 200,
+        body: {
+          name: 'forgeone/hello',
+          latestVersion: '1.0.0',
+          versions: [{ version: '1.0.0', digest: DIGEST, sizeBytes: 2048, publisher: 'forgeone', publishedAt: '2026-11-27T09:00:00.000Z', manifest: MANIFEST }],
+          installations: [],
+        },
+      };
+    }
+    if (request.method === 'GET' && path === '/v1/audit-log') return { status: 200, body: { entries: [] } };
+    if (request.method === 'GET' && path === '/v1/plugins/acme/missing') {
+      return { status: 404, body: { error: { code: 'QUERY.NOT_FOUND', message: 'no plugin named acme/missing; run forgeone plugin list' } } };
+    }
+    if (path === '/v1/plugins/acme/html') return { status: 502, raw: '<html>Bad Gateway</html>' };
+    if (path === '/v1/plugins/acme/hang') return undefined;
+    return { status: 404, body: { error: { code: 'COMMAND.UNKNOWN', message: `no route ${request.method} ${path}` } } };
+  });
+  peers.push(peer);
+});
+
+afterAll(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+  await rm(pluginDir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  peer.received.length = 0;
+});
+
+const env = () => ({ FORGEONE_API: peer.url, FORGEONE_TOKEN: TOKEN });
+
+describe('forgeone against a gateway over HTTP', () => {
+  it('publishes a folder: manifest as written, base64 wasm, bearer token; prints the reply as JSON', async () => {
+    const result = await runCli(['plugin', 'publish', 'hello', '--json'], env(), pluginDir);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ name: 'forgeone/hello', version: '1.0.0', digest: DIGEST, sizeBytes: 10, eventId: 'e-3', sequence: 3, projected: true });
+
+    const [request] = peer.received;
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('/v1/plugins');
+    expect(request.headers['authorization']).toBe(`Bearer ${TOKEN}`);
+    expect(request.headers['content-type']).toBe('application/json');
+    const body = request.body as { manifest: unknown; wasm: string };
+    expect(body.manifest).toEqual(MANIFEST);
+    expect([...Buffer.from(body.wasm, 'base64')]).toEqual([...WASM]);
+  });
+
+  it('prints a one-line summary without --json and never prints the token', async () => {
+    const result = await runCli(['plugin', 'publish', join(pluginDir, 'hello')], { ...env(), FORGEONE_API: `${peer.url}/` });
+    expect(result).toEqual({ code: 0, stdout: 'published forgeone/hello@1.0.0 sha256:0123456789ab… (seq 3)\n', stderr: '' });
+  });
+
+  it('sends upgrade and remove to the installation path and says when projections lag', async () => {
+    const upgraded = await runCli(['plugin', 'upgrade', 'forgeone/hello@1.1.0', '--env', 'staging'], env());
+    expect(upgraded.code).toBe(0);
+    expect(upgraded.stdout).toBe('upgraded forgeone/hello to 1.1.0 in staging sha256:0123456789ab… (seq 9; not yet visible in list and show, which are still catching up)\n');
+    expect(peer.received[0]).toMatchObject({ method: 'PUT', url: '/v1/environments/staging/installations/forgeone/hello', body: { version: '1.1.0' } });
+
+    const removed = await runCli(['plugin', 'remove', 'forgeone/hello', '--env', 'staging', '--json'], env());
+    expect(removed.code).toBe(0);
+    expect(JSON.parse(removed.stdout)).toEqual(installationReply('1.1.0'));
+    expect(peer.received[1]).toMatchObject({ method: 'DELETE', url: '/v1/environments/staging/installations/forgeone/hello', body: undefined });
+  });
+
+  it('lists plugins as an aligned table and passes --env as a query', async () => {
+    const result = await runCli(['plugin', 'list', '--env', 'staging'], env());
+    expect(result.code).toBe(0);
+    expect(peer.received[0].url).toBe('/v1/plugins?environment=staging');
+    expect(result.stdout).toBe(
+      [
+        'NAME               VERSION     ENVIRONMENT  STATUS     DIGEST',
+        'forgeone/hello     1.1.0       staging      active     sha256:0123456789ab…',
+        'acme/pii-redactor  2.0.0-rc.1  -            published  -',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('shows history as a table and sends audit filters as query parameters', async () => {
+    const history = await runCli(['plugin', 'history', 'forgeone/hello'], env());
+    expect(history.code).toBe(0);
+    expect(history.stdout).toBe(
+      [
+        'SEQ  TIME                  EVENT                     VERSION        ENVIRONMENT  ACTOR',
+        '3    2026-11-27T09:00:00Z  plugin.version_published  1.0.0          -            p-admin',
+        '4    2026-11-27T10:00:00Z  plugin.upgraded           1.0.0 → 1.1.0  staging      p-admin',
+        '',
+      ].join('\n'),
+    );
+
+    const audit = await runCli(['audit', 'log', '--plugin', 'forgeone/hello', '--since', '2026-11-01', '--limit', '5'], env());
+    expect(audit).toEqual({ code: 0, stdout: 'no audit entries match\n', stderr: '' });
+    const query = new URL(peer.received[1].url, peer.url).searchParams;
+    expect(Object.fromEntries(query)).toEqual({ plugin: 'forgeone/hello', since: '2026-11-01T00:00:00.000Z', limit: '5' });
+  });
+
+  it('shows a plugin with its versions and installations', async () => {
+    const result = await runCli(['plugin', 'show', 'forgeone/hello'], env());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        'forgeone/hello  latest 1.0.0',
+        'Says hello',
+        '',
+        'VERSION  DIGEST                SIZE     PUBLISHER  PUBLISHED',
+        '1.0.0    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T09:00:00Z',
+        '',
+        'not installed in any environment',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('exits 1 on an error reply and prints its message, code and problems on stderr', async () => {
+    const result = await runCli(['plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging'], env());
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      [
+        'error: forgeone/hello is already installed in staging at 1.0.0; use plugin upgrade to change its version (REGISTRY.ALREADY_INSTALLED)',
+        '  - installed: 1.0.0',
+        '  - requested: 1.0.0',
+        '',
+      ].join('\n'),
+    );
+    expect(peer.received[0].body).toEqual({ name: 'forgeone/hello', version: '1.0.0' });
+  });
+
+  it('with --json, writes the error object on stderr and nothing on stdout', async () => {
+    const result = await runCli(['--json', 'plugin', 'show', 'acme/missing'], env());
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(JSON.parse(result.stderr)).toEqual({ error: { code: 'QUERY.NOT_FOUND', message: 'no plugin named acme/missing; run forgeone plugin list' } });
+  });
+
+  it('exits 1 with a clear message when the answer is not JSON', async () => {
+    const result = await runCli(['plugin', 'show', 'acme/html'], env());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('with HTTP 502 and a body that is not JSON');
+    expect(result.stderr).toContain('(SERVICE.INTERNAL)');
+  });
+
+  it('exits 1 and says to start the platform when the port is closed', async () => {
+    const closed = await startGatewayPeer(() => ({ status: 200, body: {} }));
+    await closed.close();
+    const result = await runCli(['plugin', 'list'], { FORGEONE_API: closed.url, FORGEONE_TOKEN: TOKEN });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`error: cannot reach the ForgeOne API at ${closed.url}: is the platform running? start it with \`npm start\` (SERVICE.UNAVAILABLE)\n`);
+
+    const json = await runCli(['plugin', 'list', '--json'], { FORGEONE_API: closed.url });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'SERVICE.UNAVAILABLE', details: { api: closed.url, cause: 'ECONNREFUSED' } } });
+  });
+
+  it('gives up on a server that never answers', async () => {
+    const client = createApiClient({ baseUrl: peer.url, timeoutMs: 200 });
+    const error = await client.showPlugin('acme/hang').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ForgeOneError);
+    expect((error as ForgeOneError).code).toBe('SERVICE.TIMEOUT');
+  });
+
+  it('sends no Authorization header without a token', async () => {
+    await createApiClient({ baseUrl: peer.url }).listPlugins();
+    expect(peer.received[0].headers['authorization']).toBeUndefined();
+  });
+});

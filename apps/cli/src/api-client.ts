@@ -1,0 +1,217 @@
+import { ForgeOneError, isErrorReply, type ErrorCode } from '@forgeone/contracts';
+
+// Sequences are Postgres bigints, which may arrive as strings.
+export type Sequence = number | string;
+
+export interface CommandReceipt {
+  readonly eventId: string;
+  readonly sequence: Sequence;
+  /** false when the read models had not caught up within the gateway's wait. */
+  readonly projected: boolean;
+}
+
+export interface PublishReply extends CommandReceipt {
+  readonly name: string;
+  readonly version: string;
+  readonly digest: string;
+  readonly sizeBytes: number;
+}
+
+/** Reply to install, upgrade and remove. For remove, `version` is the version that was removed. */
+export interface InstallationReply extends CommandReceipt {
+  readonly name: string;
+  readonly version: string;
+  readonly environment: string;
+  readonly digest: string;
+}
+
+export interface Installation {
+  readonly environment: string;
+  readonly version: string;
+  readonly digest: string;
+  readonly status: string;
+  readonly updatedAt: string;
+}
+
+export interface PluginSummary {
+  readonly name: string;
+  readonly latestVersion: string | null;
+  readonly versions: readonly string[] | number;
+  readonly installations: readonly Installation[];
+}
+
+export interface PluginListReply {
+  readonly plugins: readonly PluginSummary[];
+}
+
+export interface PluginVersion {
+  readonly version: string;
+  readonly digest: string;
+  readonly sizeBytes: number;
+  readonly publisher: string;
+  readonly publishedAt: string;
+  readonly manifest: Record<string, unknown>;
+}
+
+export interface PluginDetailReply {
+  readonly name: string;
+  readonly latestVersion: string | null;
+  readonly versions: readonly PluginVersion[];
+  readonly installations: readonly Installation[];
+}
+
+export interface AuditEntry {
+  readonly sequence: Sequence;
+  readonly eventId: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly actor: string;
+  readonly tenant: string;
+  readonly occurredAt: string;
+  readonly recordedAt: string;
+  readonly data: unknown;
+  readonly hash: string;
+  readonly prevHash: string | null;
+  readonly traceparent?: string | null;
+}
+
+export interface HistoryReply {
+  readonly events: readonly AuditEntry[];
+}
+
+export interface AuditLogReply {
+  readonly entries: readonly AuditEntry[];
+}
+
+export interface AuditLogQuery {
+  readonly plugin?: string;
+  readonly since?: string;
+  readonly limit?: number;
+  readonly after?: string;
+}
+
+/** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
+export interface ApiClient {
+  readonly baseUrl: string;
+  publishPlugin(manifest: unknown, wasm: Uint8Array): Promise<PublishReply>;
+  installPlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
+  upgradePlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
+  removePlugin(environment: string, name: string): Promise<InstallationReply>;
+  listPlugins(environment?: string): Promise<PluginListReply>;
+  showPlugin(name: string): Promise<PluginDetailReply>;
+  pluginHistory(name: string): Promise<HistoryReply>;
+  auditLog(query: AuditLogQuery): Promise<AuditLogReply>;
+}
+
+export interface ApiClientOptions {
+  /** Gateway base URL, e.g. http://127.0.0.1:8080. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** Commands wait up to 5 s for projections; the default leaves room for large uploads. */
+  readonly timeoutMs?: number;
+}
+
+// Plugin names are "<publisher>/<plugin>" and travel as two path segments.
+const namePath = (name: string) => name.split('/').map(encodeURIComponent).join('/');
+const envPath = (environment: string) => encodeURIComponent(environment);
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 60_000;
+
+  async function request<T>(method: string, path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) search.set(key, value);
+    const url = `${baseUrl}${path}${search.size ? `?${search}` : ''}`;
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'forgeone-cli/0.1.0' };
+    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw transportError(error, baseUrl, timeoutMs);
+    }
+
+    let reply: unknown;
+    try {
+      reply = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new ForgeOneError(
+        'SERVICE.INTERNAL',
+        `the ForgeOne API at ${baseUrl} answered ${method} ${path} with HTTP ${response.status} and a body that is not JSON; check that FORGEONE_API points at the ForgeOne gateway`,
+        { status: response.status },
+      );
+    }
+    if (isErrorReply(reply)) {
+      // Codes come from the server, which may know codes this CLI version does not.
+      throw new ForgeOneError(reply.error.code as ErrorCode, reply.error.message, reply.error.details);
+    }
+    if (!response.ok) {
+      throw new ForgeOneError(
+        response.status === 404 ? 'COMMAND.UNKNOWN' : 'SERVICE.INTERNAL',
+        `the ForgeOne API at ${baseUrl} answered ${method} ${path} with HTTP ${response.status} ${response.statusText} and no error description; check that FORGEONE_API points at the ForgeOne gateway and that it is up to date`,
+        { status: response.status },
+      );
+    }
+    if (typeof reply !== 'object' || reply === null) {
+      throw new ForgeOneError('SERVICE.INTERNAL', `the ForgeOne API at ${baseUrl} answered ${method} ${path} with an empty or non-object body`, {
+        status: response.status,
+      });
+    }
+    return reply as T;
+  }
+
+  return {
+    baseUrl,
+    publishPlugin: (manifest, wasm) =>
+      request('POST', '/v1/plugins', { manifest, wasm: Buffer.from(wasm.buffer, wasm.byteOffset, wasm.byteLength).toString('base64') }),
+    installPlugin: (environment, name, version) =>
+      request('POST', `/v1/environments/${envPath(environment)}/installations`, { name, version }),
+    upgradePlugin: (environment, name, version) =>
+      request('PUT', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`, { version }),
+    removePlugin: (environment, name) => request('DELETE', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`),
+    listPlugins: (environment) => request('GET', '/v1/plugins', undefined, { environment }),
+    showPlugin: (name) => request('GET', `/v1/plugins/${namePath(name)}`),
+    pluginHistory: (name) => request('GET', `/v1/plugins/${namePath(name)}/history`),
+    auditLog: (query) =>
+      request('GET', '/v1/audit-log', undefined, {
+        plugin: query.plugin,
+        since: query.since,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        after: query.after,
+      }),
+  };
+}
+
+// fetch rejects with TypeError('fetch failed') and puts the socket error in `cause`.
+function transportError(error: unknown, baseUrl: string, timeoutMs: number): ForgeOneError {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return new ForgeOneError(
+      'SERVICE.TIMEOUT',
+      `the ForgeOne API at ${baseUrl} did not answer within ${Math.round(timeoutMs / 1000)} s; check the platform's logs and retry`,
+      { api: baseUrl },
+    );
+  }
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const reason = code ?? (typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error));
+  const hint =
+    code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+      ? 'check the host name in FORGEONE_API'
+      : 'is the platform running? start it with `npm start`';
+  return new ForgeOneError(
+    'SERVICE.UNAVAILABLE',
+    code === 'ECONNREFUSED' ? `cannot reach the ForgeOne API at ${baseUrl}: ${hint}` : `cannot reach the ForgeOne API at ${baseUrl} (${reason}): ${hint}`,
+    { api: baseUrl, cause: reason },
+  );
+}

@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply } from '../api-client.js';
+import type { CommandContext } from '../command.context.js';
+import { formatAuditEntries } from '../format/audit-entries.format.js';
+import { cleanCell, formatBytes, formatTable, formatTime, shortDigest } from '../format/table.js';
+import { readPluginFolder } from '../plugin-folder.reader.js';
+import { parseEnvironment, parsePluginName, parsePluginRef } from '../plugin-ref.js';
+
+interface EnvOption {
+  readonly env: string;
+}
+
+const REF = ['<ref>', 'plugin and version as <publisher>/<plugin>@<version>, e.g. acme/pii-redactor@1.4.2'] as const;
+const NAME = ['<name>', 'plugin name as <publisher>/<plugin>'] as const;
+const ENV = ['--env <env>', 'target environment, e.g. staging or production'] as const;
+
+function receipt(reply: CommandReceipt): string {
+  const pending = reply.projected === false ? '; not yet visible in list and show, which are still catching up' : '';
+  return `(seq ${cleanCell(reply.sequence)}${pending})`;
+}
+
+export function registerPluginCommands(program: Command, context: CommandContext): void {
+  const plugin = program.command('plugin').description('publish, install, upgrade, remove and inspect plugins');
+
+  plugin
+    .command('publish')
+    .description('publish a plugin version from a folder holding forgeone.plugin.json and plugin.wasm')
+    .argument('<dir>', 'the plugin folder')
+    .action(async (dir: string) => {
+      const folder = await readPluginFolder(dir, context.io.cwd ?? process.cwd());
+      const reply = await context.api().publishPlugin(folder.manifest, folder.wasm);
+      context.print(reply, () => `published ${reply.name}@${reply.version} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+    });
+
+  plugin
+    .command('install')
+    .description('install a published version into an environment')
+    .argument(...REF)
+    .requiredOption(...ENV)
+    .action(async (ref: string, options: EnvOption) => {
+      const { name, version } = parsePluginRef(ref);
+      const environment = parseEnvironment(options.env);
+      const reply = await context.api().installPlugin(environment, name, version);
+      context.print(reply, () => `installed ${reply.name}@${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+    });
+
+  plugin
+    .command('upgrade')
+    .description('move an installed plugin to a newer version')
+    .argument(...REF)
+    .requiredOption(...ENV)
+    .action(async (ref: string, options: EnvOption) => {
+      const { name, version } = parsePluginRef(ref);
+      const environment = parseEnvironment(options.env);
+      const reply = await context.api().upgradePlugin(environment, name, version);
+      context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+    });
+
+  plugin
+    .command('remove')
+    .description('remove a plugin from an environment')
+    .argument(...NAME)
+    .requiredOption(...ENV)
+    .action(async (text: string, options: EnvOption) => {
+      const name = parsePluginName(text, 'plugin remove');
+      const environment = parseEnvironment(options.env);
+      const reply = await context.api().removePlugin(environment, name);
+      context.print(reply, () => `removed ${reply.name}@${reply.version} from ${reply.environment} ${receipt(reply)}\n`);
+    });
+
+  plugin
+    .command('list')
+    .description('list plugins and where they are installed')
+    .option('--env <env>', 'only installations in this environment')
+    .action(async (options: Partial<EnvOption>) => {
+      const environment = options.env === undefined ? undefined : parseEnvironment(options.env);
+      const reply = await context.api().listPlugins(environment);
+      context.print(reply, () => renderList(reply, environment));
+    });
+
+  plugin
+    .command('show')
+    .description('show a plugin: its versions and installations')
+    .argument(...NAME)
+    .action(async (text: string) => {
+      const reply = await context.api().showPlugin(parsePluginName(text, 'plugin show'));
+      context.print(reply, () => renderDetail(reply));
+    });
+
+  plugin
+    .command('history')
+    .description("show a plugin's events from the audit log, oldest first")
+    .argument(...NAME)
+    .action(async (text: string) => {
+      const name = parsePluginName(text, 'plugin history');
+      const reply = await context.api().pluginHistory(name);
+      context.print(reply, () =>
+        reply.events.length ? formatAuditEntries(reply.events, { withPlugin: false }) : `no events recorded for ${name}\n`,
+      );
+    });
+}
+
+function renderList(reply: PluginListReply, environment: string | undefined): string {
+  if (!reply.plugins.length) return environment ? `no plugins installed in ${environment}\n` : 'no plugins published yet\n';
+  const rows = reply.plugins.flatMap((plugin) =>
+    plugin.installations.length
+      ? plugin.installations.map((i) => [plugin.name, i.version, i.environment, i.status, shortDigest(i.digest)])
+      : [[plugin.name, plugin.latestVersion, '-', 'published', '-']],
+  );
+  return formatTable(['NAME', 'VERSION', 'ENVIRONMENT', 'STATUS', 'DIGEST'], rows);
+}
+
+function renderInstallations(installations: readonly Installation[]): string {
+  if (!installations.length) return 'not installed in any environment\n';
+  return formatTable(
+    ['ENVIRONMENT', 'VERSION', 'STATUS', 'DIGEST', 'UPDATED'],
+    installations.map((i) => [i.environment, i.version, i.status, shortDigest(i.digest), formatTime(i.updatedAt)]),
+  );
+}
+
+function renderDetail(reply: PluginDetailReply): string {
+  const latest = reply.versions.find((v) => v.version === reply.latestVersion);
+  const description = latest?.manifest?.['description'];
+  const header = [`${cleanCell(reply.name)}  latest ${cleanCell(reply.latestVersion)}`];
+  if (typeof description === 'string') header.push(cleanCell(description));
+  const versions = formatTable(
+    ['VERSION', 'DIGEST', 'SIZE', 'PUBLISHER', 'PUBLISHED'],
+    reply.versions.map((v) => [v.version, shortDigest(v.digest), formatBytes(v.sizeBytes), v.publisher, formatTime(v.publishedAt)]),
+  );
+  return `${header.join('\n')}\n\n${versions}\n${renderInstallations(reply.installations)}`;
+}

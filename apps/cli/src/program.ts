@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './cli.errors.js';
+import { createCommandContext, type CliIo, type CommandContext } from './command.context.js';
+import { registerAuditCommands } from './commands/audit.command.js';
+import { registerPluginCommands } from './commands/plugin.command.js';
+import { registerUpCommand } from './commands/up.command.js';
+
+export type { CliIo } from './command.context.js';
+
+// src/ and dist/ both sit next to package.json.
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** --json decides how errors print, including the usage errors commander raises before any action runs. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+export function buildProgram(context: CommandContext): Command {
+  const { io, json } = context;
+  const program = new Command('forgeone')
+    .description('ForgeOne: publish, install and audit WebAssembly plugins.\nConfigured by FORGEONE_API (default http://127.0.0.1:8080) and FORGEONE_TOKEN.')
+    .version(VERSION, '-V, --version', 'print the version')
+    // One program-level flag, accepted before or after any verb; leaf help lists it under "Global Options".
+    .option('--json', 'print the API reply (or the error) as one JSON document')
+    .configureHelp({ showGlobalOptions: true })
+    // Set before any subcommand is added, which copies these settings.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      // With --json, stderr carries only the JSON error object that run() writes.
+      writeErr: (text) => {
+        if (!json) io.stderr(text);
+      },
+    })
+    .showHelpAfterError('(add --help for usage)');
+  registerPluginCommands(program, context);
+  registerAuditCommands(program, context);
+  registerUpCommand(program, context);
+  return program;
+}
+
+function usageMessage(error: CommanderError): string {
+  if (error.code === 'commander.help') return 'a command is missing: run "forgeone --help" to list them';
+  return error.message.replace(/^error: /, '');
+}
+
+/**
+ * Runs the CLI on `argv` (the arguments after the program name) and resolves with the exit
+ * code: 0 on success, 1 for API, network and input-file errors, 2 for usage errors.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = wantsJson(argv);
+  const context = createCommandContext(io, json);
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return context.exitCode ?? EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT_OK;
+      if (json) io.stderr(`${JSON.stringify({ error: { code: 'COMMAND.INVALID', message: usageMessage(error) } })}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(formatError(error, json));
+    return exitCodeFor(error);
+  }
+}

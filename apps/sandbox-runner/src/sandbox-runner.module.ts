@@ -1,0 +1,13 @@
+import type { ServiceContext } from '@forgeone/service-host';
+import { Module, type DynamicModule } from '@nestjs/common';
+
+/**
+ * The sandbox-runner service: connected to the bus and answering readiness. It registers no command
+ * handlers yet, so its commands get "no responders" (SERVICE.UNAVAILABLE) rather than a fake answer.
+ */
+@Module({})
+export class SandboxRunnerModule {
+  static forRoot(context: ServiceContext): DynamicModule {
+    return { module: SandboxRunnerModule, imports: [context.busModule] };
+  }
+}

@@ -1,0 +1,103 @@
+import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
+import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
+import { ensureEventStream } from '@forgeone/event-store';
+import { loadConfig, natsConnectionOptions, redactConfig, type PlatformConfig } from '@forgeone/runtime';
+import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+/** What a service's root module is built from. */
+export interface ServiceContext {
+  readonly config: PlatformConfig;
+  readonly connection: NatsConnection;
+  readonly names: Names;
+  readonly logger: Logger;
+  /** Import this in the root module: it provides the connection, names, bus client and stores. */
+  readonly busModule: DynamicModule;
+}
+
+export interface BusServiceDefinition {
+  readonly service: ServiceName;
+  /** The root module; it receives the context so it can wire config into providers. */
+  readonly module: (context: ServiceContext) => Type | DynamicModule;
+  /** A durable consumer of the event stream, for services with event handlers. */
+  readonly consumer?: (names: Names) => BusConsumerOptions;
+  /** Extra readiness checks (a database, a halted projection). */
+  readonly readiness?: (app: INestApplicationContext) => Promise<ReadinessChecks>;
+  /** Runs after the module is created and before the service listens (migrations, warm-up). */
+  readonly beforeListen?: (app: INestApplicationContext, context: ServiceContext) => Promise<void>;
+}
+
+/**
+ * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, NATS, the event
+ * stream, the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains
+ * NATS, closes the module (pools included) and exits.
+ */
+export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  initTelemetry(`forgeone-${definition.service}`, env);
+  const logger = createLogger(definition.service);
+  try {
+    const config = loadConfig(env);
+    if (!config.natsUrl) throw new Error('NATS_URL is not set: a service needs the NATS server of its platform (npm start sets it)');
+    logger.info({ config: redactConfig(config) }, 'starting');
+    const names = namesFor(config.namespace);
+    const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, natsConnectionOptions(config.natsUrl));
+    await ensureEventStream(await jetstreamManager(connection), names);
+    const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }) };
+
+    let app: INestApplicationContext | undefined;
+    const server = new ForgeOneBusServer({
+      service: definition.service,
+      names,
+      connection,
+      logger,
+      ...(definition.consumer ? { consumer: definition.consumer(names) } : {}),
+      readiness: async () => (app && definition.readiness ? definition.readiness(app) : {}),
+    });
+    const micro = await NestFactory.createMicroservice(definition.module(context), {
+      strategy: server,
+      logger: new PinoNestLogger(logger),
+      bufferLogs: false,
+    });
+    app = micro;
+    await definition.beforeListen?.(micro, context);
+    await micro.listen();
+    logger.info({ namespace: names.namespace || '(none)' }, 'ready');
+    stopOnSignals(logger, async () => {
+      await micro.close();
+      await shutdownTelemetry();
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, `cannot start ${definition.service}: ${(error as Error).message}`);
+    await shutdownTelemetry();
+    process.exit(1);
+  }
+}
+
+/** Graceful stop on SIGTERM/SIGINT: one attempt, bounded in time, then exit. */
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>, graceMs = 10_000): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs }, 'did not stop in time; exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    stop()
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { names as namesFor, SERVICES } from '@forgeone/contracts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+
+/** NATS the tests use (FORGEONE_TEST_NATS_URL, default the local server). */
+export const TEST_NATS_URL = process.env.FORGEONE_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+/** A database the tests may create and drop databases from (FORGEONE_TEST_DATABASE_URL). */
+export const TEST_DATABASE_URL = process.env.FORGEONE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A namespace no other run uses: `<prefix>-<random>`. */
+export function testNamespace(prefix = 't'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates a fresh, empty database; `drop()` removes it (ending its connections first). */
+export async function createTestDatabase(prefix = 'fo'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
+      await adminQuery(`drop database if exists ${name}`);
+    },
+  };
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes everything a namespace created on NATS: the event stream (with its consumers) and the artifact bucket. */
+export async function removeNamespace(namespace: string, natsUrl = TEST_NATS_URL): Promise<void> {
+  if (!namespace) throw new Error('refusing to remove the default namespace from tests');
+  const n = namesFor(namespace);
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(n.stream).catch(() => undefined);
+    await new Objm(nc).open(n.artifactBucket).then((os) => os.destroy()).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Every service the platform runs, for readiness checks. */
+export const PLATFORM_SERVICES = SERVICES;

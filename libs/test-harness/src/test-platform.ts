@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TEST_NATS_URL } from './test-environment.js';
+
+export interface TestPlatform {
+  readonly apiUrl: string;
+  readonly repoRoot: string;
+  /** Everything the platform printed so far (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function repoRoot(start = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nx.json'))) return dir;
+  }
+  throw new Error(`no nx.json above ${start}`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the built platform (`forgeone up --json`) as a user would, on the given NATS namespace
+ * and database, and resolves when every service is ready.
+ */
+export async function startTestPlatform(options: { namespace: string; databaseUrl: string; natsUrl?: string; timeoutMs?: number }): Promise<TestPlatform> {
+  const root = repoRoot();
+  const entry = join(root, 'apps', 'cli', 'dist', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry, 'up', '--json'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NATS_URL: options.natsUrl ?? TEST_NATS_URL,
+      DATABASE_URL: options.databaseUrl,
+      FORGEONE_NAMESPACE: options.namespace,
+      FORGEONE_HTTP_PORT: String(port),
+      FORGEONE_LOG_LEVEL: process.env.FORGEONE_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const output = () => `--- stdout\n${stdout}\n--- stderr\n${stderr.slice(-20_000)}`;
+
+  const apiUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform not ready in time\n${output()}`)), options.timeoutMs ?? 90_000);
+    const onData = () => {
+      const line = stdout.split('\n').find((l) => l.trim().startsWith('{'));
+      if (!line) return;
+      try {
+        const doc = JSON.parse(line) as { apiUrl: string };
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolve(doc.apiUrl);
+      } catch {
+        // a partial line: wait for more
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`platform exited with ${code} before it was ready\n${output()}`));
+    });
+  });
+  return { apiUrl, repoRoot: root, output, stop: () => stopChild(child) };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs the `forgeone` CLI as a separate process, like a user at a shell. */
+export function runCli(apiUrl: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const root = repoRoot();
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'apps', 'cli', 'dist', 'main.js'), ...args], {
+      cwd: options.cwd ?? root,
+      env: { ...process.env, FORGEONE_API: apiUrl, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
