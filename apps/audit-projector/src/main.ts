@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { checkpoint, runMigrations } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
-import { jetstreamManager } from '@nats-io/jetstream';
+import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditProjectorModule } from './audit-projector.module.js';
 import { projectorName } from './projector.config.js';
@@ -12,25 +12,27 @@ if (!databaseUrl) {
   process.exit(1);
 }
 const projector = projectorName();
+let appRef: INestApplicationContext | undefined;
+const dataSource = () => {
+  if (!appRef) throw new Error('the projector module is not created yet');
+  return appRef.get(DataSource);
+};
 
 await runBusService({
   service: 'audit-projector',
   module: (context) => AuditProjectorModule.forRoot(context, databaseUrl, projector),
-  // One event in flight at a time: projections are written in stream order.
-  consumer: (names) => ({ durable: names.consumer(projector), maxAckPending: 1, ackWaitMs: 60_000 }),
-  beforeListen: async (app, { connection, names, logger }) => {
-    const dataSource = app.get(DataSource);
-    const ran = await runMigrations(dataSource);
+  // One event in flight at a time: projections are written in stream order. The checkpoint in
+  // PostgreSQL is the source of truth, so the durable resumes right after it on every start.
+  consumer: (names) => ({
+    durable: names.consumer(projector),
+    maxAckPending: 1,
+    ackWaitMs: 30_000,
+    resumeFrom: async () => (await checkpoint(dataSource(), projector)).lastSequence + 1,
+  }),
+  beforeListen: async (app, { logger }) => {
+    appRef = app;
+    const ran = await runMigrations(app.get(DataSource));
     if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
-    // The database is the source of truth for progress: a consumer that acknowledged more than
-    // the checkpoint holds (a restored or replaced database) is recreated and replays from 1.
-    const { lastSequence } = await checkpoint(dataSource, projector);
-    const jsm = await jetstreamManager(connection);
-    const info = await jsm.consumers.info(names.stream, names.consumer(projector)).catch(() => undefined);
-    if (info && info.ack_floor.stream_seq > lastSequence) {
-      logger.warn({ ackFloor: info.ack_floor.stream_seq, checkpoint: lastSequence }, 'consumer is ahead of the database; replaying from the start');
-      await jsm.consumers.delete(names.stream, names.consumer(projector));
-    }
   },
   readiness: async (app) => {
     try {

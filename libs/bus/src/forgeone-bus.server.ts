@@ -25,6 +25,12 @@ export interface BusConsumerOptions {
   readonly maxDeliver?: number;
   /** Delay before redelivery after the n-th failed attempt; the last value repeats (default 1 s, 5 s, 15 s, 30 s, 60 s). */
   readonly backoffMs?: readonly number[];
+  /**
+   * For a reader whose progress lives elsewhere (a projection's checkpoint): the sequence to
+   * resume from, asked at start. The durable is then recreated there, so nothing a crashed
+   * process left unacknowledged waits out the ack timeout and nothing already applied is replayed.
+   */
+  readonly resumeFrom?: () => Promise<number>;
 }
 
 export interface ForgeOneBusServerOptions {
@@ -271,6 +277,13 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
       ack_wait: nanos(opts.ackWaitMs ?? 30_000),
       max_deliver: opts.maxDeliver ?? -1,
     };
+    if (opts.resumeFrom) {
+      const start = await opts.resumeFrom();
+      await jsm.consumers.delete(names.stream, opts.durable).catch((error: unknown) => {
+        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+      });
+      Object.assign(wanted, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start) });
+    }
     try {
       const info = await jsm.consumers.info(names.stream, opts.durable);
       const c = info.config;

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BusClient, connectNats } from '@forgeone/bus';
+import { names as namesFor } from '@forgeone/contracts';
+import {
+  createTestDatabase,
+  eventually,
+  removeNamespace,
+  repoRoot,
+  spawnService,
+  testNamespace,
+  TEST_NATS_URL,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@forgeone/test-harness';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const hello = join(repoRoot(), 'examples', 'plugins', 'hello');
+const manifest = JSON.parse(readFileSync(join(hello, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
+const wasm = readFileSync(join(hello, 'plugin.wasm')).toString('base64');
+
+// Every projected table, ordered by its key; only the wall-clock time of recording may differ.
+const SNAPSHOT_QUERIES = {
+  plugins: 'select * from plugins order by tenant, name',
+  plugin_versions: 'select * from plugin_versions order by tenant, name, version',
+  installations: 'select * from installations order by tenant, name, environment',
+  audit_log: 'select * from audit_log order by sequence',
+};
+
+async function snapshot(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result: Record<string, unknown[]> = {};
+    for (const [table, sql] of Object.entries(SNAPSHOT_QUERIES)) {
+      result[table] = (await client.query(sql)).rows.map(({ recorded_at: _r, ...row }) => row);
+    }
+    return result;
+  } finally {
+    await client.end();
+  }
+}
+
+async function checkpointOf(url: string, projector: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = (await client.query('select last_sequence from projection_checkpoint where projector = $1', [projector])).rows;
+    return rows.length ? Number(rows[0].last_sequence) : 0;
+  } catch {
+    return 0;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('audit projector - crash and rebuild', () => {
+  const namespace = testNamespace('proj');
+  const names = namesFor(namespace);
+  let primary: TestDatabase;
+  let rebuilt: TestDatabase;
+  let nc: NatsConnection;
+  const processes: ServiceProcess[] = [];
+  const env = (extra: Record<string, string>) => ({ NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: namespace, ...extra });
+  const start = (name: string, extra: Record<string, string>) => {
+    const p = spawnService(name, env(extra));
+    processes.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    [primary, rebuilt] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+    nc = await connectNats(TEST_NATS_URL, 'projector-test');
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    await nc?.close();
+    await removeNamespace(namespace);
+    await Promise.all([primary?.drop(), rebuilt?.drop()]);
+  });
+
+  it('after a kill -9 mid-stream and a restart, the projections equal a rebuild from sequence 1', { timeout: 120_000 }, async () => {
+    const client = new BusClient(nc, names);
+    start('registry', {});
+    await eventually(() => client.checkHealth('registry').then((h) => h.ready), 'registry ready');
+    let projector = start('audit-projector', { DATABASE_URL: primary.url });
+    await eventually(() => client.checkHealth('audit-projector').then((h) => h.ready), 'projector ready');
+
+    const commands: Array<() => Promise<unknown>> = [];
+    for (let minor = 0; minor < 6; minor++) {
+      const version = `1.${minor}.0`;
+      commands.push(() => client.request('registry', 'publish', { manifest: { ...manifest, version }, wasm }));
+    }
+    commands.push(() => client.request('registry', 'install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }));
+    commands.push(() => client.request('registry', 'install', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' }));
+    for (let minor = 1; minor < 6; minor++) {
+      commands.push(() => client.request('registry', 'upgrade', { name: 'forgeone/hello', version: `1.${minor}.0`, environment: 'staging' }));
+    }
+    commands.push(() => client.request('registry', 'remove', { name: 'forgeone/hello', environment: 'production' }));
+
+    // Kill the projector without warning once it has projected part of the stream.
+    for (const [i, command] of commands.entries()) {
+      await command();
+      if (i === 4) {
+        await eventually(async () => (await checkpointOf(primary.url, 'audit-projector')) >= 3, 'some events projected');
+        await projector.stop('SIGKILL');
+      }
+    }
+    const last = (await (await jetstreamManager(nc)).streams.info(names.stream)).state.last_seq;
+    expect(last).toBe(commands.length);
+    expect(await checkpointOf(primary.url, 'audit-projector')).toBeLessThan(last);
+
+    projector = start('audit-projector', { DATABASE_URL: primary.url });
+    await eventually(async () => (await checkpointOf(primary.url, 'audit-projector')) === last, 'restarted projector caught up');
+
+    start('audit-projector', { DATABASE_URL: rebuilt.url, FORGEONE_PROJECTOR_ID: 'rebuild' });
+    await eventually(async () => (await checkpointOf(rebuilt.url, 'audit-projector-rebuild')) === last, 'rebuild caught up');
+
+    const [afterCrash, fromScratch] = await Promise.all([snapshot(primary.url), snapshot(rebuilt.url)]);
+    expect(afterCrash.audit_log).toHaveLength(last);
+    expect(afterCrash.installations).toHaveLength(2);
+    expect(afterCrash).toEqual(fromScratch);
+  });
+});
