@@ -61,10 +61,10 @@ export async function startTestPlatform(options: { namespace: string; databaseUr
   const apiUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`platform not ready in time\n${output()}`)), options.timeoutMs ?? 90_000);
     const onData = () => {
-      const line = stdout.split('\n').find((l) => l.trim().startsWith('{'));
-      if (!line) return;
+      const text = stdout.trim();
+      if (!text.startsWith('{') || !text.endsWith('}')) return;
       try {
-        const doc = JSON.parse(line) as { apiUrl: string };
+        const doc = JSON.parse(text) as { apiUrl: string };
         clearTimeout(timer);
         child.stdout!.off('data', onData);
         resolve(doc.apiUrl);

@@ -1,0 +1,55 @@
+import type { ServiceName } from '@forgeone/contracts';
+import type { PlatformConfig } from '@forgeone/runtime';
+
+// Name of the projector whose checkpoint tells when a command's event is visible in the read models.
+export const AUDIT_PROJECTOR = 'audit-projector';
+
+// Until principals are authenticated every command is recorded for the default tenant,
+// so every query reads that tenant too.
+export const DEFAULT_TENANT = 'default';
+
+// Largest JSON body the API accepts: a publish carries the module in base64.
+export const JSON_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+// Services /readyz asks, besides the gateway itself.
+export const READINESS_SERVICES: readonly ServiceName[] = ['registry', 'audit-projector', 'signer', 'sandbox-runner', 'policy'];
+
+export interface GatewaySettings {
+  // How long a command waits for its event to reach the projections before answering `projected: false`.
+  readonly readYourWritesTimeoutMs: number;
+  // How often the projector checkpoint is read while waiting.
+  readonly readYourWritesIntervalMs: number;
+  // How long a bus command may take; publish carries megabytes and gets more.
+  readonly commandTimeoutMs: number;
+  readonly publishTimeoutMs: number;
+  // Per service, for /readyz.
+  readonly healthTimeoutMs: number;
+}
+
+export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
+  readYourWritesTimeoutMs: 5_000,
+  readYourWritesIntervalMs: 25,
+  commandTimeoutMs: 10_000,
+  publishTimeoutMs: 30_000,
+  healthTimeoutMs: 2_000,
+};
+
+// Injection token of the GatewaySettings.
+export const GATEWAY_SETTINGS = Symbol.for('forgeone.gateway.settings');
+// Injection token of the gateway's pino logger.
+export const GATEWAY_LOGGER = Symbol.for('forgeone.gateway.logger');
+
+// The gateway answers queries from the projections, so it cannot run without their database.
+export function requireDatabaseUrl(config: PlatformConfig): string {
+  if (!config.databaseUrl) {
+    throw new Error(
+      'DATABASE_URL is not set: the gateway reads plugins and the audit log from the projections in Postgres; set it to the database the audit-projector writes (npm start sets it)',
+    );
+  }
+  return config.databaseUrl;
+}
+
+export function requireNatsUrl(config: PlatformConfig): string {
+  if (!config.natsUrl) throw new Error('NATS_URL is not set: the gateway sends every command over the NATS server of its platform (npm start sets it)');
+  return config.natsUrl;
+}

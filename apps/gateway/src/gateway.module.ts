@@ -1,0 +1,47 @@
+import { BusModule } from '@forgeone/bus';
+import type { Names } from '@forgeone/contracts';
+import type { Logger } from '@forgeone/telemetry';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewaySettings } from './gateway.config.js';
+import { AuditLogController } from './http/audit-log.controller.js';
+import { DocsController } from './http/docs.controller.js';
+import { HttpErrorFilter } from './http/error.filter.js';
+import { HealthController } from './http/health.controller.js';
+import { InstallationsController } from './http/installations.controller.js';
+import { PluginsController } from './http/plugins.controller.js';
+import { TraceContextInterceptor } from './http/tracing.middleware.js';
+import { ProjectionsReader } from './projections.reader.js';
+import { RegistryCommandSender } from './registry-commands.sender.js';
+
+export interface GatewayModuleOptions {
+  readonly connection: NatsConnection;
+  readonly names: Names;
+  // Initialized DataSource over the projections; the gateway never migrates it.
+  readonly dataSource: DataSource;
+  readonly logger: Logger;
+  readonly settings?: Partial<GatewaySettings>;
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(options: GatewayModuleOptions): DynamicModule {
+    return {
+      module: GatewayModule,
+      // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
+      imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
+      controllers: [PluginsController, InstallationsController, AuditLogController, HealthController, DocsController],
+      providers: [
+        { provide: DataSource, useValue: options.dataSource },
+        { provide: GATEWAY_LOGGER, useValue: options.logger },
+        { provide: GATEWAY_SETTINGS, useValue: { ...DEFAULT_GATEWAY_SETTINGS, ...options.settings } },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: TraceContextInterceptor },
+        ProjectionsReader,
+        RegistryCommandSender,
+      ],
+    };
+  }
+}

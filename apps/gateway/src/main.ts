@@ -1,0 +1,46 @@
+import 'reflect-metadata';
+import { connectNats } from '@forgeone/bus';
+import { names as namesFor } from '@forgeone/contracts';
+import { createDataSource } from '@forgeone/persistence';
+import { loadConfig, natsConnectionOptions, redactConfig } from '@forgeone/runtime';
+import { stopOnSignals } from '@forgeone/service-host';
+import { createLogger, initTelemetry, shutdownTelemetry } from '@forgeone/telemetry';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { DataSource } from 'typeorm';
+import { createGatewayApp } from './gateway.app.js';
+import { requireDatabaseUrl, requireNatsUrl } from './gateway.config.js';
+
+initTelemetry('forgeone-gateway');
+const logger = createLogger('gateway');
+let connection: NatsConnection | undefined;
+let dataSource: DataSource | undefined;
+
+try {
+  const config = loadConfig();
+  const natsUrl = requireNatsUrl(config);
+  const databaseUrl = requireDatabaseUrl(config);
+  logger.info({ config: redactConfig(config) }, 'starting');
+  const names = namesFor(config.namespace);
+  connection = await connectNats(natsUrl, 'forgeone-gateway', natsConnectionOptions(natsUrl));
+  // Queries read the projections; their schema belongs to the audit-projector, so no migrations here.
+  dataSource = await createDataSource(databaseUrl, { applicationName: 'forgeone-gateway' }).initialize();
+
+  const app = await createGatewayApp({ connection, names, dataSource, logger });
+  await app.startAllMicroservices();
+  await app.listen(config.httpPort, '0.0.0.0');
+  logger.info({ url: `http://127.0.0.1:${config.httpPort}`, docs: `http://127.0.0.1:${config.httpPort}/docs`, namespace: names.namespace || '(none)' }, 'ready');
+
+  const ds = dataSource;
+  stopOnSignals(logger, async () => {
+    // Closing the app stops HTTP and the bus server, which drains the NATS connection.
+    await app.close();
+    await ds.destroy();
+    await shutdownTelemetry();
+  });
+} catch (error) {
+  logger.fatal({ err: error }, `cannot start gateway: ${(error as Error).message}`);
+  await dataSource?.destroy().catch(() => undefined);
+  await connection?.close().catch(() => undefined);
+  await shutdownTelemetry();
+  process.exit(1);
+}

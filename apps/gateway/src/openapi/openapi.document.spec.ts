@@ -1,0 +1,141 @@
+import 'reflect-metadata';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { RequestMethod } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
+import { AuditLogController } from '../http/audit-log.controller.js';
+import { DocsController } from '../http/docs.controller.js';
+import { HealthController } from '../http/health.controller.js';
+import { AuditLogQuerySchema, InstallBodySchema, PluginListQuerySchema, PublishBodySchema, UpgradeBodySchema } from '../http/http-api.schemas.js';
+import { InstallationsController } from '../http/installations.controller.js';
+import { PluginsController } from '../http/plugins.controller.js';
+import { API_ROUTES, buildOpenApiDocument } from './openapi.document.js';
+
+// The routes of the HTTP API v1 contract the CLI codes against.
+const CONTRACT_ROUTES = [
+  'post /v1/plugins',
+  'post /v1/environments/{environment}/installations',
+  'put /v1/environments/{environment}/installations/{publisher}/{plugin}',
+  'delete /v1/environments/{environment}/installations/{publisher}/{plugin}',
+  'get /v1/plugins',
+  'get /v1/plugins/{publisher}/{plugin}',
+  'get /v1/plugins/{publisher}/{plugin}/history',
+  'get /v1/audit-log',
+  'get /healthz',
+  'get /readyz',
+  'get /docs',
+  'get /schemas/forgeone.plugin.schema.json',
+];
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; required: boolean }>; requestBody?: unknown; responses: Record<string, unknown> }>>;
+  components: { schemas: Record<string, Record<string, unknown>> };
+};
+
+const doc = buildOpenApiDocument() as unknown as Doc;
+
+// Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
+function servedRoutes(): string[] {
+  const controllers = [PluginsController, InstallationsController, AuditLogController, HealthController, DocsController];
+  return controllers.flatMap((controller) => {
+    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+    return Object.getOwnPropertyNames(controller.prototype)
+      .filter((key) => key !== 'constructor')
+      .map((key) => (controller.prototype as unknown as Record<string, unknown>)[key])
+      .filter((handler) => Reflect.hasMetadata(PATH_METADATA, handler as object))
+      .map((handler) => {
+        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler as object) as number].toLowerCase();
+        const path = [base, String(Reflect.getMetadata(PATH_METADATA, handler as object))].filter((p) => p && p !== '/').join('/');
+        return `${method} /${path.replace(/:([a-z]+)/g, '{$1}')}`;
+      });
+  });
+}
+
+describe('OpenAPI document', () => {
+  it('openapi - is OpenAPI 3.1 and plain JSON', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+  });
+
+  it('openapi - lists every route of the HTTP API v1', () => {
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`));
+    expect(documented.sort()).toEqual([...CONTRACT_ROUTES].sort());
+  });
+
+  it('openapi - documents exactly the routes the controllers serve', () => {
+    expect(servedRoutes().sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  it('openapi - declares every path parameter as required', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const names = [...path.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]);
+      for (const op of Object.values(ops)) {
+        const inPath = (op.parameters ?? []).filter((p) => p.in === 'path');
+        expect(inPath.map((p) => p.name)).toEqual(names);
+        expect(inPath.every((p) => p.required)).toBe(true);
+      }
+    }
+  });
+
+  it('openapi - documents query parameters of list and audit log', () => {
+    const names = (path: string) => (doc.paths[path].get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+    expect(names('/v1/plugins')).toEqual(['environment']);
+    expect(names('/v1/audit-log').sort()).toEqual(['after', 'limit', 'plugin', 'since']);
+  });
+
+  it('openapi - every $ref resolves to a component', () => {
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(20);
+    for (const name of refs) expect(doc.components.schemas[name], name).toBeDefined();
+  });
+
+  it('openapi - request bodies forbid unknown fields and errors share one schema', () => {
+    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest']) {
+      expect(doc.components.schemas[name].additionalProperties, name).toBe(false);
+    }
+    expect(doc.components.schemas.InstallRequest.required).toEqual(['name', 'version']);
+    expect(doc.components.schemas.UpgradeRequest.required).toEqual(['version']);
+    expect(doc.components.schemas.ErrorReply).toMatchObject({ properties: { error: { required: ['code', 'message'] } } });
+    const install = doc.paths['/v1/environments/{environment}/installations'].post.responses;
+    expect(install['404']).toMatchObject({ description: expect.stringContaining('REGISTRY.VERSION_NOT_FOUND') });
+    expect(install.default).toBeDefined();
+  });
+
+  it('openapi - the publish manifest points at the manifest schema', () => {
+    const publish = doc.components.schemas.PublishRequest as { properties: Record<string, { $ref?: string }> };
+    expect(publish.properties.manifest.$ref).toBe('#/components/schemas/PluginManifest');
+    expect(doc.components.schemas.PluginManifest).toMatchObject({ type: 'object', properties: { name: expect.any(Object) } });
+  });
+});
+
+describe('HTTP request schemas', () => {
+  const wasm = Buffer.from([0, 97, 115, 109, 1, 0, 0, 0]).toString('base64');
+
+  it('schemas - accept a valid body', () => {
+    expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm }).success).toBe(true);
+    expect(InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0' }).success).toBe(true);
+    expect(UpgradeBodySchema.safeParse({ version: '1.1.0' }).success).toBe(true);
+  });
+
+  it('schemas - reject unknown fields, naming them', () => {
+    const cases = [
+      PublishBodySchema.safeParse({ manifest: {}, wasm, signature: 'x' }),
+      InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0', environment: 'prod' }),
+      UpgradeBodySchema.safeParse({ version: '1.1.0', name: 'acme/x' }),
+      PluginListQuerySchema.safeParse({ env: 'staging' }),
+      AuditLogQuerySchema.safeParse({ pluginName: 'acme/x' }),
+    ];
+    for (const result of cases) {
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0].code).toBe('unrecognized_keys');
+    }
+  });
+
+  it('schemas - audit log query turns strings into numbers and checks them', () => {
+    expect(AuditLogQuerySchema.parse({ limit: '50', after: '12', since: '2026-03-01T00:00:00Z' })).toEqual({ limit: 50, after: 12, since: '2026-03-01T00:00:00Z' });
+    expect(AuditLogQuerySchema.safeParse({ limit: '0' }).success).toBe(false);
+    expect(AuditLogQuerySchema.safeParse({ limit: '5000' }).success).toBe(false);
+    expect(AuditLogQuerySchema.safeParse({ after: '-1' }).success).toBe(false);
+    expect(AuditLogQuerySchema.safeParse({ since: 'yesterday' }).success).toBe(false);
+  });
+});

@@ -1,0 +1,121 @@
+import type { ReadinessChecks } from '@forgeone/bus';
+import { ForgeOneError } from '@forgeone/contracts';
+import { auditLog, getPlugin, listPlugins, pluginHistory, type AuditEntry, type AuditLogQuery } from '@forgeone/persistence';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DEFAULT_TENANT } from './gateway.config.js';
+import type { AuditEntryReply, PluginDetailReply, PluginListReply } from './http/http-api.schemas.js';
+
+// Reads the projections the audit-projector maintains and shapes rows as the HTTP API v1 answers them.
+@Injectable()
+export class ProjectionsReader {
+  constructor(private readonly ds: DataSource) {}
+
+  async listPlugins(environment?: string): Promise<PluginListReply> {
+    const items = await read(() => listPlugins(this.ds, { tenant: DEFAULT_TENANT, ...(environment !== undefined ? { environment } : {}) }));
+    return {
+      plugins: items.map((p) => ({ name: p.name, latestVersion: p.latestVersion, versions: p.versionsCount, installations: p.installations.map(installationReply) })),
+    };
+  }
+
+  async getPlugin(name: string): Promise<PluginDetailReply> {
+    const plugin = await read(() => getPlugin(this.ds, { tenant: DEFAULT_TENANT, name }));
+    if (!plugin) throw new ForgeOneError('QUERY.NOT_FOUND', `plugin ${name} is not published; check the name with GET /v1/plugins`, { name });
+    return {
+      name: plugin.name,
+      latestVersion: plugin.latestVersion,
+      versions: plugin.versions.map((v) => ({
+        version: v.version,
+        digest: v.digest,
+        sizeBytes: v.sizeBytes,
+        publisher: v.publisher,
+        publishedAt: v.publishedAt,
+        manifest: v.manifest as unknown as Record<string, unknown>,
+      })),
+      installations: plugin.installations.map(installationReply),
+    };
+  }
+
+  async history(name: string): Promise<AuditEntryReply[]> {
+    return (await read(() => pluginHistory(this.ds, { tenant: DEFAULT_TENANT, name }))).map(auditEntryReply);
+  }
+
+  async auditLog(query: Omit<AuditLogQuery, 'tenant'>): Promise<AuditEntryReply[]> {
+    return (await read(() => auditLog(this.ds, { ...query, tenant: DEFAULT_TENANT }))).map(auditEntryReply);
+  }
+}
+
+function installationReply(i: { environment: string; version: string; digest: string; status: 'installed' | 'removed'; updatedAt: string }) {
+  return { environment: i.environment, version: i.version, digest: i.digest, status: i.status, updatedAt: i.updatedAt };
+}
+
+function auditEntryReply(e: AuditEntry): AuditEntryReply {
+  return {
+    sequence: e.sequence,
+    eventId: e.eventId,
+    type: e.type,
+    subject: e.subject,
+    actor: e.actor,
+    tenant: e.tenant,
+    occurredAt: e.occurredAt,
+    recordedAt: e.recordedAt,
+    data: e.data,
+    hash: e.hash,
+    prevHash: e.prevHash,
+    traceparent: e.traceparent,
+  };
+}
+
+const NOT_READY = 'projections are not ready yet: the audit-projector creates them when it starts; try again in a moment';
+
+async function read<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    throw projectionError(error);
+  }
+}
+
+// Maps a database failure the caller can do nothing about but wait to SERVICE.UNAVAILABLE; anything else stays as it is.
+export function projectionError(error: unknown): unknown {
+  if (error instanceof ForgeOneError) return error;
+  const code = postgresCode(error);
+  // 42P01: undefined table — the projector has not run its migrations on this database yet.
+  if (code === '42P01') return new ForgeOneError('SERVICE.UNAVAILABLE', NOT_READY);
+  if (isUnreachable(code, error)) {
+    return new ForgeOneError('SERVICE.UNAVAILABLE', 'the projections database is not reachable; check that Postgres is running and DATABASE_URL points at it, then retry');
+  }
+  return error;
+}
+
+function postgresCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { driverError, code } = error as { driverError?: { code?: unknown }; code?: unknown };
+  if (typeof driverError?.code === 'string') return driverError.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+
+function isUnreachable(code: string | undefined, error: unknown): boolean {
+  if (code && (UNREACHABLE.has(code) || code.startsWith('08'))) return true;
+  return error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(error.message);
+}
+
+// Readiness of the gateway's own dependency: the projections database, with its tables.
+// Bounded in time: a hanging pool must not hang the probe.
+export async function projectionsReadiness(ds: DataSource, timeoutMs = 1_500): Promise<ReadinessChecks> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the projections database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const rows: Array<{ ready: boolean }> = await Promise.race([ds.query(`SELECT to_regclass('projection_checkpoint') IS NOT NULL AS ready`), timeout]);
+    return { database: rows[0]?.ready ? { ok: true } : { ok: false, detail: NOT_READY } };
+  } catch (error) {
+    const mapped = projectionError(error);
+    return { database: { ok: false, detail: mapped instanceof ForgeOneError ? mapped.message : `cannot query the projections database: ${(error as Error).message}` } };
+  } finally {
+    clearTimeout(timer);
+  }
+}

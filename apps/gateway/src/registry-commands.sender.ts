@@ -1,0 +1,53 @@
+import { BUS_CONNECTION, BusClient } from '@forgeone/bus';
+import { ForgeOneError, REGISTRY_VERBS } from '@forgeone/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.config.js';
+import { waitForProjection } from './read-your-writes.js';
+
+type RegistryVerb = keyof typeof REGISTRY_VERBS;
+
+// Room for the headers (credential, traceparent) next to the body in one NATS message.
+const HEADER_ALLOWANCE_BYTES = 8 * 1024;
+
+// Sends a validated command to the registry and answers once its event is in the projections
+// (read-your-writes), or after the wait with `projected: false`.
+@Injectable()
+export class RegistryCommandSender {
+  constructor(
+    private readonly bus: BusClient,
+    private readonly ds: DataSource,
+    @Inject(BUS_CONNECTION) private readonly connection: NatsConnection,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+  ) {}
+
+  async send<T extends { sequence: number }>(verb: RegistryVerb, command: object, credential: string | undefined): Promise<T & { projected: boolean }> {
+    this.assertFitsOneMessage(verb, command);
+    const timeoutMs = verb === 'publish' ? this.settings.publishTimeoutMs : this.settings.commandTimeoutMs;
+    const result = await this.bus.request<T>('registry', REGISTRY_VERBS[verb], command, { ...(credential ? { credential } : {}), timeoutMs });
+    const projected = await waitForProjection(this.ds, result.sequence, {
+      timeoutMs: this.settings.readYourWritesTimeoutMs,
+      intervalMs: this.settings.readYourWritesIntervalMs,
+    });
+    return { ...result, projected };
+  }
+
+  // NATS refuses a message above the server's max_payload; say so instead of failing with a transport error.
+  private assertFitsOneMessage(verb: RegistryVerb, command: object): void {
+    const maxPayload = this.connection.info?.max_payload;
+    if (!maxPayload) return;
+    const size = Buffer.byteLength(JSON.stringify(command));
+    if (size + HEADER_ALLOWANCE_BYTES > maxPayload) {
+      throw new ForgeOneError(
+        'COMMAND.TOO_LARGE',
+        `the ${verb} request is ${mib(size)} but the bus carries at most ${mib(maxPayload - HEADER_ALLOWANCE_BYTES)} per command (NATS max_payload ${mib(maxPayload)}); publish a smaller module or raise max_payload in the NATS server configuration`,
+        { sizeBytes: size, maxBytes: maxPayload - HEADER_ALLOWANCE_BYTES },
+      );
+    }
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}

@@ -1,0 +1,122 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactConfig, redactUrl } from './config.js';
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('config - defaults when nothing is set', () => {
+    expect(loadConfig({})).toEqual({
+      httpPort: 8080,
+      dataDir: resolve('.forgeone'),
+      namespace: '',
+      logLevel: 'info',
+    });
+  });
+
+  it('config - reads every variable', () => {
+    const config = loadConfig({
+      NATS_URL: 'nats://127.0.0.1:4222',
+      DATABASE_URL: 'postgres://forgeone:pw@db:5432/forgeone',
+      FORGEONE_HTTP_PORT: '9090',
+      FORGEONE_DATA_DIR: '/var/lib/forgeone',
+      FORGEONE_BOOTSTRAP_TOKEN: 'a'.repeat(32),
+      FORGEONE_NAMESPACE: 't-123',
+      FORGEONE_LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toEqual({
+      natsUrl: 'nats://127.0.0.1:4222',
+      databaseUrl: 'postgres://forgeone:pw@db:5432/forgeone',
+      httpPort: 9090,
+      dataDir: '/var/lib/forgeone',
+      bootstrapToken: 'a'.repeat(32),
+      namespace: 't-123',
+      logLevel: 'debug',
+    });
+  });
+
+  it('config - empty values count as unset', () => {
+    expect(loadConfig({ NATS_URL: '', DATABASE_URL: ' ', FORGEONE_HTTP_PORT: '', FORGEONE_BOOTSTRAP_TOKEN: '' })).toEqual(
+      loadConfig({}),
+    );
+  });
+
+  it('config - accepts a NATS server list and URLs without scheme', () => {
+    expect(loadConfig({ NATS_URL: 'nats://a:4222,nats://b:4222' }).natsUrl).toBe('nats://a:4222,nats://b:4222');
+    expect(loadConfig({ NATS_URL: '127.0.0.1:4222' }).natsUrl).toBe('127.0.0.1:4222');
+  });
+
+  it('config - a bad port names the variable and the value', () => {
+    for (const port of ['abc', '0', '70000', '80.5', '-1']) {
+      const error = configError({ FORGEONE_HTTP_PORT: port });
+      expect(error.issues).toEqual([{ variable: 'FORGEONE_HTTP_PORT', message: expect.stringContaining(`"${port}"`) }]);
+      expect(error.message).toContain('FORGEONE_HTTP_PORT: must be a port number between 1 and 65535');
+    }
+  });
+
+  it('config - bad URLs name the variable without echoing credentials', () => {
+    const error = configError({ NATS_URL: 'http://user:secret@host', DATABASE_URL: 'mysql://root:hunter2@db/forgeone' });
+    expect(error.issues.map((i) => i.variable).sort()).toEqual(['DATABASE_URL', 'NATS_URL']);
+    expect(error.message).toContain('NATS_URL: must be a NATS URL');
+    expect(error.message).toContain('DATABASE_URL: must be a Postgres URL');
+    expect(error.message).not.toContain('secret');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('config - the namespace is checked with the contracts rule', () => {
+    const error = configError({ FORGEONE_NAMESPACE: 'Bad.Name' });
+    expect(error.issues).toEqual([{ variable: 'FORGEONE_NAMESPACE', message: expect.stringContaining('"Bad.Name" is invalid') }]);
+  });
+
+  it('config - an unknown log level lists the allowed ones', () => {
+    const error = configError({ FORGEONE_LOG_LEVEL: 'verbose' });
+    expect(error.issues[0]?.variable).toBe('FORGEONE_LOG_LEVEL');
+    expect(error.message).toContain('fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it('config - a short bootstrap token is refused and never echoed', () => {
+    const error = configError({ FORGEONE_BOOTSTRAP_TOKEN: 'tooshort' });
+    expect(error.issues[0]?.variable).toBe('FORGEONE_BOOTSTRAP_TOKEN');
+    expect(error.message).not.toContain('tooshort');
+  });
+
+  it('config - reports every bad variable at once', () => {
+    const error = configError({ FORGEONE_HTTP_PORT: 'x', FORGEONE_NAMESPACE: '-x', FORGEONE_LOG_LEVEL: 'loud' });
+    expect(error.issues.map((i) => i.variable).sort()).toEqual(['FORGEONE_HTTP_PORT', 'FORGEONE_LOG_LEVEL', 'FORGEONE_NAMESPACE']);
+  });
+});
+
+describe('redaction', () => {
+  it('redactUrl - hides user and password, keeps host and database', () => {
+    expect(redactUrl('postgres://forgeone:s3cret@db:5432/forgeone')).toBe('postgres://***:***@db:5432/forgeone');
+    expect(redactUrl('nats://token@127.0.0.1:4222')).toBe('nats://***:***@127.0.0.1:4222');
+    expect(redactUrl('nats://127.0.0.1:4222')).toBe('nats://127.0.0.1:4222');
+    expect(redactUrl('nats://a:x@h1:4222,nats://b:y@h2:4222')).toBe('nats://***:***@h1:4222,nats://***:***@h2:4222');
+  });
+
+  it('redactUrl - unencoded special characters in a password do not leak', () => {
+    for (const password of ['pa/ss', 'pa?ss', 'pa@ss', 'pa,ss', 'pa#ss']) {
+      const redacted = redactUrl(`postgres://u:${password}@db:5432/forgeone`);
+      expect(redacted).not.toContain('ss@');
+      expect(redacted).not.toContain(password);
+      expect(redacted.endsWith('@db:5432/forgeone')).toBe(true);
+    }
+  });
+
+  it('redactConfig - no token and no URL credentials', () => {
+    const safe = JSON.stringify(
+      redactConfig(loadConfig({ DATABASE_URL: 'postgres://u:pw-123@db/forgeone', FORGEONE_BOOTSTRAP_TOKEN: 'b'.repeat(40) })),
+    );
+    expect(safe).not.toContain('pw-123');
+    expect(safe).not.toContain('b'.repeat(40));
+    expect(safe).toContain('"bootstrapToken":"[set]"');
+  });
+});

@@ -1,0 +1,167 @@
+import { resolve } from 'node:path';
+import { assertValidNamespace } from '@forgeone/contracts';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The platform's configuration, read from the environment (DESIGN §9). */
+export interface PlatformConfig {
+  /** External NATS server; when absent the platform starts `nats-server` itself. */
+  readonly natsUrl?: string;
+  /** External Postgres; when absent the platform starts an embedded Postgres. */
+  readonly databaseUrl?: string;
+  /** Port of the gateway's HTTP API. */
+  readonly httpPort: number;
+  /** Absolute path of the folder holding embedded NATS and Postgres data. */
+  readonly dataDir: string;
+  /** First admin token. Secret: log {@link redactConfig} output, never the config itself. */
+  readonly bootstrapToken?: string;
+  /** Prefix for stream, subjects, buckets and consumers ('' = none). */
+  readonly namespace: string;
+  readonly logLevel: LogLevel;
+}
+
+/** One problem with one environment variable. */
+export interface ConfigIssue {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/** Thrown by {@link loadConfig}; the message lists every bad variable and how to fix it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG.INVALID';
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+  }
+}
+
+// Compose files and shells often set a variable to '' to mean "not set".
+const unsetIfEmpty = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const NATS_SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
+const POSTGRES_SCHEMES = new Set(['postgres:', 'postgresql:']);
+
+// NATS accepts a comma-separated server list, each with or without a scheme.
+const natsUrl = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .refine(
+      (value) =>
+        value.split(',').every((server) => {
+          const withScheme = server.includes('://') ? server.trim() : `nats://${server.trim()}`;
+          try {
+            const url = new URL(withScheme);
+            return NATS_SCHEMES.has(url.protocol) && url.hostname !== '';
+          } catch {
+            return false;
+          }
+        }),
+      { message: 'must be a NATS URL such as nats://127.0.0.1:4222 (several may be separated by commas)' },
+    )
+    .optional(),
+);
+
+const databaseUrl = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return POSTGRES_SCHEMES.has(url.protocol) && url.hostname !== '';
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be a Postgres URL such as postgres://user:password@127.0.0.1:5432/forgeone' },
+    )
+    .optional(),
+);
+
+const httpPort = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .default('8080')
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535, {
+      error: (issue) => `must be a port number between 1 and 65535 (got "${String(issue.input)}")`,
+    })
+    .transform(Number),
+);
+
+const schema = z.object({
+  NATS_URL: natsUrl,
+  DATABASE_URL: databaseUrl,
+  FORGEONE_HTTP_PORT: httpPort,
+  FORGEONE_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().default('./.forgeone')),
+  FORGEONE_BOOTSTRAP_TOKEN: z.preprocess(
+    unsetIfEmpty,
+    // The value is never echoed: an error message may end up in a log.
+    z.string().min(16, { message: 'must be at least 16 characters long (generate one with `openssl rand -hex 32`)' }).optional(),
+  ),
+  FORGEONE_NAMESPACE: z
+    .string()
+    .default('')
+    .superRefine((value, ctx) => {
+      try {
+        assertValidNamespace(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  FORGEONE_LOG_LEVEL: z.preprocess(
+    (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
+    z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
+});
+
+/**
+ * Reads the platform configuration from environment variables (12-factor).
+ * Throws a {@link ConfigError} naming every variable that is wrong.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? 'environment'), message: issue.message })),
+    );
+  }
+  const value = parsed.data;
+  return {
+    ...(value.NATS_URL ? { natsUrl: value.NATS_URL } : {}),
+    ...(value.DATABASE_URL ? { databaseUrl: value.DATABASE_URL } : {}),
+    httpPort: value.FORGEONE_HTTP_PORT,
+    dataDir: resolve(value.FORGEONE_DATA_DIR),
+    ...(value.FORGEONE_BOOTSTRAP_TOKEN ? { bootstrapToken: value.FORGEONE_BOOTSTRAP_TOKEN } : {}),
+    namespace: value.FORGEONE_NAMESPACE,
+    logLevel: value.FORGEONE_LOG_LEVEL,
+  };
+}
+
+/**
+ * Removes credentials from a connection URL (or a comma-separated list of them) so it can be printed:
+ * `postgres://user:secret@host/db` becomes `postgres://***:***@host/db`.
+ */
+export function redactUrl(url: string): string {
+  // Split a server list only before a scheme, so a ',' inside a password cannot expose its tail.
+  return url
+    .split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i)
+    // Greedy up to the last '@': an unencoded '/', '?' or '@' in a password must not leak (over-redacting is fine).
+    .map((part) => part.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/)?.*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}***:***@`))
+    .join(',');
+}
+
+/** A copy of the configuration that is safe to log: no token, no URL credentials. */
+export function redactConfig(config: PlatformConfig): Record<string, unknown> {
+  const { bootstrapToken, natsUrl: nats, databaseUrl: database, ...rest } = config;
+  return {
+    ...rest,
+    ...(nats ? { natsUrl: redactUrl(nats) } : {}),
+    ...(database ? { databaseUrl: redactUrl(database) } : {}),
+    bootstrapToken: bootstrapToken ? '[set]' : '[not set]',
+  };
+}

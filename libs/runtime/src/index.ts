@@ -1,0 +1,14 @@
+export { ConfigError, LOG_LEVELS, loadConfig, redactConfig, redactUrl } from './config.js';
+export type { ConfigIssue, LogLevel, PlatformConfig } from './config.js';
+export { findNatsServerBinary, startNats } from './nats-server.js';
+export type { NatsHandle, StartNatsOptions } from './nats-server.js';
+export { natsConnectionOptions } from './nats-url.js';
+export { startPostgres } from './embedded-postgres.js';
+export type { PostgresHandle, StartPostgresOptions } from './embedded-postgres.js';
+export { superviseServices } from './supervisor.js';
+export type { PlatformExit, ServiceSpec, SuperviseOptions, Supervisor } from './supervisor.js';
+export { waitForReadiness } from './readiness.js';
+export type { ServiceReadiness, WaitForReadinessOptions } from './readiness.js';
+export { findRepoRoot, runPlatform, serviceEnv } from './platform.js';
+export type { RunningPlatform, RunPlatformOptions } from './platform.js';
+export { findFreePort } from './tcp-port.util.js';

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { SERVICES, names } from '@forgeone/contracts';
+import { connect } from '@nats-io/transport-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findRepoRoot, runPlatform } from './platform.js';
+import { isTcpPortOpen } from './tcp-port.util.js';
+
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'health-service.mjs');
+
+// A stand-in repository whose apps/<name>/dist/main.js run the health fixture.
+async function fakeRepo(root: string, mode = 'ready'): Promise<void> {
+  await writeFile(join(root, 'nx.json'), '{}');
+  for (const service of SERVICES) {
+    const dist = join(root, 'apps', service, 'dist');
+    await mkdir(dist, { recursive: true });
+    await writeFile(join(dist, 'main.js'), `process.env.FIXTURE_MODE ??= ${JSON.stringify(mode)};\nawait import(${JSON.stringify(FIXTURE)});\n`);
+  }
+  await writeFile(join(root, 'package.json'), '{"type":"module"}');
+}
+
+function captured() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return { stream, text: () => text };
+}
+
+describe('runPlatform', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'forgeone-platform-'));
+    // As root, the embedded Postgres runs as the OS user `postgres`, which must be able to enter the folder.
+    await chmod(root, 0o711);
+    await fakeRepo(root);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('platform - starts its own NATS and Postgres, runs every service, reports up, stops everything', async () => {
+    const out = captured();
+    const namespace = `t-${randomBytes(4).toString('hex')}`;
+    const platform = await runPlatform({
+      env: {
+        PATH: process.env.PATH,
+        FORGEONE_DATA_DIR: join(root, 'data'),
+        FORGEONE_NAMESPACE: namespace,
+        FORGEONE_HTTP_PORT: '18080',
+        FORGEONE_LOG_LEVEL: 'warn',
+        FORGEONE_EXTRA: 'passed',
+        OTEL_SERVICE_NAME: 'overridden-per-service',
+        UNRELATED_SECRET: 'must-not-reach-services',
+      },
+      repoRoot: root,
+      handleSignals: false,
+      stdout: out.stream,
+      stderr: new PassThrough(),
+    });
+    const natsPort = Number(new URL(platform.natsUrl).port);
+    const pgPort = Number(new URL(platform.databaseUrl).port);
+    try {
+      const upLine = out.text().split('\n').find((line) => line.startsWith('ForgeOne is up'));
+      expect(upLine).toMatch(
+        /^ForgeOne is up: API http:\/\/127\.0\.0\.1:18080 \(OpenAPI at \/docs\), NATS nats:\/\/127\.0\.0\.1:\d+, Postgres postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/forgeone$/,
+      );
+      const password = decodeURIComponent(new URL(platform.databaseUrl).password);
+      expect(out.text()).not.toContain(password);
+
+      // Each service got the platform's configuration and only the variables meant for it.
+      const nc = await connect({ servers: platform.natsUrl });
+      try {
+        const reply = await nc.request(names(namespace).health('sandbox-runner'), '', { timeout: 2_000 });
+        const seen = JSON.parse(JSON.parse(reply.string()).checks.env.detail) as Record<string, string | undefined>;
+        expect(seen).toEqual({
+          NATS_URL: platform.natsUrl,
+          DATABASE_URL: platform.databaseUrl,
+          FORGEONE_HTTP_PORT: '18080',
+          FORGEONE_NAMESPACE: namespace,
+          FORGEONE_DATA_DIR: join(root, 'data'),
+          OTEL_SERVICE_NAME: 'forgeone-sandbox-runner',
+          FORGEONE_EXTRA: 'passed',
+        });
+      } finally {
+        await nc.close();
+      }
+      expect(await platform.stop()).toBe(0);
+    } finally {
+      await platform.stop();
+    }
+    expect(await isTcpPortOpen('127.0.0.1', natsPort)).toBe(false);
+    expect(await isTcpPortOpen('127.0.0.1', pgPort)).toBe(false);
+  });
+
+  it('platform - a service that dies ends the platform with exit code 1', async () => {
+    const namespace = `t-${randomBytes(4).toString('hex')}`;
+    const platform = await runPlatform({
+      env: {
+        PATH: process.env.PATH,
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        FORGEONE_DATA_DIR: join(root, 'data'),
+        FORGEONE_NAMESPACE: namespace,
+        FORGEONE_LOG_LEVEL: 'silent',
+      },
+      repoRoot: root,
+      handleSignals: false,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+    });
+    try {
+      const pid = platform.pids.get('policy');
+      expect(pid).toBe(findPid('policy', root));
+      process.kill(pid!, 'SIGKILL');
+      expect(await platform.done).toBe(1);
+    } finally {
+      await platform.stop();
+    }
+    // The shared NATS it was given stays up.
+    expect(await isTcpPortOpen('127.0.0.1', 4222)).toBe(true);
+  });
+
+  it('platform - a service that never gets ready fails the start and leaves nothing running', async () => {
+    await fakeRepo(root, 'never-ready');
+    const namespace = `t-${randomBytes(4).toString('hex')}`;
+    const start = runPlatform({
+      env: {
+        PATH: process.env.PATH,
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        FORGEONE_DATA_DIR: join(root, 'data'),
+        FORGEONE_NAMESPACE: namespace,
+        FORGEONE_LOG_LEVEL: 'silent',
+      },
+      repoRoot: root,
+      services: ['registry'],
+      readinessTimeoutMs: 1_500,
+      handleSignals: false,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+    });
+    await expect(start).rejects.toThrow(/Services not ready after 1500 ms: registry reports not ready/);
+    expect(findPid('registry', root)).toBeUndefined();
+  });
+
+  it('platform - an unbuilt repository is reported before anything starts', async () => {
+    await rm(join(root, 'apps', 'gateway', 'dist'), { recursive: true });
+    await expect(
+      runPlatform({ env: { FORGEONE_DATA_DIR: join(root, 'data') }, repoRoot: root, handleSignals: false }),
+    ).rejects.toThrow(/Not built: .*apps\/gateway\/dist\/main\.js missing\. Run `npm run build`/);
+  });
+
+  it('findRepoRoot - finds the folder holding nx.json', () => {
+    expect(findRepoRoot()).toBe(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'));
+  });
+});
+
+// The pid of the node process running apps/<service>/dist/main.js under root, from /proc.
+function findPid(service: string, root: string): number | undefined {
+  const entry = join(root, 'apps', service, 'dist', 'main.js');
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(join('/proc', name, 'cmdline'), 'utf8').split('\0');
+      if (cmdline.includes(entry)) return Number(name);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}

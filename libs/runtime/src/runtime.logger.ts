@@ -1,0 +1,16 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** JSON logger of the process that runs the platform; same line format as the services. */
+export function createRuntimeLogger(level = 'info', destination?: DestinationStream): Logger {
+  const options = {
+    name: 'runtime',
+    level,
+    base: { service: 'runtime' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  // Synchronous: the last lines before process.exit must not be lost, and there are few of them.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
+}

@@ -1,0 +1,159 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createTestDatabase,
+  eventually,
+  removeNamespace,
+  repoRoot,
+  runCli,
+  startTestPlatform,
+  testNamespace,
+  type TestDatabase,
+  type TestPlatform,
+} from '@forgeone/test-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+interface ExportedSpan {
+  service: string;
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+}
+
+/** A real OTLP/HTTP (JSON) receiver: what Jaeger's collector would get from the services. */
+function startOtlpReceiver(): Promise<{ server: Server; url: string; spans: ExportedSpan[] }> {
+  const spans: ExportedSpan[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      try {
+        const doc = JSON.parse(body) as {
+          resourceSpans: Array<{
+            resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+            scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId?: string }> }>;
+          }>;
+        };
+        for (const rs of doc.resourceSpans ?? []) {
+          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ service, name: s.name, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined });
+        }
+      } catch {
+        // not JSON (another protocol): ignored, the assertions below will say no spans arrived
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, spans })));
+}
+
+describe('platform - publish, install, list and audit through the CLI', () => {
+  const namespace = testNamespace('e2e');
+  let db: TestDatabase;
+  let platform: TestPlatform;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-'));
+  const cli = (...args: string[]) => runCli(platform.apiUrl, args);
+
+  beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+    db = await createTestDatabase();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.url;
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '200';
+    try {
+      platform = await startTestPlatform({ namespace, databaseUrl: db.url });
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+      delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+    }
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    otlp?.server.close();
+    await removeNamespace(namespace);
+    await db?.drop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('publishes examples/plugins/hello, installs it into staging, and shows it in the list and the audit log', async () => {
+    const publish = await cli('plugin', 'publish', join(repoRoot(), 'examples', 'plugins', 'hello'), '--json');
+    expect(publish.stderr).toBe('');
+    expect(publish.code).toBe(0);
+    const published = JSON.parse(publish.stdout) as { name: string; version: string; digest: string; sequence: number };
+    expect(published).toMatchObject({ name: 'forgeone/hello', version: '1.0.0' });
+    expect(published.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    const install = await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging', '--json');
+    expect(install.code).toBe(0);
+    expect(JSON.parse(install.stdout)).toMatchObject({ name: 'forgeone/hello', version: '1.0.0', environment: 'staging', projected: true });
+
+    const list = await cli('plugin', 'list', '--env', 'staging', '--json');
+    expect(list.code).toBe(0);
+    const { plugins } = JSON.parse(list.stdout) as { plugins: Array<{ name: string; installations: Array<{ environment: string; version: string; status: string }> }> };
+    expect(plugins).toHaveLength(1);
+    expect(plugins[0].name).toBe('forgeone/hello');
+    expect(plugins[0].installations).toEqual([expect.objectContaining({ environment: 'staging', version: '1.0.0', status: 'installed' })]);
+
+    const audit = await cli('audit', 'log', '--json');
+    expect(audit.code).toBe(0);
+    const { entries } = JSON.parse(audit.stdout) as { entries: Array<{ sequence: number; type: string; hash: string; prevHash: string }> };
+    expect(entries.map((e) => e.type)).toEqual(['io.forgeone.plugin.version_published.v1', 'io.forgeone.plugin.installed.v1']);
+    expect(entries[0].sequence).toBeLessThan(entries[1].sequence);
+    expect(entries[1].prevHash).toBe(entries[0].hash);
+
+    const table = await cli('plugin', 'list');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/forgeone\/hello/);
+  });
+
+  it('upgrades, shows the plugin and its history, then removes it', async () => {
+    const dir = join(work, 'hello-1.1.0');
+    cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, version: '1.1.0' }, null, 2));
+    expect((await cli('plugin', 'publish', dir)).code).toBe(0);
+    expect((await cli('plugin', 'upgrade', 'forgeone/hello@1.1.0', '--env', 'staging')).code).toBe(0);
+
+    const show = JSON.parse((await cli('plugin', 'show', 'forgeone/hello', '--json')).stdout) as { latestVersion: string; installations: Array<{ version: string }> };
+    expect(show.latestVersion).toBe('1.1.0');
+    expect(show.installations.map((i) => i.version)).toEqual(['1.1.0']);
+
+    const downgrade = await cli('plugin', 'upgrade', 'forgeone/hello@1.0.0', '--env', 'staging');
+    expect(downgrade.code).toBe(1);
+    expect(downgrade.stderr).toMatch(/REGISTRY\.NOT_AN_UPGRADE/);
+
+    expect((await cli('plugin', 'remove', 'forgeone/hello', '--env', 'staging')).code).toBe(0);
+    const history = JSON.parse((await cli('plugin', 'history', 'forgeone/hello', '--json')).stdout) as { events: Array<{ type: string }> };
+    expect(history.events.map((e) => e.type.split('.')[3])).toEqual(['version_published', 'installed', 'version_published', 'upgraded', 'removed']);
+  });
+
+  it('answers bad input with a clear error and a non-zero exit', async () => {
+    const missing = await cli('plugin', 'install', 'forgeone/hello@9.9.9', '--env', 'staging');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/forgeone\/hello@9\.9\.9 does not exist/);
+    const usage = await cli('plugin', 'install', 'forgeone/hello', '--env', 'staging');
+    expect(usage.code).toBe(2);
+  });
+
+  it('records one trace from the HTTP request through the command and the event to the projection', async () => {
+    const install = await cli('plugin', 'install', 'forgeone/hello@1.1.0', '--env', 'production', '--json');
+    expect(install.code).toBe(0);
+    const trace = await eventually(
+      async () => {
+        const httpSpan = otlp.spans.find((s) => s.service === 'forgeone-gateway' && /POST/.test(s.name) && /installations/.test(s.name));
+        if (!httpSpan) return undefined;
+        const services = new Set(otlp.spans.filter((s) => s.traceId === httpSpan.traceId).map((s) => s.service));
+        return services.has('forgeone-registry') && services.has('forgeone-audit-projector') ? { traceId: httpSpan.traceId, services } : undefined;
+      },
+      'spans of gateway, registry and audit-projector in one trace',
+      20_000,
+    );
+    expect([...trace.services]).toEqual(expect.arrayContaining(['forgeone-gateway', 'forgeone-registry', 'forgeone-audit-projector']));
+  });
+});
