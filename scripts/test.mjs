@@ -9,8 +9,8 @@ import { join } from 'node:path';
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
 
-if (run('npx', ['nx', 'run-many', '-t', 'build', 'lint', '--output-style=stream']) !== 0) {
-  console.error('build or lint failed: fix it before the tests run');
+if (run('npx', ['nx', 'run-many', '-t', 'build', 'lint', 'typecheck', '--output-style=stream']) !== 0) {
+  console.error('build, lint or typecheck failed: fix it before the tests run');
   console.log('tests: 0 passed, 1 failed');
   process.exit(1);
 }

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { checkpoint, runMigrations } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
-import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditProjectorModule } from './audit-projector.module.js';
 import { projectorName } from './projector.config.js';
@@ -12,25 +11,19 @@ if (!databaseUrl) {
   process.exit(1);
 }
 const projector = projectorName();
-let appRef: INestApplicationContext | undefined;
-const dataSource = () => {
-  if (!appRef) throw new Error('the projector module is not created yet');
-  return appRef.get(DataSource);
-};
 
 await runBusService({
   service: 'audit-projector',
   module: (context) => AuditProjectorModule.forRoot(context, databaseUrl, projector),
   // One event in flight at a time: projections are written in stream order. The checkpoint in
   // PostgreSQL is the source of truth, so the durable resumes right after it on every start.
-  consumer: (names) => ({
+  consumer: (names, app) => ({
     durable: names.consumer(projector),
     maxAckPending: 1,
     ackWaitMs: 30_000,
-    resumeFrom: async () => (await checkpoint(dataSource(), projector)).lastSequence + 1,
+    resumeFrom: async () => (await checkpoint(app().get(DataSource), projector)).lastSequence + 1,
   }),
   beforeListen: async (app, { logger }) => {
-    appRef = app;
     const ran = await runMigrations(app.get(DataSource));
     if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
   },

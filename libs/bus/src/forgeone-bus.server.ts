@@ -110,7 +110,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
   }
 
   /** Subscribes `callback` to NATS connection status events of `event` type (`disconnect`, `reconnect`, `error`, ...). */
-  on(event: string, callback: Function): void {
+  on<EventKey extends string = string, EventCallback = (data: unknown) => void>(event: EventKey, callback: EventCallback): void {
     const list = this.statusListeners.get(event) ?? [];
     list.push(callback as (data: unknown) => void);
     this.statusListeners.set(event, list);

@@ -20,6 +20,7 @@ interface HelloExports {
 /** A fresh instance, as the sandbox makes per call, with `error` messages captured. */
 function instantiate(): { exports: HelloExports; errors: string[] } {
   const errors: string[] = [];
+  // eslint-disable-next-line prefer-const -- assigned after instantiation; the import closes over it
   let memory: WasmMemoryLike | undefined;
   const error = (ptr: number, len: number): void => {
     errors.push(new TextDecoder().decode(new Uint8Array(memory!.buffer, ptr, len)));

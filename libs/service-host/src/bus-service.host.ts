@@ -22,8 +22,11 @@ export interface BusServiceDefinition {
   readonly service: ServiceName;
   /** The root module; it receives the context so it can wire config into providers. */
   readonly module: (context: ServiceContext) => Type | DynamicModule;
-  /** A durable consumer of the event stream, for services with event handlers. */
-  readonly consumer?: (names: Names) => BusConsumerOptions;
+  /**
+   * A durable consumer of the event stream, for services with event handlers; `app` gives the
+   * module's providers once it is created (for a consumer that resumes from a stored checkpoint).
+   */
+  readonly consumer?: (names: Names, app: () => INestApplicationContext) => BusConsumerOptions;
   /** Extra readiness checks (a database, a halted projection). */
   readonly readiness?: (app: INestApplicationContext) => Promise<ReadinessChecks>;
   /** Runs after the module is created and before the service listens (migrations, warm-up). */
@@ -47,21 +50,25 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     await ensureEventStream(await jetstreamManager(connection), names);
     const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }) };
 
-    let app: INestApplicationContext | undefined;
+    const created: { app?: INestApplicationContext } = {};
+    const app = () => {
+      if (!created.app) throw new Error(`${definition.service} is not created yet`);
+      return created.app;
+    };
     const server = new ForgeOneBusServer({
       service: definition.service,
       names,
       connection,
       logger,
-      ...(definition.consumer ? { consumer: definition.consumer(names) } : {}),
-      readiness: async () => (app && definition.readiness ? definition.readiness(app) : {}),
+      ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
+      readiness: async () => (created.app && definition.readiness ? definition.readiness(created.app) : {}),
     });
     const micro = await NestFactory.createMicroservice(definition.module(context), {
       strategy: server,
       logger: new PinoNestLogger(logger),
       bufferLogs: false,
     });
-    app = micro;
+    created.app = micro;
     await definition.beforeListen?.(micro, context);
     await micro.listen();
     logger.info({ namespace: names.namespace || '(none)' }, 'ready');
