@@ -94,7 +94,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export function runCli(apiUrl: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const root = repoRoot();
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'apps', 'cli', 'dist', 'main.js'), ...args], {
+    const child = spawn(process.execPath, [join(root, 'apps', 'cli', 'bin', 'forgeone.mjs'), ...args], {
       cwd: options.cwd ?? root,
       env: { ...process.env, FORGEONE_API: apiUrl, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
