@@ -6,6 +6,14 @@ import {
   PluginUpgradedSchema,
   PluginVersionPublishedSchema,
 } from './plugin.events.js';
+import {
+  DecisionRecordedSchema,
+  IDENTITY_EVENT_TYPES,
+  PolicySetAppliedSchema,
+  POLICY_EVENT_TYPES,
+  TokenIssuedSchema,
+  TokenRevokedSchema,
+} from './authz.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
 export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
@@ -13,6 +21,10 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [PLUGIN_EVENT_TYPES.installed]: PluginInstalledSchema,
   [PLUGIN_EVENT_TYPES.upgraded]: PluginUpgradedSchema,
   [PLUGIN_EVENT_TYPES.removed]: PluginRemovedSchema,
+  [IDENTITY_EVENT_TYPES.tokenIssued]: TokenIssuedSchema,
+  [IDENTITY_EVENT_TYPES.tokenRevoked]: TokenRevokedSchema,
+  [POLICY_EVENT_TYPES.policySetApplied]: PolicySetAppliedSchema,
+  [POLICY_EVENT_TYPES.decisionRecorded]: DecisionRecordedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -7,3 +7,5 @@ export * from './plugin.events.js';
 export * from './event-catalog.js';
 export * from './registry.commands.js';
 export * from './health.js';
+export * from './authz.js';
+export * from './policy.commands.js';

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { EnvironmentSchema } from './manifest.js';
+
+/** Roles shipped with the default policies (DESIGN §7). */
+export const ROLES = ['admin', 'release-manager', 'developer', 'operator', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Host hooks a plugin may be allowed to use; each is also a policy action (`hook:<name>`). */
+export const HOOK_ACTIONS = ['hook:log', 'hook:metrics', 'hook:clock', 'hook:config', 'hook:storage', 'hook:http', 'hook:auth'] as const;
+
+/** Every action policy decides on: one per command, the reads, and one per host hook. */
+export const ACTIONS = [
+  'publish',
+  'sign',
+  'install',
+  'promote',
+  'upgrade',
+  'rollback',
+  'remove',
+  'invoke',
+  'test',
+  'review',
+  'approve',
+  'trust-key',
+  'revoke-key',
+  'apply-policy',
+  'read-policy',
+  'manage-tokens',
+  'read',
+  'read-audit',
+  'export-evidence',
+  ...HOOK_ACTIONS,
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** Tenant ids and principal ids are pseudonymous handles: no '@', so an e-mail address cannot be one. */
+export const TenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a tenant id: lowercase letters, digits and "-"');
+export const PrincipalIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be an opaque id of lowercase letters, digits, ".", "_" or "-" (never an e-mail address or a name)');
+
+export const ResourceSchema = z
+  .object({
+    type: z.enum(['Plugin', 'Environment', 'Tenant']),
+    id: z.string().min(1).max(256),
+    /** The tenant that owns the resource; policy compares it with the principal's. */
+    tenant: TenantIdSchema,
+    attributes: z
+      .object({
+        environment: EnvironmentSchema.optional(),
+        tags: z.array(z.string().max(64)).max(64).optional(),
+        classification: z.enum(['public', 'internal', 'confidential', 'restricted']).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type Resource = z.infer<typeof ResourceSchema>;
+
+/** Body of `forgeone.authz.check`; the end user's token travels as `credential`. */
+export const AuthzCheckRequestSchema = z
+  .object({
+    credential: z.string().max(4096).optional(),
+    action: z.enum(ACTIONS),
+    resource: ResourceSchema,
+    context: z.object({ environment: EnvironmentSchema.optional() }).strict().default({}),
+    /** Set by `policy check` (what-if): evaluate without recording a decision event. */
+    dryRun: z.boolean().optional(),
+  })
+  .strict();
+export type AuthzCheckRequest = z.input<typeof AuthzCheckRequestSchema>;
+
+export const AuthenticatedPrincipalSchema = z.object({
+  id: PrincipalIdSchema,
+  type: z.enum(['user', 'service', 'plugin']),
+  tenant: TenantIdSchema,
+  roles: z.array(z.string()),
+  /** Token id, for revocation and audit; never the secret. */
+  tokenId: z.string().optional(),
+});
+export type AuthenticatedPrincipal = z.infer<typeof AuthenticatedPrincipalSchema>;
+
+/** Reply of `forgeone.authz.check`: a decision always names the policies that decided it. */
+export const AuthzDecisionSchema = z.object({
+  decision: z.enum(['allow', 'deny']),
+  principal: AuthenticatedPrincipalSchema,
+  /** Policy ids that determined the decision (empty on a default deny). */
+  policyIds: z.array(z.string()),
+  /** Version of the policy set that decided. */
+  policyVersion: z.number().int(),
+  decisionId: z.string(),
+});
+export type AuthzDecision = z.infer<typeof AuthzDecisionSchema>;
+
+export const IDENTITY_EVENT_TYPES = {
+  tokenIssued: 'io.forgeone.identity.token_issued.v1',
+  tokenRevoked: 'io.forgeone.identity.token_revoked.v1',
+} as const;
+
+export const POLICY_EVENT_TYPES = {
+  policySetApplied: 'io.forgeone.policy.policy_set_applied.v1',
+  decisionRecorded: 'io.forgeone.policy.decision_recorded.v1',
+} as const;
+
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const TokenIssuedSchema = z
+  .object({
+    tokenId: z.string().regex(/^[a-z0-9]{8,64}$/),
+    principal: PrincipalIdSchema,
+    principalType: z.enum(['user', 'service']),
+    role: z.enum(ROLES),
+    tenant: TenantIdSchema,
+    /** sha256 of the token secret; the secret itself is shown once and never stored. */
+    secretHash: Sha256Hex,
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    issuedBy: z.string(),
+  })
+  .strict();
+
+export const TokenRevokedSchema = z
+  .object({ tokenId: z.string().regex(/^[a-z0-9]{8,64}$/), reason: z.string().min(1).max(1024), revokedBy: z.string() })
+  .strict();
+
+export const PolicySetAppliedSchema = z
+  .object({
+    version: z.number().int().positive(),
+    /** Policies by id, in Cedar syntax. */
+    policies: z.record(z.string(), z.string()),
+    sha256: Sha256Hex,
+    appliedBy: z.string(),
+  })
+  .strict();
+
+export const DecisionRecordedSchema = z
+  .object({
+    decisionId: z.string(),
+    decision: z.enum(['allow', 'deny']),
+    principal: z.string(),
+    principalTenant: z.string(),
+    action: z.string(),
+    resource: z.object({ type: z.string(), id: z.string(), tenant: z.string() }),
+    environment: z.string().optional(),
+    policyIds: z.array(z.string()),
+    policyVersion: z.number().int(),
+    /** Why, for denials that never reached policy evaluation (unknown or revoked token). */
+    reason: z.string().optional(),
+  })
+  .strict();
+
+/** Aggregate names of the identity and policy events. */
+export const TOKEN_AGGREGATE = 'token';
+export const POLICY_AGGREGATE = 'policy';
+export const DECISION_AGGREGATE = 'decision';
