@@ -56,7 +56,8 @@ describe('platform - publish, install, list and audit through the CLI', () => {
   let platform: TestPlatform;
   let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
   const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-'));
-  const cli = (...args: string[]) => runCli(platform.apiUrl, args);
+  // Everything here is done by the platform administrator (FORGEONE_BOOTSTRAP_TOKEN).
+  const cli = (...args: string[]) => runCli(platform.apiUrl, args, { token: platform.bootstrapToken });
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
@@ -102,10 +103,19 @@ describe('platform - publish, install, list and audit through the CLI', () => {
 
     const audit = await cli('audit', 'log', '--json');
     expect(audit.code).toBe(0);
-    const { entries } = JSON.parse(audit.stdout) as { entries: Array<{ sequence: number; type: string; hash: string; prevHash: string }> };
+    const { entries: all } = JSON.parse(audit.stdout) as { entries: Array<{ sequence: number; type: string; hash: string; prevHash: string }> };
+    // The log also holds the policy set and the authorisation decisions; the plugin's own events come in order.
+    const entries = all.filter((e) => e.type.startsWith('io.forgeone.plugin.'));
     expect(entries.map((e) => e.type)).toEqual(['io.forgeone.plugin.version_published.v1', 'io.forgeone.plugin.installed.v1']);
     expect(entries[0].sequence).toBeLessThan(entries[1].sequence);
-    expect(entries[1].prevHash).toBe(entries[0].hash);
+    // Hash-chained: every row names the hash of the row before it, with the plugin's events in the chain.
+    for (let i = 1; i < all.length; i++) {
+      expect(all[i].sequence).toBeGreaterThan(all[i - 1].sequence);
+      if (all[i].sequence === all[i - 1].sequence + 1) expect(all[i].prevHash).toBe(all[i - 1].hash);
+    }
+    const installedAt = all.findIndex((e) => e.type === 'io.forgeone.plugin.installed.v1');
+    expect(installedAt).toBeGreaterThan(0);
+    expect(all[installedAt].prevHash).toBe(all[installedAt - 1].hash);
 
     const table = await cli('plugin', 'list');
     expect(table.code).toBe(0);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusClient, connectNats } from '@forgeone/bus';
@@ -64,7 +65,15 @@ describe('audit projector - crash and rebuild', () => {
   let rebuilt: TestDatabase;
   let nc: NatsConnection;
   const processes: ServiceProcess[] = [];
-  const env = (extra: Record<string, string>) => ({ NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: namespace, ...extra });
+  const serviceKey = randomBytes(32).toString('hex');
+  const adminToken = `admin-${randomBytes(24).toString('hex')}`;
+  const env = (extra: Record<string, string>) => ({
+    NATS_URL: TEST_NATS_URL,
+    FORGEONE_NAMESPACE: namespace,
+    FORGEONE_SERVICE_KEY: serviceKey,
+    FORGEONE_BOOTSTRAP_TOKEN: adminToken,
+    ...extra,
+  });
   const start = (name: string, extra: Record<string, string>) => {
     const p = spawnService(name, env(extra));
     processes.push(p);
@@ -84,7 +93,14 @@ describe('audit projector - crash and rebuild', () => {
   });
 
   it('after a kill -9 mid-stream and a restart, the projections equal a rebuild from sequence 1', { timeout: 120_000 }, async () => {
-    const client = new BusClient(nc, names);
+    const bus = new BusClient(nc, names);
+    const client = {
+      checkHealth: (service: 'registry' | 'audit-projector' | 'policy') => bus.checkHealth(service),
+      request: (service: 'registry', verb: string, body: unknown) => bus.request(service, verb, body, { credential: `Bearer ${adminToken}` }),
+    };
+    // Allows are not recorded here, so the stream holds exactly the policy set and the commands' events.
+    start('policy', { FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' });
+    await eventually(() => client.checkHealth('policy').then((h) => h.ready), 'policy ready');
     start('registry', {});
     await eventually(() => client.checkHealth('registry').then((h) => h.ready), 'registry ready');
     let projector = start('audit-projector', { DATABASE_URL: primary.url });
@@ -111,7 +127,7 @@ describe('audit projector - crash and rebuild', () => {
       }
     }
     const last = (await (await jetstreamManager(nc)).streams.info(names.stream)).state.last_seq;
-    expect(last).toBe(commands.length);
+    expect(last).toBe(commands.length + 1);
     expect(await checkpointOf(primary.url, 'audit-projector')).toBeLessThan(last);
 
     projector = start('audit-projector', { DATABASE_URL: primary.url });
@@ -122,6 +138,7 @@ describe('audit projector - crash and rebuild', () => {
 
     const [afterCrash, fromScratch] = await Promise.all([snapshot(primary.url), snapshot(rebuilt.url)]);
     expect(afterCrash.audit_log).toHaveLength(last);
+    expect(afterCrash.audit_log.filter((row) => String((row as { type: string }).type).startsWith('io.forgeone.plugin.'))).toHaveLength(commands.length);
     expect(afterCrash.installations).toHaveLength(2);
     expect(afterCrash).toEqual(fromScratch);
   });

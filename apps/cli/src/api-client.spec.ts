@@ -1,53 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { type AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ForgeOneError } from '@forgeone/contracts';
 import { runCli } from '../test/cli-runner.js';
+import { startGatewayPeer } from '../test/gateway-peer.js';
 import { createApiClient } from './api-client.js';
-
-interface Received {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: unknown;
-}
-interface Answer {
-  readonly status: number;
-  readonly body?: unknown;
-  readonly raw?: string;
-}
-
-/** A real HTTP server on an ephemeral port that answers the way the gateway's API v1 does. */
-async function startGatewayPeer(answer: (request: Received) => Answer | undefined) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: text ? JSON.parse(text) : undefined };
-      received.push(request);
-      const reply = answer(request);
-      if (!reply) return; // leave the request hanging
-      const payload = reply.raw ?? JSON.stringify(reply.body);
-      res.writeHead(reply.status, { 'content-type': reply.raw ? 'text/html' : 'application/json' }).end(payload);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const TOKEN = 'tok-5ecret-value';
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;

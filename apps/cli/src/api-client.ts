@@ -90,6 +90,73 @@ export interface AuditLogQuery {
   readonly after?: string;
 }
 
+export interface PolicySetReply {
+  readonly version: number;
+  readonly sha256: string;
+  /** Cedar text by policy id. */
+  readonly policies: Readonly<Record<string, string>>;
+  readonly appliedAt?: string;
+  readonly appliedBy?: string;
+  /** Apply only: the set was identical to the active one, so no new version was made. */
+  readonly unchanged?: boolean;
+  readonly warnings?: readonly string[];
+}
+
+export interface PolicyCheckQuestion {
+  readonly principal: string;
+  readonly role?: string;
+  readonly tenant?: string;
+  readonly action: string;
+  /** Without `tenant`, the gateway uses the question's tenant, else the caller's own. */
+  readonly resource: { readonly type: string; readonly id: string; readonly tenant?: string };
+  readonly environment?: string;
+}
+
+export interface PolicyCheckReply {
+  readonly decision: 'allow' | 'deny';
+  readonly policyIds: readonly string[];
+  readonly policyVersion: number;
+  readonly errors: readonly string[];
+}
+
+export interface TokenRequest {
+  readonly principal: string;
+  readonly role: string;
+  readonly principalType?: 'user' | 'service';
+  readonly tenant?: string;
+  readonly expiresAt?: string;
+}
+
+export interface CreatedToken {
+  readonly tokenId: string;
+  /** The token itself, shown in this reply only. */
+  readonly token: string;
+  readonly principal: string;
+  readonly role: string;
+  readonly tenant: string;
+  readonly expiresAt?: string;
+}
+
+export interface TokenInfo {
+  readonly tokenId: string;
+  readonly principal: string;
+  readonly principalType: string;
+  readonly role: string;
+  readonly tenant: string;
+  readonly issuedAt: string;
+  readonly expiresAt?: string;
+  readonly revokedAt?: string;
+  readonly revokedReason?: string;
+}
+
+export interface TokenListReply {
+  readonly tokens: readonly TokenInfo[];
+}
+
+export interface RevokedToken extends TokenInfo {
+  readonly alreadyRevoked: boolean;
+}
+
 /** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
 export interface ApiClient {
   readonly baseUrl: string;
@@ -101,6 +168,12 @@ export interface ApiClient {
   showPlugin(name: string): Promise<PluginDetailReply>;
   pluginHistory(name: string): Promise<HistoryReply>;
   auditLog(query: AuditLogQuery): Promise<AuditLogReply>;
+  applyPolicies(policies: string, expectedVersion?: number): Promise<PolicySetReply>;
+  showPolicies(): Promise<PolicySetReply>;
+  checkPolicy(question: PolicyCheckQuestion): Promise<PolicyCheckReply>;
+  createToken(request: TokenRequest): Promise<CreatedToken>;
+  listTokens(tenant?: string): Promise<TokenListReply>;
+  revokeToken(tokenId: string, reason: string): Promise<RevokedToken>;
 }
 
 export interface ApiClientOptions {
@@ -153,8 +226,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       );
     }
     if (isErrorReply(reply)) {
+      // The most likely reason for a refused credential is that none was configured: say so first.
+      const message =
+        reply.error.code === 'AUTH.UNAUTHENTICATED' && !options.token ? `FORGEONE_TOKEN is not set, so no token was sent. ${reply.error.message}` : reply.error.message;
       // Codes come from the server, which may know codes this CLI version does not.
-      throw new ForgeOneError(reply.error.code as ErrorCode, reply.error.message, reply.error.details);
+      throw new ForgeOneError(reply.error.code as ErrorCode, message, reply.error.details);
     }
     if (!response.ok) {
       throw new ForgeOneError(
@@ -190,6 +266,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         limit: query.limit === undefined ? undefined : String(query.limit),
         after: query.after,
       }),
+    applyPolicies: (policies, expectedVersion) => request('POST', '/v1/policies', { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) }),
+    showPolicies: () => request('GET', '/v1/policies'),
+    checkPolicy: (question) => request('POST', '/v1/policies/check', question),
+    createToken: (token) => request('POST', '/v1/tokens', token),
+    listTokens: (tenant) => request('GET', '/v1/tokens', undefined, { tenant }),
+    revokeToken: (tokenId, reason) => request('DELETE', `/v1/tokens/${encodeURIComponent(tokenId)}`, { reason }),
   };
 }
 

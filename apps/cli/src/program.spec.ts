@@ -64,6 +64,8 @@ describe('forgeone usage errors', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: forgeone');
     expect(help.stdout).toContain('plugin');
+    expect(help.stdout).toMatch(/^\s+token\b/m);
+    expect(help.stdout).toMatch(/^\s+policy\b/m);
     const version = await runCli(['--version']);
     expect(version).toEqual({ code: 0, stdout: '0.1.0\n', stderr: '' });
   });

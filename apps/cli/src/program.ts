@@ -4,6 +4,8 @@ import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './cli.errors.js';
 import { createCommandContext, type CliIo, type CommandContext } from './command.context.js';
 import { registerAuditCommands } from './commands/audit.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
+import { registerPolicyCommands } from './commands/policy.command.js';
+import { registerTokenCommands } from './commands/token.command.js';
 import { registerUpCommand } from './commands/up.command.js';
 
 export type { CliIo } from './command.context.js';
@@ -20,7 +22,7 @@ function wantsJson(argv: readonly string[]): boolean {
 export function buildProgram(context: CommandContext): Command {
   const { io, json } = context;
   const program = new Command('forgeone')
-    .description('ForgeOne: publish, install and audit WebAssembly plugins.\nConfigured by FORGEONE_API (default http://127.0.0.1:8080) and FORGEONE_TOKEN.')
+    .description('ForgeOne: publish, install and audit WebAssembly plugins.\nConfigured by FORGEONE_API (default http://127.0.0.1:8080) and FORGEONE_TOKEN (an API token from `forgeone token create`).')
     .version(VERSION, '-V, --version', 'print the version')
     // One program-level flag, accepted before or after any verb; leaf help lists it under "Global Options".
     .option('--json', 'print the API reply (or the error) as one JSON document')
@@ -37,6 +39,8 @@ export function buildProgram(context: CommandContext): Command {
     .showHelpAfterError('(add --help for usage)');
   registerPluginCommands(program, context);
   registerAuditCommands(program, context);
+  registerTokenCommands(program, context);
+  registerPolicyCommands(program, context);
   registerUpCommand(program, context);
   return program;
 }

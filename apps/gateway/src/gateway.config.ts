@@ -1,12 +1,10 @@
+import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import type { ServiceName } from '@forgeone/contracts';
 import type { PlatformConfig } from '@forgeone/runtime';
 
 // Name of the projector whose checkpoint tells when a command's event is visible in the read models.
 export const AUDIT_PROJECTOR = 'audit-projector';
-
-// Until principals are authenticated every command is recorded for the default tenant,
-// so every query reads that tenant too.
-export const DEFAULT_TENANT = 'default';
 
 // Largest JSON body the API accepts: a publish carries the module in base64.
 export const JSON_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -36,6 +34,8 @@ export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
 
 // Injection token of the GatewaySettings.
 export const GATEWAY_SETTINGS = Symbol.for('forgeone.gateway.settings');
+// Injection token of the GatewayAuthOptions.
+export const GATEWAY_AUTH = Symbol.for('forgeone.gateway.auth');
 // Injection token of the gateway's pino logger.
 export const GATEWAY_LOGGER = Symbol.for('forgeone.gateway.logger');
 
@@ -52,4 +52,24 @@ export function requireDatabaseUrl(config: PlatformConfig): string {
 export function requireNatsUrl(config: PlatformConfig): string {
   if (!config.natsUrl) throw new Error('NATS_URL is not set: the gateway sends every command over the NATS server of its platform (npm start sets it)');
   return config.natsUrl;
+}
+
+export interface GatewayAuthOptions {
+  // The gateway's own credential, sent with every authz.check it makes.
+  readonly serviceCredential: () => string;
+  readonly authz: AuthzClientSettings;
+}
+
+// FORGEONE_SERVICE_KEY is required: without it policy cannot tell the gateway from any other
+// client, so every query would be refused. FORGEONE_AUTHZ_* tune the decision cache and deadline.
+export function gatewayAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayAuthOptions {
+  const key = readServiceKey(env);
+  if (!key) {
+    throw new Error(
+      'FORGEONE_SERVICE_KEY is not set: the gateway proves itself to the policy service with a credential derived from it. ' +
+        'Give the gateway the same FORGEONE_SERVICE_KEY as the policy service (`npm start` passes one; otherwise `openssl rand -base64 48`)',
+    );
+  }
+  const credential = serviceCredential('gateway', key);
+  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env) };
 }

@@ -1,3 +1,4 @@
+import { authzClientProvider } from '@forgeone/authz-client';
 import { BusModule } from '@forgeone/bus';
 import type { Names } from '@forgeone/contracts';
 import type { Logger } from '@forgeone/telemetry';
@@ -5,15 +6,19 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewaySettings } from './gateway.config.js';
+import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_AUTH, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
 import { AuditLogController } from './http/audit-log.controller.js';
 import { DocsController } from './http/docs.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
 import { HealthController } from './http/health.controller.js';
 import { InstallationsController } from './http/installations.controller.js';
 import { PluginsController } from './http/plugins.controller.js';
+import { PoliciesController } from './http/policies.controller.js';
+import { TokensController } from './http/tokens.controller.js';
 import { TraceContextInterceptor } from './http/tracing.middleware.js';
+import { PolicyCommandSender } from './policy-commands.sender.js';
 import { ProjectionsReader } from './projections.reader.js';
+import { QueryAuthorizer } from './query.authorizer.js';
 import { RegistryCommandSender } from './registry-commands.sender.js';
 
 export interface GatewayModuleOptions {
@@ -22,6 +27,8 @@ export interface GatewayModuleOptions {
   // Initialized DataSource over the projections; the gateway never migrates it.
   readonly dataSource: DataSource;
   readonly logger: Logger;
+  // The gateway's own credential for authz.check and the decision cache settings.
+  readonly auth: GatewayAuthOptions;
   readonly settings?: Partial<GatewaySettings>;
 }
 
@@ -32,15 +39,19 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, AuditLogController, HealthController, DocsController],
+      controllers: [PluginsController, InstallationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },
         { provide: GATEWAY_SETTINGS, useValue: { ...DEFAULT_GATEWAY_SETTINGS, ...options.settings } },
+        { provide: GATEWAY_AUTH, useValue: options.auth },
+        authzClientProvider({ serviceCredential: options.auth.serviceCredential, ...options.auth.authz }),
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: TraceContextInterceptor },
         ProjectionsReader,
         RegistryCommandSender,
+        PolicyCommandSender,
+        QueryAuthorizer,
       ],
     };
   }

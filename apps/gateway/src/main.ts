@@ -8,7 +8,7 @@ import { createLogger, initTelemetry, shutdownTelemetry } from '@forgeone/teleme
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { createGatewayApp } from './gateway.app.js';
-import { requireDatabaseUrl, requireNatsUrl } from './gateway.config.js';
+import { gatewayAuthFromEnv, requireDatabaseUrl, requireNatsUrl } from './gateway.config.js';
 
 initTelemetry('forgeone-gateway');
 const logger = createLogger('gateway');
@@ -19,13 +19,15 @@ try {
   const config = loadConfig();
   const natsUrl = requireNatsUrl(config);
   const databaseUrl = requireDatabaseUrl(config);
+  // Without its service credential every query would be refused: refuse to start instead.
+  const auth = gatewayAuthFromEnv(process.env);
   logger.info({ config: redactConfig(config) }, 'starting');
   const names = namesFor(config.namespace);
   connection = await connectNats(natsUrl, 'forgeone-gateway', natsConnectionOptions(natsUrl));
   // Queries read the projections; their schema belongs to the audit-projector, so no migrations here.
   dataSource = await createDataSource(databaseUrl, { applicationName: 'forgeone-gateway' }).initialize();
 
-  const app = await createGatewayApp({ connection, names, dataSource, logger });
+  const app = await createGatewayApp({ connection, names, dataSource, logger, auth });
   await app.startAllMicroservices();
   await app.listen(config.httpPort, '0.0.0.0');
   logger.info({ url: `http://127.0.0.1:${config.httpPort}`, docs: `http://127.0.0.1:${config.httpPort}/docs`, namespace: names.namespace || '(none)' }, 'ready');

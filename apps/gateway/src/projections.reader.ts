@@ -3,23 +3,23 @@ import { ForgeOneError } from '@forgeone/contracts';
 import { auditLog, getPlugin, listPlugins, pluginHistory, type AuditEntry, type AuditLogQuery } from '@forgeone/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DEFAULT_TENANT } from './gateway.config.js';
 import type { AuditEntryReply, PluginDetailReply, PluginListReply } from './http/http-api.schemas.js';
 
 // Reads the projections the audit-projector maintains and shapes rows as the HTTP API v1 answers them.
+// Every read is of one tenant: the tenant of the authorised caller, never one the request names.
 @Injectable()
 export class ProjectionsReader {
   constructor(private readonly ds: DataSource) {}
 
-  async listPlugins(environment?: string): Promise<PluginListReply> {
-    const items = await read(() => listPlugins(this.ds, { tenant: DEFAULT_TENANT, ...(environment !== undefined ? { environment } : {}) }));
+  async listPlugins(tenant: string, environment?: string): Promise<PluginListReply> {
+    const items = await read(() => listPlugins(this.ds, { tenant, ...(environment !== undefined ? { environment } : {}) }));
     return {
       plugins: items.map((p) => ({ name: p.name, latestVersion: p.latestVersion, versions: p.versionsCount, installations: p.installations.map(installationReply) })),
     };
   }
 
-  async getPlugin(name: string): Promise<PluginDetailReply> {
-    const plugin = await read(() => getPlugin(this.ds, { tenant: DEFAULT_TENANT, name }));
+  async getPlugin(tenant: string, name: string): Promise<PluginDetailReply> {
+    const plugin = await read(() => getPlugin(this.ds, { tenant, name }));
     if (!plugin) throw new ForgeOneError('QUERY.NOT_FOUND', `plugin ${name} is not published; check the name with GET /v1/plugins`, { name });
     return {
       name: plugin.name,
@@ -36,12 +36,12 @@ export class ProjectionsReader {
     };
   }
 
-  async history(name: string): Promise<AuditEntryReply[]> {
-    return (await read(() => pluginHistory(this.ds, { tenant: DEFAULT_TENANT, name }))).map(auditEntryReply);
+  async history(tenant: string, name: string): Promise<AuditEntryReply[]> {
+    return (await read(() => pluginHistory(this.ds, { tenant, name }))).map(auditEntryReply);
   }
 
-  async auditLog(query: Omit<AuditLogQuery, 'tenant'>): Promise<AuditEntryReply[]> {
-    return (await read(() => auditLog(this.ds, { ...query, tenant: DEFAULT_TENANT }))).map(auditEntryReply);
+  async auditLog(tenant: string, query: Omit<AuditLogQuery, 'tenant'>): Promise<AuditEntryReply[]> {
+    return (await read(() => auditLog(this.ds, { ...query, tenant }))).map(auditEntryReply);
   }
 }
 

@@ -3,9 +3,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { serviceCredential } from '@forgeone/authz';
+import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusContext, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, names as makeNames } from '@forgeone/contracts';
-import { createDataSource, runMigrations } from '@forgeone/persistence';
+import { ForgeOneError, names as makeNames, PLUGIN_EVENT_TYPES, SCHEMA_VERSION } from '@forgeone/contracts';
+import { applyEvent, createDataSource, runMigrations } from '@forgeone/persistence';
 import { initTelemetry, shutdownTelemetry } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Controller, Module, type DynamicModule, type INestApplication, type INestMicroservice } from '@nestjs/common';
@@ -22,7 +25,16 @@ const NATS_URL = 'nats://127.0.0.1:4222';
 const ADMIN_URL = process.env.FORGEONE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const namespace = `t-gw-${randomUUID().slice(0, 8)}`;
 const names = makeNames(namespace);
-const TOKEN = `Bearer tok-${randomUUID()}`;
+const SERVICE_KEY = randomBytes(36).toString('base64');
+const GATEWAY_CREDENTIAL = serviceCredential('gateway', SERVICE_KEY);
+
+// Tokens the stand-in policy (a real responder on authz.check) knows, and what each role may do.
+const DEV = `tok-dev-${randomUUID()}`;
+const AUDITOR = `tok-auditor-${randomUUID()}`;
+const GLOBEX_DEV = `tok-globex-${randomUUID()}`;
+const NOBODY = `tok-nobody-${randomUUID()}`;
+const TOKEN = `Bearer ${DEV}`;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const BODY_MARKER = `marker${randomBytes(4).toString('hex')}`;
 const digest = `sha256:${'c'.repeat(64)}`;
 
@@ -73,11 +85,109 @@ class StandInRegistryController {
   }
 }
 
+// Token ids the stand-in policy service knows for revocation.
+const KNOWN_TOKEN_ID = '0123456789abcdef';
+
+@Controller()
+class StandInPolicyController {
+  @MessagePattern('policy.apply')
+  apply(@Payload() body: { policies: unknown; expectedVersion?: number }, @Ctx() ctx: BusContext) {
+    record('policy.apply', body, ctx);
+    if (body.expectedVersion === 1) throw new ForgeOneError('POLICY.CONFLICT', 'the policy set is at version 2, not 1: run policy show, merge your change and apply again');
+    if (typeof body.policies === 'string' && !body.policies.trim().endsWith(';')) {
+      throw new ForgeOneError('POLICY.INVALID', 'policy 0: unexpected end of input; fix the Cedar text and apply again');
+    }
+    return { version: 3, sha256: 'f'.repeat(64), policies: { p1: String(body.policies) }, appliedBy: 'bootstrap-admin', warnings: [] };
+  }
+
+  @MessagePattern('policy.show')
+  show(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    record('policy.show', body, ctx);
+    if (ctx.credential === `Bearer ${AUDITOR}`) {
+      throw new ForgeOneError('AUTHZ.DENIED', 'carol may not read-policy Tenant acme (no policy allows it)', { principal: 'carol', policyIds: [] });
+    }
+    return { version: 2, sha256: 'e'.repeat(64), policies: { 'developer-publish': 'permit (principal, action, resource);' } };
+  }
+
+  @MessagePattern('policy.check')
+  check(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    record('policy.check', body, ctx);
+    return { decision: 'deny', policyIds: [], policyVersion: 2, errors: [] };
+  }
+
+  @MessagePattern('policy.token_create')
+  tokenCreate(@Payload() body: { principal: string; role: string; tenant?: string; expiresAt?: string }, @Ctx() ctx: BusContext) {
+    record('policy.token_create', body, ctx);
+    if (body.role === 'wizard') throw new ForgeOneError('IDENTITY.UNKNOWN_ROLE', 'role "wizard" is unknown: use one of admin, release-manager, developer, operator, auditor');
+    return { tokenId: KNOWN_TOKEN_ID, token: `fo_${KNOWN_TOKEN_ID}_${'s'.repeat(43)}`, principal: body.principal, role: body.role, tenant: body.tenant ?? 'acme' };
+  }
+
+  @MessagePattern('policy.token_list')
+  tokenList(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    record('policy.token_list', body, ctx);
+    return { tokens: [{ tokenId: KNOWN_TOKEN_ID, principal: 'dev-1', principalType: 'user', role: 'developer', tenant: 'acme', issuedAt: '2026-11-27T10:00:00.000Z' }] };
+  }
+
+  @MessagePattern('policy.token_revoke')
+  tokenRevoke(@Payload() body: { tokenId: string; reason: string }, @Ctx() ctx: BusContext) {
+    record('policy.token_revoke', body, ctx);
+    if (body.tokenId !== KNOWN_TOKEN_ID) throw new ForgeOneError('IDENTITY.TOKEN_NOT_FOUND', `there is no token ${body.tokenId}; list tokens with token list`);
+    return {
+      tokenId: KNOWN_TOKEN_ID,
+      principal: 'dev-1',
+      principalType: 'user',
+      role: 'developer',
+      tenant: 'acme',
+      issuedAt: '2026-11-27T10:00:00.000Z',
+      revokedAt: '2026-11-27T11:00:00.000Z',
+      revokedReason: body.reason,
+      alreadyRevoked: false,
+    };
+  }
+}
+
 @Module({})
 class StandInRegistryModule {
   static forRoot(connection: NatsConnection): DynamicModule {
     return { module: StandInRegistryModule, imports: [BusModule.forRoot({ connection, names })], controllers: [StandInRegistryController] };
   }
+}
+
+@Module({})
+class StandInPolicyModule {
+  static forRoot(connection: NatsConnection): DynamicModule {
+    return { module: StandInPolicyModule, imports: [BusModule.forRoot({ connection, names })], controllers: [StandInPolicyController] };
+  }
+}
+
+// A version_published event of `tenant`, projected as the audit-projector would (another projector
+// name, so the read-your-writes checkpoint stays the test's to move).
+let fixtureSequence = 0;
+async function projectPublished(tenant: string, name: string): Promise<void> {
+  const manifest = {
+    name,
+    version: '1.0.0',
+    abi: 1,
+    description: `${name} of ${tenant}`,
+    handlers: ['run'],
+    capabilities: { log: true },
+    limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 100, maxOutputBytes: 1024 },
+  };
+  const sha = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  const event = {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: 'forgeone/registry',
+    type: PLUGIN_EVENT_TYPES.versionPublished,
+    subject: name,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    actor: `dev-of-${tenant}`,
+    tenant,
+    schemaversion: SCHEMA_VERSION,
+    data: { name, version: '1.0.0', digest: sha(`${tenant}/${name}`), sizeBytes: 8, manifestDigest: sha(JSON.stringify(manifest)), manifest, publisher: tenant },
+  };
+  await applyEvent(ds, 'gateway-test-fixture', ++fixtureSequence, event);
 }
 
 interface TestDatabase {
@@ -110,6 +220,10 @@ let gatewayNc: NatsConnection;
 let registryNc: NatsConnection;
 let gateway: INestApplication;
 let registry: INestMicroservice;
+let policyCommandsNc: NatsConnection;
+let policyCommands: INestMicroservice;
+let authzNc: NatsConnection;
+let policy: TestAuthzResponder;
 let baseUrl: string;
 
 beforeAll(async () => {
@@ -119,6 +233,21 @@ beforeAll(async () => {
   // The audit-projector owns the schema; it is not running here, so the test migrates.
   await runMigrations(ds);
 
+  authzNc = await connectNats(NATS_URL, 'forgeone-policy');
+  policy = await startTestAuthzResponder({
+    connection: authzNc,
+    names,
+    serviceCredential: GATEWAY_CREDENTIAL,
+    tokens: {
+      [DEV]: { id: 'alice', tenant: 'acme', role: 'developer' },
+      [AUDITOR]: { id: 'carol', tenant: 'acme', role: 'auditor' },
+      [GLOBEX_DEV]: { id: 'gina', tenant: 'globex', role: 'developer' },
+    },
+    rules: { developer: ['read', 'publish', 'install'], auditor: ['read-audit'] },
+  });
+  await projectPublished('acme', 'acme/pii-redactor');
+  await projectPublished('globex', 'globex/secret-sauce');
+
   registryNc = await connectNats(NATS_URL, 'forgeone-registry');
   registry = await NestFactory.createMicroservice(StandInRegistryModule.forRoot(registryNc), {
     strategy: new ForgeOneBusServer({ service: 'registry', names, connection: registryNc, logger }),
@@ -126,12 +255,21 @@ beforeAll(async () => {
   });
   await registry.listen();
 
+  policyCommandsNc = await connectNats(NATS_URL, 'forgeone-policy-commands');
+  policyCommands = await NestFactory.createMicroservice(StandInPolicyModule.forRoot(policyCommandsNc), {
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: policyCommandsNc, logger }),
+    logger: false,
+  });
+  await policyCommands.listen();
+
   gatewayNc = await connectNats(NATS_URL, 'forgeone-gateway');
   gateway = await createGatewayApp({
     connection: gatewayNc,
     names,
     dataSource: ds,
     logger,
+    // No decision cache: each test sees the responder's current rules.
+    auth: { serviceCredential: () => GATEWAY_CREDENTIAL, authz: { timeoutMs: 1_000, cacheTtlMs: 0 } },
     settings: { readYourWritesTimeoutMs: 1_500, healthTimeoutMs: 500 },
   });
   await gateway.startAllMicroservices();
@@ -142,6 +280,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await registry?.close();
+  await policyCommands?.close();
+  await policy?.stop();
+  await authzNc?.close();
   await ds?.destroy();
   await db?.drop();
   await shutdownTelemetry();
@@ -190,13 +331,32 @@ describe('gateway - commands', () => {
 
   it('install - an unknown body field is COMMAND.INVALID naming it, and nothing is sent', async () => {
     const before = received.length;
-    const answer = await call('POST', '/v1/environments/staging/installations', { body: { name: 'acme/x', version: '1.0.0', force: true } });
+    const answer = await call('POST', '/v1/environments/staging/installations', { body: { name: 'acme/x', version: '1.0.0', force: true }, headers: { authorization: TOKEN } });
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('COMMAND.INVALID');
     expect(answer.body.error.message).toContain('"force"');
-    const badEnv = await call('POST', '/v1/environments/Prod!/installations', { body: { name: 'acme/x', version: '1.0.0' } });
+    const badEnv = await call('POST', '/v1/environments/Prod!/installations', { body: { name: 'acme/x', version: '1.0.0' }, headers: { authorization: TOKEN } });
     expect(badEnv.status).toBe(400);
     expect(badEnv.body.error.message).toContain('environment');
+    expect(received.length).toBe(before);
+  });
+
+  it('commands - without a token every command is 401 AUTH.UNAUTHENTICATED saying how to get one, and nothing is sent', async () => {
+    const before = received.length;
+    const wasm = Buffer.from([0, 97, 115, 109, 1, 0, 0, 0]).toString('base64');
+    const attempts = [
+      call('POST', '/v1/plugins', { body: { manifest: { name: 'acme/x' }, wasm } }),
+      call('POST', '/v1/environments/staging/installations', { body: { name: 'acme/x', version: '1.0.0' } }),
+      call('PUT', '/v1/environments/staging/installations/acme/x', { body: { version: '1.1.0' }, headers: { authorization: 'Bearer ' } }),
+      call('DELETE', '/v1/environments/staging/installations/acme/x', { headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } }),
+      call('POST', '/v1/policies', { body: { policies: 'permit (principal, action, resource);' } }),
+      call('GET', '/v1/tokens'),
+    ];
+    for (const answer of await Promise.all(attempts)) {
+      expect(answer.status).toBe(401);
+      expect(answer.body.error.code).toBe('AUTH.UNAUTHENTICATED');
+      expect(answer.body.error.message).toMatch(/forgeone token create --principal <id> --role <role>/);
+    }
     expect(received.length).toBe(before);
   });
 
@@ -214,11 +374,11 @@ describe('gateway - commands', () => {
 
   it('remove - answers projected: false when the projection does not catch up in time', async () => {
     const started = Date.now();
-    const answer = await call('DELETE', '/v1/environments/staging/installations/acme/pii-redactor');
+    const answer = await call('DELETE', '/v1/environments/staging/installations/acme/pii-redactor', { headers: { authorization: TOKEN } });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ name: 'acme/pii-redactor', version: '1.0.0', environment: 'staging', sequence: NEVER_PROJECTED_SEQUENCE, projected: false });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
-    expect(received.at(-1)).toMatchObject({ verb: 'remove', credential: null });
+    expect(received.at(-1)).toMatchObject({ verb: 'remove', credential: TOKEN });
   });
 
   it('publish - a command to a service that is not running is SERVICE.UNAVAILABLE', async () => {
@@ -231,34 +391,98 @@ describe('gateway - commands', () => {
 });
 
 describe('gateway - queries', () => {
-  it('list - the empty read model answers no plugins', async () => {
-    const answer = await call('GET', '/v1/plugins');
-    expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ plugins: [] });
-    expect((await call('GET', '/v1/plugins?environment=staging')).body).toEqual({ plugins: [] });
+  it("list - answers the caller's tenant only, the tenant policy named", async () => {
+    const acme = await call('GET', '/v1/plugins', { headers: bearer(DEV) });
+    expect(acme.status).toBe(200);
+    expect(acme.body.plugins.map((p: { name: string }) => p.name)).toEqual(['acme/pii-redactor']);
+    const globex = await call('GET', '/v1/plugins', { headers: bearer(GLOBEX_DEV) });
+    expect(globex.body.plugins.map((p: { name: string }) => p.name)).toEqual(['globex/secret-sauce']);
+    expect((await call('GET', '/v1/plugins?environment=staging', { headers: bearer(DEV) })).body).toEqual({ plugins: [] });
   });
 
-  it('show - an unknown plugin is QUERY.NOT_FOUND; history and audit log are empty', async () => {
-    const show = await call('GET', '/v1/plugins/acme/nothing');
-    expect(show.status).toBe(404);
-    expect(show.body.error.code).toBe('QUERY.NOT_FOUND');
-    expect(await call('GET', '/v1/plugins/acme/nothing/history')).toMatchObject({ status: 200, body: { events: [] } });
-    expect(await call('GET', '/v1/audit-log?plugin=acme/nothing&limit=10&after=0')).toMatchObject({ status: 200, body: { entries: [] } });
+  it('list - asks policy for read on the Tenant, with the gateway credential and the caller token', async () => {
+    const before = policy.requests.length;
+    expect((await call('GET', '/v1/plugins', { headers: bearer(GLOBEX_DEV) })).status).toBe(200);
+    const asked = policy.requests.slice(before);
+    // A dry run names the caller's tenant, then the real question is asked about that tenant.
+    expect(asked).toEqual([
+      expect.objectContaining({ credential: GLOBEX_DEV, dryRun: true }),
+      { credential: GLOBEX_DEV, action: 'read', resource: { type: 'Tenant', id: 'globex', tenant: 'globex', attributes: {} }, context: {} },
+    ]);
+    expect(new Set(policy.authorizations)).toEqual(new Set([GATEWAY_CREDENTIAL]));
+  });
+
+  it("show and history - another tenant's plugin does not exist for the caller", async () => {
+    const own = await call('GET', '/v1/plugins/acme/pii-redactor', { headers: bearer(DEV) });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ name: 'acme/pii-redactor', latestVersion: '1.0.0' });
+    const foreign = await call('GET', '/v1/plugins/globex/secret-sauce', { headers: bearer(DEV) });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe('QUERY.NOT_FOUND');
+    expect(await call('GET', '/v1/plugins/globex/secret-sauce/history', { headers: bearer(DEV) })).toMatchObject({ status: 200, body: { events: [] } });
+    const history = await call('GET', '/v1/plugins/globex/secret-sauce/history', { headers: bearer(GLOBEX_DEV) });
+    expect(history.body.events.map((e: { type: string; tenant: string }) => [e.type, e.tenant])).toEqual([[PLUGIN_EVENT_TYPES.versionPublished, 'globex']]);
+  });
+
+  it("audit log - needs read-audit, and holds the caller's tenant only", async () => {
+    const audit = await call('GET', '/v1/audit-log', { headers: bearer(AUDITOR) });
+    expect(audit.status).toBe(200);
+    expect(audit.body.entries.map((e: { subject: string; tenant: string }) => [e.subject, e.tenant])).toEqual([['acme/pii-redactor', 'acme']]);
+    expect(await call('GET', '/v1/audit-log?plugin=acme/nothing&limit=10&after=0', { headers: bearer(AUDITOR) })).toMatchObject({ status: 200, body: { entries: [] } });
+
+    const developer = await call('GET', '/v1/audit-log', { headers: bearer(DEV) });
+    expect(developer.status).toBe(403);
+    expect(developer.body.error).toMatchObject({ code: 'AUTHZ.DENIED', message: expect.stringMatching(/^alice may not read-audit Tenant acme/) });
+    // ...and an auditor reads nothing but the audit log.
+    const list = await call('GET', '/v1/plugins', { headers: bearer(AUDITOR) });
+    expect(list.status).toBe(403);
+    expect(list.body.error.code).toBe('AUTHZ.DENIED');
+  });
+
+  it('authentication - no, unknown and revoked tokens are 401 with their AUTH code', async () => {
+    const none = await call('GET', '/v1/plugins');
+    expect(none.status).toBe(401);
+    expect(none.body.error).toMatchObject({ code: 'AUTH.UNAUTHENTICATED', message: expect.stringContaining('FORGEONE_TOKEN') });
+    const unknown = await call('GET', '/v1/audit-log', { headers: bearer(NOBODY) });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.error.code).toBe('AUTH.UNAUTHENTICATED');
+    const revoked = `tok-revoked-${randomUUID()}`;
+    policy.revoke(revoked);
+    const refused = await call('GET', '/v1/plugins/acme/pii-redactor', { headers: bearer(revoked) });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('AUTH.TOKEN_REVOKED');
+  });
+
+  it("tenant header - naming the caller's own tenant is fine; naming another is 403 AUTHZ.DENIED and reads nothing", async () => {
+    const own = await call('GET', '/v1/plugins', { headers: { ...bearer(DEV), 'forgeone-tenant': 'acme' } });
+    expect(own.status).toBe(200);
+    expect(own.body.plugins).toHaveLength(1);
+    const before = policy.requests.filter((r) => !r.dryRun).length;
+    const other = await call('GET', '/v1/plugins', { headers: { ...bearer(DEV), 'Forgeone-Tenant': 'globex' } });
+    expect(other.status).toBe(403);
+    expect(other.body.error).toMatchObject({
+      code: 'AUTHZ.DENIED',
+      message: expect.stringContaining('alice belongs to tenant acme and may not read tenant globex'),
+      details: { tenant: 'acme', requestedTenant: 'globex' },
+    });
+    expect(policy.requests.filter((r) => !r.dryRun).length).toBe(before);
+    const audit = await call('GET', '/v1/audit-log', { headers: { ...bearer(AUDITOR), 'forgeone-tenant': 'globex' } });
+    expect(audit.status).toBe(403);
   });
 
   it('audit log - a bad query parameter is QUERY.INVALID naming it', async () => {
-    const answer = await call('GET', '/v1/audit-log?limit=lots');
+    const answer = await call('GET', '/v1/audit-log?limit=lots', { headers: bearer(AUDITOR) });
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('QUERY.INVALID');
     expect(answer.body.error.message).toContain('limit');
-    expect((await call('GET', '/v1/plugins?env=staging')).body.error.message).toContain('"env"');
+    expect((await call('GET', '/v1/plugins?env=staging', { headers: bearer(DEV) })).body.error.message).toContain('"env"');
   });
 
   it('projections - a database the projector has not migrated yet answers SERVICE.UNAVAILABLE', async () => {
     const empty = await createTestDatabase();
     const emptyDs = await createDataSource(empty.url, { applicationName: 'gateway-int-test' }).initialize();
     try {
-      await expect(new ProjectionsReader(emptyDs).listPlugins()).rejects.toMatchObject({
+      await expect(new ProjectionsReader(emptyDs).listPlugins('acme')).rejects.toMatchObject({
         code: 'SERVICE.UNAVAILABLE',
         message: expect.stringContaining('projections are not ready yet'),
       });
@@ -268,6 +492,98 @@ describe('gateway - queries', () => {
       await emptyDs.destroy();
       await empty.drop();
     }
+  });
+});
+
+describe('gateway - policy and tokens', () => {
+  it('policies - apply, show and check are policy commands carrying the caller credential', async () => {
+    const before = received.length;
+    const applied = await call('POST', '/v1/policies', { body: { policies: '@id("p1") permit (principal, action, resource);', expectedVersion: 2 }, headers: { authorization: TOKEN } });
+    expect(applied.status).toBe(200);
+    expect(applied.body).toMatchObject({ version: 3, policies: { p1: expect.stringContaining('permit') } });
+    const shown = await call('GET', '/v1/policies', { headers: { authorization: TOKEN } });
+    expect(shown).toMatchObject({ status: 200, body: { version: 2, policies: { 'developer-publish': expect.any(String) } } });
+    const checked = await call('POST', '/v1/policies/check', {
+      body: { principal: 'dev-1', action: 'install', resource: { type: 'Plugin', id: 'acme/x' }, environment: 'production' },
+      headers: { authorization: TOKEN },
+    });
+    expect(checked).toMatchObject({ status: 200, body: { decision: 'deny', policyIds: [], policyVersion: 2 } });
+    expect(received.slice(before)).toEqual([
+      expect.objectContaining({ verb: 'policy.apply', body: { policies: '@id("p1") permit (principal, action, resource);', expectedVersion: 2 }, credential: TOKEN }),
+      expect.objectContaining({ verb: 'policy.show', body: {}, credential: TOKEN }),
+      // The resource tenant left out is the caller's own (alice is of acme).
+      expect.objectContaining({
+        verb: 'policy.check',
+        body: { principal: 'dev-1', action: 'install', resource: { type: 'Plugin', id: 'acme/x', tenant: 'acme', attributes: {} }, environment: 'production' },
+        credential: TOKEN,
+      }),
+    ]);
+  });
+
+  it('policies - the what-if tenant is the resource tenant when none is given; refusals keep their codes and statuses', async () => {
+    await call('POST', '/v1/policies/check', {
+      body: { principal: 'gina', tenant: 'globex', role: 'developer', action: 'read', resource: { type: 'Tenant', id: 'globex' } },
+      headers: { authorization: TOKEN },
+    });
+    expect(received.at(-1)?.body).toMatchObject({ resource: { type: 'Tenant', id: 'globex', tenant: 'globex' } });
+
+    const invalid = await call('POST', '/v1/policies', { body: { policies: 'permit (principal, action, resource' }, headers: { authorization: TOKEN } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error).toMatchObject({ code: 'POLICY.INVALID', message: expect.stringContaining('unexpected end of input') });
+    const stale = await call('POST', '/v1/policies', { body: { policies: 'forbid (principal, action, resource);', expectedVersion: 1 }, headers: { authorization: TOKEN } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('POLICY.CONFLICT');
+    const denied = await call('GET', '/v1/policies', { headers: bearer(AUDITOR) });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('AUTHZ.DENIED');
+    const before = received.length;
+    const badBody = await call('POST', '/v1/policies/check', { body: { principal: 'dev-1', action: 'fly', resource: { type: 'Plugin', id: 'x' } }, headers: { authorization: TOKEN } });
+    expect(badBody.status).toBe(400);
+    expect(badBody.body.error).toMatchObject({ code: 'COMMAND.INVALID', message: expect.stringContaining('action') });
+    expect(received.length).toBe(before);
+  });
+
+  it('tokens - create answers 201 with the token once; list; an unknown role is IDENTITY.UNKNOWN_ROLE from policy', async () => {
+    const created = await call('POST', '/v1/tokens', { body: { principal: 'dev-1', role: 'developer', expiresAt: '2030-01-01T00:00:00Z' }, headers: { authorization: TOKEN } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ tokenId: KNOWN_TOKEN_ID, token: expect.stringMatching(/^fo_/), principal: 'dev-1', role: 'developer' });
+    expect(received.at(-1)).toMatchObject({
+      verb: 'policy.token_create',
+      body: { principal: 'dev-1', role: 'developer', principalType: 'user', expiresAt: '2030-01-01T00:00:00Z' },
+      credential: TOKEN,
+    });
+
+    const wizard = await call('POST', '/v1/tokens', { body: { principal: 'dev-1', role: 'wizard' }, headers: { authorization: TOKEN } });
+    expect(wizard.status).toBe(400);
+    expect(wizard.body.error).toMatchObject({ code: 'IDENTITY.UNKNOWN_ROLE', message: expect.stringContaining('developer') });
+
+    const list = await call('GET', '/v1/tokens?tenant=acme', { headers: { authorization: TOKEN } });
+    expect(list.status).toBe(200);
+    expect(list.body.tokens).toEqual([expect.objectContaining({ tokenId: KNOWN_TOKEN_ID, principal: 'dev-1' })]);
+    expect(received.at(-1)).toMatchObject({ verb: 'policy.token_list', body: { tenant: 'acme' } });
+    expect((await call('GET', '/v1/tokens?owner=x', { headers: { authorization: TOKEN } })).status).toBe(400);
+  });
+
+  it('tokens - revoke takes the reason from the body or the query, and needs one', async () => {
+    const byBody = await call('DELETE', `/v1/tokens/${KNOWN_TOKEN_ID}`, { body: { reason: 'left the team' }, headers: { authorization: TOKEN } });
+    expect(byBody.status).toBe(200);
+    expect(byBody.body).toMatchObject({ tokenId: KNOWN_TOKEN_ID, revokedReason: 'left the team', alreadyRevoked: false });
+    expect(received.at(-1)).toMatchObject({ verb: 'policy.token_revoke', body: { tokenId: KNOWN_TOKEN_ID, reason: 'left the team' }, credential: TOKEN });
+    const byQuery = await call('DELETE', `/v1/tokens/${KNOWN_TOKEN_ID}?reason=${encodeURIComponent('laptop lost')}`, { headers: { authorization: TOKEN } });
+    expect(byQuery.status).toBe(200);
+    expect(received.at(-1)?.body).toEqual({ tokenId: KNOWN_TOKEN_ID, reason: 'laptop lost' });
+
+    const before = received.length;
+    const noReason = await call('DELETE', `/v1/tokens/${KNOWN_TOKEN_ID}`, { headers: { authorization: TOKEN } });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.error).toMatchObject({ code: 'COMMAND.INVALID', message: expect.stringContaining('needs a reason') });
+    const badId = await call('DELETE', '/v1/tokens/NOT-AN-ID?reason=x', { headers: { authorization: TOKEN } });
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.message).toContain('tokenId');
+    expect(received.length).toBe(before);
+    const missing = await call('DELETE', '/v1/tokens/ffffffffffffffff?reason=x', { headers: { authorization: TOKEN } });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('IDENTITY.TOKEN_NOT_FOUND');
   });
 });
 
@@ -306,7 +622,7 @@ describe('gateway - HTTP behaviour', () => {
   it('errors - a body the bus cannot carry in one message is 413 before it is sent', async () => {
     const maxPayload = gatewayNc.info!.max_payload;
     const wasm = 'A'.repeat(Math.ceil(maxPayload / 4) * 4);
-    const answer = await call('POST', '/v1/plugins', { body: { manifest: {}, wasm } });
+    const answer = await call('POST', '/v1/plugins', { body: { manifest: {}, wasm }, headers: { authorization: TOKEN } });
     expect(answer.status).toBe(413);
     expect(answer.body.error).toMatchObject({ code: 'COMMAND.TOO_LARGE', message: expect.stringContaining('max_payload') });
   });
@@ -318,7 +634,7 @@ describe('gateway - HTTP behaviour', () => {
 
     const traceId = randomBytes(16).toString('hex');
     const incoming = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
-    const answer = await call('POST', '/v1/environments/staging/installations', { body: { name: 'acme/traced', version: '1.0.0' }, headers: { traceparent: incoming } });
+    const answer = await call('POST', '/v1/environments/staging/installations', { body: { name: 'acme/traced', version: '1.0.0' }, headers: { traceparent: incoming, authorization: TOKEN } });
     expect(answer.status).toBe(404);
     const outgoing = answer.headers.get('traceparent');
     expect(traceIdOf(outgoing)).toBe(traceId);
@@ -333,7 +649,12 @@ describe('gateway - HTTP behaviour', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(`${baseUrl}/v1/environments/staging/installations`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+          authorization: TOKEN,
+        },
       });
       req.on('response', (res) => {
         res.resume();
@@ -364,9 +685,21 @@ describe('gateway - HTTP behaviour', () => {
     expect(JSON.parse(new TextDecoder().decode(reply.data))).toEqual({ service: 'gateway', ready: true, checks: { nats: { ok: true }, database: { ok: true } } });
   });
 
-  it('logs - never hold the credential or a request body', () => {
+  it('logs - never hold a credential or a request body', () => {
     const all = logLines.join('\n');
-    expect(all).not.toContain(TOKEN);
+    for (const secret of [DEV, AUDITOR, GLOBEX_DEV, GATEWAY_CREDENTIAL, SERVICE_KEY]) expect(all).not.toContain(secret);
     expect(all).not.toContain(BODY_MARKER);
+  });
+});
+
+// Last: it stops the stand-in policy service.
+describe('gateway - policy unreachable', () => {
+  it('fails closed - with nobody answering authz.check every query is 503 AUTHZ.UNAVAILABLE and reads nothing', async () => {
+    await policy.stop();
+    const list = await call('GET', '/v1/plugins', { headers: bearer(DEV) });
+    expect(list.status).toBe(503);
+    expect(list.body.error).toMatchObject({ code: 'AUTHZ.UNAVAILABLE', message: expect.stringContaining('check that the policy service is running') });
+    expect((await call('GET', '/v1/audit-log', { headers: bearer(AUDITOR) })).status).toBe(503);
+    expect((await call('GET', '/v1/plugins/acme/pii-redactor', { headers: bearer(DEV) })).body.error.code).toBe('AUTHZ.UNAVAILABLE');
   });
 });

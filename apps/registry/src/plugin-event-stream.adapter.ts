@@ -1,25 +1,34 @@
 import { PLUGIN_AGGREGATE, type CloudEvent, type PluginEvent } from '@forgeone/contracts';
 import type { JetStreamEventStore } from '@forgeone/event-store';
-import { initialPluginState, evolve, type AppendedEvent, type CommandMetadata, type PluginEventStream, type PluginState } from '@forgeone/registry-domain';
+import {
+  evolve,
+  initialPluginState,
+  pluginAggregateId,
+  type AppendedEvent,
+  type CommandMetadata,
+  type PluginEventStream,
+  type PluginKey,
+  type PluginState,
+} from '@forgeone/registry-domain';
 
 const SOURCE = '/forgeone/registry';
 
-/** The plugin aggregate's stream on JetStream: one subject per plugin. */
+/** The plugin aggregate's stream on JetStream: one subject per plugin of a tenant (`<tenant>:<name>`). */
 export class PluginEventStreamAdapter implements PluginEventStream {
   constructor(private readonly store: JetStreamEventStore) {}
 
-  load(name: string): Promise<{ state: PluginState; version: number }> {
-    return this.store.load(PLUGIN_AGGREGATE, name, {
+  load(plugin: PluginKey): Promise<{ state: PluginState; version: number }> {
+    return this.store.load(PLUGIN_AGGREGATE, pluginAggregateId(plugin), {
       initialState: initialPluginState,
       evolve: (state: PluginState, event: CloudEvent) => evolve(state, { type: event.type, data: event.data } as PluginEvent),
     });
   }
 
-  async append(name: string, events: readonly PluginEvent[], options: { expectedVersion: number; metadata: CommandMetadata }): Promise<AppendedEvent[]> {
+  async append(plugin: PluginKey, events: readonly PluginEvent[], options: { expectedVersion: number; metadata: CommandMetadata }): Promise<AppendedEvent[]> {
     const { metadata } = options;
     const appended = await this.store.append(
       PLUGIN_AGGREGATE,
-      name,
+      pluginAggregateId(plugin),
       events.map((event) => ({
         id: metadata.newId(),
         type: event.type,
@@ -28,6 +37,8 @@ export class PluginEventStreamAdapter implements PluginEventStream {
         actor: metadata.actor,
         tenant: metadata.tenant,
         source: SOURCE,
+        // The CloudEvents subject stays the plugin name; the tenant travels in its own attribute.
+        subject: plugin.name,
       })),
       { expectedSequence: options.expectedVersion },
     );

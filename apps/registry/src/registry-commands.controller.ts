@@ -1,3 +1,4 @@
+import { AuthzClient } from '@forgeone/authz-client';
 import { BusContext } from '@forgeone/bus';
 import {
   InstallPluginRequestSchema,
@@ -7,47 +8,48 @@ import {
   UpgradePluginRequestSchema,
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
-import { installPlugin, publishPluginVersion, removePlugin, upgradePlugin, type CommandMetadata, type RegistryPorts } from '@forgeone/registry-domain';
+import { installPlugin, publishPluginVersion, removePlugin, upgradePlugin, type CommandContext, type RegistryPorts } from '@forgeone/registry-domain';
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { PluginEventStreamAdapter } from './plugin-event-stream.adapter.js';
+import { PolicyAuthorizer } from './policy.authorizer.js';
 
-/** Bus adapter for `forgeone.cmd.registry.*`: validate the request, run the use case, reply. */
+/** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
 export class RegistryCommandsController {
   private readonly ports: RegistryPorts;
 
-  constructor(events: JetStreamEventStore, artifacts: ArtifactStore) {
-    this.ports = { plugins: new PluginEventStreamAdapter(events), artifacts, sha256: sha256Digest };
+  constructor(events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient) {
+    this.ports = { plugins: new PluginEventStreamAdapter(events), artifacts, sha256: sha256Digest, authorizer: new PolicyAuthorizer(authz) };
   }
 
   @MessagePattern('registry.publish')
   publish(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(PublishPluginVersionRequestSchema, body, 'COMMAND.INVALID', 'the publish request');
-    return publishPluginVersion(this.ports, request, metadataOf(ctx));
+    return publishPluginVersion(this.ports, request, contextOf(ctx));
   }
 
   @MessagePattern('registry.install')
   install(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(InstallPluginRequestSchema, body, 'COMMAND.INVALID', 'the install request');
-    return installPlugin(this.ports.plugins, request, metadataOf(ctx));
+    return installPlugin(this.ports, request, contextOf(ctx));
   }
 
   @MessagePattern('registry.upgrade')
   upgrade(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(UpgradePluginRequestSchema, body, 'COMMAND.INVALID', 'the upgrade request');
-    return upgradePlugin(this.ports.plugins, request, metadataOf(ctx));
+    return upgradePlugin(this.ports, request, contextOf(ctx));
   }
 
   @MessagePattern('registry.remove')
   remove(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(RemovePluginRequestSchema, body, 'COMMAND.INVALID', 'the remove request');
-    return removePlugin(this.ports.plugins, request, metadataOf(ctx));
+    return removePlugin(this.ports, request, contextOf(ctx));
   }
 }
 
-// Until principals are authenticated every command is recorded as the anonymous actor of the default tenant.
-function metadataOf(_ctx: BusContext): CommandMetadata {
-  return { actor: 'anonymous', tenant: 'default', now: new Date(), newId: randomUUID };
+// Only the credential is taken from the request; who the caller is and which tenant it acts in come from policy.
+function contextOf(ctx: BusContext): CommandContext {
+  return { credential: ctx.credential, now: new Date(), newId: randomUUID };
 }

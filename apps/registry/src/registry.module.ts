@@ -1,10 +1,17 @@
+import { authzClientProvider } from '@forgeone/authz-client';
 import type { ServiceContext } from '@forgeone/service-host';
 import { Module, type DynamicModule } from '@nestjs/common';
+import type { RegistryOptions } from './registry.config.js';
 import { RegistryCommandsController } from './registry-commands.controller.js';
 
 @Module({})
 export class RegistryModule {
-  static forRoot(context: ServiceContext): DynamicModule {
-    return { module: RegistryModule, imports: [context.busModule], controllers: [RegistryCommandsController] };
+  static forRoot(context: ServiceContext, options: RegistryOptions): DynamicModule {
+    return {
+      module: RegistryModule,
+      imports: [context.busModule],
+      controllers: [RegistryCommandsController],
+      providers: [authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz })],
+    };
   }
 }

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serviceCredential } from '@forgeone/authz';
+import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, names as namesFor, type Names } from '@forgeone/contracts';
+import { ForgeOneError, names as namesFor, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
 import { ensureEventStream } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
 import { removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
@@ -13,6 +15,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import wabtInit from 'wabt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryOptionsFromEnv } from '../src/registry.config.js';
 import { RegistryModule } from '../src/registry.module.js';
 
 const hello = join(repoRoot(), 'examples', 'plugins', 'hello');
@@ -35,20 +38,37 @@ const ABI_PRELUDE = `
   (func (export "forgeone_abi_version") (result i32) i32.const 1)
   (func (export "forgeone_alloc") (param i32) (result i32) i32.const 1024)`;
 
+// Test fixture: a stand-in for the policy service with a fixed rule table (see startTestAuthzResponder).
+const SERVICE_KEY = 'registry-test-service-key-0123456789abcdef';
+const RULES: Record<string, readonly Action[]> = { developer: ['publish', 'install', 'upgrade', 'remove'], auditor: ['read-audit'] };
+const TOKENS = {
+  'tok-acme-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
+  'tok-acme-dev-2': { id: 'alex', tenant: 'acme', role: 'developer' },
+  'tok-acme-auditor': { id: 'carol', tenant: 'acme', role: 'auditor' },
+  'tok-globex-dev': { id: 'gina', tenant: 'globex', role: 'developer' },
+};
+const ACME_DEV = 'Bearer tok-acme-dev';
+
 describe('registry - commands on the bus', () => {
   const namespace = testNamespace('reg');
   let names: Names;
   let nc: NatsConnection;
   let app: INestMicroservice;
   let client: BusClient;
+  let responder: TestAuthzResponder;
+
+  const startResponder = async () =>
+    (responder = await startTestAuthzResponder({ connection: nc, names, tokens: TOKENS, rules: RULES, serviceCredential: serviceCredential('registry', SERVICE_KEY) }));
 
   beforeAll(async () => {
     names = namesFor(namespace);
     nc = await connectNats(TEST_NATS_URL, 'registry-test');
     await ensureEventStream(await jetstreamManager(nc), names);
+    await startResponder();
     const logger = createLogger('registry', 'silent');
     const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };
-    app = await NestFactory.createMicroservice(RegistryModule.forRoot(context), {
+    const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY });
+    app = await NestFactory.createMicroservice(RegistryModule.forRoot(context, options), {
       strategy: new ForgeOneBusServer({ service: 'registry', names, connection: nc, logger }),
       logger: false,
     });
@@ -57,7 +77,9 @@ describe('registry - commands on the bus', () => {
   });
 
   afterAll(async () => {
+    await responder?.stop();
     await app?.close();
+    await nc?.close();
     await removeNamespace(namespace);
   });
 
@@ -72,9 +94,18 @@ describe('registry - commands on the bus', () => {
     return (await os.list()).length;
   }
 
-  async function refusal(verb: string, body: unknown): Promise<ForgeOneError> {
+  async function lastEvent(tenant: string, plugin: string): Promise<CloudEvent> {
+    const message = await (await jetstreamManager(nc)).streams.getMessage(names.stream, { last_by_subj: names.eventSubject('plugin', `${tenant}:${plugin}`) });
+    return message!.json<CloudEvent>();
+  }
+
+  // null sends no credential at all.
+  const send = <T = unknown>(verb: string, body: unknown, credential: string | null = ACME_DEV) =>
+    client.request<T>('registry', verb, body, credential === null ? {} : { credential });
+
+  async function refusal(verb: string, body: unknown, credential: string | null = ACME_DEV): Promise<ForgeOneError> {
     const before = { events: await streamMessages(), artifacts: await artifactCount() };
-    const error = await client.request('registry', verb, body).then(
+    const error = await send(verb, body, credential).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -140,10 +171,10 @@ describe('registry - commands on the bus', () => {
   });
 
   it('publishes once, treats an identical republish as a no-op, and refuses different bytes for that version', async () => {
-    const first = await client.request<{ sequence: number; digest: string }>('registry', 'publish', { manifest, wasm: b64(wasm) });
+    const first = await send<{ sequence: number; digest: string }>('publish', { manifest, wasm: b64(wasm) });
     expect(first.sequence).toBeGreaterThan(0);
     expect(first.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const again = await client.request<{ unchanged?: boolean }>('registry', 'publish', { manifest, wasm: b64(wasm) });
+    const again = await send<{ unchanged?: boolean }>('publish', { manifest, wasm: b64(wasm) });
     expect(again.unchanged).toBe(true);
 
     const other = await wat(`(module ${ABI_PRELUDE} (func (export "greet") (param i32 i32) (result i64) i64.const 7))`);
@@ -166,12 +197,71 @@ describe('registry - commands on the bus', () => {
 
   it('of two racing installs into one environment exactly one wins', async () => {
     const install = () =>
-      client.request('registry', 'install', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' }).then(
+      send('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' }).then(
         () => 'ok',
         (e: ForgeOneError) => e.code,
       );
     const outcomes = await Promise.all([install(), install(), install()]);
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'REGISTRY.ALREADY_INSTALLED')).toHaveLength(2);
+  });
+
+  it("records the authenticated principal as actor and tenant, on the subject of the tenant's plugin", async () => {
+    const event = await lastEvent('acme', 'forgeone/hello');
+    expect(event).toMatchObject({ type: 'io.forgeone.plugin.installed.v1', actor: 'alice', tenant: 'acme', subject: 'forgeone/hello' });
+    // Policy was asked about that plugin of the caller's tenant, in that environment.
+    expect(responder.requests).toContainEqual({
+      credential: 'tok-acme-dev',
+      action: 'install',
+      resource: { type: 'Plugin', id: 'forgeone/hello', tenant: 'acme', attributes: { environment: 'production' } },
+      context: { environment: 'production' },
+    });
+  });
+
+  it('refuses a command without a credential or with an unknown one, and stores nothing', async () => {
+    const missing = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, null);
+    expect(missing.code).toBe('AUTH.UNAUTHENTICATED');
+    const unknown = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, 'Bearer tok-forged');
+    expect(unknown.code).toBe('AUTH.UNAUTHENTICATED');
+  });
+
+  it('refuses what policy denies before looking at the module, and stores nothing', async () => {
+    const auditor = 'Bearer tok-acme-auditor';
+    const publish = await refusal('publish', { manifest: { ...manifest, version: '2.0.0' }, wasm: b64(wasm) }, auditor);
+    expect(publish.code).toBe('AUTHZ.DENIED');
+    expect(publish.message).toMatch(/^carol may not publish Plugin forgeone\/hello/);
+    expect(publish.details).toMatchObject({ policyIds: [], decisionId: expect.any(String) });
+    // Policy refuses first: a file that is not WebAssembly is never examined for a caller who may not publish.
+    const notWasm = await refusal('publish', { manifest, wasm: b64(new TextEncoder().encode('#!/bin/sh\n')) }, auditor);
+    expect(notWasm.code).toBe('AUTHZ.DENIED');
+    const install = await refusal('remove', { name: 'forgeone/hello', environment: 'production' }, auditor);
+    expect(install.code).toBe('AUTHZ.DENIED');
+    expect(install.message).toMatch(/^carol may not remove Plugin forgeone\/hello in production/);
+  });
+
+  it("cannot reach another tenant's plugin: for globex, acme's forgeone/hello does not exist", async () => {
+    const globex = 'Bearer tok-globex-dev';
+    const install = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, globex);
+    expect(install.code).toBe('REGISTRY.PLUGIN_NOT_FOUND');
+    const remove = await refusal('remove', { name: 'forgeone/hello', environment: 'production' }, globex);
+    expect(remove.code).toBe('REGISTRY.NOT_INSTALLED');
+
+    // The same name published in globex is globex's own plugin, with its own history.
+    const published = await send<{ unchanged?: boolean; sequence: number }>('publish', { manifest, wasm: b64(wasm) }, globex);
+    expect(published.unchanged).toBeUndefined();
+    expect(await lastEvent('globex', 'forgeone/hello')).toMatchObject({ type: 'io.forgeone.plugin.version_published.v1', actor: 'gina', tenant: 'globex' });
+    expect(await lastEvent('acme', 'forgeone/hello')).toMatchObject({ type: 'io.forgeone.plugin.installed.v1', tenant: 'acme' });
+  });
+
+  it('fails closed: without a reachable policy service a command is refused with AUTHZ.UNAVAILABLE and nothing is stored', async () => {
+    await responder.stop();
+    try {
+      // A credential the registry has no cached decision for.
+      const error = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, 'Bearer tok-acme-dev-2');
+      expect(error.code).toBe('AUTHZ.UNAVAILABLE');
+      expect(error.message).toMatch(/^authorisation service unreachable; the action was refused/);
+    } finally {
+      await startResponder();
+    }
   });
 });

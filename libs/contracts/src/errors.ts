@@ -69,6 +69,21 @@ export const ERROR_CODES = {
   'PROJECTION.AUDIT_CONFLICT': 500,
   'HTTP.NOT_FOUND': 404,
   'HTTP.METHOD_NOT_ALLOWED': 405,
+  // A plugin call hit a sandbox limit or failed inside the guest (each also yields a sandbox_violation
+  // or invocation_failed event); 422 = the plugin could not process this input within its limits.
+  'SANDBOX.FUEL_EXHAUSTED': 422,
+  'SANDBOX.MEMORY_LIMIT': 422,
+  'SANDBOX.STACK_OVERFLOW': 422,
+  'SANDBOX.GUEST_ERROR': 422,
+  'SANDBOX.TIMEOUT': 504,
+  'SANDBOX.TRAP': 502,
+  'SANDBOX.OUT_OF_BOUNDS': 502,
+  'SANDBOX.OUTPUT_TOO_LARGE': 502,
+  'SANDBOX.INPUT_TOO_LARGE': 413,
+  'SANDBOX.CAPABILITY_DENIED': 403,
+  'SANDBOX.OVERLOADED': 503,
+  'SANDBOX.MODULE_REJECTED': 422,
+  'SANDBOX.NOT_FOUND': 404,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

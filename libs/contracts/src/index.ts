@@ -9,3 +9,4 @@ export * from './registry.commands.js';
 export * from './health.js';
 export * from './authz.js';
 export * from './policy.commands.js';
+export * from './canonical-json.js';

@@ -19,7 +19,7 @@ export { applyEvent, resetProjections, type ApplyEventOptions, type ApplyResult 
 export { ProjectionGapError, PoisonEventError, AuditLogConflictError } from './writer/projection.errors.js';
 export { checkEvent, type CheckedEvent } from './writer/event.checker.js';
 
-export { canonicalJson } from './audit/canonical-json.js';
+export { canonicalJson } from '@forgeone/contracts';
 export { auditHash, GENESIS_HASH, pluginOf } from './audit/audit-chain.js';
 export { verifyAuditChain, auditEntryToEvent, type AuditChainReport } from './audit/audit-chain.verifier.js';
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVICES, names } from '@forgeone/contracts';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findRepoRoot, runPlatform } from './platform.js';
+import { findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'health-service.mjs');
@@ -85,6 +85,8 @@ describe('runPlatform', () => {
           FORGEONE_DATA_DIR: join(root, 'data'),
           OTEL_SERVICE_NAME: 'forgeone-sandbox-runner',
           FORGEONE_EXTRA: 'passed',
+          // None was given, so the platform generated one for its services' credentials.
+          FORGEONE_SERVICE_KEY: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
         });
       } finally {
         await nc.close();
@@ -153,6 +155,15 @@ describe('runPlatform', () => {
     await expect(
       runPlatform({ env: { FORGEONE_DATA_DIR: join(root, 'data') }, repoRoot: root, handleSignals: false }),
     ).rejects.toThrow(/Not built: .*apps\/gateway\/dist\/main\.js missing\. Run `npm run build`/);
+  });
+
+  it('serviceEnv - hands every service the service key; a key given in the environment is kept, a short one refused', async () => {
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    expect(serviceEnv({}, config, 'nats://n', 'postgres://p', 'k'.repeat(43)).FORGEONE_SERVICE_KEY).toBe('k'.repeat(43));
+    expect(serviceEnv({ FORGEONE_SERVICE_KEY: 'given'.repeat(8) }, config, 'nats://n', 'postgres://p').FORGEONE_SERVICE_KEY).toBe('given'.repeat(8));
+    await expect(
+      runPlatform({ env: { FORGEONE_DATA_DIR: join(root, 'data'), FORGEONE_SERVICE_KEY: 'short' }, repoRoot: root, handleSignals: false }),
+    ).rejects.toThrow(/FORGEONE_SERVICE_KEY must be at least 32 characters/);
   });
 
   it('findRepoRoot - finds the folder holding nx.json', () => {

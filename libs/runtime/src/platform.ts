@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -65,6 +66,9 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       `Not built: ${missing.map((e) => e.entry).join(', ')} missing. Run \`npm run build\` at ${repoRoot} first.`,
     );
   }
+  // Services prove who they are to each other with credentials derived from this key; one per run is enough.
+  const serviceKey = env.FORGEONE_SERVICE_KEY?.trim() ? env.FORGEONE_SERVICE_KEY : randomBytes(32).toString('base64url');
+  if (serviceKey.length < 32) throw new Error('FORGEONE_SERVICE_KEY must be at least 32 characters long (or leave it unset: npm start generates one)');
   logger.info({ config: redactConfig(config) }, 'starting ForgeOne');
 
   let nats: NatsHandle | undefined;
@@ -78,7 +82,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   try {
     nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, logger });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
-    const shared = serviceEnv(env, config, nats.url, postgres.url);
+    const shared = serviceEnv(env, config, nats.url, postgres.url, serviceKey);
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({
         name,
@@ -128,7 +132,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
 }
 
 /** The environment every service gets; OTEL_SERVICE_NAME is added per service. */
-export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsUrl: string, databaseUrl: string): Record<string, string> {
+export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsUrl: string, databaseUrl: string, serviceKey?: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) continue;
@@ -142,6 +146,7 @@ export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsU
     FORGEONE_HTTP_PORT: String(config.httpPort),
     FORGEONE_DATA_DIR: config.dataDir,
     FORGEONE_LOG_LEVEL: config.logLevel,
+    ...(serviceKey ? { FORGEONE_SERVICE_KEY: serviceKey } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,10 @@ import { TEST_NATS_URL } from './test-environment.js';
 export interface TestPlatform {
   readonly apiUrl: string;
   readonly repoRoot: string;
+  /** The platform administrator's token (FORGEONE_BOOTSTRAP_TOKEN): principal bootstrap-admin, role admin, tenant default. */
+  readonly bootstrapToken: string;
+  /** Process ids of the services by name, as `forgeone up --json` printed them. */
+  readonly pids: Readonly<Record<string, number>>;
   /** Everything the platform printed so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
@@ -31,12 +36,30 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface TestPlatformOptions {
+  readonly namespace: string;
+  readonly databaseUrl: string;
+  readonly natsUrl?: string;
+  readonly timeoutMs?: number;
+  /** FORGEONE_BOOTSTRAP_TOKEN; a random one when not given (read it back from the platform). */
+  readonly bootstrapToken?: string;
+  /** More environment for every service, e.g. FORGEONE_AUTHZ_CACHE_TTL_MS. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A random token of 48 characters, fit for FORGEONE_BOOTSTRAP_TOKEN. */
+export function randomBootstrapToken(): string {
+  return `bootstrap-${randomBytes(27).toString('base64url')}`;
+}
+
 /**
  * Starts the built platform (`forgeone up --json`) as a user would, on the given NATS namespace
- * and database, and resolves when every service is ready.
+ * and database, with a bootstrap administrator token and a service key of its own, and resolves
+ * when every service is ready.
  */
-export async function startTestPlatform(options: { namespace: string; databaseUrl: string; natsUrl?: string; timeoutMs?: number }): Promise<TestPlatform> {
+export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
   const root = repoRoot();
+  const bootstrapToken = options.bootstrapToken ?? randomBootstrapToken();
   const entry = join(root, 'apps', 'cli', 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = await freePort();
@@ -49,6 +72,10 @@ export async function startTestPlatform(options: { namespace: string; databaseUr
       FORGEONE_NAMESPACE: options.namespace,
       FORGEONE_HTTP_PORT: String(port),
       FORGEONE_LOG_LEVEL: process.env.FORGEONE_LOG_LEVEL ?? 'warn',
+      FORGEONE_BOOTSTRAP_TOKEN: bootstrapToken,
+      // The services prove themselves to each other with credentials derived from this key.
+      FORGEONE_SERVICE_KEY: randomBytes(48).toString('base64'),
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,16 +85,16 @@ export async function startTestPlatform(options: { namespace: string; databaseUr
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const output = () => `--- stdout\n${stdout}\n--- stderr\n${stderr.slice(-20_000)}`;
 
-  const apiUrl = await new Promise<string>((resolve, reject) => {
+  const up = await new Promise<{ apiUrl: string; pids: Record<string, number> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`platform not ready in time\n${output()}`)), options.timeoutMs ?? 90_000);
     const onData = () => {
       const text = stdout.trim();
       if (!text.startsWith('{') || !text.endsWith('}')) return;
       try {
-        const doc = JSON.parse(text) as { apiUrl: string };
+        const doc = JSON.parse(text) as { apiUrl: string; pids?: Record<string, number> };
         clearTimeout(timer);
         child.stdout!.off('data', onData);
-        resolve(doc.apiUrl);
+        resolve({ apiUrl: doc.apiUrl, pids: doc.pids ?? {} });
       } catch {
         // a partial line: wait for more
       }
@@ -78,7 +105,7 @@ export async function startTestPlatform(options: { namespace: string; databaseUr
       reject(new Error(`platform exited with ${code} before it was ready\n${output()}`));
     });
   });
-  return { apiUrl, repoRoot: root, output, stop: () => stopChild(child) };
+  return { apiUrl: up.apiUrl, repoRoot: root, bootstrapToken, pids: up.pids, output, stop: () => stopChild(child) };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -90,13 +117,29 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Runs the `forgeone` CLI as a separate process, like a user at a shell. */
-export function runCli(apiUrl: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunCliOptions {
+  /** FORGEONE_TOKEN; without it the CLI runs with no token at all (whatever the test process has). */
+  readonly token?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+/** Runs the `forgeone` CLI as a separate process, like a user at a shell, with `token` as FORGEONE_TOKEN. */
+export function runCli(apiUrl: string, args: readonly string[], options: RunCliOptions = {}): Promise<CliRun> {
   const root = repoRoot();
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORGEONE_API: apiUrl, ...options.env };
+  delete env.FORGEONE_TOKEN;
+  if (options.token !== undefined) env.FORGEONE_TOKEN = options.token;
+  return new Promise<CliRun>((resolve) => {
     const child = spawn(process.execPath, [join(root, 'apps', 'cli', 'bin', 'forgeone.mjs'), ...args], {
       cwd: options.cwd ?? root,
-      env: { ...process.env, FORGEONE_API: apiUrl, ...options.env },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -105,6 +148,33 @@ export function runCli(apiUrl: string, args: readonly string[], options: { env?:
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+export interface CreatedTestToken {
+  readonly tokenId: string;
+  /** The token, to pass as `runCli(..., { token })`. */
+  readonly token: string;
+  readonly principal: string;
+  readonly role: string;
+  readonly tenant: string;
+  readonly expiresAt?: string;
+}
+
+/**
+ * Issues an API token through the CLI (`forgeone token create --json`) with the token of an
+ * administrator (e.g. the platform's bootstrap token); throws with the CLI's error when refused.
+ */
+export async function createTokenWithCli(
+  apiUrl: string,
+  adminToken: string,
+  request: { principal: string; role: string; tenant?: string; expires?: string },
+): Promise<CreatedTestToken> {
+  const args = ['token', 'create', '--principal', request.principal, '--role', request.role, '--json'];
+  if (request.tenant !== undefined) args.push('--tenant', request.tenant);
+  if (request.expires !== undefined) args.push('--expires', request.expires);
+  const result = await runCli(apiUrl, args, { token: adminToken });
+  if (result.code !== 0) throw new Error(`forgeone token create for ${request.principal} (${request.role}) failed with exit ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as CreatedTestToken;
 }
 
 export interface ServiceProcess {

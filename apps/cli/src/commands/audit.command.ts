@@ -3,6 +3,7 @@ import type { CommandContext } from '../command.context.js';
 import { UsageError } from '../cli.errors.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { parsePluginName } from '../plugin-ref.js';
+import { isoTimeMs, spanMs } from '../time-span.js';
 
 interface AuditLogOptions {
   readonly plugin?: string;
@@ -13,14 +14,13 @@ interface AuditLogOptions {
 
 // The gateway's page size when no --limit is given (HTTP API v1).
 const DEFAULT_PAGE = 100;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
 /** `--since` takes an ISO 8601 time or a span back from now such as 30m, 24h or 7d. */
 export function parseSince(text: string, now: Date): string {
-  const span = /^(\d+)([smhdw])$/.exec(text.trim());
-  if (span) return new Date(now.getTime() - Number(span[1]) * UNIT_MS[span[2] as keyof typeof UNIT_MS]).toISOString();
-  const time = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(time)) {
+  const span = spanMs(text);
+  if (span !== undefined) return new Date(now.getTime() - span).toISOString();
+  const time = isoTimeMs(text);
+  if (time === undefined) {
     throw new UsageError(`--since "${text}" is not a time: give an ISO 8601 time such as 2026-01-31 or 2026-01-31T09:00:00Z, or a span such as 30m, 24h or 7d`);
   }
   return new Date(time).toISOString();

@@ -1,12 +1,22 @@
 import {
+  ApplyPolicySetRequestSchema,
+  CreateTokenReplySchema,
+  CreateTokenRequestSchema,
   DigestSchema,
   EnvironmentSchema,
   InstallationResultSchema,
   InstallPluginRequestSchema,
   PluginNameSchema,
+  PolicyCheckReplySchema,
+  PolicyCheckRequestSchema,
+  PolicySetReplySchema,
   PublishPluginVersionRequestSchema,
   PublishPluginVersionResultSchema,
+  ResourceSchema,
+  RevokeTokenRequestSchema,
   SemverSchema,
+  TenantIdSchema,
+  TokenListReplySchema,
   UpgradePluginRequestSchema,
 } from '@forgeone/contracts';
 import { AUDIT_LOG_MAX_LIMIT } from '@forgeone/persistence';
@@ -23,6 +33,18 @@ export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, '
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });
 export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true });
+
+export const ApplyPoliciesBodySchema = ApplyPolicySetRequestSchema;
+// The resource's tenant may be left out: it is then the what-if tenant, else the caller's own.
+export const PolicyCheckBodySchema = PolicyCheckRequestSchema.extend({
+  resource: ResourceSchema.extend({ tenant: TenantIdSchema.optional().describe("the resource's tenant; default: `tenant` of the check, else the caller's") }),
+});
+export const CreateTokenBodySchema = CreateTokenRequestSchema;
+// What the gateway checks of a token request: the role vocabulary is policy's, which answers an
+// unknown role with IDENTITY.UNKNOWN_ROLE listing the roles.
+export const CreateTokenShapeSchema = CreateTokenRequestSchema.extend({ role: z.string().min(1).max(64) });
+export const RevokeTokenBodySchema = RevokeTokenRequestSchema.pick({ reason: true });
+export const TokenIdSchema = RevokeTokenRequestSchema.shape.tokenId;
 
 // ---- query strings ----
 
@@ -44,6 +66,9 @@ export const AuditLogQuerySchema = z
   .strict();
 
 export const DEFAULT_AUDIT_LOG_LIMIT = 100;
+
+export const TokenListQuerySchema = z.object({ tenant: TenantIdSchema.optional() }).strict();
+export const RevokeTokenQuerySchema = z.object({ reason: RevokeTokenRequestSchema.shape.reason.optional() }).strict();
 
 // ---- replies ----
 
@@ -107,6 +132,18 @@ export const AuditEntrySchema = z.object({
 
 export const HistoryReplySchema = z.object({ events: z.array(AuditEntrySchema) });
 export const AuditLogReplySchema = z.object({ entries: z.array(AuditEntrySchema) });
+
+export const ApplyPoliciesReplySchema = PolicySetReplySchema.extend({
+  unchanged: z.boolean().optional().describe('true when the set was identical to the active one, so no new version was made'),
+  warnings: z.array(z.string()).optional().describe("Cedar's validation warnings"),
+});
+export const ShowPoliciesReplySchema = PolicySetReplySchema;
+export const PolicyCheckResultSchema = PolicyCheckReplySchema;
+export const CreateTokenResultSchema = CreateTokenReplySchema;
+export const TokenListResultSchema = TokenListReplySchema;
+export const RevokeTokenReplySchema = TokenListReplySchema.shape.tokens.element.extend({
+  alreadyRevoked: z.boolean().describe('true when the token had been revoked before; nothing changed'),
+});
 
 export const ErrorReplySchema = z.object({
   error: z.object({

@@ -1,17 +1,20 @@
 import { InstallPluginRequestSchema, RemovePluginRequestSchema, UpgradePluginRequestSchema, parseOrThrow } from '@forgeone/contracts';
 import { Body, Controller, Delete, Headers, Param, Post, Put } from '@nestjs/common';
 import { RegistryCommandSender } from '../registry-commands.sender.js';
+import { requireCredential } from './bearer-credential.js';
 import { InstallBodySchema, UpgradeBodySchema, type InstallationReply } from './http-api.schemas.js';
 import { parseBody } from './request.parsers.js';
 
 // /v1/environments/{env}/installations: install, upgrade and remove, each one registry command.
-// The body is checked first (unknown fields are named), then the command assembled with the path.
+// A request without a token is refused first; then the body is checked (unknown fields are named)
+// and the command assembled with the path. The registry authorises the command itself.
 @Controller('v1/environments/:environment/installations')
 export class InstallationsController {
   constructor(private readonly commands: RegistryCommandSender) {}
 
   @Post()
-  install(@Param('environment') environment: string, @Body() body: unknown, @Headers('authorization') credential?: string): Promise<InstallationReply> {
+  install(@Param('environment') environment: string, @Body() body: unknown, @Headers('authorization') authorization?: string): Promise<InstallationReply> {
+    const credential = requireCredential(authorization);
     const fields = parseBody(InstallBodySchema, body, 'the install request');
     const command = parseOrThrow(InstallPluginRequestSchema, { ...fields, environment }, 'COMMAND.INVALID', 'the install request');
     return this.commands.send('install', command, credential);
@@ -23,8 +26,9 @@ export class InstallationsController {
     @Param('publisher') publisher: string,
     @Param('plugin') plugin: string,
     @Body() body: unknown,
-    @Headers('authorization') credential?: string,
+    @Headers('authorization') authorization?: string,
   ): Promise<InstallationReply> {
+    const credential = requireCredential(authorization);
     const fields = parseBody(UpgradeBodySchema, body, 'the upgrade request');
     const command = parseOrThrow(UpgradePluginRequestSchema, { ...fields, name: `${publisher}/${plugin}`, environment }, 'COMMAND.INVALID', 'the upgrade request');
     return this.commands.send('upgrade', command, credential);
@@ -35,8 +39,9 @@ export class InstallationsController {
     @Param('environment') environment: string,
     @Param('publisher') publisher: string,
     @Param('plugin') plugin: string,
-    @Headers('authorization') credential?: string,
+    @Headers('authorization') authorization?: string,
   ): Promise<InstallationReply> {
+    const credential = requireCredential(authorization);
     const command = parseOrThrow(RemovePluginRequestSchema, { name: `${publisher}/${plugin}`, environment }, 'COMMAND.INVALID', 'the remove request');
     return this.commands.send('remove', command, credential);
   }

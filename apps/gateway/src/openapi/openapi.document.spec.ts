@@ -5,9 +5,19 @@ import { describe, expect, it } from 'vitest';
 import { AuditLogController } from '../http/audit-log.controller.js';
 import { DocsController } from '../http/docs.controller.js';
 import { HealthController } from '../http/health.controller.js';
-import { AuditLogQuerySchema, InstallBodySchema, PluginListQuerySchema, PublishBodySchema, UpgradeBodySchema } from '../http/http-api.schemas.js';
+import {
+  AuditLogQuerySchema,
+  CreateTokenShapeSchema,
+  InstallBodySchema,
+  PluginListQuerySchema,
+  PolicyCheckBodySchema,
+  PublishBodySchema,
+  UpgradeBodySchema,
+} from '../http/http-api.schemas.js';
 import { InstallationsController } from '../http/installations.controller.js';
 import { PluginsController } from '../http/plugins.controller.js';
+import { PoliciesController } from '../http/policies.controller.js';
+import { TokensController } from '../http/tokens.controller.js';
 import { API_ROUTES, buildOpenApiDocument } from './openapi.document.js';
 
 // The routes of the HTTP API v1 contract the CLI codes against.
@@ -20,6 +30,12 @@ const CONTRACT_ROUTES = [
   'get /v1/plugins/{publisher}/{plugin}',
   'get /v1/plugins/{publisher}/{plugin}/history',
   'get /v1/audit-log',
+  'post /v1/policies',
+  'get /v1/policies',
+  'post /v1/policies/check',
+  'post /v1/tokens',
+  'get /v1/tokens',
+  'delete /v1/tokens/{tokenId}',
   'get /healthz',
   'get /readyz',
   'get /docs',
@@ -28,7 +44,10 @@ const CONTRACT_ROUTES = [
 
 type Doc = {
   openapi: string;
-  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; required: boolean }>; requestBody?: unknown; responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Array<{ name: string; in: string; required: boolean }>; requestBody?: { required: boolean }; security?: unknown[]; responses: Record<string, unknown> }>
+  >;
   components: { schemas: Record<string, Record<string, unknown>> };
 };
 
@@ -36,7 +55,7 @@ const doc = buildOpenApiDocument() as unknown as Doc;
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {
-  const controllers = [PluginsController, InstallationsController, AuditLogController, HealthController, DocsController];
+  const controllers = [PluginsController, InstallationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController];
   return controllers.flatMap((controller) => {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     return Object.getOwnPropertyNames(controller.prototype)
@@ -46,7 +65,7 @@ function servedRoutes(): string[] {
       .map((handler) => {
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler as object) as number].toLowerCase();
         const path = [base, String(Reflect.getMetadata(PATH_METADATA, handler as object))].filter((p) => p && p !== '/').join('/');
-        return `${method} /${path.replace(/:([a-z]+)/g, '{$1}')}`;
+        return `${method} /${path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
       });
   });
 }
@@ -68,7 +87,7 @@ describe('OpenAPI document', () => {
 
   it('openapi - declares every path parameter as required', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
-      const names = [...path.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]);
+      const names = [...path.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]);
       for (const op of Object.values(ops)) {
         const inPath = (op.parameters ?? []).filter((p) => p.in === 'path');
         expect(inPath.map((p) => p.name)).toEqual(names);
@@ -81,6 +100,38 @@ describe('OpenAPI document', () => {
     const names = (path: string) => (doc.paths[path].get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
     expect(names('/v1/plugins')).toEqual(['environment']);
     expect(names('/v1/audit-log').sort()).toEqual(['after', 'limit', 'plugin', 'since']);
+    expect(names('/v1/tokens')).toEqual(['tenant']);
+    expect(doc.paths['/v1/tokens/{tokenId}'].delete.parameters?.find((p) => p.in === 'query')).toMatchObject({ name: 'reason', required: false });
+  });
+
+  it('openapi - every /v1 route needs a bearer token and documents 401, 403 and 503; health and docs need none', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (path.startsWith('/v1/')) {
+          expect(op.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
+          for (const status of ['401', '403', '503']) expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
+          expect(op.responses['401']).toMatchObject({ description: expect.stringContaining('AUTH.UNAUTHENTICATED') });
+          expect(op.responses['503']).toMatchObject({ description: expect.stringContaining('AUTHZ.UNAVAILABLE') });
+        } else {
+          expect(op.security, `${method} ${path}`).toEqual([]);
+        }
+      }
+    }
+  });
+
+  it('openapi - queries document the Forgeone-Tenant header as optional', () => {
+    for (const path of ['/v1/plugins', '/v1/plugins/{publisher}/{plugin}', '/v1/plugins/{publisher}/{plugin}/history', '/v1/audit-log']) {
+      expect(doc.paths[path].get.parameters?.find((p) => p.in === 'header'), path).toMatchObject({ name: 'Forgeone-Tenant', required: false });
+    }
+  });
+
+  it('openapi - policy and token routes answer with their documented statuses', () => {
+    expect(Object.keys(doc.paths['/v1/tokens'].post.responses)).toContain('201');
+    expect(doc.paths['/v1/tokens'].post.responses['400']).toMatchObject({ description: expect.stringContaining('IDENTITY.UNKNOWN_ROLE') });
+    expect(Object.keys(doc.paths['/v1/policies'].post.responses)).toContain('200');
+    expect(doc.paths['/v1/policies'].post.responses['400']).toMatchObject({ description: expect.stringContaining('POLICY.SCHEMA_VIOLATION') });
+    expect(doc.paths['/v1/policies'].post.responses['409']).toMatchObject({ description: expect.stringContaining('POLICY.CONFLICT') });
+    expect(doc.paths['/v1/tokens/{tokenId}'].delete.requestBody).toMatchObject({ required: false });
   });
 
   it('openapi - every $ref resolves to a component', () => {
@@ -90,7 +141,7 @@ describe('OpenAPI document', () => {
   });
 
   it('openapi - request bodies forbid unknown fields and errors share one schema', () => {
-    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest']) {
+    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest']) {
       expect(doc.components.schemas[name].additionalProperties, name).toBe(false);
     }
     expect(doc.components.schemas.InstallRequest.required).toEqual(['name', 'version']);
@@ -115,6 +166,20 @@ describe('HTTP request schemas', () => {
     expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm }).success).toBe(true);
     expect(InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0' }).success).toBe(true);
     expect(UpgradeBodySchema.safeParse({ version: '1.1.0' }).success).toBe(true);
+  });
+
+  it('schemas - a what-if check may leave the resource tenant out, and nothing else', () => {
+    const check = { principal: 'dev-1', action: 'install', resource: { type: 'Plugin', id: 'acme/x' }, environment: 'production' };
+    expect(PolicyCheckBodySchema.parse(check).resource).toEqual({ type: 'Plugin', id: 'acme/x', attributes: {} });
+    expect(PolicyCheckBodySchema.safeParse({ ...check, resource: { ...check.resource, owner: 'x' } }).success).toBe(false);
+    expect(PolicyCheckBodySchema.safeParse({ ...check, action: 'fly' }).success).toBe(false);
+  });
+
+  it('schemas - a token request leaves the role vocabulary to policy but checks the rest', () => {
+    expect(CreateTokenShapeSchema.safeParse({ principal: 'dev-1', role: 'wizard' }).success).toBe(true);
+    expect(CreateTokenShapeSchema.safeParse({ principal: 'Dev@example.com', role: 'developer' }).success).toBe(false);
+    expect(CreateTokenShapeSchema.safeParse({ principal: 'dev-1', role: 'developer', expiresAt: 'tomorrow' }).success).toBe(false);
+    expect(CreateTokenShapeSchema.safeParse({ principal: 'dev-1', role: 'developer', admin: true }).success).toBe(false);
   });
 
   it('schemas - reject unknown fields, naming them', () => {

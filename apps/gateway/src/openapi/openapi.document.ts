@@ -1,8 +1,12 @@
 import { EnvironmentSchema, httpStatusFor, manifestJsonSchema, type ErrorCode } from '@forgeone/contracts';
 import { z } from 'zod';
 import {
+  ApplyPoliciesBodySchema,
+  ApplyPoliciesReplySchema,
   AuditLogQuerySchema,
   AuditLogReplySchema,
+  CreateTokenBodySchema,
+  CreateTokenResultSchema,
   ErrorReplySchema,
   HealthzReplySchema,
   HistoryReplySchema,
@@ -12,9 +16,18 @@ import {
   PluginDetailReplySchema,
   PluginListQuerySchema,
   PluginListReplySchema,
+  PolicyCheckBodySchema,
+  PolicyCheckResultSchema,
   PublishBodySchema,
   PublishReplySchema,
   ReadyzReplySchema,
+  RevokeTokenBodySchema,
+  RevokeTokenQuerySchema,
+  RevokeTokenReplySchema,
+  ShowPoliciesReplySchema,
+  TokenIdSchema,
+  TokenListQuerySchema,
+  TokenListResultSchema,
   UpgradeBodySchema,
 } from '../http/http-api.schemas.js';
 
@@ -26,7 +39,7 @@ type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 
 interface ParameterDoc {
   readonly name: string;
-  readonly in: 'path' | 'query';
+  readonly in: 'path' | 'header';
   readonly description: string;
 }
 
@@ -38,23 +51,34 @@ export interface ApiRoute {
   readonly summary: string;
   readonly tag: string;
   readonly pathParameters?: readonly ParameterDoc[];
+  // Optional request headers besides Authorization.
+  readonly headers?: readonly ParameterDoc[];
   // A zod object whose fields are the query parameters.
   readonly query?: z.ZodObject;
-  readonly body?: { readonly component: string; readonly schema: z.ZodType };
+  readonly body?: { readonly component: string; readonly schema: z.ZodType; readonly required?: boolean };
   readonly success: { readonly status: number; readonly description: string; readonly component: string; readonly schema: z.ZodType };
   // Refusals this route can answer, besides SERVICE.INTERNAL.
   readonly errors: readonly ErrorCode[];
-  // Commands carry the caller's credential.
+  // Needs the caller's API token (every /v1 route).
   readonly credential?: boolean;
 }
 
 const ENV: ParameterDoc = { name: 'environment', in: 'path', description: 'environment name, e.g. staging' };
 const PUBLISHER: ParameterDoc = { name: 'publisher', in: 'path', description: 'first segment of the plugin name (<publisher>/<plugin>)' };
 const PLUGIN: ParameterDoc = { name: 'plugin', in: 'path', description: 'second segment of the plugin name' };
+const TOKEN_ID: ParameterDoc = { name: 'tokenId', in: 'path', description: 'id of the token (the part after `fo_`, as token list shows it)' };
+const TENANT_HEADER: ParameterDoc = {
+  name: 'Forgeone-Tenant',
+  in: 'header',
+  description: "optional; queries always answer for the token's tenant, and a header naming another tenant is refused with AUTHZ.DENIED",
+};
 
-const BUS_ERRORS: readonly ErrorCode[] = ['SERVICE.UNAVAILABLE', 'SERVICE.TIMEOUT'];
-const QUERY_ERRORS: readonly ErrorCode[] = ['QUERY.INVALID', 'SERVICE.UNAVAILABLE'];
+// Every /v1 route: no, a bad or a revoked token; policy says no; policy cannot be asked (fail closed).
+const AUTH_ERRORS: readonly ErrorCode[] = ['AUTH.UNAUTHENTICATED', 'AUTH.TOKEN_EXPIRED', 'AUTH.TOKEN_REVOKED', 'AUTHZ.DENIED', 'AUTHZ.UNAVAILABLE'];
+const BUS_ERRORS: readonly ErrorCode[] = ['SERVICE.UNAVAILABLE', 'SERVICE.TIMEOUT', ...AUTH_ERRORS];
+const QUERY_ERRORS: readonly ErrorCode[] = ['QUERY.INVALID', 'SERVICE.UNAVAILABLE', ...AUTH_ERRORS];
 const CHANGE_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'REGISTRY.VERSION_CONFLICT', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
+const POLICY_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', ...BUS_ERRORS];
 
 // Every route of the HTTP API v1.
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -73,11 +97,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/plugins',
     operationId: 'listPlugins',
-    summary: 'List plugins with their installations',
+    summary: "List the caller's tenant's plugins with their installations",
     tag: 'plugins',
     query: PluginListQuerySchema,
     success: { status: 200, description: 'plugins by name', component: 'PluginList', schema: PluginListReplySchema },
     errors: QUERY_ERRORS,
+    headers: [TENANT_HEADER],
+    credential: true,
   },
   {
     method: 'get',
@@ -88,6 +114,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [PUBLISHER, PLUGIN],
     success: { status: 200, description: 'the plugin', component: 'PluginDetail', schema: PluginDetailReplySchema },
     errors: [...QUERY_ERRORS, 'QUERY.NOT_FOUND'],
+    headers: [TENANT_HEADER],
+    credential: true,
   },
   {
     method: 'get',
@@ -98,6 +126,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [PUBLISHER, PLUGIN],
     success: { status: 200, description: 'audit entries about the plugin', component: 'History', schema: HistoryReplySchema },
     errors: QUERY_ERRORS,
+    headers: [TENANT_HEADER],
+    credential: true,
   },
   {
     method: 'post',
@@ -138,11 +168,80 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/audit-log',
     operationId: 'auditLog',
-    summary: 'The audit log in stream order; page with `after` = the last sequence of the previous page',
+    summary: "The caller's tenant's audit log in stream order (needs read-audit); page with `after` = the last sequence of the previous page",
     tag: 'audit',
     query: AuditLogQuerySchema,
     success: { status: 200, description: 'audit entries', component: 'AuditLog', schema: AuditLogReplySchema },
     errors: QUERY_ERRORS,
+    headers: [TENANT_HEADER],
+    credential: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/policies',
+    operationId: 'applyPolicies',
+    summary: 'Apply a new version of the Cedar policy set (validated against the schema first; needs apply-policy)',
+    tag: 'policy',
+    body: { component: 'ApplyPoliciesRequest', schema: ApplyPoliciesBodySchema },
+    success: { status: 200, description: 'the active policy set; `unchanged` when it was identical', component: 'ApplyPoliciesReply', schema: ApplyPoliciesReplySchema },
+    errors: [...POLICY_ERRORS, 'POLICY.INVALID', 'POLICY.SCHEMA_VIOLATION', 'POLICY.CONFLICT'],
+    credential: true,
+  },
+  {
+    method: 'get',
+    path: '/v1/policies',
+    operationId: 'showPolicies',
+    summary: 'Show the active policy set: version, sha256 and each policy by id (needs read-policy)',
+    tag: 'policy',
+    success: { status: 200, description: 'the active policy set', component: 'PolicySet', schema: ShowPoliciesReplySchema },
+    errors: POLICY_ERRORS,
+    credential: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/policies/check',
+    operationId: 'checkPolicy',
+    summary: 'What-if: would a principal be allowed an action on a resource, and by which policies? Records nothing (needs read-policy)',
+    tag: 'policy',
+    body: { component: 'PolicyCheckRequest', schema: PolicyCheckBodySchema },
+    success: { status: 200, description: 'the decision and the policies that decided it', component: 'PolicyCheckReply', schema: PolicyCheckResultSchema },
+    errors: [...POLICY_ERRORS, 'IDENTITY.TOKEN_NOT_FOUND'],
+    credential: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/tokens',
+    operationId: 'createToken',
+    summary: 'Issue an API token for a principal with a role; the reply holds the token, shown this once (needs manage-tokens)',
+    tag: 'tokens',
+    body: { component: 'CreateTokenRequest', schema: CreateTokenBodySchema },
+    success: { status: 201, description: 'issued; keep `token`, it is stored nowhere', component: 'CreateTokenReply', schema: CreateTokenResultSchema },
+    errors: [...POLICY_ERRORS, 'IDENTITY.UNKNOWN_ROLE'],
+    credential: true,
+  },
+  {
+    method: 'get',
+    path: '/v1/tokens',
+    operationId: 'listTokens',
+    summary: "List the tokens of the caller's tenant, or of `tenant` (never their secrets; needs manage-tokens)",
+    tag: 'tokens',
+    query: TokenListQuerySchema,
+    success: { status: 200, description: 'tokens, oldest first', component: 'TokenList', schema: TokenListResultSchema },
+    errors: POLICY_ERRORS,
+    credential: true,
+  },
+  {
+    method: 'delete',
+    path: '/v1/tokens/{tokenId}',
+    operationId: 'revokeToken',
+    summary: 'Revoke a token at once; the reason (body or `?reason=`) goes to the audit log (needs manage-tokens)',
+    tag: 'tokens',
+    pathParameters: [TOKEN_ID],
+    query: RevokeTokenQuerySchema,
+    body: { component: 'RevokeTokenRequest', schema: RevokeTokenBodySchema, required: false },
+    success: { status: 200, description: 'revoked; `alreadyRevoked` when it had been before', component: 'RevokeTokenReply', schema: RevokeTokenReplySchema },
+    errors: [...POLICY_ERRORS, 'IDENTITY.TOKEN_NOT_FOUND'],
+    credential: true,
   },
   {
     method: 'get',
@@ -187,7 +286,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-const PATH_PARAMETER_SCHEMAS: Record<string, z.ZodType> = { environment: EnvironmentSchema, publisher: PathSegmentSchema, plugin: PathSegmentSchema };
+const PATH_PARAMETER_SCHEMAS: Record<string, z.ZodType> = { environment: EnvironmentSchema, publisher: PathSegmentSchema, plugin: PathSegmentSchema, tokenId: TokenIdSchema };
 
 function parameters(route: ApiRoute): JsonSchema[] {
   const inPath = (route.pathParameters ?? []).map((p) => ({
@@ -197,7 +296,8 @@ function parameters(route: ApiRoute): JsonSchema[] {
     description: p.description,
     schema: jsonSchema(PATH_PARAMETER_SCHEMAS[p.name], 'input'),
   }));
-  if (!route.query) return inPath;
+  const inHeader = (route.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } }));
+  if (!route.query) return [...inPath, ...inHeader];
   const object = jsonSchema(route.query, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
   const inQuery = Object.entries(object.properties ?? {}).map(([name, schema]) => ({
     name,
@@ -205,7 +305,7 @@ function parameters(route: ApiRoute): JsonSchema[] {
     required: (object.required ?? []).includes(name),
     schema,
   }));
-  return [...inPath, ...inQuery];
+  return [...inPath, ...inQuery, ...inHeader];
 }
 
 const ref = (component: string) => ({ $ref: `#/components/schemas/${component}` });
@@ -250,8 +350,9 @@ export function buildOpenApiDocument(): JsonSchema {
       summary: route.summary,
       tags: [route.tag],
       ...(params.length ? { parameters: params } : {}),
-      ...(route.body ? { requestBody: { required: true, content: json(ref(route.body.component)) } } : {}),
-      ...(route.credential ? { security: [{ bearer: [] }, {}] } : {}),
+      ...(route.body ? { requestBody: { required: route.body.required ?? true, content: json(ref(route.body.component)) } } : {}),
+      // Routes without a token (health, docs) declare no security at all.
+      ...(route.credential ? { security: [{ bearer: [] }] } : { security: [] }),
       responses: responses(route),
     };
   }
@@ -261,14 +362,20 @@ export function buildOpenApiDocument(): JsonSchema {
       title: 'ForgeOne API',
       version: '1.0.0',
       description:
-        'HTTP API of the ForgeOne WebAssembly plugin manager. Commands answer once the change is visible in reads, or after 5 s with "projected": false. Every error is { "error": { "code", "message", "details"? } }.',
+        'HTTP API of the ForgeOne WebAssembly plugin manager. Every /v1 route needs an API token (Authorization: Bearer <token>) and is authorised by the Cedar policy set; queries answer for the tenant of the token only. Plugin commands answer once the change is visible in reads, or after 5 s with "projected": false. Every error is { "error": { "code", "message", "details"? } }.',
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'plugins' }, { name: 'installations' }, { name: 'audit' }, { name: 'operations' }],
+    tags: [{ name: 'plugins' }, { name: 'installations' }, { name: 'audit' }, { name: 'policy' }, { name: 'tokens' }, { name: 'operations' }],
     paths,
     components: {
       schemas: components(),
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'passed through to the bus as the caller credential' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'a ForgeOne API token (fo_<id>_<secret>, from POST /v1/tokens) or the bootstrap token; a request without one is 401 AUTH.UNAUTHENTICATED',
+        },
+      },
     },
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { installed, PLUGIN, versionPublished } from '../testing/plugin-events.fixture.js';
 import { auditHash, GENESIS_HASH, pluginOf } from './audit-chain.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '@forgeone/contracts';
 
 describe('auditHash', () => {
   it('audit chain - hash is sha256 of the previous hash and the canonical {sequence, event}', () => {

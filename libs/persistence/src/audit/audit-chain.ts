@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent } from '@forgeone/contracts';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '@forgeone/contracts';
 
 /** `prev_hash` of the first audit row. */
 export const GENESIS_HASH = '0'.repeat(64);

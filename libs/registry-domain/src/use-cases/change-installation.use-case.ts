@@ -1,22 +1,36 @@
 import type { InstallationResult, InstallPluginRequest, RemovePluginRequest, UpgradePluginRequest } from '@forgeone/contracts';
 import type { PluginCommand } from '../plugin/plugin.commands.js';
+import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
-import type { CommandMetadata, PluginEventStream } from './registry.ports.js';
+import type { CommandContext, RegistryAction, RegistryPorts } from './registry.ports.js';
 
-export function installPlugin(stream: PluginEventStream, request: InstallPluginRequest, metadata: CommandMetadata) {
-  return change(stream, request.name, { type: 'InstallPlugin', data: request }, metadata);
+/** What an installation change needs: the plugin streams and the authorizer. */
+export type InstallationPorts = Pick<RegistryPorts, 'plugins' | 'authorizer'>;
+
+/** Installs a published version of a plugin of the caller's tenant into an environment. */
+export function installPlugin(ports: InstallationPorts, request: InstallPluginRequest, context: CommandContext) {
+  return change(ports, 'install', request, { type: 'InstallPlugin', data: request }, context);
 }
 
-export function upgradePlugin(stream: PluginEventStream, request: UpgradePluginRequest, metadata: CommandMetadata) {
-  return change(stream, request.name, { type: 'UpgradePlugin', data: request }, metadata);
+/** Moves an installation of a plugin of the caller's tenant to a higher version. */
+export function upgradePlugin(ports: InstallationPorts, request: UpgradePluginRequest, context: CommandContext) {
+  return change(ports, 'upgrade', request, { type: 'UpgradePlugin', data: request }, context);
 }
 
-export function removePlugin(stream: PluginEventStream, request: RemovePluginRequest, metadata: CommandMetadata) {
-  return change(stream, request.name, { type: 'RemovePlugin', data: request }, metadata);
+/** Removes a plugin of the caller's tenant from an environment. */
+export function removePlugin(ports: InstallationPorts, request: RemovePluginRequest, context: CommandContext) {
+  return change(ports, 'remove', request, { type: 'RemovePlugin', data: request }, context);
 }
 
-async function change(stream: PluginEventStream, name: string, command: PluginCommand, metadata: CommandMetadata): Promise<InstallationResult> {
-  const { events, appended } = await decideAndAppend(stream, name, command, metadata);
+async function change(
+  ports: InstallationPorts,
+  action: RegistryAction,
+  request: { name: string; environment: string },
+  command: PluginCommand,
+  context: CommandContext,
+): Promise<InstallationResult> {
+  const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action, plugin: request.name, environment: request.environment }, context);
+  const { events, appended } = await decideAndAppend(ports.plugins, plugin, command, metadata);
   const event = events[0];
   const data = event.data as { name: string; version: string; environment: string; digest?: string };
   return {

@@ -1,6 +1,7 @@
 import { ForgeOneError, type PluginEvent } from '@forgeone/contracts';
 import type { PluginCommand } from '../plugin/plugin.commands.js';
 import { decide } from '../plugin/plugin.decider.js';
+import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
 import type { AppendedEvent, CommandMetadata, PluginEventStream } from './registry.ports.js';
 
@@ -20,18 +21,18 @@ export interface Decision {
  */
 export async function decideAndAppend(
   stream: PluginEventStream,
-  name: string,
+  plugin: PluginKey,
   command: PluginCommand,
   metadata: CommandMetadata,
   beforeAppend?: (events: readonly PluginEvent[]) => Promise<void>,
 ): Promise<Decision> {
   for (let attempt = 1; ; attempt++) {
-    const { state, version } = await stream.load(name);
+    const { state, version } = await stream.load(plugin);
     const events = decide(command, state);
     if (events.length === 0) return { events, appended: [], state };
     await beforeAppend?.(events);
     try {
-      const appended = await stream.append(name, events, { expectedVersion: version, metadata });
+      const appended = await stream.append(plugin, events, { expectedVersion: version, metadata });
       return { events, appended, state };
     } catch (error) {
       if (!(error instanceof ForgeOneError) || error.code !== 'EVENTSTORE.CONFLICT' || attempt >= MAX_ATTEMPTS) throw error;

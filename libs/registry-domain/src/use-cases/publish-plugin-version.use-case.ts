@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   ForgeOneError,
   parseOrThrow,
   PluginManifestSchema,
@@ -7,16 +8,21 @@ import {
   type PublishPluginVersionResult,
 } from '@forgeone/contracts';
 import { validatePluginModule } from '@forgeone/plugin-abi';
+import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
-import type { CommandMetadata, RegistryPorts } from './registry.ports.js';
+import type { CommandContext, RegistryPorts } from './registry.ports.js';
 
-/** Publishes a plugin version: manifest and module are checked before anything is stored. */
+/**
+ * Publishes a plugin version in the caller's tenant. The manifest is read first (it names the
+ * plugin), then policy is asked, and only then is the module validated (the costly part) and stored.
+ */
 export async function publishPluginVersion(
   ports: RegistryPorts,
   request: PublishPluginVersionRequest,
-  metadata: CommandMetadata,
+  context: CommandContext,
 ): Promise<PublishPluginVersionResult> {
   const manifest = parseOrThrow(PluginManifestSchema, request.manifest, 'REGISTRY.MANIFEST_INVALID', 'forgeone.plugin.json');
+  const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action: 'publish', plugin: manifest.name }, context);
   const wasm = Buffer.from(request.wasm, 'base64');
   const report = validatePluginModule(wasm, { handlers: manifest.handlers, abi: manifest.abi });
   const missing = report.requiredCapabilities.filter((capability) => !grants(manifest, capability));
@@ -31,7 +37,7 @@ export async function publishPluginVersion(
   const manifestDigest = ports.sha256(new TextEncoder().encode(canonicalJson(manifest)));
   const { appended } = await decideAndAppend(
     ports.plugins,
-    manifest.name,
+    plugin,
     {
       type: 'PublishPluginVersion',
       data: { name: manifest.name, version: manifest.version, digest, sizeBytes: wasm.byteLength, manifestDigest, manifest, publisher: metadata.actor },
@@ -60,16 +66,4 @@ export async function publishPluginVersion(
 function grants(manifest: PluginManifest, capability: string): boolean {
   const value = (manifest.capabilities as Record<string, unknown>)[capability];
   return value === true || (typeof value === 'object' && value !== null);
-}
-
-/** JSON with object keys sorted at every depth: one byte sequence per manifest, for its digest. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -1,13 +1,48 @@
 import type { PluginEvent } from '@forgeone/contracts';
+import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
+
+/** What a transport hands a use case: the caller's credential, the time and an id source. */
+export interface CommandContext {
+  /** The caller's credential exactly as it arrived; the authorizer decides who that is. */
+  readonly credential: string | undefined;
+  readonly now: Date;
+  /** Generates event ids; the adapter supplies a random or time-ordered id source. */
+  readonly newId: () => string;
+}
 
 /** Who asked, when, and under which ids: everything a use case may not invent itself. */
 export interface CommandMetadata {
   readonly actor: string;
   readonly tenant: string;
   readonly now: Date;
-  /** Generates event ids; the adapter supplies a random or time-ordered id source. */
   readonly newId: () => string;
+}
+
+/** The registry actions policy decides on. */
+export type RegistryAction = 'publish' | 'install' | 'upgrade' | 'remove';
+
+/** May the holder of `credential` perform `action` on the plugin `plugin` of their own tenant? */
+export interface AuthorizationRequest {
+  readonly credential: string | undefined;
+  readonly action: RegistryAction;
+  readonly plugin: string;
+  /** The environment an installation command acts in. */
+  readonly environment?: string;
+}
+
+/** The authenticated caller: a pseudonymous id and the tenant it acts in. */
+export interface Principal {
+  readonly id: string;
+  readonly tenant: string;
+}
+
+/**
+ * Authenticates and authorises a command before it is decided. Resolves with the principal when
+ * allowed; rejects with a ForgeOneError (AUTH.*, AUTHZ.DENIED, AUTHZ.UNAVAILABLE) otherwise.
+ */
+export interface Authorizer {
+  authorize(request: AuthorizationRequest): Promise<Principal>;
 }
 
 export interface AppendedEvent {
@@ -17,8 +52,8 @@ export interface AppendedEvent {
 
 /** The plugin aggregate's stream: load folds its events, append guards with the loaded version. */
 export interface PluginEventStream {
-  load(name: string): Promise<{ state: PluginState; version: number }>;
-  append(name: string, events: readonly PluginEvent[], options: { expectedVersion: number; metadata: CommandMetadata }): Promise<AppendedEvent[]>;
+  load(plugin: PluginKey): Promise<{ state: PluginState; version: number }>;
+  append(plugin: PluginKey, events: readonly PluginEvent[], options: { expectedVersion: number; metadata: CommandMetadata }): Promise<AppendedEvent[]>;
 }
 
 /** Content-addressed artifact storage. */
@@ -33,4 +68,5 @@ export interface RegistryPorts {
   readonly plugins: PluginEventStream;
   readonly artifacts: ArtifactStorage;
   readonly sha256: Sha256;
+  readonly authorizer: Authorizer;
 }

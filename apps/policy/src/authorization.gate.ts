@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { PLATFORM_TENANT, type AuthenticatedIdentity, type Authentication, type AuthorizationResult, type AuthzResource } from '@forgeone/authz';
+import { ForgeOneError, type Action, type AuthenticatedPrincipal, type AuthzDecision } from '@forgeone/contracts';
+import type { DecisionRecorder } from './decision.recorder.js';
+import type { PolicyState } from './policy.state.js';
+
+/** A decision with the id it is recorded under. */
+export type RecordedDecision = AuthorizationResult & { readonly decisionId: string };
+
+// Applying and reading the policy set stay possible for the platform administrator whatever the
+// set says, so a set that locks everybody out can still be repaired.
+const BREAK_GLASS_ACTIONS: readonly Action[] = ['apply-policy', 'read-policy'];
+export const BREAK_GLASS_POLICY_ID = 'builtin:platform-admin-can-repair-policy';
+
+/**
+ * Authentication and authorisation with their record: every denial (including a credential that
+ * is missing, forged, expired or revoked) becomes a `decision_recorded` event before the caller
+ * hears about it, and allows are recorded as FORGEONE_AUTHZ_RECORD_ALLOWS says. Dry runs record nothing.
+ */
+export class AuthorizationGate {
+  constructor(
+    private readonly state: PolicyState,
+    private readonly recorder: DecisionRecorder,
+  ) {}
+
+  /** The reply of `authz.check`: a decision for a genuine credential, a typed AUTH.* error otherwise. */
+  async check(credential: string | undefined, action: Action, resource: AuthzResource, environment: string | undefined, dryRun: boolean): Promise<AuthzDecision> {
+    const identity = await this.authenticate(credential, action, resource, environment);
+    const decision = await this.decide(identity, action, resource, environment, dryRun);
+    return { decision: decision.decision, principal: wirePrincipal(identity), policyIds: decision.policyIds, policyVersion: decision.policyVersion, decisionId: decision.decisionId };
+  }
+
+  /** Authenticates a caller for `action` on `resource`; a failure is recorded and thrown as its AUTH.* error. */
+  async authenticate(credential: string | undefined, action: Action, resource: AuthzResource, environment?: string): Promise<AuthenticatedIdentity> {
+    const auth: Authentication = await this.state.authenticate(credential);
+    if (auth.ok) return auth.identity;
+    const decisionId = randomUUID();
+    // A failed authentication is a security event whatever the question was (dry runs included):
+    // it is recorded under the token's own tenant when the token is genuine, else the resource's.
+    const tenant = auth.tenant ?? resource.tenant;
+    await this.recorder.record(
+      {
+        decisionId,
+        decision: 'deny',
+        principal: auth.principal ?? 'anonymous',
+        principalTenant: auth.tenant ?? 'unknown',
+        action,
+        resource: { type: resource.type, id: resource.id, tenant },
+        ...(environment ? { environment } : {}),
+        policyIds: [],
+        policyVersion: this.state.policySet().version,
+        reason: auth.reason,
+      },
+      auth.principal ?? 'anonymous',
+    );
+    throw new ForgeOneError(auth.code, auth.message, { decisionId, ...(auth.tokenId ? { tokenId: auth.tokenId } : {}) });
+  }
+
+  /** Evaluates and records one decision (denials awaited, allows in the background). */
+  async decide(identity: AuthenticatedIdentity, action: Action, resource: AuthzResource, environment: string | undefined, dryRun = false): Promise<RecordedDecision> {
+    const decision = this.evaluate(identity, action, resource, environment);
+    if (!dryRun) await this.record(decision, identity, action, resource, environment);
+    return decision;
+  }
+
+  private evaluate(identity: AuthenticatedIdentity, action: Action, resource: AuthzResource, environment: string | undefined): RecordedDecision {
+    const result = this.state.engine.authorize({ principal: identity, action, resource, context: environment ? { environment } : {} });
+    return { ...result, decisionId: randomUUID() };
+  }
+
+  private async record(decision: RecordedDecision, identity: AuthenticatedIdentity, action: Action, resource: AuthzResource, environment: string | undefined): Promise<void> {
+    const env = environment ?? resource.attributes?.environment;
+    const record = {
+      decisionId: decision.decisionId,
+      decision: decision.decision,
+      principal: identity.id,
+      principalTenant: identity.tenant,
+      action,
+      resource: { type: resource.type, id: resource.id, tenant: resource.tenant },
+      ...(env ? { environment: env } : {}),
+      policyIds: decision.policyIds,
+      policyVersion: decision.policyVersion,
+      ...(decision.errors.length ? { reason: decision.errors.join('; ').slice(0, 1024) } : {}),
+    };
+    if (decision.decision === 'deny') await this.recorder.record(record, identity.id);
+    else if (this.recorder.sampleAllow()) await this.recorder.recordInBackground(record, identity.id);
+  }
+
+  /**
+   * Authorises a command of the policy service itself; a denial is thrown as AUTHZ.DENIED naming
+   * the policies and the decision. With `notFound`, a denial on another tenant's object is thrown
+   * as that error instead, so a tenant cannot learn what another holds.
+   */
+  async authorize(identity: AuthenticatedIdentity, action: Action, resource: AuthzResource, notFound?: ForgeOneError): Promise<RecordedDecision> {
+    let decision = this.evaluate(identity, action, resource, undefined);
+    if (decision.decision === 'deny' && identity.platformAdmin && BREAK_GLASS_ACTIONS.includes(action)) {
+      decision = { ...decision, decision: 'allow', policyIds: [BREAK_GLASS_POLICY_ID] };
+    }
+    await this.record(decision, identity, action, resource, undefined);
+    if (decision.decision === 'allow') return decision;
+    if (notFound && resource.tenant !== identity.tenant) throw notFound;
+    const why = decision.policyIds.length > 0 ? `denied by policy ${decision.policyIds.join(', ')}` : 'no policy allows it';
+    throw new ForgeOneError(
+      'AUTHZ.DENIED',
+      `${identity.id} may not ${action} ${resource.type} ${resource.id} (${why}; decision ${decision.decisionId}); ask an administrator of tenant ${identity.tenant} for a role that allows it`,
+      { principal: identity.id, action, resource: { type: resource.type, id: resource.id, tenant: resource.tenant }, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decisionId: decision.decisionId },
+    );
+  }
+}
+
+/** A Tenant resource (a tenant owns itself). */
+export function tenantResource(tenant: string = PLATFORM_TENANT): AuthzResource {
+  return { type: 'Tenant', id: tenant, tenant };
+}
+
+/** The principal as the wire contract carries it. */
+export function wirePrincipal(identity: AuthenticatedIdentity): AuthenticatedPrincipal {
+  return { id: identity.id, type: identity.type, tenant: identity.tenant, roles: [...identity.roles], ...(identity.tokenId ? { tokenId: identity.tokenId } : {}) };
+}

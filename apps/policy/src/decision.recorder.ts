@@ -1,0 +1,97 @@
+import { natsHeaderCarrier } from '@forgeone/bus';
+import {
+  CloudEventSchema,
+  DECISION_AGGREGATE,
+  DecisionRecordedSchema,
+  HEADERS,
+  POLICY_EVENT_TYPES,
+  SCHEMA_VERSION,
+  type Names,
+} from '@forgeone/contracts';
+import { currentTraceparent, injectTraceContext, type Logger } from '@forgeone/telemetry';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import type { RecordAllows } from './policy.options.js';
+
+export type DecisionRecord = z.input<typeof DecisionRecordedSchema>;
+
+const SOURCE = '/forgeone/policy';
+// Allow records are written in the background; past this many in flight the caller waits.
+const MAX_IN_FLIGHT = 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant). Decisions
+ * are an append-only log with no invariant to protect, so unlike aggregate appends they carry no
+ * expected-sequence header: concurrent decisions never conflict. `Nats-Msg-Id` = decision id keeps
+ * a retried write single.
+ */
+export class DecisionRecorder {
+  private readonly js: JetStreamClient;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    nc: NatsConnection,
+    private readonly names: Names,
+    private readonly recordAllows: RecordAllows,
+    private readonly logger: Logger,
+  ) {
+    this.js = jetstream(nc, { timeout: 5_000 });
+  }
+
+  /** Whether this allow decision is to be recorded (by FORGEONE_AUTHZ_RECORD_ALLOWS). */
+  sampleAllow(): boolean {
+    switch (this.recordAllows.mode) {
+      case 'all':
+        return true;
+      case 'none':
+        return false;
+      case 'sample':
+        return Math.random() < this.recordAllows.fraction;
+    }
+  }
+
+  /** Records a decision and resolves once JetStream stored it (denials: the caller waits for this). */
+  async record(decision: DecisionRecord, actor: string): Promise<void> {
+    const data = DecisionRecordedSchema.parse(decision);
+    const tenant = data.resource.tenant;
+    const traceparent = currentTraceparent();
+    const event = CloudEventSchema.parse({
+      specversion: '1.0',
+      id: data.decisionId,
+      source: SOURCE,
+      type: POLICY_EVENT_TYPES.decisionRecorded,
+      subject: tenant,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      data,
+      actor,
+      tenant,
+      ...(traceparent ? { traceparent } : {}),
+      schemaversion: SCHEMA_VERSION,
+    });
+    const hdrs = natsHeaders();
+    hdrs.set(HEADERS.eventType, event.type);
+    injectTraceContext(natsHeaderCarrier(hdrs));
+    await this.js.publish(this.names.eventSubject(DECISION_AGGREGATE, tenant), encoder.encode(JSON.stringify(event)), { msgID: event.id, headers: hdrs });
+  }
+
+  /**
+   * Records an allow without making the caller wait, unless too many are still in flight; a
+   * failure is logged (the decision itself stands).
+   */
+  async recordInBackground(decision: DecisionRecord, actor: string): Promise<void> {
+    const work = this.record(decision, actor).catch((error: unknown) => {
+      this.logger.error({ err: error, decisionId: decision.decisionId }, 'could not record an allow decision');
+    });
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+    if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+  }
+
+  /** Waits for every background record (shutdown, tests). */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

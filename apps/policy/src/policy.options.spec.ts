@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { parseRecordAllows, policyOptionsFromEnv } from './policy.options.js';
+
+describe('policy options', () => {
+  it('FORGEONE_AUTHZ_RECORD_ALLOWS - all by default, none, or a sampled fraction', () => {
+    expect(parseRecordAllows(undefined)).toEqual({ mode: 'all' });
+    expect(parseRecordAllows(' ALL ')).toEqual({ mode: 'all' });
+    expect(parseRecordAllows('none')).toEqual({ mode: 'none' });
+    expect(parseRecordAllows('0')).toEqual({ mode: 'none' });
+    expect(parseRecordAllows('1')).toEqual({ mode: 'all' });
+    expect(parseRecordAllows('0.25')).toEqual({ mode: 'sample', fraction: 0.25 });
+    expect(parseRecordAllows('.5')).toEqual({ mode: 'sample', fraction: 0.5 });
+    for (const bad of ['some', '1.5', '-0.1', '25%', '0x1', 'NaN']) {
+      expect(() => parseRecordAllows(bad), bad).toThrow(/must be "all", "none" or a fraction between 0 and 1/);
+    }
+  });
+
+  it('environment - service key validated, bootstrap token passed through', () => {
+    const key = 'k'.repeat(32);
+    expect(policyOptionsFromEnv({ FORGEONE_SERVICE_KEY: key, FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' }, 'b'.repeat(16))).toEqual({
+      serviceKey: key,
+      bootstrapToken: 'b'.repeat(16),
+      recordAllows: { mode: 'none' },
+    });
+    expect(policyOptionsFromEnv({}, undefined)).toEqual({ recordAllows: { mode: 'all' } });
+    expect(() => policyOptionsFromEnv({ FORGEONE_SERVICE_KEY: 'short' }, undefined)).toThrow(/at least 32 characters/);
+  });
+});

@@ -1,0 +1,42 @@
+import { readServiceKey } from '@forgeone/authz';
+
+/** Which allow decisions become `decision_recorded` events; denials always do. */
+export type RecordAllows = { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly fraction: number };
+
+export interface PolicyServiceOptions {
+  /** FORGEONE_BOOTSTRAP_TOKEN: authenticates the bootstrap administrator; never stored in an event. */
+  readonly bootstrapToken?: string;
+  /** FORGEONE_SERVICE_KEY: verifies the other services' credentials. */
+  readonly serviceKey?: string;
+  /** FORGEONE_AUTHZ_RECORD_ALLOWS (default all). */
+  readonly recordAllows: RecordAllows;
+  /** Shows the bootstrap token generated on first start, once (default: a plain line on stdout, never the log). */
+  readonly announce?: (line: string) => void;
+}
+
+/**
+ * Parses FORGEONE_AUTHZ_RECORD_ALLOWS: `all` (default), `none`, or a fraction between 0 and 1
+ * of allow decisions to record, chosen at random.
+ */
+export function parseRecordAllows(value: string | undefined): RecordAllows {
+  const text = value?.trim().toLowerCase();
+  if (!text || text === 'all') return { mode: 'all' };
+  if (text === 'none') return { mode: 'none' };
+  const fraction = Number(text);
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(text) || !(fraction >= 0 && fraction <= 1)) {
+    throw new Error(`FORGEONE_AUTHZ_RECORD_ALLOWS must be "all", "none" or a fraction between 0 and 1 such as 0.1 (got "${value}")`);
+  }
+  if (fraction === 0) return { mode: 'none' };
+  if (fraction === 1) return { mode: 'all' };
+  return { mode: 'sample', fraction };
+}
+
+/** The policy service's options from its environment (the bootstrap token comes validated from the platform config). */
+export function policyOptionsFromEnv(env: NodeJS.ProcessEnv, bootstrapToken: string | undefined): PolicyServiceOptions {
+  const serviceKey = readServiceKey(env);
+  return {
+    ...(bootstrapToken ? { bootstrapToken } : {}),
+    ...(serviceKey ? { serviceKey } : {}),
+    recordAllows: parseRecordAllows(env.FORGEONE_AUTHZ_RECORD_ALLOWS),
+  };
+}

@@ -1,0 +1,21 @@
+import type { AuthzClient } from '@forgeone/authz-client';
+import type { AuthorizationRequest, Authorizer, Principal } from '@forgeone/registry-domain';
+
+/**
+ * The registry's Authorizer port over the policy service: a command on a plugin is the action of
+ * the same name on that Plugin of the caller's own tenant, with its environment when it has one.
+ */
+export class PolicyAuthorizer implements Authorizer {
+  constructor(private readonly authz: AuthzClient) {}
+
+  async authorize(request: AuthorizationRequest): Promise<Principal> {
+    const { environment } = request;
+    const decision = await this.authz.authorize(
+      request.credential,
+      request.action,
+      { type: 'Plugin', id: request.plugin, ...(environment ? { attributes: { environment } } : {}) },
+      environment ? { environment } : {},
+    );
+    return { id: decision.principal.id, tenant: decision.principal.tenant };
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { registryOptionsFromEnv } from './registry.config.js';
+
+const KEY = 'a-service-key-of-at-least-32-characters!';
+
+describe('registry config - service credential', () => {
+  it('refuses to start without FORGEONE_SERVICE_KEY and says what to set', () => {
+    expect(() => registryOptionsFromEnv({})).toThrow(/FORGEONE_SERVICE_KEY is not set: .*same FORGEONE_SERVICE_KEY as the policy service/);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: '  ' })).toThrow(/FORGEONE_SERVICE_KEY is not set/);
+  });
+
+  it('refuses a key too short to be a secret', () => {
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: 'short' })).toThrow(/FORGEONE_SERVICE_KEY must be at least/);
+  });
+
+  it("derives the registry's own credential from the key, never sending the key itself", () => {
+    const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY });
+    const credential = options.serviceCredential();
+    expect(credential).toMatch(/^fos_registry_/);
+    expect(credential).not.toContain(KEY);
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: `${KEY}x` }).serviceCredential()).not.toBe(credential);
+  });
+
+  it('reads the authorisation deadline and cache TTL, and refuses bad values', () => {
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY }).authz).toEqual({ timeoutMs: 2_000, cacheTtlMs: 5_000 });
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_AUTHZ_CACHE_TTL_MS: '0' }).authz.cacheTtlMs).toBe(0);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_AUTHZ_TIMEOUT_MS: 'soon' })).toThrow(/FORGEONE_AUTHZ_TIMEOUT_MS/);
+  });
+});

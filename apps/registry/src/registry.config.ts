@@ -1,0 +1,26 @@
+import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
+
+/** What the registry needs besides the platform configuration. */
+export interface RegistryOptions {
+  /** The registry's own credential, sent to the policy service with every authorisation check. */
+  readonly serviceCredential: () => string;
+  readonly authz: AuthzClientSettings;
+}
+
+/**
+ * Reads FORGEONE_SERVICE_KEY (required: without it policy cannot tell the registry from any other
+ * client, so every command would be refused) and the FORGEONE_AUTHZ_* tunables. Throws a message
+ * naming the variable to fix.
+ */
+export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
+  const key = readServiceKey(env);
+  if (!key) {
+    throw new Error(
+      'FORGEONE_SERVICE_KEY is not set: the registry proves itself to the policy service with a credential derived from it. ' +
+        'Give the registry the same FORGEONE_SERVICE_KEY as the policy service (`npm start` generates one; otherwise `openssl rand -base64 48`)',
+    );
+  }
+  const credential = serviceCredential('registry', key);
+  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env) };
+}

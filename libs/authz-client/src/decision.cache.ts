@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+
+/** What a cache key is made of; the credential is only ever stored as its sha256. */
+export interface DecisionKeyParts {
+  readonly credential: string;
+  readonly action: string;
+  readonly resource: unknown;
+  readonly context?: unknown;
+}
+
+/** sha256 of a credential in hex: the cache never holds a token, only its digest. */
+export function credentialDigest(credential: string): string {
+  return createHash('sha256').update(credential, 'utf8').digest('hex');
+}
+
+/**
+ * The cache key of one question to policy. Objects are serialised with sorted keys and empty
+ * attributes or context count as absent, so equal questions share a key however they were written.
+ */
+export function decisionCacheKey(parts: DecisionKeyParts): string {
+  return [credentialDigest(parts.credential), parts.action, stableJson(parts.resource), stableJson(parts.context ?? {})].join('\n');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined && !(isPlainObject(v) && Object.keys(v).length === 0))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export interface TtlCacheOptions {
+  /** How long an entry lives; 0 disables the cache (nothing is stored). */
+  readonly ttlMs: number;
+  /** Oldest entries are evicted beyond this many (default 10 000). */
+  readonly maxEntries?: number;
+  /** Milliseconds clock, for tests. */
+  readonly now?: () => number;
+}
+
+export interface TtlCacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  /** How many times the whole cache was cleared. */
+  readonly invalidations: number;
+  readonly size: number;
+}
+
+/**
+ * A map whose entries expire after a TTL and that can be cleared at once. A generation number,
+ * bumped by every clear, lets a caller refuse to store an answer that was asked before the clear
+ * (it may predate the policy change that caused it).
+ */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private counters = { hits: 0, misses: 0, invalidations: 0 };
+  private currentGeneration = 0;
+
+  constructor(options: TtlCacheOptions) {
+    if (!Number.isInteger(options.ttlMs) || options.ttlMs < 0) throw new RangeError(`ttlMs must be a non-negative integer, got ${options.ttlMs}`);
+    this.ttlMs = options.ttlMs;
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  /** Increases on every {@link clear}. */
+  get generation(): number {
+    return this.currentGeneration;
+  }
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt > this.now()) {
+      this.counters.hits++;
+      return entry.value;
+    }
+    if (entry) this.entries.delete(key);
+    this.counters.misses++;
+    return undefined;
+  }
+
+  /** Stores `value` unless the cache is disabled or was cleared since `generation` was read. */
+  set(key: string, value: V, generation = this.currentGeneration): boolean {
+    if (!this.enabled || generation !== this.currentGeneration) return false;
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.currentGeneration++;
+    this.counters.invalidations++;
+  }
+
+  stats(): TtlCacheStats {
+    return { ...this.counters, size: this.entries.size };
+  }
+}

@@ -1,0 +1,275 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { engine, wat2wasm, type WasmMemoryLike } from '../test/wat.js';
+import { WasmRewriteError } from './wasm-instruction.decoder.js';
+import { METERING_EXPORTS, meterWasmModule } from './wasm-metering.rewriter.js';
+import { inspectWasmModule } from './wasm-module.inspector.js';
+
+const wasmApi = globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean; RuntimeError: new () => Error } };
+const HELLO = new URL('../../../examples/plugins/hello/plugin.wasm', import.meta.url);
+
+interface Global<T> {
+  value: T;
+}
+interface Metered {
+  fuel: Global<bigint>;
+  outOfFuel: Global<number>;
+  growRefused: Global<number>;
+  exports: Record<string, unknown>;
+}
+
+function instantiate(bytes: Uint8Array, fuel: bigint, imports: Record<string, Record<string, unknown>> = {}): Metered {
+  const instance = new engine.Instance(new engine.Module(bytes), imports);
+  const exports = instance.exports;
+  const m: Metered = {
+    fuel: exports[METERING_EXPORTS.fuel] as Global<bigint>,
+    outOfFuel: exports[METERING_EXPORTS.outOfFuel] as Global<number>,
+    growRefused: exports[METERING_EXPORTS.growRefused] as Global<number>,
+    exports,
+  };
+  m.fuel.value = fuel;
+  return m;
+}
+
+async function metered(wat: string, cap = 16, features?: Parameters<typeof wat2wasm>[1]): Promise<Uint8Array> {
+  const out = meterWasmModule(await wat2wasm(wat, features), { memoryCapPages: cap });
+  expect(wasmApi.WebAssembly.validate(out.bytes)).toBe(true);
+  return out.bytes;
+}
+
+function greet(bytes: Uint8Array, input: string, fuel = 1_000_000n): { output: string; used: bigint } {
+  const m = instantiate(bytes, fuel, { forgeone: { error: () => undefined } });
+  const memory = m.exports.memory as WasmMemoryLike;
+  const data = new TextEncoder().encode(input);
+  const ptr = (m.exports.forgeone_alloc as (n: number) => number)(data.length);
+  new Uint8Array(memory.buffer, ptr, data.length).set(data);
+  const result = (m.exports.greet as (p: number, l: number) => bigint)(ptr, data.length);
+  const out = new Uint8Array(memory.buffer, Number(result >> 32n), Number(result & 0xffffffffn));
+  return { output: new TextDecoder().decode(out), used: fuel - m.fuel.value };
+}
+
+const LOOP_WAT = `(module
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.get $i))
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1))) (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+  (func $down (export "down") (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n)) (then (i32.const 0)) (else (call $down (i32.sub (local.get $n) (i32.const 1)))))))`;
+
+describe('meterWasmModule - metering', () => {
+  it('keeps examples/plugins/hello answering "hello, world" and charges the same fuel every run', () => {
+    const out = meterWasmModule(new Uint8Array(readFileSync(HELLO)), { memoryCapPages: 256 });
+    expect(wasmApi.WebAssembly.validate(out.bytes)).toBe(true);
+    const first = greet(out.bytes, 'world');
+    expect(first.output).toBe('hello, world');
+    expect(first.used).toBeGreaterThan(50n);
+    for (let i = 0; i < 5; i++) expect(greet(out.bytes, 'world').used).toBe(first.used);
+    // More input means more loop iterations in its copy loop, so more fuel.
+    expect(greet(out.bytes, 'world!!!').used).toBeGreaterThan(first.used);
+    // The declared maximum (16 pages) is below the cap and is kept.
+    expect(out.memory).toEqual({ initialPages: 1, maximumPages: 16, declaredMaximumPages: 16 });
+  });
+
+  it('rewrites deterministically: the same input gives the same bytes', () => {
+    const input = new Uint8Array(readFileSync(HELLO));
+    const a = meterWasmModule(input, { memoryCapPages: 64 }).bytes;
+    const b = meterWasmModule(input, { memoryCapPages: 64 }).bytes;
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+
+  it('stops an infinite loop and raises the out-of-fuel flag', async () => {
+    const m = instantiate(await metered(LOOP_WAT), 10_000n);
+    expect(() => (m.exports.spin as () => void)()).toThrow(wasmApi.WebAssembly.RuntimeError);
+    expect(m.outOfFuel.value).toBe(1);
+    expect(m.fuel.value).toBeGreaterThanOrEqual(0n);
+    expect(m.fuel.value).toBeLessThan(10n);
+  });
+
+  it('charges loops per iteration, linearly and deterministically', async () => {
+    const bytes = await metered(LOOP_WAT);
+    const used = (n: number): bigint => {
+      const m = instantiate(bytes, 1_000_000n);
+      expect((m.exports.count as (n: number) => number)(n)).toBe(n);
+      return 1_000_000n - m.fuel.value;
+    };
+    const perIteration = used(101) - used(100);
+    expect(perIteration).toBeGreaterThan(5n);
+    expect(used(1000) - used(0)).toBe(perIteration * 1000n);
+    expect(used(500)).toBe(used(500));
+  });
+
+  it('stops a deep call tree with no loop at function entry', async () => {
+    const bytes = await metered(LOOP_WAT);
+    const m = instantiate(bytes, 50_000n);
+    expect(() => (m.exports.fib as (n: number) => number)(40)).toThrow(wasmApi.WebAssembly.RuntimeError);
+    expect(m.outOfFuel.value).toBe(1);
+    const ok = instantiate(bytes, 10_000_000n);
+    expect((ok.exports.fib as (n: number) => number)(15)).toBe(610);
+    expect(ok.outOfFuel.value).toBe(0);
+  });
+
+  it('stores the balance on every way out of a function: return, a branch to the function label, multi-value results, unreachable', async () => {
+    const bytes = await metered(`(module
+      (func $early (export "early") (param $x i32) (result i32)
+        (if (local.get $x) (then (return (i32.const 7))))
+        (br 0 (i32.const 9)))
+      (func $pair (export "pair") (param $x i32) (result i32 i32)
+        (local.get $x) (i32.add (local.get $x) (i32.const 1)))
+      (func (export "caller") (result i32)
+        (i32.add (call $early (i32.const 1)) (call $early (i32.const 0)))
+        (call $pair (i32.const 3)) (i32.add) (i32.add))
+      (func (export "boom") (drop (call $early (i32.const 1))) unreachable))`);
+    const fuelOf = (name: string): bigint => {
+      const m = instantiate(bytes, 10_000n);
+      (m.exports[name] as () => number)();
+      return 10_000n - m.fuel.value;
+    };
+    const early = (x: number): bigint => {
+      const m = instantiate(bytes, 10_000n);
+      (m.exports.early as (x: number) => number)(x);
+      return 10_000n - m.fuel.value;
+    };
+    const pair = (() => {
+      const m = instantiate(bytes, 10_000n);
+      expect((m.exports.pair as (x: number) => number[])(3)).toEqual([3, 4]);
+      return 10_000n - m.fuel.value;
+    })();
+    expect(early(1)).toBeGreaterThan(0n);
+    expect(early(0)).toBeGreaterThan(0n);
+    expect(pair).toBeGreaterThan(0n);
+    // The caller's own blocks plus exactly what each callee charged.
+    const callerOwn = fuelOf('caller') - early(1) - early(0) - pair;
+    expect(callerOwn).toBeGreaterThan(0n);
+    expect(callerOwn).toBeLessThan(20n);
+    // A trap by unreachable still leaves the balance charged up to the trap.
+    const m = instantiate(bytes, 10_000n);
+    expect(() => (m.exports.boom as () => void)()).toThrow();
+    expect(10_000n - m.fuel.value).toBeGreaterThan(early(1));
+    expect(m.outOfFuel.value).toBe(0);
+  });
+
+  it('can check at every basic block', async () => {
+    const out = meterWasmModule(await wat2wasm(LOOP_WAT), { memoryCapPages: 1, checkEveryBlock: true });
+    expect(wasmApi.WebAssembly.validate(out.bytes)).toBe(true);
+    expect(out.stats.charges).toBe(0);
+    const m = instantiate(out.bytes, 1_000n);
+    expect(() => (m.exports.fib as (n: number) => number)(30)).toThrow();
+    expect(m.outOfFuel.value).toBe(1);
+  });
+});
+
+describe('meterWasmModule - memory cap', () => {
+  const GROW = `(module (memory (export "memory") 1)
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`;
+
+  it('caps a memory that declares no maximum; memory.grow beyond it returns -1 and raises a flag', async () => {
+    const out = meterWasmModule(await wat2wasm(GROW), { memoryCapPages: 4 });
+    expect(out.memory).toEqual({ initialPages: 1, maximumPages: 4, declaredMaximumPages: undefined });
+    expect(inspectWasmModule(out.bytes).memories[0].limits).toMatchObject({ initialPages: 1, maximumPages: 4, hasMaximum: true });
+    const m = instantiate(out.bytes, 1000n);
+    const grow = m.exports.grow as (n: number) => number;
+    expect(grow(3)).toBe(1);
+    expect(m.growRefused.value).toBe(0);
+    expect(grow(1)).toBe(-1);
+    expect(m.growRefused.value).toBe(1);
+    expect((m.exports.memory as WasmMemoryLike).buffer.byteLength).toBe(4 * 65536);
+  });
+
+  it('keeps a declared maximum below the cap and lowers one above it', async () => {
+    const below = meterWasmModule(await wat2wasm('(module (memory 1 2))'), { memoryCapPages: 8 });
+    expect(below.memory?.maximumPages).toBe(2);
+    const above = meterWasmModule(await wat2wasm('(module (memory 1 100))'), { memoryCapPages: 8 });
+    expect(above.memory?.maximumPages).toBe(8);
+  });
+
+  it('refuses a module whose initial memory is above the cap', async () => {
+    const bytes = await wat2wasm('(module (memory 10))');
+    expect(() => meterWasmModule(bytes, { memoryCapPages: 4 })).toThrow(/starts at 10 page\(s\).*caps memory at 4 page/);
+    try {
+      meterWasmModule(bytes, { memoryCapPages: 4 });
+    } catch (error) {
+      expect(error).toBeInstanceOf(WasmRewriteError);
+      expect((error as WasmRewriteError).reason).toBe('memory_limit');
+    }
+  });
+
+  it('refuses an imported memory, which it could not cap', async () => {
+    const bytes = await wat2wasm('(module (import "env" "memory" (memory 1)))');
+    expect(() => meterWasmModule(bytes, { memoryCapPages: 4 })).toThrow(expect.objectContaining({ feature: 'imported-memory' }));
+  });
+});
+
+describe('meterWasmModule - structure', () => {
+  it('appends its globals after imported and defined ones, so existing indices do not move', async () => {
+    const bytes = await metered(`(module
+      (import "env" "g" (global $imp i32))
+      (global $a (mut i32) (i32.const 5))
+      (global $b i64 (i64.const 7))
+      (func (export "sum") (result i64)
+        (global.set $a (i32.add (global.get $a) (global.get $imp)))
+        (i64.add (i64.extend_i32_u (global.get $a)) (global.get $b))))`);
+    const g = new (globalThis as unknown as { WebAssembly: { Global: new (d: object, v: number) => object } }).WebAssembly.Global({ value: 'i32', mutable: false }, 100);
+    const m = instantiate(bytes, 1000n, { env: { g } });
+    expect((m.exports.sum as () => bigint)()).toBe(112n);
+    const info = inspectWasmModule(bytes);
+    expect(info.exports.find((e) => e.name === METERING_EXPORTS.fuel)).toMatchObject({ kind: 'global', index: 3 });
+  });
+
+  it('adds global and export sections to a module that has none', async () => {
+    const bytes = await metered('(module (func (drop (i32.const 1))))');
+    expect(inspectWasmModule(bytes).exports.map((e) => e.name)).toEqual([METERING_EXPORTS.fuel, METERING_EXPORTS.outOfFuel, METERING_EXPORTS.growRefused]);
+  });
+
+  it('exports the start function instead of running it on instantiation', async () => {
+    const bytes = await metered(`(module (global $ran (export "ran") (mut i32) (i32.const 0))
+      (func $init (global.set $ran (i32.const 1))) (start $init))`);
+    const m = instantiate(bytes, 100n);
+    expect((m.exports.ran as Global<number>).value).toBe(0);
+    (m.exports[METERING_EXPORTS.start] as () => void)();
+    expect((m.exports.ran as Global<number>).value).toBe(1);
+    expect(m.fuel.value).toBeLessThan(100n);
+  });
+
+  it('accepts sign extension, saturating truncation, bulk memory, reference types and multi-value', async () => {
+    const bytes = await metered(`(module
+      (memory (export "memory") 1)
+      (table 2 funcref)
+      (type $pair (func (result i32 i32)))
+      (func (export "run") (result i32)
+        (local $r funcref)
+        (memory.fill (i32.const 0) (i32.const 7) (i32.const 16))
+        (memory.copy (i32.const 32) (i32.const 0) (i32.const 16))
+        (local.set $r (ref.null func))
+        (drop (table.size 0))
+        (drop (ref.is_null (table.get 0 (i32.const 0))))
+        (drop (select (result i32) (i32.const 1) (i32.const 2) (i32.const 0)))
+        (block $b (type $pair) (i32.const 3) (i32.const 4))
+        (i32.add)
+        (i32.add (i32.extend8_s (i32.const 0xff)))
+        (i32.add (i32.trunc_sat_f64_s (f64.const 1e30)))
+        (i32.add (i32.load8_u (i32.const 40)))))`);
+    const m = instantiate(bytes, 10_000n);
+    expect((m.exports.run as () => number)()).toBe((3 + 4 - 1 + 2147483647 + 7) | 0);
+  });
+
+  it('refuses SIMD, threads, exceptions and reserved export names with a typed error', async () => {
+    const cases: [string, string, Parameters<typeof wat2wasm>[1]?][] = [
+      ['simd', '(module (func (drop (v128.const i64x2 0 0))))', { simd: true }],
+      ['threads', '(module (memory 1 1 shared) (func (drop (i32.atomic.load (i32.const 0)))))', { threads: true }],
+      ['exceptions', '(module (tag $e) (func (throw $e)))', { exceptions: true }],
+    ];
+    for (const [feature, wat, features] of cases) {
+      const bytes = await wat2wasm(wat, features);
+      expect(() => meterWasmModule(bytes, { memoryCapPages: 1 }), feature).toThrow(expect.objectContaining({ reason: 'unsupported_feature', feature }));
+    }
+    const reserved = await wat2wasm(`(module (global (export "${METERING_EXPORTS.fuel}") i32 (i32.const 0)))`);
+    expect(() => meterWasmModule(reserved, { memoryCapPages: 1 })).toThrow(expect.objectContaining({ reason: 'reserved_name' }));
+  });
+});

@@ -1,0 +1,432 @@
+import { WasmBinaryReader } from './wasm-binary.reader.js';
+import { WasmBinaryWriter } from './wasm-binary.writer.js';
+import { InstructionKind, readInstruction, WasmRewriteError } from './wasm-instruction.decoder.js';
+import { inspectWasmModule } from './wasm-module.inspector.js';
+import type { WasmFuncType, WasmModuleInfo, WasmSection } from './wasm-module.types.js';
+
+/** Exports the rewriter adds; a module that already uses one of these names is refused. */
+export const METERING_EXPORTS = {
+  /** Mutable i64 global: fuel left. The host sets it before a call and reads it after. */
+  fuel: '__forgeone_fuel',
+  /** Mutable i32 global set to 1 just before a trap caused by running out of fuel. */
+  outOfFuel: '__forgeone_out_of_fuel',
+  /** Mutable i32 global set to 1 when a `memory.grow` returned -1 (the memory cap was hit). */
+  growRefused: '__forgeone_grow_refused',
+  /** The module's start function, exported instead of run on instantiation; the host calls it first. */
+  start: '__forgeone_start',
+} as const;
+
+export interface MeterWasmOptions {
+  /** Linear memory cap in 64 KiB pages; the rewritten memory never declares a larger maximum. */
+  readonly memoryCapPages: number;
+  /**
+   * Check (and trap) at every basic block, not only at function entry and loop headers.
+   * Off by default: between two checks a guest can only run straight-line code, so the overdraft
+   * is bounded by one function's size, and the host reports a negative balance as exhausted.
+   */
+  readonly checkEveryBlock?: boolean;
+}
+
+export interface MeteredWasmModule {
+  readonly bytes: Uint8Array;
+  /** Limits of the memory after capping (pages); undefined when the module has no memory. */
+  readonly memory: { readonly initialPages: number; readonly maximumPages: number; readonly declaredMaximumPages: number | undefined } | undefined;
+  /** True when the module had a start function, now exported as {@link METERING_EXPORTS.start}. */
+  readonly hasStart: boolean;
+  readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number };
+}
+
+const SECTION_RANK: Readonly<Record<string, number>> = {
+  custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, tag: 6, global: 7,
+  export: 8, start: 9, element: 10, datacount: 11, code: 12, data: 13,
+};
+const SECTION_ID = { global: 6, export: 7, memory: 5, code: 10 } as const;
+
+// Opcodes of the injected sequences.
+const GLOBAL_GET = 0x23;
+const GLOBAL_SET = 0x24;
+const I64_CONST = 0x42;
+const I32_CONST = 0x41;
+const I64_LT_S = 0x53;
+const I64_SUB = 0x7d;
+const I32_EQ = 0x46;
+const IF_EMPTY = [0x04, 0x40];
+const END = 0x0b;
+const UNREACHABLE = 0x00;
+
+interface Globals {
+  fuel: number;
+  outOfFuel: number;
+  growRefused: number;
+  growScratch: number;
+}
+
+/**
+ * Rewrites a core module so it meters itself and cannot outgrow a memory cap:
+ *
+ * - a mutable i64 global (exported as {@link METERING_EXPORTS.fuel}) is charged with the static
+ *   instruction count of each basic block where the block starts; at function entry and at every
+ *   loop header the charge is a check that sets {@link METERING_EXPORTS.outOfFuel} and executes
+ *   `unreachable` when the balance is below the block's cost, so loops and deep call trees both stop;
+ * - every `memory.grow` that returns -1 sets {@link METERING_EXPORTS.growRefused};
+ * - each defined memory's maximum becomes min(declared maximum, cap), also when none was declared;
+ * - the start function is exported instead of run on instantiation, so the host can set the fuel
+ *   before it runs and read the flags if it traps.
+ *
+ * New globals are appended after the existing ones and no function is added, so no existing index
+ * moves. The output is byte-for-byte deterministic for the same input and options.
+ *
+ * @throws {WasmRewriteError} for unsupported features (SIMD, threads, exceptions, GC, tail calls,
+ *   multi-memory, memory64, imported memory), an initial memory above the cap, or a reserved export name.
+ * @throws {WasmFormatError} when the binary is malformed.
+ */
+export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): MeteredWasmModule {
+  const cap = options.memoryCapPages;
+  if (!Number.isInteger(cap) || cap < 0 || cap > 65536) throw new RangeError(`memoryCapPages must be an integer in 0..65536, got ${cap}`);
+  const info = inspectWasmModule(bytes);
+  refuseUnsupportedStructure(info);
+  for (const e of info.exports) {
+    if ((Object.values(METERING_EXPORTS) as string[]).includes(e.name)) {
+      throw new WasmRewriteError('reserved_name', `the module exports "${e.name}", a name the sandbox reserves for metering; rename that export`, 0);
+    }
+  }
+
+  const importedGlobals = info.imports.filter((i) => i.kind === 'global').length;
+  const globalSection = info.sections.find((s) => s.name === 'global');
+  const definedGlobals = globalSection === undefined ? 0 : new WasmBinaryReader(bytes, globalSection.offset, globalSection.offset + globalSection.size, 'global section').count('global');
+  const base = importedGlobals + definedGlobals;
+  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3 };
+
+  const stats = { functions: 0, instructions: 0, checks: 0, charges: 0 };
+  let memory: MeteredWasmModule['memory'];
+  const out = new WasmBinaryWriter(bytes.length + 1024);
+  out.bytes(bytes.subarray(0, 8));
+
+  const emitted = new Set<string>();
+  const emitMissingBefore = (rank: number): void => {
+    // Sections the rewriter needs but the module lacks go in their required position.
+    if (rank > SECTION_RANK.global && !emitted.has('global')) {
+      emitted.add('global');
+      out.section(SECTION_ID.global, globalSectionContent(undefined, bytes));
+    }
+    if (rank > SECTION_RANK.export && !emitted.has('export')) {
+      emitted.add('export');
+      out.section(SECTION_ID.export, exportSectionContent(undefined, bytes, globals, info.startFunction));
+    }
+  };
+
+  for (const section of info.sections) {
+    const rank = SECTION_RANK[section.name];
+    if (rank !== 0) emitMissingBefore(rank);
+    const raw = bytes.subarray(section.offset, section.offset + section.size);
+    switch (section.name) {
+      case 'global':
+        emitted.add('global');
+        out.section(SECTION_ID.global, globalSectionContent(section, bytes));
+        break;
+      case 'export':
+        emitted.add('export');
+        out.section(SECTION_ID.export, exportSectionContent(section, bytes, globals, info.startFunction));
+        break;
+      case 'start':
+        break; // exported instead, see METERING_EXPORTS.start
+      case 'memory': {
+        const rewritten = memorySectionContent(info, cap);
+        memory = rewritten.limits;
+        out.section(SECTION_ID.memory, rewritten.content);
+        break;
+      }
+      case 'code':
+        out.section(SECTION_ID.code, codeSectionContent(section, bytes, info, globals, options.checkEveryBlock === true, stats));
+        break;
+      default:
+        out.byte(section.id).varUint(raw.length).bytes(raw);
+    }
+  }
+  emitMissingBefore(Number.MAX_SAFE_INTEGER);
+
+  return { bytes: out.toBytes(), memory, hasStart: info.startFunction !== undefined, stats };
+}
+
+function refuseUnsupportedStructure(info: WasmModuleInfo): void {
+  const fail = (feature: ConstructorParameters<typeof WasmRewriteError>[3], message: string, offset = 0): never => {
+    throw new WasmRewriteError('unsupported_feature', message, offset, feature);
+  };
+  if (info.sections.some((s) => s.name === 'tag')) fail('exceptions', 'the module declares exception tags (exception handling)');
+  if (info.imports.some((i) => i.kind === 'tag')) fail('exceptions', 'the module imports an exception tag (exception handling)');
+  if (info.types.some((t) => [...t.params, ...t.results].includes('v128'))) fail('simd', 'a function type uses v128 (SIMD)');
+  for (const m of info.memories) {
+    if (m.importedFrom !== undefined) {
+      fail('imported-memory', `the module imports its memory from ${m.importedFrom.module}.${m.importedFrom.name}; a plugin must define and export its own memory so the sandbox can cap it`);
+    }
+    if (m.limits.memory64) fail('memory64', 'the module declares a 64-bit memory (memory64)');
+    if (m.limits.shared) fail('threads', 'the module declares a shared memory (threads)');
+  }
+  if (info.memories.length > 1) fail('multi-memory', `the module declares ${info.memories.length} memories (multi-memory)`);
+}
+
+function globalSectionContent(section: WasmSection | undefined, bytes: Uint8Array): Uint8Array {
+  const w = new WasmBinaryWriter();
+  let count = 0;
+  let rest: Uint8Array = new Uint8Array(0);
+  if (section !== undefined) {
+    const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'global section');
+    count = r.count('global');
+    rest = bytes.subarray(r.offset, section.offset + section.size);
+  }
+  w.varUint(count + 4).bytes(rest);
+  // The order fixes the indices in Globals: fuel, outOfFuel, growRefused, growScratch.
+  w.bytes([0x7e, 0x01, I64_CONST, 0x00, END]); // fuel: mut i64 = 0
+  w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // outOfFuel: mut i32 = 0
+  w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // growRefused: mut i32 = 0
+  w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // growScratch: mut i32 = 0
+  return w.toBytes();
+}
+
+function exportSectionContent(section: WasmSection | undefined, bytes: Uint8Array, globals: Globals, start: number | undefined): Uint8Array {
+  const w = new WasmBinaryWriter();
+  let count = 0;
+  let rest: Uint8Array = new Uint8Array(0);
+  if (section !== undefined) {
+    const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'export section');
+    count = r.count('export');
+    rest = bytes.subarray(r.offset, section.offset + section.size);
+  }
+  w.varUint(count + 3 + (start === undefined ? 0 : 1)).bytes(rest);
+  w.name(METERING_EXPORTS.fuel).byte(0x03).varUint(globals.fuel);
+  w.name(METERING_EXPORTS.outOfFuel).byte(0x03).varUint(globals.outOfFuel);
+  w.name(METERING_EXPORTS.growRefused).byte(0x03).varUint(globals.growRefused);
+  if (start !== undefined) w.name(METERING_EXPORTS.start).byte(0x00).varUint(start);
+  return w.toBytes();
+}
+
+function memorySectionContent(info: WasmModuleInfo, cap: number): { content: Uint8Array; limits: MeteredWasmModule['memory'] } {
+  const w = new WasmBinaryWriter();
+  const defined = info.memories.filter((m) => m.importedFrom === undefined);
+  w.varUint(defined.length);
+  let limits: MeteredWasmModule['memory'];
+  for (const m of defined) {
+    const { initialPages, maximumPages } = m.limits;
+    if (initialPages > cap) {
+      throw new WasmRewriteError(
+        'memory_limit',
+        `the module's memory starts at ${initialPages} page(s) (${initialPages * 64} KiB) but the sandbox caps memory at ${cap} page(s) (${cap * 64} KiB); lower the initial memory or raise limits.memoryMiB within the environment cap`,
+        0,
+      );
+    }
+    const maximum = maximumPages === undefined ? cap : Math.min(maximumPages, cap);
+    w.byte(0x01).varUint(initialPages).varUint(maximum);
+    limits = { initialPages, maximumPages: maximum, declaredMaximumPages: maximumPages };
+  }
+  return { content: w.toBytes(), limits };
+}
+
+function codeSectionContent(
+  section: WasmSection,
+  bytes: Uint8Array,
+  info: WasmModuleInfo,
+  globals: Globals,
+  checkEveryBlock: boolean,
+  stats: Stats,
+): Uint8Array {
+  const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'code section');
+  const n = r.count('function body');
+  const w = new WasmBinaryWriter(section.size + n * 48);
+  w.varUint(n);
+  for (const entry of info.code) {
+    const size = r.varUint(`size of function body ${entry.functionIndex}`);
+    const start = r.offset;
+    r.skip(size, `function body ${entry.functionIndex}`);
+    const signature = info.functions[entry.functionIndex].signature;
+    const body = meterFunctionBody(bytes, start, start + size, entry.functionIndex, signature, globals, checkEveryBlock, stats);
+    w.varUint(body.length).bytes(body);
+  }
+  return w.toBytes();
+}
+
+type Stats = { functions: number; instructions: number; checks: number; charges: number };
+
+const BLOCK_RESULT: Readonly<Record<string, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+
+/**
+ * Where the balance lives while a function runs. In a local, V8 keeps it in a register, which
+ * matters in tight loops (a global is a memory load and store per block); the local is loaded from
+ * the global at entry and after each call, and stored back before calls, returns, traps and at exit,
+ * so callees and the host always see the balance. Functions with several results keep it in the
+ * global (wrapping their body in a block would need a new type).
+ */
+interface FuelCell {
+  readonly load: readonly number[];
+  readonly store: (w: WasmBinaryWriter) => WasmBinaryWriter;
+  readonly sync: Uint8Array | undefined;
+  readonly reload: Uint8Array | undefined;
+}
+
+function fuelCell(g: Globals, local: number | undefined): FuelCell {
+  if (local === undefined) {
+    const get = new WasmBinaryWriter(8).byte(GLOBAL_GET).varUint(g.fuel).toBytes();
+    return { load: [...get], store: (w) => w.byte(GLOBAL_SET).varUint(g.fuel), sync: undefined, reload: undefined };
+  }
+  const get = new WasmBinaryWriter(8).byte(LOCAL_GET).varUint(local).toBytes();
+  return {
+    load: [...get],
+    store: (w) => w.byte(LOCAL_SET).varUint(local),
+    sync: new WasmBinaryWriter(8).byte(LOCAL_GET).varUint(local).byte(GLOBAL_SET).varUint(g.fuel).toBytes(),
+    reload: new WasmBinaryWriter(8).byte(GLOBAL_GET).varUint(g.fuel).byte(LOCAL_SET).varUint(local).toBytes(),
+  };
+}
+
+function checkSequence(cost: number, g: Globals, cell: FuelCell): Uint8Array {
+  const w = new WasmBinaryWriter(40).bytes(cell.load).byte(I64_CONST).varInt(cost).byte(I64_LT_S).bytes(IF_EMPTY);
+  if (cell.sync !== undefined) w.bytes(cell.sync);
+  w.byte(I32_CONST).varInt(1).byte(GLOBAL_SET).varUint(g.outOfFuel).byte(UNREACHABLE).byte(END);
+  return cell.store(w.bytes(cell.load).byte(I64_CONST).varInt(cost).byte(I64_SUB)).toBytes();
+}
+
+function chargeSequence(cost: number, cell: FuelCell): Uint8Array {
+  return cell.store(new WasmBinaryWriter(16).bytes(cell.load).byte(I64_CONST).varInt(cost).byte(I64_SUB)).toBytes();
+}
+
+/** Keeps memory.grow's result on the stack and raises the flag when it is -1. */
+function growSequence(g: Globals): Uint8Array {
+  return new WasmBinaryWriter(24)
+    .byte(GLOBAL_SET).varUint(g.growScratch).byte(GLOBAL_GET).varUint(g.growScratch).byte(GLOBAL_GET).varUint(g.growScratch)
+    .byte(I32_CONST).varInt(-1).byte(I32_EQ).bytes(IF_EMPTY).byte(I32_CONST).varInt(1).byte(GLOBAL_SET).varUint(g.growRefused).byte(END)
+    .toBytes();
+}
+
+/**
+ * Splits a body into basic blocks at function entry, loop headers, if/else arms, block ends and after
+ * unconditional jumps, and inserts each block's charge at its start. `br_if` does not split: the rest
+ * of its block is charged up front (a bounded, deterministic overcharge that saves a charge per loop).
+ */
+function meterFunctionBody(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  index: number,
+  signature: WasmFuncType,
+  g: Globals,
+  checkEveryBlock: boolean,
+  stats: Stats,
+): Uint8Array {
+  const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
+  const groups = r.count('local group');
+  let declaredLocals = 0;
+  for (let i = 0; i < groups; i++) {
+    declaredLocals += r.varUint('local count');
+    const at = r.offset;
+    if (r.valueType('local type') === 'v128') {
+      throw new WasmRewriteError('unsupported_feature', `function ${index} has a v128 local, which needs the simd proposal; rebuild without SIMD`, at, 'simd');
+    }
+  }
+  const localsEnd = r.offset;
+  const useLocal = signature.results.length <= 1;
+  const fuelLocal = useLocal ? signature.params.length + declaredLocals : undefined;
+  const cell = fuelCell(g, fuelLocal);
+
+  // Insertions sorted by position, block charges first, then in the order they were found.
+  const insertions: { pos: number; rank: number; seq: number; code: Uint8Array }[] = [];
+  const insert = (pos: number, rank: number, code: Uint8Array): void => {
+    insertions.push({ pos, rank, seq: insertions.length, code });
+  };
+  let segmentStart = localsEnd;
+  let segmentIsCheck = true;
+  let cost = 0;
+  let depth = 1;
+  const close = (): void => {
+    if (segmentIsCheck || checkEveryBlock) {
+      insert(segmentStart, 0, checkSequence(cost, g, cell));
+      stats.checks++;
+    } else if (cost > 0) {
+      insert(segmentStart, 0, chargeSequence(cost, cell));
+      stats.charges++;
+    }
+  };
+  const open = (isCheck: boolean): void => {
+    segmentStart = r.offset;
+    segmentIsCheck = isCheck;
+    cost = 0;
+  };
+
+  while (depth > 0) {
+    if (r.atEnd) r.fail(`body of function ${index} ends inside a block: a function body must end with the end opcode`);
+    const at = r.offset;
+    const kind = readInstruction(r);
+    cost++;
+    stats.instructions++;
+    switch (kind) {
+      case InstructionKind.block:
+        depth++;
+        break;
+      case InstructionKind.loop:
+        depth++;
+        close();
+        open(true);
+        break;
+      case InstructionKind.if:
+        depth++;
+        close();
+        open(false);
+        break;
+      case InstructionKind.else:
+        close();
+        open(false);
+        break;
+      case InstructionKind.end:
+        depth--;
+        close();
+        open(false);
+        break;
+      case InstructionKind.jump:
+        // return and unreachable leave the function: store the balance first (br to the function
+        // label lands in the wrapper block, which stores it on the way out).
+        if (cell.sync !== undefined && (bytes[at] === 0x0f || bytes[at] === 0x00)) insert(at, 1, cell.sync);
+        close();
+        open(false);
+        break;
+      case InstructionKind.call:
+        if (cell.sync !== undefined && cell.reload !== undefined) {
+          insert(at, 1, cell.sync);
+          insert(r.offset, 1, cell.reload);
+        }
+        break;
+      case InstructionKind.memoryGrow:
+        insert(r.offset, 1, growSequence(g));
+        break;
+      default:
+        break;
+    }
+  }
+  if (!r.atEnd) r.fail(`body of function ${index} has bytes after its final end opcode`);
+  stats.functions++;
+
+  insertions.sort((a, b) => a.pos - b.pos || a.rank - b.rank || a.seq - b.seq);
+  const w = new WasmBinaryWriter(end - start + insertions.length * 24 + 32);
+  if (fuelLocal !== undefined) {
+    // One more local group for the balance, then: load it, and wrap the body in a block whose end
+    // stores it back, so every way out (fall-through or a branch to the function label) is covered.
+    w.varUint(groups + 1).bytes(bytes.subarray(start + lebLength(bytes, start), localsEnd));
+    w.varUint(1).byte(0x7e);
+    w.bytes(cell.reload!);
+    w.byte(0x02).byte(signature.results.length === 0 ? 0x40 : BLOCK_RESULT[signature.results[0]]);
+  } else {
+    w.bytes(bytes.subarray(start, localsEnd));
+  }
+  let copied = localsEnd;
+  for (const insertion of insertions) {
+    w.bytes(bytes.subarray(copied, insertion.pos)).bytes(insertion.code);
+    copied = insertion.pos;
+  }
+  w.bytes(bytes.subarray(copied, end));
+  if (fuelLocal !== undefined) w.bytes(cell.sync!).byte(END);
+  return w.toBytes();
+}
+
+function lebLength(bytes: Uint8Array, offset: number): number {
+  let n = 1;
+  while (bytes[offset + n - 1] & 0x80) n++;
+  return n;
+}

@@ -1,0 +1,17 @@
+export { DEFAULT_SANDBOX_CAPS, SandboxHost, type SandboxHostOptions } from './sandbox.host.js';
+export {
+  HOST_STATUS,
+  type GuestLogEntry,
+  type GuestMetric,
+  type HostCallContext,
+  type HostHooks,
+  type LoadedPlugin,
+  type LoadPluginSpec,
+  type SandboxCallFailure,
+  type SandboxCallOptions,
+  type SandboxCallResult,
+  type SandboxCallSuccess,
+  type SandboxCaps,
+  type SandboxLimits,
+  type SandboxViolation,
+} from './sandbox.types.js';

@@ -1,0 +1,395 @@
+import { createHash } from 'node:crypto';
+import { ERROR_CODES, ForgeOneError, type Capabilities, type ErrorCode } from '@forgeone/contracts';
+import {
+  HOST_FUNCTIONS_V1,
+  meterWasmModule,
+  validatePluginModule,
+  WasmFormatError,
+  WasmRewriteError,
+  type HostFunctionName,
+  type PluginCapability,
+} from '@forgeone/plugin-abi';
+import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge } from './guest.runtime.js';
+import { PluginWorkerPool, type HostCallHandler, type PoolFailure } from './plugin-worker.pool.js';
+import {
+  HOST_STATUS,
+  type HostCallContext,
+  type HostHooks,
+  type LoadedPlugin,
+  type LoadPluginSpec,
+  type SandboxCallOptions,
+  type SandboxCallResult,
+  type SandboxCaps,
+  type SandboxLimits,
+  type SandboxViolation,
+} from './sandbox.types.js';
+
+export interface SandboxHostOptions {
+  /** Answers kv, http and auth host calls; without hooks those calls answer -3 (failed). */
+  readonly hooks?: HostHooks;
+  /** Environment caps; each manifest limit is lowered to its cap. */
+  readonly caps?: Partial<SandboxCaps>;
+  /** Calls that may wait for a worker, per plugin version, before calls are refused as overloaded. */
+  readonly maxQueuedCalls?: number;
+  /** Stack of each worker thread; bounds recursion depth (not deterministic across engine tiers). */
+  readonly workerStackSizeMb?: number;
+  /** Largest host call answer (kv value, HTTP response) a guest can receive, in bytes. */
+  readonly hostChannelBytes?: number;
+  /** Start one worker per plugin version during load (default true), so the first call does not pay ~30 ms. */
+  readonly prewarm?: boolean;
+}
+
+/** Caps used where the environment sets none. */
+export const DEFAULT_SANDBOX_CAPS: SandboxCaps = {
+  memoryMiB: 256,
+  fuel: 10_000_000_000,
+  timeoutMs: 10_000,
+  maxInputBytes: 16 * 1024 * 1024,
+  maxOutputBytes: 16 * 1024 * 1024,
+  maxConcurrency: 8,
+};
+
+const DEFAULT_MAX_CONCURRENCY = 4;
+const PAGES_PER_MIB = 16;
+
+const VIOLATIONS: Partial<Record<string, SandboxViolation>> = {
+  'SANDBOX.FUEL_EXHAUSTED': 'fuel',
+  'SANDBOX.MEMORY_LIMIT': 'memory',
+  'SANDBOX.STACK_OVERFLOW': 'stack',
+  'SANDBOX.TIMEOUT': 'timeout',
+  'SANDBOX.INPUT_TOO_LARGE': 'input_size',
+  'SANDBOX.OUTPUT_TOO_LARGE': 'output_size',
+  'SANDBOX.OUT_OF_BOUNDS': 'memory_access',
+  'SANDBOX.CAPABILITY_DENIED': 'capability',
+  'SANDBOX.OVERLOADED': 'concurrency',
+};
+
+interface LoadedEntry {
+  readonly info: LoadedPlugin;
+  readonly module: unknown;
+  readonly capabilities: Capabilities;
+  /** Host functions the manifest's capabilities allow, computed once. */
+  readonly granted: readonly string[];
+  readonly config: Readonly<Record<string, string>>;
+  readonly pool: PluginWorkerPool;
+}
+
+interface Prepared {
+  readonly entry: LoadedEntry;
+  readonly request: GuestCallRequest;
+  readonly timeoutMs: number;
+  readonly context: HostCallContext;
+}
+
+const engine = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly;
+const inlineRuntime = createGuestRuntime();
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/**
+ * Runs ForgeOne plugins (ABI v1): validates and meters each plugin version once (cached by digest),
+ * then serves every call on a fresh instance, in a worker thread of that version's pool, with a fuel
+ * budget, a memory cap, input/output limits and a wall-clock deadline that terminates the worker.
+ * Failures come back as {@link SandboxCallResult} values naming the limit that was hit.
+ */
+export class SandboxHost {
+  private readonly compiled = new Map<string, Promise<{ module: unknown; memoryMaxPages: number }>>();
+  private readonly plugins = new Map<string, LoadedEntry>();
+  private readonly caps: SandboxCaps;
+
+  constructor(private readonly options: SandboxHostOptions = {}) {
+    this.caps = { ...DEFAULT_SANDBOX_CAPS, ...options.caps };
+  }
+
+  /**
+   * Validates, meters, compiles and starts a pool for one plugin version.
+   *
+   * @throws {ForgeOneError} `REGISTRY.WASM_INVALID` / `REGISTRY.ABI_MISMATCH` when the module breaks ABI v1
+   *   (unknown import, missing export, other ABI version), `SANDBOX.MODULE_REJECTED` when it uses a feature
+   *   the sandbox does not run or its memory starts above the cap, `SANDBOX.CAPABILITY_DENIED` never (that
+   *   is checked per call), `COMMAND.INVALID` when the key is already loaded with other code.
+   */
+  async load(spec: LoadPluginSpec): Promise<LoadedPlugin> {
+    const digest = spec.digest ?? createHash('sha256').update(spec.wasm).digest('hex');
+    const existing = this.plugins.get(spec.key);
+    if (existing !== undefined) {
+      if (existing.info.digest === digest) return existing.info;
+      throw new ForgeOneError('COMMAND.INVALID', `plugin ${spec.key} is already loaded with other code (digest ${existing.info.digest}); unload it first or load the new version under its own key`);
+    }
+    const report = validatePluginModule(spec.wasm, { handlers: spec.handlers, abi: spec.abi ?? 1, fileName: `${spec.key} (plugin.wasm)` });
+    const limits = this.effectiveLimits(spec.limits);
+    const capPages = limits.memoryMiB * PAGES_PER_MIB;
+    const cacheKey = `${digest}:${capPages}`;
+    const compiledFromCache = this.compiled.has(cacheKey);
+    let compiling = this.compiled.get(cacheKey);
+    if (compiling === undefined) {
+      compiling = compileMetered(spec.key, spec.wasm, capPages);
+      this.compiled.set(cacheKey, compiling);
+      compiling.catch(() => this.compiled.delete(cacheKey));
+    }
+    const { module, memoryMaxPages } = await compiling;
+    const pool = new PluginWorkerPool(module, {
+      maxWorkers: limits.maxConcurrency,
+      maxQueued: this.options.maxQueuedCalls ?? 64,
+      stackSizeMb: this.options.workerStackSizeMb ?? 4,
+      channelBytes: this.options.hostChannelBytes ?? 1024 * 1024,
+    });
+    const info: LoadedPlugin = {
+      key: spec.key,
+      digest,
+      handlers: report.handlers,
+      hostImports: report.hostImports,
+      requiredCapabilities: report.requiredCapabilities,
+      limits,
+      memoryMaxPages,
+      compiledFromCache,
+    };
+    this.plugins.set(spec.key, { info, module, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), config: spec.config ?? {}, pool });
+    if (this.options.prewarm !== false) await pool.prewarm();
+    return info;
+  }
+
+  /** The loaded plugin versions. */
+  loaded(): LoadedPlugin[] {
+    return [...this.plugins.values()].map((e) => e.info);
+  }
+
+  /** Workers, running and queued calls of one plugin version's pool. */
+  poolStats(key: string): { workers: number; busy: number; queued: number } | undefined {
+    const pool = this.plugins.get(key)?.pool;
+    return pool === undefined ? undefined : { workers: pool.size, busy: pool.busy, queued: pool.queued };
+  }
+
+  /**
+   * Calls a handler in a worker thread under every limit, including the wall-clock deadline.
+   * Never rejects: a failure is a result with `ok: false`, an error and the violated limit.
+   */
+  async call(key: string, handler: string, input: Uint8Array, options: SandboxCallOptions = {}): Promise<SandboxCallResult> {
+    const started = performance.now();
+    const prepared = this.prepare(key, handler, input, options);
+    if ('failure' in prepared) return this.result(key, handler, started, prepared.failure);
+    const { entry, request, timeoutMs, context } = prepared;
+    const result = await entry.pool.run(request, timeoutMs, this.hostCallHandler(context));
+    const outcome = result.ok ? result.outcome : poolFailureOutcome(result.failure, key, timeoutMs);
+    return this.result(key, handler, started, outcome);
+  }
+
+  /**
+   * Calls a handler on the calling thread: metered and memory-capped with the same ABI and limits,
+   * but with no deadline backstop (nothing can interrupt wasm running on this thread, so a host
+   * call cannot block either: kv, http and auth fail with `SANDBOX.CAPABILITY_DENIED`). Use it for
+   * trusted plugins and benchmarks; fuel alone bounds a call, so keep the fuel limit tight.
+   */
+  runInline(key: string, handler: string, input: Uint8Array, options: SandboxCallOptions = {}): SandboxCallResult {
+    const started = performance.now();
+    const prepared = this.prepare(key, handler, input, options);
+    if ('failure' in prepared) return this.result(key, handler, started, prepared.failure);
+    return this.result(key, handler, started, inlineRuntime.invoke(prepared.entry.module, prepared.request, INLINE_BRIDGE));
+  }
+
+  /** Lets running and queued calls of a plugin version finish, then stops its workers. */
+  async unload(key: string): Promise<void> {
+    const entry = this.plugins.get(key);
+    if (entry === undefined) return;
+    this.plugins.delete(key);
+    await entry.pool.drain();
+  }
+
+  /** Stops every worker at once; calls in flight end with `SANDBOX.OVERLOADED`. */
+  async close(): Promise<void> {
+    const entries = [...this.plugins.values()];
+    this.plugins.clear();
+    this.compiled.clear();
+    await Promise.all(entries.map((e) => e.pool.close()));
+  }
+
+  private effectiveLimits(limits: SandboxLimits): Required<SandboxLimits> {
+    const c = this.caps;
+    return {
+      memoryMiB: Math.min(limits.memoryMiB, c.memoryMiB),
+      fuel: Math.min(limits.fuel, c.fuel),
+      timeoutMs: Math.min(limits.timeoutMs, c.timeoutMs),
+      maxInputBytes: Math.min(limits.maxInputBytes ?? c.maxInputBytes, c.maxInputBytes),
+      maxOutputBytes: Math.min(limits.maxOutputBytes, c.maxOutputBytes),
+      maxConcurrency: Math.min(limits.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, c.maxConcurrency),
+    };
+  }
+
+  private prepare(key: string, handler: string, input: Uint8Array, options: SandboxCallOptions): Prepared | { failure: GuestCallOutcome } {
+    const entry = this.plugins.get(key);
+    if (entry === undefined) return { failure: outcome('SANDBOX.NOT_FOUND', `plugin ${key} is not loaded in this sandbox; load it first`) };
+    const { info } = entry;
+    if (!info.handlers.includes(handler)) {
+      return { failure: outcome('SANDBOX.NOT_FOUND', `plugin ${key} has no handler ${handler}; its handlers are ${info.handlers.join(', ')}`, { handlers: info.handlers }) };
+    }
+    if (input.length > info.limits.maxInputBytes) {
+      return {
+        failure: outcome('SANDBOX.INPUT_TOO_LARGE', `the input is ${input.length} bytes; plugin ${key} accepts at most ${info.limits.maxInputBytes} (limits.maxInputBytes)`, {
+          inputBytes: input.length,
+          maxInputBytes: info.limits.maxInputBytes,
+        }),
+      };
+    }
+    const capabilities = options.capabilities === undefined ? entry.capabilities : narrow(entry.capabilities, options.capabilities);
+    const missing = info.requiredCapabilities.filter((c) => !isGranted(capabilities, c as PluginCapability));
+    if (missing.length > 0) {
+      return {
+        failure: outcome(
+          'SANDBOX.CAPABILITY_DENIED',
+          `plugin ${key} imports host functions that need ${missing.map((c) => `"${c}"`).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not granted; grant the capability in the manifest and policy, or rebuild the plugin without those imports`,
+          { missing },
+        ),
+      };
+    }
+    const request: GuestCallRequest = {
+      handler,
+      input,
+      fuel: Math.min(options.fuel ?? info.limits.fuel, info.limits.fuel),
+      maxOutputBytes: info.limits.maxOutputBytes,
+      granted: options.capabilities === undefined ? entry.granted : grantedFunctions(capabilities),
+      config: options.config === undefined ? entry.config : { ...entry.config, ...options.config },
+      nowMs: options.nowMs ?? Date.now(),
+      memoryMaxPages: info.memoryMaxPages,
+    };
+    const timeoutMs = Math.min(options.timeoutMs ?? info.limits.timeoutMs, info.limits.timeoutMs);
+    return { entry, request, timeoutMs, context: { plugin: key, handler, capabilities, metadata: options.metadata ?? {} } };
+  }
+
+  private result(plugin: string, handler: string, started: number, o: GuestCallOutcome & { fuelUnknown?: boolean }): SandboxCallResult {
+    const base = {
+      plugin,
+      handler,
+      fuelUsed: o.fuelUnknown === true ? undefined : o.fuelUsed,
+      durationMs: performance.now() - started,
+      logs: o.logs,
+      metrics: o.metrics,
+    };
+    if (o.ok) return { ...base, ok: true, output: o.output ?? new Uint8Array(0) };
+    const code: ErrorCode = o.code !== undefined && o.code in ERROR_CODES ? (o.code as ErrorCode) : 'SERVICE.INTERNAL';
+    const error = new ForgeOneError(code, o.message ?? code, { plugin, handler, ...o.details });
+    return { ...base, ok: false, error, violation: VIOLATIONS[code] };
+  }
+
+  private hostCallHandler(ctx: HostCallContext): HostCallHandler {
+    const hooks = this.options.hooks ?? {};
+    return async (fn, args) => {
+      try {
+        switch (fn) {
+          case 'kv_get': {
+            if (hooks.kvGet === undefined) return { status: HOST_STATUS.failed };
+            const value = await hooks.kvGet(ctx, utf8.decode(args[0]));
+            return value === undefined ? { status: HOST_STATUS.notFound } : { status: HOST_STATUS.ok, data: value };
+          }
+          case 'kv_set':
+            if (hooks.kvSet === undefined) return { status: HOST_STATUS.failed };
+            await hooks.kvSet(ctx, utf8.decode(args[0]), args[1]);
+            return { status: HOST_STATUS.ok };
+          case 'kv_delete':
+            if (hooks.kvDelete === undefined) return { status: HOST_STATUS.failed };
+            return { status: (await hooks.kvDelete(ctx, utf8.decode(args[0]))) ? HOST_STATUS.ok : HOST_STATUS.notFound };
+          case 'http_request': {
+            if (hooks.httpRequest === undefined) return { status: HOST_STATUS.failed };
+            const response = await hooks.httpRequest(ctx, JSON.parse(utf8.decode(args[0])));
+            return { status: HOST_STATUS.ok, data: encoder.encode(JSON.stringify(response)) };
+          }
+          case 'auth_check':
+            if (hooks.authCheck === undefined) return { status: HOST_STATUS.failed };
+            return { status: (await hooks.authCheck(ctx, JSON.parse(utf8.decode(args[0])))) ? 1 : 0 };
+          default:
+            return { status: HOST_STATUS.failed };
+        }
+      } catch (error) {
+        const denied = error instanceof ForgeOneError && (error.code === 'AUTHZ.DENIED' || error.code === 'SANDBOX.CAPABILITY_DENIED');
+        return { status: denied ? HOST_STATUS.denied : HOST_STATUS.failed };
+      }
+    };
+  }
+}
+
+const INLINE_BRIDGE: GuestHostBridge = {
+  call(fn) {
+    throw Object.assign(new Error(`forgeone.${fn} is asynchronous and cannot be answered on the inline path; call the plugin through SandboxHost.call`), {
+      sandboxCode: 'SANDBOX.CAPABILITY_DENIED',
+      details: { hostFunction: fn, inline: true },
+    });
+  },
+};
+
+async function compileMetered(key: string, wasm: Uint8Array, capPages: number): Promise<{ module: unknown; memoryMaxPages: number }> {
+  let metered;
+  try {
+    metered = meterWasmModule(wasm, { memoryCapPages: capPages });
+  } catch (error) {
+    if (error instanceof WasmRewriteError) {
+      throw new ForgeOneError('SANDBOX.MODULE_REJECTED', `plugin ${key} cannot run in the sandbox: ${error.message}`, {
+        reason: error.reason,
+        ...(error.feature !== undefined ? { feature: error.feature } : {}),
+        offset: error.offset,
+      });
+    }
+    if (error instanceof WasmFormatError) {
+      throw new ForgeOneError('REGISTRY.WASM_INVALID', `plugin ${key} is not a valid WebAssembly module: ${error.message}`, { offset: error.offset });
+    }
+    throw error;
+  }
+  let module: unknown;
+  try {
+    module = await engine.compile(metered.bytes);
+  } catch (error) {
+    // The original compiled (validatePluginModule checks), so this is a metering defect, not the plugin's.
+    throw new ForgeOneError('SANDBOX.MODULE_REJECTED', `plugin ${key} could not be prepared for the sandbox: the metered module did not compile (${error instanceof Error ? error.message : String(error)}); report this with the plugin's digest`, {
+      reason: 'metering_failed',
+    });
+  }
+  return { module, memoryMaxPages: metered.memory?.maximumPages ?? 0 };
+}
+
+function outcome(code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome {
+  return { ok: false, code, message, ...(details !== undefined ? { details } : {}), fuelUsed: 0, logs: [], metrics: [] };
+}
+
+function poolFailureOutcome(failure: PoolFailure, key: string, timeoutMs: number): GuestCallOutcome & { fuelUnknown?: boolean } {
+  switch (failure.kind) {
+    case 'timeout':
+      return {
+        ...outcome('SANDBOX.TIMEOUT', `plugin ${key} did not answer within ${timeoutMs} ms and was stopped; raise limits.timeoutMs or make the handler faster`, { timeoutMs }),
+        fuelUnknown: true,
+      };
+    case 'overloaded':
+      return outcome('SANDBOX.OVERLOADED', `plugin ${key} is running its maximum number of concurrent calls and ${failure.queued} more are waiting; retry later or raise limits.maxConcurrency`, {
+        queued: failure.queued,
+      });
+    case 'closed':
+      return outcome('SANDBOX.OVERLOADED', `plugin ${key} was unloaded before the call could run; retry the call`);
+    case 'crashed':
+      return { ...outcome('SANDBOX.TRAP', `the worker running plugin ${key} failed: ${failure.message}`), fuelUnknown: true };
+  }
+}
+
+function isGranted(capabilities: Capabilities, capability: PluginCapability): boolean {
+  const value = (capabilities as Record<string, unknown>)[capability];
+  return value === true || (typeof value === 'object' && value !== null);
+}
+
+/** The intersection of two grants; http allow-lists intersect too. */
+function narrow(base: Capabilities, limit: Capabilities): Capabilities {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(base)) {
+    const other = (limit as Record<string, unknown>)[name];
+    if (name === 'http' && typeof value === 'object' && value !== null && typeof other === 'object' && other !== null) {
+      const allowed = new Set((other as { allow: string[] }).allow);
+      const allow = (value as { allow: string[] }).allow.filter((h) => allowed.has(h));
+      if (allow.length > 0) out[name] = { allow };
+    } else if (value === true && other === true) {
+      out[name] = true;
+    }
+  }
+  return out as Capabilities;
+}
+
+function grantedFunctions(capabilities: Capabilities): string[] {
+  return (Object.keys(HOST_FUNCTIONS_V1) as HostFunctionName[]).filter((name) => {
+    const capability = HOST_FUNCTIONS_V1[name].capability;
+    return capability === undefined || isGranted(capabilities, capability);
+  });
+}

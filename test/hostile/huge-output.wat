@@ -1,0 +1,13 @@
+;; Grows to 4 MiB and claims all of it as output: in bounds, but above maxOutputBytes.
+(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (func $alloc (export "forgeone_alloc") (param $n i32) (result i32) (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (local.get $p) (local.get $n)))
+    (local.get $p))
+  (func (export "forgeone_abi_version") (result i32) i32.const 1)
+  (func (export "run") (param i32 i32) (result i64)
+    (drop (memory.grow (i32.const 63)))
+    (i64.const 0x400000))
+)
