@@ -18,5 +18,6 @@ umask 077
   echo "POSTGRES_PASSWORD=$(secret)"
   echo "FORGEONE_DB_PASSWORD=$(secret)"
   echo "FORGEONE_BOOTSTRAP_TOKEN=$(secret)"
+  echo "FORGEONE_SERVICE_KEY=$(secret)"
 } > "$out"
 echo "wrote $out"

@@ -17,13 +17,13 @@ type User = (typeof USERS)[number];
 const OWNED: Record<User, readonly string[]> = {
   registry: ['plugin'],
   signer: ['key', 'signature'],
-  policy: ['policy', 'decision'],
+  policy: ['policy', 'decision', 'token'],
   'sandbox-runner': ['invocation'],
   'audit-projector': [],
   gateway: [],
   cli: [],
 };
-const AGGREGATES = ['plugin', 'key', 'signature', 'policy', 'decision', 'invocation', 'anything'];
+const AGGREGATES = ['plugin', 'key', 'signature', 'policy', 'decision', 'token', 'invocation', 'anything'];
 
 describe('infra/nats/nats-server.conf', () => {
   let dir: string;
@@ -80,7 +80,7 @@ describe('infra/nats/nats-server.conf', () => {
     }
     expect(outcomes).toEqual(Object.fromEntries(USERS.map((user) => [user, [...OWNED[user]]])));
     const info = await (await jetstreamManager(as('gateway'))).streams.info('FORGEONE_EVENTS');
-    expect(info.state.messages).toBe(6);
+    expect(info.state.messages).toBe(Object.values(OWNED).flat().length);
   });
 
   it('nats config - every user may send commands, and services may answer them', async () => {
