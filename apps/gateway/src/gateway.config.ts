@@ -34,8 +34,6 @@ export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
 
 // Injection token of the GatewaySettings.
 export const GATEWAY_SETTINGS = Symbol.for('forgeone.gateway.settings');
-// Injection token of the GatewayAuthOptions.
-export const GATEWAY_AUTH = Symbol.for('forgeone.gateway.auth');
 // Injection token of the gateway's pino logger.
 export const GATEWAY_LOGGER = Symbol.for('forgeone.gateway.logger');
 

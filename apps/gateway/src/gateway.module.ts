@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_AUTH, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
+import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
 import { AuditLogController } from './http/audit-log.controller.js';
 import { DocsController } from './http/docs.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
@@ -44,7 +44,6 @@ export class GatewayModule {
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },
         { provide: GATEWAY_SETTINGS, useValue: { ...DEFAULT_GATEWAY_SETTINGS, ...options.settings } },
-        { provide: GATEWAY_AUTH, useValue: options.auth },
         authzClientProvider({ serviceCredential: options.auth.serviceCredential, ...options.auth.authz }),
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: TraceContextInterceptor },

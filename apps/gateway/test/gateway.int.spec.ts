@@ -404,11 +404,8 @@ describe('gateway - queries', () => {
     const before = policy.requests.length;
     expect((await call('GET', '/v1/plugins', { headers: bearer(GLOBEX_DEV) })).status).toBe(200);
     const asked = policy.requests.slice(before);
-    // A dry run names the caller's tenant, then the real question is asked about that tenant.
-    expect(asked).toEqual([
-      expect.objectContaining({ credential: GLOBEX_DEV, dryRun: true }),
-      { credential: GLOBEX_DEV, action: 'read', resource: { type: 'Tenant', id: 'globex', tenant: 'globex', attributes: {} }, context: {} },
-    ]);
+    // One question, about the caller's own tenant (`@own`): policy names the tenant, no look-up comes first.
+    expect(asked).toEqual([{ credential: GLOBEX_DEV, action: 'read', resource: { type: 'Tenant', id: '@own', attributes: {} }, context: {} }]);
     expect(new Set(policy.authorizations)).toEqual(new Set([GATEWAY_CREDENTIAL]));
   });
 
@@ -457,7 +454,7 @@ describe('gateway - queries', () => {
     const own = await call('GET', '/v1/plugins', { headers: { ...bearer(DEV), 'forgeone-tenant': 'acme' } });
     expect(own.status).toBe(200);
     expect(own.body.plugins).toHaveLength(1);
-    const before = policy.requests.filter((r) => !r.dryRun).length;
+    const before = policy.requests.length;
     const other = await call('GET', '/v1/plugins', { headers: { ...bearer(DEV), 'Forgeone-Tenant': 'globex' } });
     expect(other.status).toBe(403);
     expect(other.body.error).toMatchObject({
@@ -465,7 +462,9 @@ describe('gateway - queries', () => {
       message: expect.stringContaining('alice belongs to tenant acme and may not read tenant globex'),
       details: { tenant: 'acme', requestedTenant: 'globex' },
     });
-    expect(policy.requests.filter((r) => !r.dryRun).length).toBe(before);
+    expect(other.body.plugins).toBeUndefined();
+    // The header is compared with the tenant policy named; policy is never asked about globex.
+    expect(policy.requests.slice(before).filter((r) => r.resource.tenant !== undefined || r.resource.id !== '@own')).toEqual([]);
     const audit = await call('GET', '/v1/audit-log', { headers: { ...bearer(AUDITOR), 'forgeone-tenant': 'globex' } });
     expect(audit.status).toBe(403);
   });
@@ -511,21 +510,21 @@ describe('gateway - policy and tokens', () => {
     expect(received.slice(before)).toEqual([
       expect.objectContaining({ verb: 'policy.apply', body: { policies: '@id("p1") permit (principal, action, resource);', expectedVersion: 2 }, credential: TOKEN }),
       expect.objectContaining({ verb: 'policy.show', body: {}, credential: TOKEN }),
-      // The resource tenant left out is the caller's own (alice is of acme).
+      // The resource tenant left out stays out: policy defaults it to the caller's own.
       expect.objectContaining({
         verb: 'policy.check',
-        body: { principal: 'dev-1', action: 'install', resource: { type: 'Plugin', id: 'acme/x', tenant: 'acme', attributes: {} }, environment: 'production' },
+        body: { principal: 'dev-1', action: 'install', resource: { type: 'Plugin', id: 'acme/x', attributes: {} }, environment: 'production' },
         credential: TOKEN,
       }),
     ]);
   });
 
-  it('policies - the what-if tenant is the resource tenant when none is given; refusals keep their codes and statuses', async () => {
+  it('policies - what-if tenants pass through to policy as given; refusals keep their codes and statuses', async () => {
     await call('POST', '/v1/policies/check', {
       body: { principal: 'gina', tenant: 'globex', role: 'developer', action: 'read', resource: { type: 'Tenant', id: 'globex' } },
       headers: { authorization: TOKEN },
     });
-    expect(received.at(-1)?.body).toMatchObject({ resource: { type: 'Tenant', id: 'globex', tenant: 'globex' } });
+    expect(received.at(-1)?.body).toEqual({ principal: 'gina', tenant: 'globex', role: 'developer', action: 'read', resource: { type: 'Tenant', id: 'globex', attributes: {} } });
 
     const invalid = await call('POST', '/v1/policies', { body: { policies: 'permit (principal, action, resource' }, headers: { authorization: TOKEN } });
     expect(invalid.status).toBe(400);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PLATFORM_TENANT, type AuthenticatedIdentity, type Authentication, type AuthorizationResult, type AuthzResource } from '@forgeone/authz';
-import { ForgeOneError, type Action, type AuthenticatedPrincipal, type AuthzDecision } from '@forgeone/contracts';
+import { ForgeOneError, resolveAuthzResource, type Action, type AuthenticatedPrincipal, type AuthzCheckResource, type AuthzDecision } from '@forgeone/contracts';
 import type { DecisionRecorder } from './decision.recorder.js';
 import type { PolicyState } from './policy.state.js';
 
@@ -23,21 +23,27 @@ export class AuthorizationGate {
     private readonly recorder: DecisionRecorder,
   ) {}
 
-  /** The reply of `authz.check`: a decision for a genuine credential, a typed AUTH.* error otherwise. */
-  async check(credential: string | undefined, action: Action, resource: AuthzResource, environment: string | undefined, dryRun: boolean): Promise<AuthzDecision> {
+  /**
+   * The reply of `authz.check`: a decision for a genuine credential, a typed AUTH.* error otherwise.
+   * A resource without a tenant (or the Tenant `@own`) is the principal's own, resolved before
+   * evaluating and recording; the reply's `principal.tenant` tells the caller which tenant that was.
+   */
+  async check(credential: string | undefined, action: Action, resource: AuthzCheckResource, environment: string | undefined, dryRun: boolean): Promise<AuthzDecision> {
     const identity = await this.authenticate(credential, action, resource, environment);
-    const decision = await this.decide(identity, action, resource, environment, dryRun);
+    const decision = await this.decide(identity, action, resolveAuthzResource(resource, identity.tenant), environment, dryRun);
     return { decision: decision.decision, principal: wirePrincipal(identity), policyIds: decision.policyIds, policyVersion: decision.policyVersion, decisionId: decision.decisionId };
   }
 
   /** Authenticates a caller for `action` on `resource`; a failure is recorded and thrown as its AUTH.* error. */
-  async authenticate(credential: string | undefined, action: Action, resource: AuthzResource, environment?: string): Promise<AuthenticatedIdentity> {
+  async authenticate(credential: string | undefined, action: Action, resource: AuthzCheckResource, environment?: string): Promise<AuthenticatedIdentity> {
     const auth: Authentication = await this.state.authenticate(credential);
     if (auth.ok) return auth.identity;
     const decisionId = randomUUID();
     // A failed authentication is a security event whatever the question was (dry runs included):
-    // it is recorded under the token's own tenant when the token is genuine, else the resource's.
-    const tenant = auth.tenant ?? resource.tenant;
+    // it is recorded under the token's own tenant when the token is genuine, else the resource's,
+    // else (nobody's own tenant is known) the platform's.
+    const resolved = resolveAuthzResource(resource, auth.tenant ?? PLATFORM_TENANT);
+    const tenant = auth.tenant ?? resolved.tenant;
     await this.recorder.record(
       {
         decisionId,
@@ -45,7 +51,7 @@ export class AuthorizationGate {
         principal: auth.principal ?? 'anonymous',
         principalTenant: auth.tenant ?? 'unknown',
         action,
-        resource: { type: resource.type, id: resource.id, tenant },
+        resource: { type: resolved.type, id: resolved.id, tenant },
         ...(environment ? { environment } : {}),
         policyIds: [],
         policyVersion: this.state.policySet().version,

@@ -2,10 +2,12 @@ import { BOOTSTRAP_IDENTITY, BOOTSTRAP_PRINCIPAL, PLATFORM_TENANT, servicePrinci
 import { BusContext } from '@forgeone/bus';
 import {
   ApplyPolicySetRequestSchema,
+  AuthzCheckResourceSchema,
   CreateTokenRequestSchema,
   ForgeOneError,
   parseOrThrow,
   PolicyCheckRequestSchema,
+  resolveAuthzResource,
   RevokeTokenRequestSchema,
   ROLES,
   SERVICES,
@@ -20,6 +22,8 @@ import { PolicyState } from './policy.state.js';
 
 const ShowPolicyRequestSchema = z.object({}).strict();
 const ListTokensRequestSchema = z.object({ tenant: TenantIdSchema.optional() }).strict();
+// A what-if resource may leave its tenant out, like an authz.check one: see check().
+const WhatIfRequestSchema = PolicyCheckRequestSchema.extend({ resource: AuthzCheckResourceSchema });
 
 /**
  * `forgeone.cmd.policy.*`: policy sets and API tokens. Each command authenticates the caller
@@ -51,18 +55,21 @@ export class PolicyCommandsController {
     return { version, sha256, policies, ...(appliedAt ? { appliedAt } : {}), ...(appliedBy ? { appliedBy } : {}) };
   }
 
-  /** What-if: would this principal be allowed? Answers with the deciding policy ids; records nothing about the principal. */
+  /**
+   * What-if: would this principal be allowed? Answers with the deciding policy ids; records nothing
+   * about the principal. A resource without a tenant is in the check's `tenant`, else the caller's.
+   */
   @MessagePattern('policy.check')
   async check(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const caller = await this.caller(ctx, 'read-policy');
-    const request = parseOrThrow(PolicyCheckRequestSchema, body, 'COMMAND.INVALID', 'the policy check request');
+    const request = parseOrThrow(WhatIfRequestSchema, body, 'COMMAND.INVALID', 'the policy check request');
     const subject = this.whatIfPrincipal(request.principal, request.role, request.tenant, caller);
     // Asking about a principal reads policy as it applies to that principal's tenant.
     await this.gate.authorize(caller, 'read-policy', tenantResource(subject.tenant));
     const result = this.state.engine.authorize({
       principal: subject,
       action: request.action,
-      resource: request.resource,
+      resource: resolveAuthzResource(request.resource, request.tenant ?? caller.tenant),
       context: request.environment ? { environment: request.environment } : {},
     });
     return { decision: result.decision, policyIds: result.policyIds, policyVersion: result.policyVersion, errors: result.errors };

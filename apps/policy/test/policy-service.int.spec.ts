@@ -9,6 +9,7 @@ import {
   ForgeOneError,
   IDENTITY_EVENT_TYPES,
   names as namesFor,
+  OWN_TENANT,
   POLICY_AGGREGATE,
   POLICY_EVENT_TYPES,
   PolicySetReplySchema,
@@ -137,9 +138,47 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
     const globex = await store.read(DECISION_AGGREGATE, 'globex');
     expect(globex.find((e) => e.event.id === crossTenant.decisionId)?.event.data).toMatchObject({ principal: 'dev-2', policyIds: ['forbid-cross-tenant'] });
 
-    // A dry run (what the clients use to learn a principal) records nothing.
+    // A dry run records nothing.
     const dry = await check({ credential: created.token, action: 'read', resource: plugin('acme'), dryRun: true });
     expect((await store.read(DECISION_AGGREGATE, 'acme')).some((e) => e.event.id === dry.decisionId)).toBe(false);
+  });
+
+  it("own tenant - a resource without a tenant, or the Tenant @own, is the principal's: decided and recorded as such", async () => {
+    const dev = await createToken({ principal: 'dev-12', role: 'developer', tenant: 'acme' });
+    const auditor = await createToken({ principal: 'aud-12', role: 'auditor', tenant: 'acme' });
+    const unnamed = { type: 'Plugin' as const, id: 'acme/hello' };
+    expect(await check({ credential: dev.token, action: 'publish', resource: unnamed })).toMatchObject({ decision: 'allow', principal: { id: 'dev-12', tenant: 'acme' } });
+    const denied = await check({ credential: dev.token, action: 'install', resource: unnamed, context: { environment: 'production' } });
+    expect(denied).toMatchObject({ decision: 'deny', principal: { tenant: 'acme' } });
+    expect(await check({ credential: auditor.token, action: 'read-audit', resource: { type: 'Tenant', id: OWN_TENANT } })).toMatchObject({
+      decision: 'allow',
+      policyIds: ['auditor-read-audit'],
+      principal: { tenant: 'acme' },
+    });
+    const ownRead = await check({ credential: auditor.token, action: 'read', resource: { type: 'Tenant', id: OWN_TENANT } });
+    expect(ownRead.decision).toBe('deny');
+    // A Tenant named without a tenant owns itself: another tenant's, refused as cross-tenant.
+    const other = await check({ credential: dev.token, action: 'read', resource: { type: 'Tenant', id: 'globex' } });
+    expect(other).toMatchObject({ decision: 'deny', policyIds: ['forbid-cross-tenant'] });
+    // @own is the caller's tenant: naming another owner for it is a contradiction.
+    expect((await refusal(check({ credential: dev.token, action: 'read', resource: { type: 'Tenant', id: OWN_TENANT, tenant: 'globex' } }))).code).toBe('COMMAND.INVALID');
+
+    const acme = await store.read(DECISION_AGGREGATE, 'acme');
+    const dataOf = (decisionId: string) => acme.find((e) => e.event.id === decisionId)?.event.data;
+    expect(dataOf(denied.decisionId)).toMatchObject({ principal: 'dev-12', resource: { type: 'Plugin', id: 'acme/hello', tenant: 'acme' }, environment: 'production' });
+    expect(dataOf(ownRead.decisionId)).toMatchObject({ principal: 'aud-12', action: 'read', resource: { type: 'Tenant', id: 'acme', tenant: 'acme' } });
+    const globex = await store.read(DECISION_AGGREGATE, 'globex');
+    expect(globex.find((e) => e.event.id === other.decisionId)?.event.data).toMatchObject({ resource: { type: 'Tenant', id: 'globex', tenant: 'globex' } });
+
+    // Nobody's tenant is known for a forged token: its refusal is the platform's record.
+    const forged = await refusal(check({ credential: `fo_${dev.tokenId}_${randomBytes(32).toString('base64url')}`, action: 'read', resource: { type: 'Tenant', id: OWN_TENANT } }));
+    expect(forged.code).toBe('AUTH.UNAUTHENTICATED');
+    const platform = await store.read(DECISION_AGGREGATE, 'default');
+    expect(platform.find((e) => e.event.id === forged.details?.decisionId)?.event.data).toMatchObject({
+      principal: 'anonymous',
+      reason: 'invalid token',
+      resource: { type: 'Tenant', id: 'default', tenant: 'default' },
+    });
   });
 
   it('bad credentials - missing, forged and truncated tokens are refused and recorded', async () => {
@@ -276,6 +315,19 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
       policyIds: ['auditor-read-audit'],
     });
     expect((await refusal(ask({ principal: 'nobody', action: 'read', resource: plugin('acme') }))).code).toBe('IDENTITY.TOKEN_NOT_FOUND');
+    // A resource without a tenant is in the check's tenant, else the caller's (the administrator's: default).
+    const unnamed = { type: 'Plugin', id: 'acme/hello' };
+    expect(await ask({ principal: 'rel-1', tenant: 'acme', action: 'install', resource: unnamed, environment: 'production' })).toMatchObject({
+      decision: 'allow',
+      policyIds: ['release-manager-release'],
+    });
+    expect(await ask({ principal: 'rel-1', action: 'install', resource: unnamed, environment: 'production' })).toMatchObject({
+      decision: 'deny',
+      policyIds: ['forbid-cross-tenant'],
+    });
+    expect(await ask({ principal: 'someone', role: 'auditor', tenant: 'acme', action: 'read-audit', resource: { type: 'Tenant', id: OWN_TENANT } })).toMatchObject({
+      decision: 'allow',
+    });
   });
 
   it('tenants - an admin of one tenant can neither see nor touch another tenant', async () => {

@@ -209,11 +209,11 @@ describe('registry - commands on the bus', () => {
   it("records the authenticated principal as actor and tenant, on the subject of the tenant's plugin", async () => {
     const event = await lastEvent('acme', 'forgeone/hello');
     expect(event).toMatchObject({ type: 'io.forgeone.plugin.installed.v1', actor: 'alice', tenant: 'acme', subject: 'forgeone/hello' });
-    // Policy was asked about that plugin of the caller's tenant, in that environment.
+    // Policy was asked about that plugin in that environment, its tenant left for policy to fill in (the caller's).
     expect(responder.requests).toContainEqual({
       credential: 'tok-acme-dev',
       action: 'install',
-      resource: { type: 'Plugin', id: 'forgeone/hello', tenant: 'acme', attributes: { environment: 'production' } },
+      resource: { type: 'Plugin', id: 'forgeone/hello', attributes: { environment: 'production' } },
       context: { environment: 'production' },
     });
   });

@@ -4,9 +4,9 @@ import {
   encodeSubjectToken,
   ForgeOneError,
   POLICY_AGGREGATE,
+  resolveAuthzResource,
   TOKEN_AGGREGATE,
   type Action,
-  type AuthenticatedPrincipal,
   type AuthzCheckRequest,
   type AuthzDecision,
   type Names,
@@ -14,11 +14,13 @@ import {
 } from '@forgeone/contracts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { DEFAULT_AUTHZ_CACHE_TTL_MS, DEFAULT_AUTHZ_TIMEOUT_MS } from './authz-client.settings.js';
-import { credentialDigest, decisionCacheKey, TtlCache } from './decision.cache.js';
+import { decisionCacheKey, TtlCache } from './decision.cache.js';
 
 /**
  * The resource a caller asks about. Without `tenant` it is the resource of that name in the
- * authenticated principal's own tenant: the client learns the tenant from policy, never from the caller.
+ * authenticated principal's own tenant, which policy fills in (the decision's `principal.tenant`
+ * says which): the tenant never comes from the caller. A Tenant owns itself, so a Tenant without
+ * `tenant` is the one its id names, and `{ type: 'Tenant', id: '@own' }` (OWN_TENANT) is the caller's own.
  */
 export interface ResourceRef {
   readonly type: Resource['type'];
@@ -40,7 +42,7 @@ export interface AuthzClientOptions {
    * policy answers services only. Called per request, so a credential may carry a fresh timestamp.
    */
   readonly serviceCredential: () => string;
-  /** Deadline of one `authorize` call, checks included (default 2000 ms). */
+  /** Deadline of one `authorize` call, its one check to policy (default 2000 ms). */
   readonly timeoutMs?: number;
   /** How long decisions are reused; 0 disables the cache (default 5000 ms). */
   readonly cacheTtlMs?: number;
@@ -52,7 +54,7 @@ export interface AuthzClientOptions {
 
 /** Counters for tests and metrics. */
 export interface AuthzClientStats {
-  /** `authz.check` requests sent to policy (decisions and principal look-ups). */
+  /** `authz.check` requests sent to policy. */
   readonly requests: number;
   /** Decisions answered from the cache. */
   readonly hits: number;
@@ -63,9 +65,6 @@ export interface AuthzClientStats {
   /** Decisions cached right now. */
   readonly size: number;
 }
-
-/** A principal look-up asks about a tenant resource in dry-run mode: nothing is recorded, only the principal is used. */
-const LOOKUP_TENANT = 'default';
 
 /**
  * The subjects whose events invalidate cached decisions: every policy-set and every token event
@@ -88,7 +87,6 @@ export function authzInvalidationSubjects(names: Names): string[] {
 export class AuthzClient {
   private readonly bus: BusClient;
   private readonly decisions: TtlCache<AuthzDecision>;
-  private readonly principals: TtlCache<AuthenticatedPrincipal>;
   private readonly timeoutMs: number;
   private readonly subscriptions: Subscription[];
   private readonly statusWatch: AsyncIterable<unknown> & { stop?: () => void };
@@ -99,9 +97,7 @@ export class AuthzClient {
     this.bus = new BusClient(options.connection, options.names);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_AUTHZ_TIMEOUT_MS;
     if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1) throw new RangeError(`timeoutMs must be a positive integer, got ${this.timeoutMs}`);
-    const cacheOptions = { ttlMs: options.cacheTtlMs ?? DEFAULT_AUTHZ_CACHE_TTL_MS, maxEntries: options.maxCacheEntries, now: options.now };
-    this.decisions = new TtlCache(cacheOptions);
-    this.principals = new TtlCache(cacheOptions);
+    this.decisions = new TtlCache({ ttlMs: options.cacheTtlMs ?? DEFAULT_AUTHZ_CACHE_TTL_MS, maxEntries: options.maxCacheEntries, now: options.now });
     this.subscriptions = authzInvalidationSubjects(options.names).map((subject) =>
       options.connection.subscribe(subject, { callback: () => this.clearCache() }),
     );
@@ -132,26 +128,21 @@ export class AuthzClient {
     const cached = this.decisions.get(key);
     if (cached) return verdict(cached, action, resource, ctx);
 
-    const generations = { decisions: this.decisions.generation, principals: this.principals.generation };
-    const deadline = Date.now() + this.timeoutMs;
-    const tenant = resource.tenant ?? (await this.principalOf(token, deadline)).tenant;
-    const decision = await this.check(
-      { credential: token, action, resource: { type: resource.type, id: resource.id, tenant, attributes: resource.attributes ?? {} }, context: ctx },
-      deadline,
-    );
-    if (resource.tenant === undefined && decision.principal.tenant !== tenant) {
-      // The token's tenant cannot change; an answer for another tenant is not about this question.
-      throw unavailable("policy answered for a tenant other than the caller's", { reason: 'malformed-reply' });
-    }
-    this.decisions.set(key, decision, generations.decisions);
-    this.principals.set(credentialDigest(token), decision.principal, generations.principals);
+    const generation = this.decisions.generation;
+    // A resource without a tenant is sent as is: policy fills in the principal's, so no look-up comes first.
+    const decision = await this.check({
+      credential: token,
+      action,
+      resource: { type: resource.type, id: resource.id, ...(resource.tenant === undefined ? {} : { tenant: resource.tenant }), attributes: resource.attributes ?? {} },
+      context: ctx,
+    });
+    this.decisions.set(key, decision, generation);
     return verdict(decision, action, resource, ctx);
   }
 
-  /** Forgets every cached decision and principal. */
+  /** Forgets every cached decision. */
   clearCache(): void {
     this.decisions.clear();
-    this.principals.clear();
   }
 
   stats(): AuthzClientStats {
@@ -172,31 +163,14 @@ export class AuthzClient {
     await this.close();
   }
 
-  // authz.check needs the resource's tenant; for "my own tenant" that is the principal's, which
-  // only policy knows. A dry-run check names the principal without recording a decision.
-  private async principalOf(token: string, deadline: number): Promise<AuthenticatedPrincipal> {
-    const digest = credentialDigest(token);
-    const known = this.principals.get(digest);
-    if (known) return known;
-    const generation = this.principals.generation;
-    const decision = await this.check(
-      { credential: token, action: 'read', resource: { type: 'Tenant', id: LOOKUP_TENANT, tenant: LOOKUP_TENANT, attributes: {} }, context: {}, dryRun: true },
-      deadline,
-    );
-    this.principals.set(digest, decision.principal, generation);
-    return decision.principal;
-  }
-
-  private async check(request: AuthzCheckRequest, deadline: number): Promise<AuthzDecision> {
-    const remainingMs = deadline - Date.now();
-    if (remainingMs <= 0) throw unavailable(`policy did not answer within ${this.timeoutMs} ms`, { reason: 'timeout', timeoutMs: this.timeoutMs });
+  private async check(request: AuthzCheckRequest): Promise<AuthzDecision> {
     const serviceCredential = this.options.serviceCredential();
     this.requests++;
     let reply: unknown;
     try {
       reply = await this.bus.requestSubject(this.options.names.authzCheck, request, {
         credential: serviceCredential,
-        timeoutMs: remainingMs,
+        timeoutMs: this.timeoutMs,
         label: 'authz.check',
         service: 'policy',
       });
@@ -235,17 +209,18 @@ function normaliseCredential(credential: string | undefined): string | undefined
 function verdict(decision: AuthzDecision, action: Action, resource: ResourceRef, context: AuthzContext): AuthzDecision {
   if (decision.decision === 'allow') return decision;
   const { principal } = decision;
-  const tenant = resource.tenant ?? principal.tenant;
+  // Name the resource as policy decided it: the principal's tenant where the caller left it out.
+  const { id, tenant } = resolveAuthzResource(resource, principal.tenant);
   const where = `${context.environment ? ` in ${context.environment}` : ''}${tenant !== principal.tenant ? ` of tenant ${tenant}` : ''}`;
   const why = decision.policyIds.length > 0 ? `denied by policy ${decision.policyIds.join(', ')}` : 'no policy allows it';
   throw new ForgeOneError(
     'AUTHZ.DENIED',
-    `${principal.id} may not ${action} ${resource.type} ${resource.id}${where} (${why}; decision ${decision.decisionId}); ask an administrator of tenant ${principal.tenant} for a role that allows it`,
+    `${principal.id} may not ${action} ${resource.type} ${id}${where} (${why}; decision ${decision.decisionId}); ask an administrator of tenant ${principal.tenant} for a role that allows it`,
     {
       principal: principal.id,
       tenant: principal.tenant,
       action,
-      resource: { type: resource.type, id: resource.id, tenant },
+      resource: { type: resource.type, id, tenant },
       ...(context.environment ? { environment: context.environment } : {}),
       policyIds: decision.policyIds,
       policyVersion: decision.policyVersion,

@@ -57,12 +57,43 @@ export const ResourceSchema = z
   .strict();
 export type Resource = z.infer<typeof ResourceSchema>;
 
-/** Body of `forgeone.authz.check`; the end user's token travels as `credential`. */
+/** The id of a Tenant resource that stands for the authenticated principal's own tenant. */
+export const OWN_TENANT = '@own';
+
+/**
+ * The resource of an `authz.check`: a {@link ResourceSchema} whose `tenant` may be omitted, meaning
+ * the authenticated principal's tenant. A Tenant owns itself, so a Tenant without `tenant` is the
+ * tenant its id names, and the id {@link OWN_TENANT} (`"@own"`) is the principal's own tenant.
+ */
+export const AuthzCheckResourceSchema = ResourceSchema.extend({
+  /** The tenant that owns the resource; omitted: the authenticated principal's (see {@link resolveAuthzResource}). */
+  tenant: TenantIdSchema.optional(),
+});
+export type AuthzCheckResource = z.input<typeof AuthzCheckResourceSchema>;
+
+/**
+ * The resource an `authz.check` is about once the principal is known: `"@own"` as a Tenant id
+ * becomes the principal's tenant; an omitted tenant becomes the Tenant's own id for a Tenant,
+ * else the principal's tenant. Policy decides and records this resolved resource.
+ */
+export function resolveAuthzResource<R extends { readonly type: Resource['type']; readonly id: string; readonly tenant?: string }>(
+  resource: R,
+  principalTenant: string,
+): R & { id: string; tenant: string } {
+  const id = resource.type === 'Tenant' && resource.id === OWN_TENANT ? principalTenant : resource.id;
+  const tenant = resource.tenant ?? (resource.type === 'Tenant' ? id : principalTenant);
+  return { ...resource, id, tenant };
+}
+
+/**
+ * Body of `forgeone.authz.check`; the end user's token travels as `credential`. `resource.tenant`
+ * may be omitted for the caller's own tenant: the decision's `principal.tenant` says which it was.
+ */
 export const AuthzCheckRequestSchema = z
   .object({
     credential: z.string().max(4096).optional(),
     action: z.enum(ACTIONS),
-    resource: ResourceSchema,
+    resource: AuthzCheckResourceSchema,
     context: z.object({ environment: EnvironmentSchema.optional() }).strict().default({}),
     /** Set by `policy check` (what-if): evaluate without recording a decision event. */
     dryRun: z.boolean().optional(),

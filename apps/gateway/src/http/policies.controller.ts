@@ -1,7 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
 import type { z } from 'zod';
 import { PolicyCommandSender } from '../policy-commands.sender.js';
-import { QueryAuthorizer } from '../query.authorizer.js';
 import { requireCredential } from './bearer-credential.js';
 import {
   ApplyPoliciesBodySchema,
@@ -16,10 +15,7 @@ import { parseBody } from './request.parsers.js';
 // checks, each one policy command; the policy service authenticates and authorises the caller.
 @Controller('v1/policies')
 export class PoliciesController {
-  constructor(
-    private readonly commands: PolicyCommandSender,
-    private readonly authorizer: QueryAuthorizer,
-  ) {}
+  constructor(private readonly commands: PolicyCommandSender) {}
 
   // 200, not 201: the reply is the active policy set, which may be unchanged.
   @Post()
@@ -35,12 +31,12 @@ export class PoliciesController {
     return this.commands.send('show', {}, requireCredential(authorization));
   }
 
+  // A resource without a tenant is left so: policy defaults it to the check's tenant, else the caller's.
   @Post('check')
   @HttpCode(200)
-  async check(@Body() body: unknown, @Headers('authorization') authorization?: string): Promise<z.infer<typeof PolicyCheckResultSchema>> {
+  check(@Body() body: unknown, @Headers('authorization') authorization?: string): Promise<z.infer<typeof PolicyCheckResultSchema>> {
     const credential = requireCredential(authorization);
     const request = parseBody(PolicyCheckBodySchema, body, 'the policy check request');
-    const tenant = request.resource.tenant ?? request.tenant ?? (await this.authorizer.tenantOf(credential));
-    return this.commands.send('check', { ...request, resource: { ...request.resource, tenant } }, credential);
+    return this.commands.send('check', request, credential);
   }
 }

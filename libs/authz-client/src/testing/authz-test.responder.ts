@@ -1,4 +1,4 @@
-import { AuthzCheckRequestSchema, HEADERS, type Action, type AuthzCheckRequest, type AuthzDecision, type Names } from '@forgeone/contracts';
+import { AuthzCheckRequestSchema, HEADERS, resolveAuthzResource, type Action, type AuthzCheckRequest, type AuthzDecision, type Names } from '@forgeone/contracts';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 
 /** A principal the test responder knows by its token. */
@@ -46,7 +46,8 @@ const decoder = new TextDecoder();
  * TEST FIXTURE, never for a running platform: a stand-in for the policy service on
  * `forgeone.authz.check` over real NATS, deciding from a fixed rule table (role → actions,
  * own tenant only, deny by default). It speaks the wire contract (AuthzCheckRequestSchema in,
- * AuthzDecisionSchema or a typed AUTH.* error out), so clients are tested against the real protocol.
+ * AuthzDecisionSchema or a typed AUTH.* error out), so clients are tested against the real protocol,
+ * and resolves an omitted tenant and the Tenant `@own` to the principal's tenant as policy does.
  */
 export async function startTestAuthzResponder(options: TestAuthzResponderOptions): Promise<TestAuthzResponder> {
   let rules = options.rules;
@@ -81,7 +82,12 @@ export async function startTestAuthzResponder(options: TestAuthzResponderOptions
     if (revoked.has(token)) return { error: { code: 'AUTH.TOKEN_REVOKED', message: 'this token was revoked' } };
     const known = options.tokens[token];
     if (!known) return { error: { code: 'AUTH.UNAUTHENTICATED', message: 'the credential is not a known token' } };
-    const allowed = request.resource.tenant === known.tenant && (rules[known.role] ?? []).includes(request.action);
+    // Like policy: an omitted tenant (or the Tenant "@own") is the principal's own.
+    const resource = resolveAuthzResource(request.resource, known.tenant);
+    if (resource.type === 'Tenant' && resource.id !== resource.tenant) {
+      return { error: { code: 'COMMAND.INVALID', message: `a Tenant resource is owned by itself: its tenant must be its id (got id "${resource.id}", tenant "${resource.tenant}")` } };
+    }
+    const allowed = resource.tenant === known.tenant && (rules[known.role] ?? []).includes(request.action);
     const decision: AuthzDecision = {
       decision: allowed ? 'allow' : 'deny',
       principal: { id: known.id, type: known.type ?? 'user', tenant: known.tenant, roles: [known.role] },
