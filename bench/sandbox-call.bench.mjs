@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Guest call cost with 1 KiB in and out: the sandbox's inline path (metered, memory-capped, fresh
 // instance, ABI v1 checks) against raw V8 calls of the same unmetered module measured in the same run,
-// plus the worker dispatch round trip (p50/p99) of SandboxHost.call.
+// plus the worker dispatch round trip (p50/p99) of SandboxHost.call, and the same echo as an Extism
+// plugin run by the Extism JS host (@extism/extism, foreground), a peer measured in the same run.
 // Run after a build: node bench/sandbox-call.bench.mjs [--quick]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import createExtismPlugin from '@extism/extism';
 import wabtInit from 'wabt';
 import { SandboxHost } from '../libs/sandbox/dist/index.js';
 import { meterWasmModule, METERING_EXPORTS } from '../libs/plugin-abi/dist/index.js';
@@ -32,11 +34,55 @@ const ECHO_WAT = `(module
     (i64.or (i64.shl (i64.extend_i32_u (local.get $o)) (i64.const 32)) (i64.extend_i32_u (local.get $l))))
 )`;
 
+// The same echo for Extism: its guests read the input and write the output through host calls of
+// "extism:host/env" (the input and output live in host-side blocks, not in guest memory), 8 bytes per
+// call as the Extism PDKs do: input -> guest memory -> a host block set as the output.
+const EXTISM_ECHO_WAT = `(module
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (import "extism:host/env" "input_load_u64" (func $input_load_u64 (param i64) (result i64)))
+  (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u64" (func $store_u64 (param i64 i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (memory (export "memory") 1 16)
+  (func (export "echo") (result i32) (local $len i64) (local $i i64) (local $block i64)
+    (local.set $len (call $input_length))
+    (block $d (loop $l
+      (br_if $d (i64.gt_u (i64.add (local.get $i) (i64.const 8)) (local.get $len)))
+      (i64.store (i32.wrap_i64 (i64.add (i64.const 1024) (local.get $i))) (call $input_load_u64 (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 8))) (br $l)))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (local.get $len)))
+      (i32.store8 (i32.wrap_i64 (i64.add (i64.const 1024) (local.get $i))) (call $input_load_u8 (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 1))) (br $l)))
+    (local.set $block (call $alloc (local.get $len)))
+    (local.set $i (i64.const 0))
+    (block $d (loop $l
+      (br_if $d (i64.gt_u (i64.add (local.get $i) (i64.const 8)) (local.get $len)))
+      (call $store_u64 (i64.add (local.get $block) (local.get $i)) (i64.load (i32.wrap_i64 (i64.add (i64.const 1024) (local.get $i)))))
+      (local.set $i (i64.add (local.get $i) (i64.const 8))) (br $l)))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (local.get $len)))
+      (call $store_u8 (i64.add (local.get $block) (local.get $i)) (i32.load8_u (i32.wrap_i64 (i64.add (i64.const 1024) (local.get $i)))))
+      (local.set $i (i64.add (local.get $i) (i64.const 1))) (br $l)))
+    (call $output_set (local.get $block) (local.get $len))
+    (i32.const 0))
+)`;
+
 const wabt = await wabtInit();
-const parsed = wabt.parseWat('echo.wat', ECHO_WAT);
-parsed.resolveNames();
-const echoWasm = new Uint8Array(parsed.toBinary({}).buffer);
-parsed.destroy();
+function wat2wasm(name, text) {
+  const parsed = wabt.parseWat(name, text);
+  try {
+    parsed.resolveNames();
+    parsed.validate();
+    return new Uint8Array(parsed.toBinary({}).buffer);
+  } finally {
+    parsed.destroy();
+  }
+}
+const echoWasm = wat2wasm('echo.wat', ECHO_WAT);
+const extismEchoWasm = wat2wasm('extism-echo.wat', EXTISM_ECHO_WAT);
 const helloWasm = new Uint8Array(readFileSync(join(root, 'examples/plugins/hello/plugin.wasm')));
 
 const input = new Uint8Array(1024).map((_, i) => 97 + (i % 26));
@@ -128,6 +174,59 @@ for (const [name, wasm, handler] of [
   });
 }
 
+// Extism column: its call is asynchronous, so it gets its own interleaved rounds, alongside the
+// sandbox's inline path and raw V8 (fresh and reused instance) on the same echo, in the same run.
+// Extism keeps one instance per plugin across calls (state persists); ForgeOne uses a fresh one per call.
+const extism = await createExtismPlugin({ wasm: [{ data: extismEchoWasm }] }, { useWasi: false, runInWorker: false });
+const extismCheck = await extism.call('echo', input);
+if (extismCheck === null || !Buffer.from(extismCheck.bytes()).equals(Buffer.from(input))) throw new Error('the Extism echo did not return its input');
+const echoRaw = new WebAssembly.Module(echoWasm);
+let reusedEcho;
+let reusedPtr;
+let reusedUses = 0;
+const peerVariants = {
+  extism: async () => extism.call('echo', input),
+  sandboxInline: () => host.runInline('bench/echo@1.0.0', 'echo', input),
+  rawFresh: () => abiCall(new WebAssembly.Instance(echoRaw, noImports), 'echo'),
+  rawReused: () => {
+    if (reusedUses++ % 400 === 0) {
+      reusedEcho = new WebAssembly.Instance(echoRaw, noImports).exports;
+      reusedPtr = reusedEcho.forgeone_alloc(input.length);
+    }
+    new Uint8Array(reusedEcho.memory.buffer, reusedPtr, input.length).set(input);
+    const r = reusedEcho.echo(reusedPtr, input.length);
+    return new Uint8Array(reusedEcho.memory.buffer, Number(r >> 32n), Number(r & 0xffffffffn)).slice();
+  },
+};
+const peerBatch = quick ? 50 : 200;
+const peerSamples = Object.fromEntries(Object.keys(peerVariants).map((k) => [k, []]));
+for (const fn of Object.values(peerVariants)) for (let i = 0; i < peerBatch * 2; i++) await fn();
+for (let r = 0; r < opts.rounds; r++) {
+  for (const [name, fn] of Object.entries(peerVariants)) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < peerBatch; i++) await fn();
+    peerSamples[name].push(Number(process.hrtime.bigint() - start) / peerBatch);
+  }
+}
+const peer = Object.fromEntries(
+  Object.entries(peerSamples).map(([k, xs]) => {
+    xs.sort((a, b) => a - b);
+    return [k, { bestNs: xs[0], medianNs: xs[Math.floor(xs.length / 2)] }];
+  }),
+);
+await extism.close();
+const extismRow = {
+  callsPerSec: Math.round(1e9 / peer.extism.bestNs),
+  perCallUs: peer.extism.bestNs / 1000,
+  medianUs: peer.extism.medianNs / 1000,
+  sandboxInlineUs: peer.sandboxInline.bestNs / 1000,
+  rawFreshUs: peer.rawFresh.bestNs / 1000,
+  rawReusedUs: peer.rawReused.bestNs / 1000,
+  vsSandboxInline: peer.extism.bestNs / peer.sandboxInline.bestNs,
+  vsRawFresh: peer.extism.bestNs / peer.rawFresh.bestNs,
+  vsRawReused: peer.extism.bestNs / peer.rawReused.bestNs,
+};
+
 // Worker dispatch round trip: sequential calls through SandboxHost.call (postMessage there and back).
 const latencies = [];
 const n = quick ? 300 : 3000;
@@ -168,7 +267,18 @@ const worker = { calls: n, p50Us: pct(50), p90Us: pct(90), p99Us: pct(99), maxUs
 console.log('Worker dispatch round trip (SandboxHost.call, echo 1 KiB, sequential)');
 console.table([{ p50: `${worker.p50Us.toFixed(1)} µs`, p90: `${worker.p90Us.toFixed(1)} µs`, p99: `${worker.p99Us.toFixed(1)} µs`, max: `${worker.maxUs.toFixed(0)} µs`, 'p50 − inline': `${worker.dispatchOverheadP50Us.toFixed(1)} µs`, 'calls/s (16 in flight)': worker.throughputPerSec }]);
 
-const results = { bench: 'sandbox-call', node: process.version, date: new Date().toISOString(), quick, inline: rows, worker };
+console.log(`Peer: the same echo as an Extism plugin (@extism/extism, foreground, awaited; best of ${opts.rounds} interleaved batches of ${peerBatch})`);
+console.table([
+  { runner: 'Extism JS host (call)', 'calls/s': extismRow.callsPerSec, 'µs/call': extismRow.perCallUs.toFixed(2), 'median µs': extismRow.medianUs.toFixed(2) },
+  { runner: 'ForgeOne runInline', 'calls/s': Math.round(1e6 / extismRow.sandboxInlineUs), 'µs/call': extismRow.sandboxInlineUs.toFixed(2), 'median µs': (peer.sandboxInline.medianNs / 1000).toFixed(2) },
+  { runner: 'raw V8, fresh instance', 'calls/s': Math.round(1e6 / extismRow.rawFreshUs), 'µs/call': extismRow.rawFreshUs.toFixed(2), 'median µs': (peer.rawFresh.medianNs / 1000).toFixed(2) },
+  { runner: 'raw V8, reused instance', 'calls/s': Math.round(1e6 / extismRow.rawReusedUs), 'µs/call': extismRow.rawReusedUs.toFixed(2), 'median µs': (peer.rawReused.medianNs / 1000).toFixed(2) },
+]);
+console.log(
+  `Extism / ForgeOne inline ${extismRow.vsSandboxInline.toFixed(2)}×, Extism / raw V8 fresh ${extismRow.vsRawFresh.toFixed(2)}×, Extism / raw V8 reused ${extismRow.vsRawReused.toFixed(2)}×`,
+);
+
+const results = { bench: 'sandbox-call', node: process.version, date: new Date().toISOString(), quick, inline: rows, worker, extism: extismRow };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/sandbox-call.json'), JSON.stringify(results, null, 2) + '\n');
 console.log('wrote bench/results/sandbox-call.json');

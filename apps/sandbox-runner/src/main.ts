@@ -1,5 +1,23 @@
 import 'reflect-metadata';
 import { runBusService } from '@forgeone/service-host';
-import { SandboxRunnerModule } from './sandbox-runner.module.js';
+import { createLogger } from '@forgeone/telemetry';
+import { sandboxRunnerOptionsFromEnv, type SandboxRunnerOptions } from './sandbox-runner.config.js';
+import { sandboxRunnerConsumer, SandboxRunnerModule } from './sandbox-runner.module.js';
 
-await runBusService({ service: 'sandbox-runner', module: (context) => SandboxRunnerModule.forRoot(context) });
+// Without its service credential every invocation would be refused: refuse to start instead.
+let options: SandboxRunnerOptions | undefined;
+try {
+  options = sandboxRunnerOptionsFromEnv(process.env);
+} catch (error) {
+  createLogger('sandbox-runner').fatal(`cannot start sandbox-runner: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
+
+if (options) {
+  const runner = options;
+  await runBusService({
+    service: 'sandbox-runner',
+    module: (context) => SandboxRunnerModule.forRoot(context, runner),
+    consumer: (names) => sandboxRunnerConsumer(names, runner),
+  });
+}

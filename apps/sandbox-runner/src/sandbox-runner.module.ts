@@ -1,13 +1,112 @@
+import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
+import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
+import { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, type Names, type PluginManifest } from '@forgeone/contracts';
+import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
+import { SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
-import { Module, type DynamicModule } from '@nestjs/common';
+import type { Logger } from '@forgeone/telemetry';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
+import { InvocationEventsWriter } from './invocation-events.writer.js';
+import { PluginHostHooks } from './plugin-host.hooks.js';
+import { PluginInstallations } from './plugin-installations.table.js';
+import { PluginInvoker } from './plugin.invoker.js';
+import type { SandboxRunnerOptions } from './sandbox-runner.config.js';
+import { SandboxRunnerController } from './sandbox-runner.controller.js';
+
+/** The JetStream KV bucket of plugin storage: `<namespace>-forgeone-plugin-kv`. */
+export function pluginKvBucket(names: Names): string {
+  return `${names.namespace ? `${names.namespace}-` : ''}forgeone-plugin-kv`;
+}
+
+/** Everything one runner holds, closed with the module. */
+export class SandboxRunner implements OnModuleDestroy {
+  readonly host: SandboxHost;
+  readonly hooks: PluginHostHooks;
+  readonly installations: PluginInstallations;
+  readonly invoker: PluginInvoker;
+  private kv?: Promise<KV>;
+
+  constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
+    this.hooks = new PluginHostHooks(authz, () => {
+      this.kv ??= new Kvm(connection).create(pluginKvBucket(names), { history: 1, storage: StorageType.File, replicas: options.kvReplicas });
+      this.kv.catch(() => (this.kv = undefined));
+      return this.kv;
+    });
+    this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
+    const jsm = jetstreamManager(connection, { checkAPI: false });
+    this.installations = new PluginInstallations({
+      host: this.host,
+      wasm: (digest) => artifacts.get(digest),
+      published: async (tenant, name, version) => {
+        const stored = await events.read(PLUGIN_AGGREGATE, `${tenant}:${name}`);
+        const found = stored.find((s) => s.event.type === PLUGIN_EVENT_TYPES.versionPublished && (s.event.data as { version?: string }).version === version);
+        if (found === undefined) return undefined;
+        const data = found.event.data as { digest: string; manifest: PluginManifest };
+        return { digest: data.digest, manifest: data.manifest };
+      },
+      logger,
+    });
+    this.invoker = new PluginInvoker({
+      host: this.host,
+      installations: this.installations,
+      hooks: this.hooks,
+      authz,
+      events: new InvocationEventsWriter(events, connection, names),
+      latestPluginSequence: async (tenant, name) => {
+        try {
+          const last = await (await jsm).streams.getMessage(names.stream, { last_by_subj: names.eventSubject(PLUGIN_AGGREGATE, `${tenant}:${name}`) });
+          return last?.seq ?? 0;
+        } catch (error) {
+          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return 0;
+          throw error;
+        }
+      },
+      logger,
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.installations.close();
+  }
+}
 
 /**
- * The sandbox-runner service: connected to the bus and answering readiness. It registers no command
- * handlers yet, so its commands get "no responders" (SERVICE.UNAVAILABLE) rather than a fake answer.
+ * The sandbox-runner service: invocations, host hooks and hot swap over the SandboxHost, its
+ * installation table fed by its own durable consumer of plugin events.
  */
 @Module({})
 export class SandboxRunnerModule {
-  static forRoot(context: ServiceContext): DynamicModule {
-    return { module: SandboxRunnerModule, imports: [context.busModule] };
+  static forRoot(context: ServiceContext, options: SandboxRunnerOptions): DynamicModule {
+    return {
+      module: SandboxRunnerModule,
+      imports: [context.busModule],
+      controllers: [SandboxRunnerController],
+      providers: [
+        authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
+        {
+          provide: SandboxRunner,
+          useFactory: (nc: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient) =>
+            new SandboxRunner(nc, names, events, artifacts, authz, options, context.logger),
+          inject: [BUS_CONNECTION, BUS_NAMES, JetStreamEventStore, ArtifactStore, AuthzClient],
+        },
+        { provide: PluginInvoker, useFactory: (r: SandboxRunner) => r.invoker, inject: [SandboxRunner] },
+        { provide: PluginInstallations, useFactory: (r: SandboxRunner) => r.installations, inject: [SandboxRunner] },
+      ],
+    };
   }
+}
+
+/** The runner's durable consumer: plugin events only, in order, replayed from the start at every boot (the table lives in memory). */
+export function sandboxRunnerConsumer(names: Names, options: SandboxRunnerOptions) {
+  return {
+    durable: names.consumer(`sandbox-runner-${options.instanceId}`),
+    filterSubject: `${names.eventsWildcard.slice(0, -1)}${PLUGIN_AGGREGATE}.>`,
+    maxAckPending: 1,
+    resumeFrom: async () => 1,
+    // A runner that is gone for good does not leave its consumer behind.
+    inactiveThresholdMs: 60 * 60 * 1000,
+  };
 }

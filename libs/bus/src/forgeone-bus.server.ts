@@ -31,6 +31,8 @@ export interface BusConsumerOptions {
    * process left unacknowledged waits out the ack timeout and nothing already applied is replayed.
    */
   readonly resumeFrom?: () => Promise<number>;
+  /** Lets the server delete the durable after this long without a reader (a per-instance consumer that may never come back). */
+  readonly inactiveThresholdMs?: number;
 }
 
 export interface ForgeOneBusServerOptions {
@@ -276,6 +278,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
       max_ack_pending: opts.maxAckPending ?? 1_000,
       ack_wait: nanos(opts.ackWaitMs ?? 30_000),
       max_deliver: opts.maxDeliver ?? -1,
+      ...(opts.inactiveThresholdMs !== undefined ? { inactive_threshold: nanos(opts.inactiveThresholdMs) } : {}),
     };
     if (opts.resumeFrom) {
       const start = await opts.resumeFrom();

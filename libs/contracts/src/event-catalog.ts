@@ -14,6 +14,7 @@ import {
   TokenIssuedSchema,
   TokenRevokedSchema,
 } from './authz.js';
+import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
 export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
@@ -25,6 +26,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [IDENTITY_EVENT_TYPES.tokenRevoked]: TokenRevokedSchema,
   [POLICY_EVENT_TYPES.policySetApplied]: PolicySetAppliedSchema,
   [POLICY_EVENT_TYPES.decisionRecorded]: DecisionRecordedSchema,
+  [INVOCATION_EVENT_TYPES.invocationFailed]: InvocationFailedSchema,
+  [INVOCATION_EVENT_TYPES.sandboxViolation]: SandboxViolationSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

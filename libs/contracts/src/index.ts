@@ -10,3 +10,4 @@ export * from './health.js';
 export * from './authz.js';
 export * from './policy.commands.js';
 export * from './canonical-json.js';
+export * from './invocation.js';

@@ -1,0 +1,129 @@
+import type { AuthzClient } from '@forgeone/authz-client';
+import { ACTIONS, ForgeOneError, type Action } from '@forgeone/contracts';
+import type { HostCallContext, HostHooks } from '@forgeone/sandbox';
+import type { KV } from '@nats-io/kv';
+import { z } from 'zod';
+import { pluginHttpRequest } from './plugin-http.client.js';
+
+/** Who is calling what, for the hooks of one invocation; found through `metadata.invocation`. */
+export interface CallChain {
+  readonly credential: string | undefined;
+  readonly tenant: string;
+  readonly environment: string;
+  readonly name: string;
+  /** Policy decisions on `hook:*` for this call, asked once each. */
+  readonly decisions: Map<string, Promise<void>>;
+  /** Hooks refused during this call (capability missing or policy denial), for the violation event. */
+  readonly denials: Array<{ hook: string; code: string; message: string }>;
+}
+
+const AuthCheckRequestSchema = z
+  .object({
+    action: z.enum(ACTIONS),
+    resource: z.object({ type: z.enum(['Plugin', 'Environment', 'Tenant']), id: z.string().min(1).max(256) }).strict().optional(),
+  })
+  .strict();
+
+const MAX_KEY_BYTES = 512;
+
+/**
+ * The runner's host hooks. Each hook needs the manifest capability (the sandbox grants the import
+ * only then, and it is checked again here) and a policy allow of `hook:<capability>` on this Plugin
+ * for the caller, tenant and environment, asked once per call. A refusal answers the guest with -2
+ * and is remembered on the call chain, so the invoker records it as a `sandbox_violation`.
+ */
+export class PluginHostHooks implements HostHooks {
+  readonly calls = new Map<string, CallChain>();
+
+  constructor(
+    private readonly authz: AuthzClient,
+    private readonly kv: () => Promise<KV>,
+  ) {}
+
+  async kvGet(ctx: HostCallContext, key: string): Promise<Uint8Array | undefined> {
+    const chain = await this.guard(ctx, 'storage');
+    const entry = await (await this.kv()).get(storageKey(chain, key));
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    return entry.value;
+  }
+
+  async kvSet(ctx: HostCallContext, key: string, value: Uint8Array): Promise<void> {
+    const chain = await this.guard(ctx, 'storage');
+    await (await this.kv()).put(storageKey(chain, key), value);
+  }
+
+  async kvDelete(ctx: HostCallContext, key: string): Promise<boolean> {
+    const chain = await this.guard(ctx, 'storage');
+    const kv = await this.kv();
+    const k = storageKey(chain, key);
+    const entry = await kv.get(k);
+    if (entry === null || entry.operation !== 'PUT') return false;
+    await kv.delete(k);
+    return true;
+  }
+
+  async httpRequest(ctx: HostCallContext, request: unknown): Promise<unknown> {
+    const chain = await this.guard(ctx, 'http');
+    const allow = ctx.capabilities.http?.allow ?? [];
+    try {
+      return await pluginHttpRequest(request, { allow });
+    } catch (error) {
+      if (error instanceof ForgeOneError && error.code === 'SANDBOX.CAPABILITY_DENIED') chain.denials.push({ hook: 'http', code: error.code, message: error.message });
+      throw error;
+    }
+  }
+
+  async authCheck(ctx: HostCallContext, request: unknown): Promise<boolean> {
+    const chain = await this.guard(ctx, 'auth');
+    const parsed = AuthCheckRequestSchema.safeParse(request);
+    if (!parsed.success) throw new ForgeOneError('COMMAND.INVALID', 'auth_check expects {"action": <action>, "resource"?: {"type", "id"}}');
+    const resource = parsed.data.resource ?? { type: 'Plugin' as const, id: chain.name };
+    try {
+      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment });
+      return true;
+    } catch (error) {
+      if (error instanceof ForgeOneError && error.code === 'AUTHZ.DENIED') return false;
+      throw error;
+    }
+  }
+
+  private async guard(ctx: HostCallContext, capability: 'storage' | 'http' | 'auth'): Promise<CallChain> {
+    const chain = this.calls.get(ctx.metadata.invocation ?? '');
+    if (chain === undefined) throw new ForgeOneError('SERVICE.INTERNAL', `host hook ${capability} called outside an invocation`);
+    const granted = (ctx.capabilities as Record<string, unknown>)[capability];
+    if (granted === undefined || granted === false) {
+      const message = `plugin ${chain.name} has no "${capability}" capability in its manifest`;
+      chain.denials.push({ hook: capability, code: 'SANDBOX.CAPABILITY_DENIED', message });
+      throw new ForgeOneError('SANDBOX.CAPABILITY_DENIED', message, { hook: capability });
+    }
+    await authorizeHook(this.authz, chain, capability);
+    return chain;
+  }
+}
+
+/** Asks policy for `hook:<capability>` once per call chain; a denial is remembered on the chain and rethrown. */
+export function authorizeHook(authz: AuthzClient, chain: CallChain, capability: string): Promise<void> {
+  const action = `hook:${capability}` as Action;
+  let decision = chain.decisions.get(action);
+  if (decision === undefined) {
+    decision = authz
+      .authorize(chain.credential, action, { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } }, { environment: chain.environment })
+      .then(() => undefined);
+    chain.decisions.set(action, decision);
+  }
+  return decision.catch((error: unknown) => {
+    if (error instanceof ForgeOneError && chain.denials.every((d) => d.hook !== capability)) {
+      chain.denials.push({ hook: capability, code: error.code, message: error.message });
+    }
+    throw error;
+  });
+}
+
+// KV keys allow [-/_=.A-Za-z0-9]: tenant and plugin name pass as they are, the guest's key travels as base64url.
+function storageKey(chain: CallChain, key: string): string {
+  const bytes = Buffer.from(key, 'utf8');
+  if (bytes.byteLength === 0 || bytes.byteLength > MAX_KEY_BYTES) {
+    throw new ForgeOneError('COMMAND.INVALID', `storage keys are 1 to ${MAX_KEY_BYTES} bytes; got ${bytes.byteLength}`);
+  }
+  return `${chain.tenant}.${chain.name.replace('/', '.')}.${bytes.toString('base64url')}`;
+}

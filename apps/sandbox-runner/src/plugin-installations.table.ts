@@ -1,0 +1,235 @@
+import { ForgeOneError, PLUGIN_EVENT_TYPES, type CloudEvent, type PluginManifest } from '@forgeone/contracts';
+import type { SandboxHost } from '@forgeone/sandbox';
+import type { Logger } from '@forgeone/telemetry';
+
+/** One plugin version installed in one environment of one tenant. */
+export interface InstalledVersion {
+  readonly tenant: string;
+  readonly environment: string;
+  readonly name: string;
+  readonly version: string;
+  readonly digest: string;
+  readonly manifest: PluginManifest;
+  /** The SandboxHost key of this installation; unique per installation, so a swap never reuses one. */
+  readonly key: string;
+}
+
+/** A call's hold on an installation: the version it runs on stays loaded until the lease is released. */
+export interface InstallationLease {
+  readonly installed: InstalledVersion;
+  release(): void;
+}
+
+export interface PublishedVersion {
+  readonly digest: string;
+  readonly manifest: PluginManifest;
+}
+
+export interface PluginInstallationsDeps {
+  readonly host: SandboxHost;
+  /** Module bytes by digest, checked against the digest (ArtifactStore.get). */
+  readonly wasm: (digest: string) => Promise<Uint8Array>;
+  /** The version_published data of a version the table has not seen (events trimmed from the stream). */
+  readonly published: (tenant: string, name: string, version: string) => Promise<PublishedVersion | undefined>;
+  readonly logger: Logger;
+}
+
+class Slot {
+  inflight = 0;
+  retired = false;
+  loading: Promise<void> | undefined;
+  constructor(readonly installed: InstalledVersion) {}
+}
+
+type Data = Record<string, unknown>;
+
+/**
+ * The runner's view of what is installed where, fed by the plugin events in stream order.
+ * Modules load lazily on the first call; an upgrade of a version that is already loaded loads the
+ * new one first and then switches, so new calls never wait for a compile. A superseded or removed
+ * version keeps serving the calls that hold a lease on it and is unloaded when the last one ends.
+ */
+export class PluginInstallations {
+  private readonly current = new Map<string, Slot>();
+  private readonly versions = new Map<string, PublishedVersion>();
+  private readonly retiring = new Set<Slot>();
+  private generation = 0;
+  private processed = 0;
+  private waiters: Array<{ sequence: number; resolve: () => void }> = [];
+
+  constructor(private readonly deps: PluginInstallationsDeps) {}
+
+  /** Stream sequence of the last plugin event applied. */
+  get sequence(): number {
+    return this.processed;
+  }
+
+  /** Installations, for the stats reply. */
+  list(): Array<Pick<InstalledVersion, 'tenant' | 'environment' | 'name' | 'version' | 'digest'> & { loaded: boolean; inflight: number }> {
+    return [...this.current.values()].map((s) => ({
+      tenant: s.installed.tenant,
+      environment: s.installed.environment,
+      name: s.installed.name,
+      version: s.installed.version,
+      digest: s.installed.digest,
+      loaded: s.loading !== undefined,
+      inflight: s.inflight,
+    }));
+  }
+
+  /** Superseded versions still finishing calls. */
+  get draining(): number {
+    return this.retiring.size;
+  }
+
+  /** Applies one plugin event (any other type is ignored) and records its sequence. */
+  async apply(event: CloudEvent, sequence: number): Promise<void> {
+    const data = event.data as Data;
+    const tenant = event.tenant;
+    switch (event.type) {
+      case PLUGIN_EVENT_TYPES.versionPublished:
+        this.versions.set(versionKey(tenant, data.name as string, data.version as string), { digest: data.digest as string, manifest: data.manifest as PluginManifest });
+        break;
+      case PLUGIN_EVENT_TYPES.installed:
+      case PLUGIN_EVENT_TYPES.upgraded:
+        await this.install(tenant, data.environment as string, data.name as string, data.version as string, data.digest as string);
+        break;
+      case PLUGIN_EVENT_TYPES.removed:
+        this.remove(tenant, data.environment as string, data.name as string);
+        break;
+      default:
+        break;
+    }
+    this.processed = Math.max(this.processed, sequence);
+    this.waiters = this.waiters.filter((w) => {
+      if (w.sequence > this.processed) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves true once the event at `sequence` is applied, false after `timeoutMs`. */
+  async waitFor(sequence: number, timeoutMs: number): Promise<boolean> {
+    if (this.processed >= sequence) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const reached = new Promise<boolean>((resolve) => this.waiters.push({ sequence, resolve: () => resolve(true) }));
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([reached, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Takes a lease on the version installed for (tenant, environment, plugin), loading its module
+   * on first use; undefined when nothing is installed there. Release the lease when the call ends.
+   */
+  async acquire(tenant: string, environment: string, name: string): Promise<InstallationLease | undefined> {
+    const slot = this.current.get(slotKey(tenant, environment, name));
+    if (slot === undefined) return undefined;
+    slot.inflight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      slot.inflight--;
+      if (slot.retired && slot.inflight === 0) void this.unload(slot);
+    };
+    try {
+      await this.ensureLoaded(slot);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return { installed: slot.installed, release };
+  }
+
+  /** Unloads every version at once (service shutdown). */
+  async close(): Promise<void> {
+    this.current.clear();
+    this.retiring.clear();
+    await this.deps.host.close();
+  }
+
+  private async install(tenant: string, environment: string, name: string, version: string, digest: string): Promise<void> {
+    let published = this.versions.get(versionKey(tenant, name, version));
+    if (published === undefined) {
+      published = await this.deps.published(tenant, name, version);
+      if (published === undefined) {
+        throw new ForgeOneError('REGISTRY.VERSION_NOT_FOUND', `${name}@${version} of tenant ${tenant} was installed in ${environment} but its version_published event is not in the stream`, {
+          tenant,
+          name,
+          version,
+        });
+      }
+      this.versions.set(versionKey(tenant, name, version), published);
+    }
+    const id = slotKey(tenant, environment, name);
+    const previous = this.current.get(id);
+    const slot = new Slot({ tenant, environment, name, version, digest, manifest: published.manifest, key: `${tenant}:${name}@${version}/${environment}#${++this.generation}` });
+    // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile.
+    if (previous?.loading !== undefined) {
+      await this.ensureLoaded(slot).catch((error: unknown) =>
+        this.deps.logger.error({ err: error, plugin: name, version, environment, tenant }, 'new version could not be loaded ahead of the swap; calls will retry the load'),
+      );
+    }
+    this.current.set(id, slot);
+    if (previous !== undefined) this.retire(previous);
+  }
+
+  private remove(tenant: string, environment: string, name: string): void {
+    const id = slotKey(tenant, environment, name);
+    const previous = this.current.get(id);
+    if (previous === undefined) return;
+    this.current.delete(id);
+    this.retire(previous);
+  }
+
+  private retire(slot: Slot): void {
+    slot.retired = true;
+    if (slot.inflight === 0) void this.unload(slot);
+    else this.retiring.add(slot);
+  }
+
+  private ensureLoaded(slot: Slot): Promise<void> {
+    if (slot.loading === undefined) {
+      const { installed } = slot;
+      slot.loading = (async () => {
+        const wasm = await this.deps.wasm(installed.digest);
+        await this.deps.host.load({
+          key: installed.key,
+          wasm,
+          digest: installed.digest.replace(/^sha256:/, ''),
+          handlers: installed.manifest.handlers,
+          abi: installed.manifest.abi,
+          capabilities: installed.manifest.capabilities,
+          limits: installed.manifest.limits,
+        });
+      })();
+      // A failed load is retried by the next call rather than cached.
+      slot.loading.catch(() => (slot.loading = undefined));
+    }
+    return slot.loading;
+  }
+
+  private async unload(slot: Slot): Promise<void> {
+    this.retiring.delete(slot);
+    if (slot.loading === undefined) return;
+    try {
+      await slot.loading;
+    } catch {
+      return;
+    }
+    await this.deps.host.unload(slot.installed.key);
+    this.deps.logger.info({ plugin: slot.installed.name, version: slot.installed.version, environment: slot.installed.environment, tenant: slot.installed.tenant }, 'plugin version unloaded after its calls finished');
+  }
+}
+
+function slotKey(tenant: string, environment: string, name: string): string {
+  return `${tenant}\u0000${environment}\u0000${name}`;
+}
+
+function versionKey(tenant: string, name: string, version: string): string {
+  return `${tenant}\u0000${name}\u0000${version}`;
+}

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthzClient } from '@forgeone/authz-client';
+import {
+  EnvironmentSchema,
+  ForgeOneError,
+  INVOCATION_EVENT_TYPES,
+  InvokeRequestSchema,
+  PluginNameSchema,
+  decodeSubjectToken,
+  parseOrThrow,
+  type Capabilities,
+  type InvokeReply,
+} from '@forgeone/contracts';
+import type { NewEvent } from '@forgeone/event-store';
+import type { SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
+import type { Logger } from '@forgeone/telemetry';
+import type { InvocationEventsWriter } from './invocation-events.writer.js';
+import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
+import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
+
+export interface PluginInvokerDeps {
+  readonly host: SandboxHost;
+  readonly installations: PluginInstallations;
+  readonly hooks: PluginHostHooks;
+  readonly authz: AuthzClient;
+  readonly events: InvocationEventsWriter;
+  /** Stream sequence of the last event of plugin `<tenant>:<name>`, 0 when none (read-your-writes after an install). */
+  readonly latestPluginSequence: (tenant: string, name: string) => Promise<number>;
+  readonly logger: Logger;
+  /** How long a call for a plugin the table does not know yet waits for the install to arrive (default 2000 ms). */
+  readonly installWaitMs?: number;
+}
+
+export interface InvocationCounters {
+  ok: number;
+  failed: number;
+}
+
+// Capabilities answered inside the worker: checked against policy before the call, not per use.
+const WORKER_HOOKS = ['log', 'metrics', 'clock', 'config'] as const;
+const SOURCE = 'forgeone/sandbox-runner';
+const MAX_MESSAGE = 2048;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * One invocation from request to reply: authorise `invoke` for the caller, find the installed
+ * version (read-your-writes after a fresh install), run it in the sandbox with the call's hooks,
+ * count successes, and record every failure — and every limit or hook refusal — as an event
+ * before answering.
+ */
+export class PluginInvoker {
+  private readonly counters = new Map<string, InvocationCounters>();
+
+  constructor(private readonly deps: PluginInvokerDeps) {}
+
+  /** Per plugin counters of one tenant, keyed `<environment>/<plugin>`. */
+  stats(tenant: string): Record<string, InvocationCounters> {
+    const out: Record<string, InvocationCounters> = {};
+    for (const [key, value] of this.counters) {
+      const [t, rest] = splitOnce(key);
+      if (t === tenant) out[rest] = { ...value };
+    }
+    return out;
+  }
+
+  /** Totals over every tenant, for the health reply. */
+  totals(): InvocationCounters {
+    let ok = 0;
+    let failed = 0;
+    for (const c of this.counters.values()) {
+      ok += c.ok;
+      failed += c.failed;
+    }
+    return { ok, failed };
+  }
+
+  async invoke(environmentToken: string, pluginToken: string, body: unknown, credential: string | undefined): Promise<InvokeReply> {
+    const environment = parseOrThrow(EnvironmentSchema, decodeSubjectToken(environmentToken), 'COMMAND.INVALID', 'the environment of the invoke subject');
+    const name = parseOrThrow(PluginNameSchema, decodeSubjectToken(pluginToken), 'COMMAND.INVALID', 'the plugin of the invoke subject');
+    const request = parseOrThrow(InvokeRequestSchema, body, 'COMMAND.INVALID', 'the invoke request');
+    const { handler } = request;
+    const id = randomUUID();
+    const input = request.input !== undefined ? Buffer.from(request.input, 'utf8') : Buffer.from(request.inputBase64 ?? '', 'base64');
+
+    let tenant: string;
+    let principal: string;
+    try {
+      const decision = await this.deps.authz.authorize(credential, 'invoke', { type: 'Plugin', id: name, attributes: { environment } }, { environment });
+      tenant = decision.principal.tenant;
+      principal = decision.principal.id;
+    } catch (error) {
+      // A denial names the caller and its tenant; an unauthenticated call has no tenant to file an event under.
+      if (error instanceof ForgeOneError && error.code === 'AUTHZ.DENIED' && typeof error.details?.tenant === 'string' && typeof error.details.principal === 'string') {
+        await this.recordFailure(id, { tenant: error.details.tenant, principal: error.details.principal, environment, name, handler }, error);
+      }
+      throw error;
+    }
+    const who = { tenant, principal, environment, name, handler };
+
+    let lease;
+    try {
+      lease = await this.lease(tenant, environment, name);
+    } catch (error) {
+      await this.recordFailure(id, who, error);
+      throw error;
+    }
+    const installed = lease.installed;
+    const chain: CallChain = { credential, tenant, environment, name, decisions: new Map(), denials: [] };
+    this.deps.hooks.calls.set(id, chain);
+    let result: SandboxCallResult;
+    try {
+      const capabilities = await this.workerCapabilities(installed, chain);
+      result = await this.deps.host.call(installed.key, handler, input, {
+        metadata: { invocation: id, tenant, environment, principal },
+        ...(capabilities !== undefined ? { capabilities } : {}),
+      });
+    } finally {
+      this.deps.hooks.calls.delete(id);
+      lease.release();
+    }
+    for (const entry of result.logs) this.deps.logger.info({ plugin: name, version: installed.version, environment, tenant, level: entry.level }, `plugin: ${entry.message}`);
+
+    this.count(tenant, environment, name, result.ok);
+    const facts = { ...who, version: installed.version, digest: installed.digest };
+    const events: NewEvent[] = [];
+    if (!result.ok) {
+      events.push(this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, facts, {
+        code: result.error.code,
+        message: truncate(result.error.message),
+        durationMs: result.durationMs,
+      }));
+    }
+    const violations = violationsOf(result, chain);
+    violations.forEach((v, i) => events.push(this.event(`${id}:violation:${i}`, INVOCATION_EVENT_TYPES.sandboxViolation, facts, v)));
+    if (events.length > 0) await this.deps.events.append(tenant, events);
+    if (!result.ok) throw result.error;
+
+    const output = decodeUtf8(result.output);
+    return {
+      plugin: name,
+      handler,
+      environment,
+      version: installed.version,
+      digest: installed.digest,
+      ...(output !== undefined ? { output } : { outputBase64: Buffer.from(result.output).toString('base64') }),
+      ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
+      durationMs: result.durationMs,
+    };
+  }
+
+  private async lease(tenant: string, environment: string, name: string) {
+    const { installations } = this.deps;
+    let lease = await installations.acquire(tenant, environment, name);
+    if (lease === undefined) {
+      // The caller may have just installed it: wait until the runner has read that far.
+      const latest = await this.deps.latestPluginSequence(tenant, name);
+      if (latest > installations.sequence && (await installations.waitFor(latest, this.deps.installWaitMs ?? 2_000))) {
+        lease = await installations.acquire(tenant, environment, name);
+      }
+    }
+    if (lease === undefined) {
+      throw new ForgeOneError('SANDBOX.NOT_FOUND', `plugin ${name} is not installed in ${environment}; install it first (forgeone plugin install ${name}@<version> --env ${environment})`, {
+        plugin: name,
+        environment,
+      });
+    }
+    return lease;
+  }
+
+  // Worker-side hooks need a policy allow too; a denied one is taken out of the call's capabilities.
+  private async workerCapabilities(installed: InstalledVersion, chain: CallChain): Promise<Capabilities | undefined> {
+    const granted = installed.manifest.capabilities as Record<string, unknown>;
+    const wanted = WORKER_HOOKS.filter((c) => granted[c] === true);
+    if (wanted.length === 0) return undefined;
+    const denied = new Set<string>();
+    await Promise.all(
+      wanted.map((c) =>
+        authorizeHook(this.deps.authz, chain, c).catch((error: unknown) => {
+          if (error instanceof ForgeOneError && error.code === 'AUTHZ.DENIED') denied.add(c);
+          else throw error;
+        }),
+      ),
+    );
+    if (denied.size === 0) return undefined;
+    return Object.fromEntries(Object.entries(granted).filter(([c]) => !denied.has(c))) as Capabilities;
+  }
+
+  private count(tenant: string, environment: string, name: string, ok: boolean): void {
+    const key = `${tenant}\u0000${environment}/${name}`;
+    const c = this.counters.get(key) ?? { ok: 0, failed: 0 };
+    if (ok) c.ok++;
+    else c.failed++;
+    this.counters.set(key, c);
+  }
+
+  private async recordFailure(id: string, who: { tenant: string; principal: string; environment: string; name: string; handler: string }, error: unknown): Promise<void> {
+    const code = error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL';
+    const message = error instanceof Error ? error.message : String(error);
+    this.count(who.tenant, who.environment, who.name, false);
+    try {
+      await this.deps.events.append(who.tenant, [this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, who, { code, message: truncate(message) })]);
+    } catch (appendError) {
+      this.deps.logger.error({ err: appendError, plugin: who.name, environment: who.environment }, 'could not record a failed invocation');
+    }
+  }
+
+  private event(
+    id: string,
+    type: string,
+    who: { tenant: string; principal: string; environment: string; name: string; handler: string; version?: string; digest?: string },
+    extra: Record<string, unknown>,
+  ): NewEvent {
+    const { tenant, principal, environment, name, handler, version, digest } = who;
+    return {
+      id,
+      type,
+      time: new Date().toISOString(),
+      actor: principal,
+      tenant,
+      source: SOURCE,
+      subject: name,
+      data: { plugin: name, handler, environment, tenant, principal, ...(version ? { version } : {}), ...(digest ? { digest } : {}), ...extra },
+    };
+  }
+}
+
+function violationsOf(result: SandboxCallResult, chain: CallChain): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const hookDenials = [...chain.denials];
+  if (!result.ok && result.violation !== undefined) {
+    const hook = result.violation === 'capability' ? hookDenials.shift()?.hook : undefined;
+    out.push({ limit: result.violation, code: result.error.code, message: truncate(result.error.message), ...(hook ? { hook } : {}) });
+  }
+  for (const d of hookDenials) out.push({ limit: 'capability', code: d.code, message: truncate(d.message), hook: d.hook });
+  return out;
+}
+
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+}
+
+function splitOnce(key: string): [string, string] {
+  const i = key.indexOf('\u0000');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

@@ -1,0 +1,49 @@
+import { hostname } from 'node:os';
+import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
+import type { SandboxCaps } from '@forgeone/sandbox';
+
+/** What the sandbox-runner needs besides the platform configuration. */
+export interface SandboxRunnerOptions {
+  /** The runner's own credential, sent to the policy service with every authorisation check. */
+  readonly serviceCredential: () => string;
+  readonly authz: AuthzClientSettings;
+  /** Names this instance's durable consumer of plugin events; unique per running runner. */
+  readonly instanceId: string;
+  /** Environment caps on every manifest limit. */
+  readonly caps?: Partial<SandboxCaps>;
+  /** Replicas of the plugin key/value bucket (1 on one server, 3 in a cluster). */
+  readonly kvReplicas: number;
+}
+
+/**
+ * Reads FORGEONE_SERVICE_KEY (required), FORGEONE_RUNNER_ID (default: host name and process id),
+ * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
+ * FORGEONE_KV_REPLICAS. Throws a message naming the variable to fix.
+ */
+export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxRunnerOptions {
+  const key = readServiceKey(env);
+  if (!key) {
+    throw new Error(
+      'FORGEONE_SERVICE_KEY is not set: the sandbox-runner proves itself to the policy service with a credential derived from it. ' +
+        'Give it the same FORGEONE_SERVICE_KEY as the policy service (`npm start` generates one; otherwise `openssl rand -base64 48`)',
+    );
+  }
+  const credential = serviceCredential('sandbox-runner', key);
+  const caps: { -readonly [K in keyof SandboxCaps]?: number } = {};
+  const number = (name: string, min: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
+    return value;
+  };
+  const memory = number('FORGEONE_SANDBOX_MAX_MEMORY_MIB', 1);
+  const fuel = number('FORGEONE_SANDBOX_MAX_FUEL', 1000);
+  const timeout = number('FORGEONE_SANDBOX_MAX_TIMEOUT_MS', 1);
+  if (memory !== undefined) caps.memoryMiB = memory;
+  if (fuel !== undefined) caps.fuel = fuel;
+  if (timeout !== undefined) caps.timeoutMs = timeout;
+  const instanceId = (env.FORGEONE_RUNNER_ID ?? `${hostname()}-${process.pid}`).toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 64);
+  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env), instanceId, caps, kvReplicas: number('FORGEONE_KV_REPLICAS', 1) ?? 1 };
+}

@@ -1,0 +1,310 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serviceCredential } from '@forgeone/authz';
+import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
+import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
+import { ForgeOneError, INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES, names as namesFor, type Action, type CloudEvent, type InvokeReply, type Names } from '@forgeone/contracts';
+import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
+import { createLogger } from '@forgeone/telemetry';
+import { removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import wabtInit from 'wabt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The registry runs in-process beside the runner: publish and install go through its real commands.
+// The registry app exports no library entry, so the test reaches its module by path.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { registryOptionsFromEnv } from '../../registry/src/registry.config.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { RegistryModule } from '../../registry/src/registry.module.js';
+import { sandboxRunnerOptionsFromEnv } from '../src/sandbox-runner.config.js';
+import { pluginKvBucket, SandboxRunner, sandboxRunnerConsumer, SandboxRunnerModule } from '../src/sandbox-runner.module.js';
+
+const root = repoRoot();
+const helloDir = join(root, 'examples', 'plugins', 'hello');
+const helloManifest = JSON.parse(readFileSync(join(helloDir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
+const helloWat = readFileSync(join(helloDir, 'plugin.wat'), 'utf8');
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+async function wat(text: string): Promise<Uint8Array> {
+  const wabt = await wabtInit();
+  const module = wabt.parseWat('plugin.wat', text);
+  try {
+    module.resolveNames();
+    return new Uint8Array(module.toBinary({}).buffer);
+  } finally {
+    module.destroy();
+  }
+}
+
+// Test fixture: a stand-in for the policy service; registry and runner share its service credential.
+const SERVICE_KEY = 'runner-test-service-key-0123456789abcdef';
+const HOOKS: Action[] = ['hook:log', 'hook:metrics', 'hook:clock', 'hook:config', 'hook:storage', 'hook:auth'];
+const RULES: Record<string, readonly Action[]> = {
+  developer: ['publish', 'install', 'upgrade', 'remove', 'invoke', 'read', ...HOOKS, 'hook:http'],
+  // May call plugins, but policy keeps plugins it calls away from the network.
+  caller: ['invoke', ...HOOKS],
+  viewer: ['read'],
+};
+const TOKENS = {
+  'tok-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
+  'tok-caller': { id: 'bob', tenant: 'acme', role: 'caller' },
+  'tok-viewer': { id: 'vera', tenant: 'acme', role: 'viewer' },
+};
+const DEV = 'Bearer tok-dev';
+
+describe('sandbox-runner - invocations on the bus', () => {
+  const namespace = testNamespace('run');
+  let names: Names;
+  const connections: NatsConnection[] = [];
+  let nc: NatsConnection;
+  let registry: INestMicroservice;
+  let runnerApp: INestMicroservice;
+  let runner: SandboxRunner;
+  let client: BusClient;
+  let responder: TestAuthzResponder;
+  let web: Server;
+  let webPort = 0;
+
+  const connect = async (name: string) => {
+    const c = await connectNats(TEST_NATS_URL, name);
+    connections.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    names = namesFor(namespace);
+    nc = await connect('runner-test');
+    await ensureEventStream(await jetstreamManager(nc), names);
+    const credential = serviceCredential('registry', SERVICE_KEY);
+    responder = await startTestAuthzResponder({ connection: nc, names, tokens: TOKENS, rules: RULES, serviceCredential: credential });
+    const logger = createLogger('sandbox-runner', 'silent');
+
+    const regConn = await connect('registry-in-test');
+    const regContext = { config: {} as never, connection: regConn, names, logger, busModule: BusModule.forRoot({ connection: regConn, names }) };
+    registry = await NestFactory.createMicroservice(RegistryModule.forRoot(regContext, registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY })), {
+      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: regConn, logger }),
+      logger: false,
+    });
+    await registry.listen();
+
+    const runConn = await connect('runner-in-test');
+    const options = { ...sandboxRunnerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_RUNNER_ID: 'test' }), serviceCredential: () => credential };
+    const runContext = { config: {} as never, connection: runConn, names, logger, busModule: BusModule.forRoot({ connection: runConn, names }) };
+    runnerApp = await NestFactory.createMicroservice(SandboxRunnerModule.forRoot(runContext, options), {
+      strategy: new ForgeOneBusServer({ service: 'sandbox-runner', names, connection: runConn, logger, consumer: sandboxRunnerConsumer(names, options) }),
+      logger: false,
+    });
+    await runnerApp.listen();
+    runner = runnerApp.get(SandboxRunner);
+    client = new BusClient(nc, names);
+
+    web = createServer((req, res) => {
+      if (req.url === '/hop') {
+        res.writeHead(302, { location: 'http://example.invalid/elsewhere' }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`pong ${req.method} ${req.url}`);
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    webPort = (web.address() as { port: number }).port;
+  }, 60_000);
+
+  afterAll(async () => {
+    await new Promise((resolve) => web?.close(resolve));
+    await responder?.stop();
+    await runnerApp?.close();
+    await registry?.close();
+    await new Kvm(nc).open(pluginKvBucket(names)).then((kv) => kv.destroy()).catch(() => undefined);
+    for (const c of connections) if (!c.isClosed()) await c.close();
+    await removeNamespace(namespace);
+  }, 30_000);
+
+  const registryCommand = <T = unknown>(verb: string, body: unknown) => client.request<T>('registry', verb, body, { credential: DEV });
+  const publish = async (manifest: Record<string, unknown>, wasm: Uint8Array) => registryCommand<{ digest: string }>('publish', { manifest, wasm: b64(wasm) });
+  const call = (plugin: string, handler: string, input: string, credential = DEV, environment = 'staging') =>
+    client.requestSubject<InvokeReply>(names.invoke(environment, plugin), { handler, input }, { credential, timeoutMs: 10_000 });
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('the call succeeded but was expected to fail');
+      },
+      (e: unknown) => e as ForgeOneError,
+    );
+
+  async function invocationEvents(): Promise<CloudEvent[]> {
+    const events = await new JetStreamEventStore(nc, names).read(INVOCATION_AGGREGATE, 'acme');
+    return events.map((e) => e.event);
+  }
+
+  // hello with another 7-byte greeting, as a new version's different code.
+  function helloGreeting(greeting: string): Promise<Uint8Array> {
+    expect(greeting).toHaveLength(7);
+    const segment = '(data (i32.const 16) "hello, ")';
+    expect(helloWat).toContain(segment);
+    return wat(helloWat.replace(segment, `(data (i32.const 16) "${greeting}")`));
+  }
+
+  it('runs an installed plugin: greet answers "hello, world" with the version and fuel', async () => {
+    await publish(helloManifest, await wat(helloWat));
+    await registryCommand('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' });
+    // No wait: the runner reads up to the install before it answers "not installed".
+    const reply = await call('forgeone/hello', 'greet', 'world');
+    expect(reply.output).toBe('hello, world');
+    expect(reply.version).toBe('1.0.0');
+    expect(reply.fuelUsed).toBeGreaterThan(0);
+    // Successes are counted, not recorded one by one.
+    expect((await invocationEvents()).length).toBe(0);
+  });
+
+  it('refuses a caller policy does not allow to invoke, with AUTHZ.DENIED and an event', async () => {
+    const error = await failure(call('forgeone/hello', 'greet', 'world', 'Bearer tok-viewer'));
+    expect(error.code).toBe('AUTHZ.DENIED');
+    const failed = (await invocationEvents()).filter((e) => e.type === INVOCATION_EVENT_TYPES.invocationFailed);
+    expect(failed.at(-1)?.data).toMatchObject({ plugin: 'forgeone/hello', code: 'AUTHZ.DENIED', principal: 'vera', tenant: 'acme', environment: 'staging' });
+  });
+
+  it('answers SANDBOX.NOT_FOUND for a plugin not installed in that environment', async () => {
+    const error = await failure(call('forgeone/hello', 'greet', 'world', DEV, 'production'));
+    expect(error.code).toBe('SANDBOX.NOT_FOUND');
+  });
+
+  it('ends a hostile call at its limit with a sandbox_violation while other calls keep succeeding', async () => {
+    const spin = readFileSync(join(root, 'test', 'hostile', 'infinite-loop-handler.wat'), 'utf8');
+    const manifest = { name: 'evil/spin', version: '1.0.0', abi: 1, description: 'never returns', handlers: ['run'], capabilities: {}, limits: { memoryMiB: 1, fuel: 1e12, timeoutMs: 300, maxOutputBytes: 1024 } };
+    await publish(manifest, await wat(spin));
+    await registryCommand('install', { name: 'evil/spin', version: '1.0.0', environment: 'staging' });
+    const hostile = failure(call('evil/spin', 'run', 'x'));
+    const friendly = await Promise.all(Array.from({ length: 20 }, (_, i) => call('forgeone/hello', 'greet', `n${i}`)));
+    expect(friendly.map((r) => r.output)).toEqual(Array.from({ length: 20 }, (_, i) => `hello, n${i}`));
+    const error = await hostile;
+    expect(error.code).toBe('SANDBOX.TIMEOUT');
+
+    const fuelManifest = { ...manifest, name: 'evil/burn', limits: { ...manifest.limits, fuel: 100_000, timeoutMs: 5_000 } };
+    await publish(fuelManifest, await wat(spin));
+    await registryCommand('install', { name: 'evil/burn', version: '1.0.0', environment: 'staging' });
+    expect((await failure(call('evil/burn', 'run', 'x'))).code).toBe('SANDBOX.FUEL_EXHAUSTED');
+
+    const violations = (await invocationEvents()).filter((e) => e.type === INVOCATION_EVENT_TYPES.sandboxViolation).map((e) => e.data);
+    expect(violations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ plugin: 'evil/spin', limit: 'timeout', code: 'SANDBOX.TIMEOUT', version: '1.0.0', tenant: 'acme', environment: 'staging', principal: 'alice' }),
+        expect.objectContaining({ plugin: 'evil/burn', limit: 'fuel', code: 'SANDBOX.FUEL_EXHAUSTED' }),
+      ]),
+    );
+    // The runner still serves.
+    expect((await call('forgeone/hello', 'greet', 'again')).output).toBe('hello, again');
+  });
+
+  it('hot swaps under load: every call succeeds, on the old or the new version, and the old one is released', async () => {
+    await publish({ ...helloManifest, version: '1.1.0' }, await helloGreeting('howdy, '));
+    const outputs = new Map<string, string>([
+      ['1.0.0', 'hello, x'],
+      ['1.1.0', 'howdy, x'],
+    ]);
+    let running = true;
+    const failures: unknown[] = [];
+    const seen: string[] = [];
+    const worker = async () => {
+      while (running) {
+        try {
+          const reply = await call('forgeone/hello', 'greet', 'x');
+          expect(reply.output).toBe(outputs.get(reply.version));
+          seen.push(reply.version);
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await new Promise((r) => setTimeout(r, 200));
+    await registryCommand('upgrade', { name: 'forgeone/hello', version: '1.1.0', environment: 'staging' });
+    const upgradedAt = seen.length;
+    // Keep the load on until the new version has answered a good number of calls.
+    await expect.poll(() => seen.filter((v) => v === '1.1.0').length, { timeout: 10_000 }).toBeGreaterThan(50);
+    running = false;
+    await Promise.all(workers);
+    expect(failures).toEqual([]);
+    expect(seen.slice(0, 5).every((v) => v === '1.0.0')).toBe(true);
+    // Long after the switch, the last call of every client ran on 1.1.0.
+    expect(seen.slice(-8).every((v) => v === '1.1.0')).toBe(true);
+    expect(seen.length).toBeGreaterThan(upgradedAt);
+    // Once no call holds it, 1.0.0 is unloaded: one hello key is left in the sandbox.
+    await expect.poll(() => runner.host.loaded().filter((p) => p.key.includes('forgeone/hello')).map((p) => p.key), { timeout: 10_000 }).toHaveLength(1);
+    expect(runner.installations.draining).toBe(0);
+
+    // No rollback command yet: remove, then install 1.0.0 again; after the install every call is on 1.0.0.
+    await registryCommand('remove', { name: 'forgeone/hello', environment: 'staging' });
+    expect((await failure(call('forgeone/hello', 'greet', 'x'))).code).toBe('SANDBOX.NOT_FOUND');
+    await registryCommand('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' });
+    const after = await Promise.all(Array.from({ length: 10 }, () => call('forgeone/hello', 'greet', 'x')));
+    expect(new Set(after.map((r) => r.version))).toEqual(new Set(['1.0.0']));
+  });
+
+  describe('host hooks', () => {
+    beforeAll(async () => {
+      const hostCalls = readFileSync(join(root, 'libs', 'sandbox', 'test', 'plugins', 'host-calls.wat'), 'utf8');
+      const manifest = {
+        name: 'acme/hooks',
+        version: '1.0.0',
+        abi: 1,
+        description: 'uses every host function',
+        handlers: ['kv_roundtrip', 'kv_read', 'kv_remove', 'http', 'auth', 'env', 'clock'],
+        capabilities: { log: true, metrics: true, clock: true, config: true, storage: true, auth: true, http: { allow: [`127.0.0.1:${webPort}`, 'localhost'] } },
+        limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 5_000, maxOutputBytes: 65_536 },
+      };
+      await publish(manifest, await wat(hostCalls));
+      await registryCommand('install', { name: 'acme/hooks', version: '1.0.0', environment: 'staging' });
+    });
+
+    it('storage is persistent and namespaced per tenant and plugin', async () => {
+      expect((await call('acme/hooks', 'kv_roundtrip', 'colour')).output).toBe('colour');
+      expect((await call('acme/hooks', 'kv_read', 'colour')).output).toBe('colour');
+      const kv = await new Kvm(nc).open(pluginKvBucket(names));
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      expect(keys).toEqual([`acme.acme.hooks.${Buffer.from('colour').toString('base64url')}`]);
+      expect((await call('acme/hooks', 'kv_remove', 'colour')).output).toBe('0');
+      expect((await call('acme/hooks', 'kv_remove', 'colour')).output).toBe('/');
+    });
+
+    it('http reaches an allowed host and nothing else; a refusal is a sandbox_violation', async () => {
+      const ok = await call('acme/hooks', 'http', JSON.stringify({ url: `http://127.0.0.1:${webPort}/ping` }));
+      expect(JSON.parse(ok.output ?? '{}')).toMatchObject({ status: 200, body: 'pong GET /ping' });
+
+      // Not on the allow-list; a redirect to another host; a name that resolves to loopback.
+      for (const url of ['http://example.com/', `http://127.0.0.1:${webPort}/hop`, `http://localhost:${webPort}/`, 'http://localhost/']) {
+        const error = await failure(call('acme/hooks', 'http', JSON.stringify({ url })));
+        expect(error.code, url).toBe('SANDBOX.GUEST_ERROR');
+      }
+      const violations = (await invocationEvents()).filter((e) => e.type === INVOCATION_EVENT_TYPES.sandboxViolation && (e.data as { hook?: string }).hook === 'http');
+      expect(violations.length).toBeGreaterThanOrEqual(4);
+      expect(violations[0].data).toMatchObject({ plugin: 'acme/hooks', limit: 'capability', code: 'SANDBOX.CAPABILITY_DENIED' });
+    });
+
+    it('a hook policy denies for this caller is refused and recorded', async () => {
+      const error = await failure(call('acme/hooks', 'http', JSON.stringify({ url: `http://127.0.0.1:${webPort}/ping` }), 'Bearer tok-caller'));
+      expect(error.code).toBe('SANDBOX.GUEST_ERROR');
+      const last = (await invocationEvents()).filter((e) => e.type === INVOCATION_EVENT_TYPES.sandboxViolation).at(-1);
+      expect(last?.data).toMatchObject({ plugin: 'acme/hooks', limit: 'capability', hook: 'http', code: 'AUTHZ.DENIED', principal: 'bob' });
+      // Storage stays allowed for the same caller.
+      expect((await call('acme/hooks', 'kv_roundtrip', 'k', 'Bearer tok-caller')).output).toBe('k');
+    });
+
+    it('auth asks policy for the caller', async () => {
+      expect((await call('acme/hooks', 'auth', JSON.stringify({ action: 'install' }))).output).toBe('1');
+      expect((await call('acme/hooks', 'auth', JSON.stringify({ action: 'install' }), 'Bearer tok-caller')).output).toBe('0');
+    });
+  });
+
+  it('counts successes and failures per plugin in sandbox-runner.stats', async () => {
+    const stats = await client.request<{ invocations: Record<string, { ok: number; failed: number }> }>('sandbox-runner', 'stats', {}, { credential: DEV });
+    expect(stats.invocations['staging/forgeone/hello'].ok).toBeGreaterThan(30);
+    expect(stats.invocations['staging/evil/spin']).toEqual({ ok: 0, failed: 1 });
+  });
+});

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { TenantIdSchema } from './authz.js';
+import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
+import { DigestSchema } from './plugin.events.js';
+
+const HandlerSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a handler name of the plugin');
+
+/**
+ * Body of `forgeone.invoke.<env>.<plugin>`: the handler and its input, as UTF-8 text (`input`) or
+ * as bytes (`inputBase64`), exactly one of them. The caller's token travels in the Authorization header.
+ */
+export const InvokeRequestSchema = z
+  .object({
+    handler: HandlerSchema,
+    input: z.string().optional(),
+    inputBase64: z.base64().optional(),
+  })
+  .strict()
+  .refine((r) => (r.input === undefined) !== (r.inputBase64 === undefined), { message: 'send exactly one of input (UTF-8 text) or inputBase64 (bytes)', path: ['input'] });
+export type InvokeRequest = z.infer<typeof InvokeRequestSchema>;
+
+/** Reply of a successful invocation; `output` when the bytes are valid UTF-8, otherwise `outputBase64`. */
+export const InvokeReplySchema = z
+  .object({
+    plugin: PluginNameSchema,
+    handler: HandlerSchema,
+    environment: EnvironmentSchema,
+    version: SemverSchema,
+    digest: DigestSchema,
+    output: z.string().optional(),
+    outputBase64: z.base64().optional(),
+    fuelUsed: z.number().int().nonnegative().optional(),
+    durationMs: z.number().nonnegative(),
+  })
+  .strict();
+export type InvokeReply = z.infer<typeof InvokeReplySchema>;
+
+export const INVOCATION_EVENT_TYPES = {
+  invocationFailed: 'io.forgeone.plugin.invocation_failed.v1',
+  sandboxViolation: 'io.forgeone.plugin.sandbox_violation.v1',
+} as const;
+
+/**
+ * The aggregate of invocation events: `forgeone.evt.invocation.<tenant>`. Only the sandbox-runner may
+ * publish there, so no other client can write (or hide) a failure or a violation.
+ */
+export const INVOCATION_AGGREGATE = 'invocation';
+
+/** Which sandbox limit a call broke; `capability` also covers a host hook denied by manifest or policy. */
+export const SandboxLimitSchema = z.enum(['fuel', 'memory', 'timeout', 'stack', 'input_size', 'output_size', 'memory_access', 'capability', 'concurrency']);
+
+const InvocationFacts = {
+  plugin: PluginNameSchema,
+  handler: HandlerSchema,
+  environment: EnvironmentSchema,
+  tenant: TenantIdSchema,
+  /** Pseudonymous id of the caller (as in the envelope's `actor`). */
+  principal: z.string().min(1).max(256),
+  /** Absent when the call failed before a version was chosen (not installed, not authorised). */
+  version: SemverSchema.optional(),
+  digest: DigestSchema.optional(),
+};
+
+export const InvocationFailedSchema = z
+  .object({
+    ...InvocationFacts,
+    /** The error code the caller received (`SANDBOX.*`, `AUTHZ.DENIED`, ...). */
+    code: z.string().min(1).max(64),
+    message: z.string().max(2048),
+    durationMs: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const SandboxViolationSchema = z
+  .object({
+    ...InvocationFacts,
+    version: SemverSchema,
+    digest: DigestSchema,
+    limit: SandboxLimitSchema,
+    code: z.string().min(1).max(64),
+    message: z.string().max(2048),
+    /** For `capability`: the host hook refused (`storage`, `http`, ...). */
+    hook: z.string().max(32).optional(),
+  })
+  .strict();
+
+export type InvocationFailed = { readonly type: typeof INVOCATION_EVENT_TYPES.invocationFailed; readonly data: z.infer<typeof InvocationFailedSchema> };
+export type SandboxViolationRecorded = { readonly type: typeof INVOCATION_EVENT_TYPES.sandboxViolation; readonly data: z.infer<typeof SandboxViolationSchema> };
