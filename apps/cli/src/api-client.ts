@@ -157,6 +157,22 @@ export interface RevokedToken extends TokenInfo {
   readonly alreadyRevoked: boolean;
 }
 
+/** The input of a plugin call: UTF-8 text, or bytes as base64. */
+export type CallInput = { readonly input: string } | { readonly inputBase64: string };
+
+/** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
+export interface CallReply {
+  readonly plugin: string;
+  readonly handler: string;
+  readonly environment: string;
+  readonly version: string;
+  readonly digest: string;
+  readonly output?: string;
+  readonly outputBase64?: string;
+  readonly fuelUsed?: number;
+  readonly durationMs: number;
+}
+
 /** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
 export interface ApiClient {
   readonly baseUrl: string;
@@ -164,6 +180,7 @@ export interface ApiClient {
   installPlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
   upgradePlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
   removePlugin(environment: string, name: string): Promise<InstallationReply>;
+  callPlugin(environment: string, name: string, handler: string, input: CallInput): Promise<CallReply>;
   listPlugins(environment?: string): Promise<PluginListReply>;
   showPlugin(name: string): Promise<PluginDetailReply>;
   pluginHistory(name: string): Promise<HistoryReply>;
@@ -256,6 +273,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     upgradePlugin: (environment, name, version) =>
       request('PUT', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`, { version }),
     removePlugin: (environment, name) => request('DELETE', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`),
+    callPlugin: (environment, name, handler, input) =>
+      request('POST', `/v1/environments/${envPath(environment)}/plugins/${namePath(name)}/calls/${encodeURIComponent(handler)}`, input),
     listPlugins: (environment) => request('GET', '/v1/plugins', undefined, { environment }),
     showPlugin: (name) => request('GET', `/v1/plugins/${namePath(name)}`),
     pluginHistory: (name) => request('GET', `/v1/plugins/${namePath(name)}/history`),

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './cli.errors.js';
 import { createCommandContext, type CliIo, type CommandContext } from './command.context.js';
 import { registerAuditCommands } from './commands/audit.command.js';
+import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
 import { registerPolicyCommands } from './commands/policy.command.js';
 import { registerTokenCommands } from './commands/token.command.js';
@@ -37,7 +38,7 @@ export function buildProgram(context: CommandContext): Command {
       },
     })
     .showHelpAfterError('(add --help for usage)');
-  registerPluginCommands(program, context);
+  registerCallCommand(registerPluginCommands(program, context), context);
   registerAuditCommands(program, context);
   registerTokenCommands(program, context);
   registerPolicyCommands(program, context);

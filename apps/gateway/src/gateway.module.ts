@@ -12,6 +12,7 @@ import { DocsController } from './http/docs.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
 import { HealthController } from './http/health.controller.js';
 import { InstallationsController } from './http/installations.controller.js';
+import { InvocationsController } from './http/invocations.controller.js';
 import { PluginsController } from './http/plugins.controller.js';
 import { PoliciesController } from './http/policies.controller.js';
 import { TokensController } from './http/tokens.controller.js';
@@ -39,7 +40,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController],
+      controllers: [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },

@@ -390,6 +390,56 @@ describe('gateway - commands', () => {
   });
 });
 
+describe('gateway - plugin calls', () => {
+  it('call - sends the invoke request with the caller token to forgeone.invoke.<env>.<plugin> and answers the reply or the typed error', async () => {
+    const runnerNc = await connectNats(NATS_URL, 'forgeone-sandbox-runner');
+    const seen: Array<{ subject: string; body: unknown; credential: string | undefined }> = [];
+    const sub = runnerNc.subscribe(names.invoke('staging', 'acme/pii-redactor'), {
+      callback: (_err, msg) => {
+        const body = msg.json<{ handler: string; input?: string }>();
+        seen.push({ subject: msg.subject, body, credential: msg.headers?.get('Authorization') });
+        if (body.input === '') msg.respond(JSON.stringify(new ForgeOneError('SANDBOX.GUEST_ERROR', 'greet needs a name').toReply()));
+        else msg.respond(JSON.stringify({ plugin: 'acme/pii-redactor', handler: body.handler, environment: 'staging', version: '1.0.0', digest, output: `out:${body.input}`, durationMs: 1 }));
+      },
+    });
+    try {
+      await runnerNc.flush();
+      const path = '/v1/environments/staging/plugins/acme/pii-redactor/calls/redact';
+      const ok = await call('POST', path, { body: { input: 'x' }, headers: { authorization: TOKEN } });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual({ plugin: 'acme/pii-redactor', handler: 'redact', environment: 'staging', version: '1.0.0', digest, output: 'out:x', durationMs: 1 });
+      expect(seen).toEqual([{ subject: names.invoke('staging', 'acme/pii-redactor'), body: { handler: 'redact', input: 'x' }, credential: TOKEN }]);
+
+      const guest = await call('POST', path, { body: { input: '' }, headers: { authorization: TOKEN } });
+      expect(guest.status).toBe(422);
+      expect(guest.body.error).toEqual({ code: 'SANDBOX.GUEST_ERROR', message: 'greet needs a name' });
+
+      const bytes = await call('POST', path, { body: { inputBase64: Buffer.from([0xff]).toString('base64') }, headers: { authorization: TOKEN } });
+      expect(bytes.status).toBe(200);
+      expect(seen.at(-1)?.body).toEqual({ handler: 'redact', inputBase64: '/w==' });
+
+      const before = seen.length;
+      const both = await call('POST', path, { body: { input: 'a', inputBase64: 'YQ==' }, headers: { authorization: TOKEN } });
+      expect(both.status).toBe(400);
+      expect(both.body.error.message).toContain('input');
+      const badHandler = await call('POST', '/v1/environments/staging/plugins/acme/pii-redactor/calls/9-lives', { body: { input: 'a' }, headers: { authorization: TOKEN } });
+      expect(badHandler.status).toBe(400);
+      expect(badHandler.body.error.message).toContain('handler');
+      const anonymous = await call('POST', path, { body: { input: 'a' } });
+      expect(anonymous.status).toBe(401);
+      expect(seen.length).toBe(before);
+
+      // Nobody serves a plugin of another environment: no runner is SERVICE.UNAVAILABLE.
+      const absent = await call('POST', '/v1/environments/production/plugins/acme/pii-redactor/calls/redact', { body: { input: 'a' }, headers: { authorization: TOKEN } });
+      expect(absent.status).toBe(503);
+      expect(absent.body.error.code).toBe('SERVICE.UNAVAILABLE');
+    } finally {
+      sub.unsubscribe();
+      await runnerNc.close();
+    }
+  });
+});
+
 describe('gateway - queries', () => {
   it("list - answers the caller's tenant only, the tenant policy named", async () => {
     const acme = await call('GET', '/v1/plugins', { headers: bearer(DEV) });

@@ -19,7 +19,8 @@ function receipt(reply: CommandReceipt): string {
   return `(seq ${cleanCell(reply.sequence)}${pending})`;
 }
 
-export function registerPluginCommands(program: Command, context: CommandContext): void {
+/** Adds the `plugin` verbs and returns the `plugin` command, so other verbs can join it. */
+export function registerPluginCommands(program: Command, context: CommandContext): Command {
   const plugin = program.command('plugin').description('publish, install, upgrade, remove and inspect plugins');
 
   plugin
@@ -98,6 +99,7 @@ export function registerPluginCommands(program: Command, context: CommandContext
         reply.events.length ? formatAuditEntries(reply.events, { withPlugin: false }) : `no events recorded for ${name}\n`,
       );
     });
+  return plugin;
 }
 
 function renderList(reply: PluginListReply, environment: string | undefined): string {

@@ -6,6 +6,7 @@ import {
   EnvironmentSchema,
   InstallationResultSchema,
   InstallPluginRequestSchema,
+  InvokeReplySchema,
   PluginNameSchema,
   PolicyCheckReplySchema,
   PolicyCheckRequestSchema,
@@ -33,6 +34,17 @@ export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, '
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });
 export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true });
+// A plugin call: the handler comes from the path, the input as UTF-8 text or as bytes.
+export const CallBodySchema = z
+  .object({
+    input: z.string().optional().describe('the input as UTF-8 text'),
+    inputBase64: z.base64().optional().describe('the input as bytes, base64 (for input that is not UTF-8 text)'),
+  })
+  .strict()
+  .refine((b) => (b.input === undefined) !== (b.inputBase64 === undefined), {
+    message: 'send exactly one of input (UTF-8 text) or inputBase64 (bytes, base64)',
+    path: ['input'],
+  });
 
 export const ApplyPoliciesBodySchema = ApplyPolicySetRequestSchema;
 // The resource's tenant may be left out: it is then the what-if tenant, else the caller's own.
@@ -145,6 +157,9 @@ export const RevokeTokenReplySchema = TokenListReplySchema.shape.tokens.element.
   alreadyRevoked: z.boolean().describe('true when the token had been revoked before; nothing changed'),
 });
 
+// `output` when the plugin answered valid UTF-8, otherwise `outputBase64`.
+export const CallReplySchema = InvokeReplySchema;
+
 export const ErrorReplySchema = z.object({
   error: z.object({
     code: z.string().describe('stable machine code, AREA.REASON'),
@@ -168,6 +183,7 @@ export const ReadyzReplySchema = z.object({
 
 export type PublishReply = z.infer<typeof PublishReplySchema>;
 export type InstallationReply = z.infer<typeof InstallationReplySchema>;
+export type CallReply = z.infer<typeof CallReplySchema>;
 export type PluginListReply = z.infer<typeof PluginListReplySchema>;
 export type PluginDetailReply = z.infer<typeof PluginDetailReplySchema>;
 export type AuditEntryReply = z.infer<typeof AuditEntrySchema>;

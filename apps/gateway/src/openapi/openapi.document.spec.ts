@@ -7,6 +7,7 @@ import { DocsController } from '../http/docs.controller.js';
 import { HealthController } from '../http/health.controller.js';
 import {
   AuditLogQuerySchema,
+  CallBodySchema,
   CreateTokenShapeSchema,
   InstallBodySchema,
   PluginListQuerySchema,
@@ -15,6 +16,7 @@ import {
   UpgradeBodySchema,
 } from '../http/http-api.schemas.js';
 import { InstallationsController } from '../http/installations.controller.js';
+import { InvocationsController } from '../http/invocations.controller.js';
 import { PluginsController } from '../http/plugins.controller.js';
 import { PoliciesController } from '../http/policies.controller.js';
 import { TokensController } from '../http/tokens.controller.js';
@@ -26,6 +28,7 @@ const CONTRACT_ROUTES = [
   'post /v1/environments/{environment}/installations',
   'put /v1/environments/{environment}/installations/{publisher}/{plugin}',
   'delete /v1/environments/{environment}/installations/{publisher}/{plugin}',
+  'post /v1/environments/{environment}/plugins/{publisher}/{plugin}/calls/{handler}',
   'get /v1/plugins',
   'get /v1/plugins/{publisher}/{plugin}',
   'get /v1/plugins/{publisher}/{plugin}/history',
@@ -55,7 +58,7 @@ const doc = buildOpenApiDocument() as unknown as Doc;
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {
-  const controllers = [PluginsController, InstallationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController];
+  const controllers = [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController];
   return controllers.flatMap((controller) => {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     return Object.getOwnPropertyNames(controller.prototype)
@@ -141,7 +144,7 @@ describe('OpenAPI document', () => {
   });
 
   it('openapi - request bodies forbid unknown fields and errors share one schema', () => {
-    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest']) {
+    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'CallRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest']) {
       expect(doc.components.schemas[name].additionalProperties, name).toBe(false);
     }
     expect(doc.components.schemas.InstallRequest.required).toEqual(['name', 'version']);
@@ -150,6 +153,15 @@ describe('OpenAPI document', () => {
     const install = doc.paths['/v1/environments/{environment}/installations'].post.responses;
     expect(install['404']).toMatchObject({ description: expect.stringContaining('REGISTRY.VERSION_NOT_FOUND') });
     expect(install.default).toBeDefined();
+  });
+
+  it('openapi - a plugin call answers 200 with the output and documents the sandbox refusals', () => {
+    const call = doc.paths['/v1/environments/{environment}/plugins/{publisher}/{plugin}/calls/{handler}'].post;
+    expect(Object.keys(call.responses)).toContain('200');
+    expect(call.responses['404']).toMatchObject({ description: expect.stringContaining('SANDBOX.NOT_FOUND') });
+    expect(call.responses['422']).toMatchObject({ description: expect.stringContaining('SANDBOX.GUEST_ERROR') });
+    expect(call.responses['504']).toMatchObject({ description: expect.stringContaining('SANDBOX.TIMEOUT') });
+    expect(doc.components.schemas.CallReply).toMatchObject({ properties: { output: expect.any(Object), outputBase64: expect.any(Object) } });
   });
 
   it('openapi - the publish manifest points at the manifest schema', () => {
@@ -194,6 +206,19 @@ describe('HTTP request schemas', () => {
       expect(result.success).toBe(false);
       expect(result.error?.issues[0].code).toBe('unrecognized_keys');
     }
+  });
+
+  it('schemas - a call takes exactly one of input and inputBase64, naming the field', () => {
+    expect(CallBodySchema.safeParse({ input: 'world' }).success).toBe(true);
+    expect(CallBodySchema.safeParse({ input: '' }).success).toBe(true);
+    expect(CallBodySchema.safeParse({ inputBase64: Buffer.from([0xff, 0]).toString('base64') }).success).toBe(true);
+    for (const body of [{}, { input: 'a', inputBase64: 'YQ==' }]) {
+      const result = CallBodySchema.safeParse(body);
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0].path).toEqual(['input']);
+    }
+    expect(CallBodySchema.safeParse({ inputBase64: 'not base64!' }).error?.issues[0].path).toEqual(['inputBase64']);
+    expect(CallBodySchema.safeParse({ input: 'a', handler: 'greet' }).error?.issues[0].code).toBe('unrecognized_keys');
   });
 
   it('schemas - audit log query turns strings into numbers and checks them', () => {

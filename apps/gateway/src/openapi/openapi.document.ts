@@ -1,10 +1,12 @@
-import { EnvironmentSchema, httpStatusFor, manifestJsonSchema, type ErrorCode } from '@forgeone/contracts';
+import { EnvironmentSchema, InvokeRequestSchema, httpStatusFor, manifestJsonSchema, type ErrorCode } from '@forgeone/contracts';
 import { z } from 'zod';
 import {
   ApplyPoliciesBodySchema,
   ApplyPoliciesReplySchema,
   AuditLogQuerySchema,
   AuditLogReplySchema,
+  CallBodySchema,
+  CallReplySchema,
   CreateTokenBodySchema,
   CreateTokenResultSchema,
   ErrorReplySchema,
@@ -66,6 +68,7 @@ export interface ApiRoute {
 const ENV: ParameterDoc = { name: 'environment', in: 'path', description: 'environment name, e.g. staging' };
 const PUBLISHER: ParameterDoc = { name: 'publisher', in: 'path', description: 'first segment of the plugin name (<publisher>/<plugin>)' };
 const PLUGIN: ParameterDoc = { name: 'plugin', in: 'path', description: 'second segment of the plugin name' };
+const HANDLER: ParameterDoc = { name: 'handler', in: 'path', description: 'a handler the plugin exports (its manifest lists them), e.g. greet' };
 const TOKEN_ID: ParameterDoc = { name: 'tokenId', in: 'path', description: 'id of the token (the part after `fo_`, as token list shows it)' };
 const TENANT_HEADER: ParameterDoc = {
   name: 'Forgeone-Tenant',
@@ -79,6 +82,22 @@ const BUS_ERRORS: readonly ErrorCode[] = ['SERVICE.UNAVAILABLE', 'SERVICE.TIMEOU
 const QUERY_ERRORS: readonly ErrorCode[] = ['QUERY.INVALID', 'SERVICE.UNAVAILABLE', ...AUTH_ERRORS];
 const CHANGE_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'REGISTRY.VERSION_CONFLICT', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
 const POLICY_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', ...BUS_ERRORS];
+// What the sandbox runner answers a failed call with.
+const SANDBOX_ERRORS: readonly ErrorCode[] = [
+  'SANDBOX.NOT_FOUND',
+  'SANDBOX.GUEST_ERROR',
+  'SANDBOX.FUEL_EXHAUSTED',
+  'SANDBOX.MEMORY_LIMIT',
+  'SANDBOX.STACK_OVERFLOW',
+  'SANDBOX.TIMEOUT',
+  'SANDBOX.TRAP',
+  'SANDBOX.OUT_OF_BOUNDS',
+  'SANDBOX.OUTPUT_TOO_LARGE',
+  'SANDBOX.INPUT_TOO_LARGE',
+  'SANDBOX.CAPABILITY_DENIED',
+  'SANDBOX.OVERLOADED',
+  'SANDBOX.MODULE_REJECTED',
+];
 
 // Every route of the HTTP API v1.
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -162,6 +181,18 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [ENV, PUBLISHER, PLUGIN],
     success: { status: 200, description: 'removed', component: 'InstallationReply', schema: InstallationReplySchema },
     errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.NOT_INSTALLED'],
+    credential: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/calls/{handler}',
+    operationId: 'callPlugin',
+    summary: 'Call a handler of the plugin installed in an environment with one input; answers its output (needs invoke on the plugin)',
+    tag: 'invocations',
+    pathParameters: [ENV, PUBLISHER, PLUGIN, HANDLER],
+    body: { component: 'CallRequest', schema: CallBodySchema },
+    success: { status: 200, description: 'the output: `output` when it is UTF-8 text, else `outputBase64`', component: 'CallReply', schema: CallReplySchema },
+    errors: ['COMMAND.INVALID', 'COMMAND.TOO_LARGE', ...SANDBOX_ERRORS, ...BUS_ERRORS],
     credential: true,
   },
   {
@@ -286,7 +317,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-const PATH_PARAMETER_SCHEMAS: Record<string, z.ZodType> = { environment: EnvironmentSchema, publisher: PathSegmentSchema, plugin: PathSegmentSchema, tokenId: TokenIdSchema };
+const PATH_PARAMETER_SCHEMAS: Record<string, z.ZodType> = { environment: EnvironmentSchema, publisher: PathSegmentSchema, plugin: PathSegmentSchema, tokenId: TokenIdSchema, handler: InvokeRequestSchema.shape.handler };
 
 function parameters(route: ApiRoute): JsonSchema[] {
   const inPath = (route.pathParameters ?? []).map((p) => ({
@@ -365,7 +396,7 @@ export function buildOpenApiDocument(): JsonSchema {
         'HTTP API of the ForgeOne WebAssembly plugin manager. Every /v1 route needs an API token (Authorization: Bearer <token>) and is authorised by the Cedar policy set; queries answer for the tenant of the token only. Plugin commands answer once the change is visible in reads, or after 5 s with "projected": false. Every error is { "error": { "code", "message", "details"? } }.',
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'plugins' }, { name: 'installations' }, { name: 'audit' }, { name: 'policy' }, { name: 'tokens' }, { name: 'operations' }],
+    tags: [{ name: 'plugins' }, { name: 'installations' }, { name: 'invocations' }, { name: 'audit' }, { name: 'policy' }, { name: 'tokens' }, { name: 'operations' }],
     paths,
     components: {
       schemas: components(),
