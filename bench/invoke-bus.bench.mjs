@@ -157,7 +157,7 @@ try {
   hdrs.set('Authorization', `Bearer ${bootstrapToken}`);
   let sink = pluginMs.sequential;
   let failures = {};
-  // A refused call (e.g. SANDBOX.TIMEOUT when the worker queue outlasts the plugin's 100 ms limit) is
+  // A refused call (e.g. SANDBOX.TIMEOUT when a descheduled worker misses hello's 100 ms deadline) is
   // still a served request: it counts in the latencies and is reported by code, not hidden.
   const invoke = async () => {
     const reply = JSON.parse(decoder.decode((await nc.request(subject, body, { headers: hdrs, timeout: 10_000 })).data));
