@@ -10,13 +10,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { measureAsync, measureSync, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'apps', 'policy', 'dist', 'main.js');
 if (!existsSync(entry) || !existsSync(join(root, 'libs', 'authz', 'dist', 'index.js'))) {
   console.error(`Not built: ${entry} missing. Run \`npm run build\` first.`);
@@ -51,44 +48,8 @@ const principal = { id: 'bench-dev', type: 'user', tenant: 'acme', roles: ['deve
 const resource = { type: 'Plugin', id: 'acme/hello', tenant: 'acme', attributes: { classification: 'internal' } };
 const action = 'publish';
 
-function stats(latenciesNs, elapsedNs) {
-  const sorted = Float64Array.from(latenciesNs).sort();
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1_000;
-  return {
-    n: sorted.length,
-    perSecond: Math.round((sorted.length / Number(elapsedNs)) * 1e9),
-    p50Us: Number(at(0.5).toFixed(1)),
-    p99Us: Number(at(0.99).toFixed(1)),
-  };
-}
 
-function measureSync(n, fn) {
-  const latencies = new Array(n);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    latencies[i] = Number(process.hrtime.bigint() - t);
-  }
-  return stats(latencies, process.hrtime.bigint() - start);
-}
 
-async function measureAsync(n, concurrency, fn) {
-  const latencies = [];
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        next++;
-        const t = process.hrtime.bigint();
-        await fn();
-        latencies.push(Number(process.hrtime.bigint() - t));
-      }
-    }),
-  );
-  return stats(latencies, process.hrtime.bigint() - start);
-}
 
 // --- raw Cedar with the pre-parsed default set, in this process --------------------------------
 const results = [];
@@ -143,16 +104,6 @@ async function withChild(args, env, work) {
   }
 }
 
-async function waitFor(what, probe, exited) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const failure = exited();
-    if (failure) throw new Error(`${what} ${failure}`);
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not get ready in 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 {
   const subject = `bench-${randomBytes(4).toString('hex')}.echo`;
@@ -220,31 +171,12 @@ await nc.close();
 const raw = results[0];
 const rows = results.map((r) => ({ ...r, p50VsRawCedar: Number((r.p50Us / raw.p50Us).toFixed(2)), throughputVsRawCedar: Number((r.perSecond / raw.perSecond).toFixed(3)) }));
 const header = ['scenario', 'mode', 'n', 'decisions/s', 'p50 µs', 'p99 µs', 'p50 × raw', 'throughput × raw'];
-const table = [header, ...rows.map((r) => [r.scenario, r.mode, r.n, r.perSecond, r.p50Us, r.p99Us, r.p50VsRawCedar, r.throughputVsRawCedar].map(String))];
-const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-for (const [i, row] of table.entries()) {
-  console.log(row.map((cell, j) => (j < 2 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  '));
-  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-}
-const out = join(root, 'bench', 'results', 'authz-check.json');
-await mkdir(dirname(out), { recursive: true });
-await writeFile(
-  out,
-  `${JSON.stringify(
-    {
-      benchmark: 'authz-check',
-      at: new Date().toISOString(),
-      node: process.version,
-      cpus: cpus().length,
-      cedar: cedar.getCedarVersion(),
-      nats: NATS_URL.replace(/\/\/[^@]*@/, '//'),
-      request: { principal: principal.id, role: 'developer', action, resource },
-      n: N,
-      concurrency: CONCURRENCY,
-      results: rows,
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log(`\nwrote ${out}`);
+printTable(header, rows.map((r) => [r.scenario, r.mode, r.n, r.perSecond, r.p50Us, r.p99Us, r.p50VsRawCedar, r.throughputVsRawCedar]));
+await writeResults('authz-check', {
+  cedar: cedar.getCedarVersion(),
+  nats: redactNatsUrl(NATS_URL),
+  request: { principal: principal.id, role: 'developer', action, resource },
+  n: N,
+  concurrency: CONCURRENCY,
+  results: rows,
+});

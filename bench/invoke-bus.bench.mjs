@@ -13,13 +13,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { measureAsync, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']) {
   if (!existsSync(join(root, built))) {
     console.error(`Not built: ${built} missing. Run \`npm run build\` first.`);
@@ -54,50 +51,9 @@ const helloDir = join(root, 'examples', 'plugins', 'hello');
 // The request measured everywhere: the body of forgeone.invoke (libs/contracts/src/invocation.ts).
 const body = encoder.encode(JSON.stringify({ handler: 'greet', input: 'world' }));
 
-function stats(latenciesNs, elapsedNs) {
-  const sorted = Float64Array.from(latenciesNs).sort();
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1_000;
-  return {
-    n: sorted.length,
-    perSecond: Math.round((sorted.length / Number(elapsedNs)) * 1e9),
-    p50Us: Number(at(0.5).toFixed(1)),
-    p99Us: Number(at(0.99).toFixed(1)),
-  };
-}
 
-function percentiles(valuesUs) {
-  const sorted = Float64Array.from(valuesUs).sort();
-  const at = (q) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1));
-  return { p50Us: at(0.5), p99Us: at(0.99) };
-}
 
-async function measureAsync(n, concurrency, fn) {
-  const latencies = [];
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        next++;
-        const t = process.hrtime.bigint();
-        await fn();
-        latencies.push(Number(process.hrtime.bigint() - t));
-      }
-    }),
-  );
-  return stats(latencies, process.hrtime.bigint() - start);
-}
 
-async function waitFor(what, probe, exited = () => undefined) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const failure = exited();
-    if (failure) throw new Error(`${what} ${failure}`);
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not get ready in 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const results = [];
 const nc = await connect({ servers: NATS_URL, name: 'invoke-bus-bench' });
@@ -242,15 +198,7 @@ const rows = results.map((r) => {
     throughputVsRaw: Number((r.perSecond / raw[r.mode].perSecond).toFixed(3)),
   };
 });
-const print = (header, cells) => {
-  const table = [header, ...cells.map((row) => row.map((c) => (c === undefined ? '-' : String(c))))];
-  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  for (const [i, row] of table.entries()) {
-    console.log(row.map((cell, j) => (j < 2 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  '));
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  }
-};
-print(
+printTable(
   ['scenario', 'mode', 'n', 'calls/s', 'p50 µs', 'p99 µs', 'plugin p50 µs', 'plugin p99 µs', 'p50 − plugin µs', 'p50 × raw', '(p50 − plugin) × raw', 'throughput × raw', 'failed'],
   rows.map((r) => [r.scenario, r.mode, r.n, r.perSecond, r.p50Us, r.p99Us, r.pluginP50Us, r.pluginP99Us, r.busOverheadP50Us, r.p50VsRaw, r.overheadVsRaw, r.throughputVsRaw, r.failures === undefined ? undefined : Object.entries(r.failures).map(([c, k]) => `${k} ${c}`).join(', ') || '0']),
 );
@@ -258,33 +206,18 @@ const seqInvoke = rows.find((r) => r.pluginP50Us !== undefined && r.mode === 'se
 const target = Number((1.5 * raw.sequential.p50Us + seqInvoke.pluginP50Us).toFixed(1));
 console.log(`\ntarget (sequential): invoke p50 ≤ 1.5 × raw NATS p50 + plugin p50 = ${target} µs; measured ${seqInvoke.p50Us} µs: ${seqInvoke.p50Us <= target ? 'met' : 'not met'}`);
 console.log('\nWorker dispatch in process (SandboxHost.call round trip − runInline of the same call, hello greet, sequential)');
-print(
+printTable(
   ['input', 'calls', 'call p50 µs', 'call p99 µs', 'inline p50 µs', 'dispatch p50 µs', 'dispatch p99 µs'],
   dispatch.map((d) => [d.input, d.n, d.callP50Us, d.callP99Us, d.inlineP50Us, d.dispatchP50Us, d.dispatchP99Us]),
 );
 console.log(`target: dispatch p50 < 30 µs: ${dispatch.every((d) => d.dispatchP50Us < 30) ? 'met' : 'not met'}`);
 
-const out = join(root, 'bench', 'results', 'invoke-bus.json');
-await mkdir(dirname(out), { recursive: true });
-await writeFile(
-  out,
-  `${JSON.stringify(
-    {
-      benchmark: 'invoke-bus',
-      at: new Date().toISOString(),
-      node: process.version,
-      cpus: cpus().length,
-      loadavg: loadavg(),
-      nats: NATS_URL.replace(/\/\/[^@]*@/, '//'),
-      request: { subject: `forgeone.invoke.${ENVIRONMENT}.${PLUGIN}`, body: decoder.decode(body), sampleReply: invokeReply },
-      n: N,
-      concurrency: CONCURRENCY,
-      results: rows,
-      target: { invokeP50LimitUs: target, invokeP50Us: seqInvoke.p50Us, met: seqInvoke.p50Us <= target },
-      dispatch,
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log(`\nwrote ${out}`);
+await writeResults('invoke-bus', {
+  nats: redactNatsUrl(NATS_URL),
+  request: { subject: `forgeone.invoke.${ENVIRONMENT}.${PLUGIN}`, body: decoder.decode(body), sampleReply: invokeReply },
+  n: N,
+  concurrency: CONCURRENCY,
+  results: rows,
+  target: { invokeP50LimitUs: target, invokeP50Us: seqInvoke.p50Us, met: seqInvoke.p50Us <= target },
+  dispatch,
+});

@@ -1,0 +1,88 @@
+// Shared by the benchmarks: latency statistics, sequential and concurrent measurement loops,
+// readiness waits, a plain-text table, and the JSON result file in bench/results/.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** p50/p99 in µs of values already in µs. */
+export function percentiles(valuesUs) {
+  const sorted = Float64Array.from(valuesUs).sort();
+  const at = (q) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1));
+  return { p50Us: at(0.5), p99Us: at(0.99) };
+}
+
+/** Count, rate and p50/p99 (µs) of per-call latencies in ns over a run that took `elapsedNs`. */
+export function latencyStats(latenciesNs, elapsedNs) {
+  return {
+    n: latenciesNs.length,
+    perSecond: Math.round((latenciesNs.length / Number(elapsedNs)) * 1e9),
+    ...percentiles(latenciesNs.map((ns) => ns / 1_000)),
+  };
+}
+
+export function measureSync(n, fn) {
+  const latencies = new Array(n);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    latencies[i] = Number(process.hrtime.bigint() - t);
+  }
+  return latencyStats(latencies, process.hrtime.bigint() - start);
+}
+
+/** `n` calls of `fn` spread over `concurrency` loops that each wait for their previous call. */
+export async function measureAsync(n, concurrency, fn) {
+  const latencies = [];
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        const t = process.hrtime.bigint();
+        await fn();
+        latencies.push(Number(process.hrtime.bigint() - t));
+      }
+    }),
+  );
+  return latencyStats(latencies, process.hrtime.bigint() - start);
+}
+
+/** Polls `probe` until it answers truthy; `exited()` returning a reason aborts at once. */
+export async function waitFor(what, probe, exited = () => undefined, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const failure = exited();
+    if (failure) throw new Error(`${what} ${failure}`);
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not get ready in ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Prints a table: the first two columns left-aligned, the rest right-aligned; undefined shows as '-'. */
+export function printTable(header, rows) {
+  const table = [header, ...rows.map((row) => row.map((c) => (c === undefined ? '-' : String(c))))];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const [i, row] of table.entries()) {
+    console.log(row.map((cell, j) => (j < 2 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+/** Writes bench/results/<name>.json with the machine facts every result needs beside its numbers. */
+export async function writeResults(name, data) {
+  const out = join(repoRoot, 'bench', 'results', `${name}.json`);
+  await mkdir(dirname(out), { recursive: true });
+  const doc = { benchmark: name, at: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg(), ...data };
+  await writeFile(out, `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+  return out;
+}
+
+/** A NATS URL without credentials, for result files. */
+export const redactNatsUrl = (url) => url.replace(/\/\/[^@]*@/, '//');
