@@ -14,7 +14,12 @@ export const METERING_EXPORTS = {
   growRefused: '__forgeone_grow_refused',
   /** The module's start function, exported instead of run on instantiation; the host calls it first. */
   start: '__forgeone_start',
+  /** Prefix of the exports of the module's own mutable globals (`__forgeone_global_<index>`), so the host can reset them. */
+  globalPrefix: '__forgeone_global_',
 } as const;
+
+/** Every export name starting with this is reserved for the sandbox. */
+export const RESERVED_EXPORT_PREFIX = '__forgeone_';
 
 export interface MeterWasmOptions {
   /** Linear memory cap in 64 KiB pages; the rewritten memory never declares a larger maximum. */
@@ -33,6 +38,13 @@ export interface MeteredWasmModule {
   readonly memory: { readonly initialPages: number; readonly maximumPages: number; readonly declaredMaximumPages: number | undefined } | undefined;
   /** True when the module had a start function, now exported as {@link METERING_EXPORTS.start}. */
   readonly hasStart: boolean;
+  /**
+   * How the host can return an instance to its state right after instantiation: memory from a
+   * snapshot, plus these exported mutable globals. `resettable` is false when the code can change
+   * state the host cannot see or restore (tables via table.set/grow/fill/copy/init, dropped data or
+   * element segments); such a module gets a fresh instance for every call.
+   */
+  readonly reset: { readonly resettable: boolean; readonly globals: readonly string[]; readonly reason?: string };
   readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number };
 }
 
@@ -59,6 +71,8 @@ interface Globals {
   outOfFuel: number;
   growRefused: number;
   growScratch: number;
+  /** Absolute indices of the module's own mutable globals, exported for resets. */
+  mutable: readonly number[];
 }
 
 /**
@@ -86,8 +100,8 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   const info = inspectWasmModule(bytes);
   refuseUnsupportedStructure(info);
   for (const e of info.exports) {
-    if ((Object.values(METERING_EXPORTS) as string[]).includes(e.name)) {
-      throw new WasmRewriteError('reserved_name', `the module exports "${e.name}", a name the sandbox reserves for metering; rename that export`, 0);
+    if (e.name.startsWith(RESERVED_EXPORT_PREFIX)) {
+      throw new WasmRewriteError('reserved_name', `the module exports "${e.name}"; names starting with ${RESERVED_EXPORT_PREFIX} are reserved for the sandbox; rename that export`, 0);
     }
   }
 
@@ -95,9 +109,10 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   const globalSection = info.sections.find((s) => s.name === 'global');
   const definedGlobals = globalSection === undefined ? 0 : new WasmBinaryReader(bytes, globalSection.offset, globalSection.offset + globalSection.size, 'global section').count('global');
   const base = importedGlobals + definedGlobals;
-  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3 };
+  const mutableGlobals = globalSection === undefined ? [] : mutableDefinedGlobals(bytes, globalSection).map((i) => importedGlobals + i);
+  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, mutable: mutableGlobals };
 
-  const stats = { functions: 0, instructions: 0, checks: 0, charges: 0 };
+  const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, stateChanges: [] };
   let memory: MeteredWasmModule['memory'];
   const out = new WasmBinaryWriter(bytes.length + 1024);
   out.bytes(bytes.subarray(0, 8));
@@ -145,7 +160,49 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   }
   emitMissingBefore(Number.MAX_SAFE_INTEGER);
 
-  return { bytes: out.toBytes(), memory, hasStart: info.startFunction !== undefined, stats };
+  const { stateChanges, ...counts } = stats;
+  const reset = {
+    resettable: stateChanges.length === 0,
+    globals: mutableGlobals.map((i) => `${METERING_EXPORTS.globalPrefix}${i}`),
+    ...(stateChanges.length > 0 ? { reason: `the code uses ${[...new Set(stateChanges)].join(', ')}` } : {}),
+  };
+  return { bytes: out.toBytes(), memory, hasStart: info.startFunction !== undefined, reset, stats: counts };
+}
+
+/** Indices (within the global section) of the globals declared mutable. */
+function mutableDefinedGlobals(bytes: Uint8Array, section: WasmSection): number[] {
+  const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'global section');
+  const n = r.count('global');
+  const mutable: number[] = [];
+  for (let i = 0; i < n; i++) {
+    r.valueType(`type of global ${i}`);
+    if (r.u8(`mutability of global ${i}`) === 1) mutable.push(i);
+    // The initialiser is a constant expression: instructions up to its end opcode.
+    while (readInstruction(r) !== InstructionKind.end);
+  }
+  return mutable;
+}
+
+/** Instructions that change state outside linear memory and globals, keyed by their opcode bytes. */
+function stateChangeAt(bytes: Uint8Array, at: number): string | undefined {
+  if (bytes[at] === 0x26) return 'table.set';
+  if (bytes[at] !== 0xfc) return undefined;
+  switch (bytes[at + 1]) {
+    case 9:
+      return 'data.drop';
+    case 12:
+      return 'table.init';
+    case 13:
+      return 'elem.drop';
+    case 14:
+      return 'table.copy';
+    case 15:
+      return 'table.grow';
+    case 17:
+      return 'table.fill';
+    default:
+      return undefined;
+  }
 }
 
 function refuseUnsupportedStructure(info: WasmModuleInfo): void {
@@ -192,11 +249,12 @@ function exportSectionContent(section: WasmSection | undefined, bytes: Uint8Arra
     count = r.count('export');
     rest = bytes.subarray(r.offset, section.offset + section.size);
   }
-  w.varUint(count + 3 + (start === undefined ? 0 : 1)).bytes(rest);
+  w.varUint(count + 3 + (start === undefined ? 0 : 1) + globals.mutable.length).bytes(rest);
   w.name(METERING_EXPORTS.fuel).byte(0x03).varUint(globals.fuel);
   w.name(METERING_EXPORTS.outOfFuel).byte(0x03).varUint(globals.outOfFuel);
   w.name(METERING_EXPORTS.growRefused).byte(0x03).varUint(globals.growRefused);
   if (start !== undefined) w.name(METERING_EXPORTS.start).byte(0x00).varUint(start);
+  for (const index of globals.mutable) w.name(`${METERING_EXPORTS.globalPrefix}${index}`).byte(0x03).varUint(index);
   return w.toBytes();
 }
 
@@ -244,7 +302,7 @@ function codeSectionContent(
   return w.toBytes();
 }
 
-type Stats = { functions: number; instructions: number; checks: number; charges: number };
+type Stats = { functions: number; instructions: number; checks: number; charges: number; stateChanges: string[] };
 
 const BLOCK_RESULT: Readonly<Record<string, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
 const LOCAL_GET = 0x20;
@@ -396,8 +454,11 @@ function meterFunctionBody(
       case InstructionKind.memoryGrow:
         insert(r.offset, 1, growSequence(g));
         break;
-      default:
+      default: {
+        const change = stateChangeAt(bytes, at);
+        if (change !== undefined) stats.stateChanges.push(change);
         break;
+      }
     }
   }
   if (!r.atEnd) r.fail(`body of function ${index} has bytes after its final end opcode`);

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import type { GuestCallOutcome, GuestCallRequest } from './guest.runtime.js';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { GuestCallOutcome, GuestCallRequest, GuestModulePlan } from './guest.runtime.js';
 import { CHANNEL, sandboxWorkerSource, type FromWorker, type ToWorker, type WorkerData } from './sandbox.worker.js';
 
 /** Answers a host call from a worker; resolves to the status and data the guest sees. */
@@ -26,10 +26,14 @@ interface PendingCall {
 
 interface PooledWorker {
   readonly worker: Worker;
+  readonly calls: MessagePort;
   readonly header: Int32Array;
   readonly payload: Uint8Array;
   ready: boolean;
   dead: boolean;
+  /** What this worker last received, so unchanged grants and config are not sent again. */
+  sentGranted: readonly string[] | undefined;
+  sentConfig: Readonly<Record<string, string>> | undefined;
   current: (PendingCall & { readonly callId: number; readonly timer: NodeJS.Timeout }) | undefined;
 }
 
@@ -37,7 +41,7 @@ let workerSource: string | undefined;
 
 /**
  * Worker threads for one plugin version: at most `maxWorkers` calls run at once, each in its own
- * thread on a fresh instance; `maxQueued` more wait; beyond that a call is refused as overloaded.
+ * thread on an instance reset to its initial state; `maxQueued` more wait; beyond that a call is refused as overloaded.
  * A call past its deadline has its worker terminated (that is the only way to stop running wasm)
  * and a replacement is started when there is work for it.
  */
@@ -50,6 +54,7 @@ export class PluginWorkerPool {
 
   constructor(
     private readonly module: unknown,
+    private readonly plan: GuestModulePlan,
     private readonly options: PoolOptions,
   ) {}
 
@@ -121,6 +126,7 @@ export class PluginWorkerPool {
           w.current = undefined;
         }
         w.dead = true;
+        w.calls.close();
         return w.worker.terminate();
       }),
     );
@@ -129,22 +135,28 @@ export class PluginWorkerPool {
   private spawn(): PooledWorker {
     workerSource ??= sandboxWorkerSource();
     const channel = new SharedArrayBuffer(CHANNEL.headerBytes + this.options.channelBytes);
-    const workerData: WorkerData = { module: this.module, channel };
+    const { port1, port2 } = new MessageChannel();
+    const workerData: WorkerData = { module: this.module, plan: this.plan, channel, calls: port2 };
     const worker = new Worker(workerSource, {
       eval: true,
       workerData,
+      transferList: [port2],
       resourceLimits: { stackSizeMb: this.options.stackSizeMb },
       stdout: false,
       stderr: false,
     });
     // A worker must never keep the process alive on its own; calls in flight keep their timers.
     worker.unref();
+    port1.unref();
     const w: PooledWorker = {
       worker,
+      calls: port1,
       header: new Int32Array(channel, 0, 4),
       payload: new Uint8Array(channel, CHANNEL.headerBytes),
       ready: false,
       dead: false,
+      sentGranted: undefined,
+      sentConfig: undefined,
       current: undefined,
     };
     worker.on('message', (message: FromWorker) => this.onMessage(w, message));
@@ -202,8 +214,18 @@ export class PluginWorkerPool {
     const callId = this.nextCallId++;
     const timer = setTimeout(() => this.timeOut(w, callId), call.timeoutMs);
     w.current = { ...call, callId, timer };
-    const message: ToWorker = { type: 'call', callId, request: call.request };
-    w.worker.postMessage(message);
+    const { granted, config, ...rest } = call.request;
+    const request: ToWorker['request'] = {
+      ...rest,
+      ...(granted !== w.sentGranted ? { granted } : {}),
+      ...(config !== w.sentConfig ? { config } : {}),
+    };
+    w.sentGranted = granted;
+    w.sentConfig = config;
+    const message: ToWorker = { type: 'call', callId, request };
+    w.calls.postMessage(message);
+    Atomics.add(w.header, CHANNEL.doorbell, 1);
+    Atomics.notify(w.header, CHANNEL.doorbell);
   }
 
   private timeOut(w: PooledWorker, callId: number): void {
@@ -231,6 +253,7 @@ export class PluginWorkerPool {
 
   private remove(w: PooledWorker): void {
     w.dead = true;
+    w.calls.close();
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
   }

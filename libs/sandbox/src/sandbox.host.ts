@@ -9,7 +9,7 @@ import {
   type HostFunctionName,
   type PluginCapability,
 } from '@forgeone/plugin-abi';
-import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge } from './guest.runtime.js';
+import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge, type GuestModulePlan } from './guest.runtime.js';
 import { PluginWorkerPool, type HostCallHandler, type PoolFailure } from './plugin-worker.pool.js';
 import {
   HOST_STATUS,
@@ -67,6 +67,7 @@ const VIOLATIONS: Partial<Record<string, SandboxViolation>> = {
 interface LoadedEntry {
   readonly info: LoadedPlugin;
   readonly module: unknown;
+  readonly plan: GuestModulePlan;
   readonly capabilities: Capabilities;
   /** Host functions the manifest's capabilities allow, computed once. */
   readonly granted: readonly string[];
@@ -88,12 +89,13 @@ const encoder = new TextEncoder();
 
 /**
  * Runs ForgeOne plugins (ABI v1): validates and meters each plugin version once (cached by digest),
- * then serves every call on a fresh instance, in a worker thread of that version's pool, with a fuel
+ * then serves every call on an instance in its initial state (a snapshot restored after each call, or
+ * a fresh instance for modules whose state cannot be restored), in a worker thread of that version's pool, with a fuel
  * budget, a memory cap, input/output limits and a wall-clock deadline that terminates the worker.
  * Failures come back as {@link SandboxCallResult} values naming the limit that was hit.
  */
 export class SandboxHost {
-  private readonly compiled = new Map<string, Promise<{ module: unknown; memoryMaxPages: number }>>();
+  private readonly compiled = new Map<string, Promise<CompiledPlugin>>();
   private readonly plugins = new Map<string, LoadedEntry>();
   private readonly caps: SandboxCaps;
 
@@ -127,8 +129,8 @@ export class SandboxHost {
       this.compiled.set(cacheKey, compiling);
       compiling.catch(() => this.compiled.delete(cacheKey));
     }
-    const { module, memoryMaxPages } = await compiling;
-    const pool = new PluginWorkerPool(module, {
+    const { module, memoryMaxPages, plan } = await compiling;
+    const pool = new PluginWorkerPool(module, plan, {
       maxWorkers: limits.maxConcurrency,
       maxQueued: this.options.maxQueuedCalls ?? 64,
       stackSizeMb: this.options.workerStackSizeMb ?? 4,
@@ -144,7 +146,7 @@ export class SandboxHost {
       memoryMaxPages,
       compiledFromCache,
     };
-    this.plugins.set(spec.key, { info, module, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), config: spec.config ?? {}, pool });
+    this.plugins.set(spec.key, { info, module, plan, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), config: spec.config ?? {}, pool });
     if (this.options.prewarm !== false) await pool.prewarm();
     return info;
   }
@@ -184,7 +186,10 @@ export class SandboxHost {
     const started = performance.now();
     const prepared = this.prepare(key, handler, input, options);
     if ('failure' in prepared) return this.result(key, handler, started, prepared.failure);
-    return this.result(key, handler, started, inlineRuntime.invoke(prepared.entry.module, prepared.request, INLINE_BRIDGE));
+    const { module, plan } = prepared.entry;
+    const outcome = inlineRuntime.invoke(module, plan, prepared.request, INLINE_BRIDGE);
+    inlineRuntime.recycle();
+    return this.result(key, handler, started, outcome);
   }
 
   /** Lets running and queued calls of a plugin version finish, then stops its workers. */
@@ -256,18 +261,12 @@ export class SandboxHost {
   }
 
   private result(plugin: string, handler: string, started: number, o: GuestCallOutcome & { fuelUnknown?: boolean }): SandboxCallResult {
-    const base = {
-      plugin,
-      handler,
-      fuelUsed: o.fuelUnknown === true ? undefined : o.fuelUsed,
-      durationMs: performance.now() - started,
-      logs: o.logs,
-      metrics: o.metrics,
-    };
-    if (o.ok) return { ...base, ok: true, output: o.output ?? new Uint8Array(0) };
+    const fuelUsed = o.fuelUnknown === true ? undefined : o.fuelUsed;
+    const durationMs = performance.now() - started;
+    if (o.ok) return { ok: true, plugin, handler, fuelUsed, durationMs, logs: o.logs, metrics: o.metrics, output: o.output ?? new Uint8Array(0) };
     const code: ErrorCode = o.code !== undefined && o.code in ERROR_CODES ? (o.code as ErrorCode) : 'SERVICE.INTERNAL';
     const error = new ForgeOneError(code, o.message ?? code, { plugin, handler, ...o.details });
-    return { ...base, ok: false, error, violation: VIOLATIONS[code] };
+    return { ok: false, plugin, handler, fuelUsed, durationMs, logs: o.logs, metrics: o.metrics, error, violation: VIOLATIONS[code] };
   }
 
   private hostCallHandler(ctx: HostCallContext): HostCallHandler {
@@ -315,7 +314,13 @@ const INLINE_BRIDGE: GuestHostBridge = {
   },
 };
 
-async function compileMetered(key: string, wasm: Uint8Array, capPages: number): Promise<{ module: unknown; memoryMaxPages: number }> {
+interface CompiledPlugin {
+  readonly module: unknown;
+  readonly memoryMaxPages: number;
+  readonly plan: GuestModulePlan;
+}
+
+async function compileMetered(key: string, wasm: Uint8Array, capPages: number): Promise<CompiledPlugin> {
   let metered;
   try {
     metered = meterWasmModule(wasm, { memoryCapPages: capPages });
@@ -341,7 +346,7 @@ async function compileMetered(key: string, wasm: Uint8Array, capPages: number): 
       reason: 'metering_failed',
     });
   }
-  return { module, memoryMaxPages: metered.memory?.maximumPages ?? 0 };
+  return { module, memoryMaxPages: metered.memory?.maximumPages ?? 0, plan: metered.reset };
 }
 
 function outcome(code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome {

@@ -1,23 +1,40 @@
 // The worker thread that runs plugin calls. Workers are started from source text (`eval`) so the
 // same code runs from src under the test runner and from dist in production; like the runtime,
 // `sandboxWorkerMain` must stay self-contained.
-import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestRuntime } from './guest.runtime.js';
+import type { MessagePort } from 'node:worker_threads';
+import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestModulePlan, type GuestRuntime } from './guest.runtime.js';
 
-/** Layout of the SharedArrayBuffer through which the main thread answers host calls. */
+/**
+ * Layout of the SharedArrayBuffer shared with one worker: Int32 slots, then the host call payload.
+ * [0] host call state (0 = waiting, 1 = answered), [1] host call status, [2] host call data length,
+ * [3] doorbell: the main thread increments it for every call it puts on the call port.
+ */
 export const CHANNEL = {
-  /** Int32 slots: [0] state (0 = waiting, 1 = answered), [1] status, [2] data length. */
   headerBytes: 16,
   state: 0,
   status: 1,
   length: 2,
+  doorbell: 3,
 } as const;
 
 export interface WorkerData {
   readonly module: unknown;
+  readonly plan: GuestModulePlan;
   readonly channel: SharedArrayBuffer;
+  /** Calls arrive here; the worker takes them synchronously when the doorbell rings. */
+  readonly calls: MessagePort;
 }
 
-export type ToWorker = { readonly type: 'call'; readonly callId: number; readonly request: GuestCallRequest };
+/**
+ * A call as sent to a worker. `granted` and `config` are left out when they are the same objects as
+ * in the worker's previous call (they are per plugin version, rarely per call), so each call
+ * serialises only what changes.
+ */
+export type ToWorker = {
+  readonly type: 'call';
+  readonly callId: number;
+  readonly request: Omit<GuestCallRequest, 'granted' | 'config'> & Partial<Pick<GuestCallRequest, 'granted' | 'config'>>;
+};
 
 export type FromWorker =
   | { readonly type: 'ready' }
@@ -25,12 +42,17 @@ export type FromWorker =
   | { readonly type: 'hostcall'; readonly callId: number; readonly fn: string; readonly args: Uint8Array[] };
 
 interface Port {
-  on(event: 'message', listener: (message: ToWorker) => void): void;
   postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
 }
 
-/** Entry point inside the worker: serves calls one at a time on a fresh instance each. */
-export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: () => GuestRuntime): void {
+type ReceiveSync = (port: MessagePort) => { message: ToWorker } | undefined;
+
+/**
+ * Entry point inside the worker: a loop that sleeps on the doorbell (Atomics.wait), takes the call
+ * from its port synchronously, runs it, replies, and only then resets the instance, so the reset is
+ * not on the caller's path. Skipping the worker's event loop saves a wake-up per call.
+ */
+export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: () => GuestRuntime, receive: ReceiveSync): void {
   const runtime = createRuntime();
   const header = new Int32Array(data.channel, 0, 4);
   const payload = new Uint8Array(data.channel, 16);
@@ -46,21 +68,43 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
       return { status, data: status === 0 ? payload.slice(0, length) : undefined };
     },
   };
-  port.on('message', (message) => {
-    if (message.type !== 'call') return;
-    callId = message.callId;
-    const outcome = runtime.invoke(data.module, message.request, bridge);
-    port.postMessage({ type: 'result', callId, outcome }, outcome.output !== undefined ? [outcome.output.buffer as ArrayBuffer] : []);
-  });
   port.postMessage({ type: 'ready' });
+  let granted: readonly string[] = [];
+  let config: Readonly<Record<string, string>> = {};
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(header, 3, seen);
+    seen = Atomics.load(header, 3);
+    for (let received = receive(data.calls); received !== undefined; received = receive(data.calls)) {
+      const message = received.message;
+      if (message.type !== 'call') continue;
+      callId = message.callId;
+      const sent = message.request;
+      if (sent.granted !== undefined) granted = sent.granted;
+      if (sent.config !== undefined) config = sent.config;
+      const request: GuestCallRequest = {
+        handler: sent.handler,
+        input: sent.input,
+        fuel: sent.fuel,
+        maxOutputBytes: sent.maxOutputBytes,
+        granted,
+        config,
+        nowMs: sent.nowMs,
+        memoryMaxPages: sent.memoryMaxPages,
+      };
+      const outcome = runtime.invoke(data.module, data.plan, request, bridge);
+      port.postMessage({ type: 'result', callId, outcome }, outcome.output !== undefined ? [outcome.output.buffer as ArrayBuffer] : []);
+      runtime.recycle();
+    }
+  }
 }
 
 /** Source text of a worker: the runtime and the entry point, wired to `node:worker_threads`. */
 export function sandboxWorkerSource(): string {
   return [
     "'use strict';",
-    "const { parentPort, workerData } = require('node:worker_threads');",
+    "const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');",
     `const createGuestRuntime = ${createGuestRuntime.toString()};`,
-    `(${sandboxWorkerMain.toString()})(parentPort, workerData, createGuestRuntime);`,
+    `(${sandboxWorkerMain.toString()})(parentPort, workerData, createGuestRuntime, receiveMessageOnPort);`,
   ].join('\n');
 }
