@@ -201,6 +201,57 @@ describe('sandbox-runner - invocations on the bus', () => {
     expect((await call('forgeone/hello', 'greet', 'again')).output).toBe('hello, again');
   });
 
+  it('runs the hostile corpus through the runner: each call ends in its typed error and event while concurrent clients keep being served', async () => {
+    const corpus: { file: string; code: string; limit?: string; limits?: Record<string, number> }[] = [
+      { file: 'memory-bomb', code: 'SANDBOX.MEMORY_LIMIT', limit: 'memory' },
+      { file: 'deep-recursion', code: 'SANDBOX.STACK_OVERFLOW', limit: 'stack', limits: { fuel: 1e12, timeoutMs: 5_000 } },
+      { file: 'huge-output', code: 'SANDBOX.OUTPUT_TOO_LARGE', limit: 'output_size' },
+      { file: 'output-out-of-bounds', code: 'SANDBOX.OUT_OF_BOUNDS', limit: 'memory_access', limits: { maxOutputBytes: 65536 } },
+      { file: 'trap-mid-write', code: 'SANDBOX.TRAP' },
+      { file: 'infinite-loop-start', code: 'SANDBOX.FUEL_EXHAUSTED', limit: 'fuel' },
+      { file: 'infinite-loop-start', code: 'SANDBOX.TIMEOUT', limit: 'timeout', limits: { fuel: 1e12, timeoutMs: 300 } },
+    ];
+    const base = { abi: 1, description: 'hostile', handlers: ['run'], capabilities: {}, limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 5_000, maxOutputBytes: 1024 } };
+    const names: string[] = [];
+    for (const [i, entry] of corpus.entries()) {
+      const name = `evil/corpus-${i}`;
+      names.push(name);
+      await publish({ ...base, name, version: '1.0.0', limits: { ...base.limits, ...entry.limits } }, await wat(readFileSync(join(root, 'test', 'hostile', `${entry.file}.wat`), 'utf8')));
+      await registryCommand('install', { name, version: '1.0.0', environment: 'staging' });
+    }
+    // Concurrent clients keep calling a well-behaved plugin for as long as the hostile calls run.
+    let running = true;
+    const served: string[] = [];
+    const clientErrors: unknown[] = [];
+    const clients = Array.from({ length: 4 }, async (_, c) => {
+      for (let i = 0; running; i++) {
+        await call('forgeone/hello', 'greet', `c${c}-${i}`).then((r) => served.push(r.output as string), (e: unknown) => clientErrors.push(e));
+      }
+    });
+    const outcomes = await Promise.all(names.map((name) => failure(call(name, 'run', 'x'))));
+    running = false;
+    await Promise.all(clients);
+    expect(clientErrors).toEqual([]);
+    expect(outcomes.map((o) => o.code)).toEqual(corpus.map((c) => c.code));
+    expect(served.length).toBeGreaterThan(4);
+    expect(served.every((o) => /^hello, c\d-\d+$/.test(o))).toBe(true);
+
+    const events = await invocationEvents();
+    for (const [i, entry] of corpus.entries()) {
+      const mine = events.filter((e) => (e.data as { plugin: string }).plugin === names[i]);
+      expect(mine.map((e) => e.type)).toContain(INVOCATION_EVENT_TYPES.invocationFailed);
+      if (entry.limit !== undefined) {
+        expect(mine.map((e) => e.data)).toContainEqual(expect.objectContaining({ limit: entry.limit, code: entry.code }));
+      }
+    }
+
+    // Modules that break ABI v1 never get that far: the registry refuses them at publish.
+    for (const [file, code] of [['wrong-abi-version', 'REGISTRY.ABI_MISMATCH'], ['unknown-import', 'REGISTRY.WASM_INVALID']] as const) {
+      const wasm = await wat(readFileSync(join(root, 'test', 'hostile', `${file}.wat`), 'utf8'));
+      await expect(publish({ ...base, name: `evil/${file}`, version: '1.0.0' }, wasm)).rejects.toMatchObject({ code });
+    }
+  });
+
   it('hot swaps under load: every call succeeds, on the old or the new version, and the old one is released', async () => {
     await publish({ ...helloManifest, version: '1.1.0' }, await helloGreeting('howdy, '));
     const outputs = new Map<string, string>([

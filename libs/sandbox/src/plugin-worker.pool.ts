@@ -151,7 +151,7 @@ export class PluginWorkerPool {
     const w: PooledWorker = {
       worker,
       calls: port1,
-      header: new Int32Array(channel, 0, 4),
+      header: new Int32Array(channel, 0, CHANNEL.headerBytes / 4),
       payload: new Uint8Array(channel, CHANNEL.headerBytes),
       ready: false,
       dead: false,
@@ -231,6 +231,9 @@ export class PluginWorkerPool {
   private timeOut(w: PooledWorker, callId: number): void {
     const current = w.current;
     if (current === undefined || current.callId !== callId) return;
+    // The guest finished in time and its result is queued behind this timer (the main thread was
+    // busy when both became due): the deadline is on the guest, not on this thread's backlog.
+    if (Atomics.load(w.header, CHANNEL.finished) === callId) return;
     w.current = undefined;
     current.resolve({ ok: false, failure: { kind: 'timeout' } });
     this.remove(w);

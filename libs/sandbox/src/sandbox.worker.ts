@@ -7,14 +7,16 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
 /**
  * Layout of the SharedArrayBuffer shared with one worker: Int32 slots, then the host call payload.
  * [0] host call state (0 = waiting, 1 = answered), [1] host call status, [2] host call data length,
- * [3] doorbell: the main thread increments it for every call it puts on the call port.
+ * [3] doorbell: the main thread increments it for every call it puts on the call port,
+ * [4] finished: the id of the last call whose result the worker has posted.
  */
 export const CHANNEL = {
-  headerBytes: 16,
+  headerBytes: 32,
   state: 0,
   status: 1,
   length: 2,
   doorbell: 3,
+  finished: 4,
 } as const;
 
 export interface WorkerData {
@@ -54,8 +56,8 @@ type ReceiveSync = (port: MessagePort) => { message: ToWorker } | undefined;
  */
 export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: () => GuestRuntime, receive: ReceiveSync): void {
   const runtime = createRuntime();
-  const header = new Int32Array(data.channel, 0, 4);
-  const payload = new Uint8Array(data.channel, 16);
+  const header = new Int32Array(data.channel, 0, 8);
+  const payload = new Uint8Array(data.channel, 32);
   let callId = 0;
   const bridge = {
     call(fn: string, args: readonly Uint8Array[]): { status: number; data: Uint8Array | undefined } {
@@ -93,6 +95,7 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
         memoryMaxPages: sent.memoryMaxPages,
       };
       const outcome = runtime.invoke(data.module, data.plan, request, bridge);
+      Atomics.store(header, 4, callId);
       port.postMessage({ type: 'result', callId, outcome }, outcome.output !== undefined ? [outcome.output.buffer as ArrayBuffer] : []);
       runtime.recycle();
     }
