@@ -6,6 +6,12 @@ import { CHANNEL, sandboxWorkerSource, type FromWorker, type ToWorker, type Work
 export type HostCallHandler = (fn: string, args: Uint8Array[]) => Promise<{ status: number; data?: Uint8Array }>;
 
 export interface PoolOptions {
+  /**
+   * How long the calling thread may busy-wait for a call's result, in microseconds, when the pool has
+   * nothing else to do and recent calls finished within that time (0 = never). A hand-off to a
+   * worker and back costs two thread wake-ups; waiting actively saves the second one for short calls.
+   */
+  readonly spinMicros?: number;
   readonly maxWorkers: number;
   readonly maxQueued: number;
   readonly stackSizeMb: number;
@@ -28,6 +34,8 @@ interface PooledWorker {
   readonly worker: Worker;
   readonly calls: MessagePort;
   readonly header: Int32Array;
+  /** [0] fuel of a result in the channel, [1] how long the last call ran in the worker (µs). */
+  readonly numbers: Float64Array;
   readonly payload: Uint8Array;
   ready: boolean;
   dead: boolean;
@@ -49,6 +57,11 @@ export class PluginWorkerPool {
   private readonly workers: PooledWorker[] = [];
   private readonly queue: PendingCall[] = [];
   private nextCallId = 1;
+  /** Moving average of how long calls run in the worker (µs): busy-waiting only pays for short ones. */
+  private recentMicros = 0;
+  /** Calls to dispatch without busy-waiting after a wait that did not pay off (doubles each time). */
+  private spinBackoff = 0;
+  private skipSpins = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -152,6 +165,7 @@ export class PluginWorkerPool {
       worker,
       calls: port1,
       header: new Int32Array(channel, 0, CHANNEL.headerBytes / 4),
+      numbers: new Float64Array(channel, CHANNEL.fuelOffset, 2),
       payload: new Uint8Array(channel, CHANNEL.headerBytes),
       ready: false,
       dead: false,
@@ -172,15 +186,10 @@ export class PluginWorkerPool {
         w.ready = true;
         this.pump(w);
         break;
-      case 'result': {
-        const current = w.current;
-        if (current === undefined || current.callId !== message.callId) return;
-        clearTimeout(current.timer);
-        w.current = undefined;
-        current.resolve({ ok: true, outcome: message.outcome });
-        this.pump(w);
+      case 'result':
+      case 'done':
+        if (w.current?.callId === message.callId) this.complete(w, message.type === 'result' ? message.outcome : undefined);
         break;
-      }
       case 'hostcall': {
         const current = w.current;
         if (current === undefined || current.callId !== message.callId) return;
@@ -210,6 +219,40 @@ export class PluginWorkerPool {
     }
   }
 
+  /** Resolves the worker's current call with its outcome, from a message or from the channel. */
+  private complete(w: PooledWorker, outcome: GuestCallOutcome | undefined): void {
+    const current = w.current!;
+    clearTimeout(current.timer);
+    w.current = undefined;
+    const micros = w.numbers[1];
+    this.recentMicros = this.recentMicros === 0 ? micros : this.recentMicros * 0.9 + micros * 0.1;
+    current.resolve({ ok: true, outcome: outcome ?? this.channelOutcome(w) });
+    this.pump(w);
+  }
+
+  private channelOutcome(w: PooledWorker): GuestCallOutcome {
+    const length = Atomics.load(w.header, CHANNEL.outputLength);
+    return { ok: true, output: w.payload.slice(0, length), fuelUsed: w.numbers[0], logs: [], metrics: [] };
+  }
+
+  /**
+   * Busy-waits for a short call's result in the channel. A wait that times out (a loaded machine
+   * where the worker is slow to wake) makes the pool skip busy-waiting for 1, 2, 4, ... calls.
+   */
+  private awaitInChannel(w: PooledWorker, callId: number, spinMicros: number): void {
+    const until = performance.now() + spinMicros / 1000;
+    do {
+      if (Atomics.load(w.header, CHANNEL.finished) === callId) {
+        if (Atomics.load(w.header, CHANNEL.inChannel) !== 1) return;
+        this.spinBackoff = 0;
+        this.complete(w, undefined);
+        return;
+      }
+    } while (performance.now() < until);
+    this.spinBackoff = Math.min(Math.max(1, this.spinBackoff * 2), 1024);
+    this.skipSpins = this.spinBackoff;
+  }
+
   private dispatch(w: PooledWorker, call: PendingCall): void {
     const callId = this.nextCallId++;
     const timer = setTimeout(() => this.timeOut(w, callId), call.timeoutMs);
@@ -226,6 +269,12 @@ export class PluginWorkerPool {
     w.calls.postMessage(message);
     Atomics.add(w.header, CHANNEL.doorbell, 1);
     Atomics.notify(w.header, CHANNEL.doorbell);
+    const spin = this.options.spinMicros ?? 0;
+    // Only when nothing else waits: a busy-waiting thread serves nobody else meanwhile.
+    if (spin > 0 && this.recentMicros < spin / 2 && this.queue.length === 0 && this.busy === 1) {
+      if (this.skipSpins > 0) this.skipSpins--;
+      else this.awaitInChannel(w, callId, spin);
+    }
   }
 
   private timeOut(w: PooledWorker, callId: number): void {
