@@ -121,6 +121,9 @@ export function createGuestRuntime(): GuestRuntime {
   const warm = new Map<unknown, Warm>();
   const grantedSets = new WeakMap<readonly string[], Set<string>>();
   let lastUsed: { module: unknown; warm: Warm } | undefined;
+  // The budget as a BigInt, kept while calls ask for the same fuel (the common case).
+  let lastFuel = -1;
+  let lastBudget = 0n;
 
   function fault(code: string, message: string, details?: Record<string, unknown>): Fault {
     const error = new Error(message) as Fault;
@@ -255,7 +258,11 @@ export function createGuestRuntime(): GuestRuntime {
 
   function invoke(module: unknown, plan: GuestModulePlan, request: GuestCallRequest, bridge: GuestHostBridge): GuestCallOutcome {
     recycle();
-    const budget = BigInt(request.fuel);
+    if (request.fuel !== lastFuel) {
+      lastFuel = request.fuel;
+      lastBudget = BigInt(request.fuel);
+    }
+    const budget = lastBudget;
     const state = newCallState(request, bridge);
     let reused = plan.resettable ? warm.get(module) : undefined;
     if (reused !== undefined && reused.dirty && !restore(reused)) {

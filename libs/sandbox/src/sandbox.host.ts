@@ -76,6 +76,8 @@ interface LoadedEntry {
   readonly capabilities: Capabilities;
   /** Host functions the manifest's capabilities allow, computed once. */
   readonly granted: readonly string[];
+  /** Capabilities the module's imports need that the manifest does not grant, computed once. */
+  readonly missing: readonly string[];
   readonly config: Readonly<Record<string, string>>;
   readonly pool: PluginWorkerPool;
 }
@@ -152,7 +154,8 @@ export class SandboxHost {
       memoryMaxPages,
       compiledFromCache,
     };
-    this.plugins.set(spec.key, { info, module, plan, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), config: spec.config ?? {}, pool });
+        const missing = report.requiredCapabilities.filter((c) => !isGranted(spec.capabilities, c as PluginCapability));
+    this.plugins.set(spec.key, { info, module, plan, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), missing, config: spec.config ?? {}, pool });
     if (this.options.prewarm !== false) await pool.prewarm();
     return info;
   }
@@ -242,7 +245,7 @@ export class SandboxHost {
       };
     }
     const capabilities = options.capabilities === undefined ? entry.capabilities : narrow(entry.capabilities, options.capabilities);
-    const missing = info.requiredCapabilities.filter((c) => !isGranted(capabilities, c as PluginCapability));
+    const missing = options.capabilities === undefined ? entry.missing : info.requiredCapabilities.filter((c) => !isGranted(capabilities, c as PluginCapability));
     if (missing.length > 0) {
       return {
         failure: outcome(
