@@ -42,8 +42,11 @@ interface PooledWorker {
   /** What this worker last received, so unchanged grants and config are not sent again. */
   sentGranted: readonly string[] | undefined;
   sentConfig: Readonly<Record<string, string>> | undefined;
-  current: (PendingCall & { readonly callId: number; readonly timer: NodeJS.Timeout }) | undefined;
+  current: (PendingCall & { readonly callId: number; readonly timer: NodeJS.Timeout; readonly extensions: number }) | undefined;
 }
+
+// How many more deadlines a call may wait while its worker has not been scheduled to start it.
+const MAX_DEADLINE_EXTENSIONS = 10;
 
 let workerSource: string | undefined;
 
@@ -256,7 +259,7 @@ export class PluginWorkerPool {
   private dispatch(w: PooledWorker, call: PendingCall): void {
     const callId = this.nextCallId++;
     const timer = setTimeout(() => this.timeOut(w, callId), call.timeoutMs);
-    w.current = { ...call, callId, timer };
+    w.current = { ...call, callId, timer, extensions: 0 };
     const { granted, config, ...rest } = call.request;
     const request: ToWorker['request'] = {
       ...rest,
@@ -280,9 +283,16 @@ export class PluginWorkerPool {
   private timeOut(w: PooledWorker, callId: number): void {
     const current = w.current;
     if (current === undefined || current.callId !== callId) return;
-    // The guest finished in time and its result is queued behind this timer (the main thread was
-    // busy when both became due): the deadline is on the guest, not on this thread's backlog.
+    // The deadline bounds the guest's run, not the host's backlog. On a busy machine the timer can
+    // fire after the guest answered but before this thread read the answer (timers run before
+    // messages), or before the worker thread was even scheduled to start the call: neither is the
+    // guest overrunning. The first waits for its message; the second gets up to
+    // MAX_DEADLINE_EXTENSIONS more deadlines to start.
     if (Atomics.load(w.header, CHANNEL.finished) === callId) return;
+    if (Atomics.load(w.header, CHANNEL.started) !== callId && current.extensions < MAX_DEADLINE_EXTENSIONS) {
+      w.current = { ...current, timer: setTimeout(() => this.timeOut(w, callId), current.timeoutMs), extensions: current.extensions + 1 };
+      return;
+    }
     w.current = undefined;
     current.resolve({ ok: false, failure: { kind: 'timeout' } });
     this.remove(w);

@@ -8,7 +8,8 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
  * Layout of the SharedArrayBuffer shared with one worker: Int32 slots, then the host call payload.
  * [0] host call state (0 = waiting, 1 = answered), [1] host call status, [2] host call data length,
  * [3] doorbell: the main thread increments it for every call it puts on the call port,
- * [4] finished: the id of the last call whose result is ready, [5] where it is (1: in the channel,
+ * [4] finished: the id of the last call whose result is ready, [7] started: the id of the call the
+ * guest is running (set before it starts), [5] where it is (1: in the channel,
  * 0: in a 'result' message), [6] output length of a result in the channel; Float64s at byte 32
  * and 40 hold its fuel and how long the call ran in the worker (µs). A plain success (output, no logs or metrics) travels in the channel, so the main
  * thread can take it without a message when it is waiting for it.
@@ -22,6 +23,7 @@ export const CHANNEL = {
   finished: 4,
   inChannel: 5,
   outputLength: 6,
+  started: 7,
   fuelOffset: 32,
 } as const;
 
@@ -103,6 +105,7 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
         nowMs: sent.nowMs,
         memoryMaxPages: sent.memoryMaxPages,
       };
+      Atomics.store(header, 7, callId);
       const began = performance.now();
       const outcome = runtime.invoke(data.module, data.plan, request, bridge);
       numbers[1] = (performance.now() - began) * 1000;
