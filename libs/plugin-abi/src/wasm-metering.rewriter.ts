@@ -82,6 +82,7 @@ interface Globals {
  *   instruction count of each basic block where the block starts; at function entry and at every
  *   loop header the charge is a check that sets {@link METERING_EXPORTS.outOfFuel} and executes
  *   `unreachable` when the balance is below the block's cost, so loops and deep call trees both stop;
+ *   a loop-free function gets one check at entry for its longest path instead;
  * - every `memory.grow` that returns -1 sets {@link METERING_EXPORTS.growRefused};
  * - each defined memory's maximum becomes min(declared maximum, cap), also when none was declared;
  * - the start function is exported instead of run on instantiation, so the host can set the fuel
@@ -381,7 +382,15 @@ function meterFunctionBody(
     }
   }
   const localsEnd = r.offset;
-  const useLocal = signature.results.length <= 1;
+  // A local pays off in loops (a register instead of a memory load and store per block); in a
+  // loop-free function it only adds a load, a store and a sync around every call, which dominates
+  // small recursive functions, so those charge the global directly.
+  const loopFree = !containsLoop(bytes, localsEnd, end, index);
+  const useLocal = signature.results.length <= 1 && !loopFree;
+  // A loop-free function is charged once, at entry, with the cost of its longest path: one check
+  // instead of a charge per block, which is most of the cost of metering small functions called
+  // often (recursion). The overcharge is bounded by the function's size and deterministic.
+  const wholeFunction = loopFree && !checkEveryBlock ? longestPathCost(bytes, localsEnd, end, index) : undefined;
   const fuelLocal = useLocal ? signature.params.length + declaredLocals : undefined;
   const cell = fuelCell(g, fuelLocal);
 
@@ -395,6 +404,7 @@ function meterFunctionBody(
   let cost = 0;
   let depth = 1;
   const close = (): void => {
+    if (wholeFunction !== undefined) return;
     if (segmentIsCheck || checkEveryBlock) {
       insert(segmentStart, 0, checkSequence(cost, g, cell));
       stats.checks++;
@@ -462,6 +472,10 @@ function meterFunctionBody(
     }
   }
   if (!r.atEnd) r.fail(`body of function ${index} has bytes after its final end opcode`);
+  if (wholeFunction !== undefined) {
+    insert(localsEnd, 0, checkSequence(wholeFunction, g, cell));
+    stats.checks++;
+  }
   stats.functions++;
 
   insertions.sort((a, b) => a.pos - b.pos || a.rank - b.rank || a.seq - b.seq);
@@ -484,6 +498,36 @@ function meterFunctionBody(
   w.bytes(bytes.subarray(copied, end));
   if (fuelLocal !== undefined) w.bytes(cell.sync!).byte(END);
   return w.toBytes();
+}
+
+/**
+ * Instructions on the longest path through a loop-free body: a sequence costs the sum of its
+ * instructions, an if/else its condition plus the dearer arm. Branches only shorten paths.
+ */
+function longestPathCost(bytes: Uint8Array, start: number, end: number, index: number): number {
+  const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
+  const frames: { cost: number; thenCost: number | undefined }[] = [{ cost: 0, thenCost: undefined }];
+  while (!r.atEnd) {
+    const kind = readInstruction(r);
+    const top = frames[frames.length - 1];
+    top.cost++;
+    if (kind === InstructionKind.block || kind === InstructionKind.if) {
+      frames.push({ cost: 0, thenCost: undefined });
+    } else if (kind === InstructionKind.else) {
+      top.thenCost = top.cost;
+      top.cost = 0;
+    } else if (kind === InstructionKind.end && frames.length > 1) {
+      const done = frames.pop()!;
+      frames[frames.length - 1].cost += Math.max(done.cost, done.thenCost ?? 0);
+    }
+  }
+  return frames[0].cost;
+}
+
+function containsLoop(bytes: Uint8Array, start: number, end: number, index: number): boolean {
+  const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
+  while (!r.atEnd) if (readInstruction(r) === InstructionKind.loop) return true;
+  return false;
 }
 
 function lebLength(bytes: Uint8Array, offset: number): number {
