@@ -115,6 +115,23 @@ describe('meterWasmModule - metering', () => {
     expect(ok.outOfFuel.value).toBe(0);
   });
 
+  it('charges a loop-free function once, for its longest path, whichever arm runs', async () => {
+    const bytes = await metered(`(module
+      (func (export "pick") (param $x i32) (result i32)
+        (if (result i32) (local.get $x)
+          (then (i32.add (i32.mul (i32.const 3) (i32.const 4)) (i32.const 5)))
+          (else (i32.const 7)))))`);
+    const used = (x: number): bigint => {
+      const m = instantiate(bytes, 1_000n);
+      (m.exports.pick as (x: number) => number)(x);
+      return 1_000n - m.fuel.value;
+    };
+    // local.get, if, then arm (5 constants and operators), end of the if, end of the function.
+    expect(used(1)).toBe(used(0));
+    expect(used(1)).toBeGreaterThanOrEqual(8n);
+    expect(used(1)).toBeLessThanOrEqual(10n);
+  });
+
   it('stores the balance on every way out of a function: return, a branch to the function label, multi-value results, unreachable', async () => {
     const bytes = await metered(`(module
       (func $early (export "early") (param $x i32) (result i32)
