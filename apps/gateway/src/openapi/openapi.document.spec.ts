@@ -176,6 +176,8 @@ describe('HTTP request schemas', () => {
 
   it('schemas - accept a valid body', () => {
     expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm }).success).toBe(true);
+    expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm, signature: '{"payloadType":"x"}' }).success).toBe(true);
+    expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm, signature: 'x'.repeat(64 * 1024 + 1) }).success).toBe(false);
     expect(InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0' }).success).toBe(true);
     expect(UpgradeBodySchema.safeParse({ version: '1.1.0' }).success).toBe(true);
   });
@@ -196,7 +198,7 @@ describe('HTTP request schemas', () => {
 
   it('schemas - reject unknown fields, naming them', () => {
     const cases = [
-      PublishBodySchema.safeParse({ manifest: {}, wasm, signature: 'x' }),
+      PublishBodySchema.safeParse({ manifest: {}, wasm, sig: 'x' }),
       InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0', environment: 'prod' }),
       UpgradeBodySchema.safeParse({ version: '1.1.0', name: 'acme/x' }),
       PluginListQuerySchema.safeParse({ env: 'staging' }),
