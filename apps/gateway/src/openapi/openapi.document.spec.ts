@@ -20,6 +20,7 @@ import { InvocationsController } from '../http/invocations.controller.js';
 import { PluginsController } from '../http/plugins.controller.js';
 import { PoliciesController } from '../http/policies.controller.js';
 import { TokensController } from '../http/tokens.controller.js';
+import { KeysController } from '../http/keys.controller.js';
 import { API_ROUTES, buildOpenApiDocument } from './openapi.document.js';
 
 // The routes of the HTTP API v1 contract the CLI codes against.
@@ -39,6 +40,9 @@ const CONTRACT_ROUTES = [
   'post /v1/tokens',
   'get /v1/tokens',
   'delete /v1/tokens/{tokenId}',
+  'post /v1/keys',
+  'get /v1/keys',
+  'delete /v1/keys/{keyId}',
   'get /healthz',
   'get /readyz',
   'get /docs',
@@ -58,7 +62,7 @@ const doc = buildOpenApiDocument() as unknown as Doc;
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {
-  const controllers = [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController];
+  const controllers = [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, KeysController, HealthController, DocsController];
   return controllers.flatMap((controller) => {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     return Object.getOwnPropertyNames(controller.prototype)
@@ -144,7 +148,7 @@ describe('OpenAPI document', () => {
   });
 
   it('openapi - request bodies forbid unknown fields and errors share one schema', () => {
-    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'CallRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest']) {
+    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'CallRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest', 'TrustKeyRequest', 'RevokeKeyRequest']) {
       expect(doc.components.schemas[name].additionalProperties, name).toBe(false);
     }
     expect(doc.components.schemas.InstallRequest.required).toEqual(['name', 'version']);
