@@ -157,6 +157,38 @@ export interface RevokedToken extends TokenInfo {
   readonly alreadyRevoked: boolean;
 }
 
+export interface TrustKeyRequest {
+  readonly publicKeyPem: string;
+  readonly publisher: string;
+  readonly scope?: string;
+  readonly validFrom?: string;
+  readonly validUntil?: string;
+}
+
+/** A key of the tenant's trust store. */
+export interface KeyInfo {
+  readonly keyId: string;
+  readonly publicKeyPem: string;
+  readonly publisher: string;
+  readonly scope: string;
+  readonly validFrom: string;
+  readonly validUntil: string | null;
+  readonly trustedBy: string;
+  readonly trustedAt: string;
+  readonly revokedAt: string | null;
+  readonly revokedReason: string | null;
+  readonly revokedBy: string | null;
+}
+
+export interface KeyReceipt extends KeyInfo {
+  readonly eventId: string;
+  readonly sequence: number;
+}
+
+export interface KeyListReply {
+  readonly keys: readonly KeyInfo[];
+}
+
 /** The input of a plugin call: UTF-8 text, or bytes as base64. */
 export type CallInput = { readonly input: string } | { readonly inputBase64: string };
 
@@ -176,7 +208,8 @@ export interface CallReply {
 /** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
 export interface ApiClient {
   readonly baseUrl: string;
-  publishPlugin(manifest: unknown, wasm: Uint8Array): Promise<PublishReply>;
+  /** `signature` is plugin.sig.json as text, sent as is. */
+  publishPlugin(manifest: unknown, wasm: Uint8Array, signature?: string): Promise<PublishReply>;
   installPlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
   upgradePlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
   removePlugin(environment: string, name: string): Promise<InstallationReply>;
@@ -191,6 +224,9 @@ export interface ApiClient {
   createToken(request: TokenRequest): Promise<CreatedToken>;
   listTokens(tenant?: string): Promise<TokenListReply>;
   revokeToken(tokenId: string, reason: string): Promise<RevokedToken>;
+  trustKey(request: TrustKeyRequest): Promise<KeyReceipt>;
+  listKeys(): Promise<KeyListReply>;
+  revokeKey(keyId: string, reason: string, revokedAt?: string): Promise<KeyReceipt>;
 }
 
 export interface ApiClientOptions {
@@ -266,8 +302,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   return {
     baseUrl,
-    publishPlugin: (manifest, wasm) =>
-      request('POST', '/v1/plugins', { manifest, wasm: Buffer.from(wasm.buffer, wasm.byteOffset, wasm.byteLength).toString('base64') }),
+    publishPlugin: (manifest, wasm, signature) =>
+      request('POST', '/v1/plugins', {
+        manifest,
+        wasm: Buffer.from(wasm.buffer, wasm.byteOffset, wasm.byteLength).toString('base64'),
+        ...(signature !== undefined ? { signature } : {}),
+      }),
     installPlugin: (environment, name, version) =>
       request('POST', `/v1/environments/${envPath(environment)}/installations`, { name, version }),
     upgradePlugin: (environment, name, version) =>
@@ -291,6 +331,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     createToken: (token) => request('POST', '/v1/tokens', token),
     listTokens: (tenant) => request('GET', '/v1/tokens', undefined, { tenant }),
     revokeToken: (tokenId, reason) => request('DELETE', `/v1/tokens/${encodeURIComponent(tokenId)}`, { reason }),
+    trustKey: (key) => request('POST', '/v1/keys', key),
+    listKeys: () => request('GET', '/v1/keys'),
+    revokeKey: (keyId, reason, revokedAt) => request('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, { reason, ...(revokedAt ? { revokedAt } : {}) }),
   };
 }
 

@@ -5,7 +5,9 @@ import { createCommandContext, type CliIo, type CommandContext } from './command
 import { registerAuditCommands } from './commands/audit.command.js';
 import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
+import { registerKeysCommands } from './commands/keys.command.js';
 import { registerPolicyCommands } from './commands/policy.command.js';
+import { registerSignCommand } from './commands/sign.command.js';
 import { registerTokenCommands } from './commands/token.command.js';
 import { registerUpCommand } from './commands/up.command.js';
 
@@ -38,10 +40,13 @@ export function buildProgram(context: CommandContext): Command {
       },
     })
     .showHelpAfterError('(add --help for usage)');
-  registerCallCommand(registerPluginCommands(program, context), context);
+  const plugin = registerPluginCommands(program, context);
+  registerCallCommand(plugin, context);
+  registerSignCommand(plugin, context);
   registerAuditCommands(program, context);
   registerTokenCommands(program, context);
   registerPolicyCommands(program, context);
+  registerKeysCommands(program, context);
   registerUpCommand(program, context);
   return program;
 }

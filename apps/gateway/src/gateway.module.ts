@@ -13,6 +13,7 @@ import { HttpErrorFilter } from './http/error.filter.js';
 import { HealthController } from './http/health.controller.js';
 import { InstallationsController } from './http/installations.controller.js';
 import { InvocationsController } from './http/invocations.controller.js';
+import { KeysController } from './http/keys.controller.js';
 import { PluginsController } from './http/plugins.controller.js';
 import { PoliciesController } from './http/policies.controller.js';
 import { TokensController } from './http/tokens.controller.js';
@@ -21,6 +22,7 @@ import { PolicyCommandSender } from './policy-commands.sender.js';
 import { ProjectionsReader } from './projections.reader.js';
 import { QueryAuthorizer } from './query.authorizer.js';
 import { RegistryCommandSender } from './registry-commands.sender.js';
+import { SignerCommandSender } from './signer-commands.sender.js';
 
 export interface GatewayModuleOptions {
   readonly connection: NatsConnection;
@@ -40,7 +42,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController],
+      controllers: [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, KeysController, HealthController, DocsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },
@@ -51,6 +53,7 @@ export class GatewayModule {
         ProjectionsReader,
         RegistryCommandSender,
         PolicyCommandSender,
+        SignerCommandSender,
         QueryAuthorizer,
       ],
     };

@@ -84,6 +84,29 @@ export const ERROR_CODES = {
   'SANDBOX.OVERLOADED': 503,
   'SANDBOX.MODULE_REJECTED': 422,
   'SANDBOX.NOT_FOUND': 404,
+  // Plugin signatures (DESIGN §5): each reason a signature does not verify is its own code.
+  // 400/413: the envelope itself is unusable; 422: it is well formed but does not vouch for this plugin.
+  'SIGNATURE.MISSING': 422,
+  'SIGNATURE.MALFORMED': 400,
+  'SIGNATURE.TOO_LARGE': 413,
+  'SIGNATURE.UNKNOWN_PAYLOAD_TYPE': 400,
+  'SIGNATURE.INVALID': 422,
+  'SIGNATURE.UNTRUSTED_KEY': 422,
+  'SIGNATURE.KEY_REVOKED': 422,
+  'SIGNATURE.KEY_EXPIRED': 422,
+  'SIGNATURE.OUT_OF_SCOPE': 422,
+  'SIGNATURE.WASM_DIGEST_MISMATCH': 422,
+  'SIGNATURE.MANIFEST_DIGEST_MISMATCH': 422,
+  'SIGNATURE.PREDICATE_MISMATCH': 422,
+  'SIGNATURE.STATEMENT_EXPIRED': 422,
+  'SIGNATURE.THRESHOLD_NOT_MET': 422,
+  // The trust store held by the signer.
+  'KEY.NOT_FOUND': 404,
+  'KEY.ALREADY_TRUSTED': 409,
+  'KEY.ALREADY_REVOKED': 409,
+  'KEY.INVALID': 400,
+  // The signer has no platform signing key configured (FORGEONE_SIGNER_KEY_FILE / FORGEONE_SIGNER_KEY).
+  'SIGNER.KEY_NOT_CONFIGURED': 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

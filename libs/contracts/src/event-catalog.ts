@@ -15,6 +15,7 @@ import {
   TokenRevokedSchema,
 } from './authz.js';
 import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
+import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
 export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
@@ -28,6 +29,10 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [POLICY_EVENT_TYPES.decisionRecorded]: DecisionRecordedSchema,
   [INVOCATION_EVENT_TYPES.invocationFailed]: InvocationFailedSchema,
   [INVOCATION_EVENT_TYPES.sandboxViolation]: SandboxViolationSchema,
+  [KEY_EVENT_TYPES.trusted]: KeyTrustedSchema,
+  [KEY_EVENT_TYPES.revoked]: KeyRevokedSchema,
+  [SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
+  [SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -11,3 +11,4 @@ export * from './authz.js';
 export * from './policy.commands.js';
 export * from './canonical-json.js';
 export * from './invocation.js';
+export * from './signing.js';

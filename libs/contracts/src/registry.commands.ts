@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
 import { DigestSchema } from './plugin.events.js';
+import { SIGNATURE_LIMITS } from './signing.js';
 
 /** Verbs of `forgeone.cmd.registry.<verb>`. */
 export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', remove: 'remove' } as const;
@@ -13,6 +14,12 @@ export const PublishPluginVersionRequestSchema = z
   .object({
     manifest: z.unknown().refine((m) => typeof m === 'object' && m !== null && !Array.isArray(m), 'must be a JSON object'),
     wasm: z.base64('must be the module bytes in base64').min(1, 'must not be empty'),
+    /** plugin.sig.json as sent: a DSSE envelope as UTF-8 JSON text (docs/signing.md); verified by the registry. */
+    signature: z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((text) => new TextEncoder().encode(text).byteLength <= SIGNATURE_LIMITS.envelopeBytes, `must be at most ${SIGNATURE_LIMITS.envelopeBytes} bytes of UTF-8 JSON`)
+      .optional(),
   })
   .strict();
 

@@ -187,6 +187,22 @@ describe('JetStreamEventStore', () => {
     expect(read.map((e) => e.event.id)).toEqual(events.map((e) => e.id));
   });
 
+  it('readAggregate - every instance of one aggregate type in stream order, none of other types', async () => {
+    const appended: string[] = [];
+    for (const id of ['acme/a', 'acme/b', 'acme/a']) {
+      const event = installed(id, '1.0.0');
+      const current = await store.read('gadget', id);
+      await store.append('gadget', id, [event], { expectedSequence: current.at(-1)?.sequence ?? 0 });
+      await store.append('widget', id, [installed(id, '9.0.0')], { expectedSequence: (await store.read('widget', id)).at(-1)?.sequence ?? 0 });
+      appended.push(event.id);
+    }
+    const read = await store.readAggregate('gadget');
+    expect(read.map((e) => e.event.id)).toEqual(appended);
+    const started = Date.now();
+    expect(await store.readAggregate('never-written')).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('read - an aggregate with no events returns at once', async () => {
     const started = Date.now();
     expect(await store.read(PLUGIN_AGGREGATE, 'acme/never-written')).toEqual([]);

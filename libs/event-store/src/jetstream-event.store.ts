@@ -5,6 +5,7 @@ import {
   HEADERS,
   SCHEMA_VERSION,
   describeIssues,
+  encodeSubjectToken,
   type CloudEvent,
   type Names,
 } from '@forgeone/contracts';
@@ -80,6 +81,7 @@ export interface EventStoreOptions {
 export interface EventStore {
   append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]>;
   read(aggregate: string, id: string): Promise<StoredEvent[]>;
+  readAggregate(aggregate: string): Promise<StoredEvent[]>;
   load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>>;
 }
 
@@ -177,6 +179,34 @@ export class JetStreamEventStore implements EventStore {
       }
     } catch (error) {
       throw isUnreachable(error) ? unavailable(`reading ${aggregate} ${id}`, error) : error;
+    } finally {
+      consumer?.delete().catch(() => undefined);
+    }
+    return out;
+  }
+
+  /**
+   * Every event of every instance of `aggregate` (e.g. all keys), in stream order: whatever was
+   * stored when the call began is included, so a write acknowledged before is always seen.
+   */
+  async readAggregate(aggregate: string): Promise<StoredEvent[]> {
+    const filter = `${this.names.eventsWildcard.slice(0, -1)}${encodeSubjectToken(aggregate)}.*`;
+    const out: StoredEvent[] = [];
+    let consumer;
+    try {
+      consumer = await this.js.consumers.get(this.names.stream, { filter_subjects: filter });
+      if ((await consumer.info(true)).num_pending === 0) return [];
+      const messages = await consumer.consume({ max_messages: 256 });
+      try {
+        for await (const msg of messages) {
+          out.push({ sequence: msg.seq, event: decodeStoredEvent(msg) });
+          if (msg.info.pending === 0) break;
+        }
+      } finally {
+        await messages.close();
+      }
+    } catch (error) {
+      throw isUnreachable(error) ? unavailable(`reading ${aggregate} events`, error) : error;
     } finally {
       consumer?.delete().catch(() => undefined);
     }

@@ -88,7 +88,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
         name,
         entry,
         cwd: repoRoot,
-        env: { ...shared, OTEL_SERVICE_NAME: `forgeone-${name}` },
+        env: { ...(name === 'signer' ? shared : withoutSigningKey(shared)), OTEL_SERVICE_NAME: `forgeone-${name}` },
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -148,6 +148,11 @@ export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsU
     FORGEONE_LOG_LEVEL: config.logLevel,
     ...(serviceKey ? { FORGEONE_SERVICE_KEY: serviceKey } : {}),
   };
+}
+
+// The platform's signing key is the signer's alone; no other service gets to read it.
+function withoutSigningKey(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('FORGEONE_SIGNER_KEY')));
 }
 
 /** The folder holding nx.json above this file (the repository root). */

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
@@ -5,6 +6,7 @@ import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { cleanCell, formatBytes, formatTable, formatTime, shortDigest } from '../format/table.js';
 import { readPluginFolder } from '../plugin-folder.reader.js';
 import { parseEnvironment, parsePluginName, parsePluginRef } from '../plugin-ref.js';
+import { readSignatureFile } from './sign.command.js';
 
 interface EnvOption {
   readonly env: string;
@@ -25,11 +27,14 @@ export function registerPluginCommands(program: Command, context: CommandContext
 
   plugin
     .command('publish')
-    .description('publish a plugin version from a folder holding forgeone.plugin.json and plugin.wasm')
+    .description('publish a plugin version from a folder holding forgeone.plugin.json and plugin.wasm (and plugin.sig.json when signed)')
     .argument('<dir>', 'the plugin folder')
     .action(async (dir: string) => {
-      const folder = await readPluginFolder(dir, context.io.cwd ?? process.cwd());
-      const reply = await context.api().publishPlugin(folder.manifest, folder.wasm);
+      const cwd = context.io.cwd ?? process.cwd();
+      const folder = await readPluginFolder(dir, cwd);
+      // The registry verifies the signature; sent as written, so its digest is the file's.
+      const signature = await readSignatureFile(resolve(cwd, dir));
+      const reply = await context.api().publishPlugin(folder.manifest, folder.wasm, signature);
       context.print(reply, () => `published ${reply.name}@${reply.version} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
     });
 

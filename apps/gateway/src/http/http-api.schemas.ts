@@ -7,6 +7,12 @@ import {
   InstallationResultSchema,
   InstallPluginRequestSchema,
   InvokeReplySchema,
+  KeyIdSchema,
+  ListKeysReplySchema,
+  RevokeKeyReplySchema as RevokeKeyResultSchema,
+  RevokeKeyRequestSchema,
+  TrustKeyReplySchema as TrustKeyResultSchema,
+  TrustKeyRequestSchema,
   PluginNameSchema,
   PolicyCheckReplySchema,
   PolicyCheckRequestSchema,
@@ -57,6 +63,9 @@ export const CreateTokenBodySchema = CreateTokenRequestSchema;
 export const CreateTokenShapeSchema = CreateTokenRequestSchema.extend({ role: z.string().min(1).max(64) });
 export const RevokeTokenBodySchema = RevokeTokenRequestSchema.pick({ reason: true });
 export const TokenIdSchema = RevokeTokenRequestSchema.shape.tokenId;
+export const TrustKeyBodySchema = TrustKeyRequestSchema;
+export const RevokeKeyBodySchema = RevokeKeyRequestSchema.omit({ keyId: true }).partial({ reason: true });
+export const KeyIdPathSchema = KeyIdSchema;
 
 // ---- query strings ----
 
@@ -81,6 +90,10 @@ export const DEFAULT_AUDIT_LOG_LIMIT = 100;
 
 export const TokenListQuerySchema = z.object({ tenant: TenantIdSchema.optional() }).strict();
 export const RevokeTokenQuerySchema = z.object({ reason: RevokeTokenRequestSchema.shape.reason.optional() }).strict();
+export const KeyListQuerySchema = z.object({}).strict();
+export const RevokeKeyQuerySchema = z
+  .object({ reason: RevokeKeyRequestSchema.shape.reason.optional(), revokedAt: RevokeKeyRequestSchema.shape.revokedAt })
+  .strict();
 
 // ---- replies ----
 
@@ -156,6 +169,10 @@ export const TokenListResultSchema = TokenListReplySchema;
 export const RevokeTokenReplySchema = TokenListReplySchema.shape.tokens.element.extend({
   alreadyRevoked: z.boolean().describe('true when the token had been revoked before; nothing changed'),
 });
+
+export const TrustKeyReplySchema = TrustKeyResultSchema;
+export const RevokeKeyReplySchema = RevokeKeyResultSchema;
+export const KeyListReplySchema = ListKeysReplySchema;
 
 // `output` when the plugin answered valid UTF-8, otherwise `outputBase64`.
 export const CallReplySchema = InvokeReplySchema;

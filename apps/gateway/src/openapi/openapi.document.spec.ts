@@ -20,6 +20,7 @@ import { InvocationsController } from '../http/invocations.controller.js';
 import { PluginsController } from '../http/plugins.controller.js';
 import { PoliciesController } from '../http/policies.controller.js';
 import { TokensController } from '../http/tokens.controller.js';
+import { KeysController } from '../http/keys.controller.js';
 import { API_ROUTES, buildOpenApiDocument } from './openapi.document.js';
 
 // The routes of the HTTP API v1 contract the CLI codes against.
@@ -39,6 +40,9 @@ const CONTRACT_ROUTES = [
   'post /v1/tokens',
   'get /v1/tokens',
   'delete /v1/tokens/{tokenId}',
+  'post /v1/keys',
+  'get /v1/keys',
+  'delete /v1/keys/{keyId}',
   'get /healthz',
   'get /readyz',
   'get /docs',
@@ -58,7 +62,7 @@ const doc = buildOpenApiDocument() as unknown as Doc;
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {
-  const controllers = [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, HealthController, DocsController];
+  const controllers = [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, KeysController, HealthController, DocsController];
   return controllers.flatMap((controller) => {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     return Object.getOwnPropertyNames(controller.prototype)
@@ -144,7 +148,7 @@ describe('OpenAPI document', () => {
   });
 
   it('openapi - request bodies forbid unknown fields and errors share one schema', () => {
-    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'CallRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest']) {
+    for (const name of ['PublishRequest', 'InstallRequest', 'UpgradeRequest', 'CallRequest', 'ApplyPoliciesRequest', 'PolicyCheckRequest', 'CreateTokenRequest', 'RevokeTokenRequest', 'TrustKeyRequest', 'RevokeKeyRequest']) {
       expect(doc.components.schemas[name].additionalProperties, name).toBe(false);
     }
     expect(doc.components.schemas.InstallRequest.required).toEqual(['name', 'version']);
@@ -176,6 +180,8 @@ describe('HTTP request schemas', () => {
 
   it('schemas - accept a valid body', () => {
     expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm }).success).toBe(true);
+    expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm, signature: '{"payloadType":"x"}' }).success).toBe(true);
+    expect(PublishBodySchema.safeParse({ manifest: { name: 'acme/x' }, wasm, signature: 'x'.repeat(64 * 1024 + 1) }).success).toBe(false);
     expect(InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0' }).success).toBe(true);
     expect(UpgradeBodySchema.safeParse({ version: '1.1.0' }).success).toBe(true);
   });
@@ -196,7 +202,7 @@ describe('HTTP request schemas', () => {
 
   it('schemas - reject unknown fields, naming them', () => {
     const cases = [
-      PublishBodySchema.safeParse({ manifest: {}, wasm, signature: 'x' }),
+      PublishBodySchema.safeParse({ manifest: {}, wasm, sig: 'x' }),
       InstallBodySchema.safeParse({ name: 'acme/x', version: '1.0.0', environment: 'prod' }),
       UpgradeBodySchema.safeParse({ version: '1.1.0', name: 'acme/x' }),
       PluginListQuerySchema.safeParse({ env: 'staging' }),

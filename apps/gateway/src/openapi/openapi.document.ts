@@ -14,6 +14,14 @@ import {
   HistoryReplySchema,
   InstallationReplySchema,
   InstallBodySchema,
+  KeyIdPathSchema,
+  KeyListQuerySchema,
+  KeyListReplySchema,
+  RevokeKeyBodySchema,
+  RevokeKeyQuerySchema,
+  RevokeKeyReplySchema,
+  TrustKeyBodySchema,
+  TrustKeyReplySchema,
   PathSegmentSchema,
   PluginDetailReplySchema,
   PluginListQuerySchema,
@@ -70,6 +78,7 @@ const PUBLISHER: ParameterDoc = { name: 'publisher', in: 'path', description: 'f
 const PLUGIN: ParameterDoc = { name: 'plugin', in: 'path', description: 'second segment of the plugin name' };
 const HANDLER: ParameterDoc = { name: 'handler', in: 'path', description: 'a handler the plugin exports (its manifest lists them), e.g. greet' };
 const TOKEN_ID: ParameterDoc = { name: 'tokenId', in: 'path', description: 'id of the token (the part after `fo_`, as token list shows it)' };
+const KEY_ID: ParameterDoc = { name: 'keyId', in: 'path', description: 'key id: lowercase hex sha256 of the public key (SPKI DER), as keys list shows it' };
 const TENANT_HEADER: ParameterDoc = {
   name: 'Forgeone-Tenant',
   in: 'header',
@@ -82,6 +91,7 @@ const BUS_ERRORS: readonly ErrorCode[] = ['SERVICE.UNAVAILABLE', 'SERVICE.TIMEOU
 const QUERY_ERRORS: readonly ErrorCode[] = ['QUERY.INVALID', 'SERVICE.UNAVAILABLE', ...AUTH_ERRORS];
 const CHANGE_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'REGISTRY.VERSION_CONFLICT', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
 const POLICY_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', ...BUS_ERRORS];
+const KEY_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
 // What the sandbox runner answers a failed call with.
 const SANDBOX_ERRORS: readonly ErrorCode[] = [
   'SANDBOX.NOT_FOUND',
@@ -275,6 +285,41 @@ export const API_ROUTES: readonly ApiRoute[] = [
     credential: true,
   },
   {
+    method: 'post',
+    path: '/v1/keys',
+    operationId: 'trustKey',
+    summary: "Trust a publisher's Ed25519 public key in the caller's tenant: scope (default `<publisher>/*`) and validity window (needs trust-key)",
+    tag: 'keys',
+    body: { component: 'TrustKeyRequest', schema: TrustKeyBodySchema },
+    success: { status: 201, description: 'trusted; `keyId` is the sha256 of the key (SPKI DER)', component: 'TrustKeyReply', schema: TrustKeyReplySchema },
+    errors: [...KEY_ERRORS, 'KEY.INVALID', 'KEY.ALREADY_TRUSTED', 'KEY.ALREADY_REVOKED'],
+    credential: true,
+  },
+  {
+    method: 'get',
+    path: '/v1/keys',
+    operationId: 'listKeys',
+    summary: "List the caller's tenant's trusted keys, revoked ones included (needs read)",
+    tag: 'keys',
+    query: KeyListQuerySchema,
+    success: { status: 200, description: 'keys in the order they were trusted', component: 'KeyList', schema: KeyListReplySchema },
+    errors: KEY_ERRORS,
+    credential: true,
+  },
+  {
+    method: 'delete',
+    path: '/v1/keys/{keyId}',
+    operationId: 'revokeKey',
+    summary: 'Revoke a key: signatures recorded at or after `revokedAt` (default now) stop verifying; the reason goes to the audit log (needs revoke-key)',
+    tag: 'keys',
+    pathParameters: [KEY_ID],
+    query: RevokeKeyQuerySchema,
+    body: { component: 'RevokeKeyRequest', schema: RevokeKeyBodySchema, required: false },
+    success: { status: 200, description: 'revoked', component: 'RevokeKeyReply', schema: RevokeKeyReplySchema },
+    errors: [...KEY_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
+    credential: true,
+  },
+  {
     method: 'get',
     path: '/healthz',
     operationId: 'healthz',
@@ -317,7 +362,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-const PATH_PARAMETER_SCHEMAS: Record<string, z.ZodType> = { environment: EnvironmentSchema, publisher: PathSegmentSchema, plugin: PathSegmentSchema, tokenId: TokenIdSchema, handler: InvokeRequestSchema.shape.handler };
+const PATH_PARAMETER_SCHEMAS: Record<string, z.ZodType> = { environment: EnvironmentSchema, publisher: PathSegmentSchema, plugin: PathSegmentSchema, tokenId: TokenIdSchema, keyId: KeyIdPathSchema, handler: InvokeRequestSchema.shape.handler };
 
 function parameters(route: ApiRoute): JsonSchema[] {
   const inPath = (route.pathParameters ?? []).map((p) => ({
@@ -396,7 +441,7 @@ export function buildOpenApiDocument(): JsonSchema {
         'HTTP API of the ForgeOne WebAssembly plugin manager. Every /v1 route needs an API token (Authorization: Bearer <token>) and is authorised by the Cedar policy set; queries answer for the tenant of the token only. Plugin commands answer once the change is visible in reads, or after 5 s with "projected": false. Every error is { "error": { "code", "message", "details"? } }.',
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'plugins' }, { name: 'installations' }, { name: 'invocations' }, { name: 'audit' }, { name: 'policy' }, { name: 'tokens' }, { name: 'operations' }],
+    tags: [{ name: 'plugins' }, { name: 'installations' }, { name: 'invocations' }, { name: 'audit' }, { name: 'policy' }, { name: 'tokens' }, { name: 'keys' }, { name: 'operations' }],
     paths,
     components: {
       schemas: components(),

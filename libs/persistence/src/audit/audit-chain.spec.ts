@@ -26,6 +26,8 @@ describe('auditHash', () => {
 
   it('audit chain - plugin events name their plugin', () => {
     expect(pluginOf(versionPublished())).toBe(PLUGIN);
-    expect(pluginOf({ ...installed(), type: 'io.forgeone.signer.key_trusted.v1', data: { name: 'x' } })).toBeNull();
+    expect(pluginOf({ ...installed(), type: 'io.forgeone.key.trusted.v1', data: { name: 'x' } })).toBeNull();
+    // Signature results show in the plugin's history.
+    expect(pluginOf({ ...installed(), type: 'io.forgeone.signature.rejected.v1', data: { name: PLUGIN } })).toBe(PLUGIN);
   });
 });

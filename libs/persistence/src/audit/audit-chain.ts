@@ -14,11 +14,12 @@ export function auditHash(prevHash: string, sequence: number, event: CloudEvent)
   return createHash('sha256').update(prevHash).update(canonicalJson({ sequence, event })).digest('hex');
 }
 
-const PLUGIN_TYPE_PREFIX = 'io.forgeone.plugin.';
+// Event families whose data names the plugin in `name`: plugin lifecycle and signature verification results.
+const PLUGIN_TYPE_PREFIXES = ['io.forgeone.plugin.', 'io.forgeone.signature.'];
 
 /** The plugin an audited event concerns, so history can be queried per plugin whatever the subject looks like. */
 export function pluginOf(event: CloudEvent): string | null {
-  if (!event.type.startsWith(PLUGIN_TYPE_PREFIX)) return null;
+  if (!PLUGIN_TYPE_PREFIXES.some((prefix) => event.type.startsWith(prefix))) return null;
   const name = (event.data as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : null;
 }

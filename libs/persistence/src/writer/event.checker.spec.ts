@@ -20,6 +20,45 @@ describe('checkEvent', () => {
     expect(!checked.ok && checked.reason).toMatch(/data\.version: must be a semantic version/);
   });
 
+  it('event checker - key and signature events pass (an audit-log row, no projection)', () => {
+    const keyId = 'a'.repeat(64);
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const events = [
+      {
+        type: 'io.forgeone.key.trusted.v1',
+        data: {
+          keyId,
+          publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n',
+          publisher: 'acme',
+          scope: 'acme/*',
+          validFrom: '2026-01-01T00:00:00Z',
+          validUntil: null,
+          trustedBy: 'u-1',
+        },
+      },
+      { type: 'io.forgeone.key.revoked.v1', data: { keyId, revokedAt: '2026-02-01T00:00:00Z', reason: 'laptop lost', revokedBy: 'u-1' } },
+      {
+        type: 'io.forgeone.signature.rejected.v1',
+        data: {
+          name: 'acme/hello',
+          version: '1.0.0',
+          environment: 'production',
+          stage: 'install',
+          mode: 'strict',
+          keyIds: [keyId],
+          envelopeDigest: null,
+          pluginDigest: digest,
+          manifestDigest: digest,
+          reason: 'SIGNATURE.KEY_REVOKED',
+          flagged: false,
+          message: 'key revoked',
+        },
+      },
+    ];
+    for (const { type, data } of events) expect(checkEvent({ ...installed(), type, data }).ok, type).toBe(true);
+    expect(checkEvent({ ...installed(), type: events[1].type, data: { ...events[1].data, extra: 1 } }).ok).toBe(false);
+  });
+
   it('event checker - an unknown type is refused', () => {
     const checked = checkEvent({ ...installed(), type: 'io.forgeone.plugin.teleported.v1' });
     expect(!checked.ok && checked.reason).toBe('unknown event type "io.forgeone.plugin.teleported.v1"');

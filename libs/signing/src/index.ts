@@ -1,0 +1,25 @@
+export { pae, decodeStrictBase64, encodeBase64, sha256Hex, sha256Digest, hexOfDigest } from './dsse.js';
+export { generateKeyPair, keyIdOf, parsePublicKey, loadPrivateKey, type GeneratedKeyPair, type PrivateKeyInput } from './keys.js';
+export { buildPluginStatement, pluginManifestDigest, type BuildPluginStatementInput } from './plugin-statement.js';
+export { signEnvelope, addSignature, parseEnvelope, serializeEnvelope, readEnvelopeStatement } from './envelope.js';
+export {
+  initialTrustStore,
+  evolveTrustStore,
+  trustStoreOf,
+  decideKeyCommand,
+  scopeMatches,
+  type TrustStore,
+  type TrustedKey,
+  type KeyEventLike,
+  type KeyCommand,
+} from './trust-store.js';
+export {
+  verifyPluginEnvelope,
+  type VerifyPluginEnvelopeInput,
+  type VerificationResult,
+  type VerificationAccepted,
+  type VerificationRefused,
+} from './verify-plugin-envelope.js';
+export { signatureResultEvent, signatureError, type SignatureCheckContext } from './signature-result.event.js';
+export { loadTrustStore, keyAggregateId, type AggregateEventReader } from './load-trust-store.js';
+export { InMemorySigningKeyProvider, signingKeyProviderFromEnv, type SigningKeyProvider } from './signing-key.provider.js';
