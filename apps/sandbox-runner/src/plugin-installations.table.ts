@@ -92,6 +92,8 @@ export class PluginInstallations {
         break;
       case PLUGIN_EVENT_TYPES.installed:
       case PLUGIN_EVENT_TYPES.upgraded:
+      // A rollback is a swap like an upgrade, only to a lower version.
+      case PLUGIN_EVENT_TYPES.rolledBack:
         await this.install(tenant, data.environment as string, data.name as string, data.version as string, data.digest as string);
         break;
       case PLUGIN_EVENT_TYPES.removed:
