@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { GuestCallOutcome, GuestCallRequest } from './guest.runtime.js';
-import { CHANNEL, sandboxWorkerSource, type FromWorker, type ToWorker, type WorkerData } from './sandbox.worker.js';
+import { CHANNEL, progressTag, sandboxWorkerSource, type FromWorker, type ToWorker, type WorkerData } from './sandbox.worker.js';
 
 /** Answers a host call from a worker; resolves to the status and data the guest sees. */
 export type HostCallHandler = (fn: string, args: Uint8Array[]) => Promise<{ status: number; data?: Uint8Array }>;
@@ -30,8 +30,11 @@ interface PooledWorker {
   readonly payload: Uint8Array;
   ready: boolean;
   dead: boolean;
-  current: (PendingCall & { readonly callId: number; readonly timer: NodeJS.Timeout }) | undefined;
+  current: (PendingCall & { readonly callId: number; readonly timer: NodeJS.Timeout; readonly extensions: number }) | undefined;
 }
+
+// How many more deadlines a call may wait while its worker has not started it or has already answered.
+const MAX_DEADLINE_EXTENSIONS = 10;
 
 let workerSource: string | undefined;
 
@@ -65,20 +68,25 @@ export class PluginWorkerPool {
     return this.queue.length;
   }
 
-  /** Starts one worker and waits until it can take calls (spawning costs tens of milliseconds). */
-  async prewarm(): Promise<void> {
-    if (this.workers.length > 0) return;
-    const w = this.spawn();
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (message: FromWorker): void => {
-        if (message.type === 'ready') {
-          w.worker.off('message', onMessage);
-          resolve();
-        }
-      };
-      w.worker.on('message', onMessage);
-      w.worker.once('error', reject);
-    });
+  /** Starts workers up to `count` (at most `maxWorkers`) and waits until they can take calls (each costs tens of milliseconds). */
+  async prewarm(count = 1): Promise<void> {
+    const wanted = Math.min(Math.max(count, 1), this.options.maxWorkers) - this.workers.length;
+    const started = Array.from({ length: Math.max(wanted, 0) }, () => this.spawn());
+    await Promise.all(
+      started.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const onMessage = (message: FromWorker): void => {
+              if (message.type === 'ready') {
+                w.worker.off('message', onMessage);
+                resolve();
+              }
+            };
+            w.worker.on('message', onMessage);
+            w.worker.once('error', reject);
+          }),
+      ),
+    );
   }
 
   run(request: GuestCallRequest, timeoutMs: number, onHostCall: HostCallHandler): Promise<PoolResult> {
@@ -201,7 +209,7 @@ export class PluginWorkerPool {
   private dispatch(w: PooledWorker, call: PendingCall): void {
     const callId = this.nextCallId++;
     const timer = setTimeout(() => this.timeOut(w, callId), call.timeoutMs);
-    w.current = { ...call, callId, timer };
+    w.current = { ...call, callId, timer, extensions: 0 };
     const message: ToWorker = { type: 'call', callId, request: call.request };
     w.worker.postMessage(message);
   }
@@ -209,6 +217,15 @@ export class PluginWorkerPool {
   private timeOut(w: PooledWorker, callId: number): void {
     const current = w.current;
     if (current === undefined || current.callId !== callId) return;
+    // The deadline bounds the guest's run. On a busy host the timer can fire while the worker has not
+    // been scheduled to start the call yet, or after it posted a result this thread has not read yet
+    // (timers run before messages in the event loop): neither is the guest running over its time, and
+    // failing the call would fail it for the host's load (seen in hot swaps, when a new version's
+    // workers start while calls pour in). Look again one deadline later, a bounded number of times.
+    if (Atomics.load(w.header, CHANNEL.progress) !== progressTag(callId) && current.extensions < MAX_DEADLINE_EXTENSIONS) {
+      w.current = { ...current, timer: setTimeout(() => this.timeOut(w, callId), current.timeoutMs), extensions: current.extensions + 1 };
+      return;
+    }
     w.current = undefined;
     current.resolve({ ok: false, failure: { kind: 'timeout' } });
     this.remove(w);

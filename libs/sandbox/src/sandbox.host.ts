@@ -145,7 +145,7 @@ export class SandboxHost {
       compiledFromCache,
     };
     this.plugins.set(spec.key, { info, module, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), config: spec.config ?? {}, pool });
-    if (this.options.prewarm !== false) await pool.prewarm();
+    if (this.options.prewarm !== false) await pool.prewarm(spec.warmWorkers ?? 1);
     return info;
   }
 

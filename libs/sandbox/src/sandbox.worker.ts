@@ -5,12 +5,21 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
 
 /** Layout of the SharedArrayBuffer through which the main thread answers host calls. */
 export const CHANNEL = {
-  /** Int32 slots: [0] state (0 = waiting, 1 = answered), [1] status, [2] data length. */
+  /**
+   * Int32 slots: [0] state (0 = waiting, 1 = answered), [1] status, [2] data length, [3] progress of
+   * the current call: its {@link progressTag} once the guest runs, the negated tag once its result is posted.
+   */
   headerBytes: 16,
   state: 0,
   status: 1,
   length: 2,
+  progress: 3,
 } as const;
+
+/** A call id folded into a positive Int32 for the progress slot (the worker repeats this formula inline). */
+export function progressTag(callId: number): number {
+  return (callId % 0x3fffffff) + 1;
+}
 
 export interface WorkerData {
   readonly module: unknown;
@@ -49,7 +58,11 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
   port.on('message', (message) => {
     if (message.type !== 'call') return;
     callId = message.callId;
+    const tag = (callId % 0x3fffffff) + 1;
+    // Tells the main thread's deadline when the guest really started and when its result is on the way.
+    Atomics.store(header, 3, tag);
     const outcome = runtime.invoke(data.module, message.request, bridge);
+    Atomics.store(header, 3, -tag);
     port.postMessage({ type: 'result', callId, outcome }, outcome.output !== undefined ? [outcome.output.buffer as ArrayBuffer] : []);
   });
   port.postMessage({ type: 'ready' });
