@@ -170,9 +170,10 @@ export class PluginInstallations {
     const id = slotKey(tenant, environment, name);
     const previous = this.current.get(id);
     const slot = new Slot({ tenant, environment, name, version, digest, manifest: published.manifest, key: `${tenant}:${name}@${version}/${environment}#${++this.generation}` });
-    // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile.
+    // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile,
+    // and the new version starts as many workers as the old one runs, so the switch spawns none under load.
     if (previous?.loading !== undefined) {
-      await this.ensureLoaded(slot).catch((error: unknown) =>
+      await this.ensureLoaded(slot, this.deps.host.poolStats(previous.installed.key)?.workers).catch((error: unknown) =>
         this.deps.logger.error({ err: error, plugin: name, version, environment, tenant }, 'new version could not be loaded ahead of the swap; calls will retry the load'),
       );
     }
@@ -194,7 +195,7 @@ export class PluginInstallations {
     else this.retiring.add(slot);
   }
 
-  private ensureLoaded(slot: Slot): Promise<void> {
+  private ensureLoaded(slot: Slot, warmWorkers?: number): Promise<void> {
     if (slot.loading === undefined) {
       const { installed } = slot;
       slot.loading = (async () => {
@@ -207,6 +208,7 @@ export class PluginInstallations {
           abi: installed.manifest.abi,
           capabilities: installed.manifest.capabilities,
           limits: installed.manifest.limits,
+          ...(warmWorkers !== undefined ? { warmWorkers } : {}),
         });
       })();
       // A failed load is retried by the next call rather than cached.
