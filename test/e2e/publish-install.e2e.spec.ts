@@ -136,7 +136,7 @@ describe('platform - publish, install, list and audit through the CLI', () => {
 
     const downgrade = await cli('plugin', 'upgrade', 'forgeone/hello@1.0.0', '--env', 'staging');
     expect(downgrade.code).toBe(1);
-    expect(downgrade.stderr).toMatch(/REGISTRY\.NOT_AN_UPGRADE/);
+    expect(downgrade.stderr).toMatch(/REGISTRY\.DOWNGRADE_REFUSED/);
 
     expect((await cli('plugin', 'remove', 'forgeone/hello', '--env', 'staging')).code).toBe(0);
     const history = JSON.parse((await cli('plugin', 'history', 'forgeone/hello', '--json')).stdout) as { events: Array<{ type: string }> };

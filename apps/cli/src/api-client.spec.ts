@@ -64,6 +64,9 @@ beforeAll(async () => {
     if (request.method === 'PUT' && path === '/v1/environments/staging/installations/forgeone/hello') {
       return { status: 200, body: { ...installationReply((request.body as { version: string }).version), projected: false } };
     }
+    if (request.method === 'POST' && path === '/v1/environments/staging/installations/forgeone/hello/rollback') {
+      return { status: 200, body: installationReply((request.body as { version: string }).version) };
+    }
     if (request.method === 'DELETE' && path === '/v1/environments/staging/installations/forgeone/hello') {
       return { status: 200, body: installationReply('1.1.0') };
     }
@@ -95,6 +98,13 @@ beforeAll(async () => {
               type: 'io.forgeone.plugin.upgraded.v1',
               occurredAt: '2026-11-27T10:00:00.000Z',
               data: { name: 'forgeone/hello', fromVersion: '1.0.0', version: '1.1.0', environment: 'staging' },
+            },
+            {
+              ...ENTRY,
+              sequence: 5,
+              type: 'io.forgeone.plugin.rolled_back.v1',
+              occurredAt: '2026-11-27T11:00:00.000Z',
+              data: { name: 'forgeone/hello', fromVersion: '1.1.0', version: '1.0.0', environment: 'staging', reason: 'drops\nrequests' },
             },
           ],
         },
@@ -167,6 +177,18 @@ describe('forgeone against a gateway over HTTP', () => {
     expect(peer.received[1]).toMatchObject({ method: 'DELETE', url: '/v1/environments/staging/installations/forgeone/hello', body: undefined });
   });
 
+  it('sends rollback with its trimmed reason to the installation rollback path', async () => {
+    const rolled = await runCli(['plugin', 'rollback', 'forgeone/hello@1.0.0', '--env', 'staging', '--reason', '  1.1.0 drops requests '], env());
+    expect(rolled).toEqual({ code: 0, stdout: 'rolled back forgeone/hello to 1.0.0 in staging sha256:0123456789ab… (seq 9)\n', stderr: '' });
+    expect(peer.received[0]).toMatchObject({
+      method: 'POST',
+      url: '/v1/environments/staging/installations/forgeone/hello/rollback',
+      body: { version: '1.0.0', reason: '1.1.0 drops requests' },
+    });
+    const json = await runCli(['plugin', 'rollback', 'forgeone/hello@1.0.0', '--env', 'staging', '--reason', 'again', '--json'], env());
+    expect(JSON.parse(json.stdout)).toEqual(installationReply('1.0.0'));
+  });
+
   it('lists plugins as an aligned table and passes --env as a query', async () => {
     const result = await runCli(['plugin', 'list', '--env', 'staging'], env());
     expect(result.code).toBe(0);
@@ -186,9 +208,10 @@ describe('forgeone against a gateway over HTTP', () => {
     expect(history.code).toBe(0);
     expect(history.stdout).toBe(
       [
-        'SEQ  TIME                  EVENT                     VERSION        ENVIRONMENT  ACTOR',
-        '3    2026-11-27T09:00:00Z  plugin.version_published  1.0.0          -            p-admin',
-        '4    2026-11-27T10:00:00Z  plugin.upgraded           1.0.0 → 1.1.0  staging      p-admin',
+        'SEQ  TIME                  EVENT                     VERSION        ENVIRONMENT  ACTOR    REASON',
+        '3    2026-11-27T09:00:00Z  plugin.version_published  1.0.0          -            p-admin  -',
+        '4    2026-11-27T10:00:00Z  plugin.upgraded           1.0.0 → 1.1.0  staging      p-admin  -',
+        '5    2026-11-27T11:00:00Z  plugin.rolled_back        1.1.0 → 1.0.0  staging      p-admin  drops requests',
         '',
       ].join('\n'),
     );

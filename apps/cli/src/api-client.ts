@@ -17,7 +17,7 @@ export interface PublishReply extends CommandReceipt {
   readonly sizeBytes: number;
 }
 
-/** Reply to install, upgrade and remove. For remove, `version` is the version that was removed. */
+/** Reply to install, upgrade, rollback and remove. For remove, `version` is the version that was removed. */
 export interface InstallationReply extends CommandReceipt {
   readonly name: string;
   readonly version: string;
@@ -212,6 +212,7 @@ export interface ApiClient {
   publishPlugin(manifest: unknown, wasm: Uint8Array, signature?: string): Promise<PublishReply>;
   installPlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
   upgradePlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
+  rollbackPlugin(environment: string, name: string, version: string, reason: string): Promise<InstallationReply>;
   removePlugin(environment: string, name: string): Promise<InstallationReply>;
   callPlugin(environment: string, name: string, handler: string, input: CallInput): Promise<CallReply>;
   listPlugins(environment?: string): Promise<PluginListReply>;
@@ -312,6 +313,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       request('POST', `/v1/environments/${envPath(environment)}/installations`, { name, version }),
     upgradePlugin: (environment, name, version) =>
       request('PUT', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`, { version }),
+    rollbackPlugin: (environment, name, version, reason) =>
+      request('POST', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}/rollback`, { version, reason }),
     removePlugin: (environment, name) => request('DELETE', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`),
     callPlugin: (environment, name, handler, input) =>
       request('POST', `/v1/environments/${envPath(environment)}/plugins/${namePath(name)}/calls/${encodeURIComponent(handler)}`, input),

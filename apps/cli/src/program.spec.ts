@@ -18,6 +18,17 @@ describe('forgeone usage errors', () => {
     expect(result.stderr).toContain("error: required option '--env <env>' not specified");
   });
 
+  it('exits 2 for a rollback without a reason, or with a blank or overlong one', async () => {
+    const missing = await runCli(['plugin', 'rollback', 'acme/hello@1.0.0', '--env', 'production'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("error: required option '--reason <text>' not specified");
+    const blank = await runCli(['plugin', 'rollback', 'acme/hello@1.0.0', '--env', 'production', '--reason', '  '], env);
+    expect(blank).toEqual({ code: 2, stdout: '', stderr: 'error: --reason must say why the plugin is rolled back; it is kept in the audit log (COMMAND.INVALID)\n' });
+    const long = await runCli(['plugin', 'rollback', 'acme/hello@1.0.0', '--env', 'production', '--reason', 'x'.repeat(501)], env);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('--reason is 501 characters; say why in at most 500');
+  });
+
   it('exits 2 for an unknown verb, an unknown option, a missing argument and an extra argument', async () => {
     for (const argv of [
       ['plugin', 'frobnicate'],

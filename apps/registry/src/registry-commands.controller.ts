@@ -5,10 +5,19 @@ import {
   parseOrThrow,
   PublishPluginVersionRequestSchema,
   RemovePluginRequestSchema,
+  RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
-import { installPlugin, publishPluginVersion, removePlugin, upgradePlugin, type CommandContext, type RegistryPorts } from '@forgeone/registry-domain';
+import {
+  installPlugin,
+  publishPluginVersion,
+  removePlugin,
+  rollbackPlugin,
+  upgradePlugin,
+  type CommandContext,
+  type RegistryPorts,
+} from '@forgeone/registry-domain';
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +49,12 @@ export class RegistryCommandsController {
   upgrade(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(UpgradePluginRequestSchema, body, 'COMMAND.INVALID', 'the upgrade request');
     return upgradePlugin(this.ports, request, contextOf(ctx));
+  }
+
+  @MessagePattern('registry.rollback')
+  rollback(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    const request = parseOrThrow(RollbackPluginRequestSchema, body, 'COMMAND.INVALID', 'the rollback request');
+    return rollbackPlugin(this.ports, request, contextOf(ctx));
   }
 
   @MessagePattern('registry.remove')

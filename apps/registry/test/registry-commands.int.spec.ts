@@ -40,11 +40,16 @@ const ABI_PRELUDE = `
 
 // Test fixture: a stand-in for the policy service with a fixed rule table (see startTestAuthzResponder).
 const SERVICE_KEY = 'registry-test-service-key-0123456789abcdef';
-const RULES: Record<string, readonly Action[]> = { developer: ['publish', 'install', 'upgrade', 'remove'], auditor: ['read-audit'] };
+const RULES: Record<string, readonly Action[]> = {
+  developer: ['publish', 'install', 'upgrade', 'remove'],
+  'release-manager': ['install', 'upgrade', 'rollback', 'remove'],
+  auditor: ['read-audit'],
+};
 const TOKENS = {
   'tok-acme-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
   'tok-acme-dev-2': { id: 'alex', tenant: 'acme', role: 'developer' },
   'tok-acme-auditor': { id: 'carol', tenant: 'acme', role: 'auditor' },
+  'tok-acme-release': { id: 'rita', tenant: 'acme', role: 'release-manager' },
   'tok-globex-dev': { id: 'gina', tenant: 'globex', role: 'developer' },
 };
 const ACME_DEV = 'Bearer tok-acme-dev';
@@ -218,6 +223,31 @@ describe('registry - commands on the bus', () => {
     });
   });
 
+  it('rollback - refuses a downgrade by upgrade, a rollback without reason or right, then rolls back with the reason', async () => {
+    await send('publish', { manifest: { ...manifest, version: '1.1.0' }, wasm: b64(wasm) });
+    await send('upgrade', { name: 'forgeone/hello', version: '1.1.0', environment: 'production' });
+    const downgrade = await refusal('upgrade', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' });
+    expect(downgrade.code).toBe('REGISTRY.DOWNGRADE_REFUSED');
+    expect(downgrade.message).toContain('lower than 1.1.0, the highest version production has had');
+
+    const request = { name: 'forgeone/hello', version: '1.0.0', environment: 'production' };
+    const release = 'Bearer tok-acme-release';
+    const noReason = await refusal('rollback', request, release);
+    expect(noReason.code).toBe('COMMAND.INVALID');
+    expect(noReason.message).toBe('the rollback request is invalid: reason: is required (string)');
+    const denied = await refusal('rollback', { ...request, reason: 'broken' });
+    expect(denied.code).toBe('AUTHZ.DENIED');
+
+    await send('rollback', { ...request, reason: ' 1.1.0 mangles names ' }, release);
+    expect(await lastEvent('acme', 'forgeone/hello')).toMatchObject({
+      type: 'io.forgeone.plugin.rolled_back.v1',
+      actor: 'rita',
+      data: { name: 'forgeone/hello', fromVersion: '1.1.0', version: '1.0.0', environment: 'production', reason: '1.1.0 mangles names' },
+    });
+    const again = await refusal('rollback', { ...request, reason: 'twice' }, release);
+    expect(again.code).toBe('REGISTRY.NOT_A_ROLLBACK');
+  });
+
   it('refuses a command without a credential or with an unknown one, and stores nothing', async () => {
     const missing = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, null);
     expect(missing.code).toBe('AUTH.UNAUTHENTICATED');
@@ -247,10 +277,11 @@ describe('registry - commands on the bus', () => {
     expect(remove.code).toBe('REGISTRY.NOT_INSTALLED');
 
     // The same name published in globex is globex's own plugin, with its own history.
+    const acmeBefore = await lastEvent('acme', 'forgeone/hello');
     const published = await send<{ unchanged?: boolean; sequence: number }>('publish', { manifest, wasm: b64(wasm) }, globex);
     expect(published.unchanged).toBeUndefined();
     expect(await lastEvent('globex', 'forgeone/hello')).toMatchObject({ type: 'io.forgeone.plugin.version_published.v1', actor: 'gina', tenant: 'globex' });
-    expect(await lastEvent('acme', 'forgeone/hello')).toMatchObject({ type: 'io.forgeone.plugin.installed.v1', tenant: 'acme' });
+    expect(await lastEvent('acme', 'forgeone/hello')).toEqual(acmeBefore);
   });
 
   it('fails closed: without a reachable policy service a command is refused with AUTHZ.UNAVAILABLE and nothing is stored', async () => {

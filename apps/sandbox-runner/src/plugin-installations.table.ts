@@ -45,8 +45,9 @@ type Data = Record<string, unknown>;
 
 /**
  * The runner's view of what is installed where, fed by the plugin events in stream order.
- * Modules load lazily on the first call; an upgrade of a version that is already loaded loads the
- * new one first and then switches, so new calls never wait for a compile. A superseded or removed
+ * Modules load lazily on the first call; an upgrade or rollback of a version that is already loaded
+ * loads the new one first and then switches, so new calls never wait for a compile; when that load
+ * fails for a passing reason the old version keeps serving and the event is retried. A superseded or removed
  * version keeps serving the calls that hold a lease on it and is unloaded when the last one ends.
  */
 export class PluginInstallations {
@@ -92,6 +93,8 @@ export class PluginInstallations {
         break;
       case PLUGIN_EVENT_TYPES.installed:
       case PLUGIN_EVENT_TYPES.upgraded:
+      // A rollback is a swap like an upgrade, only to a lower version.
+      case PLUGIN_EVENT_TYPES.rolledBack:
         await this.install(tenant, data.environment as string, data.name as string, data.version as string, data.digest as string);
         break;
       case PLUGIN_EVENT_TYPES.removed:
@@ -168,11 +171,22 @@ export class PluginInstallations {
     const id = slotKey(tenant, environment, name);
     const previous = this.current.get(id);
     const slot = new Slot({ tenant, environment, name, version, digest, manifest: published.manifest, key: `${tenant}:${name}@${version}/${environment}#${++this.generation}` });
-    // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile.
+    // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile,
+    // and the new version starts as many workers as the old one runs, so the switch spawns none under load.
     if (previous?.loading !== undefined) {
-      await this.ensureLoaded(slot).catch((error: unknown) =>
-        this.deps.logger.error({ err: error, plugin: name, version, environment, tenant }, 'new version could not be loaded ahead of the swap; calls will retry the load'),
-      );
+      try {
+        await this.ensureLoaded(slot, this.deps.host.poolStats(previous.installed.key)?.workers);
+      } catch (error) {
+        const who = { err: error, plugin: name, version, environment, tenant };
+        if (!refusesModule(error)) {
+          // Switching now would fail every call until a load succeeds. The old version keeps serving and
+          // the event is retried, in order (the runner's consumer has one event in flight).
+          this.deps.logger.warn(who, 'new version could not be loaded ahead of the swap; the old version keeps serving and the event is retried');
+          throw error;
+        }
+        // The module itself is refused here: retrying cannot help, and the installation says it is this version.
+        this.deps.logger.error(who, 'new version was refused by the sandbox; calls will answer with its error');
+      }
     }
     this.current.set(id, slot);
     if (previous !== undefined) this.retire(previous);
@@ -192,7 +206,7 @@ export class PluginInstallations {
     else this.retiring.add(slot);
   }
 
-  private ensureLoaded(slot: Slot): Promise<void> {
+  private ensureLoaded(slot: Slot, warmWorkers?: number): Promise<void> {
     if (slot.loading === undefined) {
       const { installed } = slot;
       slot.loading = (async () => {
@@ -205,6 +219,7 @@ export class PluginInstallations {
           abi: installed.manifest.abi,
           capabilities: installed.manifest.capabilities,
           limits: installed.manifest.limits,
+          ...(warmWorkers !== undefined ? { warmWorkers } : {}),
         });
       })();
       // A failed load is retried by the next call rather than cached.
@@ -224,6 +239,13 @@ export class PluginInstallations {
     await this.deps.host.unload(slot.installed.key);
     this.deps.logger.info({ plugin: slot.installed.name, version: slot.installed.version, environment: slot.installed.environment, tenant: slot.installed.tenant }, 'plugin version unloaded after its calls finished');
   }
+}
+
+// Load failures that are properties of the module or its stored bytes, not of the moment.
+const MODULE_REFUSALS = new Set(['REGISTRY.WASM_INVALID', 'REGISTRY.ABI_MISMATCH', 'SANDBOX.MODULE_REJECTED', 'REGISTRY.ARTIFACT_CORRUPT', 'REGISTRY.ARTIFACT_MISSING']);
+
+function refusesModule(error: unknown): boolean {
+  return error instanceof ForgeOneError && MODULE_REFUSALS.has(error.code);
 }
 
 function slotKey(tenant: string, environment: string, name: string): string {

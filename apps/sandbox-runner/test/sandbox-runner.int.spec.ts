@@ -46,7 +46,7 @@ async function wat(text: string): Promise<Uint8Array> {
 const SERVICE_KEY = 'runner-test-service-key-0123456789abcdef';
 const HOOKS: Action[] = ['hook:log', 'hook:metrics', 'hook:clock', 'hook:config', 'hook:storage', 'hook:auth'];
 const RULES: Record<string, readonly Action[]> = {
-  developer: ['publish', 'install', 'upgrade', 'remove', 'invoke', 'read', ...HOOKS, 'hook:http'],
+  developer: ['publish', 'install', 'upgrade', 'rollback', 'remove', 'invoke', 'read', ...HOOKS, 'hook:http'],
   // May call plugins, but policy keeps plugins it calls away from the network.
   caller: ['invoke', ...HOOKS],
   viewer: ['read'],
@@ -289,12 +289,14 @@ describe('sandbox-runner - invocations on the bus', () => {
     await expect.poll(() => runner.host.loaded().filter((p) => p.key.includes('forgeone/hello')).map((p) => p.key), { timeout: 10_000 }).toHaveLength(1);
     expect(runner.installations.draining).toBe(0);
 
-    // No rollback command yet: remove, then install 1.0.0 again; after the install every call is on 1.0.0.
-    await registryCommand('remove', { name: 'forgeone/hello', environment: 'staging' });
-    expect((await failure(call('forgeone/hello', 'greet', 'x'))).code).toBe('SANDBOX.NOT_FOUND');
-    await registryCommand('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' });
+    // A rollback swaps like an upgrade: once the runner has read it, every call is on 1.0.0.
+    await registryCommand('rollback', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging', reason: 'howdy is too casual' });
+    await expect.poll(() => call('forgeone/hello', 'greet', 'x').then((r) => r.output), { timeout: 10_000 }).toBe('hello, x');
     const after = await Promise.all(Array.from({ length: 10 }, () => call('forgeone/hello', 'greet', 'x')));
     expect(new Set(after.map((r) => r.version))).toEqual(new Set(['1.0.0']));
+    // Removed, the plugin is gone for callers.
+    await registryCommand('remove', { name: 'forgeone/hello', environment: 'staging' });
+    expect((await failure(call('forgeone/hello', 'greet', 'x'))).code).toBe('SANDBOX.NOT_FOUND');
   });
 
   describe('host hooks', () => {

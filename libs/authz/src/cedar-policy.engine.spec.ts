@@ -79,6 +79,9 @@ describe('CedarPolicyEngine - default policies', () => {
     expect(allowed(user('dev', 'developer'), 'install', plugin(), 'production')).toMatchObject({ decision: 'deny', policyIds: [] });
     expect(allowed(user('dev', 'developer'), 'install', plugin('acme', { environment: 'production' }))).toMatchObject({ decision: 'deny' });
     expect(allowed(user('dev', 'developer'), 'upgrade', env('production'))).toMatchObject({ decision: 'deny' });
+    // Going back in production is a release decision: a developer may roll back only outside it.
+    expect(allowed(user('dev', 'developer'), 'rollback', plugin(), 'production')).toMatchObject({ decision: 'deny', policyIds: [] });
+    expect(allowed(user('dev', 'developer'), 'rollback', plugin(), 'staging').decision).toBe('allow');
     expect(allowed(user('dev', 'developer'), 'install', plugin())).toMatchObject({ decision: 'deny' });
     for (const action of ['promote', 'approve', 'trust-key', 'apply-policy', 'manage-tokens', 'read-audit'] as const) {
       expect(allowed(user('dev', 'developer'), action).decision, action).toBe('deny');
@@ -89,6 +92,7 @@ describe('CedarPolicyEngine - default policies', () => {
     const rm = user('rel', 'release-manager');
     expect(allowed(rm, 'install', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['release-manager-release'] });
     expect(allowed(rm, 'promote', plugin(), 'production').decision).toBe('allow');
+    expect(allowed(rm, 'rollback', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['release-manager-release'] });
     expect(allowed(rm, 'approve').decision).toBe('allow');
     for (const action of ['trust-key', 'revoke-key', 'apply-policy', 'manage-tokens', 'read-audit', 'export-evidence'] as const) {
       expect(allowed(rm, action).decision, action).toBe('deny');

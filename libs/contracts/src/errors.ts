@@ -44,6 +44,9 @@ export const ERROR_CODES = {
   'REGISTRY.NOT_INSTALLED': 409,
   'REGISTRY.ALREADY_INSTALLED': 409,
   'REGISTRY.NOT_AN_UPGRADE': 409,
+  // Rollback protection (DESIGN §5): below the highest version an environment has had, only `rollback` goes.
+  'REGISTRY.DOWNGRADE_REFUSED': 409,
+  'REGISTRY.NOT_A_ROLLBACK': 409,
   'REGISTRY.ARTIFACT_CORRUPT': 500,
   'REGISTRY.ARTIFACT_MISSING': 500,
   'EVENTSTORE.CONFLICT': 409,

@@ -3,6 +3,7 @@ import {
   PLUGIN_EVENT_TYPES,
   PluginInstalledSchema,
   PluginRemovedSchema,
+  PluginRolledBackSchema,
   PluginUpgradedSchema,
   PluginVersionPublishedSchema,
 } from './plugin.events.js';
@@ -22,6 +23,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [PLUGIN_EVENT_TYPES.versionPublished]: PluginVersionPublishedSchema,
   [PLUGIN_EVENT_TYPES.installed]: PluginInstalledSchema,
   [PLUGIN_EVENT_TYPES.upgraded]: PluginUpgradedSchema,
+  [PLUGIN_EVENT_TYPES.rolledBack]: PluginRolledBackSchema,
   [PLUGIN_EVENT_TYPES.removed]: PluginRemovedSchema,
   [IDENTITY_EVENT_TYPES.tokenIssued]: TokenIssuedSchema,
   [IDENTITY_EVENT_TYPES.tokenRevoked]: TokenRevokedSchema,

@@ -8,6 +8,7 @@ export const PLUGIN_EVENT_TYPES = {
   versionPublished: 'io.forgeone.plugin.version_published.v1',
   installed: 'io.forgeone.plugin.installed.v1',
   upgraded: 'io.forgeone.plugin.upgraded.v1',
+  rolledBack: 'io.forgeone.plugin.rolled_back.v1',
   removed: 'io.forgeone.plugin.removed.v1',
 } as const;
 
@@ -37,6 +38,24 @@ export const PluginUpgradedSchema = z
   })
   .strict();
 
+/** The text a rollback must carry: why an environment goes back to a version it has moved past. */
+export const RollbackReasonSchema = z
+  .string()
+  .trim()
+  .min(1, 'must say why the version is rolled back (1 to 500 characters)')
+  .max(500, 'must be at most 500 characters');
+
+export const PluginRolledBackSchema = z
+  .object({
+    name: PluginNameSchema,
+    fromVersion: SemverSchema,
+    version: SemverSchema,
+    digest: DigestSchema,
+    environment: EnvironmentSchema,
+    reason: RollbackReasonSchema,
+  })
+  .strict();
+
 export const PluginRemovedSchema = z
   .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema })
   .strict();
@@ -44,10 +63,11 @@ export const PluginRemovedSchema = z
 export type PluginVersionPublished = { readonly type: typeof PLUGIN_EVENT_TYPES.versionPublished; readonly data: z.infer<typeof PluginVersionPublishedSchema> };
 export type PluginInstalled = { readonly type: typeof PLUGIN_EVENT_TYPES.installed; readonly data: z.infer<typeof PluginInstalledSchema> };
 export type PluginUpgraded = { readonly type: typeof PLUGIN_EVENT_TYPES.upgraded; readonly data: z.infer<typeof PluginUpgradedSchema> };
+export type PluginRolledBack = { readonly type: typeof PLUGIN_EVENT_TYPES.rolledBack; readonly data: z.infer<typeof PluginRolledBackSchema> };
 export type PluginRemoved = { readonly type: typeof PLUGIN_EVENT_TYPES.removed; readonly data: z.infer<typeof PluginRemovedSchema> };
 
 /** Every event of the plugin aggregate, as a discriminated union on `type`. */
-export type PluginEvent = PluginVersionPublished | PluginInstalled | PluginUpgraded | PluginRemoved;
+export type PluginEvent = PluginVersionPublished | PluginInstalled | PluginUpgraded | PluginRolledBack | PluginRemoved;
 
 /** The aggregate name used in event subjects: `forgeone.evt.plugin.<name>`. */
 export const PLUGIN_AGGREGATE = 'plugin';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
-import { DigestSchema } from './plugin.events.js';
+import { DigestSchema, RollbackReasonSchema } from './plugin.events.js';
 import { SIGNATURE_LIMITS } from './signing.js';
 
 /** Verbs of `forgeone.cmd.registry.<verb>`. */
-export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', remove: 'remove' } as const;
+export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', rollback: 'rollback', remove: 'remove' } as const;
 
 /**
  * Publish a version. The manifest stays untyped here: the registry validates it and names
@@ -28,6 +28,11 @@ export const InstallPluginRequestSchema = z
   .strict();
 
 export const UpgradePluginRequestSchema = InstallPluginRequestSchema;
+
+/** Go back to a lower version than the one installed; the reason is recorded with the event. */
+export const RollbackPluginRequestSchema = z
+  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema, reason: RollbackReasonSchema })
+  .strict();
 
 export const RemovePluginRequestSchema = z.object({ name: PluginNameSchema, environment: EnvironmentSchema }).strict();
 
@@ -54,6 +59,7 @@ export const InstallationResultSchema = z.object({
 export type PublishPluginVersionRequest = z.infer<typeof PublishPluginVersionRequestSchema>;
 export type InstallPluginRequest = z.infer<typeof InstallPluginRequestSchema>;
 export type UpgradePluginRequest = z.infer<typeof UpgradePluginRequestSchema>;
+export type RollbackPluginRequest = z.infer<typeof RollbackPluginRequestSchema>;
 export type RemovePluginRequest = z.infer<typeof RemovePluginRequestSchema>;
 export type PublishPluginVersionResult = z.infer<typeof PublishPluginVersionResultSchema>;
 export type InstallationResult = z.infer<typeof InstallationResultSchema>;

@@ -86,20 +86,25 @@ export class PluginWorkerPool {
     return this.queue.length;
   }
 
-  /** Starts one worker and waits until it can take calls (spawning costs tens of milliseconds). */
-  async prewarm(): Promise<void> {
-    if (this.workers.length > 0) return;
-    const w = this.spawn();
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (message: FromWorker): void => {
-        if (message.type === 'ready') {
-          w.worker.off('message', onMessage);
-          resolve();
-        }
-      };
-      w.worker.on('message', onMessage);
-      w.worker.once('error', reject);
-    });
+  /** Starts workers up to `count` (at most `maxWorkers`) and waits until they can take calls (each costs tens of milliseconds). */
+  async prewarm(count = 1): Promise<void> {
+    const wanted = Math.min(Math.max(count, 1), this.options.maxWorkers) - this.workers.length;
+    const started = Array.from({ length: Math.max(wanted, 0) }, () => this.spawn());
+    await Promise.all(
+      started.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const onMessage = (message: FromWorker): void => {
+              if (message.type === 'ready') {
+                w.worker.off('message', onMessage);
+                resolve();
+              }
+            };
+            w.worker.on('message', onMessage);
+            w.worker.once('error', reject);
+          }),
+      ),
+    );
   }
 
   run(request: GuestCallRequest, timeoutMs: number, onHostCall: HostCallHandler): Promise<PoolResult> {

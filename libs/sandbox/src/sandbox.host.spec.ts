@@ -31,6 +31,27 @@ describe('SandboxHost - examples/plugins/hello', () => {
     expect(host.runInline('forgeone/hello@1.0.0', 'greet', bytes('world, again')).fuelUsed).toBeGreaterThan(inline.fuelUsed!);
   });
 
+  it('a busy host thread does not turn a finished call into a timeout', async () => {
+    // The workers answer within microseconds, while this thread stays busy past the deadline inside a
+    // timer callback, so the deadline timers run before the answers are read. The guests did not
+    // overrun: the calls succeed.
+    const key = 'forgeone/hello@1.0.0+tight';
+    await host.load({ key, wasm: helloWasm(), handlers: ['greet'], capabilities: {}, limits: { ...HELLO_LIMITS, timeoutMs: 20 }, warmWorkers: 2 });
+    expect(host.poolStats(key)).toEqual({ workers: 2, busy: 0, queued: 0 });
+    const calls = Array.from({ length: 2 }, () => host.call(key, 'greet', bytes('busy')));
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        const until = performance.now() + 150;
+        while (performance.now() < until) {
+          // busy: neither timers nor worker messages are read meanwhile
+        }
+        resolve();
+      }, 0),
+    );
+    for (const result of await Promise.all(calls)) expect(output(result)).toBe('hello, busy');
+    await host.unload(key);
+  });
+
   it('reports the guest error message of a negative result', async () => {
     const result = await host.call('forgeone/hello@1.0.0', 'greet', new Uint8Array(0));
     expect(result.ok).toBe(false);

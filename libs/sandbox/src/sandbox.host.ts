@@ -154,9 +154,9 @@ export class SandboxHost {
       memoryMaxPages,
       compiledFromCache,
     };
-        const missing = report.requiredCapabilities.filter((c) => !isGranted(spec.capabilities, c as PluginCapability));
+    const missing = report.requiredCapabilities.filter((c) => !isGranted(spec.capabilities, c as PluginCapability));
     this.plugins.set(spec.key, { info, module, plan, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), missing, config: spec.config ?? {}, pool });
-    if (this.options.prewarm !== false) await pool.prewarm();
+    if (this.options.prewarm !== false) await pool.prewarm(spec.warmWorkers ?? 1);
     return info;
   }
 

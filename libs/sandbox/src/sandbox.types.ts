@@ -38,6 +38,11 @@ export interface LoadPluginSpec {
   readonly limits: SandboxLimits;
   /** Values `config_get` answers. */
   readonly config?: Readonly<Record<string, string>>;
+  /**
+   * Workers started before `load` resolves (default 1, at most the concurrency limit). A version that
+   * replaces one under load asks for as many as the old one runs, so the switch spawns none.
+   */
+  readonly warmWorkers?: number;
 }
 
 /** What a loaded plugin version looks like to the host. */

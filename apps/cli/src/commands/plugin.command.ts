@@ -4,6 +4,7 @@ import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply }
 import type { CommandContext } from '../command.context.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { cleanCell, formatBytes, formatTable, formatTime, shortDigest } from '../format/table.js';
+import { UsageError } from '../cli.errors.js';
 import { readPluginFolder } from '../plugin-folder.reader.js';
 import { parseEnvironment, parsePluginName, parsePluginRef } from '../plugin-ref.js';
 import { readSignatureFile } from './sign.command.js';
@@ -23,7 +24,7 @@ function receipt(reply: CommandReceipt): string {
 
 /** Adds the `plugin` verbs and returns the `plugin` command, so other verbs can join it. */
 export function registerPluginCommands(program: Command, context: CommandContext): Command {
-  const plugin = program.command('plugin').description('publish, install, upgrade, remove and inspect plugins');
+  const plugin = program.command('plugin').description('publish, install, upgrade, roll back, remove and inspect plugins');
 
   plugin
     .command('publish')
@@ -60,6 +61,23 @@ export function registerPluginCommands(program: Command, context: CommandContext
       const environment = parseEnvironment(options.env);
       const reply = await context.api().upgradePlugin(environment, name, version);
       context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+    });
+
+  plugin
+    .command('rollback')
+    .description('move an installed plugin back to a lower version; the reason is kept in the audit log')
+    .argument(...REF)
+    .requiredOption(...ENV)
+    .requiredOption('--reason <text>', 'why the environment goes back, for the audit log (at most 500 characters)')
+    .action(async (ref: string, options: EnvOption & { reason: string }) => {
+      const { name, version } = parsePluginRef(ref);
+      const environment = parseEnvironment(options.env);
+      const reason = options.reason.trim();
+      if (!reason) throw new UsageError('--reason must say why the plugin is rolled back; it is kept in the audit log');
+      if (reason.length > 500) throw new UsageError(`--reason is ${reason.length} characters; say why in at most 500`);
+      const reply = await context.api().rollbackPlugin(environment, name, version, reason);
+      context.print(reply, () => `rolled back ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}
+`);
     });
 
   plugin

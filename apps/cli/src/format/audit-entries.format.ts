@@ -13,9 +13,10 @@ function versionColumn(data: unknown): string | undefined {
   return from && to ? `${from} → ${to}` : to;
 }
 
-/** Audit entries as a table, oldest first as the API returns them. */
+/** Audit entries as a table, oldest first as the API returns them; a REASON column when any entry has one (rollback, revocation). */
 export function formatAuditEntries(entries: readonly AuditEntry[], options: { readonly withPlugin: boolean }): string {
-  const headers = ['SEQ', 'TIME', 'EVENT', ...(options.withPlugin ? ['PLUGIN'] : []), 'VERSION', 'ENVIRONMENT', 'ACTOR'];
+  const withReason = entries.some((entry) => field(entry.data, 'reason') !== undefined);
+  const headers = ['SEQ', 'TIME', 'EVENT', ...(options.withPlugin ? ['PLUGIN'] : []), 'VERSION', 'ENVIRONMENT', 'ACTOR', ...(withReason ? ['REASON'] : [])];
   const rows = entries.map((entry) => [
     entry.sequence,
     formatTime(entry.occurredAt),
@@ -24,6 +25,7 @@ export function formatAuditEntries(entries: readonly AuditEntry[], options: { re
     versionColumn(entry.data),
     field(entry.data, 'environment'),
     entry.actor,
+    ...(withReason ? [field(entry.data, 'reason')] : []),
   ]);
   return formatTable(headers, rows);
 }

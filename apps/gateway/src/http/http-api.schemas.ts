@@ -21,6 +21,7 @@ import {
   PublishPluginVersionResultSchema,
   ResourceSchema,
   RevokeTokenRequestSchema,
+  RollbackPluginRequestSchema,
   SemverSchema,
   TenantIdSchema,
   TokenListReplySchema,
@@ -40,6 +41,7 @@ export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, '
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });
 export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true });
+export const RollbackBodySchema = RollbackPluginRequestSchema.pick({ version: true, reason: true });
 // A plugin call: the handler comes from the path, the input as UTF-8 text or as bytes.
 export const CallBodySchema = z
   .object({

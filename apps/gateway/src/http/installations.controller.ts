@@ -1,11 +1,11 @@
-import { InstallPluginRequestSchema, RemovePluginRequestSchema, UpgradePluginRequestSchema, parseOrThrow } from '@forgeone/contracts';
-import { Body, Controller, Delete, Headers, Param, Post, Put } from '@nestjs/common';
+import { InstallPluginRequestSchema, RemovePluginRequestSchema, RollbackPluginRequestSchema, UpgradePluginRequestSchema, parseOrThrow } from '@forgeone/contracts';
+import { Body, Controller, Delete, Headers, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { RegistryCommandSender } from '../registry-commands.sender.js';
 import { requireCredential } from './bearer-credential.js';
-import { InstallBodySchema, UpgradeBodySchema, type InstallationReply } from './http-api.schemas.js';
+import { InstallBodySchema, RollbackBodySchema, UpgradeBodySchema, type InstallationReply } from './http-api.schemas.js';
 import { parseBody } from './request.parsers.js';
 
-// /v1/environments/{env}/installations: install, upgrade and remove, each one registry command.
+// /v1/environments/{env}/installations: install, upgrade, rollback and remove, each one registry command.
 // A request without a token is refused first; then the body is checked (unknown fields are named)
 // and the command assembled with the path. The registry authorises the command itself.
 @Controller('v1/environments/:environment/installations')
@@ -32,6 +32,22 @@ export class InstallationsController {
     const fields = parseBody(UpgradeBodySchema, body, 'the upgrade request');
     const command = parseOrThrow(UpgradePluginRequestSchema, { ...fields, name: `${publisher}/${plugin}`, environment }, 'COMMAND.INVALID', 'the upgrade request');
     return this.commands.send('upgrade', command, credential);
+  }
+
+  // A rollback is not a PUT of a lower version: it is its own action in policy and carries a reason.
+  @Post(':publisher/:plugin/rollback')
+  @HttpCode(200)
+  rollback(
+    @Param('environment') environment: string,
+    @Param('publisher') publisher: string,
+    @Param('plugin') plugin: string,
+    @Body() body: unknown,
+    @Headers('authorization') authorization?: string,
+  ): Promise<InstallationReply> {
+    const credential = requireCredential(authorization);
+    const fields = parseBody(RollbackBodySchema, body, 'the rollback request');
+    const command = parseOrThrow(RollbackPluginRequestSchema, { ...fields, name: `${publisher}/${plugin}`, environment }, 'COMMAND.INVALID', 'the rollback request');
+    return this.commands.send('rollback', command, credential);
   }
 
   @Delete(':publisher/:plugin')

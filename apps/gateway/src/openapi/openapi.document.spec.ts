@@ -28,6 +28,7 @@ const CONTRACT_ROUTES = [
   'post /v1/plugins',
   'post /v1/environments/{environment}/installations',
   'put /v1/environments/{environment}/installations/{publisher}/{plugin}',
+  'post /v1/environments/{environment}/installations/{publisher}/{plugin}/rollback',
   'delete /v1/environments/{environment}/installations/{publisher}/{plugin}',
   'post /v1/environments/{environment}/plugins/{publisher}/{plugin}/calls/{handler}',
   'get /v1/plugins',

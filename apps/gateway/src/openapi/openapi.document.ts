@@ -38,6 +38,7 @@ import {
   TokenIdSchema,
   TokenListQuerySchema,
   TokenListResultSchema,
+  RollbackBodySchema,
   UpgradeBodySchema,
 } from '../http/http-api.schemas.js';
 
@@ -167,7 +168,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [ENV],
     body: { component: 'InstallRequest', schema: InstallBodySchema },
     success: { status: 201, description: 'installed', component: 'InstallationReply', schema: InstallationReplySchema },
-    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.ALREADY_INSTALLED'],
+    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.ALREADY_INSTALLED', 'REGISTRY.DOWNGRADE_REFUSED'],
     credential: true,
   },
   {
@@ -179,7 +180,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [ENV, PUBLISHER, PLUGIN],
     body: { component: 'UpgradeRequest', schema: UpgradeBodySchema },
     success: { status: 200, description: 'upgraded', component: 'InstallationReply', schema: InstallationReplySchema },
-    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_AN_UPGRADE'],
+    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_AN_UPGRADE', 'REGISTRY.DOWNGRADE_REFUSED'],
+    credential: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/environments/{environment}/installations/{publisher}/{plugin}/rollback',
+    operationId: 'rollbackPlugin',
+    summary: 'Roll an installation back to a lower published version, with a reason (needs rollback on the plugin); the reason is recorded in the rolled_back event',
+    tag: 'installations',
+    pathParameters: [ENV, PUBLISHER, PLUGIN],
+    body: { component: 'RollbackRequest', schema: RollbackBodySchema },
+    success: { status: 200, description: 'rolled back', component: 'InstallationReply', schema: InstallationReplySchema },
+    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_A_ROLLBACK'],
     credential: true,
   },
   {

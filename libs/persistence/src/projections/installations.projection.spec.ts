@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { digestOf, installed, PLUGIN, removed, TENANT, upgraded, versionPublished } from '../testing/plugin-events.fixture.js';
+import { digestOf, installed, PLUGIN, removed, rolledBack, TENANT, upgraded, versionPublished } from '../testing/plugin-events.fixture.js';
 import { replay } from '../testing/projection.fixture.js';
 import { installationsProjection } from './installations.projection.js';
 
@@ -44,6 +44,13 @@ describe('installationsProjection', () => {
         updatedAt: T2,
         lastSequence: 2,
       }),
+    ]);
+  });
+
+  it('installations - a rollback moves version and digest back and keeps the install time', () => {
+    const rows = replay(installationsProjection, [installed({ time: T1 }), upgraded({ version: '2.0.0', time: T2 }), rolledBack({ version: '1.0.0', time: T3 })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ version: '1.0.0', digest: digestOf(`${PLUGIN}@1.0.0.wasm`), status: 'installed', installedAt: T1, updatedAt: T3, lastSequence: 3 }),
     ]);
   });
 

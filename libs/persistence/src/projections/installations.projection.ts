@@ -12,7 +12,7 @@ export interface InstallationRow {
   readonly version: string;
   readonly digest: string;
   readonly status: InstallationStatus;
-  /** When the current installation began (install, or reinstall after a removal); upgrades keep it. */
+  /** When the current installation began (install, or reinstall after a removal); upgrades and rollbacks keep it. */
   readonly installedAt: string;
   readonly updatedAt: string;
   readonly lastSequence: number;
@@ -27,6 +27,7 @@ export const installationsProjection: Projection<InstallationRow, InstallationKe
     switch (event.type) {
       case PLUGIN_EVENT_TYPES.installed:
       case PLUGIN_EVENT_TYPES.upgraded:
+      case PLUGIN_EVENT_TYPES.rolledBack:
       case PLUGIN_EVENT_TYPES.removed:
         return { tenant: event.tenant, name: event.data.name, environment: event.data.environment };
       default:
@@ -51,6 +52,7 @@ export const installationsProjection: Projection<InstallationRow, InstallationKe
           lastSequence: sequence,
         };
       case PLUGIN_EVENT_TYPES.upgraded:
+      case PLUGIN_EVENT_TYPES.rolledBack:
         return {
           tenant: event.tenant,
           name: event.data.name,
@@ -58,7 +60,7 @@ export const installationsProjection: Projection<InstallationRow, InstallationKe
           version: event.data.version,
           digest: event.data.digest,
           status: 'installed',
-          // An upgrade without a known installation still shows the plugin as installed from now on.
+          // An upgrade or rollback without a known installation still shows the plugin as installed from now on.
           installedAt: row?.status === 'installed' ? row.installedAt : at,
           updatedAt: at,
           lastSequence: sequence,

@@ -98,6 +98,23 @@ export function upgraded(
   };
 }
 
+export function rolledBack(
+  options: EnvelopeOptions & { name?: string; fromVersion?: string; version: string; environment?: string; reason?: string },
+): Extract<PluginCloudEvent, { type: typeof PLUGIN_EVENT_TYPES.rolledBack }> {
+  const name = options.name ?? PLUGIN;
+  return {
+    ...envelope(PLUGIN_EVENT_TYPES.rolledBack, name, options),
+    data: {
+      name,
+      fromVersion: options.fromVersion ?? '2.0.0',
+      version: options.version,
+      digest: digestOf(`${name}@${options.version}.wasm`),
+      environment: options.environment ?? 'staging',
+      reason: options.reason ?? '2.0.0 drops requests',
+    },
+  };
+}
+
 export function removed(
   options: EnvelopeOptions & { name?: string; version?: string; environment?: string } = {},
 ): Extract<PluginCloudEvent, { type: typeof PLUGIN_EVENT_TYPES.removed }> {

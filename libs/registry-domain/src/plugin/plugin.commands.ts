@@ -24,9 +24,15 @@ export type UpgradePlugin = {
   readonly data: { readonly name: string; readonly version: string; readonly environment: string };
 };
 
+/** Go back to a version below the installed one, for a recorded reason. */
+export type RollbackPlugin = {
+  readonly type: 'RollbackPlugin';
+  readonly data: { readonly name: string; readonly version: string; readonly environment: string; readonly reason: string };
+};
+
 export type RemovePlugin = {
   readonly type: 'RemovePlugin';
   readonly data: { readonly name: string; readonly environment: string };
 };
 
-export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RemovePlugin;
+export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RollbackPlugin | RemovePlugin;

@@ -98,8 +98,8 @@ describe('plugin decider - upgrade and remove', () => {
       .when({ type: 'UpgradePlugin', data: { name: NAME, version: '1.1.0', environment: 'staging' } })
       .then([{ type: PLUGIN_EVENT_TYPES.upgraded, data: { name: NAME, fromVersion: '1.0.0', version: '1.1.0', digest: digest('c'), environment: 'staging' } }]);
   });
-  it('refuses an upgrade to an older or equal version', () => {
-    given([...history, { type: PLUGIN_EVENT_TYPES.upgraded, data: { name: NAME, fromVersion: '1.0.0', version: '1.1.0', digest: digest('c'), environment: 'staging' } }])
+  it('refuses an upgrade to the installed version', () => {
+    given(history)
       .when({ type: 'UpgradePlugin', data: { name: NAME, version: '1.0.0', environment: 'staging' } })
       .thenRefused('REGISTRY.NOT_AN_UPGRADE');
   });
@@ -117,5 +117,98 @@ describe('plugin decider - upgrade and remove', () => {
   });
   it('refuses removing what is not installed', () => {
     given([published('1.0.0')]).when({ type: 'RemovePlugin', data: { name: NAME, environment: 'staging' } }).thenRefused('REGISTRY.NOT_INSTALLED');
+  });
+});
+
+const upgraded = (fromVersion: string, version: string, d: string, environment = 'staging'): PluginEvent => ({
+  type: PLUGIN_EVENT_TYPES.upgraded,
+  data: { name: NAME, fromVersion, version, digest: d, environment },
+});
+const rolledBack = (fromVersion: string, version: string, d: string, reason: string, environment = 'staging'): PluginEvent => ({
+  type: PLUGIN_EVENT_TYPES.rolledBack,
+  data: { name: NAME, fromVersion, version, digest: d, environment, reason },
+});
+const removed = (version: string, environment = 'staging'): PluginEvent => ({ type: PLUGIN_EVENT_TYPES.removed, data: { name: NAME, version, environment } });
+const install = (version: string, environment = 'staging'): PluginCommand => ({ type: 'InstallPlugin', data: { name: NAME, version, environment } });
+const upgrade = (version: string, environment = 'staging'): PluginCommand => ({ type: 'UpgradePlugin', data: { name: NAME, version, environment } });
+const rollback = (version: string, reason = '2.0.0 loses orders', environment = 'staging'): PluginCommand => ({
+  type: 'RollbackPlugin',
+  data: { name: NAME, version, environment, reason },
+});
+
+describe('plugin decider - rollback protection', () => {
+  const versions = [published('1.0.0'), published('1.5.0', digest('b')), published('2.0.0', digest('c'))];
+  const onTwo = [...versions, installed('1.0.0'), upgraded('1.0.0', '2.0.0', digest('c'))];
+
+  it('refuses an upgrade to a version below the installed one, naming the highest version and the rollback command', () => {
+    const error = given(onTwo).when(upgrade('1.0.0')).thenRefused('REGISTRY.DOWNGRADE_REFUSED');
+    expect(error.message).toContain('lower than 2.0.0, the highest version staging has had');
+    expect(error.message).toContain('forgeone plugin rollback acme/hello@1.0.0 --env staging --reason <text>');
+    expect(error.details).toMatchObject({ highestVersion: '2.0.0', requestedVersion: '1.0.0' });
+  });
+
+  it('remembers the highest version after a removal: a reinstall below it is refused', () => {
+    const error = given([...onTwo, removed('2.0.0')]).when(install('1.5.0')).thenRefused('REGISTRY.DOWNGRADE_REFUSED');
+    expect(error.message).toContain('lower than 2.0.0');
+    expect(error.message).toContain('install 2.0.0 or later, then use `forgeone plugin rollback acme/hello@1.5.0');
+  });
+
+  it('allows a reinstall at or above the highest version after a removal', () => {
+    given([...onTwo, removed('2.0.0')]).when(install('2.0.0')).then([installed('2.0.0', 'staging', digest('c'))]);
+  });
+
+  it('keeps the highest version per environment: production may start lower than staging has been', () => {
+    given(onTwo).when(install('1.0.0', 'production')).then([installed('1.0.0', 'production')]);
+  });
+
+  it('after a rollback, an upgrade above the installed but below the highest version is still refused', () => {
+    const error = given([...onTwo, rolledBack('2.0.0', '1.0.0', digest('a'), 'bad')]).when(upgrade('1.5.0')).thenRefused('REGISTRY.DOWNGRADE_REFUSED');
+    expect(error.message).toContain('upgrade to 2.0.0 or later, then use');
+  });
+
+  it('after a rollback, an upgrade back to the highest version is allowed', () => {
+    given([...onTwo, rolledBack('2.0.0', '1.0.0', digest('a'), 'bad')])
+      .when(upgrade('2.0.0'))
+      .then([upgraded('1.0.0', '2.0.0', digest('c'))]);
+  });
+});
+
+describe('plugin decider - rollback', () => {
+  const versions = [published('1.0.0'), published('1.5.0', digest('b')), published('2.0.0', digest('c'))];
+  const onTwo = [...versions, installed('1.0.0'), upgraded('1.0.0', '2.0.0', digest('c'))];
+
+  it('goes back to a lower published version and records the reason', () => {
+    given(onTwo).when(rollback('1.5.0', '2.0.0 loses orders')).then([rolledBack('2.0.0', '1.5.0', digest('b'), '2.0.0 loses orders')]);
+  });
+
+  it('may go back to a version the environment never had', () => {
+    given([...versions, installed('2.0.0', 'staging', digest('c'))]).when(rollback('1.0.0')).then([rolledBack('2.0.0', '1.0.0', digest('a'), '2.0.0 loses orders')]);
+  });
+
+  it('can be repeated further down', () => {
+    given([...onTwo, rolledBack('2.0.0', '1.5.0', digest('b'), 'first')])
+      .when(rollback('1.0.0', 'second'))
+      .then([rolledBack('1.5.0', '1.0.0', digest('a'), 'second')]);
+  });
+
+  it('refuses the installed version or a higher one', () => {
+    given(onTwo).when(rollback('2.0.0')).thenRefused('REGISTRY.NOT_A_ROLLBACK');
+    const error = given([...versions, installed('1.0.0')]).when(rollback('1.5.0')).thenRefused('REGISTRY.NOT_A_ROLLBACK');
+    expect(error.message).toContain('1.5.0 is not lower than 1.0.0, the version installed in staging');
+  });
+
+  it('refuses where nothing is installed, also after a removal', () => {
+    given(versions).when(rollback('1.0.0')).thenRefused('REGISTRY.NOT_INSTALLED');
+    given([...onTwo, removed('2.0.0')]).when(rollback('1.0.0')).thenRefused('REGISTRY.NOT_INSTALLED');
+  });
+
+  it('refuses a version that was never published', () => {
+    given(onTwo).when(rollback('0.9.0')).thenRefused('REGISTRY.VERSION_NOT_FOUND');
+  });
+
+  it('keeps the highest version: after rolling back, the rolled-back-to version cannot be passed by a lower upgrade', () => {
+    const state = [...onTwo, rolledBack('2.0.0', '1.0.0', digest('a'), 'bad')].reduce(evolve, initialPluginState());
+    expect(state.highestVersions).toEqual({ staging: '2.0.0' });
+    expect(state.installations['staging']).toEqual({ version: '1.0.0', digest: digest('a') });
   });
 });

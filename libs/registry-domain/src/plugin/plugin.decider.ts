@@ -1,6 +1,6 @@
 import { ForgeOneError, PLUGIN_EVENT_TYPES, type PluginEvent } from '@forgeone/contracts';
 import semver from 'semver';
-import type { InstallPlugin, PluginCommand, PublishPluginVersion, RemovePlugin, UpgradePlugin } from './plugin.commands.js';
+import type { InstallPlugin, PluginCommand, PublishPluginVersion, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
 import { initialPluginState, type PluginState } from './plugin.state.js';
 
 /** decide(command, state) → events; throws a ForgeOneError when the command is refused. */
@@ -12,6 +12,8 @@ export function decide(command: PluginCommand, state: PluginState): PluginEvent[
       return install(command, state);
     case 'UpgradePlugin':
       return upgrade(command, state);
+    case 'RollbackPlugin':
+      return rollback(command, state);
     case 'RemovePlugin':
       return remove(command, state);
     default: {
@@ -29,9 +31,15 @@ export function evolve(state: PluginState, event: PluginEvent): PluginState {
       return { ...state, name, versions: { ...state.versions, [version]: { digest, manifestDigest, sizeBytes } } };
     }
     case PLUGIN_EVENT_TYPES.installed:
-    case PLUGIN_EVENT_TYPES.upgraded: {
+    case PLUGIN_EVENT_TYPES.upgraded:
+    case PLUGIN_EVENT_TYPES.rolledBack: {
       const { environment, version, digest } = event.data;
-      return { ...state, installations: { ...state.installations, [environment]: { version, digest } } };
+      const highest = state.highestVersions[environment];
+      return {
+        ...state,
+        installations: { ...state.installations, [environment]: { version, digest } },
+        highestVersions: { ...state.highestVersions, [environment]: highest !== undefined && semver.gte(highest, version) ? highest : version },
+      };
     }
     case PLUGIN_EVENT_TYPES.removed: {
       const { [event.data.environment]: _removed, ...rest } = state.installations;
@@ -69,19 +77,22 @@ function install({ data }: InstallPlugin, state: PluginState): PluginEvent[] {
       { name: data.name, environment: data.environment, installedVersion: current.version },
     );
   }
+  refuseDowngrade(state, data, 'install');
   return [{ type: PLUGIN_EVENT_TYPES.installed, data: { name: data.name, version: data.version, digest: version.digest, environment: data.environment } }];
 }
 
 function upgrade({ data }: UpgradePlugin, state: PluginState): PluginEvent[] {
   const current = requireInstallation(state, data.name, data.environment);
   const version = requireVersion(state, data.name, data.version);
-  if (!semver.gt(data.version, current.version)) {
+  if (semver.eq(data.version, current.version)) {
     throw new ForgeOneError(
       'REGISTRY.NOT_AN_UPGRADE',
-      `${data.version} is not newer than ${current.version}, the version installed in ${data.environment}; an upgrade must raise the version`,
+      `${data.version} is already the version installed in ${data.environment}; an upgrade must raise the version`,
       { name: data.name, environment: data.environment, installedVersion: current.version, requestedVersion: data.version },
     );
   }
+  // The installed version is never above the highest, so a version below the installed one is refused here too.
+  refuseDowngrade(state, data, 'upgrade');
   return [
     {
       type: PLUGIN_EVENT_TYPES.upgraded,
@@ -90,9 +101,46 @@ function upgrade({ data }: UpgradePlugin, state: PluginState): PluginEvent[] {
   ];
 }
 
+function rollback({ data }: RollbackPlugin, state: PluginState): PluginEvent[] {
+  const current = requireInstallation(state, data.name, data.environment);
+  const version = requireVersion(state, data.name, data.version);
+  if (!semver.lt(data.version, current.version)) {
+    throw new ForgeOneError(
+      'REGISTRY.NOT_A_ROLLBACK',
+      `${data.version} is not lower than ${current.version}, the version installed in ${data.environment}; a rollback must go to a lower version (use upgrade to raise it)`,
+      { name: data.name, environment: data.environment, installedVersion: current.version, requestedVersion: data.version },
+    );
+  }
+  return [
+    {
+      type: PLUGIN_EVENT_TYPES.rolledBack,
+      data: { name: data.name, fromVersion: current.version, version: data.version, digest: version.digest, environment: data.environment, reason: data.reason },
+    },
+  ];
+}
+
 function remove({ data }: RemovePlugin, state: PluginState): PluginEvent[] {
   const current = requireInstallation(state, data.name, data.environment);
   return [{ type: PLUGIN_EVENT_TYPES.removed, data: { name: data.name, version: current.version, environment: data.environment } }];
+}
+
+// Rollback protection (DESIGN §5): an environment never goes below the highest version it has had,
+// even after a removal, unless an authorised rollback with a reason asks for it.
+function refuseDowngrade(state: PluginState, data: { name: string; version: string; environment: string }, verb: 'install' | 'upgrade'): void {
+  const highest = state.highestVersions[data.environment];
+  if (highest === undefined || !semver.lt(data.version, highest)) return;
+  const current = state.installations[data.environment];
+  const rollback = `\`forgeone plugin rollback ${data.name}@${data.version} --env ${data.environment} --reason <text>\``;
+  // A rollback goes below the installed version, so from below the target there is a step first.
+  const how =
+    current !== undefined && semver.lt(data.version, current.version)
+      ? `to go back on purpose, use ${rollback}`
+      : `to go back on purpose, ${current === undefined ? 'install' : 'upgrade to'} ${highest} or later, then use ${rollback}`;
+  throw new ForgeOneError(
+    'REGISTRY.DOWNGRADE_REFUSED',
+    `${data.name}@${data.version} is lower than ${highest}, the highest version ${data.environment} has had, and ${verb} never goes back to a lower version; ${how}`,
+    { name: data.name, environment: data.environment, highestVersion: highest, requestedVersion: data.version },
+  );
 }
 
 function requireVersion(state: PluginState, name: string, version: string) {

@@ -15,8 +15,13 @@ export interface PluginState {
   readonly versions: Readonly<Record<string, PluginVersionState>>;
   /** Active installations by environment; a removed installation is absent. */
   readonly installations: Readonly<Record<string, InstallationState>>;
+  /**
+   * The highest version each environment has ever had installed, kept after a removal: install and
+   * upgrade may not go below it (rollback protection, DESIGN §5); only a reasoned rollback may.
+   */
+  readonly highestVersions: Readonly<Record<string, string>>;
 }
 
 export function initialPluginState(): PluginState {
-  return { name: null, versions: {}, installations: {} };
+  return { name: null, versions: {}, installations: {}, highestVersions: {} };
 }

@@ -1,4 +1,4 @@
-import type { InstallationResult, InstallPluginRequest, RemovePluginRequest, UpgradePluginRequest } from '@forgeone/contracts';
+import type { InstallationResult, InstallPluginRequest, RemovePluginRequest, RollbackPluginRequest, UpgradePluginRequest } from '@forgeone/contracts';
 import type { PluginCommand } from '../plugin/plugin.commands.js';
 import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
@@ -15,6 +15,14 @@ export function installPlugin(ports: InstallationPorts, request: InstallPluginRe
 /** Moves an installation of a plugin of the caller's tenant to a higher version. */
 export function upgradePlugin(ports: InstallationPorts, request: UpgradePluginRequest, context: CommandContext) {
   return change(ports, 'upgrade', request, { type: 'UpgradePlugin', data: request }, context);
+}
+
+/**
+ * Moves an installation of a plugin of the caller's tenant back to a lower version; its own action
+ * in policy, so a role may upgrade without being allowed to go back. The reason is recorded.
+ */
+export function rollbackPlugin(ports: InstallationPorts, request: RollbackPluginRequest, context: CommandContext) {
+  return change(ports, 'rollback', request, { type: 'RollbackPlugin', data: request }, context);
 }
 
 /** Removes a plugin of the caller's tenant from an environment. */

@@ -20,7 +20,7 @@ export interface CommandMetadata {
 }
 
 /** The registry actions policy decides on. */
-export type RegistryAction = 'publish' | 'install' | 'upgrade' | 'remove';
+export type RegistryAction = 'publish' | 'install' | 'upgrade' | 'rollback' | 'remove';
 
 /** May the holder of `credential` perform `action` on the plugin `plugin` of their own tenant? */
 export interface AuthorizationRequest {

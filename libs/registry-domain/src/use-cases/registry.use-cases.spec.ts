@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { evolve } from '../plugin/plugin.decider.js';
 import { pluginAggregateId, type PluginKey } from '../plugin/plugin.identity.js';
 import { initialPluginState } from '../plugin/plugin.state.js';
-import { installPlugin, removePlugin, upgradePlugin } from './change-installation.use-case.js';
+import { installPlugin, removePlugin, rollbackPlugin, upgradePlugin } from './change-installation.use-case.js';
 import { publishPluginVersion } from './publish-plugin-version.use-case.js';
 import type { AuthorizationRequest, Authorizer, CommandContext, CommandMetadata, PluginEventStream, RegistryPorts } from './registry.ports.js';
 
@@ -63,7 +63,8 @@ describe('registry use cases - authorisation and tenants', () => {
   beforeEach(() => {
     streams = new InMemoryPluginStreams();
     authorizer = new TableAuthorizer({
-      alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'remove'] },
+      alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'rollback', 'remove'] },
+      dave: { id: 'dave', tenant: 'acme', actions: ['install', 'upgrade'] },
       carol: { id: 'carol', tenant: 'acme', actions: [] },
       gina: { id: 'gina', tenant: 'globex', actions: ['publish', 'install', 'upgrade', 'remove'] },
     });
@@ -115,6 +116,19 @@ describe('registry use cases - authorisation and tenants', () => {
       { credential: 'alice', action: 'upgrade', plugin: NAME, environment: 'staging' },
       { credential: 'alice', action: 'remove', plugin: NAME, environment: 'staging' },
     ]);
+  });
+
+  it('rollback - asks for the rollback action; a caller who may upgrade but not roll back changes nothing', async () => {
+    await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+    await publishPluginVersion(ports, { manifest: { ...manifest, version: '1.1.0' }, wasm }, ctx('alice'));
+    await installPlugin(ports, { name: NAME, version: '1.1.0', environment: 'production' }, ctx('alice'));
+    const request = { name: NAME, version: manifest.version, environment: 'production', reason: '1.1.0 drops requests' };
+    await expect(rollbackPlugin(ports, request, ctx('dave'))).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
+    expect(streams.eventCount).toBe(3);
+    const result = await rollbackPlugin(ports, request, ctx('alice'));
+    expect(result).toMatchObject({ name: NAME, version: manifest.version, environment: 'production' });
+    expect(authorizer.asked.at(-1)).toEqual({ credential: 'alice', action: 'rollback', plugin: NAME, environment: 'production' });
+    expect(streams.streams.get(`acme:${NAME}`)?.at(-1)?.event.data).toMatchObject({ fromVersion: '1.1.0', reason: '1.1.0 drops requests' });
   });
 
   it('install - a denied caller changes nothing', async () => {
