@@ -3,6 +3,14 @@ import { EnvironmentSchema, PluginManifestSchema, PluginNameSchema, SemverSchema
 
 export const DigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>');
 
+/**
+ * The signature a version was published with: the envelope is kept in the artifact store under its
+ * digest, and `signedAt` is the time the platform recorded it (the publish time), against which key
+ * validity and revocation are judged at every later verification.
+ */
+export const StoredSignatureSchema = z.object({ envelopeDigest: DigestSchema, signedAt: z.iso.datetime() }).strict();
+export type StoredSignature = z.infer<typeof StoredSignatureSchema>;
+
 /** Event type strings are the wire contract (never class names). */
 export const PLUGIN_EVENT_TYPES = {
   versionPublished: 'io.forgeone.plugin.version_published.v1',
@@ -21,6 +29,8 @@ export const PluginVersionPublishedSchema = z
     manifestDigest: DigestSchema,
     manifest: PluginManifestSchema,
     publisher: z.string().min(1),
+    /** Absent when the version was published unsigned. */
+    signature: StoredSignatureSchema.optional(),
   })
   .strict();
 

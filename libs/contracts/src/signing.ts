@@ -221,3 +221,45 @@ export type TrustKeyRequest = z.infer<typeof TrustKeyRequestSchema>;
 export type RevokeKeyRequest = z.infer<typeof RevokeKeyRequestSchema>;
 export type TrustedKeyInfo = z.infer<typeof TrustedKeyInfoSchema>;
 export type SignStatementRequest = z.infer<typeof SignStatementRequestSchema>;
+
+/** How one environment treats signatures: `strict` refuses anything not valid, `audit` accepts and flags it. */
+export const EnvironmentSignaturePolicySchema = z
+  .object({ mode: SignatureModeSchema, threshold: z.number().int().min(1).max(16).default(1) })
+  .strict();
+export type EnvironmentSignaturePolicy = z.infer<typeof EnvironmentSignaturePolicySchema>;
+
+/** Per environment; environments not listed are strict with a threshold of 1 (deny by default). */
+export const SignaturePolicySchema = z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be an environment name'), EnvironmentSignaturePolicySchema);
+export type SignaturePolicy = z.infer<typeof SignaturePolicySchema>;
+
+/** DESIGN §5: production strict, staging audit; every other environment strict. */
+export const DEFAULT_SIGNATURE_POLICY: SignaturePolicy = {
+  production: { mode: 'strict', threshold: 1 },
+  staging: { mode: 'audit', threshold: 1 },
+};
+
+/**
+ * The policy from `FORGEONE_SIGNATURE_POLICY` (JSON, e.g. `{"production":{"mode":"strict","threshold":2}}`),
+ * merged over the defaults. There is no mode that skips verification.
+ *
+ * @throws {Error} naming the field when the JSON or a value is wrong.
+ */
+export function parseSignaturePolicy(json: string | undefined): SignaturePolicy {
+  if (json === undefined || json.trim() === '') return { ...DEFAULT_SIGNATURE_POLICY };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new Error(`FORGEONE_SIGNATURE_POLICY is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = SignaturePolicySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`FORGEONE_SIGNATURE_POLICY ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return { ...DEFAULT_SIGNATURE_POLICY, ...parsed.data };
+}
+
+export function signaturePolicyFor(policy: SignaturePolicy, environment: string): EnvironmentSignaturePolicy {
+  return Object.hasOwn(policy, environment) ? policy[environment] : { mode: 'strict', threshold: 1 };
+}
