@@ -36,7 +36,7 @@ describe('PluginInstallations - a swap whose new version cannot be loaded', () =
   const unreachable = new Set<string>();
   const table = new PluginInstallations({
     host,
-    wasm: async (digest) => {
+    wasm: async ({ digest }) => {
       if (unreachable.delete(digest)) throw new ForgeOneError('EVENTSTORE.UNAVAILABLE', 'the artifact store did not answer');
       return modules.get(digest)!;
     },

@@ -1,4 +1,4 @@
-import { ForgeOneError, PLUGIN_EVENT_TYPES, type CloudEvent, type PluginManifest } from '@forgeone/contracts';
+import { ForgeOneError, PLUGIN_EVENT_TYPES, type CloudEvent, type PluginManifest, type StoredSignature } from '@forgeone/contracts';
 import type { SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
 
@@ -9,7 +9,10 @@ export interface InstalledVersion {
   readonly name: string;
   readonly version: string;
   readonly digest: string;
+  readonly manifestDigest: string;
   readonly manifest: PluginManifest;
+  /** The signature recorded at publish; undefined for an unsigned version. */
+  readonly signature: StoredSignature | undefined;
   /** The SandboxHost key of this installation; unique per installation, so a swap never reuses one. */
   readonly key: string;
 }
@@ -22,13 +25,28 @@ export interface InstallationLease {
 
 export interface PublishedVersion {
   readonly digest: string;
+  readonly manifestDigest: string;
   readonly manifest: PluginManifest;
+  readonly signature: StoredSignature | undefined;
+}
+
+/** The version_published data the table keeps. */
+export function publishedVersionOf(data: Record<string, unknown>): PublishedVersion {
+  return {
+    digest: data.digest as string,
+    manifestDigest: data.manifestDigest as string,
+    manifest: data.manifest as PluginManifest,
+    signature: data.signature as StoredSignature | undefined,
+  };
 }
 
 export interface PluginInstallationsDeps {
   readonly host: SandboxHost;
-  /** Module bytes by digest, checked against the digest (ArtifactStore.get). */
-  readonly wasm: (digest: string) => Promise<Uint8Array>;
+  /**
+   * The module bytes of an installation, checked against its digest and, in the service, its
+   * signature (ModuleSignatureVerifier): a refusal throws and the module never runs.
+   */
+  readonly wasm: (installed: InstalledVersion) => Promise<Uint8Array>;
   /** The version_published data of a version the table has not seen (events trimmed from the stream). */
   readonly published: (tenant: string, name: string, version: string) => Promise<PublishedVersion | undefined>;
   readonly logger: Logger;
@@ -89,7 +107,7 @@ export class PluginInstallations {
     const tenant = event.tenant;
     switch (event.type) {
       case PLUGIN_EVENT_TYPES.versionPublished:
-        this.versions.set(versionKey(tenant, data.name as string, data.version as string), { digest: data.digest as string, manifest: data.manifest as PluginManifest });
+        this.versions.set(versionKey(tenant, data.name as string, data.version as string), publishedVersionOf(data));
         break;
       case PLUGIN_EVENT_TYPES.installed:
       case PLUGIN_EVENT_TYPES.upgraded:
@@ -170,7 +188,17 @@ export class PluginInstallations {
     }
     const id = slotKey(tenant, environment, name);
     const previous = this.current.get(id);
-    const slot = new Slot({ tenant, environment, name, version, digest, manifest: published.manifest, key: `${tenant}:${name}@${version}/${environment}#${++this.generation}` });
+    const slot = new Slot({
+      tenant,
+      environment,
+      name,
+      version,
+      digest,
+      manifestDigest: published.manifestDigest,
+      manifest: published.manifest,
+      signature: published.signature,
+      key: `${tenant}:${name}@${version}/${environment}#${++this.generation}`,
+    });
     // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile,
     // and the new version starts as many workers as the old one runs, so the switch spawns none under load.
     if (previous?.loading !== undefined) {
@@ -210,7 +238,7 @@ export class PluginInstallations {
     if (slot.loading === undefined) {
       const { installed } = slot;
       slot.loading = (async () => {
-        const wasm = await this.deps.wasm(installed.digest);
+        const wasm = await this.deps.wasm(installed);
         await this.deps.host.load({
           key: installed.key,
           wasm,
@@ -245,7 +273,7 @@ export class PluginInstallations {
 const MODULE_REFUSALS = new Set(['REGISTRY.WASM_INVALID', 'REGISTRY.ABI_MISMATCH', 'SANDBOX.MODULE_REJECTED', 'REGISTRY.ARTIFACT_CORRUPT', 'REGISTRY.ARTIFACT_MISSING']);
 
 function refusesModule(error: unknown): boolean {
-  return error instanceof ForgeOneError && MODULE_REFUSALS.has(error.code);
+  return error instanceof ForgeOneError && (MODULE_REFUSALS.has(error.code) || error.code.startsWith('SIGNATURE.'));
 }
 
 function slotKey(tenant: string, environment: string, name: string): string {

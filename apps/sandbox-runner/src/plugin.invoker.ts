@@ -14,7 +14,7 @@ import {
 import type { NewEvent } from '@forgeone/event-store';
 import type { SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
-import type { InvocationEventsWriter } from './invocation-events.writer.js';
+import type { TenantEventsWriter } from './tenant-events.writer.js';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
 
@@ -23,7 +23,7 @@ export interface PluginInvokerDeps {
   readonly installations: PluginInstallations;
   readonly hooks: PluginHostHooks;
   readonly authz: AuthzClient;
-  readonly events: InvocationEventsWriter;
+  readonly events: TenantEventsWriter;
   /** Stream sequence of the last event of plugin `<tenant>:<name>`, 0 when none (read-your-writes after an install). */
   readonly latestPluginSequence: (tenant: string, name: string) => Promise<number>;
   readonly logger: Logger;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { readServiceKey, serviceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
+import { parseSignaturePolicy, type SignaturePolicy } from '@forgeone/contracts';
 import type { SandboxCaps } from '@forgeone/sandbox';
 
 /** What the sandbox-runner needs besides the platform configuration. */
@@ -14,12 +15,14 @@ export interface SandboxRunnerOptions {
   readonly caps?: Partial<SandboxCaps>;
   /** Replicas of the plugin key/value bucket (1 on one server, 3 in a cluster). */
   readonly kvReplicas: number;
+  /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
+  readonly signaturePolicy: SignaturePolicy;
 }
 
 /**
  * Reads FORGEONE_SERVICE_KEY (required), FORGEONE_RUNNER_ID (default: host name and process id),
  * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
- * FORGEONE_KV_REPLICAS. Throws a message naming the variable to fix.
+ * FORGEONE_KV_REPLICAS and FORGEONE_SIGNATURE_POLICY. Throws a message naming the variable to fix.
  */
 export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxRunnerOptions {
   const key = readServiceKey(env);
@@ -45,5 +48,12 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (fuel !== undefined) caps.fuel = fuel;
   if (timeout !== undefined) caps.timeoutMs = timeout;
   const instanceId = (env.FORGEONE_RUNNER_ID ?? `${hostname()}-${process.pid}`).toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 64);
-  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env), instanceId, caps, kvReplicas: number('FORGEONE_KV_REPLICAS', 1) ?? 1 };
+  return {
+    serviceCredential: () => credential,
+    authz: authzClientSettingsFromEnv(env),
+    instanceId,
+    caps,
+    kvReplicas: number('FORGEONE_KV_REPLICAS', 1) ?? 1,
+    signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
+  };
 }

@@ -1,6 +1,6 @@
 import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
-import { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, type Names, type PluginManifest } from '@forgeone/contracts';
+import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, SIGNATURE_AGGREGATE, type Names } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
@@ -9,9 +9,10 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, StorageType } f
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
-import { InvocationEventsWriter } from './invocation-events.writer.js';
+import { TenantEventsWriter } from './tenant-events.writer.js';
 import { PluginHostHooks } from './plugin-host.hooks.js';
-import { PluginInstallations } from './plugin-installations.table.js';
+import { ModuleSignatureVerifier } from './module-signature.verifier.js';
+import { PluginInstallations, publishedVersionOf } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
 import type { SandboxRunnerOptions } from './sandbox-runner.config.js';
 import { SandboxRunnerController } from './sandbox-runner.controller.js';
@@ -27,6 +28,7 @@ export class SandboxRunner implements OnModuleDestroy {
   readonly hooks: PluginHostHooks;
   readonly installations: PluginInstallations;
   readonly invoker: PluginInvoker;
+  readonly verifier: ModuleSignatureVerifier;
   private kv?: Promise<KV>;
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
@@ -36,16 +38,22 @@ export class SandboxRunner implements OnModuleDestroy {
       return this.kv;
     });
     this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
+    const signatureEvents = new TenantEventsWriter(events, connection, names, SIGNATURE_AGGREGATE);
+    this.verifier = new ModuleSignatureVerifier({
+      policy: options.signaturePolicy,
+      artifact: (digest) => artifacts.get(digest),
+      keyEvents: events,
+      record: (tenant, batch) => signatureEvents.append(tenant, batch),
+      logger,
+    });
     const jsm = jetstreamManager(connection, { checkAPI: false });
     this.installations = new PluginInstallations({
       host: this.host,
-      wasm: (digest) => artifacts.get(digest),
+      wasm: (installed) => this.verifier.load(installed),
       published: async (tenant, name, version) => {
         const stored = await events.read(PLUGIN_AGGREGATE, `${tenant}:${name}`);
         const found = stored.find((s) => s.event.type === PLUGIN_EVENT_TYPES.versionPublished && (s.event.data as { version?: string }).version === version);
-        if (found === undefined) return undefined;
-        const data = found.event.data as { digest: string; manifest: PluginManifest };
-        return { digest: data.digest, manifest: data.manifest };
+        return found === undefined ? undefined : publishedVersionOf(found.event.data as Record<string, unknown>);
       },
       logger,
     });
@@ -54,7 +62,7 @@ export class SandboxRunner implements OnModuleDestroy {
       installations: this.installations,
       hooks: this.hooks,
       authz,
-      events: new InvocationEventsWriter(events, connection, names),
+      events: new TenantEventsWriter(events, connection, names, INVOCATION_AGGREGATE),
       latestPluginSequence: async (tenant, name) => {
         try {
           const last = await (await jsm).streams.getMessage(names.stream, { last_by_subj: names.eventSubject(PLUGIN_AGGREGATE, `${tenant}:${name}`) });

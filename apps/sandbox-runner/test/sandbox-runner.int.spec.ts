@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES, names as namesFor, type Action, type CloudEvent, type InvokeReply, type Names } from '@forgeone/contracts';
+import { ForgeOneError, INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES, SIGNATURE_AGGREGATE, SIGNATURE_EVENT_TYPES, names as namesFor, type Action, type CloudEvent, type InvokeReply, type Names } from '@forgeone/contracts';
 import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
 import { removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -57,6 +58,10 @@ const TOKENS = {
   'tok-viewer': { id: 'vera', tenant: 'acme', role: 'viewer' },
 };
 const DEV = 'Bearer tok-dev';
+// Environment `vault` is audit for the registry but strict for the runner: the runner's own check
+// before instantiation is what refuses there.
+const REGISTRY_SIGNATURE_POLICY = '{"vault":{"mode":"audit"}}';
+const RUNNER_SIGNATURE_POLICY = '{"vault":{"mode":"strict"}}';
 
 describe('sandbox-runner - invocations on the bus', () => {
   const namespace = testNamespace('run');
@@ -87,14 +92,14 @@ describe('sandbox-runner - invocations on the bus', () => {
 
     const regConn = await connect('registry-in-test');
     const regContext = { config: {} as never, connection: regConn, names, logger, busModule: BusModule.forRoot({ connection: regConn, names }) };
-    registry = await NestFactory.createMicroservice(RegistryModule.forRoot(regContext, registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY })), {
+    registry = await NestFactory.createMicroservice(RegistryModule.forRoot(regContext, registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: REGISTRY_SIGNATURE_POLICY })), {
       strategy: new ForgeOneBusServer({ service: 'registry', names, connection: regConn, logger }),
       logger: false,
     });
     await registry.listen();
 
     const runConn = await connect('runner-in-test');
-    const options = { ...sandboxRunnerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_RUNNER_ID: 'test' }), serviceCredential: () => credential };
+    const options = { ...sandboxRunnerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_RUNNER_ID: 'test', FORGEONE_SIGNATURE_POLICY: RUNNER_SIGNATURE_POLICY }), serviceCredential: () => credential };
     const runContext = { config: {} as never, connection: runConn, names, logger, busModule: BusModule.forRoot({ connection: runConn, names }) };
     runnerApp = await NestFactory.createMicroservice(SandboxRunnerModule.forRoot(runContext, options), {
       strategy: new ForgeOneBusServer({ service: 'sandbox-runner', names, connection: runConn, logger, consumer: sandboxRunnerConsumer(names, options) }),
@@ -199,6 +204,31 @@ describe('sandbox-runner - invocations on the bus', () => {
     );
     // The runner still serves.
     expect((await call('forgeone/hello', 'greet', 'again')).output).toBe('hello, again');
+  });
+
+  it('checks a module again before instantiating it: altered stored bytes never run, and a strict environment refuses an unsigned module', async () => {
+    const manifest = { ...helloManifest, name: 'evil/tampered', version: '1.0.0' };
+    // Bytes of its own (hello's would share a digest, and an artifact, with forgeone/hello).
+    const { digest } = await publish(manifest, await wat(helloWat.replace('"hello, ")', '"salut, ")')));
+    await registryCommand('install', { name: 'evil/tampered', version: '1.0.0', environment: 'staging' });
+    // After the install, someone with write access to the object store swaps the module's bytes.
+    const bucket = await new Objm(nc).open(names.artifactBucket);
+    await bucket.putBlob({ name: digest.slice('sha256:'.length) }, await wat(helloWat.replace('"hello, ")', '"pwned, ")')));
+    const altered = await failure(call('evil/tampered', 'greet', 'x'));
+    expect(altered.code).toBe('SIGNATURE.WASM_DIGEST_MISMATCH');
+    expect(altered.message).toMatch(/altered after publishing and will not run/);
+
+    await registryCommand('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'vault' });
+    const unsigned = await failure(call('forgeone/hello', 'greet', 'x', DEV, 'vault'));
+    expect(unsigned.code).toBe('SIGNATURE.MISSING');
+
+    const results = (await new JetStreamEventStore(nc, names).read(SIGNATURE_AGGREGATE, 'acme')).map((e) => ({ type: e.event.type, ...(e.event.data as Record<string, unknown>) }));
+    expect(results).toContainEqual(
+      expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'evil/tampered', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.WASM_DIGEST_MISMATCH', environment: 'staging', pluginDigest: digest }),
+    );
+    expect(results).toContainEqual(expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.MISSING', environment: 'vault', flagged: false }));
+    // Staging is audit: the unsigned hello ran there, flagged.
+    expect(results).toContainEqual(expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'audit', reason: 'SIGNATURE.MISSING', environment: 'staging', flagged: true }));
   });
 
   it('runs the hostile corpus through the runner: each call ends in its typed error and event while concurrent clients keep being served', async () => {
