@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, removeNamespace, repoRoot, runCli, startTestPlatform, testNamespace, type TestDatabase, type TestPlatform } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,34 @@ describe('platform - call an installed plugin through the CLI', () => {
     const json = await cli('plugin', 'call', 'forgeone/hello', 'greet', '--env', 'staging', '--input', 'json', '--json');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ plugin: 'forgeone/hello', handler: 'greet', environment: 'staging', version: '1.0.0', output: 'hello, json' });
+  });
+
+  it('publishes the AssemblyScript examples with the CLI and runs them on the platform: redaction, storage, the http allow-list', async () => {
+    const examples = join(repoRoot(), 'examples', 'plugins');
+    for (const name of ['pii-redactor', 'counter', 'fetcher']) {
+      const publish = await cli('plugin', 'publish', join(examples, name));
+      expect(publish.stderr).toBe('');
+      expect((await cli('plugin', 'install', `forgeone/${name}@1.0.0`, '--env', 'staging')).code).toBe(0);
+    }
+    const call = (plugin: string, handler: string, input: string) => cli('plugin', 'call', plugin, handler, '--env', 'staging', '--input', input, '--json');
+
+    // pii-redactor: every test vector of its manifest, through the bus, the runner and a worker.
+    const manifest = JSON.parse(readFileSync(join(examples, 'pii-redactor', 'forgeone.plugin.json'), 'utf8')) as { tests: Array<{ input: string; expect: string }> };
+    for (const vector of manifest.tests.filter((t) => t.input !== '')) {
+      const redacted = await call('forgeone/pii-redactor', 'redact', vector.input);
+      expect(redacted.code).toBe(0);
+      expect(JSON.parse(redacted.stdout)).toMatchObject({ output: vector.expect, version: '1.0.0' });
+    }
+
+    // counter: platform storage persists across calls (each on a fresh instance state) and is per name.
+    const counts = [];
+    for (const name of ['ada', 'ada', 'bob', 'ada']) counts.push((JSON.parse((await call('forgeone/counter', 'increment', name)).stdout) as { output: string }).output);
+    expect(counts).toEqual(['1', '2', '1', '3']);
+
+    // fetcher: a host outside its allow-list is refused by the runner, and the guest says so.
+    const refused = await call('forgeone/fetcher', 'fetch', 'http://127.0.0.1:9/');
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ error: { code: 'SANDBOX.GUEST_ERROR', message: expect.stringContaining("its host is not in the plugin's http allow-list") } });
   });
 
   it("an empty input fails with exit 1 and the guest's own error message", async () => {
