@@ -77,6 +77,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
   let releaseManager: CreatedTestToken;
   let auditor: CreatedTestToken;
   let globexDeveloper: CreatedTestToken;
+  let acmeAdmin: CreatedTestToken;
   const as = (token: string | undefined, ...args: string[]) => runCli(platform.apiUrl, [...args, '--json'], token === undefined ? {} : { token });
   const admin = (...args: string[]) => as(platform.bootstrapToken, ...args);
   const auditLog = async (): Promise<AuditEntry[]> =>
@@ -86,11 +87,12 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
     db = await createTestDatabase();
     platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_AUTHZ_CACHE_TTL_MS: String(CACHE_TTL_MS) } });
     const issue = (principal: string, role: string, tenant: string) => createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal, role, tenant });
-    [developer, releaseManager, auditor, globexDeveloper] = await Promise.all([
+    [developer, releaseManager, auditor, globexDeveloper, acmeAdmin] = await Promise.all([
       issue('dev-1', 'developer', 'acme'),
       issue('rm-1', 'release-manager', 'acme'),
       issue('aud-1', 'auditor', 'acme'),
       issue('gdev-1', 'developer', 'globex'),
+      issue('adm-1', 'admin', 'acme'),
     ]);
   });
 
@@ -115,7 +117,13 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
   });
 
   it('developer - publishes, installs into staging, and is refused production with AUTHZ.DENIED', async () => {
-    expect(succeeded(await as(developer.token, 'plugin', 'publish', pluginFolder('forgeone/hello', '1.0.0')))).toMatchObject({ name: 'forgeone/hello', version: '1.0.0' });
+    // Production verifies signatures strictly: acme's administrator trusts a key and the version is signed with it.
+    const hello = pluginFolder('forgeone/hello', '1.0.0');
+    const keys = join(work, 'keys');
+    succeeded(await as(undefined, 'keys', 'generate', '--out', keys));
+    succeeded(await as(acmeAdmin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone'));
+    succeeded(await as(undefined, 'plugin', 'sign', hello, '--key', join(keys, 'private.pem')));
+    expect(succeeded(await as(developer.token, 'plugin', 'publish', hello))).toMatchObject({ name: 'forgeone/hello', version: '1.0.0' });
     const production = refusal(await as(developer.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production'));
     expect(production.code).toBe('AUTHZ.DENIED');
     expect(production.message).toMatch(/^dev-1 may not install Plugin forgeone\/hello in production/);

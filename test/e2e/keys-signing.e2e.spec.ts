@@ -74,7 +74,12 @@ describe('keys and signing - through the CLI on a running platform', () => {
     cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), plugin, { recursive: true });
     succeeded(await runCli(platform.apiUrl, ['plugin', 'sign', plugin, '--key', join(keys, 'private.pem'), '--json']));
     expect(readFileSync(join(plugin, 'plugin.sig.json'), 'utf8')).toContain(generated.keyId);
-    expect(succeeded(await as(developer.token, 'plugin', 'publish', plugin))).toMatchObject({ name: 'forgeone/hello', version: '1.0.0' });
+    // The registry verified the signature at publish against the tenant's trust store.
+    expect(succeeded(await as(developer.token, 'plugin', 'publish', plugin))).toMatchObject({
+      name: 'forgeone/hello',
+      version: '1.0.0',
+      signature: { verified: true, reason: null },
+    });
 
     const revoked = succeeded<Key>(await as(admin.token, 'keys', 'revoke', generated.keyId, '--reason', 'laptop lost'));
     expect(revoked).toMatchObject({ keyId: generated.keyId, revokedReason: 'laptop lost' });

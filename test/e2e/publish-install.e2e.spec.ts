@@ -139,8 +139,23 @@ describe('platform - publish, install, list and audit through the CLI', () => {
     expect(downgrade.stderr).toMatch(/REGISTRY\.DOWNGRADE_REFUSED/);
 
     expect((await cli('plugin', 'remove', 'forgeone/hello', '--env', 'staging')).code).toBe(0);
-    const history = JSON.parse((await cli('plugin', 'history', 'forgeone/hello', '--json')).stdout) as { events: Array<{ type: string }> };
-    expect(history.events.map((e) => e.type.split('.')[3])).toEqual(['version_published', 'installed', 'version_published', 'upgraded', 'removed']);
+    const history = JSON.parse((await cli('plugin', 'history', 'forgeone/hello', '--json')).stdout) as {
+      events: Array<{ type: string; data: { stage?: string; flagged?: boolean; reason?: string } }>;
+    };
+    expect(history.events.map((e) => e.type.split('.').slice(2, 4).join('.'))).toEqual([
+      'plugin.version_published',
+      'signature.rejected',
+      'plugin.installed',
+      'plugin.version_published',
+      'signature.rejected',
+      'plugin.upgraded',
+      'plugin.removed',
+    ]);
+    // The plugin is unsigned: staging (audit mode) let install and upgrade through, flagged.
+    expect(history.events.filter((e) => e.type.startsWith('io.forgeone.signature.')).map((e) => e.data)).toEqual([
+      expect.objectContaining({ stage: 'install', flagged: true, reason: 'SIGNATURE.MISSING' }),
+      expect.objectContaining({ stage: 'upgrade', flagged: true, reason: 'SIGNATURE.MISSING' }),
+    ]);
   });
 
   it('answers bad input with a clear error and a non-zero exit', async () => {
@@ -152,7 +167,8 @@ describe('platform - publish, install, list and audit through the CLI', () => {
   });
 
   it('records one trace from the HTTP request through the command and the event to the projection', async () => {
-    const install = await cli('plugin', 'install', 'forgeone/hello@1.1.0', '--env', 'production', '--json');
+    // Staging: the plugin is unsigned, which production (strict) would refuse.
+    const install = await cli('plugin', 'install', 'forgeone/hello@1.1.0', '--env', 'staging', '--json');
     expect(install.code).toBe(0);
     const trace = await eventually(
       async () => {

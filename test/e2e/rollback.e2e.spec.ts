@@ -41,13 +41,21 @@ describe('platform - rollback protection and reasoned rollback through the CLI',
   beforeAll(async () => {
     db = await createTestDatabase();
     platform = await startTestPlatform({ namespace, databaseUrl: db.url });
-    // Two versions of examples/plugins/hello; the same module under a second version number.
-    const hello = join(repoRoot(), 'examples', 'plugins', 'hello');
+    // Two versions of examples/plugins/hello; the same module under a second version number. Production
+    // verifies signatures strictly, so both are signed with a key the administrator's tenant trusts.
+    const hello = join(work, 'hello-1.0.0');
+    cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), hello, { recursive: true });
     const v2 = join(work, 'hello-2.0.0');
     cpSync(hello, v2, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(v2, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(v2, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, version: '2.0.0' }, null, 2));
-    for (const dir of [hello, v2]) expect((await cli('plugin', 'publish', dir)).code).toBe(0);
+    const keys = join(work, 'keys');
+    expect((await cli('keys', 'generate', '--out', keys)).code).toBe(0);
+    expect((await cli('keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone')).code).toBe(0);
+    for (const dir of [hello, v2]) {
+      expect((await cli('plugin', 'sign', dir, '--key', join(keys, 'private.pem'))).code).toBe(0);
+      expect((await cli('plugin', 'publish', dir)).code).toBe(0);
+    }
     expect((await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production')).code).toBe(0);
     expect((await cli('plugin', 'upgrade', 'forgeone/hello@2.0.0', '--env', 'production')).code).toBe(0);
     developerToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'dev-7', role: 'developer' })).token;

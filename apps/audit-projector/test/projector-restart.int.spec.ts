@@ -101,7 +101,8 @@ describe('audit projector - crash and rebuild', () => {
     // Allows are not recorded here, so the stream holds exactly the policy set and the commands' events.
     start('policy', { FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' });
     await eventually(() => client.checkHealth('policy').then((h) => h.ready), 'policy ready');
-    start('registry', {});
+    // Production in audit mode: the plugin is unsigned, and the verifications are recorded (flagged) all the same.
+    start('registry', { FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"audit"}}' });
     await eventually(() => client.checkHealth('registry').then((h) => h.ready), 'registry ready');
     let projector = start('audit-projector', { DATABASE_URL: primary.url });
     await eventually(() => client.checkHealth('audit-projector').then((h) => h.ready), 'projector ready');
@@ -127,7 +128,9 @@ describe('audit projector - crash and rebuild', () => {
       }
     }
     const last = (await (await jetstreamManager(nc)).streams.info(names.stream)).state.last_seq;
-    expect(last).toBe(commands.length + 1);
+    // Besides the policy set and one event per command, each install and upgrade records its signature verification.
+    const verifications = 2 + 5;
+    expect(last).toBe(commands.length + verifications + 1);
     expect(await checkpointOf(primary.url, 'audit-projector')).toBeLessThan(last);
 
     projector = start('audit-projector', { DATABASE_URL: primary.url });
@@ -139,6 +142,7 @@ describe('audit projector - crash and rebuild', () => {
     const [afterCrash, fromScratch] = await Promise.all([snapshot(primary.url), snapshot(rebuilt.url)]);
     expect(afterCrash.audit_log).toHaveLength(last);
     expect(afterCrash.audit_log.filter((row) => String((row as { type: string }).type).startsWith('io.forgeone.plugin.'))).toHaveLength(commands.length);
+    expect(afterCrash.audit_log.filter((row) => String((row as { type: string }).type).startsWith('io.forgeone.signature.'))).toHaveLength(verifications);
     expect(afterCrash.installations).toHaveLength(2);
     expect(afterCrash).toEqual(fromScratch);
   });

@@ -15,6 +15,8 @@ export interface PublishReply extends CommandReceipt {
   readonly version: string;
   readonly digest: string;
   readonly sizeBytes: number;
+  /** How the signature verified at publish (present when one was sent and the version was new). */
+  readonly signature?: { readonly envelopeDigest: string; readonly verified: boolean; readonly reason: string | null; readonly message: string };
 }
 
 /** Reply to install, upgrade, rollback and remove. For remove, `version` is the version that was removed. */

@@ -7,6 +7,7 @@ import {
   RemovePluginRequestSchema,
   RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
+  type SignaturePolicy,
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
 import {
@@ -18,19 +19,30 @@ import {
   type CommandContext,
   type RegistryPorts,
 } from '@forgeone/registry-domain';
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { PluginEventStreamAdapter } from './plugin-event-stream.adapter.js';
 import { PolicyAuthorizer } from './policy.authorizer.js';
+import { SignatureVerifierAdapter } from './signature-verifier.adapter.js';
+
+/** Nest token of the registry's signature policy (FORGEONE_SIGNATURE_POLICY). */
+export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
 export class RegistryCommandsController {
   private readonly ports: RegistryPorts;
 
-  constructor(events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient) {
-    this.ports = { plugins: new PluginEventStreamAdapter(events), artifacts, sha256: sha256Digest, authorizer: new PolicyAuthorizer(authz) };
+  constructor(events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy) {
+    this.ports = {
+      plugins: new PluginEventStreamAdapter(events),
+      artifacts,
+      sha256: sha256Digest,
+      authorizer: new PolicyAuthorizer(authz),
+      signatures: new SignatureVerifierAdapter(events, artifacts),
+      signaturePolicy,
+    };
   }
 
   @MessagePattern('registry.publish')

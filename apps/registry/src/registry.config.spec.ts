@@ -26,4 +26,17 @@ describe('registry config - service credential', () => {
     expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_AUTHZ_CACHE_TTL_MS: '0' }).authz.cacheTtlMs).toBe(0);
     expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_AUTHZ_TIMEOUT_MS: 'soon' })).toThrow(/FORGEONE_AUTHZ_TIMEOUT_MS/);
   });
+
+  it('reads FORGEONE_SIGNATURE_POLICY over the defaults, and refuses a bad policy naming the field', () => {
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY }).signaturePolicy).toEqual({
+      production: { mode: 'strict', threshold: 1 },
+      staging: { mode: 'audit', threshold: 1 },
+    });
+    const policy = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"strict","threshold":2}}' }).signaturePolicy;
+    expect(policy).toMatchObject({ production: { mode: 'strict', threshold: 2 }, staging: { mode: 'audit', threshold: 1 } });
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"off"}}' })).toThrow(
+      /FORGEONE_SIGNATURE_POLICY production\.mode/,
+    );
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_SIGNATURE_POLICY: 'strict' })).toThrow(/FORGEONE_SIGNATURE_POLICY is not valid JSON/);
+  });
 });

@@ -1,17 +1,20 @@
 import { readServiceKey, serviceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
+import { parseSignaturePolicy, type SignaturePolicy } from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
 export interface RegistryOptions {
   /** The registry's own credential, sent to the policy service with every authorisation check. */
   readonly serviceCredential: () => string;
   readonly authz: AuthzClientSettings;
+  /** Signature mode and threshold per environment, from FORGEONE_SIGNATURE_POLICY over the defaults. */
+  readonly signaturePolicy: SignaturePolicy;
 }
 
 /**
  * Reads FORGEONE_SERVICE_KEY (required: without it policy cannot tell the registry from any other
- * client, so every command would be refused) and the FORGEONE_AUTHZ_* tunables. Throws a message
- * naming the variable to fix.
+ * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
+ * FORGEONE_SIGNATURE_POLICY. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
   const key = readServiceKey(env);
@@ -22,5 +25,7 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
     );
   }
   const credential = serviceCredential('registry', key);
-  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env) };
+  // A policy that does not parse stops the registry: guessing a mode could let unsigned code through.
+  const signaturePolicy = parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY);
+  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env), signaturePolicy };
 }

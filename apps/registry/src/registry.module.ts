@@ -2,7 +2,7 @@ import { authzClientProvider } from '@forgeone/authz-client';
 import type { ServiceContext } from '@forgeone/service-host';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { RegistryOptions } from './registry.config.js';
-import { RegistryCommandsController } from './registry-commands.controller.js';
+import { RegistryCommandsController, SIGNATURE_POLICY } from './registry-commands.controller.js';
 
 @Module({})
 export class RegistryModule {
@@ -11,7 +11,10 @@ export class RegistryModule {
       module: RegistryModule,
       imports: [context.busModule],
       controllers: [RegistryCommandsController],
-      providers: [authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz })],
+      providers: [
+        authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
+        { provide: SIGNATURE_POLICY, useValue: options.signaturePolicy },
+      ],
     };
   }
 }

@@ -5,7 +5,7 @@ import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
 import { ForgeOneError, names as namesFor, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
+import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
 import { removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -72,7 +72,9 @@ describe('registry - commands on the bus', () => {
     await startResponder();
     const logger = createLogger('registry', 'silent');
     const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };
-    const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY });
+    // Production in audit mode here, so the command tests below need no keys; environments not listed
+    // (such as "vault") stay strict, and the signature tests use one. test/e2e covers signed plugins.
+    const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"audit"}}' });
     app = await NestFactory.createMicroservice(RegistryModule.forRoot(context, options), {
       strategy: new ForgeOneBusServer({ service: 'registry', names, connection: nc, logger }),
       logger: false,
@@ -282,6 +284,43 @@ describe('registry - commands on the bus', () => {
     expect(published.unchanged).toBeUndefined();
     expect(await lastEvent('globex', 'forgeone/hello')).toMatchObject({ type: 'io.forgeone.plugin.version_published.v1', actor: 'gina', tenant: 'globex' });
     expect(await lastEvent('acme', 'forgeone/hello')).toEqual(acmeBefore);
+  });
+
+  async function signatureEvents(tenant: string, plugin: string): Promise<CloudEvent[]> {
+    return (await new JetStreamEventStore(nc, names).read('signature', `${tenant}:${plugin}`)).map((stored) => stored.event);
+  }
+
+  it('signatures - a publish with an oversized or malformed envelope is refused with its code, storing nothing', async () => {
+    const body = { manifest: { ...manifest, version: '3.0.0' }, wasm: b64(wasm) };
+    const large = await refusal('publish', { ...body, signature: `{"payloadType":"${'x'.repeat(64 * 1024)}"}` });
+    expect(large.code).toBe('SIGNATURE.TOO_LARGE');
+    expect(large.message).toMatch(/^plugin\.sig\.json is refused: the signature envelope is \d+ bytes; at most 65536/);
+    const malformed = await refusal('publish', { ...body, signature: '{"payloadType":"application/vnd.in-toto+json","payload":"not base64!","signatures":[]}' });
+    expect(malformed.code).toBe('SIGNATURE.MALFORMED');
+  });
+
+  it('signatures - an unsigned version: a strict environment refuses it (MISSING) after recording the rejection; installs in audit mode are flagged', async () => {
+    const recorded = await signatureEvents('acme', 'forgeone/hello');
+    // Production runs in audit mode in this file: its earlier installs were recorded and flagged.
+    expect(recorded.find((e) => (e.data as { stage: string }).stage === 'install')).toMatchObject({
+      type: 'io.forgeone.signature.rejected.v1',
+      actor: 'alice',
+      tenant: 'acme',
+      subject: 'forgeone/hello',
+      data: { name: 'forgeone/hello', version: '1.0.0', environment: 'production', mode: 'audit', reason: 'SIGNATURE.MISSING', flagged: true, envelopeDigest: null },
+    });
+    const before = await lastEvent('acme', 'forgeone/hello');
+    const error = await send('install', { name: 'forgeone/hello', version: '1.1.0', environment: 'vault' }).then(
+      () => undefined,
+      (e: unknown) => e as ForgeOneError,
+    );
+    expect(error).toMatchObject({ code: 'SIGNATURE.MISSING', details: { mode: 'strict', environment: 'vault' } });
+    expect(error?.message).toMatch(/^forgeone\/hello@1\.1\.0 cannot be installed in vault, where signatures are strict: the plugin is not signed/);
+    expect(await lastEvent('acme', 'forgeone/hello')).toEqual(before);
+    expect((await signatureEvents('acme', 'forgeone/hello')).at(-1)).toMatchObject({
+      type: 'io.forgeone.signature.rejected.v1',
+      data: { version: '1.1.0', environment: 'vault', stage: 'install', mode: 'strict', reason: 'SIGNATURE.MISSING', flagged: false },
+    });
   });
 
   it('fails closed: without a reachable policy service a command is refused with AUTHZ.UNAVAILABLE and nothing is stored', async () => {

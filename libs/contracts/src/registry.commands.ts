@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
 import { DigestSchema, RollbackReasonSchema } from './plugin.events.js';
-import { SIGNATURE_LIMITS } from './signing.js';
 
 /** Verbs of `forgeone.cmd.registry.<verb>`. */
 export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', rollback: 'rollback', remove: 'remove' } as const;
@@ -14,12 +13,12 @@ export const PublishPluginVersionRequestSchema = z
   .object({
     manifest: z.unknown().refine((m) => typeof m === 'object' && m !== null && !Array.isArray(m), 'must be a JSON object'),
     wasm: z.base64('must be the module bytes in base64').min(1, 'must not be empty'),
-    /** plugin.sig.json as sent: a DSSE envelope as UTF-8 JSON text (docs/signing.md); verified by the registry. */
-    signature: z
-      .string()
-      .min(1, 'must not be empty')
-      .refine((text) => new TextEncoder().encode(text).byteLength <= SIGNATURE_LIMITS.envelopeBytes, `must be at most ${SIGNATURE_LIMITS.envelopeBytes} bytes of UTF-8 JSON`)
-      .optional(),
+    /**
+     * plugin.sig.json as sent: a DSSE envelope as UTF-8 JSON text (docs/signing.md), at most
+     * SIGNATURE_LIMITS.envelopeBytes. The registry checks size and shape itself so that the refusal
+     * carries the signature's own code (SIGNATURE.TOO_LARGE, SIGNATURE.MALFORMED).
+     */
+    signature: z.string().min(1, 'must not be empty').optional(),
   })
   .strict();
 
@@ -45,6 +44,13 @@ export const PublishPluginVersionResultSchema = z.object({
   sequence: z.number().int(),
   /** True when the same version with the same content was already published: nothing was appended. */
   unchanged: z.boolean().optional(),
+  /**
+   * How the signature sent with the version verified at publish, against the tenant's trust store
+   * then (recorded as a signature event). Informational: each environment verifies again.
+   */
+  signature: z
+    .object({ envelopeDigest: DigestSchema, verified: z.boolean(), reason: z.string().nullable(), message: z.string() })
+    .optional(),
 });
 
 export const InstallationResultSchema = z.object({

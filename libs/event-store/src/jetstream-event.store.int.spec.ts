@@ -124,6 +124,17 @@ describe('JetStreamEventStore', () => {
     await expect(store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.1')], { expectedSequence: 0 })).rejects.toMatchObject({ code: 'EVENTSTORE.CONFLICT' });
   });
 
+  it("append - expectedSequence 'any' appends records without the check, concurrently, and still dedupes by id", async () => {
+    const id = 'acme/records';
+    await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const racing = await Promise.all(['1.0.1', '1.0.2', '1.0.3'].map((v) => store.append(PLUGIN_AGGREGATE, id, [installed(id, v)], { expectedSequence: 'any' })));
+    expect(racing.flat().every((r) => !r.duplicate)).toBe(true);
+    const again = installed(id, '1.0.4');
+    await store.append(PLUGIN_AGGREGATE, id, [again], { expectedSequence: 'any' });
+    expect((await store.append(PLUGIN_AGGREGATE, id, [again], { expectedSequence: 'any' }))[0].duplicate).toBe(true);
+    expect(await store.read(PLUGIN_AGGREGATE, id)).toHaveLength(5);
+  });
+
   it('append - a retried append with the same event id stores one event', async () => {
     const id = 'acme/retry';
     const events = [installed(id, '1.0.0'), installed(id, '1.0.1')];

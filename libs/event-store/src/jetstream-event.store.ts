@@ -55,9 +55,10 @@ export interface AppendResult {
 export interface AppendOptions {
   /**
    * Stream sequence of the aggregate's last event as the caller saw it (`load().version`);
-   * 0 when the aggregate has no events yet.
+   * 0 when the aggregate has no events yet. `'any'` appends without the check: only for records
+   * that guard no invariant (verification results, like policy decisions), which never conflict.
    */
-  readonly expectedSequence: number;
+  readonly expectedSequence: number | 'any';
 }
 
 /** The fold half of a decider: how to rebuild state from events. */
@@ -114,7 +115,7 @@ export class JetStreamEventStore implements EventStore {
 
   async append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]> {
     const { expectedSequence } = options;
-    if (!Number.isSafeInteger(expectedSequence) || expectedSequence < 0) {
+    if (expectedSequence !== 'any' && (!Number.isSafeInteger(expectedSequence) || expectedSequence < 0)) {
       throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `expectedSequence must be a non-negative integer, got ${String(expectedSequence)}`);
     }
     if (events.length === 0) return [];
@@ -127,7 +128,7 @@ export class JetStreamEventStore implements EventStore {
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
         const envelopes = events.map((event) => this.envelope(aggregate, id, event, traceparent));
         const results: AppendResult[] = [];
-        let expected = expectedSequence;
+        let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
         for (const event of envelopes) {
           const hdrs = natsHeaders();
           hdrs.set(HEADERS.eventType, event.type);
@@ -137,13 +138,13 @@ export class JetStreamEventStore implements EventStore {
             ack = await this.js.publish(subject, encoder.encode(JSON.stringify(event)), {
               msgID: event.id,
               headers: hdrs,
-              expect: { lastSubjectSequence: expected },
+              ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
             });
           } catch (error) {
-            throw this.appendError(aggregate, id, expected, error);
+            throw this.appendError(aggregate, id, expected ?? -1, error);
           }
           results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
-          expected = ack.seq;
+          if (expected !== undefined) expected = ack.seq;
         }
         return results;
       },

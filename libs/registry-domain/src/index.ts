@@ -7,3 +7,4 @@ export * from './use-cases/authorize-command.js';
 export * from './use-cases/decide-and-append.js';
 export * from './use-cases/publish-plugin-version.use-case.js';
 export * from './use-cases/change-installation.use-case.js';
+export * from './use-cases/verify-signature.js';

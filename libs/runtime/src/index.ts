@@ -9,6 +9,6 @@ export { superviseServices } from './supervisor.js';
 export type { PlatformExit, ServiceSpec, SuperviseOptions, Supervisor } from './supervisor.js';
 export { waitForReadiness } from './readiness.js';
 export type { ServiceReadiness, WaitForReadinessOptions } from './readiness.js';
-export { findRepoRoot, runPlatform, serviceEnv } from './platform.js';
+export { envForService, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 export type { RunningPlatform, RunPlatformOptions } from './platform.js';
 export { findFreePort } from './tcp-port.util.js';

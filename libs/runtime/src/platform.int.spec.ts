@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVICES, names } from '@forgeone/contracts';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findRepoRoot, runPlatform, serviceEnv } from './platform.js';
+import { envForService, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'health-service.mjs');
@@ -164,6 +164,19 @@ describe('runPlatform', () => {
     await expect(
       runPlatform({ env: { FORGEONE_DATA_DIR: join(root, 'data'), FORGEONE_SERVICE_KEY: 'short' }, repoRoot: root, handleSignals: false }),
     ).rejects.toThrow(/FORGEONE_SERVICE_KEY must be at least 32 characters/);
+  });
+
+  it('envForService - the signature policy reaches the services that verify; the signing key only the signer', () => {
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const policy = '{"production":{"mode":"strict","threshold":2}}';
+    const shared = serviceEnv({ FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x' }, config, 'nats://n', 'postgres://p', 'k'.repeat(43));
+    for (const name of ['registry', 'sandbox-runner'] as const) {
+      const env = envForService(name, shared);
+      expect(env).toMatchObject({ FORGEONE_SIGNATURE_POLICY: policy, OTEL_SERVICE_NAME: `forgeone-${name}` });
+      expect(env.FORGEONE_SIGNER_KEY).toBeUndefined();
+      expect(env.AWS_SECRET_ACCESS_KEY).toBeUndefined();
+    }
+    expect(envForService('signer', shared).FORGEONE_SIGNER_KEY).toBe('pem');
   });
 
   it('findRepoRoot - finds the folder holding nx.json', () => {

@@ -88,7 +88,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
         name,
         entry,
         cwd: repoRoot,
-        env: { ...(name === 'signer' ? shared : withoutSigningKey(shared)), OTEL_SERVICE_NAME: `forgeone-${name}` },
+        env: envForService(name, shared),
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -150,7 +150,15 @@ export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsU
   };
 }
 
-// The platform's signing key is the signer's alone; no other service gets to read it.
+/**
+ * One service's environment: the shared one, less what only another service may read. The
+ * platform's signing key (FORGEONE_SIGNER_KEY*) is the signer's alone; FORGEONE_SIGNATURE_POLICY
+ * reaches every service, since the registry and the sandbox-runner both verify by it.
+ */
+export function envForService(name: ServiceName, shared: Record<string, string>): Record<string, string> {
+  return { ...(name === 'signer' ? shared : withoutSigningKey(shared)), OTEL_SERVICE_NAME: `forgeone-${name}` };
+}
+
 function withoutSigningKey(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('FORGEONE_SIGNER_KEY')));
 }

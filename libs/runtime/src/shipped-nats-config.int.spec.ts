@@ -14,11 +14,12 @@ import { findFreePort, waitForTcpPort } from './tcp-port.util.js';
 // infra/nats/nats-server.conf, run as shipped except for addresses and the store folder.
 const USERS = ['registry', 'signer', 'policy', 'sandbox-runner', 'audit-projector', 'gateway', 'cli'] as const;
 type User = (typeof USERS)[number];
+// Signature verification results are recorded by every service that verifies (registry, runner, signer).
 const OWNED: Record<User, readonly string[]> = {
-  registry: ['plugin'],
+  registry: ['plugin', 'signature'],
   signer: ['key', 'signature'],
   policy: ['policy', 'decision', 'token'],
-  'sandbox-runner': ['invocation'],
+  'sandbox-runner': ['signature', 'invocation'],
   'audit-projector': [],
   gateway: [],
   cli: [],

@@ -15,6 +15,7 @@ export {
 } from './trust-store.js';
 export {
   verifyPluginEnvelope,
+  checkEnvelopeStructure,
   type VerifyPluginEnvelopeInput,
   type VerificationResult,
   type VerificationAccepted,

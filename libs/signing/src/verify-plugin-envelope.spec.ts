@@ -6,7 +6,7 @@ import { addSignature, serializeEnvelope, signEnvelope } from './envelope.js';
 import { generateKeyPair, loadPrivateKey, type GeneratedKeyPair } from './keys.js';
 import { buildPluginStatement, pluginManifestDigest } from './plugin-statement.js';
 import { trustStoreOf, type KeyEventLike } from './trust-store.js';
-import { verifyPluginEnvelope, type VerifyPluginEnvelopeInput } from './verify-plugin-envelope.js';
+import { checkEnvelopeStructure, verifyPluginEnvelope, type VerifyPluginEnvelopeInput } from './verify-plugin-envelope.js';
 
 const manifest = {
   name: 'acme/hello',
@@ -194,6 +194,19 @@ describe('verifyPluginEnvelope', () => {
   it('verify - an untrusted signature next to a trusted one is ignored', () => {
     const both = addSignature(signEnvelope(statement(), mallory.privateKeyPem), alice.privateKeyPem);
     expect(check(bytesOf(both))).toMatchObject({ ok: true, keyIds: [alice.keyId], presentedKeyIds: [mallory.keyId, alice.keyId] });
+  });
+
+  it('structure - checks sizes, JSON, schema and base64 as verify does, without a trust store or parsing the payload', () => {
+    const envelope = signEnvelope(statement(), mallory.privateKeyPem);
+    expect(checkEnvelopeStructure(bytesOf(envelope))).toEqual({ ok: true, envelopeDigest: sha256Digest(bytesOf(envelope)) });
+    // A well-formed envelope of another type or over a non-statement is for verification to judge.
+    expect(checkEnvelopeStructure(bytesOf(signRaw('text/plain', new TextEncoder().encode('hi'))))).toMatchObject({ ok: true });
+    expect(checkEnvelopeStructure(null)).toMatchObject({ ok: false, reason: 'SIGNATURE.MISSING' });
+    expect(checkEnvelopeStructure(new Uint8Array(64 * 1024 + 1))).toMatchObject({ ok: false, reason: 'SIGNATURE.TOO_LARGE' });
+    const many = { ...envelope, signatures: Array.from({ length: 17 }, () => envelope.signatures[0]) };
+    expect(checkEnvelopeStructure(bytesOf(many))).toMatchObject({ ok: false, reason: 'SIGNATURE.TOO_LARGE' });
+    expect(checkEnvelopeStructure(bytesOf('{"payloadType": '))).toMatchObject({ ok: false, reason: 'SIGNATURE.MALFORMED' });
+    expect(checkEnvelopeStructure(bytesOf({ ...envelope, payload: `${envelope.payload}=` }))).toMatchObject({ ok: false, reason: 'SIGNATURE.MALFORMED' });
   });
 
   it('verify - every reason code is reachable from these specs', () => {

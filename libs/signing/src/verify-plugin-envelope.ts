@@ -5,6 +5,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   PluginStatementSchema,
   SIGNATURE_LIMITS,
+  type DsseEnvelope,
   type PluginStatement,
   type SignatureReason,
 } from '@forgeone/contracts';
@@ -77,8 +78,32 @@ export function verifyPluginEnvelope(input: VerifyPluginEnvelopeInput): Verifica
   }
 }
 
-function verifyUnchecked(input: VerifyPluginEnvelopeInput): VerificationResult {
-  const bytes = input.envelope;
+/** An envelope that passed the structural checks: sizes, UTF-8 JSON, DSSE schema, strict base64. */
+interface ReadEnvelope {
+  readonly ok: true;
+  readonly envelope: DsseEnvelope;
+  readonly payload: Uint8Array;
+  readonly sigs: readonly Uint8Array[];
+  readonly envelopeDigest: string;
+  readonly presentedKeyIds: readonly string[];
+}
+
+/**
+ * The structural checks of {@link verifyPluginEnvelope}, in its order and with its reasons, without a
+ * trust store: size limits (SIGNATURE.TOO_LARGE), UTF-8 JSON, DSSE schema and strict base64
+ * (SIGNATURE.MALFORMED); an empty or absent envelope is SIGNATURE.MISSING. Nothing is verified
+ * and the payload is not parsed. The registry refuses a publish whose envelope fails these.
+ */
+export function checkEnvelopeStructure(bytes: Uint8Array | null | undefined): { readonly ok: true; readonly envelopeDigest: string } | VerificationRefused {
+  try {
+    const read = readEnvelopeBytes(bytes);
+    return read.ok ? { ok: true, envelopeDigest: read.envelopeDigest } : read;
+  } catch (error) {
+    return refused('SIGNATURE.MALFORMED', `the signature envelope could not be read: ${(error as Error).message}`, { envelopeDigest: null });
+  }
+}
+
+function readEnvelopeBytes(bytes: Uint8Array | null | undefined): ReadEnvelope | VerificationRefused {
   if (!bytes || bytes.byteLength === 0) return refused('SIGNATURE.MISSING', 'the plugin is not signed (no plugin.sig.json); sign it with forgeone plugin sign', { envelopeDigest: null });
   if (bytes.byteLength > SIGNATURE_LIMITS.envelopeBytes) {
     return refused('SIGNATURE.TOO_LARGE', `the signature envelope is ${bytes.byteLength} bytes; at most ${SIGNATURE_LIMITS.envelopeBytes} are accepted`, { envelopeDigest: null });
@@ -105,10 +130,19 @@ function verifyUnchecked(input: VerifyPluginEnvelopeInput): VerificationResult {
   }
   const envelope = parsed.data;
   const presentedKeyIds = [...new Set(envelope.signatures.map((s) => s.keyid))];
-  const withKeys = { ...facts, presentedKeyIds };
   const payload = decodeStrictBase64(envelope.payload);
   const sigs = envelope.signatures.map((s) => decodeStrictBase64(s.sig));
-  if (!payload || sigs.some((s) => s === undefined)) return refused('SIGNATURE.MALFORMED', 'the envelope payload or a signature is not standard base64', withKeys);
+  if (!payload || sigs.some((s) => s === undefined)) {
+    return refused('SIGNATURE.MALFORMED', 'the envelope payload or a signature is not standard base64', { ...facts, presentedKeyIds });
+  }
+  return { ok: true, envelope, payload, sigs: sigs as Uint8Array[], envelopeDigest, presentedKeyIds };
+}
+
+function verifyUnchecked(input: VerifyPluginEnvelopeInput): VerificationResult {
+  const read = readEnvelopeBytes(input.envelope);
+  if (!read.ok) return read;
+  const { envelope, payload, sigs, envelopeDigest, presentedKeyIds } = read;
+  const withKeys = { envelopeDigest, presentedKeyIds };
 
   // Verify before parsing: only bytes a trusted key signed are ever interpreted.
   const message = pae(envelope.payloadType, payload);

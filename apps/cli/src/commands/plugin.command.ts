@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply } from '../api-client.js';
+import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PublishReply } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { cleanCell, formatBytes, formatTable, formatTime, shortDigest } from '../format/table.js';
@@ -22,6 +22,14 @@ function receipt(reply: CommandReceipt): string {
   return `(seq ${cleanCell(reply.sequence)}${pending})`;
 }
 
+// A signature that does not verify yet is not refused at publish; say so, since strict environments will refuse it.
+function signatureLine(reply: PublishReply): string {
+  const { signature } = reply;
+  if (!signature) return '';
+  if (signature.verified) return `signature verified: ${cleanCell(signature.message)}\n`;
+  return `signature does not verify yet (${cleanCell(signature.reason)}): ${cleanCell(signature.message)}; strict environments will refuse this version until it does\n`;
+}
+
 /** Adds the `plugin` verbs and returns the `plugin` command, so other verbs can join it. */
 export function registerPluginCommands(program: Command, context: CommandContext): Command {
   const plugin = program.command('plugin').description('publish, install, upgrade, roll back, remove and inspect plugins');
@@ -36,7 +44,7 @@ export function registerPluginCommands(program: Command, context: CommandContext
       // The registry verifies the signature; sent as written, so its digest is the file's.
       const signature = await readSignatureFile(resolve(cwd, dir));
       const reply = await context.api().publishPlugin(folder.manifest, folder.wasm, signature);
-      context.print(reply, () => `published ${reply.name}@${reply.version} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+      context.print(reply, () => `published ${reply.name}@${reply.version} ${shortDigest(reply.digest)} ${receipt(reply)}\n${signatureLine(reply)}`);
     });
 
   plugin

@@ -13,14 +13,27 @@ function versionColumn(data: unknown): string | undefined {
   return from && to ? `${from} → ${to}` : to;
 }
 
-/** Audit entries as a table, oldest first as the API returns them; a REASON column when any entry has one (rollback, revocation). */
+// A signature result says where it was checked, and an audit-mode acceptance of a failure must stand out.
+function eventColumn(entry: AuditEntry): string {
+  const label = eventLabel(entry.type);
+  const stage = field(entry.data, 'stage');
+  if (!stage) return label;
+  const flagged = typeof entry.data === 'object' && entry.data !== null && (entry.data as { flagged?: unknown }).flagged === true;
+  return `${label} (${stage}${flagged ? ', FLAGGED' : ''})`;
+}
+
+/**
+ * Audit entries as a table, oldest first as the API returns them; a REASON column when any entry has
+ * one (rollback, revocation, a signature's failure). Signature results name their stage and show
+ * FLAGGED when audit mode let a failure through.
+ */
 export function formatAuditEntries(entries: readonly AuditEntry[], options: { readonly withPlugin: boolean }): string {
   const withReason = entries.some((entry) => field(entry.data, 'reason') !== undefined);
   const headers = ['SEQ', 'TIME', 'EVENT', ...(options.withPlugin ? ['PLUGIN'] : []), 'VERSION', 'ENVIRONMENT', 'ACTOR', ...(withReason ? ['REASON'] : [])];
   const rows = entries.map((entry) => [
     entry.sequence,
     formatTime(entry.occurredAt),
-    eventLabel(entry.type),
+    eventColumn(entry),
     ...(options.withPlugin ? [field(entry.data, 'name') ?? entry.subject] : []),
     versionColumn(entry.data),
     field(entry.data, 'environment'),

@@ -1,4 +1,4 @@
-import type { PluginManifest } from '@forgeone/contracts';
+import type { PluginManifest, StoredSignature } from '@forgeone/contracts';
 
 /** The decider's commands: plain data, imperative names, everything the decision needs. */
 export type PublishPluginVersion = {
@@ -11,6 +11,8 @@ export type PublishPluginVersion = {
     readonly manifestDigest: string;
     readonly manifest: PluginManifest;
     readonly publisher: string;
+    /** The envelope stored under its digest, and the publish time against which keys are judged. */
+    readonly signature?: StoredSignature;
   };
 };
 

@@ -64,6 +64,29 @@ describe('plugin decider - publish', () => {
   });
 });
 
+describe('plugin decider - publish with a signature', () => {
+  const signature = (c: string) => ({ envelopeDigest: digest(c), signedAt: '2026-03-01T10:00:00.000Z' });
+  const signed = (c: string): PluginCommand => {
+    const command = publish('1.0.0') as PluginCommand & { type: 'PublishPluginVersion' };
+    return { ...command, data: { ...command.data, signature: signature(c) } };
+  };
+  it('records the signature with the version', () => {
+    const [event] = decide(signed('e'), initialPluginState());
+    expect(event.data).toMatchObject({ signature: signature('e') });
+    expect(evolve(initialPluginState(), event).versions['1.0.0'].signature).toEqual(signature('e'));
+  });
+  it('treats republishing the same content with the same envelope as a no-op', () => {
+    const [event] = decide(signed('e'), initialPluginState());
+    given([event]).when(signed('e')).then([]);
+  });
+  it('refuses the same content with another signature, or a signature for a version published unsigned', () => {
+    const [event] = decide(signed('e'), initialPluginState());
+    expect(given([event]).when(signed('f')).thenRefused('REGISTRY.VERSION_EXISTS').message).toContain('with another signature');
+    expect(given([event]).when(publish('1.0.0')).thenRefused('REGISTRY.VERSION_EXISTS').message).toContain('publish a new version');
+    expect(given([published('1.0.0')]).when(signed('e')).thenRefused('REGISTRY.VERSION_EXISTS').message).toContain('already published unsigned');
+  });
+});
+
 describe('plugin decider - install', () => {
   it('installs a published version', () => {
     given([published('1.0.0')])

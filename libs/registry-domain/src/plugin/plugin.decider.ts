@@ -27,8 +27,8 @@ export function decide(command: PluginCommand, state: PluginState): PluginEvent[
 export function evolve(state: PluginState, event: PluginEvent): PluginState {
   switch (event.type) {
     case PLUGIN_EVENT_TYPES.versionPublished: {
-      const { name, version, digest, manifestDigest, sizeBytes } = event.data;
-      return { ...state, name, versions: { ...state.versions, [version]: { digest, manifestDigest, sizeBytes } } };
+      const { name, version, digest, manifestDigest, sizeBytes, signature } = event.data;
+      return { ...state, name, versions: { ...state.versions, [version]: { digest, manifestDigest, sizeBytes, signature: signature ?? null } } };
     }
     case PLUGIN_EVENT_TYPES.installed:
     case PLUGIN_EVENT_TYPES.upgraded:
@@ -57,7 +57,17 @@ export const pluginDecider = { decide, evolve, initialState: initialPluginState 
 function publish({ data }: PublishPluginVersion, state: PluginState): PluginEvent[] {
   const existing = state.versions[data.version];
   if (existing) {
-    if (existing.digest === data.digest && existing.manifestDigest === data.manifestDigest) return [];
+    const sameContent = existing.digest === data.digest && existing.manifestDigest === data.manifestDigest;
+    const sameSignature = (existing.signature?.envelopeDigest ?? null) === (data.signature?.envelopeDigest ?? null);
+    if (sameContent && sameSignature) return [];
+    if (sameContent) {
+      // Ignoring the new signature would leave the version as it was while the publisher believes it signed.
+      throw new ForgeOneError(
+        'REGISTRY.VERSION_EXISTS',
+        `${data.name}@${data.version} is already published ${existing.signature ? `with another signature (${existing.signature.envelopeDigest})` : 'unsigned'}; a version and its signature are immutable: publish a new version to sign it differently`,
+        { name: data.name, version: data.version, existingEnvelopeDigest: existing.signature?.envelopeDigest ?? null, envelopeDigest: data.signature?.envelopeDigest ?? null },
+      );
+    }
     throw new ForgeOneError(
       'REGISTRY.VERSION_EXISTS',
       `${data.name}@${data.version} is already published with different content (${existing.digest}); versions are immutable: publish a new version`,

@@ -1,8 +1,12 @@
+import type { StoredSignature } from '@forgeone/contracts';
+
 /** What the decider needs to know about one plugin, folded from its events. */
 export interface PluginVersionState {
   readonly digest: string;
   readonly manifestDigest: string;
   readonly sizeBytes: number;
+  /** The signature the version was published with; null when it was published unsigned. */
+  readonly signature: StoredSignature | null;
 }
 
 export interface InstallationState {

@@ -3,9 +3,10 @@ import type { PluginCommand } from '../plugin/plugin.commands.js';
 import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
 import type { CommandContext, RegistryAction, RegistryPorts } from './registry.ports.js';
+import { verifyVersionForEnvironment, type EnvironmentStage } from './verify-signature.js';
 
-/** What an installation change needs: the plugin streams and the authorizer. */
-export type InstallationPorts = Pick<RegistryPorts, 'plugins' | 'authorizer'>;
+/** What an installation change needs: the plugin streams, the authorizer and signature verification. */
+export type InstallationPorts = Pick<RegistryPorts, 'plugins' | 'authorizer' | 'signatures' | 'signaturePolicy'>;
 
 /** Installs a published version of a plugin of the caller's tenant into an environment. */
 export function installPlugin(ports: InstallationPorts, request: InstallPluginRequest, context: CommandContext) {
@@ -30,6 +31,9 @@ export function removePlugin(ports: InstallationPorts, request: RemovePluginRequ
   return change(ports, 'remove', request, { type: 'RemovePlugin', data: request }, context);
 }
 
+// Every action that puts a version into an environment verifies it; removing one does not.
+const VERIFIED_STAGES: Partial<Record<RegistryAction, EnvironmentStage>> = { install: 'install', upgrade: 'upgrade', rollback: 'rollback' };
+
 async function change(
   ports: InstallationPorts,
   action: RegistryAction,
@@ -38,7 +42,14 @@ async function change(
   context: CommandContext,
 ): Promise<InstallationResult> {
   const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action, plugin: request.name, environment: request.environment }, context);
-  const { events, appended } = await decideAndAppend(ports.plugins, plugin, command, metadata);
+  const stage = VERIFIED_STAGES[action];
+  // Verified after the decider accepted (a refused command records nothing) and before the append
+  // (a strict refusal installs nothing), against the trust store as it stands now.
+  const { events, appended } = await decideAndAppend(ports.plugins, plugin, command, metadata, async (decided, state) => {
+    if (!stage) return;
+    const { version, environment } = decided[0].data as { version: string; environment: string };
+    await verifyVersionForEnvironment(ports, plugin, state, { version, environment }, stage, metadata);
+  });
   const event = events[0];
   const data = event.data as { name: string; version: string; environment: string; digest?: string };
   return {

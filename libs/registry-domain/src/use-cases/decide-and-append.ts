@@ -17,20 +17,21 @@ export interface Decision {
  * Loads the aggregate, decides, and appends with the loaded version as the expected one. A
  * concurrent writer makes the append fail with EVENTSTORE.CONFLICT; the command is then decided
  * again on the fresh state, so of two racing commands one wins and the other is re-judged.
- * `beforeAppend` runs once per winning decision (to store an artifact the events will reference).
+ * `beforeAppend` runs before each append attempt, with the state the events were decided on (to store
+ * an artifact the events will reference, or to verify a signature); throwing from it appends nothing.
  */
 export async function decideAndAppend(
   stream: PluginEventStream,
   plugin: PluginKey,
   command: PluginCommand,
   metadata: CommandMetadata,
-  beforeAppend?: (events: readonly PluginEvent[]) => Promise<void>,
+  beforeAppend?: (events: readonly PluginEvent[], state: PluginState) => Promise<void>,
 ): Promise<Decision> {
   for (let attempt = 1; ; attempt++) {
     const { state, version } = await stream.load(plugin);
     const events = decide(command, state);
     if (events.length === 0) return { events, appended: [], state };
-    await beforeAppend?.(events);
+    await beforeAppend?.(events, state);
     try {
       const appended = await stream.append(plugin, events, { expectedVersion: version, metadata });
       return { events, appended, state };

@@ -6,6 +6,7 @@ import {
   type PluginManifest,
   type PublishPluginVersionRequest,
   type PublishPluginVersionResult,
+  type StoredSignature,
 } from '@forgeone/contracts';
 import { validatePluginModule } from '@forgeone/plugin-abi';
 import { authorizeCommand } from './authorize-command.js';
@@ -14,7 +15,15 @@ import type { CommandContext, RegistryPorts } from './registry.ports.js';
 
 /**
  * Publishes a plugin version in the caller's tenant. The manifest is read first (it names the
- * plugin), then policy is asked, and only then is the module validated (the costly part) and stored.
+ * plugin), then policy is asked, and only then are the module and the signature envelope checked
+ * (the costly part) and stored.
+ *
+ * A signature whose envelope is too large or not a DSSE envelope refuses the publish. A well-formed
+ * one is stored and verified in audit mode against the tenant's trust store, and the result
+ * recorded: an untrusted or failing signature never refuses a publish, because its key may be
+ * trusted later and each environment judges it again when the version is installed there. An
+ * unsigned publish records no signature event: the version event says it is unsigned, and every
+ * environment records SIGNATURE.MISSING when the version is installed there.
  */
 export async function publishPluginVersion(
   ports: RegistryPorts,
@@ -35,22 +44,44 @@ export async function publishPluginVersion(
   }
   const digest = ports.sha256(wasm);
   const manifestDigest = ports.sha256(new TextEncoder().encode(canonicalJson(manifest)));
+  const envelope = request.signature === undefined ? undefined : new TextEncoder().encode(request.signature);
+  let signature: StoredSignature | undefined;
+  if (envelope) {
+    const checked = ports.signatures.checkEnvelope(envelope);
+    if (!checked.ok) throw new ForgeOneError(checked.reason, `plugin.sig.json is refused: ${checked.message}`, { ...checked.details });
+    // The platform's clock, not the signer's claim, is what keys are judged against (docs/signing.md).
+    signature = { envelopeDigest: ports.sha256(envelope), signedAt: metadata.now.toISOString() };
+  }
   const { appended } = await decideAndAppend(
     ports.plugins,
     plugin,
     {
       type: 'PublishPluginVersion',
-      data: { name: manifest.name, version: manifest.version, digest, sizeBytes: wasm.byteLength, manifestDigest, manifest, publisher: metadata.actor },
+      data: {
+        name: manifest.name,
+        version: manifest.version,
+        digest,
+        sizeBytes: wasm.byteLength,
+        manifestDigest,
+        manifest,
+        publisher: metadata.actor,
+        ...(signature ? { signature } : {}),
+      },
     },
     metadata,
     async () => {
-      const stored = await ports.artifacts.put(wasm);
-      if (stored.digest !== digest) {
-        throw new ForgeOneError('REGISTRY.ARTIFACT_CORRUPT', `artifact store returned digest ${stored.digest} for bytes hashing to ${digest}`);
-      }
+      await store(ports, wasm, digest);
+      if (envelope && signature) await store(ports, envelope, signature.envelopeDigest);
     },
   );
   const first = appended[0];
+  const verification =
+    first && signature
+      ? await ports.signatures.verifyAndRecord(
+          { plugin, version: manifest.version, digest, manifestDigest, signature, environment: null, stage: 'publish', mode: 'audit', threshold: 1 },
+          metadata,
+        )
+      : undefined;
   return {
     name: manifest.name,
     version: manifest.version,
@@ -60,7 +91,15 @@ export async function publishPluginVersion(
     eventId: first?.eventId ?? '',
     sequence: first?.sequence ?? 0,
     ...(first ? {} : { unchanged: true }),
+    ...(verification && signature ? { signature: { envelopeDigest: signature.envelopeDigest, verified: verification.ok, reason: verification.reason, message: verification.message } } : {}),
   };
+}
+
+async function store(ports: RegistryPorts, bytes: Uint8Array, digest: string): Promise<void> {
+  const stored = await ports.artifacts.put(bytes);
+  if (stored.digest !== digest) {
+    throw new ForgeOneError('REGISTRY.ARTIFACT_CORRUPT', `artifact store returned digest ${stored.digest} for bytes hashing to ${digest}`);
+  }
 }
 
 function grants(manifest: PluginManifest, capability: string): boolean {

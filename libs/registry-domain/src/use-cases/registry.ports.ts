@@ -1,4 +1,4 @@
-import type { PluginEvent } from '@forgeone/contracts';
+import type { PluginEvent, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StoredSignature } from '@forgeone/contracts';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
 
@@ -64,9 +64,49 @@ export interface ArtifactStorage {
 /** sha256 as `sha256:<hex>`; an adapter provides it so the domain stays free of node:crypto. */
 export type Sha256 = (bytes: Uint8Array) => string;
 
+/** One verification: a version as the registry recorded it at publish, where and how it is judged. */
+export interface SignatureCheck {
+  readonly plugin: PluginKey;
+  readonly version: string;
+  /** The module and manifest digests recorded at publish; the stored module must still hash to `digest`. */
+  readonly digest: string;
+  readonly manifestDigest: string;
+  /** The stored envelope's digest and its signing time (the publish time); null for an unsigned version. */
+  readonly signature: StoredSignature | null;
+  /** null at publish, which judges no environment. */
+  readonly environment: string | null;
+  readonly stage: SignatureStage;
+  readonly mode: SignatureMode;
+  /** Distinct trusted keys required. */
+  readonly threshold: number;
+}
+
+/** What a verification found; `reason` is also the error code a strict refusal answers with. */
+export type SignatureOutcome =
+  | { readonly ok: true; readonly reason: null; readonly message: string }
+  | { readonly ok: false; readonly reason: SignatureReason; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
+
+/**
+ * Signature verification (docs/signing.md) behind a port, so the domain holds no crypto: the
+ * adapter reads the envelope and the module from artifact storage and the tenant's trust store
+ * from the event stream, fresh on every call, so a revocation applies to the next command.
+ */
+export interface SignatureVerifier {
+  /** Size limits, JSON, DSSE schema and base64 of an envelope about to be published; no key is consulted. */
+  checkEnvelope(envelope: Uint8Array): SignatureOutcome;
+  /**
+   * Verifies and records the result as `signature.verified` or `signature.rejected` (flagged when
+   * audit mode accepts a failure) before it answers: every verification is on record.
+   */
+  verifyAndRecord(check: SignatureCheck, metadata: CommandMetadata): Promise<SignatureOutcome>;
+}
+
 export interface RegistryPorts {
   readonly plugins: PluginEventStream;
   readonly artifacts: ArtifactStorage;
   readonly sha256: Sha256;
   readonly authorizer: Authorizer;
+  readonly signatures: SignatureVerifier;
+  /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY). */
+  readonly signaturePolicy: SignaturePolicy;
 }

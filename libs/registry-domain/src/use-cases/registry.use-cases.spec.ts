@@ -1,14 +1,24 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ForgeOneError, type PluginEvent } from '@forgeone/contracts';
+import { DEFAULT_SIGNATURE_POLICY, ForgeOneError, type PluginEvent } from '@forgeone/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { evolve } from '../plugin/plugin.decider.js';
 import { pluginAggregateId, type PluginKey } from '../plugin/plugin.identity.js';
 import { initialPluginState } from '../plugin/plugin.state.js';
 import { installPlugin, removePlugin, rollbackPlugin, upgradePlugin } from './change-installation.use-case.js';
 import { publishPluginVersion } from './publish-plugin-version.use-case.js';
-import type { AuthorizationRequest, Authorizer, CommandContext, CommandMetadata, PluginEventStream, RegistryPorts } from './registry.ports.js';
+import type {
+  AuthorizationRequest,
+  Authorizer,
+  CommandContext,
+  CommandMetadata,
+  PluginEventStream,
+  RegistryPorts,
+  SignatureCheck,
+  SignatureOutcome,
+  SignatureVerifier,
+} from './registry.ports.js';
 
 const hello = join(import.meta.dirname, '..', '..', '..', '..', 'examples', 'plugins', 'hello');
 const manifest = JSON.parse(readFileSync(join(hello, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown> & { name: string; version: string };
@@ -52,12 +62,40 @@ class TableAuthorizer implements Authorizer {
   }
 }
 
+/**
+ * The verification port with a fixed verdict (the real verifier, with keys and envelopes, runs in the
+ * registry's e2e tests): an envelope is well-formed when it is JSON; a stored signature passes when
+ * its digest is in `valid`; unsigned is SIGNATURE.MISSING. Every check is kept, as the adapter records it.
+ */
+class VerdictVerifier implements SignatureVerifier {
+  readonly checks: SignatureCheck[] = [];
+  readonly valid = new Set<string>();
+
+  checkEnvelope(envelope: Uint8Array): SignatureOutcome {
+    try {
+      JSON.parse(new TextDecoder().decode(envelope));
+      return { ok: true, reason: null, message: 'well-formed' };
+    } catch {
+      return { ok: false, reason: 'SIGNATURE.MALFORMED', message: 'not JSON', details: {} };
+    }
+  }
+
+  async verifyAndRecord(check: SignatureCheck): Promise<SignatureOutcome> {
+    this.checks.push(check);
+    if (!check.signature) return { ok: false, reason: 'SIGNATURE.MISSING', message: 'unsigned', details: {} };
+    return this.valid.has(check.signature.envelopeDigest)
+      ? { ok: true, reason: null, message: 'signed' }
+      : { ok: false, reason: 'SIGNATURE.UNTRUSTED_KEY', message: 'no trusted key', details: { keyIds: ['k'] } };
+  }
+}
+
 const ctx = (credential: string | undefined): CommandContext => ({ credential, now: new Date('2026-03-01T10:00:00Z'), newId: () => 'id' });
 
 describe('registry use cases - authorisation and tenants', () => {
   let streams: InMemoryPluginStreams;
   let authorizer: TableAuthorizer;
   let stored: Uint8Array[];
+  let verifier: VerdictVerifier;
   let ports: RegistryPorts;
 
   beforeEach(() => {
@@ -69,7 +107,10 @@ describe('registry use cases - authorisation and tenants', () => {
       gina: { id: 'gina', tenant: 'globex', actions: ['publish', 'install', 'upgrade', 'remove'] },
     });
     stored = [];
+    verifier = new VerdictVerifier();
     ports = {
+      signatures: verifier,
+      signaturePolicy: DEFAULT_SIGNATURE_POLICY,
       plugins: streams,
       authorizer,
       sha256: (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
@@ -121,13 +162,13 @@ describe('registry use cases - authorisation and tenants', () => {
   it('rollback - asks for the rollback action; a caller who may upgrade but not roll back changes nothing', async () => {
     await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
     await publishPluginVersion(ports, { manifest: { ...manifest, version: '1.1.0' }, wasm }, ctx('alice'));
-    await installPlugin(ports, { name: NAME, version: '1.1.0', environment: 'production' }, ctx('alice'));
-    const request = { name: NAME, version: manifest.version, environment: 'production', reason: '1.1.0 drops requests' };
+    await installPlugin(ports, { name: NAME, version: '1.1.0', environment: 'staging' }, ctx('alice'));
+    const request = { name: NAME, version: manifest.version, environment: 'staging', reason: '1.1.0 drops requests' };
     await expect(rollbackPlugin(ports, request, ctx('dave'))).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
     expect(streams.eventCount).toBe(3);
     const result = await rollbackPlugin(ports, request, ctx('alice'));
-    expect(result).toMatchObject({ name: NAME, version: manifest.version, environment: 'production' });
-    expect(authorizer.asked.at(-1)).toEqual({ credential: 'alice', action: 'rollback', plugin: NAME, environment: 'production' });
+    expect(result).toMatchObject({ name: NAME, version: manifest.version, environment: 'staging' });
+    expect(authorizer.asked.at(-1)).toEqual({ credential: 'alice', action: 'rollback', plugin: NAME, environment: 'staging' });
     expect(streams.streams.get(`acme:${NAME}`)?.at(-1)?.event.data).toMatchObject({ fromVersion: '1.1.0', reason: '1.1.0 drops requests' });
   });
 
@@ -148,5 +189,74 @@ describe('registry use cases - authorisation and tenants', () => {
     expect(again.unchanged).toBeUndefined();
     expect([...streams.streams.keys()].sort()).toEqual([`acme:${NAME}`, `globex:${NAME}`]);
     expect(streams.streams.get(`globex:${NAME}`)?.[0].metadata).toMatchObject({ actor: 'gina', tenant: 'globex' });
+  });
+
+  describe('signatures', () => {
+    const sha = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const envelopeText = '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"k","sig":"AA=="}]}';
+    const envelopeDigest = sha(new TextEncoder().encode(envelopeText));
+
+    it('publish - stores a well-formed envelope, records signedAt = publish time and verifies in audit mode at stage publish', async () => {
+      const result = await publishPluginVersion(ports, { manifest, wasm, signature: envelopeText }, ctx('alice'));
+      expect(stored.map(sha)).toContain(envelopeDigest);
+      expect(streams.streams.get(`acme:${NAME}`)?.[0].event.data).toMatchObject({ signature: { envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' } });
+      expect(verifier.checks).toEqual([expect.objectContaining({ stage: 'publish', environment: null, mode: 'audit', signature: { envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' } })]);
+      // An untrusted signature does not refuse a publish; the reply says how it verified.
+      expect(result.signature).toMatchObject({ envelopeDigest, verified: false, reason: 'SIGNATURE.UNTRUSTED_KEY' });
+    });
+
+    it('publish - a malformed envelope refuses the publish with its code; nothing is stored or verified', async () => {
+      await expect(publishPluginVersion(ports, { manifest, wasm, signature: '{not json' }, ctx('alice'))).rejects.toMatchObject({ code: 'SIGNATURE.MALFORMED' });
+      expect({ events: streams.eventCount, artifacts: stored.length, checks: verifier.checks.length }).toEqual({ events: 0, artifacts: 0, checks: 0 });
+    });
+
+    it('publish - an unsigned version records no verification at publish', async () => {
+      const result = await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      expect(result.signature).toBeUndefined();
+      expect(verifier.checks).toEqual([]);
+    });
+
+    it('install - strict (production) refuses a failing signature with its reason after verifying; nothing is installed', async () => {
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      const install = installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'));
+      await expect(install).rejects.toMatchObject({ code: 'SIGNATURE.MISSING', details: { mode: 'strict', environment: 'production' } });
+      expect(verifier.checks).toEqual([expect.objectContaining({ stage: 'install', environment: 'production', mode: 'strict', threshold: 1, signature: null })]);
+      expect(streams.eventCount).toBe(1);
+    });
+
+    it('install - audit (staging) goes ahead with a failing signature; the check ran with the recorded digests', async () => {
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
+      const published = streams.streams.get(`acme:${NAME}`)![0].event.data as { digest: string; manifestDigest: string };
+      expect(verifier.checks).toEqual([
+        expect.objectContaining({ stage: 'install', environment: 'staging', mode: 'audit', digest: published.digest, manifestDigest: published.manifestDigest }),
+      ]);
+      expect(streams.eventCount).toBe(2);
+    });
+
+    it('install, upgrade, rollback - a valid signature passes strict mode; the threshold and stage follow the command', async () => {
+      ports = { ...ports, signaturePolicy: { ...DEFAULT_SIGNATURE_POLICY, production: { mode: 'strict', threshold: 2 } } };
+      await publishPluginVersion(ports, { manifest, wasm, signature: envelopeText }, ctx('alice'));
+      await publishPluginVersion(ports, { manifest: { ...manifest, version: '1.1.0' }, wasm, signature: envelopeText }, ctx('alice'));
+      verifier.valid.add(envelopeDigest);
+      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'));
+      await upgradePlugin(ports, { name: NAME, version: '1.1.0', environment: 'production' }, ctx('alice'));
+      await rollbackPlugin(ports, { name: NAME, version: manifest.version, environment: 'production', reason: 'slow' }, ctx('alice'));
+      expect(verifier.checks.slice(2).map((c) => [c.stage, c.version, c.mode, c.threshold])).toEqual([
+        ['install', manifest.version, 'strict', 2],
+        ['upgrade', '1.1.0', 'strict', 2],
+        ['rollback', manifest.version, 'strict', 2],
+      ]);
+    });
+
+    it('a command the decider refuses, and remove, verify nothing', async () => {
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'))).rejects.toMatchObject({
+        code: 'REGISTRY.ALREADY_INSTALLED',
+      });
+      await removePlugin(ports, { name: NAME, environment: 'staging' }, ctx('alice'));
+      expect(verifier.checks.map((c) => c.stage)).toEqual(['install']);
+    });
   });
 });

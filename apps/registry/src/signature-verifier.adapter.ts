@@ -1,0 +1,107 @@
+import { ForgeOneError, SIGNATURE_AGGREGATE, type SignatureEvent } from '@forgeone/contracts';
+import type { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
+import type { CommandMetadata, SignatureCheck, SignatureOutcome, SignatureVerifier } from '@forgeone/registry-domain';
+import {
+  checkEnvelopeStructure,
+  loadTrustStore,
+  sha256Digest,
+  signatureError,
+  signatureResultEvent,
+  verifyPluginEnvelope,
+  type SignatureCheckContext,
+  type VerificationResult,
+} from '@forgeone/signing';
+
+const SOURCE = '/forgeone/registry';
+
+/**
+ * The registry's SignatureVerifier over `@forgeone/signing`: the envelope and the module come from
+ * the artifact store (which re-hashes what it reads), the tenant's trust store from the event stream,
+ * fresh on every call. Results are appended to aggregate `signature`, id `<tenant>:<name>`: a record
+ * of verifications, not a decision, so it is appended without an expected sequence.
+ */
+export class SignatureVerifierAdapter implements SignatureVerifier {
+  constructor(
+    private readonly events: JetStreamEventStore,
+    private readonly artifacts: ArtifactStore,
+  ) {}
+
+  checkEnvelope(envelope: Uint8Array): SignatureOutcome {
+    const checked = checkEnvelopeStructure(envelope);
+    return checked.ok ? { ok: true, reason: null, message: 'the envelope is well-formed' } : outcomeOf(checked);
+  }
+
+  async verifyAndRecord(check: SignatureCheck, metadata: CommandMetadata): Promise<SignatureOutcome> {
+    const context: SignatureCheckContext = {
+      name: check.plugin.name,
+      version: check.version,
+      environment: check.environment,
+      stage: check.stage,
+      mode: check.mode,
+      pluginDigest: check.digest,
+      manifestDigest: check.manifestDigest,
+    };
+    let stored: { wasm: Uint8Array; envelope: Uint8Array | null };
+    try {
+      const [wasm, envelope] = await Promise.all([
+        this.artifacts.get(check.digest),
+        check.signature ? this.artifacts.get(check.signature.envelopeDigest) : Promise.resolve(null),
+      ]);
+      stored = { wasm, envelope };
+    } catch (error) {
+      if (!(error instanceof ForgeOneError) || (error.code !== 'REGISTRY.ARTIFACT_CORRUPT' && error.code !== 'REGISTRY.ARTIFACT_MISSING')) throw error;
+      // Bytes that are not what was published are refused in every mode: audit judges trust, not damage.
+      const module = typeof error.details?.['digest'] !== 'string' || error.details['digest'] === check.digest;
+      const result: VerificationResult = {
+        ok: false,
+        reason: module ? 'SIGNATURE.WASM_DIGEST_MISMATCH' : 'SIGNATURE.INVALID',
+        message: `the stored ${module ? 'module' : 'signature envelope'} is not what was published: ${error.message}`,
+        keyIds: [],
+        presentedKeyIds: [],
+        envelopeDigest: check.signature?.envelopeDigest ?? null,
+      };
+      const event = signatureResultEvent(result, context);
+      await this.record({ ...event, data: { ...event.data, flagged: false } } as SignatureEvent, check, metadata);
+      throw error;
+    }
+    const trustStore = await loadTrustStore(this.events, check.plugin.tenant);
+    const result = verifyPluginEnvelope({
+      envelope: stored.envelope,
+      // The digest of the bytes as read now, so a module changed in storage does not pass as the published one.
+      wasmDigest: sha256Digest(stored.wasm),
+      manifestDigest: check.manifestDigest,
+      manifest: { name: check.plugin.name, version: check.version },
+      trustStore,
+      signedAt: check.signature?.signedAt ?? metadata.now,
+      threshold: check.threshold,
+      now: metadata.now,
+    });
+    await this.record(signatureResultEvent(result, context), check, metadata);
+    return result.ok ? { ok: true, reason: null, message: result.message } : outcomeOf(result);
+  }
+
+  private async record(event: SignatureEvent, check: SignatureCheck, metadata: CommandMetadata): Promise<void> {
+    await this.events.append(
+      SIGNATURE_AGGREGATE,
+      `${check.plugin.tenant}:${check.plugin.name}`,
+      [
+        {
+          id: metadata.newId(),
+          type: event.type,
+          data: event.data,
+          time: metadata.now.toISOString(),
+          actor: metadata.actor,
+          tenant: metadata.tenant,
+          source: SOURCE,
+          subject: check.plugin.name,
+        },
+      ],
+      { expectedSequence: 'any' },
+    );
+  }
+}
+
+function outcomeOf(result: VerificationResult & { ok: false }): SignatureOutcome {
+  const error = signatureError(result);
+  return { ok: false, reason: result.reason, message: result.message, details: error.details ?? {} };
+}

@@ -1,0 +1,54 @@
+import { ForgeOneError, signaturePolicyFor, type SignatureStage } from '@forgeone/contracts';
+import type { PluginKey } from '../plugin/plugin.identity.js';
+import type { PluginState } from '../plugin/plugin.state.js';
+import type { CommandMetadata, RegistryPorts } from './registry.ports.js';
+
+/** Stages at which an environment receives a version; `promote` joins once promotion exists. */
+export type EnvironmentStage = Extract<SignatureStage, 'install' | 'upgrade' | 'rollback' | 'promote'>;
+
+/**
+ * Verifies the signature of the version an environment is about to receive, in the environment's
+ * mode (FORGEONE_SIGNATURE_POLICY): the result is always recorded; in strict mode a failure refuses
+ * the command with the reason as error code, in audit mode the command goes ahead, flagged.
+ * There is no mode that skips verification. A promote command must call this for its target
+ * environment before it appends, as install, upgrade and rollback do.
+ */
+export async function verifyVersionForEnvironment(
+  ports: Pick<RegistryPorts, 'signatures' | 'signaturePolicy'>,
+  plugin: PluginKey,
+  state: PluginState,
+  target: { readonly version: string; readonly environment: string },
+  stage: EnvironmentStage,
+  metadata: CommandMetadata,
+): Promise<void> {
+  const version = state.versions[target.version];
+  // The decider has accepted the command, so the version exists; guard anyway rather than verify nothing.
+  if (!version) throw new ForgeOneError('REGISTRY.VERSION_NOT_FOUND', `${plugin.name}@${target.version} does not exist`, { name: plugin.name, version: target.version });
+  const { mode, threshold } = signaturePolicyFor(ports.signaturePolicy, target.environment);
+  const outcome = await ports.signatures.verifyAndRecord(
+    {
+      plugin,
+      version: target.version,
+      digest: version.digest,
+      manifestDigest: version.manifestDigest,
+      signature: version.signature,
+      environment: target.environment,
+      stage,
+      mode,
+      threshold,
+    },
+    metadata,
+  );
+  if (!outcome.ok && mode === 'strict') {
+    throw new ForgeOneError(outcome.reason, `${plugin.name}@${target.version} cannot be ${PAST[stage]} in ${target.environment}, where signatures are strict: ${outcome.message}`, {
+      ...outcome.details,
+      name: plugin.name,
+      version: target.version,
+      environment: target.environment,
+      mode,
+      threshold,
+    });
+  }
+}
+
+const PAST: Record<EnvironmentStage, string> = { install: 'installed', upgrade: 'upgraded to', rollback: 'rolled back to', promote: 'promoted' };
