@@ -21,8 +21,8 @@ export interface ModuleSignatureVerifierDeps {
   /** Artifact bytes by digest, checked against it (ArtifactStore.get: REGISTRY.ARTIFACT_CORRUPT when they differ). */
   readonly artifact: (digest: string) => Promise<Uint8Array>;
   readonly keyEvents: AggregateEventReader;
-  /** Appends signature results to the tenant's `signature` events. */
-  readonly record: (tenant: string, events: readonly NewEvent[]) => Promise<void>;
+  /** Appends signature results of one plugin (aggregate `signature`, id `<tenant>:<name>`). */
+  readonly record: (tenant: string, name: string, events: readonly NewEvent[]) => Promise<void>;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -98,7 +98,7 @@ export class ModuleSignatureVerifier {
 
   private async record(module: ModuleToVerify, event: { type: string; data: unknown }): Promise<void> {
     const time = this.now().toISOString();
-    await this.deps.record(module.tenant, [
+    await this.deps.record(module.tenant, module.name, [
       { id: randomUUID(), type: event.type, data: event.data, time, actor: ACTOR, tenant: module.tenant, source: SOURCE, subject: module.name },
     ]);
   }

@@ -38,12 +38,14 @@ export class SandboxRunner implements OnModuleDestroy {
       return this.kv;
     });
     this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
-    const signatureEvents = new TenantEventsWriter(events, connection, names, SIGNATURE_AGGREGATE);
     this.verifier = new ModuleSignatureVerifier({
       policy: options.signaturePolicy,
       artifact: (digest) => artifacts.get(digest),
       keyEvents: events,
-      record: (tenant, batch) => signatureEvents.append(tenant, batch),
+      // Results are a log, not a decision: appended under the plugin like the registry's, with no concurrency check.
+      record: async (tenant, name, batch) => {
+        await events.append(SIGNATURE_AGGREGATE, `${tenant}:${name}`, batch, { expectedSequence: 'any' });
+      },
       logger,
     });
     const jsm = jetstreamManager(connection, { checkAPI: false });

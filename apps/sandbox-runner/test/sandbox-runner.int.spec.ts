@@ -222,7 +222,11 @@ describe('sandbox-runner - invocations on the bus', () => {
     const unsigned = await failure(call('forgeone/hello', 'greet', 'x', DEV, 'vault'));
     expect(unsigned.code).toBe('SIGNATURE.MISSING');
 
-    const results = (await new JetStreamEventStore(nc, names).read(SIGNATURE_AGGREGATE, 'acme')).map((e) => ({ type: e.event.type, ...(e.event.data as Record<string, unknown>) }));
+    const store = new JetStreamEventStore(nc, names);
+    const results = [...(await store.read(SIGNATURE_AGGREGATE, 'acme:evil/tampered')), ...(await store.read(SIGNATURE_AGGREGATE, 'acme:forgeone/hello'))].map((e) => ({
+      type: e.event.type,
+      ...(e.event.data as Record<string, unknown>),
+    }));
     expect(results).toContainEqual(
       expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'evil/tampered', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.WASM_DIGEST_MISMATCH', environment: 'staging', pluginDigest: digest }),
     );
