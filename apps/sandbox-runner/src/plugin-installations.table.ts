@@ -55,6 +55,7 @@ export interface PluginInstallationsDeps {
 class Slot {
   inflight = 0;
   retired = false;
+  refused = false;
   loading: Promise<void> | undefined;
   constructor(readonly installed: InstalledVersion) {}
 }
@@ -91,7 +92,7 @@ export class PluginInstallations {
       name: s.installed.name,
       version: s.installed.version,
       digest: s.installed.digest,
-      loaded: s.loading !== undefined,
+      loaded: s.loading !== undefined && !s.refused,
       inflight: s.inflight,
     }));
   }
@@ -201,7 +202,7 @@ export class PluginInstallations {
     });
     // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile,
     // and the new version starts as many workers as the old one runs, so the switch spawns none under load.
-    if (previous?.loading !== undefined) {
+    if (previous?.loading !== undefined && !previous.refused) {
       try {
         await this.ensureLoaded(slot, this.deps.host.poolStats(previous.installed.key)?.workers);
       } catch (error) {
@@ -250,8 +251,13 @@ export class PluginInstallations {
           ...(warmWorkers !== undefined ? { warmWorkers } : {}),
         });
       })();
-      // A failed load is retried by the next call rather than cached.
-      slot.loading.catch(() => (slot.loading = undefined));
+      // A load that failed for a passing reason is retried by the next call; a refusal of the module
+      // itself (its signature, its bytes, its ABI) stands until another version is installed, so calls
+      // do not re-verify and re-record it one by one.
+      slot.loading.catch((error: unknown) => {
+        if (refusesModule(error)) slot.refused = true;
+        else slot.loading = undefined;
+      });
     }
     return slot.loading;
   }

@@ -217,19 +217,20 @@ describe('sandbox-runner - invocations on the bus', () => {
     const altered = await failure(call('evil/tampered', 'greet', 'x'));
     expect(altered.code).toBe('SIGNATURE.WASM_DIGEST_MISMATCH');
     expect(altered.message).toMatch(/altered after publishing and will not run/);
+    // The refusal stands: a second call is refused the same way without checking (and recording) again.
+    expect((await failure(call('evil/tampered', 'greet', 'x'))).code).toBe('SIGNATURE.WASM_DIGEST_MISMATCH');
 
     await registryCommand('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'vault' });
     const unsigned = await failure(call('forgeone/hello', 'greet', 'x', DEV, 'vault'));
     expect(unsigned.code).toBe('SIGNATURE.MISSING');
 
     const store = new JetStreamEventStore(nc, names);
-    const results = [...(await store.read(SIGNATURE_AGGREGATE, 'acme:evil/tampered')), ...(await store.read(SIGNATURE_AGGREGATE, 'acme:forgeone/hello'))].map((e) => ({
-      type: e.event.type,
-      ...(e.event.data as Record<string, unknown>),
-    }));
-    expect(results).toContainEqual(
-      expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'evil/tampered', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.WASM_DIGEST_MISMATCH', environment: 'staging', pluginDigest: digest }),
+    const results = [...(await store.read(SIGNATURE_AGGREGATE, 'acme:evil/tampered')), ...(await store.read(SIGNATURE_AGGREGATE, 'acme:forgeone/hello'))].map(
+      (e): Record<string, unknown> => ({ type: e.event.type, ...(e.event.data as Record<string, unknown>) }),
     );
+    expect(results.filter((r) => r.name === 'evil/tampered' && r.stage === 'runner')).toEqual([
+      expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, mode: 'strict', reason: 'SIGNATURE.WASM_DIGEST_MISMATCH', environment: 'staging', pluginDigest: digest }),
+    ]);
     expect(results).toContainEqual(expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.MISSING', environment: 'vault', flagged: false }));
     // Staging is audit: the unsigned hello ran there, flagged.
     expect(results).toContainEqual(expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'audit', reason: 'SIGNATURE.MISSING', environment: 'staging', flagged: true }));
