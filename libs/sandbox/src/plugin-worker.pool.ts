@@ -157,7 +157,7 @@ export class PluginWorkerPool {
     workerSource ??= sandboxWorkerSource();
     const channel = new SharedArrayBuffer(CHANNEL.headerBytes + this.options.channelBytes);
     const { port1, port2 } = new MessageChannel();
-    const workerData: WorkerData = { module: this.module, plan: this.plan, channel, calls: port2 };
+    const workerData: WorkerData = { module: this.module, plan: this.plan, channel, calls: port2, spinMicros: this.options.spinMicros ?? 0 };
     const worker = new Worker(workerSource, {
       eval: true,
       workerData,
