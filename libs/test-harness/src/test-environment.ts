@@ -56,6 +56,12 @@ export async function removeNamespace(namespace: string, natsUrl = TEST_NATS_URL
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(n.stream).catch(() => undefined);
     await new Objm(nc).open(n.artifactBucket).then((os) => os.destroy()).catch(() => undefined);
+    // Buckets services create under the namespace (plugin storage, ...) are streams named KV_<ns>-* / OBJ_<ns>-*.
+    const owned: string[] = [];
+    for await (const info of jsm.streams.list()) {
+      if (info.config.name.startsWith(`KV_${namespace}-`) || info.config.name.startsWith(`OBJ_${namespace}-`)) owned.push(info.config.name);
+    }
+    for (const name of owned) await jsm.streams.delete(name).catch(() => undefined);
   } finally {
     await nc.close();
   }
