@@ -4,7 +4,6 @@ import type { CommandMetadata, SignatureCheck, SignatureOutcome, SignatureVerifi
 import {
   checkEnvelopeStructure,
   loadTrustStore,
-  sha256Digest,
   signatureError,
   signatureResultEvent,
   verifyPluginEnvelope,
@@ -41,13 +40,14 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
       pluginDigest: check.digest,
       manifestDigest: check.manifestDigest,
     };
-    let stored: { wasm: Uint8Array; envelope: Uint8Array | null };
+    let stored: { envelope: Uint8Array | null };
     try {
-      const [wasm, envelope] = await Promise.all([
+      // Reading the module re-hashes it against the published digest: that read is the integrity check.
+      const [, envelope] = await Promise.all([
         this.artifacts.get(check.digest),
         check.signature ? this.artifacts.get(check.signature.envelopeDigest) : Promise.resolve(null),
       ]);
-      stored = { wasm, envelope };
+      stored = { envelope };
     } catch (error) {
       if (!(error instanceof ForgeOneError) || (error.code !== 'REGISTRY.ARTIFACT_CORRUPT' && error.code !== 'REGISTRY.ARTIFACT_MISSING')) throw error;
       // Bytes that are not what was published are refused in every mode: audit judges trust, not damage.
@@ -67,8 +67,8 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
     const trustStore = await loadTrustStore(this.events, check.plugin.tenant);
     const result = verifyPluginEnvelope({
       envelope: stored.envelope,
-      // The digest of the bytes as read now, so a module changed in storage does not pass as the published one.
-      wasmDigest: sha256Digest(stored.wasm),
+      // ArtifactStore.get has just re-hashed the bytes it read against this digest (a changed module was refused above).
+      wasmDigest: check.digest,
       manifestDigest: check.manifestDigest,
       manifest: { name: check.plugin.name, version: check.version },
       trustStore,
