@@ -290,3 +290,152 @@ describe('meterWasmModule - structure', () => {
     expect(() => meterWasmModule(reserved, { memoryCapPages: 1 })).toThrow(expect.objectContaining({ reason: 'reserved_name' }));
   });
 });
+
+describe('meterWasmModule - the balance threaded through direct calls', () => {
+  // $fib is internal (threaded in place); "fib" is exported (an entry plus a threaded copy); both have the same body.
+  const FIB_WAT = `(module
+    (func $fib (param $n i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+        (then (local.get $n))
+        (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1))) (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+    (func $fibx (export "fib") (param $n i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+        (then (local.get $n))
+        (else (i32.add (call $fibx (i32.sub (local.get $n) (i32.const 1))) (call $fibx (i32.sub (local.get $n) (i32.const 2)))))))
+    (func (export "run") (param $n i32) (result i32) (call $fib (local.get $n))))`;
+  const calls = (n: number): bigint => (n < 2 ? 1n : 1n + calls(n - 1) + calls(n - 2));
+
+  it('gives internal functions the balance as an extra i64 parameter and result, and leaves entries from outside alone', async () => {
+    const bytes = await metered(`(module
+      (table 1 funcref)
+      (elem (i32.const 0) $inTable)
+      (elem declare func $byRef)
+      (func $internal (param i32) (result i32) (local.get 0))
+      (func $inTable (param i32) (result i32) (local.get 0))
+      (func $byRef (param i32) (result i32) (local.get 0))
+      (func (export "exported") (param i32) (result i32)
+        (drop (ref.func $byRef))
+        (call $internal (local.get 0))))`, 16, { reference_types: true });
+    const fns = inspectWasmModule(bytes).functions;
+    expect(fns[0].signature).toEqual({ params: ['i32', 'i64'], results: ['i32', 'i64'] });
+    for (const i of [1, 2, 3]) expect(fns[i].signature).toEqual({ params: ['i32'], results: ['i32'] });
+    // The bodies of the three entries are appended, threaded.
+    expect(fns).toHaveLength(7);
+    for (const i of [4, 5, 6]) expect(fns[i].signature).toEqual({ params: ['i32', 'i64'], results: ['i32', 'i64'] });
+  });
+
+  it('charges every threaded call the same, and internal and exported copies of a function alike', async () => {
+    const bytes = await metered(FIB_WAT);
+    const used = (fn: 'fib' | 'run', n: number): bigint => {
+      const m = instantiate(bytes, 100_000_000n);
+      expect((m.exports[fn] as (n: number) => number)(n)).toBe([0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610][n]);
+      expect(m.outOfFuel.value).toBe(0);
+      return 100_000_000n - m.fuel.value;
+    };
+    const perCall = (used('fib', 15) - used('fib', 5)) / (calls(15) - calls(5));
+    expect(perCall).toBeGreaterThan(5n);
+    expect(used('fib', 15) - used('fib', 5)).toBe(perCall * (calls(15) - calls(5)));
+    expect(used('fib', 10)).toBe(perCall * calls(10));
+    // "run" adds its own charge to the internal copy's, which charges exactly like the exported one.
+    const runOwn = used('run', 10) - used('fib', 10);
+    expect(runOwn).toBeGreaterThan(0n);
+    for (const n of [0, 7, 15]) expect(used('run', n)).toBe(used('fib', n) + runOwn);
+  });
+
+  it('stops a threaded recursion on fuel with the flag set and the balance stored', async () => {
+    const bytes = await metered(FIB_WAT);
+    for (const fn of ['run', 'fib']) {
+      const m = instantiate(bytes, 20_000n);
+      expect(() => (m.exports[fn] as (n: number) => number)(30), fn).toThrow(wasmApi.WebAssembly.RuntimeError);
+      expect(m.outOfFuel.value, fn).toBe(1);
+      expect(m.fuel.value, fn).toBeGreaterThanOrEqual(0n);
+      expect(m.fuel.value, fn).toBeLessThan(20n);
+    }
+  });
+
+  it('returns several results and the balance from nested blocks, a branch to the function label and the end', async () => {
+    const bytes = await metered(`(module
+      (func $split (param $x i32) (result i32 i64) (local $t i32)
+        (local.set $t (i32.mul (local.get $x) (i32.const 2)))
+        (block $outer
+          (block $inner
+            (br_if $inner (i32.eqz (local.get $x)))
+            (if (i32.eq (local.get $x) (i32.const 1)) (then (return (i32.const 100) (i64.const 200))))
+            (if (i32.eq (local.get $x) (i32.const 2)) (then (br 3 (local.get $t) (i64.const 300))))
+            (br $outer))
+          (return (i32.const -1) (i64.const -1)))
+        (local.get $t) (i64.extend_i32_u (local.get $x)))
+      (func $splitx (export "split") (param $x i32) (result i32 i64) (local $t i32)
+        (local.set $t (i32.mul (local.get $x) (i32.const 2)))
+        (block $outer
+          (block $inner
+            (br_if $inner (i32.eqz (local.get $x)))
+            (if (i32.eq (local.get $x) (i32.const 1)) (then (return (i32.const 100) (i64.const 200))))
+            (if (i32.eq (local.get $x) (i32.const 2)) (then (br 3 (local.get $t) (i64.const 300))))
+            (br $outer))
+          (return (i32.const -1) (i64.const -1)))
+        (local.get $t) (i64.extend_i32_u (local.get $x)))
+      (func (export "viaInternal") (param $x i32) (result i32 i64) (call $split (local.get $x)))
+      (func (export "viaExported") (param $x i32) (result i32 i64) (call $splitx (local.get $x))))`);
+    const expected: Record<number, [number, bigint]> = { 0: [-1, -1n], 1: [100, 200n], 2: [4, 300n], 5: [10, 5n] };
+    const run = (fn: string, x: number): { result: unknown; used: bigint } => {
+      const m = instantiate(bytes, 10_000n);
+      const result = (m.exports[fn] as (x: number) => unknown)(x);
+      return { result, used: 10_000n - m.fuel.value };
+    };
+    for (const [x, want] of Object.entries(expected)) {
+      const direct = run('split', Number(x));
+      expect(direct.result, `split(${x})`).toEqual(want);
+      expect(direct.used).toBeGreaterThan(0n);
+      const internal = run('viaInternal', Number(x));
+      const exported = run('viaExported', Number(x));
+      expect(internal).toEqual(exported);
+      expect(internal.result).toEqual(want);
+      expect(internal.used).toBeGreaterThan(direct.used);
+      expect(internal.used - direct.used).toBe(run('viaInternal', 5).used - run('split', 5).used);
+    }
+  });
+
+  it('keeps the balance right across exported functions, call_indirect and the host, in both directions', async () => {
+    const bytes = await metered(`(module
+      (import "host" "reenter" (func $reenter (param i32) (result i32)))
+      (type $unary (func (param i32) (result i32)))
+      (table 1 funcref)
+      (elem (i32.const 0) $viaTable)
+      (func $work (param $n i32) (result i32) (local $acc i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (local.get $acc))
+      (func $viaTable (param $n i32) (result i32) (call $work (local.get $n)))
+      (func (export "work") (param $n i32) (result i32) (call $work (local.get $n)))
+      (func $mid (param $n i32) (result i32)
+        (i32.add (call_indirect (type $unary) (local.get $n) (i32.const 0)) (call $reenter (local.get $n))))
+      (func (export "run") (param $n i32) (result i32) (call $mid (local.get $n))))`);
+    const make = (fuel: bigint): Metered => {
+      const holder: { m?: Metered } = {};
+      holder.m = instantiate(bytes, fuel, { host: { reenter: (n: number) => (holder.m!.exports.work as (n: number) => number)(n) } });
+      return holder.m;
+    };
+    const used = (fn: string, n: number): { result: number; used: bigint } => {
+      const m = make(1_000_000n);
+      const result = (m.exports[fn] as (n: number) => number)(n);
+      expect(m.outOfFuel.value).toBe(0);
+      return { result, used: 1_000_000n - m.fuel.value };
+    };
+    expect(used('run', 10).result).toBe(110);
+    // Doubling n adds exactly two more runs of the loop's extra iterations: the fuel spent in the
+    // table call and in the host's re-entry both reach the balance.
+    const perIteration = used('work', 11).used - used('work', 10).used;
+    expect(perIteration).toBeGreaterThan(0n);
+    expect(used('run', 20).used - used('run', 10).used).toBe(2n * 10n * perIteration);
+    expect(used('run', 7).used).toBe(used('run', 7).used);
+    // Running out halfway through the re-entered loop (the last work of the call) stops the whole
+    // call with the flag set.
+    const m = make(used('run', 100).used - 50n * perIteration);
+    expect(() => (m.exports.run as (n: number) => number)(100)).toThrow();
+    expect(m.outOfFuel.value).toBe(1);
+  });
+});

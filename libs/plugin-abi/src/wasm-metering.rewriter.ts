@@ -52,7 +52,7 @@ const SECTION_RANK: Readonly<Record<string, number>> = {
   custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, tag: 6, global: 7,
   export: 8, start: 9, element: 10, datacount: 11, code: 12, data: 13,
 };
-const SECTION_ID = { global: 6, export: 7, memory: 5, code: 10 } as const;
+const SECTION_ID = { type: 1, function: 3, global: 6, export: 7, memory: 5, code: 10 } as const;
 
 // Opcodes of the injected sequences.
 const GLOBAL_GET = 0x23;
@@ -86,9 +86,11 @@ interface Globals {
  * - every `memory.grow` that returns -1 sets {@link METERING_EXPORTS.growRefused};
  * - each defined memory's maximum becomes min(declared maximum, cap), also when none was declared;
  * - the start function is exported instead of run on instantiation, so the host can set the fuel
- *   before it runs and read the flags if it traps.
+ *   before it runs and read the flags if it traps;
+ * - the balance is threaded through direct calls as an extra i64 parameter and result (see
+ *   {@link ThreadingPlan}), so it stays in registers instead of a global written on every call.
  *
- * New globals are appended after the existing ones and no function is added, so no existing index
+ * New globals, types and functions are appended after the existing ones, so no existing index
  * moves. The output is byte-for-byte deterministic for the same input and options.
  *
  * @throws {WasmRewriteError} for unsupported features (SIMD, threads, exceptions, GC, tail calls,
@@ -113,6 +115,7 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   const mutableGlobals = globalSection === undefined ? [] : mutableDefinedGlobals(bytes, globalSection).map((i) => importedGlobals + i);
   const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, mutable: mutableGlobals };
 
+  const plan = threadingPlan(bytes, info);
   const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, stateChanges: [] };
   let memory: MeteredWasmModule['memory'];
   const out = new WasmBinaryWriter(bytes.length + 1024);
@@ -146,6 +149,12 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
         break;
       case 'start':
         break; // exported instead, see METERING_EXPORTS.start
+      case 'type':
+        out.section(SECTION_ID.type, typeSectionContent(section, bytes, plan));
+        break;
+      case 'function':
+        out.section(SECTION_ID.function, functionSectionContent(info, plan));
+        break;
       case 'memory': {
         const rewritten = memorySectionContent(info, cap);
         memory = rewritten.limits;
@@ -153,7 +162,7 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
         break;
       }
       case 'code':
-        out.section(SECTION_ID.code, codeSectionContent(section, bytes, info, globals, options.checkEveryBlock === true, stats));
+        out.section(SECTION_ID.code, codeSectionContent(section, bytes, info, plan, globals, options.checkEveryBlock === true, stats));
         break;
       default:
         out.byte(section.id).varUint(raw.length).bytes(raw);
@@ -280,56 +289,212 @@ function memorySectionContent(info: WasmModuleInfo, cap: number): { content: Uin
   return { content: w.toBytes(), limits };
 }
 
+/**
+ * How the balance is threaded through direct calls. Every defined function body gets one more i64
+ * parameter and one more i64 result (its type is appended, so existing type indices do not move):
+ * callers pass their balance in and take the callee's back, so it stays in registers. A global
+ * written on every call costs far more, because each call's load waits for the previous store.
+ *
+ * A function that can be entered from outside the module's direct calls (exported, the start
+ * function, or referenced by an element segment or `ref.func`, so reachable through a table or by
+ * the host) keeps its index and type: it becomes a small entry that loads the balance from the
+ * global, calls the threaded copy of its body (appended after the existing functions, so no index
+ * moves) and stores the balance back. Direct calls between the module's functions go straight to
+ * the threaded bodies.
+ */
+interface ThreadingPlan {
+  readonly importedFunctions: number;
+  /** Function index → index of its threaded body (itself, or its appended copy for an entry). */
+  readonly threaded: readonly number[];
+  /** Defined functions that keep an entry at their index, in index order. */
+  readonly entries: readonly number[];
+  /** Original type index → index of its threaded type. */
+  readonly threadedType: ReadonlyMap<number, number>;
+  /** Result list (joined) → type index of `[] -> results`, for bodies with several results. */
+  readonly blockType: ReadonlyMap<string, number>;
+  /** Types to append to the type section, in order. */
+  readonly newTypes: readonly WasmFuncType[];
+  readonly typeCount: number;
+}
+
+function threadingPlan(bytes: Uint8Array, info: WasmModuleInfo): ThreadingPlan {
+  const importedFunctions = info.functions.filter((f) => f.imported).length;
+  const escaping = escapingFunctions(bytes, info);
+  const threaded: number[] = [];
+  const entries: number[] = [];
+  const threadedType = new Map<number, number>();
+  const blockType = new Map<string, number>();
+  const newTypes: WasmFuncType[] = [];
+  const addType = (t: WasmFuncType): number => newTypes.push(t) - 1 + info.types.length;
+  for (const f of info.functions) {
+    if (f.imported) {
+      threaded.push(f.index);
+      continue;
+    }
+    if (escaping.has(f.index)) {
+      threaded.push(info.functions.length + entries.length);
+      entries.push(f.index);
+    } else {
+      threaded.push(f.index);
+    }
+    if (!threadedType.has(f.typeIndex)) {
+      threadedType.set(f.typeIndex, addType({ params: [...f.signature.params, 'i64'], results: [...f.signature.results, 'i64'] }));
+    }
+    const key = f.signature.results.join(',');
+    if (f.signature.results.length > 1 && !blockType.has(key)) blockType.set(key, addType({ params: [], results: f.signature.results }));
+  }
+  return { importedFunctions, threaded, entries, threadedType, blockType, newTypes, typeCount: info.types.length + newTypes.length };
+}
+
+/**
+ * Functions that can be called other than by a direct `call`: exported, the start function, or
+ * referenced by an element segment or a `ref.func` anywhere (global initialisers, segment
+ * expressions, code).
+ */
+function escapingFunctions(bytes: Uint8Array, info: WasmModuleInfo): Set<number> {
+  const escaping = new Set<number>();
+  for (const e of info.exports) if (e.kind === 'function') escaping.add(e.index);
+  if (info.startFunction !== undefined) escaping.add(info.startFunction);
+  const scan = (r: WasmBinaryReader, untilEnd: boolean): void => {
+    while (!r.atEnd) {
+      const at = r.offset;
+      const kind = readInstruction(r);
+      if (bytes[at] === REF_FUNC) escaping.add(readLeb(bytes, at + 1).value);
+      if (untilEnd && kind === InstructionKind.end) return;
+    }
+  };
+  for (const section of info.sections) {
+    const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, `${section.name} section`);
+    if (section.name === 'global') {
+      const n = r.count('global');
+      for (let i = 0; i < n; i++) {
+        r.valueType(`type of global ${i}`);
+        r.u8(`mutability of global ${i}`);
+        scan(r, true);
+      }
+    } else if (section.name === 'element') {
+      const n = r.count('element segment');
+      for (let i = 0; i < n; i++) {
+        const at = r.offset;
+        const flags = r.varUint(`flags of element segment ${i}`);
+        if (flags > 7) r.fail(`element segment ${i} has flags ${flags}; only 0..7 are defined`, at);
+        if ((flags & 1) === 0) {
+          if ((flags & 2) !== 0) r.varUint(`table of element segment ${i}`);
+          scan(r, true);
+        }
+        if ((flags & 3) !== 0) r.u8(`element kind of element segment ${i}`);
+        const m = r.count('element');
+        for (let j = 0; j < m; j++) {
+          if ((flags & 4) !== 0) scan(r, true);
+          else escaping.add(r.varUint(`function index of element ${j} of segment ${i}`));
+        }
+      }
+    }
+  }
+  for (const entry of info.code) {
+    const r = new WasmBinaryReader(bytes, entry.offset, entry.offset + entry.size, `body of function ${entry.functionIndex}`);
+    const groups = r.count('local group');
+    for (let i = 0; i < groups; i++) {
+      r.varUint('local count');
+      r.valueType('local type');
+    }
+    scan(r, false);
+  }
+  return escaping;
+}
+
+function typeSectionContent(section: WasmSection, bytes: Uint8Array, plan: ThreadingPlan): Uint8Array {
+  const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'type section');
+  const count = r.count('type');
+  const w = new WasmBinaryWriter(section.size + plan.newTypes.length * 16);
+  w.varUint(count + plan.newTypes.length).bytes(bytes.subarray(r.offset, section.offset + section.size));
+  for (const t of plan.newTypes) {
+    w.byte(0x60).varUint(t.params.length);
+    for (const v of t.params) w.byte(VALUE_TYPE[v]);
+    w.varUint(t.results.length);
+    for (const v of t.results) w.byte(VALUE_TYPE[v]);
+  }
+  return w.toBytes();
+}
+
+function functionSectionContent(info: WasmModuleInfo, plan: ThreadingPlan): Uint8Array {
+  const defined = info.functions.filter((f) => !f.imported);
+  const w = new WasmBinaryWriter(defined.length * 3 + 8);
+  w.varUint(defined.length + plan.entries.length);
+  for (const f of defined) w.varUint(plan.threaded[f.index] === f.index ? plan.threadedType.get(f.typeIndex)! : f.typeIndex);
+  for (const index of plan.entries) w.varUint(plan.threadedType.get(info.functions[index].typeIndex)!);
+  return w.toBytes();
+}
+
 function codeSectionContent(
   section: WasmSection,
   bytes: Uint8Array,
   info: WasmModuleInfo,
+  plan: ThreadingPlan,
   globals: Globals,
   checkEveryBlock: boolean,
   stats: Stats,
 ): Uint8Array {
   const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'code section');
   const n = r.count('function body');
-  const w = new WasmBinaryWriter(section.size + n * 48);
-  w.varUint(n);
+  const w = new WasmBinaryWriter(section.size * 2 + n * 64);
+  w.varUint(n + plan.entries.length);
+  const moved = new Map<number, Uint8Array>();
   for (const entry of info.code) {
     const size = r.varUint(`size of function body ${entry.functionIndex}`);
     const start = r.offset;
     r.skip(size, `function body ${entry.functionIndex}`);
     const signature = info.functions[entry.functionIndex].signature;
-    const body = meterFunctionBody(bytes, start, start + size, entry.functionIndex, signature, globals, checkEveryBlock, stats);
+    const body = meterFunctionBody(bytes, start, start + size, entry.functionIndex, signature, plan, globals, checkEveryBlock, stats);
+    if (plan.threaded[entry.functionIndex] === entry.functionIndex) {
+      w.varUint(body.length).bytes(body);
+    } else {
+      moved.set(entry.functionIndex, body);
+      const entryBody = entryBodyFor(plan.threaded[entry.functionIndex], signature.params.length, globals);
+      w.varUint(entryBody.length).bytes(entryBody);
+    }
+  }
+  for (const index of plan.entries) {
+    const body = moved.get(index)!;
     w.varUint(body.length).bytes(body);
   }
   return w.toBytes();
 }
 
-type Stats = { functions: number; instructions: number; checks: number; charges: number; stateChanges: string[] };
-
-const BLOCK_RESULT: Readonly<Record<string, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-
-/**
- * Where the balance lives while a function runs. In a local, V8 keeps it in a register, which
- * matters in tight loops (a global is a memory load and store per block); the local is loaded from
- * the global at entry and after each call, and stored back before calls, returns, traps and at exit,
- * so callees and the host always see the balance. Functions with several results keep it in the
- * global (wrapping their body in a block would need a new type).
- */
-interface FuelCell {
-  readonly load: readonly number[];
-  readonly store: (w: WasmBinaryWriter) => WasmBinaryWriter;
-  readonly sync: Uint8Array | undefined;
-  readonly reload: Uint8Array | undefined;
+/** The body left at an entry's index: balance from the global, call the threaded body, balance back. */
+function entryBodyFor(threadedIndex: number, params: number, g: Globals): Uint8Array {
+  const w = new WasmBinaryWriter(16 + params * 2).byte(0x00);
+  for (let i = 0; i < params; i++) w.byte(LOCAL_GET).varUint(i);
+  return w.byte(GLOBAL_GET).varUint(g.fuel).byte(CALL).varUint(threadedIndex).byte(GLOBAL_SET).varUint(g.fuel).byte(END).toBytes();
 }
 
-function fuelCell(g: Globals, local: number | undefined): FuelCell {
-  if (local === undefined) {
-    const get = new WasmBinaryWriter(8).byte(GLOBAL_GET).varUint(g.fuel).toBytes();
-    return { load: [...get], store: (w) => w.byte(GLOBAL_SET).varUint(g.fuel), sync: undefined, reload: undefined };
-  }
+type Stats = { functions: number; instructions: number; checks: number; charges: number; stateChanges: string[] };
+
+const VALUE_TYPE: Readonly<Record<string, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const CALL = 0x10;
+const RETURN = 0x0f;
+const REF_FUNC = 0xd2;
+
+/**
+ * Where the balance lives while a threaded body runs: its last parameter, which V8 keeps in a
+ * register. `sync` stores it to the global and `reload` reads it back, around what can observe or
+ * change the global: calls to imports (the host) and `call_indirect` (an entry), and traps.
+ */
+interface FuelCell {
+  readonly local: number;
+  readonly load: readonly number[];
+  readonly store: (w: WasmBinaryWriter) => WasmBinaryWriter;
+  readonly sync: Uint8Array;
+  readonly reload: Uint8Array;
+}
+
+function fuelCell(g: Globals, local: number): FuelCell {
   const get = new WasmBinaryWriter(8).byte(LOCAL_GET).varUint(local).toBytes();
   return {
+    local,
     load: [...get],
     store: (w) => w.byte(LOCAL_SET).varUint(local),
     sync: new WasmBinaryWriter(8).byte(LOCAL_GET).varUint(local).byte(GLOBAL_SET).varUint(g.fuel).toBytes(),
@@ -339,7 +504,7 @@ function fuelCell(g: Globals, local: number | undefined): FuelCell {
 
 function checkSequence(cost: number, g: Globals, cell: FuelCell): Uint8Array {
   const w = new WasmBinaryWriter(40).bytes(cell.load).byte(I64_CONST).varInt(cost).byte(I64_LT_S).bytes(IF_EMPTY);
-  if (cell.sync !== undefined) w.bytes(cell.sync);
+  w.bytes(cell.sync);
   w.byte(I32_CONST).varInt(1).byte(GLOBAL_SET).varUint(g.outOfFuel).byte(UNREACHABLE).byte(END);
   return cell.store(w.bytes(cell.load).byte(I64_CONST).varInt(cost).byte(I64_SUB)).toBytes();
 }
@@ -360,6 +525,8 @@ function growSequence(g: Globals): Uint8Array {
  * Splits a body into basic blocks at function entry, loop headers, if/else arms, block ends and after
  * unconditional jumps, and inserts each block's charge at its start. `br_if` does not split: the rest
  * of its block is charged up front (a bounded, deterministic overcharge that saves a charge per loop).
+ * The result is the threaded body (see {@link ThreadingPlan}): the balance is the new last parameter,
+ * so declared locals move up by one, and it is pushed as the last result on every way out.
  */
 function meterFunctionBody(
   bytes: Uint8Array,
@@ -367,37 +534,37 @@ function meterFunctionBody(
   end: number,
   index: number,
   signature: WasmFuncType,
+  plan: ThreadingPlan,
   g: Globals,
   checkEveryBlock: boolean,
   stats: Stats,
 ): Uint8Array {
   const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
   const groups = r.count('local group');
-  let declaredLocals = 0;
   for (let i = 0; i < groups; i++) {
-    declaredLocals += r.varUint('local count');
+    r.varUint('local count');
     const at = r.offset;
     if (r.valueType('local type') === 'v128') {
       throw new WasmRewriteError('unsupported_feature', `function ${index} has a v128 local, which needs the simd proposal; rebuild without SIMD`, at, 'simd');
     }
   }
   const localsEnd = r.offset;
-  // A local pays off in loops (a register instead of a memory load and store per block); in a
-  // loop-free function it only adds a load, a store and a sync around every call, which dominates
-  // small recursive functions, so those charge the global directly.
-  const loopFree = !containsLoop(bytes, localsEnd, end, index);
-  const useLocal = signature.results.length <= 1 && !loopFree;
+  const params = signature.params.length;
   // A loop-free function is charged once, at entry, with the cost of its longest path: one check
   // instead of a charge per block, which is most of the cost of metering small functions called
   // often (recursion). The overcharge is bounded by the function's size and deterministic.
+  const loopFree = !containsLoop(bytes, localsEnd, end, index);
   const wholeFunction = loopFree && !checkEveryBlock ? longestPathCost(bytes, localsEnd, end, index) : undefined;
-  const fuelLocal = useLocal ? signature.params.length + declaredLocals : undefined;
-  const cell = fuelCell(g, fuelLocal);
+  const cell = fuelCell(g, params);
 
-  // Insertions sorted by position, block charges first, then in the order they were found.
-  const insertions: { pos: number; rank: number; seq: number; code: Uint8Array }[] = [];
+  // Edits sorted by position, block charges first, then other insertions in the order they were
+  // found, then replacements (which drop `skip` bytes of the original).
+  const edits: { pos: number; rank: number; seq: number; code: Uint8Array; skip: number }[] = [];
   const insert = (pos: number, rank: number, code: Uint8Array): void => {
-    insertions.push({ pos, rank, seq: insertions.length, code });
+    edits.push({ pos, rank, seq: edits.length, code, skip: 0 });
+  };
+  const replace = (pos: number, skip: number, code: Uint8Array): void => {
+    edits.push({ pos, rank: 2, seq: edits.length, code, skip });
   };
   let segmentStart = localsEnd;
   let segmentIsCheck = true;
@@ -449,22 +616,35 @@ function meterFunctionBody(
         open(false);
         break;
       case InstructionKind.jump:
-        // return and unreachable leave the function: store the balance first (br to the function
-        // label lands in the wrapper block, which stores it on the way out).
-        if (cell.sync !== undefined && (bytes[at] === 0x0f || bytes[at] === 0x00)) insert(at, 1, cell.sync);
+        // return pushes the balance as the last result; unreachable stores it first, as the host may
+        // read it after a trap (br to the function label lands in the wrapper block, which pushes it).
+        if (bytes[at] === RETURN) insert(at, 1, new Uint8Array(cell.load));
+        else if (bytes[at] === UNREACHABLE) insert(at, 1, cell.sync);
         close();
         open(false);
         break;
-      case InstructionKind.call:
-        if (cell.sync !== undefined && cell.reload !== undefined) {
+      case InstructionKind.call: {
+        const target = bytes[at] === CALL ? readLeb(bytes, at + 1).value : undefined;
+        if (target !== undefined && target >= plan.importedFunctions) {
+          insert(at, 1, new Uint8Array(cell.load));
+          if (plan.threaded[target] !== target) replace(at, r.offset - at, new WasmBinaryWriter(8).byte(CALL).varUint(plan.threaded[target]).toBytes());
+          insert(r.offset, 1, cell.store(new WasmBinaryWriter(8)).toBytes());
+        } else {
           insert(at, 1, cell.sync);
           insert(r.offset, 1, cell.reload);
         }
         break;
+      }
       case InstructionKind.memoryGrow:
         insert(r.offset, 1, growSequence(g));
         break;
       default: {
+        const op = bytes[at];
+        if (op === LOCAL_GET || op === LOCAL_SET || op === LOCAL_TEE) {
+          const local = readLeb(bytes, at + 1).value;
+          if (local >= params) replace(at, r.offset - at, new WasmBinaryWriter(8).byte(op).varUint(local + 1).toBytes());
+          break;
+        }
         const change = stateChangeAt(bytes, at);
         if (change !== undefined) stats.stateChanges.push(change);
         break;
@@ -478,26 +658,24 @@ function meterFunctionBody(
   }
   stats.functions++;
 
-  insertions.sort((a, b) => a.pos - b.pos || a.rank - b.rank || a.seq - b.seq);
-  const w = new WasmBinaryWriter(end - start + insertions.length * 24 + 32);
-  if (fuelLocal !== undefined) {
-    // One more local group for the balance, then: load it, and wrap the body in a block whose end
-    // stores it back, so every way out (fall-through or a branch to the function label) is covered.
-    w.varUint(groups + 1).bytes(bytes.subarray(start + lebLength(bytes, start), localsEnd));
-    w.varUint(1).byte(0x7e);
-    w.bytes(cell.reload!);
-    w.byte(0x02).byte(signature.results.length === 0 ? 0x40 : BLOCK_RESULT[signature.results[0]]);
-  } else {
-    w.bytes(bytes.subarray(start, localsEnd));
-  }
+  edits.sort((a, b) => a.pos - b.pos || a.rank - b.rank || a.seq - b.seq);
+  const w = new WasmBinaryWriter(end - start + edits.length * 24 + 32);
+  // Locals as declared (the balance is a parameter), then the body wrapped in a block with the
+  // original results, so every way out but `return` (fall-through, a branch to the function label)
+  // pushes the balance after it.
+  w.bytes(bytes.subarray(start, localsEnd));
+  const results = signature.results;
+  w.byte(0x02);
+  if (results.length === 0) w.byte(0x40);
+  else if (results.length === 1) w.byte(VALUE_TYPE[results[0]]);
+  else w.varInt(plan.blockType.get(results.join(','))!);
   let copied = localsEnd;
-  for (const insertion of insertions) {
-    w.bytes(bytes.subarray(copied, insertion.pos)).bytes(insertion.code);
-    copied = insertion.pos;
+  for (const edit of edits) {
+    w.bytes(bytes.subarray(copied, edit.pos)).bytes(edit.code);
+    copied = edit.pos + edit.skip;
   }
   w.bytes(bytes.subarray(copied, end));
-  if (fuelLocal !== undefined) w.bytes(cell.sync!).byte(END);
-  return w.toBytes();
+  return w.bytes(cell.load).byte(END).toBytes();
 }
 
 /**
@@ -530,8 +708,14 @@ function containsLoop(bytes: Uint8Array, start: number, end: number, index: numb
   return false;
 }
 
-function lebLength(bytes: Uint8Array, offset: number): number {
-  let n = 1;
-  while (bytes[offset + n - 1] & 0x80) n++;
-  return n;
+function readLeb(bytes: Uint8Array, offset: number): { value: number; length: number } {
+  let value = 0;
+  let length = 0;
+  let byte: number;
+  do {
+    byte = bytes[offset + length];
+    value += (byte & 0x7f) * 2 ** (7 * length);
+    length++;
+  } while (byte & 0x80);
+  return { value, length };
 }
