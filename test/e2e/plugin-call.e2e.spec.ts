@@ -54,7 +54,7 @@ describe('platform - call an installed plugin through the CLI', () => {
       expect(JSON.parse(redacted.stdout)).toMatchObject({ output: vector.expect, version: '1.0.0' });
     }
 
-    // counter: platform storage persists across calls (each on a fresh instance state) and is per name.
+    // counter: platform storage persists across calls (each starts from a fresh instance's state) and is per name.
     const counts = [];
     for (const name of ['ada', 'ada', 'bob', 'ada']) counts.push((JSON.parse((await call('forgeone/counter', 'increment', name)).stdout) as { output: string }).output);
     expect(counts).toEqual(['1', '2', '1', '3']);

@@ -61,7 +61,7 @@ describe('SandboxHost - examples/plugins/hello', () => {
     expect(result.violation).toBeUndefined();
   });
 
-  it('keeps no state between calls: every call gets a fresh instance', async () => {
+  it("keeps no state between calls: every call sees a fresh instance's state", async () => {
     // hello's bump allocator never frees; with a shared instance the output pointer would creep up.
     const a = host.runInline('forgeone/hello@1.0.0', 'greet', bytes('x'.repeat(1000)));
     const b = host.runInline('forgeone/hello@1.0.0', 'greet', bytes('x'.repeat(1000)));
