@@ -232,15 +232,17 @@ function refuseUnsupportedStructure(info: WasmModuleInfo): void {
   if (info.memories.length > 1) fail('multi-memory', `the module declares ${info.memories.length} memories (multi-memory)`);
 }
 
+/** A vector section's entry count and the bytes of its entries, so entries can be appended; none when absent. */
+function vectorEntries(section: WasmSection | undefined, bytes: Uint8Array, entry: string): { count: number; rest: Uint8Array } {
+  if (section === undefined) return { count: 0, rest: new Uint8Array(0) };
+  const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, `${entry} section`);
+  const count = r.count(entry);
+  return { count, rest: bytes.subarray(r.offset, section.offset + section.size) };
+}
+
 function globalSectionContent(section: WasmSection | undefined, bytes: Uint8Array): Uint8Array {
   const w = new WasmBinaryWriter();
-  let count = 0;
-  let rest: Uint8Array = new Uint8Array(0);
-  if (section !== undefined) {
-    const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'global section');
-    count = r.count('global');
-    rest = bytes.subarray(r.offset, section.offset + section.size);
-  }
+  const { count, rest } = vectorEntries(section, bytes, 'global');
   w.varUint(count + 4).bytes(rest);
   // The order fixes the indices in Globals: fuel, outOfFuel, growRefused, growScratch.
   w.bytes([0x7e, 0x01, I64_CONST, 0x00, END]); // fuel: mut i64 = 0
@@ -252,13 +254,7 @@ function globalSectionContent(section: WasmSection | undefined, bytes: Uint8Arra
 
 function exportSectionContent(section: WasmSection | undefined, bytes: Uint8Array, globals: Globals, start: number | undefined): Uint8Array {
   const w = new WasmBinaryWriter();
-  let count = 0;
-  let rest: Uint8Array = new Uint8Array(0);
-  if (section !== undefined) {
-    const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'export section');
-    count = r.count('export');
-    rest = bytes.subarray(r.offset, section.offset + section.size);
-  }
+  const { count, rest } = vectorEntries(section, bytes, 'export');
   w.varUint(count + 3 + (start === undefined ? 0 : 1) + globals.mutable.length).bytes(rest);
   w.name(METERING_EXPORTS.fuel).byte(0x03).varUint(globals.fuel);
   w.name(METERING_EXPORTS.outOfFuel).byte(0x03).varUint(globals.outOfFuel);
@@ -404,10 +400,9 @@ function escapingFunctions(bytes: Uint8Array, info: WasmModuleInfo): Set<number>
 }
 
 function typeSectionContent(section: WasmSection, bytes: Uint8Array, plan: ThreadingPlan): Uint8Array {
-  const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'type section');
-  const count = r.count('type');
+  const { count, rest } = vectorEntries(section, bytes, 'type');
   const w = new WasmBinaryWriter(section.size + plan.newTypes.length * 16);
-  w.varUint(count + plan.newTypes.length).bytes(bytes.subarray(r.offset, section.offset + section.size));
+  w.varUint(count + plan.newTypes.length).bytes(rest);
   for (const t of plan.newTypes) {
     w.byte(0x60).varUint(t.params.length);
     for (const v of t.params) w.byte(VALUE_TYPE[v]);
