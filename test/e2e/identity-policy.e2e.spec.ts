@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,25 +7,21 @@ import {
   createTokenWithCli,
   eventually,
   removeNamespace,
-  repoRoot,
   runCli,
   startTestPlatform,
   testNamespace,
-  type CliRun,
   type CreatedTestToken,
   type TestDatabase,
   type TestPlatform,
+  cliSucceeded,
+  cliRefusal,
+  helloPluginCopy,
+  type CliErrorBody,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Short, so a policy change that has to outlive cached decisions is seen within a second or two.
 const CACHE_TTL_MS = 500;
-
-interface ErrorBody {
-  readonly code: string;
-  readonly message: string;
-  readonly details?: Record<string, unknown>;
-}
 
 interface AuditEntry {
   readonly sequence: number;
@@ -46,27 +42,6 @@ interface AuditEntry {
 
 const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-identity-'));
 
-/** A copy of examples/plugins/hello named and versioned as asked. */
-function pluginFolder(name: string, version: string): string {
-  const dir = join(work, `${name.replace('/', '-')}-${version}`);
-  cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, name, version }, null, 2));
-  return dir;
-}
-
-/** The JSON error the CLI printed for a refused command (run with --json); fails when it succeeded. */
-function refusal(result: CliRun): ErrorBody {
-  expect(result.code, `expected a refusal, got exit ${result.code}: ${result.stdout}`).toBe(1);
-  expect(result.stdout).toBe('');
-  return (JSON.parse(result.stderr) as { error: ErrorBody }).error;
-}
-
-function succeeded(result: CliRun): unknown {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
-}
-
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('identity and policy - tokens, roles, tenants and policy sets through the CLI', () => {
@@ -81,7 +56,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
   const as = (token: string | undefined, ...args: string[]) => runCli(platform.apiUrl, [...args, '--json'], token === undefined ? {} : { token });
   const admin = (...args: string[]) => as(platform.bootstrapToken, ...args);
   const auditLog = async (): Promise<AuditEntry[]> =>
-    (succeeded(await as(auditor.token, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries;
+    (cliSucceeded(await as(auditor.token, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -118,25 +93,25 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
 
   it('developer - publishes, installs into staging, and is refused production with AUTHZ.DENIED', async () => {
     // Production verifies signatures strictly: acme's administrator trusts a key and the version is signed with it.
-    const hello = pluginFolder('forgeone/hello', '1.0.0');
+    const hello = helloPluginCopy(work, 'forgeone/hello', '1.0.0');
     const keys = join(work, 'keys');
-    succeeded(await as(undefined, 'keys', 'generate', '--out', keys));
-    succeeded(await as(acmeAdmin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone'));
-    succeeded(await as(undefined, 'plugin', 'sign', hello, '--key', join(keys, 'private.pem')));
-    expect(succeeded(await as(developer.token, 'plugin', 'publish', hello))).toMatchObject({ name: 'forgeone/hello', version: '1.0.0' });
-    const production = refusal(await as(developer.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production'));
+    cliSucceeded(await as(undefined, 'keys', 'generate', '--out', keys));
+    cliSucceeded(await as(acmeAdmin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone'));
+    cliSucceeded(await as(undefined, 'plugin', 'sign', hello, '--key', join(keys, 'private.pem')));
+    expect(cliSucceeded(await as(developer.token, 'plugin', 'publish', hello))).toMatchObject({ name: 'forgeone/hello', version: '1.0.0' });
+    const production = cliRefusal(await as(developer.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production'));
     expect(production.code).toBe('AUTHZ.DENIED');
     expect(production.message).toMatch(/^dev-1 may not install Plugin forgeone\/hello in production/);
     expect(production.details).toMatchObject({ principal: 'dev-1', tenant: 'acme', action: 'install', policyIds: [] });
-    expect(succeeded(await as(developer.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging'))).toMatchObject({ environment: 'staging', projected: true });
+    expect(cliSucceeded(await as(developer.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging'))).toMatchObject({ environment: 'staging', projected: true });
   });
 
   it('release manager - installs into production', async () => {
-    expect(succeeded(await as(releaseManager.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production'))).toMatchObject({
+    expect(cliSucceeded(await as(releaseManager.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production'))).toMatchObject({
       name: 'forgeone/hello',
       environment: 'production',
     });
-    const list = succeeded(await as(releaseManager.token, 'plugin', 'list', '--env', 'production')) as { plugins: Array<{ name: string }> };
+    const list = cliSucceeded(await as(releaseManager.token, 'plugin', 'list', '--env', 'production')) as { plugins: Array<{ name: string }> };
     expect(list.plugins.map((p) => p.name)).toEqual(['forgeone/hello']);
   });
 
@@ -146,60 +121,60 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
     expect(new Set(entries.map((e) => e.tenant))).toEqual(new Set(['acme']));
     expect(entries.map((e) => e.type)).toEqual(expect.arrayContaining(['io.forgeone.plugin.version_published.v1', 'io.forgeone.plugin.installed.v1']));
 
-    expect(refusal(await as(auditor.token, 'plugin', 'publish', pluginFolder('forgeone/hello', '1.0.1'))).code).toBe('AUTHZ.DENIED');
-    expect(refusal(await as(auditor.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe('AUTHZ.DENIED');
-    const list = refusal(await as(auditor.token, 'plugin', 'list'));
+    expect(cliRefusal(await as(auditor.token, 'plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '1.0.1'))).code).toBe('AUTHZ.DENIED');
+    expect(cliRefusal(await as(auditor.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe('AUTHZ.DENIED');
+    const list = cliRefusal(await as(auditor.token, 'plugin', 'list'));
     expect(list.code).toBe('AUTHZ.DENIED');
     expect(list.message).toMatch(/^aud-1 may not read Tenant acme/);
-    expect(refusal(await as(auditor.token, 'plugin', 'show', 'forgeone/hello')).code).toBe('AUTHZ.DENIED');
-    expect(refusal(await as(auditor.token, 'token', 'create', '--principal', 'aud-2', '--role', 'admin')).code).toBe('AUTHZ.DENIED');
+    expect(cliRefusal(await as(auditor.token, 'plugin', 'show', 'forgeone/hello')).code).toBe('AUTHZ.DENIED');
+    expect(cliRefusal(await as(auditor.token, 'token', 'create', '--principal', 'aud-2', '--role', 'admin')).code).toBe('AUTHZ.DENIED');
   });
 
   it("tenants - a token of another tenant sees nothing of acme's and cannot touch its plugins", async () => {
-    expect(succeeded(await as(globexDeveloper.token, 'plugin', 'list'))).toEqual({ plugins: [] });
-    const show = refusal(await as(globexDeveloper.token, 'plugin', 'show', 'forgeone/hello'));
+    expect(cliSucceeded(await as(globexDeveloper.token, 'plugin', 'list'))).toEqual({ plugins: [] });
+    const show = cliRefusal(await as(globexDeveloper.token, 'plugin', 'show', 'forgeone/hello'));
     expect(show.code).toBe('QUERY.NOT_FOUND');
-    expect(succeeded(await as(globexDeveloper.token, 'plugin', 'history', 'forgeone/hello'))).toEqual({ events: [] });
-    const install = refusal(await as(globexDeveloper.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging'));
+    expect(cliSucceeded(await as(globexDeveloper.token, 'plugin', 'history', 'forgeone/hello'))).toEqual({ events: [] });
+    const install = cliRefusal(await as(globexDeveloper.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging'));
     expect(install.code).toMatch(/^REGISTRY\.(PLUGIN|VERSION)_NOT_FOUND$/);
     // Naming acme in the tenant header does not help either.
     const header = await fetch(`${platform.apiUrl}/v1/plugins`, { headers: { authorization: `Bearer ${globexDeveloper.token}`, 'forgeone-tenant': 'acme' } });
     expect(header.status).toBe(403);
-    expect(((await header.json()) as { error: ErrorBody }).error.code).toBe('AUTHZ.DENIED');
+    expect(((await header.json()) as { error: CliErrorBody }).error.code).toBe('AUTHZ.DENIED');
 
     // ...and acme's list does not show what globex publishes.
-    expect(succeeded(await as(globexDeveloper.token, 'plugin', 'publish', pluginFolder('globex/secret', '1.0.0')))).toMatchObject({ name: 'globex/secret' });
-    const acme = succeeded(await as(developer.token, 'plugin', 'list')) as { plugins: Array<{ name: string }> };
+    expect(cliSucceeded(await as(globexDeveloper.token, 'plugin', 'publish', helloPluginCopy(work, 'globex/secret', '1.0.0')))).toMatchObject({ name: 'globex/secret' });
+    const acme = cliSucceeded(await as(developer.token, 'plugin', 'list')) as { plugins: Array<{ name: string }> };
     expect(acme.plugins.map((p) => p.name)).toEqual(['forgeone/hello']);
-    expect(refusal(await as(developer.token, 'plugin', 'show', 'globex/secret')).code).toBe('QUERY.NOT_FOUND');
+    expect(cliRefusal(await as(developer.token, 'plugin', 'show', 'globex/secret')).code).toBe('QUERY.NOT_FOUND');
   });
 
   it('credentials - no, forged and truncated tokens are refused with AUTH.UNAUTHENTICATED', async () => {
-    const none = refusal(await as(undefined, 'plugin', 'list'));
+    const none = cliRefusal(await as(undefined, 'plugin', 'list'));
     expect(none.code).toBe('AUTH.UNAUTHENTICATED');
     expect(none.message).toMatch(/FORGEONE_TOKEN is not set/);
     expect(none.message).toMatch(/forgeone token create/);
-    expect(refusal(await as(undefined, 'plugin', 'publish', pluginFolder('forgeone/hello', '1.0.2'))).code).toBe('AUTH.UNAUTHENTICATED');
+    expect(cliRefusal(await as(undefined, 'plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '1.0.2'))).code).toBe('AUTH.UNAUTHENTICATED');
 
     const [, id] = developer.token.split('_');
     const forged = `fo_${id}_${randomBytes(32).toString('base64url')}`;
     const truncated = developer.token.slice(0, -5);
     const madeUp = `fo_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
     for (const token of [forged, truncated, madeUp, 'not-a-token']) {
-      expect(refusal(await as(token, 'plugin', 'list')).code, token).toBe('AUTH.UNAUTHENTICATED');
-      expect(refusal(await as(token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code, token).toBe('AUTH.UNAUTHENTICATED');
+      expect(cliRefusal(await as(token, 'plugin', 'list')).code, token).toBe('AUTH.UNAUTHENTICATED');
+      expect(cliRefusal(await as(token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code, token).toBe('AUTH.UNAUTHENTICATED');
     }
   });
 
   it('revocation - a revoked token is refused from then on', async () => {
     const token = await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'dev-2', role: 'developer', tenant: 'acme' });
-    succeeded(await as(token.token, 'plugin', 'list'));
-    const revoked = succeeded(await admin('token', 'revoke', token.tokenId, '--reason', 'laptop lost')) as { tokenId: string; revokedReason: string };
+    cliSucceeded(await as(token.token, 'plugin', 'list'));
+    const revoked = cliSucceeded(await admin('token', 'revoke', token.tokenId, '--reason', 'laptop lost')) as { tokenId: string; revokedReason: string };
     expect(revoked).toMatchObject({ tokenId: token.tokenId, revokedReason: 'laptop lost', alreadyRevoked: false });
     const refused = await eventually(
       async () => {
         const result = await as(token.token, 'plugin', 'list');
-        return result.code === 1 ? refusal(result) : undefined;
+        return result.code === 1 ? cliRefusal(result) : undefined;
       },
       'the revocation to apply',
       CACHE_TTL_MS + 1_000,
@@ -207,63 +182,63 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
     );
     expect(refused.code).toBe('AUTH.TOKEN_REVOKED');
     expect(refused.message).toMatch(/laptop lost/);
-    expect(refusal(await as(token.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe('AUTH.TOKEN_REVOKED');
+    expect(cliRefusal(await as(token.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe('AUTH.TOKEN_REVOKED');
   });
 
   it('expiry - a token is refused once it has expired', { timeout: 60_000 }, async () => {
     const token = await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'dev-3', role: 'developer', tenant: 'acme', expires: '15s' });
     expect(Date.parse(token.expiresAt!)).toBeGreaterThan(Date.now());
-    succeeded(await as(token.token, 'plugin', 'list'));
+    cliSucceeded(await as(token.token, 'plugin', 'list'));
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(token.expiresAt!) - Date.now())));
     const refused = await eventually(
       async () => {
         const result = await as(token.token, 'plugin', 'list');
-        return result.code === 1 ? refusal(result) : undefined;
+        return result.code === 1 ? cliRefusal(result) : undefined;
       },
       'the token to expire',
       CACHE_TTL_MS + 1_000,
       50,
     );
     expect(refused.code).toBe('AUTH.TOKEN_EXPIRED');
-    expect(refusal(await as(token.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe('AUTH.TOKEN_EXPIRED');
+    expect(cliRefusal(await as(token.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe('AUTH.TOKEN_EXPIRED');
   });
 
   it('token create - an unknown role is refused', async () => {
-    const refused = refusal(await admin('token', 'create', '--principal', 'dev-9', '--role', 'wizard', '--tenant', 'acme'));
+    const refused = cliRefusal(await admin('token', 'create', '--principal', 'dev-9', '--role', 'wizard', '--tenant', 'acme'));
     expect(refused.code).toBe('IDENTITY.UNKNOWN_ROLE');
     expect(refused.message).toMatch(/release-manager/);
   });
 
   it("policy apply - malformed Cedar and a policy the schema refuses are rejected with Cedar's message; the version stays", async () => {
-    const before = succeeded(await admin('policy', 'show')) as { version: number; sha256: string };
+    const before = cliSucceeded(await admin('policy', 'show')) as { version: number; sha256: string };
     const malformed = join(work, 'malformed.cedar');
     writeFileSync(malformed, '@id("broken")\npermit (principal, action, resource\n');
-    const invalid = refusal(await admin('policy', 'apply', malformed));
+    const invalid = cliRefusal(await admin('policy', 'apply', malformed));
     expect(invalid.code).toBe('POLICY.INVALID');
     expect(invalid.message).toMatch(/Cedar/);
 
     const unknownAction = join(work, 'unknown-action.cedar');
     writeFileSync(unknownAction, '@id("fly")\npermit (principal, action == ForgeOne::Action::"fly", resource);\n');
-    const violation = refusal(await admin('policy', 'apply', unknownAction));
+    const violation = cliRefusal(await admin('policy', 'apply', unknownAction));
     expect(violation.code).toBe('POLICY.SCHEMA_VIOLATION');
     expect(violation.message).toMatch(/fly/);
 
-    const missing = refusal(await admin('policy', 'apply', join(work, 'nope.cedar')));
+    const missing = cliRefusal(await admin('policy', 'apply', join(work, 'nope.cedar')));
     expect(missing).toMatchObject({ code: 'COMMAND.INVALID', message: expect.stringContaining('does not exist') });
-    expect(succeeded(await admin('policy', 'show'))).toMatchObject({ version: before.version, sha256: before.sha256 });
+    expect(cliSucceeded(await admin('policy', 'show'))).toMatchObject({ version: before.version, sha256: before.sha256 });
   });
 
   it('policy check - what-if answers allow or deny with the deciding policies', async () => {
     // --tenant: the resource is acme's (without it, it would be the asking administrator's own tenant).
     const check = (env: string) => ['policy', 'check', '--principal', 'dev-1', '--action', 'install', '--resource', 'plugin:forgeone/hello', '--env', env, '--tenant', 'acme'];
-    const allow = succeeded(await admin(...check('staging'))) as {
+    const allow = cliSucceeded(await admin(...check('staging'))) as {
       decision: string;
       policyIds: string[];
     };
     expect(allow).toMatchObject({ decision: 'allow', policyIds: ['developer-install-non-production'] });
-    const deny = succeeded(await admin(...check('production')));
+    const deny = cliSucceeded(await admin(...check('production')));
     expect(deny).toMatchObject({ decision: 'deny', policyIds: [] });
-    const crossTenant = succeeded(await admin(...check('staging'), '--resource-tenant', 'globex'));
+    const crossTenant = cliSucceeded(await admin(...check('staging'), '--resource-tenant', 'globex'));
     expect(crossTenant).toMatchObject({ decision: 'deny', policyIds: ['forbid-cross-tenant'] });
     const text = await runCli(platform.apiUrl, check('production'), { token: platform.bootstrapToken });
     expect(text.code).toBe(0);
@@ -271,20 +246,20 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
   });
 
   it('policy apply - a stricter set (no developer-publish) takes effect within the cache TTL', async () => {
-    succeeded(await as(developer.token, 'plugin', 'publish', pluginFolder('forgeone/hello', '1.1.0')));
-    const current = succeeded(await admin('policy', 'show')) as { version: number; policies: Record<string, string> };
+    cliSucceeded(await as(developer.token, 'plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '1.1.0')));
+    const current = cliSucceeded(await admin('policy', 'show')) as { version: number; policies: Record<string, string> };
     expect(Object.keys(current.policies)).toContain('developer-publish');
     const { 'developer-publish': _removed, ...stricter } = current.policies;
     const file = join(work, 'stricter.cedar');
     writeFileSync(file, `${Object.values(stricter).join('\n\n')}\n`);
-    const applied = succeeded(await admin('policy', 'apply', file, '--expected-version', String(current.version))) as { version: number; policies: Record<string, string> };
+    const applied = cliSucceeded(await admin('policy', 'apply', file, '--expected-version', String(current.version))) as { version: number; policies: Record<string, string> };
     expect(applied.version).toBe(current.version + 1);
     expect(Object.keys(applied.policies).sort()).toEqual(Object.keys(stricter).sort());
 
     const denied = await eventually(
       async () => {
-        const result = await as(developer.token, 'plugin', 'publish', pluginFolder('forgeone/hello', '1.2.0'));
-        return result.code === 1 ? refusal(result) : undefined;
+        const result = await as(developer.token, 'plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '1.2.0'));
+        return result.code === 1 ? cliRefusal(result) : undefined;
       },
       'the stricter policy set to apply',
       CACHE_TTL_MS + 1_000,
@@ -293,8 +268,8 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
     expect(denied.code).toBe('AUTHZ.DENIED');
     expect(denied.details).toMatchObject({ principal: 'dev-1', action: 'publish', policyVersion: applied.version });
     // The release manager still may.
-    succeeded(await as(releaseManager.token, 'plugin', 'publish', pluginFolder('forgeone/hello', '1.2.0')));
-    const stale = refusal(await admin('policy', 'apply', file, '--expected-version', String(current.version)));
+    cliSucceeded(await as(releaseManager.token, 'plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '1.2.0')));
+    const stale = cliRefusal(await admin('policy', 'apply', file, '--expected-version', String(current.version)));
     expect(stale.code).toBe('POLICY.CONFLICT');
   });
 
@@ -336,7 +311,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
       expect(Array.isArray(entry.data.policyIds)).toBe(true);
     }
     // Another tenant's log holds none of them.
-    const admin = (succeeded(await as(platform.bootstrapToken, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries;
+    const admin = (cliSucceeded(await as(platform.bootstrapToken, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries;
     expect(admin.filter((e) => e.tenant !== 'default')).toEqual([]);
   });
 
@@ -346,7 +321,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
       { principal: 'dev-3', reason: 'token expired' },
     ]);
     await expectDenials(
-      async () => (succeeded(await as(platform.bootstrapToken, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries,
+      async () => (cliSucceeded(await as(platform.bootstrapToken, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries,
       [{ principal: 'anonymous', reason: 'malformed token' }, { principal: 'anonymous', reason: 'invalid token' }],
     );
   });
@@ -404,23 +379,23 @@ describe('identity and policy - fail closed without the policy service', () => {
     paused = policyPid;
 
     for (const args of [
-      ['plugin', 'publish', pluginFolder('forgeone/hello', '3.0.0')],
+      ['plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '3.0.0')],
       ['plugin', 'install', 'forgeone/hello@3.0.0', '--env', 'staging'],
       ['plugin', 'list'],
       ['audit', 'log'],
     ]) {
       const started = Date.now();
-      const error = refusal(await as(developer.token, ...args));
+      const error = cliRefusal(await as(developer.token, ...args));
       expect(error.code, args.join(' ')).toBe('AUTHZ.UNAVAILABLE');
       expect(error.message).toMatch(/the (action|request) was refused/);
       expect(Date.now() - started).toBeLessThan(8_000);
     }
     // The administrator is refused too: nobody is let through while policy cannot be asked.
-    expect(refusal(await as(platform.bootstrapToken, 'plugin', 'list')).code).toBe('AUTHZ.UNAVAILABLE');
+    expect(cliRefusal(await as(platform.bootstrapToken, 'plugin', 'list')).code).toBe('AUTHZ.UNAVAILABLE');
 
     process.kill(policyPid, 'SIGCONT');
     paused = undefined;
     await eventually(async () => (await as(developer.token, 'plugin', 'list')).code === 0, 'policy to answer again', 10_000, 200);
-    expect(succeeded(await as(developer.token, 'plugin', 'publish', pluginFolder('forgeone/hello', '3.0.0')))).toMatchObject({ version: '3.0.0' });
+    expect(cliSucceeded(await as(developer.token, 'plugin', 'publish', helloPluginCopy(work, 'forgeone/hello', '3.0.0')))).toMatchObject({ version: '3.0.0' });
   });
 });

@@ -10,25 +10,16 @@ import {
   runCli,
   startTestPlatform,
   testNamespace,
-  type CliRun,
   type CreatedTestToken,
   type TestDatabase,
   type TestPlatform,
+  cliSucceeded,
+  cliRefusal,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-keys-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function succeeded<T = Record<string, unknown>>(result: CliRun): T {
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
-
-function refusal(result: CliRun): { code: string; message: string } {
-  expect(result.code, `expected a refusal, got exit ${result.code}: ${result.stdout}`).toBe(1);
-  return (JSON.parse(result.stderr) as { error: { code: string; message: string } }).error;
-}
 
 interface Key {
   readonly keyId: string;
@@ -62,33 +53,33 @@ describe('keys and signing - through the CLI on a running platform', () => {
 
   it('keys - generate, trust (admins only), sign, publish with the signature, revoke; every key event reaches the audit log', async () => {
     const keys = join(work, 'keys');
-    const generated = succeeded<{ keyId: string }>(await runCli(platform.apiUrl, ['keys', 'generate', '--out', keys, '--json']));
+    const generated = cliSucceeded<{ keyId: string }>(await runCli(platform.apiUrl, ['keys', 'generate', '--out', keys, '--json']));
 
-    expect(refusal(await as(developer.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone')).code).toBe('AUTHZ.DENIED');
-    const trusted = succeeded<Key>(await as(admin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone'));
+    expect(cliRefusal(await as(developer.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone')).code).toBe('AUTHZ.DENIED');
+    const trusted = cliSucceeded<Key>(await as(admin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone'));
     expect(trusted).toMatchObject({ keyId: generated.keyId, publisher: 'forgeone', scope: 'forgeone/*', revokedAt: null });
-    expect(refusal(await as(admin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone')).code).toBe('KEY.ALREADY_TRUSTED');
-    expect(succeeded<{ keys: Key[] }>(await as(developer.token, 'keys', 'list')).keys.map((k) => k.keyId)).toEqual([generated.keyId]);
+    expect(cliRefusal(await as(admin.token, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'forgeone')).code).toBe('KEY.ALREADY_TRUSTED');
+    expect(cliSucceeded<{ keys: Key[] }>(await as(developer.token, 'keys', 'list')).keys.map((k) => k.keyId)).toEqual([generated.keyId]);
 
     const plugin = join(work, 'hello');
     cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), plugin, { recursive: true });
-    succeeded(await runCli(platform.apiUrl, ['plugin', 'sign', plugin, '--key', join(keys, 'private.pem'), '--json']));
+    cliSucceeded(await runCli(platform.apiUrl, ['plugin', 'sign', plugin, '--key', join(keys, 'private.pem'), '--json']));
     expect(readFileSync(join(plugin, 'plugin.sig.json'), 'utf8')).toContain(generated.keyId);
     // The registry verified the signature at publish against the tenant's trust store.
-    expect(succeeded(await as(developer.token, 'plugin', 'publish', plugin))).toMatchObject({
+    expect(cliSucceeded(await as(developer.token, 'plugin', 'publish', plugin))).toMatchObject({
       name: 'forgeone/hello',
       version: '1.0.0',
       signature: { verified: true, reason: null },
     });
 
-    const revoked = succeeded<Key>(await as(admin.token, 'keys', 'revoke', generated.keyId, '--reason', 'laptop lost'));
+    const revoked = cliSucceeded<Key>(await as(admin.token, 'keys', 'revoke', generated.keyId, '--reason', 'laptop lost'));
     expect(revoked).toMatchObject({ keyId: generated.keyId, revokedReason: 'laptop lost' });
-    expect(refusal(await as(admin.token, 'keys', 'revoke', generated.keyId, '--reason', 'again')).code).toBe('KEY.ALREADY_REVOKED');
-    expect(succeeded<{ keys: Key[] }>(await as(developer.token, 'keys', 'list')).keys[0].revokedAt).not.toBeNull();
+    expect(cliRefusal(await as(admin.token, 'keys', 'revoke', generated.keyId, '--reason', 'again')).code).toBe('KEY.ALREADY_REVOKED');
+    expect(cliSucceeded<{ keys: Key[] }>(await as(developer.token, 'keys', 'list')).keys[0].revokedAt).not.toBeNull();
 
     // The projector accepts the new event types (an audit-log row each) and stays ready.
     const types = await eventually(async () => {
-      const { entries } = succeeded<{ entries: { type: string; data: { keyId?: string } }[] }>(await as(auditor.token, 'audit', 'log', '--limit', '1000'));
+      const { entries } = cliSucceeded<{ entries: { type: string; data: { keyId?: string } }[] }>(await as(auditor.token, 'audit', 'log', '--limit', '1000'));
       const keyEvents = entries.filter((e) => e.type.startsWith('io.forgeone.key.') && e.data.keyId === generated.keyId).map((e) => e.type);
       return keyEvents.length === 2 ? keyEvents : undefined;
     }, 'the key events in the audit log');

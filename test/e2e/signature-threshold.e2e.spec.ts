@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIGNATURE_FILE, type DsseEnvelope } from '@forgeone/contracts';
@@ -7,13 +7,13 @@ import {
   createTokenWithCli,
   eventually,
   removeNamespace,
-  repoRoot,
   runCli,
   startTestPlatform,
   testNamespace,
-  type CliRun,
   type TestDatabase,
   type TestPlatform,
+  cliSucceeded,
+  helloPluginCopy,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,19 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-threshold-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function pluginFolder(name: string): string {
-  const dir = join(work, name.replace('/', '-'));
-  cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, name }, null, 2));
-  return dir;
-}
-
-function succeeded<T = Record<string, unknown>>(result: CliRun): T {
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
-
 describe('signature verification - a production threshold of two distinct keys', () => {
   const namespace = testNamespace('e2e-threshold');
   let db: TestDatabase;
@@ -43,7 +30,7 @@ describe('signature verification - a production threshold of two distinct keys',
   let adminToken: string;
   const keyDirs = { first: join(work, 'key-first'), second: join(work, 'key-second') };
   const cli = (...args: string[]) => runCli(platform.apiUrl, [...args, '--json'], { token: adminToken });
-  const signWith = async (dir: string, key: keyof typeof keyDirs) => succeeded(await runCli(platform.apiUrl, ['plugin', 'sign', dir, '--key', join(keyDirs[key], 'private.pem'), '--json']));
+  const signWith = async (dir: string, key: keyof typeof keyDirs) => cliSucceeded(await runCli(platform.apiUrl, ['plugin', 'sign', dir, '--key', join(keyDirs[key], 'private.pem'), '--json']));
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -54,8 +41,8 @@ describe('signature verification - a production threshold of two distinct keys',
     });
     adminToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'adm-1', role: 'admin', tenant: 'acme' })).token;
     for (const dir of Object.values(keyDirs)) {
-      succeeded(await runCli(platform.apiUrl, ['keys', 'generate', '--out', dir, '--json']));
-      succeeded(await cli('keys', 'trust', join(dir, 'public.pem'), '--publisher', 'forgeone'));
+      cliSucceeded(await runCli(platform.apiUrl, ['keys', 'generate', '--out', dir, '--json']));
+      cliSucceeded(await cli('keys', 'trust', join(dir, 'public.pem'), '--publisher', 'forgeone'));
     }
   });
 
@@ -66,12 +53,12 @@ describe('signature verification - a production threshold of two distinct keys',
   });
 
   it('two signatures by the same key count once: THRESHOLD_NOT_MET, recorded, nothing installed; two keys pass', async () => {
-    const twice = pluginFolder('forgeone/same-key-twice');
+    const twice = helloPluginCopy(work, 'forgeone/same-key-twice');
     await signWith(twice, 'first');
     // `plugin sign` refuses to add a second signature by the same key, so the envelope is doubled by hand.
     const envelope = JSON.parse(readFileSync(join(twice, SIGNATURE_FILE), 'utf8')) as DsseEnvelope;
     writeFileSync(join(twice, SIGNATURE_FILE), JSON.stringify({ ...envelope, signatures: [envelope.signatures[0], envelope.signatures[0]] }));
-    succeeded(await cli('plugin', 'publish', twice));
+    cliSucceeded(await cli('plugin', 'publish', twice));
     const refused = await cli('plugin', 'install', 'forgeone/same-key-twice@1.0.0', '--env', 'production');
     expect(refused.code).toBe(1);
     const { error } = JSON.parse(refused.stderr) as { error: { code: string; message: string; details: Record<string, unknown> } };
@@ -79,19 +66,19 @@ describe('signature verification - a production threshold of two distinct keys',
     expect(error.message).toMatch(/1 distinct trusted key\(s\) signed; 2 are required/);
     expect(error.details).toMatchObject({ threshold: 2, mode: 'strict' });
     const rejected = await eventually(async () => {
-      const { entries } = succeeded<{ entries: Array<{ type: string; data: Record<string, unknown> }> }>(await cli('audit', 'log', '--plugin', 'forgeone/same-key-twice'));
+      const { entries } = cliSucceeded<{ entries: Array<{ type: string; data: Record<string, unknown> }> }>(await cli('audit', 'log', '--plugin', 'forgeone/same-key-twice'));
       return entries.find((e) => e.type === 'io.forgeone.signature.rejected.v1' && e.data.stage === 'install');
     }, 'the rejection in the audit log');
     expect(rejected.data).toMatchObject({ environment: 'production', mode: 'strict', reason: 'SIGNATURE.THRESHOLD_NOT_MET', flagged: false });
-    const show = succeeded<{ installations: unknown[] }>(await cli('plugin', 'show', 'forgeone/same-key-twice'));
+    const show = cliSucceeded<{ installations: unknown[] }>(await cli('plugin', 'show', 'forgeone/same-key-twice'));
     expect(show.installations).toEqual([]);
     // Staging keeps the default (audit, one key): the same version installs there.
-    succeeded(await cli('plugin', 'install', 'forgeone/same-key-twice@1.0.0', '--env', 'staging'));
+    cliSucceeded(await cli('plugin', 'install', 'forgeone/same-key-twice@1.0.0', '--env', 'staging'));
 
-    const both = pluginFolder('forgeone/two-keys');
+    const both = helloPluginCopy(work, 'forgeone/two-keys');
     await signWith(both, 'first');
     await signWith(both, 'second');
-    succeeded(await cli('plugin', 'publish', both));
-    expect(succeeded(await cli('plugin', 'install', 'forgeone/two-keys@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
+    cliSucceeded(await cli('plugin', 'publish', both));
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/two-keys@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
   });
 });

@@ -1,5 +1,5 @@
 import { sign } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson, SIGNATURE_FILE } from '@forgeone/contracts';
@@ -9,13 +9,14 @@ import {
   createTokenWithCli,
   eventually,
   removeNamespace,
-  repoRoot,
   runCli,
   startTestPlatform,
   testNamespace,
-  type CliRun,
   type TestDatabase,
   type TestPlatform,
+  cliSucceeded,
+  cliRefusal,
+  helloPluginCopy,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -41,25 +42,6 @@ interface SignatureEntry {
 const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-verify-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** A copy of examples/plugins/hello under another name and version. */
-function pluginFolder(name: string, version = '1.0.0'): string {
-  const dir = join(work, `${name.replace('/', '-')}-${version}`);
-  cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, name, version }, null, 2));
-  return dir;
-}
-
-function succeeded<T = Record<string, unknown>>(result: CliRun): T {
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
-
-function refusal(result: CliRun): { code: string; message: string; details?: Record<string, unknown> } {
-  expect(result.code, `expected a refusal, got exit ${result.code}: ${result.stdout}`).toBe(1);
-  return (JSON.parse(result.stderr) as { error: { code: string; message: string; details?: Record<string, unknown> } }).error;
-}
-
 describe('signature verification - the registry verifies at publish, install, upgrade and rollback', () => {
   const namespace = testNamespace('e2e-verify');
   let db: TestDatabase;
@@ -68,12 +50,12 @@ describe('signature verification - the registry verifies at publish, install, up
   const keys: Record<'good' | 'untrusted' | 'revoked' | 'expired' | 'scoped', { dir: string; keyId: string }> = {} as never;
   const cli = (...args: string[]) => runCli(platform.apiUrl, [...args, '--json'], { token: adminToken });
 
-  const signWith = async (dir: string, key: keyof typeof keys) => succeeded(await runCli(platform.apiUrl, ['plugin', 'sign', dir, '--key', join(keys[key].dir, 'private.pem'), '--json']));
-  const publish = async (dir: string) => succeeded<{ name: string; version: string; signature?: { verified: boolean; reason: string | null } }>(await cli('plugin', 'publish', dir));
+  const signWith = async (dir: string, key: keyof typeof keys) => cliSucceeded(await runCli(platform.apiUrl, ['plugin', 'sign', dir, '--key', join(keys[key].dir, 'private.pem'), '--json']));
+  const publish = async (dir: string) => cliSucceeded<{ name: string; version: string; signature?: { verified: boolean; reason: string | null } }>(await cli('plugin', 'publish', dir));
   const installations = async (name: string) =>
-    succeeded<{ installations: Array<{ environment: string; version: string; status: string }> }>(await cli('plugin', 'show', name)).installations;
+    cliSucceeded<{ installations: Array<{ environment: string; version: string; status: string }> }>(await cli('plugin', 'show', name)).installations;
   const signatureEvents = async (name: string) =>
-    succeeded<{ entries: SignatureEntry[] }>(await cli('audit', 'log', '--plugin', name, '--limit', '1000')).entries.filter((e) => e.type.startsWith('io.forgeone.signature.'));
+    cliSucceeded<{ entries: SignatureEntry[] }>(await cli('audit', 'log', '--plugin', name, '--limit', '1000')).entries.filter((e) => e.type.startsWith('io.forgeone.signature.'));
   /** Waits for the projector to show `count` signature events of the plugin, and returns them. */
   const signatureEventsOnceThere = (name: string, count: number) =>
     eventually(async () => {
@@ -84,7 +66,7 @@ describe('signature verification - the registry verifies at publish, install, up
   /** Production refuses `name@version` with `reason`, records the rejection, and installs nothing. */
   async function refusedInProduction(name: string, reason: string, version = '1.0.0'): Promise<void> {
     const before = (await signatureEvents(name)).length;
-    const error = refusal(await cli('plugin', 'install', `${name}@${version}`, '--env', 'production'));
+    const error = cliRefusal(await cli('plugin', 'install', `${name}@${version}`, '--env', 'production'));
     expect(error.code).toBe(reason);
     expect(error.message).toContain(`${name}@${version} cannot be installed in production, where signatures are strict`);
     expect(error.details).toMatchObject({ mode: 'strict', environment: 'production', threshold: 1 });
@@ -102,9 +84,9 @@ describe('signature verification - the registry verifies at publish, install, up
     adminToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'adm-1', role: 'admin', tenant: 'acme' })).token;
     for (const name of Object.keys({ good: 0, untrusted: 0, revoked: 0, expired: 0, scoped: 0 }) as (keyof typeof keys)[]) {
       const dir = join(work, `key-${name}`);
-      keys[name] = { dir, keyId: succeeded<{ keyId: string }>(await runCli(platform.apiUrl, ['keys', 'generate', '--out', dir, '--json'])).keyId };
+      keys[name] = { dir, keyId: cliSucceeded<{ keyId: string }>(await runCli(platform.apiUrl, ['keys', 'generate', '--out', dir, '--json'])).keyId };
     }
-    const trust = async (key: keyof typeof keys, ...extra: string[]) => succeeded(await cli('keys', 'trust', join(keys[key].dir, 'public.pem'), '--publisher', 'forgeone', ...extra));
+    const trust = async (key: keyof typeof keys, ...extra: string[]) => cliSucceeded(await cli('keys', 'trust', join(keys[key].dir, 'public.pem'), '--publisher', 'forgeone', ...extra));
     await trust('good');
     await trust('revoked');
     await trust('expired', '--valid-from', '2020-01-01T00:00:00Z', '--valid-until', '2021-01-01T00:00:00Z');
@@ -118,10 +100,10 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('signed by a trusted key - verified at publish and at install, and installed in production', async () => {
-    const dir = pluginFolder('forgeone/signed');
+    const dir = helloPluginCopy(work, 'forgeone/signed');
     await signWith(dir, 'good');
     expect((await publish(dir)).signature).toMatchObject({ verified: true, reason: null });
-    expect(succeeded(await cli('plugin', 'install', 'forgeone/signed@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/signed@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
     const events = await signatureEventsOnceThere('forgeone/signed', 2);
     expect(events.map((e) => [e.type, e.data.stage, e.data.environment, e.data.mode, e.data.keyIds])).toEqual([
       ['io.forgeone.signature.verified.v1', 'publish', null, 'audit', [keys.good.keyId]],
@@ -131,13 +113,13 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('unsigned - production refuses it (SIGNATURE.MISSING); staging (audit) installs it, flagged in the audit log', async () => {
-    const dir = pluginFolder('forgeone/unsigned');
+    const dir = helloPluginCopy(work, 'forgeone/unsigned');
     expect((await publish(dir)).signature).toBeUndefined();
     // Nothing about signatures is recorded at publish: the version event says it is unsigned.
     expect(await signatureEvents('forgeone/unsigned')).toEqual([]);
     await refusedInProduction('forgeone/unsigned', 'SIGNATURE.MISSING');
 
-    expect(succeeded(await cli('plugin', 'install', 'forgeone/unsigned@1.0.0', '--env', 'staging'))).toMatchObject({ environment: 'staging' });
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/unsigned@1.0.0', '--env', 'staging'))).toMatchObject({ environment: 'staging' });
     const flagged = (await signatureEventsOnceThere('forgeone/unsigned', 2)).at(-1);
     expect(flagged).toMatchObject({
       type: 'io.forgeone.signature.rejected.v1',
@@ -152,7 +134,7 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('the module changed after signing - published (not refused), then refused by production (WASM_DIGEST_MISMATCH)', async () => {
-    const dir = pluginFolder('forgeone/wasm-changed');
+    const dir = helloPluginCopy(work, 'forgeone/wasm-changed');
     await signWith(dir, 'good');
     // A custom section keeps the module valid and changes its bytes.
     appendFileSync(join(dir, 'plugin.wasm'), Buffer.from([0x00, 0x09, 0x01, 0x78, ...Buffer.from('changed')]));
@@ -161,7 +143,7 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('the manifest changed after signing - refused by production (MANIFEST_DIGEST_MISMATCH)', async () => {
-    const dir = pluginFolder('forgeone/manifest-changed');
+    const dir = helloPluginCopy(work, 'forgeone/manifest-changed');
     await signWith(dir, 'good');
     const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, description: 'changed after signing' }));
@@ -170,24 +152,24 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('signed by a key the tenant does not trust - refused (UNTRUSTED_KEY)', async () => {
-    const dir = pluginFolder('forgeone/untrusted');
+    const dir = helloPluginCopy(work, 'forgeone/untrusted');
     await signWith(dir, 'untrusted');
     expect((await publish(dir)).signature).toMatchObject({ verified: false, reason: 'SIGNATURE.UNTRUSTED_KEY' });
     await refusedInProduction('forgeone/untrusted', 'SIGNATURE.UNTRUSTED_KEY');
   });
 
   it('revoked key - a version published after the revocation is refused (KEY_REVOKED); one published before stays valid', async () => {
-    const before = pluginFolder('forgeone/rev-before');
-    const after = pluginFolder('forgeone/rev-after');
+    const before = helloPluginCopy(work, 'forgeone/rev-before');
+    const after = helloPluginCopy(work, 'forgeone/rev-after');
     await signWith(before, 'revoked');
     await signWith(after, 'revoked');
     expect((await publish(before)).signature).toMatchObject({ verified: true });
-    succeeded(await cli('keys', 'revoke', keys.revoked.keyId, '--reason', 'key leaked'));
+    cliSucceeded(await cli('keys', 'revoke', keys.revoked.keyId, '--reason', 'key leaked'));
     // Published after the revocation: signedAt (the publish time) is at or after revokedAt.
     expect((await publish(after)).signature).toMatchObject({ verified: false, reason: 'SIGNATURE.KEY_REVOKED' });
     await refusedInProduction('forgeone/rev-after', 'SIGNATURE.KEY_REVOKED');
     // The trust store is read fresh at install: the revocation is known, and the earlier version still verifies.
-    expect(succeeded(await cli('plugin', 'install', 'forgeone/rev-before@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/rev-before@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
     expect((await signatureEventsOnceThere('forgeone/rev-before', 2)).at(-1)).toMatchObject({
       type: 'io.forgeone.signature.verified.v1',
       data: { stage: 'install', environment: 'production', keyIds: [keys.revoked.keyId] },
@@ -195,21 +177,21 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('a key outside its validity window - refused (KEY_EXPIRED)', async () => {
-    const dir = pluginFolder('forgeone/expired');
+    const dir = helloPluginCopy(work, 'forgeone/expired');
     await signWith(dir, 'expired');
     await publish(dir);
     await refusedInProduction('forgeone/expired', 'SIGNATURE.KEY_EXPIRED');
   });
 
   it('a key outside its scope - refused (OUT_OF_SCOPE)', async () => {
-    const dir = pluginFolder('forgeone/not-this');
+    const dir = helloPluginCopy(work, 'forgeone/not-this');
     await signWith(dir, 'scoped');
     await publish(dir);
     await refusedInProduction('forgeone/not-this', 'SIGNATURE.OUT_OF_SCOPE');
   });
 
   it('an envelope with an unknown payload type, correctly signed by a trusted key - refused (UNKNOWN_PAYLOAD_TYPE)', async () => {
-    const dir = pluginFolder('forgeone/other-type');
+    const dir = helloPluginCopy(work, 'forgeone/other-type');
     const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as unknown;
     const statement = buildPluginStatement({ wasm: readFileSync(join(dir, 'plugin.wasm')), manifest, publisher: 'forgeone' });
     const payload = new TextEncoder().encode(canonicalJson(statement));
@@ -222,7 +204,7 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('malformed base64 or JSON, or an oversized envelope - the publish is refused with its code and nothing is stored', async () => {
-    const dir = pluginFolder('forgeone/malformed');
+    const dir = helloPluginCopy(work, 'forgeone/malformed');
     await signWith(dir, 'good');
     const envelope = JSON.parse(readFileSync(join(dir, SIGNATURE_FILE), 'utf8')) as { payload: string; signatures: Array<{ keyid: string; sig: string }> };
     const attempts: Array<[string, string]> = [
@@ -233,26 +215,26 @@ describe('signature verification - the registry verifies at publish, install, up
     ];
     for (const [text, code] of attempts) {
       writeFileSync(join(dir, SIGNATURE_FILE), text);
-      const error = refusal(await cli('plugin', 'publish', dir));
+      const error = cliRefusal(await cli('plugin', 'publish', dir));
       expect(error.code, text.slice(0, 80)).toBe(code);
       expect(error.message).toMatch(/^plugin\.sig\.json is refused: /);
     }
-    expect(refusal(await cli('plugin', 'show', 'forgeone/malformed')).code).toBe('QUERY.NOT_FOUND');
+    expect(cliRefusal(await cli('plugin', 'show', 'forgeone/malformed')).code).toBe('QUERY.NOT_FOUND');
     expect(await signatureEvents('forgeone/malformed')).toEqual([]);
   });
 
   it('downgrade - refused without rollback (DOWNGRADE_REFUSED, nothing verified); plugin rollback --reason is verified in strict mode and accepted', async () => {
     for (const version of ['1.0.0', '2.0.0']) {
-      const dir = pluginFolder('forgeone/roll', version);
+      const dir = helloPluginCopy(work, 'forgeone/roll', version);
       await signWith(dir, 'good');
       await publish(dir);
     }
-    succeeded(await cli('plugin', 'install', 'forgeone/roll@2.0.0', '--env', 'production'));
+    cliSucceeded(await cli('plugin', 'install', 'forgeone/roll@2.0.0', '--env', 'production'));
     const recorded = (await signatureEventsOnceThere('forgeone/roll', 3)).length;
-    expect(refusal(await cli('plugin', 'upgrade', 'forgeone/roll@1.0.0', '--env', 'production')).code).toBe('REGISTRY.DOWNGRADE_REFUSED');
-    expect(refusal(await cli('plugin', 'install', 'forgeone/roll@1.0.0', '--env', 'production')).code).toBe('REGISTRY.ALREADY_INSTALLED');
+    expect(cliRefusal(await cli('plugin', 'upgrade', 'forgeone/roll@1.0.0', '--env', 'production')).code).toBe('REGISTRY.DOWNGRADE_REFUSED');
+    expect(cliRefusal(await cli('plugin', 'install', 'forgeone/roll@1.0.0', '--env', 'production')).code).toBe('REGISTRY.ALREADY_INSTALLED');
 
-    expect(succeeded(await cli('plugin', 'rollback', 'forgeone/roll@1.0.0', '--env', 'production', '--reason', '2.0.0 drops orders'))).toMatchObject({
+    expect(cliSucceeded(await cli('plugin', 'rollback', 'forgeone/roll@1.0.0', '--env', 'production', '--reason', '2.0.0 drops orders'))).toMatchObject({
       version: '1.0.0',
       environment: 'production',
     });
@@ -267,12 +249,12 @@ describe('signature verification - the registry verifies at publish, install, up
   });
 
   it('an unsigned version is refused on upgrade too, and the installed version stays', async () => {
-    const signed = pluginFolder('forgeone/mixed', '1.0.0');
+    const signed = helloPluginCopy(work, 'forgeone/mixed', '1.0.0');
     await signWith(signed, 'good');
     await publish(signed);
-    await publish(pluginFolder('forgeone/mixed', '1.1.0'));
-    succeeded(await cli('plugin', 'install', 'forgeone/mixed@1.0.0', '--env', 'production'));
-    expect(refusal(await cli('plugin', 'upgrade', 'forgeone/mixed@1.1.0', '--env', 'production')).code).toBe('SIGNATURE.MISSING');
+    await publish(helloPluginCopy(work, 'forgeone/mixed', '1.1.0'));
+    cliSucceeded(await cli('plugin', 'install', 'forgeone/mixed@1.0.0', '--env', 'production'));
+    expect(cliRefusal(await cli('plugin', 'upgrade', 'forgeone/mixed@1.1.0', '--env', 'production')).code).toBe('SIGNATURE.MISSING');
     const events = await signatureEventsOnceThere('forgeone/mixed', 3);
     expect(events.at(-1)).toMatchObject({ type: 'io.forgeone.signature.rejected.v1', data: { version: '1.1.0', stage: 'upgrade', reason: 'SIGNATURE.MISSING' } });
     expect(await installations('forgeone/mixed')).toEqual([expect.objectContaining({ environment: 'production', version: '1.0.0' })]);

@@ -1,2 +1,3 @@
 export * from './test-environment.js';
 export * from './test-platform.js';
+export * from './cli-results.js';
