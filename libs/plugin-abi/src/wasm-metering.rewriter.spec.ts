@@ -241,7 +241,64 @@ describe('meterWasmModule - structure', () => {
 
   it('adds global and export sections to a module that has none', async () => {
     const bytes = await metered('(module (func (drop (i32.const 1))))');
-    expect(inspectWasmModule(bytes).exports.map((e) => e.name)).toEqual([METERING_EXPORTS.fuel, METERING_EXPORTS.outOfFuel, METERING_EXPORTS.growRefused]);
+    expect(inspectWasmModule(bytes).exports.map((e) => e.name)).toEqual([METERING_EXPORTS.fuel, METERING_EXPORTS.outOfFuel, METERING_EXPORTS.growRefused, METERING_EXPORTS.written]);
+  });
+
+  describe('write tracking', () => {
+    const WRITES_WAT = `(module
+      (memory (export "memory") 2)
+      (func $leaf (param $a i32) (i64.store offset=16 (local.get $a) (i64.const -1)) (return))
+      (func (export "store") (param $a i32) (call $leaf (local.get $a)))
+      (func (export "fill") (param $d i32) (param $n i32) (memory.fill (local.get $d) (i32.const 7) (local.get $n)))
+      (func (export "store_in_loop") (param $from i32) (param $to i32)
+        (loop $l
+          (i32.store8 offset=3 (local.get $from) (i32.const 1))
+          (local.set $from (i32.add (local.get $from) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $from) (local.get $to)))))
+      ;; One store per 16+ instructions: tracked store by store.
+      (func (export "store_in_sparse_loop") (param $from i32) (param $to i32) (local $x i32)
+        (loop $l
+          (local.set $x (i32.mul (i32.add (local.get $x) (local.get $from)) (i32.const 31)))
+          (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 7))))
+          (local.set $x (i32.xor (local.get $x) (i32.shl (local.get $x) (i32.const 3))))
+          (i32.store8 offset=3 (local.get $from) (i32.or (local.get $x) (i32.const 1)))
+          (local.set $from (i32.add (local.get $from) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $from) (local.get $to)))))
+      (func (export "read") (param $a i32) (result i32) (i32.load (local.get $a))))`;
+    const run = async (fn: string, ...args: number[]): Promise<{ written: number; margin: number; memory: Uint8Array }> => {
+      const out = meterWasmModule(await wat2wasm(WRITES_WAT), { memoryCapPages: 4 });
+      const m = instantiate(out.bytes, 1_000_000n);
+      (m.exports[fn] as (...a: number[]) => unknown)(...args);
+      const written = (m.exports[METERING_EXPORTS.written] as Global<number>).value >>> 0;
+      return { written, margin: out.reset.writeMargin, memory: new Uint8Array((m.exports.memory as WasmMemoryLike).buffer) };
+    };
+    const lastNonZero = (memory: Uint8Array): number => memory.findLastIndex((b) => b !== 0);
+
+    it('reports the largest static offset plus width of any store as the margin', async () => {
+      expect((await run('read', 0)).margin).toBe(24);
+    });
+
+    it('every byte a call wrote lies below written + margin: stores in callees that return, bulk fills, loops', async () => {
+      for (const [fn, args] of [['store', [5000]], ['store', [70_000]], ['fill', [9000, 300]], ['fill', [100_000, 1]], ['store_in_sparse_loop', [40, 6000]]] as const) {
+        const { written, margin, memory } = await run(fn, ...args);
+        expect(lastNonZero(memory), `${fn}(${args.join(', ')})`).toBeLessThan(written + margin);
+        // The OR of the addresses is below twice the highest of them.
+        expect(written, `${fn}(${args.join(', ')})`).toBeLessThan(2 * Math.max(args[0] + (args[1] ?? 0), 1) + 1);
+      }
+    });
+
+    it('marks the whole memory written (all ones) once a call enters a loop whose stores are too dense to track one by one', async () => {
+      expect((await run('store_in_loop', 40, 41)).written).toBe(0xffffffff);
+      expect(meterWasmModule(await wat2wasm(WRITES_WAT), { memoryCapPages: 4 }).stats.untrackedLoops).toBe(1);
+    });
+
+    it('leaves it at 0 for code that only reads', async () => {
+      expect((await run('read', 4096)).written).toBe(0);
+    });
+
+    it('instruments every store and bulk write outside dense loops, and nothing else', async () => {
+      expect(meterWasmModule(await wat2wasm(WRITES_WAT), { memoryCapPages: 4 }).stats.trackedWrites).toBe(3); // i64.store, memory.fill, the sparse loop's store
+    });
   });
 
   it('exports the start function instead of running it on instantiation', async () => {

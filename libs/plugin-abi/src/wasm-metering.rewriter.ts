@@ -16,6 +16,13 @@ export const METERING_EXPORTS = {
   start: '__forgeone_start',
   /** Prefix of the exports of the module's own mutable globals (`__forgeone_global_<index>`), so the host can reset them. */
   globalPrefix: '__forgeone_global_',
+  /**
+   * Mutable i32 global: the bitwise OR of every address the code stored to (and of the end of every
+   * memory.fill/copy/init) since the host last set it to 0. An OR of addresses is at least their
+   * maximum, so every byte written lies below `written + reset.writeMargin`: the host restores only that.
+   * All ones (the whole memory) once a call entered a loop whose stores are too dense to track one by one.
+   */
+  written: '__forgeone_written',
 } as const;
 
 /** Every export name starting with this is reserved for the sandbox. */
@@ -43,9 +50,12 @@ export interface MeteredWasmModule {
    * snapshot, plus these exported mutable globals. `resettable` is false when the code can change
    * state the host cannot see or restore (tables via table.set/grow/fill/copy/init, dropped data or
    * element segments); such a module gets a fresh instance for every call.
+   *
+   * `writeMargin` bounds what a call can have written: below {@link METERING_EXPORTS.written} plus
+   * this margin (the largest static offset plus width of any store in the module).
    */
-  readonly reset: { readonly resettable: boolean; readonly globals: readonly string[]; readonly reason?: string };
-  readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number };
+  readonly reset: { readonly resettable: boolean; readonly globals: readonly string[]; readonly writeMargin: number; readonly reason?: string };
+  readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number; readonly trackedWrites: number; readonly untrackedLoops: number };
 }
 
 const SECTION_RANK: Readonly<Record<string, number>> = {
@@ -71,6 +81,7 @@ interface Globals {
   outOfFuel: number;
   growRefused: number;
   growScratch: number;
+  written: number;
   /** Absolute indices of the module's own mutable globals, exported for resets. */
   mutable: readonly number[];
 }
@@ -88,7 +99,9 @@ interface Globals {
  * - the start function is exported instead of run on instantiation, so the host can set the fuel
  *   before it runs and read the flags if it traps;
  * - the balance is threaded through direct calls as an extra i64 parameter and result (see
- *   {@link ThreadingPlan}), so it stays in registers instead of a global written on every call.
+ *   {@link ThreadingPlan}), so it stays in registers instead of a global written on every call;
+ * - where the code writes memory is tracked in {@link METERING_EXPORTS.written} (see {@link WriteTracker}),
+ *   so the host restores only that part of memory between calls.
  *
  * New globals, types and functions are appended after the existing ones, so no existing index
  * moves. The output is byte-for-byte deterministic for the same input and options.
@@ -113,10 +126,10 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   const definedGlobals = globalSection === undefined ? 0 : new WasmBinaryReader(bytes, globalSection.offset, globalSection.offset + globalSection.size, 'global section').count('global');
   const base = importedGlobals + definedGlobals;
   const mutableGlobals = globalSection === undefined ? [] : mutableDefinedGlobals(bytes, globalSection).map((i) => importedGlobals + i);
-  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, mutable: mutableGlobals };
+  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, written: base + 4, mutable: mutableGlobals };
 
   const plan = threadingPlan(bytes, info);
-  const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, stateChanges: [] };
+  const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, trackedWrites: 0, untrackedLoops: 0, writeMargin: 0, stateChanges: [] };
   let memory: MeteredWasmModule['memory'];
   const out = new WasmBinaryWriter(bytes.length + 1024);
   out.bytes(bytes.subarray(0, 8));
@@ -170,10 +183,11 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   }
   emitMissingBefore(Number.MAX_SAFE_INTEGER);
 
-  const { stateChanges, ...counts } = stats;
+  const { stateChanges, writeMargin, ...counts } = stats;
   const reset = {
     resettable: stateChanges.length === 0,
     globals: mutableGlobals.map((i) => `${METERING_EXPORTS.globalPrefix}${i}`),
+    writeMargin,
     ...(stateChanges.length > 0 ? { reason: `the code uses ${[...new Set(stateChanges)].join(', ')}` } : {}),
   };
   return { bytes: out.toBytes(), memory, hasStart: info.startFunction !== undefined, reset, stats: counts };
@@ -197,7 +211,8 @@ function mutableDefinedGlobals(bytes: Uint8Array, section: WasmSection): number[
 function stateChangeAt(bytes: Uint8Array, at: number): string | undefined {
   if (bytes[at] === 0x26) return 'table.set';
   if (bytes[at] !== 0xfc) return undefined;
-  switch (bytes[at + 1]) {
+  // The sub-opcode is a LEB128 that may be padded (0x89 0x00 is data.drop too).
+  switch (readLeb(bytes, at + 1).value) {
     case 9:
       return 'data.drop';
     case 12:
@@ -243,22 +258,24 @@ function vectorEntries(section: WasmSection | undefined, bytes: Uint8Array, entr
 function globalSectionContent(section: WasmSection | undefined, bytes: Uint8Array): Uint8Array {
   const w = new WasmBinaryWriter();
   const { count, rest } = vectorEntries(section, bytes, 'global');
-  w.varUint(count + 4).bytes(rest);
-  // The order fixes the indices in Globals: fuel, outOfFuel, growRefused, growScratch.
+  w.varUint(count + 5).bytes(rest);
+  // The order fixes the indices in Globals: fuel, outOfFuel, growRefused, growScratch, written.
   w.bytes([0x7e, 0x01, I64_CONST, 0x00, END]); // fuel: mut i64 = 0
   w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // outOfFuel: mut i32 = 0
   w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // growRefused: mut i32 = 0
   w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // growScratch: mut i32 = 0
+  w.bytes([0x7f, 0x01, I32_CONST, 0x00, END]); // written: mut i32 = 0
   return w.toBytes();
 }
 
 function exportSectionContent(section: WasmSection | undefined, bytes: Uint8Array, globals: Globals, start: number | undefined): Uint8Array {
   const w = new WasmBinaryWriter();
   const { count, rest } = vectorEntries(section, bytes, 'export');
-  w.varUint(count + 3 + (start === undefined ? 0 : 1) + globals.mutable.length).bytes(rest);
+  w.varUint(count + 4 + (start === undefined ? 0 : 1) + globals.mutable.length).bytes(rest);
   w.name(METERING_EXPORTS.fuel).byte(0x03).varUint(globals.fuel);
   w.name(METERING_EXPORTS.outOfFuel).byte(0x03).varUint(globals.outOfFuel);
   w.name(METERING_EXPORTS.growRefused).byte(0x03).varUint(globals.growRefused);
+  w.name(METERING_EXPORTS.written).byte(0x03).varUint(globals.written);
   if (start !== undefined) w.name(METERING_EXPORTS.start).byte(0x00).varUint(start);
   for (const index of globals.mutable) w.name(`${METERING_EXPORTS.globalPrefix}${index}`).byte(0x03).varUint(index);
   return w.toBytes();
@@ -463,7 +480,7 @@ function entryBodyFor(threadedIndex: number, params: number, g: Globals): Uint8A
   return w.byte(GLOBAL_GET).varUint(g.fuel).byte(CALL).varUint(threadedIndex).byte(GLOBAL_SET).varUint(g.fuel).byte(END).toBytes();
 }
 
-type Stats = { functions: number; instructions: number; checks: number; charges: number; stateChanges: string[] };
+type Stats = { functions: number; instructions: number; checks: number; charges: number; trackedWrites: number; untrackedLoops: number; writeMargin: number; stateChanges: string[] };
 
 const VALUE_TYPE: Readonly<Record<string, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
 const LOCAL_GET = 0x20;
@@ -536,8 +553,10 @@ function meterFunctionBody(
 ): Uint8Array {
   const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
   const groups = r.count('local group');
+  const groupsStart = r.offset;
+  let declaredLocals = 0;
   for (let i = 0; i < groups; i++) {
-    r.varUint('local count');
+    declaredLocals += r.varUint('local count');
     const at = r.offset;
     if (r.valueType('local type') === 'v128') {
       throw new WasmRewriteError('unsupported_feature', `function ${index} has a v128 local, which needs the simd proposal; rebuild without SIMD`, at, 'simd');
@@ -548,9 +567,11 @@ function meterFunctionBody(
   // A loop-free function is charged once, at entry, with the cost of its longest path: one check
   // instead of a charge per block, which is most of the cost of metering small functions called
   // often (recursion). The overcharge is bounded by the function's size and deterministic.
-  const loopFree = !containsLoop(bytes, localsEnd, end, index);
-  const wholeFunction = loopFree && !checkEveryBlock ? longestPathCost(bytes, localsEnd, end, index) : undefined;
+  const features = bodyFeatures(bytes, localsEnd, end, index);
+  const wholeFunction = !features.loop && !checkEveryBlock ? longestPathCost(bytes, localsEnd, end, index) : undefined;
   const cell = fuelCell(g, params);
+  // Scratch locals go after the declared ones (which moved up by one for the balance parameter).
+  const track = features.writes ? writeTracker(g, params + 1 + declaredLocals) : undefined;
 
   // Edits sorted by position, block charges first, then other insertions in the order they were
   // found, then replacements (which drop `skip` bytes of the original).
@@ -592,6 +613,10 @@ function meterFunctionBody(
         depth++;
         break;
       case InstructionKind.loop:
+        if (track !== undefined && features.denseLoops.has(at)) {
+          insert(at, 1, track.untrackable);
+          stats.untrackedLoops++;
+        }
         depth++;
         close();
         open(true);
@@ -613,7 +638,10 @@ function meterFunctionBody(
       case InstructionKind.jump:
         // return pushes the balance as the last result; unreachable stores it first, as the host may
         // read it after a trap (br to the function label lands in the wrapper block, which pushes it).
-        if (bytes[at] === RETURN) insert(at, 1, new Uint8Array(cell.load));
+        if (bytes[at] === RETURN) {
+          if (track !== undefined) insert(at, 1, track.flush);
+          insert(at, 1, new Uint8Array(cell.load));
+        }
         else if (bytes[at] === UNREACHABLE) insert(at, 1, cell.sync);
         close();
         open(false);
@@ -642,6 +670,14 @@ function meterFunctionBody(
         }
         const change = stateChangeAt(bytes, at);
         if (change !== undefined) stats.stateChanges.push(change);
+        if (track !== undefined) {
+          const write = memoryWriteAt(bytes, at);
+          if (write !== undefined && !features.untracked.has(at)) {
+            insert(at, 1, write.bulk ? track.bulk : track.store(op));
+            stats.trackedWrites++;
+            stats.writeMargin = Math.max(stats.writeMargin, write.reach);
+          }
+        }
         break;
       }
     }
@@ -655,10 +691,11 @@ function meterFunctionBody(
 
   edits.sort((a, b) => a.pos - b.pos || a.rank - b.rank || a.seq - b.seq);
   const w = new WasmBinaryWriter(end - start + edits.length * 24 + 32);
-  // Locals as declared (the balance is a parameter), then the body wrapped in a block with the
-  // original results, so every way out but `return` (fall-through, a branch to the function label)
-  // pushes the balance after it.
-  w.bytes(bytes.subarray(start, localsEnd));
+  // Locals as declared (the balance is a parameter) plus the write tracker's, then the body wrapped
+  // in a block with the original results, so every way out but `return` (fall-through, a branch to
+  // the function label) pushes the balance after it.
+  if (track === undefined) w.bytes(bytes.subarray(start, localsEnd));
+  else w.varUint(groups + track.groups).bytes(bytes.subarray(groupsStart, localsEnd)).bytes(track.locals);
   const results = signature.results;
   w.byte(0x02);
   if (results.length === 0) w.byte(0x40);
@@ -670,7 +707,79 @@ function meterFunctionBody(
     copied = edit.pos + edit.skip;
   }
   w.bytes(bytes.subarray(copied, end));
+  if (track !== undefined) w.bytes(track.flush);
   return w.bytes(cell.load).byte(END).toBytes();
+}
+
+/**
+ * Records where a function writes memory, for {@link METERING_EXPORTS.written}. Before each store
+ * the address is OR-ed into a local accumulator (one register instruction: no compare, no branch,
+ * no memory traffic), and before each memory.fill/copy/init the end of its destination; the
+ * accumulator is OR-ed into the global on every normal way out of the function. A trap skips that,
+ * which is safe because the host never reuses an instance after a trap.
+ */
+interface WriteTracker {
+  /** Local declaration groups to append, and how many. */
+  readonly locals: Uint8Array;
+  readonly groups: number;
+  /** Inserted before a store (opcodes 0x36-0x3e): the operands are [address, value]. */
+  store(op: number): Uint8Array;
+  /** Inserted before memory.fill/copy/init: the operands are [destination, i32, length]. */
+  readonly bulk: Uint8Array;
+  /** global.written |= accumulator. */
+  readonly flush: Uint8Array;
+  /** Sets the accumulator to all ones (the whole memory), before a loop whose stores are not tracked. */
+  readonly untrackable: Uint8Array;
+}
+
+function writeTracker(g: Globals, first: number): WriteTracker {
+  const acc = first;
+  const address = first + 1;
+  const i32a = first + 2;
+  const i32b = first + 3;
+  const valueLocal: Readonly<Record<string, number>> = { i32: i32a, i64: first + 4, f32: first + 5, f64: first + 6 };
+  const locals = new WasmBinaryWriter(8).varUint(4).byte(VALUE_TYPE.i32).varUint(1).byte(VALUE_TYPE.i64).varUint(1).byte(VALUE_TYPE.f32).varUint(1).byte(VALUE_TYPE.f64).toBytes();
+  const get = (w: WasmBinaryWriter, local: number): WasmBinaryWriter => w.byte(LOCAL_GET).varUint(local);
+  const accumulate = (w: WasmBinaryWriter): WasmBinaryWriter => get(w, acc).byte(I32_OR).byte(LOCAL_SET).varUint(acc);
+  const stores = new Map<number, Uint8Array>();
+  for (let op = 0x36; op <= 0x3e; op++) {
+    const value = valueLocal[STORE_VALUE_TYPE[op - 0x36]];
+    const w = new WasmBinaryWriter(24).byte(LOCAL_SET).varUint(value).byte(LOCAL_TEE).varUint(address);
+    stores.set(op, get(get(accumulate(w), address), value).toBytes());
+  }
+  const bulk = new WasmBinaryWriter(32).byte(LOCAL_SET).varUint(i32b).byte(LOCAL_SET).varUint(i32a).byte(LOCAL_SET).varUint(address);
+  get(get(bulk, address), i32b).byte(I32_ADD);
+  get(get(get(accumulate(bulk), address), i32a), i32b);
+  return {
+    locals,
+    groups: 4,
+    store: (op) => stores.get(op)!,
+    bulk: bulk.toBytes(),
+    flush: get(new WasmBinaryWriter(12).byte(GLOBAL_GET).varUint(g.written), acc).byte(I32_OR).byte(GLOBAL_SET).varUint(g.written).toBytes(),
+    untrackable: new WasmBinaryWriter(8).byte(I32_CONST).varInt(-1).byte(LOCAL_SET).varUint(acc).toBytes(),
+  };
+}
+
+/** Value type of the operand each store opcode (0x36-0x3e) takes, and how many bytes it writes. */
+const STORE_VALUE_TYPE = ['i32', 'i64', 'f32', 'f64', 'i32', 'i32', 'i64', 'i64', 'i64'] as const;
+const STORE_WIDTH = [4, 8, 4, 8, 1, 2, 1, 2, 4] as const;
+const I32_ADD = 0x6a;
+const I32_OR = 0x72;
+
+/**
+ * Whether the instruction at `at` writes linear memory: a store (reach: its static offset plus its
+ * width, how far past the address it can write) or memory.fill/copy/init (tracked by the end of
+ * the destination, so nothing past it).
+ */
+function memoryWriteAt(bytes: Uint8Array, at: number): { bulk: boolean; reach: number } | undefined {
+  const op = bytes[at];
+  if (op >= 0x36 && op <= 0x3e) {
+    const align = readLeb(bytes, at + 1);
+    return { bulk: false, reach: readLeb(bytes, at + 1 + align.length).value + STORE_WIDTH[op - 0x36] };
+  }
+  if (op !== 0xfc) return undefined;
+  const sub = readLeb(bytes, at + 1).value;
+  return sub === 8 || sub === 10 || sub === 11 ? { bulk: true, reach: 0 } : undefined;
 }
 
 /**
@@ -697,10 +806,64 @@ function longestPathCost(bytes: Uint8Array, start: number, end: number, index: n
   return frames[0].cost;
 }
 
-function containsLoop(bytes: Uint8Array, start: number, end: number, index: number): boolean {
+/**
+ * A loop with fewer than this many instructions per store is not tracked store by store: in a
+ * store-bound loop of ~10 instructions one more (the OR) costs ~16%, above the metering budget.
+ */
+const TRACKED_INSTRUCTIONS_PER_STORE = 16;
+
+interface BodyFeatures {
+  readonly loop: boolean;
+  readonly writes: boolean;
+  /** Offsets of `loop` opcodes whose stores are too dense to track one by one. */
+  readonly denseLoops: ReadonlySet<number>;
+  /** Offsets of the stores inside those loops. */
+  readonly untracked: ReadonlySet<number>;
+}
+
+/**
+ * Whether a body has a loop and writes linear memory, and which stores are not worth tracking one
+ * by one: those whose innermost loop has fewer than {@link TRACKED_INSTRUCTIONS_PER_STORE}
+ * instructions (nested loops included) per store. Such a loop sets the accumulator to all ones
+ * where it is entered, so the host restores the whole memory after the call instead.
+ */
+function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: number): BodyFeatures {
   const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
-  while (!r.atEnd) if (readInstruction(r) === InstructionKind.loop) return true;
-  return false;
+  const loops: { at: number; instructions: number; stores: number[] }[] = [];
+  // The open constructs: the index in `loops` of a loop, -1 for a block or an if.
+  const open: number[] = [];
+  const innermost: number[] = [];
+  let loop = false;
+  let writes = false;
+  while (!r.atEnd) {
+    const at = r.offset;
+    const kind = readInstruction(r);
+    for (const l of innermost) loops[l].instructions++;
+    if (kind === InstructionKind.block || kind === InstructionKind.if) {
+      open.push(-1);
+    } else if (kind === InstructionKind.loop) {
+      loop = true;
+      open.push(loops.push({ at, instructions: 0, stores: [] }) - 1);
+      innermost.push(open[open.length - 1]);
+    } else if (kind === InstructionKind.end) {
+      if (open.length > 0 && open.pop()! >= 0) innermost.pop();
+    } else {
+      const write = memoryWriteAt(bytes, at);
+      if (write !== undefined) {
+        writes = true;
+        if (!write.bulk && innermost.length > 0) loops[innermost[innermost.length - 1]].stores.push(at);
+      }
+    }
+  }
+  const denseLoops = new Set<number>();
+  const untracked = new Set<number>();
+  for (const l of loops) {
+    if (l.stores.length > 0 && l.instructions < TRACKED_INSTRUCTIONS_PER_STORE * l.stores.length) {
+      denseLoops.add(l.at);
+      for (const at of l.stores) untracked.add(at);
+    }
+  }
+  return { loop, writes, denseLoops, untracked };
 }
 
 function readLeb(bytes: Uint8Array, offset: number): { value: number; length: number } {

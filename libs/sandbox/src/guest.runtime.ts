@@ -38,6 +38,8 @@ export interface GuestModulePlan {
   readonly resettable: boolean;
   /** Exported mutable globals to restore between calls. */
   readonly globals: readonly string[];
+  /** How far past the tracked write address (`__forgeone_written`) a store can reach. */
+  readonly writeMargin: number;
 }
 
 export interface GuestRuntime {
@@ -61,6 +63,7 @@ export function createGuestRuntime(): GuestRuntime {
   const OUT_OF_FUEL = '__forgeone_out_of_fuel';
   const GROW_REFUSED = '__forgeone_grow_refused';
   const START = '__forgeone_start';
+  const WRITTEN = '__forgeone_written';
 
   interface WasmApi {
     Instance: new (module: unknown, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
@@ -80,6 +83,7 @@ export function createGuestRuntime(): GuestRuntime {
     [FUEL]: { value: bigint };
     [OUT_OF_FUEL]: { value: number };
     [GROW_REFUSED]: { value: number };
+    [WRITTEN]: { value: number };
     [START]?: () => void;
     [handler: string]: unknown;
   }
@@ -106,6 +110,8 @@ export function createGuestRuntime(): GuestRuntime {
     readonly snapshot: Uint8Array;
     /** The snapshot up to its last non-zero byte; the rest of memory is restored by a fill. */
     readonly data: Uint8Array;
+    /** See GuestModulePlan.writeMargin. */
+    readonly writeMargin: number;
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
     /** Fuel the start function used; charged to every call as a fresh instance would. */
     readonly startFuel: bigint;
@@ -116,6 +122,8 @@ export function createGuestRuntime(): GuestRuntime {
   interface Holder {
     exports: GuestExports | undefined;
     current: CallState | undefined;
+    /** The end of the highest range the host copied into guest memory since the last reset. */
+    hostWritten: number;
   }
 
   const warm = new Map<unknown, Warm>();
@@ -181,6 +189,7 @@ export function createGuestRuntime(): GuestRuntime {
         throw fault('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${ptr} for ${data.length} bytes, beyond the plugin's memory (${memoryBytes()} bytes)`);
       }
       new Uint8Array(holder.exports!.memory.buffer, ptr, data.length).set(data);
+      if (ptr + data.length > holder.hostWritten) holder.hostWritten = ptr + data.length;
       return (BigInt(ptr) << 32n) | BigInt(data.length);
     };
     return {
@@ -235,13 +244,25 @@ export function createGuestRuntime(): GuestRuntime {
     return 0;
   }
 
-  /** Restores a warm instance; false when it cannot be (its memory grew) and must be dropped. */
+  /**
+   * Restores a warm instance; false when it cannot be (its memory grew) and must be dropped.
+   * Only memory below the highest byte the call could have written is restored: the guest's stores
+   * are tracked by the metering rewriter, the host's copies by the holder.
+   */
   function restore(w: Warm): boolean {
     const buffer = w.exports.memory.buffer;
     if (buffer.byteLength !== w.snapshot.length) return false;
     const memory = new Uint8Array(buffer);
-    memory.set(w.data);
-    if (w.data.length < memory.length) memory.fill(0, w.data.length);
+    const written = w.exports[WRITTEN];
+    const end = Math.min(memory.length, Math.max((written.value >>> 0) + w.writeMargin, w.holder.hostWritten));
+    written.value = 0;
+    w.holder.hostWritten = 0;
+    if (end >= w.data.length) {
+      memory.set(w.data);
+      if (end > w.data.length) memory.fill(0, w.data.length, end);
+    } else {
+      memory.set(w.data.subarray(0, end));
+    }
     for (const g of w.globals) g.global.value = g.value;
     w.exports[OUT_OF_FUEL].value = 0;
     w.exports[GROW_REFUSED].value = 0;
@@ -311,7 +332,7 @@ export function createGuestRuntime(): GuestRuntime {
         startFuel = reused.startFuel;
         exports[FUEL].value = budget - startFuel;
       } else {
-        const holder: Holder = { exports: undefined, current: state };
+        const holder: Holder = { exports: undefined, current: state, hostWritten: 0 };
         const instance = new wasm.Instance(module, importsFor(holder));
         exports = instance.exports as unknown as GuestExports;
         holder.exports = exports;
@@ -326,11 +347,15 @@ export function createGuestRuntime(): GuestRuntime {
           // forgeone_abi_version ran too; its fuel belongs to every call like the start function's.
           startFuel = budget - fuelLeft();
           const snapshot = new Uint8Array(exports.memory.buffer).slice();
+          // What the start function wrote is in the snapshot; tracking starts from here.
+          exports[WRITTEN].value = 0;
+          holder.hostWritten = 0;
           current = {
             exports,
             holder,
             snapshot,
             data: snapshot.subarray(0, lastNonZero(snapshot)),
+            writeMargin: plan.writeMargin,
             globals: plan.globals.map((name) => {
               const global = exports![name] as WasmGlobal;
               return { global, value: global.value };
@@ -358,6 +383,7 @@ export function createGuestRuntime(): GuestRuntime {
         return failure('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${inPtr} for ${input.length} input bytes, beyond the plugin's memory (${memoryBytes()} bytes)`);
       }
       new Uint8Array(exports.memory.buffer, inPtr, input.length).set(input);
+      if (current !== undefined && inPtr + input.length > current.holder.hostWritten) current.holder.hostWritten = inPtr + input.length;
       const result = (handler as (ptr: number, len: number) => bigint)(inPtr, input.length);
       if (fuelLeft() < 0n) return outOfFuel();
       if (result < 0n) {

@@ -4,6 +4,10 @@ import { bytes, testPlugin } from '../test/wat.js';
 import { SandboxHost } from './sandbox.host.js';
 import type { SandboxCallResult } from './sandbox.types.js';
 
+// The engine's WebAssembly API (the lib compiles without DOM typings).
+const engine = (globalThis as unknown as {
+  WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> } };
+}).WebAssembly;
 const LIMITS = { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 2000, maxOutputBytes: 65536, maxConcurrency: 1 };
 // calls, counter, start marker, started, memory pages, seed byte ('e'): the state right after instantiation, plus this call.
 const PRISTINE = [1, 1, 7, 1, 1, 'e'.charCodeAt(0)];
@@ -25,7 +29,7 @@ describe('SandboxHost - instances are reset between calls', () => {
 
   it('metering - exports the mutable globals and marks the module resettable', () => {
     const metered = meterWasmModule(stateful, { memoryCapPages: 16 });
-    expect(metered.reset).toEqual({ resettable: true, globals: ['__forgeone_global_0', '__forgeone_global_1', '__forgeone_global_2'] });
+    expect(metered.reset).toEqual({ resettable: true, globals: ['__forgeone_global_0', '__forgeone_global_1', '__forgeone_global_2'], writeMargin: 1 });
   });
 
   it('every call sees globals, memory and the start function state of a fresh instance, inline and in a worker', async () => {
@@ -75,5 +79,72 @@ describe('SandboxHost - instances are reset between calls', () => {
       expect(outputBytes(host.runInline('table', 'swap', bytes('')))).toEqual([1]);
       expect(outputBytes(await host.call('table', 'swap', bytes('')))).toEqual([1]);
     }
+  });
+});
+
+describe('SandboxHost - the reset after a call restores every byte the call wrote', () => {
+  // The reset restores memory only below the highest address a call could have written (tracked by
+  // the metering rewriter for the guest, by the host for its own copies); scribbler.wat writes through
+  // every store width, memory.fill/copy/init, callees that leave by return and by branch, and a loop.
+  const host = new SandboxHost();
+  const limits = { memoryMiB: 1, fuel: 20_000_000, timeoutMs: 5000, maxOutputBytes: 64, maxInputBytes: 65536, maxConcurrency: 1 };
+  const CLEAN = { differing: 0, first: 0xffffffff };
+  const OPS = ['i32.store', 'i64.store offset=8', 'f32.store offset=100', 'f64.store offset=1000', 'i32.store8 offset=500', 'i32.store16', 'i64.store8', 'i64.store16', 'i64.store32', 'memory.fill', 'memory.copy', 'memory.init', 'a callee that returns', 'a callee that branches out', 'a tight loop', 'a loop with one store per 16+ instructions'];
+  const ADDRESSES = [8, 3000, 40_000, 66_000];
+  let scribbler: Uint8Array;
+
+  const writeInput = (op: number, address: number): Uint8Array => {
+    const input = new Uint8Array(5);
+    input[0] = op;
+    new DataView(input.buffer).setUint32(1, address, true);
+    return input;
+  };
+  const scanned = (result: SandboxCallResult): { differing: number; first: number } => {
+    const out = Uint8Array.from(outputBytes(result));
+    const view = new DataView(out.buffer);
+    return { differing: view.getUint32(0, true), first: view.getUint32(4, true) };
+  };
+
+  beforeAll(async () => {
+    scribbler = await testPlugin('scribbler');
+    await host.load({ key: 'scribbler', wasm: scribbler, handlers: ['write', 'noop', 'config', 'scan'], capabilities: { config: true }, limits, config: { k: 'v'.repeat(6000) } });
+  });
+  afterAll(() => host.close());
+
+  it('the scan finds what a write left behind on an instance that is not reset', async () => {
+    const instance = new engine.Instance(new engine.Module(scribbler), { forgeone: { config_get: () => -1n } });
+    const e = instance.exports as Record<string, unknown> & { memory: { buffer: ArrayBuffer }; forgeone_alloc(n: number): number };
+    const call = (name: string, input: Uint8Array): Uint8Array => {
+      const ptr = e.forgeone_alloc(input.length);
+      new Uint8Array(e.memory.buffer, ptr, input.length).set(input);
+      const r = (e[name] as (p: number, l: number) => bigint)(ptr, input.length);
+      return new Uint8Array(e.memory.buffer, Number(r >> 32n), Number(r & 0xffffffffn)).slice();
+    };
+    const first = new DataView(call('scan', new Uint8Array(0)).buffer);
+    expect(first.getUint32(0, true)).toBe(0);
+    call('write', writeInput(1, 40_000));
+    const after = new DataView(call('scan', new Uint8Array(0)).buffer);
+    expect(after.getUint32(0, true)).toBeGreaterThan(0);
+    expect(after.getUint32(4, true)).toBeGreaterThanOrEqual(1024); // the heap: earlier outputs and the write's input
+  });
+
+  it('every kind of write, at low and high addresses, is undone before the next call, inline and in a worker', async () => {
+    expect(scanned(host.runInline('scribbler', 'scan', bytes('')))).toEqual(CLEAN);
+    for (const [op, name] of OPS.entries()) {
+      for (const address of ADDRESSES) {
+        const inline = host.runInline('scribbler', 'write', writeInput(op, address));
+        expect(outputBytes(inline), `${name} at ${address}`).toEqual([op]);
+        expect(scanned(host.runInline('scribbler', 'scan', bytes(''))), `${name} at ${address}, inline`).toEqual(CLEAN);
+        expect(outputBytes(await host.call('scribbler', 'write', writeInput(op, address))), `${name} at ${address}`).toEqual([op]);
+        expect(scanned(await host.call('scribbler', 'scan', bytes(''))), `${name} at ${address}, in a worker`).toEqual(CLEAN);
+      }
+    }
+  });
+
+  it('what the host copied in (a large input, a config value) is undone too', async () => {
+    expect(outputBytes(host.runInline('scribbler', 'noop', new Uint8Array(60_000).fill(1)))).toEqual([]);
+    expect(scanned(host.runInline('scribbler', 'scan', bytes('')))).toEqual(CLEAN);
+    expect((await host.call('scribbler', 'config', bytes(''))).ok).toBe(true);
+    expect(scanned(await host.call('scribbler', 'scan', bytes('')))).toEqual(CLEAN);
   });
 });
