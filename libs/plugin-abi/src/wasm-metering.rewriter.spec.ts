@@ -287,6 +287,16 @@ describe('meterWasmModule - structure', () => {
       }
     });
 
+    it('sees a state change behind a padded sub-opcode (0xfc 0x89 0x00 is data.drop) and gives up resetting', () => {
+      // (module (memory 1) (data "a") (func (export "f") (data.drop 0))), its sub-opcode written in two bytes.
+      const padded = Uint8Array.from([
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01,
+        0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0c, 0x01, 0x01, 0x0a, 0x08, 0x01, 0x06, 0x00, 0xfc, 0x89, 0x00, 0x00, 0x0b, 0x0b, 0x04, 0x01, 0x01, 0x01, 0x61,
+      ]);
+      expect(wasmApi.WebAssembly.validate(padded)).toBe(true);
+      expect(meterWasmModule(padded, { memoryCapPages: 4 }).reset).toMatchObject({ resettable: false, reason: 'the code uses data.drop' });
+    });
+
     it('marks the whole memory written (all ones) once a call enters a loop whose stores are too dense to track one by one', async () => {
       expect((await run('store_in_loop', 40, 41)).written).toBe(0xffffffff);
       expect(meterWasmModule(await wat2wasm(WRITES_WAT), { memoryCapPages: 4 }).stats.untrackedLoops).toBe(1);
