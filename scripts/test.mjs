@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The one test command (README, CI): build and lint every project through Nx, then run every
+// The one test command (README, CI): build, lint and typecheck every project through Nx (and test/), then run every
 // test tier with vitest and print a plain summary line: "tests: N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { join } from 'node:path';
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
 
-if (run('npx', ['nx', 'run-many', '-t', 'build', 'lint', 'typecheck', '--output-style=stream']) !== 0) {
+// test/ (end-to-end and example tests) belongs to no project, so its typecheck runs here.
+if (run('npx', ['nx', 'run-many', '-t', 'build', 'lint', 'typecheck', '--output-style=stream']) !== 0 || run('npx', ['tsc', '-p', 'test/tsconfig.json']) !== 0) {
   console.error('build, lint or typecheck failed: fix it before the tests run');
   console.log('tests: 0 passed, 1 failed');
   process.exit(1);

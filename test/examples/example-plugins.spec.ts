@@ -11,6 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ES module shared with examples/plugins/build.mjs, no type declarations
 import { buildExample, examplesDir, listExamples } from '../../examples/plugins/plugin-builder.mjs';
 
+// The engine's WebAssembly API, typed here because the project compiles without DOM typings.
+const engine = (globalThis as unknown as {
+  WebAssembly: {
+    Module: { new (bytes: Uint8Array): object; imports(module: object): { module: string; name: string; kind: string }[] };
+    Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  };
+}).WebAssembly;
+
 interface Example {
   readonly name: string;
   readonly dir: string;
@@ -88,14 +96,14 @@ describe('example plugins - build', () => {
 
   it('AssemblyScript examples import only forgeone.* functions (no env.abort, env.seed or env.trace)', () => {
     for (const example of examples.filter((e) => e.kind === 'assemblyscript')) {
-      const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasmOf(example.name)));
+      const imports = engine.Module.imports(new engine.Module(wasmOf(example.name)));
       expect(imports.filter((i) => i.module !== 'forgeone' || i.kind !== 'function')).toEqual([]);
     }
   });
 
   it('each AssemblyScript example imports exactly the host functions of its capabilities', () => {
     const imported = (name: string): string[] =>
-      WebAssembly.Module.imports(new WebAssembly.Module(wasmOf(name)))
+      engine.Module.imports(new engine.Module(wasmOf(name)))
         .map((i) => i.name)
         .sort();
     expect(imported('pii-redactor')).toEqual(['error', 'log', 'metric']);
@@ -108,8 +116,8 @@ describe('AssemblyScript SDK - forgeone_alloc', () => {
   it('returns 0 when memory cannot grow to the size, and usable blocks otherwise', () => {
     const noop = (): void => undefined;
     const imports = { forgeone: { error: noop, kv_get: () => -1n, kv_set: () => 0 } };
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(wasmOf('counter')), imports).exports as {
-      memory: WebAssembly.Memory;
+    const exports = new engine.Instance(new engine.Module(wasmOf('counter')), imports).exports as unknown as {
+      memory: { buffer: ArrayBuffer };
       forgeone_alloc(size: number): number;
     };
     const a = exports.forgeone_alloc(100);
