@@ -287,6 +287,13 @@ describe('meterWasmModule - structure', () => {
       }
     });
 
+    it('refuses a module that does not validate, whose code could otherwise reach the globals metering adds', async () => {
+      // Global 0 does not exist in the module; in the metered module it would be the fuel balance.
+      const invalid = await wat2wasm('(module (func (export "f") (global.set 0 (i64.const 1000000000000))))');
+      expect(wasmApi.WebAssembly.validate(invalid)).toBe(false);
+      expect(() => meterWasmModule(invalid, { memoryCapPages: 1 })).toThrow(/does not validate/);
+    });
+
     it('sees a state change behind a padded sub-opcode (0xfc 0x89 0x00 is data.drop) and gives up resetting', () => {
       // (module (memory 1) (data "a") (func (export "f") (data.drop 0))), its sub-opcode written in two bytes.
       const padded = Uint8Array.from([

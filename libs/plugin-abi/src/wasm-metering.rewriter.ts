@@ -1,4 +1,4 @@
-import { WasmBinaryReader } from './wasm-binary.reader.js';
+import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader.js';
 import { WasmBinaryWriter } from './wasm-binary.writer.js';
 import { InstructionKind, readInstruction, WasmRewriteError } from './wasm-instruction.decoder.js';
 import { inspectWasmModule } from './wasm-module.inspector.js';
@@ -58,6 +58,9 @@ export interface MeteredWasmModule {
   readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number; readonly trackedWrites: number; readonly untrackedLoops: number };
 }
 
+// Only the validator is needed; typed locally so the lib does not depend on DOM typings.
+const engine = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
+
 const SECTION_RANK: Readonly<Record<string, number>> = {
   custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, tag: 6, global: 7,
   export: 8, start: 9, element: 10, datacount: 11, code: 12, data: 13,
@@ -108,11 +111,16 @@ interface Globals {
  *
  * @throws {WasmRewriteError} for unsupported features (SIMD, threads, exceptions, GC, tail calls,
  *   multi-memory, memory64, imported memory), an initial memory above the cap, or a reserved export name.
- * @throws {WasmFormatError} when the binary is malformed.
+ * @throws {WasmFormatError} when the binary is malformed or does not validate. Validation comes first
+ *   because the rewriter's own globals take the next free indices: code naming a global (or function)
+ *   the module does not declare would otherwise reach the fuel balance or the write tracker.
  */
 export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): MeteredWasmModule {
   const cap = options.memoryCapPages;
   if (!Number.isInteger(cap) || cap < 0 || cap > 65536) throw new RangeError(`memoryCapPages must be an integer in 0..65536, got ${cap}`);
+  if (!engine.validate(bytes)) {
+    throw new WasmFormatError('the module does not validate (an index out of range, a type mismatch or a malformed section); compile it with a WebAssembly toolchain to see where', 0);
+  }
   const info = inspectWasmModule(bytes);
   refuseUnsupportedStructure(info);
   for (const e of info.exports) {

@@ -114,6 +114,10 @@ describe('SandboxHost - hostile plugins', () => {
     await expect(load(host, 'unknown-import')).rejects.toMatchObject({ code: 'REGISTRY.WASM_INVALID', message: expect.stringMatching(/forgeone\.spawn_process/) });
   });
 
+  it('code naming globals it does not declare (the indices metering adds): refused at load with REGISTRY.WASM_INVALID', async () => {
+    await expect(load(host, 'reaches-sandbox-globals')).rejects.toMatchObject({ code: 'REGISTRY.WASM_INVALID' });
+  });
+
   it('SIMD: refused at load with SANDBOX.MODULE_REJECTED', async () => {
     await expect(load(host, 'simd')).rejects.toMatchObject({ code: 'SANDBOX.MODULE_REJECTED', details: { feature: 'simd' } });
   });
