@@ -54,6 +54,8 @@ describe('signature verification - the registry verifies at publish, install, up
   const publish = async (dir: string) => cliSucceeded<{ name: string; version: string; signature?: { verified: boolean; reason: string | null } }>(await cli('plugin', 'publish', dir));
   const installations = async (name: string) =>
     cliSucceeded<{ installations: Array<{ environment: string; version: string; status: string }> }>(await cli('plugin', 'show', name)).installations;
+  const versionSignatures = async (name: string) =>
+    cliSucceeded<{ versions: Array<{ signature: { envelopeDigest: string; signedAt: string } | null }> }>(await cli('plugin', 'show', name)).versions.map((v) => v.signature);
   const signatureEvents = async (name: string) =>
     cliSucceeded<{ entries: SignatureEntry[] }>(await cli('audit', 'log', '--plugin', name, '--limit', '1000')).entries.filter((e) => e.type.startsWith('io.forgeone.signature.'));
   /** Waits for the projector to show `count` signature events of the plugin, and returns them. */
@@ -110,6 +112,9 @@ describe('signature verification - the registry verifies at publish, install, up
       ['io.forgeone.signature.verified.v1', 'install', 'production', 'strict', [keys.good.keyId]],
     ]);
     expect(await installations('forgeone/signed')).toEqual([expect.objectContaining({ environment: 'production', version: '1.0.0', status: 'installed' })]);
+    // plugin show says which envelope the version was published with.
+    expect(await versionSignatures('forgeone/signed')).toEqual([{ envelopeDigest: events[0].data.envelopeDigest, signedAt: expect.any(String) }]);
+    expect((await runCli(platform.apiUrl, ['plugin', 'show', 'forgeone/signed'], { token: adminToken })).stdout).toMatch(/PUBLISHED +SIGNED\n1\.0\.0 .* yes\n/);
   });
 
   it('unsigned - production refuses it (SIGNATURE.MISSING); staging (audit) installs it, flagged in the audit log', async () => {
@@ -131,6 +136,7 @@ describe('signature verification - the registry verifies at publish, install, up
     const history = await runCli(platform.apiUrl, ['plugin', 'history', 'forgeone/unsigned'], { token: adminToken });
     expect(history.stdout).toMatch(/signature\.rejected \(install, FLAGGED\)/);
     expect(await installations('forgeone/unsigned')).toEqual([expect.objectContaining({ environment: 'staging', status: 'installed' })]);
+    expect(await versionSignatures('forgeone/unsigned')).toEqual([null]);
   });
 
   it('the module changed after signing - published (not refused), then refused by production (WASM_DIGEST_MISMATCH)', async () => {

@@ -116,7 +116,18 @@ beforeAll(async () => {
         body: {
           name: 'forgeone/hello',
           latestVersion: '1.0.0',
-          versions: [{ version: '1.0.0', digest: DIGEST, sizeBytes: 2048, publisher: 'forgeone', publishedAt: '2026-11-27T09:00:00.000Z', manifest: MANIFEST }],
+          versions: [
+            { version: '1.0.0', digest: DIGEST, sizeBytes: 2048, publisher: 'forgeone', publishedAt: '2026-11-27T09:00:00.000Z', signature: null, manifest: MANIFEST },
+            {
+              version: '1.0.1',
+              digest: DIGEST,
+              sizeBytes: 2048,
+              publisher: 'forgeone',
+              publishedAt: '2026-11-27T10:00:00.000Z',
+              signature: { envelopeDigest: DIGEST, signedAt: '2026-11-27T10:00:00.000Z' },
+              manifest: MANIFEST,
+            },
+          ],
           installations: [],
         },
       };
@@ -230,8 +241,9 @@ describe('forgeone against a gateway over HTTP', () => {
         'forgeone/hello  latest 1.0.0',
         'Says hello',
         '',
-        'VERSION  DIGEST                SIZE     PUBLISHER  PUBLISHED',
-        '1.0.0    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T09:00:00Z',
+        'VERSION  DIGEST                SIZE     PUBLISHER  PUBLISHED             SIGNED',
+        '1.0.0    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T09:00:00Z  no',
+        '1.0.1    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T10:00:00Z  yes',
         '',
         'not installed in any environment',
         '',

@@ -52,6 +52,8 @@ export interface PluginVersion {
   readonly sizeBytes: number;
   readonly publisher: string;
   readonly publishedAt: string;
+  /** Null (or absent, from an older gateway) when the version was published unsigned. */
+  readonly signature?: { readonly envelopeDigest: string; readonly signedAt: string } | null;
   readonly manifest: Record<string, unknown>;
 }
 

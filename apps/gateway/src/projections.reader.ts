@@ -30,6 +30,7 @@ export class ProjectionsReader {
         sizeBytes: v.sizeBytes,
         publisher: v.publisher,
         publishedAt: v.publishedAt,
+        signature: v.signatureEnvelopeDigest === null || v.signedAt === null ? null : { envelopeDigest: v.signatureEnvelopeDigest, signedAt: v.signedAt },
         manifest: v.manifest as unknown as Record<string, unknown>,
       })),
       installations: plugin.installations.map(installationReply),

@@ -157,8 +157,8 @@ function renderDetail(reply: PluginDetailReply): string {
   const header = [`${cleanCell(reply.name)}  latest ${cleanCell(reply.latestVersion)}`];
   if (typeof description === 'string') header.push(cleanCell(description));
   const versions = formatTable(
-    ['VERSION', 'DIGEST', 'SIZE', 'PUBLISHER', 'PUBLISHED'],
-    reply.versions.map((v) => [v.version, shortDigest(v.digest), formatBytes(v.sizeBytes), v.publisher, formatTime(v.publishedAt)]),
+    ['VERSION', 'DIGEST', 'SIZE', 'PUBLISHER', 'PUBLISHED', 'SIGNED'],
+    reply.versions.map((v) => [v.version, shortDigest(v.digest), formatBytes(v.sizeBytes), v.publisher, formatTime(v.publishedAt), v.signature ? 'yes' : 'no']),
   );
   return `${header.join('\n')}\n\n${versions}\n${renderInstallations(reply.installations)}`;
 }

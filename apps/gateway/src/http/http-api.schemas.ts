@@ -132,6 +132,10 @@ export const PluginVersionSchema = z.object({
   sizeBytes: z.number().int(),
   publisher: z.string(),
   publishedAt: z.string(),
+  signature: z
+    .object({ envelopeDigest: DigestSchema, signedAt: z.string() })
+    .nullable()
+    .describe('the envelope the version was published with, and when the platform recorded it; null when published unsigned'),
   manifest: z.record(z.string(), z.unknown()),
 });
 

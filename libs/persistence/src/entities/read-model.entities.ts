@@ -76,6 +76,8 @@ export const PluginVersionEntity = new EntitySchema<PluginVersionRow>({
     publisher: text,
     publishedAt: { ...timestamptz, name: 'published_at' },
     publishedSequence: { ...bigint, name: 'published_sequence' },
+    signatureEnvelopeDigest: { ...text, name: 'signature_envelope_digest', nullable: true },
+    signedAt: { ...timestamptz, name: 'signed_at', nullable: true },
   },
 });
 

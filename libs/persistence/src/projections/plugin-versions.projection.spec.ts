@@ -20,6 +20,8 @@ describe('pluginVersionsProjection', () => {
         publisher: 'acme-platform',
         publishedAt: '2026-03-01T10:00:00.000Z',
         publishedSequence: 1,
+        signatureEnvelopeDigest: null,
+        signedAt: null,
       },
       expect.objectContaining({ version: '1.1.0', publishedSequence: 2, publishedAt: '2026-03-02T10:00:00.000Z' }),
     ]);
@@ -30,6 +32,12 @@ describe('pluginVersionsProjection', () => {
     const next = pluginVersionsProjection.evolve(row, { sequence: 2, event: versionPublished({ version: '1.0.0', publisher: 'second' }) });
     expect(next).toBe(row);
     expect(next?.publisher).toBe('first');
+  });
+
+  it('plugin versions - a signed version keeps its envelope digest and the time the platform recorded the signature', () => {
+    const signature = { envelopeDigest: `sha256:${'ab'.repeat(32)}`, signedAt: '2026-03-01T10:00:00Z' };
+    const [row] = replay(pluginVersionsProjection, [versionPublished({ version: '1.0.0', signature })]);
+    expect(row).toMatchObject({ signatureEnvelopeDigest: signature.envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' });
   });
 
   it('plugin versions - installations are ignored', () => {

@@ -13,6 +13,10 @@ export interface PluginVersionRow {
   readonly publisher: string;
   readonly publishedAt: string;
   readonly publishedSequence: number;
+  /** The digest of the envelope the version was published with; null when published unsigned. */
+  readonly signatureEnvelopeDigest: string | null;
+  /** When the platform recorded that signature (key validity and revocation are judged against it). */
+  readonly signedAt: string | null;
 }
 
 export type PluginVersionKey = Pick<PluginVersionRow, 'tenant' | 'name' | 'version'>;
@@ -29,7 +33,7 @@ export const pluginVersionsProjection: Projection<PluginVersionRow, PluginVersio
   evolve(row, { sequence, event }) {
     // The first publication wins: the registry never publishes one version twice.
     if (row || event.type !== PLUGIN_EVENT_TYPES.versionPublished) return row;
-    const { name, version, digest, sizeBytes, manifestDigest, manifest, publisher } = event.data;
+    const { name, version, digest, sizeBytes, manifestDigest, manifest, publisher, signature } = event.data;
     return {
       tenant: event.tenant,
       name,
@@ -41,6 +45,8 @@ export const pluginVersionsProjection: Projection<PluginVersionRow, PluginVersio
       publisher,
       publishedAt: isoTime(event.time),
       publishedSequence: sequence,
+      signatureEnvelopeDigest: signature?.envelopeDigest ?? null,
+      signedAt: signature ? isoTime(signature.signedAt) : null,
     };
   },
 };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PLUGIN_EVENT_TYPES, SCHEMA_VERSION, type PluginManifest } from '@forgeone/contracts';
+import { PLUGIN_EVENT_TYPES, SCHEMA_VERSION, type PluginManifest, type StoredSignature } from '@forgeone/contracts';
 import type { PluginCloudEvent } from '../projections/projection.types.js';
 
 // Builders of complete, schema-valid CloudEvents for tests; every field can be overridden.
@@ -52,7 +52,7 @@ function envelope<T extends PluginCloudEvent['type']>(type: T, subject: string, 
 }
 
 export function versionPublished(
-  options: EnvelopeOptions & { name?: string; version?: string; publisher?: string } = {},
+  options: EnvelopeOptions & { name?: string; version?: string; publisher?: string; signature?: StoredSignature } = {},
 ): Extract<PluginCloudEvent, { type: typeof PLUGIN_EVENT_TYPES.versionPublished }> {
   const name = options.name ?? PLUGIN;
   const version = options.version ?? '1.0.0';
@@ -67,6 +67,7 @@ export function versionPublished(
       manifestDigest: digestOf(JSON.stringify(manifest)),
       manifest,
       publisher: options.publisher ?? 'acme',
+      ...(options.signature ? { signature: options.signature } : {}),
     },
   };
 }

@@ -26,7 +26,12 @@ describe('applyEvent', () => {
     await db?.drop();
   });
 
-  const published = versionPublished({ version: '1.0.0', time: '2026-03-01T10:00:00Z', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+  const published = versionPublished({
+    version: '1.0.0',
+    time: '2026-03-01T10:00:00Z',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    signature: { envelopeDigest: `sha256:${'ab'.repeat(32)}`, signedAt: '2026-03-01T10:00:00Z' },
+  });
   const installedInStaging = installed({ version: '1.0.0', environment: 'staging', time: '2026-03-01T11:00:00Z' });
 
   it('writer - a sequence that does not start at 1 is a gap, and not even the checkpoint row is left behind', async () => {
@@ -61,6 +66,8 @@ describe('applyEvent', () => {
           publisher: 'acme',
           publishedAt: '2026-03-01T10:00:00.000Z',
           publishedSequence: 1,
+          signatureEnvelopeDigest: `sha256:${'ab'.repeat(32)}`,
+          signedAt: '2026-03-01T10:00:00.000Z',
         },
       ],
       installations: [
