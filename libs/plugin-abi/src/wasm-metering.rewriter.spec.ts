@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { engine, wat2wasm, type WasmMemoryLike } from '../test/wat.js';
 import { WasmRewriteError } from './wasm-instruction.decoder.js';
-import { METERING_EXPORTS, meterWasmModule } from './wasm-metering.rewriter.js';
+import { METERING_EXPORTS, meterWasmModule, type WriteTracking } from './wasm-metering.rewriter.js';
 import { inspectWasmModule } from './wasm-module.inspector.js';
 
 const wasmApi = globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean; RuntimeError: new () => Error } };
@@ -255,35 +255,70 @@ describe('meterWasmModule - structure', () => {
           (i32.store8 offset=3 (local.get $from) (i32.const 1))
           (local.set $from (i32.add (local.get $from) (i32.const 1)))
           (br_if $l (i32.lt_u (local.get $from) (local.get $to)))))
-      ;; One store per 16+ instructions: tracked store by store.
+      ;; One store per 40+ instructions: tracked store by store.
       (func (export "store_in_sparse_loop") (param $from i32) (param $to i32) (local $x i32)
         (loop $l
           (local.set $x (i32.mul (i32.add (local.get $x) (local.get $from)) (i32.const 31)))
           (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 7))))
           (local.set $x (i32.xor (local.get $x) (i32.shl (local.get $x) (i32.const 3))))
+          (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 5))))
+          (local.set $x (i32.xor (local.get $x) (i32.shl (local.get $x) (i32.const 9))))
+          (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 11))))
+          (local.set $x (i32.xor (local.get $x) (i32.shl (local.get $x) (i32.const 13))))
+          (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 2))))
           (i32.store8 offset=3 (local.get $from) (i32.or (local.get $x) (i32.const 1)))
           (local.set $from (i32.add (local.get $from) (i32.const 1)))
           (br_if $l (i32.lt_u (local.get $from) (local.get $to)))))
       (func (export "read") (param $a i32) (result i32) (i32.load (local.get $a))))`;
-    const run = async (fn: string, ...args: number[]): Promise<{ written: number; margin: number; memory: Uint8Array }> => {
-      const out = meterWasmModule(await wat2wasm(WRITES_WAT), { memoryCapPages: 4 });
+    const run = async (pages: number, fn: string, ...args: number[]): Promise<{ written: number; tracking: WriteTracking; memory: Uint8Array }> => {
+      const out = meterWasmModule(await wat2wasm(WRITES_WAT.replace('(memory (export "memory") 2)', `(memory (export "memory") ${pages})`)), { memoryCapPages: 8 });
       const m = instantiate(out.bytes, 1_000_000n);
       (m.exports[fn] as (...a: number[]) => unknown)(...args);
       const written = (m.exports[METERING_EXPORTS.written] as Global<number>).value >>> 0;
-      return { written, margin: out.reset.writeMargin, memory: new Uint8Array((m.exports.memory as WasmMemoryLike).buffer) };
+      return { written, tracking: out.reset.writeTracking, memory: new Uint8Array((m.exports.memory as WasmMemoryLike).buffer) };
     };
-    const lastNonZero = (memory: Uint8Array): number => memory.findLastIndex((b) => b !== 0);
+    const CASES = [
+      ['store', [5000]],
+      ['store', [70_000]],
+      ['fill', [9000, 300]],
+      ['fill', [4000, 5000]],
+      ['fill', [100_000, 1]],
+      ['fill', [200_000, 50_000]],
+      ['store_in_sparse_loop', [40, 6000]],
+    ] as const;
 
-    it('reports the largest static offset plus width of any store as the margin', async () => {
-      expect((await run('read', 0)).margin).toBe(24);
+    it('keeps a high-water mark for memories up to 128 KiB, else 32 buckets of at least 1 KiB covering the initial memory', async () => {
+      const trackingFor = async (pages: number) => meterWasmModule(await wat2wasm(`(module (memory ${pages}))`), { memoryCapPages: 64 }).reset.writeTracking;
+      expect(await Promise.all([0, 1, 2, 3, 17, 64].map(trackingFor))).toEqual([
+        { kind: 'high-water' },
+        { kind: 'high-water' },
+        { kind: 'high-water' },
+        { kind: 'buckets', shift: 13 },
+        { kind: 'buckets', shift: 16 },
+        { kind: 'buckets', shift: 17 },
+      ]);
     });
 
-    it('every byte a call wrote lies below written + margin: stores in callees that return, bulk fills, loops', async () => {
-      for (const [fn, args] of [['store', [5000]], ['store', [70_000]], ['fill', [9000, 300]], ['fill', [100_000, 1]], ['store_in_sparse_loop', [40, 6000]]] as const) {
-        const { written, margin, memory } = await run(fn, ...args);
-        expect(lastNonZero(memory), `${fn}(${args.join(', ')})`).toBeLessThan(written + margin);
+    it('high-water mark: every byte a call wrote lies below the mark plus 8: callees that return, bulk fills, sparse loops', async () => {
+      for (const [fn, args] of CASES.filter(([, args]) => args[0] + (args[1] ?? 0) <= 131_072)) {
+        const { written, tracking, memory } = await run(2, fn, ...args);
+        expect(tracking).toEqual({ kind: 'high-water' });
+        expect(memory.findLastIndex((b) => b !== 0), `${fn}(${args.join(', ')})`).toBeLessThan(written + 8);
         // The OR of the addresses is below twice the highest of them.
-        expect(written, `${fn}(${args.join(', ')})`).toBeLessThan(2 * Math.max(args[0] + (args[1] ?? 0), 1) + 1);
+        expect(written, `${fn}(${args.join(', ')})`).toBeLessThan(2 * (args[0] + (args[1] ?? 0) + 16));
+      }
+    });
+
+    it('buckets: marks the bucket of every byte a call wrote (or of a store starting up to 7 bytes before it), and no other', async () => {
+      const bit = (written: number, bucket: number): boolean => bucket >= 0 && (written & (1 << bucket)) !== 0;
+      const expected = [1 << 0, 1 << 8, 1 << 1, 0b11, 1 << 12, 0b1111111 << 24, 1 << 0];
+      for (const [i, [fn, args]] of CASES.entries()) {
+        const { written, tracking, memory } = await run(4, fn, ...args);
+        expect(tracking).toEqual({ kind: 'buckets', shift: 13 }); // 8 KiB
+        expect(written, `${fn}(${args.join(', ')})`).toBe(expected[i] >>> 0);
+        memory.forEach((b, at) => {
+          if (b !== 0 && !bit(written, at >> 13) && !bit(written, (at - 7) >> 13)) throw new Error(`${fn}(${args.join(', ')}) wrote ${at}, in no marked bucket`);
+        });
       }
     });
 
@@ -305,12 +340,14 @@ describe('meterWasmModule - structure', () => {
     });
 
     it('marks the whole memory written (all ones) once a call enters a loop whose stores are too dense to track one by one', async () => {
-      expect((await run('store_in_loop', 40, 41)).written).toBe(0xffffffff);
+      expect((await run(2, 'store_in_loop', 40, 41)).written).toBe(0xffffffff);
+      expect((await run(4, 'store_in_loop', 40, 41)).written).toBe(0xffffffff);
       expect(meterWasmModule(await wat2wasm(WRITES_WAT), { memoryCapPages: 4 }).stats.untrackedLoops).toBe(1);
     });
 
     it('leaves it at 0 for code that only reads', async () => {
-      expect((await run('read', 4096)).written).toBe(0);
+      expect((await run(2, 'read', 4096)).written).toBe(0);
+      expect((await run(4, 'read', 4096)).written).toBe(0);
     });
 
     it('instruments every store and bulk write outside dense loops, and nothing else', async () => {

@@ -17,10 +17,13 @@ export const METERING_EXPORTS = {
   /** Prefix of the exports of the module's own mutable globals (`__forgeone_global_<index>`), so the host can reset them. */
   globalPrefix: '__forgeone_global_',
   /**
-   * Mutable i32 global: the bitwise OR of every address the code stored to (and of the end of every
-   * memory.fill/copy/init) since the host last set it to 0. An OR of addresses is at least their
-   * maximum, so every byte written lies below `written + reset.writeMargin`: the host restores only that.
-   * All ones (the whole memory) once a call entered a loop whose stores are too dense to track one by one.
+   * Mutable i32 global: where the code wrote memory since the host last set it to 0, as
+   * `reset.writeTracking` says. `high-water`: the bitwise OR of the address of every store (and of the
+   * end of every memory.fill/copy/init); an OR of addresses is at least their maximum, so every byte
+   * written lies below it plus 8. `buckets`: one bit per bucket of `2 ** shift` bytes (bit i: a write
+   * starting in bucket i; a store may run up to 7 bytes into the next bucket; memory.fill/copy/init
+   * set every bucket they cover). All ones once a call entered a loop whose stores are too dense to
+   * track one by one.
    */
   written: '__forgeone_written',
 } as const;
@@ -39,6 +42,9 @@ export interface MeterWasmOptions {
   readonly checkEveryBlock?: boolean;
 }
 
+/** How {@link METERING_EXPORTS.written} records writes; see {@link MeteredWasmModule.reset}. */
+export type WriteTracking = { readonly kind: 'high-water' } | { readonly kind: 'buckets'; readonly shift: number };
+
 export interface MeteredWasmModule {
   readonly bytes: Uint8Array;
   /** Limits of the memory after capping (pages); undefined when the module has no memory. */
@@ -51,10 +57,14 @@ export interface MeteredWasmModule {
    * state the host cannot see or restore (tables via table.set/grow/fill/copy/init, dropped data or
    * element segments); such a module gets a fresh instance for every call.
    *
-   * `writeMargin` bounds what a call can have written: below {@link METERING_EXPORTS.written} plus
-   * this margin (the largest static offset plus width of any store in the module).
+   * `writeTracking` says how to read {@link METERING_EXPORTS.written}: a high-water mark for small
+   * memories (where restoring from 0 up is cheap and one OR per store is all it costs), buckets for
+   * larger ones, whose writes are often far apart (a stack just below 1 MiB and a heap above it).
+   * 32 buckets cover the initial memory (1 KiB each at least); when the memory is larger than that by
+   * the time the host snapshots it (a start function grew it), the bits say nothing and the host
+   * restores everything.
    */
-  readonly reset: { readonly resettable: boolean; readonly globals: readonly string[]; readonly writeMargin: number; readonly reason?: string };
+  readonly reset: { readonly resettable: boolean; readonly globals: readonly string[]; readonly writeTracking: WriteTracking; readonly reason?: string };
   readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number; readonly trackedWrites: number; readonly untrackedLoops: number };
 }
 
@@ -85,6 +95,8 @@ interface Globals {
   growRefused: number;
   growScratch: number;
   written: number;
+  /** How {@link METERING_EXPORTS.written} records writes. */
+  tracking: WriteTracking;
   /** Absolute indices of the module's own mutable globals, exported for resets. */
   mutable: readonly number[];
 }
@@ -134,10 +146,10 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   const definedGlobals = globalSection === undefined ? 0 : new WasmBinaryReader(bytes, globalSection.offset, globalSection.offset + globalSection.size, 'global section').count('global');
   const base = importedGlobals + definedGlobals;
   const mutableGlobals = globalSection === undefined ? [] : mutableDefinedGlobals(bytes, globalSection).map((i) => importedGlobals + i);
-  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, written: base + 4, mutable: mutableGlobals };
+  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, written: base + 4, tracking: writeTrackingFor(info.memories[0]?.limits.initialPages ?? 0), mutable: mutableGlobals };
 
   const plan = threadingPlan(bytes, info);
-  const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, trackedWrites: 0, untrackedLoops: 0, writeMargin: 0, stateChanges: [] };
+  const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, trackedWrites: 0, untrackedLoops: 0, stateChanges: [] };
   let memory: MeteredWasmModule['memory'];
   const out = new WasmBinaryWriter(bytes.length + 1024);
   out.bytes(bytes.subarray(0, 8));
@@ -191,11 +203,11 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   }
   emitMissingBefore(Number.MAX_SAFE_INTEGER);
 
-  const { stateChanges, writeMargin, ...counts } = stats;
+  const { stateChanges, ...counts } = stats;
   const reset = {
     resettable: stateChanges.length === 0,
     globals: mutableGlobals.map((i) => `${METERING_EXPORTS.globalPrefix}${i}`),
-    writeMargin,
+    writeTracking: globals.tracking,
     ...(stateChanges.length > 0 ? { reason: `the code uses ${[...new Set(stateChanges)].join(', ')}` } : {}),
   };
   return { bytes: out.toBytes(), memory, hasStart: info.startFunction !== undefined, reset, stats: counts };
@@ -488,7 +500,7 @@ function entryBodyFor(threadedIndex: number, params: number, g: Globals): Uint8A
   return w.byte(GLOBAL_GET).varUint(g.fuel).byte(CALL).varUint(threadedIndex).byte(GLOBAL_SET).varUint(g.fuel).byte(END).toBytes();
 }
 
-type Stats = { functions: number; instructions: number; checks: number; charges: number; trackedWrites: number; untrackedLoops: number; writeMargin: number; stateChanges: string[] };
+type Stats = { functions: number; instructions: number; checks: number; charges: number; trackedWrites: number; untrackedLoops: number; stateChanges: string[] };
 
 const VALUE_TYPE: Readonly<Record<string, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
 const LOCAL_GET = 0x20;
@@ -681,9 +693,8 @@ function meterFunctionBody(
         if (track !== undefined) {
           const write = memoryWriteAt(bytes, at);
           if (write !== undefined && !features.untracked.has(at)) {
-            insert(at, 1, write.bulk ? track.bulk : track.store(op));
+            insert(at, 1, write.bulk ? track.bulk : track.store(op, write.offset));
             stats.trackedWrites++;
-            stats.writeMargin = Math.max(stats.writeMargin, write.reach);
           }
         }
         break;
@@ -720,24 +731,36 @@ function meterFunctionBody(
 }
 
 /**
- * Records where a function writes memory, for {@link METERING_EXPORTS.written}. Before each store
- * the address is OR-ed into a local accumulator (one register instruction: no compare, no branch,
- * no memory traffic), and before each memory.fill/copy/init the end of its destination; the
- * accumulator is OR-ed into the global on every normal way out of the function. A trap skips that,
- * which is safe because the host never reuses an instance after a trap.
+ * Records where a function writes memory, for {@link METERING_EXPORTS.written}, in a local OR-ed into
+ * the global on every normal way out of the function. Before each store, with a high-water mark:
+ * `acc |= address + offset` (one register instruction, the add often folded); with buckets:
+ * `acc |= 1 << ((address + offset) >> shift)` (about four; no compare, no branch, no memory traffic
+ * either way). Before memory.fill/copy/init: the end of the destination, or the bits of every bucket
+ * it covers. A trap skips the flush, which is safe because the host never reuses an instance after
+ * a trap, nor one whose memory grew (the only way an address can fall past the 32 buckets and alias
+ * a lower bit).
  */
 interface WriteTracker {
   /** Local declaration groups to append, and how many. */
   readonly locals: Uint8Array;
   readonly groups: number;
-  /** Inserted before a store (opcodes 0x36-0x3e): the operands are [address, value]. */
-  store(op: number): Uint8Array;
+  /** Inserted before a store (opcodes 0x36-0x3e) with this static offset: the operands are [address, value]. */
+  store(op: number, offset: number): Uint8Array;
   /** Inserted before memory.fill/copy/init: the operands are [destination, i32, length]. */
   readonly bulk: Uint8Array;
   /** global.written |= accumulator. */
   readonly flush: Uint8Array;
   /** Sets the accumulator to all ones (the whole memory), before a loop whose stores are not tracked. */
   readonly untrackable: Uint8Array;
+}
+
+/** Memories up to this size (128 KiB) get a high-water mark: restoring all of it costs ~1-2 µs. */
+const HIGH_WATER_MAX_PAGES = 2;
+
+/** A high-water mark for small memories; for larger ones 32 buckets of at least 1 KiB covering the initial memory. */
+function writeTrackingFor(initialPages: number): WriteTracking {
+  if (initialPages <= HIGH_WATER_MAX_PAGES) return { kind: 'high-water' };
+  return { kind: 'buckets', shift: Math.max(10, Math.ceil(Math.log2(initialPages * 65536)) - 5) };
 }
 
 function writeTracker(g: Globals, first: number): WriteTracker {
@@ -749,45 +772,60 @@ function writeTracker(g: Globals, first: number): WriteTracker {
   const locals = new WasmBinaryWriter(8).varUint(4).byte(VALUE_TYPE.i32).varUint(1).byte(VALUE_TYPE.i64).varUint(1).byte(VALUE_TYPE.f32).varUint(1).byte(VALUE_TYPE.f64).toBytes();
   const get = (w: WasmBinaryWriter, local: number): WasmBinaryWriter => w.byte(LOCAL_GET).varUint(local);
   const accumulate = (w: WasmBinaryWriter): WasmBinaryWriter => get(w, acc).byte(I32_OR).byte(LOCAL_SET).varUint(acc);
-  const stores = new Map<number, Uint8Array>();
-  for (let op = 0x36; op <= 0x3e; op++) {
+  const buckets = g.tracking.kind === 'buckets' ? g.tracking.shift : undefined;
+  const bucketOf = (w: WasmBinaryWriter, shift: number): WasmBinaryWriter => w.byte(I32_CONST).varInt(shift).byte(I32_SHR_U);
+  const store = (op: number, offset: number): Uint8Array => {
     const value = valueLocal[STORE_VALUE_TYPE[op - 0x36]];
-    const w = new WasmBinaryWriter(24).byte(LOCAL_SET).varUint(value).byte(LOCAL_TEE).varUint(address);
-    stores.set(op, get(get(accumulate(w), address), value).toBytes());
+    const w = new WasmBinaryWriter(32).byte(LOCAL_SET).varUint(value).byte(LOCAL_SET).varUint(address);
+    if (buckets !== undefined) w.byte(I32_CONST).varInt(1);
+    get(w, address);
+    // The offset is a u32; i32.const takes its two's complement and the add wraps the same way.
+    if (offset !== 0) w.byte(I32_CONST).varInt(offset | 0).byte(I32_ADD);
+    accumulate(buckets === undefined ? w : bucketOf(w, buckets).byte(I32_SHL));
+    return get(get(w, address), value).toBytes();
+  };
+  const bulk = new WasmBinaryWriter(48).byte(LOCAL_SET).varUint(i32b).byte(LOCAL_SET).varUint(i32a).byte(LOCAL_SET).varUint(address);
+  if (buckets === undefined) {
+    // acc |= d + n, the end of the destination.
+    accumulate(get(get(bulk, address), i32b).byte(I32_ADD));
+  } else {
+    // acc |= (-1 << (d >> shift)) & (-1 >>> (31 - ((d + n - 1) >> shift))). With n = 0 the mask is
+    // empty or, when d is 0, too wide: marking more than was written only costs time.
+    bucketOf(get(bulk.byte(I32_CONST).varInt(-1), address), buckets).byte(I32_SHL);
+    bulk.byte(I32_CONST).varInt(-1).byte(I32_CONST).varInt(31);
+    bucketOf(get(get(bulk, address), i32b).byte(I32_ADD).byte(I32_CONST).varInt(1).byte(I32_SUB), buckets);
+    accumulate(bulk.byte(I32_SUB).byte(I32_SHR_U).byte(I32_AND));
   }
-  const bulk = new WasmBinaryWriter(32).byte(LOCAL_SET).varUint(i32b).byte(LOCAL_SET).varUint(i32a).byte(LOCAL_SET).varUint(address);
-  get(get(bulk, address), i32b).byte(I32_ADD);
-  get(get(get(accumulate(bulk), address), i32a), i32b);
+  get(get(get(bulk, address), i32a), i32b);
   return {
     locals,
     groups: 4,
-    store: (op) => stores.get(op)!,
+    store,
     bulk: bulk.toBytes(),
     flush: get(new WasmBinaryWriter(12).byte(GLOBAL_GET).varUint(g.written), acc).byte(I32_OR).byte(GLOBAL_SET).varUint(g.written).toBytes(),
     untrackable: new WasmBinaryWriter(8).byte(I32_CONST).varInt(-1).byte(LOCAL_SET).varUint(acc).toBytes(),
   };
 }
 
-/** Value type of the operand each store opcode (0x36-0x3e) takes, and how many bytes it writes. */
+/** Value type of the operand each store opcode (0x36-0x3e) takes. */
 const STORE_VALUE_TYPE = ['i32', 'i64', 'f32', 'f64', 'i32', 'i32', 'i64', 'i64', 'i64'] as const;
-const STORE_WIDTH = [4, 8, 4, 8, 1, 2, 1, 2, 4] as const;
 const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_AND = 0x71;
 const I32_OR = 0x72;
+const I32_SHL = 0x74;
+const I32_SHR_U = 0x76;
 
-/**
- * Whether the instruction at `at` writes linear memory: a store (reach: its static offset plus its
- * width, how far past the address it can write) or memory.fill/copy/init (tracked by the end of
- * the destination, so nothing past it).
- */
-function memoryWriteAt(bytes: Uint8Array, at: number): { bulk: boolean; reach: number } | undefined {
+/** Whether the instruction at `at` writes linear memory: a store (with its static offset) or memory.fill/copy/init. */
+function memoryWriteAt(bytes: Uint8Array, at: number): { bulk: boolean; offset: number } | undefined {
   const op = bytes[at];
   if (op >= 0x36 && op <= 0x3e) {
     const align = readLeb(bytes, at + 1);
-    return { bulk: false, reach: readLeb(bytes, at + 1 + align.length).value + STORE_WIDTH[op - 0x36] };
+    return { bulk: false, offset: readLeb(bytes, at + 1 + align.length).value };
   }
   if (op !== 0xfc) return undefined;
   const sub = readLeb(bytes, at + 1).value;
-  return sub === 8 || sub === 10 || sub === 11 ? { bulk: true, reach: 0 } : undefined;
+  return sub === 8 || sub === 10 || sub === 11 ? { bulk: true, offset: 0 } : undefined;
 }
 
 /**
@@ -816,7 +854,8 @@ function longestPathCost(bytes: Uint8Array, start: number, end: number, index: n
 
 /**
  * A loop with fewer than this many instructions per store is not tracked store by store: in a
- * store-bound loop of ~10 instructions one more (the OR) costs ~16%, above the metering budget.
+ * store-bound loop of ~10 instructions one more (the high-water OR) cost ~16%, above the metering
+ * budget.
  */
 const TRACKED_INSTRUCTIONS_PER_STORE = 16;
 

@@ -38,8 +38,11 @@ export interface GuestModulePlan {
   readonly resettable: boolean;
   /** Exported mutable globals to restore between calls. */
   readonly globals: readonly string[];
-  /** How far past the tracked write address (`__forgeone_written`) a store can reach. */
-  readonly writeMargin: number;
+  /**
+   * How `__forgeone_written` records a call's writes (MeteredWasmModule.reset.writeTracking):
+   * the OR of the addresses written, or one bit per bucket of `2 ** shift` bytes (32 buckets).
+   */
+  readonly writeTracking: { readonly kind: 'high-water' } | { readonly kind: 'buckets'; readonly shift: number };
 }
 
 export interface GuestRuntime {
@@ -110,8 +113,8 @@ export function createGuestRuntime(): GuestRuntime {
     readonly snapshot: Uint8Array;
     /** The snapshot up to its last non-zero byte; the rest of memory is restored by a fill. */
     readonly data: Uint8Array;
-    /** See GuestModulePlan.writeMargin. */
-    readonly writeMargin: number;
+    /** See Holder.bucketBytes. */
+    readonly bucketBytes: number;
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
     /** Fuel the start function used; charged to every call as a fresh instance would. */
     readonly startFuel: bigint;
@@ -122,8 +125,13 @@ export function createGuestRuntime(): GuestRuntime {
   interface Holder {
     exports: GuestExports | undefined;
     current: CallState | undefined;
-    /** The end of the highest range the host copied into guest memory since the last reset. */
+    /** Where the host copied data in since the last reset, as the guest's tracker records it (see markHostWrite). */
     hostWritten: number;
+    /**
+     * 0: a high-water mark; otherwise the bytes per bit of a bucket bitmap; -1: nothing is known (the
+     * memory outgrew the 32 buckets before the snapshot), restore everything.
+     */
+    bucketBytes: number;
   }
 
   const warm = new Map<unknown, Warm>();
@@ -189,7 +197,7 @@ export function createGuestRuntime(): GuestRuntime {
         throw fault('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${ptr} for ${data.length} bytes, beyond the plugin's memory (${memoryBytes()} bytes)`);
       }
       new Uint8Array(holder.exports!.memory.buffer, ptr, data.length).set(data);
-      if (ptr + data.length > holder.hostWritten) holder.hostWritten = ptr + data.length;
+      markHostWrite(holder, ptr, data.length);
       return (BigInt(ptr) << 32n) | BigInt(data.length);
     };
     return {
@@ -239,6 +247,25 @@ export function createGuestRuntime(): GuestRuntime {
     };
   }
 
+  /** Records a host copy of [ptr, ptr + length): its end as a high-water mark, or the bits of the buckets it touches. */
+  function markHostWrite(holder: Holder, ptr: number, length: number): void {
+    if (length === 0 || holder.bucketBytes < 0) return;
+    if (holder.bucketBytes === 0) {
+      if (ptr + length > holder.hostWritten) holder.hostWritten = ptr + length;
+      return;
+    }
+    const first = Math.floor(ptr / holder.bucketBytes);
+    const last = Math.floor((ptr + length - 1) / holder.bucketBytes);
+    holder.hostWritten |= last >= 31 ? -1 << first : ((1 << (last + 1)) - 1) & (-1 << first);
+  }
+
+  /** Copies back (or zeroes, past the data prefix) bytes [start, end) of a warm instance's memory. */
+  function restoreRange(w: Warm, memory: Uint8Array, start: number, end: number): void {
+    const dataEnd = w.data.length;
+    if (start < dataEnd) memory.set(w.data.subarray(start, Math.min(end, dataEnd)), start);
+    if (end > dataEnd) memory.fill(0, Math.max(start, dataEnd), end);
+  }
+
   function lastNonZero(bytes: Uint8Array): number {
     for (let i = bytes.length - 1; i >= 0; i--) if (bytes[i] !== 0) return i + 1;
     return 0;
@@ -246,22 +273,33 @@ export function createGuestRuntime(): GuestRuntime {
 
   /**
    * Restores a warm instance; false when it cannot be (its memory grew) and must be dropped.
-   * Only memory below the highest byte the call could have written is restored: the guest's stores
-   * are tracked by the metering rewriter, the host's copies by the holder.
+   * Only the buckets the call wrote are restored, each with the 7 bytes a store starting in it may
+   * reach into the next: the guest's writes are tracked by the metering rewriter, the host's copies
+   * by the holder.
    */
   function restore(w: Warm): boolean {
     const buffer = w.exports.memory.buffer;
     if (buffer.byteLength !== w.snapshot.length) return false;
     const memory = new Uint8Array(buffer);
     const written = w.exports[WRITTEN];
-    const end = Math.min(memory.length, Math.max((written.value >>> 0) + w.writeMargin, w.holder.hostWritten));
+    const guest = written.value;
+    const host = w.holder.hostWritten;
     written.value = 0;
     w.holder.hostWritten = 0;
-    if (end >= w.data.length) {
-      memory.set(w.data);
-      if (end > w.data.length) memory.fill(0, w.data.length, end);
+    if (w.bucketBytes === 0) {
+      // A store at the mark writes at most 8 bytes from it (a mark of 0 may be a store at 0); a bulk write ends at it.
+      restoreRange(w, memory, 0, Math.min(memory.length, Math.max((guest >>> 0) + 8, host)));
+    } else if (w.bucketBytes < 0 || (guest | host) === -1) {
+      restoreRange(w, memory, 0, memory.length);
     } else {
-      memory.set(w.data.subarray(0, end));
+      const bits = guest | host;
+      for (let i = 0; i < 32; i++) {
+        if ((bits & (1 << i)) === 0) continue;
+        let j = i + 1;
+        while (j < 32 && (bits & (1 << j)) !== 0) j++;
+        restoreRange(w, memory, i * w.bucketBytes, Math.min(memory.length, j * w.bucketBytes + 8));
+        i = j;
+      }
     }
     for (const g of w.globals) g.global.value = g.value;
     w.exports[OUT_OF_FUEL].value = 0;
@@ -332,7 +370,7 @@ export function createGuestRuntime(): GuestRuntime {
         startFuel = reused.startFuel;
         exports[FUEL].value = budget - startFuel;
       } else {
-        const holder: Holder = { exports: undefined, current: state, hostWritten: 0 };
+        const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0 };
         const instance = new wasm.Instance(module, importsFor(holder));
         exports = instance.exports as unknown as GuestExports;
         holder.exports = exports;
@@ -350,12 +388,15 @@ export function createGuestRuntime(): GuestRuntime {
           // What the start function wrote is in the snapshot; tracking starts from here.
           exports[WRITTEN].value = 0;
           holder.hostWritten = 0;
+          // 32 buckets must cover the memory, or a bit could stand for two places (see GuestModulePlan).
+          const tracking = plan.writeTracking;
+          holder.bucketBytes = tracking.kind === 'high-water' ? 0 : snapshot.length <= 32 * 2 ** tracking.shift ? 2 ** tracking.shift : -1;
           current = {
             exports,
             holder,
             snapshot,
             data: snapshot.subarray(0, lastNonZero(snapshot)),
-            writeMargin: plan.writeMargin,
+            bucketBytes: holder.bucketBytes,
             globals: plan.globals.map((name) => {
               const global = exports![name] as WasmGlobal;
               return { global, value: global.value };
@@ -383,7 +424,7 @@ export function createGuestRuntime(): GuestRuntime {
         return failure('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${inPtr} for ${input.length} input bytes, beyond the plugin's memory (${memoryBytes()} bytes)`);
       }
       new Uint8Array(exports.memory.buffer, inPtr, input.length).set(input);
-      if (current !== undefined && inPtr + input.length > current.holder.hostWritten) current.holder.hostWritten = inPtr + input.length;
+      if (current !== undefined) markHostWrite(current.holder, inPtr, input.length);
       const result = (handler as (ptr: number, len: number) => bigint)(inPtr, input.length);
       if (fuelLeft() < 0n) return outOfFuel();
       if (result < 0n) {

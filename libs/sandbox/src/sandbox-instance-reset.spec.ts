@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meterWasmModule } from '@forgeone/plugin-abi';
-import { bytes, testPlugin } from '../test/wat.js';
+import { readFileSync } from 'node:fs';
+import { bytes, testPlugin, wat2wasm } from '../test/wat.js';
 import { SandboxHost } from './sandbox.host.js';
 import type { SandboxCallResult } from './sandbox.types.js';
 
@@ -29,7 +30,7 @@ describe('SandboxHost - instances are reset between calls', () => {
 
   it('metering - exports the mutable globals and marks the module resettable', () => {
     const metered = meterWasmModule(stateful, { memoryCapPages: 16 });
-    expect(metered.reset).toEqual({ resettable: true, globals: ['__forgeone_global_0', '__forgeone_global_1', '__forgeone_global_2'], writeMargin: 1 });
+    expect(metered.reset).toEqual({ resettable: true, globals: ['__forgeone_global_0', '__forgeone_global_1', '__forgeone_global_2'], writeTracking: { kind: 'high-water' } });
   });
 
   it('every call sees globals, memory and the start function state of a fresh instance, inline and in a worker', async () => {
@@ -83,14 +84,20 @@ describe('SandboxHost - instances are reset between calls', () => {
 });
 
 describe('SandboxHost - the reset after a call restores every byte the call wrote', () => {
-  // The reset restores memory only below the highest address a call could have written (tracked by
-  // the metering rewriter for the guest, by the host for its own copies); scribbler.wat writes through
-  // every store width, memory.fill/copy/init, callees that leave by return and by branch, and a loop.
+  // The reset restores only memory a call could have written (tracked by the metering rewriter for the
+  // guest, by the host for its own copies); scribbler.wat writes through every store width,
+  // memory.fill/copy/init, callees that leave by return and by branch, and loops. Its memory is
+  // resized for each way of tracking: a high-water mark (2 pages), 32 buckets (4 pages), and 32
+  // buckets that the start function outgrows (3 pages grown to 5), where the host must restore all.
+  const VARIANTS = [
+    { key: 'scribbler', pages: 2, grow: 0, addresses: [8, 3000, 40_000, 66_000] },
+    { key: 'scribbler-buckets', pages: 4, grow: 0, addresses: [8, 3000, 8190, 40_000, 66_000, 200_000] },
+    { key: 'scribbler-outgrown', pages: 3, grow: 2, addresses: [8, 40_000, 300_000] },
+  ];
   const host = new SandboxHost();
   const limits = { memoryMiB: 1, fuel: 20_000_000, timeoutMs: 5000, maxOutputBytes: 64, maxInputBytes: 65536, maxConcurrency: 1 };
   const CLEAN = { differing: 0, first: 0xffffffff };
-  const OPS = ['i32.store', 'i64.store offset=8', 'f32.store offset=100', 'f64.store offset=1000', 'i32.store8 offset=500', 'i32.store16', 'i64.store8', 'i64.store16', 'i64.store32', 'memory.fill', 'memory.copy', 'memory.init', 'a callee that returns', 'a callee that branches out', 'a tight loop', 'a loop with one store per 16+ instructions'];
-  const ADDRESSES = [8, 3000, 40_000, 66_000];
+  const OPS = ['i32.store', 'i64.store offset=8', 'f32.store offset=100', 'f64.store offset=1000', 'i32.store8 offset=500', 'i32.store16', 'i64.store8', 'i64.store16', 'i64.store32', 'memory.fill', 'memory.copy', 'memory.init', 'a callee that returns', 'a callee that branches out', 'a tight loop', 'a loop with one store per 40+ instructions'];
   let scribbler: Uint8Array;
 
   const writeInput = (op: number, address: number): Uint8Array => {
@@ -107,7 +114,12 @@ describe('SandboxHost - the reset after a call restores every byte the call wrot
 
   beforeAll(async () => {
     scribbler = await testPlugin('scribbler');
-    await host.load({ key: 'scribbler', wasm: scribbler, handlers: ['write', 'noop', 'config', 'scan'], capabilities: { config: true }, limits, config: { k: 'v'.repeat(6000) } });
+    const text = readFileSync(new URL('../test/plugins/scribbler.wat', import.meta.url), 'utf8');
+    for (const v of VARIANTS) {
+      let wat = text.replace('(memory (export "memory") 2 4)', `(memory (export "memory") ${v.pages} 16)`);
+      if (v.grow > 0) wat = wat.replace('(global $heap', `(func $grow (drop (memory.grow (i32.const ${v.grow})))) (start $grow) (global $heap`);
+      await host.load({ key: v.key, wasm: await wat2wasm(wat), handlers: ['write', 'noop', 'config', 'scan'], capabilities: { config: true }, limits, config: { k: 'v'.repeat(6000) } });
+    }
   });
   afterAll(() => host.close());
 
@@ -128,23 +140,23 @@ describe('SandboxHost - the reset after a call restores every byte the call wrot
     expect(after.getUint32(4, true)).toBeGreaterThanOrEqual(1024); // the heap: earlier outputs and the write's input
   });
 
-  it('every kind of write, at low and high addresses, is undone before the next call, inline and in a worker', async () => {
-    expect(scanned(host.runInline('scribbler', 'scan', bytes('')))).toEqual(CLEAN);
+  it.each(VARIANTS)('$key ($pages pages, grown by $grow): every kind of write, at low and high addresses, is undone before the next call, inline and in a worker', async ({ key, addresses }) => {
+    expect(scanned(host.runInline(key, 'scan', bytes('')))).toEqual(CLEAN);
     for (const [op, name] of OPS.entries()) {
-      for (const address of ADDRESSES) {
-        const inline = host.runInline('scribbler', 'write', writeInput(op, address));
+      for (const address of addresses) {
+        const inline = host.runInline(key, 'write', writeInput(op, address));
         expect(outputBytes(inline), `${name} at ${address}`).toEqual([op]);
-        expect(scanned(host.runInline('scribbler', 'scan', bytes(''))), `${name} at ${address}, inline`).toEqual(CLEAN);
-        expect(outputBytes(await host.call('scribbler', 'write', writeInput(op, address))), `${name} at ${address}`).toEqual([op]);
-        expect(scanned(await host.call('scribbler', 'scan', bytes(''))), `${name} at ${address}, in a worker`).toEqual(CLEAN);
+        expect(scanned(host.runInline(key, 'scan', bytes(''))), `${name} at ${address}, inline`).toEqual(CLEAN);
+        expect(outputBytes(await host.call(key, 'write', writeInput(op, address))), `${name} at ${address}`).toEqual([op]);
+        expect(scanned(await host.call(key, 'scan', bytes(''))), `${name} at ${address}, in a worker`).toEqual(CLEAN);
       }
     }
   });
 
-  it('what the host copied in (a large input, a config value) is undone too', async () => {
-    expect(outputBytes(host.runInline('scribbler', 'noop', new Uint8Array(60_000).fill(1)))).toEqual([]);
-    expect(scanned(host.runInline('scribbler', 'scan', bytes('')))).toEqual(CLEAN);
-    expect((await host.call('scribbler', 'config', bytes(''))).ok).toBe(true);
-    expect(scanned(await host.call('scribbler', 'scan', bytes('')))).toEqual(CLEAN);
+  it.each(VARIANTS)('$key: what the host copied in (a large input, a config value) is undone too', async ({ key }) => {
+    expect(outputBytes(host.runInline(key, 'noop', new Uint8Array(60_000).fill(1)))).toEqual([]);
+    expect(scanned(host.runInline(key, 'scan', bytes('')))).toEqual(CLEAN);
+    expect((await host.call(key, 'config', bytes(''))).ok).toBe(true);
+    expect(scanned(await host.call(key, 'scan', bytes('')))).toEqual(CLEAN);
   });
 });
