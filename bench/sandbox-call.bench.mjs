@@ -82,7 +82,23 @@ function wat2wasm(name, text) {
     parsed.destroy();
   }
 }
+// The same echo in the memory layout Rust and C toolchains produce: 17 pages, a stack growing down
+// from 1 MiB (each call pushes a frame), data and heap above it. Writes land on both sides of 1 MiB.
+const STACK_FIRST_ECHO_WAT = ECHO_WAT.replace('(memory (export "memory") 1 16)', '(memory (export "memory") 17 64)')
+  .replace('(global $heap (mut i32) (i32.const 1024))', `(global $sp (mut i32) (i32.const 1048576))
+  (global $heap (mut i32) (i32.const 1052672))
+  (data (i32.const 1048576) "read-only data above the stack")`)
+  .replace(`(func (export "echo") (param $p i32) (param $l i32) (result i64) (local $o i32)
+    (local.set $o (call $alloc (local.get $l)))`, `(func (export "echo") (param $p i32) (param $l i32) (result i64) (local $o i32) (local $frame i32)
+    (local.set $frame (i32.sub (global.get $sp) (i32.const 64)))
+    (global.set $sp (local.get $frame))
+    (i32.store (local.get $frame) (local.get $p))
+    (i32.store offset=4 (local.get $frame) (local.get $l))
+    (local.set $o (call $alloc (i32.load offset=4 (local.get $frame))))
+    (global.set $sp (i32.add (local.get $frame) (i32.const 64)))`);
+if (!STACK_FIRST_ECHO_WAT.includes('$frame')) throw new Error('the stack-first echo was not derived from ECHO_WAT');
 const echoWasm = wat2wasm('echo.wat', ECHO_WAT);
+const stackFirstEchoWasm = wat2wasm('stack-first-echo.wat', STACK_FIRST_ECHO_WAT);
 const extismEchoWasm = wat2wasm('extism-echo.wat', EXTISM_ECHO_WAT);
 const helloWasm = new Uint8Array(readFileSync(join(root, 'examples/plugins/hello/plugin.wasm')));
 
@@ -123,13 +139,14 @@ const opts = quick ? { batch: 100, rounds: 5 } : { batch: 500, rounds: 21 };
 const rows = [];
 const host = new SandboxHost();
 
-for (const [name, wasm, handler] of [
+for (const [name, wasm, handler, keyName = handler] of [
   ['echo (memory.copy)', echoWasm, 'echo'],
   ['hello (byte loop)', helloWasm, 'greet'],
+  ['echo, stack-first 17 pages', stackFirstEchoWasm, 'echo', 'echo-stack-first'],
 ]) {
   const raw = new WebAssembly.Module(wasm);
   const metered = new WebAssembly.Module(meterWasmModule(wasm, { memoryCapPages: 256 }).bytes);
-  const key = `bench/${handler}@1.0.0`;
+  const key = `bench/${keyName}@1.0.0`;
   await host.load({ key, wasm, handlers: [handler], capabilities: {}, limits: { memoryMiB: 16, fuel: 10_000_000, timeoutMs: 1000, maxOutputBytes: 1 << 20 } });
 
   // Baseline 1: an instance reused across calls (state leaks; the cheapest thing V8 can do). The
@@ -166,6 +183,9 @@ for (const [name, wasm, handler] of [
   const ns = (k) => m[k].best;
   rows.push({
     plugin: name,
+    // The stack-first row shows how the reset scales with a large, sparsely written memory; the
+    // target is judged on the echo and hello in the usual layout.
+    judged: keyName !== 'echo-stack-first',
     rawReusedNs: ns('rawReused'),
     rawFreshNs: ns('rawFresh'),
     meteredFreshNs: ns('meteredFresh'),
@@ -315,7 +335,7 @@ console.log(
 );
 
 const targets = {
-  guestCallWithin1_5xRaw: rows.every((r) => r.sandboxInlineNs <= 1.5 * r.rawReusedNs),
+  guestCallWithin1_5xRaw: rows.filter((r) => r.judged).every((r) => r.sandboxInlineNs <= 1.5 * r.rawReusedNs),
   atLeast5xFasterThanExtism: extismRow.vsSandboxInline >= 5,
   dispatchP50Under30us: worker.dispatchOverheadP50Us < 30,
 };

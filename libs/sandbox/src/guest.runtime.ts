@@ -111,8 +111,8 @@ export function createGuestRuntime(): GuestRuntime {
     readonly exports: GuestExports;
     readonly holder: Holder;
     readonly snapshot: Uint8Array;
-    /** The snapshot up to its last non-zero byte; the rest of memory is restored by a fill. */
-    readonly data: Uint8Array;
+    /** Where the snapshot is not zero, as sorted [start, end) ranges: copied back; the rest is filled with zeros. */
+    readonly islands: readonly (readonly [number, number])[];
     /** See Holder.bucketBytes. */
     readonly bucketBytes: number;
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
@@ -259,16 +259,40 @@ export function createGuestRuntime(): GuestRuntime {
     holder.hostWritten |= last >= 31 ? -1 << first : ((1 << (last + 1)) - 1) & (-1 << first);
   }
 
-  /** Copies back (or zeroes, past the data prefix) bytes [start, end) of a warm instance's memory. */
+  /** Returns bytes [start, end) of a warm instance's memory to the snapshot: copies its islands, zero-fills between them. */
   function restoreRange(w: Warm, memory: Uint8Array, start: number, end: number): void {
-    const dataEnd = w.data.length;
-    if (start < dataEnd) memory.set(w.data.subarray(start, Math.min(end, dataEnd)), start);
-    if (end > dataEnd) memory.fill(0, Math.max(start, dataEnd), end);
+    let at = start;
+    for (const [from, to] of w.islands) {
+      if (to <= at) continue;
+      if (from >= end) break;
+      const copyFrom = Math.max(from, at);
+      const copyTo = Math.min(to, end);
+      if (copyFrom > at) memory.fill(0, at, copyFrom);
+      memory.set(w.snapshot.subarray(copyFrom, copyTo), copyFrom);
+      at = copyTo;
+    }
+    if (at < end) memory.fill(0, at, end);
   }
 
-  function lastNonZero(bytes: Uint8Array): number {
-    for (let i = bytes.length - 1; i >= 0; i--) if (bytes[i] !== 0) return i + 1;
-    return 0;
+  /**
+   * The non-zero ranges of a snapshot, 4-byte aligned, with gaps under 1 KiB merged (a fill that
+   * short is no cheaper than a copy); at most 256 of them, else one range from the first non-zero
+   * byte to the last.
+   */
+  function islandsOf(snapshot: Uint8Array): [number, number][] {
+    const words = new Uint32Array(snapshot.buffer, snapshot.byteOffset, snapshot.length >>> 2);
+    const islands: [number, number][] = [];
+    for (let i = 0; i < words.length; i++) {
+      if (words[i] === 0) continue;
+      const from = i * 4;
+      while (i + 1 < words.length && words[i + 1] !== 0) i++;
+      const to = (i + 1) * 4;
+      const last = islands[islands.length - 1];
+      if (last !== undefined && from - last[1] < 1024) last[1] = to;
+      else islands.push([from, to]);
+    }
+    if (islands.length > 256) return [[islands[0][0], islands[islands.length - 1][1]]];
+    return islands;
   }
 
   /**
@@ -395,7 +419,7 @@ export function createGuestRuntime(): GuestRuntime {
             exports,
             holder,
             snapshot,
-            data: snapshot.subarray(0, lastNonZero(snapshot)),
+            islands: islandsOf(snapshot),
             bucketBytes: holder.bucketBytes,
             globals: plan.globals.map((name) => {
               const global = exports![name] as WasmGlobal;
