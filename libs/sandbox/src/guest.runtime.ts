@@ -297,9 +297,9 @@ export function createGuestRuntime(): GuestRuntime {
 
   /**
    * Restores a warm instance; false when it cannot be (its memory grew) and must be dropped.
-   * Only the buckets the call wrote are restored, each with the 7 bytes a store starting in it may
-   * reach into the next: the guest's writes are tracked by the metering rewriter, the host's copies
-   * by the holder.
+   * Only what the call can have written is restored: memory below its high-water mark, or the
+   * buckets it wrote, each with the 7 bytes a store starting in it may reach into the next. The
+   * guest's writes are tracked by the metering rewriter, the host's copies by the holder.
    */
   function restore(w: Warm): boolean {
     const buffer = w.exports.memory.buffer;
