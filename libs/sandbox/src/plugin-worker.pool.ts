@@ -173,7 +173,7 @@ export class PluginWorkerPool {
       worker,
       calls: port1,
       header: new Int32Array(channel, 0, CHANNEL.headerBytes / 4),
-      numbers: new Float64Array(channel, CHANNEL.fuelOffset, 2),
+      numbers: new Float64Array(channel, CHANNEL.fuelOffset, 3),
       payload: new Uint8Array(channel, CHANNEL.headerBytes),
       ready: false,
       dead: false,
@@ -245,7 +245,7 @@ export class PluginWorkerPool {
 
   /**
    * Busy-waits for a short call's result in the channel. A wait that times out (a loaded machine
-   * where the worker is slow to wake) makes the pool skip busy-waiting for 1, 2, 4, ... calls.
+   * where the worker is slow to wake) makes the pool skip busy-waiting for 1, 2, 4, ... (at most 64) calls.
    */
   private awaitInChannel(w: PooledWorker, callId: number, spinMicros: number): void {
     const until = performance.now() + spinMicros / 1000;
@@ -257,7 +257,7 @@ export class PluginWorkerPool {
         return;
       }
     } while (performance.now() < until);
-    this.spinBackoff = Math.min(Math.max(1, this.spinBackoff * 2), 1024);
+    this.spinBackoff = Math.min(Math.max(1, this.spinBackoff * 2), 64);
     this.skipSpins = this.spinBackoff;
   }
 
@@ -275,6 +275,7 @@ export class PluginWorkerPool {
     w.sentConfig = config;
     const message: ToWorker = { type: 'call', callId, request };
     w.calls.postMessage(message);
+    w.numbers[2] = performance.timeOrigin + performance.now();
     Atomics.add(w.header, CHANNEL.doorbell, 1);
     Atomics.notify(w.header, CHANNEL.doorbell);
     const spin = this.options.spinMicros ?? 0;

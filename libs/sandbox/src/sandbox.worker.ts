@@ -11,8 +11,10 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
  * [4] finished: the id of the last call whose result is ready, [7] started: the id of the call the
  * guest is running (set before it starts), [5] where it is (1: in the channel,
  * 0: in a 'result' message), [6] output length of a result in the channel; Float64s at byte 32
- * and 40 hold its fuel and how long the call ran in the worker (µs). A plain success (output, no logs or metrics) travels in the channel, so the main
- * thread can take it without a message when it is waiting for it.
+ * and 40 hold its fuel and how long the call ran in the worker (µs), and at byte 48 when the main
+ * thread rang the doorbell for its latest call (`performance.timeOrigin + performance.now()`, ms).
+ * A plain success (output, no logs or metrics) travels in the channel, so the main thread can take
+ * it without a message when it is waiting for it.
  */
 export const CHANNEL = {
   headerBytes: 64,
@@ -69,7 +71,7 @@ type ReceiveSync = (port: MessagePort) => { message: ToWorker } | undefined;
 export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: () => GuestRuntime, receive: ReceiveSync): void {
   const runtime = createRuntime();
   const header = new Int32Array(data.channel, 0, 16);
-  const numbers = new Float64Array(data.channel, 32, 2);
+  const numbers = new Float64Array(data.channel, 32, 3);
   const payload = new Uint8Array(data.channel, 64);
   let callId = 0;
   const bridge = {
@@ -88,7 +90,11 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
   let config: Readonly<Record<string, string>> = {};
   let seen = 0;
   // Waking a sleeping thread costs tens of microseconds (more on an idle virtual machine); when calls
-  // follow each other closely the worker watches the doorbell a little before it sleeps.
+  // follow each other closely the worker watches the doorbell a little before it sleeps. The gap is
+  // from the end of one call to the ring for the next, both on the absolute clock: timing it to this
+  // thread's wake-up would count the wake-up itself, and a worker that once slept through a gap
+  // would never watch again on a machine slow to wake threads.
+  const now = (): number => performance.timeOrigin + performance.now();
   let gapMicros = Number.POSITIVE_INFINITY;
   let idleSince = 0;
   for (;;) {
@@ -97,7 +103,7 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
       while (Atomics.load(header, 3) === seen && performance.now() < until);
     }
     Atomics.wait(header, 3, seen);
-    gapMicros = (performance.now() - idleSince) * 1000;
+    gapMicros = (numbers[2] - idleSince) * 1000;
     seen = Atomics.load(header, 3);
     for (let received = receive(data.calls); received !== undefined; received = receive(data.calls)) {
       const message = received.message;
@@ -135,7 +141,7 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
       }
       runtime.recycle();
     }
-    idleSince = performance.now();
+    idleSince = now();
   }
 }
 
