@@ -113,8 +113,6 @@ export function createGuestRuntime(): GuestRuntime {
     readonly snapshot: Uint8Array;
     /** Where the snapshot is not zero, as sorted [start, end) ranges: copied back; the rest is filled with zeros. */
     readonly islands: readonly (readonly [number, number])[];
-    /** See Holder.bucketBytes. */
-    readonly bucketBytes: number;
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
     /** Fuel the start function used; charged to every call as a fresh instance would. */
     readonly startFuel: bigint;
@@ -306,14 +304,15 @@ export function createGuestRuntime(): GuestRuntime {
     if (buffer.byteLength !== w.snapshot.length) return false;
     const memory = new Uint8Array(buffer);
     const written = w.exports[WRITTEN];
+    const { bucketBytes } = w.holder;
     const guest = written.value;
     const host = w.holder.hostWritten;
     written.value = 0;
     w.holder.hostWritten = 0;
-    if (w.bucketBytes === 0) {
+    if (bucketBytes === 0) {
       // A store at the mark writes at most 8 bytes from it (a mark of 0 may be a store at 0); a bulk write ends at it.
       restoreRange(w, memory, 0, Math.min(memory.length, Math.max((guest >>> 0) + 8, host)));
-    } else if (w.bucketBytes < 0 || (guest | host) === -1) {
+    } else if (bucketBytes < 0 || (guest | host) === -1) {
       restoreRange(w, memory, 0, memory.length);
     } else {
       const bits = guest | host;
@@ -321,7 +320,7 @@ export function createGuestRuntime(): GuestRuntime {
         if ((bits & (1 << i)) === 0) continue;
         let j = i + 1;
         while (j < 32 && (bits & (1 << j)) !== 0) j++;
-        restoreRange(w, memory, i * w.bucketBytes, Math.min(memory.length, j * w.bucketBytes + 8));
+        restoreRange(w, memory, i * bucketBytes, Math.min(memory.length, j * bucketBytes + 8));
         i = j;
       }
     }
@@ -420,7 +419,6 @@ export function createGuestRuntime(): GuestRuntime {
             holder,
             snapshot,
             islands: islandsOf(snapshot),
-            bucketBytes: holder.bucketBytes,
             globals: plan.globals.map((name) => {
               const global = exports![name] as WasmGlobal;
               return { global, value: global.value };
