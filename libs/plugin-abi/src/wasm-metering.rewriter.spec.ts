@@ -465,27 +465,20 @@ describe('meterWasmModule - the balance threaded through direct calls', () => {
   });
 
   it('returns several results and the balance from nested blocks, a branch to the function label and the end', async () => {
+    // The same body twice: once only called internally (threaded), once exported (an entry and its threaded copy).
+    const body = `(param $x i32) (result i32 i64) (local $t i32)
+        (local.set $t (i32.mul (local.get $x) (i32.const 2)))
+        (block $outer
+          (block $inner
+            (br_if $inner (i32.eqz (local.get $x)))
+            (if (i32.eq (local.get $x) (i32.const 1)) (then (return (i32.const 100) (i64.const 200))))
+            (if (i32.eq (local.get $x) (i32.const 2)) (then (br 3 (local.get $t) (i64.const 300))))
+            (br $outer))
+          (return (i32.const -1) (i64.const -1)))
+        (local.get $t) (i64.extend_i32_u (local.get $x))`;
     const bytes = await metered(`(module
-      (func $split (param $x i32) (result i32 i64) (local $t i32)
-        (local.set $t (i32.mul (local.get $x) (i32.const 2)))
-        (block $outer
-          (block $inner
-            (br_if $inner (i32.eqz (local.get $x)))
-            (if (i32.eq (local.get $x) (i32.const 1)) (then (return (i32.const 100) (i64.const 200))))
-            (if (i32.eq (local.get $x) (i32.const 2)) (then (br 3 (local.get $t) (i64.const 300))))
-            (br $outer))
-          (return (i32.const -1) (i64.const -1)))
-        (local.get $t) (i64.extend_i32_u (local.get $x)))
-      (func $splitx (export "split") (param $x i32) (result i32 i64) (local $t i32)
-        (local.set $t (i32.mul (local.get $x) (i32.const 2)))
-        (block $outer
-          (block $inner
-            (br_if $inner (i32.eqz (local.get $x)))
-            (if (i32.eq (local.get $x) (i32.const 1)) (then (return (i32.const 100) (i64.const 200))))
-            (if (i32.eq (local.get $x) (i32.const 2)) (then (br 3 (local.get $t) (i64.const 300))))
-            (br $outer))
-          (return (i32.const -1) (i64.const -1)))
-        (local.get $t) (i64.extend_i32_u (local.get $x)))
+      (func $split ${body})
+      (func $splitx (export "split") ${body})
       (func (export "viaInternal") (param $x i32) (result i32 i64) (call $split (local.get $x)))
       (func (export "viaExported") (param $x i32) (result i32 i64) (call $splitx (local.get $x))))`);
     const expected: Record<number, [number, bigint]> = { 0: [-1, -1n], 1: [100, 200n], 2: [4, 300n], 5: [10, 5n] };
