@@ -36,7 +36,13 @@ export function measureSync(n, fn) {
 
 /** `n` calls of `fn` spread over `concurrency` loops that each wait for their previous call. */
 export async function measureAsync(n, concurrency, fn) {
-  const latencies = [];
+  const { latenciesNs, elapsedNs } = await sampleAsync(n, concurrency, fn);
+  return latencyStats(latenciesNs, elapsedNs);
+}
+
+/** Like {@link measureAsync}, but answers the raw per-call latencies (ns) and the elapsed time, to pool several batches. */
+export async function sampleAsync(n, concurrency, fn) {
+  const latenciesNs = [];
   let next = 0;
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -45,11 +51,30 @@ export async function measureAsync(n, concurrency, fn) {
         next++;
         const t = process.hrtime.bigint();
         await fn();
-        latencies.push(Number(process.hrtime.bigint() - t));
+        latenciesNs.push(Number(process.hrtime.bigint() - t));
       }
     }),
   );
-  return latencyStats(latencies, process.hrtime.bigint() - start);
+  return { latenciesNs, elapsedNs: process.hrtime.bigint() - start };
+}
+
+/**
+ * Measures several variants under the same conditions: `rounds` rounds, each running a batch of
+ * `n / rounds` calls of every variant (the order rotating from round to round), pooled per
+ * variant. A drift in machine load then lands on every variant alike instead of on whichever ran last.
+ */
+export async function measureInterleaved(variants, { n, concurrency, rounds }) {
+  const pooled = variants.map(() => ({ latenciesNs: [], elapsedNs: 0n }));
+  const batch = Math.max(1, Math.floor(n / rounds));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (round + k) % variants.length;
+      const { latenciesNs, elapsedNs } = await sampleAsync(batch, concurrency, variants[i]);
+      pooled[i].latenciesNs.push(...latenciesNs);
+      pooled[i].elapsedNs += elapsedNs;
+    }
+  }
+  return pooled.map((p) => latencyStats(p.latenciesNs, p.elapsedNs));
 }
 
 /** Polls `probe` until it answers truthy; `exited()` returning a reason aborts at once. */

@@ -4,7 +4,7 @@
 // between two processes measured in the same run, plus the runner's in-process worker dispatch
 // (SandboxHost.call round trip minus the guest's own time on the calling thread).
 //
-//   node bench/invoke-bus.bench.mjs [--n 2000] [--concurrency 16] [--warmup 300]
+//   node bench/invoke-bus.bench.mjs [--n 2000] [--concurrency 16] [--warmup 300] [--rounds 10]
 //
 // Needs a build (`npm run build`), NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and
 // Postgres at FORGEONE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, allowed to
@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { measureAsync, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
 
 for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']) {
   if (!existsSync(join(root, built))) {
@@ -29,11 +29,13 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '16' },
     warmup: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '10' },
   },
 });
 const N = Number(args.n);
 const CONCURRENCY = Number(args.concurrency);
 const WARMUP = Number(args.warmup);
+const ROUNDS = Number(args.rounds);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 
@@ -67,29 +69,19 @@ await nc.flush();
 process.on('SIGTERM', async () => { await nc.close(); process.exit(0); });
 setInterval(() => undefined, 60_000);
 `;
-{
-  const subject = `bench-${randomBytes(4).toString('hex')}.echo`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', ECHO_RESPONDER], { cwd: root, env: { PATH: process.env.PATH, NATS_URL, ECHO_SUBJECT: subject }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    const echo = async () => {
-      const reply = await nc.request(subject, body, { timeout: 5_000 });
-      if (reply.data.length !== body.length) throw new Error('the echo answered another payload');
-    };
-    await waitFor('the echo responder', async () => (await echo(), true), () => (child.exitCode !== null ? `exited (${child.exitCode}): ${stderr}` : undefined));
-    await measureAsync(WARMUP, 1, echo);
-    const label = 'raw NATS request/reply (echo process)';
-    results.push({ scenario: label, mode: 'sequential', ...(await measureAsync(N, 1, echo)) });
-    results.push({ scenario: label, mode: `concurrency ${CONCURRENCY}`, ...(await measureAsync(N, CONCURRENCY, echo)) });
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
+const echoSubject = `bench-${randomBytes(4).toString('hex')}.echo`;
+const responder = spawn(process.execPath, ['--input-type=module', '-e', ECHO_RESPONDER], { cwd: root, env: { PATH: process.env.PATH, NATS_URL, ECHO_SUBJECT: echoSubject }, stdio: ['ignore', 'ignore', 'pipe'] });
+let responderStderr = '';
+responder.stderr.on('data', (chunk) => (responderStderr += chunk));
+const responderExited = new Promise((resolve) => responder.once('exit', resolve));
+const echo = async () => {
+  const reply = await nc.request(echoSubject, body, { timeout: 5_000 });
+  if (reply.data.length !== body.length) throw new Error('the echo answered another payload');
+};
 
 // --- 2. forgeone.invoke through the platform's sandbox-runner ------------------------------------
+// Both run while the whole platform is up, in alternating batches (measureInterleaved), so they see
+// the same machine: a load drift during the run lands on both instead of on whichever ran last.
 const namespace = testNamespace('bench-invoke');
 const names = namesFor(namespace);
 const db = await createTestDatabase('bench');
@@ -97,6 +89,7 @@ let platform;
 const pluginMs = { sequential: [], concurrent: [] };
 let invokeReply;
 try {
+  await waitFor('the echo responder', async () => (await echo(), true), () => (responder.exitCode !== null ? `exited (${responder.exitCode}): ${responderStderr}` : undefined));
   const bootstrapToken = randomBootstrapToken();
   platform = await startTestPlatform({ namespace, databaseUrl: db.url, natsUrl: NATS_URL, bootstrapToken, env: { OTEL_TRACES_EXPORTER: 'none' } });
   const cli = async (...argv) => {
@@ -127,17 +120,22 @@ try {
   };
   const run = async (mode, concurrency) => {
     failures = {};
-    const measured = await measureAsync(N, concurrency, invoke);
+    const [rawStats, invokeStats] = await measureInterleaved([echo, invoke], { n: N, concurrency, rounds: ROUNDS });
     if (Object.values(failures).reduce((a, b) => a + b, 0) > N / 10) throw new Error(`more than 10% of the calls failed: ${JSON.stringify(failures)}`);
-    return { scenario: label, mode, ...measured, failures };
+    results.push({ scenario: 'raw NATS request/reply (echo process)', mode, ...rawStats });
+    results.push({ scenario: label, mode, ...invokeStats, failures });
   };
+  sink = [];
   await waitFor('the sandbox-runner', async () => (await invoke(), invokeReply !== undefined));
+  await measureAsync(WARMUP, 1, echo);
   await measureAsync(WARMUP, 1, invoke);
-  sink = pluginMs.sequential = [];
-  results.push(await run('sequential', 1));
+  sink = pluginMs.sequential;
+  await run('sequential', 1);
   sink = pluginMs.concurrent;
-  results.push(await run(`concurrency ${CONCURRENCY}`, CONCURRENCY));
+  await run(`concurrency ${CONCURRENCY}`, CONCURRENCY);
 } finally {
+  responder.kill('SIGTERM');
+  await responderExited;
   await platform?.stop();
   await removeNamespace(namespace, NATS_URL);
   // Whatever else the services created under the namespace (KV buckets, object stores).

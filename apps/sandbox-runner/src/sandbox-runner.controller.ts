@@ -1,7 +1,7 @@
 import { AuthzClient } from '@forgeone/authz-client';
-import { BusContext, EventContext } from '@forgeone/bus';
+import { BusCommandRegistry, BusContext, EventContext } from '@forgeone/bus';
 import { OWN_TENANT, type CloudEvent } from '@forgeone/contracts';
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { PluginInstallations } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
@@ -12,17 +12,25 @@ import { PluginInvoker } from './plugin.invoker.js';
  * the installation table.
  */
 @Controller()
-export class SandboxRunnerController {
+export class SandboxRunnerController implements OnModuleInit {
   constructor(
     @Inject(PluginInvoker) private readonly invoker: PluginInvoker,
     @Inject(PluginInstallations) private readonly installations: PluginInstallations,
     @Inject(AuthzClient) private readonly authz: AuthzClient,
+    @Inject(BusCommandRegistry) private readonly commands: BusCommandRegistry,
   ) {}
 
-  @MessagePattern('invoke.*.*')
-  invoke(@Payload() body: unknown, @Ctx() ctx: BusContext) {
-    const tokens = ctx.subject.split('.');
-    return this.invoker.invoke(tokens[tokens.length - 2], tokens[tokens.length - 1], body, ctx.credential);
+  // Invocations are the hot path: a direct command, without Nest's per-call pipeline. The invoker
+  // validates the subject and body itself and throws ForgeOneErrors, which the transport answers.
+  onModuleInit(): void {
+    this.commands.register('invoke.*.*', (body, ctx) => this.invoke(body, ctx));
+  }
+
+  invoke(body: unknown, ctx: BusContext) {
+    const subject = ctx.subject;
+    const last = subject.lastIndexOf('.');
+    const previous = subject.lastIndexOf('.', last - 1);
+    return this.invoker.invoke(subject.slice(previous + 1, last), subject.slice(last + 1), body, ctx.credential);
   }
 
   /** Success and failure counts per plugin of the caller's tenant, and what is installed there (needs `read` on the own Tenant). */

@@ -179,6 +179,21 @@ describe('sandbox-runner - invocations on the bus', () => {
     expect(error.code).toBe('SANDBOX.NOT_FOUND');
   });
 
+  it('refuses an invoke subject naming no valid environment or plugin, every time, before anything else', async () => {
+    const bad = (environment: string, plugin: string) =>
+      failure(client.requestSubject<InvokeReply>(`${names.invoke('staging', 'forgeone/hello').split('.invoke.')[0]}.invoke.${environment}.${plugin}`, { handler: 'greet', input: 'x' }, { credential: DEV }));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const env = await bad('Not_An_Env', 'forgeone~2fhello');
+      expect(env.code).toBe('COMMAND.INVALID');
+      expect(env.message).toContain('the environment of the invoke subject');
+      const plugin = await bad('staging', 'no-slash');
+      expect(plugin.code).toBe('COMMAND.INVALID');
+      expect(plugin.message).toContain('the plugin of the invoke subject');
+    }
+    // A valid subject still answers after the refusals.
+    expect((await call('forgeone/hello', 'greet', 'world')).output).toBe('hello, world');
+  });
+
   it('ends a hostile call at its limit with a sandbox_violation while other calls keep succeeding', async () => {
     const spin = readFileSync(join(root, 'test', 'hostile', 'infinite-loop-handler.wat'), 'utf8');
     const manifest = { name: 'evil/spin', version: '1.0.0', abi: 1, description: 'never returns', handlers: ['run'], capabilities: {}, limits: { memoryMiB: 1, fuel: 1e12, timeoutMs: 300, maxOutputBytes: 1024 } };

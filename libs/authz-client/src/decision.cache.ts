@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** What a cache key is made of; the credential is only ever stored as its sha256. */
 export interface DecisionKeyParts {
@@ -10,7 +10,7 @@ export interface DecisionKeyParts {
 
 /** sha256 of a credential in hex: the cache never holds a token, only its digest. */
 export function credentialDigest(credential: string): string {
-  return createHash('sha256').update(credential, 'utf8').digest('hex');
+  return hash('sha256', credential, 'hex');
 }
 
 /**
@@ -18,22 +18,30 @@ export function credentialDigest(credential: string): string {
  * attributes or context count as absent, so equal questions share a key however they were written.
  */
 export function decisionCacheKey(parts: DecisionKeyParts): string {
-  return [credentialDigest(parts.credential), parts.action, stableJson(parts.resource), stableJson(parts.context ?? {})].join('\n');
+  return `${credentialDigest(parts.credential)}\n${parts.action}\n${stableJson(parts.resource)}\n${stableJson(parts.context ?? {})}`;
 }
 
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined && !(isPlainObject(v) && Object.keys(v).length === 0))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+    let out = '';
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v === undefined || (isPlainObject(v) && isEmpty(v))) continue;
+      out += `${out === '' ? '' : ','}${JSON.stringify(k)}:${stableJson(v)}`;
+    }
+    return `{${out}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isEmpty(value: Record<string, unknown>): boolean {
+  for (const _ in value) return false;
+  return true;
 }
 
 export interface TtlCacheOptions {

@@ -4,6 +4,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BusClient } from './bus.client.js';
+import { BusCommandRegistry } from './bus-command.registry.js';
 import { BusExceptionFilter } from './bus-exception.filter.js';
 
 /** Injection token of the service's `NatsConnection`. */
@@ -33,8 +34,9 @@ export const busClientProvider: Provider = {
 };
 
 /**
- * Global wiring of a service's bus: the connection (BUS_CONNECTION), names (BUS_NAMES),
- * {@link BusClient}, {@link JetStreamEventStore} (also as EVENT_STORE) and {@link ArtifactStore}.
+ * Global wiring of a service's bus: the connection (BUS_CONNECTION), names (BUS_NAMES), the
+ * {@link BusCommandRegistry} of the connection, {@link BusClient}, {@link JetStreamEventStore} (also as EVENT_STORE)
+ * and {@link ArtifactStore}.
  */
 @Module({})
 export class BusModule {
@@ -42,6 +44,7 @@ export class BusModule {
     const providers: Provider[] = [
       { provide: BUS_CONNECTION, useValue: options.connection },
       { provide: BUS_NAMES, useValue: options.names },
+      { provide: BusCommandRegistry, useValue: BusCommandRegistry.of(options.connection) },
       busClientProvider,
       {
         provide: JetStreamEventStore,
@@ -60,7 +63,7 @@ export class BusModule {
       module: BusModule,
       global: true,
       providers,
-      exports: [BUS_CONNECTION, BUS_NAMES, BusClient, JetStreamEventStore, EVENT_STORE, ArtifactStore],
+      exports: [BUS_CONNECTION, BUS_NAMES, BusCommandRegistry, BusClient, JetStreamEventStore, EVENT_STORE, ArtifactStore],
     };
   }
 }

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent, type HealthReply } from '@forgeone/contracts';
 import { JetStreamEventStore, ensureEventStream } from '@forgeone/event-store';
 import { initTelemetry, shutdownTelemetry, trace, withSpan } from '@forgeone/telemetry';
-import { Controller, Module, type DynamicModule, type INestMicroservice } from '@nestjs/common';
+import { Controller, Inject, Module, type DynamicModule, type INestMicroservice, type OnModuleInit } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -12,6 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusClient } from './bus.client.js';
+import { BusCommandRegistry } from './bus-command.registry.js';
 import { BusContext, EventContext } from './bus.context.js';
 import { BusModule } from './bus.module.js';
 import { ForgeOneBusServer } from './forgeone-bus.server.js';
@@ -42,7 +43,25 @@ interface Seen {
 const seen: Seen[] = [];
 
 @Controller()
-class TestController {
+class TestController implements OnModuleInit {
+  constructor(@Inject(BusCommandRegistry) private readonly commands: BusCommandRegistry) {}
+
+  onModuleInit(): void {
+    this.commands.register('registry.direct', (data, ctx) => ({
+      data,
+      subject: ctx.subject,
+      credential: ctx.credential ?? null,
+      serverTraceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
+      serverSpanId: trace.getActiveSpan()?.spanContext().spanId ?? null,
+    }));
+    this.commands.register('registry.direct-refuse', async () => {
+      throw new ForgeOneError('REGISTRY.PLUGIN_NOT_FOUND', 'acme/y is not published', { name: 'acme/y' });
+    });
+    this.commands.register('registry.direct-crash', () => {
+      throw new Error('direct handler saw password hunter3');
+    });
+  }
+
   @MessagePattern('registry.echo')
   echo(@Payload() data: unknown, @Ctx() ctx: BusContext) {
     return {
@@ -194,6 +213,38 @@ describe('ForgeOneBusServer commands', () => {
     expect(empty.json<{ data: unknown }>().data).toEqual({});
   });
 
+  it('direct command - answered without Nest on its subject, in the caller\'s trace, with the server span in the reply', async () => {
+    let clientTraceId = '';
+    const reply = await withSpan('test-root', {}, async (span) => {
+      clientTraceId = span.spanContext().traceId;
+      return client.request<{ data: unknown; subject: string; credential: string; serverTraceId: string; serverSpanId: string }>(
+        'registry',
+        'direct',
+        { n: 1 },
+        { credential: 'Bearer d1r' },
+      );
+    });
+    expect(reply).toMatchObject({ data: { n: 1 }, subject: names.command('registry', 'direct'), credential: 'Bearer d1r', serverTraceId: clientTraceId });
+
+    const raw = await nc.request(names.command('registry', 'direct'), '{}', { timeout: 2_000 });
+    const answered = raw.json<{ serverTraceId: string; serverSpanId: string }>();
+    expect(raw.headers?.get('traceparent')).toBe(`00-${answered.serverTraceId}-${answered.serverSpanId}-01`);
+  });
+
+  it('direct command - errors are answered as for @MessagePattern handlers', async () => {
+    await expect(client.request('registry', 'direct-refuse', {})).rejects.toMatchObject({ code: 'REGISTRY.PLUGIN_NOT_FOUND', details: { name: 'acme/y' } });
+    const raw = await nc.request(names.command('registry', 'direct-crash'), '{}', { timeout: 2_000 });
+    const body = raw.json<{ error: { code: string; message: string } }>();
+    expect(body.error.code).toBe('SERVICE.INTERNAL');
+    expect(JSON.stringify(body)).not.toContain('hunter3');
+    const bad = await nc.request(names.command('registry', 'direct'), '{"n": ', { timeout: 2_000 });
+    expect(bad.json<{ error: { code: string } }>().error.code).toBe('COMMAND.INVALID');
+  });
+
+  it('direct command - registering after the server listens is refused', () => {
+    expect(() => BusCommandRegistry.of(serverNc).register('registry.late', () => 1)).toThrow(/after the service started listening/);
+  });
+
   it('client - no responders is SERVICE.UNAVAILABLE, a slow service is SERVICE.TIMEOUT', async () => {
     await expect(client.request('signer', 'verify', {})).rejects.toMatchObject({
       code: 'SERVICE.UNAVAILABLE',
@@ -250,5 +301,38 @@ describe('ForgeOneBusServer events', () => {
     expect(seen.some((s) => s.name === 'acme/after-halt')).toBe(false);
     const info = await jsm.consumers.info(names.stream, durable);
     expect(info.ack_floor.stream_seq).toBeLessThan(poison.sequence);
+  });
+});
+
+describe('ForgeOneBusServer direct commands and @MessagePattern', () => {
+  it('a pattern that is both is refused when the server starts', async () => {
+    @Controller()
+    class Both implements OnModuleInit {
+      constructor(@Inject(BusCommandRegistry) private readonly commands: BusCommandRegistry) {}
+      onModuleInit(): void {
+        this.commands.register('registry.both', () => 1);
+      }
+      @MessagePattern('registry.both')
+      both() {
+        return 2;
+      }
+    }
+    @Module({})
+    class BothModule {
+      static forRoot(connection: NatsConnection): DynamicModule {
+        return { module: BothModule, imports: [BusModule.forRoot({ connection, names })], controllers: [Both] };
+      }
+    }
+    const conn = await connectNats('nats://127.0.0.1:4222', 'forgeone-registry-both');
+    const both = await NestFactory.createMicroservice(BothModule.forRoot(conn), {
+      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: conn, logger }),
+      logger: false,
+    });
+    try {
+      await expect(both.listen()).rejects.toThrow('command registry.both is both a @MessagePattern and a direct command; keep one');
+    } finally {
+      await both.close().catch(() => undefined);
+      if (!conn.isClosed()) await conn.close();
+    }
   });
 });

@@ -1,11 +1,12 @@
 import { ForgeOneError, HEADERS, SERVICES, type CloudEvent, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
 import { decodeStoredEvent } from '@forgeone/event-store';
-import { SpanKind, createLogger, extractTraceContext, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
+import { SpanKind, createLogger, extractTraceContext, injectSpanContext, withSpan, type Logger } from '@forgeone/telemetry';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { BusCommandRegistry } from './bus-command.registry.js';
 import { BusContext, EventContext } from './bus.context.js';
 import { isHaltConsumerError } from './halt-consumer.error.js';
 import { natsHeaderCarrier } from './nats-header.carrier.js';
@@ -152,10 +153,14 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
 
   private async start(): Promise<void> {
     const { names, service } = this.options;
-    const commands: Array<[pattern: string, subject: string, handler: MessageHandler]> = [];
+    const commands: Array<[pattern: string, subject: string, run: (data: unknown, ctx: BusContext) => Promise<unknown>]> = [];
     for (const [pattern, handler] of this.getHandlers()) {
       if (handler.isEventHandler) this.eventHandlers.set(pattern, handler);
-      else commands.push([pattern, this.commandSubject(pattern), handler]);
+      else commands.push([pattern, this.commandSubject(pattern), (data, ctx) => this.invoke(handler, data, ctx)]);
+    }
+    for (const [pattern, direct] of BusCommandRegistry.of(this.nc).seal()) {
+      if (commands.some(([p]) => p === pattern)) throw new Error(`command ${pattern} is both a @MessagePattern and a direct command; keep one`);
+      commands.push([pattern, this.commandSubject(pattern), async (data, ctx) => direct(data, ctx)]);
     }
     if (this.eventHandlers.size > 0 && !this.options.consumer) {
       throw new Error(
@@ -163,7 +168,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
       );
     }
 
-    for (const [pattern, subject, handler] of commands) {
+    for (const [pattern, subject, run] of commands) {
       const sub = this.nc.subscribe(subject, {
         queue: names.queue(service),
         callback: (error, msg) => {
@@ -171,7 +176,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
             this.log.error({ err: error, subject }, 'command subscription failed');
             return;
           }
-          this.track(this.handleCommand(pattern, handler, msg));
+          this.track(this.handleCommand(pattern, run, msg));
         },
       });
       this.subscriptions.push(sub);
@@ -210,7 +215,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
     return `${names.namespace ? `${names.namespace}.` : ''}forgeone.${pattern}`;
   }
 
-  private async handleCommand(pattern: string, handler: MessageHandler, msg: Msg): Promise<void> {
+  private async handleCommand(pattern: string, run: (data: unknown, ctx: BusContext) => Promise<unknown>, msg: Msg): Promise<void> {
     const parent = extractTraceContext(natsHeaderCarrier(msg.headers));
     await withSpan(
       `forgeone.cmd ${pattern}`,
@@ -219,14 +224,13 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
         let reply: unknown;
         try {
           const data = parseBody(pattern, msg.data);
-          const ctx = new BusContext([msg.subject, msg.headers, pattern]);
-          reply = await this.invoke(handler, data, ctx);
+          reply = await run(data, new BusContext([msg.subject, msg.headers, pattern]));
         } catch (error) {
           reply = this.errorReply(pattern, error, span);
         }
         if (!msg.reply) return;
         const hdrs = natsHeaders();
-        injectTraceContext(natsHeaderCarrier(hdrs));
+        injectSpanContext(natsHeaderCarrier(hdrs), span);
         let payload: Uint8Array;
         try {
           payload = encoder.encode(JSON.stringify(reply ?? null));
@@ -261,7 +265,9 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
   private async invoke(handler: MessageHandler, data: unknown, ctx: BusContext | EventContext): Promise<unknown> {
     let result: unknown;
     for (let h: MessageHandler | undefined = handler; h; h = h.next as MessageHandler | undefined) {
-      result = await lastValueFrom(this.transformToObservable(await h(data, ctx)), { defaultValue: undefined });
+      // What transformToObservable + lastValueFrom would give, without RxJS for a plain (awaited) result.
+      const answer: unknown = await h(data, ctx);
+      result = isObservable(answer) ? await lastValueFrom(answer, { defaultValue: undefined }) : answer;
     }
     return result;
   }

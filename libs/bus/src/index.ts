@@ -1,4 +1,5 @@
 export { ForgeOneBusServer, type BusConsumerOptions, type ForgeOneBusServerOptions, type ReadinessChecks } from './forgeone-bus.server.js';
+export { BusCommandRegistry, type DirectCommandHandler } from './bus-command.registry.js';
 export { BusClient, type BusRequestOptions } from './bus.client.js';
 export { BusContext, EventContext } from './bus.context.js';
 export { HaltConsumerError, isHaltConsumerError } from './halt-consumer.error.js';

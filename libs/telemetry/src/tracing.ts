@@ -1,4 +1,4 @@
-import { context, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
@@ -61,6 +61,20 @@ export function extractTraceContext(carrier: HeaderCarrier): Context {
     get: (c, k) => c.get(k) || undefined,
     keys: () => ['traceparent', 'tracestate'],
   });
+}
+
+/**
+ * Writes W3C `traceparent` (and `tracestate`, if any) naming `span` into `carrier`, as the W3C
+ * propagator would for a context holding that span, without going through the propagation API:
+ * a reply sent from inside a span needs no context look-up. Writes nothing for a span without a
+ * valid context (telemetry disabled).
+ */
+export function injectSpanContext(carrier: HeaderCarrier, span: Span): void {
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return;
+  carrier.set('traceparent', `00-${sc.traceId}-${sc.spanId}-0${Number(sc.traceFlags || 0).toString(16)}`);
+  const state = sc.traceState?.serialize();
+  if (state) carrier.set('tracestate', state);
 }
 
 /** The `traceparent` of the active span, if any (for CloudEvents' extension). */
