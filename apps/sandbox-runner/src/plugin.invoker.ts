@@ -4,9 +4,9 @@ import {
   EnvironmentSchema,
   ForgeOneError,
   INVOCATION_EVENT_TYPES,
-  InvokeRequestSchema,
   PluginNameSchema,
   decodeSubjectToken,
+  parseInvokeRequest,
   parseOrThrow,
   type Capabilities,
   type InvokeReply,
@@ -41,6 +41,8 @@ const WORKER_HOOKS = ['log', 'metrics', 'clock', 'config'] as const;
 const SOURCE = 'forgeone/sandbox-runner';
 const MAX_MESSAGE = 2048;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+// Invoke subjects already decoded and validated; cleared when full (a caller can name any subject).
+const MAX_KNOWN_TARGETS = 4096;
 
 /**
  * One invocation from request to reply: authorise `invoke` for the caller, find the installed
@@ -50,6 +52,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export class PluginInvoker {
   private readonly counters = new Map<string, InvocationCounters>();
+  private readonly targets = new Map<string, { readonly environment: string; readonly name: string }>();
 
   constructor(private readonly deps: PluginInvokerDeps) {}
 
@@ -75,9 +78,8 @@ export class PluginInvoker {
   }
 
   async invoke(environmentToken: string, pluginToken: string, body: unknown, credential: string | undefined): Promise<InvokeReply> {
-    const environment = parseOrThrow(EnvironmentSchema, decodeSubjectToken(environmentToken), 'COMMAND.INVALID', 'the environment of the invoke subject');
-    const name = parseOrThrow(PluginNameSchema, decodeSubjectToken(pluginToken), 'COMMAND.INVALID', 'the plugin of the invoke subject');
-    const request = parseOrThrow(InvokeRequestSchema, body, 'COMMAND.INVALID', 'the invoke request');
+    const { environment, name } = this.target(environmentToken, pluginToken);
+    const request = parseInvokeRequest(body);
     const { handler } = request;
     const id = randomUUID();
     const input = request.input !== undefined ? Buffer.from(request.input, 'utf8') : Buffer.from(request.inputBase64 ?? '', 'base64');
@@ -146,6 +148,20 @@ export class PluginInvoker {
       ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
       durationMs: result.durationMs,
     };
+  }
+
+  private target(environmentToken: string, pluginToken: string): { readonly environment: string; readonly name: string } {
+    const key = `${environmentToken} ${pluginToken}`;
+    let target = this.targets.get(key);
+    if (target === undefined) {
+      target = {
+        environment: parseOrThrow(EnvironmentSchema, decodeSubjectToken(environmentToken), 'COMMAND.INVALID', 'the environment of the invoke subject'),
+        name: parseOrThrow(PluginNameSchema, decodeSubjectToken(pluginToken), 'COMMAND.INVALID', 'the plugin of the invoke subject'),
+      };
+      if (this.targets.size >= MAX_KNOWN_TARGETS) this.targets.clear();
+      this.targets.set(key, target);
+    }
+    return target;
   }
 
   private async lease(tenant: string, environment: string, name: string) {

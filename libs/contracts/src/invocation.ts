@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { TenantIdSchema } from './authz.js';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
 import { DigestSchema } from './plugin.events.js';
+import { parseOrThrow } from './validation.js';
 
-const HandlerSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a handler name of the plugin');
+const HANDLER_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const HandlerSchema = z.string().regex(HANDLER_NAME, 'must be a handler name of the plugin');
 
 /**
  * Body of `forgeone.invoke.<env>.<plugin>`: the handler and its input, as UTF-8 text (`input`) or
@@ -18,6 +20,19 @@ export const InvokeRequestSchema = z
   .strict()
   .refine((r) => (r.input === undefined) !== (r.inputBase64 === undefined), { message: 'send exactly one of input (UTF-8 text) or inputBase64 (bytes)', path: ['input'] });
 export type InvokeRequest = z.infer<typeof InvokeRequestSchema>;
+
+/**
+ * The invoke request in `body`, as InvokeRequestSchema parses it. The common shape, exactly
+ * `{ handler, input }` with UTF-8 text, is recognised without zod because it is on every call's path;
+ * everything else, including every invalid body, goes through the schema, so refusals read the same.
+ */
+export function parseInvokeRequest(body: unknown): InvokeRequest {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 2 && Object.hasOwn(body, 'handler') && Object.hasOwn(body, 'input')) {
+    const { handler, input } = body as { handler: unknown; input: unknown };
+    if (typeof handler === 'string' && typeof input === 'string' && HANDLER_NAME.test(handler)) return { handler, input };
+  }
+  return parseOrThrow(InvokeRequestSchema, body, 'COMMAND.INVALID', 'the invoke request');
+}
 
 /** Reply of a successful invocation; `output` when the bytes are valid UTF-8, otherwise `outputBase64`. */
 export const InvokeReplySchema = z
