@@ -88,9 +88,18 @@ describe('PluginInstallations - a swap whose new version cannot be loaded', () =
     expect(await greet()).toEqual({ version: '2.0.0', output: 'howdy, x' });
   });
 
+  it('leases a loaded version without waiting, and only a loaded one', async () => {
+    const lease = table.acquireLoaded(TENANT, 'staging', NAME);
+    expect(lease?.installed.version).toBe('2.0.0');
+    lease?.release();
+    expect(table.acquireLoaded(TENANT, 'production', NAME)).toBeUndefined();
+  });
+
   it('switches to a version the sandbox refuses (retrying cannot help), and calls answer with its error', async () => {
     await table.apply(event(PLUGIN_EVENT_TYPES.upgraded, { name: NAME, fromVersion: '2.0.0', version: '3.0.0', digest: digestOf(3), environment: 'staging' }), 6);
     expect(table.sequence).toBe(6);
     await expect(greet()).rejects.toMatchObject({ code: 'SANDBOX.MODULE_REJECTED' });
+    // A refused module is never leased without the wait that answers its error.
+    expect(table.acquireLoaded(TENANT, 'staging', NAME)).toBeUndefined();
   });
 });

@@ -56,6 +56,8 @@ class Slot {
   inflight = 0;
   retired = false;
   refused = false;
+  /** Set once `loading` resolved: the module is in the sandbox and a call needs no wait. */
+  loaded = false;
   loading: Promise<void> | undefined;
   constructor(readonly installed: InstalledVersion) {}
 }
@@ -150,21 +152,20 @@ export class PluginInstallations {
   async acquire(tenant: string, environment: string, name: string): Promise<InstallationLease | undefined> {
     const slot = this.current.get(slotKey(tenant, environment, name));
     if (slot === undefined) return undefined;
-    slot.inflight++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      slot.inflight--;
-      if (slot.retired && slot.inflight === 0) void this.unload(slot);
-    };
+    const lease = this.lease(slot);
     try {
       await this.ensureLoaded(slot);
     } catch (error) {
-      release();
+      lease.release();
       throw error;
     }
-    return { installed: slot.installed, release };
+    return lease;
+  }
+
+  /** {@link acquire} without waiting, for a version whose module is loaded already; undefined otherwise. */
+  acquireLoaded(tenant: string, environment: string, name: string): InstallationLease | undefined {
+    const slot = this.current.get(slotKey(tenant, environment, name));
+    return slot?.loaded ? this.lease(slot) : undefined;
   }
 
   /** Unloads every version at once (service shutdown). */
@@ -235,6 +236,18 @@ export class PluginInstallations {
     else this.retiring.add(slot);
   }
 
+  private lease(slot: Slot): InstallationLease {
+    slot.inflight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      slot.inflight--;
+      if (slot.retired && slot.inflight === 0) void this.unload(slot);
+    };
+    return { installed: slot.installed, release };
+  }
+
   private ensureLoaded(slot: Slot, warmWorkers?: number): Promise<void> {
     if (slot.loading === undefined) {
       const { installed } = slot;
@@ -254,10 +267,15 @@ export class PluginInstallations {
       // A load that failed for a passing reason is retried by the next call; a refusal of the module
       // itself (its signature, its bytes, its ABI) stands until another version is installed, so calls
       // do not re-verify and re-record it one by one.
-      slot.loading.catch((error: unknown) => {
-        if (refusesModule(error)) slot.refused = true;
-        else slot.loading = undefined;
-      });
+      slot.loading.then(
+        () => {
+          slot.loaded = true;
+        },
+        (error: unknown) => {
+          if (refusesModule(error)) slot.refused = true;
+          else slot.loading = undefined;
+        },
+      );
     }
     return slot.loading;
   }

@@ -87,7 +87,9 @@ export class PluginInvoker {
     let tenant: string;
     let principal: string;
     try {
-      const decision = await this.deps.authz.authorize(credential, 'invoke', { type: 'Plugin', id: name, attributes: { environment } }, { environment });
+      // A cached decision answers at once: no turn of the event loop on the hot path.
+      const answer = this.deps.authz.authorizeNow(credential, 'invoke', { type: 'Plugin', id: name, attributes: { environment } }, { environment });
+      const decision = answer instanceof Promise ? await answer : answer;
       tenant = decision.principal.tenant;
       principal = decision.principal.id;
     } catch (error) {
@@ -101,7 +103,7 @@ export class PluginInvoker {
 
     let lease;
     try {
-      lease = await this.lease(tenant, environment, name);
+      lease = this.deps.installations.acquireLoaded(tenant, environment, name) ?? (await this.lease(tenant, environment, name));
     } catch (error) {
       await this.recordFailure(id, who, error);
       throw error;
@@ -111,7 +113,7 @@ export class PluginInvoker {
     this.deps.hooks.calls.set(id, chain);
     let result: SandboxCallResult;
     try {
-      const capabilities = await this.workerCapabilities(installed, chain);
+      const capabilities = usesWorkerHooks(installed) ? await this.workerCapabilities(installed, chain) : undefined;
       result = await this.deps.host.call(installed.key, handler, input, {
         metadata: { invocation: id, tenant, environment, principal },
         ...(capabilities !== undefined ? { capabilities } : {}),
@@ -238,6 +240,11 @@ export class PluginInvoker {
       data: { plugin: name, handler, environment, tenant, principal, ...(version ? { version } : {}), ...(digest ? { digest } : {}), ...extra },
     };
   }
+}
+
+function usesWorkerHooks(installed: InstalledVersion): boolean {
+  const granted = installed.manifest.capabilities as Record<string, unknown>;
+  return WORKER_HOOKS.some((c) => granted[c] === true);
 }
 
 function violationsOf(result: SandboxCallResult, chain: CallChain): Array<Record<string, unknown>> {

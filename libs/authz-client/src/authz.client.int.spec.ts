@@ -174,6 +174,21 @@ describe('authz client - asking policy over NATS', () => {
     expect(authz.stats()).toMatchObject({ requests: 2, hits: 2, misses: 2, size: 2 });
   });
 
+  it('authorizeNow - a cached question is answered without a promise (an allow returned, a denial thrown); a new one is a promise', async () => {
+    const authz = await client();
+    const first = authz.authorizeNow('tok-alice', 'publish', hello);
+    expect(first).toBeInstanceOf(Promise);
+    const allowed = await first;
+    const again = authz.authorizeNow('tok-alice', 'publish', hello);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toEqual(allowed);
+
+    expect((await refusal(Promise.resolve(authz.authorizeNow('tok-alice', 'remove', hello)))).code).toBe('AUTHZ.DENIED');
+    expect(() => authz.authorizeNow('tok-alice', 'remove', hello)).toThrow(expect.objectContaining({ code: 'AUTHZ.DENIED' }));
+    expect(() => authz.authorizeNow(undefined, 'publish', hello)).toThrow(expect.objectContaining({ code: 'AUTH.UNAUTHENTICATED' }));
+    expect(authz.stats()).toMatchObject({ requests: 2, hits: 2, misses: 2 });
+  });
+
   it('cache - errors are not cached', async () => {
     const authz = await client();
     responder.malformed = true;
