@@ -113,7 +113,8 @@ export class PluginInvoker {
     this.deps.hooks.calls.set(id, chain);
     let result: SandboxCallResult;
     try {
-      const capabilities = usesWorkerHooks(installed) ? await this.workerCapabilities(installed, chain) : undefined;
+      const checking = this.workerCapabilities(installed, chain);
+      const capabilities = checking === undefined ? undefined : await checking;
       result = await this.deps.host.call(installed.key, handler, input, {
         metadata: { invocation: id, tenant, environment, principal },
         ...(capabilities !== undefined ? { capabilities } : {}),
@@ -186,10 +187,14 @@ export class PluginInvoker {
   }
 
   // Worker-side hooks need a policy allow too; a denied one is taken out of the call's capabilities.
-  private async workerCapabilities(installed: InstalledVersion, chain: CallChain): Promise<Capabilities | undefined> {
+  // Undefined at once for a plugin granted none of them: no policy question, no turn of the event loop.
+  private workerCapabilities(installed: InstalledVersion, chain: CallChain): Promise<Capabilities | undefined> | undefined {
     const granted = installed.manifest.capabilities as Record<string, unknown>;
     const wanted = WORKER_HOOKS.filter((c) => granted[c] === true);
-    if (wanted.length === 0) return undefined;
+    return wanted.length === 0 ? undefined : this.withoutDeniedHooks(granted, wanted, chain);
+  }
+
+  private async withoutDeniedHooks(granted: Record<string, unknown>, wanted: readonly string[], chain: CallChain): Promise<Capabilities | undefined> {
     const denied = new Set<string>();
     await Promise.all(
       wanted.map((c) =>
@@ -240,11 +245,6 @@ export class PluginInvoker {
       data: { plugin: name, handler, environment, tenant, principal, ...(version ? { version } : {}), ...(digest ? { digest } : {}), ...extra },
     };
   }
-}
-
-function usesWorkerHooks(installed: InstalledVersion): boolean {
-  const granted = installed.manifest.capabilities as Record<string, unknown>;
-  return WORKER_HOOKS.some((c) => granted[c] === true);
 }
 
 function violationsOf(result: SandboxCallResult, chain: CallChain): Array<Record<string, unknown>> {
