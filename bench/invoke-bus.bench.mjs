@@ -53,10 +53,6 @@ const helloDir = join(root, 'examples', 'plugins', 'hello');
 // The request measured everywhere: the body of forgeone.invoke (libs/contracts/src/invocation.ts).
 const body = encoder.encode(JSON.stringify({ handler: 'greet', input: 'world' }));
 
-
-
-
-
 const results = [];
 const nc = await connect({ servers: NATS_URL, name: 'invoke-bus-bench' });
 

@@ -27,7 +27,7 @@ function stableJson(value: unknown): string {
     let out = '';
     for (const k of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[k];
-      if (v === undefined || (isPlainObject(v) && isEmpty(v))) continue;
+      if (v === undefined || (isPlainObject(v) && Object.keys(v).length === 0)) continue;
       out += `${out === '' ? '' : ','}${JSON.stringify(k)}:${stableJson(v)}`;
     }
     return `{${out}}`;
@@ -37,11 +37,6 @@ function stableJson(value: unknown): string {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isEmpty(value: Record<string, unknown>): boolean {
-  for (const _ in value) return false;
-  return true;
 }
 
 export interface TtlCacheOptions {

@@ -85,6 +85,12 @@ const I32_CONST = 0x41;
 const I64_LT_S = 0x53;
 const I64_SUB = 0x7d;
 const I32_EQ = 0x46;
+const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_AND = 0x71;
+const I32_OR = 0x72;
+const I32_SHL = 0x74;
+const I32_SHR_U = 0x76;
 const IF_EMPTY = [0x04, 0x40];
 const END = 0x0b;
 const UNREACHABLE = 0x00;
@@ -809,12 +815,6 @@ function writeTracker(g: Globals, first: number): WriteTracker {
 
 /** Value type of the operand each store opcode (0x36-0x3e) takes. */
 const STORE_VALUE_TYPE = ['i32', 'i64', 'f32', 'f64', 'i32', 'i32', 'i64', 'i64', 'i64'] as const;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_AND = 0x71;
-const I32_OR = 0x72;
-const I32_SHL = 0x74;
-const I32_SHR_U = 0x76;
 
 /** Whether the instruction at `at` writes linear memory: a store (with its static offset) or memory.fill/copy/init. */
 function memoryWriteAt(bytes: Uint8Array, at: number): { bulk: boolean; offset: number } | undefined {
