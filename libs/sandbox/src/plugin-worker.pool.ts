@@ -256,16 +256,27 @@ export class PluginWorkerPool {
    */
   private awaitInChannel(w: PooledWorker, callId: number, spinMicros: number): void {
     const until = performance.now() + spinMicros / 1000;
+    // While this is set the worker sends no 'done' for the call: this thread takes the result itself.
+    Atomics.store(w.header, CHANNEL.watched, callId);
     do {
-      if (Atomics.load(w.header, CHANNEL.finished) === callId) {
-        if (Atomics.load(w.header, CHANNEL.inChannel) !== 1) return;
+      if (this.takeFromChannel(w, callId)) {
         this.spinBackoff = 0;
-        this.complete(w, undefined);
         return;
       }
     } while (performance.now() < until);
+    Atomics.store(w.header, CHANNEL.watched, 0);
+    // A worker that finished before it saw the flag cleared sent no message: look once more.
+    if (this.takeFromChannel(w, callId)) return;
     this.spinBackoff = Math.min(Math.max(1, this.spinBackoff * 2), MAX_SPIN_BACKOFF);
     this.skipSpins = this.spinBackoff;
+  }
+
+  /** Completes the call if its result is ready; true when there is nothing more to wait for here. */
+  private takeFromChannel(w: PooledWorker, callId: number): boolean {
+    if (Atomics.load(w.header, CHANNEL.finished) !== callId) return false;
+    // A result that did not fit the channel comes in a message, which is always sent.
+    if (Atomics.load(w.header, CHANNEL.inChannel) === 1) this.complete(w, undefined);
+    return true;
   }
 
   private dispatch(w: PooledWorker, call: PendingCall): void {

@@ -52,6 +52,29 @@ describe('SandboxHost - examples/plugins/hello', () => {
     await host.unload(key);
   });
 
+  it.each([
+    ['long enough to catch every result while waiting', 200_000],
+    ['shorter than a worker takes to wake, so most results come in a message', 6],
+    ['off', 0],
+  ])('answers every sequential call with its own result, busy-wait %s', async (_, spinMicros) => {
+    // The calling thread busy-waits for a result only when recent calls were short; a result it
+    // catches is taken from the channel and the worker sends no message for it, one it misses
+    // comes in a message. Either way each call gets its own answer, and the next call is not
+    // confused by the previous one's.
+    const spinning = new SandboxHost({ spinMicros });
+    const key = 'forgeone/hello@1.0.0';
+    await spinning.load({ key, wasm: helloWasm(), handlers: ['greet'], capabilities: {}, limits: { ...HELLO_LIMITS, maxConcurrency: 1 } });
+    try {
+      for (let i = 0; i < 300; i++) {
+        expect(output(await spinning.call(key, 'greet', bytes(`caller ${i}`)))).toBe(`hello, caller ${i}`);
+        if (i % 50 === 0) expect((await spinning.call(key, 'greet', new Uint8Array(0))).ok).toBe(false);
+      }
+      expect(spinning.poolStats(key)).toEqual({ workers: 1, busy: 0, queued: 0 });
+    } finally {
+      await spinning.close();
+    }
+  });
+
   it('reports the guest error message of a negative result', async () => {
     const result = await host.call('forgeone/hello@1.0.0', 'greet', new Uint8Array(0));
     expect(result.ok).toBe(false);

@@ -10,7 +10,9 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
  * [3] doorbell: the main thread increments it for every call it puts on the call port,
  * [4] finished: the id of the last call whose result is ready, [7] started: the id of the call the
  * guest is running (set before it starts), [5] where it is (1: in the channel,
- * 0: in a 'result' message), [6] output length of a result in the channel; Float64s at byte 32
+ * 0: in a 'result' message), [6] output length of a result in the channel, [14] watched: the id of
+ * the call the main thread is busy-waiting for (a result in the channel for it needs no 'done'
+ * message; the main thread clears it before it stops watching); Float64s at byte 32
  * and 40 hold its fuel and how long the call ran in the worker (µs), and at byte 48 when the main
  * thread rang the doorbell for its latest call (`performance.timeOrigin + performance.now()`, ms).
  * A plain success (output, no logs or metrics) travels in the channel, so the main thread can take
@@ -26,6 +28,7 @@ export const CHANNEL = {
   inChannel: 5,
   outputLength: 6,
   started: 7,
+  watched: 14,
   fuelOffset: 32,
 } as const;
 
@@ -133,7 +136,8 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
         Atomics.store(header, 6, output.length);
         Atomics.store(header, 5, 1);
         Atomics.store(header, 4, callId);
-        port.postMessage({ type: 'done', callId });
+        // A main thread still watching sees the result itself: a message would only wake it again.
+        if (Atomics.load(header, 14) !== callId) port.postMessage({ type: 'done', callId });
       } else {
         Atomics.store(header, 5, 0);
         Atomics.store(header, 4, callId);
