@@ -36,6 +36,17 @@ export interface InvocationCounters {
   failed: number;
 }
 
+/** Who called what: the facts every invocation event carries. */
+interface CallFacts {
+  readonly tenant: string;
+  readonly principal: string;
+  readonly environment: string;
+  readonly name: string;
+  readonly handler: string;
+  readonly version?: string;
+  readonly digest?: string;
+}
+
 // Capabilities answered inside the worker: checked against policy before the call, not per use.
 const WORKER_HOOKS = ['log', 'metrics', 'clock', 'config'] as const;
 const SOURCE = 'forgeone/sandbox-runner';
@@ -126,18 +137,8 @@ export class PluginInvoker {
     for (const entry of result.logs) this.deps.logger.info({ plugin: name, version: installed.version, environment, tenant, level: entry.level }, `plugin: ${entry.message}`);
 
     this.count(tenant, environment, name, result.ok);
-    const facts = { ...who, version: installed.version, digest: installed.digest };
-    const events: NewEvent[] = [];
-    if (!result.ok) {
-      events.push(this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, facts, {
-        code: result.error.code,
-        message: truncate(result.error.message),
-        durationMs: result.durationMs,
-      }));
-    }
-    const violations = violationsOf(result, chain);
-    violations.forEach((v, i) => events.push(this.event(`${id}:violation:${i}`, INVOCATION_EVENT_TYPES.sandboxViolation, facts, v)));
-    if (events.length > 0) await this.deps.events.append(tenant, events);
+    // A plain success with no hook refused records nothing: it is only counted.
+    if (!result.ok || chain.denials.length > 0) await this.recordOutcome(id, { ...who, version: installed.version, digest: installed.digest }, result, chain);
     if (!result.ok) throw result.error;
 
     const output = decodeUtf8(result.output);
@@ -151,6 +152,21 @@ export class PluginInvoker {
       ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
       durationMs: result.durationMs,
     };
+  }
+
+  /** Records a failed call and every limit or hook refusal of the call as events. */
+  private async recordOutcome(id: string, facts: CallFacts, result: SandboxCallResult, chain: CallChain): Promise<void> {
+    const events: NewEvent[] = [];
+    if (!result.ok) {
+      events.push(this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, facts, {
+        code: result.error.code,
+        message: truncate(result.error.message),
+        durationMs: result.durationMs,
+      }));
+    }
+    const violations = violationsOf(result, chain);
+    violations.forEach((v, i) => events.push(this.event(`${id}:violation:${i}`, INVOCATION_EVENT_TYPES.sandboxViolation, facts, v)));
+    if (events.length > 0) await this.deps.events.append(facts.tenant, events);
   }
 
   private target(environmentToken: string, pluginToken: string): { readonly environment: string; readonly name: string } {
@@ -216,7 +232,7 @@ export class PluginInvoker {
     this.counters.set(key, c);
   }
 
-  private async recordFailure(id: string, who: { tenant: string; principal: string; environment: string; name: string; handler: string }, error: unknown): Promise<void> {
+  private async recordFailure(id: string, who: CallFacts, error: unknown): Promise<void> {
     const code = error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
     this.count(who.tenant, who.environment, who.name, false);
@@ -230,7 +246,7 @@ export class PluginInvoker {
   private event(
     id: string,
     type: string,
-    who: { tenant: string; principal: string; environment: string; name: string; handler: string; version?: string; digest?: string },
+    who: CallFacts,
     extra: Record<string, unknown>,
   ): NewEvent {
     const { tenant, principal, environment, name, handler, version, digest } = who;

@@ -50,11 +50,14 @@ const RULES: Record<string, readonly Action[]> = {
   developer: ['publish', 'install', 'upgrade', 'rollback', 'remove', 'invoke', 'read', ...HOOKS, 'hook:http'],
   // May call plugins, but policy keeps plugins it calls away from the network.
   caller: ['invoke', ...HOOKS],
+  // May call plugins, which may log and read the clock and config, nothing more.
+  sealed: ['invoke', 'hook:log', 'hook:metrics', 'hook:clock', 'hook:config'],
   viewer: ['read'],
 };
 const TOKENS = {
   'tok-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
   'tok-caller': { id: 'bob', tenant: 'acme', role: 'caller' },
+  'tok-sealed': { id: 'sam', tenant: 'acme', role: 'sealed' },
   'tok-viewer': { id: 'vera', tenant: 'acme', role: 'viewer' },
 };
 const DEV = 'Bearer tok-dev';
@@ -397,6 +400,14 @@ describe('sandbox-runner - invocations on the bus', () => {
       expect(last?.data).toMatchObject({ plugin: 'acme/hooks', limit: 'capability', hook: 'http', code: 'AUTHZ.DENIED', principal: 'bob' });
       // Storage stays allowed for the same caller.
       expect((await call('acme/hooks', 'kv_roundtrip', 'k', 'Bearer tok-caller')).output).toBe('k');
+    });
+
+    it('a refusal the plugin carries on from is recorded too, though the call succeeds', async () => {
+      // The auth hook answers '.' when the host refuses it; this plugin answers that instead of failing.
+      expect((await call('acme/hooks', 'auth', JSON.stringify({ action: 'install' }), 'Bearer tok-sealed')).output).toBe('.');
+      const last = (await invocationEvents()).filter((e) => e.type === INVOCATION_EVENT_TYPES.sandboxViolation).at(-1);
+      expect(last?.data).toMatchObject({ plugin: 'acme/hooks', limit: 'capability', hook: 'auth', code: 'AUTHZ.DENIED', principal: 'sam' });
+      expect((await invocationEvents()).filter((e) => e.type === INVOCATION_EVENT_TYPES.invocationFailed && (e.data as { principal?: string }).principal === 'sam')).toEqual([]);
     });
 
     it('auth asks policy for the caller', async () => {
