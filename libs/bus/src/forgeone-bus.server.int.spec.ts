@@ -8,7 +8,7 @@ import { Controller, Inject, Module, type DynamicModule, type INestMicroservice,
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusClient } from './bus.client.js';
@@ -42,6 +42,12 @@ interface Seen {
 }
 const seen: Seen[] = [];
 
+function natsHeadersOf(values: Record<string, string>) {
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(values)) h.set(k, v);
+  return h;
+}
+
 @Controller()
 class TestController implements OnModuleInit {
   constructor(@Inject(BusCommandRegistry) private readonly commands: BusCommandRegistry) {}
@@ -53,6 +59,7 @@ class TestController implements OnModuleInit {
       credential: ctx.credential ?? null,
       serverTraceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
       serverSpanId: trace.getActiveSpan()?.spanContext().spanId ?? null,
+      serverRecording: trace.getActiveSpan()?.isRecording() ?? null,
     }));
     this.commands.register('registry.direct-refuse', async () => {
       throw new ForgeOneError('REGISTRY.PLUGIN_NOT_FOUND', 'acme/y is not published', { name: 'acme/y' });
@@ -229,6 +236,14 @@ describe('ForgeOneBusServer commands', () => {
     const raw = await nc.request(names.command('registry', 'direct'), '{}', { timeout: 2_000 });
     const answered = raw.json<{ serverTraceId: string; serverSpanId: string }>();
     expect(raw.headers?.get('traceparent')).toBe(`00-${answered.serverTraceId}-${answered.serverSpanId}-01`);
+
+    // A caller that is not in a span of this process sends its trace in the header: the server span joins it.
+    const callerTrace = randomUUID().replaceAll('-', '');
+    const joined = await nc.request(names.command('registry', 'direct'), '{}', { timeout: 2_000, headers: natsHeadersOf({ traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` }) });
+    const inTrace = joined.json<{ serverTraceId: string; serverSpanId: string; serverRecording: boolean }>();
+    expect(inTrace).toMatchObject({ serverTraceId: callerTrace, serverRecording: true });
+    expect(inTrace.serverSpanId).not.toBe('00f067aa0ba902b7');
+    expect(joined.headers?.get('traceparent')).toBe(`00-${callerTrace}-${inTrace.serverSpanId}-01`);
   });
 
   it('direct command - errors are answered as for @MessagePattern handlers', async () => {
