@@ -84,6 +84,26 @@ const db = await createTestDatabase('bench');
 let platform;
 const pluginMs = { sequential: [], concurrent: [] };
 let invokeReply;
+// Stops the services and removes what they created; also when the run is interrupted (Ctrl-C, or the
+// SIGTERM of a timeout), which would otherwise leave the namespace's streams and the database behind.
+let tornDown;
+const tearDown = () =>
+  (tornDown ??= (async () => {
+    responder.kill('SIGTERM');
+    await responderExited;
+    await platform?.stop();
+    await removeNamespace(namespace, NATS_URL);
+    // Whatever else the services created under the namespace (KV buckets, object stores).
+    const jsm = await jetstreamManager(nc);
+    for await (const stream of jsm.streams.names()) if (stream.includes(namespace)) await jsm.streams.delete(stream).catch(() => undefined);
+    await db.drop();
+  })());
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: cleaning up before leaving`);
+    void tearDown().finally(() => process.exit(code));
+  });
+}
 try {
   await waitFor('the echo responder', async () => (await echo(), true), () => (responder.exitCode !== null ? `exited (${responder.exitCode}): ${responderStderr}` : undefined));
   const bootstrapToken = randomBootstrapToken();
@@ -142,14 +162,7 @@ try {
   sink = pluginMs.concurrent;
   await run(`concurrency ${CONCURRENCY}`, CONCURRENCY);
 } finally {
-  responder.kill('SIGTERM');
-  await responderExited;
-  await platform?.stop();
-  await removeNamespace(namespace, NATS_URL);
-  // Whatever else the services created under the namespace (KV buckets, object stores).
-  const jsm = await jetstreamManager(nc);
-  for await (const stream of jsm.streams.names()) if (stream.includes(namespace)) await jsm.streams.delete(stream).catch(() => undefined);
-  await db.drop();
+  await tearDown();
 }
 await nc.close();
 
