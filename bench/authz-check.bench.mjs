@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { measureAsync, measureSync, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { cleanUpOnInterrupt, measureAsync, measureSync, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
 
 const entry = join(root, 'apps', 'policy', 'dist', 'main.js');
 if (!existsSync(entry) || !existsSync(join(root, 'libs', 'authz', 'dist', 'index.js'))) {
@@ -89,8 +89,22 @@ process.on('SIGTERM', async () => { await nc.close(); process.exit(0); });
 setInterval(() => undefined, 60_000);
 `;
 
+// What an interrupted run must still undo: the child processes it started and the namespaces' streams.
+const children = new Set();
+const namespaces = new Set();
+cleanUpOnInterrupt(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  const jsm = await jetstreamManager(nc);
+  for await (const stream of jsm.streams.names()) {
+    // Stream names spell the namespace as is (buckets) or upper-cased with '_' (the event stream).
+    const spelled = stream.toLowerCase().replaceAll('_', '-');
+    if ([...namespaces].some((namespace) => spelled.includes(namespace))) await jsm.streams.delete(stream).catch(() => undefined);
+  }
+});
+
 async function withChild(args, env, work) {
   const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -101,6 +115,7 @@ async function withChild(args, env, work) {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
+    children.delete(child);
   }
 }
 
@@ -120,6 +135,7 @@ async function withChild(args, env, work) {
 
 async function runPolicyService(recordAllows) {
   const namespace = `bench-${randomBytes(4).toString('hex')}`;
+  namespaces.add(namespace);
   const names = namesFor(namespace);
   const serviceKey = randomBytes(32).toString('base64url');
   const bootstrap = randomBytes(24).toString('hex');

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { cleanUpOnInterrupt, measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
 
 for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']) {
   if (!existsSync(join(root, built))) {
@@ -98,12 +98,7 @@ const tearDown = () =>
     for await (const stream of jsm.streams.names()) if (stream.includes(namespace)) await jsm.streams.delete(stream).catch(() => undefined);
     await db.drop();
   })());
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up before leaving`);
-    void tearDown().finally(() => process.exit(code));
-  });
-}
+cleanUpOnInterrupt(tearDown);
 try {
   await waitFor('the echo responder', async () => (await echo(), true), () => (responder.exitCode !== null ? `exited (${responder.exitCode}): ${responderStderr}` : undefined));
   const bootstrapToken = randomBootstrapToken();
