@@ -114,22 +114,16 @@ export const redactNatsUrl = (url) => url.replace(/\/\/[^@]*@/, '//');
 
 /**
  * Runs `cleanup` before the process leaves on Ctrl-C or SIGTERM (a timeout's), which would otherwise skip
- * the benchmark's `finally` blocks and leave streams, databases or child processes behind. Returns a
- * function that takes the handlers off again.
+ * the benchmark's `finally` blocks and leave streams, databases or child processes behind.
  */
 export function cleanUpOnInterrupt(cleanup) {
-  const handlers = [['SIGINT', 130], ['SIGTERM', 143]].map(([signal, code]) => {
-    const handler = () => {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+    process.once(signal, () => {
       console.error(`\n${signal}: cleaning up before leaving`);
       void Promise.resolve()
         .then(cleanup)
         .catch((error) => console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`))
         .finally(() => process.exit(code));
-    };
-    process.once(signal, handler);
-    return [signal, handler];
-  });
-  return () => {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-  };
+    });
+  }
 }
