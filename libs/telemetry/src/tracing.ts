@@ -72,7 +72,7 @@ export function extractTraceContext(carrier: HeaderCarrier): Context {
 export function injectSpanContext(carrier: HeaderCarrier, span: Span): void {
   const sc = span.spanContext();
   if (!isSpanContextValid(sc)) return;
-  carrier.set('traceparent', `00-${sc.traceId}-${sc.spanId}-0${Number(sc.traceFlags || 0).toString(16)}`);
+  carrier.set('traceparent', `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`);
   const state = sc.traceState?.serialize();
   if (state) carrier.set('tracestate', state);
 }
