@@ -16,7 +16,7 @@ import {
   TokenRevokedSchema,
 } from './authz.js';
 import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
-import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
+import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
 export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
@@ -35,6 +35,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [KEY_EVENT_TYPES.revoked]: KeyRevokedSchema,
   [SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
   [SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
+  [RUNNER_SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
+  [RUNNER_SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

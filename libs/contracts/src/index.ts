@@ -12,3 +12,4 @@ export * from './policy.commands.js';
 export * from './canonical-json.js';
 export * from './invocation.js';
 export * from './signing.js';
+export * from './event-ownership.js';

@@ -124,12 +124,23 @@ export const SIGNATURE_EVENT_TYPES = {
 } as const;
 
 /**
+ * The sandbox-runner's own verification results (stage `runner`), kept apart from the registry's so
+ * that every event type and every event subject has exactly one writer.
+ */
+export const RUNNER_SIGNATURE_EVENT_TYPES = {
+  verified: 'io.forgeone.signature.runner_verified.v1',
+  rejected: 'io.forgeone.signature.runner_rejected.v1',
+} as const;
+
+/**
  * Key events live on aggregate `key`, one per key of a tenant (`<tenant>:<keyId>`): trust stores
  * are per tenant, like plugins, so one tenant's administrator cannot vouch for another's plugins.
  */
 export const KEY_AGGREGATE = 'key';
 /** Signature results live on aggregate `signature`, one per plugin of a tenant (`<tenant>:<name>`). */
 export const SIGNATURE_AGGREGATE = 'signature';
+/** The sandbox-runner's verification results, one aggregate per plugin of a tenant (`<tenant>:<name>`). */
+export const RUNNER_SIGNATURE_AGGREGATE = 'runner-signature';
 
 export const KeyTrustedSchema = z
   .object({

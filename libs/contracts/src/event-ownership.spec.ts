@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { aggregateOfEventType, aggregateOwner, aggregatesOwnedBy, EVENT_OWNERSHIP, ownershipProblems } from './event-ownership.js';
+import { EVENT_DATA_SCHEMAS } from './event-catalog.js';
+
+describe('event ownership', () => {
+  it('event ownership - every catalogued event type has exactly one aggregate and one owner', () => {
+    expect(ownershipProblems()).toEqual([]);
+    for (const type of Object.keys(EVENT_DATA_SCHEMAS)) {
+      const aggregate = aggregateOfEventType(type);
+      expect(aggregate, type).toBeDefined();
+      expect(aggregateOwner(aggregate!), type).toBeDefined();
+    }
+  });
+
+  it('event ownership - unknown aggregates and types have no owner', () => {
+    expect(aggregateOwner('nobody')).toBeUndefined();
+    expect(aggregateOwner('toString')).toBeUndefined();
+    expect(aggregateOfEventType('io.forgeone.plugin.forged.v1')).toBeUndefined();
+  });
+
+  it('event ownership - the gateway and the audit-projector own nothing', () => {
+    expect(aggregatesOwnedBy('gateway')).toEqual([]);
+    expect(aggregatesOwnedBy('audit-projector')).toEqual([]);
+    expect(aggregatesOwnedBy('registry').sort()).toEqual(['plugin', 'signature']);
+    expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,76 @@
+import { DECISION_AGGREGATE, IDENTITY_EVENT_TYPES, POLICY_AGGREGATE, POLICY_EVENT_TYPES, TOKEN_AGGREGATE } from './authz.js';
+import { EVENT_DATA_SCHEMAS } from './event-catalog.js';
+import { INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES } from './invocation.js';
+import { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from './plugin.events.js';
+import {
+  KEY_AGGREGATE,
+  KEY_EVENT_TYPES,
+  RUNNER_SIGNATURE_AGGREGATE,
+  RUNNER_SIGNATURE_EVENT_TYPES,
+  SIGNATURE_AGGREGATE,
+  SIGNATURE_EVENT_TYPES,
+} from './signing.js';
+import type { ServiceName } from './subjects.js';
+
+/** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
+export interface AggregateOwnership {
+  readonly owner: ServiceName;
+  readonly types: readonly string[];
+}
+
+/**
+ * Who writes history. Every aggregate (`forgeone.evt.<aggregate>.<id>`) has exactly one owning
+ * service, which alone may publish its subjects; every event type belongs to exactly one
+ * aggregate. NATS permissions and the readers' authorship check are both derived from this table,
+ * so a new event type is written by nobody until it is placed here.
+ */
+export const EVENT_OWNERSHIP = {
+  [PLUGIN_AGGREGATE]: { owner: 'registry', types: Object.values(PLUGIN_EVENT_TYPES) },
+  [SIGNATURE_AGGREGATE]: { owner: 'registry', types: Object.values(SIGNATURE_EVENT_TYPES) },
+  [KEY_AGGREGATE]: { owner: 'signer', types: Object.values(KEY_EVENT_TYPES) },
+  [POLICY_AGGREGATE]: { owner: 'policy', types: [POLICY_EVENT_TYPES.policySetApplied] },
+  [DECISION_AGGREGATE]: { owner: 'policy', types: [POLICY_EVENT_TYPES.decisionRecorded] },
+  [TOKEN_AGGREGATE]: { owner: 'policy', types: Object.values(IDENTITY_EVENT_TYPES) },
+  [INVOCATION_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(INVOCATION_EVENT_TYPES) },
+  [RUNNER_SIGNATURE_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(RUNNER_SIGNATURE_EVENT_TYPES) },
+} as const satisfies Readonly<Record<string, AggregateOwnership>>;
+
+export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;
+
+/** The owning service of an aggregate, or undefined for an aggregate nobody may write. */
+export function aggregateOwner(aggregate: string): ServiceName | undefined {
+  return Object.hasOwn(EVENT_OWNERSHIP, aggregate) ? (EVENT_OWNERSHIP as Record<string, AggregateOwnership>)[aggregate].owner : undefined;
+}
+
+/** The aggregate an event type belongs to, or undefined for a type outside the table. */
+export function aggregateOfEventType(type: string): string | undefined {
+  for (const [aggregate, { types }] of Object.entries(EVENT_OWNERSHIP as Record<string, AggregateOwnership>)) {
+    if (types.includes(type)) return aggregate;
+  }
+  return undefined;
+}
+
+/** The aggregates a service owns (and so the event subjects it alone may publish). */
+export function aggregatesOwnedBy(service: ServiceName): string[] {
+  return Object.entries(EVENT_OWNERSHIP as Record<string, AggregateOwnership>)
+    .filter(([, ownership]) => ownership.owner === service)
+    .map(([aggregate]) => aggregate);
+}
+
+/** Problems with the table itself (a type in two aggregates, a catalogued type with no owner); empty when sound. */
+export function ownershipProblems(): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const [aggregate, { types }] of Object.entries(EVENT_OWNERSHIP as Record<string, AggregateOwnership>)) {
+    for (const type of types) {
+      const other = seen.get(type);
+      if (other) problems.push(`event type ${type} is in both ${other} and ${aggregate}`);
+      seen.set(type, aggregate);
+      if (!Object.hasOwn(EVENT_DATA_SCHEMAS, type)) problems.push(`event type ${type} (aggregate ${aggregate}) has no data schema in EVENT_DATA_SCHEMAS`);
+    }
+  }
+  for (const type of Object.keys(EVENT_DATA_SCHEMAS)) {
+    if (!seen.has(type)) problems.push(`event type ${type} has no owning aggregate in EVENT_OWNERSHIP`);
+  }
+  return problems;
+}
