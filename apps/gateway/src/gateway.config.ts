@@ -1,4 +1,4 @@
-import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import type { ServiceName } from '@forgeone/contracts';
 import type { PlatformConfig } from '@forgeone/runtime';
@@ -58,16 +58,9 @@ export interface GatewayAuthOptions {
   readonly authz: AuthzClientSettings;
 }
 
-// FORGEONE_SERVICE_KEY is required: without it policy cannot tell the gateway from any other
+// FORGEONE_SERVICE_CREDENTIAL is required: without it policy cannot tell the gateway from any other
 // client, so every query would be refused. FORGEONE_AUTHZ_* tune the decision cache and deadline.
 export function gatewayAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayAuthOptions {
-  const key = readServiceKey(env);
-  if (!key) {
-    throw new Error(
-      'FORGEONE_SERVICE_KEY is not set: the gateway proves itself to the policy service with a credential derived from it. ' +
-        'Give the gateway the same FORGEONE_SERVICE_KEY as the policy service (`npm start` passes one; otherwise `openssl rand -base64 48`)',
-    );
-  }
-  const credential = serviceCredential('gateway', key);
+  const credential = readOwnServiceCredential('gateway', env);
   return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env) };
 }

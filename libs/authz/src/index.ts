@@ -12,6 +12,7 @@ export {
   MIN_SERVICE_KEY_LENGTH,
   SERVICE_CREDENTIAL_PREFIX,
   looksLikeServiceCredential,
+  readOwnServiceCredential,
   readServiceKey,
   serviceCredential,
   servicePrincipalId,

@@ -1,7 +1,7 @@
 import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
 import { ensureEventStream } from '@forgeone/event-store';
-import { loadConfig, natsConnectionOptions, redactConfig, type PlatformConfig } from '@forgeone/runtime';
+import { loadConfig, redactConfig, serviceNatsConnectionOptions, type PlatformConfig } from '@forgeone/runtime';
 import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -46,7 +46,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     if (!config.natsUrl) throw new Error('NATS_URL is not set: a service needs the NATS server of its platform (npm start sets it)');
     logger.info({ config: redactConfig(config) }, 'starting');
     const names = namesFor(config.namespace);
-    const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, natsConnectionOptions(config.natsUrl));
+    const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, serviceNatsConnectionOptions(config.natsUrl, definition.service, names, env));
     await ensureEventStream(await jetstreamManager(connection), names);
     const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }) };
 
