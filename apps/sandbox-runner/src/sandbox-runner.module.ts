@@ -39,15 +39,12 @@ export class SandboxRunner implements OnModuleDestroy {
   private kv?: Promise<KV>;
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
-    const jsm = jetstreamManager(connection, { checkAPI: false });
     this.storage = new PluginStorage({
       kv: () => {
         this.kv ??= new Kvm(connection).create(pluginKvBucket(names), { history: 1, storage: StorageType.File, replicas: options.kvReplicas });
         this.kv.catch(() => (this.kv = undefined));
         return this.kv;
       },
-      jsm: () => jsm,
-      bucket: pluginKvBucket(names),
       tenantQuota: options.storageQuota.tenant,
       maxValueBytes: () => (connection.info?.max_payload ?? 1024 * 1024) - STORAGE_HEADER_ALLOWANCE_BYTES,
     });
@@ -63,6 +60,7 @@ export class SandboxRunner implements OnModuleDestroy {
       },
       logger,
     });
+    const jsm = jetstreamManager(connection, { checkAPI: false });
     this.installations = new PluginInstallations({
       host: this.host,
       wasm: (installed) => this.verifier.load(installed),

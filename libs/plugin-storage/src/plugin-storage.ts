@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ForgeOneError, type StorageQuota } from '@forgeone/contracts';
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { pluginUsageFilter, pluginUsageKey, storageDataKey, tenantUsageKey, type StorageScope } from './storage-keys.js';
 
@@ -13,10 +13,6 @@ export interface StorageCount {
 export interface PluginStorageOptions {
   /** The plugin key/value bucket (history 1), opened or created by the caller. */
   readonly kv: () => Promise<KV>;
-  /** Deletes go through the stream purge API of the bucket's stream (see {@link PluginStorage.delete}). */
-  readonly jsm: () => Promise<JetStreamManager>;
-  /** The bucket's name: its stream is `KV_<bucket>`, its subjects `$KV.<bucket>.<key>`. */
-  readonly bucket: string;
   /** All plugins of one tenant together, in every environment. */
   readonly tenantQuota: StorageQuota;
   /** Largest value accepted, in bytes (what one bus message can carry). */
@@ -87,21 +83,17 @@ export class PluginStorage {
   }
 
   /**
-   * Deletes a key; false when it did not exist. The key's message is purged from the stream (up to
-   * its revision) rather than covered by a delete marker: markers would pile up outside any quota.
-   * A write that lands after the revision read is kept and the delete tries again on it.
+   * Deletes a key; false when it did not exist. The delete names the revision it read, so the size it
+   * gives back is the size it removed; a write that lands in between is read and deleted in turn.
    */
   async delete(scope: StorageScope, key: string): Promise<boolean> {
     const dataKey = storageDataKey(scope, key);
     const keyBytes = Buffer.byteLength(key, 'utf8');
     const kv = await this.options.kv();
-    const jsm = await this.options.jsm();
-    const { bucket } = this.options;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const current = await kv.get(dataKey);
       if (!isLive(current)) return false;
-      const { purged } = await jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${dataKey}`, seq: current.revision + 1 });
-      if (purged > 0) {
+      if (await ifRevision(() => kv.delete(dataKey, { previousSeq: current.revision }))) {
         await this.release(kv, scope, { bytes: keyBytes + current.length, keys: 1 });
         return true;
       }
@@ -183,9 +175,14 @@ function negate(count: StorageCount): StorageCount {
 }
 
 /** Writes when the key's last revision is still `revision` (0: no message); false when it has moved on. */
-async function putIfRevision(kv: KV, key: string, value: Uint8Array, revision: number): Promise<boolean> {
+function putIfRevision(kv: KV, key: string, value: Uint8Array, revision: number): Promise<boolean> {
+  return ifRevision(() => kv.put(key, value, { previousSeq: revision }));
+}
+
+/** Runs a write that names the revision it expects; false when the server refused it for another revision. */
+async function ifRevision(write: () => Promise<unknown>): Promise<boolean> {
   try {
-    await kv.put(key, value, { previousSeq: revision });
+    await write();
     return true;
   } catch (error) {
     if (error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
