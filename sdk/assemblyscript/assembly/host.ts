@@ -75,8 +75,8 @@ export class StorageFailed extends StorageError {
 
 /** The typed error for a kv_set status about `key`, or null when it is OK. */
 export function storageError(status: i32, key: string, valueBytes: i32): StorageError | null {
-  const what = "storing " + valueBytes.toString() + " bytes under \"" + key + "\"";
   if (status == HostStatus.OK) return null;
+  const what = "storing " + valueBytes.toString() + " bytes under \"" + key + "\"";
   if (status == HostStatus.QUOTA_EXCEEDED) return new StorageQuotaExceeded(what + " would exceed the storage quota (host status -6)");
   if (status == HostStatus.TOO_LARGE) return new StorageValueTooLarge(what + ": the value is larger than the host stores (host status -5)");
   if (status == HostStatus.DENIED) return new StorageDenied(what + " was refused by policy (host status -2)");
