@@ -87,7 +87,7 @@ export const ERROR_CODES = {
   'SANDBOX.OVERLOADED': 503,
   'SANDBOX.MODULE_REJECTED': 422,
   'SANDBOX.NOT_FOUND': 404,
-  // Refusals of a plugin's own kv_set (the guest sees status -6 / -5), also named in sandbox-runner logs and tests.
+  // Storage refusals of a plugin's kv_set: the runner's hook throws them and the guest sees status -6 / -5.
   'SANDBOX.STORAGE_QUOTA_EXCEEDED': 422,
   'SANDBOX.STORAGE_VALUE_TOO_LARGE': 413,
   // Plugin signatures (DESIGN §5): each reason a signature does not verify is its own code.
