@@ -132,6 +132,28 @@ beforeAll(async () => {
         },
       };
     }
+    if (request.method === 'GET' && path === '/v1/plugins/acme/notes') {
+      const usage = (usedBytes: number, usedKeys: number) => ({ usedBytes, usedKeys, maxBytes: 8 * 1024 * 1024, maxKeys: 10_000 });
+      return {
+        status: 200,
+        body: {
+          name: 'acme/notes',
+          latestVersion: '1.0.0',
+          versions: [{ version: '1.0.0', digest: DIGEST, sizeBytes: 2048, publisher: 'acme', publishedAt: '2026-11-27T09:00:00.000Z', signature: null, manifest: { ...MANIFEST, description: 'Keeps notes' } }],
+          installations: [],
+          storage: {
+            tenant: { usedBytes: 3 * 1024 * 1024, usedKeys: 120, maxBytes: 64 * 1024 * 1024, maxKeys: 100_000 },
+            environments: [
+              { environment: 'production', version: null, ...usage(20, 2) },
+              { environment: 'staging', version: '1.0.0', ...usage(1536, 7) },
+            ],
+          },
+        },
+      };
+    }
+    if (request.method === 'GET' && path === '/v1/plugins/acme/unmetered') {
+      return { status: 200, body: { name: 'acme/unmetered', latestVersion: '1.0.0', versions: [], installations: [], storage: null } };
+    }
     if (request.method === 'GET' && path === '/v1/audit-log') return { status: 200, body: { entries: [] } };
     if (request.method === 'GET' && path === '/v1/plugins/acme/missing') {
       return { status: 404, body: { error: { code: 'QUERY.NOT_FOUND', message: 'no plugin named acme/missing; run forgeone plugin list' } } };
@@ -249,6 +271,23 @@ describe('forgeone against a gateway over HTTP', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('shows storage quota and usage per environment and the tenant total, or says none is known', async () => {
+    const result = await runCli(['plugin', 'show', 'acme/notes'], env());
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('not installed in any environment\n')[1]).toBe(
+      [
+        '',
+        'storage (tenant total: 3.0 MiB of 64 MiB, 120 of 100000 keys)',
+        'ENVIRONMENT  VERSION  STORED   QUOTA    KEYS  KEY QUOTA',
+        'production   -        20 B     8.0 MiB  2     10000',
+        'staging      1.0.0    1.5 KiB  8.0 MiB  7     10000',
+        '',
+      ].join('\n'),
+    );
+    const unknown = await runCli(['plugin', 'show', 'acme/unmetered'], env());
+    expect(unknown.stdout).toContain('\nstorage usage unknown: no sandbox-runner answered\n');
   });
 
   it('exits 1 on an error reply and prints its message, code and problems on stderr', async () => {

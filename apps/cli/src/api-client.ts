@@ -57,11 +57,25 @@ export interface PluginVersion {
   readonly manifest: Record<string, unknown>;
 }
 
+export interface StorageUsage {
+  readonly usedBytes: number;
+  readonly usedKeys: number;
+  readonly maxBytes: number;
+  readonly maxKeys: number;
+}
+
+export interface PluginStorage {
+  readonly tenant: StorageUsage;
+  readonly environments: readonly (StorageUsage & { readonly environment: string; readonly version: string | null })[];
+}
+
 export interface PluginDetailReply {
   readonly name: string;
   readonly latestVersion: string | null;
   readonly versions: readonly PluginVersion[];
   readonly installations: readonly Installation[];
+  /** Null when no sandbox-runner answered; absent from an older gateway. */
+  readonly storage?: PluginStorage | null;
 }
 
 export interface AuditEntry {

@@ -19,6 +19,7 @@ import { PoliciesController } from './http/policies.controller.js';
 import { TokensController } from './http/tokens.controller.js';
 import { TraceContextInterceptor } from './http/tracing.middleware.js';
 import { PolicyCommandSender } from './policy-commands.sender.js';
+import { PluginStorageReader } from './plugin-storage.reader.js';
 import { ProjectionsReader } from './projections.reader.js';
 import { QueryAuthorizer } from './query.authorizer.js';
 import { RegistryCommandSender } from './registry-commands.sender.js';
@@ -51,6 +52,7 @@ export class GatewayModule {
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: TraceContextInterceptor },
         ProjectionsReader,
+        PluginStorageReader,
         RegistryCommandSender,
         PolicyCommandSender,
         SignerCommandSender,

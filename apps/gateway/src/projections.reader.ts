@@ -18,7 +18,7 @@ export class ProjectionsReader {
     };
   }
 
-  async getPlugin(tenant: string, name: string): Promise<PluginDetailReply> {
+  async getPlugin(tenant: string, name: string): Promise<Omit<PluginDetailReply, 'storage'>> {
     const plugin = await read(() => getPlugin(this.ds, { tenant, name }));
     if (!plugin) throw new ForgeOneError('QUERY.NOT_FOUND', `plugin ${name} is not published; check the name with GET /v1/plugins`, { name });
     return {

@@ -463,6 +463,8 @@ describe('gateway - queries', () => {
     const own = await call('GET', '/v1/plugins/acme/pii-redactor', { headers: bearer(DEV) });
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ name: 'acme/pii-redactor', latestVersion: '1.0.0' });
+    // No sandbox-runner runs here: storage usage is unknown, the rest of the plugin still answers.
+    expect(own.body.storage).toBeNull();
     const foreign = await call('GET', '/v1/plugins/globex/secret-sauce', { headers: bearer(DEV) });
     expect(foreign.status).toBe(404);
     expect(foreign.body.error.code).toBe('QUERY.NOT_FOUND');

@@ -8,6 +8,7 @@ import {
   RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
   type SignaturePolicy,
+  type StorageQuotaSettings,
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
 import {
@@ -28,13 +29,21 @@ import { SignatureVerifierAdapter } from './signature-verifier.adapter.js';
 
 /** Nest token of the registry's signature policy (FORGEONE_SIGNATURE_POLICY). */
 export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
+/** Nest token of the registry's storage quota settings (FORGEONE_STORAGE_*). */
+export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
 export class RegistryCommandsController {
   private readonly ports: RegistryPorts;
 
-  constructor(events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy) {
+  constructor(
+    events: JetStreamEventStore,
+    artifacts: ArtifactStore,
+    authz: AuthzClient,
+    @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy,
+    @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
+  ) {
     this.ports = {
       plugins: new PluginEventStreamAdapter(events),
       artifacts,
@@ -42,6 +51,7 @@ export class RegistryCommandsController {
       authorizer: new PolicyAuthorizer(authz),
       signatures: new SignatureVerifierAdapter(events, artifacts),
       signaturePolicy,
+      storageQuota,
     };
   }
 

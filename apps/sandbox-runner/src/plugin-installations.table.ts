@@ -99,6 +99,11 @@ export class PluginInstallations {
     }));
   }
 
+  /** The installed versions of one plugin of a tenant, one per environment it is installed in. */
+  installedVersions(tenant: string, name: string): InstalledVersion[] {
+    return [...this.current.values()].map((s) => s.installed).filter((i) => i.tenant === tenant && i.name === name);
+  }
+
   /** Superseded versions still finishing calls. */
   get draining(): number {
     return this.retiring.size;

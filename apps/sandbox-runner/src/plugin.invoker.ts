@@ -120,7 +120,7 @@ export class PluginInvoker {
       throw error;
     }
     const installed = lease.installed;
-    const chain: CallChain = { credential, tenant, environment, name, decisions: new Map(), denials: [] };
+    const chain: CallChain = { credential, tenant, environment, name, limits: installed.manifest.limits, decisions: new Map(), denials: [] };
     this.deps.hooks.calls.set(id, chain);
     let result: SandboxCallResult;
     try {

@@ -87,6 +87,9 @@ export const ERROR_CODES = {
   'SANDBOX.OVERLOADED': 503,
   'SANDBOX.MODULE_REJECTED': 422,
   'SANDBOX.NOT_FOUND': 404,
+  // Storage refusals of a plugin's kv_set: the runner's hook throws them and the guest sees status -6 / -5.
+  'SANDBOX.STORAGE_QUOTA_EXCEEDED': 422,
+  'SANDBOX.STORAGE_VALUE_TOO_LARGE': 413,
   // Plugin signatures (DESIGN §5): each reason a signature does not verify is its own code.
   // 400/413: the envelope itself is unusable; 422: it is well formed but does not vouch for this plugin.
   'SIGNATURE.MISSING': 422,

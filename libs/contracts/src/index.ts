@@ -14,3 +14,4 @@ export * from './invocation.js';
 export * from './signing.js';
 export * from './event-ownership.js';
 export * from './bus-permissions.js';
+export * from './storage-quota.js';

@@ -14,6 +14,7 @@ import {
   TrustKeyReplySchema as TrustKeyResultSchema,
   TrustKeyRequestSchema,
   PluginNameSchema,
+  PluginStorageReplySchema,
   PolicyCheckReplySchema,
   PolicyCheckRequestSchema,
   PolicySetReplySchema,
@@ -144,6 +145,7 @@ export const PluginDetailReplySchema = z.object({
   latestVersion: SemverSchema,
   versions: z.array(PluginVersionSchema).describe('oldest publication first'),
   installations: z.array(InstallationSchema),
+  storage: PluginStorageReplySchema.nullable().describe("storage quota and usage per environment and the tenant's total, from the sandbox-runner; null when no sandbox-runner answered"),
 });
 
 export const AuditEntrySchema = z.object({

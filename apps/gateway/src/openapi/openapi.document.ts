@@ -139,7 +139,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/plugins/{publisher}/{plugin}',
     operationId: 'showPlugin',
-    summary: 'Show a plugin: every version and installation',
+    summary: 'Show a plugin: every version and installation, and its storage quota and usage per environment',
     tag: 'plugins',
     pathParameters: [PUBLISHER, PLUGIN],
     success: { status: 200, description: 'the plugin', component: 'PluginDetail', schema: PluginDetailReplySchema },

@@ -3,6 +3,7 @@ import {
   ForgeOneError,
   parseOrThrow,
   PluginManifestSchema,
+  storageLimitsOverCap,
   type PluginManifest,
   type PublishPluginVersionRequest,
   type PublishPluginVersionResult,
@@ -31,6 +32,14 @@ export async function publishPluginVersion(
   context: CommandContext,
 ): Promise<PublishPluginVersionResult> {
   const manifest = parseOrThrow(PluginManifestSchema, request.manifest, 'REGISTRY.MANIFEST_INVALID', 'forgeone.plugin.json');
+  const overCap = storageLimitsOverCap(manifest.limits, ports.storageQuota);
+  if (overCap.length > 0) {
+    throw new ForgeOneError(
+      'REGISTRY.MANIFEST_INVALID',
+      `forgeone.plugin.json is invalid: ${overCap.map((o) => `${o.field}: ${o.requested} is above this platform's cap of ${o.cap} (${o.variable})`).join('; ')}; ask for at most the cap`,
+      { overCap },
+    );
+  }
   const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action: 'publish', plugin: manifest.name }, context);
   const wasm = Buffer.from(request.wasm, 'base64');
   const report = validatePluginModule(wasm, { handlers: manifest.handlers, abi: manifest.abi });

@@ -1,4 +1,4 @@
-import type { PluginEvent, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StoredSignature } from '@forgeone/contracts';
+import type { PluginEvent, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
 
@@ -109,4 +109,6 @@ export interface RegistryPorts {
   readonly signatures: SignatureVerifier;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY). */
   readonly signaturePolicy: SignaturePolicy;
+  /** Plugin storage quota settings (FORGEONE_STORAGE_*): a manifest asking above the cap is refused at publish. */
+  readonly storageQuota: StorageQuotaSettings;
 }

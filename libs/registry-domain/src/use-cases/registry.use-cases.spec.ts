@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SIGNATURE_POLICY, ForgeOneError, type PluginEvent } from '@forgeone/contracts';
+import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, type PluginEvent } from '@forgeone/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { evolve } from '../plugin/plugin.decider.js';
 import { pluginAggregateId, type PluginKey } from '../plugin/plugin.identity.js';
@@ -111,6 +111,7 @@ describe('registry use cases - authorisation and tenants', () => {
     ports = {
       signatures: verifier,
       signaturePolicy: DEFAULT_SIGNATURE_POLICY,
+      storageQuota: DEFAULT_STORAGE_QUOTA_SETTINGS,
       plugins: streams,
       authorizer,
       sha256: (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
@@ -143,6 +144,20 @@ describe('registry use cases - authorisation and tenants', () => {
   it('publish - a manifest that names no plugin is refused before policy is asked', async () => {
     await expect(publishPluginVersion(ports, { manifest: { version: '1.0.0' }, wasm }, ctx('alice'))).rejects.toMatchObject({ code: 'REGISTRY.MANIFEST_INVALID' });
     expect(authorizer.asked).toEqual([]);
+  });
+
+  it('publish - a storage quota above the platform cap is refused naming the cap and its variable, before policy is asked', async () => {
+    ports = { ...ports, storageQuota: { ...DEFAULT_STORAGE_QUOTA_SETTINGS, pluginCap: { maxBytes: 4096, maxKeys: 10_000 }, pluginDefault: { maxBytes: 1024, maxKeys: 100 } } };
+    const asking = (maxStorageBytes: number) => ({ ...manifest, capabilities: { storage: true }, limits: { ...(manifest.limits as object), maxStorageBytes } });
+    const refused = publishPluginVersion(ports, { manifest: asking(4097), wasm }, ctx('alice'));
+    await expect(refused).rejects.toMatchObject({
+      code: 'REGISTRY.MANIFEST_INVALID',
+      message: expect.stringContaining("limits.maxStorageBytes: 4097 is above this platform's cap of 4096 (FORGEONE_STORAGE_MAX_QUOTA_BYTES)"),
+    });
+    expect(authorizer.asked).toEqual([]);
+    expect(streams.eventCount).toBe(0);
+    await publishPluginVersion(ports, { manifest: asking(4096), wasm }, ctx('alice'));
+    expect(streams.eventCount).toBe(1);
   });
 
   it('install, upgrade, remove - ask for their own action in the environment', async () => {
