@@ -13,3 +13,5 @@ export * from './canonical-json.js';
 export * from './invocation.js';
 export * from './signing.js';
 export * from './event-ownership.js';
+export * from './egress.js';
+export * from './json-depth.js';
