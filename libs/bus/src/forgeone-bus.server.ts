@@ -1,4 +1,4 @@
-import { ForgeOneError, HEADERS, SERVICES, type CloudEvent, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
+import { assertJsonDepth, ForgeOneError, HEADERS, SERVICES, type CloudEvent, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
 import { decodeStoredEvent } from '@forgeone/event-store';
 import { SpanKind, createLogger, extractTraceContext, injectSpanContext, withSpan, type Logger } from '@forgeone/telemetry';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
@@ -442,6 +442,8 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
 
 function parseBody(pattern: string, data: Uint8Array): unknown {
   if (data.byteLength === 0) return {};
+  // Before parsing: a handler (or the reply's JSON.stringify) would overflow the stack on a body nested thousands deep.
+  assertJsonDepth(data, `the body of ${pattern}`);
   const text = decoder.decode(data);
   if (text.trim() === '') return {};
   try {
