@@ -11,6 +11,10 @@ export interface CallChain {
   readonly tenant: string;
   readonly environment: string;
   readonly name: string;
+  /** The allow-list entries naming refused addresses that this version was allowed at publish. */
+  readonly privateEgress: readonly string[];
+  /** Where the call came from (the `Forgeone-Source` header), passed on with each hook's authorisation. */
+  readonly source?: string;
   /** Policy decisions on `hook:*` for this call, asked once each. */
   readonly decisions: Map<string, Promise<void>>;
   /** Hooks refused during this call (capability missing or policy denial), for the violation event. */
@@ -66,7 +70,7 @@ export class PluginHostHooks implements HostHooks {
     const chain = await this.guard(ctx, 'http');
     const allow = ctx.capabilities.http?.allow ?? [];
     try {
-      return await pluginHttpRequest(request, { allow });
+      return await pluginHttpRequest(request, { allow, privateEgress: chain.privateEgress });
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'SANDBOX.CAPABILITY_DENIED') chain.denials.push({ hook: 'http', code: error.code, message: error.message });
       throw error;
@@ -79,7 +83,7 @@ export class PluginHostHooks implements HostHooks {
     if (!parsed.success) throw new ForgeOneError('COMMAND.INVALID', 'auth_check expects {"action": <action>, "resource"?: {"type", "id"}}');
     const resource = parsed.data.resource ?? { type: 'Plugin' as const, id: chain.name };
     try {
-      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment });
+      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment, ...(chain.source ? { source: chain.source } : {}) });
       return true;
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'AUTHZ.DENIED') return false;
@@ -107,7 +111,12 @@ export function authorizeHook(authz: AuthzClient, chain: CallChain, capability: 
   let decision = chain.decisions.get(action);
   if (decision === undefined) {
     decision = authz
-      .authorize(chain.credential, action, { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } }, { environment: chain.environment })
+      .authorize(
+        chain.credential,
+        action,
+        { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } },
+        { environment: chain.environment, ...(chain.source ? { source: chain.source } : {}) },
+      )
       .then(() => undefined);
     chain.decisions.set(action, decision);
   }
