@@ -67,6 +67,11 @@ export class AuthenticationFailureTally {
     this.windowStart = this.startOf(this.now());
   }
 
+  /** The length of one window, in ms. */
+  get windowMs(): number {
+    return this.options.windowMs;
+  }
+
   /** Whether this failure is to be recorded one by one (`record`) or only counted (`count`). */
   admit(origin: FailureOrigin, tenant: string, reason: string): 'record' | 'count' {
     this.roll();

@@ -45,6 +45,11 @@ export interface ForgeOneBusServerOptions {
   readonly consumer?: BusConsumerOptions;
   /** Extra checks for the health reply (database reachable, ...). */
   readonly readiness?: () => Promise<ReadinessChecks>;
+  /**
+   * Runs when the server closes, once no command or event is in flight any more and before the
+   * connection is drained: the last moment to publish what a service has buffered.
+   */
+  readonly beforeDisconnect?: () => Promise<void>;
   readonly logger?: Logger;
 }
 
@@ -435,6 +440,9 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
     await this.messages?.close().catch(() => undefined);
     await this.consumerLoop;
     await Promise.allSettled([...this.inflight]);
+    if (this.options.beforeDisconnect && !this.nc.isClosed()) {
+      await this.options.beforeDisconnect().catch((error: unknown) => this.log.error({ err: error }, 'could not finish before disconnecting'));
+    }
     if (!this.nc.isClosed() && !this.nc.isDraining()) await this.nc.drain().catch(() => undefined);
     this._status$.next('disconnected');
   }
