@@ -71,7 +71,6 @@ export class AuthorizationGate {
   async authenticate(credential: string | undefined, action: Action, resource: AuthzCheckResource, environment: string | undefined, origin: FailureOrigin): Promise<AuthenticatedIdentity> {
     const auth: Authentication = await this.state.authenticate(credential);
     if (auth.ok) return auth.identity;
-    const decisionId = randomUUID();
     // A failed authentication is a security event whatever the question was (dry runs included):
     // it is recorded under the token's own tenant when the token is genuine, else the resource's,
     // else (nobody's own tenant is known) the platform's.
@@ -80,6 +79,7 @@ export class AuthorizationGate {
     if (this.failures.admit(origin, tenant, auth.reason) === 'count') {
       throw new ForgeOneError(auth.code, auth.message, auth.tokenId ? { tokenId: auth.tokenId } : undefined);
     }
+    const decisionId = randomUUID();
     await this.recorder.record(
       {
         decisionId,
