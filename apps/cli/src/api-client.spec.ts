@@ -125,6 +125,7 @@ beforeAll(async () => {
               publisher: 'forgeone',
               publishedAt: '2026-11-27T10:00:00.000Z',
               signature: { envelopeDigest: DIGEST, signedAt: '2026-11-27T10:00:00.000Z' },
+              privateEgress: ['127.0.0.1:8080', 'localhost'],
               manifest: MANIFEST,
             },
           ],
@@ -255,7 +256,7 @@ describe('forgeone against a gateway over HTTP', () => {
     expect(Object.fromEntries(query)).toEqual({ plugin: 'forgeone/hello', since: '2026-11-01T00:00:00.000Z', limit: '5' });
   });
 
-  it('shows a plugin with its versions and installations', async () => {
+  it('shows a plugin with its versions and installations, and which versions may reach private addresses', async () => {
     const result = await runCli(['plugin', 'show', 'forgeone/hello'], env());
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
@@ -266,6 +267,7 @@ describe('forgeone against a gateway over HTTP', () => {
         'VERSION  DIGEST                SIZE     PUBLISHER  PUBLISHED             SIGNED',
         '1.0.0    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T09:00:00Z  no',
         '1.0.1    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T10:00:00Z  yes',
+        '1.0.1 may reach private addresses: 127.0.0.1:8080, localhost',
         '',
         'not installed in any environment',
         '',

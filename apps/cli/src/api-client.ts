@@ -54,6 +54,8 @@ export interface PluginVersion {
   readonly publishedAt: string;
   /** Null (or absent, from an older gateway) when the version was published unsigned. */
   readonly signature?: { readonly envelopeDigest: string; readonly signedAt: string } | null;
+  /** Allow-list entries naming loopback, private or link-local addresses that the publisher was allowed; absent from an older gateway. */
+  readonly privateEgress?: readonly string[];
   readonly manifest: Record<string, unknown>;
 }
 

@@ -31,6 +31,7 @@ export class ProjectionsReader {
         publisher: v.publisher,
         publishedAt: v.publishedAt,
         signature: v.signatureEnvelopeDigest === null || v.signedAt === null ? null : { envelopeDigest: v.signatureEnvelopeDigest, signedAt: v.signedAt },
+        privateEgress: [...v.privateEgress],
         manifest: v.manifest as unknown as Record<string, unknown>,
       })),
       installations: plugin.installations.map(installationReply),

@@ -1,5 +1,7 @@
 import { natsHeaderCarrier } from '@forgeone/bus';
+import type { CountedFailures } from '@forgeone/authz';
 import {
+  AuthenticationFailuresCountedSchema,
   CloudEventSchema,
   DECISION_AGGREGATE,
   DecisionRecordedSchema,
@@ -11,6 +13,7 @@ import {
 import { currentTraceparent, injectTraceContext, type Logger } from '@forgeone/telemetry';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { RecordAllows } from './policy.options.js';
 
@@ -22,7 +25,8 @@ const MAX_IN_FLIGHT = 1024;
 const encoder = new TextEncoder();
 
 /**
- * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant). Decisions
+ * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant), and
+ * `authentication_failures_counted` for failures that were counted, not recorded one by one. Decisions
  * are an append-only log with no invariant to protect, so unlike aggregate appends they carry no
  * expected-sequence header: concurrent decisions never conflict. `Nats-Msg-Id` = decision id keeps
  * a retried write single.
@@ -55,13 +59,30 @@ export class DecisionRecorder {
   /** Records a decision and resolves once JetStream stored it (denials: the caller waits for this). */
   async record(decision: DecisionRecord, actor: string): Promise<void> {
     const data = DecisionRecordedSchema.parse(decision);
-    const tenant = data.resource.tenant;
+    await this.publish(POLICY_EVENT_TYPES.decisionRecorded, data.decisionId, data.resource.tenant, data, actor);
+  }
+
+  /** Records the failed authentications of one source and window that were only counted. */
+  async recordFailureCount(counted: CountedFailures, actor: string): Promise<void> {
+    const data = AuthenticationFailuresCountedSchema.parse({
+      source: counted.source,
+      via: counted.via,
+      windowStart: counted.windowStart.toISOString(),
+      windowEnd: counted.windowEnd.toISOString(),
+      count: counted.count,
+      recorded: counted.recorded,
+      reasons: counted.reasons,
+    });
+    await this.publish(POLICY_EVENT_TYPES.authenticationFailuresCounted, randomUUID(), counted.tenant, data, actor);
+  }
+
+  private async publish(type: string, id: string, tenant: string, data: unknown, actor: string): Promise<void> {
     const traceparent = currentTraceparent();
     const event = CloudEventSchema.parse({
       specversion: '1.0',
-      id: data.decisionId,
+      id,
       source: SOURCE,
-      type: POLICY_EVENT_TYPES.decisionRecorded,
+      type,
       subject: tenant,
       time: new Date().toISOString(),
       datacontenttype: 'application/json',

@@ -86,7 +86,9 @@ export class RegistryCommandsController {
   }
 }
 
-// Only the credential is taken from the request; who the caller is and which tenant it acts in come from policy.
+// Only the credential (and, for counting failed authentications, the reported source) is taken from
+// the request; who the caller is and which tenant it acts in come from policy.
 function contextOf(ctx: BusContext): CommandContext {
-  return { credential: ctx.credential, now: new Date(), newId: randomUUID };
+  const source = ctx.source;
+  return { credential: ctx.credential, now: new Date(), newId: randomUUID, ...(source ? { source } : {}) };
 }

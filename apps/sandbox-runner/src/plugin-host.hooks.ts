@@ -13,6 +13,10 @@ export interface CallChain {
   readonly name: string;
   /** The installed version's manifest limits; its storage quota comes from them. */
   readonly limits: PluginManifest['limits'];
+  /** The allow-list entries naming refused addresses that this version was allowed at publish. */
+  readonly privateEgress: readonly string[];
+  /** Where the call came from (the `Forgeone-Source` header), passed on with each hook's authorisation. */
+  readonly source?: string;
   /** Policy decisions on `hook:*` for this call, asked once each. */
   readonly decisions: Map<string, Promise<void>>;
   /** Hooks refused during this call (capability missing or policy denial), for the violation event. */
@@ -61,7 +65,7 @@ export class PluginHostHooks implements HostHooks {
     const chain = await this.guard(ctx, 'http');
     const allow = ctx.capabilities.http?.allow ?? [];
     try {
-      return await pluginHttpRequest(request, { allow });
+      return await pluginHttpRequest(request, { allow, privateEgress: chain.privateEgress });
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'SANDBOX.CAPABILITY_DENIED') chain.denials.push({ hook: 'http', code: error.code, message: error.message });
       throw error;
@@ -74,7 +78,7 @@ export class PluginHostHooks implements HostHooks {
     if (!parsed.success) throw new ForgeOneError('COMMAND.INVALID', 'auth_check expects {"action": <action>, "resource"?: {"type", "id"}}');
     const resource = parsed.data.resource ?? { type: 'Plugin' as const, id: chain.name };
     try {
-      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment });
+      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment, ...(chain.source ? { source: chain.source } : {}) });
       return true;
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'AUTHZ.DENIED') return false;
@@ -102,7 +106,12 @@ export function authorizeHook(authz: AuthzClient, chain: CallChain, capability: 
   let decision = chain.decisions.get(action);
   if (decision === undefined) {
     decision = authz
-      .authorize(chain.credential, action, { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } }, { environment: chain.environment })
+      .authorize(
+        chain.credential,
+        action,
+        { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } },
+        { environment: chain.environment, ...(chain.source ? { source: chain.source } : {}) },
+      )
       .then(() => undefined);
     chain.decisions.set(action, decision);
   }

@@ -32,7 +32,7 @@ export class SandboxRunnerController implements OnModuleInit {
     const subject = ctx.subject;
     const last = subject.lastIndexOf('.');
     const previous = subject.lastIndexOf('.', last - 1);
-    return this.invoker.invoke(subject.slice(previous + 1, last), subject.slice(last + 1), body, ctx.credential);
+    return this.invoker.invoke(subject.slice(previous + 1, last), subject.slice(last + 1), body, ctx.credential, ctx.source);
   }
 
   /** Success and failure counts per plugin of the caller's tenant, and what is installed there (needs `read` on the own Tenant). */

@@ -58,6 +58,8 @@ const RULES: Record<string, readonly Action[]> = {
   // May call plugins, which may log and read the clock and config, nothing more.
   sealed: ['invoke', 'hook:log', 'hook:metrics', 'hook:clock', 'hook:config'],
   viewer: ['read'],
+  // What the default policies give the platform administrator alone: letting a plugin reach a private address.
+  root: ['publish', 'publish-private-egress', 'install', 'invoke', ...HOOKS, 'hook:http'],
 };
 const TOKENS = {
   'tok-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
@@ -65,6 +67,7 @@ const TOKENS = {
   'tok-sealed': { id: 'sam', tenant: 'acme', role: 'sealed' },
   'tok-viewer': { id: 'vera', tenant: 'acme', role: 'viewer' },
   'tok-initech': { id: 'ian', tenant: 'initech', role: 'developer' },
+  'tok-root': { id: 'root', tenant: 'acme', role: 'root' },
 };
 // Every tenant's storage total in this test: small, so two plugins of one tenant reach it.
 const TENANT_STORAGE_KEYS = 8;
@@ -141,9 +144,8 @@ describe('sandbox-runner - invocations on the bus', () => {
     await removeNamespace(namespace);
   }, 30_000);
 
-  const registryCommand = <T = unknown>(verb: string, body: unknown) => client.request<T>('registry', verb, body, { credential: DEV });
-  const publish = async (manifest: Record<string, unknown>, wasm: Uint8Array, credential = DEV) =>
-    client.request<{ digest: string }>('registry', 'publish', { manifest, wasm: b64(wasm) }, { credential });
+  const registryCommand = <T = unknown>(verb: string, body: unknown, credential = DEV) => client.request<T>('registry', verb, body, { credential });
+  const publish = async (manifest: Record<string, unknown>, wasm: Uint8Array, credential = DEV) => registryCommand<{ digest: string }>('publish', { manifest, wasm: b64(wasm) }, credential);
   const call = (plugin: string, handler: string, input: string, credential = DEV, environment = 'staging') =>
     client.requestSubject<InvokeReply>(names.invoke(environment, plugin), { handler, input }, { credential, timeoutMs: 10_000 });
   const failure = (p: Promise<unknown>) =>
@@ -373,7 +375,9 @@ describe('sandbox-runner - invocations on the bus', () => {
         capabilities: { log: true, metrics: true, clock: true, config: true, storage: true, auth: true, http: { allow: [`127.0.0.1:${webPort}`, 'localhost'] } },
         limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 5_000, maxOutputBytes: 65_536 },
       };
-      await publish(manifest, await wat(hostCalls));
+      // The allow-list names loopback: only a principal allowed publish-private-egress may publish it.
+      await expect(publish(manifest, await wat(hostCalls))).rejects.toMatchObject({ code: 'REGISTRY.PRIVATE_EGRESS_REFUSED' });
+      await publish(manifest, await wat(hostCalls), 'Bearer tok-root');
       await registryCommand('install', { name: 'acme/hooks', version: '1.0.0', environment: 'staging' });
     });
 
@@ -389,11 +393,12 @@ describe('sandbox-runner - invocations on the bus', () => {
     });
 
     it('http reaches an allowed host and nothing else; a refusal is a sandbox_violation', async () => {
+      // A loopback address, reachable because this version was allowed it at publish.
       const ok = await call('acme/hooks', 'http', JSON.stringify({ url: `http://127.0.0.1:${webPort}/ping` }));
       expect(JSON.parse(ok.output ?? '{}')).toMatchObject({ status: 200, body: 'pong GET /ping' });
 
-      // Not on the allow-list; a redirect to another host; a name that resolves to loopback.
-      for (const url of ['http://example.com/', `http://127.0.0.1:${webPort}/hop`, `http://localhost:${webPort}/`, 'http://localhost/']) {
+      // Not on the allow-list; a redirect to another host; ports the entries do not name.
+      for (const url of ['http://example.com/', `http://127.0.0.1:${webPort}/hop`, `http://localhost:${webPort}/`, `http://127.0.0.1:${webPort + 1}/`]) {
         const error = await failure(call('acme/hooks', 'http', JSON.stringify({ url })));
         expect(error.code, url).toBe('SANDBOX.GUEST_ERROR');
       }

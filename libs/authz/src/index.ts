@@ -42,3 +42,15 @@ export {
   type AuthenticationFailureCode,
   type CredentialVerifierOptions,
 } from './credential.verifier.js';
+export {
+  AuthenticationFailureTally,
+  OTHER_SOURCES,
+  type AuthenticationFailureTallyOptions,
+  type CountedFailures,
+  type FailureOrigin,
+} from './authentication-failure.tally.js';
+export {
+  authenticationFailureSettingsFromEnv,
+  DEFAULT_AUTHENTICATION_FAILURE_SETTINGS,
+  type AuthenticationFailureSettings,
+} from './authentication-failure.settings.js';

@@ -15,3 +15,5 @@ export * from './signing.js';
 export * from './event-ownership.js';
 export * from './bus-permissions.js';
 export * from './storage-quota.js';
+export * from './egress.js';
+export * from './json-depth.js';

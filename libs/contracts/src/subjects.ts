@@ -94,6 +94,11 @@ export const HEADERS = {
   traceparent: 'traceparent',
   tracestate: 'tracestate',
   tenant: 'Forgeone-Tenant',
+  /**
+   * Where the end user's request came from, as the service that forwards it saw it (the gateway
+   * sends `http <client address>`); a service passes it on with its authz.check. Not a credential.
+   */
+  source: 'Forgeone-Source',
   eventType: 'Ce-Type',
   msgId: 'Nats-Msg-Id',
   expectedLastSubjectSequence: 'Nats-Expected-Last-Subject-Sequence',

@@ -110,7 +110,7 @@ describe('managed NATS permissions', () => {
   });
 
   it('managed NATS - a service request is answered by the owner through the caller inbox', async () => {
-    const sub = as('registry').subscribe(`${p}forgeone.cmd.registry.ping`, { callback: (_error, msg) => msg.respond(`pong:${msg.string()}`) });
+    const sub = as('registry').subscribe(`${p}forgeone.cmd.registry.ping`, { callback: (_error, msg) => void msg.respond(`pong:${msg.string()}`) });
     await as('registry').flush();
     const reply = await as('gateway').request(`${p}forgeone.cmd.registry.ping`, 'gateway', { timeout: 2_000 });
     expect(reply.string()).toBe('pong:gateway');
@@ -123,7 +123,7 @@ describe('managed NATS permissions', () => {
     const permissions = busPermissions(names, { kind: 'client', name: 'release-bot' });
     const client = await connectEventually(() => connect({ servers: nats.url, ...natsCredentialOptions(seed), inboxPrefix: permissions.inboxPrefix, maxReconnectAttempts: 0 }));
     try {
-      const sub = as('registry').subscribe(`${p}forgeone.cmd.registry.ping`, { callback: (_error, msg) => msg.respond(`pong:${msg.string()}`) });
+      const sub = as('registry').subscribe(`${p}forgeone.cmd.registry.ping`, { callback: (_error, msg) => void msg.respond(`pong:${msg.string()}`) });
       await as('registry').flush();
       expect((await client.request(`${p}forgeone.cmd.registry.ping`, 'bot', { timeout: 2_000 })).string()).toBe('pong:bot');
       sub.unsubscribe();

@@ -31,6 +31,8 @@ export interface BusServiceDefinition {
   readonly readiness?: (app: INestApplicationContext) => Promise<ReadinessChecks>;
   /** Runs after the module is created and before the service listens (migrations, warm-up). */
   readonly beforeListen?: (app: INestApplicationContext, context: ServiceContext) => Promise<void>;
+  /** Runs at shutdown once no command or event is in flight, while NATS is still connected (write what is buffered). */
+  readonly beforeDisconnect?: (app: INestApplicationContext) => Promise<void>;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
       logger,
       ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
       readiness: async () => (created.app && definition.readiness ? definition.readiness(created.app) : {}),
+      ...(definition.beforeDisconnect ? { beforeDisconnect: async () => (created.app ? definition.beforeDisconnect?.(created.app) : undefined) } : {}),
     });
     const micro = await NestFactory.createMicroservice(definition.module(context), {
       strategy: server,

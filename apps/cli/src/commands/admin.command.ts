@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { assertValidClientName, busPermissions, names as namesFor } from '@forgeone/contracts';
 import type { Command } from 'commander';
 import { UsageError } from '../cli.errors.js';
 import type { CommandContext } from '../command.context.js';
@@ -29,17 +30,16 @@ export function registerAdminCommands(program: Command, context: CommandContext)
     .option('--data-dir <dir>', 'the platform data folder (default FORGEONE_DATA_DIR or ./.forgeone)')
     .action(async (name: string, options: DataDirOptions) => {
       const runtime = await import('@forgeone/runtime');
-      const contracts = await import('@forgeone/contracts');
       try {
-        contracts.assertValidClientName(name);
+        assertValidClientName(name);
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
       const dataDir = dataDirOf(context, options);
       const created = await runtime.createNatsClient(dataDir, name);
       const reloaded = await runtime.reloadManagedNats(dataDir);
-      const names = contracts.names(namespaceOf(context, undefined));
-      const permissions = contracts.busPermissions(names, { kind: 'client', name });
+      const names = namesFor(namespaceOf(context, undefined));
+      const permissions = busPermissions(names, { kind: 'client', name });
       context.print({ name, seed: created.seed, publicKey: created.publicKey, inboxPrefix: permissions.inboxPrefix, publish: permissions.publish, reloaded }, () =>
         [
           created.seed,
@@ -88,10 +88,9 @@ export function registerAdminCommands(program: Command, context: CommandContext)
     .option('--namespace <ns>', 'the platform namespace (default FORGEONE_NAMESPACE)')
     .action(async (options: { namespace?: string }) => {
       const runtime = await import('@forgeone/runtime');
-      const contracts = await import('@forgeone/contracts');
       let names;
       try {
-        names = contracts.names(namespaceOf(context, options.namespace));
+        names = namesFor(namespaceOf(context, options.namespace));
       } catch (error) {
         throw new UsageError((error as Error).message);
       }

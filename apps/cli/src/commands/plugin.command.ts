@@ -160,7 +160,12 @@ function renderDetail(reply: PluginDetailReply): string {
     ['VERSION', 'DIGEST', 'SIZE', 'PUBLISHER', 'PUBLISHED', 'SIGNED'],
     reply.versions.map((v) => [v.version, shortDigest(v.digest), formatBytes(v.sizeBytes), v.publisher, formatTime(v.publishedAt), v.signature ? 'yes' : 'no']),
   );
-  return `${header.join('\n')}\n\n${versions}\n${renderInstallations(reply.installations)}${renderStorage(reply.storage)}`;
+  // Rare and consequential: a version that may reach the platform's own network says so under the table.
+  const privateEgress = reply.versions
+    .filter((v) => (v.privateEgress ?? []).length > 0)
+    .map((v) => `${cleanCell(v.version)} may reach private addresses: ${(v.privateEgress ?? []).map(cleanCell).join(', ')}\n`)
+    .join('');
+  return `${header.join('\n')}\n\n${versions}${privateEgress}\n${renderInstallations(reply.installations)}${renderStorage(reply.storage)}`;
 }
 
 function renderStorage(storage: PluginStorage | null | undefined): string {

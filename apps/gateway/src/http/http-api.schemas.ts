@@ -137,6 +137,9 @@ export const PluginVersionSchema = z.object({
     .object({ envelopeDigest: DigestSchema, signedAt: z.string() })
     .nullable()
     .describe('the envelope the version was published with, and when the platform recorded it; null when published unsigned'),
+  privateEgress: z
+    .array(z.string())
+    .describe('entries of capabilities.http.allow naming loopback, private or link-local addresses that the publisher was allowed (publish-private-egress); the runner lets this version reach them'),
   manifest: z.record(z.string(), z.unknown()),
 });
 

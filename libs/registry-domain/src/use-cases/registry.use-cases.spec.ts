@@ -160,6 +160,28 @@ describe('registry use cases - authorisation and tenants', () => {
     expect(streams.eventCount).toBe(1);
   });
 
+  it('publish - an allow-list naming a private address also asks publish-private-egress, refused before the module is read', async () => {
+    const privateManifest = { ...manifest, capabilities: { http: { allow: ['example.com', '192.168.1.10:8443'] } } };
+    const notWasm = Buffer.from('#!/bin/sh\n').toString('base64');
+    await expect(publishPluginVersion(ports, { manifest: privateManifest, wasm: notWasm }, { ...ctx('alice'), source: 'http 203.0.113.7' })).rejects.toMatchObject({
+      code: 'REGISTRY.PRIVATE_EGRESS_REFUSED',
+      details: { entries: [{ entry: '192.168.1.10:8443', range: '192.168.0.0/16', rangeName: 'private network' }] },
+    });
+    expect(authorizer.asked).toEqual([
+      { credential: 'alice', action: 'publish', plugin: NAME, source: 'http 203.0.113.7' },
+      { credential: 'alice', action: 'publish-private-egress', plugin: NAME, source: 'http 203.0.113.7' },
+    ]);
+    expect({ events: streams.eventCount, artifacts: stored.length }).toEqual({ events: 0, artifacts: 0 });
+  });
+
+  it('publish - a principal allowed publish-private-egress publishes, and the event names the private entries', async () => {
+    authorizer = new TableAuthorizer({ root: { id: 'root', tenant: 'acme', actions: ['publish', 'publish-private-egress'] } });
+    ports = { ...ports, authorizer };
+    const privateManifest = { ...manifest, capabilities: { http: { allow: ['example.com', '192.168.1.10:8443', 'localhost'] } } };
+    await publishPluginVersion(ports, { manifest: privateManifest, wasm }, ctx('root'));
+    expect(streams.streams.get(`acme:${NAME}`)?.[0].event.data).toMatchObject({ privateEgress: ['192.168.1.10:8443', 'localhost'] });
+  });
+
   it('install, upgrade, remove - ask for their own action in the environment', async () => {
     await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
     await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
