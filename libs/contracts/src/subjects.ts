@@ -59,6 +59,8 @@ export interface Names {
   health(service: ServiceName): string;
   /** JetStream object store bucket holding artifacts by digest. */
   readonly artifactBucket: string;
+  /** JetStream key/value bucket of plugin storage (the `kv_*` host functions). */
+  readonly pluginKvBucket: string;
   /** Durable consumer name for a reader of the stream. */
   consumer(name: string): string;
   /** Queue group for a service's command subscriptions. */
@@ -80,6 +82,7 @@ export function names(namespace = ''): Names {
     invoke: (environment, plugin) => `${p}forgeone.invoke.${encodeSubjectToken(environment)}.${encodeSubjectToken(plugin)}`,
     health: (service) => `${p}forgeone.health.${service}`,
     artifactBucket: `${lower}forgeone-artifacts`,
+    pluginKvBucket: `${lower}forgeone-plugin-kv`,
     consumer: (name) => `${lower}${name}`,
     queue: (service) => `${lower}forgeone-${service}`,
   };
