@@ -8,4 +8,5 @@ await runBusService({
   service: 'policy',
   module: (context) => PolicyModule.forRoot(context, policyOptionsFromEnv(process.env, context.config.bootstrapToken)),
   readiness: async (app) => app.get(PolicyState).readiness(),
+  writes: ['events'],
 });

@@ -7,9 +7,12 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import { AuthorizationGate } from './authorization.gate.js';
 import { AuthzCheckController } from './authz-check.controller.js';
 import { DecisionRecorder } from './decision.recorder.js';
+import { recordInsecureStart } from './insecure-start.recorder.js';
 import { PolicyCommandsController } from './policy-commands.controller.js';
 import type { PolicyServiceOptions } from './policy.options.js';
 import { PolicyState } from './policy.state.js';
+
+const SERVICE_CONTEXT = Symbol.for('forgeone.policy.service-context');
 
 /** Loads state before the service listens (Nest runs bootstrap hooks before the transport starts). */
 @Injectable()
@@ -17,10 +20,13 @@ export class PolicyLifecycle implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(PolicyState) private readonly state: PolicyState,
     @Inject(DecisionRecorder) private readonly recorder: DecisionRecorder,
+    @Inject(JetStreamEventStore) private readonly store: JetStreamEventStore,
+    @Inject(SERVICE_CONTEXT) private readonly context: ServiceContext,
   ) {}
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.state.start();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.state.start();
+    await recordInsecureStart(this.store, this.context.natsSecurity, this.context.logger);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -54,6 +60,7 @@ export class PolicyModule {
           useFactory: (state: PolicyState, recorder: DecisionRecorder) => new AuthorizationGate(state, recorder),
           inject: [PolicyState, DecisionRecorder],
         },
+        { provide: SERVICE_CONTEXT, useValue: context },
         PolicyLifecycle,
       ],
     };

@@ -19,10 +19,9 @@ import {
   type AuthzDecision,
   type Names,
 } from '@forgeone/contracts';
-import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
+import { JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -60,7 +59,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     app = await startPolicyService(nc, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'all' }, announce: (line) => announced.push(line) });
     client = new BusClient(nc, names);
     store = new JetStreamEventStore(nc, names);

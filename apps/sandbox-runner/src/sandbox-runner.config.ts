@@ -13,8 +13,6 @@ export interface SandboxRunnerOptions {
   readonly instanceId: string;
   /** Environment caps on every manifest limit. */
   readonly caps?: Partial<SandboxCaps>;
-  /** Replicas of the plugin key/value bucket (1 on one server, 3 in a cluster). */
-  readonly kvReplicas: number;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
   readonly signaturePolicy: SignaturePolicy;
 }
@@ -22,7 +20,7 @@ export interface SandboxRunnerOptions {
 /**
  * Reads FORGEONE_SERVICE_KEY (required), FORGEONE_RUNNER_ID (default: host name and process id),
  * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
- * FORGEONE_KV_REPLICAS and FORGEONE_SIGNATURE_POLICY. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY. Throws a message naming the variable to fix.
  */
 export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxRunnerOptions {
   const key = readServiceKey(env);
@@ -53,7 +51,6 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     authz: authzClientSettingsFromEnv(env),
     instanceId,
     caps,
-    kvReplicas: number('FORGEONE_KV_REPLICAS', 1) ?? 1,
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
   };
 }

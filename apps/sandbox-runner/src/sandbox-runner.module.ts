@@ -5,7 +5,7 @@ import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
 import type { Logger } from '@forgeone/telemetry';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
@@ -16,11 +16,6 @@ import { PluginInstallations, publishedVersionOf } from './plugin-installations.
 import { PluginInvoker } from './plugin.invoker.js';
 import type { SandboxRunnerOptions } from './sandbox-runner.config.js';
 import { SandboxRunnerController } from './sandbox-runner.controller.js';
-
-/** The JetStream KV bucket of plugin storage: `<namespace>-forgeone-plugin-kv`. */
-export function pluginKvBucket(names: Names): string {
-  return `${names.namespace ? `${names.namespace}-` : ''}forgeone-plugin-kv`;
-}
 
 /** Everything one runner holds, closed with the module. */
 export class SandboxRunner implements OnModuleDestroy {
@@ -33,7 +28,8 @@ export class SandboxRunner implements OnModuleDestroy {
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
     this.hooks = new PluginHostHooks(authz, () => {
-      this.kv ??= new Kvm(connection).create(pluginKvBucket(names), { history: 1, storage: StorageType.File, replicas: options.kvReplicas });
+      // Provisioned by the operator step with the stream (`forgeone admin setup`); bound, never created here.
+      this.kv ??= new Kvm(connection).open(names.pluginKvBucket);
       this.kv.catch(() => (this.kv = undefined));
       return this.kv;
     });

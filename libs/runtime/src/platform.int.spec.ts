@@ -6,8 +6,10 @@ import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SERVICES, names } from '@forgeone/contracts';
+import { removeNamespace, TEST_NATS_ENV } from '@forgeone/test-harness';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { envForService, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
@@ -33,6 +35,11 @@ function captured() {
 
 describe('runPlatform', () => {
   let root: string;
+  // Namespaces the platform provisioned on the shared NATS, removed at the end.
+  const namespaces: string[] = [];
+  afterAll(async () => {
+    for (const namespace of namespaces) await removeNamespace(namespace);
+  });
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'forgeone-platform-'));
     // As root, the embedded Postgres runs as the OS user `postgres`, which must be able to enter the folder.
@@ -87,7 +94,11 @@ describe('runPlatform', () => {
           FORGEONE_EXTRA: 'passed',
           // None was given, so the platform generated one for its services' credentials.
           FORGEONE_SERVICE_KEY: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+          // Its private nats-server has no users: the services run in insecure mode and say so.
+          FORGEONE_NATS_INSECURE: '1',
         });
+        // The platform provisioned the storage before the services started.
+        expect((await (await jetstreamManager(nc)).streams.info(names(namespace).stream)).config).toMatchObject({ deny_delete: true, max_bytes: 4 * 1024 ** 3 });
       } finally {
         await nc.close();
       }
@@ -101,6 +112,7 @@ describe('runPlatform', () => {
 
   it('platform - a service that dies ends the platform with exit code 1', async () => {
     const namespace = `t-${randomBytes(4).toString('hex')}`;
+    namespaces.push(namespace);
     const platform = await runPlatform({
       env: {
         PATH: process.env.PATH,
@@ -109,6 +121,7 @@ describe('runPlatform', () => {
         FORGEONE_DATA_DIR: join(root, 'data'),
         FORGEONE_NAMESPACE: namespace,
         FORGEONE_LOG_LEVEL: 'silent',
+        ...TEST_NATS_ENV,
       },
       repoRoot: root,
       handleSignals: false,
@@ -130,6 +143,7 @@ describe('runPlatform', () => {
   it('platform - a service that never gets ready fails the start and leaves nothing running', async () => {
     await fakeRepo(root, 'never-ready');
     const namespace = `t-${randomBytes(4).toString('hex')}`;
+    namespaces.push(namespace);
     const start = runPlatform({
       env: {
         PATH: process.env.PATH,
@@ -138,6 +152,7 @@ describe('runPlatform', () => {
         FORGEONE_DATA_DIR: join(root, 'data'),
         FORGEONE_NAMESPACE: namespace,
         FORGEONE_LOG_LEVEL: 'silent',
+        ...TEST_NATS_ENV,
       },
       repoRoot: root,
       services: ['registry'],
@@ -148,6 +163,31 @@ describe('runPlatform', () => {
     });
     await expect(start).rejects.toThrow(/Services not ready after 1500 ms: registry reports not ready/);
     expect(findPid('registry', root)).toBeUndefined();
+  });
+
+  it('platform - an external NATS that lets anyone write is refused before any service starts', async () => {
+    const namespace = `t-${randomBytes(4).toString('hex')}`;
+    namespaces.push(namespace);
+    const { FORGEONE_NATS_INSECURE: _insecure, ...limits } = TEST_NATS_ENV;
+    const start = runPlatform({
+      env: {
+        PATH: process.env.PATH,
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        FORGEONE_DATA_DIR: join(root, 'data'),
+        FORGEONE_NAMESPACE: namespace,
+        FORGEONE_LOG_LEVEL: 'silent',
+        ...limits,
+      },
+      repoRoot: root,
+      handleSignals: false,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+    });
+    await expect(start).rejects.toThrow(
+      /^NATS nats:\/\/127\.0\.0\.1:4222 is insecure: a client without credentials may publish event subjects .* or set FORGEONE_NATS_INSECURE=1 to run anyway/,
+    );
+    for (const service of SERVICES) expect(findPid(service, root)).toBeUndefined();
   });
 
   it('platform - an unbuilt repository is reported before anything starts', async () => {

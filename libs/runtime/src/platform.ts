@@ -7,6 +7,8 @@ import { SERVICES, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
 import { startNats, type NatsHandle } from './nats-server.js';
+import { loadPlatformNatsConfig } from './platform-nats.config.js';
+import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
@@ -55,6 +57,7 @@ const PASSED_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'NODE_
 export async function runPlatform(options: RunPlatformOptions = {}): Promise<RunningPlatform> {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
+  const natsConfig = loadPlatformNatsConfig(env);
   const logger = createRuntimeLogger(config.logLevel);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const serviceNames = options.services ?? SERVICES;
@@ -81,8 +84,10 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   };
   try {
     nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, logger });
+    // Services only check the storage; it is provisioned here, and an insecure external NATS refused.
+    const natsEnv = await preparePlatformNats({ natsUrl: nats.url, managed: nats.managed, namespace: config.namespace, config: natsConfig, logger });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
-    const shared = serviceEnv(env, config, nats.url, postgres.url, serviceKey);
+    const shared = { ...serviceEnv(env, config, nats.url, postgres.url, serviceKey), ...natsEnv };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({
         name,
