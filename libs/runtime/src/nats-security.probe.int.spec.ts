@@ -55,7 +55,7 @@ describe('NATS security probe - a server that lets anyone in (the shared test NA
     expect(refused).toBeInstanceOf(InsecureNatsError);
     const message = (refused as Error).message;
     expect(message).toMatch(/^NATS nats:\/\/127\.0\.0\.1:4222 is insecure: a client without credentials may /);
-    expect(message).toContain(`publish event subjects into stream ${names.stream} (JetStream answered on ${names.eventSubject('plugin', 'nats-security-probe')}`);
+    expect(message).toContain(`publish event subjects into stream ${names.stream} (JetStream answered on ${names.namespace}.forgeone.evt.<aggregate>.> for plugin, signature, key,`);
     expect(message).toContain(`change stream ${names.stream} through the JetStream API ($JS.API.STREAM.UPDATE.${names.stream} answered)`);
     expect(message).toContain(`subscribe to ${names.namespace}.forgeone.cmd.> and ${names.namespace}.forgeone.authz.check`);
     expect(message).toMatch(/or set FORGEONE_NATS_INSECURE=1 to run anyway/);

@@ -67,9 +67,9 @@ async function probeConnection(nc: NatsConnection, names: Names, timeoutMs: numb
     ...Object.keys(EVENT_OWNERSHIP).map((aggregate) => {
       const h = natsHeaders();
       h.set(HEADERS.expectedLastSubjectSequence, IMPOSSIBLE_SEQUENCE);
-      return { subject: names.eventSubject(aggregate, PROBE_ID), body: '{}', headers: h, what: 'event' as const };
+      return { subject: names.eventSubject(aggregate, PROBE_ID), aggregate, body: '{}', headers: h, what: 'event' as const };
     }),
-    { subject: `$JS.API.STREAM.UPDATE.${names.stream}`, body: JSON.stringify({ name: `${names.stream}_${PROBE_ID.toUpperCase().replace(/-/g, '_')}` }), headers: undefined, what: 'stream-update' as const },
+    { subject: `$JS.API.STREAM.UPDATE.${names.stream}`, aggregate: '', body: JSON.stringify({ name: `${names.stream}_${PROBE_ID.toUpperCase().replace(/-/g, '_')}` }), headers: undefined, what: 'stream-update' as const },
   ];
   const subscriptions = [`${prefix}forgeone.cmd.>`, `${prefix}forgeone.authz.check`];
 
@@ -99,10 +99,11 @@ async function probeConnection(nc: NatsConnection, names: Names, timeoutMs: numb
   };
   const exposures: string[] = [];
   const events = publishes.map((p, i) => ({ p, o: outcome(i) })).filter(({ p }) => p.what === 'event');
-  const eventsStored = events.filter(({ o }) => o.kind === 'answered' && o.by === 'jetstream').map(({ p }) => p.subject);
-  const eventsUnanswered = events.filter(({ o }) => o.kind === 'unanswered').map(({ p }) => p.subject);
-  if (eventsStored.length > 0) exposures.push(`publish event subjects into stream ${names.stream} (JetStream answered on ${eventsStored.join(', ')})`);
-  if (eventsUnanswered.length > 0) exposures.push(`publish event subjects (no permissions violation for ${eventsUnanswered.join(', ')})`);
+  const eventsStored = events.filter(({ o }) => o.kind === 'answered' && o.by === 'jetstream').map(({ p }) => p.aggregate);
+  const eventsUnanswered = events.filter(({ o }) => o.kind === 'unanswered').map(({ p }) => p.aggregate);
+  const eventSubjects = `${prefix}forgeone.evt.<aggregate>.>`;
+  if (eventsStored.length > 0) exposures.push(`publish event subjects into stream ${names.stream} (JetStream answered on ${eventSubjects} for ${eventsStored.join(', ')})`);
+  if (eventsUnanswered.length > 0) exposures.push(`publish event subjects (no permissions violation on ${eventSubjects} for ${eventsUnanswered.join(', ')})`);
   const update = outcome(publishes.length - 1);
   if (update.kind === 'answered' && update.by === 'jetstream') exposures.push(`change stream ${names.stream} through the JetStream API ($JS.API.STREAM.UPDATE.${names.stream} answered)`);
   if (update.kind === 'unanswered') exposures.push(`change stream ${names.stream} through the JetStream API (no permissions violation for $JS.API.STREAM.UPDATE.${names.stream})`);

@@ -28,6 +28,8 @@ export interface RunPlatformOptions {
   readonly handleSignals?: boolean;
   readonly stdout?: Writable;
   readonly stderr?: Writable;
+  /** Write the platform's own log lines to stderr, keeping stdout for a machine-read result (`up --json`). */
+  readonly logToStderr?: boolean;
 }
 
 /** The running platform. */
@@ -58,7 +60,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   const env = options.env ?? process.env;
   const config = loadConfig(env);
   const natsConfig = loadPlatformNatsConfig(env);
-  const logger = createRuntimeLogger(config.logLevel);
+  const logger = createRuntimeLogger(config.logLevel, options.logToStderr ? 'stderr' : undefined);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const serviceNames = options.services ?? SERVICES;
   const entries = serviceNames.map((name) => ({ name, entry: join(repoRoot, 'apps', name, 'dist', 'main.js') }));
