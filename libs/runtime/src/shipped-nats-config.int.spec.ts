@@ -18,13 +18,13 @@ type User = (typeof USERS)[number];
 const OWNED: Record<User, readonly string[]> = {
   registry: ['plugin', 'signature'],
   signer: ['key', 'signature'],
-  policy: ['policy', 'decision', 'token'],
+  policy: ['policy', 'decision', 'token', 'platform'],
   'sandbox-runner': ['signature', 'invocation'],
   'audit-projector': [],
   gateway: [],
   cli: [],
 };
-const AGGREGATES = ['plugin', 'key', 'signature', 'policy', 'decision', 'token', 'invocation', 'anything'];
+const AGGREGATES = ['plugin', 'key', 'signature', 'policy', 'decision', 'token', 'invocation', 'platform', 'anything'];
 
 describe('infra/nats/nats-server.conf', () => {
   let dir: string;
