@@ -20,5 +20,5 @@ export async function recordInsecureStart(store: JetStreamEventStore, security: 
     [{ id: randomUUID(), type: PLATFORM_EVENT_TYPES.natsInsecureStart, data, time: new Date().toISOString(), actor: servicePrincipalId('policy'), tenant: PLATFORM_TENANT, source: '/forgeone/policy' }],
     { expectedSequence: 'any' },
   );
-  logger.error({ sequence: appended.sequence }, 'start on an insecure NATS recorded in the audit log');
+  logger.info({ sequence: appended.sequence }, 'start on an insecure NATS recorded in the audit log');
 }
