@@ -326,7 +326,7 @@ async function create(nc: NatsConnection, jsm: JetStreamManager, storage: Platfo
 
 function explainCreateFailure(storage: PlatformStorage, error: unknown): never {
   const reason = (error as Error).message;
-  const hint = /insufficient|resources|storage/i.test(reason)
+  const hint = /insufficient|resources/i.test(reason)
     ? `; the server cannot reserve ${bytes.format(storage.maxBytes)} (${storage.variables.max_bytes}): give JetStream more storage or lower the limit`
     : /replica|clustered|peers/i.test(reason)
       ? `; the server cannot place ${storage.minimum.num_replicas} replicas (FORGEONE_NATS_REPLICAS): 1 on a single server`
