@@ -19,10 +19,9 @@ import {
   type AuthzDecision,
   type Names,
 } from '@forgeone/contracts';
-import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
+import { JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -65,7 +64,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     app = await startPolicyService(nc, names, {
       serviceKey: SERVICE_KEY,
       recordAllows: { mode: 'all' },
@@ -403,7 +402,7 @@ describe('policy service - failed authentications are recorded boundedly', () =>
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-flood-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     // The service drains its own connection when it stops; the test keeps reading on nc.
     app = await startPolicyService(await connectNats(TEST_NATS_URL, 'policy-flood-service'), names, {
       serviceKey: SERVICE_KEY,

@@ -5,9 +5,9 @@ import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
 import { ForgeOneError, names as namesFor, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
-import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
+import { JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -71,7 +71,7 @@ describe('registry - commands on the bus', () => {
   beforeAll(async () => {
     names = namesFor(namespace);
     nc = await connectNats(TEST_NATS_URL, 'registry-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     await startResponder();
     const logger = createLogger('registry', 'silent');
     const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };

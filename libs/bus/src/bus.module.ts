@@ -17,8 +17,6 @@ export const EVENT_STORE = Symbol.for('forgeone.bus.event-store');
 export interface BusModuleOptions {
   readonly connection: NatsConnection;
   readonly names: Names;
-  /** Replicas of the artifact bucket when it has to be created (default 1). */
-  readonly artifactReplicas?: number;
   /**
    * Register {@link BusExceptionFilter} globally (default true). Turn it off only in an app
    * that registers it itself next to its own global filters.
@@ -54,7 +52,7 @@ export class BusModule {
       { provide: EVENT_STORE, useExisting: JetStreamEventStore },
       {
         provide: ArtifactStore,
-        useFactory: (nc: NatsConnection, names: Names) => new ArtifactStore(nc, names, { replicas: options.artifactReplicas ?? 1 }),
+        useFactory: (nc: NatsConnection, names: Names) => new ArtifactStore(nc, names),
         inject: [BUS_CONNECTION, BUS_NAMES],
       },
     ];

@@ -8,6 +8,8 @@ import { SERVICES, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
 import { startNats, type NatsHandle } from './nats-server.js';
+import { loadPlatformNatsConfig } from './platform-nats.config.js';
+import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
@@ -27,6 +29,8 @@ export interface RunPlatformOptions {
   readonly handleSignals?: boolean;
   readonly stdout?: Writable;
   readonly stderr?: Writable;
+  /** Write the platform's own log lines to stderr, keeping stdout for a machine-read result (`up --json`). */
+  readonly logToStderr?: boolean;
 }
 
 /** The running platform. */
@@ -57,7 +61,8 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   // A copy: the secrets are then removed from this process's own environment (see below).
   const env = { ...(options.env ?? process.env) };
   const config = loadConfig(env);
-  const logger = createRuntimeLogger(config.logLevel);
+  const natsConfig = loadPlatformNatsConfig(env);
+  const logger = createRuntimeLogger(config.logLevel, options.logToStderr ? 'stderr' : undefined);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const serviceNames = options.services ?? SERVICES;
   const entries = serviceNames.map((name) => ({ name, entry: join(repoRoot, 'apps', name, 'dist', 'main.js') }));
@@ -86,8 +91,17 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   };
   try {
     nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, namespace: config.namespace, serviceCredentials: externalCredentials, logger });
+    // Services only check the storage; it is provisioned here (as the operator), and an insecure external NATS refused.
+    const natsEnv = await preparePlatformNats({
+      natsUrl: nats.url,
+      managed: nats.managed,
+      namespace: config.namespace,
+      config: natsConfig,
+      logger,
+      ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
+    });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
-    const shared = serviceEnv(env, config, nats.url, postgres.url);
+    const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
     const secrets: PlatformSecrets = { serviceKey, natsCredentials: nats.serviceCredentials, ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}) };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({

@@ -1,12 +1,12 @@
 import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
-import { loadConfig, redactConfig, serviceNatsConnectionOptions, type PlatformConfig } from '@forgeone/runtime';
+import type { PlatformStorageKind } from '@forgeone/event-store';
+import { loadConfig, redactConfig, serviceNatsConnectionOptions, type NatsSecurityReport, type PlatformConfig } from '@forgeone/runtime';
 import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { guardPlatformNats } from './platform-nats.guard.js';
 
 /** What a service's root module is built from. */
 export interface ServiceContext {
@@ -16,6 +16,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** Import this in the root module: it provides the connection, names, bus client and stores. */
   readonly busModule: DynamicModule;
+  /** What a client without credentials may do on this NATS (non-empty exposures only in insecure mode). */
+  readonly natsSecurity?: NatsSecurityReport;
 }
 
 export interface BusServiceDefinition {
@@ -29,6 +31,8 @@ export interface BusServiceDefinition {
   readonly consumer?: (names: Names, app: () => INestApplicationContext) => BusConsumerOptions;
   /** Extra readiness checks (a database, a halted projection). */
   readonly readiness?: (app: INestApplicationContext) => Promise<ReadinessChecks>;
+  /** The platform storage this service writes, watched for usage alarms (FORGEONE_STORAGE_CHECK_INTERVAL_MS). */
+  readonly writes?: readonly PlatformStorageKind[];
   /** Runs after the module is created and before the service listens (migrations, warm-up). */
   readonly beforeListen?: (app: INestApplicationContext, context: ServiceContext) => Promise<void>;
   /** Runs at shutdown once no command or event is in flight, while NATS is still connected (write what is buffered). */
@@ -36,9 +40,10 @@ export interface BusServiceDefinition {
 }
 
 /**
- * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, NATS, the event
- * stream, the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains
- * NATS, closes the module (pools included) and exits.
+ * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, NATS, a check of the
+ * platform's storage and of the NATS's security (refusing to start on either's failure), the Nest
+ * microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains NATS, closes the
+ * module (pools included) and exits.
  */
 export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   initTelemetry(`forgeone-${definition.service}`, env);
@@ -49,8 +54,8 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     logger.info({ config: redactConfig(config) }, 'starting');
     const names = namesFor(config.namespace);
     const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, serviceNatsConnectionOptions(config.natsUrl, definition.service, names, env));
-    await ensureEventStream(await jetstreamManager(connection), names);
-    const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }) };
+    const guard = await guardPlatformNats({ natsUrl: config.natsUrl, connection, names, logger, writes: definition.writes ?? [], env });
+    const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }), natsSecurity: guard.security };
 
     const created: { app?: INestApplicationContext } = {};
     const app = () => {
@@ -63,7 +68,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
       connection,
       logger,
       ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
-      readiness: async () => (created.app && definition.readiness ? definition.readiness(created.app) : {}),
+      readiness: async () => ({ ...guard.readiness(), ...(created.app && definition.readiness ? await definition.readiness(created.app) : {}) }),
       ...(definition.beforeDisconnect ? { beforeDisconnect: async () => (created.app ? definition.beforeDisconnect?.(created.app) : undefined) } : {}),
     });
     const micro = await NestFactory.createMicroservice(definition.module(context), {
@@ -76,6 +81,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     await micro.listen();
     logger.info({ namespace: names.namespace || '(none)' }, 'ready');
     stopOnSignals(logger, async () => {
+      guard.stop();
       await micro.close();
       await shutdownTelemetry();
     });
