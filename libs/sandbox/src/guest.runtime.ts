@@ -487,6 +487,11 @@ export function createGuestRuntime(): GuestRuntime {
             memoryMaxPages: request.memoryMaxPages,
           });
         }
+        // A message reported and then `unreachable`: the guest aborted on purpose (a Rust panic, an
+        // AssemblyScript abort), so the call fails with its message; any other trap stays a trap.
+        if (state.guestError !== undefined && message === 'unreachable') {
+          return failure('SANDBOX.GUEST_ERROR', state.guestError, { trap: message, aborted: true });
+        }
       }
       const phase = exports === undefined ? 'while instantiating' : 'during the call';
       return failure('SANDBOX.TRAP', `the plugin trapped ${phase}: ${message}`, { trap: message });

@@ -23,7 +23,7 @@ describe('SandboxHost - instances are reset between calls', () => {
   let stateful: Uint8Array;
   beforeAll(async () => {
     stateful = await testPlugin('stateful');
-    await host.load({ key: 'stateful', wasm: stateful, handlers: ['observe', 'grow', 'trap', 'fail'], capabilities: {}, limits: LIMITS });
+    await host.load({ key: 'stateful', wasm: stateful, handlers: ['observe', 'grow', 'trap', 'abort', 'fault', 'fail'], capabilities: {}, limits: LIMITS });
     await host.load({ key: 'table', wasm: await testPlugin('table-setter'), handlers: ['swap'], capabilities: {}, limits: LIMITS });
   });
   afterAll(() => host.close());
@@ -72,6 +72,20 @@ describe('SandboxHost - instances are reset between calls', () => {
     expect(outputBytes(await host.call('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
     expect(host.runInline('stateful', 'fail', bytes(''))).toMatchObject({ ok: false, error: { code: 'SANDBOX.GUEST_ERROR', message: 'seed' } });
     expect(outputBytes(host.runInline('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
+  });
+
+  it('a message reported before an unreachable trap (a panic, an abort) is a guest error with that message; the instance is not reused', async () => {
+    const aborted = { ok: false, violation: undefined, error: { code: 'SANDBOX.GUEST_ERROR', message: 'seed', details: { trap: 'unreachable', aborted: true } } };
+    expect(host.runInline('stateful', 'abort', bytes(''))).toMatchObject(aborted);
+    expect(outputBytes(host.runInline('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
+    expect(await host.call('stateful', 'abort', bytes(''))).toMatchObject(aborted);
+    expect(outputBytes(await host.call('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
+  });
+
+  it('a message reported before any other trap does not turn the trap into a guest error', async () => {
+    const fault = host.runInline('stateful', 'fault', bytes(''));
+    expect(fault).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP', details: { trap: expect.stringMatching(/out of bounds/) } } });
+    expect(await host.call('stateful', 'fault', bytes(''))).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP' } });
   });
 
   it('gives a module that changes its table a fresh instance per call', async () => {
