@@ -56,9 +56,10 @@ const rustCache = join(repoRoot, 'node_modules', '.cache', 'forgeone-rust');
  * Builds a Rust plugin crate (the release profile of its Cargo.toml) offline and returns the module
  * bytes. The environment is fixed, so the same sources give the same bytes in any checkout: cargo
  * settings of the caller's environment and home are ignored, and source paths the module may carry
- * (panic locations) start with `forgeone/` instead of this checkout's path.
+ * (panic locations) start with `forgeone/` instead of this checkout's path. The crate's Cargo.lock
+ * must be current unless `locked` is false (a crate written by a test).
  */
-export async function buildRust(dir) {
+export async function buildRust(dir, { locked = true } = {}) {
   for (const tool of Object.values(RUST_TOOLCHAIN)) {
     if (!existsSync(tool)) {
       throw new Error(`building ${relative(repoRoot, dir)} needs ${tool} with the wasm32-unknown-unknown standard library: apt-get install rustc libstd-rust-dev-wasm32 cargo`);
@@ -73,7 +74,7 @@ export async function buildRust(dir) {
     RUSTFLAGS: `--remap-path-prefix=${repoRoot}=forgeone`,
   });
   const manifest = join(dir, 'Cargo.toml');
-  const args = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--offline', '--locked', '--manifest-path', manifest, '--message-format', 'json-render-diagnostics'];
+  const args = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--offline', ...(locked ? ['--locked'] : []), '--manifest-path', manifest, '--message-format', 'json-render-diagnostics'];
   let stdout;
   try {
     ({ stdout } = await promisify(execFile)(RUST_TOOLCHAIN.cargo, args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024 }));
