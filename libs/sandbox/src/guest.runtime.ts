@@ -40,9 +40,13 @@ export interface GuestModulePlan {
   readonly globals: readonly string[];
   /**
    * How `__forgeone_written` records a call's writes (MeteredWasmModule.reset.writeTracking):
-   * the OR of the addresses written, or one bit per bucket of `2 ** shift` bytes (32 buckets).
+   * the OR of the addresses written, one bit per bucket of `2 ** shift` bytes (32 buckets), or the
+   * OR of the sign-folded distances of the addresses from `pivot`.
    */
-  readonly writeTracking: { readonly kind: 'high-water' } | { readonly kind: 'buckets'; readonly shift: number };
+  readonly writeTracking:
+    | { readonly kind: 'high-water' }
+    | { readonly kind: 'buckets'; readonly shift: number }
+    | { readonly kind: 'distance'; readonly pivot: number };
 }
 
 export interface GuestRuntime {
@@ -127,9 +131,11 @@ export function createGuestRuntime(): GuestRuntime {
     hostWritten: number;
     /**
      * 0: a high-water mark; otherwise the bytes per bit of a bucket bitmap; -1: nothing is known (the
-     * memory outgrew the 32 buckets before the snapshot), restore everything.
+     * memory outgrew the 32 buckets before the snapshot), restore everything; -2: distances from `pivot`.
      */
     bucketBytes: number;
+    /** Where distances are measured from (bucketBytes -2). */
+    pivot: number;
   }
 
   const warm = new Map<unknown, Warm>();
@@ -245,9 +251,15 @@ export function createGuestRuntime(): GuestRuntime {
     };
   }
 
-  /** Records a host copy of [ptr, ptr + length): its end as a high-water mark, or the bits of the buckets it touches. */
+  /** Records a host copy of [ptr, ptr + length): its end as a high-water mark, the bits of the buckets it touches, or the distances of its ends. */
   function markHostWrite(holder: Holder, ptr: number, length: number): void {
-    if (length === 0 || holder.bucketBytes < 0) return;
+    if (length === 0 || holder.bucketBytes === -1) return;
+    if (holder.bucketBytes === -2) {
+      const first = ptr - holder.pivot;
+      const last = ptr + length - 1 - holder.pivot;
+      holder.hostWritten |= (first ^ (first >> 31)) | (last ^ (last >> 31));
+      return;
+    }
     if (holder.bucketBytes === 0) {
       if (ptr + length > holder.hostWritten) holder.hostWritten = ptr + length;
       return;
@@ -312,6 +324,11 @@ export function createGuestRuntime(): GuestRuntime {
     if (bucketBytes === 0) {
       // A store at the mark writes at most 8 bytes from it (a mark of 0 may be a store at 0); a bulk write ends at it.
       restoreRange(w, memory, 0, Math.min(memory.length, Math.max((guest >>> 0) + 8, host)));
+    } else if (bucketBytes === -2 && (guest | host) !== -1) {
+      // Every write lies within this distance of the pivot (a store runs up to 7 bytes past its address).
+      const distance = guest | host;
+      const { pivot } = w.holder;
+      restoreRange(w, memory, Math.max(0, pivot - distance - 1), Math.min(memory.length, pivot + distance + 8));
     } else if (bucketBytes < 0 || (guest | host) === -1) {
       restoreRange(w, memory, 0, memory.length);
     } else {
@@ -393,7 +410,7 @@ export function createGuestRuntime(): GuestRuntime {
         startFuel = reused.startFuel;
         exports[FUEL].value = budget - startFuel;
       } else {
-        const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0 };
+        const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0, pivot: 0 };
         const instance = new wasm.Instance(module, importsFor(holder));
         exports = instance.exports as unknown as GuestExports;
         holder.exports = exports;
@@ -413,7 +430,12 @@ export function createGuestRuntime(): GuestRuntime {
           holder.hostWritten = 0;
           // 32 buckets must cover the memory, or a bit could stand for two places (see GuestModulePlan).
           const tracking = plan.writeTracking;
-          holder.bucketBytes = tracking.kind === 'high-water' ? 0 : snapshot.length <= 32 * 2 ** tracking.shift ? 2 ** tracking.shift : -1;
+          if (tracking.kind === 'distance') {
+            holder.bucketBytes = -2;
+            holder.pivot = tracking.pivot;
+          } else {
+            holder.bucketBytes = tracking.kind === 'high-water' ? 0 : snapshot.length <= 32 * 2 ** tracking.shift ? 2 ** tracking.shift : -1;
+          }
           current = {
             exports,
             holder,
