@@ -53,11 +53,12 @@ export const RUST_TOOLCHAIN = { cargo: '/usr/bin/cargo', rustc: '/usr/bin/rustc'
 const rustCache = join(repoRoot, 'node_modules', '.cache', 'forgeone-rust');
 
 /**
- * Builds a Rust plugin crate (the release profile of its Cargo.toml) offline and returns the module
- * bytes. The environment is fixed, so the same sources give the same bytes in any checkout: cargo
- * settings of the caller's environment and home are ignored, and source paths the module may carry
- * (panic locations) start with `forgeone/` instead of this checkout's path. The crate's Cargo.lock
- * must be current unless `locked` is false (a crate written by a test).
+ * Builds a Rust plugin crate offline, as `cargo build --release --target wasm32-unknown-unknown` in
+ * its folder would (its release profile, its .cargo/config.toml), and returns the module bytes. The
+ * environment is fixed, so the same sources give the same bytes in any checkout: cargo settings of
+ * the caller's environment and home are ignored, and source paths the module may carry (panic
+ * locations) start with `forgeone/` instead of this checkout's path. The crate's Cargo.lock must be
+ * current unless `locked` is false (a crate written by a test).
  */
 export async function buildRust(dir, { locked = true } = {}) {
   for (const tool of Object.values(RUST_TOOLCHAIN)) {
@@ -67,14 +68,11 @@ export async function buildRust(dir, { locked = true } = {}) {
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(CARGO|RUST)/.test(name)));
   mkdirSync(join(rustCache, 'home'), { recursive: true });
-  Object.assign(env, {
-    RUSTC: RUST_TOOLCHAIN.rustc,
-    CARGO_HOME: join(rustCache, 'home'),
-    CARGO_TARGET_DIR: join(rustCache, 'target'),
-    RUSTFLAGS: `--remap-path-prefix=${repoRoot}=forgeone`,
-  });
+  Object.assign(env, { RUSTC: RUST_TOOLCHAIN.rustc, CARGO_HOME: join(rustCache, 'home'), CARGO_TARGET_DIR: join(rustCache, 'target') });
   const manifest = join(dir, 'Cargo.toml');
-  const args = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--offline', ...(locked ? ['--locked'] : []), '--manifest-path', manifest, '--message-format', 'json-render-diagnostics'];
+  // Added to the crate's own .cargo/config.toml flags (RUSTFLAGS would replace them).
+  const rustflags = `target.wasm32-unknown-unknown.rustflags=[${JSON.stringify(`--remap-path-prefix=${repoRoot}=forgeone`)}]`;
+  const args = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--offline', ...(locked ? ['--locked'] : []), '--config', rustflags, '--manifest-path', manifest, '--message-format', 'json-render-diagnostics'];
   let stdout;
   try {
     ({ stdout } = await promisify(execFile)(RUST_TOOLCHAIN.cargo, args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024 }));
