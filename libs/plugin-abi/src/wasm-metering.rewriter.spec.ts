@@ -339,6 +339,15 @@ describe('meterWasmModule - structure', () => {
       }
     });
 
+    it('distance: stores in a loop too dense for the other kinds are tracked one by one, not by marking the whole memory', async () => {
+      const memory = '(memory (export "memory") 4) (global $sp (mut i32) (i32.const 131072))';
+      const { written, tracking } = await runWith(memory, 'store_in_loop', 131_000, 131_200);
+      expect(tracking).toEqual({ kind: 'distance', pivot: 131_072 });
+      expect(written).toBeLessThan(256); // |131000 - 131072| and 131202 - 131072, folded and OR-ed
+      expect(written).toBeGreaterThanOrEqual(130);
+      expect(meterWasmModule(await wat2wasm(WRITES_WAT.replace('(memory (export "memory") 2)', memory)), { memoryCapPages: 8 }).stats.untrackedLoops).toBe(0);
+    });
+
     it('high-water mark: every byte a call wrote lies below the mark plus 8: callees that return, bulk fills, sparse loops', async () => {
       for (const [fn, args] of CASES.filter(([, args]) => args[0] + (args[1] ?? 0) <= 131_072)) {
         const { written, tracking, memory } = await run(2, fn, ...args);

@@ -619,7 +619,7 @@ function meterFunctionBody(
   // A loop-free function is charged once, at entry, with the cost of its longest path: one check
   // instead of a charge per block, which is most of the cost of metering small functions called
   // often (recursion). The overcharge is bounded by the function's size and deterministic.
-  const features = bodyFeatures(bytes, localsEnd, end, index);
+  const features = bodyFeatures(bytes, localsEnd, end, index, g.tracking.kind === 'distance');
   const wholeFunction = !features.loop && !checkEveryBlock ? longestPathCost(bytes, localsEnd, end, index) : undefined;
   const cell = fuelCell(g, params);
   // Scratch locals go after the declared ones (which moved up by one for the balance parameter).
@@ -796,7 +796,10 @@ const HIGH_WATER_MAX_PAGES = 2;
  * (`pivot`, see {@link stackPointerStart}), or 32 buckets of at least 1 KiB covering the initial
  * memory when the module has no stack pointer. Toolchains put a 1 MiB stack below the data and the
  * heap: a call's writes sit just below and just above the pivot, and a 1/32 bucket on each side
- * restored 128 KiB for an echo that wrote 2 KiB.
+ * restored 128 KiB for an echo that wrote 2 KiB. With a distance every store is tracked, dense
+ * loops included: restoring the whole memory of such a module costs ~10 µs (the price of tracking
+ * some 20 000 stores), and toolchain code runs short store loops (formatting a number, collecting
+ * characters) in most calls; a loop that does little but store pays ~40% for it instead.
  */
 function writeTrackingFor(initialPages: number, pivot: number | undefined): WriteTracking {
   if (initialPages <= HIGH_WATER_MAX_PAGES) return { kind: 'high-water' };
@@ -925,9 +928,10 @@ interface BodyFeatures {
  * Whether a body has a loop and writes linear memory, and which stores are not worth tracking one
  * by one: those whose innermost loop has fewer than {@link TRACKED_INSTRUCTIONS_PER_STORE}
  * instructions (nested loops included) per store. Such a loop sets the accumulator to all ones
- * where it is entered, so the host restores the whole memory after the call instead.
+ * where it is entered, so the host restores the whole memory after the call instead. With
+ * `trackEveryStore` no loop is judged dense (see {@link writeTrackingFor}).
  */
-function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: number): BodyFeatures {
+function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: number, trackEveryStore = false): BodyFeatures {
   const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
   const loops: { at: number; instructions: number; stores: number[] }[] = [];
   // The open constructs: the index in `loops` of a loop, -1 for a block or an if.
@@ -958,7 +962,7 @@ function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: numb
   const denseLoops = new Set<number>();
   const untracked = new Set<number>();
   for (const l of loops) {
-    if (l.stores.length > 0 && l.instructions < TRACKED_INSTRUCTIONS_PER_STORE * l.stores.length) {
+    if (!trackEveryStore && l.stores.length > 0 && l.instructions < TRACKED_INSTRUCTIONS_PER_STORE * l.stores.length) {
       denseLoops.add(l.at);
       for (const at of l.stores) untracked.add(at);
     }
