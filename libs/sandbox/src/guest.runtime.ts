@@ -106,6 +106,12 @@ export function createGuestRuntime(): GuestRuntime {
     /** Host functions called (other than error); a start function that calls any cannot be snapshotted. */
     hostCalls: number;
   }
+  /** A non-zero range of a snapshot, with its bytes. */
+  interface Island {
+    readonly from: number;
+    readonly to: number;
+    readonly bytes: Uint8Array;
+  }
   /**
    * An instance kept between calls of one module. After instantiation and the start function, its
    * memory and mutable globals are snapshotted; after each call they are restored, so every call sees
@@ -116,7 +122,7 @@ export function createGuestRuntime(): GuestRuntime {
     readonly holder: Holder;
     readonly snapshot: Uint8Array;
     /** Where the snapshot is not zero, as sorted [start, end) ranges: copied back; the rest is filled with zeros. */
-    readonly islands: readonly (readonly [number, number])[];
+    readonly islands: readonly Island[];
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
     /** Fuel the start function used; charged to every call as a fresh instance would. */
     readonly startFuel: bigint;
@@ -272,13 +278,15 @@ export function createGuestRuntime(): GuestRuntime {
   /** Returns bytes [start, end) of a warm instance's memory to the snapshot: copies its islands, zero-fills between them. */
   function restoreRange(w: Warm, memory: Uint8Array, start: number, end: number): void {
     let at = start;
-    for (const [from, to] of w.islands) {
+    for (const island of w.islands) {
+      const { from, to } = island;
       if (to <= at) continue;
       if (from >= end) break;
       const copyFrom = Math.max(from, at);
       const copyTo = Math.min(to, end);
       if (copyFrom > at) memory.fill(0, at, copyFrom);
-      memory.set(w.snapshot.subarray(copyFrom, copyTo), copyFrom);
+      // A whole island (the usual case) is copied from its view, made once: no subarray per call.
+      memory.set(copyFrom === from && copyTo === to ? island.bytes : w.snapshot.subarray(copyFrom, copyTo), copyFrom);
       at = copyTo;
     }
     if (at < end) memory.fill(0, at, end);
@@ -289,7 +297,7 @@ export function createGuestRuntime(): GuestRuntime {
    * short is no cheaper than a copy); at most 256 of them, else one range from the first non-zero
    * byte to the last.
    */
-  function islandsOf(snapshot: Uint8Array): [number, number][] {
+  function islandsOf(snapshot: Uint8Array): Island[] {
     const words = new Uint32Array(snapshot.buffer, snapshot.byteOffset, snapshot.length >>> 2);
     const islands: [number, number][] = [];
     for (let i = 0; i < words.length; i++) {
@@ -301,8 +309,8 @@ export function createGuestRuntime(): GuestRuntime {
       if (last !== undefined && from - last[1] < 1024) last[1] = to;
       else islands.push([from, to]);
     }
-    if (islands.length > 256) return [[islands[0][0], islands[islands.length - 1][1]]];
-    return islands;
+    const ranges = islands.length > 256 ? [[islands[0][0], islands[islands.length - 1][1]]] : islands;
+    return ranges.map(([from, to]) => ({ from, to, bytes: snapshot.subarray(from, to) }));
   }
 
   /**
