@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Fuel metering overhead on CPU-bound guest code: the same module run unmetered and after
 // meterWasmModule (checks at function entry and loop headers, charges per basic block), in the
-// same process and run. Target: under 15% slower. Run after a build: node bench/sandbox-metering.bench.mjs [--quick]
+// same process and run. Target: under 15% slower. A fourth variant is the same code in a module whose
+// first global is a stack pointer (the toolchain layout), where every store is tracked for the reset,
+// dense loops included. Run after a build: node bench/sandbox-metering.bench.mjs [--quick]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,11 +60,17 @@ const parsed = wabt.parseWat('cpu.wat', CPU_WAT);
 parsed.resolveNames();
 const wasm = new Uint8Array(parsed.toBinary({}).buffer);
 parsed.destroy();
+// The same code with an unused stack pointer as its first global (1 MiB into the 2 MiB memory).
+const withStack = wabt.parseWat('cpu-stack.wat', CPU_WAT.replace('(memory (export "memory") 32)', '(memory (export "memory") 32) (global $sp (mut i32) (i32.const 1048576))'));
+withStack.resolveNames();
+const stackLayoutWasm = new Uint8Array(withStack.toBinary({}).buffer);
+withStack.destroy();
 
 const variants = {
   unmetered: wasm,
   metered: meterWasmModule(wasm, { memoryCapPages: 64 }).bytes,
   'metered, check every block': meterWasmModule(wasm, { memoryCapPages: 64, checkEveryBlock: true }).bytes,
+  'metered, stack pointer layout': meterWasmModule(stackLayoutWasm, { memoryCapPages: 64 }).bytes,
 };
 const instances = Object.fromEntries(Object.entries(variants).map(([k, bytes]) => [k, new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports]));
 
@@ -105,6 +113,7 @@ for (const w of workloads) {
   const best = (xs) => Math.min(...xs);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const every = samples['metered, check every block'];
+  const stackLayout = samples['metered, stack pointer layout'];
   rows.push({
     workload: w.name,
     unmeteredMs: best(samples.unmetered) / 1e6,
@@ -112,6 +121,8 @@ for (const w of workloads) {
     everyBlockMs: best(every) / 1e6,
     overheadPct: (best(samples.metered) / best(samples.unmetered) - 1) * 100,
     everyBlockOverheadPct: (best(every) / best(samples.unmetered) - 1) * 100,
+    stackLayoutMs: best(stackLayout) / 1e6,
+    stackLayoutOverheadPct: (best(stackLayout) / best(samples.unmetered) - 1) * 100,
     medianOverheadPct: (median(samples.metered) / median(samples.unmetered) - 1) * 100,
     fuelUsed,
   });
@@ -126,6 +137,7 @@ console.table(
     overhead: `${r.overheadPct.toFixed(1)}%`,
     'overhead (medians)': `${r.medianOverheadPct.toFixed(1)}%`,
     'check every block': `${r.everyBlockMs.toFixed(2)} ms (${r.everyBlockOverheadPct.toFixed(1)}%)`,
+    'stack pointer layout': `${r.stackLayoutMs.toFixed(2)} ms (${r.stackLayoutOverheadPct.toFixed(1)}%)`,
     'fuel used': r.fuelUsed,
   })),
 );

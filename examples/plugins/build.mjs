@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Rebuilds every example plugin under examples/plugins into its plugin.wasm: plugin.wat with wabt,
-// assembly/index.ts with AssemblyScript (npm run examples:build). The .wasm files are committed so a
+// assembly/index.ts with AssemblyScript, Cargo.toml with Debian's Rust toolchain (npm run examples:build). The .wasm files are committed so a
 // plugin can be published without a toolchain; `--check` fails (exit 1) when a committed .wasm no
 // longer matches its source, for CI.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,5 +28,5 @@ for (const example of examples) {
     console.log(`${shown} is up to date (${binary.length} bytes, ${example.kind})`);
   }
 }
-if (examples.length === 0) console.warn('no plugin.wat or assembly/index.ts found under examples/plugins');
+if (examples.length === 0) console.warn('no plugin.wat, assembly/index.ts or Cargo.toml found under examples/plugins');
 process.exit(stale > 0 ? 1 : 0);

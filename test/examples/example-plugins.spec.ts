@@ -1,5 +1,6 @@
 // The example plugins under examples/plugins: committed binaries match a rebuild from source, pass
 // the registry's ABI v1 checks, and do what their manifests say in the sandbox (real worker threads).
+// The Rust examples need Debian's toolchain (rustc, libstd-rust-dev-wasm32, cargo; .ci/run installs it).
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,7 @@ const engine = (globalThis as unknown as {
 interface Example {
   readonly name: string;
   readonly dir: string;
-  readonly kind: 'wat' | 'assemblyscript';
+  readonly kind: 'wat' | 'assemblyscript' | 'rust';
 }
 
 const examples = (listExamples as () => Example[])();
@@ -75,27 +76,43 @@ class ExampleHooks implements HostHooks {
 }
 
 describe('example plugins - build', () => {
-  it('lists the hand-written and the AssemblyScript examples', () => {
-    expect(examples.map((e) => `${e.name}:${e.kind}`)).toEqual(['counter:assemblyscript', 'fetcher:assemblyscript', 'hello:wat', 'pii-redactor:assemblyscript']);
+  it('lists the hand-written, AssemblyScript and Rust examples', () => {
+    expect(examples.map((e) => `${e.name}:${e.kind}`)).toEqual([
+      'counter:assemblyscript',
+      'fetcher:assemblyscript',
+      'hello:wat',
+      'pii-redactor:assemblyscript',
+      'pii-redactor-rs:rust',
+      'webhook-relay-rs:rust',
+    ]);
+  });
+
+  it('pii-redactor and pii-redactor-rs are held to the same manifest test vectors', () => {
+    const vectors = manifestOf('pii-redactor').tests;
+    expect(vectors.length).toBeGreaterThan(3);
+    expect(manifestOf('pii-redactor-rs').tests).toEqual(vectors);
+    expect(manifestOf('pii-redactor-rs').handlers).toEqual(manifestOf('pii-redactor').handlers);
   });
 
   it.each(examples.map((e) => [e.name, e] as const))('%s: a rebuild from source gives the committed plugin.wasm byte for byte', async (name, example) => {
     const rebuilt = await build(example.dir);
     expect(Buffer.from(rebuilt).equals(Buffer.from(wasmOf(name)))).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it.each(examples.map((e) => [e.name] as const))('%s: passes the registry ABI v1 checks and imports only what its capabilities grant', (name) => {
     const manifest = manifestOf(name);
     const report = validatePluginModule(wasmOf(name), { handlers: manifest.handlers, abi: manifest.abi });
     const granted = Object.keys(manifest.capabilities);
     expect(report.requiredCapabilities.filter((c) => !granted.includes(c))).toEqual([]);
-    expect(report.memory.maximumPages).toBe(manifest.limits.memoryMiB * 16);
+    const kind = examples.find((e) => e.name === name)!.kind;
+    // rustc declares no maximum; the sandbox caps memory at limits.memoryMiB either way.
+    expect(report.memory.maximumPages).toBe(kind === 'rust' ? undefined : manifest.limits.memoryMiB * 16);
     // AssemblyScript's start function only sets the heap offset; it runs, metered, on every instance.
-    expect(report.hasStartFunction).toBe(examples.find((e) => e.name === name)!.kind === 'assemblyscript');
+    expect(report.hasStartFunction).toBe(kind === 'assemblyscript');
   });
 
-  it('AssemblyScript examples import only forgeone.* functions (no env.abort, env.seed or env.trace)', () => {
-    for (const example of examples.filter((e) => e.kind === 'assemblyscript')) {
+  it('compiled examples import only forgeone.* functions (no env.abort, env.seed or env.trace, no WASI)', () => {
+    for (const example of examples.filter((e) => e.kind !== 'wat')) {
       const imports = engine.Module.imports(new engine.Module(wasmOf(example.name)));
       expect(imports.filter((i) => i.module !== 'forgeone' || i.kind !== 'function')).toEqual([]);
     }
@@ -109,6 +126,8 @@ describe('example plugins - build', () => {
     expect(imported('pii-redactor')).toEqual(['error', 'log', 'metric']);
     expect(imported('counter')).toEqual(['error', 'kv_get', 'kv_set']);
     expect(imported('fetcher')).toEqual(['error', 'http_request']);
+    expect(imported('pii-redactor-rs')).toEqual(['error', 'log', 'metric']);
+    expect(imported('webhook-relay-rs')).toEqual(['config_get', 'error', 'http_request', 'kv_get', 'kv_set', 'log', 'metric', 'now_ms']);
   });
 });
 
@@ -168,9 +187,9 @@ describe('example plugins - in the sandbox', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('pii-redactor: every manifest test passes, with logs and metrics', async () => {
-    const manifest = manifestOf('pii-redactor');
-    const key = await load('pii-redactor');
+  it.each(['pii-redactor', 'pii-redactor-rs'])('%s: every manifest test passes, with logs and metrics', async (name) => {
+    const manifest = manifestOf(name);
+    const key = await load(name);
     expect(manifest.tests.length).toBeGreaterThan(3);
     for (const test of manifest.tests) {
       expect(output(await host.call(key, test.handler, utf8(test.input))), test.input).toBe(test.expect);
@@ -184,8 +203,8 @@ describe('example plugins - in the sandbox', () => {
     ]);
   });
 
-  it('pii-redactor: multi-byte text survives the UTF-8 round trip', async () => {
-    const key = await load('pii-redactor');
+  it.each(['pii-redactor', 'pii-redactor-rs'])('%s: multi-byte text survives the UTF-8 round trip', async (name) => {
+    const key = await load(name);
     expect(output(await host.call(key, 'redact', utf8('Grüße an zoë@example.de — 日本, Karte 4111 1111 1111 1111')))).toBe('Grüße an *** — 日本, Karte **** **** **** 1111');
   });
 
@@ -218,11 +237,14 @@ describe('example plugins - in the sandbox', () => {
     expect(hooks.requests.at(-1)).toEqual({ method: 'GET', url: `${origin}/binary`, headers: { accept: '*/*' } });
   });
 
-  it('fetcher: an answer that is not the response JSON aborts the plugin, which traps without importing env.abort', async () => {
+  it('fetcher: an answer that is not the response JSON aborts the plugin without env.abort: a guest error with the abort message', async () => {
     const odd = new SandboxHost({ hooks: { httpRequest: async () => 'not an object' }, prewarm: false });
     const manifest = manifestOf('fetcher');
     await odd.load({ key: 'odd', wasm: wasmOf('fetcher'), handlers: manifest.handlers, capabilities: { http: { allow: [new URL(origin).host] } }, limits: manifest.limits });
-    expect(await odd.call('odd', 'fetch', utf8(`${origin}/hello`))).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP', details: { trap: 'unreachable' } } });
+    expect(await odd.call('odd', 'fetch', utf8(`${origin}/hello`))).toMatchObject({
+      ok: false,
+      error: { code: 'SANDBOX.GUEST_ERROR', message: expect.stringContaining("http_request answer is not the expected JSON: expected '{' at offset 0"), details: { trap: 'unreachable', aborted: true } },
+    });
     await odd.close();
   });
 
@@ -232,5 +254,76 @@ describe('example plugins - in the sandbox', () => {
     const result = await host.call(key, 'fetch', utf8('http://localhost:1/'));
     expect(result).toMatchObject({ ok: false, error: { code: 'SANDBOX.GUEST_ERROR', message: 'the host refused http://localhost:1/: its host is not in the plugin\'s http allow-list' } });
     expect(served.length).toBe(before);
+  });
+
+  describe('webhook-relay-rs', () => {
+    const delivered: { url: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    let hooksServer: Server;
+    let hooksOrigin: string;
+    const T0 = Date.UTC(2026, 0, 1, 12, 0, 10); // 10 s into a minute
+
+    beforeAll(async () => {
+      hooksServer = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => {
+          delivered.push({ url: req.url ?? '', headers: req.headers, body });
+          res.writeHead(req.url === '/broken' ? 500 : 202).end();
+        });
+      });
+      await new Promise<void>((resolve) => hooksServer.listen(0, '127.0.0.1', resolve));
+      hooksOrigin = `http://127.0.0.1:${(hooksServer.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => hooksServer.close(() => resolve())));
+
+    // The manifest allows hooks.example.com; the environment grants the test server instead, and sets per_minute.
+    async function loadRelay(perMinute: string): Promise<string> {
+      const manifest = manifestOf('webhook-relay-rs');
+      const key = `${manifest.name}@${manifest.version}+${perMinute}`;
+      await host.load({ key, wasm: wasmOf('webhook-relay-rs'), handlers: manifest.handlers, capabilities: { ...manifest.capabilities, http: { allow: [new URL(hooksOrigin).host] } }, limits: manifest.limits, config: { per_minute: perMinute } });
+      return key;
+    }
+    const relay = (key: string, to: string, event: unknown, nowMs: number) => host.call(key, 'relay', utf8(JSON.stringify({ to, event })), { nowMs });
+
+    it('delivers the event as compact JSON, counts per host and minute in storage, and refuses over the limit until the next minute', async () => {
+      const key = await loadRelay('3');
+      // Written by hand: the plugin passes numbers on as written, JSON.stringify would round this one.
+      const event = ' { "type": "deploy", "id": 12345678901234567890, "tags": ["a", "é"] } ';
+      const answers = [];
+      for (let i = 0; i < 3; i++) {
+        const input = `{"to": "${hooksOrigin}/in/${i}", "event": ${event}}`;
+        answers.push(JSON.parse(output(await host.call(key, 'relay', utf8(input), { nowMs: T0 + i * 1000 }))));
+      }
+      expect(answers).toEqual([{ status: 202, remaining: 2 }, { status: 202, remaining: 1 }, { status: 202, remaining: 0 }]);
+      expect(delivered.map((d) => d.url)).toEqual(['/in/0', '/in/1', '/in/2']);
+      expect(delivered[0].body).toBe('{"type":"deploy","id":12345678901234567890,"tags":["a","é"]}');
+      expect(delivered[0].headers).toMatchObject({ 'content-type': 'application/json', 'user-agent': 'forgeone-webhook-relay-rs/1.0' });
+
+      const refused = await relay(key, `${hooksOrigin}/in/3`, event, T0 + 5000);
+      expect(refused).toMatchObject({ ok: false, error: { code: 'SANDBOX.GUEST_ERROR', message: `rate limit reached for ${new URL(hooksOrigin).host}: 3 deliveries per minute; the next window opens in 45 s` } });
+      expect(refused.metrics).toEqual([{ name: 'relay.throttled', value: 1 }]);
+      expect(delivered).toHaveLength(3);
+
+      const nextMinute = await relay(key, `${hooksOrigin}/in/4`, { n: 1 }, T0 + 60_000);
+      expect(JSON.parse(output(nextMinute))).toEqual({ status: 202, remaining: 2 });
+      expect(nextMinute.logs).toEqual([{ level: 1, message: `relayed 7 bytes to ${new URL(hooksOrigin).host}: HTTP 202` }]);
+      expect(text(hooks.store.get(`${key}/deliveries:${new URL(hooksOrigin).host}`)!)).toBe(`${T0 + 60_000 - 10_000} 1`);
+    });
+
+    it('reports a webhook that fails, a webhook outside the allow-list, bad input and a bad per_minute as guest errors', async () => {
+      const key = await loadRelay('10');
+      const host127 = new URL(hooksOrigin).host;
+      expect(await relay(key, `${hooksOrigin}/broken`, {}, T0)).toMatchObject({ ok: false, error: { message: `the webhook at ${host127} answered HTTP 500` } });
+      expect(await relay(key, 'http://127.0.0.1:1/in', {}, T0)).toMatchObject({ ok: false, error: { message: "the host refused 127.0.0.1:1: it is not in the plugin's http allow-list" } });
+      expect(await relay(key, 'ftp://hooks.example.com/x', {}, T0)).toMatchObject({ ok: false, error: { message: '"to" must be an http:// or https:// URL without user info, got "ftp://hooks.example.com/x"' } });
+      expect(await host.call(key, 'relay', utf8('{"to": "http://x"'), { nowMs: T0 })).toMatchObject({
+        ok: false,
+        error: { code: 'SANDBOX.GUEST_ERROR', message: 'relay needs {"to": <webhook URL>, "event": <JSON>}: invalid JSON at byte 17: expected \',\' or \'}\' in an object' },
+      });
+      expect(await host.call(key, 'relay', utf8('{"to": "http://x"}'), { nowMs: T0 })).toMatchObject({ ok: false, error: { message: 'relay needs "event": the JSON to deliver' } });
+      const badConfig = await loadRelay('lots');
+      expect(await relay(badConfig, `${hooksOrigin}/in`, {}, T0)).toMatchObject({ ok: false, error: { message: 'config per_minute must be a whole number from 1 to 10000, got "lots"' } });
+    });
   });
 });

@@ -271,7 +271,11 @@ describe('meterWasmModule - structure', () => {
           (br_if $l (i32.lt_u (local.get $from) (local.get $to)))))
       (func (export "read") (param $a i32) (result i32) (i32.load (local.get $a))))`;
     const run = async (pages: number, fn: string, ...args: number[]): Promise<{ written: number; tracking: WriteTracking; memory: Uint8Array }> => {
-      const out = meterWasmModule(await wat2wasm(WRITES_WAT.replace('(memory (export "memory") 2)', `(memory (export "memory") ${pages})`)), { memoryCapPages: 8 });
+      return runWith(`(memory (export "memory") ${pages})`, fn, ...args);
+    };
+    // `memory` replaces the memory declaration (and may add globals after it).
+    const runWith = async (memory: string, fn: string, ...args: number[]): Promise<{ written: number; tracking: WriteTracking; memory: Uint8Array }> => {
+      const out = meterWasmModule(await wat2wasm(WRITES_WAT.replace('(memory (export "memory") 2)', memory)), { memoryCapPages: 8 });
       const m = instantiate(out.bytes, 1_000_000n);
       (m.exports[fn] as (...a: number[]) => unknown)(...args);
       const written = (m.exports[METERING_EXPORTS.written] as Global<number>).value >>> 0;
@@ -297,6 +301,51 @@ describe('meterWasmModule - structure', () => {
         { kind: 'buckets', shift: 16 },
         { kind: 'buckets', shift: 17 },
       ]);
+    });
+
+    it('uses the distance from the stack pointer for larger memories when global 0 is one: a mutable i32 at an aligned address from 64 KiB inside the initial memory', async () => {
+      const trackingFor = async (pages: number, global: string) => meterWasmModule(await wat2wasm(`(module (memory ${pages}) ${global})`), { memoryCapPages: 64 }).reset.writeTracking;
+      expect(await trackingFor(17, '(global (mut i32) (i32.const 1048576))')).toEqual({ kind: 'distance', pivot: 1048576 });
+      expect(await trackingFor(4, '(global (mut i32) (i32.const 65536)) (global (mut i32) (i32.const 5))')).toEqual({ kind: 'distance', pivot: 65536 });
+      expect(await trackingFor(2, '(global (mut i32) (i32.const 65536))')).toEqual({ kind: 'high-water' });
+      for (const other of [
+        '(global (mut i32) (i32.const 1024))', // below 64 KiB: a heap pointer, not a stack
+        '(global (mut i32) (i32.const 131080))', // not 16-byte aligned
+        '(global (mut i32) (i32.const 1048576))', // outside the initial memory of 4 pages
+        '(global i32 (i32.const 131072))', // immutable
+        '(global (mut i64) (i64.const 131072))',
+        '(global (mut i32) (i32.const 5)) (global (mut i32) (i32.const 131072))', // not the first
+      ]) {
+        expect(await trackingFor(4, other), other).toEqual({ kind: 'buckets', shift: 13 });
+      }
+    });
+
+    it('distance: every byte a call wrote lies within the distance of the pivot, on either side, and the distance is at most about twice the farthest write', async () => {
+      const pivot = 98_304; // 1.5 pages into 4
+      const cases = [...CASES, ['store', [pivot - 40]], ['store', [pivot]], ['fill', [pivot - 1000, 3000]], ['fill', [pivot - 1, 0]], ['fill', [0, 1]]] as const;
+      for (const [fn, args] of cases) {
+        const label = `${fn}(${args.join(', ')})`;
+        const { written, tracking, memory } = await runWith(`(memory (export "memory") 4) (global $sp (mut i32) (i32.const ${pivot}))`, fn, ...args);
+        expect(tracking).toEqual({ kind: 'distance', pivot });
+        const from = pivot - written - 1;
+        const to = pivot + written + 8;
+        memory.forEach((b, at) => {
+          if (b !== 0 && (at < from || at >= to)) throw new Error(`${label} wrote ${at}, outside [${from}, ${to})`);
+        });
+        const start = args[0] + (fn === 'store' ? 16 : fn === 'store_in_sparse_loop' ? 3 : 0);
+        const end = fn === 'fill' ? args[0] + args[1] : fn === 'store' ? start + 8 : args[1] + 3;
+        const farthest = Math.max(Math.abs(start - pivot), Math.abs(end - pivot));
+        expect(written, label).toBeLessThan(2 * farthest + 2);
+      }
+    });
+
+    it('distance: stores in a loop too dense for the other kinds are tracked one by one, not by marking the whole memory', async () => {
+      const memory = '(memory (export "memory") 4) (global $sp (mut i32) (i32.const 131072))';
+      const { written, tracking } = await runWith(memory, 'store_in_loop', 131_000, 131_200);
+      expect(tracking).toEqual({ kind: 'distance', pivot: 131_072 });
+      expect(written).toBeLessThan(256); // |131000 - 131072| and 131202 - 131072, folded and OR-ed
+      expect(written).toBeGreaterThanOrEqual(130);
+      expect(meterWasmModule(await wat2wasm(WRITES_WAT.replace('(memory (export "memory") 2)', memory)), { memoryCapPages: 8 }).stats.untrackedLoops).toBe(0);
     });
 
     it('high-water mark: every byte a call wrote lies below the mark plus 8: callees that return, bulk fills, sparse loops', async () => {

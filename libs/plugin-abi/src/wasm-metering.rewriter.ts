@@ -22,8 +22,11 @@ export const METERING_EXPORTS = {
    * end of every memory.fill/copy/init); an OR of addresses is at least their maximum, so every byte
    * written lies below it plus 8. `buckets`: one bit per bucket of `2 ** shift` bytes (bit i: a write
    * starting in bucket i; a store may run up to 7 bytes into the next bucket; memory.fill/copy/init
-   * set every bucket they cover). All ones once a call entered a loop whose stores are too dense to
-   * track one by one.
+   * set every bucket they cover). `distance`: the OR, over every store address `a`, of how far `a`
+   * lies from `pivot`, folded to a non-negative number (`a - pivot` above it, `pivot - a - 1` below;
+   * both ends of every memory.fill/copy/init), so every byte written lies in
+   * `[pivot - written - 1, pivot + written + 8)`. All ones once a call entered a loop whose stores
+   * are too dense to track one by one.
    */
   written: '__forgeone_written',
 } as const;
@@ -43,7 +46,10 @@ export interface MeterWasmOptions {
 }
 
 /** How {@link METERING_EXPORTS.written} records writes; see {@link MeteredWasmModule.reset}. */
-export type WriteTracking = { readonly kind: 'high-water' } | { readonly kind: 'buckets'; readonly shift: number };
+export type WriteTracking =
+  | { readonly kind: 'high-water' }
+  | { readonly kind: 'buckets'; readonly shift: number }
+  | { readonly kind: 'distance'; readonly pivot: number };
 
 export interface MeteredWasmModule {
   readonly bytes: Uint8Array;
@@ -58,11 +64,12 @@ export interface MeteredWasmModule {
    * element segments); such a module gets a fresh instance for every call.
    *
    * `writeTracking` says how to read {@link METERING_EXPORTS.written}: a high-water mark for small
-   * memories (where restoring from 0 up is cheap and one OR per store is all it costs), buckets for
-   * larger ones, whose writes are often far apart (a stack just below 1 MiB and a heap above it).
-   * 32 buckets cover the initial memory (1 KiB each at least); when the memory is larger than that by
-   * the time the host snapshots it (a start function grew it), the bits say nothing and the host
-   * restores everything.
+   * memories (where restoring from 0 up is cheap and one OR per store is all it costs); for larger
+   * ones, whose writes are often far apart, the distance from the initial stack pointer when the
+   * module has one (toolchains put the stack below it and the data and heap above it, so a call's
+   * writes gather around it), else 32 buckets covering the initial memory (1 KiB each at least);
+   * when the memory is larger than those by the time the host snapshots it (a start function grew
+   * it), the bits say nothing and the host restores everything.
    */
   readonly reset: { readonly resettable: boolean; readonly globals: readonly string[]; readonly writeTracking: WriteTracking; readonly reason?: string };
   readonly stats: { readonly functions: number; readonly instructions: number; readonly checks: number; readonly charges: number; readonly trackedWrites: number; readonly untrackedLoops: number };
@@ -90,7 +97,9 @@ const I32_SUB = 0x6b;
 const I32_AND = 0x71;
 const I32_OR = 0x72;
 const I32_SHL = 0x74;
+const I32_SHR_S = 0x75;
 const I32_SHR_U = 0x76;
+const I32_XOR = 0x73;
 const IF_EMPTY = [0x04, 0x40];
 const END = 0x0b;
 const UNREACHABLE = 0x00;
@@ -152,7 +161,9 @@ export function meterWasmModule(bytes: Uint8Array, options: MeterWasmOptions): M
   const definedGlobals = globalSection === undefined ? 0 : new WasmBinaryReader(bytes, globalSection.offset, globalSection.offset + globalSection.size, 'global section').count('global');
   const base = importedGlobals + definedGlobals;
   const mutableGlobals = globalSection === undefined ? [] : mutableDefinedGlobals(bytes, globalSection).map((i) => importedGlobals + i);
-  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, written: base + 4, tracking: writeTrackingFor(info.memories[0]?.limits.initialPages ?? 0), mutable: mutableGlobals };
+  const initialPages = info.memories[0]?.limits.initialPages ?? 0;
+  const pivot = globalSection === undefined ? undefined : stackPointerStart(bytes, globalSection, initialPages);
+  const globals: Globals = { fuel: base, outOfFuel: base + 1, growRefused: base + 2, growScratch: base + 3, written: base + 4, tracking: writeTrackingFor(initialPages, pivot), mutable: mutableGlobals };
 
   const plan = threadingPlan(bytes, info);
   const stats: Stats = { functions: 0, instructions: 0, checks: 0, charges: 0, trackedWrites: 0, untrackedLoops: 0, stateChanges: [] };
@@ -231,6 +242,21 @@ function mutableDefinedGlobals(bytes: Uint8Array, section: WasmSection): number[
     while (readInstruction(r) !== InstructionKind.end);
   }
   return mutable;
+}
+
+/**
+ * Where the stack starts, when the module looks built by an LLVM toolchain (rustc, clang, zig): its
+ * first global is the stack pointer, a mutable i32 initialised to a 16-byte aligned address inside
+ * the initial memory, at least 64 KiB up (the smallest default stack). Only the speed of the reset
+ * depends on the guess: any pivot bounds every write.
+ */
+function stackPointerStart(bytes: Uint8Array, section: WasmSection, initialPages: number): number | undefined {
+  const r = new WasmBinaryReader(bytes, section.offset, section.offset + section.size, 'global section');
+  if (r.count('global') === 0 || r.u8('type of global 0') !== VALUE_TYPE.i32 || r.u8('mutability of global 0') !== 1) return undefined;
+  if (r.u8('initialiser of global 0') !== I32_CONST) return undefined;
+  const start = r.varInt32('initial value of global 0');
+  if (r.u8('initialiser of global 0') !== END) return undefined;
+  return start >= 65536 && start % 16 === 0 && start <= initialPages * 65536 ? start : undefined;
 }
 
 /** Instructions that change state outside linear memory and globals, keyed by their opcode bytes. */
@@ -593,7 +619,7 @@ function meterFunctionBody(
   // A loop-free function is charged once, at entry, with the cost of its longest path: one check
   // instead of a charge per block, which is most of the cost of metering small functions called
   // often (recursion). The overcharge is bounded by the function's size and deterministic.
-  const features = bodyFeatures(bytes, localsEnd, end, index);
+  const features = bodyFeatures(bytes, localsEnd, end, index, g.tracking.kind === 'distance');
   const wholeFunction = !features.loop && !checkEveryBlock ? longestPathCost(bytes, localsEnd, end, index) : undefined;
   const cell = fuelCell(g, params);
   // Scratch locals go after the declared ones (which moved up by one for the balance parameter).
@@ -740,11 +766,13 @@ function meterFunctionBody(
  * Records where a function writes memory, for {@link METERING_EXPORTS.written}, in a local OR-ed into
  * the global on every normal way out of the function. Before each store, with a high-water mark:
  * `acc |= address + offset` (one register instruction, the add often folded); with buckets:
- * `acc |= 1 << ((address + offset) >> shift)` (about four; no compare, no branch, no memory traffic
- * either way). Before memory.fill/copy/init: the end of the destination, or the bits of every bucket
- * it covers. A trap skips the flush, which is safe because the host never reuses an instance after
- * a trap, nor one whose memory grew (the only way an address can fall past the 32 buckets and alias
- * a lower bit).
+ * `acc |= 1 << ((address + offset) >> shift)`; with a distance: `d = address + offset - pivot;
+ * acc |= d ^ (d >> 31)` (about four either way; no compare, no branch, no memory traffic). Before
+ * memory.fill/copy/init: the end of the destination, the bits of every bucket it covers, or the
+ * distances of its first and last byte (the range lies between them). A trap skips the flush, which
+ * is safe because the host never reuses an instance after a trap, nor one whose memory grew (the
+ * only way an address can fall past the 32 buckets and alias a lower bit). An address past the
+ * memory traps, so a tracked address is below 2^31 and its distance fits the sign fold.
  */
 interface WriteTracker {
   /** Local declaration groups to append, and how many. */
@@ -763,9 +791,20 @@ interface WriteTracker {
 /** Memories up to this size (128 KiB) get a high-water mark: restoring all of it costs ~1-2 µs. */
 const HIGH_WATER_MAX_PAGES = 2;
 
-/** A high-water mark for small memories; for larger ones 32 buckets of at least 1 KiB covering the initial memory. */
-function writeTrackingFor(initialPages: number): WriteTracking {
+/**
+ * A high-water mark for small memories; for larger ones the distance from where the stack starts
+ * (`pivot`, see {@link stackPointerStart}), or 32 buckets of at least 1 KiB covering the initial
+ * memory when the module has no stack pointer. Toolchains put a 1 MiB stack below the data and the
+ * heap: a call's writes sit just below and just above the pivot, and a 1/32 bucket on each side
+ * restored 128 KiB for an echo that wrote 2 KiB. With a distance every store is tracked, dense
+ * loops included: restoring the whole memory of such a module costs ~10 µs (the price of tracking
+ * some 20 000 stores), and toolchain code runs short store loops (formatting a number, collecting
+ * characters) in most calls; a loop that does little but store pays ~40% for it instead.
+ */
+function writeTrackingFor(initialPages: number, pivot: number | undefined): WriteTracking {
   if (initialPages <= HIGH_WATER_MAX_PAGES) return { kind: 'high-water' };
+  // Below 2 GiB every in-bounds address is a non-negative i32, so its distance never overflows the fold.
+  if (pivot !== undefined && initialPages < 32768) return { kind: 'distance', pivot };
   return { kind: 'buckets', shift: Math.max(10, Math.ceil(Math.log2(initialPages * 65536)) - 5) };
 }
 
@@ -774,15 +813,28 @@ function writeTracker(g: Globals, first: number): WriteTracker {
   const address = first + 1;
   const i32a = first + 2;
   const i32b = first + 3;
-  const valueLocal: Readonly<Record<string, number>> = { i32: i32a, i64: first + 4, f32: first + 5, f64: first + 6 };
-  const locals = new WasmBinaryWriter(8).varUint(4).byte(VALUE_TYPE.i32).varUint(1).byte(VALUE_TYPE.i64).varUint(1).byte(VALUE_TYPE.f32).varUint(1).byte(VALUE_TYPE.f64).toBytes();
+  const scratch = first + 4;
+  const valueLocal: Readonly<Record<string, number>> = { i32: i32a, i64: first + 5, f32: first + 6, f64: first + 7 };
+  const locals = new WasmBinaryWriter(8).varUint(5).byte(VALUE_TYPE.i32).varUint(1).byte(VALUE_TYPE.i64).varUint(1).byte(VALUE_TYPE.f32).varUint(1).byte(VALUE_TYPE.f64).toBytes();
   const get = (w: WasmBinaryWriter, local: number): WasmBinaryWriter => w.byte(LOCAL_GET).varUint(local);
   const accumulate = (w: WasmBinaryWriter): WasmBinaryWriter => get(w, acc).byte(I32_OR).byte(LOCAL_SET).varUint(acc);
   const buckets = g.tracking.kind === 'buckets' ? g.tracking.shift : undefined;
+  const pivot = g.tracking.kind === 'distance' ? g.tracking.pivot : undefined;
   const bucketOf = (w: WasmBinaryWriter, shift: number): WasmBinaryWriter => w.byte(I32_CONST).varInt(shift).byte(I32_SHR_U);
+  // [x] -> acc |= d ^ (d >> 31) with d = x + delta: the distance of x from the pivot (delta = -pivot), sign-folded.
+  const accumulateDistance = (w: WasmBinaryWriter, delta: number): WasmBinaryWriter => {
+    if (delta !== 0) w.byte(I32_CONST).varInt(delta | 0).byte(I32_ADD);
+    get(w.byte(LOCAL_TEE).varUint(scratch), scratch).byte(I32_CONST).varInt(31).byte(I32_SHR_S).byte(I32_XOR);
+    return accumulate(w);
+  };
   const store = (op: number, offset: number): Uint8Array => {
     const value = valueLocal[STORE_VALUE_TYPE[op - 0x36]];
     const w = new WasmBinaryWriter(32).byte(LOCAL_SET).varUint(value).byte(LOCAL_SET).varUint(address);
+    if (pivot !== undefined) {
+      // The offset and the pivot fold into one constant: (address + offset - pivot) wraps like its parts.
+      accumulateDistance(get(w, address), offset - pivot);
+      return get(get(w, address), value).toBytes();
+    }
     if (buckets !== undefined) w.byte(I32_CONST).varInt(1);
     get(w, address);
     // The offset is a u32; i32.const takes its two's complement and the add wraps the same way.
@@ -790,8 +842,12 @@ function writeTracker(g: Globals, first: number): WriteTracker {
     accumulate(buckets === undefined ? w : bucketOf(w, buckets).byte(I32_SHL));
     return get(get(w, address), value).toBytes();
   };
-  const bulk = new WasmBinaryWriter(48).byte(LOCAL_SET).varUint(i32b).byte(LOCAL_SET).varUint(i32a).byte(LOCAL_SET).varUint(address);
-  if (buckets === undefined) {
+  const bulk = new WasmBinaryWriter(64).byte(LOCAL_SET).varUint(i32b).byte(LOCAL_SET).varUint(i32a).byte(LOCAL_SET).varUint(address);
+  if (pivot !== undefined) {
+    // The first byte d and the last d + n - 1 (d - 1 when n is 0: marking more only costs time).
+    accumulateDistance(get(bulk, address), -pivot);
+    accumulateDistance(get(get(bulk, address), i32b).byte(I32_ADD), -1 - pivot);
+  } else if (buckets === undefined) {
     // acc |= d + n, the end of the destination.
     accumulate(get(get(bulk, address), i32b).byte(I32_ADD));
   } else {
@@ -872,9 +928,10 @@ interface BodyFeatures {
  * Whether a body has a loop and writes linear memory, and which stores are not worth tracking one
  * by one: those whose innermost loop has fewer than {@link TRACKED_INSTRUCTIONS_PER_STORE}
  * instructions (nested loops included) per store. Such a loop sets the accumulator to all ones
- * where it is entered, so the host restores the whole memory after the call instead.
+ * where it is entered, so the host restores the whole memory after the call instead. With
+ * `trackEveryStore` no loop is judged dense (see {@link writeTrackingFor}).
  */
-function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: number): BodyFeatures {
+function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: number, trackEveryStore = false): BodyFeatures {
   const r = new WasmBinaryReader(bytes, start, end, `body of function ${index}`);
   const loops: { at: number; instructions: number; stores: number[] }[] = [];
   // The open constructs: the index in `loops` of a loop, -1 for a block or an if.
@@ -905,7 +962,7 @@ function bodyFeatures(bytes: Uint8Array, start: number, end: number, index: numb
   const denseLoops = new Set<number>();
   const untracked = new Set<number>();
   for (const l of loops) {
-    if (l.stores.length > 0 && l.instructions < TRACKED_INSTRUCTIONS_PER_STORE * l.stores.length) {
+    if (!trackEveryStore && l.stores.length > 0 && l.instructions < TRACKED_INSTRUCTIONS_PER_STORE * l.stores.length) {
       denseLoops.add(l.at);
       for (const at of l.stores) untracked.add(at);
     }

@@ -40,9 +40,13 @@ export interface GuestModulePlan {
   readonly globals: readonly string[];
   /**
    * How `__forgeone_written` records a call's writes (MeteredWasmModule.reset.writeTracking):
-   * the OR of the addresses written, or one bit per bucket of `2 ** shift` bytes (32 buckets).
+   * the OR of the addresses written, one bit per bucket of `2 ** shift` bytes (32 buckets), or the
+   * OR of the sign-folded distances of the addresses from `pivot`.
    */
-  readonly writeTracking: { readonly kind: 'high-water' } | { readonly kind: 'buckets'; readonly shift: number };
+  readonly writeTracking:
+    | { readonly kind: 'high-water' }
+    | { readonly kind: 'buckets'; readonly shift: number }
+    | { readonly kind: 'distance'; readonly pivot: number };
 }
 
 export interface GuestRuntime {
@@ -102,6 +106,12 @@ export function createGuestRuntime(): GuestRuntime {
     /** Host functions called (other than error); a start function that calls any cannot be snapshotted. */
     hostCalls: number;
   }
+  /** A non-zero range of a snapshot, with its bytes. */
+  interface Island {
+    readonly from: number;
+    readonly to: number;
+    readonly bytes: Uint8Array;
+  }
   /**
    * An instance kept between calls of one module. After instantiation and the start function, its
    * memory and mutable globals are snapshotted; after each call they are restored, so every call sees
@@ -112,7 +122,7 @@ export function createGuestRuntime(): GuestRuntime {
     readonly holder: Holder;
     readonly snapshot: Uint8Array;
     /** Where the snapshot is not zero, as sorted [start, end) ranges: copied back; the rest is filled with zeros. */
-    readonly islands: readonly (readonly [number, number])[];
+    readonly islands: readonly Island[];
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
     /** Fuel the start function used; charged to every call as a fresh instance would. */
     readonly startFuel: bigint;
@@ -127,9 +137,11 @@ export function createGuestRuntime(): GuestRuntime {
     hostWritten: number;
     /**
      * 0: a high-water mark; otherwise the bytes per bit of a bucket bitmap; -1: nothing is known (the
-     * memory outgrew the 32 buckets before the snapshot), restore everything.
+     * memory outgrew the 32 buckets before the snapshot), restore everything; -2: distances from `pivot`.
      */
     bucketBytes: number;
+    /** Where distances are measured from (bucketBytes -2). */
+    pivot: number;
   }
 
   const warm = new Map<unknown, Warm>();
@@ -245,9 +257,15 @@ export function createGuestRuntime(): GuestRuntime {
     };
   }
 
-  /** Records a host copy of [ptr, ptr + length): its end as a high-water mark, or the bits of the buckets it touches. */
+  /** Records a host copy of [ptr, ptr + length): its end as a high-water mark, the bits of the buckets it touches, or the distances of its ends. */
   function markHostWrite(holder: Holder, ptr: number, length: number): void {
-    if (length === 0 || holder.bucketBytes < 0) return;
+    if (length === 0 || holder.bucketBytes === -1) return;
+    if (holder.bucketBytes === -2) {
+      const first = ptr - holder.pivot;
+      const last = ptr + length - 1 - holder.pivot;
+      holder.hostWritten |= (first ^ (first >> 31)) | (last ^ (last >> 31));
+      return;
+    }
     if (holder.bucketBytes === 0) {
       if (ptr + length > holder.hostWritten) holder.hostWritten = ptr + length;
       return;
@@ -260,13 +278,15 @@ export function createGuestRuntime(): GuestRuntime {
   /** Returns bytes [start, end) of a warm instance's memory to the snapshot: copies its islands, zero-fills between them. */
   function restoreRange(w: Warm, memory: Uint8Array, start: number, end: number): void {
     let at = start;
-    for (const [from, to] of w.islands) {
+    for (const island of w.islands) {
+      const { from, to } = island;
       if (to <= at) continue;
       if (from >= end) break;
       const copyFrom = Math.max(from, at);
       const copyTo = Math.min(to, end);
       if (copyFrom > at) memory.fill(0, at, copyFrom);
-      memory.set(w.snapshot.subarray(copyFrom, copyTo), copyFrom);
+      // A whole island (the usual case) is copied from its view, made once: no subarray per call.
+      memory.set(copyFrom === from && copyTo === to ? island.bytes : w.snapshot.subarray(copyFrom, copyTo), copyFrom);
       at = copyTo;
     }
     if (at < end) memory.fill(0, at, end);
@@ -277,7 +297,7 @@ export function createGuestRuntime(): GuestRuntime {
    * short is no cheaper than a copy); at most 256 of them, else one range from the first non-zero
    * byte to the last.
    */
-  function islandsOf(snapshot: Uint8Array): [number, number][] {
+  function islandsOf(snapshot: Uint8Array): Island[] {
     const words = new Uint32Array(snapshot.buffer, snapshot.byteOffset, snapshot.length >>> 2);
     const islands: [number, number][] = [];
     for (let i = 0; i < words.length; i++) {
@@ -289,8 +309,8 @@ export function createGuestRuntime(): GuestRuntime {
       if (last !== undefined && from - last[1] < 1024) last[1] = to;
       else islands.push([from, to]);
     }
-    if (islands.length > 256) return [[islands[0][0], islands[islands.length - 1][1]]];
-    return islands;
+    const ranges = islands.length > 256 ? [[islands[0][0], islands[islands.length - 1][1]]] : islands;
+    return ranges.map(([from, to]) => ({ from, to, bytes: snapshot.subarray(from, to) }));
   }
 
   /**
@@ -312,6 +332,11 @@ export function createGuestRuntime(): GuestRuntime {
     if (bucketBytes === 0) {
       // A store at the mark writes at most 8 bytes from it (a mark of 0 may be a store at 0); a bulk write ends at it.
       restoreRange(w, memory, 0, Math.min(memory.length, Math.max((guest >>> 0) + 8, host)));
+    } else if (bucketBytes === -2 && (guest | host) !== -1) {
+      // Every write lies within this distance of the pivot (a store runs up to 7 bytes past its address).
+      const distance = guest | host;
+      const { pivot } = w.holder;
+      restoreRange(w, memory, Math.max(0, pivot - distance - 1), Math.min(memory.length, pivot + distance + 8));
     } else if (bucketBytes < 0 || (guest | host) === -1) {
       restoreRange(w, memory, 0, memory.length);
     } else {
@@ -393,7 +418,7 @@ export function createGuestRuntime(): GuestRuntime {
         startFuel = reused.startFuel;
         exports[FUEL].value = budget - startFuel;
       } else {
-        const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0 };
+        const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0, pivot: 0 };
         const instance = new wasm.Instance(module, importsFor(holder));
         exports = instance.exports as unknown as GuestExports;
         holder.exports = exports;
@@ -413,7 +438,12 @@ export function createGuestRuntime(): GuestRuntime {
           holder.hostWritten = 0;
           // 32 buckets must cover the memory, or a bit could stand for two places (see GuestModulePlan).
           const tracking = plan.writeTracking;
-          holder.bucketBytes = tracking.kind === 'high-water' ? 0 : snapshot.length <= 32 * 2 ** tracking.shift ? 2 ** tracking.shift : -1;
+          if (tracking.kind === 'distance') {
+            holder.bucketBytes = -2;
+            holder.pivot = tracking.pivot;
+          } else {
+            holder.bucketBytes = tracking.kind === 'high-water' ? 0 : snapshot.length <= 32 * 2 ** tracking.shift ? 2 ** tracking.shift : -1;
+          }
           current = {
             exports,
             holder,
@@ -486,6 +516,11 @@ export function createGuestRuntime(): GuestRuntime {
             memoryPages: pages,
             memoryMaxPages: request.memoryMaxPages,
           });
+        }
+        // A message reported and then `unreachable`: the guest aborted on purpose (a Rust panic, an
+        // AssemblyScript abort), so the call fails with its message; any other trap stays a trap.
+        if (state.guestError !== undefined && message === 'unreachable') {
+          return failure('SANDBOX.GUEST_ERROR', state.guestError, { trap: message, aborted: true });
         }
       }
       const phase = exports === undefined ? 'while instantiating' : 'during the call';

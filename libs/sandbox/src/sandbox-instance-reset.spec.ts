@@ -23,7 +23,7 @@ describe('SandboxHost - instances are reset between calls', () => {
   let stateful: Uint8Array;
   beforeAll(async () => {
     stateful = await testPlugin('stateful');
-    await host.load({ key: 'stateful', wasm: stateful, handlers: ['observe', 'grow', 'trap', 'fail'], capabilities: {}, limits: LIMITS });
+    await host.load({ key: 'stateful', wasm: stateful, handlers: ['observe', 'grow', 'trap', 'abort', 'fault', 'fail'], capabilities: {}, limits: LIMITS });
     await host.load({ key: 'table', wasm: await testPlugin('table-setter'), handlers: ['swap'], capabilities: {}, limits: LIMITS });
   });
   afterAll(() => host.close());
@@ -74,6 +74,20 @@ describe('SandboxHost - instances are reset between calls', () => {
     expect(outputBytes(host.runInline('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
   });
 
+  it('a message reported before an unreachable trap (a panic, an abort) is a guest error with that message; the instance is not reused', async () => {
+    const aborted = { ok: false, violation: undefined, error: { code: 'SANDBOX.GUEST_ERROR', message: 'seed', details: { trap: 'unreachable', aborted: true } } };
+    expect(host.runInline('stateful', 'abort', bytes(''))).toMatchObject(aborted);
+    expect(outputBytes(host.runInline('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
+    expect(await host.call('stateful', 'abort', bytes(''))).toMatchObject(aborted);
+    expect(outputBytes(await host.call('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
+  });
+
+  it('a message reported before any other trap does not turn the trap into a guest error', async () => {
+    const fault = host.runInline('stateful', 'fault', bytes(''));
+    expect(fault).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP', details: { trap: expect.stringMatching(/out of bounds/) } } });
+    expect(await host.call('stateful', 'fault', bytes(''))).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP' } });
+  });
+
   it('gives a module that changes its table a fresh instance per call', async () => {
     expect(meterWasmModule(await testPlugin('table-setter'), { memoryCapPages: 16 }).reset).toMatchObject({ resettable: false, reason: 'the code uses table.set' });
     for (let i = 0; i < 3; i++) {
@@ -87,12 +101,15 @@ describe('SandboxHost - the reset after a call restores every byte the call wrot
   // The reset restores only memory a call could have written (tracked by the metering rewriter for the
   // guest, by the host for its own copies); scribbler.wat writes through every store width,
   // memory.fill/copy/init, callees that leave by return and by branch, and loops. Its memory is
-  // resized for each way of tracking: a high-water mark (2 pages), 32 buckets (4 pages), and 32
-  // buckets that the start function outgrows (3 pages grown to 5), where the host must restore all.
+  // resized for each way of tracking: a high-water mark (2 pages), 32 buckets (4 pages), 32
+  // buckets that the start function outgrows (3 pages grown to 5), where the host must restore all,
+  // and the distance from a stack pointer (4 pages, the stack starting at 2 pages, as toolchains lay
+  // memory out), with writes on both sides of it, next to it and far from it.
   const VARIANTS = [
-    { key: 'scribbler', pages: 2, grow: 0, addresses: [8, 3000, 40_000, 66_000] },
-    { key: 'scribbler-buckets', pages: 4, grow: 0, addresses: [8, 3000, 8190, 40_000, 66_000, 200_000] },
-    { key: 'scribbler-outgrown', pages: 3, grow: 2, addresses: [8, 40_000, 300_000] },
+    { key: 'scribbler', pages: 2, grow: 0, stack: 0, tracking: 'high-water', addresses: [8, 3000, 40_000, 66_000] },
+    { key: 'scribbler-buckets', pages: 4, grow: 0, stack: 0, tracking: 'buckets', addresses: [8, 3000, 8190, 40_000, 66_000, 200_000] },
+    { key: 'scribbler-outgrown', pages: 3, grow: 2, stack: 0, tracking: 'buckets', addresses: [8, 40_000, 300_000] },
+    { key: 'scribbler-distance', pages: 4, grow: 0, stack: 131_072, tracking: 'distance', addresses: [8, 3000, 66_000, 130_000, 131_060, 131_072, 131_080, 140_000, 200_000] },
   ];
   const host = new SandboxHost();
   const limits = { memoryMiB: 1, fuel: 20_000_000, timeoutMs: 5000, maxOutputBytes: 64, maxInputBytes: 65536, maxConcurrency: 1 };
@@ -118,7 +135,11 @@ describe('SandboxHost - the reset after a call restores every byte the call wrot
     for (const v of VARIANTS) {
       let wat = text.replace('(memory (export "memory") 2 4)', `(memory (export "memory") ${v.pages} 16)`);
       if (v.grow > 0) wat = wat.replace('(global $heap', `(func $grow (drop (memory.grow (i32.const ${v.grow})))) (start $grow) (global $heap`);
-      await host.load({ key: v.key, wasm: await wat2wasm(wat), handlers: ['write', 'noop', 'config', 'scan'], capabilities: { config: true }, limits, config: { k: 'v'.repeat(6000) } });
+      // The stack below the pivot and the heap from it upwards, as toolchains lay memory out.
+      if (v.stack > 0) wat = wat.replace('(global $heap (mut i32) (i32.const 1024))', `(global $sp (mut i32) (i32.const ${v.stack})) (global $heap (mut i32) (i32.const ${v.stack}))`);
+      const wasm = await wat2wasm(wat);
+      expect(meterWasmModule(wasm, { memoryCapPages: 16 }).reset.writeTracking.kind, v.key).toBe(v.tracking);
+      await host.load({ key: v.key, wasm, handlers: ['write', 'poke', 'noop', 'config', 'scan'], capabilities: { config: true }, limits, config: { k: 'v'.repeat(6000) } });
     }
   });
   afterAll(() => host.close());
@@ -150,6 +171,17 @@ describe('SandboxHost - the reset after a call restores every byte the call wrot
         expect(outputBytes(await host.call(key, 'write', writeInput(op, address))), `${name} at ${address}`).toEqual([op]);
         expect(scanned(await host.call(key, 'scan', bytes(''))), `${name} at ${address}, in a worker`).toEqual(CLEAN);
       }
+    }
+  });
+
+  it('scribbler-distance: a store just above or just below the pivot, and the input the host wrote at it, are undone to the byte', async () => {
+    // The input (4 bytes at the pivot) and the store are the only writes, so the distance is tight.
+    const address = (a: number): Uint8Array => new Uint8Array(new Uint32Array([a]).buffer);
+    for (const at of [131_072 + 16, 131_072 + 4, 131_072 + 100, 131_072 - 8, 131_072 - 40, 131_072 - 300, 131_072 - 4096]) {
+      expect(outputBytes(host.runInline('scribbler-distance', 'poke', address(at))), `poke at ${at}`).toEqual(Array(8).fill(0xff));
+      expect(scanned(host.runInline('scribbler-distance', 'scan', bytes(''))), `poke at ${at}, inline`).toEqual(CLEAN);
+      expect(outputBytes(await host.call('scribbler-distance', 'poke', address(at)))).toEqual(Array(8).fill(0xff));
+      expect(scanned(await host.call('scribbler-distance', 'scan', bytes(''))), `poke at ${at}, in a worker`).toEqual(CLEAN);
     }
   });
 

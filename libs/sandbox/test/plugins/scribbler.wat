@@ -77,6 +77,13 @@
     (i32.store8 (local.get $o) (local.get $op))
     (i64.or (i64.shl (i64.extend_i32_u (local.get $o)) (i64.const 32)) (i64.const 1)))
 
+  ;; Input: an address (u32). Writes 8 bytes of 0xff there and answers them in place: no other
+  ;; write, so what the host restores depends on this store and the input alone.
+  (func (export "poke") (param $p i32) (param $l i32) (result i64) (local $a i32)
+    (local.set $a (call $u32 (local.get $p)))
+    (i64.store (local.get $a) (i64.const -1))
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $a)) (i64.const 32)) (i64.const 8)))
+
   ;; Writes nothing: only the host wrote (its input).
   (func (export "noop") (param i32 i32) (result i64) (i64.const 0))
 

@@ -39,6 +39,16 @@
     (global.set $calls (i32.const 100))
     (i32.store8 (i32.const 3000) (i32.const 200))
     unreachable)
+  ;; Reports a message, then traps on purpose, as a Rust panic or an AssemblyScript abort does.
+  (func (export "abort") (param i32 i32) (result i64)
+    (global.set $calls (i32.const 40))
+    (i32.store8 (i32.const 3000) (i32.const 201))
+    (call $error (i32.const 16) (i32.const 4))
+    unreachable)
+  ;; Reports a message, then traps on an out-of-bounds load: a fault, not an abort.
+  (func (export "fault") (param i32 i32) (result i64)
+    (call $error (i32.const 16) (i32.const 4))
+    (i64.extend_i32_u (i32.load (i32.const -1))))
   (func (export "fail") (param i32 i32) (result i64)
     (global.set $calls (i32.const 30))
     (call $error (i32.const 16) (i32.const 4))
