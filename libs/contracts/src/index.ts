@@ -13,3 +13,4 @@ export * from './canonical-json.js';
 export * from './invocation.js';
 export * from './signing.js';
 export * from './event-ownership.js';
+export * from './event-authorship.js';

@@ -2,7 +2,6 @@ export { ensureEventStream, type EventStreamOptions } from './event-stream.confi
 export {
   JetStreamEventStore,
   createEventStore,
-  decodeStoredEvent,
   type AppendOptions,
   type AppendResult,
   type EventFold,
@@ -11,5 +10,21 @@ export {
   type LoadedAggregate,
   type NewEvent,
   type StoredEvent,
+  type VersionedEvents,
 } from './jetstream-event.store.js';
+export {
+  EVENT_SIGNATURE_DOMAIN,
+  EventAuthorship,
+  ForgedEventError,
+  ReplayGuard,
+  decodeStoredEvent,
+  eventAuthorshipFromEnv,
+  eventWriters,
+  generateEventWriterKey,
+  parseWriterKeys,
+  type EventAuthorshipOptions,
+  type EventRefusal,
+  type OpenedEvent,
+  type StoredMessage,
+} from './event-authorship.js';
 export { ArtifactStore, createArtifactStore, sha256Digest, type ArtifactStoreOptions, type PutArtifactResult } from './artifact.store.js';

@@ -4,12 +4,13 @@ import {
   ForgeOneError,
   HEADERS,
   SCHEMA_VERSION,
+  aggregateOfEventType,
   describeIssues,
   encodeSubjectToken,
   type CloudEvent,
   type Names,
 } from '@forgeone/contracts';
-import { SpanKind, currentTraceparent, injectTraceContext, withSpan } from '@forgeone/telemetry';
+import { SpanKind, createLogger, currentTraceparent, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -20,6 +21,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { ReplayGuard, type EventAuthorship, type EventRefusal } from './event-authorship.js';
 import { isUnreachable, unavailable } from './nats-error.mapper.js';
 
 /** An event a decider produced, before the store wraps it in its CloudEvents envelope. */
@@ -74,20 +76,34 @@ export interface LoadedAggregate<S> {
 }
 
 export interface EventStoreOptions {
+  /** Signs what this process appends and verifies every event it reads (required: there is no unverified read). */
+  readonly authorship: EventAuthorship;
   /** Milliseconds to wait for a JetStream answer (default 5000). */
   readonly timeoutMs?: number;
+  /** Where refused (forged or replayed) events are logged at error level (default a logger named event-store). */
+  readonly logger?: Logger;
+}
+
+/** An aggregate's accepted events and the stream sequence of the last message on its subject. */
+export interface VersionedEvents {
+  readonly events: StoredEvent[];
+  /**
+   * Sequence of the subject's last message, refused ones included (0 when none): what the next
+   * append must expect, so a forged message on the subject cannot wedge its writer in conflicts.
+   */
+  readonly version: number;
 }
 
 /** Event store over one JetStream stream, one subject per aggregate. */
 export interface EventStore {
   append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]>;
   read(aggregate: string, id: string): Promise<StoredEvent[]>;
+  readVersioned(aggregate: string, id: string): Promise<VersionedEvents>;
   readAggregate(aggregate: string): Promise<StoredEvent[]>;
   load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>>;
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Appends CloudEvents to `names.eventSubject(aggregate, id)` with per-aggregate optimistic
@@ -98,18 +114,27 @@ const decoder = new TextDecoder();
  * sequence of the previous, so a concurrent writer can only make the remainder fail with
  * EVENTSTORE.CONFLICT; retrying the whole call is safe because stored events are recognised
  * as duplicates by id.
+ *
+ * Every appended message is signed by this process's writer ({@link EventAuthorship}); reads
+ * return only events their aggregate's owner wrote, each id once: a forged or replayed message is
+ * logged at error level and left out.
  */
 export class JetStreamEventStore implements EventStore {
   private readonly js: JetStreamClient;
   private jsm?: Promise<JetStreamManager>;
   private readonly timeoutMs: number;
+  private readonly authorship: EventAuthorship;
+  private readonly log: Logger;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
-    options: EventStoreOptions = {},
+    options: EventStoreOptions,
   ) {
+    if (!options?.authorship) throw new TypeError('JetStreamEventStore needs options.authorship: events are signed on append and verified on read');
+    this.authorship = options.authorship;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.log = options.logger ?? createLogger('event-store');
     this.js = jetstream(nc, { timeout: this.timeoutMs });
   }
 
@@ -133,9 +158,11 @@ export class JetStreamEventStore implements EventStore {
           const hdrs = natsHeaders();
           hdrs.set(HEADERS.eventType, event.type);
           injectTraceContext(headerCarrier(hdrs));
+          const payload = encoder.encode(JSON.stringify(event));
+          this.authorship.signInto(hdrs, aggregate, subject, payload);
           let ack;
           try {
-            ack = await this.js.publish(subject, encoder.encode(JSON.stringify(event)), {
+            ack = await this.js.publish(subject, payload, {
               msgID: event.id,
               headers: hdrs,
               ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
@@ -151,7 +178,12 @@ export class JetStreamEventStore implements EventStore {
     );
   }
 
+  /** The aggregate's events its owner wrote, in stream order. */
   async read(aggregate: string, id: string): Promise<StoredEvent[]> {
+    return (await this.readVersioned(aggregate, id)).events;
+  }
+
+  async readVersioned(aggregate: string, id: string): Promise<VersionedEvents> {
     const subject = this.names.eventSubject(aggregate, id);
     const jsm = await this.manager();
     let last;
@@ -159,20 +191,22 @@ export class JetStreamEventStore implements EventStore {
       // An ordered consumer on an empty subject would wait for messages that never come.
       last = await jsm.streams.getMessage(this.names.stream, { last_by_subj: subject });
     } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return [];
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return { events: [], version: 0 };
       throw isUnreachable(error) ? unavailable(`reading ${aggregate} ${id}`, error) : error;
     }
-    if (!last) return [];
+    if (!last) return { events: [], version: 0 };
     const lastSequence = last.seq;
 
     const out: StoredEvent[] = [];
+    const replays = new ReplayGuard();
     let consumer;
     try {
       consumer = await this.js.consumers.get(this.names.stream, { filter_subjects: subject });
       const messages = await consumer.consume({ max_messages: 256 });
       try {
         for await (const msg of messages) {
-          out.push({ sequence: msg.seq, event: decodeStoredEvent(msg) });
+          const stored = this.accept(msg, replays);
+          if (stored) out.push(stored);
           if (msg.seq >= lastSequence) break;
         }
       } finally {
@@ -183,7 +217,7 @@ export class JetStreamEventStore implements EventStore {
     } finally {
       consumer?.delete().catch(() => undefined);
     }
-    return out;
+    return { events: out, version: lastSequence };
   }
 
   /**
@@ -198,9 +232,12 @@ export class JetStreamEventStore implements EventStore {
       consumer = await this.js.consumers.get(this.names.stream, { filter_subjects: filter });
       if ((await consumer.info(true)).num_pending === 0) return [];
       const messages = await consumer.consume({ max_messages: 256 });
+      // A replay carries its original's subject (the signature binds it), so one guard per read sees it.
+      const replays = new ReplayGuard();
       try {
         for await (const msg of messages) {
-          out.push({ sequence: msg.seq, event: decodeStoredEvent(msg) });
+          const stored = this.accept(msg, replays);
+          if (stored) out.push(stored);
           if (msg.info.pending === 0) break;
         }
       } finally {
@@ -215,10 +252,29 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>> {
-    const events = await this.read(aggregate, id);
+    const { events, version } = await this.readVersioned(aggregate, id);
     let state = fold.initialState();
     for (const { event } of events) state = fold.evolve(state, event as E);
-    return { state, version: events.length ? events[events.length - 1].sequence : 0 };
+    return { state, version };
+  }
+
+  /** A verified, first-seen event, or undefined (logged) for a forged or replayed message. */
+  private accept(msg: JsMsg, replays: ReplayGuard): StoredEvent | undefined {
+    const opened = this.authorship.open(msg);
+    if (!opened.ok) {
+      this.refused(opened.refusal);
+      return undefined;
+    }
+    const first = replays.replayOf(opened.event.id, msg.seq);
+    if (first !== undefined) {
+      this.refused(this.authorship.replayRefusal(msg, opened.event, first));
+      return undefined;
+    }
+    return { sequence: msg.seq, event: opened.event };
+  }
+
+  private refused(refusal: EventRefusal): void {
+    this.log.error({ refusal }, 'refused a stored event its aggregate owner did not write; it is left out');
   }
 
   private envelope(aggregate: string, id: string, event: NewEvent, traceparent: string | undefined): CloudEvent {
@@ -229,6 +285,14 @@ export class JetStreamEventStore implements EventStore {
         `event type "${event.type}" is not in the event catalog; add its data schema to EVENT_DATA_SCHEMAS before writing it`,
         { type: event.type, aggregate, id },
       );
+    }
+    const home = aggregateOfEventType(event.type);
+    if (home !== aggregate) {
+      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `event type "${event.type}" belongs to aggregate ${home ?? '(none)'}, not ${aggregate}; readers would refuse it`, {
+        type: event.type,
+        aggregate,
+        id,
+      });
     }
     const data = schema.safeParse(event.data);
     if (!data.success) {
@@ -276,24 +340,8 @@ export class JetStreamEventStore implements EventStore {
 }
 
 /** Factory for {@link JetStreamEventStore}. */
-export function createEventStore(nc: NatsConnection, names: Names, options?: EventStoreOptions): JetStreamEventStore {
+export function createEventStore(nc: NatsConnection, names: Names, options: EventStoreOptions): JetStreamEventStore {
   return new JetStreamEventStore(nc, names, options);
-}
-
-/** Parses and validates a stored message as a CloudEvent; throws EVENTSTORE.EVENT_INVALID naming the sequence. */
-export function decodeStoredEvent(msg: Pick<JsMsg, 'data' | 'seq'>): CloudEvent {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(msg.data));
-  } catch (error) {
-    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `stream message ${msg.seq} is not valid JSON: ${(error as Error).message}`, { sequence: msg.seq });
-  }
-  const parsed = CloudEventSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error.issues);
-    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `stream message ${msg.seq} is not a valid CloudEvent: ${problems.join('; ')}`, { sequence: msg.seq, problems });
-  }
-  return parsed.data as CloudEvent;
 }
 
 /** Adapts NATS headers to the telemetry carrier (NATS answers "" for a missing header). */

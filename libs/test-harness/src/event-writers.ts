@@ -1,0 +1,57 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { EVENT_AUTHORSHIP_ENV, type Names, type ServiceName } from '@forgeone/contracts';
+import { EventAuthorship, JetStreamEventStore, eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** One writer's key pair as the environment carries it (base64 PKCS#8 DER and SPKI DER). */
+export interface TestWriterKey {
+  readonly privateKey: string;
+  readonly publicKey: string;
+}
+
+/** Event-writer keys made for one test run, and the ways tests use them. */
+export interface TestEventWriters {
+  readonly keys: Readonly<Partial<Record<ServiceName, TestWriterKey>>>;
+  /** FORGEONE_EVENT_WRITER_KEYS of this run. */
+  readonly writerKeysJson: string;
+  /** A service's event variables: the pinned keys, its own signing key when it writes, the cut-over (default 0). */
+  env(service: ServiceName, unsignedUntil?: number): Record<string, string>;
+  /** Authorship that verifies with the pinned keys and, given a writer, signs as it. */
+  authorship(names: Names, writer?: ServiceName, unsignedUntil?: number): EventAuthorship;
+  /** An event store that appends as `writer` (or only reads) and verifies every read. */
+  store(nc: NatsConnection, names: Names, writer?: ServiceName): JetStreamEventStore;
+}
+
+/** Fresh Ed25519 keys for every writing service, so a test appends and reads signed events like the platform. */
+export function createTestEventWriters(): TestEventWriters {
+  const keys: Partial<Record<ServiceName, TestWriterKey>> = {};
+  for (const writer of eventWriters()) keys[writer] = generateEventWriterKey();
+  const writerKeysJson = JSON.stringify(Object.fromEntries(Object.entries(keys).map(([service, key]) => [service, key.publicKey])));
+  const pinned = parseWriterKeys(writerKeysJson);
+  const authorship = (names: Names, writer?: ServiceName, unsignedUntil = 0) => {
+    const own = writer === undefined ? undefined : keys[writer];
+    if (writer !== undefined && !own) throw new Error(`${writer} writes no events, so it has no key`);
+    return new EventAuthorship({
+      names,
+      writerKeys: pinned,
+      unsignedUntil,
+      ...(writer && own ? { signer: { service: writer, privateKey: createPrivateKey({ key: Buffer.from(own.privateKey, 'base64'), format: 'der', type: 'pkcs8' }) } } : {}),
+    });
+  };
+  return {
+    keys,
+    writerKeysJson,
+    env: (service, unsignedUntil = 0) => ({
+      [EVENT_AUTHORSHIP_ENV.writerKeys]: writerKeysJson,
+      [EVENT_AUTHORSHIP_ENV.unsignedUntil]: String(unsignedUntil),
+      ...(keys[service] ? { [EVENT_AUTHORSHIP_ENV.signingKey]: keys[service].privateKey } : {}),
+    }),
+    authorship,
+    store: (nc, names, writer) => new JetStreamEventStore(nc, names, { authorship: authorship(names, writer) }),
+  };
+}
+
+/** The base64 SPKI DER public key of a base64 PKCS#8 DER private key (to pin a key a test made itself). */
+export function publicKeyOf(privateKey: string): string {
+  return createPublicKey(createPrivateKey({ key: Buffer.from(privateKey, 'base64'), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }).toString('base64');
+}
