@@ -1,6 +1,6 @@
 import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
+import { ensureEventStream, eventAuthorshipFromEnv, type EventAuthorship } from '@forgeone/event-store';
 import { loadConfig, natsConnectionOptions, redactConfig, type PlatformConfig } from '@forgeone/runtime';
 import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -14,6 +14,8 @@ export interface ServiceContext {
   readonly connection: NatsConnection;
   readonly names: Names;
   readonly logger: Logger;
+  /** Signs the service's own events and verifies every event it reads (from FORGEONE_EVENT_*). */
+  readonly authorship: EventAuthorship;
   /** Import this in the root module: it provides the connection, names, bus client and stores. */
   readonly busModule: DynamicModule;
 }
@@ -34,9 +36,9 @@ export interface BusServiceDefinition {
 }
 
 /**
- * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, NATS, the event
- * stream, the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains
- * NATS, closes the module (pools included) and exits.
+ * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, event authorship,
+ * NATS, the event stream, the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT
+ * it drains NATS, closes the module (pools included) and exits.
  */
 export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   initTelemetry(`forgeone-${definition.service}`, env);
@@ -46,9 +48,11 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     if (!config.natsUrl) throw new Error('NATS_URL is not set: a service needs the NATS server of its platform (npm start sets it)');
     logger.info({ config: redactConfig(config) }, 'starting');
     const names = namesFor(config.namespace);
+    // Before connecting: a writer without its key, or a reader without the pinned keys, does not start.
+    const authorship = eventAuthorshipFromEnv(env, definition.service, names);
     const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, natsConnectionOptions(config.natsUrl));
     await ensureEventStream(await jetstreamManager(connection), names);
-    const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }) };
+    const context: ServiceContext = { config, connection, names, logger, authorship, busModule: BusModule.forRoot({ connection, names, authorship, logger }) };
 
     const created: { app?: INestApplicationContext } = {};
     const app = () => {
@@ -60,6 +64,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
       names,
       connection,
       logger,
+      authorship,
       ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
       readiness: async () => (created.app && definition.readiness ? definition.readiness(created.app) : {}),
     });
