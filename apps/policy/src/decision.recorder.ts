@@ -1,16 +1,6 @@
-import { natsHeaderCarrier } from '@forgeone/bus';
-import {
-  CloudEventSchema,
-  DECISION_AGGREGATE,
-  DecisionRecordedSchema,
-  HEADERS,
-  POLICY_EVENT_TYPES,
-  SCHEMA_VERSION,
-  type Names,
-} from '@forgeone/contracts';
-import { currentTraceparent, injectTraceContext, type Logger } from '@forgeone/telemetry';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { DECISION_AGGREGATE, DecisionRecordedSchema, POLICY_EVENT_TYPES } from '@forgeone/contracts';
+import type { JetStreamEventStore } from '@forgeone/event-store';
+import type { Logger } from '@forgeone/telemetry';
 import type { z } from 'zod';
 import type { RecordAllows } from './policy.options.js';
 
@@ -19,26 +9,21 @@ export type DecisionRecord = z.input<typeof DecisionRecordedSchema>;
 const SOURCE = '/forgeone/policy';
 // Allow records are written in the background; past this many in flight the caller waits.
 const MAX_IN_FLIGHT = 1024;
-const encoder = new TextEncoder();
 
 /**
- * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant). Decisions
- * are an append-only log with no invariant to protect, so unlike aggregate appends they carry no
- * expected-sequence header: concurrent decisions never conflict. `Nats-Msg-Id` = decision id keeps
- * a retried write single.
+ * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant) through the
+ * event store, signed like every other event. Decisions are an append-only log with no invariant
+ * to protect, so unlike aggregate appends they carry no expected sequence: concurrent decisions
+ * never conflict. The event id is the decision id, so a retried write is stored once.
  */
 export class DecisionRecorder {
-  private readonly js: JetStreamClient;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    nc: NatsConnection,
-    private readonly names: Names,
+    private readonly store: JetStreamEventStore,
     private readonly recordAllows: RecordAllows,
     private readonly logger: Logger,
-  ) {
-    this.js = jetstream(nc, { timeout: 5_000 });
-  }
+  ) {}
 
   /** Whether this allow decision is to be recorded (by FORGEONE_AUTHZ_RECORD_ALLOWS). */
   sampleAllow(): boolean {
@@ -56,25 +41,12 @@ export class DecisionRecorder {
   async record(decision: DecisionRecord, actor: string): Promise<void> {
     const data = DecisionRecordedSchema.parse(decision);
     const tenant = data.resource.tenant;
-    const traceparent = currentTraceparent();
-    const event = CloudEventSchema.parse({
-      specversion: '1.0',
-      id: data.decisionId,
-      source: SOURCE,
-      type: POLICY_EVENT_TYPES.decisionRecorded,
-      subject: tenant,
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      data,
-      actor,
+    await this.store.append(
+      DECISION_AGGREGATE,
       tenant,
-      ...(traceparent ? { traceparent } : {}),
-      schemaversion: SCHEMA_VERSION,
-    });
-    const hdrs = natsHeaders();
-    hdrs.set(HEADERS.eventType, event.type);
-    injectTraceContext(natsHeaderCarrier(hdrs));
-    await this.js.publish(this.names.eventSubject(DECISION_AGGREGATE, tenant), encoder.encode(JSON.stringify(event)), { msgID: event.id, headers: hdrs });
+      [{ id: data.decisionId, type: POLICY_EVENT_TYPES.decisionRecorded, data, time: new Date().toISOString(), actor, tenant, source: SOURCE, subject: tenant }],
+      { expectedSequence: 'any' },
+    );
   }
 
   /**

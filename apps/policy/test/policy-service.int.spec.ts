@@ -19,9 +19,9 @@ import {
   type AuthzDecision,
   type Names,
 } from '@forgeone/contracts';
-import { ensureEventStream, JetStreamEventStore } from '@forgeone/event-store';
+import { ensureEventStream, type JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
@@ -34,12 +34,14 @@ import { PolicyModule } from '../src/policy.module.js';
 const SERVICE_KEY = randomBytes(32).toString('base64url');
 const GATEWAY = serviceCredential('gateway', SERVICE_KEY);
 const ENV_BOOTSTRAP = `env-bootstrap-${randomBytes(8).toString('hex')}`;
+const writers = createTestEventWriters();
 
 async function startPolicyService(nc: NatsConnection, names: Names, options: PolicyServiceOptions): Promise<INestMicroservice> {
   const logger = createLogger('policy', 'silent');
-  const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };
+  const authorship = writers.authorship(names, 'policy');
+  const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship, logger }) };
   const app = await NestFactory.createMicroservice(PolicyModule.forRoot(context, options), {
-    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger }),
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship }),
     logger: false,
   });
   await app.listen();
@@ -63,7 +65,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
     await ensureEventStream(await jetstreamManager(nc), names);
     app = await startPolicyService(nc, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'all' }, announce: (line) => announced.push(line) });
     client = new BusClient(nc, names);
-    store = new JetStreamEventStore(nc, names);
+    store = writers.store(nc, names);
   });
 
   afterAll(async () => {
@@ -370,6 +372,6 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
       await replicaClient.request('policy', 'token_create', { principal: 'dev-10', role: 'developer', tenant: 'acme' }, { credential: ENV_BOOTSTRAP }),
     );
     expect((await check({ credential: created.token, action: 'publish', resource: plugin('acme') }, replicaClient)).decision).toBe('allow');
-    expect((await new JetStreamEventStore(nc2, names).read(TOKEN_AGGREGATE, 'bootstrap-admin')).length).toBe(1);
+    expect((await writers.store(nc2, names).read(TOKEN_AGGREGATE, 'bootstrap-admin')).length).toBe(1);
   });
 });

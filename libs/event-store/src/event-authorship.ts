@@ -144,9 +144,8 @@ export class EventAuthorship {
         { aggregate, writer: this.signer.service },
       );
     }
-    const signature = sign(null, signingInput(this.signer.service, subject, payload), this.signer.privateKey);
     headers.set(HEADERS.eventWriter, this.signer.service);
-    headers.set(HEADERS.eventSignature, signature.toString('base64'));
+    headers.set(HEADERS.eventSignature, eventSignature(this.signer.service, this.signer.privateKey, subject, payload));
   }
 
   /**
@@ -184,7 +183,7 @@ export class EventAuthorship {
     if (signature.length !== SIGNATURE_BYTES || signature.toString('base64') !== signatureHeader) {
       return refuse('bad-signature', 'the signature is not 64 bytes of base64');
     }
-    if (!verify(null, signingInput(writerHeader, msg.subject, msg.data), key, signature)) {
+    if (!verifyEventSignature(writerHeader, key, msg.subject, msg.data, signature)) {
       return refuse('bad-signature', `the signature does not verify under the key pinned for ${writerHeader}`);
     }
     return undefined;
@@ -276,6 +275,19 @@ export function decodeStoredEvent(msg: StoredMessage, authorship: EventAuthorshi
   const opened = authorship.open(msg);
   if (!opened.ok) throw new ForgedEventError(opened.refusal);
   return opened.event;
+}
+
+/**
+ * The base64 Ed25519 signature of `writer` over one message: the primitive under
+ * {@link EventAuthorship.signInto}, which also checks that the writer owns the aggregate.
+ */
+export function eventSignature(writer: string, privateKey: KeyObject, subject: string, payload: Uint8Array): string {
+  return sign(null, signingInput(writer, subject, payload), privateKey).toString('base64');
+}
+
+/** Whether `signature` (64 bytes) is `writer`'s over this subject and payload under `publicKey`. */
+export function verifyEventSignature(writer: string, publicKey: KeyObject, subject: string, payload: Uint8Array, signature: Uint8Array): boolean {
+  return verify(null, signingInput(writer, subject, payload), publicKey, signature);
 }
 
 /** A fresh Ed25519 key pair in the encodings the environment variables use (base64 PKCS#8 DER, base64 SPKI DER). */

@@ -19,6 +19,8 @@ export {
   ReplayGuard,
   decodeStoredEvent,
   eventAuthorshipFromEnv,
+  eventSignature,
+  verifyEventSignature,
   eventWriters,
   generateEventWriterKey,
   parseWriterKeys,

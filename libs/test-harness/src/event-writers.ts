@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { EVENT_AUTHORSHIP_ENV, type Names, type ServiceName } from '@forgeone/contracts';
-import { EventAuthorship, JetStreamEventStore, eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
+import { EVENT_AUTHORSHIP_ENV, HEADERS, type Names, type ServiceName } from '@forgeone/contracts';
+import { EventAuthorship, JetStreamEventStore, eventSignature, eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 /** One writer's key pair as the environment carries it (base64 PKCS#8 DER and SPKI DER). */
@@ -20,6 +20,11 @@ export interface TestEventWriters {
   authorship(names: Names, writer?: ServiceName, unsignedUntil?: number): EventAuthorship;
   /** An event store that appends as `writer` (or only reads) and verifies every read. */
   store(nc: NatsConnection, names: Names, writer?: ServiceName): JetStreamEventStore;
+  /**
+   * The writer and signature headers of `writer`'s genuine key over any subject and payload, with
+   * no ownership check: what a thief of that key (or a writer gone astray) could publish.
+   */
+  signatureHeaders(writer: ServiceName, subject: string, payload: Uint8Array): Record<string, string>;
 }
 
 /** Fresh Ed25519 keys for every writing service, so a test appends and reads signed events like the platform. */
@@ -28,15 +33,13 @@ export function createTestEventWriters(): TestEventWriters {
   for (const writer of eventWriters()) keys[writer] = generateEventWriterKey();
   const writerKeysJson = JSON.stringify(Object.fromEntries(Object.entries(keys).map(([service, key]) => [service, key.publicKey])));
   const pinned = parseWriterKeys(writerKeysJson);
+  const privateKeyOf = (writer: ServiceName) => {
+    const own = keys[writer];
+    if (!own) throw new Error(`${writer} writes no events, so it has no key`);
+    return createPrivateKey({ key: Buffer.from(own.privateKey, 'base64'), format: 'der', type: 'pkcs8' });
+  };
   const authorship = (names: Names, writer?: ServiceName, unsignedUntil = 0) => {
-    const own = writer === undefined ? undefined : keys[writer];
-    if (writer !== undefined && !own) throw new Error(`${writer} writes no events, so it has no key`);
-    return new EventAuthorship({
-      names,
-      writerKeys: pinned,
-      unsignedUntil,
-      ...(writer && own ? { signer: { service: writer, privateKey: createPrivateKey({ key: Buffer.from(own.privateKey, 'base64'), format: 'der', type: 'pkcs8' }) } } : {}),
-    });
+    return new EventAuthorship({ names, writerKeys: pinned, unsignedUntil, ...(writer ? { signer: { service: writer, privateKey: privateKeyOf(writer) } } : {}) });
   };
   return {
     keys,
@@ -48,6 +51,10 @@ export function createTestEventWriters(): TestEventWriters {
     }),
     authorship,
     store: (nc, names, writer) => new JetStreamEventStore(nc, names, { authorship: authorship(names, writer) }),
+    signatureHeaders: (writer, subject, payload) => ({
+      [HEADERS.eventWriter]: writer,
+      [HEADERS.eventSignature]: eventSignature(writer, privateKeyOf(writer), subject, payload),
+    }),
   };
 }
 
