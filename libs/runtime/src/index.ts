@@ -12,3 +12,5 @@ export type { ServiceReadiness, WaitForReadinessOptions } from './readiness.js';
 export { envForService, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 export type { RunningPlatform, RunPlatformOptions } from './platform.js';
 export { findFreePort } from './tcp-port.util.js';
+export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
+export type { EventWriterSecrets } from './event-writer-keys.store.js';

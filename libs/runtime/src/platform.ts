@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { SERVICES, type ServiceName } from '@forgeone/contracts';
+import { SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
+import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
@@ -81,6 +82,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   };
   try {
     nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, logger });
+    const writerKeys = await prepareEventWriterKeys({ dataDir: config.dataDir, natsUrl: nats.url, names: namesFor(config.namespace), logger });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = serviceEnv(env, config, nats.url, postgres.url, serviceKey);
     supervisor = superviseServices({
@@ -88,7 +90,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
         name,
         entry,
         cwd: repoRoot,
-        env: envForService(name, shared),
+        env: withEventAuthorship(name, envForService(name, shared), writerKeys),
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
