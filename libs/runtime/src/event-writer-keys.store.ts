@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EVENT_AUTHORSHIP_ENV, type Names, type ServiceName } from '@forgeone/contracts';
 import { eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { natsConnectionOptions } from './nats-url.js';
@@ -39,7 +39,14 @@ export function eventWriterKeysFile(dataDir: string): string {
  * readable and everything after must be signed. The file is created once (never overwritten, also
  * when two starts race) and refused when others may read it or when it was made for another stream.
  */
-export async function prepareEventWriterKeys(options: { readonly dataDir: string; readonly natsUrl: string; readonly names: Names; readonly logger: Logger }): Promise<EventWriterSecrets> {
+export async function prepareEventWriterKeys(options: {
+  readonly dataDir: string;
+  readonly natsUrl: string;
+  readonly names: Names;
+  readonly logger: Logger;
+  /** Added to NATS_URL's options to read the stream's last sequence (a credential on a closed server). */
+  readonly connection?: Partial<ConnectionOptions>;
+}): Promise<EventWriterSecrets> {
   const file = eventWriterKeysFile(options.dataDir);
   const existing = await readSecrets(file);
   if (existing) return checked(existing, file, options.names);
@@ -49,7 +56,7 @@ export async function prepareEventWriterKeys(options: { readonly dataDir: string
   await chmod(folder, 0o700);
   const writers: Record<string, { privateKey: string; publicKey: string }> = {};
   for (const writer of eventWriters()) writers[writer] = generateEventWriterKey();
-  const secrets: EventWriterSecrets = { stream: options.names.stream, unsignedUntil: await lastSequence(options.natsUrl, options.names), writers };
+  const secrets: EventWriterSecrets = { stream: options.names.stream, unsignedUntil: await lastSequence(options.natsUrl, options.names, options.connection), writers };
   // Written aside, then linked into place: link fails when the file exists, so a racing start keeps the first one.
   const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(partial, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
@@ -116,8 +123,8 @@ function checked(secrets: EventWriterSecrets, file: string, names: Names): Event
   return secrets;
 }
 
-async function lastSequence(natsUrl: string, names: Names): Promise<number> {
-  const nc = await connect({ ...natsConnectionOptions(natsUrl), name: 'forgeone-runtime' });
+async function lastSequence(natsUrl: string, names: Names, connection: Partial<ConnectionOptions> = {}): Promise<number> {
+  const nc = await connect({ ...natsConnectionOptions(natsUrl), ...connection, name: 'forgeone-runtime' });
   try {
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     return (await jsm.streams.info(names.stream)).state.last_seq;
