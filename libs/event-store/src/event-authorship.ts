@@ -133,6 +133,24 @@ export class EventAuthorship {
    * headers. Throws when this process has no signing key or its service does not own `aggregate`.
    */
   signInto(headers: MsgHdrs, aggregate: string, subject: string, payload: Uint8Array): void {
+    const signer = this.signerFor(aggregate);
+    headers.set(HEADERS.eventWriter, signer.service);
+    headers.set(HEADERS.eventSignature, eventSignature(signer.service, signer.privateKey, subject, payload));
+  }
+
+  /**
+   * {@link signInto} with the Ed25519 signature computed on libuv's thread pool, so a process
+   * appending many events at once does not spend its event loop on signing (~45 µs each here).
+   */
+  async signIntoAsync(headers: MsgHdrs, aggregate: string, subject: string, payload: Uint8Array): Promise<void> {
+    const signer = this.signerFor(aggregate);
+    const input = signingInput(signer.service, subject, payload);
+    const signature = await new Promise<Buffer>((resolve, reject) => sign(null, input, signer.privateKey, (error, result) => (error ? reject(error) : resolve(result))));
+    headers.set(HEADERS.eventWriter, signer.service);
+    headers.set(HEADERS.eventSignature, signature.toString('base64'));
+  }
+
+  private signerFor(aggregate: string): { readonly service: ServiceName; readonly privateKey: KeyObject } {
     if (!this.signer) {
       throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `this process has no event signing key, so it cannot append to ${aggregate}; set ${EVENT_AUTHORSHIP_ENV.signingKey}`);
     }
@@ -144,8 +162,7 @@ export class EventAuthorship {
         { aggregate, writer: this.signer.service },
       );
     }
-    headers.set(HEADERS.eventWriter, this.signer.service);
-    headers.set(HEADERS.eventSignature, eventSignature(this.signer.service, this.signer.privateKey, subject, payload));
+    return this.signer;
   }
 
   /**

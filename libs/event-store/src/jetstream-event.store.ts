@@ -152,14 +152,20 @@ export class JetStreamEventStore implements EventStore {
         const traceparent = currentTraceparent();
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
         const envelopes = events.map((event) => this.envelope(aggregate, id, event, traceparent));
+        // Signed before the first is written (on the thread pool, all at once): a refusal writes nothing.
+        const signed = await Promise.all(
+          envelopes.map(async (event) => {
+            const hdrs = natsHeaders();
+            hdrs.set(HEADERS.eventType, event.type);
+            injectTraceContext(headerCarrier(hdrs));
+            const payload = encoder.encode(JSON.stringify(event));
+            await this.authorship.signIntoAsync(hdrs, aggregate, subject, payload);
+            return { event, hdrs, payload };
+          }),
+        );
         const results: AppendResult[] = [];
         let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
-        for (const event of envelopes) {
-          const hdrs = natsHeaders();
-          hdrs.set(HEADERS.eventType, event.type);
-          injectTraceContext(headerCarrier(hdrs));
-          const payload = encoder.encode(JSON.stringify(event));
-          this.authorship.signInto(hdrs, aggregate, subject, payload);
+        for (const { event, hdrs, payload } of signed) {
           let ack;
           try {
             ack = await this.js.publish(subject, payload, {
