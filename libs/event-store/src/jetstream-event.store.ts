@@ -125,6 +125,8 @@ export class JetStreamEventStore implements EventStore {
   private readonly timeoutMs: number;
   private readonly authorship: EventAuthorship;
   private readonly log: Logger;
+  // Appends not yet acknowledged, to choose between signing inline and on the thread pool.
+  private inFlight = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -152,36 +154,55 @@ export class JetStreamEventStore implements EventStore {
         const traceparent = currentTraceparent();
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
         const envelopes = events.map((event) => this.envelope(aggregate, id, event, traceparent));
-        // Signed before the first is written (on the thread pool, all at once): a refusal writes nothing.
-        const signed = await Promise.all(
-          envelopes.map(async (event) => {
-            const hdrs = natsHeaders();
-            hdrs.set(HEADERS.eventType, event.type);
-            injectTraceContext(headerCarrier(hdrs));
-            const payload = encoder.encode(JSON.stringify(event));
-            await this.authorship.signIntoAsync(hdrs, aggregate, subject, payload);
-            return { event, hdrs, payload };
-          }),
-        );
-        const results: AppendResult[] = [];
-        let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
-        for (const { event, hdrs, payload } of signed) {
-          let ack;
-          try {
-            ack = await this.js.publish(subject, payload, {
-              msgID: event.id,
-              headers: hdrs,
-              ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
-            });
-          } catch (error) {
-            throw this.appendError(aggregate, id, expected ?? -1, error);
-          }
-          results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
-          if (expected !== undefined) expected = ack.seq;
+        // All signed before the first is written, so a refusal writes nothing. A lone event while no other
+        // append is in flight is signed inline (a thread-pool hop costs more than it saves); otherwise on
+        // the thread pool, so concurrent appends do not queue behind each other's signatures on the event loop.
+        const inline = envelopes.length === 1 && this.inFlight === 0;
+        this.inFlight += 1;
+        try {
+          const signed = await Promise.all(
+            envelopes.map(async (event) => {
+              const hdrs = natsHeaders();
+              hdrs.set(HEADERS.eventType, event.type);
+              injectTraceContext(headerCarrier(hdrs));
+              const payload = encoder.encode(JSON.stringify(event));
+              if (inline) this.authorship.signInto(hdrs, aggregate, subject, payload);
+              else await this.authorship.signIntoAsync(hdrs, aggregate, subject, payload);
+              return { event, hdrs, payload };
+            }),
+          );
+          return await this.publishAll(aggregate, id, subject, signed, expectedSequence);
+        } finally {
+          this.inFlight -= 1;
         }
-        return results;
       },
     );
+  }
+
+  private async publishAll(
+    aggregate: string,
+    id: string,
+    subject: string,
+    signed: ReadonlyArray<{ event: CloudEvent; hdrs: MsgHdrs; payload: Uint8Array }>,
+    expectedSequence: number | 'any',
+  ): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
+    for (const { event, hdrs, payload } of signed) {
+      let ack;
+      try {
+        ack = await this.js.publish(subject, payload, {
+          msgID: event.id,
+          headers: hdrs,
+          ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
+        });
+      } catch (error) {
+        throw this.appendError(aggregate, id, expected ?? -1, error);
+      }
+      results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
+      if (expected !== undefined) expected = ack.seq;
+    }
+    return results;
   }
 
   /** The aggregate's events its owner wrote, in stream order. */
