@@ -60,7 +60,13 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_AUTHZ_CACHE_TTL_MS: String(CACHE_TTL_MS) } });
+    platform = await startTestPlatform({
+      namespace,
+      databaseUrl: db.url,
+      // Every refused credential below is looked for in the audit log, so each is recorded one by one
+      // (test/e2e/authentication-failures covers the default bound of a few per client and minute).
+      env: { FORGEONE_AUTHZ_CACHE_TTL_MS: String(CACHE_TTL_MS), FORGEONE_AUTH_FAILURES_RECORDED: '1000' },
+    });
     const issue = (principal: string, role: string, tenant: string) => createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal, role, tenant });
     [developer, releaseManager, auditor, globexDeveloper, acmeAdmin] = await Promise.all([
       issue('dev-1', 'developer', 'acme'),

@@ -59,6 +59,16 @@ describe('platform - call an installed plugin through the CLI', () => {
     for (const name of ['ada', 'ada', 'bob', 'ada']) counts.push((JSON.parse((await call('forgeone/counter', 'increment', name)).stdout) as { output: string }).output);
     expect(counts).toEqual(['1', '2', '1', '3']);
 
+    // plugin show: the counter's storage in staging, against its default quota. Two keys, "count:ada"
+    // and "count:bob" (9 bytes each), hold "3" and "1": 20 bytes.
+    const show = await cli('plugin', 'show', 'forgeone/counter', '--json');
+    expect(show.code).toBe(0);
+    const storage = (JSON.parse(show.stdout) as { storage: { environments: unknown[]; tenant: { usedKeys: number } } }).storage;
+    expect(storage.environments).toEqual([{ environment: 'staging', version: '1.0.0', usedBytes: 20, usedKeys: 2, maxBytes: 8 * 1024 * 1024, maxKeys: 10_000 }]);
+    expect(storage.tenant.usedKeys).toBeGreaterThanOrEqual(2);
+    const table = await cli('plugin', 'show', 'forgeone/counter');
+    expect(table.stdout).toMatch(/\nstaging +1\.0\.0 +20 B +8\.0 MiB +2 +10000\n/);
+
     // fetcher: a host outside its allow-list is refused by the runner, and the guest says so.
     const refused = await call('forgeone/fetcher', 'fetch', 'http://127.0.0.1:9/');
     expect(refused.code).toBe(1);

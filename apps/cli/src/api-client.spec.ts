@@ -125,12 +125,35 @@ beforeAll(async () => {
               publisher: 'forgeone',
               publishedAt: '2026-11-27T10:00:00.000Z',
               signature: { envelopeDigest: DIGEST, signedAt: '2026-11-27T10:00:00.000Z' },
+              privateEgress: ['127.0.0.1:8080', 'localhost'],
               manifest: MANIFEST,
             },
           ],
           installations: [],
         },
       };
+    }
+    if (request.method === 'GET' && path === '/v1/plugins/acme/notes') {
+      const usage = (usedBytes: number, usedKeys: number) => ({ usedBytes, usedKeys, maxBytes: 8 * 1024 * 1024, maxKeys: 10_000 });
+      return {
+        status: 200,
+        body: {
+          name: 'acme/notes',
+          latestVersion: '1.0.0',
+          versions: [{ version: '1.0.0', digest: DIGEST, sizeBytes: 2048, publisher: 'acme', publishedAt: '2026-11-27T09:00:00.000Z', signature: null, manifest: { ...MANIFEST, description: 'Keeps notes' } }],
+          installations: [],
+          storage: {
+            tenant: { usedBytes: 3 * 1024 * 1024, usedKeys: 120, maxBytes: 64 * 1024 * 1024, maxKeys: 100_000 },
+            environments: [
+              { environment: 'production', version: null, ...usage(20, 2) },
+              { environment: 'staging', version: '1.0.0', ...usage(1536, 7) },
+            ],
+          },
+        },
+      };
+    }
+    if (request.method === 'GET' && path === '/v1/plugins/acme/unmetered') {
+      return { status: 200, body: { name: 'acme/unmetered', latestVersion: '1.0.0', versions: [], installations: [], storage: null } };
     }
     if (request.method === 'GET' && path === '/v1/audit-log') return { status: 200, body: { entries: [] } };
     if (request.method === 'GET' && path === '/v1/plugins/acme/missing') {
@@ -233,7 +256,7 @@ describe('forgeone against a gateway over HTTP', () => {
     expect(Object.fromEntries(query)).toEqual({ plugin: 'forgeone/hello', since: '2026-11-01T00:00:00.000Z', limit: '5' });
   });
 
-  it('shows a plugin with its versions and installations', async () => {
+  it('shows a plugin with its versions and installations, and which versions may reach private addresses', async () => {
     const result = await runCli(['plugin', 'show', 'forgeone/hello'], env());
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
@@ -244,11 +267,29 @@ describe('forgeone against a gateway over HTTP', () => {
         'VERSION  DIGEST                SIZE     PUBLISHER  PUBLISHED             SIGNED',
         '1.0.0    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T09:00:00Z  no',
         '1.0.1    sha256:0123456789ab…  2.0 KiB  forgeone   2026-11-27T10:00:00Z  yes',
+        '1.0.1 may reach private addresses: 127.0.0.1:8080, localhost',
         '',
         'not installed in any environment',
         '',
       ].join('\n'),
     );
+  });
+
+  it('shows storage quota and usage per environment and the tenant total, or says none is known', async () => {
+    const result = await runCli(['plugin', 'show', 'acme/notes'], env());
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('not installed in any environment\n')[1]).toBe(
+      [
+        '',
+        'storage (tenant total: 3.0 MiB of 64 MiB, 120 of 100000 keys)',
+        'ENVIRONMENT  VERSION  STORED   QUOTA    KEYS  KEY QUOTA',
+        'production   -        20 B     8.0 MiB  2     10000',
+        'staging      1.0.0    1.5 KiB  8.0 MiB  7     10000',
+        '',
+      ].join('\n'),
+    );
+    const unknown = await runCli(['plugin', 'show', 'acme/unmetered'], env());
+    expect(unknown.stdout).toContain('\nstorage usage unknown: no sandbox-runner answered\n');
   });
 
   it('exits 1 on an error reply and prints its message, code and problems on stderr', async () => {

@@ -54,7 +54,21 @@ export interface PluginVersion {
   readonly publishedAt: string;
   /** Null (or absent, from an older gateway) when the version was published unsigned. */
   readonly signature?: { readonly envelopeDigest: string; readonly signedAt: string } | null;
+  /** Allow-list entries naming loopback, private or link-local addresses that the publisher was allowed; absent from an older gateway. */
+  readonly privateEgress?: readonly string[];
   readonly manifest: Record<string, unknown>;
+}
+
+export interface StorageUsage {
+  readonly usedBytes: number;
+  readonly usedKeys: number;
+  readonly maxBytes: number;
+  readonly maxKeys: number;
+}
+
+export interface PluginStorage {
+  readonly tenant: StorageUsage;
+  readonly environments: readonly (StorageUsage & { readonly environment: string; readonly version: string | null })[];
 }
 
 export interface PluginDetailReply {
@@ -62,6 +76,8 @@ export interface PluginDetailReply {
   readonly latestVersion: string | null;
   readonly versions: readonly PluginVersion[];
   readonly installations: readonly Installation[];
+  /** Null when no sandbox-runner answered; absent from an older gateway. */
+  readonly storage?: PluginStorage | null;
 }
 
 export interface AuditEntry {

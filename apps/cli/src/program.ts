@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './cli.errors.js';
 import { createCommandContext, type CliIo, type CommandContext } from './command.context.js';
+import { registerAdminCommands } from './commands/admin.command.js';
 import { registerAuditCommands } from './commands/audit.command.js';
 import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
@@ -48,6 +49,7 @@ export function buildProgram(context: CommandContext): Command {
   registerPolicyCommands(program, context);
   registerKeysCommands(program, context);
   registerUpCommand(program, context);
+  registerAdminCommands(program, context);
   return program;
 }
 

@@ -2,8 +2,10 @@ import { ForgeOneBusServer } from '@forgeone/bus';
 import { PinoNestLogger } from '@forgeone/telemetry';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { assertJsonDepth } from '@forgeone/contracts';
 import { JSON_BODY_LIMIT_BYTES } from './gateway.config.js';
 import { GatewayModule, type GatewayModuleOptions } from './gateway.module.js';
+import { AUTH_FAILURE_LIMITER, type AuthFailureLimiter } from './http/auth-failure.limiter.js';
 import { tracingMiddleware } from './http/tracing.middleware.js';
 import { projectionsReadiness } from './projections.reader.js';
 
@@ -16,9 +18,15 @@ export async function createGatewayApp(options: GatewayModuleOptions): Promise<N
     // Idle keep-alive connections (the CLI's fetch keeps them) must not hold up a shutdown.
     forceCloseConnections: true,
   });
-  // Order matters: the span opens before the body is read, so refused bodies are traced too.
+  // Only proxies named in FORGEONE_TRUSTED_PROXIES may say who the client is (X-Forwarded-For).
+  const trustedProxies = options.auth.trustedProxies ?? [];
+  app.set('trust proxy', trustedProxies.length > 0 ? [...trustedProxies] : false);
+  // Order matters: the span opens before the body is read, so refused bodies are traced too; a client
+  // refused for its failed authentications is answered before its body is read.
   app.use(tracingMiddleware);
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES });
+  app.use('/v1', app.get<AuthFailureLimiter>(AUTH_FAILURE_LIMITER).middleware());
+  // Nesting is measured on the raw bytes, before JSON.parse: deeper bodies overflow later recursive walks.
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body, 'the request body') });
   app.disable('x-powered-by');
   app.connectMicroservice(
     {

@@ -1,7 +1,8 @@
-import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { authenticationFailureSettingsFromEnv, readOwnServiceCredential, type AuthenticationFailureSettings } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import type { ServiceName } from '@forgeone/contracts';
 import type { PlatformConfig } from '@forgeone/runtime';
+import ipaddr from 'ipaddr.js';
 
 // Name of the projector whose checkpoint tells when a command's event is visible in the read models.
 export const AUDIT_PROJECTOR = 'audit-projector';
@@ -56,18 +57,45 @@ export interface GatewayAuthOptions {
   // The gateway's own credential, sent with every authz.check it makes.
   readonly serviceCredential: () => string;
   readonly authz: AuthzClientSettings;
+  // FORGEONE_AUTH_FAILURE_LIMIT and FORGEONE_AUTH_FAILURE_WINDOW_S: when a client gets 429 (default 20 failures a minute).
+  readonly failures?: Pick<AuthenticationFailureSettings, 'limitPerSource' | 'windowMs'>;
+  // FORGEONE_TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (default none: the peer address is the client).
+  readonly trustedProxies?: readonly string[];
 }
 
-// FORGEONE_SERVICE_KEY is required: without it policy cannot tell the gateway from any other
+// Express's names for address blocks, accepted in FORGEONE_TRUSTED_PROXIES besides addresses and CIDRs.
+const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+// FORGEONE_TRUSTED_PROXIES: comma-separated addresses, CIDR blocks or Express's keywords; refused, naming
+// the entry, when one is neither (a typo must not make the gateway believe every X-Forwarded-For).
+export function parseTrustedProxies(value: string | undefined): string[] {
+  const entries = (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    const valid = PROXY_KEYWORDS.includes(entry) || ipaddr.isValid(entry) || (entry.includes('/') && isCidr(entry));
+    if (!valid) {
+      throw new Error(`Invalid configuration: FORGEONE_TRUSTED_PROXIES entry "${entry}" is not an IP address, a CIDR block or one of ${PROXY_KEYWORDS.join(', ')}`);
+    }
+  }
+  return entries;
+}
+
+function isCidr(entry: string): boolean {
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// FORGEONE_SERVICE_CREDENTIAL is required: without it policy cannot tell the gateway from any other
 // client, so every query would be refused. FORGEONE_AUTHZ_* tune the decision cache and deadline.
 export function gatewayAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayAuthOptions {
-  const key = readServiceKey(env);
-  if (!key) {
-    throw new Error(
-      'FORGEONE_SERVICE_KEY is not set: the gateway proves itself to the policy service with a credential derived from it. ' +
-        'Give the gateway the same FORGEONE_SERVICE_KEY as the policy service (`npm start` passes one; otherwise `openssl rand -base64 48`)',
-    );
-  }
-  const credential = serviceCredential('gateway', key);
-  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env) };
+  const credential = readOwnServiceCredential('gateway', env);
+  return {
+    serviceCredential: () => credential,
+    authz: authzClientSettingsFromEnv(env),
+    failures: authenticationFailureSettingsFromEnv(env),
+    trustedProxies: parseTrustedProxies(env.FORGEONE_TRUSTED_PROXIES),
+  };
 }

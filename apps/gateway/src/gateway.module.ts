@@ -6,7 +6,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import { DEFAULT_AUTHENTICATION_FAILURE_SETTINGS } from '@forgeone/authz';
 import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
+import { AUTH_FAILURE_LIMITER, AuthFailureLimiter } from './http/auth-failure.limiter.js';
+import { ClientSourceInterceptor } from './http/client-source.js';
 import { AuditLogController } from './http/audit-log.controller.js';
 import { DocsController } from './http/docs.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
@@ -19,6 +22,7 @@ import { PoliciesController } from './http/policies.controller.js';
 import { TokensController } from './http/tokens.controller.js';
 import { TraceContextInterceptor } from './http/tracing.middleware.js';
 import { PolicyCommandSender } from './policy-commands.sender.js';
+import { PluginStorageReader } from './plugin-storage.reader.js';
 import { ProjectionsReader } from './projections.reader.js';
 import { QueryAuthorizer } from './query.authorizer.js';
 import { RegistryCommandSender } from './registry-commands.sender.js';
@@ -50,7 +54,10 @@ export class GatewayModule {
         authzClientProvider({ serviceCredential: options.auth.serviceCredential, ...options.auth.authz }),
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: TraceContextInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: ClientSourceInterceptor },
+        { provide: AUTH_FAILURE_LIMITER, useValue: new AuthFailureLimiter(options.auth.failures ?? DEFAULT_AUTHENTICATION_FAILURE_SETTINGS) },
         ProjectionsReader,
+        PluginStorageReader,
         RegistryCommandSender,
         PolicyCommandSender,
         SignerCommandSender,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { connectNats } from '@forgeone/bus';
 import { names as namesFor } from '@forgeone/contracts';
 import { createDataSource } from '@forgeone/persistence';
-import { loadConfig, natsConnectionOptions, redactConfig } from '@forgeone/runtime';
+import { loadConfig, redactConfig, serviceNatsConnectionOptions } from '@forgeone/runtime';
 import { stopOnSignals } from '@forgeone/service-host';
 import { createLogger, initTelemetry, shutdownTelemetry } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -23,7 +23,7 @@ try {
   const auth = gatewayAuthFromEnv(process.env);
   logger.info({ config: redactConfig(config) }, 'starting');
   const names = namesFor(config.namespace);
-  connection = await connectNats(natsUrl, 'forgeone-gateway', natsConnectionOptions(natsUrl));
+  connection = await connectNats(natsUrl, 'forgeone-gateway', serviceNatsConnectionOptions(natsUrl, 'gateway', names));
   // Queries read the projections; their schema belongs to the audit-projector, so no migrations here.
   dataSource = await createDataSource(databaseUrl, { applicationName: 'forgeone-gateway' }).initialize();
 

@@ -2,6 +2,7 @@ import { BusClient } from '@forgeone/bus';
 import { POLICY_VERBS } from '@forgeone/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.config.js';
+import { clientSourceHeaders } from './http/client-source.js';
 
 export type PolicyVerb = keyof typeof POLICY_VERBS;
 
@@ -15,6 +16,6 @@ export class PolicyCommandSender {
   ) {}
 
   send<T>(verb: PolicyVerb, command: object, credential: string): Promise<T> {
-    return this.bus.request<T>('policy', POLICY_VERBS[verb], command, { credential, timeoutMs: this.settings.commandTimeoutMs });
+    return this.bus.request<T>('policy', POLICY_VERBS[verb], command, { credential, timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
   }
 }

@@ -18,7 +18,7 @@ export class ProjectionsReader {
     };
   }
 
-  async getPlugin(tenant: string, name: string): Promise<PluginDetailReply> {
+  async getPlugin(tenant: string, name: string): Promise<Omit<PluginDetailReply, 'storage'>> {
     const plugin = await read(() => getPlugin(this.ds, { tenant, name }));
     if (!plugin) throw new ForgeOneError('QUERY.NOT_FOUND', `plugin ${name} is not published; check the name with GET /v1/plugins`, { name });
     return {
@@ -31,6 +31,7 @@ export class ProjectionsReader {
         publisher: v.publisher,
         publishedAt: v.publishedAt,
         signature: v.signatureEnvelopeDigest === null || v.signedAt === null ? null : { envelopeDigest: v.signatureEnvelopeDigest, signedAt: v.signedAt },
+        privateEgress: [...v.privateEgress],
         manifest: v.manifest as unknown as Record<string, unknown>,
       })),
       installations: plugin.installations.map(installationReply),

@@ -1,6 +1,7 @@
 import { AuthzClient } from '@forgeone/authz-client';
 import { ForgeOneError, OWN_TENANT, type AuthzDecision } from '@forgeone/contracts';
 import { Injectable } from '@nestjs/common';
+import { currentClientSource } from './http/client-source.js';
 
 // The reads a caller can ask for: the read models of its tenant, or its tenant's audit log.
 export type QueryAction = 'read' | 'read-audit';
@@ -20,7 +21,8 @@ export class QueryAuthorizer {
    * the caller's tenant, and AUTHZ.UNAVAILABLE when policy cannot be asked.
    */
   async authorize(credential: string, action: QueryAction, requestedTenant?: string): Promise<AuthzDecision> {
-    const decision = await this.authz.authorize(credential, action, { type: 'Tenant', id: OWN_TENANT });
+    const source = currentClientSource();
+    const decision = await this.authz.authorize(credential, action, { type: 'Tenant', id: OWN_TENANT }, source ? { source } : {});
     const { principal } = decision;
     const asked = requestedTenant?.trim();
     if (asked && asked !== principal.tenant) {

@@ -5,6 +5,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.config.js';
 import { waitForProjection } from './read-your-writes.js';
+import { clientSourceHeaders } from './http/client-source.js';
 
 type RegistryVerb = keyof typeof REGISTRY_VERBS;
 
@@ -25,7 +26,7 @@ export class RegistryCommandSender {
   async send<T extends { sequence: number }>(verb: RegistryVerb, command: object, credential: string | undefined): Promise<T & { projected: boolean }> {
     this.assertFitsOneMessage(verb, command);
     const timeoutMs = verb === 'publish' ? this.settings.publishTimeoutMs : this.settings.commandTimeoutMs;
-    const result = await this.bus.request<T>('registry', REGISTRY_VERBS[verb], command, { ...(credential ? { credential } : {}), timeoutMs });
+    const result = await this.bus.request<T>('registry', REGISTRY_VERBS[verb], command, { ...(credential ? { credential } : {}), timeoutMs, headers: clientSourceHeaders() });
     const projected = await waitForProjection(this.ds, result.sequence, {
       timeoutMs: this.settings.readYourWritesTimeoutMs,
       intervalMs: this.settings.readYourWritesIntervalMs,

@@ -2,6 +2,7 @@ import { BusClient } from '@forgeone/bus';
 import { SIGNER_VERBS } from '@forgeone/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.config.js';
+import { clientSourceHeaders } from './http/client-source.js';
 
 export type SignerVerb = keyof typeof SIGNER_VERBS;
 
@@ -15,6 +16,6 @@ export class SignerCommandSender {
   ) {}
 
   send<T>(verb: SignerVerb, command: object, credential: string): Promise<T> {
-    return this.bus.request<T>('signer', SIGNER_VERBS[verb], command, { credential, timeoutMs: this.settings.commandTimeoutMs });
+    return this.bus.request<T>('signer', SIGNER_VERBS[verb], command, { credential, timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
   }
 }

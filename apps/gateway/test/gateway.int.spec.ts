@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../src/gateway.app.js';
+import { parseTrustedProxies } from '../src/gateway.config.js';
 import { ProjectionsReader, projectionsReadiness } from '../src/projections.reader.js';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
@@ -57,8 +58,12 @@ interface Received {
   readonly traceparent: string | null;
 }
 const received: Received[] = [];
-const record = (verb: string, body: unknown, ctx: BusContext) =>
+// The Forgeone-Source header of each command, in the same order.
+const receivedSources: (string | null)[] = [];
+const record = (verb: string, body: unknown, ctx: BusContext) => {
+  receivedSources.push(ctx.header('Forgeone-Source') ?? null);
   received.push({ verb, body, credential: ctx.credential ?? null, traceparent: ctx.header('traceparent') ?? null });
+};
 
 // Sequences the stand-in registry answers with; the test moves the projector checkpoint itself.
 const PROJECTED_SEQUENCE = 41;
@@ -269,7 +274,7 @@ beforeAll(async () => {
     dataSource: ds,
     logger,
     // No decision cache: each test sees the responder's current rules.
-    auth: { serviceCredential: () => GATEWAY_CREDENTIAL, authz: { timeoutMs: 1_000, cacheTtlMs: 0 } },
+    auth: { serviceCredential: () => GATEWAY_CREDENTIAL, authz: { timeoutMs: 1_000, cacheTtlMs: 0 }, failures: { limitPerSource: 20, windowMs: 60_000 } },
     settings: { readYourWritesTimeoutMs: 1_500, healthTimeoutMs: 500 },
   });
   await gateway.startAllMicroservices();
@@ -450,12 +455,12 @@ describe('gateway - queries', () => {
     expect((await call('GET', '/v1/plugins?environment=staging', { headers: bearer(DEV) })).body).toEqual({ plugins: [] });
   });
 
-  it('list - asks policy for read on the Tenant, with the gateway credential and the caller token', async () => {
+  it('list - asks policy for read on the Tenant, with the gateway credential, the caller token and the client address', async () => {
     const before = policy.requests.length;
     expect((await call('GET', '/v1/plugins', { headers: bearer(GLOBEX_DEV) })).status).toBe(200);
     const asked = policy.requests.slice(before);
     // One question, about the caller's own tenant (`@own`): policy names the tenant, no look-up comes first.
-    expect(asked).toEqual([{ credential: GLOBEX_DEV, action: 'read', resource: { type: 'Tenant', id: '@own', attributes: {} }, context: {} }]);
+    expect(asked).toEqual([{ credential: GLOBEX_DEV, action: 'read', resource: { type: 'Tenant', id: '@own', attributes: {} }, context: {}, source: 'http 127.0.0.1' }]);
     expect(new Set(policy.authorizations)).toEqual(new Set([GATEWAY_CREDENTIAL]));
   });
 
@@ -463,6 +468,8 @@ describe('gateway - queries', () => {
     const own = await call('GET', '/v1/plugins/acme/pii-redactor', { headers: bearer(DEV) });
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ name: 'acme/pii-redactor', latestVersion: '1.0.0' });
+    // No sandbox-runner runs here: storage usage is unknown, the rest of the plugin still answers.
+    expect(own.body.storage).toBeNull();
     const foreign = await call('GET', '/v1/plugins/globex/secret-sauce', { headers: bearer(DEV) });
     expect(foreign.status).toBe(404);
     expect(foreign.body.error.code).toBe('QUERY.NOT_FOUND');
@@ -738,6 +745,112 @@ describe('gateway - HTTP behaviour', () => {
     const all = logLines.join('\n');
     for (const secret of [DEV, AUDITOR, GLOBEX_DEV, GATEWAY_CREDENTIAL, SERVICE_KEY]) expect(all).not.toContain(secret);
     expect(all).not.toContain(BODY_MARKER);
+  });
+});
+
+// A request from another loopback address (127.0.0.0/8 is all this machine), so a test can be a client of its own.
+function callFrom(localAddress: string, method: string, path: string, headers: Record<string, string> = {}, url = baseUrl): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${url}${path}`, { method, headers, localAddress, agent: false }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => {
+        const replyHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') replyHeaders.set(name, value);
+        resolve({ status: response.statusCode ?? 0, headers: replyHeaders, body: text === '' ? undefined : JSON.parse(text) });
+      });
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+describe('gateway - hostile requests', () => {
+  const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+  it('nesting - a body nested 10,000 levels deep is 400 COMMAND.INVALID naming the limit, and nothing is sent', async () => {
+    const before = received.length;
+    for (const [path, body] of [
+      ['/v1/plugins', `{"manifest":${nested(10_000)},"wasm":"AA=="}`],
+      ['/v1/environments/staging/installations', `{"name":${nested(65)},"version":"1.0.0"}`],
+    ] as const) {
+      const answer = await call('POST', path, { body, headers: { authorization: TOKEN } });
+      expect(answer.status, path).toBe(400);
+      expect(answer.body.error).toEqual({
+        code: 'COMMAND.INVALID',
+        message: 'the request body nests objects and arrays more than 64 levels deep; send a flatter JSON document',
+        details: { maxDepth: 64 },
+      });
+    }
+    expect(received.length).toBe(before);
+    // 64 levels in all are still read (and judged by the schema as usual).
+    const flat = await call('POST', '/v1/environments/staging/installations', { body: `{"name":${nested(63)},"version":"1.0.0"}`, headers: { authorization: TOKEN } });
+    expect(flat.status).toBe(400);
+    expect(flat.body.error.message).toContain('name');
+  });
+
+  it('credential - a token over 4096 characters is 401 AUTH.UNAUTHENTICATED saying it is too long, and nothing is asked or sent', async () => {
+    const before = { commands: received.length, checks: policy.requests.length };
+    for (const [method, path] of [['GET', '/v1/plugins'], ['POST', '/v1/environments/staging/installations']] as const) {
+      const answer = await callFrom('127.0.0.4', method, path, { authorization: `Bearer fo_${'q'.repeat(5000)}`, 'content-type': 'application/json' });
+      expect(answer.status, path).toBe(401);
+      expect(answer.body.error.code).toBe('AUTH.UNAUTHENTICATED');
+      expect(answer.body.error.message).toMatch(/^the token is 5003 characters long, more than the 4096/);
+    }
+    expect({ commands: received.length, checks: policy.requests.length }).toEqual(before);
+  });
+
+  it('source - commands carry Forgeone-Source and checks carry source: the client address, not X-Forwarded-For from an untrusted peer', async () => {
+    const before = received.length;
+    await call('POST', '/v1/environments/staging/installations', { body: { name: 'acme/pii-redactor', version: '9.9.9' }, headers: { authorization: TOKEN, 'x-forwarded-for': '203.0.113.9' } });
+    expect(receivedSources.slice(before)).toEqual(['http 127.0.0.1']);
+    await callFrom('127.0.0.5', 'GET', '/v1/plugins', { ...bearer(DEV), 'x-forwarded-for': '203.0.113.9' });
+    expect(policy.requests.at(-1)).toMatchObject({ action: 'read', source: 'http 127.0.0.5' });
+  });
+
+  it('429 - past 20 failed authentications in a window a client is refused with Retry-After, good token or not; other clients are served', async () => {
+    const statuses: number[] = [];
+    let last: Answer | undefined;
+    for (let i = 0; i < 30; i++) {
+      last = await callFrom('127.0.0.3', 'GET', '/v1/plugins', bearer(`tok-garbage-${i}`));
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([...Array(20).fill(401), ...Array(10).fill(429)]);
+    expect(last?.body.error).toMatchObject({ code: 'AUTH.TOO_MANY_FAILURES', message: expect.stringMatching(/^too many failed authentications from 127\.0\.0\.3 \(20 in 60 s\): try again in \d+ s/) });
+    const retryAfter = Number(last?.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Refused before anything is asked: policy heard of the first 20 only.
+    const asked = policy.requests.filter((r) => r.source === 'http 127.0.0.3');
+    expect(asked).toHaveLength(20);
+    // The refused client is refused with a good token too; another client with the same token is served.
+    expect((await callFrom('127.0.0.3', 'GET', '/v1/plugins', bearer(DEV))).status).toBe(429);
+    expect((await callFrom('127.0.0.6', 'GET', '/v1/plugins', bearer(DEV))).status).toBe(200);
+    // Routes that need no token are not refused.
+    expect((await callFrom('127.0.0.3', 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('trusted proxies - with FORGEONE_TRUSTED_PROXIES naming the proxy, X-Forwarded-For names the client', async () => {
+    const behindProxy = await createGatewayApp({
+      connection: gatewayNc,
+      names,
+      dataSource: ds,
+      logger,
+      auth: { serviceCredential: () => GATEWAY_CREDENTIAL, authz: { timeoutMs: 1_000, cacheTtlMs: 0 }, trustedProxies: parseTrustedProxies('127.0.0.7, ::1') },
+      settings: { readYourWritesTimeoutMs: 1_500, healthTimeoutMs: 500 },
+    });
+    try {
+      await behindProxy.listen(0, '127.0.0.1');
+      const url = `http://127.0.0.1:${(behindProxy.getHttpServer().address() as AddressInfo).port}`;
+      await callFrom('127.0.0.7', 'GET', '/v1/plugins', { ...bearer(DEV), 'x-forwarded-for': '198.51.100.23' }, url);
+      expect(policy.requests.at(-1)).toMatchObject({ source: 'http 198.51.100.23' });
+      // Another peer is not a trusted proxy: its X-Forwarded-For is ignored.
+      await callFrom('127.0.0.8', 'GET', '/v1/plugins', { ...bearer(DEV), 'x-forwarded-for': '198.51.100.23' }, url);
+      expect(policy.requests.at(-1)).toMatchObject({ source: 'http 127.0.0.8' });
+    } finally {
+      await behindProxy.close();
+    }
+    expect(() => parseTrustedProxies('10.0.0.0/8, proxy.internal')).toThrow('FORGEONE_TRUSTED_PROXIES entry "proxy.internal" is not an IP address, a CIDR block or one of loopback, linklocal, uniquelocal');
   });
 });
 

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { PLATFORM_TENANT, type AuthenticatedIdentity, type Authentication, type AuthorizationResult, type AuthzResource } from '@forgeone/authz';
+import {
+  PLATFORM_TENANT,
+  servicePrincipalId,
+  type AuthenticatedIdentity,
+  type Authentication,
+  type AuthenticationFailureTally,
+  type AuthorizationResult,
+  type AuthzResource,
+  type FailureOrigin,
+} from '@forgeone/authz';
 import { ForgeOneError, resolveAuthzResource, type Action, type AuthenticatedPrincipal, type AuthzCheckResource, type AuthzDecision } from '@forgeone/contracts';
 import type { DecisionRecorder } from './decision.recorder.js';
 import type { PolicyState } from './policy.state.js';
@@ -12,38 +21,65 @@ export type RecordedDecision = AuthorizationResult & { readonly decisionId: stri
 const BREAK_GLASS_ACTIONS: readonly Action[] = ['apply-policy', 'read-policy'];
 export const BREAK_GLASS_POLICY_ID = 'builtin:platform-admin-can-repair-policy';
 
+/** Where a command sent to the policy service itself came from: the caller's reported source, via policy. */
+export function ownCommandOrigin(source: string | undefined): FailureOrigin {
+  return { source: source ?? 'bus', via: servicePrincipalId('policy') };
+}
+
 /**
- * Authentication and authorisation with their record: every denial (including a credential that
- * is missing, forged, expired or revoked) becomes a `decision_recorded` event before the caller
- * hears about it, and allows are recorded as FORGEONE_AUTHZ_RECORD_ALLOWS says. Dry runs record nothing.
+ * Authentication and authorisation with their record: every denial of policy becomes a
+ * `decision_recorded` event before the caller hears about it, and allows are recorded as
+ * FORGEONE_AUTHZ_RECORD_ALLOWS says. A credential that is missing, forged, expired or revoked is
+ * recorded the same way for the first few failures of its source in a window; the rest are counted
+ * and recorded as one `authentication_failures_counted` event per source and window (see
+ * {@link flushFailureCounts}), so bad credentials cannot flood the stream. Dry runs record nothing.
  */
 export class AuthorizationGate {
   constructor(
     private readonly state: PolicyState,
     private readonly recorder: DecisionRecorder,
+    private readonly failures: AuthenticationFailureTally,
   ) {}
+
+  /** The length of one window of counted authentication failures. */
+  get failureWindowMs(): number {
+    return this.failures.windowMs;
+  }
 
   /**
    * The reply of `authz.check`: a decision for a genuine credential, a typed AUTH.* error otherwise.
    * A resource without a tenant (or the Tenant `@own`) is the principal's own, resolved before
    * evaluating and recording; the reply's `principal.tenant` tells the caller which tenant that was.
    */
-  async check(credential: string | undefined, action: Action, resource: AuthzCheckResource, environment: string | undefined, dryRun: boolean): Promise<AuthzDecision> {
-    const identity = await this.authenticate(credential, action, resource, environment);
+  async check(
+    credential: string | undefined,
+    action: Action,
+    resource: AuthzCheckResource,
+    environment: string | undefined,
+    dryRun: boolean,
+    origin: FailureOrigin,
+  ): Promise<AuthzDecision> {
+    const identity = await this.authenticate(credential, action, resource, environment, origin);
     const decision = await this.decide(identity, action, resolveAuthzResource(resource, identity.tenant), environment, dryRun);
     return { decision: decision.decision, principal: wirePrincipal(identity), policyIds: decision.policyIds, policyVersion: decision.policyVersion, decisionId: decision.decisionId };
   }
 
-  /** Authenticates a caller for `action` on `resource`; a failure is recorded and thrown as its AUTH.* error. */
-  async authenticate(credential: string | undefined, action: Action, resource: AuthzCheckResource, environment?: string): Promise<AuthenticatedIdentity> {
+  /**
+   * Authenticates a caller for `action` on `resource`; a failure is recorded (or counted, past the
+   * first few of its origin in the window) and thrown as its AUTH.* error.
+   */
+  async authenticate(credential: string | undefined, action: Action, resource: AuthzCheckResource, environment: string | undefined, origin: FailureOrigin): Promise<AuthenticatedIdentity> {
     const auth: Authentication = await this.state.authenticate(credential);
     if (auth.ok) return auth.identity;
-    const decisionId = randomUUID();
     // A failed authentication is a security event whatever the question was (dry runs included):
     // it is recorded under the token's own tenant when the token is genuine, else the resource's,
     // else (nobody's own tenant is known) the platform's.
     const resolved = resolveAuthzResource(resource, auth.tenant ?? PLATFORM_TENANT);
     const tenant = auth.tenant ?? resolved.tenant;
+    if (this.failures.admit(origin, tenant, auth.reason) === 'count') {
+      throw new ForgeOneError(auth.code, auth.message, auth.tokenId ? { tokenId: auth.tokenId } : undefined);
+    }
+    const decisionId = randomUUID();
     await this.recorder.record(
       {
         decisionId,
@@ -56,10 +92,22 @@ export class AuthorizationGate {
         policyIds: [],
         policyVersion: this.state.policySet().version,
         reason: auth.reason,
+        source: origin.source,
+        via: origin.via,
       },
       auth.principal ?? 'anonymous',
     );
     throw new ForgeOneError(auth.code, auth.message, { decisionId, ...(auth.tokenId ? { tokenId: auth.tokenId } : {}) });
+  }
+
+  /**
+   * Records the counts of failed authentications whose window has closed (all of them with `all`,
+   * at shutdown). A count that cannot be written is logged and dropped: it must not stop the service.
+   */
+  async flushFailureCounts(all = false, onError: (error: unknown, count: number) => void = () => undefined): Promise<void> {
+    for (const counted of this.failures.drain(all)) {
+      await this.recorder.recordFailureCount(counted, servicePrincipalId('policy')).catch((error: unknown) => onError(error, counted.count));
+    }
   }
 
   /** Evaluates and records one decision (denials awaited, allows in the background). */

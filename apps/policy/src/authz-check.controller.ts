@@ -32,6 +32,8 @@ export class AuthzCheckController {
       );
     }
     const request = parseOrThrow(AuthzCheckRequestSchema, body, 'COMMAND.INVALID', 'the authz.check request');
-    return this.gate.check(request.credential, request.action, request.resource, request.context.environment, request.dryRun === true);
+    // Failed authentications are counted per client the asking service reports, and per asking service.
+    const origin = { source: request.source ?? 'bus', via: caller.identity.id };
+    return this.gate.check(request.credential, request.action, request.resource, request.context.environment, request.dryRun === true, origin);
   }
 }

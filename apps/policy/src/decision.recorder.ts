@@ -1,6 +1,8 @@
-import { DECISION_AGGREGATE, DecisionRecordedSchema, POLICY_EVENT_TYPES } from '@forgeone/contracts';
+import type { CountedFailures } from '@forgeone/authz';
+import { AuthenticationFailuresCountedSchema, DECISION_AGGREGATE, DecisionRecordedSchema, POLICY_EVENT_TYPES } from '@forgeone/contracts';
 import type { JetStreamEventStore } from '@forgeone/event-store';
 import type { Logger } from '@forgeone/telemetry';
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { RecordAllows } from './policy.options.js';
 
@@ -11,10 +13,11 @@ const SOURCE = '/forgeone/policy';
 const MAX_IN_FLIGHT = 1024;
 
 /**
- * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant) through the
- * event store, signed like every other event. Decisions are an append-only log with no invariant
- * to protect, so unlike aggregate appends they carry no expected sequence: concurrent decisions
- * never conflict. The event id is the decision id, so a retried write is stored once.
+ * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant), and
+ * `authentication_failures_counted` for failures that were counted, not recorded one by one, through
+ * the event store, signed like every other event. Decisions are an append-only log with no invariant
+ * to protect, so unlike aggregate appends they carry no expected sequence: concurrent decisions never
+ * conflict. The event id is the decision id, so a retried write is stored once.
  */
 export class DecisionRecorder {
   private readonly inFlight = new Set<Promise<void>>();
@@ -40,13 +43,27 @@ export class DecisionRecorder {
   /** Records a decision and resolves once JetStream stored it (denials: the caller waits for this). */
   async record(decision: DecisionRecord, actor: string): Promise<void> {
     const data = DecisionRecordedSchema.parse(decision);
-    const tenant = data.resource.tenant;
-    await this.store.append(
-      DECISION_AGGREGATE,
-      tenant,
-      [{ id: data.decisionId, type: POLICY_EVENT_TYPES.decisionRecorded, data, time: new Date().toISOString(), actor, tenant, source: SOURCE, subject: tenant }],
-      { expectedSequence: 'any' },
-    );
+    await this.append(POLICY_EVENT_TYPES.decisionRecorded, data.decisionId, data.resource.tenant, data, actor);
+  }
+
+  /** Records the failed authentications of one source and window that were only counted. */
+  async recordFailureCount(counted: CountedFailures, actor: string): Promise<void> {
+    const data = AuthenticationFailuresCountedSchema.parse({
+      source: counted.source,
+      via: counted.via,
+      windowStart: counted.windowStart.toISOString(),
+      windowEnd: counted.windowEnd.toISOString(),
+      count: counted.count,
+      recorded: counted.recorded,
+      reasons: counted.reasons,
+    });
+    await this.append(POLICY_EVENT_TYPES.authenticationFailuresCounted, randomUUID(), counted.tenant, data, actor);
+  }
+
+  private async append(type: string, id: string, tenant: string, data: unknown, actor: string): Promise<void> {
+    await this.store.append(DECISION_AGGREGATE, tenant, [{ id, type, data, time: new Date().toISOString(), actor, tenant, source: SOURCE, subject: tenant }], {
+      expectedSequence: 'any',
+    });
   }
 
   /**

@@ -17,7 +17,7 @@ import {
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { AuthorizationGate, tenantResource } from './authorization.gate.js';
+import { AuthorizationGate, ownCommandOrigin, tenantResource } from './authorization.gate.js';
 import { PolicyState } from './policy.state.js';
 
 const ShowPolicyRequestSchema = z.object({}).strict();
@@ -116,7 +116,7 @@ export class PolicyCommandsController {
   }
 
   private caller(ctx: BusContext, action: Action, tenant: string = PLATFORM_TENANT): Promise<AuthenticatedIdentity> {
-    return this.gate.authenticate(ctx.credential, action, tenantResource(tenant));
+    return this.gate.authenticate(ctx.credential, action, tenantResource(tenant), undefined, ownCommandOrigin(ctx.source));
   }
 
   // The principal a what-if is about: a platform identity, else the role and tenant of its newest token, overridable.

@@ -1,7 +1,9 @@
+import { AuthenticationFailureTally, PLATFORM_TENANT } from '@forgeone/authz';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
 import type { Names } from '@forgeone/contracts';
 import { JetStreamEventStore } from '@forgeone/event-store';
 import type { ServiceContext } from '@forgeone/service-host';
+import type { Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AuthorizationGate } from './authorization.gate.js';
@@ -11,21 +13,53 @@ import { PolicyCommandsController } from './policy-commands.controller.js';
 import type { PolicyServiceOptions } from './policy.options.js';
 import { PolicyState } from './policy.state.js';
 
-/** Loads state before the service listens (Nest runs bootstrap hooks before the transport starts). */
+// Most often the counts of a closed window of failed authentications wait to be written.
+const MAX_FAILURE_FLUSH_INTERVAL_MS = 5_000;
+const POLICY_LOGGER = Symbol('POLICY_LOGGER');
+
+/**
+ * Loads state before the service listens (Nest runs bootstrap hooks before the transport starts),
+ * writes the counts of failed authentications as their windows close, and the open window's when
+ * the service stops ({@link PolicyLifecycle.writeOpenCounts}, before NATS is drained).
+ */
 @Injectable()
 export class PolicyLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private flushTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
   constructor(
     @Inject(PolicyState) private readonly state: PolicyState,
     @Inject(DecisionRecorder) private readonly recorder: DecisionRecorder,
+    @Inject(AuthorizationGate) private readonly gate: AuthorizationGate,
+    @Inject(POLICY_LOGGER) private readonly logger: Logger,
   ) {}
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.state.start();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.state.start();
+    const interval = Math.min(this.gate.failureWindowMs, MAX_FAILURE_FLUSH_INTERVAL_MS);
+    this.flushTimer = setInterval(() => void this.flushFailureCounts(false), interval);
+    this.flushTimer.unref();
+  }
+
+  /** Stops the window timer and writes every count still held; the bus server calls it before it disconnects. */
+  async writeOpenCounts(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await this.flushFailureCounts(true);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // Normally done before the connection was drained; a count still held now cannot be written and is logged.
+    await this.writeOpenCounts();
     await this.recorder.flush();
     await this.state.stop();
+  }
+
+  // One flush at a time, so a slow write never has two drains racing over the same counts.
+  private flushFailureCounts(all: boolean): Promise<void> {
+    this.flushing = this.flushing.then(() =>
+      this.gate.flushFailureCounts(all, (error, count) => this.logger.error({ err: error, count }, 'could not record a count of failed authentications')),
+    );
+    return this.flushing;
   }
 }
 
@@ -51,9 +85,19 @@ export class PolicyModule {
         },
         {
           provide: AuthorizationGate,
-          useFactory: (state: PolicyState, recorder: DecisionRecorder) => new AuthorizationGate(state, recorder),
+          useFactory: (state: PolicyState, recorder: DecisionRecorder) =>
+            new AuthorizationGate(
+              state,
+              recorder,
+              new AuthenticationFailureTally({
+                windowMs: options.authenticationFailures.windowMs,
+                recordedPerSource: options.authenticationFailures.recordedPerSource,
+                overflowTenant: PLATFORM_TENANT,
+              }),
+            ),
           inject: [PolicyState, DecisionRecorder],
         },
+        { provide: POLICY_LOGGER, useValue: logger },
         PolicyLifecycle,
       ],
     };

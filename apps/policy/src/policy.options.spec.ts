@@ -17,12 +17,14 @@ describe('policy options', () => {
 
   it('environment - service key validated, bootstrap token passed through', () => {
     const key = 'k'.repeat(32);
-    expect(policyOptionsFromEnv({ FORGEONE_SERVICE_KEY: key, FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' }, 'b'.repeat(16))).toEqual({
+    expect(policyOptionsFromEnv({ FORGEONE_SERVICE_KEY: key, FORGEONE_AUTHZ_RECORD_ALLOWS: 'none', FORGEONE_AUTH_FAILURES_RECORDED: '3' }, 'b'.repeat(16))).toEqual({
       serviceKey: key,
       bootstrapToken: 'b'.repeat(16),
       recordAllows: { mode: 'none' },
+      authenticationFailures: { windowMs: 60_000, recordedPerSource: 3, limitPerSource: 20 },
     });
-    expect(policyOptionsFromEnv({}, undefined)).toEqual({ recordAllows: { mode: 'all' } });
+    expect(policyOptionsFromEnv({}, undefined)).toEqual({ recordAllows: { mode: 'all' }, authenticationFailures: { windowMs: 60_000, recordedPerSource: 5, limitPerSource: 20 } });
+    expect(() => policyOptionsFromEnv({ FORGEONE_AUTH_FAILURE_WINDOW_S: '0' }, undefined)).toThrow(/FORGEONE_AUTH_FAILURE_WINDOW_S must be a whole number from 1 to 3600/);
     expect(() => policyOptionsFromEnv({ FORGEONE_SERVICE_KEY: 'short' }, undefined)).toThrow(/at least 32 characters/);
   });
 });

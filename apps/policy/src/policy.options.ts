@@ -1,4 +1,4 @@
-import { readServiceKey } from '@forgeone/authz';
+import { authenticationFailureSettingsFromEnv, readServiceKey, type AuthenticationFailureSettings } from '@forgeone/authz';
 
 /** Which allow decisions become `decision_recorded` events; denials always do. */
 export type RecordAllows = { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly fraction: number };
@@ -10,6 +10,8 @@ export interface PolicyServiceOptions {
   readonly serviceKey?: string;
   /** FORGEONE_AUTHZ_RECORD_ALLOWS (default all). */
   readonly recordAllows: RecordAllows;
+  /** FORGEONE_AUTH_FAILURE_WINDOW_S and FORGEONE_AUTH_FAILURES_RECORDED: how failed authentications are recorded. */
+  readonly authenticationFailures: AuthenticationFailureSettings;
   /** Shows the bootstrap token generated on first start, once (default: a plain line on stdout, never the log). */
   readonly announce?: (line: string) => void;
 }
@@ -38,5 +40,6 @@ export function policyOptionsFromEnv(env: NodeJS.ProcessEnv, bootstrapToken: str
     ...(bootstrapToken ? { bootstrapToken } : {}),
     ...(serviceKey ? { serviceKey } : {}),
     recordAllows: parseRecordAllows(env.FORGEONE_AUTHZ_RECORD_ALLOWS),
+    authenticationFailures: authenticationFailureSettingsFromEnv(env),
   };
 }

@@ -25,22 +25,25 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyModule } from '../src/policy.module.js';
+import { PolicyLifecycle, PolicyModule } from '../src/policy.module.js';
 import type { PolicyServiceOptions } from '../src/policy.options.js';
 
 const SERVICE_KEY = randomBytes(32).toString('base64url');
 const GATEWAY = serviceCredential('gateway', SERVICE_KEY);
 const writers = createTestEventWriters();
 const encoder = new TextEncoder();
+const AUTHENTICATION_FAILURES = { windowMs: 60_000, recordedPerSource: 1000, limitPerSource: 20 };
 
 async function startPolicyService(nc: NatsConnection, names: Names, options: PolicyServiceOptions): Promise<INestMicroservice> {
   const logger = createLogger('policy', 'silent');
   const authorship = writers.authorship(names, 'policy');
   const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship, logger }) };
+  const created: { app?: INestMicroservice } = {};
   const app = await NestFactory.createMicroservice(PolicyModule.forRoot(context, options), {
-    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship }),
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).writeOpenCounts() }),
     logger: false,
   });
+  created.app = app;
   await app.listen();
   return app;
 }
@@ -113,7 +116,7 @@ describe('policy service - events the policy service did not write change nothin
     const badSignature = tokenIssued('default');
     await publish(bootstrapSubject(), badSignature.payload, { [HEADERS.eventWriter]: 'policy', [HEADERS.eventSignature]: randomBytes(64).toString('base64') });
 
-    app = await startPolicyService(nc, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'none' }, announce: (line) => announced.push(line) });
+    app = await startPolicyService(nc, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'none' }, authenticationFailures: AUTHENTICATION_FAILURES, announce: (line) => announced.push(line) });
     expect(announced).toHaveLength(1);
     admin = /(fo_[0-9a-f]{16}_[A-Za-z0-9_-]{43})$/.exec(announced[0])![1];
     expect((await check({ credential: admin, action: 'read', resource: { type: 'Tenant', id: 'default', tenant: 'default' } })).decision).toBe('allow');
@@ -173,7 +176,7 @@ describe('policy service - events the policy service did not write change nothin
 
   it('replicas - a second instance that folds the history from the start refuses the same forgeries and replays', async () => {
     const nc2 = await connectNats(TEST_NATS_URL, 'policy-forgery-replica');
-    replica = await startPolicyService(nc2, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'none' }, announce: () => undefined });
+    replica = await startPolicyService(nc2, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'none' }, authenticationFailures: AUTHENTICATION_FAILURES, announce: () => undefined });
     await app?.close();
     app = undefined;
     const replicaClient = new BusClient(nc2, names);

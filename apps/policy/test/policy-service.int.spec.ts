@@ -29,21 +29,26 @@ import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyServiceOptions } from '../src/policy.options.js';
 import { BREAK_GLASS_POLICY_ID } from '../src/authorization.gate.js';
-import { PolicyModule } from '../src/policy.module.js';
+import { PolicyLifecycle, PolicyModule } from '../src/policy.module.js';
 
 const SERVICE_KEY = randomBytes(32).toString('base64url');
 const GATEWAY = serviceCredential('gateway', SERVICE_KEY);
 const ENV_BOOTSTRAP = `env-bootstrap-${randomBytes(8).toString('hex')}`;
 const writers = createTestEventWriters();
+// Every failed authentication of the tests below is recorded one by one; the bounds have a describe of their own.
+const RECORD_EVERY_FAILURE = { windowMs: 60_000, recordedPerSource: 1000, limitPerSource: 20 };
 
 async function startPolicyService(nc: NatsConnection, names: Names, options: PolicyServiceOptions): Promise<INestMicroservice> {
   const logger = createLogger('policy', 'silent');
   const authorship = writers.authorship(names, 'policy');
   const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship, logger }) };
+  const created: { app?: INestMicroservice } = {};
   const app = await NestFactory.createMicroservice(PolicyModule.forRoot(context, options), {
-    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship }),
+    // As main.ts wires it: the open window's counts are written before the connection is drained.
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).writeOpenCounts() }),
     logger: false,
   });
+  created.app = app;
   await app.listen();
   return app;
 }
@@ -63,7 +68,12 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-test');
     await ensureEventStream(await jetstreamManager(nc), names);
-    app = await startPolicyService(nc, names, { serviceKey: SERVICE_KEY, recordAllows: { mode: 'all' }, announce: (line) => announced.push(line) });
+    app = await startPolicyService(nc, names, {
+      serviceKey: SERVICE_KEY,
+      recordAllows: { mode: 'all' },
+      authenticationFailures: RECORD_EVERY_FAILURE,
+      announce: (line) => announced.push(line),
+    });
     client = new BusClient(nc, names);
     store = writers.store(nc, names);
   });
@@ -195,8 +205,15 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
       expect(error.code).toBe('AUTH.UNAUTHENTICATED');
       expect(error.message).not.toContain(created.token.slice(20, 40));
       const recorded = (await store.read(DECISION_AGGREGATE, 'acme')).find((e) => e.event.id === error.details?.decisionId);
-      expect(recorded?.event.data).toMatchObject({ decision: 'deny', principal: 'anonymous', reason });
+      expect(recorded?.event.data).toMatchObject({ decision: 'deny', principal: 'anonymous', reason, source: 'bus', via: 'service.gateway' });
     }
+    // Over 4096 characters: refused as too long, on authz.check and on the policy service's own commands.
+    const long = `fo_${'a'.repeat(5000)}`;
+    const tooLong = await refusal(command('show', {}, long));
+    expect(tooLong.code).toBe('AUTH.UNAUTHENTICATED');
+    expect(tooLong.message).toMatch(/^the credential is 5003 characters long, more than the 4096/);
+    const recordedLong = (await store.read(DECISION_AGGREGATE, 'default')).find((e) => e.event.id === tooLong.details?.decisionId);
+    expect(recordedLong?.event.data).toMatchObject({ reason: 'credential too long', source: 'bus', via: 'service.policy' });
     // The token itself still works.
     expect((await check({ credential: created.token, action: 'read', resource: plugin('acme') })).decision).toBe('allow');
   });
@@ -359,6 +376,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
       serviceKey: SERVICE_KEY,
       bootstrapToken: ENV_BOOTSTRAP,
       recordAllows: { mode: 'none' },
+      authenticationFailures: RECORD_EVERY_FAILURE,
       announce: (line) => announcedByReplica.push(line),
     });
     expect(announcedByReplica).toEqual([]);
@@ -373,5 +391,84 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
     );
     expect((await check({ credential: created.token, action: 'publish', resource: plugin('acme') }, replicaClient)).decision).toBe('allow');
     expect((await writers.store(nc2, names).read(TOKEN_AGGREGATE, 'bootstrap-admin')).length).toBe(1);
+  });
+});
+
+describe('policy service - failed authentications are recorded boundedly', () => {
+  const namespace = testNamespace('pol-flood');
+  const names = namesFor(namespace);
+  const WINDOW_MS = 3_000;
+  let nc: NatsConnection;
+  let app: INestMicroservice | undefined;
+  let client: BusClient;
+  let store: JetStreamEventStore;
+
+  beforeAll(async () => {
+    nc = await connectNats(TEST_NATS_URL, 'policy-flood-test');
+    await ensureEventStream(await jetstreamManager(nc), names);
+    // The service drains its own connection when it stops; the test keeps reading on nc.
+    app = await startPolicyService(await connectNats(TEST_NATS_URL, 'policy-flood-service'), names, {
+      serviceKey: SERVICE_KEY,
+      bootstrapToken: ENV_BOOTSTRAP,
+      recordAllows: { mode: 'none' },
+      authenticationFailures: { windowMs: WINDOW_MS, recordedPerSource: 5, limitPerSource: 20 },
+      announce: () => undefined,
+    });
+    client = new BusClient(nc, names);
+    store = writers.store(nc, names);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nc?.close();
+    await removeNamespace(namespace);
+  });
+
+  const badToken = () => `fo_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+  const check = (credential: string, source: string) =>
+    client.requestSubject<AuthzDecision>(names.authzCheck, { credential, action: 'read', resource: { type: 'Plugin', id: 'acme/hello', tenant: 'acme' }, source }, { credential: GATEWAY });
+  const failuresOf = async (source: string) => {
+    const events = (await store.read(DECISION_AGGREGATE, 'acme')).map((e) => e.event);
+    const single = events.filter((e) => e.type === POLICY_EVENT_TYPES.decisionRecorded && (e.data as { source?: string }).source === source);
+    const counted = events.filter((e) => e.type === POLICY_EVENT_TYPES.authenticationFailuresCounted && (e.data as { source: string }).source === source);
+    return { single, counted, total: single.length + counted.reduce((sum, e) => sum + (e.data as { count: number }).count, 0) };
+  };
+
+  it('500 bad tokens from one source: the first 5 per window recorded one by one, the rest as one count per window; others unaffected', async () => {
+    const flooder = 'http 203.0.113.7';
+    const codes: string[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const results = await Promise.all(Array.from({ length: 50 }, () => check(badToken(), flooder).then(() => 'allowed', (e: ForgeOneError) => e.code)));
+      codes.push(...results);
+    }
+    expect(codes).toEqual(Array(500).fill('AUTH.UNAUTHENTICATED'));
+
+    // Meanwhile another client's failure is recorded one by one, and a good credential is allowed.
+    const other = await check(badToken(), 'http 198.51.100.1').catch((e: ForgeOneError) => e);
+    expect((other as ForgeOneError).details?.decisionId).toEqual(expect.any(String));
+    expect((await check(ENV_BOOTSTRAP, flooder)).decision).toBe('allow');
+
+    // Once the windows have closed, all 500 are on record: a few one by one, the rest counted.
+    await expect.poll(async () => (await failuresOf(flooder)).total, { timeout: 3 * WINDOW_MS + 10_000, interval: 250 }).toBe(500);
+    const { single, counted } = await failuresOf(flooder);
+    const windows = new Set(counted.map((e) => (e.data as { windowStart: string }).windowStart));
+    expect(windows.size).toBe(counted.length);
+    expect(single.length).toBeLessThanOrEqual(5 * windows.size);
+    expect(single.length + counted.length).toBeLessThanOrEqual(6 * windows.size);
+    expect(windows.size).toBeLessThanOrEqual(4);
+    expect(counted[0].data).toMatchObject({ source: flooder, via: 'service.gateway', reasons: { 'invalid token': expect.any(Number) } });
+    expect(counted[0]).toMatchObject({ type: POLICY_EVENT_TYPES.authenticationFailuresCounted, tenant: 'acme', actor: 'service.policy' });
+  });
+
+  it('stopping the service writes the count of the open window', async () => {
+    const source = 'http 192.0.2.44';
+    // Start just after a window opens (windows are aligned to the clock), so all 12 fall in one.
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS - (Date.now() % WINDOW_MS) + 50));
+    for (let i = 0; i < 12; i++) await check(badToken(), source).catch(() => undefined);
+    await app?.close();
+    app = undefined;
+    const { single, counted } = await failuresOf(source);
+    expect(single).toHaveLength(5);
+    expect(counted.map((e) => e.data)).toEqual([expect.objectContaining({ source, count: 7, recorded: 5 })]);
   });
 });

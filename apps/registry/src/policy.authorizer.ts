@@ -9,12 +9,12 @@ export class PolicyAuthorizer implements Authorizer {
   constructor(private readonly authz: AuthzClient) {}
 
   async authorize(request: AuthorizationRequest): Promise<Principal> {
-    const { environment } = request;
+    const { environment, source } = request;
     const decision = await this.authz.authorize(
       request.credential,
       request.action,
       { type: 'Plugin', id: request.plugin, ...(environment ? { attributes: { environment } } : {}) },
-      environment ? { environment } : {},
+      { ...(environment ? { environment } : {}), ...(source ? { source } : {}) },
     );
     return { id: decision.principal.id, tenant: decision.principal.tenant };
   }

@@ -8,6 +8,7 @@ import {
   RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
   type SignaturePolicy,
+  type StorageQuotaSettings,
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
 import {
@@ -28,13 +29,21 @@ import { SignatureVerifierAdapter } from './signature-verifier.adapter.js';
 
 /** Nest token of the registry's signature policy (FORGEONE_SIGNATURE_POLICY). */
 export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
+/** Nest token of the registry's storage quota settings (FORGEONE_STORAGE_*). */
+export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
 export class RegistryCommandsController {
   private readonly ports: RegistryPorts;
 
-  constructor(events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy) {
+  constructor(
+    events: JetStreamEventStore,
+    artifacts: ArtifactStore,
+    authz: AuthzClient,
+    @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy,
+    @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
+  ) {
     this.ports = {
       plugins: new PluginEventStreamAdapter(events),
       artifacts,
@@ -42,6 +51,7 @@ export class RegistryCommandsController {
       authorizer: new PolicyAuthorizer(authz),
       signatures: new SignatureVerifierAdapter(events, artifacts),
       signaturePolicy,
+      storageQuota,
     };
   }
 
@@ -76,7 +86,9 @@ export class RegistryCommandsController {
   }
 }
 
-// Only the credential is taken from the request; who the caller is and which tenant it acts in come from policy.
+// Only the credential (and, for counting failed authentications, the reported source) is taken from
+// the request; who the caller is and which tenant it acts in come from policy.
 function contextOf(ctx: BusContext): CommandContext {
-  return { credential: ctx.credential, now: new Date(), newId: randomUUID };
+  const source = ctx.source;
+  return { credential: ctx.credential, now: new Date(), newId: randomUUID, ...(source ? { source } : {}) };
 }

@@ -39,4 +39,10 @@ describe('registry config - service credential', () => {
     );
     expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_SIGNATURE_POLICY: 'strict' })).toThrow(/FORGEONE_SIGNATURE_POLICY is not valid JSON/);
   });
+
+  it('reads the storage quota cap that publish holds manifests to, and refuses a bad value naming the variable', () => {
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY }).storageQuota.pluginCap).toEqual({ maxBytes: 64 * 1024 * 1024, maxKeys: 100_000 });
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_STORAGE_MAX_QUOTA_KEYS: '20000' }).storageQuota.pluginCap.maxKeys).toBe(20_000);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_STORAGE_MAX_QUOTA_BYTES: '-1' })).toThrow(/FORGEONE_STORAGE_MAX_QUOTA_BYTES/);
+  });
 });

@@ -1,6 +1,6 @@
-import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
-import { parseSignaturePolicy, type SignaturePolicy } from '@forgeone/contracts';
+import { parseSignaturePolicy, parseStorageQuotaSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
 export interface RegistryOptions {
@@ -9,23 +9,18 @@ export interface RegistryOptions {
   readonly authz: AuthzClientSettings;
   /** Signature mode and threshold per environment, from FORGEONE_SIGNATURE_POLICY over the defaults. */
   readonly signaturePolicy: SignaturePolicy;
+  /** Plugin storage quota settings (FORGEONE_STORAGE_*); publish refuses a manifest asking above the cap. */
+  readonly storageQuota: StorageQuotaSettings;
 }
 
 /**
- * Reads FORGEONE_SERVICE_KEY (required: without it policy cannot tell the registry from any other
+ * Reads FORGEONE_SERVICE_CREDENTIAL (required: without it policy cannot tell the registry from any other
  * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
- * FORGEONE_SIGNATURE_POLICY. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_*. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
-  const key = readServiceKey(env);
-  if (!key) {
-    throw new Error(
-      'FORGEONE_SERVICE_KEY is not set: the registry proves itself to the policy service with a credential derived from it. ' +
-        'Give the registry the same FORGEONE_SERVICE_KEY as the policy service (`npm start` generates one; otherwise `openssl rand -base64 48`)',
-    );
-  }
-  const credential = serviceCredential('registry', key);
+  const credential = readOwnServiceCredential('registry', env);
   // A policy that does not parse stops the registry: guessing a mode could let unsigned code through.
   const signaturePolicy = parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY);
-  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env), signaturePolicy };
+  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env), signaturePolicy, storageQuota: parseStorageQuotaSettings(env) };
 }

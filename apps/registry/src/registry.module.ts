@@ -2,7 +2,7 @@ import { authzClientProvider } from '@forgeone/authz-client';
 import type { ServiceContext } from '@forgeone/service-host';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { RegistryOptions } from './registry.config.js';
-import { RegistryCommandsController, SIGNATURE_POLICY } from './registry-commands.controller.js';
+import { RegistryCommandsController, SIGNATURE_POLICY, STORAGE_QUOTA } from './registry-commands.controller.js';
 
 @Module({})
 export class RegistryModule {
@@ -14,6 +14,7 @@ export class RegistryModule {
       providers: [
         authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
         { provide: SIGNATURE_POLICY, useValue: options.signaturePolicy },
+        { provide: STORAGE_QUOTA, useValue: options.storageQuota },
       ],
     };
   }

@@ -44,6 +44,8 @@ const RULES: Record<string, readonly Action[]> = {
   developer: ['publish', 'install', 'upgrade', 'remove'],
   'release-manager': ['install', 'upgrade', 'rollback', 'remove'],
   auditor: ['read-audit'],
+  // What the default policies give the platform administrator alone.
+  'platform-admin': ['publish', 'publish-private-egress'],
 };
 const TOKENS = {
   'tok-acme-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
@@ -51,6 +53,7 @@ const TOKENS = {
   'tok-acme-auditor': { id: 'carol', tenant: 'acme', role: 'auditor' },
   'tok-acme-release': { id: 'rita', tenant: 'acme', role: 'release-manager' },
   'tok-globex-dev': { id: 'gina', tenant: 'globex', role: 'developer' },
+  'tok-acme-root': { id: 'root', tenant: 'acme', role: 'platform-admin' },
 };
 const ACME_DEV = 'Bearer tok-acme-dev';
 const writers = createTestEventWriters();
@@ -190,6 +193,64 @@ describe('registry - commands on the bus', () => {
     const error = await refusal('publish', { manifest, wasm: b64(other) });
     expect(error.code).toBe('REGISTRY.VERSION_EXISTS');
     expect(error.details?.existingDigest).toBe(first.digest);
+  });
+
+  describe('private egress', () => {
+    const fetching = (version: string, allow: string[]) => ({
+      ...manifest,
+      name: 'acme/fetch',
+      version,
+      capabilities: { ...(manifest.capabilities as object), http: { allow } },
+    });
+
+    it('refuses an allow-list naming loopback, link-local or localhost for a publisher policy does not allow it, naming each entry and its range', async () => {
+      const error = await refusal('publish', { manifest: fetching('1.0.0', ['api.example.com', '127.0.0.1:8080', '169.254.169.254', 'localhost']), wasm: b64(wasm) });
+      expect(error.code).toBe('REGISTRY.PRIVATE_EGRESS_REFUSED');
+      expect(error.message).toContain('"127.0.0.1:8080" is in 127.0.0.0/8 (loopback (this machine))');
+      expect(error.message).toContain('"169.254.169.254" is in 169.254.0.0/16 (link-local (cloud metadata at 169.254.169.254))');
+      expect(error.message).toContain('"localhost" is in 127.0.0.0/8, ::1/128');
+      expect(error.message).toMatch(/Only a principal allowed publish-private-egress on acme\/fetch \(by default the platform administrator\)/);
+      expect(error.details?.entries).toEqual([
+        { entry: '127.0.0.1:8080', range: '127.0.0.0/8', rangeName: 'loopback (this machine)' },
+        { entry: '169.254.169.254', range: '169.254.0.0/16', rangeName: 'link-local (cloud metadata at 169.254.169.254)' },
+        { entry: 'localhost', range: '127.0.0.0/8, ::1/128', rangeName: 'loopback (a name for this machine)' },
+      ]);
+      expect(responder.requests.at(-1)).toMatchObject({ action: 'publish-private-egress', resource: { type: 'Plugin', id: 'acme/fetch' } });
+    });
+
+    it('publishes it for a principal allowed publish-private-egress, recording exactly those entries', async () => {
+      const published = await send<{ sequence: number }>('publish', { manifest: fetching('1.0.0', ['api.example.com', '10.0.0.7:443', 'localhost:8080']), wasm: b64(wasm) }, 'Bearer tok-acme-root');
+      expect(published.sequence).toBeGreaterThan(0);
+      const event = await lastEvent('acme', 'acme/fetch');
+      expect(event.data).toMatchObject({ version: '1.0.0', publisher: 'root', privateEgress: ['10.0.0.7:443', 'localhost:8080'] });
+      // A public allow-list needs no more than publish, and records nothing.
+      await send('publish', { manifest: fetching('1.1.0', ['api.example.com']), wasm: b64(wasm) });
+      expect((await lastEvent('acme', 'acme/fetch')).data).not.toHaveProperty('privateEgress');
+    });
+  });
+
+  it('refuses a body nested 10,000 levels deep with COMMAND.INVALID, stores nothing and keeps answering', async () => {
+    const deep = `{"manifest":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"wasm":"AA=="}`;
+    const before = await streamMessages();
+    const reply = await nc.request(names.command('registry', 'publish'), deep, { timeout: 5_000 });
+    expect(reply.json<{ error: { code: string; message: string } }>().error).toMatchObject({
+      code: 'COMMAND.INVALID',
+      message: 'the body of registry.publish nests objects and arrays more than 64 levels deep; send a flatter JSON document',
+    });
+    expect(await streamMessages()).toBe(before);
+    expect((await refusal('install', { name: 'forgeone/hello', version: '9.9.9', environment: 'staging' })).code).toBe('REGISTRY.VERSION_NOT_FOUND');
+  });
+
+  it('answers a credential over 4096 characters with AUTH.UNAUTHENTICATED saying it is too long', async () => {
+    const error = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, `Bearer ${'x'.repeat(5000)}`);
+    expect(error.code).toBe('AUTH.UNAUTHENTICATED');
+    expect(error.message).toMatch(/^the credential is 5000 characters long, more than the 4096/);
+  });
+
+  it('passes the Forgeone-Source header on with its authorisation check', async () => {
+    // A question not asked before, so the decision is not in the registry's cache.
+    await client.request('registry', 'install', { name: 'acme/sourced', version: '1.0.0', environment: 'staging' }, { credential: ACME_DEV, headers: { 'Forgeone-Source': 'http 203.0.113.7' } }).catch(() => undefined);
+    expect(responder.requests.at(-1)).toMatchObject({ action: 'install', resource: { id: 'acme/sourced' }, source: 'http 203.0.113.7' });
   });
 
   it('refuses to install a version that does not exist', async () => {

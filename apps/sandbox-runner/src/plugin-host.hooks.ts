@@ -1,7 +1,7 @@
 import type { AuthzClient } from '@forgeone/authz-client';
-import { ACTIONS, ForgeOneError, type Action } from '@forgeone/contracts';
+import { ACTIONS, effectiveStorageQuota, ForgeOneError, type Action, type PluginManifest, type StorageQuotaSettings } from '@forgeone/contracts';
+import type { PluginStorage } from '@forgeone/plugin-storage';
 import type { HostCallContext, HostHooks } from '@forgeone/sandbox';
-import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { pluginHttpRequest } from './plugin-http.client.js';
 
@@ -11,6 +11,12 @@ export interface CallChain {
   readonly tenant: string;
   readonly environment: string;
   readonly name: string;
+  /** The installed version's manifest limits; its storage quota comes from them. */
+  readonly limits: PluginManifest['limits'];
+  /** The allow-list entries naming refused addresses that this version was allowed at publish. */
+  readonly privateEgress: readonly string[];
+  /** Where the call came from (the `Forgeone-Source` header), passed on with each hook's authorisation. */
+  readonly source?: string;
   /** Policy decisions on `hook:*` for this call, asked once each. */
   readonly decisions: Map<string, Promise<void>>;
   /** Hooks refused during this call (capability missing or policy denial), for the violation event. */
@@ -24,8 +30,6 @@ const AuthCheckRequestSchema = z
   })
   .strict();
 
-const MAX_KEY_BYTES = 512;
-
 /**
  * The runner's host hooks. Each hook needs the manifest capability (the sandbox grants the import
  * only then, and it is checked again here) and a policy allow of `hook:<capability>` on this Plugin
@@ -37,36 +41,31 @@ export class PluginHostHooks implements HostHooks {
 
   constructor(
     private readonly authz: AuthzClient,
-    private readonly kv: () => Promise<KV>,
+    private readonly storage: PluginStorage,
+    private readonly storageQuota: StorageQuotaSettings,
   ) {}
 
   async kvGet(ctx: HostCallContext, key: string): Promise<Uint8Array | undefined> {
     const chain = await this.guard(ctx, 'storage');
-    const entry = await (await this.kv()).get(storageKey(chain, key));
-    if (entry === null || entry.operation !== 'PUT') return undefined;
-    return entry.value;
+    return this.storage.get(chain, key);
   }
 
+  /** Stores within the plugin's quota in this environment and its tenant's; a refusal answers the guest -6 or -5. */
   async kvSet(ctx: HostCallContext, key: string, value: Uint8Array): Promise<void> {
     const chain = await this.guard(ctx, 'storage');
-    await (await this.kv()).put(storageKey(chain, key), value);
+    await this.storage.set(chain, effectiveStorageQuota(chain.limits, this.storageQuota), key, value);
   }
 
   async kvDelete(ctx: HostCallContext, key: string): Promise<boolean> {
     const chain = await this.guard(ctx, 'storage');
-    const kv = await this.kv();
-    const k = storageKey(chain, key);
-    const entry = await kv.get(k);
-    if (entry === null || entry.operation !== 'PUT') return false;
-    await kv.delete(k);
-    return true;
+    return this.storage.delete(chain, key);
   }
 
   async httpRequest(ctx: HostCallContext, request: unknown): Promise<unknown> {
     const chain = await this.guard(ctx, 'http');
     const allow = ctx.capabilities.http?.allow ?? [];
     try {
-      return await pluginHttpRequest(request, { allow });
+      return await pluginHttpRequest(request, { allow, privateEgress: chain.privateEgress });
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'SANDBOX.CAPABILITY_DENIED') chain.denials.push({ hook: 'http', code: error.code, message: error.message });
       throw error;
@@ -79,7 +78,7 @@ export class PluginHostHooks implements HostHooks {
     if (!parsed.success) throw new ForgeOneError('COMMAND.INVALID', 'auth_check expects {"action": <action>, "resource"?: {"type", "id"}}');
     const resource = parsed.data.resource ?? { type: 'Plugin' as const, id: chain.name };
     try {
-      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment });
+      await this.authz.authorize(chain.credential, parsed.data.action as Action, { ...resource, tenant: chain.tenant }, { environment: chain.environment, ...(chain.source ? { source: chain.source } : {}) });
       return true;
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'AUTHZ.DENIED') return false;
@@ -107,7 +106,12 @@ export function authorizeHook(authz: AuthzClient, chain: CallChain, capability: 
   let decision = chain.decisions.get(action);
   if (decision === undefined) {
     decision = authz
-      .authorize(chain.credential, action, { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } }, { environment: chain.environment })
+      .authorize(
+        chain.credential,
+        action,
+        { type: 'Plugin', id: chain.name, tenant: chain.tenant, attributes: { environment: chain.environment } },
+        { environment: chain.environment, ...(chain.source ? { source: chain.source } : {}) },
+      )
       .then(() => undefined);
     chain.decisions.set(action, decision);
   }
@@ -117,13 +121,4 @@ export function authorizeHook(authz: AuthzClient, chain: CallChain, capability: 
     }
     throw error;
   });
-}
-
-// KV keys allow [-/_=.A-Za-z0-9]: tenant and plugin name pass as they are, the guest's key travels as base64url.
-function storageKey(chain: CallChain, key: string): string {
-  const bytes = Buffer.from(key, 'utf8');
-  if (bytes.byteLength === 0 || bytes.byteLength > MAX_KEY_BYTES) {
-    throw new ForgeOneError('COMMAND.INVALID', `storage keys are 1 to ${MAX_KEY_BYTES} bytes; got ${bytes.byteLength}`);
-  }
-  return `${chain.tenant}.${chain.name.replace('/', '.')}.${bytes.toString('base64url')}`;
 }

@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { ForgeOneError } from '@forgeone/contracts';
+import { isIP, type LookupFunction } from 'node:net';
+import { ForgeOneError, refusedRangeOf, type RefusedAddressRange } from '@forgeone/contracts';
 import { z } from 'zod';
 
 /** What a guest sends to `http_request` (JSON). */
@@ -27,39 +27,16 @@ export interface GuestHttpResponse {
 export interface PluginHttpOptions {
   /** The manifest's `capabilities.http.allow`. */
   readonly allow: readonly string[];
+  /**
+   * The allow-list entries naming refused addresses that this version's publisher was allowed
+   * (`privateEgress` of its version_published event); only through these may it reach them.
+   */
+  readonly privateEgress?: readonly string[];
   readonly timeoutMs?: number;
   readonly maxResponseBytes?: number;
   readonly maxRedirects?: number;
-}
-
-// Addresses a plugin may not reach unless its allow-list names the IP literally.
-const PRIVATE = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['::ffff:0:0', 96],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) PRIVATE.addSubnet(net, prefix, 'ipv6');
-
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  /** Resolves host names where the socket connects (default: the system resolver, `dns.lookup`). */
+  readonly lookup?: typeof dnsLookup;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -67,9 +44,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Makes one HTTP request for a plugin: only to hosts on its allow-list (exact host, or `*.domain`
  * for sub-domains, optionally `:port`; without a port only the scheme's default port), following
- * at most a few redirects and only to allowed hosts, and never to a private, loopback or link-local
- * address unless the allow-list names that IP address itself. The address is checked where the
- * socket connects (the DNS lookup), so a name cannot resolve to something else after the check.
+ * at most a few redirects and only to allowed hosts, and never to an address in
+ * REFUSED_ADDRESS_RANGES (loopback, private, link-local, NAT64, 6to4, IPv4-mapped, ...) unless the
+ * entry it matched is one of the version's `privateEgress`. The address is checked where the socket
+ * connects (the DNS lookup), so a name cannot resolve to something else after the check (DNS rebinding).
  */
 export async function pluginHttpRequest(raw: unknown, options: PluginHttpOptions): Promise<GuestHttpResponse> {
   const parsed = GuestHttpRequestSchema.safeParse(raw);
@@ -90,8 +68,13 @@ export async function pluginHttpRequest(raw: unknown, options: PluginHttpOptions
     }
     // Sockets skip the lookup for an IP literal, so check it here.
     const literal = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(literal) !== 0 && isPrivateAddress(literal) && match.split(':')[0] !== literal) {
-      throw new ForgeOneError('SANDBOX.CAPABILITY_DENIED', `${literal} is a private, loopback or link-local address; list the IP address itself in capabilities.http.allow to reach it`, { host: url.host, hook: 'http' });
+    const range = isIP(literal) !== 0 ? refusedRangeOf(literal) : undefined;
+    if (range !== undefined && !(options.privateEgress ?? []).includes(match)) {
+      throw new ForgeOneError('SANDBOX.CAPABILITY_DENIED', `${literal} is in ${range.cidr} (${range.name}), which plugins may not reach; ${HOW_TO_ALLOW}`, {
+        host: url.host,
+        hook: 'http',
+        range: range.cidr,
+      });
     }
     const response = await send(url, method, req.headers, payload, match, options);
     const location = response.headers.location;
@@ -108,6 +91,8 @@ export async function pluginHttpRequest(raw: unknown, options: PluginHttpOptions
   }
 }
 
+const HOW_TO_ALLOW = 'only a version whose allow-list entry for it was allowed at publish (publish-private-egress, by default the platform administrator) may';
+
 function allowedEntry(url: URL, allow: readonly string[]): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (url.username !== '' || url.password !== '') return undefined;
@@ -117,26 +102,29 @@ function allowedEntry(url: URL, allow: readonly string[]): string | undefined {
     const [pattern, entryPort] = entry.toLowerCase().split(':');
     const defaultPort = url.port === '';
     if (entryPort === undefined ? !defaultPort : entryPort !== port) return false;
-    if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+    // `*.0.0.1` must not admit 127.0.0.1: a wildcard stands for names only.
+    if (pattern.startsWith('*.')) return isIP(host) === 0 && host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
     return host === pattern;
   });
 }
 
-function guardedLookup(entry: string): LookupFunction {
-  const literal = entry.split(':')[0];
-  const explicitIp = isIP(literal) !== 0;
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+function guardedLookup(entry: string, options: PluginHttpOptions): LookupFunction {
+  const privateAllowed = (options.privateEgress ?? []).includes(entry);
+  const lookup = options.lookup ?? dnsLookup;
+  return (hostname, lookupOptions, callback) => {
+    lookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0);
       const list = addresses as unknown as LookupAddress[];
-      const usable = list.filter((a) => !isPrivateAddress(a.address) || (explicitIp && a.address === literal));
+      const refused = list.map((a) => [a.address, refusedRangeOf(a.address)] as const).filter((r): r is readonly [string, RefusedAddressRange] => r[1] !== undefined);
+      const usable = privateAllowed ? list : list.filter((a) => !refused.some(([address]) => address === a.address));
       if (usable.length === 0) {
-        const refused = Object.assign(new Error(`${hostname} resolves to ${list.map((a) => a.address).join(', ')}, a private, loopback or link-local address; list the IP address itself in capabilities.http.allow to reach it`), {
+        const where = refused.map(([address, range]) => `${address} (${range.cidr}, ${range.name})`).join(', ');
+        const error = Object.assign(new Error(`${hostname} resolves to ${where || 'no address'}, which plugins may not reach; ${HOW_TO_ALLOW}`), {
           code: 'FORGEONE_PRIVATE_ADDRESS',
         });
-        return callback(refused, '', 0);
+        return callback(error, '', 0);
       }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
+      if ((lookupOptions as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
       callback(null, usable[0].address, usable[0].family);
     });
   };
@@ -146,9 +134,11 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
   const maxBytes = options.maxResponseBytes ?? 512 * 1024;
   const timeoutMs = options.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
+    // agent: false, a connection of its own: a pooled keep-alive socket would skip the lookup, so one
+    // version's allowed private address could serve another version's request to the same host and port.
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,
-      { method, headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) }, lookup: guardedLookup(entry), timeout: timeoutMs },
+      { method, headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) }, lookup: guardedLookup(entry, options), timeout: timeoutMs, agent: false },
       (response) => {
         const chunks: Buffer[] = [];
         let size = 0;

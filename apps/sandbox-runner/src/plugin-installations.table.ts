@@ -13,6 +13,8 @@ export interface InstalledVersion {
   readonly manifest: PluginManifest;
   /** The signature recorded at publish; undefined for an unsigned version. */
   readonly signature: StoredSignature | undefined;
+  /** Allow-list entries naming refused addresses that the publisher was allowed (version_published `privateEgress`). */
+  readonly privateEgress: readonly string[];
   /** The SandboxHost key of this installation; unique per installation, so a swap never reuses one. */
   readonly key: string;
 }
@@ -28,6 +30,7 @@ export interface PublishedVersion {
   readonly manifestDigest: string;
   readonly manifest: PluginManifest;
   readonly signature: StoredSignature | undefined;
+  readonly privateEgress: readonly string[];
 }
 
 /** The version_published data the table keeps. */
@@ -37,6 +40,7 @@ export function publishedVersionOf(data: Record<string, unknown>): PublishedVers
     manifestDigest: data.manifestDigest as string,
     manifest: data.manifest as PluginManifest,
     signature: data.signature as StoredSignature | undefined,
+    privateEgress: Array.isArray(data.privateEgress) ? (data.privateEgress as string[]) : [],
   };
 }
 
@@ -97,6 +101,11 @@ export class PluginInstallations {
       loaded: s.loading !== undefined && !s.refused,
       inflight: s.inflight,
     }));
+  }
+
+  /** The installed versions of one plugin of a tenant, one per environment it is installed in. */
+  installedVersions(tenant: string, name: string): InstalledVersion[] {
+    return [...this.current.values()].map((s) => s.installed).filter((i) => i.tenant === tenant && i.name === name);
   }
 
   /** Superseded versions still finishing calls. */
@@ -208,6 +217,7 @@ export class PluginInstallations {
       manifestDigest: published.manifestDigest,
       manifest: published.manifest,
       signature: published.signature,
+      privateEgress: published.privateEgress,
       key: `${tenant}:${name}@${version}/${environment}#${++this.generation}`,
     });
     // Swap only once the new version can serve: a caller of a loaded plugin never waits for a compile,

@@ -88,7 +88,8 @@ export class PluginInvoker {
     return { ok, failed };
   }
 
-  async invoke(environmentToken: string, pluginToken: string, body: unknown, credential: string | undefined): Promise<InvokeReply> {
+  /** @param source where the call came from (the `Forgeone-Source` header), for policy's count of failed authentications */
+  async invoke(environmentToken: string, pluginToken: string, body: unknown, credential: string | undefined, source?: string): Promise<InvokeReply> {
     const { environment, name } = this.target(environmentToken, pluginToken);
     const request = parseInvokeRequest(body);
     const { handler } = request;
@@ -99,7 +100,7 @@ export class PluginInvoker {
     let principal: string;
     try {
       // A cached decision answers at once: no turn of the event loop on the hot path.
-      const answer = this.deps.authz.authorizeNow(credential, 'invoke', { type: 'Plugin', id: name, attributes: { environment } }, { environment });
+      const answer = this.deps.authz.authorizeNow(credential, 'invoke', { type: 'Plugin', id: name, attributes: { environment } }, { environment, ...(source ? { source } : {}) });
       const decision = answer instanceof Promise ? await answer : answer;
       tenant = decision.principal.tenant;
       principal = decision.principal.id;
@@ -120,7 +121,7 @@ export class PluginInvoker {
       throw error;
     }
     const installed = lease.installed;
-    const chain: CallChain = { credential, tenant, environment, name, decisions: new Map(), denials: [] };
+    const chain: CallChain = { credential, tenant, environment, name, limits: installed.manifest.limits, privateEgress: installed.privateEgress, ...(source ? { source } : {}), decisions: new Map(), denials: [] };
     this.deps.hooks.calls.set(id, chain);
     let result: SandboxCallResult;
     try {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { readServiceKey, serviceCredential } from '@forgeone/authz';
+import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
-import { parseSignaturePolicy, type SignaturePolicy } from '@forgeone/contracts';
+import { parseSignaturePolicy, parseStorageQuotaSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
 import type { SandboxCaps } from '@forgeone/sandbox';
 
 /** What the sandbox-runner needs besides the platform configuration. */
@@ -17,22 +17,18 @@ export interface SandboxRunnerOptions {
   readonly kvReplicas: number;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
   readonly signaturePolicy: SignaturePolicy;
+  /** Plugin storage quotas: the default and cap per plugin and environment, and each tenant's total (FORGEONE_STORAGE_*). */
+  readonly storageQuota: StorageQuotaSettings;
 }
 
 /**
- * Reads FORGEONE_SERVICE_KEY (required), FORGEONE_RUNNER_ID (default: host name and process id),
+ * Reads FORGEONE_SERVICE_CREDENTIAL (required), FORGEONE_RUNNER_ID (default: host name and process id),
  * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
- * FORGEONE_KV_REPLICAS and FORGEONE_SIGNATURE_POLICY. Throws a message naming the variable to fix.
+ * FORGEONE_KV_REPLICAS, FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_* (storage quotas). Throws a
+ * message naming the variable to fix.
  */
 export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxRunnerOptions {
-  const key = readServiceKey(env);
-  if (!key) {
-    throw new Error(
-      'FORGEONE_SERVICE_KEY is not set: the sandbox-runner proves itself to the policy service with a credential derived from it. ' +
-        'Give it the same FORGEONE_SERVICE_KEY as the policy service (`npm start` generates one; otherwise `openssl rand -base64 48`)',
-    );
-  }
-  const credential = serviceCredential('sandbox-runner', key);
+  const credential = readOwnServiceCredential('sandbox-runner', env);
   const caps: { -readonly [K in keyof SandboxCaps]?: number } = {};
   const number = (name: string, min: number): number | undefined => {
     const raw = env[name];
@@ -55,5 +51,6 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     caps,
     kvReplicas: number('FORGEONE_KV_REPLICAS', 1) ?? 1,
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
+    storageQuota: parseStorageQuotaSettings(env),
   };
 }

@@ -1,14 +1,15 @@
 import { AuthzClient } from '@forgeone/authz-client';
 import { BusCommandRegistry, BusContext, EventContext, REFUSED_EVENT_PATTERN } from '@forgeone/bus';
-import { OWN_TENANT, type CloudEvent } from '@forgeone/contracts';
+import { OWN_TENANT, parseOrThrow, PLUGIN_STORAGE_VERB, PluginStorageRequestSchema, type CloudEvent } from '@forgeone/contracts';
 import { Controller, Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { PluginInstallations } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
+import { PluginStorageReport } from './plugin-storage.report.js';
 
 /**
  * Bus adapter of the runner: invocations on `forgeone.invoke.<env>.<plugin>` (queue group of the
- * runners, so several share the load), its statistics command, and the plugin events that feed
+ * runners, so several share the load), its statistics and storage queries, and the plugin events that feed
  * the installation table.
  */
 @Controller()
@@ -18,6 +19,7 @@ export class SandboxRunnerController implements OnModuleInit {
     @Inject(PluginInstallations) private readonly installations: PluginInstallations,
     @Inject(AuthzClient) private readonly authz: AuthzClient,
     @Inject(BusCommandRegistry) private readonly commands: BusCommandRegistry,
+    @Inject(PluginStorageReport) private readonly storage: PluginStorageReport,
   ) {}
 
   // Invocations are the hot path: a direct command, without Nest's per-call pipeline. The invoker
@@ -30,7 +32,7 @@ export class SandboxRunnerController implements OnModuleInit {
     const subject = ctx.subject;
     const last = subject.lastIndexOf('.');
     const previous = subject.lastIndexOf('.', last - 1);
-    return this.invoker.invoke(subject.slice(previous + 1, last), subject.slice(last + 1), body, ctx.credential);
+    return this.invoker.invoke(subject.slice(previous + 1, last), subject.slice(last + 1), body, ctx.credential, ctx.source);
   }
 
   /** Success and failure counts per plugin of the caller's tenant, and what is installed there (needs `read` on the own Tenant). */
@@ -43,6 +45,14 @@ export class SandboxRunnerController implements OnModuleInit {
       invocations: this.invoker.stats(tenant),
       installations: this.installations.list().filter((i) => i.tenant === tenant),
     };
+  }
+
+  /** A plugin's storage quota and usage per environment, and its tenant's total (needs `read` on the own Tenant, like every query). */
+  @MessagePattern(`sandbox-runner.${PLUGIN_STORAGE_VERB}`)
+  async pluginStorage(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    const { name } = parseOrThrow(PluginStorageRequestSchema, body, 'COMMAND.INVALID', 'the storage request');
+    const decision = await this.authz.authorize(ctx.credential, 'read', { type: 'Tenant', id: OWN_TENANT });
+    return this.storage.of(decision.principal.tenant, name);
   }
 
   @EventPattern<string>('*')

@@ -2,6 +2,7 @@ import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
 import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, type Names } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
+import { PluginStorage } from '@forgeone/plugin-storage';
 import { SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
 import type { Logger } from '@forgeone/telemetry';
@@ -14,6 +15,7 @@ import { PluginHostHooks } from './plugin-host.hooks.js';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
 import { PluginInstallations, publishedVersionOf } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
+import { PluginStorageReport } from './plugin-storage.report.js';
 import type { SandboxRunnerOptions } from './sandbox-runner.config.js';
 import { SandboxRunnerController } from './sandbox-runner.controller.js';
 
@@ -22,21 +24,31 @@ export function pluginKvBucket(names: Names): string {
   return `${names.namespace ? `${names.namespace}-` : ''}forgeone-plugin-kv`;
 }
 
+// Room for the headers of a storage write (compare-and-set revision) next to the value in one NATS message.
+const STORAGE_HEADER_ALLOWANCE_BYTES = 1024;
+
 /** Everything one runner holds, closed with the module. */
 export class SandboxRunner implements OnModuleDestroy {
   readonly host: SandboxHost;
   readonly hooks: PluginHostHooks;
+  readonly storage: PluginStorage;
+  readonly storageReport: PluginStorageReport;
   readonly installations: PluginInstallations;
   readonly invoker: PluginInvoker;
   readonly verifier: ModuleSignatureVerifier;
   private kv?: Promise<KV>;
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
-    this.hooks = new PluginHostHooks(authz, () => {
-      this.kv ??= new Kvm(connection).create(pluginKvBucket(names), { history: 1, storage: StorageType.File, replicas: options.kvReplicas });
-      this.kv.catch(() => (this.kv = undefined));
-      return this.kv;
+    this.storage = new PluginStorage({
+      kv: () => {
+        this.kv ??= new Kvm(connection).create(pluginKvBucket(names), { history: 1, storage: StorageType.File, replicas: options.kvReplicas });
+        this.kv.catch(() => (this.kv = undefined));
+        return this.kv;
+      },
+      tenantQuota: options.storageQuota.tenant,
+      maxValueBytes: () => (connection.info?.max_payload ?? 1024 * 1024) - STORAGE_HEADER_ALLOWANCE_BYTES,
     });
+    this.hooks = new PluginHostHooks(authz, this.storage, options.storageQuota);
     this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
     this.verifier = new ModuleSignatureVerifier({
       policy: options.signaturePolicy,
@@ -59,6 +71,7 @@ export class SandboxRunner implements OnModuleDestroy {
       },
       logger,
     });
+    this.storageReport = new PluginStorageReport(this.storage, this.installations, options.storageQuota);
     this.invoker = new PluginInvoker({
       host: this.host,
       installations: this.installations,
@@ -104,6 +117,7 @@ export class SandboxRunnerModule {
         },
         { provide: PluginInvoker, useFactory: (r: SandboxRunner) => r.invoker, inject: [SandboxRunner] },
         { provide: PluginInstallations, useFactory: (r: SandboxRunner) => r.installations, inject: [SandboxRunner] },
+        { provide: PluginStorageReport, useFactory: (r: SandboxRunner) => r.storageReport, inject: [SandboxRunner] },
       ],
     };
   }

@@ -19,6 +19,7 @@ import {
   type CloudEvent,
   type InvokeReply,
   type Names,
+  type PluginStorageReply,
 } from '@forgeone/contracts';
 import { ensureEventStream } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
@@ -37,6 +38,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryOptionsFromEnv } from '../../registry/src/registry.config.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { RegistryModule } from '../../registry/src/registry.module.js';
+// The example builder is a plain script of the repository, not a project: it builds the storage test plugin.
+/* eslint-disable @nx/enforce-module-boundaries */
+// @ts-expect-error: plain ES module shared with examples/plugins/build.mjs, no type declarations
+import { buildExample } from '../../../examples/plugins/plugin-builder.mjs';
+/* eslint-enable @nx/enforce-module-boundaries */
 import { sandboxRunnerOptionsFromEnv } from '../src/sandbox-runner.config.js';
 import { pluginKvBucket, SandboxRunner, sandboxRunnerConsumer, SandboxRunnerModule } from '../src/sandbox-runner.module.js';
 
@@ -67,13 +73,19 @@ const RULES: Record<string, readonly Action[]> = {
   // May call plugins, which may log and read the clock and config, nothing more.
   sealed: ['invoke', 'hook:log', 'hook:metrics', 'hook:clock', 'hook:config'],
   viewer: ['read'],
+  // What the default policies give the platform administrator alone: letting a plugin reach a private address.
+  root: ['publish', 'publish-private-egress', 'install', 'invoke', ...HOOKS, 'hook:http'],
 };
 const TOKENS = {
   'tok-dev': { id: 'alice', tenant: 'acme', role: 'developer' },
   'tok-caller': { id: 'bob', tenant: 'acme', role: 'caller' },
   'tok-sealed': { id: 'sam', tenant: 'acme', role: 'sealed' },
   'tok-viewer': { id: 'vera', tenant: 'acme', role: 'viewer' },
+  'tok-initech': { id: 'ian', tenant: 'initech', role: 'developer' },
+  'tok-root': { id: 'root', tenant: 'acme', role: 'root' },
 };
+// Every tenant's storage total in this test: small, so two plugins of one tenant reach it.
+const TENANT_STORAGE_KEYS = 8;
 const DEV = 'Bearer tok-dev';
 // Environment `vault` is audit for the registry but strict for the runner: the runner's own check
 // before instantiation is what refuses there.
@@ -118,7 +130,7 @@ describe('sandbox-runner - invocations on the bus', () => {
     await registry.listen();
 
     const runConn = await connect('runner-in-test');
-    const options = { ...sandboxRunnerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_RUNNER_ID: 'test', FORGEONE_SIGNATURE_POLICY: RUNNER_SIGNATURE_POLICY }), serviceCredential: () => credential };
+    const options = { ...sandboxRunnerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_RUNNER_ID: 'test', FORGEONE_SIGNATURE_POLICY: RUNNER_SIGNATURE_POLICY, FORGEONE_STORAGE_TENANT_KEYS: String(TENANT_STORAGE_KEYS) }), serviceCredential: () => credential };
     const runAuthorship = writers.authorship(names, 'sandbox-runner');
     const runContext = { config: {} as never, connection: runConn, names, logger, authorship: runAuthorship, busModule: BusModule.forRoot({ connection: runConn, names, authorship: runAuthorship }) };
     runnerApp = await NestFactory.createMicroservice(SandboxRunnerModule.forRoot(runContext, options), {
@@ -150,8 +162,8 @@ describe('sandbox-runner - invocations on the bus', () => {
     await removeNamespace(namespace);
   }, 30_000);
 
-  const registryCommand = <T = unknown>(verb: string, body: unknown) => client.request<T>('registry', verb, body, { credential: DEV });
-  const publish = async (manifest: Record<string, unknown>, wasm: Uint8Array) => registryCommand<{ digest: string }>('publish', { manifest, wasm: b64(wasm) });
+  const registryCommand = <T = unknown>(verb: string, body: unknown, credential = DEV) => client.request<T>('registry', verb, body, { credential });
+  const publish = async (manifest: Record<string, unknown>, wasm: Uint8Array, credential = DEV) => registryCommand<{ digest: string }>('publish', { manifest, wasm: b64(wasm) }, credential);
   const call = (plugin: string, handler: string, input: string, credential = DEV, environment = 'staging') =>
     client.requestSubject<InvokeReply>(names.invoke(environment, plugin), { handler, input }, { credential, timeoutMs: 10_000 });
   const failure = (p: Promise<unknown>) =>
@@ -417,27 +429,30 @@ describe('sandbox-runner - invocations on the bus', () => {
         capabilities: { log: true, metrics: true, clock: true, config: true, storage: true, auth: true, http: { allow: [`127.0.0.1:${webPort}`, 'localhost'] } },
         limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 5_000, maxOutputBytes: 65_536 },
       };
-      await publish(manifest, await wat(hostCalls));
+      // The allow-list names loopback: only a principal allowed publish-private-egress may publish it.
+      await expect(publish(manifest, await wat(hostCalls))).rejects.toMatchObject({ code: 'REGISTRY.PRIVATE_EGRESS_REFUSED' });
+      await publish(manifest, await wat(hostCalls), 'Bearer tok-root');
       await registryCommand('install', { name: 'acme/hooks', version: '1.0.0', environment: 'staging' });
     });
 
-    it('storage is persistent and namespaced per tenant and plugin', async () => {
+    it('storage is persistent and namespaced per tenant, plugin and environment; usage counters sit beside the data', async () => {
       expect((await call('acme/hooks', 'kv_roundtrip', 'colour')).output).toBe('colour');
       expect((await call('acme/hooks', 'kv_read', 'colour')).output).toBe('colour');
       const kv = await new Kvm(nc).open(pluginKvBucket(names));
       const keys: string[] = [];
       for await (const k of await kv.keys()) keys.push(k);
-      expect(keys).toEqual([`acme.acme.hooks.${Buffer.from('colour').toString('base64url')}`]);
+      expect(keys.sort()).toEqual(['_usage.acme', '_usage.acme.acme.hooks.staging', `acme.acme.hooks.staging.${Buffer.from('colour').toString('base64url')}`]);
       expect((await call('acme/hooks', 'kv_remove', 'colour')).output).toBe('0');
       expect((await call('acme/hooks', 'kv_remove', 'colour')).output).toBe('/');
     });
 
     it('http reaches an allowed host and nothing else; a refusal is a sandbox_violation', async () => {
+      // A loopback address, reachable because this version was allowed it at publish.
       const ok = await call('acme/hooks', 'http', JSON.stringify({ url: `http://127.0.0.1:${webPort}/ping` }));
       expect(JSON.parse(ok.output ?? '{}')).toMatchObject({ status: 200, body: 'pong GET /ping' });
 
-      // Not on the allow-list; a redirect to another host; a name that resolves to loopback.
-      for (const url of ['http://example.com/', `http://127.0.0.1:${webPort}/hop`, `http://localhost:${webPort}/`, 'http://localhost/']) {
+      // Not on the allow-list; a redirect to another host; ports the entries do not name.
+      for (const url of ['http://example.com/', `http://127.0.0.1:${webPort}/hop`, `http://localhost:${webPort}/`, `http://127.0.0.1:${webPort + 1}/`]) {
         const error = await failure(call('acme/hooks', 'http', JSON.stringify({ url })));
         expect(error.code, url).toBe('SANDBOX.GUEST_ERROR');
       }
@@ -466,6 +481,93 @@ describe('sandbox-runner - invocations on the bus', () => {
     it('auth asks policy for the caller', async () => {
       expect((await call('acme/hooks', 'auth', JSON.stringify({ action: 'install' }))).output).toBe('1');
       expect((await call('acme/hooks', 'auth', JSON.stringify({ action: 'install' }), 'Bearer tok-caller')).output).toBe('0');
+    });
+  });
+
+  describe('storage quotas (AssemblyScript plugin through the SDK)', () => {
+    const fillerDir = join(root, 'test', 'examples', 'storage-filler');
+    const fillerManifest = JSON.parse(readFileSync(join(fillerDir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown> & { limits: Record<string, number> };
+    const staging = { tenant: 'acme', name: 'acme/filler', environment: 'staging' };
+    let filler: Uint8Array;
+
+    /** What a plugin really holds in one environment, read from the bucket: data keys and their key + value bytes. */
+    async function held(scope: { tenant: string; name: string; environment: string }): Promise<{ bytes: number; keys: number }> {
+      const kv = await new Kvm(nc).open(pluginKvBucket(names));
+      const prefix = `${scope.tenant}.${scope.name.replace('/', '.')}.${scope.environment}.`;
+      let bytes = 0;
+      let keys = 0;
+      for await (const key of await kv.keys(`${prefix}>`)) {
+        const entry = await kv.get(key);
+        if (entry === null || entry.operation !== 'PUT') continue;
+        keys += 1;
+        bytes += Buffer.from(key.slice(prefix.length), 'base64url').byteLength + entry.length;
+      }
+      return { bytes, keys };
+    }
+
+    beforeAll(async () => {
+      filler = await (buildExample as (dir: string) => Promise<Uint8Array>)(fillerDir);
+      await publish(fillerManifest, filler);
+      await registryCommand('install', { name: 'acme/filler', version: '1.0.0', environment: 'staging' });
+    }, 60_000);
+
+    it('a plugin writing past its quota gets StorageQuotaExceeded from the SDK, and the bucket holds no more than the quota', async () => {
+      const reply = await call('acme/filler', 'fill', '10:100:k');
+      expect(reply.output).toBe('stored 5; StorageQuotaExceeded -6: storing 100 bytes under "k5" would exceed the storage quota (host status -6)');
+      expect(await held(staging)).toEqual({ keys: 5, bytes: 5 * (2 + 100) });
+      expect(await runner.storage.usage(staging)).toEqual({ keys: 5, bytes: 510 });
+      // Refused again on the next call: the quota holds across calls and instances.
+      expect((await call('acme/filler', 'put', 'k7:1')).output).toMatch(/^StorageQuotaExceeded -6: /);
+    });
+
+    it('an overwrite adjusts usage by the difference and a delete gives its key and bytes back', async () => {
+      expect((await call('acme/filler', 'put', 'k0:40')).output).toBe('ok');
+      expect(await runner.storage.usage(staging)).toEqual({ keys: 5, bytes: 450 });
+      expect((await call('acme/filler', 'remove', 'k1')).output).toBe('0');
+      expect((await call('acme/filler', 'remove', 'k1')).output).toBe('-1');
+      expect(await runner.storage.usage(staging)).toEqual({ keys: 4, bytes: 348 });
+      expect((await call('acme/filler', 'put', 'k9:100')).output).toBe('ok');
+      expect((await call('acme/filler', 'put', 'k10:1')).output).toMatch(/^StorageQuotaExceeded -6: /);
+      expect(await runner.storage.usage(staging)).toEqual(await held(staging));
+    });
+
+    it('a value too large for the bus or for the host channel is StorageValueTooLarge, not a generic failure, and nothing is stored', async () => {
+      const before = await runner.storage.usage(staging);
+      // Over what one NATS message carries beside its headers, under the 1 MiB host channel: refused by the runner.
+      expect((await call('acme/filler', 'put', 'big:1048000')).output).toBe('StorageValueTooLarge -5: storing 1048000 bytes under "big": the value is larger than the host stores (host status -5)');
+      // Over the host channel: refused in the worker before it is copied out.
+      expect((await call('acme/filler', 'put', 'big:1048577')).output).toMatch(/^StorageValueTooLarge -5: storing 1048577 bytes/);
+      expect(await runner.storage.usage(staging)).toEqual(before);
+      expect(await held(staging)).toEqual(before);
+    });
+
+    it("the tenant total holds across a tenant's plugins: the second stops where the tenant is full", async () => {
+      const initech = 'Bearer tok-initech';
+      for (const name of ['initech/filler-a', 'initech/filler-b']) {
+        await publish({ ...fillerManifest, name }, filler, initech);
+        await client.request('registry', 'install', { name, version: '1.0.0', environment: 'staging' }, { credential: initech });
+      }
+      expect((await call('initech/filler-a', 'fill', '10:10:k', initech)).output).toMatch(/^stored 5; StorageQuotaExceeded -6: /);
+      expect((await call('initech/filler-b', 'fill', '10:10:k', initech)).output).toMatch(/^stored 3; StorageQuotaExceeded -6: /);
+      expect(await runner.storage.tenantUsage('initech')).toEqual({ keys: TENANT_STORAGE_KEYS, bytes: 8 * 12 });
+      expect((await held({ tenant: 'initech', name: 'initech/filler-b', environment: 'staging' })).keys).toBe(3);
+      // Another tenant's plugin is not held back by initech's total.
+      expect((await runner.storage.tenantUsage('acme')).keys).toBeLessThanOrEqual(TENANT_STORAGE_KEYS);
+    });
+
+    it('publish refuses a storage quota above the platform cap, naming the cap and its variable', async () => {
+      const error = await failure(publish({ ...fillerManifest, version: '1.0.1', limits: { ...fillerManifest.limits, maxStorageKeys: 100_001 } }, filler));
+      expect(error.code).toBe('REGISTRY.MANIFEST_INVALID');
+      expect(error.message).toContain("limits.maxStorageKeys: 100001 is above this platform's cap of 100000 (FORGEONE_STORAGE_MAX_QUOTA_KEYS)");
+    });
+
+    it('sandbox-runner.storage answers quota and usage per environment and the tenant total, to callers allowed to read', async () => {
+      const reply = await client.request<PluginStorageReply>('sandbox-runner', 'storage', { name: 'acme/filler' }, { credential: 'Bearer tok-viewer' });
+      const usage = await held(staging);
+      expect(reply.environments).toEqual([{ environment: 'staging', version: '1.0.0', usedBytes: usage.bytes, usedKeys: usage.keys, maxBytes: 100_000, maxKeys: 5 }]);
+      expect(reply.tenant).toEqual({ ...(await runner.storage.tenantUsage('acme').then((u) => ({ usedBytes: u.bytes, usedKeys: u.keys }))), maxBytes: 64 * 1024 * 1024, maxKeys: TENANT_STORAGE_KEYS });
+      expect((await failure(client.request('sandbox-runner', 'storage', { name: 'acme/filler' }, { credential: 'Bearer tok-caller' }))).code).toBe('AUTHZ.DENIED');
+      expect((await failure(client.request('sandbox-runner', 'storage', { name: 'filler' }, { credential: DEV }))).code).toBe('COMMAND.INVALID');
     });
   });
 

@@ -83,7 +83,7 @@ export class KeyCommandsController {
   @MessagePattern('signer.sign')
   async sign(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(SignStatementRequestSchema, body, 'COMMAND.INVALID', 'the sign request');
-    await this.authz.authorize(ctx.credential, 'sign', { type: 'Plugin', id: request.statement.predicate.name });
+    await this.authz.authorize(ctx.credential, 'sign', { type: 'Plugin', id: request.statement.predicate.name }, sourceOf(ctx));
     if (!this.signingKey) {
       throw new ForgeOneError(
         'SIGNER.KEY_NOT_CONFIGURED',
@@ -94,9 +94,15 @@ export class KeyCommandsController {
   }
 
   private async authorizeOnTenant(ctx: BusContext, action: Action): Promise<KeyCommandMetadata> {
-    const decision = await this.authz.authorize(ctx.credential, action, { type: 'Tenant', id: OWN_TENANT });
+    const decision = await this.authz.authorize(ctx.credential, action, { type: 'Tenant', id: OWN_TENANT }, sourceOf(ctx));
     return { tenant: decision.principal.tenant, actor: decision.principal.id, now: new Date(), newId: randomUUID };
   }
+}
+
+// The client the forwarding service reports, for policy's count of failed authentications.
+function sourceOf(ctx: BusContext): { source?: string } {
+  const source = ctx.source;
+  return source ? { source } : {};
 }
 
 function listed(key: TrustedKey): TrustedKeyInfo {

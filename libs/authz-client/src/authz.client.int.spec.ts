@@ -115,6 +115,27 @@ describe('authz client - asking policy over NATS', () => {
     expect((await refusal(authz.authorize('tok-gina', 'publish', hello))).code).toBe('AUTH.TOKEN_REVOKED');
   });
 
+  it('authentication - a credential over 4096 characters is AUTH.UNAUTHENTICATED saying so, without asking policy', async () => {
+    const authz = await client();
+    const error = await refusal(authz.authorize(`Bearer fo_${'x'.repeat(5000)}`, 'publish', hello));
+    expect(error.code).toBe('AUTH.UNAUTHENTICATED');
+    expect(error.message).toMatch(/^the credential is 5003 characters long, more than the 4096 any ForgeOne credential has/);
+    expect(authz.stats().requests).toBe(0);
+    // 4096 characters are still asked about (and refused by policy as unknown).
+    expect((await refusal(authz.authorize('t'.repeat(4096), 'publish', hello))).code).toBe('AUTH.UNAUTHENTICATED');
+    expect(authz.stats().requests).toBe(1);
+  });
+
+  it('source - travels with the check for policy to count failures by, and is not part of the cached question', async () => {
+    const authz = await client();
+    await authz.authorize('tok-alice', 'publish', hello, { source: 'http 203.0.113.7' });
+    await authz.authorize('tok-alice', 'publish', hello, { source: 'http 198.51.100.1' });
+    expect(responder.requests).toEqual([expect.objectContaining({ credential: 'tok-alice', source: 'http 203.0.113.7' })]);
+    // A source that is not printable ASCII is left out rather than failing the check.
+    await refusal(authz.authorize('tok-nobody', 'publish', hello, { source: 'http \u0000evil' }));
+    expect(responder.requests.at(-1)).not.toHaveProperty('source');
+  });
+
   it('fails closed - no policy service on the bus is AUTHZ.UNAVAILABLE', async () => {
     const authz = await client({}, namesFor(testNamespace('authz-none')));
     const error = await refusal(authz.authorize('tok-alice', 'publish', hello));

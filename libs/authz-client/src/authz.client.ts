@@ -3,7 +3,9 @@ import {
   AuthzDecisionSchema,
   encodeSubjectToken,
   ForgeOneError,
+  MAX_CREDENTIAL_LENGTH,
   POLICY_AGGREGATE,
+  RequestSourceSchema,
   resolveAuthzResource,
   TOKEN_AGGREGATE,
   type Action,
@@ -32,6 +34,12 @@ export interface ResourceRef {
 /** Facts about the request itself (not the resource) that policy may look at. */
 export interface AuthzContext {
   readonly environment?: string;
+  /**
+   * Where the end user's request came from, as this service knows it (`http 203.0.113.7`, or what
+   * the `Forgeone-Source` header of a forwarded command says). Policy counts failed
+   * authentications per source; it plays no part in the decision, nor in the cache.
+   */
+  readonly source?: string;
 }
 
 export interface AuthzClientOptions {
@@ -132,11 +140,18 @@ export class AuthzClient {
         { action, resource: { type: resource.type, id: resource.id } },
       );
     }
+    if (token.length > MAX_CREDENTIAL_LENGTH) {
+      throw new ForgeOneError(
+        'AUTH.UNAUTHENTICATED',
+        `the credential is ${token.length} characters long, more than the ${MAX_CREDENTIAL_LENGTH} any ForgeOne credential has, so ${action} on ${resource.type} ${resource.id} was refused; send a ForgeOne API token`,
+        { action, resource: { type: resource.type, id: resource.id }, maxLength: MAX_CREDENTIAL_LENGTH },
+      );
+    }
     const ctx = context.environment ? { environment: context.environment } : {};
     const key = decisionCacheKey({ credential: token, action, resource, context: ctx });
     const cached = this.decisions.get(key);
     if (cached) return verdict(cached, action, resource, ctx);
-    return this.ask(key, token, action, resource, ctx);
+    return this.ask(key, token, action, resource, ctx, context.source);
   }
 
   /** Forgets every cached decision. */
@@ -162,7 +177,7 @@ export class AuthzClient {
     await this.close();
   }
 
-  private async ask(key: string, token: string, action: Action, resource: ResourceRef, ctx: AuthzContext): Promise<AuthzDecision> {
+  private async ask(key: string, token: string, action: Action, resource: ResourceRef, ctx: AuthzContext, source: string | undefined): Promise<AuthzDecision> {
     const generation = this.decisions.generation;
     // A resource without a tenant is sent as is: policy fills in the principal's, so no look-up comes first.
     const decision = await this.check({
@@ -170,6 +185,7 @@ export class AuthzClient {
       action,
       resource: { type: resource.type, id: resource.id, ...(resource.tenant === undefined ? {} : { tenant: resource.tenant }), attributes: resource.attributes ?? {} },
       context: ctx,
+      ...(source !== undefined && RequestSourceSchema.safeParse(source).success ? { source } : {}),
     });
     this.decisions.set(key, decision, generation);
     return verdict(decision, action, resource, ctx);

@@ -44,8 +44,8 @@ describe('CedarPolicyEngine - default policies', () => {
     expect(Object.keys(engine.active!.policies)).toEqual(Object.keys(DEFAULT_POLICIES));
   });
 
-  it('admin - may do everything in its own tenant', () => {
-    expect(allowedActions(user('ann', 'admin'))).toEqual([...ACTIONS]);
+  it('admin - may do everything in its own tenant but let plugins reach private addresses', () => {
+    expect(allowedActions(user('ann', 'admin'))).toEqual(ACTIONS.filter((a) => a !== 'publish-private-egress'));
     expect(allowed(user('ann', 'admin'), 'install', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['admin-all-in-tenant'] });
   });
 
@@ -126,6 +126,11 @@ describe('CedarPolicyEngine - default policies', () => {
   it('tenants - the platform administrator and platform services cross tenants, nothing else does', () => {
     const platformAdmin: AuthzPrincipal = { id: 'bootstrap-admin', type: 'user', tenant: 'default', roles: ['admin'], platformAdmin: true };
     expect(allowed(platformAdmin, 'manage-tokens', tenant('globex'))).toMatchObject({ decision: 'allow', policyIds: ['platform-admin-all'] });
+    // Only the platform administrator may publish an allow-list naming private addresses.
+    expect(allowed(platformAdmin, 'publish-private-egress', plugin('acme'))).toMatchObject({ decision: 'allow', policyIds: ['platform-admin-all'] });
+    for (const role of ['admin', 'release-manager', 'developer', 'operator', 'auditor']) {
+      expect(allowed(user('u', role), 'publish-private-egress', plugin()).decision, role).toBe('deny');
+    }
     const runner: AuthzPrincipal = { id: 'service.sandbox-runner', type: 'service', tenant: 'default', roles: [], platformService: true };
     expect(allowed(runner, 'read', plugin('globex'))).toMatchObject({ decision: 'allow', policyIds: ['platform-services-read'] });
     expect(allowed(runner, 'hook:log', plugin('globex')).decision).toBe('allow');

@@ -8,8 +8,11 @@ export type ResourceType = Resource['type'];
 // Tenant-wide administration has no narrower resource than the tenant itself.
 const TENANT_ONLY: readonly Action[] = ['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'export-evidence'];
 
+// What a plugin version may do is decided on the plugin itself.
+const PLUGIN_ONLY: readonly Action[] = ['publish-private-egress', ...HOOK_ACTIONS];
+
 function resourceTypesOf(action: Action): readonly ResourceType[] {
-  if ((HOOK_ACTIONS as readonly string[]).includes(action)) return ['Plugin'];
+  if (PLUGIN_ONLY.includes(action)) return ['Plugin'];
   if (TENANT_ONLY.includes(action)) return ['Tenant'];
   return ['Plugin', 'Environment', 'Tenant'];
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ServiceName } from '@forgeone/contracts';
+import { MAX_CREDENTIAL_LENGTH, type ServiceName } from '@forgeone/contracts';
 import { parseApiToken, tokenSecretMatches } from './api-token.codec.js';
 import type { AuthzPrincipal } from './authz-entities.js';
 import { looksLikeServiceCredential, servicePrincipalId, verifyServiceCredential } from './service-credential.js';
@@ -63,6 +63,10 @@ export class CredentialVerifier {
     const presented = credential?.replace(/^bearer\s+/i, '').trim();
     if (!presented) {
       return fail('AUTH.UNAUTHENTICATED', 'no credential: send an API token (FORGEONE_TOKEN) or a service credential', 'no credential');
+    }
+    // Never hashed nor matched: no ForgeOne credential is anywhere near this long.
+    if (presented.length > MAX_CREDENTIAL_LENGTH) {
+      return fail('AUTH.UNAUTHENTICATED', `the credential is ${presented.length} characters long, more than the ${MAX_CREDENTIAL_LENGTH} any ForgeOne credential has; send an API token (fo_<id>_<secret>)`, 'credential too long');
     }
     const { serviceKey, tokens } = this.options;
     // Compared as digests in constant time: the bootstrap token may be short or low in entropy.

@@ -24,9 +24,12 @@ unless { (principal is ForgeOne::User && principal.platformAdmin) || (principal 
 permit (principal is ForgeOne::User, action, resource)
 when { principal.platformAdmin };`,
 
+  // Letting a plugin reach the platform's own network is the platform administrator's call (platform-admin-all);
+  // a policy set may grant publish-private-egress to others.
   'admin-all-in-tenant': `@id("admin-all-in-tenant")
 permit (principal in ${role('admin')}, action, resource)
-when { ${SAME_TENANT} };`,
+when { ${SAME_TENANT} }
+unless { action == ForgeOne::Action::"publish-private-egress" };`,
 
   'developer-publish': `@id("developer-publish")
 permit (principal in ${role('developer')}, action in ${action('publish', 'sign', 'read')}, resource);`,

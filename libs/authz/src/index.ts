@@ -12,6 +12,7 @@ export {
   MIN_SERVICE_KEY_LENGTH,
   SERVICE_CREDENTIAL_PREFIX,
   looksLikeServiceCredential,
+  readOwnServiceCredential,
   readServiceKey,
   serviceCredential,
   servicePrincipalId,
@@ -41,3 +42,15 @@ export {
   type AuthenticationFailureCode,
   type CredentialVerifierOptions,
 } from './credential.verifier.js';
+export {
+  AuthenticationFailureTally,
+  OTHER_SOURCES,
+  type AuthenticationFailureTallyOptions,
+  type CountedFailures,
+  type FailureOrigin,
+} from './authentication-failure.tally.js';
+export {
+  authenticationFailureSettingsFromEnv,
+  DEFAULT_AUTHENTICATION_FAILURE_SETTINGS,
+  type AuthenticationFailureSettings,
+} from './authentication-failure.settings.js';

@@ -64,3 +64,28 @@ function assertServiceKey(key: string): void {
 function mac(service: string, key: string): string {
   return createHmac('sha256', key).update(service, 'utf8').digest('base64url');
 }
+
+/**
+ * The credential `service` presents to the policy service: FORGEONE_SERVICE_CREDENTIAL (what
+ * `npm start` hands each service: its own credential and nothing from which another's could be
+ * made), or else one derived from FORGEONE_SERVICE_KEY. Throws, naming the variables, when neither
+ * is set or the credential is not `service`'s: without it every authorisation would be refused.
+ */
+export function readOwnServiceCredential(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env.FORGEONE_SERVICE_CREDENTIAL?.trim();
+  if (given) {
+    const match = SERVICE_CREDENTIAL_PATTERN.exec(given);
+    // The value is never echoed: it is a secret.
+    if (!match) throw new Error(`FORGEONE_SERVICE_CREDENTIAL is not a service credential (fos_${service}_<43 characters>)`);
+    if (match[1] !== service) throw new Error(`FORGEONE_SERVICE_CREDENTIAL belongs to the ${match[1]} service, not to ${service}`);
+    return given;
+  }
+  const key = readServiceKey(env);
+  if (!key) {
+    throw new Error(
+      `FORGEONE_SERVICE_CREDENTIAL is not set: the ${service} service proves itself to the policy service with it ` +
+        '(`npm start` hands each service its own; infra/generate-env.sh writes one per service for docker compose)',
+    );
+  }
+  return serviceCredential(service, key);
+}

@@ -1,4 +1,4 @@
-import { HEADERS } from '@forgeone/contracts';
+import { HEADERS, RequestSourceSchema } from '@forgeone/contracts';
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
@@ -29,6 +29,15 @@ export class BusContext extends BaseRpcContext<[subject: string, headers: MsgHdr
   /** The tenant the caller names (`Forgeone-Tenant` header), if any; authorise it before trusting it. */
   get tenant(): string | undefined {
     return this.header(HEADERS.tenant);
+  }
+  /**
+   * Where the end user's request came from as the sender reports it (`Forgeone-Source` header,
+   * e.g. `http 203.0.113.7` from the gateway); undefined when absent or not printable ASCII.
+   * For counting failed authentications only: anyone on the bus can write it.
+   */
+  get source(): string | undefined {
+    const value = this.header(HEADERS.source);
+    return value !== undefined && RequestSourceSchema.safeParse(value).success ? value : undefined;
   }
 }
 

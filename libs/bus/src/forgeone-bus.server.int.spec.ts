@@ -79,6 +79,7 @@ class TestController implements OnModuleInit {
       subject: ctx.subject,
       credential: ctx.credential ?? null,
       tenant: ctx.tenant ?? null,
+      source: ctx.source ?? null,
       receivedTraceparent: ctx.header('traceparent') ?? null,
       serverTraceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
     };
@@ -227,6 +228,27 @@ describe('ForgeOneBusServer commands', () => {
     expect(body.error.message).toContain('not valid JSON');
     const empty = await nc.request(names.command('registry', 'echo'), '', { timeout: 2_000 });
     expect(empty.json<{ data: unknown }>().data).toEqual({});
+  });
+
+  it('command - a body nested deeper than 64 levels is COMMAND.INVALID before it is parsed, on @MessagePattern and direct commands', async () => {
+    const nested = (depth: number) => `{"manifest":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+    for (const verb of ['echo', 'direct']) {
+      const raw = await nc.request(names.command('registry', verb), nested(10_000), { timeout: 2_000 });
+      expect(raw.json<{ error: { code: string; message: string } }>().error).toEqual({
+        code: 'COMMAND.INVALID',
+        message: `the body of registry.${verb} nests objects and arrays more than 64 levels deep; send a flatter JSON document`,
+        details: { maxDepth: 64 },
+      });
+    }
+    // 63 levels inside the body object are 64 in all: still answered.
+    const reply = await nc.request(names.command('registry', 'echo'), nested(63), { timeout: 2_000 });
+    expect(reply.json<{ data: { manifest: unknown } }>().data.manifest).toBeDefined();
+  });
+
+  it('command - the Forgeone-Source header reaches the handler when it is printable ASCII', async () => {
+    const sent = (source: string) => client.request<{ source: string | null }>('registry', 'echo', {}, { headers: { 'Forgeone-Source': source } });
+    expect((await sent('http 203.0.113.7')).source).toBe('http 203.0.113.7');
+    expect((await sent('x'.repeat(300))).source).toBeNull();
   });
 
   it('direct command - answered without Nest on its subject, in the caller\'s trace, with the server span in the reply', async () => {

@@ -1,4 +1,4 @@
-import { ForgeOneError, HEADERS, SERVICES, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
+import { assertJsonDepth, ForgeOneError, HEADERS, SERVICES, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
 import { ReplayGuard, type EventAuthorship, type EventRefusal, type OpenedEvent } from '@forgeone/event-store';
 import { SpanKind, createLogger, extractTraceContext, injectSpanContext, withSpan, type Logger } from '@forgeone/telemetry';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
@@ -69,6 +69,11 @@ export interface ForgeOneBusServerOptions {
   readonly authorship?: EventAuthorship;
   /** Extra checks for the health reply (database reachable, ...). */
   readonly readiness?: () => Promise<ReadinessChecks>;
+  /**
+   * Runs when the server closes, once no command or event is in flight any more and before the
+   * connection is drained: the last moment to publish what a service has buffered.
+   */
+  readonly beforeDisconnect?: () => Promise<void>;
   readonly logger?: Logger;
 }
 
@@ -493,6 +498,9 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
     await this.messages?.close().catch(() => undefined);
     await this.consumerLoop;
     await Promise.allSettled([...this.inflight]);
+    if (this.options.beforeDisconnect && !this.nc.isClosed()) {
+      await this.options.beforeDisconnect().catch((error: unknown) => this.log.error({ err: error }, 'could not finish before disconnecting'));
+    }
     if (!this.nc.isClosed() && !this.nc.isDraining()) await this.nc.drain().catch(() => undefined);
     this._status$.next('disconnected');
   }
@@ -500,6 +508,8 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
 
 function parseBody(pattern: string, data: Uint8Array): unknown {
   if (data.byteLength === 0) return {};
+  // Before parsing: a handler (or the reply's JSON.stringify) would overflow the stack on a body nested thousands deep.
+  assertJsonDepth(data, `the body of ${pattern}`);
   const text = decoder.decode(data);
   if (text.trim() === '') return {};
   try {

@@ -11,6 +11,8 @@ export const HOOK_ACTIONS = ['hook:log', 'hook:metrics', 'hook:clock', 'hook:con
 /** Every action policy decides on: one per command, the reads, and one per host hook. */
 export const ACTIONS = [
   'publish',
+  // Publishing an http allow-list that names a refused address (loopback, private, link-local, ...).
+  'publish-private-egress',
   'sign',
   'install',
   'promote',
@@ -85,18 +87,29 @@ export function resolveAuthzResource<R extends { readonly type: Resource['type']
   return { ...resource, id, tenant };
 }
 
+/** Longest credential any ForgeOne service accepts; a longer one is refused as unauthenticated unread. */
+export const MAX_CREDENTIAL_LENGTH = 4096;
+
+/** Where a request came from, as the service asking about it saw it (`http 203.0.113.7`); never trusted for access. */
+export const RequestSourceSchema = z.string().min(1).max(256).regex(/^[\x21-\x7e][\x20-\x7e]*$/, 'must be printable ASCII');
+
 /**
  * Body of `forgeone.authz.check`; the end user's token travels as `credential`. `resource.tenant`
  * may be omitted for the caller's own tenant: the decision's `principal.tenant` says which it was.
  */
 export const AuthzCheckRequestSchema = z
   .object({
-    credential: z.string().max(4096).optional(),
+    credential: z.string().max(MAX_CREDENTIAL_LENGTH).optional(),
     action: z.enum(ACTIONS),
     resource: AuthzCheckResourceSchema,
     context: z.object({ environment: EnvironmentSchema.optional() }).strict().default({}),
     /** Set by `policy check` (what-if): evaluate without recording a decision event. */
     dryRun: z.boolean().optional(),
+    /**
+     * The end user's client as the asking service knows it (the gateway: `http <address>`; a
+     * service forwards what the gateway told it). Failed authentications are counted per source.
+     */
+    source: RequestSourceSchema.optional(),
   })
   .strict();
 export type AuthzCheckRequest = z.input<typeof AuthzCheckRequestSchema>;
@@ -131,6 +144,7 @@ export const IDENTITY_EVENT_TYPES = {
 export const POLICY_EVENT_TYPES = {
   policySetApplied: 'io.forgeone.policy.policy_set_applied.v1',
   decisionRecorded: 'io.forgeone.policy.decision_recorded.v1',
+  authenticationFailuresCounted: 'io.forgeone.policy.authentication_failures_counted.v1',
 } as const;
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -176,6 +190,31 @@ export const DecisionRecordedSchema = z
     policyVersion: z.number().int(),
     /** Why, for denials that never reached policy evaluation (unknown or revoked token). */
     reason: z.string().optional(),
+    /** For a failed authentication: the client, as the service that asked reported it (`http 203.0.113.7`, `bus`). */
+    source: z.string().optional(),
+    /** For a failed authentication: the ForgeOne service that asked (`service.gateway`), or `policy` for its own commands. */
+    via: z.string().optional(),
+  })
+  .strict();
+
+/**
+ * Failed authentications of one source in one window beyond those recorded one by one as
+ * `decision_recorded`: how many, and why. Written when the window closes (or the policy service stops).
+ */
+export const AuthenticationFailuresCountedSchema = z
+  .object({
+    /** The client as the asking service reported it (`http 203.0.113.7`, `bus`), or `other sources` past the tracking bound. */
+    source: z.string(),
+    /** The ForgeOne service that asked (`service.gateway`), or `policy` for its own commands. */
+    via: z.string(),
+    windowStart: z.iso.datetime(),
+    windowEnd: z.iso.datetime(),
+    /** Failures in the window that were not recorded one by one. */
+    count: z.number().int().positive(),
+    /** Failures of this source in the window that were recorded one by one. */
+    recorded: z.number().int().nonnegative(),
+    /** The counted failures by reason (`invalid token`, `malformed token`, `token revoked`, ...). */
+    reasons: z.record(z.string(), z.number().int().positive()),
   })
   .strict();
 

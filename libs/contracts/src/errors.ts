@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   // Rollback protection (DESIGN §5): below the highest version an environment has had, only `rollback` goes.
   'REGISTRY.DOWNGRADE_REFUSED': 409,
   'REGISTRY.NOT_A_ROLLBACK': 409,
+  // The http allow-list names an address plugins may not reach (loopback, private, link-local, ...)
+  // and the publisher is not allowed publish-private-egress.
+  'REGISTRY.PRIVATE_EGRESS_REFUSED': 403,
   'REGISTRY.ARTIFACT_CORRUPT': 500,
   'REGISTRY.ARTIFACT_MISSING': 500,
   'EVENTSTORE.CONFLICT': 409,
@@ -57,6 +60,8 @@ export const ERROR_CODES = {
   'AUTH.UNAUTHENTICATED': 401,
   'AUTH.TOKEN_EXPIRED': 401,
   'AUTH.TOKEN_REVOKED': 401,
+  // Too many failed authentications from one client address: wait for Retry-After.
+  'AUTH.TOO_MANY_FAILURES': 429,
   'AUTHZ.DENIED': 403,
   'AUTHZ.UNAVAILABLE': 503,
   'POLICY.INVALID': 400,
@@ -89,6 +94,9 @@ export const ERROR_CODES = {
   'SANDBOX.OVERLOADED': 503,
   'SANDBOX.MODULE_REJECTED': 422,
   'SANDBOX.NOT_FOUND': 404,
+  // Storage refusals of a plugin's kv_set: the runner's hook throws them and the guest sees status -6 / -5.
+  'SANDBOX.STORAGE_QUOTA_EXCEEDED': 422,
+  'SANDBOX.STORAGE_VALUE_TOO_LARGE': 413,
   // Plugin signatures (DESIGN §5): each reason a signature does not verify is its own code.
   // 400/413: the envelope itself is unusable; 422: it is well formed but does not vouch for this plugin.
   'SIGNATURE.MISSING': 422,

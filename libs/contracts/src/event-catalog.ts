@@ -8,6 +8,7 @@ import {
   PluginVersionPublishedSchema,
 } from './plugin.events.js';
 import {
+  AuthenticationFailuresCountedSchema,
   DecisionRecordedSchema,
   IDENTITY_EVENT_TYPES,
   PolicySetAppliedSchema,
@@ -29,6 +30,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [IDENTITY_EVENT_TYPES.tokenRevoked]: TokenRevokedSchema,
   [POLICY_EVENT_TYPES.policySetApplied]: PolicySetAppliedSchema,
   [POLICY_EVENT_TYPES.decisionRecorded]: DecisionRecordedSchema,
+  [POLICY_EVENT_TYPES.authenticationFailuresCounted]: AuthenticationFailuresCountedSchema,
   [INVOCATION_EVENT_TYPES.invocationFailed]: InvocationFailedSchema,
   [INVOCATION_EVENT_TYPES.sandboxViolation]: SandboxViolationSchema,
   [KEY_EVENT_TYPES.trusted]: KeyTrustedSchema,

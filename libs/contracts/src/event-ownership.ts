@@ -29,7 +29,7 @@ export const EVENT_OWNERSHIP = {
   [SIGNATURE_AGGREGATE]: { owner: 'registry', types: Object.values(SIGNATURE_EVENT_TYPES) },
   [KEY_AGGREGATE]: { owner: 'signer', types: Object.values(KEY_EVENT_TYPES) },
   [POLICY_AGGREGATE]: { owner: 'policy', types: [POLICY_EVENT_TYPES.policySetApplied] },
-  [DECISION_AGGREGATE]: { owner: 'policy', types: [POLICY_EVENT_TYPES.decisionRecorded] },
+  [DECISION_AGGREGATE]: { owner: 'policy', types: [POLICY_EVENT_TYPES.decisionRecorded, POLICY_EVENT_TYPES.authenticationFailuresCounted] },
   [TOKEN_AGGREGATE]: { owner: 'policy', types: Object.values(IDENTITY_EVENT_TYPES) },
   [INVOCATION_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(INVOCATION_EVENT_TYPES) },
   [RUNNER_SIGNATURE_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(RUNNER_SIGNATURE_EVENT_TYPES) },

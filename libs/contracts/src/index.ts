@@ -14,3 +14,7 @@ export * from './invocation.js';
 export * from './signing.js';
 export * from './event-ownership.js';
 export * from './event-authorship.js';
+export * from './bus-permissions.js';
+export * from './storage-quota.js';
+export * from './egress.js';
+export * from './json-depth.js';

@@ -27,6 +27,9 @@ export const CapabilitiesSchema = z
   })
   .strict();
 
+/** The most any manifest may ask for (`limits.maxStorageBytes` / `maxStorageKeys`); the platform cap may be lower (storage-quota.ts). */
+export const STORAGE_QUOTA_CEILING = { maxBytes: 1024 * 1024 * 1024, maxKeys: 1_000_000 } as const;
+
 export const LimitsSchema = z
   .object({
     memoryMiB: z.number().int().min(1).max(4096),
@@ -35,6 +38,19 @@ export const LimitsSchema = z
     maxInputBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
     maxOutputBytes: z.number().int().min(1).max(64 * 1024 * 1024),
     maxConcurrency: z.number().int().min(1).max(1024).optional(),
+    // Plugin storage per environment; the platform caps both (FORGEONE_STORAGE_MAX_QUOTA_*), publish refuses more.
+    maxStorageBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(STORAGE_QUOTA_CEILING.maxBytes, `must be at most ${STORAGE_QUOTA_CEILING.maxBytes} bytes (1 GiB); the platform's cap may be lower`)
+      .optional(),
+    maxStorageKeys: z
+      .number()
+      .int()
+      .min(1)
+      .max(STORAGE_QUOTA_CEILING.maxKeys, `must be at most ${STORAGE_QUOTA_CEILING.maxKeys} keys; the platform's cap may be lower`)
+      .optional(),
   })
   .strict();
 
@@ -60,6 +76,11 @@ export const PluginManifestSchema = z
     const handlers = new Set(manifest.handlers);
     if (handlers.size !== manifest.handlers.length) {
       ctx.addIssue({ code: 'custom', path: ['handlers'], message: 'handlers must be unique' });
+    }
+    for (const field of ['maxStorageBytes', 'maxStorageKeys'] as const) {
+      if (manifest.limits[field] !== undefined && manifest.capabilities.storage !== true) {
+        ctx.addIssue({ code: 'custom', path: ['limits', field], message: 'is a storage quota, but the manifest does not grant the "storage" capability' });
+      }
     }
     manifest.tests.forEach((test, i) => {
       if (!handlers.has(test.handler)) {

@@ -31,8 +31,20 @@ export const PluginVersionPublishedSchema = z
     publisher: z.string().min(1),
     /** Absent when the version was published unsigned. */
     signature: StoredSignatureSchema.optional(),
+    /**
+     * Entries of `capabilities.http.allow` that name a refused address (loopback, private,
+     * link-local, ...) and that the publisher was allowed to keep (`publish-private-egress`): the
+     * sandbox-runner lets this version, and only it, reach them. Absent when there are none.
+     */
+    privateEgress: z.array(z.string()).min(1).max(64).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((data, ctx) => {
+    const allow = data.manifest.capabilities.http?.allow ?? [];
+    data.privateEgress?.forEach((entry, i) => {
+      if (!allow.includes(entry)) ctx.addIssue({ code: 'custom', path: ['privateEgress', i], message: `"${entry}" is not an entry of capabilities.http.allow` });
+    });
+  });
 
 export const PluginInstalledSchema = z
   .object({ name: PluginNameSchema, version: SemverSchema, digest: DigestSchema, environment: EnvironmentSchema })

@@ -59,6 +59,8 @@ export interface Names {
   health(service: ServiceName): string;
   /** JetStream object store bucket holding artifacts by digest. */
   readonly artifactBucket: string;
+  /** JetStream KV bucket of plugin storage. */
+  readonly pluginKvBucket: string;
   /** Durable consumer name for a reader of the stream. */
   consumer(name: string): string;
   /** Queue group for a service's command subscriptions. */
@@ -80,6 +82,7 @@ export function names(namespace = ''): Names {
     invoke: (environment, plugin) => `${p}forgeone.invoke.${encodeSubjectToken(environment)}.${encodeSubjectToken(plugin)}`,
     health: (service) => `${p}forgeone.health.${service}`,
     artifactBucket: `${lower}forgeone-artifacts`,
+    pluginKvBucket: `${lower}forgeone-plugin-kv`,
     consumer: (name) => `${lower}${name}`,
     queue: (service) => `${lower}forgeone-${service}`,
   };
@@ -91,6 +94,11 @@ export const HEADERS = {
   traceparent: 'traceparent',
   tracestate: 'tracestate',
   tenant: 'Forgeone-Tenant',
+  /**
+   * Where the end user's request came from, as the service that forwards it saw it (the gateway
+   * sends `http <client address>`); a service passes it on with its authz.check. Not a credential.
+   */
+  source: 'Forgeone-Source',
   eventType: 'Ce-Type',
   msgId: 'Nats-Msg-Id',
   expectedLastSubjectSequence: 'Nats-Expected-Last-Subject-Sequence',

@@ -58,6 +58,28 @@ export const HOST_FUNCTIONS_V1: Readonly<Record<HostFunctionName, HostFunctionSp
   auth_check: fn(['i32', 'i32'], ['i32'], 'auth'),
 };
 
+/**
+ * Results of host functions as the guest sees them: an i32 result is the status itself, an i64
+ * result is a status when negative. 0 is ok (for i32 results); every negative value is named here.
+ */
+export const HOST_STATUS = {
+  ok: 0,
+  /** The config key or storage key does not exist. */
+  notFound: -1,
+  /** Policy, the manifest or the http allow-list refused this use. */
+  denied: -2,
+  /** The host could not answer (storage or network error, malformed request, no hook). */
+  failed: -3,
+  /** `forgeone_alloc` returned 0 for the answer. */
+  guestOutOfMemory: -4,
+  /** The answer, or the value given to `kv_set`, is larger than the host can carry. */
+  tooLarge: -5,
+  /** `kv_set` would take the plugin's or its tenant's storage past its quota; nothing was written. */
+  quotaExceeded: -6,
+} as const;
+
+export type HostStatus = (typeof HOST_STATUS)[keyof typeof HOST_STATUS];
+
 export function isHostFunctionName(name: string): name is HostFunctionName {
   return Object.prototype.hasOwnProperty.call(HOST_FUNCTIONS_V1, name);
 }

@@ -7,11 +7,13 @@ export {
   EXPORT_MEMORY,
   HANDLER_SIGNATURE,
   HOST_FUNCTIONS_V1,
+  HOST_STATUS,
   HOST_MODULE,
   RESERVED_EXPORTS,
   isHostFunctionName,
   type HostFunctionName,
   type HostFunctionSpec,
+  type HostStatus,
   type PluginCapability,
 } from './abi-v1.contract.js';
 export { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader.js';

@@ -1,10 +1,11 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findNatsServerBinary, startNats } from './nats-server.js';
+import { natsCredentialOptions } from './nats-url.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
 describe('startNats', () => {
@@ -24,7 +25,7 @@ describe('startNats', () => {
       expect(nats.url).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
       expect(port).not.toBe(4222);
 
-      const nc = await connect({ servers: nats.url });
+      const nc = await connect({ servers: nats.url, ...natsCredentialOptions(nats.operatorCredential!) });
       try {
         const jsm = await jetstreamManager(nc);
         await jsm.streams.add({ name: 'RUNTIME_CHECK', subjects: ['runtime.check.>'] });
@@ -35,6 +36,9 @@ describe('startNats', () => {
         expect(message?.string()).toBe('hello');
         // The server accepts the 8 MB payloads the platform's config allows.
         expect(nc.info?.max_payload).toBe(8 * 1024 * 1024);
+        // Its environment holds none of the platform's variables.
+        const environ = (await readFile(`/proc/${nats.pid}/environ`, 'utf8')).split('\0').filter(Boolean);
+        expect(environ.map((entry) => entry.split('=')[0]).filter((key) => !['PATH', 'TZ', 'LANG', 'LC_ALL'].includes(key))).toEqual([]);
       } finally {
         await nc.close();
       }
@@ -48,7 +52,7 @@ describe('startNats', () => {
 
   it('startNats - keeps streams across restarts of the same data folder', async () => {
     const first = await startNats({ dataDir });
-    let nc = await connect({ servers: first.url });
+    let nc = await connect({ servers: first.url, ...natsCredentialOptions(first.operatorCredential!) });
     await (await jetstreamManager(nc)).streams.add({ name: 'KEPT', subjects: ['kept.>'] });
     await jetstream(nc).publish('kept.a', 'x');
     await nc.close();
@@ -56,7 +60,9 @@ describe('startNats', () => {
 
     const second = await startNats({ dataDir });
     try {
-      nc = await connect({ servers: second.url });
+      nc = await connect({ servers: second.url, ...natsCredentialOptions(second.operatorCredential!) });
+      // The same data folder keeps the same identities.
+      expect(second.serviceCredentials).toEqual(first.serviceCredentials);
       const info = await (await jetstreamManager(nc)).streams.info('KEPT');
       expect(info.state.messages).toBe(1);
       await nc.close();

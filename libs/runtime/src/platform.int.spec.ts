@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVICES, names } from '@forgeone/contracts';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { envForService, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
+import { envForService, externalServiceCredentials, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'health-service.mjs');
@@ -159,26 +159,54 @@ describe('runPlatform', () => {
     ).rejects.toThrow(/Not built: .*apps\/gateway\/dist\/main\.js missing\. Run `npm run build`/);
   });
 
-  it('serviceEnv - hands every service the service key; a key given in the environment is kept, a short one refused', async () => {
+  it('serviceEnv - no secret is in the shared environment; a short service key is refused', async () => {
     const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
-    expect(serviceEnv({}, config, 'nats://n', 'postgres://p', 'k'.repeat(43)).FORGEONE_SERVICE_KEY).toBe('k'.repeat(43));
-    expect(serviceEnv({ FORGEONE_SERVICE_KEY: 'given'.repeat(8) }, config, 'nats://n', 'postgres://p').FORGEONE_SERVICE_KEY).toBe('given'.repeat(8));
+    const shared = serviceEnv(
+      {
+        FORGEONE_SERVICE_KEY: 'given'.repeat(8),
+        FORGEONE_BOOTSTRAP_TOKEN: 'bootstrap-token-0123456789',
+        FORGEONE_NATS_CREDENTIAL_REGISTRY: 'registry:pw',
+        FORGEONE_NATS_REGISTRY_PASSWORD: 'pw',
+        FORGEONE_SIGNER_KEY: 'pem',
+        FORGEONE_LOG_LEVEL: 'warn',
+      },
+      config,
+      'nats://n',
+      'postgres://p',
+    );
+    expect(Object.keys(shared).filter((key) => /KEY|TOKEN|CREDENTIAL|PASSWORD/.test(key))).toEqual([]);
     await expect(
       runPlatform({ env: { FORGEONE_DATA_DIR: join(root, 'data'), FORGEONE_SERVICE_KEY: 'short' }, repoRoot: root, handleSignals: false }),
     ).rejects.toThrow(/FORGEONE_SERVICE_KEY must be at least 32 characters/);
   });
 
-  it('envForService - the signature policy reaches the services that verify; the signing key only the signer', () => {
+  it('envForService - each service gets only its own credentials; the bootstrap token and service key only policy; the signing key only the signer', () => {
     const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
     const policy = '{"production":{"mode":"strict","threshold":2}}';
-    const shared = serviceEnv({ FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x' }, config, 'nats://n', 'postgres://p', 'k'.repeat(43));
+    const source = { FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x' };
+    const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
+    const secrets = {
+      serviceKey: 'k'.repeat(43),
+      bootstrapToken: 'bootstrap-token-0123456789',
+      natsCredentials: { registry: 'registry:one', 'sandbox-runner': 'sandbox-runner:two', policy: 'policy:three' },
+    };
     for (const name of ['registry', 'sandbox-runner'] as const) {
-      const env = envForService(name, shared);
-      expect(env).toMatchObject({ FORGEONE_SIGNATURE_POLICY: policy, OTEL_SERVICE_NAME: `forgeone-${name}` });
-      expect(env.FORGEONE_SIGNER_KEY).toBeUndefined();
-      expect(env.AWS_SECRET_ACCESS_KEY).toBeUndefined();
+      const env = envForService(name, shared, secrets, source);
+      expect(env).toMatchObject({ FORGEONE_SIGNATURE_POLICY: policy, OTEL_SERVICE_NAME: `forgeone-${name}`, FORGEONE_NATS_CREDENTIAL: secrets.natsCredentials[name] });
+      expect(env.FORGEONE_SERVICE_CREDENTIAL).toMatch(new RegExp(`^fos_${name}_[A-Za-z0-9_-]{43}$`));
+      for (const absent of ['FORGEONE_SIGNER_KEY', 'AWS_SECRET_ACCESS_KEY', 'FORGEONE_SERVICE_KEY', 'FORGEONE_BOOTSTRAP_TOKEN']) expect(env[absent], absent).toBeUndefined();
     }
-    expect(envForService('signer', shared).FORGEONE_SIGNER_KEY).toBe('pem');
+    const policyEnv = envForService('policy', shared, secrets, source);
+    expect(policyEnv).toMatchObject({ FORGEONE_SERVICE_KEY: secrets.serviceKey, FORGEONE_BOOTSTRAP_TOKEN: secrets.bootstrapToken, FORGEONE_NATS_CREDENTIAL: 'policy:three' });
+    expect(policyEnv.FORGEONE_SERVICE_CREDENTIAL).toBeUndefined();
+    expect(envForService('signer', shared, secrets, source).FORGEONE_SIGNER_KEY).toBe('pem');
+    expect(envForService('gateway', shared, secrets, source).FORGEONE_NATS_CREDENTIAL).toBeUndefined();
+  });
+
+  it('externalServiceCredentials - all services or none', () => {
+    expect(externalServiceCredentials({})).toEqual({});
+    expect(() => externalServiceCredentials({ FORGEONE_NATS_CREDENTIAL_REGISTRY: 'registry:x' })).toThrow(/FORGEONE_NATS_CREDENTIAL_SIGNER.*FORGEONE_NATS_CREDENTIAL_SANDBOX_RUNNER/);
+    expect(externalServiceCredentials({ FORGEONE_NATS_CREDENTIAL_REGISTRY: 'registry:x' }, ['registry'])).toEqual({ registry: 'registry:x' });
   });
 
   it('findRepoRoot - finds the folder holding nx.json', () => {

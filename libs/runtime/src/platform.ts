@@ -3,11 +3,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
+import { createHmac } from 'node:crypto';
+import { busInboxPrefix, SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
+import { natsCredentialOptions } from './nats-url.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
@@ -54,7 +56,8 @@ const PASSED_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'NODE_
  * `process.exit(await platform.done)` to end with the platform's exit code.
  */
 export async function runPlatform(options: RunPlatformOptions = {}): Promise<RunningPlatform> {
-  const env = options.env ?? process.env;
+  // A copy: the secrets are then removed from this process's own environment (see below).
+  const env = { ...(options.env ?? process.env) };
   const config = loadConfig(env);
   const logger = createRuntimeLogger(config.logLevel);
   const repoRoot = options.repoRoot ?? findRepoRoot();
@@ -70,6 +73,9 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   // Services prove who they are to each other with credentials derived from this key; one per run is enough.
   const serviceKey = env.FORGEONE_SERVICE_KEY?.trim() ? env.FORGEONE_SERVICE_KEY : randomBytes(32).toString('base64url');
   if (serviceKey.length < 32) throw new Error('FORGEONE_SERVICE_KEY must be at least 32 characters long (or leave it unset: npm start generates one)');
+  const externalCredentials = config.natsUrl ? externalServiceCredentials(env, serviceNames) : {};
+  // Child processes that are not services (PostgreSQL's, which inherit this process's environment) must not see secrets.
+  if (!options.env) forgetSecrets(process.env);
   logger.info({ config: redactConfig(config) }, 'starting ForgeOne');
 
   let nats: NatsHandle | undefined;
@@ -81,16 +87,24 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     await nats?.stop().catch((error: unknown) => logger.error({ err: error }, 'could not stop NATS'));
   };
   try {
-    nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, logger });
-    const writerKeys = await prepareEventWriterKeys({ dataDir: config.dataDir, natsUrl: nats.url, names: namesFor(config.namespace), logger });
+    nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, namespace: config.namespace, serviceCredentials: externalCredentials, logger });
+    // On a server it started, the platform reads the stream's last sequence as the operator.
+    const writerKeys = await prepareEventWriterKeys({
+      dataDir: config.dataDir,
+      natsUrl: nats.url,
+      names: namesFor(config.namespace),
+      logger,
+      ...(nats.operatorCredential ? { connection: { ...natsCredentialOptions(nats.operatorCredential), inboxPrefix: busInboxPrefix(namesFor(config.namespace), { kind: 'operator' }) } } : {}),
+    });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
-    const shared = serviceEnv(env, config, nats.url, postgres.url, serviceKey);
+    const shared = serviceEnv(env, config, nats.url, postgres.url);
+    const secrets: PlatformSecrets = { serviceKey, natsCredentials: nats.serviceCredentials, ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}) };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({
         name,
         entry,
         cwd: repoRoot,
-        env: withEventAuthorship(name, envForService(name, shared), writerKeys),
+        env: withEventAuthorship(name, envForService(name, shared, secrets, env), writerKeys),
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -103,6 +117,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     void supervisor.done.then((exit) => earlyExit.abort(new Error(`ForgeOne stopped while starting: ${describeExit(exit)}`)));
     await waitForReadiness(nats.url, config.namespace, serviceNames, options.readinessTimeoutMs ?? 60_000, {
       signal: earlyExit.signal,
+      ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
     });
   } catch (error) {
     if (supervisor) await supervisor.stop();
@@ -133,11 +148,27 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   };
 }
 
-/** The environment every service gets; OTEL_SERVICE_NAME is added per service. */
-export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsUrl: string, databaseUrl: string, serviceKey?: string): Record<string, string> {
+/**
+ * Variables no service receives from the shared environment: each is handed only to the service
+ * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
+ */
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_EVENT_SIGNING_KEY)$/;
+
+/** Secrets the platform hands out, each to the one service that needs it. */
+export interface PlatformSecrets {
+  /** The key service credentials are derived from; only the policy service (which verifies them) receives it. */
+  readonly serviceKey: string;
+  /** Each service's own NATS credential (NKey seed or user:password), where there is one. */
+  readonly natsCredentials?: Partial<Record<ServiceName, string>>;
+  /** The platform administrator's token; only the policy service receives it. */
+  readonly bootstrapToken?: string;
+}
+
+/** The environment every service gets, without any secret; OTEL_SERVICE_NAME and the service's own secrets are added per service. */
+export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsUrl: string, databaseUrl: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) continue;
+    if (value === undefined || SECRET_VARIABLE.test(key)) continue;
     if (PASSED_THROUGH.includes(key) || key.startsWith('OTEL_') || key.startsWith('FORGEONE_')) out[key] = value;
   }
   return {
@@ -148,21 +179,48 @@ export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsU
     FORGEONE_HTTP_PORT: String(config.httpPort),
     FORGEONE_DATA_DIR: config.dataDir,
     FORGEONE_LOG_LEVEL: config.logLevel,
-    ...(serviceKey ? { FORGEONE_SERVICE_KEY: serviceKey } : {}),
   };
 }
 
 /**
- * One service's environment: the shared one, less what only another service may read. The
- * platform's signing key (FORGEONE_SIGNER_KEY*) is the signer's alone; FORGEONE_SIGNATURE_POLICY
- * reaches every service, since the registry and the sandbox-runner both verify by it.
+ * One service's environment: the shared one plus what is that service's alone. Each service gets
+ * its own NATS credential and its own service credential; only the policy service gets the
+ * bootstrap token and the key that service credentials are derived from (it verifies them); only
+ * the signer gets the platform's signing key (FORGEONE_SIGNER_KEY*, from `env`).
  */
-export function envForService(name: ServiceName, shared: Record<string, string>): Record<string, string> {
-  return { ...(name === 'signer' ? shared : withoutSigningKey(shared)), OTEL_SERVICE_NAME: `forgeone-${name}` };
+export function envForService(name: ServiceName, shared: Record<string, string>, secrets: PlatformSecrets, env: NodeJS.ProcessEnv = {}): Record<string, string> {
+  const own: Record<string, string> = { OTEL_SERVICE_NAME: `forgeone-${name}` };
+  const nats = secrets.natsCredentials?.[name];
+  if (nats) own.FORGEONE_NATS_CREDENTIAL = nats;
+  if (name === 'policy') {
+    own.FORGEONE_SERVICE_KEY = secrets.serviceKey;
+    if (secrets.bootstrapToken) own.FORGEONE_BOOTSTRAP_TOKEN = secrets.bootstrapToken;
+  } else {
+    own.FORGEONE_SERVICE_CREDENTIAL = `fos_${name}_${createHmac('sha256', secrets.serviceKey).update(name, 'utf8').digest('base64url')}`;
+  }
+  if (name === 'signer') {
+    for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_SIGNER_KEY') && value !== undefined) own[key] = value;
+  }
+  return { ...shared, ...own };
 }
 
-function withoutSigningKey(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('FORGEONE_SIGNER_KEY')));
+/**
+ * For an external NATS: each service's own credential from `FORGEONE_NATS_CREDENTIAL_<SERVICE>`
+ * (`-` as `_`). All or none: a partial set would leave some services on NATS_URL's credential.
+ */
+export function externalServiceCredentials(env: NodeJS.ProcessEnv, services: readonly ServiceName[] = SERVICES): Partial<Record<ServiceName, string>> {
+  const variable = (service: ServiceName) => `FORGEONE_NATS_CREDENTIAL_${service.replace(/-/g, '_').toUpperCase()}`;
+  const given = services.filter((service) => env[variable(service)]?.trim());
+  if (given.length === 0) return {};
+  const missing = services.filter((service) => !given.includes(service));
+  if (missing.length > 0) {
+    throw new Error(`${missing.map(variable).join(', ')} not set: with an external NATS give every service its own credential, or none (all then use NATS_URL's)`);
+  }
+  return Object.fromEntries(given.map((service) => [service, env[variable(service)]!.trim()]));
+}
+
+function forgetSecrets(env: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(env)) if (SECRET_VARIABLE.test(key)) delete env[key];
 }
 
 /** The folder holding nx.json above this file (the repository root). */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { names, type ServiceName } from '@forgeone/contracts';
+import { busInboxPrefix, names, type ServiceName } from '@forgeone/contracts';
 import { connect } from '@nats-io/transport-node';
-import { natsConnectionOptions } from './nats-url.js';
+import { natsConnectionOptions, natsCredentialOptions } from './nats-url.js';
 
 /** What a service last said about itself on its health subject. */
 export interface ServiceReadiness {
@@ -17,6 +17,8 @@ export interface WaitForReadinessOptions {
   readonly signal?: AbortSignal;
   /** Pause between polling rounds (default 250 ms). */
   readonly intervalMs?: number;
+  /** The credential to connect with (the operator's on a server the platform started). */
+  readonly credential?: string;
 }
 
 /**
@@ -36,7 +38,12 @@ export async function waitForReadiness(
     serviceNames.map((service) => [service, { service, ready: false, problem: 'not asked yet' }]),
   );
   if (options.signal?.aborted) throw abortError(options.signal);
-  const nc = await connect({ ...natsConnectionOptions(natsUrl), name: 'forgeone-readiness', timeout: 5_000 });
+  const nc = await connect({
+    ...natsConnectionOptions(natsUrl),
+    ...(options.credential ? { ...natsCredentialOptions(options.credential), inboxPrefix: busInboxPrefix(subjects, { kind: 'operator' }) } : {}),
+    name: 'forgeone-readiness',
+    timeout: 5_000,
+  });
   try {
     for (;;) {
       const pending = serviceNames.filter((service) => !status.get(service)?.ready);

@@ -21,6 +21,8 @@ class TestHooks implements HostHooks {
   }
 
   async kvSet(ctx: HostCallContext, key: string, value: Uint8Array): Promise<void> {
+    if (key === 'full') throw new ForgeOneError('SANDBOX.STORAGE_QUOTA_EXCEEDED', 'the plugin quota is used up');
+    if (key === 'huge') throw new ForgeOneError('SANDBOX.STORAGE_VALUE_TOO_LARGE', 'too large for the bus');
     await sleep(1);
     this.store.set(`${ctx.metadata.tenant ?? ''}/${key}`, value);
   }
@@ -43,7 +45,7 @@ class TestHooks implements HostHooks {
 }
 
 const KEY = 'acme/host-calls@1.0.0';
-const HANDLERS = ['kv_roundtrip', 'kv_read', 'kv_remove', 'http', 'auth', 'env', 'clock'];
+const HANDLERS = ['kv_roundtrip', 'kv_put', 'kv_read', 'kv_remove', 'http', 'auth', 'env', 'clock'];
 const ALL = { log: true, metrics: true, clock: true, config: true, storage: true, auth: true, http: { allow: ['api.acme.example'] } };
 
 function ok(result: SandboxCallResult): string {
@@ -83,6 +85,28 @@ describe('SandboxHost - host hooks', () => {
     hooks.store.set('/gone', bytes('x'));
     expect(ok(await host.call(KEY, 'kv_remove', bytes('gone')))).toBe('0');
     expect(ok(await host.call(KEY, 'kv_remove', bytes('gone')))).toBe('/');
+  });
+
+  it('kv_set - a hook refusing with STORAGE_QUOTA_EXCEEDED answers -6, STORAGE_VALUE_TOO_LARGE -5, and nothing is stored', async () => {
+    expect(ok(await host.call(KEY, 'kv_put', bytes('stored')))).toBe('0');
+    expect(ok(await host.call(KEY, 'kv_put', bytes('full')))).toBe('*');
+    expect(ok(await host.call(KEY, 'kv_put', bytes('huge')))).toBe('+');
+    expect([...hooks.store.keys()].filter((k) => k.endsWith('/full') || k.endsWith('/huge'))).toEqual([]);
+  });
+
+  it('kv_set - a value larger than the host channel answers -5 without reaching the hook', async () => {
+    const small = new SandboxHost({ hooks, hostChannelBytes: 1024 });
+    await small.load({ key: KEY, wasm: await testPlugin('host-calls'), handlers: HANDLERS, capabilities: ALL, limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 1000, maxOutputBytes: 4096 } });
+    try {
+      const fits = 'f'.repeat(1024);
+      const over = 'o'.repeat(1025);
+      expect(ok(await small.call(KEY, 'kv_put', bytes(fits)))).toBe('0');
+      expect(ok(await small.call(KEY, 'kv_put', bytes(over)))).toBe('+');
+      expect(hooks.store.has(`/${fits}`)).toBe(true);
+      expect(hooks.store.has(`/${over}`)).toBe(false);
+    } finally {
+      await small.close();
+    }
   });
 
   it('http_request sends parsed JSON to the hook and gives the JSON answer to the guest', async () => {

@@ -308,10 +308,25 @@ export class SandboxHost {
             return { status: HOST_STATUS.failed };
         }
       } catch (error) {
-        const denied = error instanceof ForgeOneError && (error.code === 'AUTHZ.DENIED' || error.code === 'SANDBOX.CAPABILITY_DENIED');
-        return { status: denied ? HOST_STATUS.denied : HOST_STATUS.failed };
+        return { status: hookErrorStatus(error) };
       }
     };
+  }
+}
+
+/** The status a hook's refusal answers the guest with; a throw without a known code is a failure. */
+function hookErrorStatus(error: unknown): number {
+  if (!(error instanceof ForgeOneError)) return HOST_STATUS.failed;
+  switch (error.code) {
+    case 'AUTHZ.DENIED':
+    case 'SANDBOX.CAPABILITY_DENIED':
+      return HOST_STATUS.denied;
+    case 'SANDBOX.STORAGE_VALUE_TOO_LARGE':
+      return HOST_STATUS.tooLarge;
+    case 'SANDBOX.STORAGE_QUOTA_EXCEEDED':
+      return HOST_STATUS.quotaExceeded;
+    default:
+      return HOST_STATUS.failed;
   }
 }
 

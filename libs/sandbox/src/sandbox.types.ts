@@ -135,7 +135,9 @@ export interface HostCallContext {
  * Asynchronous host functions, answered on the main thread while the guest waits in its worker.
  * This is where the service puts policy checks, storage and HTTP. A hook that throws a
  * `ForgeOneError` with code `AUTHZ.DENIED` or `SANDBOX.CAPABILITY_DENIED` answers the guest with -2
- * (denied); any other throw answers -3 (failed). A missing hook answers -3.
+ * (denied), `SANDBOX.STORAGE_VALUE_TOO_LARGE` -5 (too large), `SANDBOX.STORAGE_QUOTA_EXCEEDED` -6
+ * (quota exceeded); any other throw answers -3 (failed). A missing hook answers -3. A `kv_set`
+ * value larger than the host channel never reaches the hook: the guest gets -5.
  */
 export interface HostHooks {
   kvGet?(ctx: HostCallContext, key: string): Promise<Uint8Array | undefined>;
@@ -147,12 +149,5 @@ export interface HostHooks {
   authCheck?(ctx: HostCallContext, request: unknown): Promise<boolean>;
 }
 
-/** Results of host functions as the guest sees them (ABI v1: -1 = not found, other negatives = errors). */
-export const HOST_STATUS = {
-  ok: 0,
-  notFound: -1,
-  denied: -2,
-  failed: -3,
-  guestOutOfMemory: -4,
-  tooLarge: -5,
-} as const;
+/** Results of host functions as the guest sees them (ABI v1, `HOST_STATUS` in @forgeone/plugin-abi). */
+export { HOST_STATUS } from '@forgeone/plugin-abi';

@@ -79,6 +79,8 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
   let callId = 0;
   const bridge = {
     call(fn: string, args: readonly Uint8Array[]): { status: number; data: Uint8Array | undefined } {
+      // A value the channel could not carry back to a kv_get is refused before it is copied: -5 (HOST_STATUS.tooLarge).
+      if (fn === 'kv_set' && args[1].length > payload.length) return { status: -5, data: undefined };
       Atomics.store(header, 0, 0);
       port.postMessage({ type: 'hostcall', callId, fn, args: args as Uint8Array[] });
       // Blocks this thread only; the deadline on the main thread still ends a call whose hook never answers.

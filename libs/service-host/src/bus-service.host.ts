@@ -1,7 +1,7 @@
 import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
 import { ensureEventStream, eventAuthorshipFromEnv, type EventAuthorship } from '@forgeone/event-store';
-import { loadConfig, natsConnectionOptions, redactConfig, type PlatformConfig } from '@forgeone/runtime';
+import { loadConfig, redactConfig, serviceNatsConnectionOptions, type PlatformConfig } from '@forgeone/runtime';
 import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -33,6 +33,8 @@ export interface BusServiceDefinition {
   readonly readiness?: (app: INestApplicationContext) => Promise<ReadinessChecks>;
   /** Runs after the module is created and before the service listens (migrations, warm-up). */
   readonly beforeListen?: (app: INestApplicationContext, context: ServiceContext) => Promise<void>;
+  /** Runs at shutdown once no command or event is in flight, while NATS is still connected (write what is buffered). */
+  readonly beforeDisconnect?: (app: INestApplicationContext) => Promise<void>;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     const names = namesFor(config.namespace);
     // Before connecting: a writer without its key, or a reader without the pinned keys, does not start.
     const authorship = eventAuthorshipFromEnv(env, definition.service, names);
-    const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, natsConnectionOptions(config.natsUrl));
+    const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, serviceNatsConnectionOptions(config.natsUrl, definition.service, names, env));
     await ensureEventStream(await jetstreamManager(connection), names);
     const context: ServiceContext = { config, connection, names, logger, authorship, busModule: BusModule.forRoot({ connection, names, authorship, logger }) };
 
@@ -67,6 +69,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
       authorship,
       ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
       readiness: async () => (created.app && definition.readiness ? definition.readiness(created.app) : {}),
+      ...(definition.beforeDisconnect ? { beforeDisconnect: async () => (created.app ? definition.beforeDisconnect?.(created.app) : undefined) } : {}),
     });
     const micro = await NestFactory.createMicroservice(definition.module(context), {
       strategy: server,

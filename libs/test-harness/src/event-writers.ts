@@ -1,4 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EVENT_AUTHORSHIP_ENV, HEADERS, type Names, type ServiceName } from '@forgeone/contracts';
 import { EventAuthorship, JetStreamEventStore, eventSignature, eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -61,4 +63,15 @@ export function createTestEventWriters(): TestEventWriters {
 /** The base64 SPKI DER public key of a base64 PKCS#8 DER private key (to pin a key a test made itself). */
 export function publicKeyOf(privateKey: string): string {
   return createPublicKey(createPrivateKey({ key: Buffer.from(privateKey, 'base64'), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }).toString('base64');
+}
+
+/**
+ * A reading event store for a platform `startTestPlatform` started: it verifies with the writer keys
+ * that platform's `npm start` pinned in its data folder (`secrets/event-writers.json`).
+ */
+export function platformEventReader(nc: NatsConnection, names: Names, dataDir: string): JetStreamEventStore {
+  const file = join(dataDir, 'secrets', 'event-writers.json');
+  const secrets = JSON.parse(readFileSync(file, 'utf8')) as { unsignedUntil: number; writers: Record<string, { publicKey: string }> };
+  const writerKeys = parseWriterKeys(JSON.stringify(Object.fromEntries(Object.entries(secrets.writers).map(([writer, key]) => [writer, key.publicKey]))));
+  return new JetStreamEventStore(nc, names, { authorship: new EventAuthorship({ names, writerKeys, unsignedUntil: secrets.unsignedUntil }) });
 }

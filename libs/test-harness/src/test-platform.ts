@@ -42,8 +42,12 @@ export function freePort(): Promise<number> {
 
 export interface TestPlatformOptions {
   readonly namespace: string;
-  readonly databaseUrl: string;
-  readonly natsUrl?: string;
+  /** PostgreSQL to use; null: the platform starts its embedded PostgreSQL in `dataDir`. */
+  readonly databaseUrl: string | null;
+  /** NATS to use (default the tests' shared server); null: the platform starts its own nats-server in `dataDir`. */
+  readonly natsUrl?: string | null;
+  /** FORGEONE_DATA_DIR (default: the platform's default). */
+  readonly dataDir?: string;
   readonly timeoutMs?: number;
   /** FORGEONE_BOOTSTRAP_TOKEN; a random one when not given (read it back from the platform). */
   readonly bootstrapToken?: string;
@@ -67,15 +71,19 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const entry = join(root, 'apps', 'cli', 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = await freePort();
-  // Its own folder: `npm start` makes the event writers' keys there, per platform.
-  const ownDataDir = options.env?.FORGEONE_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), 'forgeone-test-platform-')) : undefined;
-  const dataDir = options.env?.FORGEONE_DATA_DIR ?? ownDataDir!;
+  // A folder of its own unless one is given: `npm start` makes the event writers' keys there, per platform.
+  const given = options.dataDir ?? options.env?.FORGEONE_DATA_DIR;
+  const ownDataDir = given === undefined ? await mkdtemp(join(tmpdir(), 'forgeone-test-platform-')) : undefined;
+  const dataDir = given ?? ownDataDir!;
+  const inherited: NodeJS.ProcessEnv = { ...process.env };
+  delete inherited.NATS_URL;
+  delete inherited.DATABASE_URL;
   const child = spawn(process.execPath, [entry, 'up', '--json'], {
     cwd: root,
     env: {
-      ...process.env,
-      NATS_URL: options.natsUrl ?? TEST_NATS_URL,
-      DATABASE_URL: options.databaseUrl,
+      ...inherited,
+      ...(options.natsUrl === null ? {} : { NATS_URL: options.natsUrl ?? TEST_NATS_URL }),
+      ...(options.databaseUrl === null ? {} : { DATABASE_URL: options.databaseUrl }),
       FORGEONE_NAMESPACE: options.namespace,
       FORGEONE_HTTP_PORT: String(port),
       FORGEONE_LOG_LEVEL: process.env.FORGEONE_LOG_LEVEL ?? 'warn',

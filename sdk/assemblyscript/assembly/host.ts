@@ -23,8 +23,64 @@ export namespace HostStatus {
   export const FAILED: i32 = -3;
   /** The answer did not fit: forgeone_alloc returned 0. */
   export const GUEST_OUT_OF_MEMORY: i32 = -4;
-  /** The answer was larger than the host's channel allows. */
+  /** The answer, or the value given to kvSet, was larger than the host carries. */
   export const TOO_LARGE: i32 = -5;
+  /** kvSet would take the plugin's storage in this environment, or its tenant's, past its quota; nothing was written. */
+  export const QUOTA_EXCEEDED: i32 = -6;
+}
+
+/**
+ * Why kvPut refused a value. AssemblyScript has no catchable exceptions, so the error is returned:
+ * test its kind with `instanceof` (StorageQuotaExceeded, StorageValueTooLarge, StorageDenied,
+ * StorageFailed); `status` is the HostStatus, `name` the class name, `message` says what happened.
+ */
+export class StorageError {
+  status: i32;
+  name: string;
+  message: string;
+  constructor(status: i32, name: string, message: string) {
+    this.status = status;
+    this.name = name;
+    this.message = message;
+  }
+}
+
+/** The plugin's quota in this environment, or its tenant's total, has no room for the value (-6). Delete keys or store less. */
+export class StorageQuotaExceeded extends StorageError {
+  constructor(message: string) {
+    super(HostStatus.QUOTA_EXCEEDED, "StorageQuotaExceeded", message);
+  }
+}
+
+/** The value is larger than the host carries to storage and back (-5). Split it over several keys. */
+export class StorageValueTooLarge extends StorageError {
+  constructor(message: string) {
+    super(HostStatus.TOO_LARGE, "StorageValueTooLarge", message);
+  }
+}
+
+/** Policy refused storage to this call (-2). */
+export class StorageDenied extends StorageError {
+  constructor(message: string) {
+    super(HostStatus.DENIED, "StorageDenied", message);
+  }
+}
+
+/** The host could not store the value (-3 or another status): storage unavailable, an empty or over-long key. */
+export class StorageFailed extends StorageError {
+  constructor(status: i32, message: string) {
+    super(status, "StorageFailed", message);
+  }
+}
+
+/** The typed error for a kv_set status about `key`, or null when it is OK. */
+export function storageError(status: i32, key: string, valueBytes: i32): StorageError | null {
+  if (status == HostStatus.OK) return null;
+  const what = "storing " + valueBytes.toString() + " bytes under \"" + key + "\"";
+  if (status == HostStatus.QUOTA_EXCEEDED) return new StorageQuotaExceeded(what + " would exceed the storage quota (host status -6)");
+  if (status == HostStatus.TOO_LARGE) return new StorageValueTooLarge(what + ": the value is larger than the host stores (host status -5)");
+  if (status == HostStatus.DENIED) return new StorageDenied(what + " was refused by policy (host status -2)");
+  return new StorageFailed(status, what + " failed (host status " + status.toString() + ")");
 }
 
 /** Levels of `log`; the host maps them to its logger. */
@@ -111,7 +167,7 @@ export function kvGetString(key: string): string | null {
   return takeString(forgeone_kv_get(changetype<usize>(k), k.byteLength));
 }
 
-/** Stores bytes under a key; returns a HostStatus (0 when stored). */
+/** Stores bytes under a key; returns a HostStatus (0 when stored, -6 over quota, -5 too large). kvPut returns a typed error instead. */
 export function kvSet(key: string, value: Uint8Array): i32 {
   const k = utf8(key);
   lastStatus = forgeone_kv_set(changetype<usize>(k), k.byteLength, value.dataStart, value.byteLength);
@@ -124,6 +180,19 @@ export function kvSetString(key: string, value: string): i32 {
   const v = utf8(value);
   lastStatus = forgeone_kv_set(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
   return lastStatus;
+}
+
+/** Stores bytes under a key; null when stored, else the typed {@link StorageError} (capability `storage`). */
+export function kvPut(key: string, value: Uint8Array): StorageError | null {
+  return storageError(kvSet(key, value), key, value.byteLength);
+}
+
+/** Stores a string (UTF-8) under a key; null when stored, else the typed {@link StorageError}. */
+export function kvPutString(key: string, value: string): StorageError | null {
+  const v = utf8(value);
+  const k = utf8(key);
+  lastStatus = forgeone_kv_set(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  return storageError(lastStatus, key, v.byteLength);
 }
 
 /** Deletes a key; returns 0 when it existed, -1 when it did not, another HostStatus on failure. */

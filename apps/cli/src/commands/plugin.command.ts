@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PublishReply } from '../api-client.js';
+import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { cleanCell, formatBytes, formatTable, formatTime, shortDigest } from '../format/table.js';
@@ -112,7 +112,7 @@ export function registerPluginCommands(program: Command, context: CommandContext
 
   plugin
     .command('show')
-    .description('show a plugin: its versions and installations')
+    .description('show a plugin: its versions, installations, and storage quota and usage per environment')
     .argument(...NAME)
     .action(async (text: string) => {
       const reply = await context.api().showPlugin(parsePluginName(text, 'plugin show'));
@@ -160,5 +160,20 @@ function renderDetail(reply: PluginDetailReply): string {
     ['VERSION', 'DIGEST', 'SIZE', 'PUBLISHER', 'PUBLISHED', 'SIGNED'],
     reply.versions.map((v) => [v.version, shortDigest(v.digest), formatBytes(v.sizeBytes), v.publisher, formatTime(v.publishedAt), v.signature ? 'yes' : 'no']),
   );
-  return `${header.join('\n')}\n\n${versions}\n${renderInstallations(reply.installations)}`;
+  // Rare and consequential: a version that may reach the platform's own network says so under the table.
+  const privateEgress = reply.versions
+    .filter((v) => (v.privateEgress ?? []).length > 0)
+    .map((v) => `${cleanCell(v.version)} may reach private addresses: ${(v.privateEgress ?? []).map(cleanCell).join(', ')}\n`)
+    .join('');
+  return `${header.join('\n')}\n\n${versions}${privateEgress}\n${renderInstallations(reply.installations)}${renderStorage(reply.storage)}`;
+}
+
+function renderStorage(storage: PluginStorage | null | undefined): string {
+  if (storage === undefined) return '';
+  if (storage === null) return '\nstorage usage unknown: no sandbox-runner answered\n';
+  const { tenant } = storage;
+  const total = `storage (tenant total: ${formatBytes(tenant.usedBytes)} of ${formatBytes(tenant.maxBytes)}, ${tenant.usedKeys} of ${tenant.maxKeys} keys)`;
+  if (!storage.environments.length) return `\n${total}\nno storage used in any environment\n`;
+  const rows = storage.environments.map((e) => [e.environment, e.version ?? '-', formatBytes(e.usedBytes), formatBytes(e.maxBytes), e.usedKeys, e.maxKeys]);
+  return `\n${total}\n${formatTable(['ENVIRONMENT', 'VERSION', 'STORED', 'QUOTA', 'KEYS', 'KEY QUOTA'], rows)}`;
 }

@@ -35,4 +35,13 @@ describe('requireCredential', () => {
       expect(error.message).not.toContain(header);
     }
   });
+
+  it('refuses a token over 4096 characters with 401 saying it is too long, without echoing it', () => {
+    const token = `fo_${'z'.repeat(5000)}`;
+    const error = refusal(`Bearer ${token}`);
+    expect(error.code).toBe('AUTH.UNAUTHENTICATED');
+    expect(error.message).toMatch(/^the token is 5003 characters long, more than the 4096 any ForgeOne credential has/);
+    expect(error.message).not.toContain('zzzz');
+    expect(requireCredential(`Bearer ${'z'.repeat(4096)}`)).toHaveLength(4096 + 7);
+  });
 });

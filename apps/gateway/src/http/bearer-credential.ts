@@ -1,4 +1,4 @@
-import { ForgeOneError } from '@forgeone/contracts';
+import { ForgeOneError, MAX_CREDENTIAL_LENGTH } from '@forgeone/contracts';
 
 const HOW_TO_GET_A_TOKEN =
   'send an API token as "Authorization: Bearer <token>" (the CLI sends FORGEONE_TOKEN). ' +
@@ -12,6 +12,12 @@ export function requireCredential(authorization: string | undefined): string {
   const match = /^bearer(?:\s+(.*))?$/i.exec(value);
   // The header is never echoed: it may be a secret sent the wrong way.
   if (!match) throw new ForgeOneError('AUTH.UNAUTHENTICATED', `the Authorization header is not of the form "Bearer <token>": ${HOW_TO_GET_A_TOKEN}`);
-  if (!match[1]?.trim()) throw new ForgeOneError('AUTH.UNAUTHENTICATED', `the Authorization header holds "Bearer" but no token: ${HOW_TO_GET_A_TOKEN}`);
+  const token = match[1]?.trim();
+  if (!token) throw new ForgeOneError('AUTH.UNAUTHENTICATED', `the Authorization header holds "Bearer" but no token: ${HOW_TO_GET_A_TOKEN}`);
+  if (token.length > MAX_CREDENTIAL_LENGTH) {
+    throw new ForgeOneError('AUTH.UNAUTHENTICATED', `the token is ${token.length} characters long, more than the ${MAX_CREDENTIAL_LENGTH} any ForgeOne credential has: ${HOW_TO_GET_A_TOKEN}`, {
+      maxLength: MAX_CREDENTIAL_LENGTH,
+    });
+  }
   return value;
 }

@@ -4,6 +4,7 @@ import type { Logger } from '@forgeone/telemetry';
 import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { throwError, type Observable } from 'rxjs';
 import { GATEWAY_LOGGER, JSON_BODY_LIMIT_BYTES } from '../gateway.config.js';
+import { AUTH_FAILURE_LIMITER, type AuthFailureLimiter } from './auth-failure.limiter.js';
 import { traceIdOf, type HttpRequest } from './tracing.middleware.js';
 
 export interface MappedError {
@@ -24,6 +25,8 @@ function isForgeOneError(error: unknown): error is ForgeOneError {
 // Maps any error thrown while answering a request to its HTTP status and `{ error: { code, message } }` body.
 export function mapError(error: unknown, request: { method: string; url: string; traceId?: string }): MappedError {
   if (isForgeOneError(error)) return { status: httpStatusFor(error.code), reply: error.toReply(), internal: false };
+  // Raised in Express middleware (the body parser's depth check), wrapped by Nest on the way here.
+  if (error instanceof HttpException && isForgeOneError(error.cause)) return mapError(error.cause, request);
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const fromNest = (code: ErrorCode, message: string): MappedError => ({ status, reply: { error: { code, message } }, internal: false });
@@ -45,10 +48,14 @@ export function mapError(error: unknown, request: { method: string; url: string;
   };
 }
 
-// Answers every failed request in the API's error shape; logs the real error of internal failures (never bodies or credentials).
+// Answers every failed request in the API's error shape; logs the real error of internal failures (never bodies or
+// credentials); counts each 401 against the client, which is refused with 429 past its limit.
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
-  constructor(@Inject(GATEWAY_LOGGER) private readonly logger: Logger) {}
+  constructor(
+    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(AUTH_FAILURE_LIMITER) private readonly failures: AuthFailureLimiter,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
     // The gateway's bus server answers only health probes; anything else keeps its error.
@@ -61,6 +68,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const path = url.split('?')[0];
     const { status, reply, internal } = mapError(exception, { method: req.method, url: path, ...(traceId ? { traceId } : {}) });
     if (internal) this.logger.error({ err: exception, method: req.method, path, traceId }, 'request failed');
+    if (status === 401) void this.failures.failed(req).catch((error: unknown) => this.logger.error({ err: error }, 'could not count a failed authentication'));
     if (res.headersSent) {
       res.destroy();
       return;

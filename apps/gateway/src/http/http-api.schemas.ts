@@ -15,6 +15,7 @@ import {
   TrustKeyReplySchema as TrustKeyResultSchema,
   TrustKeyRequestSchema,
   PluginNameSchema,
+  PluginStorageReplySchema,
   PolicyCheckReplySchema,
   PolicyCheckRequestSchema,
   PolicySetReplySchema,
@@ -137,6 +138,9 @@ export const PluginVersionSchema = z.object({
     .object({ envelopeDigest: DigestSchema, signedAt: z.string() })
     .nullable()
     .describe('the envelope the version was published with, and when the platform recorded it; null when published unsigned'),
+  privateEgress: z
+    .array(z.string())
+    .describe('entries of capabilities.http.allow naming loopback, private or link-local addresses that the publisher was allowed (publish-private-egress); the runner lets this version reach them'),
   manifest: z.record(z.string(), z.unknown()),
 });
 
@@ -145,6 +149,7 @@ export const PluginDetailReplySchema = z.object({
   latestVersion: SemverSchema,
   versions: z.array(PluginVersionSchema).describe('oldest publication first'),
   installations: z.array(InstallationSchema),
+  storage: PluginStorageReplySchema.nullable().describe("storage quota and usage per environment and the tenant's total, from the sandbox-runner; null when no sandbox-runner answered"),
 });
 
 export const AuditEntrySchema = z.object({

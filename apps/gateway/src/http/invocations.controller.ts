@@ -7,6 +7,7 @@ import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.config.js';
 import { requireCredential } from './bearer-credential.js';
 import { CallBodySchema, type CallReply } from './http-api.schemas.js';
 import { parseBody } from './request.parsers.js';
+import { clientSourceHeaders } from './client-source.js';
 
 // Room for the headers (credential, traceparent) next to the body in one NATS message.
 const HEADER_ALLOWANCE_BYTES = 8 * 1024;
@@ -44,6 +45,7 @@ export class InvocationsController {
     return this.bus.requestSubject<CallReply>(this.names.invoke(target.environment, target.name), request, {
       credential,
       timeoutMs: this.settings.commandTimeoutMs,
+      headers: clientSourceHeaders(),
       label: `invoke ${target.name} ${handler}`,
       service: 'sandbox-runner',
     });

@@ -1,5 +1,6 @@
 import { HEADERS } from '@forgeone/contracts';
 import { Body, Controller, Get, Headers, Param, Post, Query } from '@nestjs/common';
+import { PluginStorageReader } from '../plugin-storage.reader.js';
 import { ProjectionsReader } from '../projections.reader.js';
 import { QueryAuthorizer } from '../query.authorizer.js';
 import { RegistryCommandSender } from '../registry-commands.sender.js';
@@ -10,13 +11,14 @@ import { parseBody, parseQuery, pluginNameFromPath } from './request.parsers.js'
 const TENANT_HEADER = HEADERS.tenant.toLowerCase();
 
 // /v1/plugins: publish (a bus command the registry authorises) and the plugin read models of the
-// caller's tenant (`read` on that Tenant, authorised here).
+// caller's tenant (`read` on that Tenant, authorised here); show adds storage usage from the sandbox-runner.
 @Controller('v1/plugins')
 export class PluginsController {
   constructor(
     private readonly commands: RegistryCommandSender,
     private readonly projections: ProjectionsReader,
     private readonly authorizer: QueryAuthorizer,
+    private readonly storage: PluginStorageReader,
   ) {}
 
   @Post()
@@ -44,7 +46,8 @@ export class PluginsController {
     const credential = requireCredential(authorization);
     const name = pluginNameFromPath(publisher, plugin);
     const decision = await this.authorizer.authorize(credential, 'read', tenant);
-    return this.projections.getPlugin(decision.principal.tenant, name);
+    const [detail, storage] = await Promise.all([this.projections.getPlugin(decision.principal.tenant, name), this.storage.read(name, credential)]);
+    return { ...detail, storage };
   }
 
   @Get(':publisher/:plugin/history')

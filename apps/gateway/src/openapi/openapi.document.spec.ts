@@ -112,13 +112,14 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/v1/tokens/{tokenId}'].delete.parameters?.find((p) => p.in === 'query')).toMatchObject({ name: 'reason', required: false });
   });
 
-  it('openapi - every /v1 route needs a bearer token and documents 401, 403 and 503; health and docs need none', () => {
+  it('openapi - every /v1 route needs a bearer token and documents 401, 403, 429 and 503; health and docs need none', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (path.startsWith('/v1/')) {
           expect(op.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
-          for (const status of ['401', '403', '503']) expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
+          for (const status of ['401', '403', '429', '503']) expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
           expect(op.responses['401']).toMatchObject({ description: expect.stringContaining('AUTH.UNAUTHENTICATED') });
+          expect(op.responses['429']).toMatchObject({ description: expect.stringContaining('AUTH.TOO_MANY_FAILURES') });
           expect(op.responses['503']).toMatchObject({ description: expect.stringContaining('AUTHZ.UNAVAILABLE') });
         } else {
           expect(op.security, `${method} ${path}`).toEqual([]);

@@ -86,8 +86,8 @@ const TENANT_HEADER: ParameterDoc = {
   description: "optional; queries always answer for the token's tenant, and a header naming another tenant is refused with AUTHZ.DENIED",
 };
 
-// Every /v1 route: no, a bad or a revoked token; policy says no; policy cannot be asked (fail closed).
-const AUTH_ERRORS: readonly ErrorCode[] = ['AUTH.UNAUTHENTICATED', 'AUTH.TOKEN_EXPIRED', 'AUTH.TOKEN_REVOKED', 'AUTHZ.DENIED', 'AUTHZ.UNAVAILABLE'];
+// Every /v1 route: no, a bad or a revoked token; too many of them from one client; policy says no; policy cannot be asked (fail closed).
+const AUTH_ERRORS: readonly ErrorCode[] = ['AUTH.UNAUTHENTICATED', 'AUTH.TOKEN_EXPIRED', 'AUTH.TOKEN_REVOKED', 'AUTH.TOO_MANY_FAILURES', 'AUTHZ.DENIED', 'AUTHZ.UNAVAILABLE'];
 const BUS_ERRORS: readonly ErrorCode[] = ['SERVICE.UNAVAILABLE', 'SERVICE.TIMEOUT', ...AUTH_ERRORS];
 const QUERY_ERRORS: readonly ErrorCode[] = ['QUERY.INVALID', 'SERVICE.UNAVAILABLE', ...AUTH_ERRORS];
 const CHANGE_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'REGISTRY.VERSION_CONFLICT', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
@@ -120,7 +120,18 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'plugins',
     body: { component: 'PublishRequest', schema: PublishBodySchema },
     success: { status: 201, description: 'published; `projected` tells whether reads already show it', component: 'PublishReply', schema: PublishReplySchema },
-    errors: ['COMMAND.INVALID', 'COMMAND.TOO_LARGE', 'REGISTRY.MANIFEST_INVALID', 'REGISTRY.WASM_INVALID', 'REGISTRY.ABI_MISMATCH', 'REGISTRY.VERSION_EXISTS', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS],
+    errors: [
+      'COMMAND.INVALID',
+      'COMMAND.TOO_LARGE',
+      'REGISTRY.MANIFEST_INVALID',
+      'REGISTRY.WASM_INVALID',
+      'REGISTRY.ABI_MISMATCH',
+      'REGISTRY.PRIVATE_EGRESS_REFUSED',
+      'REGISTRY.VERSION_EXISTS',
+      'EVENTSTORE.CONFLICT',
+      'EVENTSTORE.UNAVAILABLE',
+      ...BUS_ERRORS,
+    ],
     credential: true,
   },
   {
@@ -139,7 +150,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/plugins/{publisher}/{plugin}',
     operationId: 'showPlugin',
-    summary: 'Show a plugin: every version and installation',
+    summary: 'Show a plugin: every version and installation, and its storage quota and usage per environment',
     tag: 'plugins',
     pathParameters: [PUBLISHER, PLUGIN],
     success: { status: 200, description: 'the plugin', component: 'PluginDetail', schema: PluginDetailReplySchema },

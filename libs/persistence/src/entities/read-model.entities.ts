@@ -111,6 +111,7 @@ export const PluginVersionEntity = new EntitySchema<PluginVersionRow>({
     publishedSequence: { ...bigint, name: 'published_sequence' },
     signatureEnvelopeDigest: { ...text, name: 'signature_envelope_digest', nullable: true },
     signedAt: { ...timestamptz, name: 'signed_at', nullable: true },
+    privateEgress: { type: 'text', array: true, name: 'private_egress' },
   },
 });
 

@@ -22,6 +22,7 @@ describe('pluginVersionsProjection', () => {
         publishedSequence: 1,
         signatureEnvelopeDigest: null,
         signedAt: null,
+        privateEgress: [],
       },
       expect.objectContaining({ version: '1.1.0', publishedSequence: 2, publishedAt: '2026-03-02T10:00:00.000Z' }),
     ]);
@@ -38,6 +39,11 @@ describe('pluginVersionsProjection', () => {
     const signature = { envelopeDigest: `sha256:${'ab'.repeat(32)}`, signedAt: '2026-03-01T10:00:00Z' };
     const [row] = replay(pluginVersionsProjection, [versionPublished({ version: '1.0.0', signature })]);
     expect(row).toMatchObject({ signatureEnvelopeDigest: signature.envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' });
+  });
+
+  it('plugin versions - the private egress its publisher was allowed is kept with the version', () => {
+    const [row] = replay(pluginVersionsProjection, [versionPublished({ version: '1.0.0', allow: ['example.com', '10.0.0.7:443'], privateEgress: ['10.0.0.7:443'] })]);
+    expect(row.privateEgress).toEqual(['10.0.0.7:443']);
   });
 
   it('plugin versions - installations are ignored', () => {

@@ -17,6 +17,8 @@ export interface PluginVersionRow {
   readonly signatureEnvelopeDigest: string | null;
   /** When the platform recorded that signature (key validity and revocation are judged against it). */
   readonly signedAt: string | null;
+  /** Allow-list entries naming refused addresses that the publisher was allowed; empty for most versions. */
+  readonly privateEgress: readonly string[];
 }
 
 export type PluginVersionKey = Pick<PluginVersionRow, 'tenant' | 'name' | 'version'>;
@@ -33,7 +35,7 @@ export const pluginVersionsProjection: Projection<PluginVersionRow, PluginVersio
   evolve(row, { sequence, event }) {
     // The first publication wins: the registry never publishes one version twice.
     if (row || event.type !== PLUGIN_EVENT_TYPES.versionPublished) return row;
-    const { name, version, digest, sizeBytes, manifestDigest, manifest, publisher, signature } = event.data;
+    const { name, version, digest, sizeBytes, manifestDigest, manifest, publisher, signature, privateEgress } = event.data;
     return {
       tenant: event.tenant,
       name,
@@ -47,6 +49,7 @@ export const pluginVersionsProjection: Projection<PluginVersionRow, PluginVersio
       publishedSequence: sequence,
       signatureEnvelopeDigest: signature?.envelopeDigest ?? null,
       signedAt: signature ? isoTime(signature.signedAt) : null,
+      privateEgress: privateEgress ?? [],
     };
   },
 };

@@ -52,11 +52,12 @@ function envelope<T extends PluginCloudEvent['type']>(type: T, subject: string, 
 }
 
 export function versionPublished(
-  options: EnvelopeOptions & { name?: string; version?: string; publisher?: string; signature?: StoredSignature } = {},
+  options: EnvelopeOptions & { name?: string; version?: string; publisher?: string; signature?: StoredSignature; allow?: string[]; privateEgress?: string[] } = {},
 ): Extract<PluginCloudEvent, { type: typeof PLUGIN_EVENT_TYPES.versionPublished }> {
   const name = options.name ?? PLUGIN;
   const version = options.version ?? '1.0.0';
-  const manifest = manifestFor(name, version);
+  const base = manifestFor(name, version);
+  const manifest = options.allow ? { ...base, capabilities: { ...base.capabilities, http: { allow: options.allow } } } : base;
   return {
     ...envelope(PLUGIN_EVENT_TYPES.versionPublished, name, options),
     data: {
@@ -68,6 +69,7 @@ export function versionPublished(
       manifest,
       publisher: options.publisher ?? 'acme',
       ...(options.signature ? { signature: options.signature } : {}),
+      ...(options.privateEgress ? { privateEgress: options.privateEgress } : {}),
     },
   };
 }

@@ -68,6 +68,7 @@ describe('applyEvent', () => {
           publishedSequence: 1,
           signatureEnvelopeDigest: `sha256:${'ab'.repeat(32)}`,
           signedAt: '2026-03-01T10:00:00.000Z',
+          privateEgress: [],
         },
       ],
       installations: [

@@ -13,6 +13,8 @@ export type PublishPluginVersion = {
     readonly publisher: string;
     /** The envelope stored under its digest, and the publish time against which keys are judged. */
     readonly signature?: StoredSignature;
+    /** Allow-list entries naming refused addresses that the publisher was allowed (publish-private-egress). */
+    readonly privateEgress?: readonly string[];
   };
 };
 

@@ -74,7 +74,8 @@ function publish({ data }: PublishPluginVersion, state: PluginState): PluginEven
       { name: data.name, version: data.version, existingDigest: existing.digest, digest: data.digest },
     );
   }
-  return [{ type: PLUGIN_EVENT_TYPES.versionPublished, data: { ...data } }];
+  const { privateEgress, ...rest } = data;
+  return [{ type: PLUGIN_EVENT_TYPES.versionPublished, data: { ...rest, ...(privateEgress?.length ? { privateEgress: [...privateEgress] } : {}) } }];
 }
 
 function install({ data }: InstallPlugin, state: PluginState): PluginEvent[] {

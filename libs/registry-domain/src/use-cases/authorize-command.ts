@@ -14,10 +14,10 @@ export interface AuthorizedCommand {
  */
 export async function authorizeCommand(
   authorizer: Authorizer,
-  request: Omit<AuthorizationRequest, 'credential'>,
+  request: Omit<AuthorizationRequest, 'credential' | 'source'>,
   context: CommandContext,
 ): Promise<AuthorizedCommand> {
-  const principal = await authorizer.authorize({ ...request, credential: context.credential });
+  const principal = await authorizer.authorize({ ...request, credential: context.credential, ...(context.source ? { source: context.source } : {}) });
   return {
     plugin: { tenant: principal.tenant, name: request.plugin },
     metadata: { actor: principal.id, tenant: principal.tenant, now: context.now, newId: context.newId },

@@ -1,9 +1,13 @@
 import {
   canonicalJson,
+  describePrivateEgress,
   ForgeOneError,
+  privateEgressEntries,
   parseOrThrow,
   PluginManifestSchema,
+  storageLimitsOverCap,
   type PluginManifest,
+  type PrivateEgressEntry,
   type PublishPluginVersionRequest,
   type PublishPluginVersionResult,
   type StoredSignature,
@@ -18,6 +22,11 @@ import type { CommandContext, RegistryPorts } from './registry.ports.js';
  * plugin), then policy is asked, and only then are the module and the signature envelope checked
  * (the costly part) and stored.
  *
+ * An http allow-list entry that names a refused address (loopback, private, link-local, ...: see
+ * REFUSED_ADDRESS_RANGES) needs `publish-private-egress` on the plugin as well; without it the
+ * publish is REGISTRY.PRIVATE_EGRESS_REFUSED naming each entry and its range. With it, the event
+ * records those entries (`privateEgress`), and the sandbox-runner lets this version reach them.
+ *
  * A signature whose envelope is too large or not a DSSE envelope refuses the publish. A well-formed
  * one is stored and verified in audit mode against the tenant's trust store, and the result
  * recorded: an untrusted or failing signature never refuses a publish, because its key may be
@@ -31,7 +40,17 @@ export async function publishPluginVersion(
   context: CommandContext,
 ): Promise<PublishPluginVersionResult> {
   const manifest = parseOrThrow(PluginManifestSchema, request.manifest, 'REGISTRY.MANIFEST_INVALID', 'forgeone.plugin.json');
+  const overCap = storageLimitsOverCap(manifest.limits, ports.storageQuota);
+  if (overCap.length > 0) {
+    throw new ForgeOneError(
+      'REGISTRY.MANIFEST_INVALID',
+      `forgeone.plugin.json is invalid: ${overCap.map((o) => `${o.field}: ${o.requested} is above this platform's cap of ${o.cap} (${o.variable})`).join('; ')}; ask for at most the cap`,
+      { overCap },
+    );
+  }
   const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action: 'publish', plugin: manifest.name }, context);
+  const privateEgress = privateEgressEntries(manifest.capabilities.http?.allow ?? []);
+  if (privateEgress.length > 0) await authorizePrivateEgress(ports, manifest.name, privateEgress, context);
   const wasm = Buffer.from(request.wasm, 'base64');
   const report = validatePluginModule(wasm, { handlers: manifest.handlers, abi: manifest.abi });
   const missing = report.requiredCapabilities.filter((capability) => !grants(manifest, capability));
@@ -66,6 +85,7 @@ export async function publishPluginVersion(
         manifest,
         publisher: metadata.actor,
         ...(signature ? { signature } : {}),
+        ...(privateEgress.length > 0 ? { privateEgress: privateEgress.map((p) => p.entry) } : {}),
       },
     },
     metadata,
@@ -93,6 +113,25 @@ export async function publishPluginVersion(
     ...(first ? {} : { unchanged: true }),
     ...(verification && signature ? { signature: { envelopeDigest: signature.envelopeDigest, verified: verification.ok, reason: verification.reason, message: verification.message } } : {}),
   };
+}
+
+async function authorizePrivateEgress(ports: RegistryPorts, name: string, entries: readonly PrivateEgressEntry[], context: CommandContext): Promise<void> {
+  try {
+    await authorizeCommand(ports.authorizer, { action: 'publish-private-egress', plugin: name }, context);
+  } catch (error) {
+    if (!(error instanceof ForgeOneError) || error.code !== 'AUTHZ.DENIED') throw error;
+    const decision = typeof error.details?.decisionId === 'string' ? `; decision ${error.details.decisionId}` : '';
+    throw new ForgeOneError(
+      'REGISTRY.PRIVATE_EGRESS_REFUSED',
+      `forgeone.plugin.json: capabilities.http.allow names addresses plugins may not reach: ${entries.map(describePrivateEgress).join('; ')}. ` +
+        `Only a principal allowed publish-private-egress on ${name} (by default the platform administrator) may publish such entries: remove them, or ask an administrator${decision}`,
+      {
+        entries: entries.map(({ entry, range }) => ({ entry, range: range.cidr, rangeName: range.name })),
+        ...(error.details?.decisionId !== undefined ? { decisionId: error.details.decisionId } : {}),
+        ...(error.details?.policyIds !== undefined ? { policyIds: error.details.policyIds } : {}),
+      },
+    );
+  }
 }
 
 async function store(ports: RegistryPorts, bytes: Uint8Array, digest: string): Promise<void> {

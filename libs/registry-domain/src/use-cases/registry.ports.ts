@@ -1,4 +1,4 @@
-import type { PluginEvent, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StoredSignature } from '@forgeone/contracts';
+import type { PluginEvent, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
 
@@ -9,6 +9,8 @@ export interface CommandContext {
   readonly now: Date;
   /** Generates event ids; the adapter supplies a random or time-ordered id source. */
   readonly newId: () => string;
+  /** Where the request came from as the transport reports it (`http 203.0.113.7`); policy counts failed authentications by it. */
+  readonly source?: string;
 }
 
 /** Who asked, when, and under which ids: everything a use case may not invent itself. */
@@ -20,7 +22,7 @@ export interface CommandMetadata {
 }
 
 /** The registry actions policy decides on. */
-export type RegistryAction = 'publish' | 'install' | 'upgrade' | 'rollback' | 'remove';
+export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove';
 
 /** May the holder of `credential` perform `action` on the plugin `plugin` of their own tenant? */
 export interface AuthorizationRequest {
@@ -29,6 +31,8 @@ export interface AuthorizationRequest {
   readonly plugin: string;
   /** The environment an installation command acts in. */
   readonly environment?: string;
+  /** Where the request came from (see {@link CommandContext.source}). */
+  readonly source?: string;
 }
 
 /** The authenticated caller: a pseudonymous id and the tenant it acts in. */
@@ -109,4 +113,6 @@ export interface RegistryPorts {
   readonly signatures: SignatureVerifier;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY). */
   readonly signaturePolicy: SignaturePolicy;
+  /** Plugin storage quota settings (FORGEONE_STORAGE_*): a manifest asking above the cap is refused at publish. */
+  readonly storageQuota: StorageQuotaSettings;
 }

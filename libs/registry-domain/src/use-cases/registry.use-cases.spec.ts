@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SIGNATURE_POLICY, ForgeOneError, type PluginEvent } from '@forgeone/contracts';
+import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, type PluginEvent } from '@forgeone/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { evolve } from '../plugin/plugin.decider.js';
 import { pluginAggregateId, type PluginKey } from '../plugin/plugin.identity.js';
@@ -111,6 +111,7 @@ describe('registry use cases - authorisation and tenants', () => {
     ports = {
       signatures: verifier,
       signaturePolicy: DEFAULT_SIGNATURE_POLICY,
+      storageQuota: DEFAULT_STORAGE_QUOTA_SETTINGS,
       plugins: streams,
       authorizer,
       sha256: (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
@@ -143,6 +144,42 @@ describe('registry use cases - authorisation and tenants', () => {
   it('publish - a manifest that names no plugin is refused before policy is asked', async () => {
     await expect(publishPluginVersion(ports, { manifest: { version: '1.0.0' }, wasm }, ctx('alice'))).rejects.toMatchObject({ code: 'REGISTRY.MANIFEST_INVALID' });
     expect(authorizer.asked).toEqual([]);
+  });
+
+  it('publish - a storage quota above the platform cap is refused naming the cap and its variable, before policy is asked', async () => {
+    ports = { ...ports, storageQuota: { ...DEFAULT_STORAGE_QUOTA_SETTINGS, pluginCap: { maxBytes: 4096, maxKeys: 10_000 }, pluginDefault: { maxBytes: 1024, maxKeys: 100 } } };
+    const asking = (maxStorageBytes: number) => ({ ...manifest, capabilities: { storage: true }, limits: { ...(manifest.limits as object), maxStorageBytes } });
+    const refused = publishPluginVersion(ports, { manifest: asking(4097), wasm }, ctx('alice'));
+    await expect(refused).rejects.toMatchObject({
+      code: 'REGISTRY.MANIFEST_INVALID',
+      message: expect.stringContaining("limits.maxStorageBytes: 4097 is above this platform's cap of 4096 (FORGEONE_STORAGE_MAX_QUOTA_BYTES)"),
+    });
+    expect(authorizer.asked).toEqual([]);
+    expect(streams.eventCount).toBe(0);
+    await publishPluginVersion(ports, { manifest: asking(4096), wasm }, ctx('alice'));
+    expect(streams.eventCount).toBe(1);
+  });
+
+  it('publish - an allow-list naming a private address also asks publish-private-egress, refused before the module is read', async () => {
+    const privateManifest = { ...manifest, capabilities: { http: { allow: ['example.com', '192.168.1.10:8443'] } } };
+    const notWasm = Buffer.from('#!/bin/sh\n').toString('base64');
+    await expect(publishPluginVersion(ports, { manifest: privateManifest, wasm: notWasm }, { ...ctx('alice'), source: 'http 203.0.113.7' })).rejects.toMatchObject({
+      code: 'REGISTRY.PRIVATE_EGRESS_REFUSED',
+      details: { entries: [{ entry: '192.168.1.10:8443', range: '192.168.0.0/16', rangeName: 'private network' }] },
+    });
+    expect(authorizer.asked).toEqual([
+      { credential: 'alice', action: 'publish', plugin: NAME, source: 'http 203.0.113.7' },
+      { credential: 'alice', action: 'publish-private-egress', plugin: NAME, source: 'http 203.0.113.7' },
+    ]);
+    expect({ events: streams.eventCount, artifacts: stored.length }).toEqual({ events: 0, artifacts: 0 });
+  });
+
+  it('publish - a principal allowed publish-private-egress publishes, and the event names the private entries', async () => {
+    authorizer = new TableAuthorizer({ root: { id: 'root', tenant: 'acme', actions: ['publish', 'publish-private-egress'] } });
+    ports = { ...ports, authorizer };
+    const privateManifest = { ...manifest, capabilities: { http: { allow: ['example.com', '192.168.1.10:8443', 'localhost'] } } };
+    await publishPluginVersion(ports, { manifest: privateManifest, wasm }, ctx('root'));
+    expect(streams.streams.get(`acme:${NAME}`)?.[0].event.data).toMatchObject({ privateEgress: ['192.168.1.10:8443', 'localhost'] });
   });
 
   it('install, upgrade, remove - ask for their own action in the environment', async () => {

@@ -31,6 +31,10 @@
   (func (export "kv_roundtrip") (param $p i32) (param $l i32) (result i64)
     (drop (call $kv_set (local.get $p) (local.get $l) (local.get $p) (local.get $l)))
     (call $check (call $kv_get (local.get $p) (local.get $l))))
+  ;; Stores the input under itself and answers the kv_set status as one byte: 48 + status
+  ;; ('0' stored, '+' = -5 too large, '*' = -6 quota exceeded).
+  (func (export "kv_put") (param $p i32) (param $l i32) (result i64)
+    (call $byte (i32.add (i32.const 48) (call $kv_set (local.get $p) (local.get $l) (local.get $p) (local.get $l)))))
   (func (export "kv_read") (param $p i32) (param $l i32) (result i64)
     (call $check (call $kv_get (local.get $p) (local.get $l))))
   ;; Answers the kv_delete status as one byte: 48 + status ('0' deleted, '/' = -1 not found).

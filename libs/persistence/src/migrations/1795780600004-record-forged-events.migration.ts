@@ -6,8 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * unique among genuine rows only, so a replayed copy of a genuine event can be recorded as forged
  * beside it. Security findings are bounded per kind, claimed writer and hour, with a count of all.
  */
-export class RecordForgedEvents1795780600003 implements MigrationInterface {
-  readonly name = 'RecordForgedEvents1795780600003';
+export class RecordForgedEvents1795780600004 implements MigrationInterface {
+  readonly name = 'RecordForgedEvents1795780600004';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`
