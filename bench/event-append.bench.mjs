@@ -36,7 +36,7 @@ const CRYPTO_N = Number(args['crypto-n']);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const TARGET = 0.7;
 
-const { EventAuthorship, JetStreamEventStore, ensureEventStream, eventWriters, generateEventWriterKey, parseWriterKeys } = await import('@forgeone/event-store');
+const { DEFAULT_PLATFORM_STORAGE_SETTINGS, EventAuthorship, JetStreamEventStore, eventWriters, generateEventWriterKey, parseWriterKeys, platformStorage, provisionPlatformStorage } = await import('@forgeone/event-store');
 const { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, SCHEMA_VERSION, names: namesFor } = await import('@forgeone/contracts');
 const { connect, headers: natsHeaders } = await import('@nats-io/transport-node');
 const { jetstream, jetstreamManager } = await import('@nats-io/jetstream');
@@ -45,14 +45,16 @@ const { createPrivateKey } = await import('node:crypto');
 const names = namesFor(`bench-append-${randomBytes(4).toString('hex')}`);
 const nc = await connect({ servers: NATS_URL, name: 'bench-event-append' });
 const jsm = await jetstreamManager(nc);
+// Small byte limits: JetStream reserves each stream's limit on the server.
+const STORAGE = { ...DEFAULT_PLATFORM_STORAGE_SETTINGS, eventsMaxBytes: 256 * 1024 * 1024, artifactsMaxBytes: 1024 * 1024, pluginKvMaxBytes: 1024 * 1024 };
 const cleanup = async () => {
-  await jsm.streams.delete(names.stream).catch(() => undefined);
+  for (const storage of platformStorage(names, STORAGE)) await jsm.streams.delete(storage.stream).catch(() => undefined);
   await nc.close().catch(() => undefined);
 };
 cleanUpOnInterrupt(cleanup);
 
 try {
-  await ensureEventStream(jsm, names);
+  await provisionPlatformStorage(nc, names, STORAGE);
   const keys = Object.fromEntries(eventWriters().map((writer) => [writer, generateEventWriterKey()]));
   const writerKeys = parseWriterKeys(JSON.stringify(Object.fromEntries(Object.entries(keys).map(([writer, key]) => [writer, key.publicKey]))));
   const privateKey = createPrivateKey({ key: Buffer.from(keys.registry.privateKey, 'base64'), format: 'der', type: 'pkcs8' });

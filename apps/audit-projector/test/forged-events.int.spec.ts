@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { HEADERS, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, SCHEMA_VERSION } from '@forgeone/contracts';
-import { ensureEventStream, type NewEvent } from '@forgeone/event-store';
+import type { NewEvent } from '@forgeone/event-store';
 import { createDataSource, listPlugins, securityFindings, verifyAuditChain, auditLog } from '@forgeone/persistence';
 import {
   createTestDatabase,
   createTestEventWriters,
   eventually,
+  provisionTestStorage,
   removeNamespace,
   spawnService,
   testNamespace,
+  TEST_NATS_ENV,
   TEST_NATS_URL,
   type ServiceProcess,
   type TestDatabase,
@@ -83,7 +85,7 @@ describe('audit projector - events their owner did not write', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     nc = await connectNats(TEST_NATS_URL, 'projector-forgery-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
   });
 
   afterAll(async () => {
@@ -105,6 +107,7 @@ describe('audit projector - events their owner did not write', () => {
       NATS_URL: TEST_NATS_URL,
       FORGEONE_NAMESPACE: namespace,
       DATABASE_URL: db.url,
+      ...TEST_NATS_ENV,
       ...writers.env('audit-projector', cutOver),
     });
     processes.push(projector);

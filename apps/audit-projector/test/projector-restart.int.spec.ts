@@ -7,6 +7,7 @@ import {
   createTestDatabase,
   createTestEventWriters,
   eventually,
+  provisionTestStorage,
   removeNamespace,
   repoRoot,
   spawnService,
@@ -86,6 +87,7 @@ describe('audit projector - crash and rebuild', () => {
   beforeAll(async () => {
     [primary, rebuilt] = await Promise.all([createTestDatabase(), createTestDatabase()]);
     nc = await connectNats(TEST_NATS_URL, 'projector-test');
+    await provisionTestStorage(namespace);
   });
 
   afterAll(async () => {
@@ -101,7 +103,7 @@ describe('audit projector - crash and rebuild', () => {
       checkHealth: (service: 'registry' | 'audit-projector' | 'policy') => bus.checkHealth(service),
       request: (service: 'registry', verb: string, body: unknown) => bus.request(service, verb, body, { credential: `Bearer ${adminToken}` }),
     };
-    // Allows are not recorded here, so the stream holds exactly the policy set and the commands' events.
+    // Allows are not recorded here, so the stream holds exactly what is counted below.
     start('policy', { FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' });
     await eventually(() => client.checkHealth('policy').then((h) => h.ready), 'policy ready');
     // Production in audit mode: the plugin is unsigned, and the verifications are recorded (flagged) all the same.
@@ -131,9 +133,10 @@ describe('audit projector - crash and rebuild', () => {
       }
     }
     const last = (await (await jetstreamManager(nc)).streams.info(names.stream)).state.last_seq;
-    // Besides the policy set and one event per command, each install and upgrade records its signature verification.
+    // Besides the policy set and one event per command, each install and upgrade records its signature verification,
+    // and the policy service records its start on the shared NATS, which anyone may write to (insecure mode).
     const verifications = 2 + 5;
-    expect(last).toBe(commands.length + verifications + 1);
+    expect(last).toBe(commands.length + verifications + 1 + 1);
     expect(await checkpointOf(primary.url, 'audit-projector')).toBeLessThan(last);
 
     projector = start('audit-projector', { DATABASE_URL: primary.url });

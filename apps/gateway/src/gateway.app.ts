@@ -36,7 +36,7 @@ export async function createGatewayApp(options: GatewayModuleOptions): Promise<N
         connection: options.connection,
         logger: options.logger,
         // Below the bus server's own 1.5 s bound, so a slow database reads as such, not as a timeout.
-        readiness: () => projectionsReadiness(options.dataSource, 1_000),
+        readiness: async () => ({ ...options.platformChecks?.(), ...(await projectionsReadiness(options.dataSource, 1_000)) }),
       }),
     },
     { inheritAppConfig: false },

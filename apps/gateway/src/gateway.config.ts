@@ -37,6 +37,8 @@ export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
 export const GATEWAY_SETTINGS = Symbol.for('forgeone.gateway.settings');
 // Injection token of the gateway's pino logger.
 export const GATEWAY_LOGGER = Symbol.for('forgeone.gateway.logger');
+/** Injection token of the checks of the gateway's own NATS (security probe) for its readiness. */
+export const GATEWAY_PLATFORM_CHECKS = Symbol.for('forgeone.gateway.platform-checks');
 
 // The gateway answers queries from the projections, so it cannot run without their database.
 export function requireDatabaseUrl(config: PlatformConfig): string {

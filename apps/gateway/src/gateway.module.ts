@@ -1,5 +1,5 @@
 import { authzClientProvider } from '@forgeone/authz-client';
-import { BusModule } from '@forgeone/bus';
+import { BusModule, type ReadinessChecks } from '@forgeone/bus';
 import type { Names } from '@forgeone/contracts';
 import type { Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -7,7 +7,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { DEFAULT_AUTHENTICATION_FAILURE_SETTINGS } from '@forgeone/authz';
-import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
+import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_PLATFORM_CHECKS, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
 import { AUTH_FAILURE_LIMITER, AuthFailureLimiter } from './http/auth-failure.limiter.js';
 import { ClientSourceInterceptor } from './http/client-source.js';
 import { AuditLogController } from './http/audit-log.controller.js';
@@ -37,6 +37,8 @@ export interface GatewayModuleOptions {
   // The gateway's own credential for authz.check and the decision cache settings.
   readonly auth: GatewayAuthOptions;
   readonly settings?: Partial<GatewaySettings>;
+  // What the start found about NATS (the security probe), shown among the gateway's own checks.
+  readonly platformChecks?: () => ReadinessChecks;
 }
 
 @Module({})
@@ -50,6 +52,7 @@ export class GatewayModule {
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },
+        { provide: GATEWAY_PLATFORM_CHECKS, useValue: options.platformChecks ?? (() => ({})) },
         { provide: GATEWAY_SETTINGS, useValue: { ...DEFAULT_GATEWAY_SETTINGS, ...options.settings } },
         authzClientProvider({ serviceCredential: options.auth.serviceCredential, ...options.auth.authz }),
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -3,7 +3,7 @@ import { connectNats } from '@forgeone/bus';
 import { names as namesFor } from '@forgeone/contracts';
 import { createDataSource } from '@forgeone/persistence';
 import { loadConfig, redactConfig, serviceNatsConnectionOptions } from '@forgeone/runtime';
-import { stopOnSignals } from '@forgeone/service-host';
+import { guardPlatformNats, stopOnSignals } from '@forgeone/service-host';
 import { createLogger, initTelemetry, shutdownTelemetry } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
@@ -24,10 +24,12 @@ try {
   logger.info({ config: redactConfig(config) }, 'starting');
   const names = namesFor(config.namespace);
   connection = await connectNats(natsUrl, 'forgeone-gateway', serviceNatsConnectionOptions(natsUrl, 'gateway', names));
+  // Like every service: refuses missing or weakened storage and an insecure NATS before serving.
+  const guard = await guardPlatformNats({ natsUrl, connection, names, logger });
   // Queries read the projections; their schema belongs to the audit-projector, so no migrations here.
   dataSource = await createDataSource(databaseUrl, { applicationName: 'forgeone-gateway' }).initialize();
 
-  const app = await createGatewayApp({ connection, names, dataSource, logger, auth });
+  const app = await createGatewayApp({ connection, names, dataSource, logger, auth, platformChecks: guard.readiness });
   await app.startAllMicroservices();
   await app.listen(config.httpPort, '0.0.0.0');
   logger.info({ url: `http://127.0.0.1:${config.httpPort}`, docs: `http://127.0.0.1:${config.httpPort}/docs`, namespace: names.namespace || '(none)' }, 'ready');

@@ -9,4 +9,5 @@ await runBusService({
   module: (context) => PolicyModule.forRoot(context, policyOptionsFromEnv(process.env, context.config.bootstrapToken)),
   readiness: async (app) => app.get(PolicyState).readiness(),
   beforeDisconnect: (app) => app.get(PolicyLifecycle).writeOpenCounts(),
+  writes: ['events'],
 });

@@ -9,10 +9,12 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import { AuthorizationGate } from './authorization.gate.js';
 import { AuthzCheckController } from './authz-check.controller.js';
 import { DecisionRecorder } from './decision.recorder.js';
+import { recordInsecureStart } from './insecure-start.recorder.js';
 import { PolicyCommandsController } from './policy-commands.controller.js';
 import type { PolicyServiceOptions } from './policy.options.js';
 import { PolicyState } from './policy.state.js';
 
+const SERVICE_CONTEXT = Symbol.for('forgeone.policy.service-context');
 // Most often the counts of a closed window of failed authentications wait to be written.
 const MAX_FAILURE_FLUSH_INTERVAL_MS = 5_000;
 const POLICY_LOGGER = Symbol('POLICY_LOGGER');
@@ -32,10 +34,13 @@ export class PolicyLifecycle implements OnApplicationBootstrap, OnApplicationShu
     @Inject(DecisionRecorder) private readonly recorder: DecisionRecorder,
     @Inject(AuthorizationGate) private readonly gate: AuthorizationGate,
     @Inject(POLICY_LOGGER) private readonly logger: Logger,
+    @Inject(JetStreamEventStore) private readonly store: JetStreamEventStore,
+    @Inject(SERVICE_CONTEXT) private readonly context: ServiceContext,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.state.start();
+    await recordInsecureStart(this.store, this.context.natsSecurity, this.context.logger);
     const interval = Math.min(this.gate.failureWindowMs, MAX_FAILURE_FLUSH_INTERVAL_MS);
     this.flushTimer = setInterval(() => void this.flushFailureCounts(false), interval);
     this.flushTimer.unref();
@@ -98,6 +103,7 @@ export class PolicyModule {
           inject: [PolicyState, DecisionRecorder],
         },
         { provide: POLICY_LOGGER, useValue: logger },
+        { provide: SERVICE_CONTEXT, useValue: context },
         PolicyLifecycle,
       ],
     };

@@ -17,9 +17,8 @@ import {
   type AuthzDecision,
   type Names,
 } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { createTestEventWriters, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
@@ -97,7 +96,7 @@ describe('policy service - events the policy service did not write change nothin
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-forgery-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     client = new BusClient(nc, names);
   });
 

@@ -19,10 +19,9 @@ import {
   type AuthzDecision,
   type Names,
 } from '@forgeone/contracts';
-import { ensureEventStream, type JetStreamEventStore } from '@forgeone/event-store';
+import type { JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { createTestEventWriters, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -67,7 +66,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     app = await startPolicyService(nc, names, {
       serviceKey: SERVICE_KEY,
       recordAllows: { mode: 'all' },
@@ -405,7 +404,7 @@ describe('policy service - failed authentications are recorded boundedly', () =>
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'policy-flood-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     // The service drains its own connection when it stops; the test keeps reading on nc.
     app = await startPolicyService(await connectNats(TEST_NATS_URL, 'policy-flood-service'), names, {
       serviceKey: SERVICE_KEY,

@@ -15,5 +15,5 @@ try {
 
 if (options) {
   const registry = options;
-  await runBusService({ service: 'registry', module: (context) => RegistryModule.forRoot(context, registry) });
+  await runBusService({ service: 'registry', module: (context) => RegistryModule.forRoot(context, registry), writes: ['events', 'artifacts'] });
 }

@@ -5,9 +5,8 @@ import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
 import { ForgeOneError, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { createTestEventWriters, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -72,7 +71,7 @@ describe('registry - commands on the bus', () => {
   beforeAll(async () => {
     names = namesFor(namespace);
     nc = await connectNats(TEST_NATS_URL, 'registry-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     await startResponder();
     const logger = createLogger('registry', 'silent');
     const authorship = writers.authorship(names, 'registry');

@@ -19,5 +19,6 @@ if (options) {
     service: 'sandbox-runner',
     module: (context) => SandboxRunnerModule.forRoot(context, runner),
     consumer: (names) => sandboxRunnerConsumer(names, runner),
+    writes: ['events', 'plugin-kv'],
   });
 }

@@ -13,8 +13,6 @@ export interface SandboxRunnerOptions {
   readonly instanceId: string;
   /** Environment caps on every manifest limit. */
   readonly caps?: Partial<SandboxCaps>;
-  /** Replicas of the plugin key/value bucket (1 on one server, 3 in a cluster). */
-  readonly kvReplicas: number;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
   readonly signaturePolicy: SignaturePolicy;
   /** Plugin storage quotas: the default and cap per plugin and environment, and each tenant's total (FORGEONE_STORAGE_*). */
@@ -24,7 +22,7 @@ export interface SandboxRunnerOptions {
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required), FORGEONE_RUNNER_ID (default: host name and process id),
  * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
- * FORGEONE_KV_REPLICAS, FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_* (storage quotas). Throws a
+ * FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_* (storage quotas). Throws a
  * message naming the variable to fix.
  */
 export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxRunnerOptions {
@@ -49,7 +47,6 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     authz: authzClientSettingsFromEnv(env),
     instanceId,
     caps,
-    kvReplicas: number('FORGEONE_KV_REPLICAS', 1) ?? 1,
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
     storageQuota: parseStorageQuotaSettings(env),
   };

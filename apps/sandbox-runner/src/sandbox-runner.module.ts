@@ -6,7 +6,7 @@ import { PluginStorage } from '@forgeone/plugin-storage';
 import { SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
 import type { Logger } from '@forgeone/telemetry';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
@@ -18,11 +18,6 @@ import { PluginInvoker } from './plugin.invoker.js';
 import { PluginStorageReport } from './plugin-storage.report.js';
 import type { SandboxRunnerOptions } from './sandbox-runner.config.js';
 import { SandboxRunnerController } from './sandbox-runner.controller.js';
-
-/** The JetStream KV bucket of plugin storage: `<namespace>-forgeone-plugin-kv`. */
-export function pluginKvBucket(names: Names): string {
-  return `${names.namespace ? `${names.namespace}-` : ''}forgeone-plugin-kv`;
-}
 
 // Room for the headers of a storage write (compare-and-set revision) next to the value in one NATS message.
 const STORAGE_HEADER_ALLOWANCE_BYTES = 1024;
@@ -41,7 +36,8 @@ export class SandboxRunner implements OnModuleDestroy {
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
     this.storage = new PluginStorage({
       kv: () => {
-        this.kv ??= new Kvm(connection).create(pluginKvBucket(names), { history: 1, storage: StorageType.File, replicas: options.kvReplicas });
+        // Provisioned by the operator step with the stream (`forgeone admin setup`); bound, never created here.
+        this.kv ??= new Kvm(connection).open(names.pluginKvBucket);
         this.kv.catch(() => (this.kv = undefined));
         return this.kv;
       },

@@ -21,10 +21,9 @@ import {
   type Names,
   type PluginStorageReply,
 } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { createTestEventWriters, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -44,7 +43,7 @@ import { RegistryModule } from '../../registry/src/registry.module.js';
 import { buildExample } from '../../../examples/plugins/plugin-builder.mjs';
 /* eslint-enable @nx/enforce-module-boundaries */
 import { sandboxRunnerOptionsFromEnv } from '../src/sandbox-runner.config.js';
-import { pluginKvBucket, SandboxRunner, sandboxRunnerConsumer, SandboxRunnerModule } from '../src/sandbox-runner.module.js';
+import { SandboxRunner, sandboxRunnerConsumer, SandboxRunnerModule } from '../src/sandbox-runner.module.js';
 
 const root = repoRoot();
 const helloDir = join(root, 'examples', 'plugins', 'hello');
@@ -115,7 +114,7 @@ describe('sandbox-runner - invocations on the bus', () => {
   beforeAll(async () => {
     names = namesFor(namespace);
     nc = await connect('runner-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     const credential = serviceCredential('registry', SERVICE_KEY);
     responder = await startTestAuthzResponder({ connection: nc, names, tokens: TOKENS, rules: RULES, serviceCredential: credential });
     const logger = createLogger('sandbox-runner', 'silent');
@@ -157,7 +156,7 @@ describe('sandbox-runner - invocations on the bus', () => {
     await responder?.stop();
     await runnerApp?.close();
     await registry?.close();
-    await new Kvm(nc).open(pluginKvBucket(names)).then((kv) => kv.destroy()).catch(() => undefined);
+    await new Kvm(nc).open(names.pluginKvBucket).then((kv) => kv.destroy()).catch(() => undefined);
     for (const c of connections) if (!c.isClosed()) await c.close();
     await removeNamespace(namespace);
   }, 30_000);
@@ -438,7 +437,7 @@ describe('sandbox-runner - invocations on the bus', () => {
     it('storage is persistent and namespaced per tenant, plugin and environment; usage counters sit beside the data', async () => {
       expect((await call('acme/hooks', 'kv_roundtrip', 'colour')).output).toBe('colour');
       expect((await call('acme/hooks', 'kv_read', 'colour')).output).toBe('colour');
-      const kv = await new Kvm(nc).open(pluginKvBucket(names));
+      const kv = await new Kvm(nc).open(names.pluginKvBucket);
       const keys: string[] = [];
       for await (const k of await kv.keys()) keys.push(k);
       expect(keys.sort()).toEqual(['_usage.acme', '_usage.acme.acme.hooks.staging', `acme.acme.hooks.staging.${Buffer.from('colour').toString('base64url')}`]);
@@ -492,7 +491,7 @@ describe('sandbox-runner - invocations on the bus', () => {
 
     /** What a plugin really holds in one environment, read from the bucket: data keys and their key + value bytes. */
     async function held(scope: { tenant: string; name: string; environment: string }): Promise<{ bytes: number; keys: number }> {
-      const kv = await new Kvm(nc).open(pluginKvBucket(names));
+      const kv = await new Kvm(nc).open(names.pluginKvBucket);
       const prefix = `${scope.tenant}.${scope.name.replace('/', '.')}.${scope.environment}.`;
       let bytes = 0;
       let keys = 0;

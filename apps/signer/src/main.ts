@@ -23,5 +23,5 @@ try {
 
 if (options) {
   const signer = options;
-  await runBusService({ service: 'signer', module: (context) => SignerModule.forRoot(context, signer, signingKey) });
+  await runBusService({ service: 'signer', module: (context) => SignerModule.forRoot(context, signer, signingKey), writes: ['events'] });
 }

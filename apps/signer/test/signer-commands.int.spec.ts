@@ -3,7 +3,6 @@ import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
 import { ForgeOneError, KEY_AGGREGATE, KEY_EVENT_TYPES, names as namesFor, SIGNER_VERBS, type Action, type DsseEnvelope, type Names, type TrustedKeyInfo } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
 import {
   buildPluginStatement,
   generateKeyPair,
@@ -17,8 +16,8 @@ import {
   verifyPluginEnvelope,
 } from '@forgeone/signing';
 import { createLogger } from '@forgeone/telemetry';
-import { createTestEventWriters, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -74,7 +73,7 @@ describe('signer - trust store commands on the bus', () => {
   beforeAll(async () => {
     names = namesFor(namespace);
     nc = await connectNats(TEST_NATS_URL, 'signer-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     responder = await startTestAuthzResponder({ connection: nc, names, tokens: TOKENS, rules: RULES, serviceCredential: serviceCredential('signer', SERVICE_KEY) });
     app = await startSigner(nc, names, new InMemorySigningKeyProvider(loadPrivateKey(platformPair.privateKeyPem)));
     client = new BusClient(nc, names);
@@ -235,7 +234,7 @@ describe('signer - without a platform key', () => {
   it('signer - sign is refused with SIGNER.KEY_NOT_CONFIGURED', async () => {
     const names = namesFor(namespace);
     nc = await connectNats(TEST_NATS_URL, 'signer-test');
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(namespace);
     responder = await startTestAuthzResponder({ connection: nc, names, tokens: TOKENS, rules: RULES, serviceCredential: serviceCredential('signer', SERVICE_KEY) });
     app = await startSigner(nc, names);
     const statement = buildPluginStatement({ wasm, manifest, publisher: 'acme' });

@@ -25,8 +25,6 @@ export interface BusModuleOptions {
   readonly authorship?: EventAuthorship;
   /** Logs refused events the store leaves out. */
   readonly logger?: Logger;
-  /** Replicas of the artifact bucket when it has to be created (default 1). */
-  readonly artifactReplicas?: number;
   /**
    * Register {@link BusExceptionFilter} globally (default true). Turn it off only in an app
    * that registers it itself next to its own global filters.
@@ -56,7 +54,7 @@ export class BusModule {
       busClientProvider,
       {
         provide: ArtifactStore,
-        useFactory: (nc: NatsConnection, names: Names) => new ArtifactStore(nc, names, { replicas: options.artifactReplicas ?? 1 }),
+        useFactory: (nc: NatsConnection, names: Names) => new ArtifactStore(nc, names),
         inject: [BUS_CONNECTION, BUS_NAMES],
       },
     ];

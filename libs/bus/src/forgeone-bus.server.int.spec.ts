@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ForgeOneError, HEADERS, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent, type HealthReply } from '@forgeone/contracts';
-import { JetStreamEventStore, ensureEventStream } from '@forgeone/event-store';
+import { JetStreamEventStore } from '@forgeone/event-store';
+import { createTestEventWriters, provisionTestStorage, removeNamespace } from '@forgeone/test-harness';
 import { initTelemetry, shutdownTelemetry, trace, withSpan } from '@forgeone/telemetry';
-import { createTestEventWriters } from '@forgeone/test-harness';
 import { Controller, Inject, Module, type DynamicModule, type INestMicroservice, type OnModuleInit } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
@@ -132,7 +132,7 @@ beforeAll(async () => {
   initTelemetry('bus-test');
   nc = await connect({ servers: '127.0.0.1:4222' });
   jsm = await jetstreamManager(nc);
-  await ensureEventStream(jsm, names);
+  await provisionTestStorage(ns);
   serverNc = await connectNats('nats://127.0.0.1:4222', 'forgeone-registry');
   app = await NestFactory.createMicroservice(AppModule.forRoot(serverNc), {
     strategy: new ForgeOneBusServer({
@@ -153,7 +153,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await jsm?.streams.delete(names.stream).catch(() => undefined);
+  await removeNamespace(ns);
   await nc?.close();
   await shutdownTelemetry();
 });

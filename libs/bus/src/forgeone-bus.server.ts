@@ -345,7 +345,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
       }
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
-        throw new Error(`event stream ${names.stream} does not exist; create it with ensureEventStream before starting ${this.options.service}`, { cause: error });
+        throw new Error(`event stream ${names.stream} does not exist; an operator provisions it with \`forgeone admin setup\` before ${this.options.service} starts`, { cause: error });
       }
       if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
       await jsm.consumers.add(names.stream, wanted);

@@ -54,13 +54,15 @@ describe('bus permissions', () => {
         `$JS.API.STREAM.MSG.DELETE.${names.stream}`,
         `$JS.API.STREAM.UPDATE.KV_${names.pluginKvBucket}`,
         `$JS.API.STREAM.DELETE.OBJ_${names.artifactBucket}`,
-        `$JS.API.STREAM.PURGE.OBJ_${names.artifactBucket}`,
       ];
       for (const principal of [...SERVICE_PRINCIPALS, { kind: 'client', name: 'ci' } as const]) {
         const permissions = busPermissions(names, principal);
         for (const subject of administration) expect(mayPublish(permissions, subject), `${busUserName(principal)} ${subject}`).toBe(false);
       }
       expect(mayPublish(busPermissions(names, { kind: 'operator' }), `$JS.API.STREAM.UPDATE.${names.stream}`)).toBe(true);
+      // Only the registry may purge, and only objects of the artifact store (a refused publish's artifact).
+      const purgeArtifacts = `$JS.API.STREAM.PURGE.OBJ_${names.artifactBucket}`;
+      expect(SERVICES.filter((name) => mayPublish(service(name), purgeArtifacts))).toEqual(['registry']);
     });
 
     it(`bus permissions - an automation client sends commands and invocations only, and reads only its own inbox (namespace "${namespace}")`, () => {

@@ -67,6 +67,15 @@ const STREAM_ADMINISTRATION = [
   '$JS.API.SERVER.>',
 ];
 
+// The registry may purge objects of the artifact store, and nothing else.
+function registryDeny(names: Names): string[] {
+  return [
+    ...STREAM_ADMINISTRATION.filter((subject) => subject !== '$JS.API.STREAM.PURGE.>'),
+    `$JS.API.STREAM.PURGE.${names.stream}`,
+    `$JS.API.STREAM.PURGE.${kvStream(names.pluginKvBucket)}`,
+  ];
+}
+
 /** Reading a stream: its info, single messages, consumers of one's own (ordered or durable), acks and flow control. */
 function readStream(stream: string): string[] {
   return [
@@ -137,14 +146,17 @@ function servicePermissions(names: Names, service: ServiceName): BusPermissions 
   const owned = aggregatesOwnedBy(service).map((aggregate) => `${prefix}forgeone.evt.${encodeSubjectToken(aggregate)}.*`);
   const artifacts = objectStoreStream(names.artifactBucket);
   const pluginKv = kvStream(names.pluginKvBucket);
-  const publish = [...owned, ...sentRequests(names, service), '$JS.API.INFO', ...readStream(names.stream)];
+  // Every service reads the configuration of all three at start, and refuses to run on storage that was weakened.
+  const storageInfo = [artifacts, pluginKv].map((stream) => `$JS.API.STREAM.INFO.${stream}`);
+  const publish = [...owned, ...sentRequests(names, service), '$JS.API.INFO', ...readStream(names.stream), ...storageInfo];
   const subscribe = [`${busInboxPrefix(names, { kind: 'service', service })}.>`, ...servedSubjects(names, service), names.health(service)];
   if (AUTHZ_CLIENTS.includes(service)) subscribe.push(`${prefix}forgeone.evt.policy.*`, `${prefix}forgeone.evt.token.*`);
-  if (service === 'registry') publish.push(`$O.${names.artifactBucket}.>`, ...readStream(artifacts));
+  // The registry removes the artifact of a publish that was refused after it was stored (a filtered purge of that object).
+  if (service === 'registry') publish.push(`$O.${names.artifactBucket}.>`, ...readStream(artifacts), `$JS.API.STREAM.PURGE.${artifacts}`);
   if (service === 'sandbox-runner') publish.push(...readStream(artifacts), `$KV.${names.pluginKvBucket}.>`, ...readStream(pluginKv));
   return {
-    publish,
-    publishDeny: STREAM_ADMINISTRATION,
+    publish: [...new Set(publish)],
+    publishDeny: service === 'registry' ? registryDeny(names) : STREAM_ADMINISTRATION,
     subscribe,
     // Every service answers at least its health subject.
     allowResponses: true,

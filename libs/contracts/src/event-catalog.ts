@@ -17,6 +17,7 @@ import {
   TokenRevokedSchema,
 } from './authz.js';
 import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
+import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -39,6 +40,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
   [RUNNER_SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
   [RUNNER_SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
+  [PLATFORM_EVENT_TYPES.natsInsecureStart]: NatsInsecureStartSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

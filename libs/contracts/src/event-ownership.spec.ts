@@ -22,6 +22,7 @@ describe('event ownership', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
     expect(aggregatesOwnedBy('audit-projector')).toEqual([]);
     expect(aggregatesOwnedBy('registry').sort()).toEqual(['plugin', 'signature']);
+    expect(aggregateOwner('platform')).toBe('policy');
     expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,7 @@
 import { DECISION_AGGREGATE, IDENTITY_EVENT_TYPES, POLICY_AGGREGATE, POLICY_EVENT_TYPES, TOKEN_AGGREGATE } from './authz.js';
 import { EVENT_DATA_SCHEMAS } from './event-catalog.js';
 import { INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES } from './invocation.js';
+import { PLATFORM_AGGREGATE, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from './plugin.events.js';
 import {
   KEY_AGGREGATE,
@@ -33,6 +34,7 @@ export const EVENT_OWNERSHIP = {
   [TOKEN_AGGREGATE]: { owner: 'policy', types: Object.values(IDENTITY_EVENT_TYPES) },
   [INVOCATION_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(INVOCATION_EVENT_TYPES) },
   [RUNNER_SIGNATURE_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(RUNNER_SIGNATURE_EVENT_TYPES) },
+  [PLATFORM_AGGREGATE]: { owner: 'policy', types: Object.values(PLATFORM_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

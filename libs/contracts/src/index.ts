@@ -18,3 +18,4 @@ export * from './bus-permissions.js';
 export * from './storage-quota.js';
 export * from './egress.js';
 export * from './json-depth.js';
+export * from './platform.events.js';

@@ -19,6 +19,8 @@ describe('subjects - encoding', () => {
     expect(spaced.stream).toBe('T_1_FORGEONE_EVENTS');
     expect(spaced.eventsWildcard).toBe('t-1.forgeone.evt.>');
     expect(spaced.command('registry', 'publish')).toBe('t-1.forgeone.cmd.registry.publish');
+    expect([plain.artifactBucket, plain.pluginKvBucket]).toEqual(['forgeone-artifacts', 'forgeone-plugin-kv']);
+    expect([spaced.artifactBucket, spaced.pluginKvBucket]).toEqual(['t-1-forgeone-artifacts', 't-1-forgeone-plugin-kv']);
   });
 
   it('refuses a namespace that would break subjects', () => {

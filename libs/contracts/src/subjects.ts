@@ -59,7 +59,7 @@ export interface Names {
   health(service: ServiceName): string;
   /** JetStream object store bucket holding artifacts by digest. */
   readonly artifactBucket: string;
-  /** JetStream KV bucket of plugin storage. */
+  /** JetStream key/value bucket of plugin storage (the `kv_*` host functions). */
   readonly pluginKvBucket: string;
   /** Durable consumer name for a reader of the stream. */
   consumer(name: string): string;

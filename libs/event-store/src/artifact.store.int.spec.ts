@@ -5,8 +5,11 @@ import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore, sha256Digest } from './artifact.store.js';
+import { platformStorage, provisionPlatformStorage } from './platform-storage.js';
 
 const names = makeNames(`t-art-${randomUUID().slice(0, 8)}`);
+const MiB = 1024 * 1024;
+const SETTINGS = { replicas: 1, eventsMaxBytes: MiB, artifactsMaxBytes: 16 * MiB, pluginKvMaxBytes: MiB };
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let store: ArtifactStore;
@@ -14,11 +17,12 @@ let store: ArtifactStore;
 beforeAll(async () => {
   nc = await connect({ servers: '127.0.0.1:4222' });
   jsm = await jetstreamManager(nc);
+  await provisionPlatformStorage(nc, names, SETTINGS);
   store = new ArtifactStore(nc, names);
 });
 
 afterAll(async () => {
-  await jsm?.streams.delete(`OBJ_${names.artifactBucket}`).catch(() => undefined);
+  for (const storage of platformStorage(names, SETTINGS)) await jsm?.streams.delete(storage.stream).catch(() => undefined);
   await nc?.close();
 });
 
@@ -64,5 +68,15 @@ describe('ArtifactStore', () => {
     await expect(store.get('md5:abc')).rejects.toMatchObject({ code: 'COMMAND.INVALID' });
     const reput = await store.put(bytes);
     expect(reput.created).toBe(true);
+  });
+
+  it('artifact - a bucket nobody provisioned is not created on use but named as missing', async () => {
+    const unprovisioned = makeNames(`t-art-${randomUUID().slice(0, 8)}`);
+    const elsewhere = new ArtifactStore(nc, unprovisioned);
+    await expect(elsewhere.put(randomBytes(10))).rejects.toMatchObject({
+      code: 'EVENTSTORE.UNAVAILABLE',
+      message: `artifact bucket ${unprovisioned.artifactBucket} does not exist: an operator provisions it with \`forgeone admin setup\``,
+    });
+    await expect(jsm.streams.info(`OBJ_${unprovisioned.artifactBucket}`)).rejects.toThrow(/stream not found/);
   });
 });

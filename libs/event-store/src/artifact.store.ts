@@ -1,13 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DigestSchema, ForgeOneError, type Names } from '@forgeone/contracts';
-import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
+import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isUnreachable } from './nats-error.mapper.js';
-
-export interface ArtifactStoreOptions {
-  /** 1 on a single server, 3 in a cluster. */
-  readonly replicas?: number;
-}
 
 export interface PutArtifactResult {
   /** `sha256:<hex>` of the bytes. */
@@ -20,7 +15,8 @@ export interface PutArtifactResult {
 /**
  * Content-addressed artifact storage over a JetStream object store bucket
  * (`names.artifactBucket`). Objects are named by their sha256 hex digest, and every read
- * re-hashes the bytes, so a tampered or damaged object is never handed out.
+ * re-hashes the bytes, so a tampered or damaged object is never handed out. The bucket is
+ * provisioned by the operator step (`provisionPlatformStorage`); this class only opens it.
  */
 export class ArtifactStore {
   private store?: Promise<ObjectStore>;
@@ -28,7 +24,6 @@ export class ArtifactStore {
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
-    private readonly options: ArtifactStoreOptions = {},
   ) {}
 
   /** Stores `bytes` under their digest; does not write again when the same content is already there. */
@@ -82,11 +77,16 @@ export class ArtifactStore {
   }
 
   private bucket(): Promise<ObjectStore> {
-    this.store ??= this.guard(`opening artifact bucket ${this.names.artifactBucket}`, () =>
-      new Objm(this.nc).create(this.names.artifactBucket, { replicas: this.options.replicas ?? 1, storage: StorageType.File }),
-    ).catch((error) => {
-      // Let a later call try again once NATS is back.
+    this.store ??= this.guard(`opening artifact bucket ${this.names.artifactBucket}`, () => new Objm(this.nc).open(this.names.artifactBucket)).catch((error) => {
+      // Let a later call try again once NATS is back (or the bucket is provisioned).
       this.store = undefined;
+      if (error instanceof Error && error.message === 'object store not found') {
+        throw new ForgeOneError(
+          'EVENTSTORE.UNAVAILABLE',
+          `artifact bucket ${this.names.artifactBucket} does not exist: an operator provisions it with \`forgeone admin setup\``,
+          { bucket: this.names.artifactBucket },
+        );
+      }
       throw error;
     });
     return this.store;
@@ -103,8 +103,8 @@ export class ArtifactStore {
 }
 
 /** Factory for {@link ArtifactStore}. */
-export function createArtifactStore(nc: NatsConnection, names: Names, options?: ArtifactStoreOptions): ArtifactStore {
-  return new ArtifactStore(nc, names, options);
+export function createArtifactStore(nc: NatsConnection, names: Names): ArtifactStore {
+  return new ArtifactStore(nc, names);
 }
 
 /** `sha256:<hex>` of `bytes`. */

@@ -1,4 +1,28 @@
-export { ensureEventStream, type EventStreamOptions } from './event-stream.config.js';
+export {
+  checkPlatformStorage,
+  DEFAULT_PLATFORM_STORAGE_SETTINGS,
+  MIN_STORAGE_MAX_BYTES,
+  platformStorage,
+  PlatformStorageError,
+  provisionPlatformStorage,
+  raiseStorageConfig,
+  storageProblems,
+  type CheckedStorage,
+  type PlatformStorage,
+  type PlatformStorageKind,
+  type PlatformStorageSettings,
+  type ProvisionedStorage,
+  type RaisedStorageConfig,
+} from './platform-storage.js';
+export {
+  STORAGE_ERROR_PERCENT,
+  STORAGE_WARN_PERCENT,
+  StorageUsageMonitor,
+  storageUsageLevel,
+  type StorageUsage,
+  type StorageUsageLevel,
+  type StorageUsageMonitorOptions,
+} from './storage-usage.monitor.js';
 export {
   JetStreamEventStore,
   createEventStore,
@@ -29,4 +53,4 @@ export {
   type OpenedEvent,
   type StoredMessage,
 } from './event-authorship.js';
-export { ArtifactStore, createArtifactStore, sha256Digest, type ArtifactStoreOptions, type PutArtifactResult } from './artifact.store.js';
+export { ArtifactStore, createArtifactStore, sha256Digest, type PutArtifactResult } from './artifact.store.js';

@@ -15,8 +15,8 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventAuthorship, ForgedEventError, decodeStoredEvent, eventWriters, generateEventWriterKey, parseWriterKeys } from './event-authorship.js';
-import { ensureEventStream } from './event-stream.config.js';
 import { JetStreamEventStore, type NewEvent } from './jetstream-event.store.js';
+import { DEFAULT_PLATFORM_STORAGE_SETTINGS, platformStorage, provisionPlatformStorage } from './platform-storage.js';
 
 const ns = `t-es-${randomUUID().slice(0, 8)}`;
 const names = makeNames(ns);
@@ -34,6 +34,8 @@ const storeOf = (writer?: ServiceName, unsignedUntil = 0) => new JetStreamEventS
 const silent = { error: () => undefined } as never;
 
 const digest = `sha256:${'a'.repeat(64)}`;
+// Small limits: JetStream reserves each stream's max_bytes on the shared server.
+const SETTINGS = { ...DEFAULT_PLATFORM_STORAGE_SETTINGS, eventsMaxBytes: 16 * 1024 * 1024, artifactsMaxBytes: 1024 * 1024, pluginKvMaxBytes: 1024 * 1024, eventsDuplicateWindowMs: 60_000 };
 
 function installed(plugin: string, version: string, id = randomUUID()): NewEvent {
   return {
@@ -80,49 +82,13 @@ async function messageCount(): Promise<number> {
 beforeAll(async () => {
   nc = await connect({ servers: '127.0.0.1:4222' });
   jsm = await jetstreamManager(nc);
-  await ensureEventStream(jsm, names, { duplicateWindowMs: 60_000 });
+  await provisionPlatformStorage(nc, names, SETTINGS);
   store = storeOf('registry');
 });
 
 afterAll(async () => {
-  await jsm?.streams.delete(names.stream).catch(() => undefined);
+  for (const storage of platformStorage(names, SETTINGS)) await jsm?.streams.delete(storage.stream).catch(() => undefined);
   await nc?.close();
-});
-
-describe('ensureEventStream', () => {
-  it('event stream - immutable history settings', async () => {
-    const { config } = await jsm.streams.info(names.stream);
-    expect(config.subjects).toEqual([names.eventsWildcard]);
-    expect(config.retention).toBe('limits');
-    expect(config.discard).toBe('new');
-    expect(config.deny_delete).toBe(true);
-    expect(config.deny_purge).toBe(true);
-    expect(config.allow_rollup_hdrs).toBe(false);
-    expect(config.storage).toBe('file');
-    expect(config.duplicate_window).toBe(60_000 * 1_000_000);
-  });
-
-  it('event stream - message delete and purge are refused', async () => {
-    const [result] = await store.append(PLUGIN_AGGREGATE, 'acme/deletable', [installed('acme/deletable', '1.0.0')], { expectedSequence: 0 });
-    await expect(jsm.streams.deleteMessage(names.stream, result.sequence)).rejects.toThrow(/message delete not permitted/);
-    await expect(jsm.streams.purge(names.stream)).rejects.toThrow(/purge not permitted/);
-    expect((await store.read(PLUGIN_AGGREGATE, 'acme/deletable')).map((e) => e.sequence)).toEqual([result.sequence]);
-  });
-
-  it('event stream - ensure is idempotent and hardens a weaker existing stream', async () => {
-    const weak = makeNames(`${ns}-weak`);
-    await jsm.streams.add({ name: weak.stream, subjects: [weak.eventsWildcard], deny_delete: false, deny_purge: false, discard: 'old' });
-    try {
-      await ensureEventStream(jsm, weak);
-      const again = await ensureEventStream(jsm, weak);
-      expect(again.config.deny_delete).toBe(true);
-      expect(again.config.deny_purge).toBe(true);
-      expect(again.config.discard).toBe('new');
-      expect(again.config.duplicate_window).toBe(120_000 * 1_000_000);
-    } finally {
-      await jsm.streams.delete(weak.stream);
-    }
-  });
 });
 
 describe('JetStreamEventStore', () => {

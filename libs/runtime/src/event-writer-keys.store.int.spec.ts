@@ -3,8 +3,9 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { names as namesFor } from '@forgeone/contracts';
-import { ensureEventStream, eventAuthorshipFromEnv } from '@forgeone/event-store';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { eventAuthorshipFromEnv } from '@forgeone/event-store';
+import { provisionTestStorage, removeNamespace } from '@forgeone/test-harness';
+import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,14 +17,13 @@ const logger = pino({ level: 'silent' });
 describe('event writer keys in the data folder', () => {
   let dataDir: string;
   let nc: NatsConnection;
-  const streams: string[] = [];
+  const namespaces: string[] = [];
 
   beforeAll(async () => {
     nc = await connect({ servers: NATS_URL });
   });
   afterAll(async () => {
-    const jsm = await jetstreamManager(nc);
-    for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
+    for (const namespace of namespaces) await removeNamespace(namespace);
     await nc.close();
   });
   beforeEach(async () => {
@@ -35,7 +35,7 @@ describe('event writer keys in the data folder', () => {
 
   const fresh = () => {
     const names = namesFor(`t-keys-${randomBytes(4).toString('hex')}`);
-    streams.push(names.stream);
+    namespaces.push(names.namespace);
     return names;
   };
 
@@ -52,7 +52,7 @@ describe('event writer keys in the data folder', () => {
 
   it('keys - the cut-over is the stream\'s last sequence when the keys are first made, and stays put', async () => {
     const names = fresh();
-    await ensureEventStream(await jetstreamManager(nc), names);
+    await provisionTestStorage(names.namespace);
     for (let i = 0; i < 3; i++) await jetstream(nc).publish(names.eventSubject('plugin', `acme:p${i}`), '{}');
     const made = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
     expect(made.unsignedUntil).toBe(3);

@@ -18,5 +18,11 @@ export { createNatsClient, loadOrCreateNatsCredentials, natsCredentialsPath, nat
 export type { NatsClientRecord, NatsCredentials } from './nats-credentials.js';
 export { natsPasswordVariable, renderNatsUser, renderNatsUsers, renderPasswordAccounts } from './nats-authorization.js';
 export type { NatsUserAuth, NatsUserEntry } from './nats-authorization.js';
+export { loadPlatformNatsConfig } from './platform-nats.config.js';
+export type { PlatformNatsConfig } from './platform-nats.config.js';
+export { preparePlatformNats, provisionPlatformStorageAt } from './platform-nats.setup.js';
+export type { PreparePlatformNatsOptions } from './platform-nats.setup.js';
+export { InsecureNatsError, insecureNatsWarning, probeAnonymousNatsAccess, refuseInsecureNats } from './nats-security.probe.js';
+export type { NatsSecurityReport, ProbeNatsOptions, RefuseInsecureNatsOptions } from './nats-security.probe.js';
 export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 export type { EventWriterSecrets } from './event-writer-keys.store.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { aggregateOwner, busPermissions, EVENT_OWNERSHIP, names as namesFor, SERVICES, type ServiceName } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
+import { provisionPlatformStorage } from '@forgeone/event-store';
+import { TEST_STORAGE_SETTINGS } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,7 @@ describe('managed NATS permissions', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'forgeone-nats-perm-'));
     nats = await startNats({ dataDir, namespace: names.namespace });
     operator = await connect({ servers: nats.url, ...natsCredentialOptions(nats.operatorCredential!), inboxPrefix: '_INBOX_perm_operator' });
-    await ensureEventStream(await jetstreamManager(operator), names);
+    await provisionPlatformStorage(operator, names, TEST_STORAGE_SETTINGS);
     for (const service of SERVICES) {
       services.set(service, await connect({ ...serviceNatsConnectionOptions(nats.url, service, names, { FORGEONE_NATS_CREDENTIAL: nats.serviceCredentials[service] }) }));
     }
@@ -154,7 +155,7 @@ async function canSubscribe(nc: NatsConnection, subject: string): Promise<boolea
   return allowed;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -163,7 +164,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<voi
 }
 
 // nats-server applies a reload asynchronously after SIGHUP.
-async function connectEventually(attempt: () => Promise<NatsConnection>, timeoutMs = 5_000): Promise<NatsConnection> {
+async function connectEventually(attempt: () => Promise<NatsConnection>, timeoutMs = 20_000): Promise<NatsConnection> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -6,8 +6,12 @@ import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SERVICES, names } from '@forgeone/contracts';
+import { removeNamespace, TEST_NATS_ENV } from '@forgeone/test-harness';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadOrCreateNatsCredentials } from './nats-credentials.js';
+import { natsCredentialOptions } from './nats-url.js';
 import { envForService, externalServiceCredentials, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
@@ -33,6 +37,11 @@ function captured() {
 
 describe('runPlatform', () => {
   let root: string;
+  // Namespaces the platform provisioned on the shared NATS, removed at the end.
+  const namespaces: string[] = [];
+  afterAll(async () => {
+    for (const namespace of namespaces) await removeNamespace(namespace);
+  });
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'forgeone-platform-'));
     // As root, the embedded Postgres runs as the OS user `postgres`, which must be able to enter the folder.
@@ -73,7 +82,10 @@ describe('runPlatform', () => {
       expect(out.text()).not.toContain(password);
 
       // Each service got the platform's configuration and only the variables meant for it.
-      const nc = await connect({ servers: platform.natsUrl });
+      // Its own nats-server refuses anonymous clients; the operator's credential is in the data folder.
+      await expect(connect({ servers: platform.natsUrl, maxReconnectAttempts: 0 })).rejects.toThrow(/Authorization Violation/);
+      const credentials = await loadOrCreateNatsCredentials(join(root, 'data'));
+      const nc = await connect({ servers: platform.natsUrl, ...natsCredentialOptions(credentials.operator) });
       try {
         const reply = await nc.request(names(namespace).health('sandbox-runner'), '', { timeout: 2_000 });
         const seen = JSON.parse(JSON.parse(reply.string()).checks.env.detail) as Record<string, string | undefined>;
@@ -85,9 +97,12 @@ describe('runPlatform', () => {
           FORGEONE_DATA_DIR: join(root, 'data'),
           OTEL_SERVICE_NAME: 'forgeone-sandbox-runner',
           FORGEONE_EXTRA: 'passed',
-          // None was given, so the platform generated one for its services' credentials.
-          FORGEONE_SERVICE_KEY: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+          // Its own credentials only: the key they are derived from is the policy service's alone.
+          FORGEONE_SERVICE_CREDENTIAL: expect.stringMatching(/^fos_sandbox-runner_[A-Za-z0-9_-]{43}$/),
+          FORGEONE_NATS_CREDENTIAL: credentials.services['sandbox-runner'],
         });
+        // The platform provisioned the storage before the services started.
+        expect((await (await jetstreamManager(nc)).streams.info(names(namespace).stream)).config).toMatchObject({ deny_delete: true, max_bytes: 4 * 1024 ** 3 });
       } finally {
         await nc.close();
       }
@@ -103,6 +118,7 @@ describe('runPlatform', () => {
 
   it('platform - a service that dies ends the platform with exit code 1', async () => {
     const namespace = `t-${randomBytes(4).toString('hex')}`;
+    namespaces.push(namespace);
     const platform = await runPlatform({
       env: {
         PATH: process.env.PATH,
@@ -111,6 +127,7 @@ describe('runPlatform', () => {
         FORGEONE_DATA_DIR: join(root, 'data'),
         FORGEONE_NAMESPACE: namespace,
         FORGEONE_LOG_LEVEL: 'silent',
+        ...TEST_NATS_ENV,
       },
       repoRoot: root,
       handleSignals: false,
@@ -132,6 +149,7 @@ describe('runPlatform', () => {
   it('platform - a service that never gets ready fails the start and leaves nothing running', async () => {
     await fakeRepo(root, 'never-ready');
     const namespace = `t-${randomBytes(4).toString('hex')}`;
+    namespaces.push(namespace);
     const start = runPlatform({
       env: {
         PATH: process.env.PATH,
@@ -140,6 +158,7 @@ describe('runPlatform', () => {
         FORGEONE_DATA_DIR: join(root, 'data'),
         FORGEONE_NAMESPACE: namespace,
         FORGEONE_LOG_LEVEL: 'silent',
+        ...TEST_NATS_ENV,
       },
       repoRoot: root,
       services: ['registry'],
@@ -150,6 +169,31 @@ describe('runPlatform', () => {
     });
     await expect(start).rejects.toThrow(/Services not ready after 1500 ms: registry reports not ready/);
     expect(findPid('registry', root)).toBeUndefined();
+  });
+
+  it('platform - an external NATS that lets anyone write is refused before any service starts', async () => {
+    const namespace = `t-${randomBytes(4).toString('hex')}`;
+    namespaces.push(namespace);
+    const { FORGEONE_NATS_INSECURE: _insecure, ...limits } = TEST_NATS_ENV;
+    const start = runPlatform({
+      env: {
+        PATH: process.env.PATH,
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        FORGEONE_DATA_DIR: join(root, 'data'),
+        FORGEONE_NAMESPACE: namespace,
+        FORGEONE_LOG_LEVEL: 'silent',
+        ...limits,
+      },
+      repoRoot: root,
+      handleSignals: false,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+    });
+    await expect(start).rejects.toThrow(
+      /^NATS nats:\/\/127\.0\.0\.1:4222 is insecure: a client without credentials may publish event subjects .* or set FORGEONE_NATS_INSECURE=1 to run anyway/,
+    );
+    for (const service of SERVICES) expect(findPid(service, root)).toBeUndefined();
   });
 
   it('platform - an unbuilt repository is reported before anything starts', async () => {

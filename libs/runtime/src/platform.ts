@@ -10,6 +10,8 @@ import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
 import { natsCredentialOptions } from './nats-url.js';
+import { loadPlatformNatsConfig } from './platform-nats.config.js';
+import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
@@ -29,6 +31,8 @@ export interface RunPlatformOptions {
   readonly handleSignals?: boolean;
   readonly stdout?: Writable;
   readonly stderr?: Writable;
+  /** Write the platform's own log lines to stderr, keeping stdout for a machine-read result (`up --json`). */
+  readonly logToStderr?: boolean;
 }
 
 /** The running platform. */
@@ -59,7 +63,8 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   // A copy: the secrets are then removed from this process's own environment (see below).
   const env = { ...(options.env ?? process.env) };
   const config = loadConfig(env);
-  const logger = createRuntimeLogger(config.logLevel);
+  const natsConfig = loadPlatformNatsConfig(env);
+  const logger = createRuntimeLogger(config.logLevel, options.logToStderr ? 'stderr' : undefined);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const serviceNames = options.services ?? SERVICES;
   const entries = serviceNames.map((name) => ({ name, entry: join(repoRoot, 'apps', name, 'dist', 'main.js') }));
@@ -88,7 +93,16 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   };
   try {
     nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, namespace: config.namespace, serviceCredentials: externalCredentials, logger });
-    // On a server it started, the platform reads the stream's last sequence as the operator.
+    // Services only check the storage; it is provisioned here (as the operator), and an insecure external NATS refused.
+    const natsEnv = await preparePlatformNats({
+      natsUrl: nats.url,
+      managed: nats.managed,
+      namespace: config.namespace,
+      config: natsConfig,
+      logger,
+      ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
+    });
+    // The stream exists now; its last sequence is the cut-over the first time the keys are made (read as the operator on its own server).
     const writerKeys = await prepareEventWriterKeys({
       dataDir: config.dataDir,
       natsUrl: nats.url,
@@ -97,7 +111,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       ...(nats.operatorCredential ? { connection: { ...natsCredentialOptions(nats.operatorCredential), inboxPrefix: busInboxPrefix(namesFor(config.namespace), { kind: 'operator' }) } } : {}),
     });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
-    const shared = serviceEnv(env, config, nats.url, postgres.url);
+    const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
     const secrets: PlatformSecrets = { serviceKey, natsCredentials: nats.serviceCredentials, ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}) };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({

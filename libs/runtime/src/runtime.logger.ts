@@ -2,8 +2,8 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** JSON logger of the process that runs the platform; same line format as the services. */
-export function createRuntimeLogger(level = 'info', destination?: DestinationStream): Logger {
+/** JSON logger of the process that runs the platform (on stdout, or on stderr with `'stderr'`); same line format as the services. */
+export function createRuntimeLogger(level = 'info', destination?: DestinationStream | 'stderr'): Logger {
   const options = {
     name: 'runtime',
     level,
@@ -12,5 +12,6 @@ export function createRuntimeLogger(level = 'info', destination?: DestinationStr
     formatters: { level: (label: string) => ({ level: label }) },
   };
   // Synchronous: the last lines before process.exit must not be lost, and there are few of them.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
+  if (destination === undefined || destination === 'stderr') return pino(options, pino.destination({ dest: destination === 'stderr' ? 2 : 1, sync: true }));
+  return pino(options, destination);
 }

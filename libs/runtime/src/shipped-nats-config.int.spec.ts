@@ -4,7 +4,8 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aggregateOwner, busInboxPrefix, EVENT_OWNERSHIP, names as namesFor, SERVICE_PRINCIPALS, SERVICES, type BusPrincipal, type ServiceName } from '@forgeone/contracts';
-import { ensureEventStream } from '@forgeone/event-store';
+import { provisionPlatformStorage } from '@forgeone/event-store';
+import { TEST_STORAGE_SETTINGS } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +44,7 @@ describe('infra/nats/nats-server.conf', () => {
       const user = principal.kind === 'service' ? principal.service : 'operator';
       connections.set(user, await connect({ servers: url, user, pass: passwords.get(natsPasswordVariable(principal)), inboxPrefix: busInboxPrefix(names, principal) }));
     }
-    await ensureEventStream(await jetstreamManager(as('operator')), names);
+    await provisionPlatformStorage(as('operator'), names, TEST_STORAGE_SETTINGS);
   });
 
   afterAll(async () => {

@@ -1,12 +1,12 @@
 import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
-import { ensureEventStream, eventAuthorshipFromEnv, type EventAuthorship } from '@forgeone/event-store';
-import { loadConfig, redactConfig, serviceNatsConnectionOptions, type PlatformConfig } from '@forgeone/runtime';
+import { eventAuthorshipFromEnv, type EventAuthorship, type PlatformStorageKind } from '@forgeone/event-store';
+import { loadConfig, redactConfig, serviceNatsConnectionOptions, type NatsSecurityReport, type PlatformConfig } from '@forgeone/runtime';
 import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { guardPlatformNats } from './platform-nats.guard.js';
 
 /** What a service's root module is built from. */
 export interface ServiceContext {
@@ -18,6 +18,8 @@ export interface ServiceContext {
   readonly authorship: EventAuthorship;
   /** Import this in the root module: it provides the connection, names, bus client and stores. */
   readonly busModule: DynamicModule;
+  /** What a client without credentials may do on this NATS (non-empty exposures only in insecure mode). */
+  readonly natsSecurity?: NatsSecurityReport;
 }
 
 export interface BusServiceDefinition {
@@ -31,6 +33,8 @@ export interface BusServiceDefinition {
   readonly consumer?: (names: Names, app: () => INestApplicationContext) => BusConsumerOptions;
   /** Extra readiness checks (a database, a halted projection). */
   readonly readiness?: (app: INestApplicationContext) => Promise<ReadinessChecks>;
+  /** The platform storage this service writes, watched for usage alarms (FORGEONE_STORAGE_CHECK_INTERVAL_MS). */
+  readonly writes?: readonly PlatformStorageKind[];
   /** Runs after the module is created and before the service listens (migrations, warm-up). */
   readonly beforeListen?: (app: INestApplicationContext, context: ServiceContext) => Promise<void>;
   /** Runs at shutdown once no command or event is in flight, while NATS is still connected (write what is buffered). */
@@ -38,9 +42,10 @@ export interface BusServiceDefinition {
 }
 
 /**
- * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, event authorship,
- * NATS, the event stream, the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT
- * it drains NATS, closes the module (pools included) and exits.
+ * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, event authorship, NATS,
+ * a check of the platform's storage and of the NATS's security (refusing to start on either's
+ * failure), the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains NATS,
+ * closes the module (pools included) and exits.
  */
 export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   initTelemetry(`forgeone-${definition.service}`, env);
@@ -53,8 +58,16 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     // Before connecting: a writer without its key, or a reader without the pinned keys, does not start.
     const authorship = eventAuthorshipFromEnv(env, definition.service, names);
     const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, serviceNatsConnectionOptions(config.natsUrl, definition.service, names, env));
-    await ensureEventStream(await jetstreamManager(connection), names);
-    const context: ServiceContext = { config, connection, names, logger, authorship, busModule: BusModule.forRoot({ connection, names, authorship, logger }) };
+    const guard = await guardPlatformNats({ natsUrl: config.natsUrl, connection, names, logger, writes: definition.writes ?? [], env });
+    const context: ServiceContext = {
+      config,
+      connection,
+      names,
+      logger,
+      authorship,
+      busModule: BusModule.forRoot({ connection, names, authorship, logger }),
+      natsSecurity: guard.security,
+    };
 
     const created: { app?: INestApplicationContext } = {};
     const app = () => {
@@ -68,7 +81,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
       logger,
       authorship,
       ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
-      readiness: async () => (created.app && definition.readiness ? definition.readiness(created.app) : {}),
+      readiness: async () => ({ ...guard.readiness(), ...(created.app && definition.readiness ? await definition.readiness(created.app) : {}) }),
       ...(definition.beforeDisconnect ? { beforeDisconnect: async () => (created.app ? definition.beforeDisconnect?.(created.app) : undefined) } : {}),
     });
     const micro = await NestFactory.createMicroservice(definition.module(context), {
@@ -81,6 +94,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     await micro.listen();
     logger.info({ namespace: names.namespace || '(none)' }, 'ready');
     stopOnSignals(logger, async () => {
+      guard.stop();
       await micro.close();
       await shutdownTelemetry();
     });

@@ -1,1 +1,2 @@
 export * from './bus-service.host.js';
+export * from './platform-nats.guard.js';

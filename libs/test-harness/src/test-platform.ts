@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_NATS_URL } from './test-environment.js';
+import { TEST_NATS_ENV, TEST_NATS_URL } from './test-environment.js';
 
 export interface TestPlatform {
   readonly apiUrl: string;
@@ -91,6 +91,8 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       // The services prove themselves to each other with credentials derived from this key.
       FORGEONE_SERVICE_KEY: randomBytes(48).toString('base64'),
       FORGEONE_DATA_DIR: dataDir,
+      // The platform provisions its storage itself; the shared NATS is open to anyone (insecure mode).
+      ...TEST_NATS_ENV,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -214,10 +216,14 @@ export interface ServiceProcess {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
-/** Starts one built service (`apps/<name>/dist/main.js`) as its own process. */
+/**
+ * Starts one built service (`apps/<name>/dist/main.js`) as its own process, with the test byte
+ * limits and insecure mode of TEST_NATS_ENV unless `env` says otherwise. Services do not create
+ * storage: provision the namespace first (provisionTestStorage).
+ */
 export function spawnService(name: string, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [join(repoRoot(), 'apps', name, 'dist', 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', FORGEONE_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', FORGEONE_LOG_LEVEL: 'warn', ...TEST_NATS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -18,8 +18,8 @@ function namespaceOf(context: CommandContext, given: string | undefined): string
   return given ?? context.io.env.FORGEONE_NAMESPACE ?? '';
 }
 
-export function registerAdminCommands(program: Command, context: CommandContext): void {
-  const admin = program.command('admin').description('operator steps on this machine: NATS clients and configuration (no API token needed; works on the data folder)');
+export function registerAdminCommands(program: Command, context: CommandContext): Command {
+  const admin = program.command('admin').description("operator tasks on the platform's infrastructure: NATS storage, clients and configuration (they work on NATS and the data folder directly, not through the API)");
   const clients = admin
     .command('nats-client')
     .description('named, revocable NATS credentials for automation that sends commands and invocations on the bus (the NATS of `npm start`)');
@@ -97,4 +97,29 @@ export function registerAdminCommands(program: Command, context: CommandContext)
       const text = runtime.renderPasswordAccounts(names);
       context.print({ namespace: names.namespace, config: text }, () => text);
     });
+
+  admin
+    .command('setup')
+    .description(
+      "create the platform's event stream, artifact object store and plugin key/value bucket on NATS_URL, or raise their settings " +
+        'to FORGEONE_NATS_REPLICAS and the FORGEONE_*_MAX_BYTES limits; never lowers anything. NATS_URL must carry a user allowed to create and update streams',
+    )
+    .action(async () => {
+      // Loaded here so the other verbs never pay for NATS.
+      const { loadConfig, loadPlatformNatsConfig, provisionPlatformStorageAt, redactUrl } = await import('@forgeone/runtime');
+      const env = context.io.env as NodeJS.ProcessEnv;
+      const config = loadConfig(env);
+      const nats = loadPlatformNatsConfig(env);
+      if (!config.natsUrl) {
+        throw new Error('NATS_URL is not set: give the NATS to provision, with a user allowed to create and update streams (e.g. nats://operator:<password>@nats:4222)');
+      }
+      const storage = await provisionPlatformStorageAt(config.natsUrl, config.namespace, nats.storage);
+      context.print({ natsUrl: redactUrl(config.natsUrl), namespace: config.namespace, settings: nats.storage, storage }, () =>
+        formatTable(
+          ['STORAGE', 'STREAM', 'ACTION', 'CHANGES'],
+          storage.map((s) => [s.label, s.stream, s.action, s.changes.join(', ')]),
+        ),
+      );
+    });
+  return admin;
 }

@@ -12,7 +12,7 @@ export function registerUpCommand(program: Command, context: CommandContext): vo
       const platform: RunningPlatform = await runPlatform({
         env: context.io.env as NodeJS.ProcessEnv,
         // With --json, stdout carries only the JSON document; the platform's own output goes to stderr.
-        ...(context.json ? { stdout: process.stderr } : {}),
+        ...(context.json ? { stdout: process.stderr, logToStderr: true } : {}),
       });
       if (context.json) {
         context.print(

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { BUS_CONNECTION, BusClient } from '@forgeone/bus';
+import { BUS_CONNECTION, BusClient, type ReadinessChecks } from '@forgeone/bus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { GATEWAY_SETTINGS, READINESS_SERVICES, type GatewaySettings } from '../gateway.config.js';
+import { GATEWAY_PLATFORM_CHECKS, GATEWAY_SETTINGS, READINESS_SERVICES, type GatewaySettings } from '../gateway.config.js';
 import { projectionsReadiness } from '../projections.reader.js';
 import type { ReadyzReply, ServiceReadiness } from './http-api.schemas.js';
 
@@ -15,6 +15,7 @@ export class HealthController {
     private readonly ds: DataSource,
     @Inject(BUS_CONNECTION) private readonly connection: NatsConnection,
     @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+    @Inject(GATEWAY_PLATFORM_CHECKS) private readonly platformChecks: () => ReadinessChecks,
   ) {}
 
   @Get('healthz')
@@ -43,7 +44,11 @@ export class HealthController {
       }
     });
     const own = (async (): Promise<[string, ServiceReadiness]> => {
-      const checks = { nats: this.connection.isClosed() ? { ok: false, detail: 'connection closed' } : { ok: true }, ...(await projectionsReadiness(this.ds, this.settings.healthTimeoutMs)) };
+      const checks = {
+        nats: this.connection.isClosed() ? { ok: false, detail: 'connection closed' } : { ok: true },
+        ...this.platformChecks(),
+        ...(await projectionsReadiness(this.ds, this.settings.healthTimeoutMs)),
+      };
       return ['gateway', { ready: Object.values(checks).every((c) => c.ok), checks }];
     })();
     const services = Object.fromEntries(await Promise.all([own, ...remote]));
