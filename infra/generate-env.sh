@@ -1,7 +1,7 @@
 #!/bin/sh
 # Writes a .env with fresh secrets for docker compose: the NATS users (the operator and each service),
 # Postgres, the first admin token, the key service credentials are derived from (the policy service's
-# alone) and each other service's own credential.
+# alone), each other service's own credential, and the event writers' Ed25519 keys.
 # Usage: infra/generate-env.sh [file]   (default: .env at the repository root; never overwritten)
 set -eu
 out="${1:-$(dirname "$0")/../.env}"
@@ -13,6 +13,7 @@ fi
 secret() { printf 'p%s' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"; }
 # A service's credential for the policy service: fos_<service>_<base64url(HMAC-SHA256(key, service))>.
 credential() { printf 'fos_%s_%s' "$1" "$(printf '%s' "$1" | openssl dgst -sha256 -hmac "$2" -binary | openssl base64 -A | tr '+/' '-_' | tr -d '=')"; }
+command -v openssl >/dev/null || { echo "openssl is needed to make the event writers' Ed25519 keys" >&2; exit 1; }
 umask 077
 key="$(secret)"
 {
@@ -27,5 +28,16 @@ key="$(secret)"
   for service in registry signer sandbox-runner audit-projector gateway; do
     echo "FORGEONE_SERVICE_CREDENTIAL_$(echo "$service" | tr 'a-z-' 'A-Z_')=$(credential "$service" "$key")"
   done
+  # Each service that writes events signs them with its own key (PKCS#8 DER, base64); every service
+  # verifies with the public keys (SPKI DER, base64). Keep this file: events signed with these keys
+  # cannot be verified without their public keys.
+  for writer in REGISTRY SIGNER POLICY SANDBOX_RUNNER; do
+    signing="$(openssl genpkey -algorithm ed25519 -outform DER | base64 | tr -d '\n')"
+    echo "FORGEONE_EVENT_${writer}_SIGNING_KEY=$signing"
+    echo "FORGEONE_EVENT_${writer}_PUBLIC_KEY=$(printf '%s' "$signing" | base64 -d | openssl pkey -inform DER -pubout -outform DER | base64 | tr -d '\n')"
+  done
+  # Unsigned events are history from before signing and are accepted only at stream sequences up to
+  # this one. 0 for a new stream; for an existing one, its last sequence before the first signed start.
+  echo "FORGEONE_EVENT_UNSIGNED_UNTIL=0"
 } > "$out"
 echo "wrote $out"

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { DECISION_AGGREGATE, ForgeOneError, names as namesFor, POLICY_EVENT_TYPES, type CloudEvent } from '@forgeone/contracts';
-import { JetStreamEventStore } from '@forgeone/event-store';
-import { createTestDatabase, removeNamespace, startTestPlatform, testNamespace, TEST_NATS_URL, type TestDatabase, type TestPlatform } from '@forgeone/test-harness';
+import type { JetStreamEventStore } from '@forgeone/event-store';
+import { createTestDatabase, platformEventReader, removeNamespace, startTestPlatform, testNamespace, TEST_NATS_URL, type TestDatabase, type TestPlatform } from '@forgeone/test-harness';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -46,7 +46,7 @@ describe('failed authentications - bounded on record, limited at the gateway', (
     db = await createTestDatabase();
     platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_AUTH_FAILURE_WINDOW_S: String(WINDOW_S) } });
     nc = await connectNats(TEST_NATS_URL, 'e2e-authfail');
-    store = new JetStreamEventStore(nc, names);
+    store = platformEventReader(nc, names, platform.dataDir);
   });
 
   afterAll(async () => {

@@ -132,7 +132,7 @@ describe('platform - rollback protection and reasoned rollback through the CLI',
     const entries = (JSON.parse(audit.stdout) as { entries: Entry[] }).entries;
     expect(entries.filter((e) => e.type === 'io.forgeone.plugin.rolled_back.v1').at(-1)).toMatchObject({ data: { reason } });
     // The runner checked 1.0.0's signature again before running it in production.
-    expect(entries).toContainEqual(expect.objectContaining({ type: 'io.forgeone.signature.verified.v1', data: expect.objectContaining({ stage: 'runner', environment: 'production', version: '1.0.0', mode: 'strict' }) }));
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'io.forgeone.signature.runner_verified.v1', data: expect.objectContaining({ stage: 'runner', environment: 'production', version: '1.0.0', mode: 'strict' }) }));
     expect((await cli('audit', 'log', '--plugin', 'forgeone/hello')).stdout).toContain(reason);
   });
 

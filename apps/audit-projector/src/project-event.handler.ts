@@ -1,6 +1,6 @@
-import { EventContext, HaltConsumerError } from '@forgeone/bus';
-import type { CloudEvent } from '@forgeone/contracts';
-import { applyEvent, AuditLogConflictError, PoisonEventError, ProjectionGapError } from '@forgeone/persistence';
+import { EventContext, HaltConsumerError, REFUSED_EVENT_PATTERN, type RefusedEvent } from '@forgeone/bus';
+import { HEADERS, type CloudEvent } from '@forgeone/contracts';
+import { applyEvent, AuditLogConflictError, PoisonEventError, ProjectionGapError, recordForgedEvent } from '@forgeone/persistence';
 import { createLogger } from '@forgeone/telemetry';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -13,6 +13,9 @@ const log = createLogger('audit-projector');
  * Writes every event of the stream into the projections and the audit log, in stream order,
  * one transaction per event. A gap, a poison event or an audit conflict halts the consumer:
  * the projector never skips an event, and an operator sees why in the logs and in readiness.
+ * An event its aggregate's owner did not write (refused by the transport, or a replayed id found
+ * in the audit log) changes no projection: it becomes an audit row marked forged and a security
+ * finding, and the projector goes on with the next event.
  */
 @Controller()
 export class ProjectEventHandler {
@@ -23,9 +26,37 @@ export class ProjectEventHandler {
 
   @EventPattern<string>('*')
   async project(@Payload() event: CloudEvent, @Ctx() ctx: EventContext): Promise<void> {
+    await this.haltOnDamage(ctx, async () => {
+      const outcome = await applyEvent(this.dataSource, this.projector, ctx.sequence, event, {
+        origin: { writer: ctx.header(HEADERS.eventWriter) ?? null, subject: ctx.subject },
+      });
+      if (outcome === 'forged') {
+        log.error({ sequence: ctx.sequence, eventId: event.id, type: event.type, subject: ctx.subject }, 'a replayed event was recorded in the audit log as forged; no projection changed');
+      } else {
+        log.debug({ sequence: ctx.sequence, type: event.type, outcome }, 'projected');
+      }
+    });
+  }
+
+  @EventPattern<string>(REFUSED_EVENT_PATTERN)
+  async recordForged(@Payload() refused: RefusedEvent, @Ctx() ctx: EventContext): Promise<void> {
+    await this.haltOnDamage(ctx, async () => {
+      const { refusal } = refused;
+      const outcome = await recordForgedEvent(this.dataSource, this.projector, ctx.sequence, {
+        reason: refusal.reason,
+        message: refusal.message,
+        subject: ctx.subject,
+        writer: refusal.writer,
+        payload: refused.data,
+        storedAt: refused.storedAt,
+      });
+      log.debug({ sequence: ctx.sequence, reason: refusal.reason, outcome }, 'recorded as forged');
+    });
+  }
+
+  private async haltOnDamage(ctx: EventContext, work: () => Promise<void>): Promise<void> {
     try {
-      const outcome = await applyEvent(this.dataSource, this.projector, ctx.sequence, event);
-      log.debug({ sequence: ctx.sequence, type: event.type, outcome }, 'projected');
+      await work();
     } catch (error) {
       if (error instanceof ProjectionGapError || error instanceof PoisonEventError || error instanceof AuditLogConflictError) {
         throw new HaltConsumerError(`${error.code} at stream sequence ${ctx.sequence}: ${error.message}`);

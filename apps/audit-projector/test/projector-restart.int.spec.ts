@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusClient, connectNats } from '@forgeone/bus';
-import { names as namesFor } from '@forgeone/contracts';
+import { names as namesFor, type ServiceName } from '@forgeone/contracts';
 import {
   createTestDatabase,
+  createTestEventWriters,
   eventually,
   provisionTestStorage,
   removeNamespace,
@@ -68,15 +69,17 @@ describe('audit projector - crash and rebuild', () => {
   const processes: ServiceProcess[] = [];
   const serviceKey = randomBytes(32).toString('hex');
   const adminToken = `admin-${randomBytes(24).toString('hex')}`;
-  const env = (extra: Record<string, string>) => ({
+  const writers = createTestEventWriters();
+  const env = (name: ServiceName, extra: Record<string, string>) => ({
     NATS_URL: TEST_NATS_URL,
     FORGEONE_NAMESPACE: namespace,
     FORGEONE_SERVICE_KEY: serviceKey,
     FORGEONE_BOOTSTRAP_TOKEN: adminToken,
+    ...writers.env(name),
     ...extra,
   });
-  const start = (name: string, extra: Record<string, string>) => {
-    const p = spawnService(name, env(extra));
+  const start = (name: ServiceName, extra: Record<string, string>) => {
+    const p = spawnService(name, env(name, extra));
     processes.push(p);
     return p;
   };

@@ -93,6 +93,8 @@ export interface AuditEntry {
   readonly hash: string;
   readonly prevHash: string | null;
   readonly traceparent?: string | null;
+  /** Why the event was refused as not its owner's (it changed nothing); null or absent when genuine. */
+  readonly forged?: string | null;
 }
 
 export interface HistoryReply {

@@ -65,6 +65,7 @@ function auditEntryReply(e: AuditEntry): AuditEntryReply {
     hash: e.hash,
     prevHash: e.prevHash,
     traceparent: e.traceparent,
+    forged: e.forged,
   };
 }
 

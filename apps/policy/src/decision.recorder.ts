@@ -1,18 +1,7 @@
-import { natsHeaderCarrier } from '@forgeone/bus';
 import type { CountedFailures } from '@forgeone/authz';
-import {
-  AuthenticationFailuresCountedSchema,
-  CloudEventSchema,
-  DECISION_AGGREGATE,
-  DecisionRecordedSchema,
-  HEADERS,
-  POLICY_EVENT_TYPES,
-  SCHEMA_VERSION,
-  type Names,
-} from '@forgeone/contracts';
-import { currentTraceparent, injectTraceContext, type Logger } from '@forgeone/telemetry';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { AuthenticationFailuresCountedSchema, DECISION_AGGREGATE, DecisionRecordedSchema, POLICY_EVENT_TYPES } from '@forgeone/contracts';
+import type { JetStreamEventStore } from '@forgeone/event-store';
+import type { Logger } from '@forgeone/telemetry';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { RecordAllows } from './policy.options.js';
@@ -22,27 +11,22 @@ export type DecisionRecord = z.input<typeof DecisionRecordedSchema>;
 const SOURCE = '/forgeone/policy';
 // Allow records are written in the background; past this many in flight the caller waits.
 const MAX_IN_FLIGHT = 1024;
-const encoder = new TextEncoder();
 
 /**
  * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant), and
- * `authentication_failures_counted` for failures that were counted, not recorded one by one. Decisions
- * are an append-only log with no invariant to protect, so unlike aggregate appends they carry no
- * expected-sequence header: concurrent decisions never conflict. `Nats-Msg-Id` = decision id keeps
- * a retried write single.
+ * `authentication_failures_counted` for failures that were counted, not recorded one by one, through
+ * the event store, signed like every other event. Decisions are an append-only log with no invariant
+ * to protect, so unlike aggregate appends they carry no expected sequence: concurrent decisions never
+ * conflict. The event id is the decision id, so a retried write is stored once.
  */
 export class DecisionRecorder {
-  private readonly js: JetStreamClient;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    nc: NatsConnection,
-    private readonly names: Names,
+    private readonly store: JetStreamEventStore,
     private readonly recordAllows: RecordAllows,
     private readonly logger: Logger,
-  ) {
-    this.js = jetstream(nc, { timeout: 5_000 });
-  }
+  ) {}
 
   /** Whether this allow decision is to be recorded (by FORGEONE_AUTHZ_RECORD_ALLOWS). */
   sampleAllow(): boolean {
@@ -59,7 +43,7 @@ export class DecisionRecorder {
   /** Records a decision and resolves once JetStream stored it (denials: the caller waits for this). */
   async record(decision: DecisionRecord, actor: string): Promise<void> {
     const data = DecisionRecordedSchema.parse(decision);
-    await this.publish(POLICY_EVENT_TYPES.decisionRecorded, data.decisionId, data.resource.tenant, data, actor);
+    await this.append(POLICY_EVENT_TYPES.decisionRecorded, data.decisionId, data.resource.tenant, data, actor);
   }
 
   /** Records the failed authentications of one source and window that were only counted. */
@@ -73,29 +57,13 @@ export class DecisionRecorder {
       recorded: counted.recorded,
       reasons: counted.reasons,
     });
-    await this.publish(POLICY_EVENT_TYPES.authenticationFailuresCounted, randomUUID(), counted.tenant, data, actor);
+    await this.append(POLICY_EVENT_TYPES.authenticationFailuresCounted, randomUUID(), counted.tenant, data, actor);
   }
 
-  private async publish(type: string, id: string, tenant: string, data: unknown, actor: string): Promise<void> {
-    const traceparent = currentTraceparent();
-    const event = CloudEventSchema.parse({
-      specversion: '1.0',
-      id,
-      source: SOURCE,
-      type,
-      subject: tenant,
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      data,
-      actor,
-      tenant,
-      ...(traceparent ? { traceparent } : {}),
-      schemaversion: SCHEMA_VERSION,
+  private async append(type: string, id: string, tenant: string, data: unknown, actor: string): Promise<void> {
+    await this.store.append(DECISION_AGGREGATE, tenant, [{ id, type, data, time: new Date().toISOString(), actor, tenant, source: SOURCE, subject: tenant }], {
+      expectedSequence: 'any',
     });
-    const hdrs = natsHeaders();
-    hdrs.set(HEADERS.eventType, event.type);
-    injectTraceContext(natsHeaderCarrier(hdrs));
-    await this.js.publish(this.names.eventSubject(DECISION_AGGREGATE, tenant), encoder.encode(JSON.stringify(event)), { msgID: event.id, headers: hdrs });
   }
 
   /**

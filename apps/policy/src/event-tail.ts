@@ -1,5 +1,5 @@
 import { decodeSubjectToken, type CloudEvent } from '@forgeone/contracts';
-import { decodeStoredEvent } from '@forgeone/event-store';
+import { ReplayGuard, type EventAuthorship, type EventRefusal } from '@forgeone/event-store';
 import type { Logger } from '@forgeone/telemetry';
 import { jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -7,6 +7,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 /** One stored event with the aggregate id its subject names and its stream sequence. */
 export interface TailedEvent {
   readonly event: CloudEvent;
+  readonly aggregateId: string;
+  readonly sequence: number;
+}
+
+/** A message on a followed subject that was refused: it applies nothing but still occupies its place. */
+export interface RefusedTailEvent {
+  readonly refusal: EventRefusal;
   readonly aggregateId: string;
   readonly sequence: number;
 }
@@ -19,18 +26,26 @@ export interface EventTail {
   stop(): Promise<void>;
 }
 
+export interface EventTailHandlers {
+  readonly apply: (tailed: TailedEvent) => void;
+  /** Called for a forged or replayed message after it was logged; it must change no state beyond the subject's sequence. */
+  readonly refused?: (refused: RefusedTailEvent) => void;
+}
+
 /**
  * Reads every event under `filterSubject` from the start of the stream and keeps following it
  * (a JetStream ordered consumer: no server-side state to clean up, resumes itself after a reconnect).
+ * Each message is verified before it is parsed; a forged or replayed one is logged at error level
+ * and skipped without touching readiness, so a publish on the bus cannot make the service unready.
  */
 export async function tailEvents(
   nc: NatsConnection,
-  stream: string,
+  authorship: EventAuthorship,
   filterSubject: string,
-  handle: (tailed: TailedEvent) => void,
+  handlers: EventTailHandlers,
   logger: Logger,
 ): Promise<EventTail> {
-  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filterSubject });
+  const consumer = await jetstream(nc).consumers.get(authorship.names.stream, { filter_subjects: filterSubject });
   const pendingAtStart = (await consumer.info(true)).num_pending;
   let markCaughtUp!: () => void;
   let failCatchUp!: (error: Error) => void;
@@ -42,14 +57,26 @@ export async function tailEvents(
   caughtUp.catch(() => undefined);
   if (pendingAtStart === 0) markCaughtUp();
   let problem: string | undefined;
+  // The tail reads from the start, so every id applied before is known here.
+  const replays = new ReplayGuard();
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
   const loop = (async () => {
     try {
       for await (const msg of messages) {
+        const aggregateId = decodeSubjectToken(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
         try {
-          const event = decodeStoredEvent(msg);
-          const aggregateId = decodeSubjectToken(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
-          handle({ event, aggregateId, sequence: msg.seq });
+          const opened = authorship.open(msg);
+          let refusal = opened.ok ? undefined : opened.refusal;
+          if (opened.ok) {
+            const first = replays.replayOf(opened.event.id, msg.seq);
+            if (first !== undefined) refusal = authorship.replayRefusal(msg, opened.event, first);
+          }
+          if (refusal) {
+            logger.error({ refusal }, 'refused an event its aggregate owner did not write; it changes no state');
+            handlers.refused?.({ refusal, aggregateId, sequence: msg.seq });
+          } else if (opened.ok) {
+            handlers.apply({ event: opened.event, aggregateId, sequence: msg.seq });
+          }
         } catch (error) {
           problem = `event ${msg.seq} on ${msg.subject} could not be applied: ${(error as Error).message}`;
           logger.error({ err: error, sequence: msg.seq, subject: msg.subject }, 'event could not be applied; the service is not ready until it is fixed');

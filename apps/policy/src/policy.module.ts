@@ -80,13 +80,13 @@ export class PolicyModule {
       providers: [
         {
           provide: PolicyState,
-          useFactory: (nc: NatsConnection, names: Names, store: JetStreamEventStore) => new PolicyState(nc, names, store, options, logger),
+          useFactory: (nc: NatsConnection, names: Names, store: JetStreamEventStore) => new PolicyState(nc, names, store, context.authorship, options, logger),
           inject: [BUS_CONNECTION, BUS_NAMES, JetStreamEventStore],
         },
         {
           provide: DecisionRecorder,
-          useFactory: (nc: NatsConnection, names: Names) => new DecisionRecorder(nc, names, options.recordAllows, logger),
-          inject: [BUS_CONNECTION, BUS_NAMES],
+          useFactory: (store: JetStreamEventStore) => new DecisionRecorder(store, options.recordAllows, logger),
+          inject: [JetStreamEventStore],
         },
         {
           provide: AuthorizationGate,

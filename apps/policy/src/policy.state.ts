@@ -25,11 +25,11 @@ import {
   type PolicySetAppliedSchema,
   type Role,
 } from '@forgeone/contracts';
-import type { JetStreamEventStore, StoredEvent } from '@forgeone/event-store';
+import type { EventAuthorship, JetStreamEventStore, VersionedEvents } from '@forgeone/event-store';
 import type { Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { tailEvents, type EventTail, type TailedEvent } from './event-tail.js';
+import { tailEvents, type EventTail, type RefusedTailEvent, type TailedEvent } from './event-tail.js';
 import type { PolicyServiceOptions } from './policy.options.js';
 
 /** Aggregate id of the one platform-wide policy set. */
@@ -60,13 +60,17 @@ export interface NewToken {
  * What the policy service knows: the active policy set (pre-parsed in the Cedar engine) and the
  * API tokens, both folded from their events at start and kept current by following the stream,
  * so several replicas converge on the same state. Writes go through the event store with
- * optimistic concurrency; this replica applies its own writes at once.
+ * optimistic concurrency; this replica applies its own writes at once. Only events the policy
+ * service wrote are applied: a token or policy set published by anyone else is refused, so
+ * platform-admin power comes from FORGEONE_BOOTSTRAP_TOKEN or from a verified token_issued event.
  */
 export class PolicyState {
   readonly engine = new CedarPolicyEngine();
   readonly tokens = new TokenRegistry();
   readonly verifier: CredentialVerifier;
   private policy?: PolicySetInfo & { readonly sequence: number };
+  // Last message on the policy set's subject, refused ones included: what the next apply expects.
+  private policySubjectSequence = 0;
   private policyProblem?: string;
   private readonly tails: EventTail[] = [];
   private loaded = false;
@@ -75,6 +79,7 @@ export class PolicyState {
     private readonly nc: NatsConnection,
     private readonly names: Names,
     private readonly store: JetStreamEventStore,
+    private readonly authorship: EventAuthorship,
     private readonly options: PolicyServiceOptions,
     private readonly logger: Logger,
   ) {
@@ -86,9 +91,21 @@ export class PolicyState {
    * issues the bootstrap token when there is none; resolves once the service can decide.
    */
   async start(): Promise<void> {
-    const tokenTail = await tailEvents(this.nc, this.names.stream, this.aggregateWildcard(TOKEN_AGGREGATE), (e) => this.applyTokenEvent(e), this.logger);
+    const tokenTail = await tailEvents(
+      this.nc,
+      this.authorship,
+      this.aggregateWildcard(TOKEN_AGGREGATE),
+      { apply: (e) => this.applyTokenEvent(e), refused: (r) => this.tokens.noteSubjectSequence(r.aggregateId, r.sequence) },
+      this.logger,
+    );
     this.tails.push(tokenTail);
-    const policyTail = await tailEvents(this.nc, this.names.stream, this.aggregateWildcard(POLICY_AGGREGATE), (e) => this.applyPolicyEvent(e), this.logger);
+    const policyTail = await tailEvents(
+      this.nc,
+      this.authorship,
+      this.aggregateWildcard(POLICY_AGGREGATE),
+      { apply: (e) => this.applyPolicyEvent(e), refused: (r) => this.notePolicyRefused(r) },
+      this.logger,
+    );
     this.tails.push(policyTail);
     await Promise.all([tokenTail.caughtUp, policyTail.caughtUp]);
     if (!this.policy) await this.applyDefaultPolicies();
@@ -149,7 +166,7 @@ export class PolicyState {
     let appended;
     try {
       [appended] = await this.store.append(POLICY_AGGREGATE, POLICY_SET_ID, [this.newEvent(POLICY_EVENT_TYPES.policySetApplied, data, actor, PLATFORM_TENANT)], {
-        expectedSequence: current.sequence,
+        expectedSequence: Math.max(current.sequence, this.policySubjectSequence),
       });
     } catch (error) {
       if (error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT') {
@@ -211,9 +228,14 @@ export class PolicyState {
     this.tokens.apply(event, aggregateId, sequence);
   }
 
+  private notePolicyRefused({ aggregateId, sequence }: Pick<RefusedTailEvent, 'aggregateId' | 'sequence'>): void {
+    if (aggregateId === POLICY_SET_ID) this.policySubjectSequence = Math.max(this.policySubjectSequence, sequence);
+  }
+
   private applyPolicyEvent({ event, aggregateId, sequence }: TailedEvent): void {
     if (aggregateId !== POLICY_SET_ID || event.type !== POLICY_EVENT_TYPES.policySetApplied) return;
     if (sequence <= (this.policy?.sequence ?? 0)) return;
+    this.policySubjectSequence = Math.max(this.policySubjectSequence, sequence);
     const data = event.data as PolicySetApplied;
     try {
       // Validated when it was applied; a set from history only has to parse.
@@ -241,8 +263,9 @@ export class PolicyState {
     const prepared = this.engine.prepare(DEFAULT_POLICIES);
     const data: PolicySetApplied = { version: 1, policies: { ...prepared.policies }, sha256: prepared.sha256, appliedBy: SELF };
     try {
+      // Not 0: a refused message on the subject (a forgery) must not keep the platform from its first policy set.
       const [appended] = await this.store.append(POLICY_AGGREGATE, POLICY_SET_ID, [this.newEvent(POLICY_EVENT_TYPES.policySetApplied, data, SELF, PLATFORM_TENANT)], {
-        expectedSequence: 0,
+        expectedSequence: this.policySubjectSequence,
       });
       if (appended.sequence > (this.policy?.sequence ?? 0)) {
         this.engine.activate(prepared, 1);
@@ -251,7 +274,9 @@ export class PolicyState {
       this.logger.info({ version: 1, policies: Object.keys(prepared.policies) }, 'default policy set applied');
     } catch (error) {
       if (!(error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT')) throw error;
-      this.applyStored(await this.store.read(POLICY_AGGREGATE, POLICY_SET_ID), POLICY_SET_ID, (e) => this.applyPolicyEvent(e));
+      const stored = await this.store.readVersioned(POLICY_AGGREGATE, POLICY_SET_ID);
+      this.applyStored(stored, POLICY_SET_ID, (e) => this.applyPolicyEvent(e));
+      this.notePolicyRefused({ aggregateId: POLICY_SET_ID, sequence: stored.version });
     }
     if (!this.policy) throw new Error('no policy set could be loaded or applied');
   }
@@ -270,7 +295,7 @@ export class PolicyState {
     };
     try {
       const [appended] = await this.store.append(TOKEN_AGGREGATE, BOOTSTRAP_TOKEN_AGGREGATE_ID, [this.newEvent(IDENTITY_EVENT_TYPES.tokenIssued, data, SELF, PLATFORM_TENANT)], {
-        expectedSequence: 0,
+        expectedSequence: this.tokens.aggregateSequence(BOOTSTRAP_TOKEN_AGGREGATE_ID),
       });
       this.tokens.apply(appended.event, BOOTSTRAP_TOKEN_AGGREGATE_ID, appended.sequence);
     } catch (error) {
@@ -286,12 +311,13 @@ export class PolicyState {
 
   private async refreshToken(tokenId: string | undefined, aggregateId = tokenId): Promise<void> {
     if (!aggregateId) return;
-    const stored = await this.store.read(TOKEN_AGGREGATE, aggregateId);
+    const stored = await this.store.readVersioned(TOKEN_AGGREGATE, aggregateId);
     this.applyStored(stored, aggregateId, (e) => this.applyTokenEvent(e));
+    this.tokens.noteSubjectSequence(aggregateId, stored.version);
   }
 
-  private applyStored(stored: readonly StoredEvent[], aggregateId: string, apply: (e: TailedEvent) => void): void {
-    for (const { event, sequence } of stored) apply({ event, aggregateId, sequence });
+  private applyStored(stored: VersionedEvents, aggregateId: string, apply: (e: TailedEvent) => void): void {
+    for (const { event, sequence } of stored.events) apply({ event, aggregateId, sequence });
   }
 
   private aggregateWildcard(aggregate: string): string {

@@ -19,9 +19,9 @@ import {
   type AuthzDecision,
   type Names,
 } from '@forgeone/contracts';
-import { JetStreamEventStore } from '@forgeone/event-store';
+import type { JetStreamEventStore } from '@forgeone/event-store';
 import { createLogger } from '@forgeone/telemetry';
-import { provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -33,16 +33,18 @@ import { PolicyLifecycle, PolicyModule } from '../src/policy.module.js';
 const SERVICE_KEY = randomBytes(32).toString('base64url');
 const GATEWAY = serviceCredential('gateway', SERVICE_KEY);
 const ENV_BOOTSTRAP = `env-bootstrap-${randomBytes(8).toString('hex')}`;
+const writers = createTestEventWriters();
 // Every failed authentication of the tests below is recorded one by one; the bounds have a describe of their own.
 const RECORD_EVERY_FAILURE = { windowMs: 60_000, recordedPerSource: 1000, limitPerSource: 20 };
 
 async function startPolicyService(nc: NatsConnection, names: Names, options: PolicyServiceOptions): Promise<INestMicroservice> {
   const logger = createLogger('policy', 'silent');
-  const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };
+  const authorship = writers.authorship(names, 'policy');
+  const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship, logger }) };
   const created: { app?: INestMicroservice } = {};
   const app = await NestFactory.createMicroservice(PolicyModule.forRoot(context, options), {
     // As main.ts wires it: the open window's counts are written before the connection is drained.
-    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).writeOpenCounts() }),
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).writeOpenCounts() }),
     logger: false,
   });
   created.app = app;
@@ -72,7 +74,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
       announce: (line) => announced.push(line),
     });
     client = new BusClient(nc, names);
-    store = new JetStreamEventStore(nc, names);
+    store = writers.store(nc, names);
   });
 
   afterAll(async () => {
@@ -387,7 +389,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
       await replicaClient.request('policy', 'token_create', { principal: 'dev-10', role: 'developer', tenant: 'acme' }, { credential: ENV_BOOTSTRAP }),
     );
     expect((await check({ credential: created.token, action: 'publish', resource: plugin('acme') }, replicaClient)).decision).toBe('allow');
-    expect((await new JetStreamEventStore(nc2, names).read(TOKEN_AGGREGATE, 'bootstrap-admin')).length).toBe(1);
+    expect((await writers.store(nc2, names).read(TOKEN_AGGREGATE, 'bootstrap-admin')).length).toBe(1);
   });
 });
 
@@ -412,7 +414,7 @@ describe('policy service - failed authentications are recorded boundedly', () =>
       announce: () => undefined,
     });
     client = new BusClient(nc, names);
-    store = new JetStreamEventStore(nc, names);
+    store = writers.store(nc, names);
   });
 
   afterAll(async () => {

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, names as namesFor, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
-import { JetStreamEventStore } from '@forgeone/event-store';
+import { ForgeOneError, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
 import { createLogger } from '@forgeone/telemetry';
-import { provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import wabtInit from 'wabt';
@@ -56,6 +55,7 @@ const TOKENS = {
   'tok-acme-root': { id: 'root', tenant: 'acme', role: 'platform-admin' },
 };
 const ACME_DEV = 'Bearer tok-acme-dev';
+const writers = createTestEventWriters();
 
 describe('registry - commands on the bus', () => {
   const namespace = testNamespace('reg');
@@ -74,12 +74,13 @@ describe('registry - commands on the bus', () => {
     await provisionTestStorage(namespace);
     await startResponder();
     const logger = createLogger('registry', 'silent');
-    const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };
+    const authorship = writers.authorship(names, 'registry');
+    const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship }) };
     // Production in audit mode here, so the command tests below need no keys; environments not listed
     // (such as "vault") stay strict, and the signature tests use one. test/e2e covers signed plugins.
     const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"audit"}}' });
     app = await NestFactory.createMicroservice(RegistryModule.forRoot(context, options), {
-      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: nc, logger }),
+      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: nc, logger, authorship }),
       logger: false,
     });
     await app.listen();
@@ -348,8 +349,45 @@ describe('registry - commands on the bus', () => {
   });
 
   async function signatureEvents(tenant: string, plugin: string): Promise<CloudEvent[]> {
-    return (await new JetStreamEventStore(nc, names).read('signature', `${tenant}:${plugin}`)).map((stored) => stored.event);
+    return (await writers.store(nc, names).read('signature', `${tenant}:${plugin}`)).map((stored) => stored.event);
   }
+
+  it('authorship - plugin events the registry did not write are not history: the decider ignores them and the next command is not wedged', async () => {
+    const name = 'forgeone/forged-history';
+    await send('publish', { manifest: { ...manifest, name }, wasm: b64(wasm) });
+    const subject = names.eventSubject(PLUGIN_AGGREGATE, `acme:${name}`);
+    const forgedEvent = (type: string, data: Record<string, unknown>) =>
+      new TextEncoder().encode(
+        JSON.stringify({
+          specversion: '1.0',
+          id: crypto.randomUUID(),
+          source: '/forgeone/registry',
+          type,
+          subject: name,
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          data,
+          actor: 'alice',
+          tenant: 'acme',
+          schemaversion: '1',
+        }),
+      );
+    const js = jetstream(nc);
+    const published = (await lastEvent('acme', name)).data as Record<string, unknown>;
+    // An unsigned publish of 5.0.0 and a signer-signed install of 1.0.0 in production.
+    await js.publish(subject, forgedEvent(PLUGIN_EVENT_TYPES.versionPublished, { ...published, version: '5.0.0' }));
+    const installed = forgedEvent(PLUGIN_EVENT_TYPES.installed, { name, version: '1.0.0', digest: published.digest, environment: 'production' });
+    const hdrs = natsHeaders();
+    for (const [key, value] of Object.entries(writers.signatureHeaders('signer', subject, installed))) hdrs.set(key, value);
+    await js.publish(subject, installed, { headers: hdrs });
+
+    expect((await refusal('install', { name, version: '5.0.0', environment: 'staging' })).code).toBe('REGISTRY.VERSION_NOT_FOUND');
+    expect((await refusal('upgrade', { name, version: '1.0.0', environment: 'production' })).code).toBe('REGISTRY.NOT_INSTALLED');
+    // The decider's expected sequence is the subject's true last one, so the genuine install appends at once.
+    const genuine = await send<{ sequence: number }>('install', { name, version: '1.0.0', environment: 'production' });
+    expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { environment: 'production' } });
+    expect(genuine.sequence).toBeGreaterThan(0);
+  });
 
   it('signatures - a publish with an oversized or malformed envelope is refused with its code, storing nothing', async () => {
     const body = { manifest: { ...manifest, version: '3.0.0' }, wasm: b64(wasm) };

@@ -21,7 +21,7 @@ export interface ModuleSignatureVerifierDeps {
   /** Artifact bytes by digest, checked against it (ArtifactStore.get: REGISTRY.ARTIFACT_CORRUPT when they differ). */
   readonly artifact: (digest: string) => Promise<Uint8Array>;
   readonly keyEvents: AggregateEventReader;
-  /** Appends signature results of one plugin (aggregate `signature`, id `<tenant>:<name>`). */
+  /** Appends signature results of one plugin (aggregate `runner-signature`, id `<tenant>:<name>`). */
   readonly record: (tenant: string, name: string, events: readonly NewEvent[]) => Promise<void>;
   readonly logger: Logger;
   readonly now?: () => Date;
@@ -34,7 +34,7 @@ const ACTOR = 'service:sandbox-runner';
  * The runner's own check before a module is instantiated (defence in depth after the registry's):
  * the bytes it was handed must hash to the digest recorded at publish, in every mode; then the
  * stored signature is verified against the tenant's trust store as it stands now, with the
- * environment's mode and threshold. Every result is recorded as a `signature` event (stage
+ * environment's mode and threshold. Every result is recorded as a `runner-signature` event (stage
  * `runner`); in strict mode a failure refuses the module with the reason as error code.
  */
 export class ModuleSignatureVerifier {

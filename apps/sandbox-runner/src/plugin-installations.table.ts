@@ -133,6 +133,15 @@ export class PluginInstallations {
       default:
         break;
     }
+    this.advance(sequence);
+  }
+
+  /** Records the sequence of a message that applies nothing (a refused event), so waiters past it are answered. */
+  skip(sequence: number): void {
+    this.advance(sequence);
+  }
+
+  private advance(sequence: number): void {
     this.processed = Math.max(this.processed, sequence);
     this.waiters = this.waiters.filter((w) => {
       if (w.sequence > this.processed) return true;

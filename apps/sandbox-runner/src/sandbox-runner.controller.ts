@@ -1,5 +1,5 @@
 import { AuthzClient } from '@forgeone/authz-client';
-import { BusCommandRegistry, BusContext, EventContext } from '@forgeone/bus';
+import { BusCommandRegistry, BusContext, EventContext, REFUSED_EVENT_PATTERN } from '@forgeone/bus';
 import { OWN_TENANT, parseOrThrow, PLUGIN_STORAGE_VERB, PluginStorageRequestSchema, type CloudEvent } from '@forgeone/contracts';
 import { Controller, Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
@@ -58,5 +58,12 @@ export class SandboxRunnerController implements OnModuleInit {
   @EventPattern<string>('*')
   async onPluginEvent(@Payload() event: CloudEvent, @Ctx() ctx: EventContext) {
     await this.installations.apply(event, ctx.sequence);
+  }
+
+  // A refused (forged or replayed) plugin event installs nothing, but a call waiting for the
+  // subject's latest sequence must not wait for it in vain.
+  @EventPattern<string>(REFUSED_EVENT_PATTERN)
+  onRefusedEvent(@Ctx() ctx: EventContext) {
+    this.installations.skip(ctx.sequence);
   }
 }

@@ -1,6 +1,6 @@
 import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
-import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, SIGNATURE_AGGREGATE, type Names } from '@forgeone/contracts';
+import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, type Names } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { PluginStorage } from '@forgeone/plugin-storage';
 import { SandboxHost } from '@forgeone/sandbox';
@@ -50,9 +50,9 @@ export class SandboxRunner implements OnModuleDestroy {
       policy: options.signaturePolicy,
       artifact: (digest) => artifacts.get(digest),
       keyEvents: events,
-      // Results are a log, not a decision: appended under the plugin like the registry's, with no concurrency check.
+      // Results are a log, not a decision: appended per plugin on the runner's own aggregate, with no concurrency check.
       record: async (tenant, name, batch) => {
-        await events.append(SIGNATURE_AGGREGATE, `${tenant}:${name}`, batch, { expectedSequence: 'any' });
+        await events.append(RUNNER_SIGNATURE_AGGREGATE, `${tenant}:${name}`, batch, { expectedSequence: 'any' });
       },
       logger,
     });
@@ -119,13 +119,17 @@ export class SandboxRunnerModule {
   }
 }
 
-/** The runner's durable consumer: plugin events only, in order, replayed from the start at every boot (the table lives in memory). */
+/**
+ * The runner's durable consumer: plugin events only, in order, replayed from the start at every
+ * boot (the table lives in memory), so replayed event ids are caught in memory too.
+ */
 export function sandboxRunnerConsumer(names: Names, options: SandboxRunnerOptions) {
   return {
     durable: names.consumer(`sandbox-runner-${options.instanceId}`),
     filterSubject: `${names.eventsWildcard.slice(0, -1)}${PLUGIN_AGGREGATE}.>`,
     maxAckPending: 1,
     resumeFrom: async () => 1,
+    refuseReplays: true,
     // A runner that is gone for good does not leave its consumer behind.
     inactiveThresholdMs: 60 * 60 * 1000,
   };

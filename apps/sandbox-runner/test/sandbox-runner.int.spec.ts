@@ -5,13 +5,28 @@ import { join } from 'node:path';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES, SIGNATURE_AGGREGATE, SIGNATURE_EVENT_TYPES, names as namesFor, type Action, type CloudEvent, type InvokeReply, type Names, type PluginStorageReply } from '@forgeone/contracts';
-import { JetStreamEventStore } from '@forgeone/event-store';
+import {
+  ForgeOneError,
+  INVOCATION_AGGREGATE,
+  INVOCATION_EVENT_TYPES,
+  PLUGIN_AGGREGATE,
+  PLUGIN_EVENT_TYPES,
+  RUNNER_SIGNATURE_AGGREGATE,
+  RUNNER_SIGNATURE_EVENT_TYPES,
+  SIGNATURE_AGGREGATE,
+  names as namesFor,
+  type Action,
+  type CloudEvent,
+  type InvokeReply,
+  type Names,
+  type PluginStorageReply,
+} from '@forgeone/contracts';
 import { createLogger } from '@forgeone/telemetry';
-import { provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import wabtInit from 'wabt';
@@ -75,6 +90,7 @@ const DEV = 'Bearer tok-dev';
 // before instantiation is what refuses there.
 const REGISTRY_SIGNATURE_POLICY = '{"vault":{"mode":"audit"}}';
 const RUNNER_SIGNATURE_POLICY = '{"vault":{"mode":"strict"}}';
+const writers = createTestEventWriters();
 
 describe('sandbox-runner - invocations on the bus', () => {
   const namespace = testNamespace('run');
@@ -104,18 +120,20 @@ describe('sandbox-runner - invocations on the bus', () => {
     const logger = createLogger('sandbox-runner', 'silent');
 
     const regConn = await connect('registry-in-test');
-    const regContext = { config: {} as never, connection: regConn, names, logger, busModule: BusModule.forRoot({ connection: regConn, names }) };
+    const regAuthorship = writers.authorship(names, 'registry');
+    const regContext = { config: {} as never, connection: regConn, names, logger, authorship: regAuthorship, busModule: BusModule.forRoot({ connection: regConn, names, authorship: regAuthorship }) };
     registry = await NestFactory.createMicroservice(RegistryModule.forRoot(regContext, registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: REGISTRY_SIGNATURE_POLICY })), {
-      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: regConn, logger }),
+      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: regConn, logger, authorship: regAuthorship }),
       logger: false,
     });
     await registry.listen();
 
     const runConn = await connect('runner-in-test');
     const options = { ...sandboxRunnerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_RUNNER_ID: 'test', FORGEONE_SIGNATURE_POLICY: RUNNER_SIGNATURE_POLICY, FORGEONE_STORAGE_TENANT_KEYS: String(TENANT_STORAGE_KEYS) }), serviceCredential: () => credential };
-    const runContext = { config: {} as never, connection: runConn, names, logger, busModule: BusModule.forRoot({ connection: runConn, names }) };
+    const runAuthorship = writers.authorship(names, 'sandbox-runner');
+    const runContext = { config: {} as never, connection: runConn, names, logger, authorship: runAuthorship, busModule: BusModule.forRoot({ connection: runConn, names, authorship: runAuthorship }) };
     runnerApp = await NestFactory.createMicroservice(SandboxRunnerModule.forRoot(runContext, options), {
-      strategy: new ForgeOneBusServer({ service: 'sandbox-runner', names, connection: runConn, logger, consumer: sandboxRunnerConsumer(names, options) }),
+      strategy: new ForgeOneBusServer({ service: 'sandbox-runner', names, connection: runConn, logger, authorship: runAuthorship, consumer: sandboxRunnerConsumer(names, options) }),
       logger: false,
     });
     await runnerApp.listen();
@@ -156,7 +174,7 @@ describe('sandbox-runner - invocations on the bus', () => {
     );
 
   async function invocationEvents(): Promise<CloudEvent[]> {
-    const events = await new JetStreamEventStore(nc, names).read(INVOCATION_AGGREGATE, 'acme');
+    const events = await writers.store(nc, names).read(INVOCATION_AGGREGATE, 'acme');
     return events.map((e) => e.event);
   }
 
@@ -190,6 +208,39 @@ describe('sandbox-runner - invocations on the bus', () => {
   it('answers SANDBOX.NOT_FOUND for a plugin not installed in that environment', async () => {
     const error = await failure(call('forgeone/hello', 'greet', 'world', DEV, 'production'));
     expect(error.code).toBe('SANDBOX.NOT_FOUND');
+  });
+
+  it('installs nothing from a plugin.installed the registry did not write: the call is refused at once', async () => {
+    const subject = names.eventSubject(PLUGIN_AGGREGATE, 'acme:forgeone/hello');
+    const [published] = (await writers.store(nc, names).read(PLUGIN_AGGREGATE, 'acme:forgeone/hello')).filter((e) => e.event.type === PLUGIN_EVENT_TYPES.versionPublished);
+    const forged = (environment: string) =>
+      new TextEncoder().encode(
+        JSON.stringify({
+          specversion: '1.0',
+          id: crypto.randomUUID(),
+          source: '/forgeone/registry',
+          type: PLUGIN_EVENT_TYPES.installed,
+          subject: 'forgeone/hello',
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          data: { name: 'forgeone/hello', version: '1.0.0', digest: (published.event.data as { digest: string }).digest, environment },
+          actor: 'alice',
+          tenant: 'acme',
+          schemaversion: '1',
+        }),
+      );
+    const js = jetstream(nc);
+    await js.publish(subject, forged('shadow'));
+    const signedByRunner = forged('shadow');
+    const hdrs = natsHeaders();
+    for (const [key, value] of Object.entries(writers.signatureHeaders('sandbox-runner', subject, signedByRunner))) hdrs.set(key, value);
+    await js.publish(subject, signedByRunner, { headers: hdrs });
+    const started = Date.now();
+    expect((await failure(call('forgeone/hello', 'greet', 'world', DEV, 'shadow'))).code).toBe('SANDBOX.NOT_FOUND');
+    // The refused messages count as read: the call does not wait out the install wait (2 s) for them.
+    expect(Date.now() - started).toBeLessThan(1_900);
+    expect(runner.installations.list().some((i) => i.environment === 'shadow')).toBe(false);
+    expect((await call('forgeone/hello', 'greet', 'world')).output).toBe('hello, world');
   });
 
   it('refuses an invoke subject naming no valid environment or plugin, every time, before anything else', async () => {
@@ -252,16 +303,19 @@ describe('sandbox-runner - invocations on the bus', () => {
     const unsigned = await failure(call('forgeone/hello', 'greet', 'x', DEV, 'vault'));
     expect(unsigned.code).toBe('SIGNATURE.MISSING');
 
-    const store = new JetStreamEventStore(nc, names);
-    const results = [...(await store.read(SIGNATURE_AGGREGATE, 'acme:evil/tampered')), ...(await store.read(SIGNATURE_AGGREGATE, 'acme:forgeone/hello'))].map(
+    const store = writers.store(nc, names);
+    const results = [...(await store.read(RUNNER_SIGNATURE_AGGREGATE, 'acme:evil/tampered')), ...(await store.read(RUNNER_SIGNATURE_AGGREGATE, 'acme:forgeone/hello'))].map(
       (e): Record<string, unknown> => ({ type: e.event.type, ...(e.event.data as Record<string, unknown>) }),
     );
-    expect(results.filter((r) => r.name === 'evil/tampered' && r.stage === 'runner')).toEqual([
-      expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, mode: 'strict', reason: 'SIGNATURE.WASM_DIGEST_MISMATCH', environment: 'staging', pluginDigest: digest }),
+    expect(results.filter((r) => r.name === 'evil/tampered')).toEqual([
+      expect.objectContaining({ type: RUNNER_SIGNATURE_EVENT_TYPES.rejected, stage: 'runner', mode: 'strict', reason: 'SIGNATURE.WASM_DIGEST_MISMATCH', environment: 'staging', pluginDigest: digest }),
     ]);
-    expect(results).toContainEqual(expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.MISSING', environment: 'vault', flagged: false }));
+    expect(results).toContainEqual(expect.objectContaining({ type: RUNNER_SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'strict', reason: 'SIGNATURE.MISSING', environment: 'vault', flagged: false }));
     // Staging is audit: the unsigned hello ran there, flagged.
-    expect(results).toContainEqual(expect.objectContaining({ type: SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'audit', reason: 'SIGNATURE.MISSING', environment: 'staging', flagged: true }));
+    expect(results).toContainEqual(expect.objectContaining({ type: RUNNER_SIGNATURE_EVENT_TYPES.rejected, name: 'forgeone/hello', stage: 'runner', mode: 'audit', reason: 'SIGNATURE.MISSING', environment: 'staging', flagged: true }));
+    // The registry's aggregate holds only the registry's own results now.
+    const registryResults = [...(await store.read(SIGNATURE_AGGREGATE, 'acme:evil/tampered')), ...(await store.read(SIGNATURE_AGGREGATE, 'acme:forgeone/hello'))];
+    expect(registryResults.every((e) => (e.event.data as { stage: string }).stage !== 'runner')).toBe(true);
   });
 
   it('runs the hostile corpus through the runner: each call ends in its typed error and event while concurrent clients keep being served', async () => {

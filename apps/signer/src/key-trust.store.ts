@@ -34,7 +34,7 @@ export class KeyTrustStore {
   async execute(command: KeyCommand, metadata: KeyCommandMetadata): Promise<DecidedKeyCommand> {
     const id = keyAggregateId(metadata.tenant, command.data.keyId);
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.events.read(KEY_AGGREGATE, id);
+      const { events: stored, version } = await this.events.readVersioned(KEY_AGGREGATE, id);
       const current = trustStoreOf(stored.map((s) => s.event)).keys.get(command.data.keyId);
       const decided: KeyEvent[] = decideKeyCommand(command, current);
       const eventId = metadata.newId();
@@ -52,7 +52,7 @@ export class KeyTrustStore {
             source: SOURCE,
             subject: command.data.keyId,
           })),
-          { expectedSequence: stored.at(-1)?.sequence ?? 0 },
+          { expectedSequence: version },
         );
         const after = trustStoreOf([...stored.map((s) => s.event), appended.event]).keys.get(command.data.keyId)!;
         return { key: after, eventId, sequence: appended.sequence };

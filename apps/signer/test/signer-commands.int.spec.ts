@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, KEY_AGGREGATE, names as namesFor, SIGNER_VERBS, type Action, type DsseEnvelope, type Names, type TrustedKeyInfo } from '@forgeone/contracts';
-import { createEventStore } from '@forgeone/event-store';
+import { ForgeOneError, KEY_AGGREGATE, KEY_EVENT_TYPES, names as namesFor, SIGNER_VERBS, type Action, type DsseEnvelope, type Names, type TrustedKeyInfo } from '@forgeone/contracts';
 import {
   buildPluginStatement,
   generateKeyPair,
@@ -17,8 +16,9 @@ import {
   verifyPluginEnvelope,
 } from '@forgeone/signing';
 import { createLogger } from '@forgeone/telemetry';
-import { provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { jetstream } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,12 +46,15 @@ const manifest = {
   limits: { memoryMiB: 16, fuel: 1_000_000, timeoutMs: 1000, maxOutputBytes: 1024 },
 };
 const wasm = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+const writers = createTestEventWriters();
+const createEventStore = (nc: NatsConnection, names: Names) => writers.store(nc, names);
 
 async function startSigner(nc: NatsConnection, names: Names, platformKey?: InMemorySigningKeyProvider): Promise<INestMicroservice> {
   const logger = createLogger('signer', 'silent');
-  const context = { config: {} as never, connection: nc, names, logger, busModule: BusModule.forRoot({ connection: nc, names }) };
+  const authorship = writers.authorship(names, 'signer');
+  const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship, logger }) };
   const app = await NestFactory.createMicroservice(SignerModule.forRoot(context, signerOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY }), platformKey), {
-    strategy: new ForgeOneBusServer({ service: 'signer', names, connection: nc, logger }),
+    strategy: new ForgeOneBusServer({ service: 'signer', names, connection: nc, logger, authorship }),
     logger: false,
   });
   await app.listen();
@@ -168,6 +171,50 @@ describe('signer - trust store commands on the bus', () => {
     });
     expect(result).toMatchObject({ ok: true, keyIds: [platformPair.keyId] });
     expect((await refusal(SIGNER_VERBS.sign, { statement }, 'Bearer tok-acme-auditor')).code).toBe('AUTHZ.DENIED');
+  });
+
+  it('signer - a key.trusted event the signer did not write trusts nothing, and the real trust-key still goes through', async () => {
+    const pair = generateKeyPair();
+    const subject = names.eventSubject(KEY_AGGREGATE, `acme:${pair.keyId}`);
+    const forged = new TextEncoder().encode(
+      JSON.stringify({
+        specversion: '1.0',
+        id: crypto.randomUUID(),
+        source: '/forgeone/signer',
+        type: KEY_EVENT_TYPES.trusted,
+        subject: pair.keyId,
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        data: { keyId: pair.keyId, publicKeyPem: pair.publicKeyPem, publisher: 'acme', scope: 'acme/*', validFrom: '2026-01-01T00:00:00Z', validUntil: null, trustedBy: 'ann' },
+        actor: 'ann',
+        tenant: 'acme',
+        schemaversion: '1',
+      }),
+    );
+    const publish = (headers: Record<string, string>) => {
+      const hdrs = natsHeaders();
+      for (const [key, value] of Object.entries(headers)) hdrs.set(key, value);
+      return jetstream(nc).publish(subject, forged, { headers: hdrs });
+    };
+    await publish({});
+    await publish(writers.signatureHeaders('registry', subject, forged));
+    const envelope = new TextEncoder().encode(serializeEnvelope(signEnvelope(buildPluginStatement({ wasm, manifest, publisher: 'acme' }), pair.privateKeyPem)));
+    const verify = async () =>
+      verifyPluginEnvelope({
+        envelope,
+        wasmDigest: sha256Digest(wasm),
+        manifestDigest: pluginManifestDigest(manifest),
+        manifest,
+        trustStore: await loadTrustStore(createEventStore(nc, names), 'acme'),
+        signedAt: new Date(),
+        now: new Date(),
+      });
+    expect(await verify()).toMatchObject({ ok: false, reason: 'SIGNATURE.UNTRUSTED_KEY' });
+    const listed = await send<{ keys: TrustedKeyInfo[] }>(SIGNER_VERBS.listKeys, {});
+    expect(listed.keys.map((k) => k.keyId)).not.toContain(pair.keyId);
+    // The forged messages sit on the key's subject; trusting it for real expects them instead of conflicting.
+    await send(SIGNER_VERBS.trustKey, { publicKeyPem: pair.publicKeyPem, publisher: 'acme', validFrom: '2026-01-01T00:00:00Z' });
+    expect(await verify()).toMatchObject({ ok: true, keyIds: [pair.keyId] });
   });
 });
 

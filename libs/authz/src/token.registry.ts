@@ -38,6 +38,8 @@ type TokenRevoked = z.infer<typeof TokenRevokedSchema>;
 export class TokenRegistry {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly aggregates = new Map<string, number>();
+  // Refused messages apply nothing but still sit on their subject: the next append must expect them.
+  private readonly subjects = new Map<string, number>();
 
   /** Applies one stored event of the token aggregate `aggregateId`; false when already seen or not a token event. */
   apply(event: CloudEvent, aggregateId: string, sequence: number): boolean {
@@ -72,12 +74,20 @@ export class TokenRegistry {
     return this.tokens.get(tokenId);
   }
 
-  /** Stream sequence of the aggregate's last applied event (0 when none): the expected sequence of the next append. */
+  /**
+   * Stream sequence of the last message on the aggregate's subject, applied or refused (0 when
+   * none): the expected sequence of the next append.
+   */
   aggregateSequence(aggregateId: string): number {
-    return this.aggregates.get(aggregateId) ?? 0;
+    return Math.max(this.aggregates.get(aggregateId) ?? 0, this.subjects.get(aggregateId) ?? 0);
   }
 
-  /** Whether the platform already issued its bootstrap token. */
+  /** Notes a message on the aggregate's subject that was not applied (refused as forged or replayed). */
+  noteSubjectSequence(aggregateId: string, sequence: number): void {
+    if (sequence > (this.subjects.get(aggregateId) ?? 0)) this.subjects.set(aggregateId, sequence);
+  }
+
+  /** Whether the platform already issued its bootstrap token (an applied event, never a refused one). */
   get bootstrapIssued(): boolean {
     return this.aggregates.has(BOOTSTRAP_TOKEN_AGGREGATE_ID);
   }

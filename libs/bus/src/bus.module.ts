@@ -1,5 +1,6 @@
 import type { Names } from '@forgeone/contracts';
-import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
+import { ArtifactStore, JetStreamEventStore, type EventAuthorship } from '@forgeone/event-store';
+import type { Logger } from '@forgeone/telemetry';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -18,6 +19,13 @@ export interface BusModuleOptions {
   readonly connection: NatsConnection;
   readonly names: Names;
   /**
+   * Signs what the service appends and verifies what it reads. Without it the module provides no
+   * event store (a service that reads no events, such as the gateway); injecting one then fails.
+   */
+  readonly authorship?: EventAuthorship;
+  /** Logs refused events the store leaves out. */
+  readonly logger?: Logger;
+  /**
    * Register {@link BusExceptionFilter} globally (default true). Turn it off only in an app
    * that registers it itself next to its own global filters.
    */
@@ -33,8 +41,8 @@ export const busClientProvider: Provider = {
 
 /**
  * Global wiring of a service's bus: the connection (BUS_CONNECTION), names (BUS_NAMES), the
- * {@link BusCommandRegistry} of the connection, {@link BusClient}, {@link JetStreamEventStore} (also as EVENT_STORE)
- * and {@link ArtifactStore}.
+ * {@link BusCommandRegistry} of the connection, {@link BusClient}, {@link ArtifactStore} and, given
+ * its authorship, {@link JetStreamEventStore} (also as EVENT_STORE).
  */
 @Module({})
 export class BusModule {
@@ -45,23 +53,28 @@ export class BusModule {
       { provide: BusCommandRegistry, useValue: BusCommandRegistry.of(options.connection) },
       busClientProvider,
       {
-        provide: JetStreamEventStore,
-        useFactory: (nc: NatsConnection, names: Names) => new JetStreamEventStore(nc, names),
-        inject: [BUS_CONNECTION, BUS_NAMES],
-      },
-      { provide: EVENT_STORE, useExisting: JetStreamEventStore },
-      {
         provide: ArtifactStore,
         useFactory: (nc: NatsConnection, names: Names) => new ArtifactStore(nc, names),
         inject: [BUS_CONNECTION, BUS_NAMES],
       },
     ];
+    const { authorship } = options;
+    if (authorship) {
+      providers.push(
+        {
+          provide: JetStreamEventStore,
+          useFactory: (nc: NatsConnection, names: Names) => new JetStreamEventStore(nc, names, { authorship, ...(options.logger ? { logger: options.logger } : {}) }),
+          inject: [BUS_CONNECTION, BUS_NAMES],
+        },
+        { provide: EVENT_STORE, useExisting: JetStreamEventStore },
+      );
+    }
     if (options.exceptionFilter !== false) providers.push({ provide: APP_FILTER, useClass: BusExceptionFilter });
     return {
       module: BusModule,
       global: true,
       providers,
-      exports: [BUS_CONNECTION, BUS_NAMES, BusCommandRegistry, BusClient, JetStreamEventStore, EVENT_STORE, ArtifactStore],
+      exports: [BUS_CONNECTION, BUS_NAMES, BusCommandRegistry, BusClient, ArtifactStore, ...(authorship ? [JetStreamEventStore, EVENT_STORE] : [])],
     };
   }
 }

@@ -1,14 +1,14 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent, type HealthReply } from '@forgeone/contracts';
+import { ForgeOneError, HEADERS, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent, type HealthReply } from '@forgeone/contracts';
 import { JetStreamEventStore } from '@forgeone/event-store';
-import { provisionTestStorage, removeNamespace } from '@forgeone/test-harness';
+import { createTestEventWriters, provisionTestStorage, removeNamespace } from '@forgeone/test-harness';
 import { initTelemetry, shutdownTelemetry, trace, withSpan } from '@forgeone/telemetry';
 import { Controller, Inject, Module, type DynamicModule, type INestMicroservice, type OnModuleInit } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { BusClient } from './bus.client.js';
 import { BusCommandRegistry } from './bus-command.registry.js';
 import { BusContext, EventContext } from './bus.context.js';
 import { BusModule } from './bus.module.js';
-import { ForgeOneBusServer } from './forgeone-bus.server.js';
+import { ForgeOneBusServer, REFUSED_EVENT_PATTERN, type RefusedEvent } from './forgeone-bus.server.js';
 import { HaltConsumerError } from './halt-consumer.error.js';
 import { connectNats } from './nats.connection.js';
 
@@ -42,6 +42,8 @@ interface Seen {
   deliveryCount: number;
 }
 const seen: Seen[] = [];
+const refused: Array<{ reason: string; sequence: number; writer: string | null; bytes: number }> = [];
+const writers = createTestEventWriters();
 
 function natsHeadersOf(values: Record<string, string>) {
   const h = natsHeaders();
@@ -105,12 +107,17 @@ class TestController implements OnModuleInit {
     if (event.data.name === 'acme/flaky' && ctx.deliveryCount === 1) throw new Error('projection database briefly unavailable');
     if (event.data.name === 'acme/poison') throw new HaltConsumerError(`cannot apply event ${ctx.sequence}`);
   }
+
+  @EventPattern<string>(REFUSED_EVENT_PATTERN)
+  refused(@Payload() event: RefusedEvent, @Ctx() ctx: EventContext) {
+    refused.push({ reason: event.refusal.reason, sequence: ctx.sequence, writer: event.refusal.writer, bytes: event.data.byteLength });
+  }
 }
 
 @Module({})
 class AppModule {
   static forRoot(connection: NatsConnection): DynamicModule {
-    return { module: AppModule, imports: [BusModule.forRoot({ connection, names })], controllers: [TestController] };
+    return { module: AppModule, imports: [BusModule.forRoot({ connection, names, authorship: writers.authorship(names, 'registry') })], controllers: [TestController] };
   }
 }
 
@@ -132,7 +139,8 @@ beforeAll(async () => {
       service: 'registry',
       names,
       connection: serverNc,
-      consumer: { durable, backoffMs: [50] },
+      consumer: { durable, backoffMs: [50], refuseReplays: true },
+      authorship: writers.authorship(names, 'registry'),
       readiness: async () => ({ database: { ok: true } }),
       logger,
     }),
@@ -140,7 +148,7 @@ beforeAll(async () => {
   });
   await app.listen();
   client = new BusClient(nc, names);
-  store = new JetStreamEventStore(nc, names);
+  store = writers.store(nc, names, 'registry');
 });
 
 afterAll(async () => {
@@ -324,6 +332,33 @@ describe('ForgeOneBusServer events', () => {
     expect(logLines.some((l) => l.includes('projection database briefly unavailable'))).toBe(true);
   });
 
+  it('event - a forged event reaches only the refused-event handler, is acked, and the next genuine event is handled', async () => {
+    const forged = await jetstream(nc).publish(names.eventSubject(PLUGIN_AGGREGATE, 'acme/forged'), JSON.stringify({ type: PLUGIN_EVENT_TYPES.installed, data: { name: 'acme/forged' } }), {
+      headers: natsHeadersOf({ [HEADERS.eventWriter]: 'registry', [HEADERS.eventSignature]: Buffer.alloc(64, 1).toString('base64') }),
+    });
+    const [next] = await store.append(PLUGIN_AGGREGATE, 'acme/after-forged', [installedEvent('acme/after-forged')], { expectedSequence: 0 });
+    await until(() => seen.find((s) => s.name === 'acme/after-forged'), 'the genuine event after the forgery');
+    expect(refused).toContainEqual({ reason: 'bad-signature', sequence: forged.seq, writer: 'registry', bytes: expect.any(Number) });
+    expect(seen.some((s) => s.name === 'acme/forged')).toBe(false);
+    await until(async () => {
+      const i = await jsm.consumers.info(names.stream, durable);
+      return i.num_ack_pending === 0 && i.ack_floor.stream_seq >= next.sequence ? i : undefined;
+    }, 'both acks');
+    expect(logLines.some((l) => l.includes('"level":50') && l.includes('refused an event its aggregate owner did not write') && l.includes('bad-signature'))).toBe(true);
+    expect((await client.checkHealth('registry')).ready).toBe(true);
+  });
+
+  it('event - with refuseReplays, a genuine event published again is refused as replayed', async () => {
+    const [original] = await store.append(PLUGIN_AGGREGATE, 'acme/replayed', [installedEvent('acme/replayed')], { expectedSequence: 0 });
+    const stored = (await jsm.streams.getMessage(names.stream, { seq: original.sequence }))!;
+    const replay = await jetstream(nc).publish(stored.subject, stored.data, {
+      headers: natsHeadersOf({ [HEADERS.eventWriter]: stored.header.get(HEADERS.eventWriter), [HEADERS.eventSignature]: stored.header.get(HEADERS.eventSignature) }),
+    });
+    await until(() => refused.find((r) => r.sequence === replay.seq), 'the replay to be refused');
+    expect(refused.find((r) => r.sequence === replay.seq)).toMatchObject({ reason: 'replayed', writer: 'registry' });
+    expect(seen.filter((s) => s.name === 'acme/replayed').map((s) => s.sequence)).toEqual([original.sequence]);
+  });
+
   it('event - HaltConsumerError stops the consumer and readiness turns false', async () => {
     const [poison] = await store.append(PLUGIN_AGGREGATE, 'acme/poison', [installedEvent('acme/poison')], { expectedSequence: 0 });
     const health = await until(async () => {
@@ -358,7 +393,7 @@ describe('ForgeOneBusServer direct commands and @MessagePattern', () => {
     @Module({})
     class BothModule {
       static forRoot(connection: NatsConnection): DynamicModule {
-        return { module: BothModule, imports: [BusModule.forRoot({ connection, names })], controllers: [Both] };
+        return { module: BothModule, imports: [BusModule.forRoot({ connection, names, authorship: writers.authorship(names) })], controllers: [Both] };
       }
     }
     const conn = await connectNats('nats://127.0.0.1:4222', 'forgeone-registry-both');
@@ -370,6 +405,22 @@ describe('ForgeOneBusServer direct commands and @MessagePattern', () => {
       await expect(both.listen()).rejects.toThrow('command registry.both is both a @MessagePattern and a direct command; keep one');
     } finally {
       await both.close().catch(() => undefined);
+      if (!conn.isClosed()) await conn.close();
+    }
+  });
+});
+
+describe('ForgeOneBusServer event authorship', () => {
+  it('a server with event handlers but no authorship is refused when it starts', async () => {
+    const conn = await connectNats('nats://127.0.0.1:4222', 'forgeone-registry-unverified');
+    const unverified = await NestFactory.createMicroservice(AppModule.forRoot(conn), {
+      strategy: new ForgeOneBusServer({ service: 'registry', names, connection: conn, consumer: { durable: names.consumer('bus-test-unverified') }, logger }),
+      logger: false,
+    });
+    try {
+      await expect(unverified.listen()).rejects.toThrow(/consumes events but has no event authorship/);
+    } finally {
+      await unverified.close().catch(() => undefined);
       if (!conn.isClosed()) await conn.close();
     }
   });

@@ -1,5 +1,5 @@
-import { assertJsonDepth, ForgeOneError, HEADERS, SERVICES, type CloudEvent, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
-import { decodeStoredEvent } from '@forgeone/event-store';
+import { assertJsonDepth, ForgeOneError, HEADERS, SERVICES, type ErrorReply, type HealthReply, type Names, type ServiceName } from '@forgeone/contracts';
+import { ReplayGuard, type EventAuthorship, type EventRefusal, type OpenedEvent } from '@forgeone/event-store';
 import { SpanKind, createLogger, extractTraceContext, injectSpanContext, withSpan, type Logger } from '@forgeone/telemetry';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
@@ -34,6 +34,28 @@ export interface BusConsumerOptions {
   readonly resumeFrom?: () => Promise<number>;
   /** Lets the server delete the durable after this long without a reader (a per-instance consumer that may never come back). */
   readonly inactiveThresholdMs?: number;
+  /**
+   * Keep the id of every event delivered and refuse one seen before at another sequence (a replay).
+   * For consumers that read from the start at every boot and fold in memory; a consumer that resumes
+   * from a checkpoint checks replays against its own store instead.
+   */
+  readonly refuseReplays?: boolean;
+}
+
+/**
+ * The pattern of the handler that receives events refused as not written by their aggregate's
+ * owner (`@EventPattern(REFUSED_EVENT_PATTERN)`), payload {@link RefusedEvent}. Without one, a
+ * refused event is logged and acknowledged. Either way no other handler sees it.
+ */
+export const REFUSED_EVENT_PATTERN = 'forgeone.refused-event';
+
+/** A stream message the consumer refused, as the refused-event handler receives it. */
+export interface RefusedEvent {
+  readonly refusal: EventRefusal;
+  /** The message's payload as stored (never parsed as trusted). */
+  readonly data: Uint8Array;
+  /** When the stream stored it (RFC 3339). */
+  readonly storedAt: string;
 }
 
 export interface ForgeOneBusServerOptions {
@@ -43,6 +65,8 @@ export interface ForgeOneBusServerOptions {
   readonly connection: NatsConnection;
   /** Required when the app has `@EventPattern` handlers. */
   readonly consumer?: BusConsumerOptions;
+  /** Verifies who wrote each consumed event before it is parsed; required with `consumer`. */
+  readonly authorship?: EventAuthorship;
   /** Extra checks for the health reply (database reachable, ...). */
   readonly readiness?: () => Promise<ReadinessChecks>;
   /**
@@ -90,6 +114,7 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
   private readonly statusListeners = new Map<string, Array<(data: unknown) => void>>();
   private messages?: ConsumerMessages;
   private consumerLoop?: Promise<void>;
+  private replays?: ReplayGuard;
   private halted?: string;
   private closing?: Promise<void>;
   private warnedGenericError = false;
@@ -172,6 +197,10 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
         `${service} has @EventPattern handlers (${[...this.eventHandlers.keys()].join(', ')}) but no consumer options; pass consumer: { durable } to ForgeOneBusServer`,
       );
     }
+    if (this.eventHandlers.size > 0 && !this.options.authorship) {
+      throw new Error(`${service} consumes events but has no event authorship to verify them with; pass authorship to ForgeOneBusServer (FORGEONE_EVENT_WRITER_KEYS)`);
+    }
+    if (this.options.consumer?.refuseReplays) this.replays = new ReplayGuard();
 
     for (const [pattern, subject, run] of commands) {
       const sub = this.nc.subscribe(subject, {
@@ -341,15 +370,26 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
 
   private async handleEventMessage(msg: JsMsg): Promise<void> {
     const parent = extractTraceContext(natsHeaderCarrier(msg.headers));
-    const type = msg.headers?.has(HEADERS.eventType) ? msg.headers.get(HEADERS.eventType) : 'unknown';
-    const deliveryCount = msg.info.deliveryCount;
-    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': String(msg.seq), 'forgeone.delivery': deliveryCount };
+    // The header is unverified: it only names the span.
+    const type = msg.headers?.has(HEADERS.eventType) ? msg.headers.get(HEADERS.eventType).slice(0, 128) : 'unknown';
+    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': String(msg.seq), 'forgeone.delivery': msg.info.deliveryCount };
     await withSpan(`forgeone.evt ${type}`, { kind: SpanKind.CONSUMER, parent, attributes }, async (span) => {
-      let event: CloudEvent;
+      let opened: OpenedEvent;
       try {
-        event = decodeStoredEvent(msg);
+        // Who wrote it is checked before the payload is parsed.
+        opened = this.options.authorship!.open(msg);
       } catch (error) {
         this.fail(msg, error, span, 'event is not a valid CloudEvent');
+        return;
+      }
+      if (!opened.ok) {
+        await this.refuse(msg, opened.refusal, span);
+        return;
+      }
+      const event = opened.event;
+      const first = this.replays?.replayOf(event.id, msg.seq);
+      if (first !== undefined) {
+        await this.refuse(msg, this.options.authorship!.replayRefusal(msg, event, first), span);
         return;
       }
       const handler = this.eventHandlers.get(event.type) ?? this.eventHandlers.get('*');
@@ -357,18 +397,36 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
         await this.ack(msg);
         return;
       }
-      try {
-        await this.invoke(handler, event, new EventContext([msg.subject, msg.headers, msg.seq, deliveryCount, this.options.names.stream]));
-      } catch (error) {
-        if (isHaltConsumerError(error)) {
-          this.halt(error.reason, msg, span);
-          return;
-        }
-        this.fail(msg, error, span, 'event handler failed');
+      await this.run(handler, event, msg, span);
+    });
+  }
+
+  // A forgery must not stop the consumer (one publish would halt the projector): it is logged,
+  // handed to the refused-event handler if there is one, and acknowledged.
+  private async refuse(msg: JsMsg, refusal: EventRefusal, span: Span): Promise<void> {
+    span.setAttribute('forgeone.refused', refusal.reason);
+    this.log.error({ refusal, consumer: this.options.consumer?.durable }, 'refused an event its aggregate owner did not write; it changes no state');
+    const handler = this.eventHandlers.get(REFUSED_EVENT_PATTERN);
+    if (!handler) {
+      await this.ack(msg);
+      return;
+    }
+    const refused: RefusedEvent = { refusal, data: msg.data, storedAt: new Date(Math.floor(Number(msg.info.timestampNanos) / 1e6)).toISOString() };
+    await this.run(handler, refused, msg, span);
+  }
+
+  private async run(handler: MessageHandler, payload: unknown, msg: JsMsg, span: Span): Promise<void> {
+    try {
+      await this.invoke(handler, payload, new EventContext([msg.subject, msg.headers, msg.seq, msg.info.deliveryCount, this.options.names.stream]));
+    } catch (error) {
+      if (isHaltConsumerError(error)) {
+        this.halt(error.reason, msg, span);
         return;
       }
-      await this.ack(msg);
-    });
+      this.fail(msg, error, span, 'event handler failed');
+      return;
+    }
+    await this.ack(msg);
   }
 
   private async ack(msg: JsMsg): Promise<void> {

@@ -1,4 +1,4 @@
-export { ForgeOneBusServer, type BusConsumerOptions, type ForgeOneBusServerOptions, type ReadinessChecks } from './forgeone-bus.server.js';
+export { ForgeOneBusServer, REFUSED_EVENT_PATTERN, type BusConsumerOptions, type ForgeOneBusServerOptions, type ReadinessChecks, type RefusedEvent } from './forgeone-bus.server.js';
 export { BusCommandRegistry, type DirectCommandHandler } from './bus-command.registry.js';
 export { BusClient, type BusRequestOptions } from './bus.client.js';
 export { BusContext, EventContext } from './bus.context.js';

@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   'EVENTSTORE.CONFLICT': 409,
   'EVENTSTORE.UNAVAILABLE': 503,
   'EVENTSTORE.EVENT_INVALID': 500,
+  // A stored event its aggregate's owner did not write (or a replay of one): never applied.
+  'EVENTSTORE.FORGED': 500,
   'AUTH.UNAUTHENTICATED': 401,
   'AUTH.TOKEN_EXPIRED': 401,
   'AUTH.TOKEN_REVOKED': 401,

@@ -13,6 +13,7 @@ export * from './canonical-json.js';
 export * from './invocation.js';
 export * from './signing.js';
 export * from './event-ownership.js';
+export * from './event-authorship.js';
 export * from './bus-permissions.js';
 export * from './storage-quota.js';
 export * from './egress.js';

@@ -183,7 +183,10 @@ export type KeyRevoked = { readonly type: typeof KEY_EVENT_TYPES.revoked; readon
 export type KeyEvent = KeyTrusted | KeyRevoked;
 export type SignatureVerified = { readonly type: typeof SIGNATURE_EVENT_TYPES.verified; readonly data: z.infer<typeof SignatureResultSchema> };
 export type SignatureRejected = { readonly type: typeof SIGNATURE_EVENT_TYPES.rejected; readonly data: z.infer<typeof SignatureResultSchema> };
-export type SignatureEvent = SignatureVerified | SignatureRejected;
+export type RunnerSignatureVerified = { readonly type: typeof RUNNER_SIGNATURE_EVENT_TYPES.verified; readonly data: z.infer<typeof SignatureResultSchema> };
+export type RunnerSignatureRejected = { readonly type: typeof RUNNER_SIGNATURE_EVENT_TYPES.rejected; readonly data: z.infer<typeof SignatureResultSchema> };
+/** A verification result: the registry's (aggregate `signature`) or the sandbox-runner's (aggregate `runner-signature`). */
+export type SignatureEvent = SignatureVerified | SignatureRejected | RunnerSignatureVerified | RunnerSignatureRejected;
 
 /** Verbs of `forgeone.cmd.signer.<verb>`. */
 export const SIGNER_VERBS = { trustKey: 'trust_key', revokeKey: 'revoke_key', listKeys: 'list_keys', sign: 'sign' } as const;

@@ -102,4 +102,8 @@ export const HEADERS = {
   eventType: 'Ce-Type',
   msgId: 'Nats-Msg-Id',
   expectedLastSubjectSequence: 'Nats-Expected-Last-Subject-Sequence',
+  /** The service that wrote a stored event (docs: ARCHITECTURE.md, "Authorship"). */
+  eventWriter: 'Forgeone-Writer',
+  /** Base64 Ed25519 signature of the writer over the event's subject and payload. */
+  eventSignature: 'Forgeone-Signature',
 } as const;

@@ -26,7 +26,6 @@ export {
 export {
   JetStreamEventStore,
   createEventStore,
-  decodeStoredEvent,
   type AppendOptions,
   type AppendResult,
   type EventFold,
@@ -35,5 +34,23 @@ export {
   type LoadedAggregate,
   type NewEvent,
   type StoredEvent,
+  type VersionedEvents,
 } from './jetstream-event.store.js';
+export {
+  EVENT_SIGNATURE_DOMAIN,
+  EventAuthorship,
+  ForgedEventError,
+  ReplayGuard,
+  decodeStoredEvent,
+  eventAuthorshipFromEnv,
+  eventSignature,
+  verifyEventSignature,
+  eventWriters,
+  generateEventWriterKey,
+  parseWriterKeys,
+  type EventAuthorshipOptions,
+  type EventRefusal,
+  type OpenedEvent,
+  type StoredMessage,
+} from './event-authorship.js';
 export { ArtifactStore, createArtifactStore, sha256Digest, type PutArtifactResult } from './artifact.store.js';

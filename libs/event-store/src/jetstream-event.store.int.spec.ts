@@ -1,8 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent } from '@forgeone/contracts';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import {
+  ForgeOneError,
+  HEADERS,
+  KEY_AGGREGATE,
+  PLUGIN_AGGREGATE,
+  PLUGIN_EVENT_TYPES,
+  SIGNATURE_AGGREGATE,
+  SIGNATURE_EVENT_TYPES,
+  names as makeNames,
+  type CloudEvent,
+  type ServiceName,
+} from '@forgeone/contracts';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventAuthorship, ForgedEventError, decodeStoredEvent, eventWriters, generateEventWriterKey, parseWriterKeys } from './event-authorship.js';
 import { JetStreamEventStore, type NewEvent } from './jetstream-event.store.js';
 import { DEFAULT_PLATFORM_STORAGE_SETTINGS, platformStorage, provisionPlatformStorage } from './platform-storage.js';
 
@@ -11,6 +23,15 @@ const names = makeNames(ns);
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let store: JetStreamEventStore;
+
+// Keys of this run (the test harness has a helper for this; it depends on this lib, so not here).
+const keys = Object.fromEntries(eventWriters().map((writer) => [writer, generateEventWriterKey()])) as Record<string, { privateKey: string; publicKey: string }>;
+const pinned = parseWriterKeys(JSON.stringify(Object.fromEntries(Object.entries(keys).map(([writer, key]) => [writer, key.publicKey]))));
+const privateKey = (writer: string) => createPrivateKey({ key: Buffer.from(keys[writer].privateKey, 'base64'), format: 'der', type: 'pkcs8' });
+const authorship = (writer?: ServiceName, unsignedUntil = 0) =>
+  new EventAuthorship({ names, writerKeys: pinned, unsignedUntil, ...(writer ? { signer: { service: writer, privateKey: privateKey(writer) } } : {}) });
+const storeOf = (writer?: ServiceName, unsignedUntil = 0) => new JetStreamEventStore(nc, names, { authorship: authorship(writer, unsignedUntil), logger: silent });
+const silent = { error: () => undefined } as never;
 
 const digest = `sha256:${'a'.repeat(64)}`;
 // Small limits: JetStream reserves each stream's max_bytes on the shared server.
@@ -28,6 +49,32 @@ function installed(plugin: string, version: string, id = randomUUID()): NewEvent
   };
 }
 
+function signatureResult(name: string, id = randomUUID()): NewEvent {
+  return {
+    id,
+    type: SIGNATURE_EVENT_TYPES.verified,
+    data: {
+      name,
+      version: '1.0.0',
+      environment: null,
+      stage: 'publish',
+      mode: 'audit',
+      keyIds: [],
+      envelopeDigest: null,
+      pluginDigest: digest,
+      manifestDigest: digest,
+      reason: null,
+      flagged: false,
+      message: 'verified',
+    },
+    time: new Date().toISOString(),
+    actor: 'u-7f3a',
+    tenant: 'acme',
+    source: 'forgeone/registry',
+    subject: name,
+  };
+}
+
 async function messageCount(): Promise<number> {
   return (await jsm.streams.info(names.stream)).state.messages;
 }
@@ -36,7 +83,7 @@ beforeAll(async () => {
   nc = await connect({ servers: '127.0.0.1:4222' });
   jsm = await jetstreamManager(nc);
   await provisionPlatformStorage(nc, names, SETTINGS);
-  store = new JetStreamEventStore(nc, names);
+  store = storeOf('registry');
 });
 
 afterAll(async () => {
@@ -167,13 +214,13 @@ describe('JetStreamEventStore', () => {
   it('readAggregate - every instance of one aggregate type in stream order, none of other types', async () => {
     const appended: string[] = [];
     for (const id of ['acme/a', 'acme/b', 'acme/a']) {
-      const event = installed(id, '1.0.0');
-      const current = await store.read('gadget', id);
-      await store.append('gadget', id, [event], { expectedSequence: current.at(-1)?.sequence ?? 0 });
-      await store.append('widget', id, [installed(id, '9.0.0')], { expectedSequence: (await store.read('widget', id)).at(-1)?.sequence ?? 0 });
+      const event = signatureResult(id);
+      const current = await store.read(SIGNATURE_AGGREGATE, `ra:${id}`);
+      await store.append(SIGNATURE_AGGREGATE, `ra:${id}`, [event], { expectedSequence: current.at(-1)?.sequence ?? 0 });
+      await store.append(PLUGIN_AGGREGATE, `ra:${id}`, [installed(id, '9.0.0')], { expectedSequence: (await store.read(PLUGIN_AGGREGATE, `ra:${id}`)).at(-1)?.sequence ?? 0 });
       appended.push(event.id);
     }
-    const read = await store.readAggregate('gadget');
+    const read = (await store.readAggregate(SIGNATURE_AGGREGATE)).filter((e) => e.event.subject.startsWith('acme/'));
     expect(read.map((e) => e.event.id)).toEqual(appended);
     const started = Date.now();
     expect(await store.readAggregate('never-written')).toEqual([]);
@@ -202,10 +249,156 @@ describe('JetStreamEventStore', () => {
   });
 
   it('append - a missing stream is EVENTSTORE.UNAVAILABLE', async () => {
-    const orphan = new JetStreamEventStore(nc, makeNames(`${ns}-nostream`), { timeoutMs: 1_000 });
+    const orphan = new JetStreamEventStore(nc, makeNames(`${ns}-nostream`), { timeoutMs: 1_000, authorship: authorship('registry') });
     await expect(orphan.append(PLUGIN_AGGREGATE, 'acme/x', [installed('acme/x', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({
       code: 'EVENTSTORE.UNAVAILABLE',
     });
     await expect(orphan.read(PLUGIN_AGGREGATE, 'acme/x')).rejects.toMatchObject({ code: 'EVENTSTORE.UNAVAILABLE' });
+  });
+});
+
+describe('JetStreamEventStore - authorship', () => {
+  const js = () => jetstream(nc);
+  const subjectOf = (id: string) => names.eventSubject(PLUGIN_AGGREGATE, id);
+  const envelope = (event: NewEvent, subject = event.data && (event.data as { name: string }).name) => ({
+    specversion: '1.0',
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    subject,
+    time: event.time,
+    datacontenttype: 'application/json',
+    data: event.data,
+    actor: event.actor,
+    tenant: event.tenant,
+    schemaversion: '1',
+  });
+  // Publishes straight onto NATS, as any process allowed to publish could.
+  const publishRaw = async (subject: string, body: unknown, headers: Record<string, string> = {}) => {
+    const hdrs = natsHeaders();
+    for (const [key, value] of Object.entries(headers)) hdrs.set(key, value);
+    return js().publish(subject, typeof body === 'string' ? body : JSON.stringify(body), { headers: hdrs });
+  };
+  const storedHeaders = async (sequence: number) => {
+    const stored = await jsm.streams.getMessage(names.stream, { seq: sequence });
+    return { writer: stored!.header.get(HEADERS.eventWriter), signature: stored!.header.get(HEADERS.eventSignature), data: stored!.data };
+  };
+
+  it('append - every message carries its writer and an Ed25519 signature over subject and payload', async () => {
+    const id = 'acme/signed';
+    const [result] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const { writer, signature } = await storedHeaders(result.sequence);
+    expect(writer).toBe('registry');
+    expect(Buffer.from(signature, 'base64')).toHaveLength(64);
+    expect((await storeOf().read(PLUGIN_AGGREGATE, id)).map((e) => e.event.id)).toEqual([result.event.id]);
+  });
+
+  it('append - a writer cannot append to an aggregate it does not own, nor a type of another aggregate, and a reader cannot append at all', async () => {
+    const before = await messageCount();
+    await expect(store.append(KEY_AGGREGATE, 'acme:k1', [installed('acme/k', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({
+      code: 'EVENTSTORE.EVENT_INVALID',
+      message: expect.stringContaining('belongs to aggregate plugin, not key'),
+    });
+    await expect(store.append(SIGNATURE_AGGREGATE, 'acme:x', [installed('acme/x', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({ code: 'EVENTSTORE.EVENT_INVALID' });
+    await expect(storeOf('signer').append(PLUGIN_AGGREGATE, 'acme/x', [installed('acme/x', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({
+      code: 'EVENTSTORE.EVENT_INVALID',
+      message: expect.stringContaining('written by registry alone'),
+    });
+    await expect(storeOf().append(PLUGIN_AGGREGATE, 'acme/x', [installed('acme/x', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({
+      code: 'EVENTSTORE.EVENT_INVALID',
+      message: expect.stringContaining('FORGEONE_EVENT_SIGNING_KEY'),
+    });
+    expect(await messageCount()).toBe(before);
+  });
+
+  it('read - unsigned, unknown-writer, wrong-writer, tampered and misplaced messages are left out; load expects the subject\'s true last sequence', async () => {
+    const id = 'acme/forged';
+    const [genuine] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const original = await storedHeaders(genuine.sequence);
+    // 1. unsigned, after the cut-over (0)
+    await publishRaw(subjectOf(id), envelope(installed(id, '6.6.6')));
+    // 2. a writer nobody pinned
+    await publishRaw(subjectOf(id), envelope(installed(id, '6.6.7')), { [HEADERS.eventWriter]: 'evil', [HEADERS.eventSignature]: original.signature });
+    // 3. a genuine signer's key, but the signer does not own plugin events
+    const signerStore = storeOf('signer');
+    const hdrs = natsHeaders();
+    const payload = new TextEncoder().encode(JSON.stringify(envelope(installed(id, '6.6.8'))));
+    authorship('signer').signInto(hdrs, KEY_AGGREGATE, names.eventSubject(KEY_AGGREGATE, 'acme:k'), payload);
+    await js().publish(subjectOf(id), payload, { headers: hdrs });
+    // 4. the registry's headers over other bytes
+    await publishRaw(subjectOf(id), envelope(installed(id, '6.6.9')), { [HEADERS.eventWriter]: original.writer, [HEADERS.eventSignature]: original.signature });
+    // 5. a correct registry signature over a type that lives on another aggregate
+    const misplaced = new TextEncoder().encode(JSON.stringify(envelope(signatureResult(id))));
+    const misplacedHeaders = natsHeaders();
+    authorship('registry').signInto(misplacedHeaders, PLUGIN_AGGREGATE, subjectOf(id), misplaced);
+    const last = await js().publish(subjectOf(id), misplaced, { headers: misplacedHeaders });
+
+    const refusals: Array<{ reason: string; writer: string | null }> = [];
+    const logger = { error: (fields: { refusal: { reason: string; writer: string | null } }) => refusals.push(fields.refusal) } as never;
+    const read = await new JetStreamEventStore(nc, names, { authorship: authorship(), logger }).read(PLUGIN_AGGREGATE, id);
+    expect(read.map((e) => e.sequence)).toEqual([genuine.sequence]);
+    expect(refusals).toEqual([
+      expect.objectContaining({ reason: 'unsigned', writer: null }),
+      expect.objectContaining({ reason: 'unknown-writer', writer: 'evil' }),
+      expect.objectContaining({ reason: 'wrong-writer', writer: 'signer' }),
+      expect.objectContaining({ reason: 'bad-signature', writer: 'registry' }),
+      expect.objectContaining({ reason: 'wrong-aggregate', writer: 'registry' }),
+    ]);
+    expect(await signerStore.read(PLUGIN_AGGREGATE, id)).toHaveLength(1);
+    const fold = { initialState: () => 0, evolve: (n: number) => n + 1 };
+    const loaded = await store.load(PLUGIN_AGGREGATE, id, fold);
+    expect(loaded).toEqual({ state: 1, version: last.seq });
+    const [next] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.1.0')], { expectedSequence: loaded.version });
+    expect((await store.read(PLUGIN_AGGREGATE, id)).map((e) => e.sequence)).toEqual([genuine.sequence, next.sequence]);
+  });
+
+  it('decodeStoredEvent - verifies before it parses and names the reason of a refusal', async () => {
+    const id = 'acme/decode';
+    const [genuine] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const { writer, signature } = await storedHeaders(genuine.sequence);
+    // Not even JSON: refused for its signature, never parsed.
+    const forged = await publishRaw(subjectOf(id), '{not json', { [HEADERS.eventWriter]: writer, [HEADERS.eventSignature]: signature });
+    const reader = authorship();
+    const message = async (seq: number) => {
+      const stored = (await jsm.streams.getMessage(names.stream, { seq }))!;
+      return { subject: stored.subject, data: stored.data, seq: stored.seq, headers: stored.header };
+    };
+    expect(decodeStoredEvent(await message(genuine.sequence), reader).id).toBe(genuine.event.id);
+    let refused: unknown;
+    try {
+      decodeStoredEvent(await message(forged.seq), reader);
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toBeInstanceOf(ForgedEventError);
+    expect(refused).toMatchObject({ code: 'EVENTSTORE.FORGED', refusal: { reason: 'bad-signature', writer: 'registry', sequence: forged.seq } });
+  });
+
+  it('read - a replayed genuine message (same bytes and headers, no message id) is returned once', async () => {
+    const id = 'acme/replayed';
+    const [genuine] = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    const { writer, signature, data } = await storedHeaders(genuine.sequence);
+    const hdrs = natsHeaders();
+    hdrs.set(HEADERS.eventWriter, writer);
+    hdrs.set(HEADERS.eventSignature, signature);
+    const replay = await js().publish(subjectOf(id), data, { headers: hdrs });
+    expect(replay.seq).toBeGreaterThan(genuine.sequence);
+    expect((await storeOf().read(PLUGIN_AGGREGATE, id)).map((e) => e.sequence)).toEqual([genuine.sequence]);
+    expect((await storeOf().readAggregate(PLUGIN_AGGREGATE)).filter((e) => e.event.id === genuine.event.id).map((e) => e.sequence)).toEqual([genuine.sequence]);
+    expect((await store.readVersioned(PLUGIN_AGGREGATE, id)).version).toBe(replay.seq);
+  });
+
+  it('read - unsigned messages at or below the cut-over are accepted, those after it refused', async () => {
+    const id = 'acme/cut-over';
+    const old = await publishRaw(subjectOf(id), envelope(installed(id, '0.9.0')));
+    const after = await publishRaw(subjectOf(id), envelope(installed(id, '0.9.1')));
+    const read = (unsignedUntil: number) => storeOf(undefined, unsignedUntil).read(PLUGIN_AGGREGATE, id).then((events) => events.map((e) => e.sequence));
+    expect(await read(old.seq)).toEqual([old.seq]);
+    expect(await read(old.seq - 1)).toEqual([]);
+    expect(await read(after.seq)).toEqual([old.seq, after.seq]);
+    // A signed event is verified whatever the cut-over: a bad signature below it is still refused.
+    const { writer } = await storedHeaders((await store.append(PLUGIN_AGGREGATE, 'acme/cut-over-signed', [installed('acme/cut-over-signed', '1.0.0')], { expectedSequence: 0 }))[0].sequence);
+    const bad = await publishRaw(subjectOf(id), envelope(installed(id, '0.9.2')), { [HEADERS.eventWriter]: writer, [HEADERS.eventSignature]: Buffer.alloc(64).toString('base64') });
+    expect(await read(bad.seq)).toEqual([old.seq, after.seq]);
   });
 });

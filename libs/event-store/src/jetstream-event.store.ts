@@ -4,12 +4,13 @@ import {
   ForgeOneError,
   HEADERS,
   SCHEMA_VERSION,
+  aggregateOfEventType,
   describeIssues,
   encodeSubjectToken,
   type CloudEvent,
   type Names,
 } from '@forgeone/contracts';
-import { SpanKind, currentTraceparent, injectTraceContext, withSpan } from '@forgeone/telemetry';
+import { SpanKind, createLogger, currentTraceparent, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -20,6 +21,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { ReplayGuard, type EventAuthorship, type EventRefusal } from './event-authorship.js';
 import { isUnreachable, unavailable } from './nats-error.mapper.js';
 
 /** An event a decider produced, before the store wraps it in its CloudEvents envelope. */
@@ -74,20 +76,34 @@ export interface LoadedAggregate<S> {
 }
 
 export interface EventStoreOptions {
+  /** Signs what this process appends and verifies every event it reads (required: there is no unverified read). */
+  readonly authorship: EventAuthorship;
   /** Milliseconds to wait for a JetStream answer (default 5000). */
   readonly timeoutMs?: number;
+  /** Where refused (forged or replayed) events are logged at error level (default a logger named event-store). */
+  readonly logger?: Logger;
+}
+
+/** An aggregate's accepted events and the stream sequence of the last message on its subject. */
+export interface VersionedEvents {
+  readonly events: StoredEvent[];
+  /**
+   * Sequence of the subject's last message, refused ones included (0 when none): what the next
+   * append must expect, so a forged message on the subject cannot wedge its writer in conflicts.
+   */
+  readonly version: number;
 }
 
 /** Event store over one JetStream stream, one subject per aggregate. */
 export interface EventStore {
   append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]>;
   read(aggregate: string, id: string): Promise<StoredEvent[]>;
+  readVersioned(aggregate: string, id: string): Promise<VersionedEvents>;
   readAggregate(aggregate: string): Promise<StoredEvent[]>;
   load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>>;
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Appends CloudEvents to `names.eventSubject(aggregate, id)` with per-aggregate optimistic
@@ -98,18 +114,29 @@ const decoder = new TextDecoder();
  * sequence of the previous, so a concurrent writer can only make the remainder fail with
  * EVENTSTORE.CONFLICT; retrying the whole call is safe because stored events are recognised
  * as duplicates by id.
+ *
+ * Every appended message is signed by this process's writer ({@link EventAuthorship}); reads
+ * return only events their aggregate's owner wrote, each id once: a forged or replayed message is
+ * logged at error level and left out.
  */
 export class JetStreamEventStore implements EventStore {
   private readonly js: JetStreamClient;
   private jsm?: Promise<JetStreamManager>;
   private readonly timeoutMs: number;
+  private readonly authorship: EventAuthorship;
+  private readonly log: Logger;
+  // Appends not yet acknowledged, to choose between signing inline and on the thread pool.
+  private inFlight = 0;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
-    options: EventStoreOptions = {},
+    options: EventStoreOptions,
   ) {
+    if (!options?.authorship) throw new TypeError('JetStreamEventStore needs options.authorship: events are signed on append and verified on read');
+    this.authorship = options.authorship;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.log = options.logger ?? createLogger('event-store');
     this.js = jetstream(nc, { timeout: this.timeoutMs });
   }
 
@@ -127,31 +154,63 @@ export class JetStreamEventStore implements EventStore {
         const traceparent = currentTraceparent();
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
         const envelopes = events.map((event) => this.envelope(aggregate, id, event, traceparent));
-        const results: AppendResult[] = [];
-        let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
-        for (const event of envelopes) {
-          const hdrs = natsHeaders();
-          hdrs.set(HEADERS.eventType, event.type);
-          injectTraceContext(headerCarrier(hdrs));
-          let ack;
-          try {
-            ack = await this.js.publish(subject, encoder.encode(JSON.stringify(event)), {
-              msgID: event.id,
-              headers: hdrs,
-              ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
-            });
-          } catch (error) {
-            throw this.appendError(aggregate, id, expected ?? -1, error);
-          }
-          results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
-          if (expected !== undefined) expected = ack.seq;
+        // All signed before the first is written, so a refusal writes nothing. A lone event while no other
+        // append is in flight is signed inline (a thread-pool hop costs more than it saves); otherwise on
+        // the thread pool, so concurrent appends do not queue behind each other's signatures on the event loop.
+        const inline = envelopes.length === 1 && this.inFlight === 0;
+        this.inFlight += 1;
+        try {
+          const signed = await Promise.all(
+            envelopes.map(async (event) => {
+              const hdrs = natsHeaders();
+              hdrs.set(HEADERS.eventType, event.type);
+              injectTraceContext(headerCarrier(hdrs));
+              const payload = encoder.encode(JSON.stringify(event));
+              if (inline) this.authorship.signInto(hdrs, aggregate, subject, payload);
+              else await this.authorship.signIntoAsync(hdrs, aggregate, subject, payload);
+              return { event, hdrs, payload };
+            }),
+          );
+          return await this.publishAll(aggregate, id, subject, signed, expectedSequence);
+        } finally {
+          this.inFlight -= 1;
         }
-        return results;
       },
     );
   }
 
+  private async publishAll(
+    aggregate: string,
+    id: string,
+    subject: string,
+    signed: ReadonlyArray<{ event: CloudEvent; hdrs: MsgHdrs; payload: Uint8Array }>,
+    expectedSequence: number | 'any',
+  ): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
+    for (const { event, hdrs, payload } of signed) {
+      let ack;
+      try {
+        ack = await this.js.publish(subject, payload, {
+          msgID: event.id,
+          headers: hdrs,
+          ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
+        });
+      } catch (error) {
+        throw this.appendError(aggregate, id, expected ?? -1, error);
+      }
+      results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
+      if (expected !== undefined) expected = ack.seq;
+    }
+    return results;
+  }
+
+  /** The aggregate's events its owner wrote, in stream order. */
   async read(aggregate: string, id: string): Promise<StoredEvent[]> {
+    return (await this.readVersioned(aggregate, id)).events;
+  }
+
+  async readVersioned(aggregate: string, id: string): Promise<VersionedEvents> {
     const subject = this.names.eventSubject(aggregate, id);
     const jsm = await this.manager();
     let last;
@@ -159,20 +218,22 @@ export class JetStreamEventStore implements EventStore {
       // An ordered consumer on an empty subject would wait for messages that never come.
       last = await jsm.streams.getMessage(this.names.stream, { last_by_subj: subject });
     } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return [];
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return { events: [], version: 0 };
       throw isUnreachable(error) ? unavailable(`reading ${aggregate} ${id}`, error) : error;
     }
-    if (!last) return [];
+    if (!last) return { events: [], version: 0 };
     const lastSequence = last.seq;
 
     const out: StoredEvent[] = [];
+    const replays = new ReplayGuard();
     let consumer;
     try {
       consumer = await this.js.consumers.get(this.names.stream, { filter_subjects: subject });
       const messages = await consumer.consume({ max_messages: 256 });
       try {
         for await (const msg of messages) {
-          out.push({ sequence: msg.seq, event: decodeStoredEvent(msg) });
+          const stored = this.accept(msg, replays);
+          if (stored) out.push(stored);
           if (msg.seq >= lastSequence) break;
         }
       } finally {
@@ -183,7 +244,7 @@ export class JetStreamEventStore implements EventStore {
     } finally {
       consumer?.delete().catch(() => undefined);
     }
-    return out;
+    return { events: out, version: lastSequence };
   }
 
   /**
@@ -198,9 +259,12 @@ export class JetStreamEventStore implements EventStore {
       consumer = await this.js.consumers.get(this.names.stream, { filter_subjects: filter });
       if ((await consumer.info(true)).num_pending === 0) return [];
       const messages = await consumer.consume({ max_messages: 256 });
+      // A replay carries its original's subject (the signature binds it), so one guard per read sees it.
+      const replays = new ReplayGuard();
       try {
         for await (const msg of messages) {
-          out.push({ sequence: msg.seq, event: decodeStoredEvent(msg) });
+          const stored = this.accept(msg, replays);
+          if (stored) out.push(stored);
           if (msg.info.pending === 0) break;
         }
       } finally {
@@ -215,10 +279,29 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>> {
-    const events = await this.read(aggregate, id);
+    const { events, version } = await this.readVersioned(aggregate, id);
     let state = fold.initialState();
     for (const { event } of events) state = fold.evolve(state, event as E);
-    return { state, version: events.length ? events[events.length - 1].sequence : 0 };
+    return { state, version };
+  }
+
+  /** A verified, first-seen event, or undefined (logged) for a forged or replayed message. */
+  private accept(msg: JsMsg, replays: ReplayGuard): StoredEvent | undefined {
+    const opened = this.authorship.open(msg);
+    if (!opened.ok) {
+      this.refused(opened.refusal);
+      return undefined;
+    }
+    const first = replays.replayOf(opened.event.id, msg.seq);
+    if (first !== undefined) {
+      this.refused(this.authorship.replayRefusal(msg, opened.event, first));
+      return undefined;
+    }
+    return { sequence: msg.seq, event: opened.event };
+  }
+
+  private refused(refusal: EventRefusal): void {
+    this.log.error({ refusal }, 'refused a stored event its aggregate owner did not write; it is left out');
   }
 
   private envelope(aggregate: string, id: string, event: NewEvent, traceparent: string | undefined): CloudEvent {
@@ -229,6 +312,14 @@ export class JetStreamEventStore implements EventStore {
         `event type "${event.type}" is not in the event catalog; add its data schema to EVENT_DATA_SCHEMAS before writing it`,
         { type: event.type, aggregate, id },
       );
+    }
+    const home = aggregateOfEventType(event.type);
+    if (home !== aggregate) {
+      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `event type "${event.type}" belongs to aggregate ${home ?? '(none)'}, not ${aggregate}; readers would refuse it`, {
+        type: event.type,
+        aggregate,
+        id,
+      });
     }
     const data = schema.safeParse(event.data);
     if (!data.success) {
@@ -276,24 +367,8 @@ export class JetStreamEventStore implements EventStore {
 }
 
 /** Factory for {@link JetStreamEventStore}. */
-export function createEventStore(nc: NatsConnection, names: Names, options?: EventStoreOptions): JetStreamEventStore {
+export function createEventStore(nc: NatsConnection, names: Names, options: EventStoreOptions): JetStreamEventStore {
   return new JetStreamEventStore(nc, names, options);
-}
-
-/** Parses and validates a stored message as a CloudEvent; throws EVENTSTORE.EVENT_INVALID naming the sequence. */
-export function decodeStoredEvent(msg: Pick<JsMsg, 'data' | 'seq'>): CloudEvent {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(msg.data));
-  } catch (error) {
-    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `stream message ${msg.seq} is not valid JSON: ${(error as Error).message}`, { sequence: msg.seq });
-  }
-  const parsed = CloudEventSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error.issues);
-    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `stream message ${msg.seq} is not a valid CloudEvent: ${problems.join('; ')}`, { sequence: msg.seq, problems });
-  }
-  return parsed.data as CloudEvent;
 }
 
 /** Adapts NATS headers to the telemetry carrier (NATS answers "" for a missing header). */

@@ -6,8 +6,13 @@ export {
   PluginVersionEntity,
   InstallationEntity,
   AuditLogEntity,
+  SecurityFindingEntity,
+  SecurityFindingCountEntity,
   type AuditLogRow,
   type CheckpointRow,
+  type ForgedDetail,
+  type SecurityFindingRow,
+  type SecurityFindingCountRow,
 } from './entities/read-model.entities.js';
 
 export type { Projection, ProjectableEvent, PluginCloudEvent, RecordedEvent } from './projections/projection.types.js';
@@ -16,13 +21,16 @@ export { pluginVersionsProjection, type PluginVersionRow, type PluginVersionKey 
 export { installationsProjection, type InstallationRow, type InstallationKey, type InstallationStatus } from './projections/installations.projection.js';
 
 export { applyEvent, resetProjections, type ApplyEventOptions, type ApplyResult } from './writer/projection.writer.js';
+export { recordForgedEvent, forgedAuditEvent, type ForgedMessage } from './writer/forged-event.writer.js';
+export { SECURITY_FINDINGS_PER_WINDOW } from './writer/security-finding.writer.js';
 export { ProjectionGapError, PoisonEventError, AuditLogConflictError } from './writer/projection.errors.js';
 export { checkEvent, type CheckedEvent } from './writer/event.checker.js';
 
 export { canonicalJson } from '@forgeone/contracts';
-export { auditHash, GENESIS_HASH, pluginOf } from './audit/audit-chain.js';
-export { verifyAuditChain, auditEntryToEvent, type AuditChainReport } from './audit/audit-chain.verifier.js';
+export { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from './audit/audit-chain.js';
+export { verifyAuditChain, auditEntryToEvent, auditEntryForgedMark, REPORTED_FORGED_SEQUENCES, type AuditChainReport } from './audit/audit-chain.verifier.js';
 
 export { listPlugins, getPlugin, type PluginListItem, type PluginDetails } from './queries/plugin.queries.js';
 export { auditLog, pluginHistory, AUDIT_LOG_MAX_LIMIT, type AuditEntry, type AuditLogQuery } from './queries/audit-log.queries.js';
 export { checkpoint, type ProjectorCheckpoint } from './queries/checkpoint.queries.js';
+export { securityFindings, type SecurityFindingsReport } from './queries/security-findings.queries.js';

@@ -27,7 +27,7 @@ describe('persistence data source', () => {
     const ds = await connect('fo-options-test');
     expect(ds.options.synchronize).toBe(false);
     expect(ds.options.migrationsRun).toBe(false);
-    expect(ds.options.migrations).toHaveLength(4);
+    expect(ds.options.migrations).toHaveLength(5);
     const tables = await db.sql(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
     expect(tables).toEqual([]);
     const [{ application_name }] = await ds.query(`SELECT current_setting('application_name') AS application_name`);
@@ -38,13 +38,13 @@ describe('persistence data source', () => {
     const [a, b] = await Promise.all([connect('fo-migrate-a'), connect('fo-migrate-b')]);
     const [ranA, ranB] = await Promise.all([runMigrations(a), runMigrations(b)]);
     // exactly one of the racing services migrated
-    expect([...ranA, ...ranB]).toEqual(['CreateReadModel1795780600000', 'CreateAuditLog1795780600001', 'AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003']);
+    expect([...ranA, ...ranB]).toEqual(['CreateReadModel1795780600000', 'CreateAuditLog1795780600001', 'AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004']);
     expect(await runMigrations(a)).toEqual([]);
 
     const tables = (await db.sql<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)).map(
       (t) => t.tablename,
     );
-    expect(tables).toEqual(['audit_log', MIGRATIONS_TABLE, 'installations', 'plugin_versions', 'plugins', 'projection_checkpoint']);
+    expect(tables).toEqual(['audit_log', MIGRATIONS_TABLE, 'installations', 'plugin_versions', 'plugins', 'projection_checkpoint', 'security_finding_counts', 'security_findings']);
     const triggers = (await db.sql<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal ORDER BY tgname`)).map(
       (t) => t.tgname,
     );
@@ -52,7 +52,8 @@ describe('persistence data source', () => {
     const indexes = (await db.sql<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log' ORDER BY indexname`)).map(
       (i) => i.indexname,
     );
-    expect(indexes).toEqual(expect.arrayContaining(['audit_log_tenant_sequence_idx', 'audit_log_tenant_plugin_sequence_idx', 'audit_log_tenant_occurred_at_idx']));
+    expect(indexes).toEqual(expect.arrayContaining(['audit_log_tenant_sequence_idx', 'audit_log_tenant_plugin_sequence_idx', 'audit_log_tenant_occurred_at_idx', 'audit_log_genuine_event_id_idx']));
+    expect(indexes).not.toContain('audit_log_event_id_key');
   });
 
   it('migrations - a database from before version signatures gets the column filled from the audit log', async () => {
@@ -78,7 +79,7 @@ describe('persistence data source', () => {
         );
       }
       await after.initialize();
-      expect(await runMigrations(after)).toEqual(['AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003']);
+      expect(await runMigrations(after)).toEqual(['AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004']);
       const rows = await after.getRepository(PluginVersionEntity).find({ order: { publishedSequence: 'ASC' } });
       expect(rows.map((r) => [r.version, r.signatureEnvelopeDigest, r.signedAt, r.privateEgress])).toEqual([
         ['1.0.0', signature.envelopeDigest, signature.signedAt, []],

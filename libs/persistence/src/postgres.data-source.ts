@@ -4,9 +4,16 @@ import { CreateReadModel1795780600000 } from './migrations/1795780600000-create-
 import { CreateAuditLog1795780600001 } from './migrations/1795780600001-create-audit-log.migration.js';
 import { AddVersionSignature1795780600002 } from './migrations/1795780600002-add-version-signature.migration.js';
 import { AddVersionPrivateEgress1795780600003 } from './migrations/1795780600003-add-version-private-egress.migration.js';
+import { RecordForgedEvents1795780600004 } from './migrations/1795780600004-record-forged-events.migration.js';
 
 /** Every migration, oldest first. */
-export const PERSISTENCE_MIGRATIONS = [CreateReadModel1795780600000, CreateAuditLog1795780600001, AddVersionSignature1795780600002, AddVersionPrivateEgress1795780600003];
+export const PERSISTENCE_MIGRATIONS = [
+  CreateReadModel1795780600000,
+  CreateAuditLog1795780600001,
+  AddVersionSignature1795780600002,
+  AddVersionPrivateEgress1795780600003,
+  RecordForgedEvents1795780600004,
+];
 
 /** Table that records which migrations have run. */
 export const MIGRATIONS_TABLE = 'forgeone_migrations';

@@ -24,3 +24,5 @@ export { preparePlatformNats, provisionPlatformStorageAt } from './platform-nats
 export type { PreparePlatformNatsOptions } from './platform-nats.setup.js';
 export { InsecureNatsError, insecureNatsWarning, probeAnonymousNatsAccess, refuseInsecureNats } from './nats-security.probe.js';
 export type { NatsSecurityReport, ProbeNatsOptions, RefuseInsecureNatsOptions } from './nats-security.probe.js';
+export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
+export type { EventWriterSecrets } from './event-writer-keys.store.js';

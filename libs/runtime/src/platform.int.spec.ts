@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -106,6 +106,8 @@ describe('runPlatform', () => {
       } finally {
         await nc.close();
       }
+      // The event writers' keys were made once, readable by this user alone.
+      expect(statSync(join(root, 'data', 'secrets', 'event-writers.json')).mode & 0o777).toBe(0o600);
       expect(await platform.stop()).toBe(0);
     } finally {
       await platform.stop();

@@ -4,10 +4,12 @@ import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
-import { SERVICES, type ServiceName } from '@forgeone/contracts';
+import { busInboxPrefix, SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
+import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
+import { natsCredentialOptions } from './nats-url.js';
 import { loadPlatformNatsConfig } from './platform-nats.config.js';
 import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
@@ -100,6 +102,14 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       logger,
       ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
     });
+    // The stream exists now; its last sequence is the cut-over the first time the keys are made (read as the operator on its own server).
+    const writerKeys = await prepareEventWriterKeys({
+      dataDir: config.dataDir,
+      natsUrl: nats.url,
+      names: namesFor(config.namespace),
+      logger,
+      ...(nats.operatorCredential ? { connection: { ...natsCredentialOptions(nats.operatorCredential), inboxPrefix: busInboxPrefix(namesFor(config.namespace), { kind: 'operator' }) } } : {}),
+    });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
     const secrets: PlatformSecrets = { serviceKey, natsCredentials: nats.serviceCredentials, ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}) };
@@ -108,7 +118,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
         name,
         entry,
         cwd: repoRoot,
-        env: envForService(name, shared, secrets, env),
+        env: withEventAuthorship(name, envForService(name, shared, secrets, env), writerKeys),
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -156,7 +166,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*)$/;
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_EVENT_SIGNING_KEY)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {

@@ -1,6 +1,6 @@
 import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, type ReadinessChecks } from '@forgeone/bus';
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
-import type { PlatformStorageKind } from '@forgeone/event-store';
+import { eventAuthorshipFromEnv, type EventAuthorship, type PlatformStorageKind } from '@forgeone/event-store';
 import { loadConfig, redactConfig, serviceNatsConnectionOptions, type NatsSecurityReport, type PlatformConfig } from '@forgeone/runtime';
 import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -14,6 +14,8 @@ export interface ServiceContext {
   readonly connection: NatsConnection;
   readonly names: Names;
   readonly logger: Logger;
+  /** Signs the service's own events and verifies every event it reads (from FORGEONE_EVENT_*). */
+  readonly authorship: EventAuthorship;
   /** Import this in the root module: it provides the connection, names, bus client and stores. */
   readonly busModule: DynamicModule;
   /** What a client without credentials may do on this NATS (non-empty exposures only in insecure mode). */
@@ -40,10 +42,10 @@ export interface BusServiceDefinition {
 }
 
 /**
- * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, NATS, a check of the
- * platform's storage and of the NATS's security (refusing to start on either's failure), the Nest
- * microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains NATS, closes the
- * module (pools included) and exits.
+ * Boots a ForgeOne service on the bus: telemetry, JSON logs, configuration, event authorship, NATS,
+ * a check of the platform's storage and of the NATS's security (refusing to start on either's
+ * failure), the Nest microservice with the ForgeOne transport; on SIGTERM or SIGINT it drains NATS,
+ * closes the module (pools included) and exits.
  */
 export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   initTelemetry(`forgeone-${definition.service}`, env);
@@ -53,9 +55,19 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     if (!config.natsUrl) throw new Error('NATS_URL is not set: a service needs the NATS server of its platform (npm start sets it)');
     logger.info({ config: redactConfig(config) }, 'starting');
     const names = namesFor(config.namespace);
+    // Before connecting: a writer without its key, or a reader without the pinned keys, does not start.
+    const authorship = eventAuthorshipFromEnv(env, definition.service, names);
     const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, serviceNatsConnectionOptions(config.natsUrl, definition.service, names, env));
     const guard = await guardPlatformNats({ natsUrl: config.natsUrl, connection, names, logger, writes: definition.writes ?? [], env });
-    const context: ServiceContext = { config, connection, names, logger, busModule: BusModule.forRoot({ connection, names }), natsSecurity: guard.security };
+    const context: ServiceContext = {
+      config,
+      connection,
+      names,
+      logger,
+      authorship,
+      busModule: BusModule.forRoot({ connection, names, authorship, logger }),
+      natsSecurity: guard.security,
+    };
 
     const created: { app?: INestApplicationContext } = {};
     const app = () => {
@@ -67,6 +79,7 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
       names,
       connection,
       logger,
+      authorship,
       ...(definition.consumer ? { consumer: definition.consumer(names, app) } : {}),
       readiness: async () => ({ ...guard.readiness(), ...(created.app && definition.readiness ? await definition.readiness(created.app) : {}) }),
       ...(definition.beforeDisconnect ? { beforeDisconnect: async () => (created.app ? definition.beforeDisconnect?.(created.app) : undefined) } : {}),

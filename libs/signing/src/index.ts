@@ -21,6 +21,6 @@ export {
   type VerificationAccepted,
   type VerificationRefused,
 } from './verify-plugin-envelope.js';
-export { signatureResultEvent, signatureError, type SignatureCheckContext } from './signature-result.event.js';
+export { signatureResultAggregate, signatureResultEvent, signatureError, type SignatureCheckContext } from './signature-result.event.js';
 export { loadTrustStore, keyAggregateId, type AggregateEventReader } from './load-trust-store.js';
 export { InMemorySigningKeyProvider, signingKeyProviderFromEnv, type SigningKeyProvider } from './signing-key.provider.js';

@@ -1,4 +1,13 @@
-import { ForgeOneError, SIGNATURE_EVENT_TYPES, type SignatureEvent, type SignatureMode, type SignatureStage } from '@forgeone/contracts';
+import {
+  ForgeOneError,
+  RUNNER_SIGNATURE_AGGREGATE,
+  RUNNER_SIGNATURE_EVENT_TYPES,
+  SIGNATURE_AGGREGATE,
+  SIGNATURE_EVENT_TYPES,
+  type SignatureEvent,
+  type SignatureMode,
+  type SignatureStage,
+} from '@forgeone/contracts';
 import type { VerificationResult } from './verify-plugin-envelope.js';
 
 /** Where and how a verification ran: what a signature result event records besides the result. */
@@ -16,7 +25,9 @@ export interface SignatureCheckContext {
 /**
  * The event that records a verification: `signature.verified` when it passed, else
  * `signature.rejected`, with `flagged: true` when audit mode accepts it anyway. Every result is
- * recorded (DESIGN §5): nothing skips verification silently.
+ * recorded (DESIGN §5): nothing skips verification silently. The sandbox-runner's own checks
+ * (stage `runner`) are `signature.runner_verified` / `signature.runner_rejected`, on the
+ * aggregate it owns ({@link signatureResultAggregate}).
  */
 export function signatureResultEvent(result: VerificationResult, context: SignatureCheckContext): SignatureEvent {
   const data = {
@@ -33,7 +44,13 @@ export function signatureResultEvent(result: VerificationResult, context: Signat
     flagged: !result.ok && context.mode === 'audit',
     message: result.message.slice(0, 2048),
   };
-  return result.ok ? { type: SIGNATURE_EVENT_TYPES.verified, data } : { type: SIGNATURE_EVENT_TYPES.rejected, data };
+  const types = context.stage === 'runner' ? RUNNER_SIGNATURE_EVENT_TYPES : SIGNATURE_EVENT_TYPES;
+  return result.ok ? { type: types.verified, data } : { type: types.rejected, data };
+}
+
+/** The aggregate a result of `stage` is recorded on: the runner's own, or the registry's. */
+export function signatureResultAggregate(stage: SignatureStage): typeof SIGNATURE_AGGREGATE | typeof RUNNER_SIGNATURE_AGGREGATE {
+  return stage === 'runner' ? RUNNER_SIGNATURE_AGGREGATE : SIGNATURE_AGGREGATE;
 }
 
 /** The error a strict refusal answers with: the reason is the code; details carry the key ids and envelope digest. */

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_NATS_ENV, TEST_NATS_URL } from './test-environment.js';
@@ -13,6 +15,8 @@ export interface TestPlatform {
   readonly bootstrapToken: string;
   /** Process ids of the services by name, as `forgeone up --json` printed them. */
   readonly pids: Readonly<Record<string, number>>;
+  /** FORGEONE_DATA_DIR of this platform (its event writers' keys live there). */
+  readonly dataDir: string;
   /** Everything the platform printed so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
@@ -58,8 +62,8 @@ export function randomBootstrapToken(): string {
 
 /**
  * Starts the built platform (`forgeone up --json`) as a user would, on the given NATS namespace
- * and database, with a bootstrap administrator token and a service key of its own, and resolves
- * when every service is ready.
+ * and database, with a bootstrap administrator token, a service key and a data folder of its own
+ * (removed on stop), and resolves when every service is ready.
  */
 export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
   const root = repoRoot();
@@ -67,6 +71,10 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const entry = join(root, 'apps', 'cli', 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = await freePort();
+  // A folder of its own unless one is given: `npm start` makes the event writers' keys there, per platform.
+  const given = options.dataDir ?? options.env?.FORGEONE_DATA_DIR;
+  const ownDataDir = given === undefined ? await mkdtemp(join(tmpdir(), 'forgeone-test-platform-')) : undefined;
+  const dataDir = given ?? ownDataDir!;
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   delete inherited.NATS_URL;
   delete inherited.DATABASE_URL;
@@ -76,13 +84,13 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       ...inherited,
       ...(options.natsUrl === null ? {} : { NATS_URL: options.natsUrl ?? TEST_NATS_URL }),
       ...(options.databaseUrl === null ? {} : { DATABASE_URL: options.databaseUrl }),
-      ...(options.dataDir ? { FORGEONE_DATA_DIR: options.dataDir } : {}),
       FORGEONE_NAMESPACE: options.namespace,
       FORGEONE_HTTP_PORT: String(port),
       FORGEONE_LOG_LEVEL: process.env.FORGEONE_LOG_LEVEL ?? 'warn',
       FORGEONE_BOOTSTRAP_TOKEN: bootstrapToken,
       // The services prove themselves to each other with credentials derived from this key.
       FORGEONE_SERVICE_KEY: randomBytes(48).toString('base64'),
+      FORGEONE_DATA_DIR: dataDir,
       // The platform provisions its storage itself; the shared NATS is open to anyone (insecure mode).
       ...TEST_NATS_ENV,
       ...options.env,
@@ -114,8 +122,22 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       clearTimeout(timer);
       reject(new Error(`platform exited with ${code} before it was ready\n${output()}`));
     });
+  }).catch(async (error: unknown) => {
+    if (ownDataDir) await rm(ownDataDir, { recursive: true, force: true });
+    throw error;
   });
-  return { apiUrl: up.apiUrl, repoRoot: root, bootstrapToken, pids: up.pids, output, stop: () => stopChild(child) };
+  return {
+    apiUrl: up.apiUrl,
+    repoRoot: root,
+    bootstrapToken,
+    pids: up.pids,
+    dataDir,
+    output,
+    stop: async () => {
+      await stopChild(child);
+      if (ownDataDir) await rm(ownDataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

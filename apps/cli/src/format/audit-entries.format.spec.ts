@@ -35,3 +35,21 @@ describe('formatAuditEntries', () => {
     expect(lines[4]).toMatch(/ signature\.verified \(publish\) +acme\/hello +1\.0\.0 +- +u-1 +-$/);
   });
 });
+
+describe('formatAuditEntries - authorship', () => {
+  it("runner results and forgeries - the runner's checks read like the registry's with stage runner; a forged event says FORGED and why", () => {
+    const text = formatAuditEntries(
+      [
+        entry(5, 'io.forgeone.signature.runner_verified.v1', { name: 'acme/hello', version: '1.0.0', environment: 'production', stage: 'runner', flagged: false, reason: null }),
+        { ...entry(6, 'io.forgeone.plugin.installed.v1', { name: 'acme/hello', version: '6.6.6', environment: 'production' }), forged: 'unsigned' },
+        entry(7, 'io.forgeone.plugin.installed.v1', { name: 'acme/hello', version: '1.0.0', environment: 'production' }),
+      ],
+      { withPlugin: false },
+    );
+    const lines = text.split('\n');
+    expect(lines[1]).toMatch(/ signature\.verified \(runner\) +1\.0\.0 +production +u-1$/);
+    expect(lines[2]).toMatch(/ FORGED \(unsigned\) plugin\.installed +6\.6\.6 +production +u-1$/);
+    expect(lines[3]).toMatch(/^7 .* plugin\.installed +1\.0\.0 +production +u-1$/);
+    expect(lines[3]).not.toContain('FORGED');
+  });
+});

@@ -13,9 +13,12 @@ function versionColumn(data: unknown): string | undefined {
   return from && to ? `${from} → ${to}` : to;
 }
 
-// A signature result says where it was checked, and an audit-mode acceptance of a failure must stand out.
+// A signature result says where it was checked, and an audit-mode acceptance of a failure must stand out;
+// so must an event its owner did not write, which changed nothing.
 function eventColumn(entry: AuditEntry): string {
-  const label = eventLabel(entry.type);
+  const forged = entry.forged ? `FORGED (${entry.forged}) ` : '';
+  // The runner's results have types of their own; the stage already says it was the runner.
+  const label = forged + eventLabel(entry.type).replace(/^signature\.runner_/, 'signature.');
   const stage = field(entry.data, 'stage');
   if (!stage) return label;
   const flagged = typeof entry.data === 'object' && entry.data !== null && (entry.data as { flagged?: unknown }).flagged === true;
@@ -25,7 +28,7 @@ function eventColumn(entry: AuditEntry): string {
 /**
  * Audit entries as a table, oldest first as the API returns them; a REASON column when any entry has
  * one (rollback, revocation, a signature's failure). Signature results name their stage and show
- * FLAGGED when audit mode let a failure through.
+ * FLAGGED when audit mode let a failure through; events their owner did not write show FORGED and why.
  */
 export function formatAuditEntries(entries: readonly AuditEntry[], options: { readonly withPlugin: boolean }): string {
   const withReason = entries.some((entry) => field(entry.data, 'reason') !== undefined);

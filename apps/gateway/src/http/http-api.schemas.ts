@@ -4,6 +4,7 @@ import {
   CreateTokenRequestSchema,
   DigestSchema,
   EnvironmentSchema,
+  FORGERY_REASONS,
   InstallationResultSchema,
   InstallPluginRequestSchema,
   InvokeReplySchema,
@@ -164,6 +165,10 @@ export const AuditEntrySchema = z.object({
   hash: z.string(),
   prevHash: z.string(),
   traceparent: z.string().nullable(),
+  forged: z
+    .enum(FORGERY_REASONS)
+    .nullable()
+    .describe('why the event was refused as not written by the service that owns it (it changed no state); null for a genuine event'),
 });
 
 export const HistoryReplySchema = z.object({ events: z.array(AuditEntrySchema) });

@@ -1,17 +1,26 @@
 import { createHash } from 'node:crypto';
-import type { CloudEvent } from '@forgeone/contracts';
+import type { CloudEvent, ForgeryReason } from '@forgeone/contracts';
 import { canonicalJson } from '@forgeone/contracts';
 
 /** `prev_hash` of the first audit row. */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** What marks an audit row as forged, inside its hash: the reason, the writer the message named and its NATS subject. */
+export interface ForgedMark {
+  readonly reason: ForgeryReason;
+  readonly writer: string | null;
+  readonly subject: string;
+}
+
 /**
  * The chained hash of one audit row: hex sha256 over the previous row's hash (hex) followed by the
- * canonical JSON of `{ sequence, event }`. `event` is the CloudEvent exactly as it was stored in the
- * stream, so a row can be checked against JetStream and a rebuild yields the same chain.
+ * canonical JSON of `{ sequence, event }`, or `{ sequence, event, forged }` for a forged row (so the
+ * mark cannot be taken off without breaking the chain). `event` is the CloudEvent exactly as it was
+ * stored in the stream, so a row can be checked against JetStream and a rebuild yields the same chain.
  */
-export function auditHash(prevHash: string, sequence: number, event: CloudEvent): string {
-  return createHash('sha256').update(prevHash).update(canonicalJson({ sequence, event })).digest('hex');
+export function auditHash(prevHash: string, sequence: number, event: CloudEvent, forged?: ForgedMark): string {
+  const hashed = forged ? { sequence, event, forged: { reason: forged.reason, writer: forged.writer, subject: forged.subject } } : { sequence, event };
+  return createHash('sha256').update(prevHash).update(canonicalJson(hashed)).digest('hex');
 }
 
 // Event families whose data names the plugin in `name`: plugin lifecycle and signature verification results.

@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@forgeone/contracts';
 import { MoreThan, type DataSource } from 'typeorm';
 import { AuditLogEntity, type AuditLogRow } from '../entities/read-model.entities.js';
-import { auditHash, GENESIS_HASH } from './audit-chain.js';
+import { auditHash, GENESIS_HASH, type ForgedMark } from './audit-chain.js';
 
 /** Rebuilds the CloudEvent an audit row recorded, exactly as it was hashed. */
 export function auditEntryToEvent(row: AuditLogRow): CloudEvent {
@@ -21,11 +21,25 @@ export function auditEntryToEvent(row: AuditLogRow): CloudEvent {
   };
 }
 
+/** The forged mark of an audit row, as hashed; undefined for a genuine row. */
+export function auditEntryForgedMark(row: AuditLogRow): ForgedMark | undefined {
+  if (row.forged === null) return undefined;
+  return { reason: row.forged, writer: row.forgedDetail?.writer ?? null, subject: row.forgedDetail?.subject ?? '' };
+}
+
+/** At most this many forged sequences are listed in a report; `forged.count` counts them all. */
+export const REPORTED_FORGED_SEQUENCES = 100;
+
 export interface AuditChainReport {
   /** True when every row's prev_hash and hash match the recomputed chain. */
   readonly ok: boolean;
   /** Rows checked (all of them when ok; up to and including the first bad one otherwise). */
   readonly rows: number;
+  /**
+   * Rows of events their aggregate's owner did not write (forged, unsigned, replayed): they stay in
+   * the chain and are reported here, never projected. The first 100 sequences are listed.
+   */
+  readonly forged: { readonly count: number; readonly sequences: readonly number[] };
   /** Sequence of the first row whose content or link does not match. */
   readonly firstBadSequence?: number;
   readonly reason?: string;
@@ -36,7 +50,8 @@ export interface AuditChainReport {
 
 /**
  * Recomputes the audit log's hash chain from the first row and reports the first row that was
- * changed, removed or inserted out of order. Reads in pages of `batchSize` rows.
+ * changed, removed or inserted out of order, and the rows marked forged. Reads in pages of
+ * `batchSize` rows.
  */
 export async function verifyAuditChain(ds: DataSource, options: { batchSize?: number } = {}): Promise<AuditChainReport> {
   const repository = ds.getRepository(AuditLogEntity);
@@ -44,6 +59,7 @@ export async function verifyAuditChain(ds: DataSource, options: { batchSize?: nu
   let prevHash = GENESIS_HASH;
   let lastSequence = 0;
   let rows = 0;
+  const forged = { count: 0, sequences: [] as number[] };
   for (;;) {
     const batch = await repository.find({ where: { sequence: MoreThan(lastSequence) }, order: { sequence: 'ASC' }, take: batchSize });
     if (batch.length === 0) break;
@@ -53,16 +69,21 @@ export async function verifyAuditChain(ds: DataSource, options: { batchSize?: nu
         return {
           ok: false,
           rows,
+          forged,
           firstBadSequence: row.sequence,
           reason: `prev_hash does not link to the row before (sequence ${lastSequence || 'none'}): a row was removed, inserted or changed`,
         };
       }
-      if (auditHash(prevHash, row.sequence, auditEntryToEvent(row)) !== row.hash) {
-        return { ok: false, rows, firstBadSequence: row.sequence, reason: 'the row content does not match its hash: the row was changed' };
+      if (auditHash(prevHash, row.sequence, auditEntryToEvent(row), auditEntryForgedMark(row)) !== row.hash) {
+        return { ok: false, rows, forged, firstBadSequence: row.sequence, reason: 'the row content does not match its hash: the row was changed' };
+      }
+      if (row.forged !== null) {
+        forged.count += 1;
+        if (forged.sequences.length < REPORTED_FORGED_SEQUENCES) forged.sequences.push(row.sequence);
       }
       prevHash = row.hash;
       lastSequence = row.sequence;
     }
   }
-  return rows === 0 ? { ok: true, rows } : { ok: true, rows, lastSequence, lastHash: prevHash };
+  return rows === 0 ? { ok: true, rows, forged } : { ok: true, rows, forged, lastSequence, lastHash: prevHash };
 }

@@ -1,3 +1,4 @@
+import type { ForgeryReason } from '@forgeone/contracts';
 import { EntitySchema } from 'typeorm';
 import type { InstallationRow } from '../projections/installations.projection.js';
 import type { PluginVersionRow } from '../projections/plugin-versions.projection.js';
@@ -32,6 +33,38 @@ export interface AuditLogRow {
   readonly recordedAt: string;
   readonly prevHash: string;
   readonly hash: string;
+  /** Why the event was refused as not written by its aggregate's owner; null for a genuine event. */
+  readonly forged: ForgeryReason | null;
+  /** The writer the message named and its NATS subject (hashed), and what was wrong (not hashed); null when genuine. */
+  readonly forgedDetail: ForgedDetail | null;
+}
+
+/** What a forged audit row records about the message besides its content. */
+export interface ForgedDetail {
+  readonly writer: string | null;
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** One security finding (at most a bounded number per kind, writer and hour; the counts hold all). */
+export interface SecurityFindingRow {
+  readonly id: number;
+  readonly kind: string;
+  readonly writer: string;
+  readonly sequence: number;
+  readonly subject: string;
+  readonly eventId: string | null;
+  readonly eventType: string | null;
+  readonly tenant: string | null;
+  readonly detail: string;
+  readonly recordedAt: string;
+}
+
+export interface SecurityFindingCountRow {
+  readonly kind: string;
+  readonly writer: string;
+  readonly windowStart: string;
+  readonly total: number;
 }
 
 const text = { type: 'text' } as const;
@@ -120,8 +153,38 @@ export const AuditLogEntity = new EntitySchema<AuditLogRow>({
     recordedAt: { ...timestamptz, name: 'recorded_at' },
     prevHash: { ...text, name: 'prev_hash' },
     hash: text,
+    forged: { ...text, nullable: true },
+    forgedDetail: { type: 'jsonb', name: 'forged_detail', nullable: true },
+  },
+});
+
+export const SecurityFindingEntity = new EntitySchema<SecurityFindingRow>({
+  name: 'SecurityFinding',
+  tableName: 'security_findings',
+  columns: {
+    id: { ...bigint, primary: true, generated: 'increment' },
+    kind: text,
+    writer: text,
+    sequence: bigint,
+    subject: text,
+    eventId: { ...text, name: 'event_id', nullable: true },
+    eventType: { ...text, name: 'event_type', nullable: true },
+    tenant: { ...text, nullable: true },
+    detail: text,
+    recordedAt: { ...timestamptz, name: 'recorded_at' },
+  },
+});
+
+export const SecurityFindingCountEntity = new EntitySchema<SecurityFindingCountRow>({
+  name: 'SecurityFindingCount',
+  tableName: 'security_finding_counts',
+  columns: {
+    kind: { ...text, primary: true },
+    writer: { ...text, primary: true },
+    windowStart: { ...timestamptz, name: 'window_start', primary: true },
+    total: bigint,
   },
 });
 
 /** Every entity of the read model, for `entities` in DataSource options. */
-export const PERSISTENCE_ENTITIES = [CheckpointEntity, PluginEntity, PluginVersionEntity, InstallationEntity, AuditLogEntity];
+export const PERSISTENCE_ENTITIES = [CheckpointEntity, PluginEntity, PluginVersionEntity, InstallationEntity, AuditLogEntity, SecurityFindingEntity, SecurityFindingCountEntity];

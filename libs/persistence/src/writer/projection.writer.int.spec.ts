@@ -203,7 +203,7 @@ describe('applyEvent - concurrency', () => {
     expect(plugin).toMatchObject({ latestVersion: '1.0.9', versionsCount: 10, lastSequence: 19 });
     expect(plugin?.versions.map((v) => v.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1.0.${i}`));
     expect(plugin?.installations).toEqual([expect.objectContaining({ environment: 'staging', version: '1.0.9', status: 'installed', lastSequence: 20 })]);
-    expect(await verifyAuditChain(ds)).toEqual({ ok: true, rows: 20, lastSequence: 20, lastHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await verifyAuditChain(ds)).toEqual({ ok: true, rows: 20, forged: { count: 0, sequences: [] }, lastSequence: 20, lastHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('writer - the same sequence delivered 5 times at once is applied exactly once', async () => {

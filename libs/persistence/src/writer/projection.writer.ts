@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@forgeone/contracts';
 import type { DataSource, EntityManager, EntitySchema, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
-import { auditHash, GENESIS_HASH, pluginOf } from '../audit/audit-chain.js';
+import { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
 import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entities/read-model.entities.js';
 import { installationsProjection } from '../projections/installations.projection.js';
 import { pluginVersionsProjection } from '../projections/plugin-versions.projection.js';
@@ -8,9 +8,14 @@ import { pluginsProjection } from '../projections/plugins.projection.js';
 import type { Projection, RecordedEvent } from '../projections/projection.types.js';
 import { checkEvent } from './event.checker.js';
 import { AuditLogConflictError, PoisonEventError, ProjectionGapError } from './projection.errors.js';
+import { recordSecurityFinding } from './security-finding.writer.js';
 
-/** `applied`: the event was projected; `duplicate`: its sequence was already projected, nothing was written. */
-export type ApplyResult = 'applied' | 'duplicate';
+/**
+ * `applied`: the event was projected; `duplicate`: its sequence was already projected, nothing was
+ * written; `forged`: its id was applied before at another sequence (a replay), so it was recorded in
+ * the audit log marked forged and projected nowhere.
+ */
+export type ApplyResult = 'applied' | 'duplicate' | 'forged';
 
 export interface ApplyEventOptions {
   /**
@@ -18,6 +23,8 @@ export interface ApplyEventOptions {
    * database writes the audit log: the audit-projector.
    */
   readonly writeAudit?: boolean;
+  /** Where the message came from, recorded when it turns out to be a replay. */
+  readonly origin?: { readonly writer: string | null; readonly subject: string };
 }
 
 /**
@@ -27,9 +34,12 @@ export interface ApplyEventOptions {
  * - `sequence` at or below the checkpoint → `'duplicate'`, nothing written (redelivery is safe);
  * - `sequence` beyond checkpoint + 1 → {@link ProjectionGapError}, nothing written;
  * - an invalid envelope or data, or an unknown type → {@link PoisonEventError}, nothing written;
+ * - an id the audit log already holds for a genuine event at another sequence → `'forged'`: a replay,
+ *   recorded in the audit log marked `replayed` with a security finding, and projected nowhere;
  * - the audit log holding a different event at this sequence → {@link AuditLogConflictError}.
  *
- * `event` is the decoded message body; it is validated here against the contracts.
+ * `event` is the decoded message body, already verified as its aggregate owner's (event-store);
+ * it is validated here against the contracts.
  */
 export async function applyEvent(
   ds: DataSource,
@@ -50,15 +60,33 @@ export async function applyEvent(
     if (sequence !== last + 1) throw new ProjectionGapError(projector, last + 1, sequence);
     if (!checked.ok) throw new PoisonEventError(projector, sequence, checked.reason, checked.id, checked.type);
 
+    const [original]: { sequence: string }[] = await manager.query(
+      `SELECT sequence FROM audit_log WHERE event_id = $1 AND forged IS NULL AND sequence <> $2 LIMIT 1`,
+      [checked.event.id, sequence],
+    );
+    if (original) {
+      const mark: ForgedMark = { reason: 'replayed', writer: options.origin?.writer ?? null, subject: options.origin?.subject ?? '' };
+      const message = `event ${checked.event.id} was already applied at stream sequence ${original.sequence}`;
+      if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, { mark, message, occurredAt: checked.event.time });
+      await recordSecurityFinding(manager, { reason: 'replayed', writer: mark.writer, sequence, subject: mark.subject, eventId: checked.event.id, eventType: checked.event.type, tenant: checked.event.tenant, detail: message });
+      await advanceCheckpoint(manager, projector, sequence);
+      return 'forged';
+    }
+
     const recorded: RecordedEvent = { sequence, event: checked.projectable };
     await project(manager, pluginsProjection, PluginEntity, recorded);
     await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
     await project(manager, installationsProjection, InstallationEntity, recorded);
     if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event);
 
-    await manager.query(`UPDATE projection_checkpoint SET last_sequence = $2, updated_at = now() WHERE projector = $1`, [projector, sequence]);
+    await advanceCheckpoint(manager, projector, sequence);
     return 'applied';
   });
+}
+
+/** Moves the projector's checkpoint to `sequence` (inside the transaction holding its lock). */
+export async function advanceCheckpoint(manager: EntityManager, projector: string, sequence: number): Promise<void> {
+  await manager.query(`UPDATE projection_checkpoint SET last_sequence = $2, updated_at = now() WHERE projector = $1`, [projector, sequence]);
 }
 
 /**
@@ -76,7 +104,7 @@ export async function resetProjections(ds: DataSource, projector: string): Promi
 }
 
 /** Returns the checkpoint's last sequence, holding its row lock until the transaction ends. */
-async function lockCheckpoint(manager: EntityManager, projector: string): Promise<number> {
+export async function lockCheckpoint(manager: EntityManager, projector: string): Promise<number> {
   const select = `SELECT last_sequence FROM projection_checkpoint WHERE projector = $1 FOR UPDATE`;
   let rows: { last_sequence: string }[] = await manager.query(select, [projector]);
   if (rows.length === 0) {
@@ -104,18 +132,31 @@ async function project<Row extends ObjectLiteral, Key extends Partial<Row>>(
   else await repository.upsert(next as QueryDeepPartialEntity<Row>, { conflictPaths: Object.keys(key) });
 }
 
-async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent): Promise<void> {
+/** How an audit row is marked forged: the hashed mark, what was wrong, and when the stream stored it. */
+export interface ForgedAudit {
+  readonly mark: ForgedMark;
+  readonly message: string;
+  readonly occurredAt: string;
+}
+
+/**
+ * Appends one audit row chained to the row before; a row already there for this sequence must be
+ * identical (a rebuild), anything else is an {@link AuditLogConflictError}. Event ids are unique
+ * among genuine rows only: a forged row may repeat one.
+ */
+export async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent, forged?: ForgedAudit): Promise<void> {
   // The checkpoint lock serialises writers, so the row below this sequence is the chain's tip.
   const [previous]: { hash: string }[] = await manager.query(
     `SELECT hash FROM audit_log WHERE sequence < $1 ORDER BY sequence DESC LIMIT 1`,
     [sequence],
   );
   const prevHash = previous?.hash ?? GENESIS_HASH;
-  const hash = auditHash(prevHash, sequence, event);
+  const hash = auditHash(prevHash, sequence, event, forged?.mark);
   const inserted: unknown[] = await manager.query(
     `INSERT INTO audit_log (sequence, event_id, spec_version, type, source, subject, event_time, occurred_at,
-                            data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17)
+                            data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash,
+                            forged, forged_detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19::jsonb)
      ON CONFLICT DO NOTHING
      RETURNING sequence`,
     [
@@ -126,7 +167,7 @@ async function appendAudit(manager: EntityManager, sequence: number, event: Clou
       event.source,
       event.subject,
       event.time,
-      event.time,
+      forged?.occurredAt ?? event.time,
       event.datacontenttype,
       event.schemaversion,
       event.actor,
@@ -136,13 +177,17 @@ async function appendAudit(manager: EntityManager, sequence: number, event: Clou
       event.traceparent ?? null,
       prevHash,
       hash,
+      forged?.mark.reason ?? null,
+      forged ? JSON.stringify({ writer: forged.mark.writer, subject: forged.mark.subject, message: forged.message }) : null,
     ],
   );
   if (inserted.length === 1) return;
 
   const [existing]: { sequence: string; hash: string }[] = await manager.query(
-    `SELECT sequence, hash FROM audit_log WHERE sequence = $1 OR event_id = $2 ORDER BY sequence LIMIT 1`,
-    [sequence, event.id],
+    forged
+      ? `SELECT sequence, hash FROM audit_log WHERE sequence = $1`
+      : `SELECT sequence, hash FROM audit_log WHERE sequence = $1 OR (event_id = $2 AND forged IS NULL) ORDER BY sequence LIMIT 1`,
+    forged ? [sequence] : [sequence, event.id],
   );
   // A rebuild replays events the audit log already holds: identical rows are fine.
   if (existing && Number(existing.sequence) === sequence && existing.hash === hash) return;
