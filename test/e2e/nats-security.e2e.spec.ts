@@ -100,8 +100,10 @@ async function processesUnder(dataDir: string): Promise<Array<{ pid: number; cmd
   const out: Array<{ pid: number; cmdline: string }> = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').then((text) => text.split('\0').join(' '), () => '');
-    if (cmdline.includes(dataDir) && !cmdline.includes('node')) out.push({ pid: Number(name), cmdline });
+    const argv = await readFile(`/proc/${name}/cmdline`, 'utf8').then((text) => text.split('\0'), () => ['']);
+    const cmdline = argv.join(' ');
+    // The platform's own node processes are checked above; these are the binaries it runs (nats-server, postgres).
+    if (cmdline.includes(dataDir) && !/(^|\/)node$/.test(argv[0])) out.push({ pid: Number(name), cmdline });
   }
   return out;
 }

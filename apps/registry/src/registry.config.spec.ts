@@ -4,9 +4,17 @@ import { registryOptionsFromEnv } from './registry.config.js';
 const KEY = 'a-service-key-of-at-least-32-characters!';
 
 describe('registry config - service credential', () => {
-  it('refuses to start without FORGEONE_SERVICE_KEY and says what to set', () => {
-    expect(() => registryOptionsFromEnv({})).toThrow(/FORGEONE_SERVICE_KEY is not set: .*same FORGEONE_SERVICE_KEY as the policy service/);
-    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: '  ' })).toThrow(/FORGEONE_SERVICE_KEY is not set/);
+  it('refuses to start without its service credential and says what to set', () => {
+    expect(() => registryOptionsFromEnv({})).toThrow(/FORGEONE_SERVICE_CREDENTIAL is not set: the registry service proves itself to the policy service with it/);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: '  ', FORGEONE_SERVICE_CREDENTIAL: ' ' })).toThrow(/FORGEONE_SERVICE_CREDENTIAL is not set/);
+  });
+
+  it("takes the credential it was handed, and refuses another service's or a malformed one without echoing it", () => {
+    const credential = `fos_registry_${'A'.repeat(43)}`;
+    expect(registryOptionsFromEnv({ FORGEONE_SERVICE_CREDENTIAL: credential }).serviceCredential()).toBe(credential);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_CREDENTIAL: `fos_gateway_${'A'.repeat(43)}` })).toThrow(/belongs to the gateway service, not to registry/);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_CREDENTIAL: 'hunter2-secret' })).toThrow(/is not a service credential/);
+    expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_CREDENTIAL: 'hunter2-secret' })).not.toThrow(/hunter2/);
   });
 
   it('refuses a key too short to be a secret', () => {

@@ -79,8 +79,9 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   const serviceKey = env.FORGEONE_SERVICE_KEY?.trim() ? env.FORGEONE_SERVICE_KEY : randomBytes(32).toString('base64url');
   if (serviceKey.length < 32) throw new Error('FORGEONE_SERVICE_KEY must be at least 32 characters long (or leave it unset: npm start generates one)');
   const externalCredentials = config.natsUrl ? externalServiceCredentials(env, serviceNames) : {};
-  // Child processes that are not services (PostgreSQL's, which inherit this process's environment) must not see secrets.
-  if (!options.env) forgetSecrets(process.env);
+  // The embedded PostgreSQL inherits this process's environment, and needs none of the platform's settings
+  // (least of all its secrets): they are read from the copy above from here on.
+  if (!options.env || options.env === process.env) forgetPlatformVariables(process.env);
   logger.info({ config: redactConfig(config) }, 'starting ForgeOne');
 
   let nats: NatsHandle | undefined;
@@ -233,8 +234,8 @@ export function externalServiceCredentials(env: NodeJS.ProcessEnv, services: rea
   return Object.fromEntries(given.map((service) => [service, env[variable(service)]!.trim()]));
 }
 
-function forgetSecrets(env: NodeJS.ProcessEnv): void {
-  for (const key of Object.keys(env)) if (SECRET_VARIABLE.test(key)) delete env[key];
+function forgetPlatformVariables(env: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(env)) if (SECRET_VARIABLE.test(key) || /^(FORGEONE_.*|NATS_URL|DATABASE_URL)$/.test(key)) delete env[key];
 }
 
 /** The folder holding nx.json above this file (the repository root). */
