@@ -77,7 +77,7 @@ describe('event writer keys in the data folder', () => {
     await expect(prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).rejects.toThrow(/may be read by other users \(mode 644\).*chmod 600/);
     await writeFile(eventWriterKeysFile(dataDir), '{"stream":"x"}', { mode: 0o600 });
     await chmod(eventWriterKeysFile(dataDir), 0o600);
-    await expect(prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).rejects.toThrow(/is not an event writer key file: unsignedUntil/);
+    await expect(prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).rejects.toThrow(/does not hold the event writers' private keys: unsignedUntil/);
   });
 
   it('withEventAuthorship - each writer gets its own private key only, every service the pinned keys and the cut-over, and a passed-through key is dropped', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EVENT_AUTHORSHIP_ENV, type Names, type ServiceName } from '@forgeone/contracts';
 import { eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
@@ -7,6 +7,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io
 import { connect, type ConnectionOptions } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { readSecretJson } from './secret-file.js';
 import { natsConnectionOptions } from './nats-url.js';
 
 /** The event writers' keys of one platform and its cut-over, as `npm start` keeps them in the data folder. */
@@ -88,28 +89,8 @@ export function withEventAuthorship(service: ServiceName, env: Record<string, st
   };
 }
 
-async function readSecrets(file: string): Promise<EventWriterSecrets | undefined> {
-  let text: string;
-  try {
-    const info = await stat(file);
-    // Like ssh with a private key: keys others can read are not keys anyone may rely on.
-    if ((info.mode & 0o077) !== 0) {
-      throw new Error(`${file} may be read by other users (mode ${(info.mode & 0o777).toString(8)}): it holds the event writers' private keys; run chmod 600 on it`);
-    }
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file} is not valid JSON (${(error as Error).message}); restore it from a backup: events signed with its keys cannot be verified without it`);
-  }
-  const parsed = SecretsSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${file} is not an event writer key file: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+function readSecrets(file: string): Promise<EventWriterSecrets | undefined> {
+  return readSecretJson(file, SecretsSchema, "the event writers' private keys", 'restore it from a backup: events signed with its keys cannot be verified without it');
 }
 
 function checked(secrets: EventWriterSecrets, file: string, names: Names): EventWriterSecrets {

@@ -1,8 +1,9 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertValidClientName, SERVICES, type ServiceName } from '@forgeone/contracts';
 import { nkeys } from '@nats-io/transport-node';
 import { z } from 'zod';
+import { readSecretJson } from './secret-file.js';
 
 /**
  * The NKey credentials of a platform whose nats-server `npm start` runs: one seed per service and
@@ -47,24 +48,9 @@ export function natsPublicKey(seed: string): string {
 }
 
 async function readCredentials(path: string): Promise<NatsCredentials | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path} is not valid JSON (${(error as Error).message}); restore it from a backup or remove it to issue new NATS credentials`);
-  }
-  const parsed = FileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`${path} is not a ForgeOne NATS credentials file: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`);
-  }
-  const { operator, services, clients } = parsed.data;
+  const parsed = await readSecretJson(path, FileSchema, "the platform's NATS credentials", 'restore it from a backup or remove it to issue new NATS credentials');
+  if (!parsed) return undefined;
+  const { operator, services, clients } = parsed;
   return { operator, services: services as Record<ServiceName, string>, clients };
 }
 

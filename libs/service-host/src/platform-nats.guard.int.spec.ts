@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { names as namesFor, type HealthReply } from '@forgeone/contracts';
-import { eventually, provisionTestStorage, removeNamespace, spawnService, testNamespace, TEST_NATS_URL, TEST_STORAGE_SETTINGS, type ServiceProcess } from '@forgeone/test-harness';
+import { createTestEventWriters, eventually, provisionTestStorage, removeNamespace, spawnService, testNamespace, TEST_NATS_URL, TEST_STORAGE_SETTINGS, type ServiceProcess } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +13,14 @@ describe('service start - storage and NATS checks', () => {
   const serviceKey = randomBytes(32).toString('hex');
   let nc: NatsConnection;
 
+  const writers = createTestEventWriters();
   const namespace = () => {
     const ns = testNamespace('guard');
     namespaces.push(ns);
     return ns;
   };
   const start = (ns: string, extra: Record<string, string> = {}) => {
-    const p = spawnService('signer', { NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: ns, FORGEONE_SERVICE_KEY: serviceKey, ...extra });
+    const p = spawnService('signer', { NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: ns, FORGEONE_SERVICE_KEY: serviceKey, ...writers.env('signer'), ...extra });
     processes.push(p);
     return p;
   };
