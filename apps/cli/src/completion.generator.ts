@@ -56,7 +56,7 @@ ${fn}() {
   done
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
   case "$prev" in
-    ${valued.length ? valued.join('|') : '--never'}) COMPREPLY=(); compopt -o default 2>/dev/null; return 0 ;;
+    ${valued.length ? valued.join('|') : '--never'}) COMPREPLY=(); compopt -o default 2>/dev/null || true; return 0 ;;
   esac
   case "$path" in
 ${cases}

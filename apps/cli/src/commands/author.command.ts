@@ -5,7 +5,7 @@ import { ForgeOneError, PluginManifestSchema, PluginNameSchema, SIGNATURE_FILE }
 import { inspectPluginModule, type PluginModuleInspection } from '@forgeone/plugin-abi';
 import { buildPluginFolder, pluginSourceKind, SCAFFOLD_LANGUAGES, scaffoldPlugin, SDK_COPY_DIR, type ScaffoldLanguage } from '@forgeone/plugin-build';
 import { parseHttpFixtures, runPluginTests, type HttpFixtures, type PluginTestVectorResult } from '@forgeone/sandbox';
-import { verifyPluginOffline } from '@forgeone/signing';
+import { parsePublicKey, verifyPluginOffline } from '@forgeone/signing';
 import type { Command } from 'commander';
 import { UsageError } from '../cli.errors.js';
 import type { CommandContext } from '../command.context.js';
@@ -153,6 +153,14 @@ export function registerAuthorCommands(plugin: Command, context: CommandContext)
         if (threshold > options.key.length) throw new UsageError(`--threshold ${threshold} needs at least ${threshold} --key files; ${options.key.length} given`);
       }
       const keys = await Promise.all(options.key.map(async (key) => (await readInputFile(resolve(cwd, key), 'a public key file (public.pem from forgeone keys generate)')).toString('utf8')));
+      // A key file that is not a key is named before anything else is read.
+      options.key.forEach((path, i) => {
+        try {
+          parsePublicKey(keys[i]);
+        } catch (error) {
+          throw new ForgeOneError('KEY.INVALID', `${resolve(cwd, path)}: ${(error as Error).message}`);
+        }
+      });
       const folder = await readPluginFolder(dir, cwd);
       const signaturePath = join(resolve(cwd, dir), SIGNATURE_FILE);
       const envelope = await readFile(signaturePath).catch((error: NodeJS.ErrnoException) => {
