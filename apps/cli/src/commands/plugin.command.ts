@@ -37,7 +37,7 @@ function signatureLine(reply: PublishReply): string {
 
 /** Adds the `plugin` verbs and returns the `plugin` command, so other verbs can join it. */
 export function registerPluginCommands(program: Command, context: CommandContext): Command {
-  const plugin = program.command('plugin').description('publish, install, upgrade, roll back, remove and inspect plugins');
+  const plugin = program.command('plugin').description('write, build and test plugins locally; publish, install, upgrade, roll back, remove and inspect them');
 
   plugin
     .command('publish')
