@@ -94,4 +94,14 @@ describe('README - the author loop against a platform', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('--profile names profile "prod", which does not exist');
   });
+
+  it('progress - a spinner on a terminal (a real pty through script), none with --json or when piped', () => {
+    const bin = join(repoRoot(), 'apps', 'cli', 'bin', 'forgeone.mjs');
+    const onTerminal = (args: string) => execFileSync('script', ['-qec', `stty cols 100; ${process.execPath} ${bin} ${args}`, '/dev/null'], { cwd: work, encoding: 'utf8', timeout: 30_000 });
+    expect(onTerminal('plugin test --local greeter')).toContain('running 2 test vector(s) of acme/greeter');
+    expect(onTerminal('plugin test --local greeter --json')).not.toContain('running 2 test vector(s)');
+    const piped = execFileSync(process.execPath, [bin, 'plugin', 'test', '--local', 'greeter'], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(piped).not.toContain('running');
+    expect(piped).toContain('all 2 test vector(s) passed');
+  });
 });

@@ -15,7 +15,8 @@ const SILENT: Progress = { update: () => undefined, succeed: () => undefined, fa
  * (in-process runs, --json), so scripts and logs never see progress output.
  */
 export function createProgress(text: string, stream: NodeJS.WriteStream | undefined): Progress {
-  if (!stream?.isTTY) return SILENT;
+  // A terminal that reports no width (some ptys) would make ora clear lines without end.
+  if (!stream?.isTTY || !(stream.columns > 0)) return SILENT;
   const spinner = ora({ text, stream, discardStdin: false }).start();
   return {
     update: (next) => void (spinner.text = next),
