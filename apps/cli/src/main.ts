@@ -11,4 +11,6 @@ process.exitCode = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  stdin: process.stdin,
+  stderrStream: process.stderr,
 });

@@ -57,7 +57,7 @@ describe('readPluginFolder', () => {
 
   it('says to pass the folder when given the manifest file', async () => {
     const dir = await folder('file-given', { 'forgeone.plugin.json': '{}' });
-    expect((await failure(join(dir, 'forgeone.plugin.json'))).message).toContain(`try "forgeone plugin publish ${dir}"`);
+    expect((await failure(join(dir, 'forgeone.plugin.json'))).message).toContain(`is a file; give the plugin's folder: try "${dir}"`);
   });
 
   it('reports malformed JSON with the file, line and column', async () => {

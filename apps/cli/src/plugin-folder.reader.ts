@@ -30,14 +30,23 @@ export async function readPluginFolder(dir: string, cwd: string): Promise<Plugin
   return { manifest, wasm };
 }
 
+/** Reads and checks only the manifest of a plugin folder (for building, before plugin.wasm exists). */
+export async function readPluginManifest(dir: string, cwd: string): Promise<Record<string, unknown>> {
+  const folder = resolve(cwd, dir);
+  await checkFolder(folder, dir);
+  const manifestPath = join(folder, MANIFEST_FILE);
+  const manifestText = await readPluginFile(manifestPath, 'utf8', `a plugin folder holds ${MANIFEST_FILE} (the manifest); forgeone plugin new writes one`);
+  return parseManifest(manifestText, manifestPath);
+}
+
 async function checkFolder(folder: string, given: string): Promise<void> {
   const info = await stat(folder).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new ForgeOneError('COMMAND.INVALID', `folder ${folder} does not exist; give the folder that holds ${MANIFEST_FILE} and ${WASM_FILE}`);
     throw new ForgeOneError('COMMAND.INVALID', `cannot read ${folder}: ${error.message}`);
   });
   if (!info.isDirectory()) {
-    const hint = basename(folder) === MANIFEST_FILE || basename(folder) === WASM_FILE ? `: try "forgeone plugin publish ${dirname(given)}"` : '';
-    throw new ForgeOneError('COMMAND.INVALID', `${folder} is a file; plugin publish takes the plugin's folder${hint}`);
+    const hint = basename(folder) === MANIFEST_FILE || basename(folder) === WASM_FILE ? `: try "${dirname(given)}"` : '';
+    throw new ForgeOneError('COMMAND.INVALID', `${folder} is a file; give the plugin's folder${hint}`);
   }
 }
 

@@ -11,6 +11,10 @@ import { registerPolicyCommands } from './commands/policy.command.js';
 import { registerSignCommand } from './commands/sign.command.js';
 import { registerTokenCommands } from './commands/token.command.js';
 import { registerUpCommand } from './commands/up.command.js';
+import { registerAuthorCommands } from './commands/author.command.js';
+import { registerCompletionCommand } from './commands/completion.command.js';
+import { addHelpExamples } from './commands/help-examples.js';
+import { registerProfileCommands } from './commands/profile.command.js';
 
 export type { CliIo } from './command.context.js';
 
@@ -23,13 +27,26 @@ function wantsJson(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
+/** --profile, like --json, is a program-level option that any verb may carry. */
+function profileOption(argv: readonly string[]): string | undefined {
+  const end = argv.indexOf('--');
+  const args = end === -1 ? argv : argv.slice(0, end);
+  let value: string | undefined;
+  args.forEach((arg, i) => {
+    if (arg === '--profile' && i + 1 < args.length) value = args[i + 1];
+    else if (arg.startsWith('--profile=')) value = arg.slice('--profile='.length);
+  });
+  return value;
+}
+
 export function buildProgram(context: CommandContext): Command {
   const { io, json } = context;
   const program = new Command('forgeone')
-    .description('ForgeOne: publish, install and audit WebAssembly plugins.\nConfigured by FORGEONE_API (default http://127.0.0.1:8080) and FORGEONE_TOKEN (an API token from `forgeone token create`).')
+    .description('ForgeOne: write, test, publish, install and audit WebAssembly plugins.\nConfigured by a profile (forgeone login) or FORGEONE_API (default http://127.0.0.1:8080) and FORGEONE_TOKEN, which win over the profile.')
     .version(VERSION, '-V, --version', 'print the version')
     // One program-level flag, accepted before or after any verb; leaf help lists it under "Global Options".
     .option('--json', 'print the API reply (or the error) as one JSON document')
+    .option('--profile <name>', 'the stored profile to use (forgeone login); default FORGEONE_PROFILE, else the current one')
     .configureHelp({ showGlobalOptions: true })
     // Set before any subcommand is added, which copies these settings.
     .exitOverride()
@@ -44,12 +61,16 @@ export function buildProgram(context: CommandContext): Command {
   const plugin = registerPluginCommands(program, context);
   registerCallCommand(plugin, context);
   registerSignCommand(plugin, context);
+  registerAuthorCommands(plugin, context);
   registerAuditCommands(program, context);
   registerTokenCommands(program, context);
   registerPolicyCommands(program, context);
   registerKeysCommands(program, context);
   registerUpCommand(program, context);
   registerAdminCommands(program, context);
+  registerProfileCommands(program, context);
+  registerCompletionCommand(program, context);
+  addHelpExamples(program);
   return program;
 }
 
@@ -64,7 +85,7 @@ function usageMessage(error: CommanderError): string {
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const json = wantsJson(argv);
-  const context = createCommandContext(io, json);
+  const context = createCommandContext(io, json, profileOption(argv));
   const program = buildProgram(context);
   try {
     await program.parseAsync([...argv], { from: 'user' });

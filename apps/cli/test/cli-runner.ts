@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { run } from '../src/program.js';
 
 export interface CliResult {
@@ -6,8 +7,8 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the CLI in-process with captured output and only the given environment. */
-export async function runCli(argv: readonly string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<CliResult> {
+/** Runs the CLI in-process with captured output, only the given environment and, when given, `stdin` piped in. */
+export async function runCli(argv: readonly string[], env: Record<string, string | undefined> = {}, cwd?: string, stdin?: string): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await run(argv, {
@@ -19,6 +20,7 @@ export async function runCli(argv: readonly string[], env: Record<string, string
     },
     env,
     ...(cwd ? { cwd } : {}),
+    ...(stdin !== undefined ? { stdin: Readable.from([stdin]) } : {}),
   });
   return { code, stdout, stderr };
 }

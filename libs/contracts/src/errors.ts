@@ -120,6 +120,9 @@ export const ERROR_CODES = {
   'KEY.INVALID': 400,
   // The signer has no platform signing key configured (FORGEONE_SIGNER_KEY_FILE / FORGEONE_SIGNER_KEY).
   'SIGNER.KEY_NOT_CONFIGURED': 503,
+  // The author's tools on one machine (forgeone plugin build / test --local): never sent by a service.
+  'PLUGIN.BUILD_FAILED': 422,
+  'PLUGIN.TEST_FAILED': 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

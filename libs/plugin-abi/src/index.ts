@@ -31,3 +31,4 @@ export {
   type ValidatePluginModuleOptions,
 } from './plugin-module.validator.js';
 export type * from './wasm-module.types.js';
+export { inspectPluginModule, type InspectedImport, type InspectPluginModuleOptions, type PluginModuleInspection } from './plugin-module.inspection.js';

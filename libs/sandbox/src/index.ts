@@ -15,3 +15,5 @@ export {
   type SandboxLimits,
   type SandboxViolation,
 } from './sandbox.types.js';
+export { LocalHostHooks, HttpFixturesSchema, parseHttpFixtures, type HttpFixtures, type LocalHookNote } from './local-host.hooks.js';
+export { runPluginTests, type PluginTestVectorResult, type RunPluginTestsInput } from './plugin-test.runner.js';

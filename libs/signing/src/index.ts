@@ -24,3 +24,4 @@ export {
 export { signatureResultAggregate, signatureResultEvent, signatureError, type SignatureCheckContext } from './signature-result.event.js';
 export { loadTrustStore, keyAggregateId, type AggregateEventReader } from './load-trust-store.js';
 export { InMemorySigningKeyProvider, signingKeyProviderFromEnv, type SigningKeyProvider } from './signing-key.provider.js';
+export { verifyPluginOffline, type VerifyPluginOfflineInput } from './verify-plugin-offline.js';

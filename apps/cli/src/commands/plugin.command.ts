@@ -8,9 +8,14 @@ import { UsageError } from '../cli.errors.js';
 import { readPluginFolder } from '../plugin-folder.reader.js';
 import { parseEnvironment, parsePluginName, parsePluginRef } from '../plugin-ref.js';
 import { readSignatureFile } from './sign.command.js';
+import { dryRunInstallation, dryRunPublish } from './dry-run.js';
 
 interface EnvOption {
   readonly env: string;
+}
+
+interface DryRunOption {
+  readonly dryRun?: boolean;
 }
 
 const REF = ['<ref>', 'plugin and version as <publisher>/<plugin>@<version>, e.g. acme/pii-redactor@1.4.2'] as const;
@@ -32,18 +37,27 @@ function signatureLine(reply: PublishReply): string {
 
 /** Adds the `plugin` verbs and returns the `plugin` command, so other verbs can join it. */
 export function registerPluginCommands(program: Command, context: CommandContext): Command {
-  const plugin = program.command('plugin').description('publish, install, upgrade, roll back, remove and inspect plugins');
+  const plugin = program.command('plugin').description('write, build and test plugins locally; publish, install, upgrade, roll back, remove and inspect them');
 
   plugin
     .command('publish')
     .description('publish a plugin version from a folder holding forgeone.plugin.json and plugin.wasm (and plugin.sig.json when signed)')
     .argument('<dir>', 'the plugin folder')
-    .action(async (dir: string) => {
+    .option('--dry-run', 'run the checks this machine can make and show what the platform would be asked; sends nothing')
+    .action(async (dir: string, options: DryRunOption) => {
       const cwd = context.io.cwd ?? process.cwd();
       const folder = await readPluginFolder(dir, cwd);
       // The registry verifies the signature; sent as written, so its digest is the file's.
       const signature = await readSignatureFile(resolve(cwd, dir));
-      const reply = await context.api().publishPlugin(folder.manifest, folder.wasm, signature);
+      if (options.dryRun) return dryRunPublish(context, folder, signature);
+      const megabytes = (folder.wasm.length / (1024 * 1024)).toFixed(1);
+      const progress = context.progress(`publishing ${String(folder.manifest['name'])}@${String(folder.manifest['version'])} (${megabytes} MiB)`);
+      let reply: PublishReply;
+      try {
+        reply = await context.api().publishPlugin(folder.manifest, folder.wasm, signature);
+      } finally {
+        progress.stop();
+      }
       context.print(reply, () => `published ${reply.name}@${reply.version} ${shortDigest(reply.digest)} ${receipt(reply)}\n${signatureLine(reply)}`);
     });
 
@@ -52,9 +66,11 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .description('install a published version into an environment')
     .argument(...REF)
     .requiredOption(...ENV)
-    .action(async (ref: string, options: EnvOption) => {
+    .option('--dry-run', 'check what this machine can see (the version, the current installation) without changing anything; says what it did not check')
+    .action(async (ref: string, options: EnvOption & DryRunOption) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
+      if (options.dryRun) return dryRunInstallation(context, 'install', name, version, environment);
       const reply = await context.api().installPlugin(environment, name, version);
       context.print(reply, () => `installed ${reply.name}@${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
     });
@@ -64,9 +80,11 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .description('move an installed plugin to a newer version')
     .argument(...REF)
     .requiredOption(...ENV)
-    .action(async (ref: string, options: EnvOption) => {
+    .option('--dry-run', 'check what this machine can see (the version, the current installation) without changing anything; says what it did not check')
+    .action(async (ref: string, options: EnvOption & DryRunOption) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
+      if (options.dryRun) return dryRunInstallation(context, 'upgrade', name, version, environment);
       const reply = await context.api().upgradePlugin(environment, name, version);
       context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
     });

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+
+/** One or more example lines per verb, by its path below `forgeone`; shown at the end of its --help. */
+export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  'plugin publish': ['forgeone plugin publish ./greeter', 'forgeone plugin publish ./greeter --dry-run'],
+  'plugin install': ['forgeone plugin install acme/greeter@0.1.0 --env staging', 'forgeone plugin install acme/greeter@0.1.0 --env production --dry-run'],
+  'plugin upgrade': ['forgeone plugin upgrade acme/greeter@0.2.0 --env staging', 'forgeone plugin upgrade acme/greeter@0.2.0 --env staging --dry-run'],
+  'plugin rollback': ['forgeone plugin rollback acme/greeter@0.1.0 --env staging --reason \'0.2.0 greets in the wrong language\''],
+  'plugin remove': ['forgeone plugin remove acme/greeter --env staging'],
+  'plugin list': ['forgeone plugin list --env staging'],
+  'plugin show': ['forgeone plugin show acme/greeter'],
+  'plugin history': ['forgeone plugin history acme/greeter --json'],
+  'plugin call': ['forgeone plugin call acme/greeter greet --env staging --input ada', 'forgeone plugin call acme/pii-redactor redact --env staging --input @mail.txt'],
+  'plugin sign': ['forgeone plugin sign ./greeter --key ~/.forgeone/acme/private.pem --expires 90d'],
+  'plugin new': ['forgeone plugin new acme/greeter --lang rust', 'forgeone plugin new acme/greeter --lang assemblyscript --dir ./plugins/greeter'],
+  'plugin build': ['forgeone plugin build ./greeter'],
+  'plugin test': ['forgeone plugin test --local ./greeter', 'forgeone plugin test --local ./fetcher --http-fixtures fixtures.json'],
+  'plugin inspect': ['forgeone plugin inspect ./greeter', 'forgeone plugin inspect ./greeter/plugin.wasm --json'],
+  'plugin verify': ['forgeone plugin verify ./greeter --key alice.pem', 'forgeone plugin verify ./greeter --key alice.pem --key bob.pem --threshold 2'],
+  'audit log': ['forgeone audit log --plugin acme/greeter --since 7d'],
+  'token create': ['forgeone token create --principal dev-42 --role developer --expires 30d'],
+  'token list': ['forgeone token list --json'],
+  'token revoke': ['forgeone token revoke <tokenId> --reason \'left the team\''],
+  'policy apply': ['forgeone policy apply my-policies.cedar'],
+  'policy show': ['forgeone policy show'],
+  'policy check': ['forgeone policy check --principal dev-42 --action install --resource Plugin:acme/greeter --env production'],
+  'keys generate': ['forgeone keys generate --out ~/.forgeone/acme'],
+  'keys trust': ['forgeone keys trust ~/.forgeone/acme/public.pem --publisher acme'],
+  'keys revoke': ['forgeone keys revoke <keyId> --reason \'laptop lost\''],
+  'keys list': ['forgeone keys list'],
+  up: ['forgeone up'],
+  'admin nats-client create': ['forgeone admin nats-client create release-bot'],
+  'admin nats-client list': ['forgeone admin nats-client list'],
+  'admin nats-client revoke': ['forgeone admin nats-client revoke release-bot'],
+  'admin nats-config': ['forgeone admin nats-config'],
+  'admin setup': ['NATS_URL=nats://operator@nats:4222 forgeone admin setup'],
+  login: ['forgeone login --api https://forgeone.example.com --profile prod', 'forgeone login --api http://127.0.0.1:8080 < token.txt'],
+  'profile list': ['forgeone profile list'],
+  'profile use': ['forgeone profile use prod'],
+  completion: ['source <(forgeone completion bash)', 'forgeone completion fish | source'],
+};
+
+/** The verbs below `command` that run something (no subcommands), with their paths. */
+export function leafCommands(command: Command, path: readonly string[] = []): { readonly path: string; readonly command: Command }[] {
+  const children = command.commands.filter((c) => c.name() !== 'help');
+  if (children.length === 0) return path.length ? [{ path: path.join(' '), command }] : [];
+  return children.flatMap((c) => leafCommands(c, [...path, c.name()]));
+}
+
+/** Adds each verb's examples to its --help. */
+export function addHelpExamples(program: Command): void {
+  for (const { path, command } of leafCommands(program)) {
+    const examples = HELP_EXAMPLES[path];
+    if (examples?.length) command.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+  }
+}
