@@ -73,7 +73,7 @@ describe('platform - the NATS of npm start is closed to anyone but its own servi
     expect(listed.stdout).not.toContain(seed);
 
     const url = await natsUrlOf(dataDir);
-    const nc = await retry(() => connect({ servers: url, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), inboxPrefix, maxReconnectAttempts: 0 }));
+    const nc = await retry(() => connect({ servers: url, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), inboxPrefix, maxReconnectAttempts: 0, timeout: 5_000 }), 60_000);
     try {
       const reply = await nc.request(namesFor('').invoke('staging', 'forgeone/hello'), JSON.stringify({ handler: 'greet', input: 'bus' }), {
         timeout: 5_000,

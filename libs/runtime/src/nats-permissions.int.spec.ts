@@ -118,11 +118,12 @@ describe('managed NATS permissions', () => {
     sub.unsubscribe();
   });
 
-  it('managed NATS - an automation client sends commands and reads replies, but cannot touch events or the stream; revoking it closes it out', async () => {
+  it('managed NATS - an automation client sends commands and reads replies, but cannot touch events or the stream; revoking it closes it out', { timeout: 120_000 }, async () => {
     const { seed } = await createNatsClient(dataDir, 'release-bot');
     expect(await reloadManagedNats(dataDir)).toBe(true);
     const permissions = busPermissions(names, { kind: 'client', name: 'release-bot' });
-    const client = await connectEventually(() => connect({ servers: nats.url, ...natsCredentialOptions(seed), inboxPrefix: permissions.inboxPrefix, maxReconnectAttempts: 0 }));
+    // Each attempt is bounded: on a loaded machine the server may take a while to apply the reload.
+    const client = await connectEventually(() => connect({ servers: nats.url, ...natsCredentialOptions(seed), inboxPrefix: permissions.inboxPrefix, maxReconnectAttempts: 0, timeout: 5_000 }));
     try {
       const sub = as('registry').subscribe(`${p}forgeone.cmd.registry.ping`, { callback: (_error, msg) => void msg.respond(`pong:${msg.string()}`) });
       await as('registry').flush();
@@ -164,7 +165,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<vo
 }
 
 // nats-server applies a reload asynchronously after SIGHUP.
-async function connectEventually(attempt: () => Promise<NatsConnection>, timeoutMs = 20_000): Promise<NatsConnection> {
+async function connectEventually(attempt: () => Promise<NatsConnection>, timeoutMs = 60_000): Promise<NatsConnection> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
