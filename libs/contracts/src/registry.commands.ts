@@ -28,7 +28,10 @@ export const PublishPluginVersionRequestSchema = z
  * the environment's mode), appends nothing and answers an InstallationDryRunResult or the error the
  * command would answer.
  */
-export const DryRunFlagSchema = z.boolean().optional();
+export const DryRunFlagSchema = z
+  .boolean()
+  .describe('true: run every check the command runs (policy, the decider, the signature in the environment\'s mode) and change nothing')
+  .optional();
 
 export const InstallPluginRequestSchema = z
   .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema, dryRun: DryRunFlagSchema })
