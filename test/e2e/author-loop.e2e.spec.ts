@@ -1,11 +1,22 @@
 // README.md's five commands for a new author, extracted from the document and run as written
-// against a real test platform, then the same plugin through a stored profile and install/upgrade
-// dry runs that change nothing.
+// against a real test platform, then the same plugin through a stored profile and the platform's
+// install/upgrade/rollback dry runs, which change nothing.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, removeNamespace, repoRoot, runCli, startTestPlatform, testNamespace, type CliRun, type TestDatabase, type TestPlatform } from '@forgeone/test-harness';
+import {
+  createTestDatabase,
+  createTokenWithCli,
+  removeNamespace,
+  repoRoot,
+  runCli,
+  startTestPlatform,
+  testNamespace,
+  type CliRun,
+  type TestDatabase,
+  type TestPlatform,
+} from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** The command lines of README.md's author-loop block, each split at `&&` into argument lists after `npx forgeone`. */
@@ -49,10 +60,24 @@ describe('README - the author loop against a platform', () => {
     for (const line of lines) {
       for (const args of line) {
         if (args[1] === 'install') {
-          // Before the install, a dry run of it passes and changes nothing.
+          // Before the install, the platform's dry run of it passes every check and changes nothing.
           const dry = await cli([...args, '--dry-run', '--json']);
           expect(dry.code, dry.stderr).toBe(0);
-          expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, wouldSucceed: true });
+          expect(JSON.parse(dry.stdout)).toMatchObject({
+            dryRun: true,
+            wouldSucceed: true,
+            checks: [
+              { check: 'authorisation', ok: true },
+              { check: 'decision', ok: true },
+              { check: 'signature', ok: true },
+            ],
+            events: [{ type: 'io.forgeone.plugin.installed.v1', data: { name: 'acme/greeter', version: '0.1.0', environment: 'staging' } }],
+            signature: { stage: 'install', mode: 'audit', ok: false, reason: 'SIGNATURE.MISSING', flagged: true },
+          });
+          const plain = await cli([...args, '--dry-run']);
+          expect(plain.stdout).toContain('dry run of plugin install acme/greeter@0.1.0 in staging (nothing was changed): it would succeed');
+          expect(plain.stdout).toMatch(/FLAG\s+signature: SIGNATURE\.MISSING, accepted and flagged in audit mode/);
+          expect(JSON.parse((await cli(['plugin', 'list', '--json'])).stdout)).toMatchObject({ plugins: [{ name: 'acme/greeter', installations: [] }] });
         }
         last = await cli(args);
         expect(last.code, `forgeone ${args.join(' ')}\n${last.stdout}${last.stderr}`).toBe(0);
@@ -61,25 +86,59 @@ describe('README - the author loop against a platform', () => {
     expect(last?.stdout).toBe('hello, ada\n');
   }, 120_000);
 
-  it('dry run - install of an installed version and an upgrade to the same version would fail, saying what was not checked', async () => {
+  it('dry run - the platform judges policy, the decider and the signature policy, answers the command\'s own code and changes nothing', async () => {
+    const history = async () => JSON.parse((await cli(['plugin', 'history', 'acme/greeter', '--json'])).stdout) as { events: unknown[] };
+    const before = await history();
+    expect(before.events.length).toBeGreaterThan(0);
+
     const install = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'staging', '--dry-run']);
     expect(install.code).toBe(1);
-    expect(install.stdout).toContain('already installed in staging at 0.1.0');
-    expect(install.stdout).toContain('the platform has no dry-run command');
+    expect(install.stdout).toContain('dry run of plugin install acme/greeter@0.1.0 in staging (nothing was changed): the platform would refuse it');
+    expect(install.stdout).toMatch(/ok\s+authorisation: passed/);
+    expect(install.stdout).toMatch(/FAIL\s+decision: .*already installed in staging.*\(REGISTRY\.ALREADY_INSTALLED\)/);
+    expect(install.stdout).toMatch(/not reached\s+signature/);
+
     const upgrade = await cli(['plugin', 'upgrade', 'acme/greeter@0.1.0', '--env', 'staging', '--dry-run', '--json']);
     expect(upgrade.code).toBe(1);
     expect(JSON.parse(upgrade.stdout)).toMatchObject({
+      dryRun: true,
       wouldSucceed: false,
-      checks: expect.arrayContaining([
-        { check: 'version', ok: true, message: expect.any(String) },
-        { check: 'installation', ok: false, message: 'staging runs 0.1.0; 0.1.0 is not higher (REGISTRY.NOT_AN_UPGRADE; plugin rollback goes back)' },
-      ]),
+      checks: [
+        { check: 'authorisation', verdict: 'ok' },
+        { check: 'decision', verdict: 'FAIL', message: expect.stringContaining('(REGISTRY.NOT_AN_UPGRADE)') },
+        { check: 'signature', verdict: 'not reached' },
+      ],
+      error: { code: 'REGISTRY.NOT_AN_UPGRADE', details: { dryRun: true, failedCheck: 'decision' } },
     });
+
+    // Production is strict: the unsigned version is refused with the signature's reason, as the install would be.
+    const strict = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'production', '--dry-run', '--json']);
+    expect(strict.code).toBe(1);
+    expect(JSON.parse(strict.stdout)).toMatchObject({
+      checks: [{ verdict: 'ok' }, { verdict: 'ok' }, { check: 'signature', verdict: 'FAIL' }],
+      error: { code: 'SIGNATURE.MISSING', details: { failedCheck: 'signature', mode: 'strict', environment: 'production' } },
+    });
+
+    // A developer may not install into production: policy refuses the dry run as it refuses the install.
+    const developer = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'dev-dry', role: 'developer' })).token;
+    const denied = await runCli(platform.apiUrl, ['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'production', '--dry-run'], { token: developer, cwd: work });
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toMatch(/FAIL\s+authorisation: .*\(AUTHZ\.DENIED\)/);
+
+    const rollback = await cli(['plugin', 'rollback', 'acme/greeter@0.0.1', '--env', 'staging', '--reason', 'checking', '--dry-run', '--json']);
+    expect(rollback.code).toBe(1);
+    expect(JSON.parse(rollback.stdout)).toMatchObject({ error: { code: 'REGISTRY.VERSION_NOT_FOUND', details: { failedCheck: 'decision' } } });
+
     const missing = await cli(['plugin', 'install', 'acme/greeter@9.9.9', '--env', 'production', '--dry-run']);
     expect(missing.code).toBe(1);
-    expect(missing.stdout).toContain('acme/greeter@9.9.9 is not published');
+    expect(missing.stdout).toContain('(REGISTRY.VERSION_NOT_FOUND)');
     const list = await cli(['plugin', 'list', '--env', 'production', '--json']);
     expect(JSON.parse(list.stdout)).toEqual({ plugins: [] });
+    // Nothing was recorded: no plugin event and no signature result.
+    expect(await history()).toEqual(before);
+    // The install itself is refused with the code its dry run answered.
+    const real = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'production', '--json']);
+    expect(JSON.parse(real.stderr)).toMatchObject({ error: { code: 'SIGNATURE.MISSING' } });
   });
 
   it('profiles - a token stored by login (from stdin) reaches the platform without FORGEONE_API or FORGEONE_TOKEN', async () => {

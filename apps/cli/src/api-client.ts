@@ -1,4 +1,4 @@
-import { ForgeOneError, isErrorReply, type ErrorCode } from '@forgeone/contracts';
+import { ForgeOneError, isErrorReply, type ErrorCode, type InstallationDryRunResult } from '@forgeone/contracts';
 
 // Sequences are Postgres bigints, which may arrive as strings.
 export type Sequence = number | string;
@@ -25,6 +25,18 @@ export interface InstallationReply extends CommandReceipt {
   readonly version: string;
   readonly environment: string;
   readonly digest: string;
+}
+
+/** Reply to install, upgrade and rollback with `dryRun`: what would happen, of which nothing was done. */
+export type InstallationDryRunReply = InstallationDryRunResult;
+
+/** The installation change a dry run asks about; `reason` for rollback only. */
+export interface InstallationDryRunRequest {
+  readonly action: 'install' | 'upgrade' | 'rollback';
+  readonly environment: string;
+  readonly name: string;
+  readonly version: string;
+  readonly reason?: string;
 }
 
 export interface Installation {
@@ -236,6 +248,8 @@ export interface ApiClient {
   upgradePlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
   rollbackPlugin(environment: string, name: string, version: string, reason: string): Promise<InstallationReply>;
   removePlugin(environment: string, name: string): Promise<InstallationReply>;
+  /** The platform's dry run of install, upgrade or rollback: a refusal is the command's own error, with `details.dryRun`. */
+  dryRunInstallation(request: InstallationDryRunRequest): Promise<InstallationDryRunReply>;
   callPlugin(environment: string, name: string, handler: string, input: CallInput): Promise<CallReply>;
   listPlugins(environment?: string): Promise<PluginListReply>;
   showPlugin(name: string): Promise<PluginDetailReply>;
@@ -338,6 +352,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     rollbackPlugin: (environment, name, version, reason) =>
       request('POST', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}/rollback`, { version, reason }),
     removePlugin: (environment, name) => request('DELETE', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`),
+    dryRunInstallation: ({ action, environment, name, version, reason }) => {
+      const installations = `/v1/environments/${envPath(environment)}/installations`;
+      if (action === 'install') return request('POST', installations, { name, version, dryRun: true });
+      if (action === 'upgrade') return request('PUT', `${installations}/${namePath(name)}`, { version, dryRun: true });
+      return request('POST', `${installations}/${namePath(name)}/rollback`, { version, reason, dryRun: true });
+    },
     callPlugin: (environment, name, handler, input) =>
       request('POST', `/v1/environments/${envPath(environment)}/plugins/${namePath(name)}/calls/${encodeURIComponent(handler)}`, input),
     listPlugins: (environment) => request('GET', '/v1/plugins', undefined, { environment }),

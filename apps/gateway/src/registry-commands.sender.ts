@@ -34,6 +34,12 @@ export class RegistryCommandSender {
     return { ...result, projected };
   }
 
+  // A dry run appends nothing, so there is no sequence for the projections to reach.
+  async dryRun<T>(verb: RegistryVerb, command: object, credential: string | undefined): Promise<T> {
+    this.assertFitsOneMessage(verb, command);
+    return this.bus.request<T>('registry', REGISTRY_VERBS[verb], command, { ...(credential ? { credential } : {}), timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
+  }
+
   // NATS refuses a message above the server's max_payload; say so instead of failing with a transport error.
   private assertFitsOneMessage(verb: RegistryVerb, command: object): void {
     const maxPayload = this.connection.info?.max_payload;

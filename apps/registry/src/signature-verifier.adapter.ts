@@ -16,8 +16,9 @@ const SOURCE = '/forgeone/registry';
 /**
  * The registry's SignatureVerifier over `@forgeone/signing`: the envelope and the module come from
  * the artifact store (which re-hashes what it reads), the tenant's trust store from the event stream,
- * fresh on every call. Results are appended to aggregate `signature`, id `<tenant>:<name>`: a record
- * of verifications, not a decision, so it is appended without an expected sequence.
+ * fresh on every call. Results are appended to aggregate `signature`, id `<tenant>:<name>` (unless the
+ * caller runs a dry run): a record of verifications, not a decision, so it is appended without an
+ * expected sequence.
  */
 export class SignatureVerifierAdapter implements SignatureVerifier {
   constructor(
@@ -30,7 +31,7 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
     return checked.ok ? { ok: true, reason: null, message: 'the envelope is well-formed' } : outcomeOf(checked);
   }
 
-  async verifyAndRecord(check: SignatureCheck, metadata: CommandMetadata): Promise<SignatureOutcome> {
+  async verify(check: SignatureCheck, metadata: CommandMetadata, options: { readonly record: boolean }): Promise<SignatureOutcome> {
     const context: SignatureCheckContext = {
       name: check.plugin.name,
       version: check.version,
@@ -61,7 +62,7 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
         envelopeDigest: check.signature?.envelopeDigest ?? null,
       };
       const event = signatureResultEvent(result, context);
-      await this.record({ ...event, data: { ...event.data, flagged: false } } as SignatureEvent, check, metadata);
+      if (options.record) await this.record({ ...event, data: { ...event.data, flagged: false } } as SignatureEvent, check, metadata);
       throw error;
     }
     const trustStore = await loadTrustStore(this.events, check.plugin.tenant);
@@ -76,7 +77,7 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
       threshold: check.threshold,
       now: metadata.now,
     });
-    await this.record(signatureResultEvent(result, context), check, metadata);
+    if (options.record) await this.record(signatureResultEvent(result, context), check, metadata);
     return result.ok ? { ok: true, reason: null, message: result.message } : outcomeOf(result);
   }
 

@@ -422,6 +422,100 @@ describe('registry - commands on the bus', () => {
     });
   });
 
+  describe('dry runs', () => {
+    const name = 'forgeone/dry-run';
+    const dry = { dryRun: true };
+
+    beforeAll(async () => {
+      for (const version of ['1.0.0', '2.0.0']) await send('publish', { manifest: { ...manifest, name, version }, wasm: b64(wasm) });
+      await send('install', { name, version: '2.0.0', environment: 'staging' });
+    });
+
+    it('dry run - an install, upgrade and rollback that would succeed append nothing and answer the would-be events and signature verdict', async () => {
+      const before = await streamMessages();
+      const install = await send('install', { name, version: '1.0.0', environment: 'production', ...dry });
+      expect(install).toMatchObject({
+        dryRun: true,
+        wouldSucceed: true,
+        name,
+        version: '1.0.0',
+        environment: 'production',
+        digest: expect.stringMatching(/^sha256:/),
+        checks: [
+          { check: 'authorisation', ok: true, message: `alice may install ${name} in production` },
+          { check: 'decision', ok: true, message: 'would append io.forgeone.plugin.installed.v1 (1.0.0 in production)' },
+          { check: 'signature', ok: true, message: expect.stringMatching(/^SIGNATURE\.MISSING, accepted and flagged in audit mode/) },
+        ],
+        events: [{ type: PLUGIN_EVENT_TYPES.installed, data: { name, version: '1.0.0', environment: 'production', digest: expect.stringMatching(/^sha256:/) } }],
+        signature: { stage: 'install', mode: 'audit', threshold: 1, ok: false, reason: 'SIGNATURE.MISSING', flagged: true },
+      });
+      expect(install).not.toHaveProperty('sequence');
+      const rollback = await send('rollback', { name, version: '1.0.0', environment: 'staging', reason: 'checking first', ...dry }, 'Bearer tok-acme-release');
+      expect(rollback).toMatchObject({
+        events: [{ type: PLUGIN_EVENT_TYPES.rolledBack, data: { fromVersion: '2.0.0', version: '1.0.0', reason: 'checking first' } }],
+        signature: { stage: 'rollback', mode: 'audit' },
+      });
+      // No plugin event and no signature result event.
+      expect(await streamMessages()).toBe(before);
+      expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { version: '2.0.0', environment: 'staging' } });
+      // The command itself then goes through as the dry run said.
+      await send('install', { name, version: '1.0.0', environment: 'production' });
+      expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { version: '1.0.0', environment: 'production' } });
+    });
+
+    // Each refusal: the dry run first (nothing stored), then the command, which answers the same code.
+    async function refusedLikeTheCommand(verb: string, body: Record<string, unknown>, credential = ACME_DEV): Promise<ForgeOneError> {
+      const dryRun = await refusal(verb, { ...body, ...dry }, credential);
+      expect(dryRun.details).toMatchObject({ dryRun: true });
+      const real = await send(verb, body, credential).then(
+        () => undefined,
+        (e: unknown) => e as ForgeOneError,
+      );
+      expect(real?.code).toBe(dryRun.code);
+      expect(real?.message).toBe(dryRun.message);
+      return dryRun;
+    }
+
+    it('dry run - refused by policy: AUTHZ.DENIED, after the same question the command asks, and nothing appended', async () => {
+      const body = { name, version: '2.0.0', environment: 'production' };
+      const asked = responder.requests.length;
+      const error = await refusedLikeTheCommand('upgrade', body, 'Bearer tok-acme-auditor');
+      expect(error).toMatchObject({ code: 'AUTHZ.DENIED', details: { failedCheck: 'authorisation' } });
+      expect(error.message).toMatch(/^carol may not upgrade Plugin forgeone\/dry-run in production/);
+      // The dry run asked policy the command's own question (the registry then caches the answer for the
+      // command); the policy service records a denial whenever it is asked, so a denied dry run is on record.
+      expect(responder.requests.slice(asked)).toEqual([
+        { credential: 'tok-acme-auditor', action: 'upgrade', resource: { type: 'Plugin', id: name, attributes: { environment: 'production' } }, context: { environment: 'production' } },
+      ]);
+    });
+
+    it('dry run - refused by rollback protection: REGISTRY.DOWNGRADE_REFUSED from the decider, nothing appended', async () => {
+      const error = await refusedLikeTheCommand('upgrade', { name, version: '1.0.0', environment: 'staging' });
+      expect(error).toMatchObject({ code: 'REGISTRY.DOWNGRADE_REFUSED', details: { failedCheck: 'decision' } });
+      expect(error.message).toContain('lower than 2.0.0, the highest version staging has had');
+    });
+
+    it('dry run - refused by a strict signature policy: the reason as code, and no signature result recorded', async () => {
+      const recorded = (await signatureEvents('acme', name)).length;
+      const dryRun = await refusal('install', { name, version: '2.0.0', environment: 'vault', ...dry });
+      expect(dryRun).toMatchObject({ code: 'SIGNATURE.MISSING', details: { dryRun: true, failedCheck: 'signature', mode: 'strict', environment: 'vault' } });
+      expect((await signatureEvents('acme', name)).length).toBe(recorded);
+      // The command records its rejection, as always, and answers the same.
+      const real = await send('install', { name, version: '2.0.0', environment: 'vault' }).then(
+        () => undefined,
+        (e: unknown) => e as ForgeOneError,
+      );
+      expect({ code: real?.code, message: real?.message }).toEqual({ code: dryRun.code, message: dryRun.message });
+      expect((await signatureEvents('acme', name)).length).toBe(recorded + 1);
+    });
+
+    it('dry run - a dryRun that is not a boolean is refused before deciding', async () => {
+      const error = await refusal('install', { name, version: '1.0.0', environment: 'staging', dryRun: 'yes' });
+      expect(error.code).toBe('COMMAND.INVALID');
+      expect(error.message).toMatch(/dryRun/);
+    });
+  });
+
   it('fails closed: without a reachable policy service a command is refused with AUTHZ.UNAVAILABLE and nothing is stored', async () => {
     await responder.stop();
     try {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
 import { DigestSchema, RollbackReasonSchema } from './plugin.events.js';
+import { SignatureModeSchema, SignatureReasonSchema, SignatureStageSchema } from './signing.js';
 
 /** Verbs of `forgeone.cmd.registry.<verb>`. */
 export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', rollback: 'rollback', remove: 'remove' } as const;
@@ -22,15 +23,25 @@ export const PublishPluginVersionRequestSchema = z
   })
   .strict();
 
+/**
+ * `true` runs every check the command runs, in the same order (policy, the decider, the signature in
+ * the environment's mode), appends nothing and answers an InstallationDryRunResult or the error the
+ * command would answer.
+ */
+export const DryRunFlagSchema = z
+  .boolean()
+  .describe('true: run every check the command runs (policy, the decider, the signature in the environment\'s mode) and change nothing')
+  .optional();
+
 export const InstallPluginRequestSchema = z
-  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema })
+  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema, dryRun: DryRunFlagSchema })
   .strict();
 
 export const UpgradePluginRequestSchema = InstallPluginRequestSchema;
 
 /** Go back to a lower version than the one installed; the reason is recorded with the event. */
 export const RollbackPluginRequestSchema = z
-  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema, reason: RollbackReasonSchema })
+  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema, reason: RollbackReasonSchema, dryRun: DryRunFlagSchema })
   .strict();
 
 export const RemovePluginRequestSchema = z.object({ name: PluginNameSchema, environment: EnvironmentSchema }).strict();
@@ -62,6 +73,38 @@ export const InstallationResultSchema = z.object({
   sequence: z.number().int(),
 });
 
+/** The checks a dry run reports, in the order the command runs them. */
+export const DRY_RUN_CHECKS = ['authorisation', 'decision', 'signature'] as const;
+export type DryRunCheckName = (typeof DRY_RUN_CHECKS)[number];
+
+/**
+ * What an install, upgrade or rollback with `dryRun: true` answers when every check passes: the
+ * events the command would append and the signature verdict, of which nothing was appended. A dry run
+ * that fails answers the command's own error, with `details.dryRun: true` and `details.failedCheck`.
+ */
+export const InstallationDryRunResultSchema = z.object({
+  dryRun: z.literal(true),
+  wouldSucceed: z.literal(true),
+  name: PluginNameSchema,
+  version: SemverSchema,
+  environment: EnvironmentSchema,
+  digest: DigestSchema.optional(),
+  checks: z.array(z.object({ check: z.enum(DRY_RUN_CHECKS), ok: z.boolean(), message: z.string() })),
+  /** The plugin events the command would append, in order. */
+  events: z.array(z.object({ type: z.string(), data: z.record(z.string(), z.unknown()) })),
+  /** How the version's signature verified in the environment; the real command records it as a signature event. */
+  signature: z.object({
+    stage: SignatureStageSchema,
+    mode: SignatureModeSchema,
+    threshold: z.number().int(),
+    ok: z.boolean(),
+    reason: SignatureReasonSchema.nullable(),
+    /** An audit-mode environment accepts a failing signature and flags it. */
+    flagged: z.boolean(),
+    message: z.string(),
+  }),
+});
+
 export type PublishPluginVersionRequest = z.infer<typeof PublishPluginVersionRequestSchema>;
 export type InstallPluginRequest = z.infer<typeof InstallPluginRequestSchema>;
 export type UpgradePluginRequest = z.infer<typeof UpgradePluginRequestSchema>;
@@ -69,3 +112,4 @@ export type RollbackPluginRequest = z.infer<typeof RollbackPluginRequestSchema>;
 export type RemovePluginRequest = z.infer<typeof RemovePluginRequestSchema>;
 export type PublishPluginVersionResult = z.infer<typeof PublishPluginVersionResultSchema>;
 export type InstallationResult = z.infer<typeof InstallationResultSchema>;
+export type InstallationDryRunResult = z.infer<typeof InstallationDryRunResultSchema>;

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { describePrivateEgress, ForgeOneError, PluginManifestSchema, privateEgressEntries, SIGNATURE_FILE } from '@forgeone/contracts';
 import { inspectPluginModule } from '@forgeone/plugin-abi';
 import { checkEnvelopeStructure } from '@forgeone/signing';
-import semver from 'semver';
-import type { PluginDetailReply } from '../api-client.js';
+import type { InstallationDryRunReply, InstallationDryRunRequest } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
 import { cleanCell } from '../format/table.js';
 import type { PluginFolder } from '../plugin-folder.reader.js';
@@ -77,52 +76,38 @@ export async function dryRunPublish(context: CommandContext, folder: PluginFolde
   });
 }
 
+// The checks the platform runs for an installation change, in its order (DRY_RUN_CHECKS in contracts).
+const INSTALLATION_CHECKS = ['authorisation', 'decision', 'signature'] as const;
+
 /**
- * `plugin install|upgrade --dry-run`: the platform has no dry-run command, so this reads the plugin
- * (a query, which changes nothing) and judges what can be judged from it.
+ * `plugin install|upgrade|rollback --dry-run`: the platform's own dry run, which runs every check the
+ * command runs (policy, the decider with rollback protection, the signature in the environment's mode)
+ * and changes nothing. Prints the verdict of each check; a refusal exits 1.
  */
-export async function dryRunInstallation(context: CommandContext, action: 'install' | 'upgrade', name: string, version: string, environment: string): Promise<void> {
-  const config = await context.config();
-  let detail: PluginDetailReply | undefined;
+export async function dryRunInstallation(context: CommandContext, request: InstallationDryRunRequest): Promise<void> {
+  const title = `dry run of plugin ${request.action} ${request.name}@${request.version} in ${request.environment} (nothing was changed)`;
+  let reply: InstallationDryRunReply;
   try {
-    detail = await context.api().showPlugin(name);
+    reply = await context.api().dryRunInstallation(request);
   } catch (error) {
-    if (!(error instanceof ForgeOneError) || (error.code !== 'QUERY.NOT_FOUND' && error.code !== 'REGISTRY.PLUGIN_NOT_FOUND')) throw error;
+    // Only the platform's dry run marks its refusals; anything else (no token, a bad request, no answer) is an error as usual.
+    if (!(error instanceof ForgeOneError) || error.details?.['dryRun'] !== true) throw error;
+    const failed = INSTALLATION_CHECKS.indexOf(error.details['failedCheck'] as (typeof INSTALLATION_CHECKS)[number]);
+    const checks = INSTALLATION_CHECKS.map((check, i) => ({
+      check,
+      verdict: i < failed ? 'ok' : i === failed ? 'FAIL' : 'not reached',
+      message: i < failed ? 'passed' : i === failed ? `${error.message} (${error.code})` : 'not run, since an earlier check failed',
+    }));
+    const body = { dryRun: true, wouldSucceed: false, checks, error: { code: error.code, message: error.message, details: error.details } };
+    context.print(body, () => `${title}: the platform would refuse it\n${checks.map((c) => `  ${c.verdict.padEnd(4)}  ${c.check}: ${cleanCell(c.message)}`).join('\n')}\n`);
+    context.setExitCode(1);
+    return;
   }
-  const checks: DryRunCheck[] = [];
-  const published = detail?.versions.find((v) => v.version === version);
-  checks.push(
-    published
-      ? { check: 'version', ok: true, message: `${name}@${version} is published (${published.digest})` }
-      : { check: 'version', ok: false, message: detail ? `${name}@${version} is not published; published: ${detail.versions.map((v) => v.version).join(', ')} (REGISTRY.VERSION_NOT_FOUND)` : `${name} is not published, or not visible to you (REGISTRY.PLUGIN_NOT_FOUND)` },
-  );
-  const installed = detail?.installations.find((i) => i.environment === environment);
-  if (action === 'install') {
-    checks.push(installed ? { check: 'installation', ok: false, message: `${name} is already installed in ${environment} at ${installed.version}; use plugin upgrade (REGISTRY.ALREADY_INSTALLED)` } : { check: 'installation', ok: true, message: `${name} is not installed in ${environment} yet` });
-  } else if (!installed) {
-    checks.push({ check: 'installation', ok: false, message: `${name} is not installed in ${environment}; use plugin install (REGISTRY.NOT_INSTALLED)` });
-  } else {
-    const higher = semver.valid(installed.version) && semver.gt(version, installed.version);
-    checks.push(higher ? { check: 'installation', ok: true, message: `${environment} runs ${installed.version}, lower than ${version}` } : { check: 'installation', ok: false, message: `${environment} runs ${installed.version}; ${version} is not higher (REGISTRY.NOT_AN_UPGRADE; plugin rollback goes back)` });
-  }
-  if (published && !published.signature) {
-    checks.push({ check: 'signature', ok: true, message: `${version} is unsigned: a strict environment (production by default) refuses it with SIGNATURE.MISSING` });
-  }
-  report(context, {
-    dryRun: true,
-    action: `plugin ${action}`,
-    wouldSucceed: checks.every((c) => c.ok),
-    checks,
-    request: {
-      api: action === 'install' ? `POST ${config.apiUrl}/v1/environments/${environment}/installations` : `PUT ${config.apiUrl}/v1/environments/${environment}/installations/${name}`,
-      plugin: `${name}@${version}`,
-      environment,
-    },
-    notChecked: [
-      'the platform has no dry-run command, so it was asked nothing but to show the plugin',
-      `whether your token may ${action} in ${environment} (the tenant's policy)`,
-      `rollback protection: the highest version ${environment} ever had, which may be above the current one (REGISTRY.DOWNGRADE_REFUSED)`,
-      `whether the signature verifies against the tenant's trusted keys under ${environment}'s signature policy`,
-    ],
+  context.print(reply, () => {
+    const checks = reply.checks.map((c) => {
+      const verdict = c.check === 'signature' && reply.signature.flagged ? 'FLAG' : c.ok ? 'ok' : 'FAIL';
+      return `  ${verdict.padEnd(4)}  ${c.check}: ${cleanCell(c.message)}`;
+    });
+    return `${title}: it would succeed\n${checks.join('\n')}\n`;
   });
 }

@@ -5,7 +5,10 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'plugin publish': ['forgeone plugin publish ./greeter', 'forgeone plugin publish ./greeter --dry-run'],
   'plugin install': ['forgeone plugin install acme/greeter@0.1.0 --env staging', 'forgeone plugin install acme/greeter@0.1.0 --env production --dry-run'],
   'plugin upgrade': ['forgeone plugin upgrade acme/greeter@0.2.0 --env staging', 'forgeone plugin upgrade acme/greeter@0.2.0 --env staging --dry-run'],
-  'plugin rollback': ['forgeone plugin rollback acme/greeter@0.1.0 --env staging --reason \'0.2.0 greets in the wrong language\''],
+  'plugin rollback': [
+    'forgeone plugin rollback acme/greeter@0.1.0 --env staging --reason \'0.2.0 greets in the wrong language\'',
+    'forgeone plugin rollback acme/greeter@0.1.0 --env production --reason \'0.2.0 greets in the wrong language\' --dry-run',
+  ],
   'plugin remove': ['forgeone plugin remove acme/greeter --env staging'],
   'plugin list': ['forgeone plugin list --env staging'],
   'plugin show': ['forgeone plugin show acme/greeter'],

@@ -21,6 +21,7 @@ interface DryRunOption {
 const REF = ['<ref>', 'plugin and version as <publisher>/<plugin>@<version>, e.g. acme/pii-redactor@1.4.2'] as const;
 const NAME = ['<name>', 'plugin name as <publisher>/<plugin>'] as const;
 const ENV = ['--env <env>', 'target environment, e.g. staging or production'] as const;
+const DRY_RUN_HELP = "ask the platform to run every check (policy, rollback protection, the environment's signature policy) and change nothing; prints each check's verdict";
 
 function receipt(reply: CommandReceipt): string {
   const pending = reply.projected === false ? '; not yet visible in list and show, which are still catching up' : '';
@@ -66,11 +67,11 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .description('install a published version into an environment')
     .argument(...REF)
     .requiredOption(...ENV)
-    .option('--dry-run', 'check what this machine can see (the version, the current installation) without changing anything; says what it did not check')
+    .option('--dry-run', DRY_RUN_HELP)
     .action(async (ref: string, options: EnvOption & DryRunOption) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
-      if (options.dryRun) return dryRunInstallation(context, 'install', name, version, environment);
+      if (options.dryRun) return dryRunInstallation(context, { action: 'install', environment, name, version });
       const reply = await context.api().installPlugin(environment, name, version);
       context.print(reply, () => `installed ${reply.name}@${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
     });
@@ -80,11 +81,11 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .description('move an installed plugin to a newer version')
     .argument(...REF)
     .requiredOption(...ENV)
-    .option('--dry-run', 'check what this machine can see (the version, the current installation) without changing anything; says what it did not check')
+    .option('--dry-run', DRY_RUN_HELP)
     .action(async (ref: string, options: EnvOption & DryRunOption) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
-      if (options.dryRun) return dryRunInstallation(context, 'upgrade', name, version, environment);
+      if (options.dryRun) return dryRunInstallation(context, { action: 'upgrade', environment, name, version });
       const reply = await context.api().upgradePlugin(environment, name, version);
       context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
     });
@@ -95,12 +96,14 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .argument(...REF)
     .requiredOption(...ENV)
     .requiredOption('--reason <text>', 'why the environment goes back, for the audit log (at most 500 characters)')
-    .action(async (ref: string, options: EnvOption & { reason: string }) => {
+    .option('--dry-run', DRY_RUN_HELP)
+    .action(async (ref: string, options: EnvOption & DryRunOption & { reason: string }) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
       const reason = options.reason.trim();
       if (!reason) throw new UsageError('--reason must say why the plugin is rolled back; it is kept in the audit log');
       if (reason.length > 500) throw new UsageError(`--reason is ${reason.length} characters; say why in at most 500`);
+      if (options.dryRun) return dryRunInstallation(context, { action: 'rollback', environment, name, version, reason });
       const reply = await context.api().rollbackPlugin(environment, name, version, reason);
       context.print(reply, () => `rolled back ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}
 `);

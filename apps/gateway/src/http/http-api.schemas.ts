@@ -5,6 +5,7 @@ import {
   DigestSchema,
   EnvironmentSchema,
   FORGERY_REASONS,
+  InstallationDryRunResultSchema,
   InstallationResultSchema,
   InstallPluginRequestSchema,
   InvokeReplySchema,
@@ -42,8 +43,8 @@ export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, '
 
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });
-export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true });
-export const RollbackBodySchema = RollbackPluginRequestSchema.pick({ version: true, reason: true });
+export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true, dryRun: true });
+export const RollbackBodySchema = RollbackPluginRequestSchema.pick({ version: true, reason: true, dryRun: true });
 // A plugin call: the handler comes from the path, the input as UTF-8 text or as bytes.
 export const CallBodySchema = z
   .object({
@@ -108,6 +109,9 @@ export const PublishReplySchema = PublishPluginVersionResultSchema.extend({
 export const InstallationReplySchema = InstallationResultSchema.extend({
   projected: z.boolean().describe('true when the change is already visible in GET /v1/plugins'),
 });
+
+/** Install, upgrade and rollback with `"dryRun": true` that would succeed: nothing was changed. */
+export const InstallationDryRunReplySchema = InstallationDryRunResultSchema;
 
 export const InstallationSchema = z.object({
   environment: EnvironmentSchema,
@@ -216,6 +220,7 @@ export const ReadyzReplySchema = z.object({
 
 export type PublishReply = z.infer<typeof PublishReplySchema>;
 export type InstallationReply = z.infer<typeof InstallationReplySchema>;
+export type InstallationDryRunReply = z.infer<typeof InstallationDryRunReplySchema>;
 export type CallReply = z.infer<typeof CallReplySchema>;
 export type PluginListReply = z.infer<typeof PluginListReplySchema>;
 export type PluginDetailReply = z.infer<typeof PluginDetailReplySchema>;

@@ -170,6 +170,21 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.CallReply).toMatchObject({ properties: { output: expect.any(Object), outputBase64: expect.any(Object) } });
   });
 
+  it('openapi - install, upgrade and rollback take dryRun in the body and document the dry-run reply', () => {
+    for (const name of ['InstallRequest', 'UpgradeRequest', 'RollbackRequest']) {
+      expect(doc.components.schemas[name], name).toMatchObject({ properties: { dryRun: { type: 'boolean', description: expect.stringContaining('change nothing') } } });
+      expect(doc.components.schemas[name].required, name).not.toContain('dryRun');
+    }
+    const installation = '/v1/environments/{environment}/installations';
+    expect(doc.paths[installation].post.responses['201']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/InstallationReply' } } } });
+    expect(doc.paths[installation].post.responses['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/InstallationDryRunReply' } } } });
+    expect(doc.paths[installation].post.responses['422']).toMatchObject({ description: expect.stringContaining('SIGNATURE.MISSING') });
+    expect(doc.paths[`${installation}/{publisher}/{plugin}/rollback`].post.responses['200']).toMatchObject({
+      content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/InstallationReply' }, { $ref: '#/components/schemas/InstallationDryRunReply' }] } } },
+    });
+    expect(doc.components.schemas.InstallationDryRunReply).toMatchObject({ properties: { dryRun: { const: true }, checks: expect.any(Object), events: expect.any(Object), signature: expect.any(Object) } });
+  });
+
   it('openapi - the publish manifest points at the manifest schema', () => {
     const publish = doc.components.schemas.PublishRequest as { properties: Record<string, { $ref?: string }> };
     expect(publish.properties.manifest.$ref).toBe('#/components/schemas/PluginManifest');

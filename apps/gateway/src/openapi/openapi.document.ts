@@ -1,4 +1,4 @@
-import { EnvironmentSchema, InvokeRequestSchema, httpStatusFor, manifestJsonSchema, type ErrorCode } from '@forgeone/contracts';
+import { EnvironmentSchema, InvokeRequestSchema, SIGNATURE_REASONS, httpStatusFor, manifestJsonSchema, type ErrorCode } from '@forgeone/contracts';
 import { z } from 'zod';
 import {
   ApplyPoliciesBodySchema,
@@ -12,6 +12,7 @@ import {
   ErrorReplySchema,
   HealthzReplySchema,
   HistoryReplySchema,
+  InstallationDryRunReplySchema,
   InstallationReplySchema,
   InstallBodySchema,
   KeyIdPathSchema,
@@ -54,6 +55,13 @@ interface ParameterDoc {
   readonly description: string;
 }
 
+interface ResponseDoc {
+  readonly status: number;
+  readonly description: string;
+  readonly component: string;
+  readonly schema: z.ZodType;
+}
+
 export interface ApiRoute {
   readonly method: HttpMethod;
   // OpenAPI path template, e.g. `/v1/plugins/{publisher}/{plugin}`.
@@ -67,7 +75,9 @@ export interface ApiRoute {
   // A zod object whose fields are the query parameters.
   readonly query?: z.ZodObject;
   readonly body?: { readonly component: string; readonly schema: z.ZodType; readonly required?: boolean };
-  readonly success: { readonly status: number; readonly description: string; readonly component: string; readonly schema: z.ZodType };
+  readonly success: ResponseDoc;
+  // What the route answers for a body with `"dryRun": true` that would succeed.
+  readonly dryRun?: ResponseDoc;
   // Refusals this route can answer, besides SERVICE.INTERNAL.
   readonly errors: readonly ErrorCode[];
   // Needs the caller's API token (every /v1 route).
@@ -91,6 +101,13 @@ const AUTH_ERRORS: readonly ErrorCode[] = ['AUTH.UNAUTHENTICATED', 'AUTH.TOKEN_E
 const BUS_ERRORS: readonly ErrorCode[] = ['SERVICE.UNAVAILABLE', 'SERVICE.TIMEOUT', ...AUTH_ERRORS];
 const QUERY_ERRORS: readonly ErrorCode[] = ['QUERY.INVALID', 'SERVICE.UNAVAILABLE', ...AUTH_ERRORS];
 const CHANGE_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'REGISTRY.VERSION_CONFLICT', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
+const DRY_RUN: ResponseDoc = {
+  status: 200,
+  description:
+    'dry run (`"dryRun": true`): every check passed and nothing was changed; the events the command would append and the signature verdict. A dry run that fails answers the error the command would, with `details.dryRun: true` and `details.failedCheck`',
+  component: 'InstallationDryRunReply',
+  schema: InstallationDryRunReplySchema,
+};
 const POLICY_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', ...BUS_ERRORS];
 const KEY_ERRORS: readonly ErrorCode[] = ['COMMAND.INVALID', 'EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE', ...BUS_ERRORS];
 // What the sandbox runner answers a failed call with.
@@ -179,7 +196,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [ENV],
     body: { component: 'InstallRequest', schema: InstallBodySchema },
     success: { status: 201, description: 'installed', component: 'InstallationReply', schema: InstallationReplySchema },
-    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.ALREADY_INSTALLED', 'REGISTRY.DOWNGRADE_REFUSED'],
+    dryRun: DRY_RUN,
+    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.ALREADY_INSTALLED', 'REGISTRY.DOWNGRADE_REFUSED', ...SIGNATURE_REASONS],
     credential: true,
   },
   {
@@ -191,7 +209,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [ENV, PUBLISHER, PLUGIN],
     body: { component: 'UpgradeRequest', schema: UpgradeBodySchema },
     success: { status: 200, description: 'upgraded', component: 'InstallationReply', schema: InstallationReplySchema },
-    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_AN_UPGRADE', 'REGISTRY.DOWNGRADE_REFUSED'],
+    dryRun: DRY_RUN,
+    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_AN_UPGRADE', 'REGISTRY.DOWNGRADE_REFUSED', ...SIGNATURE_REASONS],
     credential: true,
   },
   {
@@ -203,7 +222,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     pathParameters: [ENV, PUBLISHER, PLUGIN],
     body: { component: 'RollbackRequest', schema: RollbackBodySchema },
     success: { status: 200, description: 'rolled back', component: 'InstallationReply', schema: InstallationReplySchema },
-    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_A_ROLLBACK'],
+    dryRun: DRY_RUN,
+    errors: [...CHANGE_ERRORS, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND', 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_A_ROLLBACK', ...SIGNATURE_REASONS],
     credential: true,
   },
   {
@@ -413,6 +433,14 @@ const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
 function responses(route: ApiRoute): JsonSchema {
   const out: JsonSchema = { [String(route.success.status)]: { description: route.success.description, content: json(ref(route.success.component)) } };
+  const { dryRun } = route;
+  if (dryRun) {
+    // Upgrade and rollback answer both with 200: one response, either schema.
+    out[String(dryRun.status)] =
+      dryRun.status === route.success.status
+        ? { description: `${route.success.description}; or a ${dryRun.description}`, content: json({ oneOf: [ref(route.success.component), ref(dryRun.component)] }) }
+        : { description: dryRun.description, content: json(ref(dryRun.component)) };
+  }
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of route.errors) byStatus.set(httpStatusFor(code), [...(byStatus.get(httpStatusFor(code)) ?? []), code]);
   if (route.operationId === 'readyz') out['503'] = { description: 'a service is not ready', content: json(ref('Readyz')) };
@@ -431,6 +459,7 @@ function components(): Record<string, JsonSchema> {
   for (const route of API_ROUTES) {
     if (route.body) schemas[route.body.component] = jsonSchema(route.body.schema, 'input');
     schemas[route.success.component] ??= jsonSchema(route.success.schema, 'output');
+    if (route.dryRun) schemas[route.dryRun.component] ??= jsonSchema(route.dryRun.schema, 'output');
   }
   // The publish body takes any object as manifest (the registry names what is wrong); document what it should be.
   const publish = schemas.PublishRequest as { properties: Record<string, JsonSchema> };

@@ -97,9 +97,10 @@ export async function publishPluginVersion(
   const first = appended[0];
   const verification =
     first && signature
-      ? await ports.signatures.verifyAndRecord(
+      ? await ports.signatures.verify(
           { plugin, version: manifest.version, digest, manifestDigest, signature, environment: null, stage: 'publish', mode: 'audit', threshold: 1 },
           metadata,
+          { record: true },
         )
       : undefined;
   return {

@@ -99,10 +99,11 @@ export interface SignatureVerifier {
   /** Size limits, JSON, DSSE schema and base64 of an envelope about to be published; no key is consulted. */
   checkEnvelope(envelope: Uint8Array): SignatureOutcome;
   /**
-   * Verifies and records the result as `signature.verified` or `signature.rejected` (flagged when
-   * audit mode accepts a failure) before it answers: every verification is on record.
+   * Verifies and, with `record`, records the result as `signature.verified` or `signature.rejected`
+   * (flagged when audit mode accepts a failure) before it answers: every verification a command acts
+   * on is on record. A dry run verifies the same way without `record`, since it acts on nothing.
    */
-  verifyAndRecord(check: SignatureCheck, metadata: CommandMetadata): Promise<SignatureOutcome>;
+  verify(check: SignatureCheck, metadata: CommandMetadata, options: { readonly record: boolean }): Promise<SignatureOutcome>;
 }
 
 export interface RegistryPorts {

@@ -69,6 +69,8 @@ class TableAuthorizer implements Authorizer {
  */
 class VerdictVerifier implements SignatureVerifier {
   readonly checks: SignatureCheck[] = [];
+  /** Whether each check asked for its result to be recorded. */
+  readonly recorded: boolean[] = [];
   readonly valid = new Set<string>();
 
   checkEnvelope(envelope: Uint8Array): SignatureOutcome {
@@ -80,8 +82,9 @@ class VerdictVerifier implements SignatureVerifier {
     }
   }
 
-  async verifyAndRecord(check: SignatureCheck): Promise<SignatureOutcome> {
+  async verify(check: SignatureCheck, _metadata: CommandMetadata, options: { record: boolean }): Promise<SignatureOutcome> {
     this.checks.push(check);
+    this.recorded.push(options.record);
     if (!check.signature) return { ok: false, reason: 'SIGNATURE.MISSING', message: 'unsigned', details: {} };
     return this.valid.has(check.signature.envelopeDigest)
       ? { ok: true, reason: null, message: 'signed' }
@@ -294,6 +297,46 @@ describe('registry use cases - authorisation and tenants', () => {
       });
       await removePlugin(ports, { name: NAME, environment: 'staging' }, ctx('alice'));
       expect(verifier.checks.map((c) => c.stage)).toEqual(['install']);
+    });
+  });
+  describe('dry runs', () => {
+    it('dry run - an install that would succeed runs every check, verifies without recording and appends nothing', async () => {
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      const result = await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging', dryRun: true }, ctx('alice'));
+      expect(result).toMatchObject({
+        dryRun: true,
+        wouldSucceed: true,
+        name: NAME,
+        version: manifest.version,
+        environment: 'staging',
+        events: [{ type: 'io.forgeone.plugin.installed.v1', data: { name: NAME, version: manifest.version, environment: 'staging' } }],
+        signature: { stage: 'install', mode: 'audit', threshold: 1, ok: false, reason: 'SIGNATURE.MISSING', flagged: true },
+      });
+      expect(streams.eventCount).toBe(1);
+      expect(authorizer.asked.at(-1)).toEqual({ credential: 'alice', action: 'install', plugin: NAME, environment: 'staging' });
+      expect(verifier.recorded).toEqual([false]);
+      // The real install afterwards is judged the same way and records its verification.
+      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
+      expect({ events: streams.eventCount, recorded: verifier.recorded }).toEqual({ events: 2, recorded: [false, true] });
+    });
+
+    it('dry run - each refusal is the command\'s own code, marked with the check that failed; nothing is appended or recorded', async () => {
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
+      const before = { events: streams.eventCount, recorded: [...verifier.recorded] };
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production', dryRun: true }, ctx('carol'))).rejects.toMatchObject({
+        code: 'AUTHZ.DENIED',
+        details: { dryRun: true, failedCheck: 'authorisation' },
+      });
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging', dryRun: true }, ctx('alice'))).rejects.toMatchObject({
+        code: 'REGISTRY.ALREADY_INSTALLED',
+        details: { dryRun: true, failedCheck: 'decision' },
+      });
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production', dryRun: true }, ctx('alice'))).rejects.toMatchObject({
+        code: 'SIGNATURE.MISSING',
+        details: { dryRun: true, failedCheck: 'signature', mode: 'strict', environment: 'production' },
+      });
+      expect({ events: streams.eventCount, recorded: verifier.recorded }).toEqual({ events: before.events, recorded: [...before.recorded, false] });
     });
   });
 });

@@ -1,4 +1,4 @@
-import { ForgeOneError, signaturePolicyFor, type SignatureStage } from '@forgeone/contracts';
+import { ForgeOneError, signaturePolicyFor, type InstallationDryRunResult, type SignatureStage } from '@forgeone/contracts';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
 import type { CommandMetadata, RegistryPorts } from './registry.ports.js';
@@ -6,12 +6,16 @@ import type { CommandMetadata, RegistryPorts } from './registry.ports.js';
 /** Stages at which an environment receives a version; `promote` joins once promotion exists. */
 export type EnvironmentStage = Extract<SignatureStage, 'install' | 'upgrade' | 'rollback' | 'promote'>;
 
+/** How a version's signature verified for an environment: what a dry run reports. */
+export type SignatureVerdict = InstallationDryRunResult['signature'];
+
 /**
  * Verifies the signature of the version an environment is about to receive, in the environment's
- * mode (FORGEONE_SIGNATURE_POLICY): the result is always recorded; in strict mode a failure refuses
- * the command with the reason as error code, in audit mode the command goes ahead, flagged.
- * There is no mode that skips verification. A promote command must call this for its target
- * environment before it appends, as install, upgrade and rollback do.
+ * mode (FORGEONE_SIGNATURE_POLICY): the result is recorded unless `options.dryRun`; in strict mode
+ * a failure refuses the command with the reason as error code, in audit mode the command goes ahead,
+ * flagged. There is no mode that skips verification, and a dry run is refused exactly as the command
+ * would be. A promote command must call this for its target environment before it appends, as
+ * install, upgrade and rollback do.
  */
 export async function verifyVersionForEnvironment(
   ports: Pick<RegistryPorts, 'signatures' | 'signaturePolicy'>,
@@ -20,12 +24,13 @@ export async function verifyVersionForEnvironment(
   target: { readonly version: string; readonly environment: string },
   stage: EnvironmentStage,
   metadata: CommandMetadata,
-): Promise<void> {
+  options: { readonly dryRun?: boolean } = {},
+): Promise<SignatureVerdict> {
   const version = state.versions[target.version];
   // The decider has accepted the command, so the version exists; guard anyway rather than verify nothing.
   if (!version) throw new ForgeOneError('REGISTRY.VERSION_NOT_FOUND', `${plugin.name}@${target.version} does not exist`, { name: plugin.name, version: target.version });
   const { mode, threshold } = signaturePolicyFor(ports.signaturePolicy, target.environment);
-  const outcome = await ports.signatures.verifyAndRecord(
+  const outcome = await ports.signatures.verify(
     {
       plugin,
       version: target.version,
@@ -38,6 +43,7 @@ export async function verifyVersionForEnvironment(
       threshold,
     },
     metadata,
+    { record: !options.dryRun },
   );
   if (!outcome.ok && mode === 'strict') {
     throw new ForgeOneError(outcome.reason, `${plugin.name}@${target.version} cannot be ${PAST[stage]} in ${target.environment}, where signatures are strict: ${outcome.message}`, {
@@ -49,6 +55,7 @@ export async function verifyVersionForEnvironment(
       threshold,
     });
   }
+  return { stage, mode, threshold, ok: outcome.ok, reason: outcome.reason, flagged: !outcome.ok && mode === 'audit', message: outcome.message };
 }
 
 const PAST: Record<EnvironmentStage, string> = { install: 'installed', upgrade: 'upgraded to', rollback: 'rolled back to', promote: 'promoted' };
