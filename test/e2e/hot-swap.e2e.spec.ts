@@ -18,7 +18,7 @@ import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/t
 import wabtInit from 'wabt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// Hot swap under load (DESIGN §6: in-flight calls finish on the old version, new calls go to the new
+// Hot swap under load (ARCHITECTURE.md, Sandbox: in-flight calls finish on the old version, new calls go to the new
 // one, no call fails): clients call a plugin over forgeone.invoke without pause while it is upgraded,
 // rolled back and upgraded again through the CLI.
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentSchema } from './manifest.js';
 
-/** Roles shipped with the default policies (DESIGN §7). */
+/** Roles shipped with the default policies (README, Roles). */
 export const ROLES = ['admin', 'release-manager', 'developer', 'operator', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const SCHEMA_VERSION = '1';
 
 /**
- * CloudEvents 1.0 structured JSON envelope with ForgeOne's extensions (DESIGN §2).
+ * CloudEvents 1.0 structured JSON envelope with ForgeOne's extensions (docs/bus.md).
  * `actor` is a pseudonymous principal id, never an e-mail or a name.
  */
 export const CloudEventSchema = z

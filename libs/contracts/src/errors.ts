@@ -18,7 +18,7 @@ export class ForgeOneError extends Error {
   }
 }
 
-/** The wire shape of a failed command reply (DESIGN §2). */
+/** The wire shape of a failed command reply (docs/bus.md). */
 export interface ErrorReply {
   readonly error: { readonly code: string; readonly message: string; readonly details?: Record<string, unknown> };
 }
@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   'REGISTRY.NOT_INSTALLED': 409,
   'REGISTRY.ALREADY_INSTALLED': 409,
   'REGISTRY.NOT_AN_UPGRADE': 409,
-  // Rollback protection (DESIGN §5): below the highest version an environment has had, only `rollback` goes.
+  // Rollback protection (ARCHITECTURE.md, Registry): below the highest version an environment has had, only `rollback` goes.
   'REGISTRY.DOWNGRADE_REFUSED': 409,
   'REGISTRY.NOT_A_ROLLBACK': 409,
   // The http allow-list names an address plugins may not reach (loopback, private, link-local, ...)
@@ -97,7 +97,7 @@ export const ERROR_CODES = {
   // Storage refusals of a plugin's kv_set: the runner's hook throws them and the guest sees status -6 / -5.
   'SANDBOX.STORAGE_QUOTA_EXCEEDED': 422,
   'SANDBOX.STORAGE_VALUE_TOO_LARGE': 413,
-  // Plugin signatures (DESIGN §5): each reason a signature does not verify is its own code.
+  // Plugin signatures (docs/signing.md): each reason a signature does not verify is its own code.
   // 400/413: the envelope itself is unusable; 422: it is well formed but does not vouch for this plugin.
   'SIGNATURE.MISSING': 422,
   'SIGNATURE.MALFORMED': 400,

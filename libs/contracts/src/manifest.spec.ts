@@ -24,7 +24,7 @@ function refusal(value: unknown): ForgeOneError {
 }
 
 describe('manifest - validation', () => {
-  it('accepts the manifest of the design brief', () => {
+  it('accepts a complete manifest', () => {
     expect(PluginManifestSchema.parse(valid).name).toBe('acme/pii-redactor');
   });
 

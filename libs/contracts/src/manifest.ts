@@ -58,7 +58,7 @@ export const ManifestTestSchema = z
   .object({ handler: z.string().regex(HANDLER), input: z.string().max(1024 * 1024), expect: z.string().max(1024 * 1024) })
   .strict();
 
-/** `forgeone.plugin.json` (DESIGN §4). Unknown fields are refused. */
+/** `forgeone.plugin.json` (docs/abi.md). Unknown fields are refused. */
 export const PluginManifestSchema = z
   .object({
     $schema: z.string().optional(),

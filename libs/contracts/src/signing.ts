@@ -3,7 +3,7 @@ import { EnvironmentSchema, CapabilitiesSchema, PluginNameSchema, SemverSchema }
 import { DigestSchema } from './plugin.events.js';
 
 /**
- * Plugin signatures (DESIGN §5): a DSSE envelope whose payload is an in-toto Statement v1 about
+ * Plugin signatures (docs/signing.md): a DSSE envelope whose payload is an in-toto Statement v1 about
  * the exact module bytes and the manifest. docs/signing.md describes the format byte for byte.
  */
 
@@ -246,7 +246,7 @@ export type EnvironmentSignaturePolicy = z.infer<typeof EnvironmentSignaturePoli
 export const SignaturePolicySchema = z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be an environment name'), EnvironmentSignaturePolicySchema);
 export type SignaturePolicy = z.infer<typeof SignaturePolicySchema>;
 
-/** DESIGN §5: production strict, staging audit; every other environment strict. */
+/** docs/signing.md: production strict, staging audit; every other environment strict. */
 export const DEFAULT_SIGNATURE_POLICY: SignaturePolicy = {
   production: { mode: 'strict', threshold: 1 },
   staging: { mode: 'audit', threshold: 1 },

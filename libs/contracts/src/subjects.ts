@@ -1,6 +1,6 @@
 /**
  * Subject, stream, bucket and consumer names. With an empty namespace the names are
- * exactly those of DESIGN §2; a namespace prefixes every one of them so that several
+ * exactly those of docs/bus.md; a namespace prefixes every one of them so that several
  * platforms (or test runs) can share one NATS server without seeing each other.
  */
 export type ServiceName = 'registry' | 'signer' | 'sandbox-runner' | 'policy' | 'audit-projector' | 'gateway';

@@ -1,6 +1,6 @@
 import type { WasmFuncType } from './wasm-module.types.js';
 
-/** The plugin ABI version this code implements (DESIGN §3). */
+/** The plugin ABI version this code implements (docs/abi.md). */
 export const ABI_VERSION = 1;
 
 /** The module every host import must come from. */

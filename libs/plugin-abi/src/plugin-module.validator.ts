@@ -77,7 +77,7 @@ const CAPABILITY_ORDER: readonly PluginCapability[] = ['log', 'metrics', 'clock'
 const engine = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => unknown } }).WebAssembly;
 
 /**
- * Checks that a binary is a ForgeOne plugin for ABI v1 (DESIGN §3) without running it:
+ * Checks that a binary is a ForgeOne plugin for ABI v1 (docs/abi.md) without running it:
  * a well-formed core module that compiles, exports `memory`, `forgeone_abi_version` returning the
  * constant 1, `forgeone_alloc` and every manifest handler with the ABI signatures, and imports
  * only ForgeOne host functions with their exact signatures.

@@ -5,7 +5,7 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The platform's configuration, read from the environment (DESIGN §9). */
+/** The platform's configuration, read from the environment (README, variables). */
 export interface PlatformConfig {
   /** External NATS server; when absent the platform starts `nats-server` itself. */
   readonly natsUrl?: string;

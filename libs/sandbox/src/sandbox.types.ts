@@ -1,6 +1,6 @@
 import type { Capabilities, ForgeOneError } from '@forgeone/contracts';
 
-/** Per-plugin limits, as in the manifest's `limits` (DESIGN §4). */
+/** Per-plugin limits, as in the manifest's `limits` (docs/abi.md). */
 export interface SandboxLimits {
   readonly memoryMiB: number;
   /** Instruction budget per call (start function, allocation and handler together). */

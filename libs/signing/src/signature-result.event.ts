@@ -25,7 +25,7 @@ export interface SignatureCheckContext {
 /**
  * The event that records a verification: `signature.verified` when it passed, else
  * `signature.rejected`, with `flagged: true` when audit mode accepts it anyway. Every result is
- * recorded (DESIGN §5): nothing skips verification silently. The sandbox-runner's own checks
+ * recorded (docs/signing.md): nothing skips verification silently. The sandbox-runner's own checks
  * (stage `runner`) are `signature.runner_verified` / `signature.runner_rejected`, on the
  * aggregate it owns ({@link signatureResultAggregate}).
  */

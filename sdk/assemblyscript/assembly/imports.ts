@@ -1,4 +1,4 @@
-// Raw host functions of ABI v1, module "forgeone" (DESIGN §3). Plugins use the typed wrappers in
+// Raw host functions of ABI v1, module "forgeone" (docs/abi.md). Plugins use the typed wrappers in
 // host.ts; an import that is never called is left out of the module, so it needs no capability.
 
 // @ts-ignore: decorator

@@ -135,7 +135,7 @@ function remove({ data }: RemovePlugin, state: PluginState): PluginEvent[] {
   return [{ type: PLUGIN_EVENT_TYPES.removed, data: { name: data.name, version: current.version, environment: data.environment } }];
 }
 
-// Rollback protection (DESIGN §5): an environment never goes below the highest version it has had,
+// Rollback protection (ARCHITECTURE.md, Registry): an environment never goes below the highest version it has had,
 // even after a removal, unless an authorised rollback with a reason asks for it.
 function refuseDowngrade(state: PluginState, data: { name: string; version: string; environment: string }, verb: 'install' | 'upgrade'): void {
   const highest = state.highestVersions[data.environment];

@@ -21,7 +21,7 @@ export interface PluginState {
   readonly installations: Readonly<Record<string, InstallationState>>;
   /**
    * The highest version each environment has ever had installed, kept after a removal: install and
-   * upgrade may not go below it (rollback protection, DESIGN §5); only a reasoned rollback may.
+   * upgrade may not go below it (rollback protection, ARCHITECTURE.md, Registry); only a reasoned rollback may.
    */
   readonly highestVersions: Readonly<Record<string, string>>;
 }
