@@ -42,7 +42,7 @@ describe('eventAuthorshipFromEnv', () => {
   it('authorship - a writer without its key, with another writer\'s key, or a reader with one refuses to start', () => {
     expect(() => eventAuthorshipFromEnv(envFor('policy', { FORGEONE_EVENT_SIGNING_KEY: undefined }), 'policy', names)).toThrow(/FORGEONE_EVENT_SIGNING_KEY is not set: policy writes events/);
     expect(() => eventAuthorshipFromEnv(envFor('policy', { FORGEONE_EVENT_SIGNING_KEY: keys.registry.privateKey }), 'policy', names)).toThrow(
-      /FORGEONE_EVENT_SIGNING_KEY does not match the public key pinned for policy/,
+      /FORGEONE_EVENT_SIGNING_KEY \/ FORGEONE_EVENT_WRITER_KEYS: the signing key of policy does not match the public key pinned for it/,
     );
     expect(() => eventAuthorshipFromEnv(envFor('gateway', { FORGEONE_EVENT_SIGNING_KEY: keys.registry.privateKey }), 'gateway', names)).toThrow(/gateway writes no events/);
     expect(() => eventAuthorshipFromEnv(envFor('signer', { FORGEONE_EVENT_SIGNING_KEY: 'MC4CAQAwBQYDK2VwBCIEI' }), 'signer', names)).toThrow(/FORGEONE_EVENT_SIGNING_KEY: not a PKCS#8 DER key/);

@@ -340,16 +340,13 @@ export function eventAuthorshipFromEnv(env: NodeJS.ProcessEnv, service: ServiceN
   if (!writes && signingKey) {
     throw new Error(`${EVENT_AUTHORSHIP_ENV.signingKey} is set, but ${service} writes no events: remove it (only the writing services get a signing key)`);
   }
-  let signer: EventAuthorshipOptions['signer'];
-  if (signingKey) {
-    const privateKey = parseKey(signingKey, 'private', EVENT_AUTHORSHIP_ENV.signingKey);
-    const pinned = writerKeys.get(service);
-    if (!pinned || !spkiOf(createPublicKey(privateKey)).equals(spkiOf(pinned))) {
-      throw new Error(`${EVENT_AUTHORSHIP_ENV.signingKey} does not match the public key pinned for ${service} in ${EVENT_AUTHORSHIP_ENV.writerKeys}`);
-    }
-    signer = { service, privateKey };
+  const signer = signingKey ? { service, privateKey: parseKey(signingKey, 'private', EVENT_AUTHORSHIP_ENV.signingKey) } : undefined;
+  try {
+    return new EventAuthorship({ names, writerKeys, unsignedUntil, ...(signer ? { signer } : {}) });
+  } catch (error) {
+    // The constructor checks the signing key against the pinned one; say which variables disagree.
+    throw new Error(`${EVENT_AUTHORSHIP_ENV.signingKey} / ${EVENT_AUTHORSHIP_ENV.writerKeys}: ${(error as Error).message}`);
   }
-  return new EventAuthorship({ names, writerKeys, unsignedUntil, ...(signer ? { signer } : {}) });
 }
 
 /** Parses FORGEONE_EVENT_WRITER_KEYS; throws naming the variable and the writer that is wrong or missing. */
