@@ -363,6 +363,32 @@ export function createGuestRuntime(): GuestRuntime {
     if (!restore(last.warm) && warm.get(last.module) === last.warm) warm.delete(last.module);
   }
 
+  /** Fuel a call used: its whole budget when it ran out (the counter went below zero). */
+  function fuelUsed(exports: GuestExports | undefined, budget: bigint): number {
+    if (exports === undefined) return 0;
+    const left = exports[FUEL].value;
+    return left < 0n ? Number(budget) : Number(budget - left);
+  }
+
+  function noteDroppedLogs(state: CallState): void {
+    if (state.droppedLogs > 0) state.logs.push({ level: 2, message: `${state.droppedLogs} more log entries were dropped (limit ${MAX_LOG_ENTRIES} per call)` });
+  }
+
+  // Outcomes are literals of one shape: spreading them was a third of a small call's cost.
+  function succeeded(state: CallState, exports: GuestExports, budget: bigint, output: Uint8Array): GuestCallOutcome {
+    noteDroppedLogs(state);
+    return { ok: true, output, fuelUsed: fuelUsed(exports, budget), logs: state.logs, metrics: state.metrics };
+  }
+
+  function failed(state: CallState, exports: GuestExports | undefined, budget: bigint, code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome {
+    noteDroppedLogs(state);
+    return { ok: false, code, message, details, fuelUsed: fuelUsed(exports, budget), logs: state.logs, metrics: state.metrics };
+  }
+
+  function fuelExhausted(state: CallState, exports: GuestExports | undefined, budget: bigint, fuel: number): GuestCallOutcome {
+    return failed(state, exports, budget, 'SANDBOX.FUEL_EXHAUSTED', `the plugin used its whole fuel budget of ${fuel} instructions; raise limits.fuel or make the handler do less work per call`, { fuel });
+  }
+
   function invoke(module: unknown, plan: GuestModulePlan, request: GuestCallRequest, bridge: GuestHostBridge): GuestCallOutcome {
     recycle();
     if (request.fuel !== lastFuel) {
@@ -379,30 +405,9 @@ export function createGuestRuntime(): GuestRuntime {
     let exports: GuestExports | undefined;
     // Fuel the call is charged before its handler runs: the start function's, as on a fresh instance.
     let startFuel = 0n;
-
-    const memoryBytes = (): number => (exports === undefined ? 0 : exports.memory.buffer.byteLength);
-    const fuelLeft = (): bigint => (exports === undefined ? budget : exports[FUEL].value);
-    const used = (): number => {
-      const left = fuelLeft();
-      if (left < 0n) return Number(budget);
-      return Number(budget - left);
-    };
-    // Outcomes are built as literals of one shape: spreading them was a third of a small call's cost.
-    const dropped = (): void => {
-      if (state.droppedLogs > 0) state.logs.push({ level: 2, message: `${state.droppedLogs} more log entries were dropped (limit ${MAX_LOG_ENTRIES} per call)` });
-    };
-    const success = (output: Uint8Array): GuestCallOutcome => {
-      dropped();
-      return { ok: true, output, fuelUsed: used(), logs: state.logs, metrics: state.metrics };
-    };
-    const failure = (code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome => {
-      dropped();
-      return { ok: false, code, message, details, fuelUsed: used(), logs: state.logs, metrics: state.metrics };
-    };
-    const outOfFuel = (): GuestCallOutcome =>
-      failure('SANDBOX.FUEL_EXHAUSTED', `the plugin used its whole fuel budget of ${request.fuel} instructions; raise limits.fuel or make the handler do less work per call`, {
-        fuel: request.fuel,
-      });
+    // The outcome builders are made once per runtime, not as closures per call.
+    const failure = (code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome => failed(state, exports, budget, code, message, details);
+    const outOfFuel = (): GuestCallOutcome => fuelExhausted(state, exports, budget, request.fuel);
 
     let current: Warm | undefined;
     let ok = false;
@@ -429,9 +434,9 @@ export function createGuestRuntime(): GuestRuntime {
         if (version !== 1) {
           return failure('REGISTRY.ABI_MISMATCH', `the plugin reports ABI version ${version}; this host runs ABI 1`, { abi: version });
         }
-        if (plan.resettable && state.hostCalls === 0 && fuelLeft() >= 0n) {
+        if (plan.resettable && state.hostCalls === 0 && exports[FUEL].value >= 0n) {
           // forgeone_abi_version ran too; its fuel belongs to every call like the start function's.
-          startFuel = budget - fuelLeft();
+          startFuel = budget - exports[FUEL].value;
           const snapshot = new Uint8Array(exports.memory.buffer).slice();
           // What the start function wrote is in the snapshot; tracking starts from here.
           exports[WRITTEN].value = 0;
@@ -472,13 +477,14 @@ export function createGuestRuntime(): GuestRuntime {
           memoryMaxPages: request.memoryMaxPages,
         });
       }
-      if (inPtr + input.length > memoryBytes()) {
-        return failure('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${inPtr} for ${input.length} input bytes, beyond the plugin's memory (${memoryBytes()} bytes)`);
+      const inBuffer = exports.memory.buffer;
+      if (inPtr + input.length > inBuffer.byteLength) {
+        return failure('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${inPtr} for ${input.length} input bytes, beyond the plugin's memory (${inBuffer.byteLength} bytes)`);
       }
-      new Uint8Array(exports.memory.buffer, inPtr, input.length).set(input);
+      new Uint8Array(inBuffer, inPtr, input.length).set(input);
       if (current !== undefined) markHostWrite(current.holder, inPtr, input.length);
       const result = (handler as (ptr: number, len: number) => bigint)(inPtr, input.length);
-      if (fuelLeft() < 0n) return outOfFuel();
+      if (exports[FUEL].value < 0n) return outOfFuel();
       if (result < 0n) {
         ok = true;
         const detail = exports[GROW_REFUSED].value === 1 ? { result: Number(result), memoryGrowRefused: true } : { result: Number(result) };
@@ -492,15 +498,16 @@ export function createGuestRuntime(): GuestRuntime {
           maxOutputBytes: request.maxOutputBytes,
         });
       }
-      if (outPtr + outLen > memoryBytes()) {
-        return failure('SANDBOX.OUT_OF_BOUNDS', `${request.handler} returned output at [${outPtr}, ${outPtr + outLen}) but the plugin's memory is ${memoryBytes()} bytes`, {
+      const outBuffer = exports.memory.buffer;
+      if (outPtr + outLen > outBuffer.byteLength) {
+        return failure('SANDBOX.OUT_OF_BOUNDS', `${request.handler} returned output at [${outPtr}, ${outPtr + outLen}) but the plugin's memory is ${outBuffer.byteLength} bytes`, {
           ptr: outPtr,
           len: outLen,
-          memoryBytes: memoryBytes(),
+          memoryBytes: outBuffer.byteLength,
         });
       }
       ok = true;
-      return success(new Uint8Array(exports.memory.buffer, outPtr, outLen).slice());
+      return succeeded(state, exports, budget, new Uint8Array(outBuffer, outPtr, outLen).slice());
     } catch (error) {
       const f = error as Partial<Fault>;
       if (typeof f.sandboxCode === 'string') return failure(f.sandboxCode, f.message ?? f.sandboxCode, f.details);
@@ -510,7 +517,7 @@ export function createGuestRuntime(): GuestRuntime {
         return failure('SANDBOX.STACK_OVERFLOW', `the plugin exceeded the call stack (deep or unbounded recursion): ${message}`);
       }
       if (exports !== undefined && error instanceof wasm.RuntimeError) {
-        const pages = memoryBytes() / PAGE;
+        const pages = exports.memory.buffer.byteLength / PAGE;
         if (exports[GROW_REFUSED].value === 1 || pages >= request.memoryMaxPages) {
           return failure('SANDBOX.MEMORY_LIMIT', `the plugin trapped (${message}) after reaching its memory limit of ${request.memoryMaxPages} pages of 64 KiB; raise limits.memoryMiB or use less memory`, {
             memoryPages: pages,
@@ -537,3 +544,4 @@ export function createGuestRuntime(): GuestRuntime {
 
   return { invoke, recycle };
 }
+
