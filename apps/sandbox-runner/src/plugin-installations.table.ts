@@ -1,5 +1,5 @@
-import { ForgeOneError, PLUGIN_EVENT_TYPES, type CloudEvent, type PluginManifest, type StoredSignature } from '@forgeone/contracts';
-import type { SandboxHost } from '@forgeone/sandbox';
+import { ForgeOneError, type CloudEvent, type PluginManifest, type StoredSignature } from '@forgeone/contracts';
+import { installationChangeOf, installationKey, pluginEventOf, publishedVersionKey, type DesiredInstallation, type PublishedVersion, type SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
 
 /** One plugin version installed in one environment of one tenant. */
@@ -25,25 +25,6 @@ export interface InstallationLease {
   release(): void;
 }
 
-export interface PublishedVersion {
-  readonly digest: string;
-  readonly manifestDigest: string;
-  readonly manifest: PluginManifest;
-  readonly signature: StoredSignature | undefined;
-  readonly privateEgress: readonly string[];
-}
-
-/** The version_published data the table keeps. */
-export function publishedVersionOf(data: Record<string, unknown>): PublishedVersion {
-  return {
-    digest: data.digest as string,
-    manifestDigest: data.manifestDigest as string,
-    manifest: data.manifest as PluginManifest,
-    signature: data.signature as StoredSignature | undefined,
-    privateEgress: Array.isArray(data.privateEgress) ? (data.privateEgress as string[]) : [],
-  };
-}
-
 export interface PluginInstallationsDeps {
   readonly host: SandboxHost;
   /**
@@ -65,8 +46,6 @@ class Slot {
   loading: Promise<void> | undefined;
   constructor(readonly installed: InstalledVersion) {}
 }
-
-type Data = Record<string, unknown>;
 
 /**
  * The runner's view of what is installed where, fed by the plugin events in stream order.
@@ -115,23 +94,12 @@ export class PluginInstallations {
 
   /** Applies one plugin event (any other type is ignored) and records its sequence. */
   async apply(event: CloudEvent, sequence: number): Promise<void> {
-    const data = event.data as Data;
-    const tenant = event.tenant;
-    switch (event.type) {
-      case PLUGIN_EVENT_TYPES.versionPublished:
-        this.versions.set(versionKey(tenant, data.name as string, data.version as string), publishedVersionOf(data));
-        break;
-      case PLUGIN_EVENT_TYPES.installed:
-      case PLUGIN_EVENT_TYPES.upgraded:
-      // A rollback is a swap like an upgrade, only to a lower version.
-      case PLUGIN_EVENT_TYPES.rolledBack:
-        await this.install(tenant, data.environment as string, data.name as string, data.version as string, data.digest as string);
-        break;
-      case PLUGIN_EVENT_TYPES.removed:
-        this.remove(tenant, data.environment as string, data.name as string);
-        break;
-      default:
-        break;
+    const plugin = pluginEventOf(event);
+    if (plugin !== undefined) {
+      const change = installationChangeOf(plugin);
+      if (change.kind === 'published') this.versions.set(change.key, change.version);
+      else if (change.kind === 'installed') await this.install(change.key, change.installation);
+      else this.remove(change.key);
     }
     this.advance(sequence);
   }
@@ -168,7 +136,7 @@ export class PluginInstallations {
    * on first use; undefined when nothing is installed there. Release the lease when the call ends.
    */
   async acquire(tenant: string, environment: string, name: string): Promise<InstallationLease | undefined> {
-    const slot = this.current.get(slotKey(tenant, environment, name));
+    const slot = this.current.get(installationKey(tenant, environment, name));
     if (slot === undefined) return undefined;
     const lease = this.lease(slot);
     try {
@@ -182,7 +150,7 @@ export class PluginInstallations {
 
   /** {@link acquire} without waiting, for a version whose module is loaded already; undefined otherwise. */
   acquireLoaded(tenant: string, environment: string, name: string): InstallationLease | undefined {
-    const slot = this.current.get(slotKey(tenant, environment, name));
+    const slot = this.current.get(installationKey(tenant, environment, name));
     return slot?.loaded ? this.lease(slot) : undefined;
   }
 
@@ -193,8 +161,8 @@ export class PluginInstallations {
     await this.deps.host.close();
   }
 
-  private async install(tenant: string, environment: string, name: string, version: string, digest: string): Promise<void> {
-    let published = this.versions.get(versionKey(tenant, name, version));
+  private async install(id: string, { tenant, environment, name, version, digest }: DesiredInstallation): Promise<void> {
+    let published = this.versions.get(publishedVersionKey(tenant, name, version));
     if (published === undefined) {
       published = await this.deps.published(tenant, name, version);
       if (published === undefined) {
@@ -204,9 +172,8 @@ export class PluginInstallations {
           version,
         });
       }
-      this.versions.set(versionKey(tenant, name, version), published);
+      this.versions.set(publishedVersionKey(tenant, name, version), published);
     }
-    const id = slotKey(tenant, environment, name);
     const previous = this.current.get(id);
     const slot = new Slot({
       tenant,
@@ -241,8 +208,7 @@ export class PluginInstallations {
     if (previous !== undefined) this.retire(previous);
   }
 
-  private remove(tenant: string, environment: string, name: string): void {
-    const id = slotKey(tenant, environment, name);
+  private remove(id: string): void {
     const previous = this.current.get(id);
     if (previous === undefined) return;
     this.current.delete(id);
@@ -317,12 +283,4 @@ const MODULE_REFUSALS = new Set(['REGISTRY.WASM_INVALID', 'REGISTRY.ABI_MISMATCH
 
 function refusesModule(error: unknown): boolean {
   return error instanceof ForgeOneError && (MODULE_REFUSALS.has(error.code) || error.code.startsWith('SIGNATURE.'));
-}
-
-function slotKey(tenant: string, environment: string, name: string): string {
-  return `${tenant}\u0000${environment}\u0000${name}`;
-}
-
-function versionKey(tenant: string, name: string, version: string): string {
-  return `${tenant}\u0000${name}\u0000${version}`;
 }

@@ -3,7 +3,7 @@ import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
 import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, type Names } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { PluginStorage } from '@forgeone/plugin-storage';
-import { SandboxHost } from '@forgeone/sandbox';
+import { pluginEventOf, publishedVersionOf, SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
 import type { Logger } from '@forgeone/telemetry';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
@@ -13,7 +13,7 @@ import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common
 import { TenantEventsWriter } from './tenant-events.writer.js';
 import { PluginHostHooks } from './plugin-host.hooks.js';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
-import { PluginInstallations, publishedVersionOf } from './plugin-installations.table.js';
+import { PluginInstallations } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
 import { PluginStorageReport } from './plugin-storage.report.js';
 import type { SandboxRunnerOptions } from './sandbox-runner.config.js';
@@ -62,8 +62,11 @@ export class SandboxRunner implements OnModuleDestroy {
       wasm: (installed) => this.verifier.load(installed),
       published: async (tenant, name, version) => {
         const stored = await events.read(PLUGIN_AGGREGATE, `${tenant}:${name}`);
-        const found = stored.find((s) => s.event.type === PLUGIN_EVENT_TYPES.versionPublished && (s.event.data as { version?: string }).version === version);
-        return found === undefined ? undefined : publishedVersionOf(found.event.data as Record<string, unknown>);
+        for (const { event } of stored) {
+          const plugin = pluginEventOf(event);
+          if (plugin?.type === PLUGIN_EVENT_TYPES.versionPublished && plugin.data.version === version) return publishedVersionOf(plugin.data);
+        }
+        return undefined;
       },
       logger,
     });

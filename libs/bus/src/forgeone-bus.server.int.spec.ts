@@ -16,7 +16,8 @@ import { BusClient } from './bus.client.js';
 import { BusCommandRegistry } from './bus-command.registry.js';
 import { BusContext, EventContext } from './bus.context.js';
 import { BusModule } from './bus.module.js';
-import { ForgeOneBusServer, REFUSED_EVENT_PATTERN, type RefusedEvent } from './forgeone-bus.server.js';
+import { REFUSED_EVENT_PATTERN, type RefusedEvent } from './bus-event.consumer.js';
+import { ForgeOneBusServer } from './forgeone-bus.server.js';
 import { HaltConsumerError } from './halt-consumer.error.js';
 import { connectNats } from './nats.connection.js';
 

@@ -1,4 +1,7 @@
-export { ForgeOneBusServer, REFUSED_EVENT_PATTERN, type BusConsumerOptions, type ForgeOneBusServerOptions, type ReadinessChecks, type RefusedEvent } from './forgeone-bus.server.js';
+export { ForgeOneBusServer, type ForgeOneBusServerOptions } from './forgeone-bus.server.js';
+export { REFUSED_EVENT_PATTERN, type RefusedEvent } from './bus-event.consumer.js';
+export { type ReadinessChecks } from './bus-health.responder.js';
+export { type BusConsumerOptions } from './durable-consumer.config.js';
 export { BusCommandRegistry, type DirectCommandHandler } from './bus-command.registry.js';
 export { BusClient, type BusRequestOptions } from './bus.client.js';
 export { BusContext, EventContext } from './bus.context.js';

@@ -18,7 +18,7 @@ export {
 } from './abi-v1.contract.js';
 export { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader.js';
 export { WasmBinaryWriter } from './wasm-binary.writer.js';
-export { InstructionKind, readInstruction, WasmRewriteError, type WasmUnsupportedFeature } from './wasm-instruction.decoder.js';
+export { InstructionKind, readInstruction, WasmInstructionIterator, WasmRewriteError, type WasmInstruction, type WasmUnsupportedFeature } from './wasm-instruction.decoder.js';
 export { METERING_EXPORTS, RESERVED_EXPORT_PREFIX, meterWasmModule, type MeteredWasmModule, type MeterWasmOptions, type WriteTracking } from './wasm-metering.rewriter.js';
 export { formatSignature, inspectWasmModule, readFunctionBody } from './wasm-module.inspector.js';
 export {

@@ -2,6 +2,9 @@
  * Appends WebAssembly binary encodings to a growable buffer: raw bytes, LEB128 integers,
  * names and size-prefixed sections. The counterpart of {@link WasmBinaryReader} for rewriters.
  */
+// Below this many bytes a copy loop is faster than TypedArray#set (which has a high fixed cost).
+const SHORT_COPY = 64;
+
 export class WasmBinaryWriter {
   private buffer: Uint8Array;
   private length = 0;
@@ -31,9 +34,30 @@ export class WasmBinaryWriter {
   }
 
   bytes(values: Uint8Array | readonly number[]): this {
-    this.reserve(values.length);
-    this.buffer.set(values, this.length);
-    this.length += values.length;
+    const n = values.length;
+    this.reserve(n);
+    if (n < SHORT_COPY) {
+      // A loop beats TypedArray#set for the few bytes of most injected sequences.
+      const buffer = this.buffer;
+      for (let i = 0, at = this.length; i < n; i++, at++) buffer[at] = values[i];
+    } else {
+      this.buffer.set(values, this.length);
+    }
+    this.length += n;
+    return this;
+  }
+
+  /** `source[start, end)`, without making a view of it first. */
+  copy(source: Uint8Array, start: number, end: number): this {
+    const n = end - start;
+    this.reserve(n);
+    const buffer = this.buffer;
+    if (n < SHORT_COPY) {
+      for (let i = start, at = this.length; i < end; i++, at++) buffer[at] = source[i];
+    } else {
+      buffer.set(source.subarray(start, end), this.length);
+    }
+    this.length += n;
     return this;
   }
 
@@ -72,6 +96,17 @@ export class WasmBinaryWriter {
   /** A section: its id, the size of `content` as LEB128, then `content`. */
   section(id: number, content: Uint8Array): this {
     return this.byte(id).varUint(content.length).bytes(content);
+  }
+
+  /** Forgets what was written, keeping the buffer for reuse. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
+  /** A view (not a copy) of bytes written from `start` to `end`; valid until the next write. */
+  view(start = 0, end = this.length): Uint8Array {
+    return this.buffer.subarray(start, end);
   }
 
   /** A copy of what was written. */

@@ -86,18 +86,61 @@ function readBlockType(reader: WasmBinaryReader): void {
   if (byte & 0x40) unsupported(reader, start, 'function-references', `block type ${hex(first)}`);
 }
 
-function readMemArg(reader: WasmBinaryReader): void {
+/** Reads a load's or store's alignment and returns its static offset. */
+function readMemArg(reader: WasmBinaryReader): number {
   const start = reader.offset;
   const align = reader.varUint('memory alignment');
   // Bit 6 of the alignment announces an explicit memory index (multi-memory).
   if (align >= 64) unsupported(reader, start, 'multi-memory', 'a memory index in a load or store');
-  skipLeb(reader, 5, 'memory offset');
+  return reader.varUint('memory offset');
 }
 
 function readMemoryIndexZero(reader: WasmBinaryReader, what: string): void {
   const start = reader.offset;
   if (reader.u8(what) !== 0x00) unsupported(reader, start, 'multi-memory', `a memory index other than 0 in ${what}`);
 }
+
+/**
+ * The instruction an iterator stands on: where it starts, its opcode (and 0xfc sub-opcode), how it
+ * affects control flow and the one immediate the rewriter needs, read and range-checked by the
+ * binary reader: the function index of `call` and `ref.func`, the type index of `call_indirect`, the
+ * index of `local.*`, `global.*` and `table.get/set`, the static offset of a load or store, the first
+ * index of a 0xfc instruction that has one; 0 for the others.
+ */
+export interface WasmInstruction {
+  at: number;
+  op: number;
+  /** The 0xfc sub-opcode; -1 for other opcodes. */
+  sub: number;
+  kind: InstructionKind;
+  immediate: number;
+}
+
+/**
+ * Walks the instructions of a region (a function body after its locals, a constant expression)
+ * one at a time, reusing one {@link WasmInstruction} so a walk over a large module allocates nothing
+ * per instruction. `offset` is where the next instruction starts.
+ */
+export class WasmInstructionIterator {
+  readonly current: WasmInstruction = { at: 0, op: 0, sub: -1, kind: K.plain, immediate: 0 };
+
+  constructor(readonly reader: WasmBinaryReader) {}
+
+  get atEnd(): boolean {
+    return this.reader.atEnd;
+  }
+
+  get offset(): number {
+    return this.reader.offset;
+  }
+
+  /** Decodes the next instruction into {@link current} and returns its kind. */
+  next(): InstructionKind {
+    return decodeInstruction(this.reader, this.current);
+  }
+}
+
+const scratch: WasmInstruction = { at: 0, op: 0, sub: -1, kind: K.plain, immediate: 0 };
 
 /**
  * Reads one instruction, leaving the reader after its immediates, and says how it affects
@@ -109,11 +152,23 @@ function readMemoryIndexZero(reader: WasmBinaryReader, what: string): void {
  * @throws {WasmFormatError} when an immediate is truncated or malformed.
  */
 export function readInstruction(reader: WasmBinaryReader): InstructionKind {
+  return decodeInstruction(reader, scratch);
+}
+
+function decodeInstruction(reader: WasmBinaryReader, ins: WasmInstruction): InstructionKind {
   const start = reader.offset;
   const op = reader.u8('opcode');
+  ins.at = start;
+  ins.op = op;
+  ins.sub = -1;
+  ins.immediate = 0;
+  return (ins.kind = decodeOperands(reader, ins, op, start));
+}
+
+function decodeOperands(reader: WasmBinaryReader, ins: WasmInstruction, op: number, start: number): InstructionKind {
   if (op >= 0x45 && op <= 0xc4) return K.plain; // numeric operators and sign extension: no immediates
   if (op >= 0x28 && op <= 0x3e) {
-    readMemArg(reader);
+    ins.immediate = readMemArg(reader);
     return K.plain;
   }
   switch (op) {
@@ -149,11 +204,11 @@ export function readInstruction(reader: WasmBinaryReader): InstructionKind {
     case 0x0f: // return
       return K.jump;
     case 0x10: // call
-      skipLeb(reader, 5, 'function index');
+      ins.immediate = reader.varUint('function index');
       return K.call;
     case 0x11: // call_indirect: type index, table index
-      skipLeb(reader, 5, 'type index');
-      skipLeb(reader, 5, 'table index');
+      ins.immediate = reader.varUint('type index');
+      reader.varUint('table index');
       return K.call;
     case 0x1a: // drop
     case 0x1b: // select
@@ -176,7 +231,7 @@ export function readInstruction(reader: WasmBinaryReader): InstructionKind {
     case 0x25: // table.get
     case 0x26: // table.set
     case 0xd2: // ref.func
-      skipLeb(reader, 5, 'index');
+      ins.immediate = reader.varUint('index');
       return K.plain;
     case 0x3f: // memory.size
       readMemoryIndexZero(reader, 'memory.size');
@@ -204,7 +259,7 @@ export function readInstruction(reader: WasmBinaryReader): InstructionKind {
       return K.plain;
     }
     case 0xfc:
-      return readPrefixedFC(reader, start);
+      return readPrefixedFC(reader, ins, start);
     case 0xfd:
       return unsupported(reader, start, 'simd', 'a SIMD instruction (prefix 0xfd)');
     case 0xfe:
@@ -235,16 +290,17 @@ export function readInstruction(reader: WasmBinaryReader): InstructionKind {
   }
 }
 
-function readPrefixedFC(reader: WasmBinaryReader, start: number): InstructionKind {
+function readPrefixedFC(reader: WasmBinaryReader, ins: WasmInstruction, start: number): InstructionKind {
   const sub = reader.varUint('0xfc sub-opcode');
+  ins.sub = sub;
   if (sub <= 7) return K.plain; // saturating truncation
   switch (sub) {
     case 8: // memory.init data, mem
-      skipLeb(reader, 5, 'data index');
+      ins.immediate = reader.varUint('data index');
       readMemoryIndexZero(reader, 'memory.init');
       return K.plain;
     case 9: // data.drop
-      skipLeb(reader, 5, 'data index');
+      ins.immediate = reader.varUint('data index');
       return K.plain;
     case 10: // memory.copy dst, src
       readMemoryIndexZero(reader, 'memory.copy');
@@ -255,14 +311,14 @@ function readPrefixedFC(reader: WasmBinaryReader, start: number): InstructionKin
       return K.plain;
     case 12: // table.init elem, table
     case 14: // table.copy dst, src
-      skipLeb(reader, 5, 'index');
-      skipLeb(reader, 5, 'table index');
+      ins.immediate = reader.varUint('index');
+      reader.varUint('table index');
       return K.plain;
     case 13: // elem.drop
     case 15: // table.grow
     case 16: // table.size
     case 17: // table.fill
-      skipLeb(reader, 5, 'index');
+      ins.immediate = reader.varUint('index');
       return K.plain;
     default:
       return unsupported(reader, start, 'unknown-opcode', `instruction 0xfc ${sub}`);

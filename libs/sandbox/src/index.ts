@@ -17,3 +17,15 @@ export {
 } from './sandbox.types.js';
 export { LocalHostHooks, HttpFixturesSchema, parseHttpFixtures, type HttpFixtures, type LocalHookNote } from './local-host.hooks.js';
 export { runPluginTests, type PluginTestVectorResult, type RunPluginTestsInput } from './plugin-test.runner.js';
+export {
+  evolveInstallation,
+  installationChangeOf,
+  installationKey,
+  pluginEventOf,
+  publishedVersionKey,
+  publishedVersionOf,
+  type DesiredInstallation,
+  type InstallationChange,
+  type PluginCloudEvent,
+  type PublishedVersion,
+} from './plugin-installations.fold.js';

@@ -1,0 +1,227 @@
+import { HEADERS, type Names, type ServiceName } from '@forgeone/contracts';
+import { ReplayGuard, type EventAuthorship, type EventRefusal, type OpenedEvent } from '@forgeone/event-store';
+import { SpanKind, extractTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
+import type { MessageHandler } from '@nestjs/microservices';
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+import { EventContext } from './bus.context.js';
+import { invokeHandlerChain, type MissingFilterWarning } from './bus-handler.invocation.js';
+import { durableConsumerConfig, durableConsumerDrift, type BusConsumerOptions, type DurableConsumerConfig } from './durable-consumer.config.js';
+import { isHaltConsumerError } from './halt-consumer.error.js';
+import { natsHeaderCarrier } from './nats-header.carrier.js';
+
+/**
+ * The pattern of the handler that receives events refused as not written by their aggregate's
+ * owner (`@EventPattern(REFUSED_EVENT_PATTERN)`), payload {@link RefusedEvent}. Without one, a
+ * refused event is logged and acknowledged. Either way no other handler sees it.
+ */
+export const REFUSED_EVENT_PATTERN = 'forgeone.refused-event';
+
+/** A stream message the consumer refused, as the refused-event handler receives it. */
+export interface RefusedEvent {
+  readonly refusal: EventRefusal;
+  /** The message's payload as stored (never parsed as trusted). */
+  readonly data: Uint8Array;
+  /** When the stream stored it (RFC 3339). */
+  readonly storedAt: string;
+}
+
+export interface BusEventConsumerOptions {
+  readonly connection: NatsConnection;
+  readonly names: Names;
+  readonly service: ServiceName;
+  readonly consumer: BusConsumerOptions;
+  /** Verifies who wrote each event before it is parsed. */
+  readonly authorship: EventAuthorship;
+  /** `@EventPattern` handlers by event type, `*` for any type, {@link REFUSED_EVENT_PATTERN} for refusals. */
+  readonly handlers: ReadonlyMap<string, MessageHandler>;
+  readonly logger: Logger;
+  readonly missingFilter: MissingFilterWarning;
+}
+
+const DEFAULT_BACKOFF_MS = [1_000, 5_000, 15_000, 30_000, 60_000];
+
+/**
+ * Consumes the event stream through one durable pull consumer with explicit acks: verifies each
+ * event's writer before parsing it, hands it to its handler in a consumer span, acks on success,
+ * naks with backoff on failure, and stops for good on a {@link HaltConsumerError}.
+ */
+export class BusEventConsumer {
+  private messages?: ConsumerMessages;
+  private loop?: Promise<void>;
+  private readonly replays?: ReplayGuard;
+  private halted?: string;
+  private closing = false;
+
+  constructor(private readonly options: BusEventConsumerOptions) {
+    if (options.consumer.refuseReplays) this.replays = new ReplayGuard();
+  }
+
+  /** Why the consumer halted, if it did. */
+  get haltReason(): string | undefined {
+    return this.halted;
+  }
+
+  /** Creates or reconciles the durable, then starts pulling. */
+  async start(): Promise<void> {
+    const { connection, names } = this.options;
+    const opts = this.options.consumer;
+    const jsm = await jetstreamManager(connection, { checkAPI: false });
+    let wanted: DurableConsumerConfig;
+    if (opts.resumeFrom) {
+      const start = await opts.resumeFrom();
+      await jsm.consumers.delete(names.stream, opts.durable).catch((error: unknown) => {
+        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+      });
+      wanted = durableConsumerConfig(names, opts, start);
+    } else {
+      wanted = durableConsumerConfig(names, opts);
+    }
+    await this.ensureDurable(jsm, wanted);
+    const consumer = await jetstream(connection).consumers.get(names.stream, opts.durable);
+    // Pull no more than can be in flight; with max_ack_pending 1 this keeps strict order.
+    this.messages = await consumer.consume({ max_messages: Math.min(wanted.max_ack_pending, 256) });
+    void this.watchStatus(this.messages);
+    this.loop = this.consume(this.messages);
+  }
+
+  /** Stops pulling and waits for the event in hand. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.messages?.close().catch(() => undefined);
+    await this.loop;
+  }
+
+  private async ensureDurable(jsm: JetStreamManager, wanted: DurableConsumerConfig): Promise<void> {
+    const { names, service } = this.options;
+    const durable = wanted.durable_name;
+    try {
+      const info = await jsm.consumers.info(names.stream, durable);
+      const drift = durableConsumerDrift(info.config, wanted);
+      if (drift.kind === 'fixed') {
+        throw new Error(
+          `durable consumer ${durable} on ${names.stream} has ${drift.field} ${String(drift.existing)} but ${service} needs ${String(drift.wanted)}, which JetStream cannot change in place; delete that consumer and restart ${service} to recreate it`,
+        );
+      }
+      if (drift.kind === 'update') {
+        this.options.logger.info({ consumer: durable, changes: drift.changes }, 'durable consumer settings changed; updating it');
+        await jsm.consumers.update(names.stream, durable, drift.changes);
+      }
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+        throw new Error(`event stream ${names.stream} does not exist; an operator provisions it with \`forgeone admin setup\` before ${service} starts`, { cause: error });
+      }
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+      await jsm.consumers.add(names.stream, wanted);
+    }
+  }
+
+  private async consume(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const msg of messages) {
+        if (this.halted || this.closing) break;
+        await this.handle(msg);
+      }
+    } catch (error) {
+      if (!this.closing) this.options.logger.error({ err: error, consumer: this.options.consumer.durable }, 'event consumer stopped');
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const parent = extractTraceContext(natsHeaderCarrier(msg.headers));
+    // The header is unverified: it only names the span.
+    const type = msg.headers?.has(HEADERS.eventType) ? msg.headers.get(HEADERS.eventType).slice(0, 128) : 'unknown';
+    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': String(msg.seq), 'forgeone.delivery': msg.info.deliveryCount };
+    await withSpan(`forgeone.evt ${type}`, { kind: SpanKind.CONSUMER, parent, attributes }, async (span) => {
+      let opened: OpenedEvent;
+      try {
+        // Who wrote it is checked before the payload is parsed.
+        opened = this.options.authorship.open(msg);
+      } catch (error) {
+        this.fail(msg, error, span, 'event is not a valid CloudEvent');
+        return;
+      }
+      if (!opened.ok) {
+        await this.refuse(msg, opened.refusal, span);
+        return;
+      }
+      const event = opened.event;
+      const first = this.replays?.replayOf(event.id, msg.seq);
+      if (first !== undefined) {
+        await this.refuse(msg, this.options.authorship.replayRefusal(msg, event, first), span);
+        return;
+      }
+      const handler = this.options.handlers.get(event.type) ?? this.options.handlers.get('*');
+      if (!handler) {
+        await this.ack(msg);
+        return;
+      }
+      await this.run(handler, event, msg, span);
+    });
+  }
+
+  // A forgery must not stop the consumer (one publish would halt the projector): it is logged,
+  // handed to the refused-event handler if there is one, and acknowledged.
+  private async refuse(msg: JsMsg, refusal: EventRefusal, span: Span): Promise<void> {
+    span.setAttribute('forgeone.refused', refusal.reason);
+    this.options.logger.error({ refusal, consumer: this.options.consumer.durable }, 'refused an event its aggregate owner did not write; it changes no state');
+    const handler = this.options.handlers.get(REFUSED_EVENT_PATTERN);
+    if (!handler) {
+      await this.ack(msg);
+      return;
+    }
+    const refused: RefusedEvent = { refusal, data: msg.data, storedAt: new Date(Math.floor(Number(msg.info.timestampNanos) / 1e6)).toISOString() };
+    await this.run(handler, refused, msg, span);
+  }
+
+  private async run(handler: MessageHandler, payload: unknown, msg: JsMsg, span: Span): Promise<void> {
+    try {
+      await invokeHandlerChain(handler, payload, new EventContext([msg.subject, msg.headers, msg.seq, msg.info.deliveryCount, this.options.names.stream]));
+    } catch (error) {
+      if (isHaltConsumerError(error)) {
+        this.halt(error.reason, msg, span);
+        return;
+      }
+      this.fail(msg, error, span, 'event handler failed');
+      return;
+    }
+    await this.ack(msg);
+  }
+
+  private async ack(msg: JsMsg): Promise<void> {
+    try {
+      if (!(await msg.ackAck())) this.options.logger.warn({ sequence: msg.seq }, 'event ack was not confirmed; it may be delivered again');
+    } catch (error) {
+      this.options.logger.warn({ err: error, sequence: msg.seq }, 'event ack was not confirmed; it may be delivered again');
+    }
+  }
+
+  private fail(msg: JsMsg, error: unknown, span: Span, what: string): void {
+    const backoff = this.options.consumer.backoffMs?.length ? this.options.consumer.backoffMs : DEFAULT_BACKOFF_MS;
+    const delay = backoff[Math.min(msg.info.deliveryCount - 1, backoff.length - 1)];
+    span.recordException(error instanceof Error ? error : new Error(String(error)));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: what });
+    this.options.missingFilter.check(error);
+    this.options.logger.error({ err: error, sequence: msg.seq, subject: msg.subject, deliveryCount: msg.info.deliveryCount, retryInMs: delay }, what);
+    msg.nak(delay);
+  }
+
+  private halt(reason: string, msg: JsMsg, span: Span): void {
+    this.halted = reason;
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `consumer halted: ${reason}` });
+    this.options.logger.error(
+      { consumer: this.options.consumer.durable, sequence: msg.seq, subject: msg.subject, reason },
+      'event consumer halted; fix the cause and restart the service to resume from this event',
+    );
+    void this.messages?.close();
+  }
+
+  private async watchStatus(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if (s.type === 'heartbeats_missed' || s.type === 'consumer_not_found' || s.type === 'consumer_deleted' || s.type === 'stream_not_found' || s.type === 'exceeded_limits') {
+        this.options.logger.warn({ consumer: this.options.consumer.durable, status: s }, 'event consumer status');
+      }
+    }
+  }
+}
