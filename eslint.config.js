@@ -2,6 +2,8 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 /** Layering: apps → infra/domain → contracts. Domain code stays free of frameworks and I/O. */
+/** Bounded contexts (`scope:*` tags in each package.json's `nx.tags`); `shared` and `cli` have rules of their own. */
+const SCOPES = ['audit', 'gateway', 'policy', 'registry', 'sandbox', 'signer'];
 const FRAMEWORK_AND_IO = ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'node:crypto', 'crypto', 'node:fs', 'fs', 'node:net', 'node:http'];
 
 export default tseslint.config(
@@ -22,6 +24,11 @@ export default tseslint.config(
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra'] },
             { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra', 'type:test'] },
+            // Bounded contexts: a project uses its own context and the shared libs, never another context's.
+            ...SCOPES.map((scope) => ({ sourceTag: `scope:${scope}`, onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:shared'] })),
+            // The CLI runs plugins on the author's machine with the platform's own sandbox and build.
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:sandbox', 'scope:shared'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
           ],
         },
       ],

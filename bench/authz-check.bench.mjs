@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanUpOnInterrupt, measureAsync, measureSync, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { authzCheckReport } from './report-rows.mjs';
 
 const entry = join(root, 'apps', 'policy', 'dist', 'main.js');
 if (!existsSync(entry) || !existsSync(join(root, 'libs', 'authz', 'dist', 'index.js'))) {
@@ -188,11 +189,16 @@ const raw = results[0];
 const rows = results.map((r) => ({ ...r, p50VsRawCedar: Number((r.p50Us / raw.p50Us).toFixed(2)), throughputVsRawCedar: Number((r.perSecond / raw.perSecond).toFixed(3)) }));
 const header = ['scenario', 'mode', 'n', 'decisions/s', 'p50 µs', 'p99 µs', 'p50 × raw', 'throughput × raw'];
 printTable(header, rows.map((r) => [r.scenario, r.mode, r.n, r.perSecond, r.p50Us, r.p99Us, r.p50VsRawCedar, r.throughputVsRawCedar]));
-await writeResults('authz-check', {
-  cedar: cedar.getCedarVersion(),
-  nats: redactNatsUrl(NATS_URL),
-  request: { principal: principal.id, role: 'developer', action, resource },
-  n: N,
-  concurrency: CONCURRENCY,
-  results: rows,
-});
+const report = authzCheckReport(rows);
+await writeResults(
+  'authz-check',
+  {
+    cedar: cedar.getCedarVersion(),
+    nats: redactNatsUrl(NATS_URL),
+    request: { principal: principal.id, role: 'developer', action, resource },
+    n: N,
+    concurrency: CONCURRENCY,
+    results: rows,
+  },
+  report,
+);

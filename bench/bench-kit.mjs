@@ -99,15 +99,35 @@ export function printTable(header, rows) {
   }
 }
 
-/** Writes bench/results/<name>.json with the machine facts every result needs beside its numbers. */
-export async function writeResults(name, data) {
+/** The machine a result was measured on: what a reader needs to judge the numbers beside them. */
+export function machineFacts() {
+  const cores = cpus();
+  return { node: process.version, cpus: cores.length, cpuModel: cores[0]?.model?.trim() ?? 'unknown', loadavg: loadavg().map((l) => Number(l.toFixed(2))) };
+}
+
+/**
+ * Writes bench/results/<name>.json: the machine and time, `report` (the rows bench/report.mjs puts in
+ * bench/README.md's table) and the bench's own detail. Each report row is
+ * `{ what, baseline, measured, ratio, target, met }`: `baseline` and `measured` are short texts with units,
+ * `ratio` is measured over the baseline measured in the same run, `target` a text or null when none is
+ * set, and `met` true, false or null (no target).
+ */
+export async function writeResults(name, data, report) {
   const out = join(repoRoot, 'bench', 'results', `${name}.json`);
   await mkdir(dirname(out), { recursive: true });
-  const doc = { benchmark: name, at: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg(), ...data };
+  for (const row of report) {
+    for (const key of ['what', 'baseline', 'measured', 'ratio', 'target', 'met']) {
+      if (!(key in row)) throw new Error(`report row "${row.what}" of ${name} has no ${key}`);
+    }
+  }
+  const doc = { benchmark: name, at: new Date().toISOString(), machine: machineFacts(), report, ...data };
   await writeFile(out, `${JSON.stringify(doc, null, 2)}\n`);
   console.log(`\nwrote ${out}`);
   return out;
 }
+
+/** A number rounded for a report cell: 3 significant digits, at most 2 decimals. */
+export const sig3 = (value) => Number(Number(value).toPrecision(3));
 
 /** A NATS URL without credentials, for result files. */
 export const redactNatsUrl = (url) => url.replace(/\/\/[^@]*@/, '//');

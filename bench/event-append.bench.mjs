@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanUpOnInterrupt, measureInterleaved, measureSync, printTable, redactNatsUrl, repoRoot as root, writeResults } from './bench-kit.mjs';
+import { eventAppendReport } from './report-rows.mjs';
 
 if (!existsSync(join(root, 'libs', 'event-store', 'dist', 'index.js'))) {
   console.error('Not built: libs/event-store/dist/index.js missing. Run `npm run build` first.');
@@ -176,7 +177,7 @@ try {
     target: TARGET,
     results,
     crypto: crypto.map((c) => ({ ...c, meanUs: Number((1e6 / c.perSecond).toFixed(1)) })),
-  });
+  }, eventAppendReport(results, TARGET));
 } finally {
   await cleanup();
 }

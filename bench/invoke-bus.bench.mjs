@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanUpOnInterrupt, measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { invokeBusReport } from './report-rows.mjs';
 
 for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']) {
   if (!existsSync(join(root, built))) {
@@ -226,12 +227,16 @@ printTable(
 );
 console.log(`target: dispatch p50 < 30 µs: ${dispatch.every((d) => d.dispatchP50Us < 30) ? 'met' : 'not met'}`);
 
-await writeResults('invoke-bus', {
-  nats: redactNatsUrl(NATS_URL),
-  request: { subject: `forgeone.invoke.${ENVIRONMENT}.${PLUGIN}`, body: decoder.decode(body), sampleReply: invokeReply },
-  n: N,
-  concurrency: CONCURRENCY,
-  results: rows,
-  target: { invokeP50LimitUs: target, invokeP50Us: seqInvoke.p50Us, met: seqInvoke.p50Us <= target },
-  dispatch,
-});
+await writeResults(
+  'invoke-bus',
+  {
+    nats: redactNatsUrl(NATS_URL),
+    request: { subject: `forgeone.invoke.${ENVIRONMENT}.${PLUGIN}`, body: decoder.decode(body), sampleReply: invokeReply },
+    n: N,
+    concurrency: CONCURRENCY,
+    results: rows,
+    target: { invokeP50LimitUs: target, invokeP50Us: seqInvoke.p50Us, met: seqInvoke.p50Us <= target },
+    dispatch,
+  },
+  invokeBusReport(rows, dispatch),
+);

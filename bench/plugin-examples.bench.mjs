@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { SandboxHost } from '../libs/sandbox/dist/index.js';
 import { listExamples } from '../examples/plugins/plugin-builder.mjs';
 import { percentiles, printTable, writeResults } from './bench-kit.mjs';
+import { pluginExamplesReport } from './report-rows.mjs';
 
 const quick = process.argv.includes('--quick');
 const LANGUAGE = { wat: 'WAT', assemblyscript: 'AssemblyScript', rust: 'Rust' };
@@ -130,4 +131,4 @@ printTable(
   ['example', 'language', 'size', 'input', 'raw V8 µs', 'runInline µs', 'inline / raw', 'worker p50 µs', 'worker p99 µs', 'fuel'],
   rows.map((r) => [r.example, r.language, `${(r.sizeBytes / 1024).toFixed(1)} KiB`, r.input, us(r.rawUs), us(r.inlineUs), r.inlineOverRaw === undefined ? undefined : `${r.inlineOverRaw.toFixed(2)}×`, us(r.workerP50Us), us(r.workerP99Us), r.fuel]),
 );
-await writeResults('plugin-examples', { quick, rows });
+await writeResults('plugin-examples', { quick, rows }, pluginExamplesReport(rows));

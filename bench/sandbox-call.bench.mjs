@@ -5,7 +5,7 @@
 // plugin run by the Extism JS host (@extism/extism, foreground), a peer measured in the same run.
 // The Rust echo (bench/plugins/echo-rs, sdk/rust) is built from source with Debian's toolchain.
 // Run after a build: node bench/sandbox-call.bench.mjs [--quick]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import wabtInit from 'wabt';
 import { SandboxHost } from '../libs/sandbox/dist/index.js';
 import { meterWasmModule, METERING_EXPORTS } from '../libs/plugin-abi/dist/index.js';
 import { buildRust } from '../examples/plugins/plugin-builder.mjs';
+import { writeResults } from './bench-kit.mjs';
+import { sandboxCallReport } from './report-rows.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -378,7 +380,4 @@ const targets = {
 };
 console.log('Targets:', Object.entries(targets).map(([k, v]) => `${k} ${v ? 'met' : 'NOT met'}`).join(', '));
 
-const results = { bench: 'sandbox-call', targets, node: process.version, date: new Date().toISOString(), quick, inline: rows, worker, extism: extismRow };
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/sandbox-call.json'), JSON.stringify(results, null, 2) + '\n');
-console.log('wrote bench/results/sandbox-call.json');
+await writeResults('sandbox-call', { targets, quick, inline: rows, worker, extism: extismRow }, sandboxCallReport(rows, worker, extismRow));

@@ -4,13 +4,11 @@
 // same process and run. Target: under 15% slower. A fourth variant is the same code in a module whose
 // first global is a stack pointer (the toolchain layout), where every store is tracked for the reset,
 // dense loops included. Run after a build: node bench/sandbox-metering.bench.mjs [--quick]
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { meterWasmModule, METERING_EXPORTS } from '../libs/plugin-abi/dist/index.js';
+import { writeResults } from './bench-kit.mjs';
+import { sandboxMeteringReport } from './report-rows.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
 
 const CPU_WAT = `(module
@@ -144,7 +142,4 @@ console.table(
 const sizes = Object.fromEntries(Object.entries(variants).map(([k, b]) => [k, b.length]));
 console.log('module bytes:', sizes);
 
-const results = { bench: 'sandbox-metering', node: process.version, date: new Date().toISOString(), quick, rounds, moduleBytes: sizes, workloads: rows };
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/sandbox-metering.json'), JSON.stringify(results, null, 2) + '\n');
-console.log('wrote bench/results/sandbox-metering.json');
+await writeResults('sandbox-metering', { quick, rounds, moduleBytes: sizes, workloads: rows }, sandboxMeteringReport(rows));

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureSync, printTable, repoRoot as root, writeResults } from './bench-kit.mjs';
+import { signatureVerifyReport } from './report-rows.mjs';
 
 if (!existsSync(join(root, 'libs', 'signing', 'dist', 'index.js'))) {
   console.error('Not built: libs/signing/dist/index.js missing. Run `npm run build` first.');
@@ -109,4 +110,4 @@ printTable(
 );
 const big = results.find((r) => r.scenario === 'verifyPluginEnvelope' && r.input.includes('MiB'));
 console.log(`\ntarget: verifyPluginEnvelope within 1.2× of raw for the ${args['size-mib']} MiB plugin: ${big.timeVsRaw <= 1.2 ? 'met' : 'NOT met'} (${big.timeVsRaw}×)`);
-await writeResults('signature-verify', { sizeBytes: SIZE, rounds: ROUNDS, results });
+await writeResults('signature-verify', { sizeBytes: SIZE, rounds: ROUNDS, results }, signatureVerifyReport(results));

@@ -2,7 +2,7 @@
 // against a real test platform, then the same plugin through a stored profile and the platform's
 // install/upgrade/rollback dry runs, which change nothing.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,19 +18,12 @@ import {
   type TestPlatform,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docExamples, npxForgeoneCommands } from '../doc-examples.js';
 
 /** The command lines of README.md's author-loop block, each split at `&&` into argument lists after `npx forgeone`. */
 function readmeCommands(): string[][][] {
-  const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
-  const match = /<!-- example: author-loop -->\n```sh\n([\s\S]*?)\n```/.exec(readme);
-  if (!match) throw new Error('README.md has no author-loop example block');
-  return match[1].split('\n').map((line) =>
-    line.split(' && ').map((command) => {
-      const words = command.trim().split(/\s+/);
-      if (words[0] !== 'npx' || words[1] !== 'forgeone') throw new Error(`README command does not start with npx forgeone: ${command}`);
-      return words.slice(2);
-    }),
-  );
+  const [block] = docExamples('README.md', 'author-loop', 'sh');
+  return npxForgeoneCommands(block);
 }
 
 describe('README - the author loop against a platform', () => {

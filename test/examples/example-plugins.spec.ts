@@ -81,6 +81,7 @@ describe('example plugins - build', () => {
       'counter:assemblyscript',
       'fetcher:assemblyscript',
       'hello:wat',
+      'hello-1.1.0:wat',
       'pii-redactor:assemblyscript',
       'pii-redactor-rs:rust',
       'webhook-relay-rs:rust',

@@ -6,15 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addSignature, buildPluginStatement, generateKeyPair, serializeEnvelope, signEnvelope } from '@forgeone/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docExamples } from '../doc-examples.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const hello = join(root, 'examples', 'plugins', 'hello');
 
 function exampleScript(): string {
-  const doc = readFileSync(join(root, 'docs', 'signing.md'), 'utf8');
-  const match = /<!-- example: verify-plugin-signature\.mjs -->\n```js\n([\s\S]*?)\n```/.exec(doc);
-  if (!match) throw new Error('docs/signing.md has no verify-plugin-signature.mjs example block');
-  return match[1];
+  const [script] = docExamples('docs/signing.md', 'verify-plugin-signature.mjs', 'js');
+  return script;
 }
 
 describe('docs/signing.md worked example', () => {

@@ -1,3 +1,5 @@
+// Over 400 lines: the scenarios share the service's setup on real servers and its helpers; split into files,
+// each would repeat that setup.
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-;; hello: the smallest ForgeOne plugin (ABI v1, DESIGN §3), written by hand.
+;; hello: the smallest ForgeOne plugin (ABI v1, docs/abi.md), written by hand.
 ;; greet(name) returns "hello, " + name; an empty name is an error reported through forgeone.error.
 (module
   ;; The only host function used; it needs no capability.

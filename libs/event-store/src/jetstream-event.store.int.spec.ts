@@ -1,3 +1,4 @@
+// Over 400 lines: the store and its authorship checks share one real NATS setup and its helpers.
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import {
   ForgeOneError,

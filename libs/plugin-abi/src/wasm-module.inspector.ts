@@ -1,3 +1,5 @@
+// Reads a WebAssembly module's header and sections (types, imports, functions, memories, exports, code) in one
+// pass. Over 400 lines: one small reader per section, all filling one draft; apart they would only pass it around.
 import { hex, WasmBinaryReader, WasmFormatError } from './wasm-binary.reader.js';
 import type {
   WasmCodeEntry,

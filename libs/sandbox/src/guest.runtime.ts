@@ -1,6 +1,7 @@
 // The ABI v1 call sequence, shared by the inline path and the worker threads.
 // `createGuestRuntime` must stay self-contained (no imports, no outer references, no dynamic import):
-// the worker runs its source text, so everything it needs is declared inside it.
+// the worker runs its source text, so everything it needs is declared inside it. That is also why this
+// file is over 400 lines: the call, the host functions and the snapshot reset cannot live in other modules.
 
 /** One call as the runtime sees it; plain data so it can cross a worker boundary. */
 export interface GuestCallRequest {

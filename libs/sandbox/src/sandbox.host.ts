@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ERROR_CODES, ForgeOneError, type Capabilities, type ErrorCode } from '@forgeone/contracts';
-import {
-  HOST_FUNCTIONS_V1,
-  meterWasmModule,
-  validatePluginModule,
-  WasmFormatError,
-  WasmRewriteError,
-  type HostFunctionName,
-  type PluginCapability,
-} from '@forgeone/plugin-abi';
+import { meterWasmModule, validatePluginModule, WasmFormatError, WasmRewriteError, type PluginCapability } from '@forgeone/plugin-abi';
+import { grantedFunctions, isGranted, narrow } from './capability.grants.js';
 import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge, type GuestModulePlan } from './guest.runtime.js';
 import { PluginWorkerPool, type HostCallHandler, type PoolFailure } from './plugin-worker.pool.js';
 import {
@@ -394,32 +387,4 @@ function poolFailureOutcome(failure: PoolFailure, key: string, timeoutMs: number
     case 'crashed':
       return { ...outcome('SANDBOX.TRAP', `the worker running plugin ${key} failed: ${failure.message}`), fuelUnknown: true };
   }
-}
-
-function isGranted(capabilities: Capabilities, capability: PluginCapability): boolean {
-  const value = (capabilities as Record<string, unknown>)[capability];
-  return value === true || (typeof value === 'object' && value !== null);
-}
-
-/** The intersection of two grants; http allow-lists intersect too. */
-function narrow(base: Capabilities, limit: Capabilities): Capabilities {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(base)) {
-    const other = (limit as Record<string, unknown>)[name];
-    if (name === 'http' && typeof value === 'object' && value !== null && typeof other === 'object' && other !== null) {
-      const allowed = new Set((other as { allow: string[] }).allow);
-      const allow = (value as { allow: string[] }).allow.filter((h) => allowed.has(h));
-      if (allow.length > 0) out[name] = { allow };
-    } else if (value === true && other === true) {
-      out[name] = true;
-    }
-  }
-  return out as Capabilities;
-}
-
-function grantedFunctions(capabilities: Capabilities): string[] {
-  return (Object.keys(HOST_FUNCTIONS_V1) as HostFunctionName[]).filter((name) => {
-    const capability = HOST_FUNCTIONS_V1[name].capability;
-    return capability === undefined || isGranted(capabilities, capability);
-  });
 }

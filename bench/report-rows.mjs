@@ -1,0 +1,125 @@
+// The rows each benchmark contributes to bench/README.md's table, computed from what the bench measured
+// (the same objects it writes to bench/results/<name>.json). One function per bench; the targets are
+// stated here once, so the table, the bench's printout and its JSON cannot disagree about them.
+import { sig3 } from './bench-kit.mjs';
+
+const us = (value) => `${sig3(value)} µs`;
+const ms = (value) => `${sig3(value)} ms`;
+
+/** authz-check: no target is set; the rows show what the service adds to raw Cedar and a raw NATS hop. */
+export function authzCheckReport(rows) {
+  const find = (scenario, mode) => rows.find((r) => r.scenario.startsWith(scenario) && r.mode === mode);
+  const cedar = rows[0];
+  const engine = find('CedarPolicyEngine', 'sequential');
+  const floor = find('raw NATS', 'sequential').p50Us + cedar.p50Us;
+  return [
+    { what: 'CedarPolicyEngine.authorize, in process, p50', baseline: `raw Cedar ${us(cedar.p50Us)}`, measured: us(engine.p50Us), ratio: sig3(engine.p50Us / cedar.p50Us), target: null, met: null },
+    ...rows
+      .filter((r) => r.scenario.startsWith('authz.check') && r.mode === 'sequential')
+      .map((r) => ({ what: `${r.scenario}, sequential p50`, baseline: `raw NATS request/reply + raw Cedar ${us(floor)}`, measured: us(r.p50Us), ratio: sig3(r.p50Us / floor), target: null, met: null })),
+  ];
+}
+
+/** event-append: a signed append keeps at least `target` of raw JetStream publish throughput, in both modes. */
+export function eventAppendReport(results, target) {
+  return results
+    .filter((r) => r.throughputVsRaw !== 1)
+    .map((r) => {
+      const raw = results.find((x) => x.mode === r.mode && x.throughputVsRaw === 1);
+      return {
+        what: `JetStreamEventStore.append (signed), ${r.mode}, events/s`,
+        baseline: `raw JetStream publish ${raw.perSecond}/s`,
+        measured: `${r.perSecond}/s`,
+        ratio: sig3(r.throughputVsRaw),
+        target: `≥ ${target}× raw throughput`,
+        met: r.throughputVsRaw >= target,
+      };
+    });
+}
+
+/** invoke-bus: the bus and runner add at most 1.5 raw round trips to a call; the worker hand-off under 30 µs. */
+export function invokeBusReport(rows, dispatch) {
+  const sequential = rows.find((r) => r.pluginP50Us !== undefined && r.mode === 'sequential');
+  const concurrent = rows.find((r) => r.pluginP50Us !== undefined && r.mode !== 'sequential');
+  const raw = (mode) => rows.find((r) => r.scenario.startsWith('raw') && r.mode === mode);
+  return [
+    {
+      what: 'forgeone.invoke hello greet, sequential, p50 − plugin time',
+      baseline: `raw NATS request/reply p50 ${us(raw('sequential').p50Us)}`,
+      measured: us(sequential.busOverheadP50Us),
+      ratio: sig3(sequential.overheadVsRaw),
+      target: '≤ 1.5× raw',
+      met: sequential.busOverheadP50Us <= 1.5 * raw('sequential').p50Us,
+    },
+    ...(concurrent
+      ? [{ what: `forgeone.invoke hello greet, ${concurrent.mode}, calls/s`, baseline: `raw NATS ${raw(concurrent.mode).perSecond}/s`, measured: `${concurrent.perSecond}/s`, ratio: sig3(concurrent.throughputVsRaw), target: null, met: null }]
+      : []),
+    ...dispatch.map((d) => ({
+      what: `worker dispatch in process, hello ${d.input}, p50`,
+      baseline: `runInline ${us(d.inlineP50Us)}`,
+      measured: us(d.callP50Us),
+      ratio: sig3(d.callP50Us / d.inlineP50Us),
+      target: '< 30 µs above inline',
+      met: d.dispatchP50Us < 30,
+    })),
+  ];
+}
+
+/** plugin-examples: no target; the inline call of each example against raw V8 calls of its unmetered module. */
+export function pluginExamplesReport(rows) {
+  return rows
+    .filter((r) => r.inlineOverRaw !== undefined)
+    .map((r) => ({ what: `${r.example} (${r.language}), ${r.input}, runInline`, baseline: `raw V8 ${us(r.rawUs)}`, measured: us(r.inlineUs), ratio: sig3(r.inlineOverRaw), target: null, met: null }));
+}
+
+/** sandbox-call: guest call ≤ 1.5× raw (echo, hello), the Rust echo ≤ 1.3× the faster raw, ≥ 5× Extism, dispatch < 30 µs. */
+export function sandboxCallReport(rows, worker, extism) {
+  const inline = rows.map((r) => {
+    const rust = r.plugin.startsWith('echo, Rust');
+    const base = rust ? r.rawFloorNs : r.rawReusedNs;
+    const limit = rust ? 1.3 : r.judged ? 1.5 : null;
+    return {
+      what: `${r.plugin}, runInline, 1 KiB in and out`,
+      baseline: `raw V8 reused instance${rust ? ' (faster of plain and grown ahead)' : ''} ${us(base / 1000)}`,
+      measured: us(r.sandboxInlineNs / 1000),
+      ratio: sig3(r.sandboxInlineNs / base),
+      target: limit === null ? null : `≤ ${limit}× raw`,
+      met: limit === null ? null : r.sandboxInlineNs <= limit * base,
+    };
+  });
+  return [
+    ...inline,
+    { what: 'echo, Extism JS host against runInline, per call', baseline: `runInline ${us(extism.sandboxInlineUs)}`, measured: `Extism ${us(extism.perCallUs)}`, ratio: sig3(extism.vsSandboxInline), target: '≥ 5× (Extism slower)', met: extism.vsSandboxInline >= 5 },
+    { what: 'worker dispatch, echo 1 KiB, sequential p50', baseline: `runInline ${us(rows[0].sandboxInlineNs / 1000)}`, measured: us(worker.p50Us), ratio: sig3(worker.p50Us / (rows[0].sandboxInlineNs / 1000)), target: '< 30 µs above inline', met: worker.dispatchOverheadP50Us < 30 },
+  ];
+}
+
+/** sandbox-metering: metering costs under 15 % on CPU-bound code (the plain metered module, best of the rounds). */
+export function sandboxMeteringReport(workloads) {
+  return workloads.map((w) => ({
+    what: `metered ${w.workload}`,
+    baseline: `unmetered ${ms(w.unmeteredMs)}`,
+    measured: ms(w.meteredMs),
+    ratio: sig3(w.meteredMs / w.unmeteredMs),
+    target: '< 1.15× (15 %)',
+    met: w.overheadPct < 15,
+  }));
+}
+
+/** signature-verify: verifyPluginEnvelope within 1.2× of raw sha256 + Ed25519 for a large plugin. */
+export function signatureVerifyReport(results) {
+  return results
+    .filter((r) => r.scenario === 'verifyPluginEnvelope')
+    .map((r) => {
+      const raw = results.find((x) => x.input === r.input && x.scenario !== r.scenario);
+      const judged = r.input.includes('MiB');
+      return {
+        what: `verifyPluginEnvelope, ${r.input}, time per verification`,
+        baseline: `raw sha256 + Ed25519 verify ${us(1e6 / raw.perSecond)}`,
+        measured: us(1e6 / r.perSecond),
+        ratio: sig3(r.timeVsRaw),
+        target: judged ? '≤ 1.2× raw' : null,
+        met: judged ? r.timeVsRaw <= 1.2 : null,
+      };
+    });
+}
