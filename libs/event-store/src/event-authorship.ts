@@ -1,13 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import {
   EVENT_AUTHORSHIP_ENV,
-  EVENT_OWNERSHIP,
   ForgeOneError,
   HEADERS,
+  aggregateOfEventType,
   aggregateOwner,
   aggregatesOwnedBy,
   decodeSubjectToken,
-  type AggregateOwnership,
   type CloudEvent,
   type ForgeryReason,
   type Names,
@@ -22,10 +21,6 @@ const MAX_REPORTED_WRITER = 64;
 // Batch roots whose signature a reader verified: a batch's other events then cost a few hashes each.
 const VERIFIED_ROOTS_KEPT = 4_096;
 
-// Which aggregate each event type belongs to, looked up once per event read.
-const AGGREGATE_OF_TYPE = new Map<string, string>(
-  Object.entries(EVENT_OWNERSHIP as Record<string, AggregateOwnership>).flatMap(([aggregate, { types }]) => types.map((type) => [type, aggregate] as const)),
-);
 
 export interface EventAuthorshipOptions {
   readonly names: Names;
@@ -205,7 +200,7 @@ export class EventAuthorship {
     if (refusal) return { ok: false, refusal };
     const event = parseCloudEvent(msg);
     const aggregate = this.aggregateOf(msg.subject);
-    const home = AGGREGATE_OF_TYPE.get(event.type);
+    const home = aggregateOfEventType(event.type);
     // A type this version does not know is left to the consumer (the projector halts on it): only a
     // type known to live elsewhere is a forgery.
     if (home !== undefined && home !== aggregate) {

@@ -53,7 +53,6 @@ export {
   type SignedBatch,
 } from './event-signature.js';
 export { ReplayGuard } from './replay-guard.js';
-export { MAX_SIGNING_BATCH } from './signing-queue.js';
 export { ForgedEventError, type EventRefusal, type OpenedEvent, type StoredMessage } from './stored-event.js';
 export { eventWriters, generateEventWriterKey, parseWriterKeys } from './writer-keys.js';
 export { ArtifactStore, createArtifactStore, sha256Digest, type PutArtifactResult } from './artifact.store.js';
