@@ -11,8 +11,8 @@ interface Waiting {
 
 /**
  * Gathers the messages that concurrent appends hand over in one turn of the event loop and signs
- * them together, one Ed25519 signature per batch of up to {@link MAX_SIGNING_BATCH}: the signature
- * is most of an append's CPU, and under load the appends resumed by one burst of acknowledgements
+ * them together, one Ed25519 signature per batch of up to {@link MAX_SIGNING_BATCH}: a signature
+ * is the largest single cost of an append, and under load the appends resumed by one burst of acknowledgements
  * arrive together. A message waits at most until the loop's check phase.
  */
 export class SigningQueue {
