@@ -5,6 +5,7 @@ import {
   cliSucceeded,
   createTestDatabase,
   eventually,
+  proofHeadersOf,
   removeNamespace,
   runCli,
   startTestPlatform,
@@ -97,10 +98,7 @@ describe('platform - an event its owner did not write never changes state', () =
     const install = (await auditEntries()).find((e) => e.type === PLUGIN_EVENT_TYPES.installed && e.data.environment === 'staging' && e.forged === null)!;
     const original = (await jsm.streams.getMessage(names.stream, { seq: install.sequence }))!;
     cliSucceeded(await cli('plugin', 'remove', 'forgeone/hello', '--env', 'staging', '--json'));
-    const replay = await publish(pluginSubject, original.data, {
-      [HEADERS.eventWriter]: original.header.get(HEADERS.eventWriter),
-      [HEADERS.eventSignature]: original.header.get(HEADERS.eventSignature),
-    });
+    const replay = await publish(pluginSubject, original.data, proofHeadersOf(original.header));
     cliSucceeded(await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'perf', '--json'));
     const entries = await eventually(async () => {
       const all = await auditEntries();

@@ -7,6 +7,7 @@ import {
   createTestDatabase,
   createTestEventWriters,
   eventually,
+  proofHeadersOf,
   provisionTestStorage,
   removeNamespace,
   spawnService,
@@ -123,7 +124,7 @@ describe('audit projector - events their owner did not write', () => {
     const wrongWriter = await publish(wrongWriterPayload, writers.signatureHeaders('sandbox-runner', subject, wrongWriterPayload));
     const stored = (await (await jetstreamManager(nc)).streams.getMessage(names.stream, { seq: genuineInstall.sequence }))!;
     const tampered = await publish(envelope(installed('production')), { [HEADERS.eventWriter]: 'registry', [HEADERS.eventSignature]: stored.header.get(HEADERS.eventSignature) });
-    const replayed = await publish(stored.data, { [HEADERS.eventWriter]: 'registry', [HEADERS.eventSignature]: stored.header.get(HEADERS.eventSignature) });
+    const replayed = await publish(stored.data, proofHeadersOf(stored.header));
     const notJson = await publish(encoder.encode('\u0000 not an event'), { [HEADERS.eventWriter]: 'nobody', [HEADERS.eventSignature]: 'x' });
     // The next genuine event after all of them.
     const [after] = await registry.append(PLUGIN_AGGREGATE, `${TENANT}:${NAME}`, [installed('perf')], { expectedSequence: 'any' });

@@ -18,7 +18,7 @@ import {
   type Names,
 } from '@forgeone/contracts';
 import { createLogger } from '@forgeone/telemetry';
-import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, proofHeadersOf, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
@@ -153,7 +153,7 @@ describe('policy service - events the policy service did not write change nothin
     expect((await refusal(check({ credential: created.token, action: 'read', resource: { type: 'Tenant', id: 'acme', tenant: 'acme' } }))).code).toBe('AUTH.TOKEN_REVOKED');
 
     // The genuine bytes and headers, published again without a message id: the signature verifies, the id was seen.
-    await publish(subject, issued.data, { [HEADERS.eventWriter]: issued.header.get(HEADERS.eventWriter), [HEADERS.eventSignature]: issued.header.get(HEADERS.eventSignature) });
+    await publish(subject, issued.data, proofHeadersOf(issued.header));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await refusal(check({ credential: created.token, action: 'read', resource: { type: 'Tenant', id: 'acme', tenant: 'acme' } }))).code).toBe('AUTH.TOKEN_REVOKED');
   });
@@ -165,7 +165,7 @@ describe('policy service - events the policy service did not write change nothin
     const { 'developer-publish': _dropped, ...stricter } = shown.policies;
     expect(PolicySetReplySchema.parse(await command('apply', { policies: stricter, expectedVersion: 1 }, admin)).version).toBe(2);
 
-    await publish(subject, first.data, { [HEADERS.eventWriter]: first.header.get(HEADERS.eventWriter), [HEADERS.eventSignature]: first.header.get(HEADERS.eventSignature) });
+    await publish(subject, first.data, proofHeadersOf(first.header));
     await publish(subject, encoder.encode(JSON.stringify({ type: POLICY_EVENT_TYPES.policySetApplied, data: { version: 99, policies: {} } })));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(PolicySetReplySchema.parse(await command('show', {}, admin)).version).toBe(2);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ForgeOneError, HEADERS, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, names as makeNames, type CloudEvent, type HealthReply } from '@forgeone/contracts';
 import { JetStreamEventStore } from '@forgeone/event-store';
-import { createTestEventWriters, provisionTestStorage, removeNamespace } from '@forgeone/test-harness';
+import { createTestEventWriters, proofHeadersOf, provisionTestStorage, removeNamespace } from '@forgeone/test-harness';
 import { initTelemetry, shutdownTelemetry, trace, withSpan } from '@forgeone/telemetry';
 import { Controller, Inject, Module, type DynamicModule, type INestMicroservice, type OnModuleInit } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -353,7 +353,7 @@ describe('ForgeOneBusServer events', () => {
     const [original] = await store.append(PLUGIN_AGGREGATE, 'acme/replayed', [installedEvent('acme/replayed')], { expectedSequence: 0 });
     const stored = (await jsm.streams.getMessage(names.stream, { seq: original.sequence }))!;
     const replay = await jetstream(nc).publish(stored.subject, stored.data, {
-      headers: natsHeadersOf({ [HEADERS.eventWriter]: stored.header.get(HEADERS.eventWriter), [HEADERS.eventSignature]: stored.header.get(HEADERS.eventSignature) }),
+      headers: natsHeadersOf(proofHeadersOf(stored.header)),
     });
     await until(() => refused.find((r) => r.sequence === replay.seq), 'the replay to be refused');
     expect(refused.find((r) => r.sequence === replay.seq)).toMatchObject({ reason: 'replayed', writer: 'registry' });

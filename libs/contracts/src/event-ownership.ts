@@ -44,12 +44,15 @@ export function aggregateOwner(aggregate: string): ServiceName | undefined {
   return Object.hasOwn(EVENT_OWNERSHIP, aggregate) ? (EVENT_OWNERSHIP as Record<string, AggregateOwnership>)[aggregate].owner : undefined;
 }
 
+// Built once: every append and every event read looks its type up.
+const AGGREGATE_OF_TYPE = new Map<string, string>();
+for (const [aggregate, { types }] of Object.entries(EVENT_OWNERSHIP as Record<string, AggregateOwnership>)) {
+  for (const type of types) if (!AGGREGATE_OF_TYPE.has(type)) AGGREGATE_OF_TYPE.set(type, aggregate);
+}
+
 /** The aggregate an event type belongs to, or undefined for a type outside the table. */
 export function aggregateOfEventType(type: string): string | undefined {
-  for (const [aggregate, { types }] of Object.entries(EVENT_OWNERSHIP as Record<string, AggregateOwnership>)) {
-    if (types.includes(type)) return aggregate;
-  }
-  return undefined;
+  return AGGREGATE_OF_TYPE.get(type);
 }
 
 /** The aggregates a service owns (and so the event subjects it alone may publish). */

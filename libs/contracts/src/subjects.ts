@@ -104,6 +104,11 @@ export const HEADERS = {
   expectedLastSubjectSequence: 'Nats-Expected-Last-Subject-Sequence',
   /** The service that wrote a stored event (docs: ARCHITECTURE.md, "Authorship"). */
   eventWriter: 'Forgeone-Writer',
-  /** Base64 Ed25519 signature of the writer over the event's subject and payload. */
+  /**
+   * Base64 Ed25519 signature of the writer: over the event's subject and payload, or, when the event
+   * carries `Forgeone-Proof`, over the Merkle root of the batch it was signed in (docs/bus.md).
+   */
   eventSignature: 'Forgeone-Signature',
+  /** Base64 of the batch's Merkle root and the event's inclusion path to it; absent on an event signed alone. */
+  eventProof: 'Forgeone-Proof',
 } as const;

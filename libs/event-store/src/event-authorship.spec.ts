@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { HEADERS, names as makeNames, type ServiceName } from '@forgeone/contracts';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { ReplayGuard, eventAuthorshipFromEnv, eventWriters, generateEventWriterKey, parseWriterKeys } from './event-authorship.js';
+import { ReplayGuard, eventAuthorshipFromEnv, eventWriters, generateEventWriterKey, parseWriterKeys } from './index.js';
 
 const names = makeNames('unit');
 const keys = Object.fromEntries(eventWriters().map((writer) => [writer, generateEventWriterKey()])) as Record<string, { privateKey: string; publicKey: string }>;

@@ -37,20 +37,22 @@ export {
   type VersionedEvents,
 } from './jetstream-event.store.js';
 export {
-  EVENT_SIGNATURE_DOMAIN,
   EventAuthorship,
-  ForgedEventError,
-  ReplayGuard,
   decodeStoredEvent,
   eventAuthorshipFromEnv,
-  eventSignature,
-  verifyEventSignature,
-  eventWriters,
-  generateEventWriterKey,
-  parseWriterKeys,
   type EventAuthorshipOptions,
-  type EventRefusal,
-  type OpenedEvent,
-  type StoredMessage,
+  type UnsignedMessage,
 } from './event-authorship.js';
+export {
+  EVENT_BATCH_SIGNATURE_DOMAIN,
+  EVENT_LEAF_DOMAIN,
+  EVENT_SIGNATURE_DOMAIN,
+  eventSignature,
+  signEventBatch,
+  verifyEventSignature,
+  type SignedBatch,
+} from './event-signature.js';
+export { ReplayGuard } from './replay-guard.js';
+export { ForgedEventError, type EventRefusal, type OpenedEvent, type StoredMessage } from './stored-event.js';
+export { eventWriters, generateEventWriterKey, parseWriterKeys } from './writer-keys.js';
 export { ArtifactStore, createArtifactStore, sha256Digest, type PutArtifactResult } from './artifact.store.js';

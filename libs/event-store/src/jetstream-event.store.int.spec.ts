@@ -15,7 +15,7 @@ import {
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventAuthorship, ForgedEventError, decodeStoredEvent, eventWriters, generateEventWriterKey, parseWriterKeys } from './event-authorship.js';
+import { EventAuthorship, ForgedEventError, decodeStoredEvent, eventWriters, generateEventWriterKey, parseWriterKeys } from './index.js';
 import { JetStreamEventStore, type NewEvent } from './jetstream-event.store.js';
 import { DEFAULT_PLATFORM_STORAGE_SETTINGS, platformStorage, provisionPlatformStorage } from './platform-storage.js';
 

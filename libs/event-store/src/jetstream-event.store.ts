@@ -21,7 +21,10 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { ReplayGuard, type EventAuthorship, type EventRefusal } from './event-authorship.js';
+import type { EventAuthorship } from './event-authorship.js';
+import { ReplayGuard } from './replay-guard.js';
+import { SigningQueue } from './signing-queue.js';
+import type { EventRefusal } from './stored-event.js';
 import { isUnreachable, unavailable } from './nats-error.mapper.js';
 
 /** An event a decider produced, before the store wraps it in its CloudEvents envelope. */
@@ -125,8 +128,9 @@ export class JetStreamEventStore implements EventStore {
   private readonly timeoutMs: number;
   private readonly authorship: EventAuthorship;
   private readonly log: Logger;
-  // Appends not yet acknowledged, to choose between signing inline and on the thread pool.
+  // Appends not yet acknowledged: a lone one signs at once, concurrent ones share batch signatures.
   private inFlight = 0;
+  private readonly signing: SigningQueue;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -138,6 +142,7 @@ export class JetStreamEventStore implements EventStore {
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.log = options.logger ?? createLogger('event-store');
     this.js = jetstream(nc, { timeout: this.timeoutMs });
+    this.signing = new SigningQueue(this.authorship);
   }
 
   async append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]> {
@@ -153,25 +158,21 @@ export class JetStreamEventStore implements EventStore {
       async () => {
         const traceparent = currentTraceparent();
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
-        const envelopes = events.map((event) => this.envelope(aggregate, id, event, traceparent));
-        // All signed before the first is written, so a refusal writes nothing. A lone event while no other
-        // append is in flight is signed inline (a thread-pool hop costs more than it saves); otherwise on
-        // the thread pool, so concurrent appends do not queue behind each other's signatures on the event loop.
-        const inline = envelopes.length === 1 && this.inFlight === 0;
+        const messages = events.map((event) => {
+          const envelope = this.envelope(aggregate, id, event, traceparent);
+          const headers = natsHeaders();
+          headers.set(HEADERS.eventType, envelope.type);
+          injectTraceContext(headerCarrier(headers));
+          return { event: envelope, headers, aggregate, subject, payload: encoder.encode(JSON.stringify(envelope)) };
+        });
+        // All signed before the first is written, so a refusal writes nothing. With no other append in
+        // flight they are signed now; otherwise they wait for this turn of the event loop and share one
+        // signature with the other appends that arrive in it (SigningQueue).
         this.inFlight += 1;
         try {
-          const signed = await Promise.all(
-            envelopes.map(async (event) => {
-              const hdrs = natsHeaders();
-              hdrs.set(HEADERS.eventType, event.type);
-              injectTraceContext(headerCarrier(hdrs));
-              const payload = encoder.encode(JSON.stringify(event));
-              if (inline) this.authorship.signInto(hdrs, aggregate, subject, payload);
-              else await this.authorship.signIntoAsync(hdrs, aggregate, subject, payload);
-              return { event, hdrs, payload };
-            }),
-          );
-          return await this.publishAll(aggregate, id, subject, signed, expectedSequence);
+          if (this.inFlight === 1) this.authorship.signAllInto(messages);
+          else await this.signing.sign(messages);
+          return await this.publishAll(aggregate, id, subject, messages, expectedSequence);
         } finally {
           this.inFlight -= 1;
         }
@@ -183,17 +184,17 @@ export class JetStreamEventStore implements EventStore {
     aggregate: string,
     id: string,
     subject: string,
-    signed: ReadonlyArray<{ event: CloudEvent; hdrs: MsgHdrs; payload: Uint8Array }>,
+    signed: ReadonlyArray<{ event: CloudEvent; headers: MsgHdrs; payload: Uint8Array }>,
     expectedSequence: number | 'any',
   ): Promise<AppendResult[]> {
     const results: AppendResult[] = [];
     let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
-    for (const { event, hdrs, payload } of signed) {
+    for (const { event, headers, payload } of signed) {
       let ack;
       try {
         ack = await this.js.publish(subject, payload, {
           msgID: event.id,
-          headers: hdrs,
+          headers,
           ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
         });
       } catch (error) {

@@ -75,3 +75,11 @@ export function platformEventReader(nc: NatsConnection, names: Names, dataDir: s
   const writerKeys = parseWriterKeys(JSON.stringify(Object.fromEntries(Object.entries(secrets.writers).map(([writer, key]) => [writer, key.publicKey]))));
   return new JetStreamEventStore(nc, names, { authorship: new EventAuthorship({ names, writerKeys, unsignedUntil: secrets.unsignedUntil }) });
 }
+
+/**
+ * The authorship headers a stored event carries (writer, signature and, for a batch-signed one, its
+ * proof), to publish its genuine bytes again as a replay would.
+ */
+export function proofHeadersOf(stored: { get(name: string): string; has(name: string): boolean }): Record<string, string> {
+  return Object.fromEntries([HEADERS.eventWriter, HEADERS.eventSignature, HEADERS.eventProof].filter((name) => stored.has(name)).map((name) => [name, stored.get(name)]));
+}
