@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, PLUGIN_AGGREGATE } from '@forgeone/contracts';
-import { InMemoryEventStore } from '@forgeone/event-sourcing';
+import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from '@forgeone/contracts';
+import { InMemoryEventStore, isConflict } from '@forgeone/event-sourcing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { installPlugin, removePlugin, rollbackPlugin, upgradePlugin } from './change-installation.use-case.js';
 import { publishPluginVersion } from './publish-plugin-version.use-case.js';
@@ -208,6 +208,28 @@ describe('registry use cases - authorisation and tenants', () => {
     expect(result).toMatchObject({ name: NAME, version: manifest.version, environment: 'staging' });
     expect(authorizer.asked.at(-1)).toEqual({ credential: 'alice', action: 'rollback', plugin: NAME, environment: 'staging' });
     expect(streams.get(`acme:${NAME}`)?.at(-1)?.data).toMatchObject({ fromVersion: '1.1.0', reason: '1.1.0 drops requests' });
+  });
+
+  it('install - two racing installs of one environment: one is appended, the other is decided again and refused', async () => {
+    const store = new (class extends InMemoryEventStore {
+      conflicts = 0;
+      override async append(...args: Parameters<InMemoryEventStore['append']>) {
+        return super.append(...args).catch((error: unknown) => {
+          if (isConflict(error)) this.conflicts++;
+          throw error;
+        });
+      }
+    })();
+    ports = { ...ports, events: store };
+    streams = new PluginStreams(store);
+    await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+    const install = () => installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
+    // Both load the same state before either appends; the second append conflicts and is re-decided.
+    const results = await Promise.allSettled([install(), install()]);
+    expect(store.conflicts).toBe(1);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'REGISTRY.ALREADY_INSTALLED' } });
+    expect(streams.get(`acme:${NAME}`)?.map((e) => e.type)).toEqual([PLUGIN_EVENT_TYPES.versionPublished, PLUGIN_EVENT_TYPES.installed]);
   });
 
   it('install - a denied caller changes nothing', async () => {
