@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { names as namesFor, HEADERS, IDENTITY_EVENT_TYPES, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, TOKEN_AGGREGATE } from '@forgeone/contracts';
+import { names as namesFor, HEADERS, IDENTITY_EVENT_TYPES, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, TOKEN_AGGREGATE, aggregateOfEventType, cloudEvent } from '@forgeone/contracts';
 import {
   cliRefusal,
   cliSucceeded,
@@ -33,9 +33,7 @@ const encoder = new TextEncoder();
 
 // An envelope as a service would write it; published straight onto NATS, it carries no writer's signature.
 function envelope(type: string, subject: string, tenant: string, data: unknown, actor = 'bootstrap-admin') {
-  return encoder.encode(
-    JSON.stringify({ specversion: '1.0', id: randomUUID(), source: '/forgeone/registry', type, subject, time: new Date().toISOString(), datacontenttype: 'application/json', data, actor, tenant, schemaversion: '1' }),
-  );
+  return encoder.encode(JSON.stringify(cloudEvent(aggregateOfEventType(type)!, subject, { id: randomUUID(), type, time: new Date().toISOString(), data, actor, tenant })));
 }
 
 describe('platform - an event its owner did not write never changes state', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
-import { HEADERS, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, SCHEMA_VERSION } from '@forgeone/contracts';
+import { cloudEvent, HEADERS, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
 import { createDataSource, listPlugins, securityFindings, verifyAuditChain, auditLog } from '@forgeone/persistence';
 import {
@@ -51,26 +51,24 @@ function published(version: string): NewEvent {
     time: new Date().toISOString(),
     actor: 'alice',
     tenant: TENANT,
-    source: '/forgeone/registry',
     subject: NAME,
   };
 }
 
 function installed(environment: string, version = '1.0.0'): NewEvent {
-  return { id: randomUUID(), type: PLUGIN_EVENT_TYPES.installed, data: { name: NAME, version, digest: DIGEST, environment }, time: new Date().toISOString(), actor: 'alice', tenant: TENANT, source: '/forgeone/registry', subject: NAME };
+  return { id: randomUUID(), type: PLUGIN_EVENT_TYPES.installed, data: { name: NAME, version, digest: DIGEST, environment }, time: new Date().toISOString(), actor: 'alice', tenant: TENANT, subject: NAME };
 }
 
 // The envelope the store would write for `event`, for publishing it straight onto NATS.
 function envelope(event: NewEvent): Uint8Array {
-  const { id, type, data, time, actor, tenant, source, subject } = event;
-  return encoder.encode(JSON.stringify({ specversion: '1.0', id, source, type, subject, time, datacontenttype: 'application/json', data, actor, tenant, schemaversion: SCHEMA_VERSION }));
+  return encoder.encode(JSON.stringify(cloudEvent(PLUGIN_AGGREGATE, tenantAggregateId(TENANT, NAME), event)));
 }
 
 describe('audit projector - events their owner did not write', () => {
   const namespace = testNamespace('projf');
   const names = namesFor(namespace);
   const writers = createTestEventWriters();
-  const subject = names.eventSubject(PLUGIN_AGGREGATE, `${TENANT}:${NAME}`);
+  const subject = names.eventSubject(PLUGIN_AGGREGATE, tenantAggregateId(TENANT, NAME));
   let db: TestDatabase;
   let ds: DataSource;
   let nc: NatsConnection;
@@ -117,7 +115,7 @@ describe('audit projector - events their owner did not write', () => {
     ds = await createDataSource(db.url, { applicationName: 'fo-projector-forgery-test' }).initialize();
 
     const registry = writers.store(nc, names, 'registry');
-    const [genuineInstall] = await registry.append(PLUGIN_AGGREGATE, `${TENANT}:${NAME}`, [installed('qa')], { expectedSequence: 'any' });
+    const [genuineInstall] = await registry.append(PLUGIN_AGGREGATE, tenantAggregateId(TENANT, NAME), [installed('qa')], { expectedSequence: 'any' });
     const forgedProduction = installed('production');
     const unsigned = await publish(envelope(forgedProduction));
     const wrongWriterPayload = envelope(installed('production'));
@@ -127,7 +125,7 @@ describe('audit projector - events their owner did not write', () => {
     const replayed = await publish(stored.data, proofHeadersOf(stored.header));
     const notJson = await publish(encoder.encode('\u0000 not an event'), { [HEADERS.eventWriter]: 'nobody', [HEADERS.eventSignature]: 'x' });
     // The next genuine event after all of them.
-    const [after] = await registry.append(PLUGIN_AGGREGATE, `${TENANT}:${NAME}`, [installed('perf')], { expectedSequence: 'any' });
+    const [after] = await registry.append(PLUGIN_AGGREGATE, tenantAggregateId(TENANT, NAME), [installed('perf')], { expectedSequence: 'any' });
 
     await eventually(async () => (await checkpointOf()) === after.sequence, `projector reached ${after.sequence}\n${projector.output()}`);
     expect((await bus.checkHealth('audit-projector')).ready).toBe(true);

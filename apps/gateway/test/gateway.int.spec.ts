@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusContext, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, names as makeNames, PLUGIN_EVENT_TYPES, SCHEMA_VERSION } from '@forgeone/contracts';
+import { ForgeOneError, names as makeNames, PLUGIN_EVENT_TYPES, cloudEvent, PLUGIN_AGGREGATE, tenantAggregateId } from '@forgeone/contracts';
 import { applyEvent, createDataSource, runMigrations } from '@forgeone/persistence';
 import { initTelemetry, shutdownTelemetry } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -181,19 +181,15 @@ async function projectPublished(tenant: string, name: string): Promise<void> {
     limits: { memoryMiB: 1, fuel: 1_000_000, timeoutMs: 100, maxOutputBytes: 1024 },
   };
   const sha = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
-  const event = {
-    specversion: '1.0',
+  const event = cloudEvent(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name), {
     id: randomUUID(),
-    source: 'forgeone/registry',
     type: PLUGIN_EVENT_TYPES.versionPublished,
     subject: name,
     time: new Date().toISOString(),
-    datacontenttype: 'application/json',
     actor: `dev-of-${tenant}`,
     tenant,
-    schemaversion: SCHEMA_VERSION,
     data: { name, version: '1.0.0', digest: sha(`${tenant}/${name}`), sizeBytes: 8, manifestDigest: sha(JSON.stringify(manifest)), manifest, publisher: tenant },
-  };
+  });
   await applyEvent(ds, 'gateway-test-fixture', ++fixtureSequence, event);
 }
 

@@ -1,6 +1,6 @@
 import type { CountedFailures } from '@forgeone/authz';
 import { AuthenticationFailuresCountedSchema, DECISION_AGGREGATE, DecisionRecordedSchema, POLICY_EVENT_TYPES } from '@forgeone/contracts';
-import type { JetStreamEventStore } from '@forgeone/event-store';
+import type { EventStore } from '@forgeone/event-sourcing';
 import type { Logger } from '@forgeone/telemetry';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -8,7 +8,6 @@ import type { RecordAllows } from './policy.options.js';
 
 export type DecisionRecord = z.input<typeof DecisionRecordedSchema>;
 
-const SOURCE = '/forgeone/policy';
 // Allow records are written in the background; past this many in flight the caller waits.
 const MAX_IN_FLIGHT = 1024;
 
@@ -23,7 +22,7 @@ export class DecisionRecorder {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly store: JetStreamEventStore,
+    private readonly store: EventStore,
     private readonly recordAllows: RecordAllows,
     private readonly logger: Logger,
   ) {}
@@ -61,7 +60,7 @@ export class DecisionRecorder {
   }
 
   private async append(type: string, id: string, tenant: string, data: unknown, actor: string): Promise<void> {
-    await this.store.append(DECISION_AGGREGATE, tenant, [{ id, type, data, time: new Date().toISOString(), actor, tenant, source: SOURCE, subject: tenant }], {
+    await this.store.append(DECISION_AGGREGATE, tenant, [{ id, type, data, time: new Date().toISOString(), actor, tenant, subject: tenant }], {
       expectedSequence: 'any',
     });
   }

@@ -14,27 +14,17 @@ import {
   type TokenRecord,
 } from '@forgeone/authz';
 import type { ReadinessChecks } from '@forgeone/bus';
-import {
-  encodeSubjectToken,
-  ForgeOneError,
-  IDENTITY_EVENT_TYPES,
-  POLICY_AGGREGATE,
-  POLICY_EVENT_TYPES,
-  TOKEN_AGGREGATE,
-  type Names,
-  type PolicySetAppliedSchema,
-  type Role,
-} from '@forgeone/contracts';
-import type { EventAuthorship, JetStreamEventStore, VersionedEvents } from '@forgeone/event-store';
+import { ForgeOneError, POLICY_AGGREGATE, POLICY_EVENT_TYPES, TOKEN_AGGREGATE, type Names, type PolicySetAppliedSchema, type Role } from '@forgeone/contracts';
+import { handleCommand, isConflict, type EventOrigin, type EventStore, type VersionedEvents } from '@forgeone/event-sourcing';
+import type { EventAuthorship } from '@forgeone/event-store';
+import { apiTokenDecider, POLICY_SET_ID, policySetDecider, type ApiTokenCommand, type PolicySetCommand } from '@forgeone/policy-domain';
 import type { Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { tailEvents, type EventTail, type RefusedTailEvent, type TailedEvent } from './event-tail.js';
+import { tailEvents, type EventTail, type TailedEvent } from './event-tail.js';
 import type { PolicyServiceOptions } from './policy.options.js';
 
-/** Aggregate id of the one platform-wide policy set. */
-export const POLICY_SET_ID = 'active';
-const SOURCE = '/forgeone/policy';
+export { POLICY_SET_ID };
 const SELF = servicePrincipalId('policy');
 
 type PolicySetApplied = z.infer<typeof PolicySetAppliedSchema>;
@@ -59,8 +49,9 @@ export interface NewToken {
 /**
  * What the policy service knows: the active policy set (pre-parsed in the Cedar engine) and the
  * API tokens, both folded from their events at start and kept current by following the stream,
- * so several replicas converge on the same state. Writes go through the event store with
- * optimistic concurrency; this replica applies its own writes at once. Only events the policy
+ * so several replicas converge on the same state. Changes are decided by the policy-set and API
+ * token deciders (`@forgeone/policy-domain`) through the shared command handler, on the aggregate
+ * as the stream holds it; this replica applies its own writes at once. Only events the policy
  * service wrote are applied: a token or policy set published by anyone else is refused, so
  * platform-admin power comes from FORGEONE_BOOTSTRAP_TOKEN or from a verified token_issued event.
  */
@@ -69,8 +60,6 @@ export class PolicyState {
   readonly tokens = new TokenRegistry();
   readonly verifier: CredentialVerifier;
   private policy?: PolicySetInfo & { readonly sequence: number };
-  // Last message on the policy set's subject, refused ones included: what the next apply expects.
-  private policySubjectSequence = 0;
   private policyProblem?: string;
   private readonly tails: EventTail[] = [];
   private loaded = false;
@@ -78,7 +67,7 @@ export class PolicyState {
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
-    private readonly store: JetStreamEventStore,
+    private readonly store: EventStore,
     private readonly authorship: EventAuthorship,
     private readonly options: PolicyServiceOptions,
     private readonly logger: Logger,
@@ -94,7 +83,7 @@ export class PolicyState {
     const tokenTail = await tailEvents(
       this.nc,
       this.authorship,
-      this.aggregateWildcard(TOKEN_AGGREGATE),
+      this.names.aggregateEvents(TOKEN_AGGREGATE),
       { apply: (e) => this.applyTokenEvent(e), refused: (r) => this.tokens.noteSubjectSequence(r.aggregateId, r.sequence) },
       this.logger,
     );
@@ -102,8 +91,9 @@ export class PolicyState {
     const policyTail = await tailEvents(
       this.nc,
       this.authorship,
-      this.aggregateWildcard(POLICY_AGGREGATE),
-      { apply: (e) => this.applyPolicyEvent(e), refused: (r) => this.notePolicyRefused(r) },
+      this.names.aggregateEvents(POLICY_AGGREGATE),
+      // Refused messages need no note here: applies are decided on the stream's own last sequence.
+      { apply: (e) => this.applyPolicyEvent(e) },
       this.logger,
     );
     this.tails.push(policyTail);
@@ -153,6 +143,7 @@ export class PolicyState {
   /** Validates, then versions a new policy set as an event; refused sets change nothing. */
   async applyPolicySet(input: PolicySetInput, expectedVersion: number | undefined, actor: string): Promise<PolicySetInfo & { unchanged?: boolean; warnings: readonly string[] }> {
     const current = this.policySet();
+    // Answered from memory before the set is validated, as the decider would answer it on the stream's state.
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
       throw new ForgeOneError('POLICY.CONFLICT', `the policy set is at version ${current.version}, not ${expectedVersion}: run policy show, merge your change and apply again`, {
         version: current.version,
@@ -160,82 +151,76 @@ export class PolicyState {
       });
     }
     const prepared = this.engine.prepare(input);
-    if (prepared.sha256 === current.sha256) return { ...this.publicInfo(current), unchanged: true, warnings: prepared.warnings };
-    const version = current.version + 1;
-    const data: PolicySetApplied = { version, policies: { ...prepared.policies }, sha256: prepared.sha256, appliedBy: actor };
-    let appended;
+    const command: PolicySetCommand = {
+      type: 'ApplyPolicySet',
+      data: { policies: prepared.policies, sha256: prepared.sha256, appliedBy: actor, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
+    };
+    let outcome;
     try {
-      [appended] = await this.store.append(POLICY_AGGREGATE, POLICY_SET_ID, [this.newEvent(POLICY_EVENT_TYPES.policySetApplied, data, actor, PLATFORM_TENANT)], {
-        expectedSequence: Math.max(current.sequence, this.policySubjectSequence),
-      });
+      outcome = await handleCommand(this.store, policySetDecider, { aggregate: POLICY_AGGREGATE, id: POLICY_SET_ID }, command, origin(actor, PLATFORM_TENANT));
     } catch (error) {
-      if (error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT') {
-        throw new ForgeOneError('POLICY.CONFLICT', 'the policy set was changed by someone else at the same time: run policy show, merge your change and apply again');
-      }
-      throw error;
+      if (!isConflict(error)) throw error;
+      throw new ForgeOneError('POLICY.CONFLICT', 'the policy set was changed by someone else at the same time: run policy show, merge your change and apply again');
     }
+    const [appended] = outcome.appended;
+    if (!appended) {
+      const stored = outcome.state.current ?? current;
+      return { ...this.publicInfo({ ...stored, appliedAt: stored.appliedAt ?? undefined }), unchanged: true, warnings: prepared.warnings };
+    }
+    const data = appended.event.data as PolicySetApplied;
     if (appended.sequence > (this.policy?.sequence ?? 0)) {
-      this.engine.activate(prepared, version);
+      this.engine.activate(prepared, data.version);
       this.setPolicy(data, appended.event.time, appended.sequence);
     }
-    this.logger.info({ version, sha256: prepared.sha256, appliedBy: actor, warnings: prepared.warnings }, 'policy set applied');
+    this.logger.info({ version: data.version, sha256: prepared.sha256, appliedBy: actor, warnings: prepared.warnings }, 'policy set applied');
     return { ...this.publicInfo(this.policySet()), warnings: prepared.warnings };
   }
 
   /** Issues an API token; the reply is the only place its secret ever appears. */
   async issueToken(request: NewToken, actor: string): Promise<{ record: TokenRecord; token: string }> {
     const issued = generateApiToken();
-    const data = {
-      tokenId: issued.tokenId,
-      principal: request.principal,
-      principalType: request.principalType,
-      role: request.role,
-      tenant: request.tenant,
-      secretHash: issued.secretHash,
-      ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
-      issuedBy: actor,
+    const command: ApiTokenCommand = {
+      type: 'IssueApiToken',
+      data: {
+        tokenId: issued.tokenId,
+        principal: request.principal,
+        principalType: request.principalType,
+        role: request.role,
+        tenant: request.tenant,
+        secretHash: issued.secretHash,
+        ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
+        issuedBy: actor,
+      },
     };
-    const [appended] = await this.store.append(TOKEN_AGGREGATE, issued.tokenId, [this.newEvent(IDENTITY_EVENT_TYPES.tokenIssued, data, actor, request.tenant)], {
-      expectedSequence: 0,
-    });
-    this.tokens.apply(appended.event, issued.tokenId, appended.sequence);
+    const { appended } = await handleCommand(this.store, apiTokenDecider, { aggregate: TOKEN_AGGREGATE, id: issued.tokenId }, command, origin(actor, request.tenant));
+    // A fresh random token id has no events, so the decider always issues.
+    if (!appended[0]) throw new Error(`token ${issued.tokenId} was already issued`);
+    this.tokens.apply(appended[0].event, issued.tokenId, appended[0].sequence);
     return { record: this.tokens.get(issued.tokenId)!, token: issued.token };
   }
 
   /** Revokes a token; revoking it again changes nothing. */
   async revokeToken(token: TokenRecord, reason: string, actor: string): Promise<{ record: TokenRecord; alreadyRevoked: boolean }> {
-    for (let attempt = 0; ; attempt++) {
-      const current = this.tokens.get(token.tokenId) ?? token;
-      if (current.revokedAt) return { record: current, alreadyRevoked: true };
-      try {
-        const [appended] = await this.store.append(
-          TOKEN_AGGREGATE,
-          current.aggregateId,
-          [this.newEvent(IDENTITY_EVENT_TYPES.tokenRevoked, { tokenId: current.tokenId, reason, revokedBy: actor }, actor, current.tenant)],
-          { expectedSequence: this.tokens.aggregateSequence(current.aggregateId) },
-        );
-        this.tokens.apply(appended.event, current.aggregateId, appended.sequence);
-        return { record: this.tokens.get(current.tokenId)!, alreadyRevoked: false };
-      } catch (error) {
-        // Someone else wrote to the token meanwhile (most likely revoked it too): read it and judge again.
-        if (attempt >= 2 || !(error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT')) throw error;
-        await this.refreshToken(current.tokenId, current.aggregateId);
-      }
+    const current = this.tokens.get(token.tokenId) ?? token;
+    if (current.revokedAt) return { record: current, alreadyRevoked: true };
+    const command: ApiTokenCommand = { type: 'RevokeApiToken', data: { tokenId: current.tokenId, reason, revokedBy: actor } };
+    const { appended } = await handleCommand(this.store, apiTokenDecider, { aggregate: TOKEN_AGGREGATE, id: current.aggregateId }, command, origin(actor, current.tenant));
+    if (!appended[0]) {
+      // Revoked through another replica meanwhile: the stream has it, this replica reads it.
+      await this.refreshToken(current.tokenId, current.aggregateId);
+      return { record: this.tokens.get(current.tokenId) ?? current, alreadyRevoked: true };
     }
+    this.tokens.apply(appended[0].event, current.aggregateId, appended[0].sequence);
+    return { record: this.tokens.get(current.tokenId)!, alreadyRevoked: false };
   }
 
   private applyTokenEvent({ event, aggregateId, sequence }: TailedEvent): void {
     this.tokens.apply(event, aggregateId, sequence);
   }
 
-  private notePolicyRefused({ aggregateId, sequence }: Pick<RefusedTailEvent, 'aggregateId' | 'sequence'>): void {
-    if (aggregateId === POLICY_SET_ID) this.policySubjectSequence = Math.max(this.policySubjectSequence, sequence);
-  }
-
   private applyPolicyEvent({ event, aggregateId, sequence }: TailedEvent): void {
     if (aggregateId !== POLICY_SET_ID || event.type !== POLICY_EVENT_TYPES.policySetApplied) return;
     if (sequence <= (this.policy?.sequence ?? 0)) return;
-    this.policySubjectSequence = Math.max(this.policySubjectSequence, sequence);
     const data = event.data as PolicySetApplied;
     try {
       // Validated when it was applied; a set from history only has to parse.
@@ -261,22 +246,17 @@ export class PolicyState {
   // First start: the default set becomes version 1. Of two racing replicas one appends, the other reads it.
   private async applyDefaultPolicies(): Promise<void> {
     const prepared = this.engine.prepare(DEFAULT_POLICIES);
-    const data: PolicySetApplied = { version: 1, policies: { ...prepared.policies }, sha256: prepared.sha256, appliedBy: SELF };
-    try {
-      // Not 0: a refused message on the subject (a forgery) must not keep the platform from its first policy set.
-      const [appended] = await this.store.append(POLICY_AGGREGATE, POLICY_SET_ID, [this.newEvent(POLICY_EVENT_TYPES.policySetApplied, data, SELF, PLATFORM_TENANT)], {
-        expectedSequence: this.policySubjectSequence,
-      });
-      if (appended.sequence > (this.policy?.sequence ?? 0)) {
+    const command: PolicySetCommand = { type: 'ApplyDefaultPolicySet', data: { policies: prepared.policies, sha256: prepared.sha256, appliedBy: SELF } };
+    const { appended } = await handleCommand(this.store, policySetDecider, { aggregate: POLICY_AGGREGATE, id: POLICY_SET_ID }, command, origin(SELF, PLATFORM_TENANT));
+    if (appended[0]) {
+      if (appended[0].sequence > (this.policy?.sequence ?? 0)) {
         this.engine.activate(prepared, 1);
-        this.setPolicy(data, appended.event.time, appended.sequence);
+        this.setPolicy(appended[0].event.data as PolicySetApplied, appended[0].event.time, appended[0].sequence);
       }
       this.logger.info({ version: 1, policies: Object.keys(prepared.policies) }, 'default policy set applied');
-    } catch (error) {
-      if (!(error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT')) throw error;
+    } else {
       const stored = await this.store.readVersioned(POLICY_AGGREGATE, POLICY_SET_ID);
       this.applyStored(stored, POLICY_SET_ID, (e) => this.applyPolicyEvent(e));
-      this.notePolicyRefused({ aggregateId: POLICY_SET_ID, sequence: stored.version });
     }
     if (!this.policy) throw new Error('no policy set could be loaded or applied');
   }
@@ -284,26 +264,17 @@ export class PolicyState {
   // First start without FORGEONE_BOOTSTRAP_TOKEN: one admin token, shown once to the operator.
   private async issueBootstrapToken(): Promise<void> {
     const issued = generateApiToken();
-    const data = {
-      tokenId: issued.tokenId,
-      principal: BOOTSTRAP_PRINCIPAL,
-      principalType: 'user' as const,
-      role: 'admin' as const,
-      tenant: PLATFORM_TENANT,
-      secretHash: issued.secretHash,
-      issuedBy: SELF,
+    const command: ApiTokenCommand = {
+      type: 'IssueApiToken',
+      data: { tokenId: issued.tokenId, principal: BOOTSTRAP_PRINCIPAL, principalType: 'user', role: 'admin', tenant: PLATFORM_TENANT, secretHash: issued.secretHash, issuedBy: SELF },
     };
-    try {
-      const [appended] = await this.store.append(TOKEN_AGGREGATE, BOOTSTRAP_TOKEN_AGGREGATE_ID, [this.newEvent(IDENTITY_EVENT_TYPES.tokenIssued, data, SELF, PLATFORM_TENANT)], {
-        expectedSequence: this.tokens.aggregateSequence(BOOTSTRAP_TOKEN_AGGREGATE_ID),
-      });
-      this.tokens.apply(appended.event, BOOTSTRAP_TOKEN_AGGREGATE_ID, appended.sequence);
-    } catch (error) {
-      if (!(error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT')) throw error;
+    const { appended } = await handleCommand(this.store, apiTokenDecider, { aggregate: TOKEN_AGGREGATE, id: BOOTSTRAP_TOKEN_AGGREGATE_ID }, command, origin(SELF, PLATFORM_TENANT));
+    if (!appended[0]) {
       // Another replica issued it first and showed it.
       await this.refreshToken(undefined, BOOTSTRAP_TOKEN_AGGREGATE_ID);
       return;
     }
+    this.tokens.apply(appended[0].event, BOOTSTRAP_TOKEN_AGGREGATE_ID, appended[0].sequence);
     const announce = this.options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
     announce(`ForgeOne bootstrap admin token (shown once): ${issued.token}`);
     this.logger.info({ tokenId: issued.tokenId, principal: BOOTSTRAP_PRINCIPAL }, 'bootstrap admin token issued and shown once on stdout');
@@ -319,12 +290,8 @@ export class PolicyState {
   private applyStored(stored: VersionedEvents, aggregateId: string, apply: (e: TailedEvent) => void): void {
     for (const { event, sequence } of stored.events) apply({ event, aggregateId, sequence });
   }
+}
 
-  private aggregateWildcard(aggregate: string): string {
-    return `${this.names.eventsWildcard.slice(0, -1)}${encodeSubjectToken(aggregate)}.>`;
-  }
-
-  private newEvent(type: string, data: unknown, actor: string, tenant: string) {
-    return { id: randomUUID(), type, data, time: new Date().toISOString(), actor, tenant, source: SOURCE };
-  }
+function origin(actor: string, tenant: string): EventOrigin {
+  return { actor, tenant, now: new Date(), newId: randomUUID };
 }

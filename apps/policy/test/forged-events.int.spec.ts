@@ -16,6 +16,7 @@ import {
   type AuthzCheckRequest,
   type AuthzDecision,
   type Names,
+  cloudEvent,
 } from '@forgeone/contracts';
 import { createLogger } from '@forgeone/telemetry';
 import { createTestEventWriters, proofHeadersOf, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
@@ -50,19 +51,14 @@ async function startPolicyService(nc: NatsConnection, names: Names, options: Pol
 /** A token_issued envelope as the policy service would write it, for a token the forger holds. */
 function tokenIssued(tenant: string, role = 'admin', principal = 'mallory') {
   const token = generateApiToken();
-  const event = {
-    specversion: '1.0',
+  const event = cloudEvent(TOKEN_AGGREGATE, token.tokenId, {
     id: randomUUID(),
-    source: '/forgeone/policy',
     type: IDENTITY_EVENT_TYPES.tokenIssued,
-    subject: token.tokenId,
     time: new Date().toISOString(),
-    datacontenttype: 'application/json',
     data: { tokenId: token.tokenId, principal, principalType: 'user', role, tenant, secretHash: token.secretHash, issuedBy: 'service.policy' },
     actor: 'service.policy',
     tenant,
-    schemaversion: '1',
-  };
+  });
   return { token, payload: encoder.encode(JSON.stringify(event)) };
 }
 

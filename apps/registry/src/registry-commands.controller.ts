@@ -23,7 +23,6 @@ import {
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import { PluginEventStreamAdapter } from './plugin-event-stream.adapter.js';
 import { PolicyAuthorizer } from './policy.authorizer.js';
 import { SignatureVerifierAdapter } from './signature-verifier.adapter.js';
 
@@ -45,7 +44,7 @@ export class RegistryCommandsController {
     @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
   ) {
     this.ports = {
-      plugins: new PluginEventStreamAdapter(events),
+      events,
       artifacts,
       sha256: sha256Digest,
       authorizer: new PolicyAuthorizer(authz),

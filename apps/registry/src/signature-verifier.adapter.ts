@@ -1,6 +1,7 @@
 import { ForgeOneError, SIGNATURE_AGGREGATE, type SignatureEvent } from '@forgeone/contracts';
-import type { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
-import type { CommandMetadata, SignatureCheck, SignatureOutcome, SignatureVerifier } from '@forgeone/registry-domain';
+import type { EventStore } from '@forgeone/event-sourcing';
+import type { ArtifactStore } from '@forgeone/event-store';
+import { pluginAggregateId, type CommandMetadata, type SignatureCheck, type SignatureOutcome, type SignatureVerifier } from '@forgeone/registry-domain';
 import {
   checkEnvelopeStructure,
   loadTrustStore,
@@ -11,8 +12,6 @@ import {
   type VerificationResult,
 } from '@forgeone/signing';
 
-const SOURCE = '/forgeone/registry';
-
 /**
  * The registry's SignatureVerifier over `@forgeone/signing`: the envelope and the module come from
  * the artifact store (which re-hashes what it reads), the tenant's trust store from the event stream,
@@ -22,7 +21,7 @@ const SOURCE = '/forgeone/registry';
  */
 export class SignatureVerifierAdapter implements SignatureVerifier {
   constructor(
-    private readonly events: JetStreamEventStore,
+    private readonly events: EventStore,
     private readonly artifacts: ArtifactStore,
   ) {}
 
@@ -84,7 +83,7 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
   private async record(event: SignatureEvent, check: SignatureCheck, metadata: CommandMetadata): Promise<void> {
     await this.events.append(
       SIGNATURE_AGGREGATE,
-      `${check.plugin.tenant}:${check.plugin.name}`,
+      pluginAggregateId(check.plugin),
       [
         {
           id: metadata.newId(),
@@ -93,7 +92,6 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
           time: metadata.now.toISOString(),
           actor: metadata.actor,
           tenant: metadata.tenant,
-          source: SOURCE,
           subject: check.plugin.name,
         },
       ],

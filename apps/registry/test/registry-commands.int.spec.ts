@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, type Action, type CloudEvent, type Names } from '@forgeone/contracts';
+import { ForgeOneError, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, type Action, type CloudEvent, type Names, cloudEvent } from '@forgeone/contracts';
 import { createLogger } from '@forgeone/telemetry';
 import { createTestEventWriters, provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -360,19 +360,7 @@ describe('registry - commands on the bus', () => {
     const subject = names.eventSubject(PLUGIN_AGGREGATE, `acme:${name}`);
     const forgedEvent = (type: string, data: Record<string, unknown>) =>
       new TextEncoder().encode(
-        JSON.stringify({
-          specversion: '1.0',
-          id: crypto.randomUUID(),
-          source: '/forgeone/registry',
-          type,
-          subject: name,
-          time: new Date().toISOString(),
-          datacontenttype: 'application/json',
-          data,
-          actor: 'alice',
-          tenant: 'acme',
-          schemaversion: '1',
-        }),
+        JSON.stringify(cloudEvent(PLUGIN_AGGREGATE, `acme:${name}`, { id: crypto.randomUUID(), type, subject: name, time: new Date().toISOString(), data, actor: 'alice', tenant: 'acme' })),
       );
     const js = jetstream(nc);
     const published = (await lastEvent('acme', name)).data as Record<string, unknown>;

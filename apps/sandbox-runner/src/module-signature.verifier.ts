@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ForgeOneError, signaturePolicyFor, type SignaturePolicy, type StoredSignature } from '@forgeone/contracts';
-import type { NewEvent } from '@forgeone/event-store';
+import type { NewEvent } from '@forgeone/event-sourcing';
 import { loadTrustStore, signatureError, signatureResultEvent, verifyPluginEnvelope, type AggregateEventReader, type VerificationRefused, type VerificationResult } from '@forgeone/signing';
 import type { Logger } from '@forgeone/telemetry';
 
@@ -27,7 +27,6 @@ export interface ModuleSignatureVerifierDeps {
   readonly now?: () => Date;
 }
 
-const SOURCE = 'forgeone/sandbox-runner';
 const ACTOR = 'service:sandbox-runner';
 
 /**
@@ -99,7 +98,7 @@ export class ModuleSignatureVerifier {
   private async record(module: ModuleToVerify, event: { type: string; data: unknown }): Promise<void> {
     const time = this.now().toISOString();
     await this.deps.record(module.tenant, module.name, [
-      { id: randomUUID(), type: event.type, data: event.data, time, actor: ACTOR, tenant: module.tenant, source: SOURCE, subject: module.name },
+      { id: randomUUID(), type: event.type, data: event.data, time, actor: ACTOR, tenant: module.tenant, subject: module.name },
     ]);
   }
 }

@@ -11,10 +11,9 @@ import {
   type Capabilities,
   type InvokeReply,
 } from '@forgeone/contracts';
-import type { NewEvent } from '@forgeone/event-store';
+import type { NewEvent, SequencedLogWriter } from '@forgeone/event-sourcing';
 import type { SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
-import type { TenantEventsWriter } from './tenant-events.writer.js';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
 
@@ -23,7 +22,8 @@ export interface PluginInvokerDeps {
   readonly installations: PluginInstallations;
   readonly hooks: PluginHostHooks;
   readonly authz: AuthzClient;
-  readonly events: TenantEventsWriter;
+  /** Invocation records, one log per tenant (`forgeone.evt.invocation.<tenant>`). */
+  readonly events: SequencedLogWriter;
   /** Stream sequence of the last event of plugin `<tenant>:<name>`, 0 when none (read-your-writes after an install). */
   readonly latestPluginSequence: (tenant: string, name: string) => Promise<number>;
   readonly logger: Logger;
@@ -49,7 +49,6 @@ interface CallFacts {
 
 // Capabilities answered inside the worker: checked against policy before the call, not per use.
 const WORKER_HOOKS = ['log', 'metrics', 'clock', 'config'] as const;
-const SOURCE = 'forgeone/sandbox-runner';
 const MAX_MESSAGE = 2048;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Invoke subjects already decoded and validated; cleared when full (a caller can name any subject).
@@ -257,7 +256,6 @@ export class PluginInvoker {
       time: new Date().toISOString(),
       actor: principal,
       tenant,
-      source: SOURCE,
       subject: name,
       data: { plugin: name, handler, environment, tenant, principal, ...(version ? { version } : {}), ...(digest ? { digest } : {}), ...extra },
     };

@@ -1,16 +1,15 @@
 import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
-import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, type Names } from '@forgeone/contracts';
+import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, tenantAggregateId, type Names } from '@forgeone/contracts';
+import { SequencedLogWriter } from '@forgeone/event-sourcing';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { PluginStorage } from '@forgeone/plugin-storage';
 import { pluginEventOf, publishedVersionOf, SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
 import type { Logger } from '@forgeone/telemetry';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
-import { TenantEventsWriter } from './tenant-events.writer.js';
 import { PluginHostHooks } from './plugin-host.hooks.js';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
 import { PluginInstallations } from './plugin-installations.table.js';
@@ -52,16 +51,15 @@ export class SandboxRunner implements OnModuleDestroy {
       keyEvents: events,
       // Results are a log, not a decision: appended per plugin on the runner's own aggregate, with no concurrency check.
       record: async (tenant, name, batch) => {
-        await events.append(RUNNER_SIGNATURE_AGGREGATE, `${tenant}:${name}`, batch, { expectedSequence: 'any' });
+        await events.append(RUNNER_SIGNATURE_AGGREGATE, tenantAggregateId(tenant, name), batch, { expectedSequence: 'any' });
       },
       logger,
     });
-    const jsm = jetstreamManager(connection, { checkAPI: false });
     this.installations = new PluginInstallations({
       host: this.host,
       wasm: (installed) => this.verifier.load(installed),
       published: async (tenant, name, version) => {
-        const stored = await events.read(PLUGIN_AGGREGATE, `${tenant}:${name}`);
+        const stored = await events.read(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name));
         for (const { event } of stored) {
           const plugin = pluginEventOf(event);
           if (plugin?.type === PLUGIN_EVENT_TYPES.versionPublished && plugin.data.version === version) return publishedVersionOf(plugin.data);
@@ -76,16 +74,8 @@ export class SandboxRunner implements OnModuleDestroy {
       installations: this.installations,
       hooks: this.hooks,
       authz,
-      events: new TenantEventsWriter(events, connection, names, INVOCATION_AGGREGATE),
-      latestPluginSequence: async (tenant, name) => {
-        try {
-          const last = await (await jsm).streams.getMessage(names.stream, { last_by_subj: names.eventSubject(PLUGIN_AGGREGATE, `${tenant}:${name}`) });
-          return last?.seq ?? 0;
-        } catch (error) {
-          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return 0;
-          throw error;
-        }
-      },
+      events: new SequencedLogWriter(events, INVOCATION_AGGREGATE),
+      latestPluginSequence: (tenant, name) => events.lastSequence(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name)),
       logger,
     });
   }
@@ -129,7 +119,7 @@ export class SandboxRunnerModule {
 export function sandboxRunnerConsumer(names: Names, options: SandboxRunnerOptions) {
   return {
     durable: names.consumer(`sandbox-runner-${options.instanceId}`),
-    filterSubject: `${names.eventsWildcard.slice(0, -1)}${PLUGIN_AGGREGATE}.>`,
+    filterSubject: names.aggregateEvents(PLUGIN_AGGREGATE),
     maxAckPending: 1,
     resumeFrom: async () => 1,
     refuseReplays: true,

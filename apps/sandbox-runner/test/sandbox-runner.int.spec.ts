@@ -22,6 +22,7 @@ import {
   type InvokeReply,
   type Names,
   type PluginStorageReply,
+  cloudEvent,
 } from '@forgeone/contracts';
 import { createLogger } from '@forgeone/telemetry';
 import { createTestEventWriters, provisionTestStorage, removeNamespace, repoRoot, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
@@ -217,19 +218,17 @@ describe('sandbox-runner - invocations on the bus', () => {
     const [published] = (await writers.store(nc, names).read(PLUGIN_AGGREGATE, 'acme:forgeone/hello')).filter((e) => e.event.type === PLUGIN_EVENT_TYPES.versionPublished);
     const forged = (environment: string) =>
       new TextEncoder().encode(
-        JSON.stringify({
-          specversion: '1.0',
-          id: crypto.randomUUID(),
-          source: '/forgeone/registry',
-          type: PLUGIN_EVENT_TYPES.installed,
-          subject: 'forgeone/hello',
-          time: new Date().toISOString(),
-          datacontenttype: 'application/json',
-          data: { name: 'forgeone/hello', version: '1.0.0', digest: (published.event.data as { digest: string }).digest, environment },
-          actor: 'alice',
-          tenant: 'acme',
-          schemaversion: '1',
-        }),
+        JSON.stringify(
+          cloudEvent(PLUGIN_AGGREGATE, 'acme:forgeone/hello', {
+            id: crypto.randomUUID(),
+            type: PLUGIN_EVENT_TYPES.installed,
+            subject: 'forgeone/hello',
+            time: new Date().toISOString(),
+            data: { name: 'forgeone/hello', version: '1.0.0', digest: (published.event.data as { digest: string }).digest, environment },
+            actor: 'alice',
+            tenant: 'acme',
+          }),
+        ),
       );
     const js = jetstream(nc);
     await js.publish(subject, forged('shadow'));

@@ -1,16 +1,9 @@
-import { ForgeOneError, KEY_AGGREGATE, type KeyEvent } from '@forgeone/contracts';
-import type { JetStreamEventStore } from '@forgeone/event-store';
-import { decideKeyCommand, keyAggregateId, loadTrustStore, trustStoreOf, type KeyCommand, type TrustedKey, type TrustStore } from '@forgeone/signing';
+import { KEY_AGGREGATE } from '@forgeone/contracts';
+import { handleCommand, type EventOrigin, type EventStore } from '@forgeone/event-sourcing';
+import { keyAggregateId, keyDecider, type KeyCommand, type TrustedKey, type TrustStore } from '@forgeone/key-trust-domain';
+import { loadTrustStore } from '@forgeone/signing';
 
-const SOURCE = '/forgeone/signer';
-const MAX_ATTEMPTS = 5;
-
-export interface KeyCommandMetadata {
-  readonly tenant: string;
-  readonly actor: string;
-  readonly now: Date;
-  readonly newId: () => string;
-}
+export type KeyCommandMetadata = EventOrigin;
 
 export interface DecidedKeyCommand {
   readonly key: TrustedKey;
@@ -19,12 +12,12 @@ export interface DecidedKeyCommand {
 }
 
 /**
- * The tenants' trust stores on the event stream: one `key` aggregate per key of a tenant. Commands
- * are decided on the key's fresh state and appended with optimistic concurrency; of two racing
- * commands on one key, the loser is decided again on the winner's state.
+ * The tenants' trust stores on the event stream: one `key` aggregate per key of a tenant, decided by
+ * the key decider through the shared command handler (of two racing commands on one key, the loser
+ * is decided again on the winner's state).
  */
 export class KeyTrustStore {
-  constructor(private readonly events: JetStreamEventStore) {}
+  constructor(private readonly events: EventStore) {}
 
   /** The tenant's whole store, read fresh (a revocation appended a moment ago applies). */
   load(tenant: string): Promise<TrustStore> {
@@ -32,34 +25,16 @@ export class KeyTrustStore {
   }
 
   async execute(command: KeyCommand, metadata: KeyCommandMetadata): Promise<DecidedKeyCommand> {
-    const id = keyAggregateId(metadata.tenant, command.data.keyId);
-    for (let attempt = 1; ; attempt++) {
-      const { events: stored, version } = await this.events.readVersioned(KEY_AGGREGATE, id);
-      const current = trustStoreOf(stored.map((s) => s.event)).keys.get(command.data.keyId);
-      const decided: KeyEvent[] = decideKeyCommand(command, current);
-      const eventId = metadata.newId();
-      try {
-        const [appended] = await this.events.append(
-          KEY_AGGREGATE,
-          id,
-          decided.map((event) => ({
-            id: eventId,
-            type: event.type,
-            data: event.data,
-            time: metadata.now.toISOString(),
-            actor: metadata.actor,
-            tenant: metadata.tenant,
-            source: SOURCE,
-            subject: command.data.keyId,
-          })),
-          { expectedSequence: version },
-        );
-        const after = trustStoreOf([...stored.map((s) => s.event), appended.event]).keys.get(command.data.keyId)!;
-        return { key: after, eventId, sequence: appended.sequence };
-      } catch (error) {
-        if (error instanceof ForgeOneError && error.code === 'EVENTSTORE.CONFLICT' && attempt < MAX_ATTEMPTS) continue;
-        throw error;
-      }
-    }
+    const { keyId } = command.data;
+    const { appended, next } = await handleCommand(
+      this.events,
+      keyDecider,
+      { aggregate: KEY_AGGREGATE, id: keyAggregateId(metadata.tenant, keyId), subject: keyId },
+      command,
+      metadata,
+    );
+    // The decider answers every key command with exactly one event or a refusal.
+    const [event] = appended;
+    return { key: next.keys.get(keyId)!, eventId: event.event.id, sequence: event.sequence };
   }
 }

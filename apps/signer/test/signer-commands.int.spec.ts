@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { serviceCredential } from '@forgeone/authz';
 import { startTestAuthzResponder, type TestAuthzResponder } from '@forgeone/authz-client';
 import { BusClient, BusModule, connectNats, ForgeOneBusServer } from '@forgeone/bus';
-import { ForgeOneError, KEY_AGGREGATE, KEY_EVENT_TYPES, names as namesFor, SIGNER_VERBS, type Action, type DsseEnvelope, type Names, type TrustedKeyInfo } from '@forgeone/contracts';
+import { ForgeOneError, KEY_AGGREGATE, KEY_EVENT_TYPES, names as namesFor, SIGNER_VERBS, type Action, type DsseEnvelope, type Names, type TrustedKeyInfo, cloudEvent } from '@forgeone/contracts';
 import {
   buildPluginStatement,
   generateKeyPair,
@@ -177,19 +177,17 @@ describe('signer - trust store commands on the bus', () => {
     const pair = generateKeyPair();
     const subject = names.eventSubject(KEY_AGGREGATE, `acme:${pair.keyId}`);
     const forged = new TextEncoder().encode(
-      JSON.stringify({
-        specversion: '1.0',
-        id: crypto.randomUUID(),
-        source: '/forgeone/signer',
-        type: KEY_EVENT_TYPES.trusted,
-        subject: pair.keyId,
-        time: new Date().toISOString(),
-        datacontenttype: 'application/json',
-        data: { keyId: pair.keyId, publicKeyPem: pair.publicKeyPem, publisher: 'acme', scope: 'acme/*', validFrom: '2026-01-01T00:00:00Z', validUntil: null, trustedBy: 'ann' },
-        actor: 'ann',
-        tenant: 'acme',
-        schemaversion: '1',
-      }),
+      JSON.stringify(
+        cloudEvent(KEY_AGGREGATE, `acme:${pair.keyId}`, {
+          id: crypto.randomUUID(),
+          type: KEY_EVENT_TYPES.trusted,
+          subject: pair.keyId,
+          time: new Date().toISOString(),
+          data: { keyId: pair.keyId, publicKeyPem: pair.publicKeyPem, publisher: 'acme', scope: 'acme/*', validFrom: '2026-01-01T00:00:00Z', validUntil: null, trustedBy: 'ann' },
+          actor: 'ann',
+          tenant: 'acme',
+        }),
+      ),
     );
     const publish = (headers: Record<string, string>) => {
       const hdrs = natsHeaders();

@@ -1,7 +1,6 @@
 import { BusClient } from '@forgeone/bus';
 import {
   AuthzDecisionSchema,
-  encodeSubjectToken,
   ForgeOneError,
   MAX_CREDENTIAL_LENGTH,
   POLICY_AGGREGATE,
@@ -79,8 +78,7 @@ export interface AuthzClientStats {
  * (`<ns>.forgeone.evt.policy.>`, `<ns>.forgeone.evt.token.>`).
  */
 export function authzInvalidationSubjects(names: Names): string[] {
-  const base = names.eventsWildcard.slice(0, -1);
-  return [POLICY_AGGREGATE, TOKEN_AGGREGATE].map((aggregate) => `${base}${encodeSubjectToken(aggregate)}.>`);
+  return [POLICY_AGGREGATE, TOKEN_AGGREGATE].map((aggregate) => names.aggregateEvents(aggregate));
 }
 
 /**

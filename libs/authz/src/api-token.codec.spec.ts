@@ -1,4 +1,4 @@
-import { IDENTITY_EVENT_TYPES, type CloudEvent } from '@forgeone/contracts';
+import { IDENTITY_EVENT_TYPES, type CloudEvent, cloudEvent, TOKEN_AGGREGATE } from '@forgeone/contracts';
 import { describe, expect, it } from 'vitest';
 import { generateApiToken, hashTokenSecret, parseApiToken, tokenSecretMatches } from './api-token.codec.js';
 import { CredentialVerifier } from './credential.verifier.js';
@@ -9,36 +9,26 @@ const KEY = 'k'.repeat(40);
 let sequence = 0;
 
 function issued(token: ReturnType<typeof generateApiToken>, extra: Record<string, unknown> = {}, aggregateId = token.tokenId): [CloudEvent, string, number] {
-  const event = {
-    specversion: '1.0',
+  const event = cloudEvent(TOKEN_AGGREGATE, aggregateId, {
     id: `e-${++sequence}`,
-    source: '/forgeone/policy',
     type: IDENTITY_EVENT_TYPES.tokenIssued,
-    subject: aggregateId,
     time: '2030-01-01T00:00:00.000Z',
-    datacontenttype: 'application/json',
     data: { tokenId: token.tokenId, principal: 'dev-1', principalType: 'user', role: 'developer', tenant: 'acme', secretHash: token.secretHash, issuedBy: 'ann', ...extra },
     actor: 'ann',
     tenant: 'acme',
-    schemaversion: '1',
-  } as CloudEvent;
+  });
   return [event, aggregateId, sequence];
 }
 
 function revoked(tokenId: string): [CloudEvent, string, number] {
-  const event = {
-    specversion: '1.0',
+  const event = cloudEvent(TOKEN_AGGREGATE, tokenId, {
     id: `e-${++sequence}`,
-    source: '/forgeone/policy',
     type: IDENTITY_EVENT_TYPES.tokenRevoked,
-    subject: tokenId,
     time: '2030-01-02T00:00:00.000Z',
-    datacontenttype: 'application/json',
     data: { tokenId, reason: 'laptop lost', revokedBy: 'ann' },
     actor: 'ann',
     tenant: 'acme',
-    schemaversion: '1',
-  } as CloudEvent;
+  });
   return [event, tokenId, sequence];
 }
 

@@ -177,7 +177,6 @@ function installedEvent(name: string) {
     time: new Date().toISOString(),
     actor: 'u-1',
     tenant: 'acme',
-    source: 'forgeone/registry',
   };
 }
 

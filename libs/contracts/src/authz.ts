@@ -222,3 +222,9 @@ export const AuthenticationFailuresCountedSchema = z
 export const TOKEN_AGGREGATE = 'token';
 export const POLICY_AGGREGATE = 'policy';
 export const DECISION_AGGREGATE = 'decision';
+
+export type PolicySetApplied = { readonly type: typeof POLICY_EVENT_TYPES.policySetApplied; readonly data: z.infer<typeof PolicySetAppliedSchema> };
+export type TokenIssued = { readonly type: typeof IDENTITY_EVENT_TYPES.tokenIssued; readonly data: z.infer<typeof TokenIssuedSchema> };
+export type TokenRevoked = { readonly type: typeof IDENTITY_EVENT_TYPES.tokenRevoked; readonly data: z.infer<typeof TokenRevokedSchema> };
+/** The events of the `token` aggregate (one API token). */
+export type TokenEvent = TokenIssued | TokenRevoked;

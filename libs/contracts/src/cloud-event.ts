@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { ForgeOneError } from './errors.js';
+import { EVENT_DATA_SCHEMAS } from './event-catalog.js';
+import { aggregateOfEventType, aggregateOwner } from './event-ownership.js';
+import type { ServiceName } from './subjects.js';
+import { describeIssues } from './validation.js';
 
 /** Schema version carried in every envelope (`schemaversion` extension). */
 export const SCHEMA_VERSION = '1';
@@ -28,3 +33,78 @@ export type CloudEvent<TType extends string = string, TData = unknown> = Omit<z.
   readonly type: TType;
   readonly data: TData;
 };
+
+/**
+ * The CloudEvents `source` of everything a service writes: `/forgeone/<service>`. Every aggregate has
+ * one owning writer, so the source of an event follows from its aggregate (see {@link cloudEvent}).
+ * Events written before this was derived may carry another spelling (`forgeone/sandbox-runner`):
+ * `source` is informational, readers accept any non-empty value and decide nothing by it.
+ */
+export function eventSource(service: ServiceName): string {
+  return `/forgeone/${service}`;
+}
+
+/** What a writer supplies for one event; the factory adds the CloudEvents constants, `source` and the schema version. */
+export interface CloudEventInput {
+  /** Unique event id (also `Nats-Msg-Id`). */
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  /** RFC 3339 time with offset, chosen by the caller. */
+  readonly time: string;
+  /** Pseudonymous principal id. */
+  readonly actor: string;
+  readonly tenant: string;
+  /** CloudEvents `subject`; defaults to the aggregate id. */
+  readonly subject?: string;
+}
+
+/**
+ * The one envelope factory: wraps an event of aggregate `aggregate` (instance `aggregateId`) in its
+ * CloudEvents 1.0 envelope, `source` from the aggregate's owner. The type must be catalogued and
+ * belong to the aggregate, and data and envelope must match their schemas; otherwise
+ * EVENTSTORE.EVENT_INVALID says what is wrong, so a bad event is refused before anything is written.
+ */
+export function cloudEvent(aggregate: string, aggregateId: string, input: CloudEventInput, traceparent?: string): CloudEvent {
+  const schema = Object.hasOwn(EVENT_DATA_SCHEMAS, input.type) ? EVENT_DATA_SCHEMAS[input.type] : undefined;
+  if (!schema) {
+    throw new ForgeOneError(
+      'EVENTSTORE.EVENT_INVALID',
+      `event type "${input.type}" is not in the event catalog; add its data schema to EVENT_DATA_SCHEMAS before writing it`,
+      { type: input.type, aggregate, id: aggregateId },
+    );
+  }
+  const home = aggregateOfEventType(input.type);
+  const owner = aggregateOwner(aggregate);
+  if (home !== aggregate || owner === undefined) {
+    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `event type "${input.type}" belongs to aggregate ${home ?? '(none)'}, not ${aggregate}; readers would refuse it`, {
+      type: input.type,
+      aggregate,
+      id: aggregateId,
+    });
+  }
+  const data = schema.safeParse(input.data);
+  if (!data.success) {
+    const problems = describeIssues(data.error.issues);
+    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `data of ${input.type} is invalid: ${problems.join('; ')}`, { type: input.type, problems });
+  }
+  const parsed = CloudEventSchema.safeParse({
+    specversion: '1.0',
+    id: input.id,
+    source: eventSource(owner),
+    type: input.type,
+    subject: input.subject ?? aggregateId,
+    time: input.time,
+    datacontenttype: 'application/json',
+    data: data.data,
+    actor: input.actor,
+    tenant: input.tenant,
+    ...(traceparent ? { traceparent } : {}),
+    schemaversion: SCHEMA_VERSION,
+  });
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error.issues);
+    throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `envelope of ${input.type} is invalid: ${problems.join('; ')}`, { type: input.type, problems });
+  }
+  return parsed.data as CloudEvent;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSubjectToken, encodeSubjectToken, names } from './subjects.js';
+import { decodeSubjectToken, encodeSubjectToken, names, tenantAggregateId } from './subjects.js';
 
 describe('subjects - encoding', () => {
   it('encodes plugin names into one safe token and back', () => {
@@ -21,6 +21,20 @@ describe('subjects - encoding', () => {
     expect(spaced.command('registry', 'publish')).toBe('t-1.forgeone.cmd.registry.publish');
     expect([plain.artifactBucket, plain.pluginKvBucket]).toEqual(['forgeone-artifacts', 'forgeone-plugin-kv']);
     expect([spaced.artifactBucket, spaced.pluginKvBucket]).toEqual(['t-1-forgeone-artifacts', 't-1-forgeone-plugin-kv']);
+  });
+
+  it('names the subjects of one aggregate and the prefixes without string surgery', () => {
+    expect(names('').aggregateEvents('plugin')).toBe('forgeone.evt.plugin.>');
+    expect(names('t-1').aggregateEvents('runner-signature')).toBe('t-1.forgeone.evt.runner-signature.>');
+    expect([names('').eventsPrefix, names('t-1').eventsPrefix]).toEqual(['forgeone.evt.', 't-1.forgeone.evt.']);
+    expect([names('').subjectPrefix, names('t-1').subjectPrefix]).toEqual(['', 't-1.']);
+    expect(names('t-1').eventSubject('plugin', 'x').startsWith(names('t-1').eventsPrefix)).toBe(true);
+  });
+
+  it('tenant aggregate ids are <tenant>:<name>, and a tenant that would make them ambiguous is refused', () => {
+    expect(tenantAggregateId('acme', 'acme/hello')).toBe('acme:acme/hello');
+    expect(() => tenantAggregateId('a:b', 'x')).toThrow(/hold no ':'/);
+    expect(() => tenantAggregateId('', 'x')).toThrow(/non-empty/);
   });
 
   it('refuses a namespace that would break subjects', () => {

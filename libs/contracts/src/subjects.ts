@@ -51,6 +51,12 @@ export interface Names {
   readonly eventsWildcard: string;
   /** The subject of one aggregate's events: `forgeone.evt.<aggregate>.<id>`. */
   eventSubject(aggregate: string, id: string): string;
+  /** Every instance of one aggregate: `forgeone.evt.<aggregate>.>` (an id is always one token, so `.*` would match the same). */
+  aggregateEvents(aggregate: string): string;
+  /** What every event subject starts with, namespace included: `forgeone.evt.`. */
+  readonly eventsPrefix: string;
+  /** What every platform subject starts with: the namespace and a dot, or nothing. */
+  readonly subjectPrefix: string;
   /** A command subject: `forgeone.cmd.<service>.<verb>`. */
   command(service: ServiceName, verb: string): string;
   readonly authzCheck: string;
@@ -77,6 +83,9 @@ export function names(namespace = ''): Names {
     stream: `${upper}FORGEONE_EVENTS`,
     eventsWildcard: `${p}forgeone.evt.>`,
     eventSubject: (aggregate, id) => `${p}forgeone.evt.${encodeSubjectToken(aggregate)}.${encodeSubjectToken(id)}`,
+    aggregateEvents: (aggregate) => `${p}forgeone.evt.${encodeSubjectToken(aggregate)}.>`,
+    eventsPrefix: `${p}forgeone.evt.`,
+    subjectPrefix: p,
     command: (service, verb) => `${p}forgeone.cmd.${service}.${verb}`,
     authzCheck: `${p}forgeone.authz.check`,
     invoke: (environment, plugin) => `${p}forgeone.invoke.${encodeSubjectToken(environment)}.${encodeSubjectToken(plugin)}`,
@@ -86,6 +95,15 @@ export function names(namespace = ''): Names {
     consumer: (name) => `${lower}${name}`,
     queue: (service) => `${lower}forgeone-${service}`,
   };
+}
+
+/**
+ * The id of an aggregate instance that lives inside a tenant: `<tenant>:<name>` (plugins, their
+ * signature results, keys). Tenant ids contain no ':', so the tenant is everything before the first one.
+ */
+export function tenantAggregateId(tenant: string, name: string): string {
+  if (tenant.length === 0 || tenant.includes(':')) throw new Error(`tenant id "${tenant}" cannot start an aggregate id: it must be non-empty and hold no ':'`);
+  return `${tenant}:${name}`;
 }
 
 /** NATS header names used on commands, replies and events. */

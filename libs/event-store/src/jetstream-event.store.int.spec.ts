@@ -2,6 +2,8 @@
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import {
   ForgeOneError,
+  aggregateOfEventType,
+  cloudEvent,
   HEADERS,
   KEY_AGGREGATE,
   PLUGIN_AGGREGATE,
@@ -46,7 +48,6 @@ function installed(plugin: string, version: string, id = randomUUID()): NewEvent
     time: new Date().toISOString(),
     actor: 'u-7f3a',
     tenant: 'acme',
-    source: 'forgeone/registry',
   };
 }
 
@@ -71,7 +72,6 @@ function signatureResult(name: string, id = randomUUID()): NewEvent {
     time: new Date().toISOString(),
     actor: 'u-7f3a',
     tenant: 'acme',
-    source: 'forgeone/registry',
     subject: name,
   };
 }
@@ -261,19 +261,8 @@ describe('JetStreamEventStore', () => {
 describe('JetStreamEventStore - authorship', () => {
   const js = () => jetstream(nc);
   const subjectOf = (id: string) => names.eventSubject(PLUGIN_AGGREGATE, id);
-  const envelope = (event: NewEvent, subject = event.data && (event.data as { name: string }).name) => ({
-    specversion: '1.0',
-    id: event.id,
-    source: event.source,
-    type: event.type,
-    subject,
-    time: event.time,
-    datacontenttype: 'application/json',
-    data: event.data,
-    actor: event.actor,
-    tenant: event.tenant,
-    schemaversion: '1',
-  });
+  // The envelope the store would write for `event`, for publishing it straight onto NATS.
+  const envelope = (event: NewEvent, subject = (event.data as { name: string }).name) => cloudEvent(aggregateOfEventType(event.type)!, subject, { ...event, subject });
   // Publishes straight onto NATS, as any process allowed to publish could.
   const publishRaw = async (subject: string, body: unknown, headers: Record<string, string> = {}) => {
     const hdrs = natsHeaders();

@@ -1,15 +1,14 @@
-import {
-  CloudEventSchema,
-  EVENT_DATA_SCHEMAS,
-  ForgeOneError,
-  HEADERS,
-  SCHEMA_VERSION,
-  aggregateOfEventType,
-  describeIssues,
-  encodeSubjectToken,
-  type CloudEvent,
-  type Names,
-} from '@forgeone/contracts';
+import { ForgeOneError, HEADERS, cloudEvent, type CloudEvent, type Names } from '@forgeone/contracts';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventFold,
+  EventStore,
+  LoadedAggregate,
+  NewEvent,
+  StoredEvent,
+  VersionedEvents,
+} from '@forgeone/event-sourcing';
 import { SpanKind, createLogger, currentTraceparent, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
 import {
   JetStreamApiCodes,
@@ -27,56 +26,8 @@ import { SigningQueue } from './signing-queue.js';
 import type { EventRefusal } from './stored-event.js';
 import { isUnreachable, unavailable } from './nats-error.mapper.js';
 
-/** An event a decider produced, before the store wraps it in its CloudEvents envelope. */
-export interface NewEvent<TType extends string = string, TData = unknown> {
-  /** Unique event id; doubles as `Nats-Msg-Id`, so a retried append stores the event once. */
-  readonly id: string;
-  readonly type: TType;
-  readonly data: TData;
-  /** RFC 3339 time with offset, chosen by the caller (the domain has no clock). */
-  readonly time: string;
-  /** Pseudonymous principal id. */
-  readonly actor: string;
-  readonly tenant: string;
-  /** CloudEvents `source`, e.g. `forgeone/registry`. */
-  readonly source: string;
-  /** CloudEvents `subject`; defaults to the aggregate id. */
-  readonly subject?: string;
-}
-
-/** An event read back from the stream with its stream sequence. */
-export interface StoredEvent<E extends CloudEvent = CloudEvent> {
-  readonly sequence: number;
-  readonly event: E;
-}
-
-export interface AppendResult {
-  readonly sequence: number;
-  /** True when the stream already held an event with this id (a retry inside the duplicate window). */
-  readonly duplicate: boolean;
-  readonly event: CloudEvent;
-}
-
-export interface AppendOptions {
-  /**
-   * Stream sequence of the aggregate's last event as the caller saw it (`load().version`);
-   * 0 when the aggregate has no events yet. `'any'` appends without the check: only for records
-   * that guard no invariant (verification results, like policy decisions), which never conflict.
-   */
-  readonly expectedSequence: number | 'any';
-}
-
-/** The fold half of a decider: how to rebuild state from events. */
-export interface EventFold<S, E extends CloudEvent = CloudEvent> {
-  initialState(): S;
-  evolve(state: S, event: E): S;
-}
-
-export interface LoadedAggregate<S> {
-  readonly state: S;
-  /** Stream sequence of the aggregate's last event, 0 when none: pass it as `expectedSequence`. */
-  readonly version: number;
-}
+// The store's interface lives with the command handler in @forgeone/event-sourcing; re-exported for its readers.
+export type { AppendOptions, AppendResult, EventFold, EventStore, LoadedAggregate, NewEvent, StoredEvent, VersionedEvents };
 
 export interface EventStoreOptions {
   /** Signs what this process appends and verifies every event it reads (required: there is no unverified read). */
@@ -85,25 +36,6 @@ export interface EventStoreOptions {
   readonly timeoutMs?: number;
   /** Where refused (forged or replayed) events are logged at error level (default a logger named event-store). */
   readonly logger?: Logger;
-}
-
-/** An aggregate's accepted events and the stream sequence of the last message on its subject. */
-export interface VersionedEvents {
-  readonly events: StoredEvent[];
-  /**
-   * Sequence of the subject's last message, refused ones included (0 when none): what the next
-   * append must expect, so a forged message on the subject cannot wedge its writer in conflicts.
-   */
-  readonly version: number;
-}
-
-/** Event store over one JetStream stream, one subject per aggregate. */
-export interface EventStore {
-  append(aggregate: string, id: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult[]>;
-  read(aggregate: string, id: string): Promise<StoredEvent[]>;
-  readVersioned(aggregate: string, id: string): Promise<VersionedEvents>;
-  readAggregate(aggregate: string): Promise<StoredEvent[]>;
-  load<S, E extends CloudEvent = CloudEvent>(aggregate: string, id: string, fold: EventFold<S, E>): Promise<LoadedAggregate<S>>;
 }
 
 const encoder = new TextEncoder();
@@ -211,19 +143,22 @@ export class JetStreamEventStore implements EventStore {
     return (await this.readVersioned(aggregate, id)).events;
   }
 
-  async readVersioned(aggregate: string, id: string): Promise<VersionedEvents> {
-    const subject = this.names.eventSubject(aggregate, id);
+  async lastSequence(aggregate: string, id: string): Promise<number> {
     const jsm = await this.manager();
-    let last;
     try {
-      // An ordered consumer on an empty subject would wait for messages that never come.
-      last = await jsm.streams.getMessage(this.names.stream, { last_by_subj: subject });
+      const last = await jsm.streams.getMessage(this.names.stream, { last_by_subj: this.names.eventSubject(aggregate, id) });
+      return last?.seq ?? 0;
     } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return { events: [], version: 0 };
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return 0;
       throw isUnreachable(error) ? unavailable(`reading ${aggregate} ${id}`, error) : error;
     }
-    if (!last) return { events: [], version: 0 };
-    const lastSequence = last.seq;
+  }
+
+  async readVersioned(aggregate: string, id: string): Promise<VersionedEvents> {
+    const subject = this.names.eventSubject(aggregate, id);
+    // An ordered consumer on an empty subject would wait for messages that never come.
+    const lastSequence = await this.lastSequence(aggregate, id);
+    if (lastSequence === 0) return { events: [], version: 0 };
 
     const out: StoredEvent[] = [];
     const replays = new ReplayGuard();
@@ -253,7 +188,7 @@ export class JetStreamEventStore implements EventStore {
    * stored when the call began is included, so a write acknowledged before is always seen.
    */
   async readAggregate(aggregate: string): Promise<StoredEvent[]> {
-    const filter = `${this.names.eventsWildcard.slice(0, -1)}${encodeSubjectToken(aggregate)}.*`;
+    const filter = this.names.aggregateEvents(aggregate);
     const out: StoredEvent[] = [];
     let consumer;
     try {
@@ -306,47 +241,7 @@ export class JetStreamEventStore implements EventStore {
   }
 
   private envelope(aggregate: string, id: string, event: NewEvent, traceparent: string | undefined): CloudEvent {
-    const schema = EVENT_DATA_SCHEMAS[event.type];
-    if (!schema || !Object.hasOwn(EVENT_DATA_SCHEMAS, event.type)) {
-      throw new ForgeOneError(
-        'EVENTSTORE.EVENT_INVALID',
-        `event type "${event.type}" is not in the event catalog; add its data schema to EVENT_DATA_SCHEMAS before writing it`,
-        { type: event.type, aggregate, id },
-      );
-    }
-    const home = aggregateOfEventType(event.type);
-    if (home !== aggregate) {
-      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `event type "${event.type}" belongs to aggregate ${home ?? '(none)'}, not ${aggregate}; readers would refuse it`, {
-        type: event.type,
-        aggregate,
-        id,
-      });
-    }
-    const data = schema.safeParse(event.data);
-    if (!data.success) {
-      const problems = describeIssues(data.error.issues);
-      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `data of ${event.type} is invalid: ${problems.join('; ')}`, { type: event.type, problems });
-    }
-    const candidate = {
-      specversion: '1.0',
-      id: event.id,
-      source: event.source,
-      type: event.type,
-      subject: event.subject ?? id,
-      time: event.time,
-      datacontenttype: 'application/json',
-      data: data.data,
-      actor: event.actor,
-      tenant: event.tenant,
-      ...(traceparent ? { traceparent } : {}),
-      schemaversion: SCHEMA_VERSION,
-    };
-    const parsed = CloudEventSchema.safeParse(candidate);
-    if (!parsed.success) {
-      const problems = describeIssues(parsed.error.issues);
-      throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `envelope of ${event.type} is invalid: ${problems.join('; ')}`, { type: event.type, problems });
-    }
-    return parsed.data as CloudEvent;
+    return cloudEvent(aggregate, id, event, traceparent);
   }
 
   private appendError(aggregate: string, id: string, expectedSequence: number, error: unknown): Error {

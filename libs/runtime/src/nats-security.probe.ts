@@ -62,7 +62,7 @@ async function probeConnection(nc: NatsConnection, names: Names, timeoutMs: numb
   })();
   const denied = (operation: 'publish' | 'subscription', subject: string) => violations.some((v) => v.operation === operation && v.subject === subject);
 
-  const prefix = names.eventsWildcard.slice(0, -'forgeone.evt.>'.length);
+  const prefix = names.subjectPrefix;
   const publishes = [
     ...Object.keys(EVENT_OWNERSHIP).map((aggregate) => {
       const h = natsHeaders();

@@ -22,7 +22,4 @@ export async function loadTrustStore(reader: AggregateEventReader, tenant: strin
   return state;
 }
 
-/** The aggregate id of a key in a tenant's trust store: `<tenant>:<keyId>`. */
-export function keyAggregateId(tenant: string, keyId: string): string {
-  return `${tenant}:${keyId}`;
-}
+export { keyAggregateId } from '@forgeone/key-trust-domain';

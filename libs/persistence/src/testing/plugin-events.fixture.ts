@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PLUGIN_EVENT_TYPES, SCHEMA_VERSION, type PluginManifest, type StoredSignature } from '@forgeone/contracts';
+import { PLUGIN_EVENT_TYPES, SCHEMA_VERSION, type PluginManifest, type StoredSignature, eventSource } from '@forgeone/contracts';
 import type { PluginCloudEvent } from '../projections/projection.types.js';
 
 // Builders of complete, schema-valid CloudEvents for tests; every field can be overridden.
@@ -39,7 +39,7 @@ function envelope<T extends PluginCloudEvent['type']>(type: T, subject: string, 
   return {
     specversion: '1.0' as const,
     id: options.id ?? `evt-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 10)}`,
-    source: 'forgeone/registry',
+    source: eventSource('registry'),
     type,
     subject,
     time: options.time ?? '2026-03-01T10:00:00.000Z',

@@ -1,4 +1,5 @@
 import { ForgeOneError, PLUGIN_EVENT_TYPES, type PluginEvent } from '@forgeone/contracts';
+import type { Decider } from '@forgeone/event-sourcing';
 import semver from 'semver';
 import type { InstallPlugin, PluginCommand, PublishPluginVersion, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
 import { initialPluginState, type PluginState } from './plugin.state.js';
@@ -52,7 +53,8 @@ export function evolve(state: PluginState, event: PluginEvent): PluginState {
   }
 }
 
-export const pluginDecider = { decide, evolve, initialState: initialPluginState };
+/** The plugin aggregate (`<tenant>:<name>`) as the shared command handler takes it. */
+export const pluginDecider: Decider<PluginCommand, PluginEvent, PluginState> = { decide, evolve, initialState: initialPluginState };
 
 function publish({ data }: PublishPluginVersion, state: PluginState): PluginEvent[] {
   const existing = state.versions[data.version];

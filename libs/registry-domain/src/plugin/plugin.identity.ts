@@ -1,3 +1,5 @@
+import { tenantAggregateId } from '@forgeone/contracts';
+
 /**
  * Which plugin an aggregate is: plugins belong to a tenant, so the same name in two tenants
  * is two plugins that never see each other's versions or installations.
@@ -9,5 +11,5 @@ export interface PluginKey {
 
 /** The aggregate id of a plugin, `<tenant>:<name>` (tenant ids contain no ':'). */
 export function pluginAggregateId(key: PluginKey): string {
-  return `${key.tenant}:${key.name}`;
+  return tenantAggregateId(key.tenant, key.name);
 }

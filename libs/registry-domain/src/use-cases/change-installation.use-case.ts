@@ -14,8 +14,8 @@ import { decideAndAppend } from './decide-and-append.js';
 import type { CommandContext, RegistryAction, RegistryPorts } from './registry.ports.js';
 import { verifyVersionForEnvironment, type EnvironmentStage, type SignatureVerdict } from './verify-signature.js';
 
-/** What an installation change needs: the plugin streams, the authorizer and signature verification. */
-export type InstallationPorts = Pick<RegistryPorts, 'plugins' | 'authorizer' | 'signatures' | 'signaturePolicy'>;
+/** What an installation change needs: the event stream, the authorizer and signature verification. */
+export type InstallationPorts = Pick<RegistryPorts, 'events' | 'authorizer' | 'signatures' | 'signaturePolicy'>;
 
 /** What install, upgrade and rollback answer: the appended change, or with `dryRun` what it would be. */
 export type InstallationOutcome = InstallationResult | InstallationDryRunResult;
@@ -71,7 +71,7 @@ async function change(
     // Verified after the decider accepted (a refused command records nothing) and before the append
     // (a strict refusal installs nothing), against the trust store as it stands now.
     const { events, appended } = await decideAndAppend(
-      ports.plugins,
+      ports.events,
       plugin,
       command,
       metadata,

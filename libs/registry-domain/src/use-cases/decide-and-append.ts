@@ -1,11 +1,10 @@
-import { ForgeOneError, type PluginEvent } from '@forgeone/contracts';
+import { PLUGIN_AGGREGATE, type PluginEvent } from '@forgeone/contracts';
+import { handleCommand, type EventStore } from '@forgeone/event-sourcing';
 import type { PluginCommand } from '../plugin/plugin.commands.js';
-import { decide } from '../plugin/plugin.decider.js';
-import type { PluginKey } from '../plugin/plugin.identity.js';
+import { pluginDecider } from '../plugin/plugin.decider.js';
+import { pluginAggregateId, type PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
-import type { AppendedEvent, CommandMetadata, PluginEventStream } from './registry.ports.js';
-
-const MAX_ATTEMPTS = 5;
+import type { AppendedEvent, CommandMetadata } from './registry.ports.js';
 
 export interface Decision {
   readonly events: readonly PluginEvent[];
@@ -15,33 +14,33 @@ export interface Decision {
 }
 
 /**
- * Loads the aggregate, decides, and appends with the loaded version as the expected one. A
- * concurrent writer makes the append fail with EVENTSTORE.CONFLICT; the command is then decided
- * again on the fresh state, so of two racing commands one wins and the other is re-judged.
+ * Decides a command on a plugin aggregate through the shared command handler: load, decide, append
+ * with the loaded version expected, and on a conflict decide again on the fresh state.
  * `beforeAppend` runs before each append attempt, with the state the events were decided on (to store
  * an artifact the events will reference, or to verify a signature); throwing from it appends nothing.
  * With `dryRun`, everything up to and including `beforeAppend` runs and the append does not: the
  * answer holds the events that would have been appended.
  */
 export async function decideAndAppend(
-  stream: PluginEventStream,
+  events: EventStore,
   plugin: PluginKey,
   command: PluginCommand,
   metadata: CommandMetadata,
   beforeAppend?: (events: readonly PluginEvent[], state: PluginState) => Promise<void>,
   options: { readonly dryRun?: boolean } = {},
 ): Promise<Decision> {
-  for (let attempt = 1; ; attempt++) {
-    const { state, version } = await stream.load(plugin);
-    const events = decide(command, state);
-    if (events.length === 0) return { events, appended: [], state };
-    await beforeAppend?.(events, state);
-    if (options.dryRun) return { events, appended: [], state };
-    try {
-      const appended = await stream.append(plugin, events, { expectedVersion: version, metadata });
-      return { events, appended, state };
-    } catch (error) {
-      if (!(error instanceof ForgeOneError) || error.code !== 'EVENTSTORE.CONFLICT' || attempt >= MAX_ATTEMPTS) throw error;
-    }
-  }
+  const outcome = await handleCommand(
+    events,
+    pluginDecider,
+    // The CloudEvents subject stays the plugin name; the tenant travels in its own attribute.
+    { aggregate: PLUGIN_AGGREGATE, id: pluginAggregateId(plugin), subject: plugin.name },
+    command,
+    metadata,
+    { ...(beforeAppend ? { beforeAppend } : {}), ...(options.dryRun ? { dryRun: true } : {}) },
+  );
+  return {
+    events: outcome.events,
+    appended: outcome.appended.map((result) => ({ eventId: result.event.id, sequence: result.sequence })),
+    state: outcome.state,
+  };
 }

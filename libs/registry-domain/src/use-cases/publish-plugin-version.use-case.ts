@@ -72,7 +72,7 @@ export async function publishPluginVersion(
     signature = { envelopeDigest: ports.sha256(envelope), signedAt: metadata.now.toISOString() };
   }
   const { appended } = await decideAndAppend(
-    ports.plugins,
+    ports.events,
     plugin,
     {
       type: 'PublishPluginVersion',

@@ -1,6 +1,6 @@
-import type { PluginEvent, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
+import type { SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
+import type { EventStore } from '@forgeone/event-sourcing';
 import type { PluginKey } from '../plugin/plugin.identity.js';
-import type { PluginState } from '../plugin/plugin.state.js';
 
 /** What a transport hands a use case: the caller's credential, the time and an id source. */
 export interface CommandContext {
@@ -54,12 +54,6 @@ export interface AppendedEvent {
   readonly sequence: number;
 }
 
-/** The plugin aggregate's stream: load folds its events, append guards with the loaded version. */
-export interface PluginEventStream {
-  load(plugin: PluginKey): Promise<{ state: PluginState; version: number }>;
-  append(plugin: PluginKey, events: readonly PluginEvent[], options: { expectedVersion: number; metadata: CommandMetadata }): Promise<AppendedEvent[]>;
-}
-
 /** Content-addressed artifact storage. */
 export interface ArtifactStorage {
   put(bytes: Uint8Array): Promise<{ digest: string; sizeBytes: number; created: boolean }>;
@@ -107,7 +101,8 @@ export interface SignatureVerifier {
 }
 
 export interface RegistryPorts {
-  readonly plugins: PluginEventStream;
+  /** The event stream; plugin aggregates are decided on it through the shared command handler. */
+  readonly events: EventStore;
   readonly artifacts: ArtifactStorage;
   readonly sha256: Sha256;
   readonly authorizer: Authorizer;

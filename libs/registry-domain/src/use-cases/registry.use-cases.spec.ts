@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, type PluginEvent } from '@forgeone/contracts';
+import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from '@forgeone/contracts';
+import { InMemoryEventStore, isConflict } from '@forgeone/event-sourcing';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { evolve } from '../plugin/plugin.decider.js';
-import { pluginAggregateId, type PluginKey } from '../plugin/plugin.identity.js';
-import { initialPluginState } from '../plugin/plugin.state.js';
 import { installPlugin, removePlugin, rollbackPlugin, upgradePlugin } from './change-installation.use-case.js';
 import { publishPluginVersion } from './publish-plugin-version.use-case.js';
 import type {
@@ -13,7 +11,6 @@ import type {
   Authorizer,
   CommandContext,
   CommandMetadata,
-  PluginEventStream,
   RegistryPorts,
   SignatureCheck,
   SignatureOutcome,
@@ -25,26 +22,25 @@ const manifest = JSON.parse(readFileSync(join(hello, 'forgeone.plugin.json'), 'u
 const wasm = readFileSync(join(hello, 'plugin.wasm')).toString('base64');
 const NAME = manifest.name;
 
-/** The plugin streams in memory, keyed by aggregate id, recording the metadata of each append. */
-class InMemoryPluginStreams implements PluginEventStream {
-  readonly streams = new Map<string, { event: PluginEvent; metadata: CommandMetadata }[]>();
+/** The plugin aggregates' envelopes in the in-memory event store, by aggregate id. */
+class PluginStreams {
+  constructor(readonly store: InMemoryEventStore) {}
 
-  async load(plugin: PluginKey) {
-    const stored = this.streams.get(pluginAggregateId(plugin)) ?? [];
-    return { state: stored.map((s) => s.event).reduce(evolve, initialPluginState()), version: stored.length };
+  get(id: string) {
+    const events = this.plugins().filter((e) => e.id === id);
+    return events.length ? events.map((e) => e.event) : undefined;
   }
 
-  async append(plugin: PluginKey, events: readonly PluginEvent[], options: { expectedVersion: number; metadata: CommandMetadata }) {
-    const id = pluginAggregateId(plugin);
-    const stored = this.streams.get(id) ?? [];
-    if (stored.length !== options.expectedVersion) throw new ForgeOneError('EVENTSTORE.CONFLICT', 'changed concurrently');
-    stored.push(...events.map((event) => ({ event, metadata: options.metadata })));
-    this.streams.set(id, stored);
-    return events.map((_, i) => ({ eventId: `e${stored.length - events.length + i + 1}`, sequence: stored.length - events.length + i + 1 }));
+  ids(): string[] {
+    return [...new Set(this.plugins().map((e) => e.id))];
   }
 
   get eventCount(): number {
-    return [...this.streams.values()].reduce((n, s) => n + s.length, 0);
+    return this.plugins().length;
+  }
+
+  private plugins() {
+    return this.store.all().filter((e) => e.aggregate === PLUGIN_AGGREGATE);
   }
 }
 
@@ -92,17 +88,19 @@ class VerdictVerifier implements SignatureVerifier {
   }
 }
 
-const ctx = (credential: string | undefined): CommandContext => ({ credential, now: new Date('2026-03-01T10:00:00Z'), newId: () => 'id' });
+let ids = 0;
+// Event ids are unique, as the store stores an id once.
+const ctx = (credential: string | undefined): CommandContext => ({ credential, now: new Date('2026-03-01T10:00:00Z'), newId: () => `evt-${++ids}` });
 
 describe('registry use cases - authorisation and tenants', () => {
-  let streams: InMemoryPluginStreams;
+  let streams: PluginStreams;
   let authorizer: TableAuthorizer;
   let stored: Uint8Array[];
   let verifier: VerdictVerifier;
   let ports: RegistryPorts;
 
   beforeEach(() => {
-    streams = new InMemoryPluginStreams();
+    streams = new PluginStreams(new InMemoryEventStore());
     authorizer = new TableAuthorizer({
       alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'rollback', 'remove'] },
       dave: { id: 'dave', tenant: 'acme', actions: ['install', 'upgrade'] },
@@ -115,7 +113,7 @@ describe('registry use cases - authorisation and tenants', () => {
       signatures: verifier,
       signaturePolicy: DEFAULT_SIGNATURE_POLICY,
       storageQuota: DEFAULT_STORAGE_QUOTA_SETTINGS,
-      plugins: streams,
+      events: streams.store,
       authorizer,
       sha256: (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
       artifacts: {
@@ -130,9 +128,9 @@ describe('registry use cases - authorisation and tenants', () => {
   it('publish - asks to publish the plugin the manifest names, and records the principal as actor and tenant', async () => {
     await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
     expect(authorizer.asked).toEqual([{ credential: 'alice', action: 'publish', plugin: NAME }]);
-    const [entry] = streams.streams.get(`acme:${NAME}`) ?? [];
-    expect(entry.metadata).toMatchObject({ actor: 'alice', tenant: 'acme' });
-    expect(entry.event.data).toMatchObject({ publisher: 'alice' });
+    const [entry] = streams.get(`acme:${NAME}`) ?? [];
+    expect(entry).toMatchObject({ actor: 'alice', tenant: 'acme' });
+    expect(entry.data).toMatchObject({ publisher: 'alice' });
   });
 
   it('publish - a refusal comes before the module is validated, and nothing is stored', async () => {
@@ -182,7 +180,7 @@ describe('registry use cases - authorisation and tenants', () => {
     ports = { ...ports, authorizer };
     const privateManifest = { ...manifest, capabilities: { http: { allow: ['example.com', '192.168.1.10:8443', 'localhost'] } } };
     await publishPluginVersion(ports, { manifest: privateManifest, wasm }, ctx('root'));
-    expect(streams.streams.get(`acme:${NAME}`)?.[0].event.data).toMatchObject({ privateEgress: ['192.168.1.10:8443', 'localhost'] });
+    expect(streams.get(`acme:${NAME}`)?.[0].data).toMatchObject({ privateEgress: ['192.168.1.10:8443', 'localhost'] });
   });
 
   it('install, upgrade, remove - ask for their own action in the environment', async () => {
@@ -209,7 +207,29 @@ describe('registry use cases - authorisation and tenants', () => {
     const result = await rollbackPlugin(ports, request, ctx('alice'));
     expect(result).toMatchObject({ name: NAME, version: manifest.version, environment: 'staging' });
     expect(authorizer.asked.at(-1)).toEqual({ credential: 'alice', action: 'rollback', plugin: NAME, environment: 'staging' });
-    expect(streams.streams.get(`acme:${NAME}`)?.at(-1)?.event.data).toMatchObject({ fromVersion: '1.1.0', reason: '1.1.0 drops requests' });
+    expect(streams.get(`acme:${NAME}`)?.at(-1)?.data).toMatchObject({ fromVersion: '1.1.0', reason: '1.1.0 drops requests' });
+  });
+
+  it('install - two racing installs of one environment: one is appended, the other is decided again and refused', async () => {
+    const store = new (class extends InMemoryEventStore {
+      conflicts = 0;
+      override async append(...args: Parameters<InMemoryEventStore['append']>) {
+        return super.append(...args).catch((error: unknown) => {
+          if (isConflict(error)) this.conflicts++;
+          throw error;
+        });
+      }
+    })();
+    ports = { ...ports, events: store };
+    streams = new PluginStreams(store);
+    await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+    const install = () => installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
+    // Both load the same state before either appends; the second append conflicts and is re-decided.
+    const results = await Promise.allSettled([install(), install()]);
+    expect(store.conflicts).toBe(1);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'REGISTRY.ALREADY_INSTALLED' } });
+    expect(streams.get(`acme:${NAME}`)?.map((e) => e.type)).toEqual([PLUGIN_EVENT_TYPES.versionPublished, PLUGIN_EVENT_TYPES.installed]);
   });
 
   it('install - a denied caller changes nothing', async () => {
@@ -227,8 +247,8 @@ describe('registry use cases - authorisation and tenants', () => {
     });
     const again = await publishPluginVersion(ports, { manifest, wasm }, ctx('gina'));
     expect(again.unchanged).toBeUndefined();
-    expect([...streams.streams.keys()].sort()).toEqual([`acme:${NAME}`, `globex:${NAME}`]);
-    expect(streams.streams.get(`globex:${NAME}`)?.[0].metadata).toMatchObject({ actor: 'gina', tenant: 'globex' });
+    expect(streams.ids().sort()).toEqual([`acme:${NAME}`, `globex:${NAME}`]);
+    expect(streams.get(`globex:${NAME}`)?.[0]).toMatchObject({ actor: 'gina', tenant: 'globex' });
   });
 
   describe('signatures', () => {
@@ -239,7 +259,7 @@ describe('registry use cases - authorisation and tenants', () => {
     it('publish - stores a well-formed envelope, records signedAt = publish time and verifies in audit mode at stage publish', async () => {
       const result = await publishPluginVersion(ports, { manifest, wasm, signature: envelopeText }, ctx('alice'));
       expect(stored.map(sha)).toContain(envelopeDigest);
-      expect(streams.streams.get(`acme:${NAME}`)?.[0].event.data).toMatchObject({ signature: { envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' } });
+      expect(streams.get(`acme:${NAME}`)?.[0].data).toMatchObject({ signature: { envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' } });
       expect(verifier.checks).toEqual([expect.objectContaining({ stage: 'publish', environment: null, mode: 'audit', signature: { envelopeDigest, signedAt: '2026-03-01T10:00:00.000Z' } })]);
       // An untrusted signature does not refuse a publish; the reply says how it verified.
       expect(result.signature).toMatchObject({ envelopeDigest, verified: false, reason: 'SIGNATURE.UNTRUSTED_KEY' });
@@ -267,7 +287,7 @@ describe('registry use cases - authorisation and tenants', () => {
     it('install - audit (staging) goes ahead with a failing signature; the check ran with the recorded digests', async () => {
       await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
       await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'));
-      const published = streams.streams.get(`acme:${NAME}`)![0].event.data as { digest: string; manifestDigest: string };
+      const published = streams.get(`acme:${NAME}`)![0].data as { digest: string; manifestDigest: string };
       expect(verifier.checks).toEqual([
         expect.objectContaining({ stage: 'install', environment: 'staging', mode: 'audit', digest: published.digest, manifestDigest: published.manifestDigest }),
       ]);
