@@ -30,7 +30,7 @@ beforeAll(async () => {
   nc = await connectNats(NATS_URL, 'forgeone-gateway');
   ds = await createDataSource(DATABASE_URL, { applicationName: 'gateway-docs-test' }).initialize();
   const credential = serviceCredential('gateway', randomBytes(36).toString('base64'));
-  gateway = await createGatewayApp({ connection: nc, names, dataSource: ds, logger: pino({ level: 'silent' }), auth: { serviceCredential: () => credential } });
+  gateway = await createGatewayApp({ connection: nc, names, dataSource: ds, logger: pino({ level: 'silent' }), auth: { serviceCredential: () => credential, authz: { timeoutMs: 1_000, cacheTtlMs: 0 } } });
   await gateway.listen(0, '127.0.0.1');
   baseUrl = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
 });
