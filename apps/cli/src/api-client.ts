@@ -1,34 +1,16 @@
-import { ForgeOneError, isErrorReply, type ErrorCode, type InstallationDryRunResult } from '@forgeone/contracts';
+import { ForgeOneError, isErrorReply, type ErrorCode } from '@forgeone/contracts';
+import { API, fillPath, type AnyRoute, type InstallationDryRunReply, type RouteBody, type RouteParams, type RouteQuery, type RouteReply } from '@forgeone/http-contract';
 
-// Sequences are Postgres bigints, which may arrive as strings.
-export type Sequence = number | string;
+// Every request and reply type below is the HTTP contract's (libs/http-contract): the CLI codes against
+// the same schemas the gateway validates with, so a change there fails to compile here.
 
-export interface CommandReceipt {
-  readonly eventId: string;
-  readonly sequence: Sequence;
-  /** false when the read models had not caught up within the gateway's wait. */
-  readonly projected: boolean;
-}
-
-export interface PublishReply extends CommandReceipt {
-  readonly name: string;
-  readonly version: string;
-  readonly digest: string;
-  readonly sizeBytes: number;
-  /** How the signature verified at publish (present when one was sent and the version was new). */
-  readonly signature?: { readonly envelopeDigest: string; readonly verified: boolean; readonly reason: string | null; readonly message: string };
-}
-
+export type PublishReply = RouteReply<typeof API.publishPluginVersion>;
 /** Reply to install, upgrade, rollback and remove. For remove, `version` is the version that was removed. */
-export interface InstallationReply extends CommandReceipt {
-  readonly name: string;
-  readonly version: string;
-  readonly environment: string;
-  readonly digest: string;
-}
-
+export type InstallationReply = RouteReply<typeof API.removePlugin>;
+/** What every plugin command answers: the event it appended and whether reads show it yet. */
+export type CommandReceipt = Pick<InstallationReply, 'eventId' | 'sequence' | 'projected'>;
 /** Reply to install, upgrade and rollback with `dryRun`: what would happen, of which nothing was done. */
-export type InstallationDryRunReply = InstallationDryRunResult;
+export type { InstallationDryRunReply } from '@forgeone/http-contract';
 
 /** The installation change a dry run asks about; `reason` for rollback only. */
 export interface InstallationDryRunRequest {
@@ -39,205 +21,31 @@ export interface InstallationDryRunRequest {
   readonly reason?: string;
 }
 
-export interface Installation {
-  readonly environment: string;
-  readonly version: string;
-  readonly digest: string;
-  readonly status: string;
-  readonly updatedAt: string;
-}
-
-export interface PluginSummary {
-  readonly name: string;
-  readonly latestVersion: string | null;
-  readonly versions: readonly string[] | number;
-  readonly installations: readonly Installation[];
-}
-
-export interface PluginListReply {
-  readonly plugins: readonly PluginSummary[];
-}
-
-export interface PluginVersion {
-  readonly version: string;
-  readonly digest: string;
-  readonly sizeBytes: number;
-  readonly publisher: string;
-  readonly publishedAt: string;
-  /** Null (or absent, from an older gateway) when the version was published unsigned. */
-  readonly signature?: { readonly envelopeDigest: string; readonly signedAt: string } | null;
-  /** Allow-list entries naming loopback, private or link-local addresses that the publisher was allowed; absent from an older gateway. */
-  readonly privateEgress?: readonly string[];
-  readonly manifest: Record<string, unknown>;
-}
-
-export interface StorageUsage {
-  readonly usedBytes: number;
-  readonly usedKeys: number;
-  readonly maxBytes: number;
-  readonly maxKeys: number;
-}
-
-export interface PluginStorage {
-  readonly tenant: StorageUsage;
-  readonly environments: readonly (StorageUsage & { readonly environment: string; readonly version: string | null })[];
-}
-
-export interface PluginDetailReply {
-  readonly name: string;
-  readonly latestVersion: string | null;
-  readonly versions: readonly PluginVersion[];
-  readonly installations: readonly Installation[];
-  /** Null when no sandbox-runner answered; absent from an older gateway. */
-  readonly storage?: PluginStorage | null;
-}
-
-export interface AuditEntry {
-  readonly sequence: Sequence;
-  readonly eventId: string;
-  readonly type: string;
-  readonly subject: string;
-  readonly actor: string;
-  readonly tenant: string;
-  readonly occurredAt: string;
-  readonly recordedAt: string;
-  readonly data: unknown;
-  readonly hash: string;
-  readonly prevHash: string | null;
-  readonly traceparent?: string | null;
-  /** Why the event was refused as not its owner's (it changed nothing); null or absent when genuine. */
-  readonly forged?: string | null;
-}
-
-export interface HistoryReply {
-  readonly events: readonly AuditEntry[];
-}
-
-export interface AuditLogReply {
-  readonly entries: readonly AuditEntry[];
-}
-
-export interface AuditLogQuery {
-  readonly plugin?: string;
-  readonly since?: string;
-  readonly limit?: number;
-  readonly after?: string;
-}
-
-export interface PolicySetReply {
-  readonly version: number;
-  readonly sha256: string;
-  /** Cedar text by policy id. */
-  readonly policies: Readonly<Record<string, string>>;
-  readonly appliedAt?: string;
-  readonly appliedBy?: string;
-  /** Apply only: the set was identical to the active one, so no new version was made. */
-  readonly unchanged?: boolean;
-  readonly warnings?: readonly string[];
-}
-
-export interface PolicyCheckQuestion {
-  readonly principal: string;
-  readonly role?: string;
-  readonly tenant?: string;
-  readonly action: string;
-  /** Without `tenant`, the gateway uses the question's tenant, else the caller's own. */
-  readonly resource: { readonly type: string; readonly id: string; readonly tenant?: string };
-  readonly environment?: string;
-}
-
-export interface PolicyCheckReply {
-  readonly decision: 'allow' | 'deny';
-  readonly policyIds: readonly string[];
-  readonly policyVersion: number;
-  readonly errors: readonly string[];
-}
-
-export interface TokenRequest {
-  readonly principal: string;
-  readonly role: string;
-  readonly principalType?: 'user' | 'service';
-  readonly tenant?: string;
-  readonly expiresAt?: string;
-}
-
-export interface CreatedToken {
-  readonly tokenId: string;
-  /** The token itself, shown in this reply only. */
-  readonly token: string;
-  readonly principal: string;
-  readonly role: string;
-  readonly tenant: string;
-  readonly expiresAt?: string;
-}
-
-export interface TokenInfo {
-  readonly tokenId: string;
-  readonly principal: string;
-  readonly principalType: string;
-  readonly role: string;
-  readonly tenant: string;
-  readonly issuedAt: string;
-  readonly expiresAt?: string;
-  readonly revokedAt?: string;
-  readonly revokedReason?: string;
-}
-
-export interface TokenListReply {
-  readonly tokens: readonly TokenInfo[];
-}
-
-export interface RevokedToken extends TokenInfo {
-  readonly alreadyRevoked: boolean;
-}
-
-export interface TrustKeyRequest {
-  readonly publicKeyPem: string;
-  readonly publisher: string;
-  readonly scope?: string;
-  readonly validFrom?: string;
-  readonly validUntil?: string;
-}
-
+export type PluginListReply = RouteReply<typeof API.listPlugins>;
+export type PluginDetailReply = RouteReply<typeof API.showPlugin>;
+export type Installation = PluginDetailReply['installations'][number];
+export type PluginStorage = NonNullable<PluginDetailReply['storage']>;
+export type HistoryReply = RouteReply<typeof API.pluginHistory>;
+export type AuditLogReply = RouteReply<typeof API.auditLog>;
+export type AuditEntry = AuditLogReply['entries'][number];
+export type AuditLogQuery = Omit<RouteQuery<typeof API.auditLog>, 'limit'> & { readonly limit?: number };
+export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
+export type PolicyCheckQuestion = RouteBody<typeof API.checkPolicy>;
+export type PolicyCheckReply = RouteReply<typeof API.checkPolicy>;
+export type TokenRequest = RouteBody<typeof API.createToken>;
+export type CreatedToken = RouteReply<typeof API.createToken>;
+export type TokenListReply = RouteReply<typeof API.listTokens>;
+export type TokenInfo = TokenListReply['tokens'][number];
+export type RevokedToken = RouteReply<typeof API.revokeToken>;
+export type TrustKeyRequest = RouteBody<typeof API.trustKey>;
+export type KeyListReply = RouteReply<typeof API.listKeys>;
 /** A key of the tenant's trust store. */
-export interface KeyInfo {
-  readonly keyId: string;
-  readonly publicKeyPem: string;
-  readonly publisher: string;
-  readonly scope: string;
-  readonly validFrom: string;
-  readonly validUntil: string | null;
-  readonly trustedBy: string;
-  readonly trustedAt: string;
-  readonly revokedAt: string | null;
-  readonly revokedReason: string | null;
-  readonly revokedBy: string | null;
-}
-
-export interface KeyReceipt extends KeyInfo {
-  readonly eventId: string;
-  readonly sequence: number;
-}
-
-export interface KeyListReply {
-  readonly keys: readonly KeyInfo[];
-}
-
+export type KeyInfo = KeyListReply['keys'][number];
+export type KeyReceipt = RouteReply<typeof API.trustKey>;
 /** The input of a plugin call: UTF-8 text, or bytes as base64. */
-export type CallInput = { readonly input: string } | { readonly inputBase64: string };
-
+export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
-export interface CallReply {
-  readonly plugin: string;
-  readonly handler: string;
-  readonly environment: string;
-  readonly version: string;
-  readonly digest: string;
-  readonly output?: string;
-  readonly outputBase64?: string;
-  readonly fuelUsed?: number;
-  readonly durationMs: number;
-}
+export type CallReply = RouteReply<typeof API.callPlugin>;
 
 /** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
 export interface ApiClient {
@@ -276,12 +84,26 @@ export interface ApiClientOptions {
 }
 
 // Plugin names are "<publisher>/<plugin>" and travel as two path segments.
-const namePath = (name: string) => name.split('/').map(encodeURIComponent).join('/');
-const envPath = (environment: string) => encodeURIComponent(environment);
+function nameParams(name: string): { publisher: string; plugin: string } {
+  const slash = name.indexOf('/');
+  return slash < 0 ? { publisher: name, plugin: '' } : { publisher: name.slice(0, slash), plugin: name.slice(slash + 1) };
+}
+
+/** One request of a route: its path parameters, query string and body, each typed by the contract. */
+interface RouteCall<R extends AnyRoute> {
+  readonly params?: RouteParams<R>;
+  readonly query?: { readonly [K in keyof RouteQuery<R>]?: string | undefined };
+  readonly body?: RouteBody<R>;
+}
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 60_000;
+
+  // Method and path come from the route; the reply is typed as the contract's success reply.
+  function call<R extends AnyRoute, T = RouteReply<R>>(route: R, { params, query, body }: RouteCall<R> = {}): Promise<T> {
+    return request<T>(route.method.toUpperCase(), fillPath(route, (params ?? {}) as Record<string, string>), body, query as Record<string, string | undefined> | undefined);
+  }
 
   async function request<T>(method: string, path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
     const search = new URLSearchParams();
@@ -340,45 +162,37 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   return {
     baseUrl,
     publishPlugin: (manifest, wasm, signature) =>
-      request('POST', '/v1/plugins', {
-        manifest,
-        wasm: Buffer.from(wasm.buffer, wasm.byteOffset, wasm.byteLength).toString('base64'),
-        ...(signature !== undefined ? { signature } : {}),
+      call(API.publishPluginVersion, {
+        body: {
+          manifest: manifest as Record<string, unknown>,
+          wasm: Buffer.from(wasm.buffer, wasm.byteOffset, wasm.byteLength).toString('base64'),
+          ...(signature !== undefined ? { signature } : {}),
+        },
       }),
-    installPlugin: (environment, name, version) =>
-      request('POST', `/v1/environments/${envPath(environment)}/installations`, { name, version }),
-    upgradePlugin: (environment, name, version) =>
-      request('PUT', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`, { version }),
-    rollbackPlugin: (environment, name, version, reason) =>
-      request('POST', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}/rollback`, { version, reason }),
-    removePlugin: (environment, name) => request('DELETE', `/v1/environments/${envPath(environment)}/installations/${namePath(name)}`),
+    installPlugin: (environment, name, version) => call(API.installPlugin, { params: { environment }, body: { name, version } }),
+    upgradePlugin: (environment, name, version) => call(API.upgradePlugin, { params: { environment, ...nameParams(name) }, body: { version } }),
+    rollbackPlugin: (environment, name, version, reason) => call(API.rollbackPlugin, { params: { environment, ...nameParams(name) }, body: { version, reason } }),
+    removePlugin: (environment, name) => call(API.removePlugin, { params: { environment, ...nameParams(name) } }),
     dryRunInstallation: ({ action, environment, name, version, reason }) => {
-      const installations = `/v1/environments/${envPath(environment)}/installations`;
-      if (action === 'install') return request('POST', installations, { name, version, dryRun: true });
-      if (action === 'upgrade') return request('PUT', `${installations}/${namePath(name)}`, { version, dryRun: true });
-      return request('POST', `${installations}/${namePath(name)}/rollback`, { version, reason, dryRun: true });
+      const params = { environment, ...nameParams(name) };
+      if (action === 'install') return call<typeof API.installPlugin, InstallationDryRunReply>(API.installPlugin, { params, body: { name, version, dryRun: true } });
+      if (action === 'upgrade') return call<typeof API.upgradePlugin, InstallationDryRunReply>(API.upgradePlugin, { params, body: { version, dryRun: true } });
+      return call<typeof API.rollbackPlugin, InstallationDryRunReply>(API.rollbackPlugin, { params, body: { version, reason: reason ?? '', dryRun: true } });
     },
-    callPlugin: (environment, name, handler, input) =>
-      request('POST', `/v1/environments/${envPath(environment)}/plugins/${namePath(name)}/calls/${encodeURIComponent(handler)}`, input),
-    listPlugins: (environment) => request('GET', '/v1/plugins', undefined, { environment }),
-    showPlugin: (name) => request('GET', `/v1/plugins/${namePath(name)}`),
-    pluginHistory: (name) => request('GET', `/v1/plugins/${namePath(name)}/history`),
-    auditLog: (query) =>
-      request('GET', '/v1/audit-log', undefined, {
-        plugin: query.plugin,
-        since: query.since,
-        limit: query.limit === undefined ? undefined : String(query.limit),
-        after: query.after,
-      }),
-    applyPolicies: (policies, expectedVersion) => request('POST', '/v1/policies', { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) }),
-    showPolicies: () => request('GET', '/v1/policies'),
-    checkPolicy: (question) => request('POST', '/v1/policies/check', question),
-    createToken: (token) => request('POST', '/v1/tokens', token),
-    listTokens: (tenant) => request('GET', '/v1/tokens', undefined, { tenant }),
-    revokeToken: (tokenId, reason) => request('DELETE', `/v1/tokens/${encodeURIComponent(tokenId)}`, { reason }),
-    trustKey: (key) => request('POST', '/v1/keys', key),
-    listKeys: () => request('GET', '/v1/keys'),
-    revokeKey: (keyId, reason, revokedAt) => request('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, { reason, ...(revokedAt ? { revokedAt } : {}) }),
+    callPlugin: (environment, name, handler, input) => call(API.callPlugin, { params: { environment, ...nameParams(name), handler }, body: input }),
+    listPlugins: (environment) => call(API.listPlugins, { query: { environment } }),
+    showPlugin: (name) => call(API.showPlugin, { params: nameParams(name) }),
+    pluginHistory: (name) => call(API.pluginHistory, { params: nameParams(name) }),
+    auditLog: ({ limit, ...query }) => call(API.auditLog, { query: { ...query, limit: limit === undefined ? undefined : String(limit) } }),
+    applyPolicies: (policies, expectedVersion) => call(API.applyPolicies, { body: { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) } }),
+    showPolicies: () => call(API.showPolicies),
+    checkPolicy: (question) => call(API.checkPolicy, { body: question }),
+    createToken: (token) => call(API.createToken, { body: token }),
+    listTokens: (tenant) => call(API.listTokens, { query: { tenant } }),
+    revokeToken: (tokenId, reason) => call(API.revokeToken, { params: { tokenId }, body: { reason } }),
+    trustKey: (key) => call(API.trustKey, { body: key }),
+    listKeys: () => call(API.listKeys),
+    revokeKey: (keyId, reason, revokedAt) => call(API.revokeKey, { params: { keyId }, body: { reason, ...(revokedAt ? { revokedAt } : {}) } }),
   };
 }
 

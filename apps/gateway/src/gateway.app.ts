@@ -6,6 +6,7 @@ import { assertJsonDepth } from '@forgeone/contracts';
 import { JSON_BODY_LIMIT_BYTES } from './gateway.config.js';
 import { GatewayModule, type GatewayModuleOptions } from './gateway.module.js';
 import { AUTH_FAILURE_LIMITER, type AuthFailureLimiter } from './http/auth-failure.limiter.js';
+import { apiReferenceAssetsFolder } from './http/docs.controller.js';
 import { tracingMiddleware } from './http/tracing.middleware.js';
 import { projectionsReadiness } from './projections.reader.js';
 
@@ -28,6 +29,8 @@ export async function createGatewayApp(options: GatewayModuleOptions): Promise<N
   // Nesting is measured on the raw bytes, before JSON.parse: deeper bodies overflow later recursive walks.
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body, 'the request body') });
   app.disable('x-powered-by');
+  // Swagger UI's script and style for the page at /docs, from the npm package.
+  app.useStaticAssets(apiReferenceAssetsFolder(), { prefix: '/docs/assets/', index: false, fallthrough: true });
   app.connectMicroservice(
     {
       strategy: new ForgeOneBusServer({

@@ -10,6 +10,7 @@ import { DEFAULT_AUTHENTICATION_FAILURE_SETTINGS } from '@forgeone/authz';
 import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_PLATFORM_CHECKS, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
 import { AUTH_FAILURE_LIMITER, AuthFailureLimiter } from './http/auth-failure.limiter.js';
 import { ClientSourceInterceptor } from './http/client-source.js';
+import { RouteContractInterceptor } from './http/contract-route.js';
 import { AuditLogController } from './http/audit-log.controller.js';
 import { DocsController } from './http/docs.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
@@ -58,6 +59,8 @@ export class GatewayModule {
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: TraceContextInterceptor },
         { provide: APP_INTERCEPTOR, useClass: ClientSourceInterceptor },
+        // After the client source is set: the queries it authorises carry their source to policy.
+        { provide: APP_INTERCEPTOR, useClass: RouteContractInterceptor },
         { provide: AUTH_FAILURE_LIMITER, useValue: new AuthFailureLimiter(options.auth.failures ?? DEFAULT_AUTHENTICATION_FAILURE_SETTINGS) },
         ProjectionsReader,
         PluginStorageReader,

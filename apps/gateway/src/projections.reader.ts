@@ -3,7 +3,7 @@ import { ForgeOneError } from '@forgeone/contracts';
 import { auditLog, getPlugin, listPlugins, pluginHistory, type AuditEntry, type AuditLogQuery } from '@forgeone/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AuditEntryReply, PluginDetailReply, PluginListReply } from './http/http-api.schemas.js';
+import type { AuditEntryReply, PluginDetailReply, PluginListReply } from '@forgeone/http-contract';
 
 // Reads the projections the audit-projector maintains and shapes rows as the HTTP API v1 answers them.
 // Every read is of one tenant: the tenant of the authorised caller, never one the request names.

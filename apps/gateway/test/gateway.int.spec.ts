@@ -642,8 +642,8 @@ describe('gateway - policy and tokens', () => {
 });
 
 describe('gateway - HTTP behaviour', () => {
-  it('docs - GET /docs is an OpenAPI 3.1 JSON document; the manifest schema is served', async () => {
-    const docs = await call('GET', '/docs');
+  it('docs - GET /openapi.json is an OpenAPI 3.1 JSON document; the manifest schema is served', async () => {
+    const docs = await call('GET', '/openapi.json');
     expect(docs.status).toBe(200);
     expect(docs.headers.get('content-type')).toContain('application/json');
     expect(docs.body.openapi).toBe('3.1.0');

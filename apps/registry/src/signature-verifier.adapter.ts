@@ -1,4 +1,4 @@
-import { ForgeOneError, SIGNATURE_AGGREGATE, type SignatureEvent } from '@forgeone/contracts';
+import { ENVELOPE_REASONS, ForgeOneError, SIGNATURE_AGGREGATE, type SignatureEvent } from '@forgeone/contracts';
 import type { EventStore } from '@forgeone/event-sourcing';
 import type { ArtifactStore } from '@forgeone/event-store';
 import { pluginAggregateId, type CommandMetadata, type SignatureCheck, type SignatureOutcome, type SignatureVerifier } from '@forgeone/registry-domain';
@@ -25,9 +25,13 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
     private readonly artifacts: ArtifactStore,
   ) {}
 
-  checkEnvelope(envelope: Uint8Array): SignatureOutcome {
+  checkEnvelope(envelope: Uint8Array): SignatureOutcome<EnvelopeReason> {
     const checked = checkEnvelopeStructure(envelope);
-    return checked.ok ? { ok: true, reason: null, message: 'the envelope is well-formed' } : outcomeOf(checked);
+    if (checked.ok) return { ok: true, reason: null, message: 'the envelope is well-formed' };
+    const { reason } = checked;
+    // Publish declares only the envelope's own refusals; anything else is a fault here, not the caller's.
+    if (!isEnvelopeReason(reason)) throw new Error(`checking an envelope's structure answered ${reason}, which is not a refusal of the envelope itself`);
+    return { ok: false, reason, message: checked.message, details: signatureError(checked).details ?? {} };
   }
 
   async verify(check: SignatureCheck, metadata: CommandMetadata, options: { readonly record: boolean }): Promise<SignatureOutcome> {
@@ -98,6 +102,12 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
       { expectedSequence: 'any' },
     );
   }
+}
+
+type EnvelopeReason = (typeof ENVELOPE_REASONS)[number];
+
+function isEnvelopeReason(reason: string): reason is EnvelopeReason {
+  return (ENVELOPE_REASONS as readonly string[]).includes(reason);
 }
 
 function outcomeOf(result: VerificationResult & { ok: false }): SignatureOutcome {

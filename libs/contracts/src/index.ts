@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './command-errors.js';
 export * from './subjects.js';
 export * from './cloud-event.js';
 export * from './manifest.js';

@@ -21,3 +21,6 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, cod
   const problems = describeIssues(result.error.issues);
   throw new ForgeOneError(code, `${what} is invalid: ${problems.join('; ')}`, { problems });
 }
+
+/** The most audit log entries one page may hold (the projections' query and the HTTP query schema both bound by it). */
+export const AUDIT_LOG_MAX_LIMIT = 1000;

@@ -76,7 +76,7 @@ describe('runPlatform', () => {
     try {
       const upLine = out.text().split('\n').find((line) => line.startsWith('ForgeOne is up'));
       expect(upLine).toMatch(
-        /^ForgeOne is up: API http:\/\/127\.0\.0\.1:18080 \(OpenAPI at \/docs\), NATS nats:\/\/127\.0\.0\.1:\d+, Postgres postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/forgeone$/,
+        /^ForgeOne is up: API http:\/\/127\.0\.0\.1:18080 \(API reference at http:\/\/127\.0\.0\.1:18080\/docs, OpenAPI document at http:\/\/127\.0\.0\.1:18080\/openapi\.json\), NATS nats:\/\/127\.0\.0\.1:\d+, Postgres postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/forgeone$/,
       );
       const password = decodeURIComponent(new URL(platform.databaseUrl).password);
       expect(out.text()).not.toContain(password);

@@ -143,7 +143,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   const running = supervisor;
   const apiUrl = `http://127.0.0.1:${config.httpPort}`;
   (options.stdout ?? process.stdout).write(
-    `ForgeOne is up: API ${apiUrl} (OpenAPI at /docs), NATS ${redactUrl(nats.url)}, Postgres ${redactUrl(postgres.url)}\n`,
+    `ForgeOne is up: API ${apiUrl} (API reference at ${apiUrl}/docs, OpenAPI document at ${apiUrl}/openapi.json), NATS ${redactUrl(nats.url)}, Postgres ${redactUrl(postgres.url)}\n`,
   );
   const done = running.done.then((exit) => {
     logger.info({ reason: describeExit(exit), exitCode: exit.exitCode }, 'ForgeOne stopped');

@@ -21,7 +21,7 @@ interface CheckOptions {
 const RESOURCE_TYPES: Record<string, PolicyCheckQuestion['resource']['type']> = { plugin: 'Plugin', environment: 'Environment', tenant: 'Tenant' };
 
 /** `--resource <type>:<id>`, e.g. plugin:acme/hello, environment:production or tenant:acme. */
-export function parseResource(text: string): { type: string; id: string } {
+export function parseResource(text: string): { type: PolicyCheckQuestion['resource']['type']; id: string } {
   const colon = text.indexOf(':');
   const type = colon > 0 ? RESOURCE_TYPES[text.slice(0, colon).toLowerCase()] : undefined;
   const id = colon > 0 ? text.slice(colon + 1) : '';
@@ -124,9 +124,11 @@ export function registerPolicyCommands(program: Command, context: CommandContext
       const environment = options.env === undefined ? undefined : parseEnvironment(options.env);
       const question: PolicyCheckQuestion = {
         principal: options.principal,
-        action: options.action,
+        // The platform names an unknown action and lists the known ones.
+        action: options.action as PolicyCheckQuestion['action'],
         resource: { ...resource, ...(options.resourceTenant !== undefined ? { tenant: options.resourceTenant } : {}) },
-        ...(options.role !== undefined ? { role: options.role } : {}),
+        // Likewise an unknown role.
+        ...(options.role !== undefined ? { role: options.role as PolicyCheckQuestion['role'] } : {}),
         ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
         ...(environment !== undefined ? { environment } : {}),
       };

@@ -13,7 +13,9 @@ const entry = (sequence: number, type: string, data: Record<string, unknown>): A
   recordedAt: '2026-03-01T10:00:00.456Z',
   data,
   hash: 'h',
-  prevHash: null,
+  prevHash: 'g',
+  traceparent: null,
+  forged: null,
 });
 
 describe('formatAuditEntries', () => {

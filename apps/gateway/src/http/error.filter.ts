@@ -30,8 +30,8 @@ export function mapError(error: unknown, request: { method: string; url: string;
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const fromNest = (code: ErrorCode, message: string): MappedError => ({ status, reply: { error: { code, message } }, internal: false });
-    if (status === 404) return fromNest('HTTP.NOT_FOUND', `there is no route ${request.method} ${request.url}; GET /docs lists the API`);
-    if (status === 405) return fromNest('HTTP.METHOD_NOT_ALLOWED', `${request.url} does not accept ${request.method}; GET /docs lists the API`);
+    if (status === 404) return fromNest('HTTP.NOT_FOUND', `there is no route ${request.method} ${request.url}; /docs lists the API (the OpenAPI document is at /openapi.json)`);
+    if (status === 405) return fromNest('HTTP.METHOD_NOT_ALLOWED', `${request.url} does not accept ${request.method}; /docs lists the API (the OpenAPI document is at /openapi.json)`);
     if (status === 413) {
       return fromNest('COMMAND.TOO_LARGE', `the request body is larger than ${JSON_BODY_LIMIT_BYTES / (1024 * 1024)} MiB; publish a smaller module`);
     }

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { BUS_CONNECTION, BusClient, type ReadinessChecks } from '@forgeone/bus';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { API, type ReadyzReply, type ServiceReadiness } from '@forgeone/http-contract';
+import { Controller, Inject, Res } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { GATEWAY_PLATFORM_CHECKS, GATEWAY_SETTINGS, READINESS_SERVICES, type GatewaySettings } from '../gateway.config.js';
 import { projectionsReadiness } from '../projections.reader.js';
-import type { ReadyzReply, ServiceReadiness } from './http-api.schemas.js';
+import { ContractRoute } from './contract-route.js';
 
 // Liveness (the process answers) and readiness (every service of the platform answers ready).
 @Controller()
@@ -18,13 +19,13 @@ export class HealthController {
     @Inject(GATEWAY_PLATFORM_CHECKS) private readonly platformChecks: () => ReadinessChecks,
   ) {}
 
-  @Get('healthz')
+  @ContractRoute(API.healthz)
   healthz() {
     return { status: 'ok' as const };
   }
 
   // 200 or 503 with the same body, so the status cannot be set through Nest's default reply.
-  @Get('readyz')
+  @ContractRoute(API.readyz)
   async readyz(@Res() res: ServerResponse): Promise<void> {
     const reply = await this.readiness();
     res.statusCode = reply.ready ? 200 : 503;

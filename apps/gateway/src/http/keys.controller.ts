@@ -1,63 +1,38 @@
 import { ForgeOneError, parseOrThrow, RevokeKeyRequestSchema } from '@forgeone/contracts';
-import { Body, Controller, Delete, Get, Headers, Param, Post, Query } from '@nestjs/common';
-import type { z } from 'zod';
+import { API, type RouteInput, type RouteReply } from '@forgeone/http-contract';
+import { Controller } from '@nestjs/common';
 import { SignerCommandSender } from '../signer-commands.sender.js';
-import { requireCredential } from './bearer-credential.js';
-import {
-  KeyListQuerySchema,
-  RevokeKeyBodySchema,
-  RevokeKeyQuerySchema,
-  TrustKeyBodySchema,
-  type KeyListReplySchema,
-  type RevokeKeyReplySchema,
-  type TrustKeyReplySchema,
-} from './http-api.schemas.js';
-import { parseBody, parseQuery } from './request.parsers.js';
+import { ContractRoute, RouteRequest } from './contract-route.js';
 
 // /v1/keys: the caller's tenant's trust store of publisher keys, each route one signer command
 // (the signer checks `trust-key`, `revoke-key` or `read` on the tenant).
-@Controller('v1/keys')
+@Controller()
 export class KeysController {
   constructor(private readonly commands: SignerCommandSender) {}
 
-  @Post()
-  trust(@Body() body: unknown, @Headers('authorization') authorization?: string): Promise<z.infer<typeof TrustKeyReplySchema>> {
-    const credential = requireCredential(authorization);
-    return this.commands.send('trustKey', parseBody(TrustKeyBodySchema, body, 'the key trust request'), credential);
+  @ContractRoute(API.trustKey)
+  trust(@RouteRequest() { body, credential }: RouteInput<typeof API.trustKey>): Promise<RouteReply<typeof API.trustKey>> {
+    return this.commands.send('trustKey', body, credential);
   }
 
-  @Get()
-  list(@Query() query: unknown, @Headers('authorization') authorization?: string): Promise<z.infer<typeof KeyListReplySchema>> {
-    const credential = requireCredential(authorization);
-    parseQuery(KeyListQuerySchema, query, 'the key list query');
+  @ContractRoute(API.listKeys)
+  list(@RouteRequest() { credential }: RouteInput<typeof API.listKeys>): Promise<RouteReply<typeof API.listKeys>> {
     return this.commands.send('listKeys', {}, credential);
   }
 
   // The reason comes in the body ({ "reason": ..., "revokedAt"?: ... }) or, for clients that send no DELETE body, as ?reason=.
-  @Delete(':keyId')
-  revoke(
-    @Param('keyId') keyId: string,
-    @Body() body: unknown,
-    @Query() query: unknown,
-    @Headers('authorization') authorization?: string,
-  ): Promise<z.infer<typeof RevokeKeyReplySchema>> {
-    const credential = requireCredential(authorization);
-    const inQuery = parseQuery(RevokeKeyQuerySchema, query, 'the key revoke query');
-    const inBody = isEmptyBody(body) ? {} : parseBody(RevokeKeyBodySchema, body, 'the key revoke request');
-    if (inQuery.reason !== undefined && inBody.reason !== undefined && inQuery.reason !== inBody.reason) {
+  @ContractRoute(API.revokeKey)
+  revoke(@RouteRequest() { params, query, body, credential }: RouteInput<typeof API.revokeKey>): Promise<RouteReply<typeof API.revokeKey>> {
+    const inBody = body ?? {};
+    if (query.reason !== undefined && inBody.reason !== undefined && query.reason !== inBody.reason) {
       throw new ForgeOneError('COMMAND.INVALID', 'the key revoke request gives two different reasons (body and ?reason=); give one');
     }
-    const reason = inBody.reason ?? inQuery.reason;
+    const reason = inBody.reason ?? query.reason;
     if (reason === undefined) {
       throw new ForgeOneError('COMMAND.INVALID', 'the key revoke request needs a reason: send { "reason": "<why>" } or ?reason=<why>; it is kept in the audit log');
     }
-    const revokedAt = inBody.revokedAt ?? inQuery.revokedAt;
-    const command = parseOrThrow(RevokeKeyRequestSchema, { keyId, reason, ...(revokedAt ? { revokedAt } : {}) }, 'COMMAND.INVALID', 'the key revoke request');
+    const revokedAt = inBody.revokedAt ?? query.revokedAt;
+    const command = parseOrThrow(RevokeKeyRequestSchema, { keyId: params.keyId, reason, ...(revokedAt ? { revokedAt } : {}) }, 'COMMAND.INVALID', 'the key revoke request');
     return this.commands.send('revokeKey', command, credential);
   }
-}
-
-// Express leaves `{}` as the body of a request that sent none.
-function isEmptyBody(body: unknown): boolean {
-  return body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
 }

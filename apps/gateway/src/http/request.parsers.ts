@@ -11,10 +11,6 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
   return parseOrThrow(schema, body, 'COMMAND.INVALID', what);
 }
 
-export function parseQuery<S extends z.ZodType>(schema: S, query: unknown, what: string): z.infer<S> {
-  return parseOrThrow(schema, query ?? {}, 'QUERY.INVALID', what);
-}
-
 const PluginPathSchema = z.object({ name: PluginNameSchema });
 
 // Plugin names travel as two path segments: /v1/plugins/{publisher}/{plugin}.

@@ -1,63 +1,37 @@
 import { ForgeOneError, parseOrThrow, RevokeTokenRequestSchema } from '@forgeone/contracts';
-import { Body, Controller, Delete, Get, Headers, Param, Post, Query } from '@nestjs/common';
-import type { z } from 'zod';
+import { API, type RouteInput, type RouteReply } from '@forgeone/http-contract';
+import { Controller } from '@nestjs/common';
 import { PolicyCommandSender } from '../policy-commands.sender.js';
-import { requireCredential } from './bearer-credential.js';
-import {
-  CreateTokenShapeSchema,
-  RevokeTokenBodySchema,
-  RevokeTokenQuerySchema,
-  TokenListQuerySchema,
-  type CreateTokenResultSchema,
-  type RevokeTokenReplySchema,
-  type TokenListResultSchema,
-} from './http-api.schemas.js';
-import { parseBody, parseQuery } from './request.parsers.js';
+import { ContractRoute, RouteRequest } from './contract-route.js';
 
 // /v1/tokens: API tokens, each route one policy command (policy checks `manage-tokens`).
 // The token itself appears once, in the reply to its creation.
-@Controller('v1/tokens')
+@Controller()
 export class TokensController {
   constructor(private readonly commands: PolicyCommandSender) {}
 
-  @Post()
-  create(@Body() body: unknown, @Headers('authorization') authorization?: string): Promise<z.infer<typeof CreateTokenResultSchema>> {
-    const credential = requireCredential(authorization);
-    const request = parseBody(CreateTokenShapeSchema, body, 'the token create request');
-    return this.commands.send('tokenCreate', request, credential);
+  @ContractRoute(API.createToken)
+  create(@RouteRequest() { body, credential }: RouteInput<typeof API.createToken>): Promise<RouteReply<typeof API.createToken>> {
+    return this.commands.send('tokenCreate', body, credential);
   }
 
-  @Get()
-  list(@Query() query: unknown, @Headers('authorization') authorization?: string): Promise<z.infer<typeof TokenListResultSchema>> {
-    const credential = requireCredential(authorization);
-    const request = parseQuery(TokenListQuerySchema, query, 'the token list query');
-    return this.commands.send('tokenList', request, credential);
+  @ContractRoute(API.listTokens)
+  list(@RouteRequest() { query, credential }: RouteInput<typeof API.listTokens>): Promise<RouteReply<typeof API.listTokens>> {
+    return this.commands.send('tokenList', query, credential);
   }
 
   // The reason comes in the body ({ "reason": ... }) or, for clients that send no DELETE body, as ?reason=.
-  @Delete(':tokenId')
-  revoke(
-    @Param('tokenId') tokenId: string,
-    @Body() body: unknown,
-    @Query() query: unknown,
-    @Headers('authorization') authorization?: string,
-  ): Promise<z.infer<typeof RevokeTokenReplySchema>> {
-    const credential = requireCredential(authorization);
-    const inQuery = parseQuery(RevokeTokenQuerySchema, query, 'the token revoke query').reason;
-    const inBody = isEmptyBody(body) ? undefined : parseBody(RevokeTokenBodySchema, body, 'the token revoke request').reason;
-    if (inQuery !== undefined && inBody !== undefined && inQuery !== inBody) {
+  @ContractRoute(API.revokeToken)
+  revoke(@RouteRequest() { params, query, body, credential }: RouteInput<typeof API.revokeToken>): Promise<RouteReply<typeof API.revokeToken>> {
+    const inBody = body?.reason;
+    if (query.reason !== undefined && inBody !== undefined && query.reason !== inBody) {
       throw new ForgeOneError('COMMAND.INVALID', 'the token revoke request gives two different reasons (body and ?reason=); give one');
     }
-    const reason = inBody ?? inQuery;
+    const reason = inBody ?? query.reason;
     if (reason === undefined) {
       throw new ForgeOneError('COMMAND.INVALID', 'the token revoke request needs a reason: send { "reason": "<why>" } or ?reason=<why>; it is kept in the audit log');
     }
-    const command = parseOrThrow(RevokeTokenRequestSchema, { tokenId, reason }, 'COMMAND.INVALID', 'the token revoke request');
+    const command = parseOrThrow(RevokeTokenRequestSchema, { tokenId: params.tokenId, reason }, 'COMMAND.INVALID', 'the token revoke request');
     return this.commands.send('tokenRevoke', command, credential);
   }
-}
-
-// Express leaves `{}` as the body of a request that sent none.
-function isEmptyBody(body: unknown): boolean {
-  return body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
 }

@@ -1,11 +1,12 @@
-import { ForgeOneError } from '@forgeone/contracts';
+import { AUDIT_LOG_MAX_LIMIT, ForgeOneError } from '@forgeone/contracts';
 import { MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { AuditLogEntity, type AuditLogRow } from '../entities/read-model.entities.js';
 
 /** One audit log row: the recorded event, where it sits in the stream and in the hash chain. */
 export type AuditEntry = AuditLogRow;
 
-export const AUDIT_LOG_MAX_LIMIT = 1000;
+// The bound lives in the contracts, where the HTTP contract's query schema reads it too.
+export { AUDIT_LOG_MAX_LIMIT };
 
 export interface AuditLogQuery {
   readonly tenant: string;

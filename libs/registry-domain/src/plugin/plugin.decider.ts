@@ -1,9 +1,21 @@
-import { ForgeOneError, PLUGIN_EVENT_TYPES, type PluginEvent } from '@forgeone/contracts';
+import { COMMAND_ERRORS, ForgeOneError, PLUGIN_EVENT_TYPES, refusalOf, type CommandErrorCode, type PluginEvent } from '@forgeone/contracts';
 import type { Decider } from '@forgeone/event-sourcing';
 import semver from 'semver';
 import type { InstallPlugin, PluginCommand, PublishPluginVersion, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
 import { initialPluginState, type PluginState } from './plugin.state.js';
 
+
+// Each refusal is held to the catalogue of the command(s) that reach it (COMMAND_ERRORS), so a code
+// no command declares cannot be raised. Shared checks take the codes common to their commands.
+const refuse = {
+  publish: refusalOf(COMMAND_ERRORS.publish),
+  install: refusalOf(COMMAND_ERRORS.install),
+  upgrade: refusalOf(COMMAND_ERRORS.upgrade),
+  rollback: refusalOf(COMMAND_ERRORS.rollback),
+  installOrUpgrade: refusalOf<readonly (CommandErrorCode<'install'> & CommandErrorCode<'upgrade'>)[]>([]),
+  needsVersion: refusalOf<readonly (CommandErrorCode<'install'> & CommandErrorCode<'upgrade'> & CommandErrorCode<'rollback'>)[]>([]),
+  needsInstallation: refusalOf<readonly (CommandErrorCode<'upgrade'> & CommandErrorCode<'rollback'> & CommandErrorCode<'remove'>)[]>([]),
+};
 /** decide(command, state) → events; throws a ForgeOneError when the command is refused. */
 export function decide(command: PluginCommand, state: PluginState): PluginEvent[] {
   switch (command.type) {
@@ -64,13 +76,13 @@ function publish({ data }: PublishPluginVersion, state: PluginState): PluginEven
     if (sameContent && sameSignature) return [];
     if (sameContent) {
       // Ignoring the new signature would leave the version as it was while the publisher believes it signed.
-      throw new ForgeOneError(
+      throw refuse.publish(
         'REGISTRY.VERSION_EXISTS',
         `${data.name}@${data.version} is already published ${existing.signature ? `with another signature (${existing.signature.envelopeDigest})` : 'unsigned'}; a version and its signature are immutable: publish a new version to sign it differently`,
         { name: data.name, version: data.version, existingEnvelopeDigest: existing.signature?.envelopeDigest ?? null, envelopeDigest: data.signature?.envelopeDigest ?? null },
       );
     }
-    throw new ForgeOneError(
+    throw refuse.publish(
       'REGISTRY.VERSION_EXISTS',
       `${data.name}@${data.version} is already published with different content (${existing.digest}); versions are immutable: publish a new version`,
       { name: data.name, version: data.version, existingDigest: existing.digest, digest: data.digest },
@@ -84,7 +96,7 @@ function install({ data }: InstallPlugin, state: PluginState): PluginEvent[] {
   const version = requireVersion(state, data.name, data.version);
   const current = state.installations[data.environment];
   if (current) {
-    throw new ForgeOneError(
+    throw refuse.install(
       'REGISTRY.ALREADY_INSTALLED',
       `${data.name} is already installed in ${data.environment} at ${current.version}; use upgrade to change the version`,
       { name: data.name, environment: data.environment, installedVersion: current.version },
@@ -98,7 +110,7 @@ function upgrade({ data }: UpgradePlugin, state: PluginState): PluginEvent[] {
   const current = requireInstallation(state, data.name, data.environment);
   const version = requireVersion(state, data.name, data.version);
   if (semver.eq(data.version, current.version)) {
-    throw new ForgeOneError(
+    throw refuse.upgrade(
       'REGISTRY.NOT_AN_UPGRADE',
       `${data.version} is already the version installed in ${data.environment}; an upgrade must raise the version`,
       { name: data.name, environment: data.environment, installedVersion: current.version, requestedVersion: data.version },
@@ -118,7 +130,7 @@ function rollback({ data }: RollbackPlugin, state: PluginState): PluginEvent[] {
   const current = requireInstallation(state, data.name, data.environment);
   const version = requireVersion(state, data.name, data.version);
   if (!semver.lt(data.version, current.version)) {
-    throw new ForgeOneError(
+    throw refuse.rollback(
       'REGISTRY.NOT_A_ROLLBACK',
       `${data.version} is not lower than ${current.version}, the version installed in ${data.environment}; a rollback must go to a lower version (use upgrade to raise it)`,
       { name: data.name, environment: data.environment, installedVersion: current.version, requestedVersion: data.version },
@@ -149,7 +161,7 @@ function refuseDowngrade(state: PluginState, data: { name: string; version: stri
     current !== undefined && semver.lt(data.version, current.version)
       ? `to go back on purpose, use ${rollback}`
       : `to go back on purpose, ${current === undefined ? 'install' : 'upgrade to'} ${highest} or later, then use ${rollback}`;
-  throw new ForgeOneError(
+  throw refuse.installOrUpgrade(
     'REGISTRY.DOWNGRADE_REFUSED',
     `${data.name}@${data.version} is lower than ${highest}, the highest version ${data.environment} has had, and ${verb} never goes back to a lower version; ${how}`,
     { name: data.name, environment: data.environment, highestVersion: highest, requestedVersion: data.version },
@@ -158,11 +170,11 @@ function refuseDowngrade(state: PluginState, data: { name: string; version: stri
 
 function requireVersion(state: PluginState, name: string, version: string) {
   if (state.name === null) {
-    throw new ForgeOneError('REGISTRY.PLUGIN_NOT_FOUND', `plugin ${name} has never been published; publish it first`, { name });
+    throw refuse.needsVersion('REGISTRY.PLUGIN_NOT_FOUND', `plugin ${name} has never been published; publish it first`, { name });
   }
   const found = state.versions[version];
   if (!found) {
-    throw new ForgeOneError(
+    throw refuse.needsVersion(
       'REGISTRY.VERSION_NOT_FOUND',
       `${name}@${version} does not exist; published versions: ${Object.keys(state.versions).sort(semver.compare).join(', ')}`,
       { name, version, publishedVersions: Object.keys(state.versions) },
@@ -174,7 +186,7 @@ function requireVersion(state: PluginState, name: string, version: string) {
 function requireInstallation(state: PluginState, name: string, environment: string) {
   const current = state.installations[environment];
   if (!current) {
-    throw new ForgeOneError('REGISTRY.NOT_INSTALLED', `${name} is not installed in ${environment}; install it first`, { name, environment });
+    throw refuse.needsInstallation('REGISTRY.NOT_INSTALLED', `${name} is not installed in ${environment}; install it first`, { name, environment });
   }
   return current;
 }

@@ -1,10 +1,12 @@
 import {
   canonicalJson,
+  COMMAND_ERRORS,
   describePrivateEgress,
   ForgeOneError,
   privateEgressEntries,
   parseOrThrow,
   PluginManifestSchema,
+  refusalOf,
   storageLimitsOverCap,
   type PluginManifest,
   type PrivateEgressEntry,
@@ -16,6 +18,9 @@ import { validatePluginModule } from '@forgeone/plugin-abi';
 import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
 import type { CommandContext, RegistryPorts } from './registry.ports.js';
+
+// Refusals raised here are held to the publish command's catalogue (COMMAND_ERRORS.publish).
+const refuse = refusalOf(COMMAND_ERRORS.publish);
 
 /**
  * Publishes a plugin version in the caller's tenant. The manifest is read first (it names the
@@ -42,7 +47,7 @@ export async function publishPluginVersion(
   const manifest = parseOrThrow(PluginManifestSchema, request.manifest, 'REGISTRY.MANIFEST_INVALID', 'forgeone.plugin.json');
   const overCap = storageLimitsOverCap(manifest.limits, ports.storageQuota);
   if (overCap.length > 0) {
-    throw new ForgeOneError(
+    throw refuse(
       'REGISTRY.MANIFEST_INVALID',
       `forgeone.plugin.json is invalid: ${overCap.map((o) => `${o.field}: ${o.requested} is above this platform's cap of ${o.cap} (${o.variable})`).join('; ')}; ask for at most the cap`,
       { overCap },
@@ -55,7 +60,7 @@ export async function publishPluginVersion(
   const report = validatePluginModule(wasm, { handlers: manifest.handlers, abi: manifest.abi });
   const missing = report.requiredCapabilities.filter((capability) => !grants(manifest, capability));
   if (missing.length > 0) {
-    throw new ForgeOneError(
+    throw refuse(
       'REGISTRY.MANIFEST_INVALID',
       `forgeone.plugin.json is invalid: capabilities: plugin.wasm imports host functions that need ${missing.map((c) => `"${c}"`).join(', ')}, which the manifest does not grant`,
       { missingCapabilities: missing, hostImports: report.hostImports },
@@ -67,7 +72,7 @@ export async function publishPluginVersion(
   let signature: StoredSignature | undefined;
   if (envelope) {
     const checked = ports.signatures.checkEnvelope(envelope);
-    if (!checked.ok) throw new ForgeOneError(checked.reason, `plugin.sig.json is refused: ${checked.message}`, { ...checked.details });
+    if (!checked.ok) throw refuse(checked.reason, `plugin.sig.json is refused: ${checked.message}`, { ...checked.details });
     // The platform's clock, not the signer's claim, is what keys are judged against (docs/signing.md).
     signature = { envelopeDigest: ports.sha256(envelope), signedAt: metadata.now.toISOString() };
   }
@@ -122,7 +127,7 @@ async function authorizePrivateEgress(ports: RegistryPorts, name: string, entrie
   } catch (error) {
     if (!(error instanceof ForgeOneError) || error.code !== 'AUTHZ.DENIED') throw error;
     const decision = typeof error.details?.decisionId === 'string' ? `; decision ${error.details.decisionId}` : '';
-    throw new ForgeOneError(
+    throw refuse(
       'REGISTRY.PRIVATE_EGRESS_REFUSED',
       `forgeone.plugin.json: capabilities.http.allow names addresses plugins may not reach: ${entries.map(describePrivateEgress).join('; ')}. ` +
         `Only a principal allowed publish-private-egress on ${name} (by default the platform administrator) may publish such entries: remove them, or ask an administrator${decision}`,

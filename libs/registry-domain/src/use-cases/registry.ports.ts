@@ -1,4 +1,4 @@
-import type { SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
+import type { ENVELOPE_REASONS, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
 import type { EventStore } from '@forgeone/event-sourcing';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 
@@ -80,9 +80,9 @@ export interface SignatureCheck {
 }
 
 /** What a verification found; `reason` is also the error code a strict refusal answers with. */
-export type SignatureOutcome =
+export type SignatureOutcome<Reason extends SignatureReason = SignatureReason> =
   | { readonly ok: true; readonly reason: null; readonly message: string }
-  | { readonly ok: false; readonly reason: SignatureReason; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
+  | { readonly ok: false; readonly reason: Reason; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
 
 /**
  * Signature verification (docs/signing.md) behind a port, so the domain holds no crypto: the
@@ -91,7 +91,7 @@ export type SignatureOutcome =
  */
 export interface SignatureVerifier {
   /** Size limits, JSON, DSSE schema and base64 of an envelope about to be published; no key is consulted. */
-  checkEnvelope(envelope: Uint8Array): SignatureOutcome;
+  checkEnvelope(envelope: Uint8Array): SignatureOutcome<(typeof ENVELOPE_REASONS)[number]>;
   /**
    * Verifies and, with `record`, records the result as `signature.verified` or `signature.rejected`
    * (flagged when audit mode accepts a failure) before it answers: every verification a command acts

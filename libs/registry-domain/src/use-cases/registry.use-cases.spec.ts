@@ -69,7 +69,7 @@ class VerdictVerifier implements SignatureVerifier {
   readonly recorded: boolean[] = [];
   readonly valid = new Set<string>();
 
-  checkEnvelope(envelope: Uint8Array): SignatureOutcome {
+  checkEnvelope(envelope: Uint8Array): SignatureOutcome<'SIGNATURE.MALFORMED'> {
     try {
       JSON.parse(new TextDecoder().decode(envelope));
       return { ok: true, reason: null, message: 'well-formed' };

@@ -1,4 +1,4 @@
-import { ForgeOneError, signaturePolicyFor, type InstallationDryRunResult, type SignatureStage } from '@forgeone/contracts';
+import { refusalOf, signaturePolicyFor, type CommandErrorCode, type InstallationDryRunResult, type SignatureStage } from '@forgeone/contracts';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
 import type { CommandMetadata, RegistryPorts } from './registry.ports.js';
@@ -28,7 +28,7 @@ export async function verifyVersionForEnvironment(
 ): Promise<SignatureVerdict> {
   const version = state.versions[target.version];
   // The decider has accepted the command, so the version exists; guard anyway rather than verify nothing.
-  if (!version) throw new ForgeOneError('REGISTRY.VERSION_NOT_FOUND', `${plugin.name}@${target.version} does not exist`, { name: plugin.name, version: target.version });
+  if (!version) throw refuse('REGISTRY.VERSION_NOT_FOUND', `${plugin.name}@${target.version} does not exist`, { name: plugin.name, version: target.version });
   const { mode, threshold } = signaturePolicyFor(ports.signaturePolicy, target.environment);
   const outcome = await ports.signatures.verify(
     {
@@ -46,7 +46,7 @@ export async function verifyVersionForEnvironment(
     { record: !options.dryRun },
   );
   if (!outcome.ok && mode === 'strict') {
-    throw new ForgeOneError(outcome.reason, `${plugin.name}@${target.version} cannot be ${PAST[stage]} in ${target.environment}, where signatures are strict: ${outcome.message}`, {
+    throw refuse(outcome.reason, `${plugin.name}@${target.version} cannot be ${PAST[stage]} in ${target.environment}, where signatures are strict: ${outcome.message}`, {
       ...outcome.details,
       name: plugin.name,
       version: target.version,
@@ -57,5 +57,9 @@ export async function verifyVersionForEnvironment(
   }
   return { stage, mode, threshold, ok: outcome.ok, reason: outcome.reason, flagged: !outcome.ok && mode === 'audit', message: outcome.message };
 }
+
+// A strict refusal answers the reason as its code: every reason is in the catalogue of each command
+// that puts a version into an environment, so TypeScript holds this to all three.
+const refuse = refusalOf<readonly (CommandErrorCode<'install'> & CommandErrorCode<'upgrade'> & CommandErrorCode<'rollback'>)[]>([]);
 
 const PAST: Record<EnvironmentStage, string> = { install: 'installed', upgrade: 'upgraded to', rollback: 'rolled back to', promote: 'promoted' };

@@ -1,4 +1,5 @@
 import {
+  AUDIT_LOG_MAX_LIMIT,
   ApplyPolicySetRequestSchema,
   CreateTokenReplySchema,
   CreateTokenRequestSchema,
@@ -23,6 +24,7 @@ import {
   PublishPluginVersionRequestSchema,
   PublishPluginVersionResultSchema,
   ResourceSchema,
+  ROLES,
   RevokeTokenRequestSchema,
   RollbackPluginRequestSchema,
   SemverSchema,
@@ -30,11 +32,10 @@ import {
   TokenListReplySchema,
   UpgradePluginRequestSchema,
 } from '@forgeone/contracts';
-import { AUDIT_LOG_MAX_LIMIT } from '@forgeone/persistence';
 import { z } from 'zod';
 
-// The HTTP API v1 as zod schemas: controllers validate with them and /docs is generated from them,
-// so the document cannot drift from what the gateway accepts and answers.
+// The bodies, query strings and replies of the HTTP API v1 as zod schemas: the routes (api.routes.ts)
+// name them, the gateway validates with them, the OpenAPI document and the CLI's types derive from them.
 
 // One segment of a plugin name in a path (`/v1/plugins/{publisher}/{plugin}`).
 export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"');
@@ -65,7 +66,9 @@ export const PolicyCheckBodySchema = PolicyCheckRequestSchema.extend({
 export const CreateTokenBodySchema = CreateTokenRequestSchema;
 // What the gateway checks of a token request: the role vocabulary is policy's, which answers an
 // unknown role with IDENTITY.UNKNOWN_ROLE listing the roles.
-export const CreateTokenShapeSchema = CreateTokenRequestSchema.extend({ role: z.string().min(1).max(64) });
+export const CreateTokenShapeSchema = CreateTokenRequestSchema.extend({
+  role: z.string().min(1).max(64).describe(`a role policy knows (${ROLES.join(', ')}); another is refused with IDENTITY.UNKNOWN_ROLE`),
+});
 export const RevokeTokenBodySchema = RevokeTokenRequestSchema.pick({ reason: true });
 export const TokenIdSchema = RevokeTokenRequestSchema.shape.tokenId;
 export const TrustKeyBodySchema = TrustKeyRequestSchema;

@@ -1,0 +1,103 @@
+import { ForgeOneError, type ErrorCode } from './errors.js';
+
+/**
+ * The error catalogue: for every command and query a service decides, the codes it may answer
+ * besides transport failures. The HTTP contract documents exactly these per route (plus the
+ * gateway's own), and code that refuses a command builds its error with {@link refusalOf}, so it
+ * cannot raise a code its command does not declare.
+ */
+
+// Who the caller is and whether policy allows it: asked by whichever service decides the request.
+export const AUTHORISATION_ERRORS = ['AUTH.UNAUTHENTICATED', 'AUTH.TOKEN_EXPIRED', 'AUTH.TOKEN_REVOKED', 'AUTHZ.DENIED', 'AUTHZ.UNAVAILABLE'] as const;
+// Appending to the event store: a writer that kept losing the optimistic-concurrency race, or JetStream down.
+const APPEND_ERRORS = ['EVENTSTORE.CONFLICT', 'EVENTSTORE.UNAVAILABLE'] as const;
+// The service validates the command it receives again (the bus is an entry point of its own).
+const SHAPE_ERRORS = ['COMMAND.INVALID'] as const;
+
+/** What a signature envelope about to be published can be refused for (docs/signing.md). */
+export const ENVELOPE_REASONS = ['SIGNATURE.TOO_LARGE', 'SIGNATURE.MALFORMED', 'SIGNATURE.UNKNOWN_PAYLOAD_TYPE'] as const;
+/** What a strict environment refuses a version for: every reason a stored signature can fail with. */
+export const VERIFICATION_REASONS = [
+  ...ENVELOPE_REASONS,
+  'SIGNATURE.MISSING',
+  'SIGNATURE.INVALID',
+  'SIGNATURE.UNTRUSTED_KEY',
+  'SIGNATURE.KEY_REVOKED',
+  'SIGNATURE.KEY_EXPIRED',
+  'SIGNATURE.OUT_OF_SCOPE',
+  'SIGNATURE.WASM_DIGEST_MISMATCH',
+  'SIGNATURE.MANIFEST_DIGEST_MISMATCH',
+  'SIGNATURE.PREDICATE_MISMATCH',
+  'SIGNATURE.STATEMENT_EXPIRED',
+  'SIGNATURE.THRESHOLD_NOT_MET',
+] as const;
+
+const REGISTRY_COMMAND = [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS] as const;
+const NEEDS_PUBLISHED_VERSION = ['REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND'] as const;
+
+export const COMMAND_ERRORS = {
+  // registry
+  publish: [
+    ...REGISTRY_COMMAND,
+    'REGISTRY.MANIFEST_INVALID',
+    'REGISTRY.WASM_INVALID',
+    'REGISTRY.ABI_MISMATCH',
+    'REGISTRY.PRIVATE_EGRESS_REFUSED',
+    'REGISTRY.VERSION_EXISTS',
+    ...ENVELOPE_REASONS,
+  ],
+  install: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'REGISTRY.ALREADY_INSTALLED', 'REGISTRY.DOWNGRADE_REFUSED', ...VERIFICATION_REASONS],
+  upgrade: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_AN_UPGRADE', 'REGISTRY.DOWNGRADE_REFUSED', ...VERIFICATION_REASONS],
+  rollback: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'REGISTRY.NOT_INSTALLED', 'REGISTRY.NOT_A_ROLLBACK', ...VERIFICATION_REASONS],
+  remove: [...REGISTRY_COMMAND, 'REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.NOT_INSTALLED'],
+  // sandbox-runner
+  invoke: [
+    ...SHAPE_ERRORS,
+    ...AUTHORISATION_ERRORS,
+    'SANDBOX.NOT_FOUND',
+    'SANDBOX.GUEST_ERROR',
+    'SANDBOX.FUEL_EXHAUSTED',
+    'SANDBOX.MEMORY_LIMIT',
+    'SANDBOX.STACK_OVERFLOW',
+    'SANDBOX.TIMEOUT',
+    'SANDBOX.TRAP',
+    'SANDBOX.OUT_OF_BOUNDS',
+    'SANDBOX.OUTPUT_TOO_LARGE',
+    'SANDBOX.INPUT_TOO_LARGE',
+    'SANDBOX.CAPABILITY_DENIED',
+    'SANDBOX.OVERLOADED',
+    'SANDBOX.MODULE_REJECTED',
+  ],
+  pluginStorage: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS],
+  // policy
+  applyPolicies: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'POLICY.INVALID', 'POLICY.SCHEMA_VIOLATION', 'POLICY.CONFLICT'],
+  showPolicies: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS],
+  checkPolicy: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'IDENTITY.TOKEN_NOT_FOUND'],
+  createToken: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'IDENTITY.UNKNOWN_ROLE'],
+  listTokens: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS],
+  revokeToken: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'IDENTITY.TOKEN_NOT_FOUND'],
+  // signer
+  trustKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.INVALID', 'KEY.ALREADY_TRUSTED', 'KEY.ALREADY_REVOKED'],
+  listKeys: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
+  revokeKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
+} as const satisfies Record<string, readonly ErrorCode[]>;
+
+/** The queries the gateway answers from the projections, authorised by the gateway itself. */
+export const QUERY_ERRORS = {
+  listPlugins: [...AUTHORISATION_ERRORS],
+  showPlugin: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
+  pluginHistory: [...AUTHORISATION_ERRORS],
+  auditLog: [...AUTHORISATION_ERRORS],
+} as const satisfies Record<string, readonly ErrorCode[]>;
+
+export type CommandName = keyof typeof COMMAND_ERRORS;
+export type QueryName = keyof typeof QUERY_ERRORS;
+/** The codes command `C` may answer. */
+export type CommandErrorCode<C extends CommandName> = (typeof COMMAND_ERRORS)[C][number];
+/** The codes query `Q` may answer. */
+export type QueryErrorCode<Q extends QueryName> = (typeof QUERY_ERRORS)[Q][number];
+
+/** A refusal whose code is one of a catalogue's: `refusalOf(COMMAND_ERRORS.publish)('REGISTRY.VERSION_EXISTS', ...)`. */
+export function refusalOf<const T extends readonly ErrorCode[]>(_catalogue: T): (code: T[number], message: string, details?: Record<string, unknown>) => ForgeOneError {
+  return (code, message, details) => new ForgeOneError(code, message, details);
+}
