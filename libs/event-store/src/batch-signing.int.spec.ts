@@ -31,7 +31,6 @@ const installed = (plugin: string, version: string): NewEvent => ({
   time: new Date().toISOString(),
   actor: 'u-7f3a',
   tenant: 'acme',
-  source: 'forgeone/registry',
 });
 
 beforeAll(async () => {
