@@ -1,3 +1,5 @@
+// Over 400 lines: every scenario shares one bus server, NATS connection and namespace set up once; split into files,
+// each would start its own.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';

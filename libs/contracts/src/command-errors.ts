@@ -1,4 +1,5 @@
 import { ForgeOneError, type ErrorCode } from './errors.js';
+import { SIGNATURE_REASONS } from './signing.js';
 
 /**
  * The error catalogue: for every command and query a service decides, the codes it may answer
@@ -17,20 +18,7 @@ const SHAPE_ERRORS = ['COMMAND.INVALID'] as const;
 /** What a signature envelope about to be published can be refused for (docs/signing.md). */
 export const ENVELOPE_REASONS = ['SIGNATURE.TOO_LARGE', 'SIGNATURE.MALFORMED', 'SIGNATURE.UNKNOWN_PAYLOAD_TYPE'] as const;
 /** What a strict environment refuses a version for: every reason a stored signature can fail with. */
-export const VERIFICATION_REASONS = [
-  ...ENVELOPE_REASONS,
-  'SIGNATURE.MISSING',
-  'SIGNATURE.INVALID',
-  'SIGNATURE.UNTRUSTED_KEY',
-  'SIGNATURE.KEY_REVOKED',
-  'SIGNATURE.KEY_EXPIRED',
-  'SIGNATURE.OUT_OF_SCOPE',
-  'SIGNATURE.WASM_DIGEST_MISMATCH',
-  'SIGNATURE.MANIFEST_DIGEST_MISMATCH',
-  'SIGNATURE.PREDICATE_MISMATCH',
-  'SIGNATURE.STATEMENT_EXPIRED',
-  'SIGNATURE.THRESHOLD_NOT_MET',
-] as const;
+export const VERIFICATION_REASONS = SIGNATURE_REASONS;
 
 const REGISTRY_COMMAND = [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS] as const;
 const NEEDS_PUBLISHED_VERSION = ['REGISTRY.PLUGIN_NOT_FOUND', 'REGISTRY.VERSION_NOT_FOUND'] as const;

@@ -1,3 +1,5 @@
+// Over 400 lines: the rewriter's cases (fuel, memory cap, structure, balance threading) share one set of WAT
+// fixtures and helpers; the differential test over generated modules is in its own file.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { engine, wat2wasm, type WasmMemoryLike } from '../test/wat.js';
