@@ -6,13 +6,15 @@
 // as on a service's first publish; "warm" is the best of several in one process.
 // V8 caches a compiled module by its bytes, so the warm compile is a cache hit.
 // `--compare <path to another build's wasm-metering.rewriter.js>` measures that rewriter too, in the
-// same processes' turns, e.g. the previous commit's dist. Run after a build:
+// same processes' turns, e.g. the previous commit's dist. Writes bench/results/metering-rewrite.json with
+// its report rows (meteringRewriteReport: the rewrite against validate, cold and warm). Run after a build:
 //   node bench/metering-rewrite.bench.mjs [--quick] [--compare path]
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { printTable, repoRoot, writeResults } from './bench-kit.mjs';
+import { meteringRewriteReport } from './report-rows.mjs';
 
 const MODULE = join(repoRoot, 'node_modules/@cedar-policy/cedar-wasm/nodejs/cedar_wasm_bg.wasm');
 const CURRENT = join(repoRoot, 'libs/plugin-abi/dist/wasm-metering.rewriter.js');
@@ -52,10 +54,10 @@ function measure(kind, rewriter) {
 }
 
 const variants = [
-  { name: 'V8 WebAssembly.validate (baseline)', kind: 'validate' },
-  { name: 'V8 new WebAssembly.Module (baseline)', kind: 'compile' },
-  { name: 'meterWasmModule (this build)', kind: 'rewrite', rewriter: CURRENT },
-  ...(compared ? [{ name: `meterWasmModule (${compared})`, kind: 'rewrite-compared', rewriter: compared }] : []),
+  { name: 'V8 WebAssembly.validate (baseline)', kind: 'validate', label: 'V8 WebAssembly.validate' },
+  { name: 'V8 new WebAssembly.Module (baseline)', kind: 'compile', label: 'V8 new WebAssembly.Module' },
+  { name: 'meterWasmModule (this build)', kind: 'rewrite', rewriter: CURRENT, label: 'meterWasmModule' },
+  ...(compared ? [{ name: `meterWasmModule (${compared})`, kind: 'rewrite-compared', rewriter: compared, label: 'meterWasmModule (--compare build)' }] : []),
 ];
 const samples = new Map(variants.map((v) => [v.name, { cold: [], warm: [], size: 0 }]));
 // Interleaved turn by turn, so drift on a shared machine hits every variant alike.
@@ -76,6 +78,8 @@ const rows = variants.map((v) => {
   const s = samples.get(v.name);
   return {
     variant: v.name,
+    kind: v.kind,
+    label: v.label,
     coldMedianMs: median(s.cold),
     coldBestMs: best(s.cold),
     warmBestMs: best(s.warm),
@@ -89,4 +93,4 @@ printTable(
   ['variant', 'cold median', 'cold best', 'warm best', 'warm / validate', 'output bytes'],
   rows.map((r) => [r.variant, `${r.coldMedianMs.toFixed(0)} ms`, `${r.coldBestMs.toFixed(0)} ms`, `${r.warmBestMs.toFixed(0)} ms`, `${r.warmVsValidate.toFixed(1)}x`, r.outputBytes]),
 );
-await writeResults('metering-rewrite', { quick, moduleBytes: bytes, coldRuns, warmRuns, rows });
+await writeResults('metering-rewrite', { quick, moduleBytes: bytes, coldRuns, warmRuns, rows }, meteringRewriteReport(rows, (bytes / 1e6).toFixed(1)));

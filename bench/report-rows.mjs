@@ -65,6 +65,20 @@ export function invokeBusReport(rows, dispatch) {
   ];
 }
 
+/**
+ * metering-rewrite: no target; the rewrite of one large module against V8 validating the same bytes, cold (the
+ * first call in a fresh process, median of the processes) and warm (best repeat in one process).
+ */
+export function meteringRewriteReport(rows, megabytes) {
+  const validate = rows.find((r) => r.kind === 'validate');
+  return rows
+    .filter((r) => r.kind.startsWith('rewrite'))
+    .flatMap((r) => [
+      { what: `${r.label}, ${megabytes} MB module, cold median`, baseline: `V8 WebAssembly.validate cold median ${ms(validate.coldMedianMs)}`, measured: ms(r.coldMedianMs), ratio: sig3(r.coldMedianMs / validate.coldMedianMs), target: null, met: null },
+      { what: `${r.label}, ${megabytes} MB module, warm best`, baseline: `V8 WebAssembly.validate warm best ${ms(validate.warmBestMs)}`, measured: ms(r.warmBestMs), ratio: sig3(r.warmVsValidate), target: null, met: null },
+    ]);
+}
+
 /** plugin-examples: no target; the inline call of each example against raw V8 calls of its unmetered module. */
 export function pluginExamplesReport(rows) {
   return rows
