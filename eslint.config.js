@@ -49,7 +49,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/*-domain/src/**/*.ts', 'libs/plugin-abi/src/**/*.ts', 'libs/contracts/src/**/*.ts'],
+    files: ['libs/*-domain/src/**/*.ts', 'libs/event-sourcing/src/**/*.ts', 'libs/http-contract/src/**/*.ts', 'libs/plugin-abi/src/**/*.ts', 'libs/contracts/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: FRAMEWORK_AND_IO, message: 'domain and contract code does no I/O and uses no framework; move this to an infra lib or an app' }] }],
