@@ -20,21 +20,26 @@ export function authzCheckReport(rows) {
   ];
 }
 
-/** event-append: a signed append keeps at least `target` of raw JetStream publish throughput, in both modes. */
+/**
+ * event-append: a signed append keeps at least `target` of raw JetStream publish throughput, in both modes, in
+ * every run; one row per mode with the range over the runs (each run's ratio against its own raw baseline).
+ */
 export function eventAppendReport(results, target) {
-  return results
-    .filter((r) => r.throughputVsRaw !== 1)
-    .map((r) => {
-      const raw = results.find((x) => x.mode === r.mode && x.throughputVsRaw === 1);
-      return {
-        what: `JetStreamEventStore.append (signed), ${r.mode}, events/s`,
-        baseline: `raw JetStream publish ${raw.perSecond}/s`,
-        measured: `${r.perSecond}/s`,
-        ratio: sig3(r.throughputVsRaw),
-        target: `≥ ${target}× raw throughput`,
-        met: r.throughputVsRaw >= target,
-      };
-    });
+  const modes = [...new Set(results.map((r) => r.mode))];
+  const range = (xs) => (Math.min(...xs) === Math.max(...xs) ? `${Math.min(...xs)}` : `${Math.min(...xs)}-${Math.max(...xs)}`);
+  return modes.map((mode) => {
+    const raw = results.filter((x) => x.mode === mode && x.throughputVsRaw === 1);
+    const append = results.filter((x) => x.mode === mode && x.throughputVsRaw !== 1);
+    const ratios = append.map((x) => x.throughputVsRaw);
+    return {
+      what: `JetStreamEventStore.append (signed), ${mode}, events/s, ${append.length} run${append.length === 1 ? '' : 's'}`,
+      baseline: `raw JetStream publish ${range(raw.map((x) => x.perSecond))}/s`,
+      measured: `${range(append.map((x) => x.perSecond))}/s`,
+      ratio: range(ratios.map(sig3)),
+      target: `≥ ${target}× raw throughput in every run`,
+      met: ratios.every((x) => x >= target),
+    };
+  });
 }
 
 /** invoke-bus: the bus and runner add at most 1.5 raw round trips to a call; the worker hand-off under 30 µs. */
@@ -94,7 +99,7 @@ export function sandboxCallReport(rows, worker, extism) {
     const limit = rust ? 1.3 : r.judged ? 1.5 : null;
     return {
       what: `${r.plugin}, runInline, 1 KiB in and out`,
-      baseline: `raw V8 reused instance${rust ? ' (faster of plain and grown ahead)' : ''} ${us(base / 1000)}`,
+      baseline: `raw V8 reused instance${rust ? ' (faster of plain and resident)' : ''} ${us(base / 1000)}`,
       measured: us(r.sandboxInlineNs / 1000),
       ratio: sig3(r.sandboxInlineNs / base),
       target: limit === null ? null : `≤ ${limit}× raw`,
