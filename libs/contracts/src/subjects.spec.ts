@@ -10,6 +10,15 @@ describe('subjects - encoding', () => {
     }
   });
 
+  it('spells every token byte for byte: safe ids unchanged, other bytes as ~ and two lowercase hex digits', () => {
+    expect(encodeSubjectToken('plain_Name-1')).toBe('plain_Name-1');
+    expect(encodeSubjectToken('acme:acme/p-0')).toBe('acme~3aacme~2fp-0');
+    expect(encodeSubjectToken('a.b*c>d e~')).toBe('a~2eb~2ac~3ed~20e~7e');
+    expect(encodeSubjectToken('ü\u{1F600}')).toBe('~c3~bc~f0~9f~98~80');
+    expect(encodeSubjectToken('\u0000\u007f')).toBe('~00~7f');
+    expect(() => encodeSubjectToken('')).toThrow(/empty identifier/);
+  });
+
   it('keeps the design names without a namespace and prefixes all of them with one', () => {
     const plain = names('');
     expect(plain.stream).toBe('FORGEONE_EVENTS');
