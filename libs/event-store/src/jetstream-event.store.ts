@@ -9,7 +9,7 @@ import type {
   StoredEvent,
   VersionedEvents,
 } from '@forgeone/event-sourcing';
-import { SpanKind, createLogger, currentTraceparent, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
+import { SpanKind, createLogger, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -38,7 +38,28 @@ export interface EventStoreOptions {
   readonly logger?: Logger;
 }
 
-const encoder = new TextEncoder();
+/** An event about to be published: its envelope, encoded payload and headers (signed before publishing). */
+interface OutgoingMessage {
+  readonly event: CloudEvent;
+  readonly headers: MsgHdrs;
+  readonly aggregate: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+}
+
+/** The trace headers the active context propagates (`traceparent`, `tracestate`, ...), as the propagator writes them. */
+function traceHeaders(): Map<string, string> {
+  const out = new Map<string, string>();
+  injectTraceContext({
+    get: () => undefined,
+    // As MsgHdrs.set does: a key set again moves to the end with its new value.
+    set: (key, value) => {
+      out.delete(key);
+      out.set(key, value);
+    },
+  });
+  return out;
+}
 
 /**
  * Appends CloudEvents to `names.eventSubject(aggregate, id)` with per-aggregate optimistic
@@ -88,15 +109,19 @@ export class JetStreamEventStore implements EventStore {
       `forgeone.evt append ${aggregate}`,
       { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'forgeone.events': events.length } },
       async () => {
-        const traceparent = currentTraceparent();
+        // The trace context is this span's for every event of the call: read it once, copy it into each.
+        const trace = traceHeaders();
+        const traceparent = trace.get(HEADERS.traceparent);
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
-        const messages = events.map((event) => {
-          const envelope = this.envelope(aggregate, id, event, traceparent);
+        const messages: OutgoingMessage[] = new Array(events.length);
+        for (let i = 0; i < events.length; i++) {
+          const envelope = cloudEvent(aggregate, id, events[i], traceparent);
           const headers = natsHeaders();
           headers.set(HEADERS.eventType, envelope.type);
-          injectTraceContext(headerCarrier(headers));
-          return { event: envelope, headers, aggregate, subject, payload: encoder.encode(JSON.stringify(envelope)) };
-        });
+          for (const [key, value] of trace) headers.set(key, value);
+          // Buffer.from writes the same UTF-8 bytes as TextEncoder, from a pool instead of a fresh allocation.
+          messages[i] = { event: envelope, headers, aggregate, subject, payload: Buffer.from(JSON.stringify(envelope)) };
+        }
         // All signed before the first is written, so a refusal writes nothing. With no other append in
         // flight they are signed now; otherwise they wait for this turn of the event loop and share one
         // signature with the other appends that arrive in it (SigningQueue).
@@ -116,7 +141,7 @@ export class JetStreamEventStore implements EventStore {
     aggregate: string,
     id: string,
     subject: string,
-    signed: ReadonlyArray<{ event: CloudEvent; headers: MsgHdrs; payload: Uint8Array }>,
+    signed: readonly OutgoingMessage[],
     expectedSequence: number | 'any',
   ): Promise<AppendResult[]> {
     const results: AppendResult[] = [];
@@ -238,10 +263,6 @@ export class JetStreamEventStore implements EventStore {
 
   private refused(refusal: EventRefusal): void {
     this.log.error({ refusal }, 'refused a stored event its aggregate owner did not write; it is left out');
-  }
-
-  private envelope(aggregate: string, id: string, event: NewEvent, traceparent: string | undefined): CloudEvent {
-    return cloudEvent(aggregate, id, event, traceparent);
   }
 
   private appendError(aggregate: string, id: string, expectedSequence: number, error: unknown): Error {
