@@ -32,12 +32,30 @@ export interface EventAuthorshipOptions {
   readonly signer?: { readonly service: ServiceName; readonly privateKey: KeyObject };
 }
 
-/** A message about to be published, to be signed by {@link EventAuthorship.signAllInto}. */
-export interface UnsignedMessage {
-  readonly headers: MsgHdrs;
+/** What a signature covers of one message about to be published: its exact subject and payload bytes (and the aggregate, whose owner signs). */
+export interface MessageToSign {
   readonly aggregate: string;
   readonly subject: string;
   readonly payload: Uint8Array;
+}
+
+/** A message about to be published, to be signed by {@link EventAuthorship.signAllInto}. */
+export interface UnsignedMessage extends MessageToSign {
+  readonly headers: MsgHdrs;
+}
+
+/** One signed message's authorship header values: writer, signature and, when signed in a batch, the inclusion proof. */
+export interface MessageAuthorship {
+  readonly writer: ServiceName;
+  readonly signature: string;
+  readonly proof?: string;
+}
+
+/** Sets a message's authorship headers (writer, signature, then proof when there is one). */
+export function setAuthorshipHeaders(headers: MsgHdrs, authorship: MessageAuthorship): void {
+  headers.set(HEADERS.eventWriter, authorship.writer);
+  headers.set(HEADERS.eventSignature, authorship.signature);
+  if (authorship.proof !== undefined) headers.set(HEADERS.eventProof, authorship.proof);
 }
 
 /**
@@ -100,20 +118,25 @@ export class EventAuthorship {
    * signing nothing, when this process may not write one of the aggregates.
    */
   signAllInto(messages: readonly UnsignedMessage[]): void {
+    const signed = this.signAll(messages);
+    for (let i = 0; i < messages.length; i++) setAuthorshipHeaders(messages[i].headers, signed[i]);
+  }
+
+  /**
+   * Signs several messages as {@link signAllInto} does (one alone, several under one batch
+   * signature) and answers each one's authorship header values in order, for a caller that builds
+   * the headers itself. Throws, signing nothing, when this process may not write one of the aggregates.
+   */
+  signAll(messages: readonly MessageToSign[]): MessageAuthorship[] {
     for (const { aggregate } of messages) this.signerFor(aggregate);
-    if (messages.length === 0) return;
+    if (messages.length === 0) return [];
+    const signer = this.signer!;
     if (messages.length === 1) {
       const [only] = messages;
-      this.signInto(only.headers, only.aggregate, only.subject, only.payload);
-      return;
+      return [{ writer: signer.service, signature: eventSignature(signer.service, signer.privateKey, only.subject, only.payload) }];
     }
-    const signer = this.signer!;
     const { signature, proofs } = signEventBatch(signer.service, signer.privateKey, messages);
-    messages.forEach(({ headers }, i) => {
-      headers.set(HEADERS.eventWriter, signer.service);
-      headers.set(HEADERS.eventSignature, signature);
-      headers.set(HEADERS.eventProof, proofs[i]);
-    });
+    return proofs.map((proof) => ({ writer: signer.service, signature, proof }));
   }
 
   /** Throws EVENTSTORE.EVENT_INVALID unless this process may sign events of `aggregate`. */

@@ -3,7 +3,8 @@ import { HEADERS, names as makeNames, type ServiceName } from '@forgeone/contrac
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { eventAuthorshipFromEnv, eventSignature, eventWriters, generateEventWriterKey, signEventBatch } from './index.js';
-import { SigningQueue } from './signing-queue.js';
+import { setAuthorshipHeaders } from './event-authorship.js';
+import { MAX_SIGNING_BATCH, SigningQueue } from './signing-queue.js';
 
 const names = makeNames('unit');
 const keys = Object.fromEntries(eventWriters().map((writer) => [writer, generateEventWriterKey()])) as Record<string, { privateKey: string; publicKey: string }>;
@@ -143,10 +144,27 @@ describe('SigningQueue', () => {
     const appends = [3, 1, 2].map((count, a) =>
       Array.from({ length: count }, (_, i) => ({ headers: natsHeaders(), aggregate: 'plugin', subject: names.eventSubject('plugin', `acme:acme/q${a}`), payload: encode(`{"a":${a},"i":${i}}`) })),
     );
-    await Promise.all(appends.map((messages) => queue.sign(messages)));
+    const signed = await Promise.all(appends.map((messages) => queue.sign(messages)));
+    appends.forEach((messages, a) => messages.forEach((m, i) => setAuthorshipHeaders(m.headers, signed[a][i])));
     const all = appends.flat();
     expect(new Set(all.map((m) => m.headers.get(HEADERS.eventSignature))).size).toBe(1);
     for (const [seq, m] of all.entries()) expect(reader.check({ subject: m.subject, data: m.payload, headers: m.headers, seq: seq + 1 })).toBeUndefined();
+  });
+
+  it('signing queue - appends over one batch size get signatures of their own batches, each message its own proof', async () => {
+    const queue = new SigningQueue(registry);
+    const reader = authorshipOf('gateway');
+    const sizes = [MAX_SIGNING_BATCH - 6, 10, MAX_SIGNING_BATCH + 3];
+    const appends = sizes.map((count, a) =>
+      Array.from({ length: count }, (_, i) => ({ headers: natsHeaders(), aggregate: 'plugin', subject: names.eventSubject('plugin', `acme:acme/big${a}`), payload: encode(`{"a":${a},"i":${i}}`) })),
+    );
+    const signed = await Promise.all(appends.map((messages) => queue.sign(messages)));
+    expect(signed.map((s) => s.length)).toEqual(sizes);
+    appends.forEach((messages, a) => messages.forEach((m, i) => setAuthorshipHeaders(m.headers, signed[a][i])));
+    // The second append does not fit beside the first; the third alone exceeds a batch and is split.
+    expect(appends.map((messages) => new Set(messages.map((m) => m.headers.get(HEADERS.eventSignature))).size)).toEqual([1, 1, 2]);
+    expect(signed[1][0].signature).not.toBe(signed[0][0].signature);
+    for (const [seq, m] of appends.flat().entries()) expect(reader.check({ subject: m.subject, data: m.payload, headers: m.headers, seq: seq + 1 })).toBeUndefined();
   });
 
   it('signing queue - an aggregate the writer does not own is refused at once, not in the batch', () => {

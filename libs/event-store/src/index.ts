@@ -40,7 +40,10 @@ export {
   EventAuthorship,
   decodeStoredEvent,
   eventAuthorshipFromEnv,
+  setAuthorshipHeaders,
   type EventAuthorshipOptions,
+  type MessageAuthorship,
+  type MessageToSign,
   type UnsignedMessage,
 } from './event-authorship.js';
 export {

@@ -19,8 +19,8 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import type { EventAuthorship } from './event-authorship.js';
+import { MsgHdrsImpl, canonicalMIMEHeaderKey, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import type { EventAuthorship, MessageAuthorship, MessageToSign } from './event-authorship.js';
 import { ReplayGuard } from './replay-guard.js';
 import { SigningQueue } from './signing-queue.js';
 import type { EventRefusal } from './stored-event.js';
@@ -38,27 +38,43 @@ export interface EventStoreOptions {
   readonly logger?: Logger;
 }
 
-/** An event about to be published: its envelope, encoded payload and headers (signed before publishing). */
-interface OutgoingMessage {
+/** An event about to be signed and published: its envelope and the exact payload bytes. */
+interface OutgoingMessage extends MessageToSign {
   readonly event: CloudEvent;
-  readonly headers: MsgHdrs;
-  readonly aggregate: string;
-  readonly subject: string;
-  readonly payload: Uint8Array;
 }
 
-/** The trace headers the active context propagates (`traceparent`, `tracestate`, ...), as the propagator writes them. */
-function traceHeaders(): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * The trace headers the active context propagates (`traceparent`, `tracestate`, ...), checked and
+ * trimmed as MsgHdrs.set would (a name of header characters, a value without CR or LF).
+ */
+function traceHeaders(): Array<readonly [string, string]> {
+  const out: Array<readonly [string, string]> = [];
   injectTraceContext({
     get: () => undefined,
-    // As MsgHdrs.set does: a key set again moves to the end with its new value.
     set: (key, value) => {
-      out.delete(key);
-      out.set(key, value);
+      canonicalMIMEHeaderKey(key);
+      // As MsgHdrs.set does: a key set again moves to the end with its new value.
+      const earlier = out.findIndex(([k]) => k === key);
+      if (earlier !== -1) out.splice(earlier, 1);
+      out.push([key, MsgHdrsImpl.validHeaderValue(value)]);
     },
   });
   return out;
+}
+
+/**
+ * One message's headers in the order they always had: event type, trace context, writer,
+ * signature, proof. Built in one step from values already valid as header values (the type passed
+ * the envelope schema, the trace headers were checked above, the rest are a service name and
+ * base64), where a MsgHdrs.set per header would re-check and canonicalise each name: ~1 µs per event.
+ */
+function messageHeaders(type: string, trace: ReadonlyArray<readonly [string, string]>, authorship: MessageAuthorship): MsgHdrs {
+  const record: Record<string, string[]> = { [HEADERS.eventType]: [type] };
+  for (const [key, value] of trace) record[key] = [value];
+  record[HEADERS.eventWriter] = [authorship.writer];
+  record[HEADERS.eventSignature] = [authorship.signature];
+  if (authorship.proof !== undefined) record[HEADERS.eventProof] = [authorship.proof];
+  return MsgHdrsImpl.fromRecord(record);
 }
 
 /**
@@ -105,62 +121,53 @@ export class JetStreamEventStore implements EventStore {
     }
     if (events.length === 0) return [];
     const subject = this.names.eventSubject(aggregate, id);
-    return withSpan(
+    // Awaited rather than returned: resolving with the value costs fewer promise jobs than adopting a promise.
+    return await withSpan(
       `forgeone.evt append ${aggregate}`,
       { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'forgeone.events': events.length } },
       async () => {
         // The trace context is this span's for every event of the call: read it once, copy it into each.
         const trace = traceHeaders();
-        const traceparent = trace.get(HEADERS.traceparent);
+        const traceparent = trace.find(([key]) => key === HEADERS.traceparent)?.[1];
         // Validate every envelope before writing the first one: an invalid batch writes nothing.
         const messages: OutgoingMessage[] = new Array(events.length);
         for (let i = 0; i < events.length; i++) {
           const envelope = cloudEvent(aggregate, id, events[i], traceparent);
-          const headers = natsHeaders();
-          headers.set(HEADERS.eventType, envelope.type);
-          for (const [key, value] of trace) headers.set(key, value);
           // Buffer.from writes the same UTF-8 bytes as TextEncoder, from a pool instead of a fresh allocation.
-          messages[i] = { event: envelope, headers, aggregate, subject, payload: Buffer.from(JSON.stringify(envelope)) };
+          messages[i] = { event: envelope, aggregate, subject, payload: Buffer.from(JSON.stringify(envelope)) };
         }
         // All signed before the first is written, so a refusal writes nothing. With no other append in
         // flight they are signed now; otherwise they wait for this turn of the event loop and share one
         // signature with the other appends that arrive in it (SigningQueue).
         this.inFlight += 1;
         try {
-          if (this.inFlight === 1) this.authorship.signAllInto(messages);
-          else await this.signing.sign(messages);
-          return await this.publishAll(aggregate, id, subject, messages, expectedSequence);
+          const signed = this.inFlight === 1 ? this.authorship.signAll(messages) : await this.signing.sign(messages);
+          // Published one after the other, each expecting the sequence of the previous (in this frame:
+          // a helper would cost every append one more promise).
+          const results: AppendResult[] = new Array(messages.length);
+          let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
+          for (let i = 0; i < messages.length; i++) {
+            const { event, payload } = messages[i];
+            const headers = messageHeaders(event.type, trace, signed[i]);
+            let ack;
+            try {
+              ack = await this.js.publish(
+                subject,
+                payload,
+                expected === undefined ? { msgID: event.id, headers } : { msgID: event.id, headers, expect: { lastSubjectSequence: expected } },
+              );
+            } catch (error) {
+              throw this.appendError(aggregate, id, expected ?? -1, error);
+            }
+            results[i] = { sequence: ack.seq, duplicate: ack.duplicate, event };
+            if (expected !== undefined) expected = ack.seq;
+          }
+          return results;
         } finally {
           this.inFlight -= 1;
         }
       },
     );
-  }
-
-  private async publishAll(
-    aggregate: string,
-    id: string,
-    subject: string,
-    signed: readonly OutgoingMessage[],
-    expectedSequence: number | 'any',
-  ): Promise<AppendResult[]> {
-    const results: AppendResult[] = [];
-    let expected: number | undefined = expectedSequence === 'any' ? undefined : expectedSequence;
-    for (const { event, headers, payload } of signed) {
-      let ack;
-      try {
-        ack = await this.js.publish(subject, payload, {
-          msgID: event.id,
-          headers,
-          ...(expected === undefined ? {} : { expect: { lastSubjectSequence: expected } }),
-        });
-      } catch (error) {
-        throw this.appendError(aggregate, id, expected ?? -1, error);
-      }
-      results.push({ sequence: ack.seq, duplicate: ack.duplicate, event });
-      if (expected !== undefined) expected = ack.seq;
-    }
-    return results;
   }
 
   /** The aggregate's events its owner wrote, in stream order. */

@@ -1,11 +1,13 @@
-import type { EventAuthorship, UnsignedMessage } from './event-authorship.js';
+import type { EventAuthorship, MessageAuthorship, MessageToSign } from './event-authorship.js';
 
 /** Most messages under one batch signature: inclusion paths stay at 8 steps or fewer. */
 export const MAX_SIGNING_BATCH = 256;
 
 interface Waiting {
-  readonly messages: readonly UnsignedMessage[];
-  readonly resolve: () => void;
+  readonly messages: readonly MessageToSign[];
+  /** The authorship of each of `messages`, filled in by the batches they land in. */
+  readonly signed: MessageAuthorship[];
+  readonly resolve: (signed: MessageAuthorship[]) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -21,12 +23,12 @@ export class SigningQueue {
 
   constructor(private readonly authorship: EventAuthorship) {}
 
-  /** Resolves once every message carries its writer, signature and proof headers. */
-  sign(messages: readonly UnsignedMessage[]): Promise<void> {
+  /** Resolves with each message's authorship header values, in order ({@link EventAuthorship.signAll}). */
+  sign(messages: readonly MessageToSign[]): Promise<MessageAuthorship[]> {
     // Refuse an aggregate this process may not write now, not in another append's batch.
     for (const { aggregate } of messages) this.authorship.assertWrites(aggregate);
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ messages, resolve, reject });
+    return new Promise<MessageAuthorship[]>((resolve, reject) => {
+      this.waiting.push({ messages, signed: new Array<MessageAuthorship>(messages.length), resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -39,30 +41,35 @@ export class SigningQueue {
     const waiting = this.waiting;
     this.waiting = [];
     const failed = new Map<Waiting, unknown>();
-    let batch: UnsignedMessage[] = [];
-    let members = new Set<Waiting>();
+    // batch[i] is message at[i] of the append from[i].
+    let batch: MessageToSign[] = [];
+    let from: Waiting[] = [];
+    let at: number[] = [];
     const signBatch = () => {
       try {
-        this.authorship.signAllInto(batch);
+        const signed = this.authorship.signAll(batch);
+        for (let i = 0; i < signed.length; i++) from[i].signed[at[i]] = signed[i];
       } catch (error) {
-        for (const member of members) if (!failed.has(member)) failed.set(member, error);
+        for (const entry of from) if (!failed.has(entry)) failed.set(entry, error);
       }
       batch = [];
-      members = new Set();
+      from = [];
+      at = [];
     };
     for (const entry of waiting) {
       // An append's messages share a batch unless they alone exceed its size.
       if (batch.length > 0 && batch.length + entry.messages.length > MAX_SIGNING_BATCH) signBatch();
-      for (const message of entry.messages) {
+      for (let i = 0; i < entry.messages.length; i++) {
         if (batch.length === MAX_SIGNING_BATCH) signBatch();
-        batch.push(message);
-        members.add(entry);
+        batch.push(entry.messages[i]);
+        from.push(entry);
+        at.push(i);
       }
     }
     if (batch.length > 0) signBatch();
     for (const entry of waiting) {
       if (failed.has(entry)) entry.reject(failed.get(entry));
-      else entry.resolve();
+      else entry.resolve(entry.signed);
     }
   }
 }
