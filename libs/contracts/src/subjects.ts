@@ -28,7 +28,15 @@ export function encodeSubjectToken(id: string): string {
   // looked up byte by byte in a table built once (no regex, encoder or hex formatting per byte).
   if (TOKEN_SAFE.test(id)) return id;
   let out = '';
-  for (const byte of utf8.encode(id)) out += TOKEN_OF_BYTE[byte];
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    // An ASCII character is its own UTF-8 byte; past the first other one, the rest goes through the encoder.
+    if (code >= 0x80) {
+      for (const byte of utf8.encode(id.slice(i))) out += TOKEN_OF_BYTE[byte];
+      return out;
+    }
+    out += TOKEN_OF_BYTE[code];
+  }
   return out;
 }
 
