@@ -38,6 +38,28 @@ describe('cloud event - the envelope factory', () => {
     expect(cloudEvent(PLUGIN_AGGREGATE, 'acme:acme/hello', installed).subject).toBe('acme:acme/hello');
   });
 
+  it('answers what the envelope schema answers for it, keys in the same order, for every owner with and without a traceparent', () => {
+    const typeOf = Object.fromEntries(Object.entries(EVENT_OWNERSHIP).map(([aggregate, { types }]) => [aggregate, types[0]]));
+    for (const [aggregate, type] of Object.entries(typeOf)) {
+      for (const traceparent of [undefined, `00-${'3'.repeat(32)}-${'4'.repeat(16)}-00`]) {
+        // Only the envelope matters here: data the factory has validated stands in for every type's.
+        const envelope = { ...cloudEvent(PLUGIN_AGGREGATE, 'acme:acme/hello', installed, traceparent), type, source: eventSource(EVENT_OWNERSHIP[aggregate as keyof typeof EVENT_OWNERSHIP].owner) };
+        const parsed = CloudEventSchema.parse(envelope);
+        expect(parsed, aggregate).toEqual(envelope);
+        expect(JSON.stringify(parsed)).toBe(JSON.stringify(envelope));
+      }
+    }
+    const written = cloudEvent(INVOCATION_AGGREGATE, 'acme', failed, `00-${'5'.repeat(32)}-${'6'.repeat(16)}-01`);
+    expect(JSON.stringify(CloudEventSchema.parse(written))).toBe(JSON.stringify(written));
+  });
+
+  it('refuses a bad traceparent, id, actor or tenant by the envelope schema rules', () => {
+    expect(() => cloudEvent(PLUGIN_AGGREGATE, 'x', installed, 'not-a-traceparent')).toThrow(/envelope of .* is invalid: traceparent/);
+    expect(() => cloudEvent(PLUGIN_AGGREGATE, 'x', { ...installed, id: '' })).toThrow(/envelope of .* is invalid: id/);
+    expect(() => cloudEvent(PLUGIN_AGGREGATE, 'x', { ...installed, actor: 'a'.repeat(257) })).toThrow(/envelope of .* is invalid: actor/);
+    expect(() => cloudEvent(PLUGIN_AGGREGATE, 'x', { ...installed, tenant: '' })).toThrow(/envelope of .* is invalid: tenant/);
+  });
+
   it('gives every aggregate the source of its one owner, spelled one way', () => {
     for (const [aggregate, { owner }] of Object.entries(EVENT_OWNERSHIP)) expect(eventSource(owner), aggregate).toBe(`/forgeone/${owner}`);
     expect(cloudEvent(INVOCATION_AGGREGATE, 'acme', failed).source).toBe('/forgeone/sandbox-runner');

@@ -88,23 +88,28 @@ export function cloudEvent(aggregate: string, aggregateId: string, input: CloudE
     const problems = describeIssues(data.error.issues);
     throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `data of ${input.type} is invalid: ${problems.join('; ')}`, { type: input.type, problems });
   }
-  const parsed = CloudEventSchema.safeParse({
-    specversion: '1.0',
-    id: input.id,
-    source: eventSource(owner),
-    type: input.type,
-    subject: input.subject ?? aggregateId,
-    time: input.time,
-    datacontenttype: 'application/json',
-    data: data.data,
-    actor: input.actor,
-    tenant: input.tenant,
-    ...(traceparent ? { traceparent } : {}),
-    schemaversion: SCHEMA_VERSION,
-  });
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error.issues);
+  const supplied = SuppliedEnvelopeSchema.safeParse(
+    traceparent
+      ? { id: input.id, type: input.type, subject: input.subject ?? aggregateId, time: input.time, actor: input.actor, tenant: input.tenant, traceparent }
+      : { id: input.id, type: input.type, subject: input.subject ?? aggregateId, time: input.time, actor: input.actor, tenant: input.tenant },
+  );
+  if (!supplied.success) {
+    const problems = describeIssues(supplied.error.issues);
     throw new ForgeOneError('EVENTSTORE.EVENT_INVALID', `envelope of ${input.type} is invalid: ${problems.join('; ')}`, { type: input.type, problems });
   }
-  return parsed.data as CloudEvent;
+  // The object CloudEventSchema would answer: its keys in the schema's order, the values as checked.
+  const { id, type, subject, time, actor, tenant } = supplied.data;
+  return (
+    traceparent
+      ? { specversion: '1.0', id, source: eventSource(owner), type, subject, time, datacontenttype: 'application/json', data: data.data, actor, tenant, traceparent, schemaversion: SCHEMA_VERSION }
+      : { specversion: '1.0', id, source: eventSource(owner), type, subject, time, datacontenttype: 'application/json', data: data.data, actor, tenant, schemaversion: SCHEMA_VERSION }
+  ) as CloudEvent;
 }
+
+/**
+ * What a writer supplies of an envelope, under the rules of {@link CloudEventSchema}; the factory
+ * sets the rest (specversion, source, datacontenttype, schemaversion: constants and the owner's
+ * source) and the data is checked by its own schema, so each event is validated once, and an
+ * append does not pay for checking constants (~0.3 µs an event).
+ */
+const SuppliedEnvelopeSchema = CloudEventSchema.pick({ id: true, type: true, subject: true, time: true, actor: true, tenant: true, traceparent: true });
