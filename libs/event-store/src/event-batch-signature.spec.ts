@@ -169,6 +169,6 @@ describe('SigningQueue', () => {
 
   it('signing queue - an aggregate the writer does not own is refused at once, not in the batch', () => {
     const queue = new SigningQueue(registry);
-    expect(() => queue.sign([{ headers: natsHeaders(), aggregate: 'token', subject: names.eventSubject('token', 't1'), payload: encode('{}') }])).toThrow(/registry cannot append to aggregate token/);
+    expect(() => queue.sign([{ aggregate: 'token', subject: names.eventSubject('token', 't1'), payload: encode('{}') }])).toThrow(/registry cannot append to aggregate token/);
   });
 });
