@@ -62,5 +62,14 @@ describe('JetStreamEventStore append tracing and wire', () => {
       expect(m!.header.keys()).toEqual([HEADERS.eventType, HEADERS.traceparent, HEADERS.eventWriter, HEADERS.eventSignature, HEADERS.eventProof, HEADERS.msgId, HEADERS.expectedLastSubjectSequence]);
       expect(decodeStoredEvent({ subject: m!.subject, data: m!.data, seq: m!.seq, headers: m!.header }, new EventAuthorship({ names, writerKeys: pinned, unsignedUntil: 0 }))).toEqual(results[i].event);
     }
+    expect(stored.map((m) => m!.header.get(HEADERS.msgId))).toEqual(results.map((r) => r.event.id));
+    expect(stored.map((m) => m!.header.get(HEADERS.expectedLastSubjectSequence))).toEqual(['0', String(results[0].sequence)]);
+  });
+
+  it('append - an event id that would break the header block is refused, and nothing of the call is written', async () => {
+    const store = new JetStreamEventStore(nc, names, { authorship: new EventAuthorship({ names, writerKeys: pinned, unsignedUntil: 0, signer: { service: 'registry', privateKey: registryKey } }) });
+    const evil = { ...installed('acme/evil', '1.0.1'), id: `${randomUUID()}\r\n${HEADERS.expectedLastSubjectSequence}: 0` };
+    await expect(store.append(PLUGIN_AGGREGATE, 'acme/evil', [installed('acme/evil', '1.0.0'), evil], { expectedSequence: 0 })).rejects.toThrow(expect.objectContaining({ code: 'EVENTSTORE.EVENT_INVALID', message: expect.stringMatching(/cannot be a message id: it holds a carriage return or line feed/) }));
+    expect(await store.lastSequence(PLUGIN_AGGREGATE, 'acme/evil')).toBe(0);
   });
 });
