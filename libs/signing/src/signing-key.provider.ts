@@ -46,7 +46,7 @@ export class InMemorySigningKeyProvider implements SigningKeyProvider {
 
 /**
  * The signing key from the environment: FORGEONE_SIGNER_KEY_FILE (a PEM file) or FORGEONE_SIGNER_KEY
- * (the PEM itself), optionally encrypted with FORGEONE_SIGNER_KEY_PASSPHRASE. Undefined when neither
+ * (the PEM itself, or base64 PKCS#8 DER), optionally encrypted with FORGEONE_SIGNER_KEY_PASSPHRASE. Undefined when neither
  * is set; throws naming the variable when one is set but unusable. `prefix` names another key
  * the same way (`FORGEONE_AUDIT_KEY` for the audit log's checkpoint key).
  */
@@ -66,7 +66,8 @@ export async function signingKeyProviderFromEnv(env: NodeJS.ProcessEnv = process
     }
   } else if (inline) {
     from = prefix;
-    pem = inline;
+    // A one-line value (as a .env holds it) may be the base64 PKCS#8 DER instead of the PEM.
+    pem = inline.includes('-----BEGIN') ? inline : `-----BEGIN PRIVATE KEY-----\n${inline.trim()}\n-----END PRIVATE KEY-----\n`;
   } else return undefined;
   try {
     return new InMemorySigningKeyProvider(loadPrivateKey(pem, passphrase));
