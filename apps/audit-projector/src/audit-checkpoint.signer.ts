@@ -87,7 +87,8 @@ export class AuditCheckpointSigner {
     const signedAt = now.toISOString();
     const text = checkpointText({ origin: this.options.origin, treeSize, rootHash: Buffer.from(rootHash, 'hex'), extensions: [`time ${signedAt}`] });
     const note = await signNote(text, this.options.origin, publicKey, (message) => this.key.sign(message));
-    const data: AuditCheckpointSigned = { origin: this.options.origin, treeSize, rootHash, keyId: keyIdOf(publicKey), note, signedAt };
+    const publicKeyDer = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const data: AuditCheckpointSigned = { origin: this.options.origin, treeSize, rootHash, keyId: keyIdOf(publicKey), publicKey: publicKeyDer, note, signedAt };
     const outcome = await handleCommand(
       this.store,
       auditCheckpointDecider,

@@ -25,8 +25,10 @@ export const AuditCheckpointSignedSchema = z
     /** Leaves (audit rows) the checkpoint covers: leaf indexes 0 to treeSize - 1. */
     treeSize: z.number().int().positive(),
     rootHash: hex64,
-    /** sha256 (hex) of the audit key's SPKI DER. */
+    /** sha256 (hex) of the audit key's SPKI DER: its fingerprint. */
     keyId: hex64,
+    /** The audit key's public key, base64 SPKI DER, so readers can fetch it; auditors pin it by its fingerprint. */
+    publicKey: z.string().regex(/^[A-Za-z0-9+/]{40,200}={0,2}$/, 'must be a base64 SPKI DER public key'),
     /** The signed note (origin, size, base64 root, `time` line, blank line, signature line). */
     note: z.string().min(1).max(4096),
     /** When it was signed (RFC 3339), as the note's `time` line says. */

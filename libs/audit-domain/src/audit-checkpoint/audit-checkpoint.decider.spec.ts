@@ -9,6 +9,7 @@ const checkpoint = (treeSize: number, origin = 'forgeone.local/audit'): AuditChe
   treeSize,
   rootHash: 'a'.repeat(64),
   keyId: 'b'.repeat(64),
+  publicKey: 'MCowBQYDK2VwAyEA' + 'A'.repeat(44),
   note: `${origin}\n${treeSize}\nqqqq\n\n— ${origin} xxxx\n`,
   signedAt: '2026-12-07T03:00:00.000Z',
 });

@@ -28,6 +28,7 @@ export class AddAuditMerkleTree1795780700000 implements MigrationInterface {
         root_hash    text NOT NULL CHECK (root_hash ~ '^[0-9a-f]{64}$'),
         origin       text NOT NULL,
         key_id       text NOT NULL,
+        public_key   text NOT NULL,
         note         text NOT NULL,
         signed_at    timestamptz NOT NULL,
         sequence     bigint NOT NULL UNIQUE,

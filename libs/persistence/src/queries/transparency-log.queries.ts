@@ -14,6 +14,8 @@ export interface AuditCheckpoint {
   readonly rootHash: string;
   readonly origin: string;
   readonly keyId: string;
+  /** base64 SPKI DER of the key that signed it. */
+  readonly publicKey: string;
   readonly note: string;
   readonly signedAt: string;
   /** Stream sequence of the checkpoint event. */
@@ -37,12 +39,13 @@ export async function auditLeavesBesides(db: Queryable, fromLeaf: number, exclud
   return Number(row?.count ?? 0);
 }
 
-const CHECKPOINT_COLUMNS = `tree_size, root_hash, origin, key_id, note, signed_at, sequence`;
+const CHECKPOINT_COLUMNS = `tree_size, root_hash, origin, key_id, public_key, note, signed_at, sequence`;
 interface CheckpointRecord {
   tree_size: string;
   root_hash: string;
   origin: string;
   key_id: string;
+  public_key: string;
   note: string;
   signed_at: Date | string;
   sequence: string;
@@ -52,6 +55,7 @@ const checkpointOf = (row: CheckpointRecord): AuditCheckpoint => ({
   rootHash: row.root_hash,
   origin: row.origin,
   keyId: row.key_id,
+  publicKey: row.public_key,
   note: row.note,
   signedAt: new Date(row.signed_at).toISOString(),
   sequence: Number(row.sequence),
@@ -60,8 +64,8 @@ const checkpointOf = (row: CheckpointRecord): AuditCheckpoint => ({
 /** Projects a checkpoint event (inside the event's transaction); a replay of the same checkpoint changes nothing. */
 export async function recordAuditCheckpoint(manager: EntityManager, sequence: number, data: AuditCheckpointSigned): Promise<void> {
   await manager.query(
-    `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-    [data.treeSize, data.rootHash, data.origin, data.keyId, data.note, data.signedAt, sequence],
+    `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+    [data.treeSize, data.rootHash, data.origin, data.keyId, data.publicKey, data.note, data.signedAt, sequence],
   );
 }
 

@@ -45,6 +45,6 @@ export async function snapshot(ds: DataSource): Promise<Record<string, unknown[]
     installations: await ds.query(`SELECT * FROM installations ORDER BY tenant, name, environment`),
     audit_log: await ds.query(`SELECT * FROM audit_log ORDER BY sequence`),
     audit_merkle_nodes: await ds.query(`SELECT * FROM audit_merkle_nodes ORDER BY level, index`),
-    audit_checkpoints: await ds.query(`SELECT tree_size, root_hash, origin, key_id, note, signed_at, sequence FROM audit_checkpoints ORDER BY tree_size`),
+    audit_checkpoints: await ds.query(`SELECT tree_size, root_hash, origin, key_id, public_key, note, signed_at, sequence FROM audit_checkpoints ORDER BY tree_size`),
   };
 }
