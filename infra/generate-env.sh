@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes a .env with fresh secrets for docker compose: the NATS users (the operator and each service),
 # Postgres, the first admin token, the key service credentials are derived from (the policy service's
-# alone), each other service's own credential, and the event writers' Ed25519 keys.
+# alone), each other service's own credential, the event writers' Ed25519 keys and the audit log's
+# checkpoint key (the audit-projector's alone).
 # Usage: infra/generate-env.sh [file]   (default: .env at the repository root; never overwritten)
 set -eu
 out="${1:-$(dirname "$0")/../.env}"
@@ -31,11 +32,14 @@ key="$(secret)"
   # Each service that writes events signs them with its own key (PKCS#8 DER, base64); every service
   # verifies with the public keys (SPKI DER, base64). Keep this file: events signed with these keys
   # cannot be verified without their public keys.
-  for writer in REGISTRY SIGNER POLICY SANDBOX_RUNNER; do
+  for writer in REGISTRY SIGNER POLICY SANDBOX_RUNNER AUDIT_PROJECTOR; do
     signing="$(openssl genpkey -algorithm ed25519 -outform DER | base64 | tr -d '\n')"
     echo "FORGEONE_EVENT_${writer}_SIGNING_KEY=$signing"
     echo "FORGEONE_EVENT_${writer}_PUBLIC_KEY=$(printf '%s' "$signing" | base64 -d | openssl pkey -inform DER -pubout -outform DER | base64 | tr -d '\n')"
   done
+  # The key the audit-projector signs audit log checkpoints with (PKCS#8 DER, base64); auditors verify
+  # checkpoints with its public key (`forgeone audit key`).
+  echo "FORGEONE_AUDIT_KEY=$(openssl genpkey -algorithm ed25519 -outform DER | base64 | tr -d '\n')"
   # Unsigned events are history from before signing and are accepted only at stream sequences up to
   # this one. 0 for a new stream; for an existing one, its last sequence before the first signed start.
   echo "FORGEONE_EVENT_UNSIGNED_UNTIL=0"

@@ -6,6 +6,7 @@ import { serviceCredential, verifyServiceCredential } from '@forgeone/authz';
 import { parseWriterKeys } from '@forgeone/event-store';
 import { natsPasswordVariable, renderPasswordAccounts } from '@forgeone/runtime';
 import { names, SERVICES } from '@forgeone/contracts';
+import { signingKeyProviderFromEnv } from '@forgeone/signing';
 import { repoRoot } from '@forgeone/test-harness';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -44,9 +45,16 @@ describe('infra/generate-env.sh', () => {
       signer: env.FORGEONE_EVENT_SIGNER_PUBLIC_KEY,
       policy: env.FORGEONE_EVENT_POLICY_PUBLIC_KEY,
       'sandbox-runner': env.FORGEONE_EVENT_SANDBOX_RUNNER_PUBLIC_KEY,
+      'audit-projector': env.FORGEONE_EVENT_AUDIT_PROJECTOR_PUBLIC_KEY,
     });
     expect(() => parseWriterKeys(writers)).not.toThrow();
     // The check can fail: a key that is not an Ed25519 public key is refused.
     expect(() => parseWriterKeys(writers.replace(env.FORGEONE_EVENT_SIGNER_PUBLIC_KEY, 'AAAA'))).toThrow();
+  });
+
+  it("generate-env - the audit log's checkpoint key loads as the audit-projector reads it", async () => {
+    const key = await signingKeyProviderFromEnv({ FORGEONE_AUDIT_KEY: env.FORGEONE_AUDIT_KEY }, 'FORGEONE_AUDIT_KEY');
+    expect((await key!.publicKey()).asymmetricKeyType).toBe('ed25519');
+    await expect(signingKeyProviderFromEnv({ FORGEONE_AUDIT_KEY: 'AAAA' }, 'FORGEONE_AUDIT_KEY')).rejects.toThrow(/FORGEONE_AUDIT_KEY/);
   });
 });

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { checkpoint, runMigrations } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
+import { signingKeyProviderFromEnv } from '@forgeone/signing';
 import { DataSource } from 'typeorm';
-import { AuditProjectorModule } from './audit-projector.module.js';
-import { projectorName } from './projector.config.js';
+import { AuditProjectorModule, type CheckpointSigning } from './audit-projector.module.js';
+import { checkpointOptionsFromEnv, PROJECTOR_NAME, projectorName } from './projector.config.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
@@ -12,9 +13,24 @@ if (!databaseUrl) {
 }
 const projector = projectorName();
 
+// The projector of record signs the audit log's checkpoints and refuses to run without its key: an
+// audit log nobody can verify from outside is what the checkpoints exist to prevent. A rebuild
+// projector (FORGEONE_PROJECTOR_ID) signs nothing.
+let signing: CheckpointSigning | undefined;
+if (projector === PROJECTOR_NAME) {
+  try {
+    const key = await signingKeyProviderFromEnv(process.env, 'FORGEONE_AUDIT_KEY');
+    if (!key) throw new Error('no audit key: set FORGEONE_AUDIT_KEY_FILE (a PEM file) or FORGEONE_AUDIT_KEY (`npm start` makes one in <dataDir>/secrets/audit-key.pem)');
+    signing = { key, options: checkpointOptionsFromEnv(process.env) };
+  } catch (error) {
+    console.error(`cannot start audit-projector: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
 await runBusService({
   service: 'audit-projector',
-  module: (context) => AuditProjectorModule.forRoot(context, databaseUrl, projector),
+  module: (context) => AuditProjectorModule.forRoot(context, databaseUrl, projector, signing),
   // One event in flight at a time: projections are written in stream order. The checkpoint in
   // PostgreSQL is the source of truth, so the durable resumes right after it on every start.
   consumer: (names, app) => ({

@@ -5,7 +5,8 @@ import { createLogger } from '@forgeone/telemetry';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
-import { PROJECTOR_NAME_TOKEN } from './projector.tokens.js';
+import type { AuditCheckpointSigner } from './audit-checkpoint.signer.js';
+import { CHECKPOINT_SIGNER_TOKEN, PROJECTOR_NAME_TOKEN } from './projector.tokens.js';
 
 const log = createLogger('audit-projector');
 
@@ -22,6 +23,7 @@ export class ProjectEventHandler {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(PROJECTOR_NAME_TOKEN) private readonly projector: string,
+    @Inject(CHECKPOINT_SIGNER_TOKEN) private readonly checkpoints: AuditCheckpointSigner | null,
   ) {}
 
   @EventPattern<string>('*')
@@ -34,6 +36,7 @@ export class ProjectEventHandler {
         log.error({ sequence: ctx.sequence, eventId: event.id, type: event.type, subject: ctx.subject }, 'a replayed event was recorded in the audit log as forged; no projection changed');
       } else {
         log.debug({ sequence: ctx.sequence, type: event.type, outcome }, 'projected');
+        if (outcome === 'applied') this.checkpoints?.noteProjected(event.type);
       }
     });
   }
@@ -51,6 +54,7 @@ export class ProjectEventHandler {
         storedAt: refused.storedAt,
       });
       log.debug({ sequence: ctx.sequence, reason: refusal.reason, outcome }, 'recorded as forged');
+      if (outcome === 'forged') this.checkpoints?.noteProjected('forged');
     });
   }
 

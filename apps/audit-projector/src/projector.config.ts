@@ -13,3 +13,36 @@ export function projectorName(env: NodeJS.ProcessEnv = process.env): string {
   }
   return `${PROJECTOR_NAME}-${id}`;
 }
+
+/** When and as what the audit-projector signs checkpoints of the audit log. */
+export interface CheckpointOptions {
+  /** Sign after this many events (other than checkpoints) were projected. */
+  readonly everyEvents: number;
+  /** Sign at least this often when events (other than checkpoints) were added. */
+  readonly intervalMs: number;
+  /** The checkpoint's origin line and its signature's key name. */
+  readonly origin: string;
+}
+
+/**
+ * FORGEONE_AUDIT_CHECKPOINT_EVENTS (default 1000), FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS (default
+ * 60000) and FORGEONE_AUDIT_ORIGIN (default `forgeone.local/audit`, plus `/<namespace>` with one).
+ */
+export function checkpointOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CheckpointOptions {
+  const positive = (name: string, fallback: number, max: number) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new Error(`${name} "${raw}" is invalid: use a whole number from 1 to ${max}`);
+    return value;
+  };
+  const namespace = env.FORGEONE_NAMESPACE?.trim();
+  const origin = env.FORGEONE_AUDIT_ORIGIN?.trim() || `forgeone.local/audit${namespace ? `/${namespace}` : ''}`;
+  // The origin is also the note's key name: no white space and no '+' (C2SP signed-note).
+  if (!/^[^\s+]{1,256}$/u.test(origin)) throw new Error(`FORGEONE_AUDIT_ORIGIN "${origin}" is invalid: use up to 256 characters without spaces or '+', such as example.com/audit`);
+  return {
+    everyEvents: positive('FORGEONE_AUDIT_CHECKPOINT_EVENTS', 1000, 1_000_000),
+    intervalMs: positive('FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 86_400_000),
+    origin,
+  };
+}

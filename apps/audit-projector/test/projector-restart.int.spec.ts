@@ -31,6 +31,7 @@ const SNAPSHOT_QUERIES = {
   plugin_versions: 'select * from plugin_versions order by tenant, name, version',
   installations: 'select * from installations order by tenant, name, environment',
   audit_log: 'select * from audit_log order by sequence',
+  audit_merkle_nodes: 'select * from audit_merkle_nodes order by level, index',
 };
 
 async function snapshot(url: string) {

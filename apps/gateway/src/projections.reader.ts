@@ -1,9 +1,21 @@
 import type { ReadinessChecks } from '@forgeone/bus';
 import { ForgeOneError } from '@forgeone/contracts';
-import { auditLog, getPlugin, listPlugins, pluginHistory, type AuditEntry, type AuditLogQuery } from '@forgeone/persistence';
+import { createPublicKey } from 'node:crypto';
+import {
+  auditCheckpoint,
+  auditConsistencyProof,
+  auditInclusionProof,
+  auditLog,
+  getPlugin,
+  listPlugins,
+  pluginHistory,
+  type AuditCheckpoint,
+  type AuditEntry,
+  type AuditLogQuery,
+} from '@forgeone/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AuditEntryReply, PluginDetailReply, PluginListReply } from '@forgeone/http-contract';
+import type { API, AuditEntryReply, PluginDetailReply, PluginListReply, RouteReply } from '@forgeone/http-contract';
 
 // Reads the projections the audit-projector maintains and shapes rows as the HTTP API v1 answers them.
 // Every read is of one tenant: the tenant of the authorised caller, never one the request names.
@@ -45,6 +57,43 @@ export class ProjectionsReader {
   async auditLog(tenant: string, query: Omit<AuditLogQuery, 'tenant'>): Promise<AuditEntryReply[]> {
     return (await read(() => auditLog(this.ds, { ...query, tenant }))).map(auditEntryReply);
   }
+
+  // The transparency log's checkpoints and key are the whole log's, the same for every tenant; proofs
+  // reveal only hashes of other tenants' rows, and a row is proven only to its own tenant.
+  async auditCheckpoint(size?: number): Promise<RouteReply<typeof API.auditCheckpoint>> {
+    const found = await read(() => auditCheckpoint(this.ds.manager, size));
+    if (!found) throw noCheckpoint(size);
+    return checkpointReply(found);
+  }
+
+  async auditInclusionProof(tenant: string, sequence: number, size?: number): Promise<RouteReply<typeof API.auditInclusionProof>> {
+    const proof = await read(() => auditInclusionProof(this.ds, { tenant, sequence, ...(size !== undefined ? { treeSize: size } : {}) }));
+    return { ...proof, path: [...proof.path], checkpoint: checkpointReply(proof.checkpoint) };
+  }
+
+  async auditConsistencyProof(from: number, to?: number): Promise<RouteReply<typeof API.auditConsistencyProof>> {
+    const proof = await read(() => auditConsistencyProof(this.ds, { from, ...(to !== undefined ? { to } : {}) }));
+    return { from: checkpointReply(proof.from), to: checkpointReply(proof.to), proof: [...proof.proof] };
+  }
+
+  async auditKey(): Promise<RouteReply<typeof API.auditKey>> {
+    const latest = await read(() => auditCheckpoint(this.ds.manager));
+    if (!latest) throw noCheckpoint();
+    const key = createPublicKey({ key: Buffer.from(latest.publicKey, 'base64'), format: 'der', type: 'spki' });
+    return { publicKeyPem: key.export({ type: 'spki', format: 'pem' }) as string, keyId: latest.keyId, origin: latest.origin };
+  }
+}
+
+function noCheckpoint(size?: number): ForgeOneError {
+  return new ForgeOneError(
+    'QUERY.NOT_FOUND',
+    size === undefined ? 'the audit log has no signed checkpoint yet: the audit-projector signs one after its first events' : `there is no signed checkpoint of tree size ${size}`,
+    size === undefined ? {} : { treeSize: size },
+  );
+}
+
+function checkpointReply(c: AuditCheckpoint) {
+  return { origin: c.origin, treeSize: c.treeSize, rootHash: c.rootHash, keyId: c.keyId, note: c.note, signedAt: c.signedAt, sequence: c.sequence };
 }
 
 function installationReply(i: { environment: string; version: string; digest: string; status: 'installed' | 'removed'; updatedAt: string }) {

@@ -76,6 +76,10 @@ export const QUERY_ERRORS = {
   showPlugin: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   pluginHistory: [...AUTHORISATION_ERRORS],
   auditLog: [...AUTHORISATION_ERRORS],
+  auditCheckpoint: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
+  auditInclusionProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
+  auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
+  auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

@@ -18,9 +18,10 @@ describe('event ownership', () => {
     expect(aggregateOfEventType('io.forgeone.plugin.forged.v1')).toBeUndefined();
   });
 
-  it('event ownership - the gateway and the audit-projector own nothing', () => {
+  it('event ownership - the gateway owns nothing; the audit-projector owns the audit log checkpoints only', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
-    expect(aggregatesOwnedBy('audit-projector')).toEqual([]);
+    expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint']);
+    expect(aggregateOfEventType('io.forgeone.audit.checkpoint_signed.v1')).toBe('audit-checkpoint');
     expect(aggregatesOwnedBy('registry').sort()).toEqual(['plugin', 'signature']);
     expect(aggregateOwner('platform')).toBe('policy');
     expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);

@@ -178,6 +178,62 @@ export const AuditEntrySchema = z.object({
     .describe('why the event was refused as not written by the service that owns it (it changed no state); null for a genuine event'),
 });
 
+// ---- the audit log as a transparency log ----
+
+const TreeSizeQuery = z
+  .string()
+  .regex(/^[1-9]\d{0,14}$/, 'must be a tree size: a whole number from 1')
+  .transform(Number);
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const AuditCheckpointQuerySchema = z.object({ size: TreeSizeQuery.optional().describe('the checkpoint of this tree size; the latest when left out') }).strict();
+export const AuditProofPathSchema = z.object({
+  sequence: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, 'must be a stream sequence: a whole number from 1')
+    .transform(Number)
+    .describe('stream sequence of the audit row'),
+});
+export const AuditConsistencyQuerySchema = z
+  .object({
+    from: TreeSizeQuery.describe('tree size of the older checkpoint'),
+    to: TreeSizeQuery.optional().describe('tree size of the newer checkpoint; the latest when left out'),
+  })
+  .strict();
+
+export const AuditCheckpointReplySchema = z
+  .object({
+    origin: z.string().describe("the log's origin line, also the key name of its signature"),
+    treeSize: z.number().int().describe('audit rows (leaves) the checkpoint covers'),
+    rootHash: Hex64.describe('RFC 6962 root of the first treeSize leaves, hex'),
+    keyId: Hex64.describe("sha256 of the audit key's SPKI DER"),
+    note: z.string().describe('the C2SP tlog-checkpoint signed note: origin, size, base64 root, time line, blank line, signature line'),
+    signedAt: z.string(),
+    sequence: z.number().int().describe('stream sequence of the checkpoint event'),
+  });
+
+export const AuditInclusionProofReplySchema = z.object({
+  sequence: z.number().int(),
+  leaf: z.string().describe("the row's canonical leaf form; its leaf hash is sha256(0x00 ‖ UTF-8 of it)"),
+  leafHash: Hex64,
+  leafIndex: z.number().int(),
+  treeSize: z.number().int(),
+  path: z.array(Hex64).describe('inclusion path, leaf side first (RFC 9162 §2.1.3)'),
+  checkpoint: AuditCheckpointReplySchema,
+});
+
+export const AuditConsistencyProofReplySchema = z.object({
+  from: AuditCheckpointReplySchema,
+  to: AuditCheckpointReplySchema,
+  proof: z.array(Hex64).describe('consistency proof (RFC 9162 §2.1.4)'),
+});
+
+export const AuditKeyReplySchema = z.object({
+  publicKeyPem: z.string().describe('the audit key, SPKI PEM'),
+  keyId: Hex64.describe('its fingerprint: sha256 of the SPKI DER, hex'),
+  origin: z.string(),
+});
+
 export const HistoryReplySchema = z.object({ events: z.array(AuditEntrySchema) });
 export const AuditLogReplySchema = z.object({ entries: z.array(AuditEntrySchema) });
 

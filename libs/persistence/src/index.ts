@@ -34,3 +34,17 @@ export { listPlugins, getPlugin, type PluginListItem, type PluginDetails } from 
 export { auditLog, pluginHistory, AUDIT_LOG_MAX_LIMIT, type AuditEntry, type AuditLogQuery } from './queries/audit-log.queries.js';
 export { checkpoint, type ProjectorCheckpoint } from './queries/checkpoint.queries.js';
 export { securityFindings, type SecurityFindingsReport } from './queries/security-findings.queries.js';
+
+export { auditEventDigest, auditLeafText, auditLeafHash, AUDIT_LEAF_FORMAT, type AuditLeaf } from './audit/audit-leaf.js';
+export {
+  auditTreeSize,
+  auditTreeRoot,
+  auditLeavesBesides,
+  auditCheckpoint,
+  auditCheckpoints,
+  auditInclusionProof,
+  auditConsistencyProof,
+  type AuditCheckpoint,
+  type AuditInclusionProof,
+  type AuditConsistencyProof,
+} from './queries/transparency-log.queries.js';

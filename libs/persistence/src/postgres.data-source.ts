@@ -5,6 +5,7 @@ import { CreateAuditLog1795780600001 } from './migrations/1795780600001-create-a
 import { AddVersionSignature1795780600002 } from './migrations/1795780600002-add-version-signature.migration.js';
 import { AddVersionPrivateEgress1795780600003 } from './migrations/1795780600003-add-version-private-egress.migration.js';
 import { RecordForgedEvents1795780600004 } from './migrations/1795780600004-record-forged-events.migration.js';
+import { AddAuditMerkleTree1795780700000 } from './migrations/1795780700000-add-audit-merkle-tree.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -13,6 +14,7 @@ export const PERSISTENCE_MIGRATIONS = [
   AddVersionSignature1795780600002,
   AddVersionPrivateEgress1795780600003,
   RecordForgedEvents1795780600004,
+  AddAuditMerkleTree1795780700000,
 ];
 
 /** Table that records which migrations have run. */

@@ -44,10 +44,22 @@ describe('event writer keys in the data folder', () => {
     const first = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
     expect(first.stream).toBe(names.stream);
     expect(first.unsignedUntil).toBe(0);
-    expect(Object.keys(first.writers).sort()).toEqual(['policy', 'registry', 'sandbox-runner', 'signer']);
+    expect(Object.keys(first.writers).sort()).toEqual(['audit-projector', 'policy', 'registry', 'sandbox-runner', 'signer']);
     expect((await stat(eventWriterKeysFile(dataDir))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dataDir, 'secrets'))).mode & 0o777).toBe(0o700);
     expect(await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).toEqual(first);
+  });
+
+  it('keys - a file made before the audit-projector wrote events gets its key added, the other keys kept', async () => {
+    const names = fresh();
+    const first = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
+    const { 'audit-projector': _dropped, ...older } = first.writers;
+    await writeFile(eventWriterKeysFile(dataDir), JSON.stringify({ ...first, writers: older }), { mode: 0o600 });
+    const later = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
+    expect(Object.keys(later.writers).sort()).toEqual(['audit-projector', 'policy', 'registry', 'sandbox-runner', 'signer']);
+    for (const [writer, key] of Object.entries(older)) expect(later.writers[writer]).toEqual(key);
+    expect(JSON.parse(await readFile(eventWriterKeysFile(dataDir), 'utf8'))).toEqual(later);
+    expect((await stat(eventWriterKeysFile(dataDir))).mode & 0o777).toBe(0o600);
   });
 
   it('keys - the cut-over is the stream\'s last sequence when the keys are first made, and stays put', async () => {
@@ -84,14 +96,14 @@ describe('event writer keys in the data folder', () => {
     const names = fresh();
     const secrets = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
     const parent = { FORGEONE_EVENT_SIGNING_KEY: secrets.writers.registry.privateKey, FORGEONE_EVENT_UNSIGNED_UNTIL: '999', FORGEONE_NAMESPACE: names.namespace };
-    for (const service of ['registry', 'signer', 'policy', 'sandbox-runner'] as const) {
+    for (const service of ['registry', 'signer', 'policy', 'sandbox-runner', 'audit-projector'] as const) {
       const env = withEventAuthorship(service, parent, secrets);
       expect(env.FORGEONE_EVENT_SIGNING_KEY).toBe(secrets.writers[service].privateKey);
       expect(env.FORGEONE_EVENT_UNSIGNED_UNTIL).toBe('0');
       // What the service itself does with it at start.
       expect(eventAuthorshipFromEnv(env, service, names).writer).toBe(service);
     }
-    for (const service of ['audit-projector', 'gateway'] as const) {
+    for (const service of ['gateway'] as const) {
       const env = withEventAuthorship(service, parent, secrets);
       expect(env.FORGEONE_EVENT_SIGNING_KEY).toBeUndefined();
       expect(JSON.parse(env.FORGEONE_EVENT_WRITER_KEYS)).toEqual(Object.fromEntries(Object.entries(secrets.writers).map(([w, k]) => [w, k.publicKey])));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EVENT_AUTHORSHIP_ENV, type Names, type ServiceName } from '@forgeone/contracts';
 import { eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
@@ -50,7 +50,7 @@ export async function prepareEventWriterKeys(options: {
 }): Promise<EventWriterSecrets> {
   const file = eventWriterKeysFile(options.dataDir);
   const existing = await readSecrets(file);
-  if (existing) return checked(existing, file, options.names);
+  if (existing) return checked(await withNewWriters(existing, file, options.logger), file, options.names);
 
   const folder = join(options.dataDir, 'secrets');
   await mkdir(folder, { recursive: true, mode: 0o700 });
@@ -87,6 +87,23 @@ export function withEventAuthorship(service: ServiceName, env: Record<string, st
     [EVENT_AUTHORSHIP_ENV.unsignedUntil]: String(secrets.unsignedUntil),
     ...(own ? { [EVENT_AUTHORSHIP_ENV.signingKey]: own.privateKey } : {}),
   };
+}
+
+/**
+ * A service that became a writer after the file was made (the audit-projector, for checkpoints) gets
+ * a key pair added; the keys already there are never changed, since events were signed with them.
+ */
+async function withNewWriters(secrets: EventWriterSecrets, file: string, logger: Logger): Promise<EventWriterSecrets> {
+  const missing = eventWriters().filter((writer) => !secrets.writers[writer]);
+  if (missing.length === 0) return secrets;
+  const writers = { ...secrets.writers };
+  for (const writer of missing) writers[writer] = generateEventWriterKey();
+  const updated: EventWriterSecrets = { ...secrets, writers };
+  const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(partial, `${JSON.stringify(updated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await rename(partial, file);
+  logger.info({ file, added: missing }, 'event writer keys added for services that now write events');
+  return updated;
 }
 
 function readSecrets(file: string): Promise<EventWriterSecrets | undefined> {

@@ -26,3 +26,4 @@ export { InsecureNatsError, insecureNatsWarning, probeAnonymousNatsAccess, refus
 export type { NatsSecurityReport, ProbeNatsOptions, RefuseInsecureNatsOptions } from './nats-security.probe.js';
 export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 export type { EventWriterSecrets } from './event-writer-keys.store.js';
+export { auditKeyFile, prepareAuditKey } from './audit-key.store.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -9,7 +9,9 @@ import { SERVICES, names } from '@forgeone/contracts';
 import { removeNamespace, TEST_NATS_ENV } from '@forgeone/test-harness';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { prepareAuditKey } from './audit-key.store.js';
 import { loadOrCreateNatsCredentials } from './nats-credentials.js';
 import { natsCredentialOptions } from './nats-url.js';
 import { envForService, externalServiceCredentials, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
@@ -245,6 +247,41 @@ describe('runPlatform', () => {
     expect(policyEnv.FORGEONE_SERVICE_CREDENTIAL).toBeUndefined();
     expect(envForService('signer', shared, secrets, source).FORGEONE_SIGNER_KEY).toBe('pem');
     expect(envForService('gateway', shared, secrets, source).FORGEONE_NATS_CREDENTIAL).toBeUndefined();
+  });
+
+  it('envForService - only the audit-projector gets the audit key: the file npm start made, or the one the operator gave', () => {
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const source = { FORGEONE_AUDIT_KEY_PASSPHRASE: 'secret-pass' };
+    const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
+    expect(shared.FORGEONE_AUDIT_KEY_PASSPHRASE).toBeUndefined();
+    const secrets = { serviceKey: 'k'.repeat(43), auditKeyFile: '/tmp/x/secrets/audit-key.pem' };
+    for (const name of ['registry', 'signer', 'policy', 'sandbox-runner', 'gateway'] as const) {
+      const env = envForService(name, shared, secrets, source);
+      expect(Object.keys(env).filter((key) => key.startsWith('FORGEONE_AUDIT_KEY')), name).toEqual([]);
+    }
+    expect(envForService('audit-projector', shared, secrets, source)).toMatchObject({ FORGEONE_AUDIT_KEY_FILE: secrets.auditKeyFile, FORGEONE_AUDIT_KEY_PASSPHRASE: 'secret-pass' });
+    const given = envForService('audit-projector', shared, secrets, { FORGEONE_AUDIT_KEY: 'base64-der' });
+    expect(given.FORGEONE_AUDIT_KEY).toBe('base64-der');
+    expect(given.FORGEONE_AUDIT_KEY_FILE).toBeUndefined();
+  });
+
+  it('audit key - made once in the data folder (0600), the same on every later start, refused when others may read it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'forgeone-audit-key-'));
+    try {
+      const logger = pino({ level: 'silent' });
+      const file = await prepareAuditKey(dataDir, logger);
+      const pem = await readFile(file, 'utf8');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect(await prepareAuditKey(dataDir, logger)).toBe(file);
+      expect(await readFile(file, 'utf8')).toBe(pem);
+      await chmod(file, 0o644);
+      await expect(prepareAuditKey(dataDir, logger)).rejects.toThrow(/may be read by other users/);
+      await chmod(file, 0o600);
+      await writeFile(file, 'not a key');
+      await expect(prepareAuditKey(dataDir, logger)).rejects.toThrow(/does not hold the audit log's checkpoint key/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('externalServiceCredentials - all services or none', () => {

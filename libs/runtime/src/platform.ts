@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { busInboxPrefix, SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
+import { prepareAuditKey } from './audit-key.store.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
 import { natsCredentialOptions } from './nats-url.js';
@@ -111,9 +112,16 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       logger,
       ...(nats.operatorCredential ? { connection: { ...natsCredentialOptions(nats.operatorCredential), inboxPrefix: busInboxPrefix(namesFor(config.namespace), { kind: 'operator' }) } } : {}),
     });
+    // The audit log's checkpoint key exists from the first start, unless the operator gives one (FORGEONE_AUDIT_KEY*).
+    const auditKeyFile = env.FORGEONE_AUDIT_KEY_FILE || env.FORGEONE_AUDIT_KEY ? undefined : await prepareAuditKey(config.dataDir, logger);
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
-    const secrets: PlatformSecrets = { serviceKey, natsCredentials: nats.serviceCredentials, ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}) };
+    const secrets: PlatformSecrets = {
+      serviceKey,
+      natsCredentials: nats.serviceCredentials,
+      ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}),
+      ...(auditKeyFile ? { auditKeyFile } : {}),
+    };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({
         name,
@@ -167,7 +175,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_EVENT_SIGNING_KEY)$/;
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {
@@ -177,6 +185,8 @@ export interface PlatformSecrets {
   readonly natsCredentials?: Partial<Record<ServiceName, string>>;
   /** The platform administrator's token; only the policy service receives it. */
   readonly bootstrapToken?: string;
+  /** The audit log's checkpoint key file (made by `npm start`); only the audit-projector receives its path. */
+  readonly auditKeyFile?: string;
 }
 
 /** The environment every service gets, without any secret; OTEL_SERVICE_NAME and the service's own secrets are added per service. */
@@ -201,7 +211,8 @@ export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsU
  * One service's environment: the shared one plus what is that service's alone. Each service gets
  * its own NATS credential and its own service credential; only the policy service gets the
  * bootstrap token and the key that service credentials are derived from (it verifies them); only
- * the signer gets the platform's signing key (FORGEONE_SIGNER_KEY*, from `env`).
+ * the signer gets the platform's signing key (FORGEONE_SIGNER_KEY*, from `env`); only the
+ * audit-projector gets the audit log's checkpoint key (FORGEONE_AUDIT_KEY* from `env`, else the file).
  */
 export function envForService(name: ServiceName, shared: Record<string, string>, secrets: PlatformSecrets, env: NodeJS.ProcessEnv = {}): Record<string, string> {
   const own: Record<string, string> = { OTEL_SERVICE_NAME: `forgeone-${name}` };
@@ -215,6 +226,10 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
   }
   if (name === 'signer') {
     for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_SIGNER_KEY') && value !== undefined) own[key] = value;
+  }
+  if (name === 'audit-projector') {
+    for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_AUDIT_KEY') && value !== undefined) own[key] = value;
+    if (secrets.auditKeyFile && !own.FORGEONE_AUDIT_KEY && !own.FORGEONE_AUDIT_KEY_FILE) own.FORGEONE_AUDIT_KEY_FILE = secrets.auditKeyFile;
   }
   return { ...shared, ...own };
 }

@@ -25,3 +25,39 @@ export { signatureResultAggregate, signatureResultEvent, signatureError, type Si
 export { loadTrustStore, keyAggregateId, type AggregateEventReader } from './load-trust-store.js';
 export { InMemorySigningKeyProvider, signingKeyProviderFromEnv, type SigningKeyProvider } from './signing-key.provider.js';
 export { verifyPluginOffline, type VerifyPluginOfflineInput } from './verify-plugin-offline.js';
+export {
+  EMPTY_TREE_ROOT,
+  leafHash,
+  nodeHash,
+  splitPoint,
+  rangeHash,
+  rangeNodes,
+  inclusionRanges,
+  consistencyRanges,
+  rootNodes,
+  rootFromNodes,
+  nodesOfRanges,
+  nodesCompletedBy,
+  merkleTreeHash,
+  inclusionPath,
+  consistencyProof,
+  rootFromInclusionPath,
+  verifyInclusion,
+  verifyConsistency,
+  ProofVerificationError,
+  type NodeId,
+  type NodeLookup,
+  type LeafRange,
+} from './transparency/merkle-tree.js';
+export {
+  NoteVerificationError,
+  ed25519PublicKeyBytes,
+  checkKeyName,
+  noteKeyHash,
+  signNote,
+  openNote,
+  checkpointText,
+  parseCheckpointText,
+  openCheckpoint,
+  type CheckpointBody,
+} from './transparency/signed-note.js';

@@ -16,7 +16,9 @@ export interface TestEventWriters {
   readonly keys: Readonly<Partial<Record<ServiceName, TestWriterKey>>>;
   /** FORGEONE_EVENT_WRITER_KEYS of this run. */
   readonly writerKeysJson: string;
-  /** A service's event variables: the pinned keys, its own signing key when it writes, the cut-over (default 0). */
+  /** The audit log's checkpoint key of this run (base64 PKCS#8 DER), given to the audit-projector as FORGEONE_AUDIT_KEY. */
+  readonly auditKey: TestWriterKey;
+  /** A service's event variables: the pinned keys, its own signing key when it writes, the cut-over (default 0); the audit key for the audit-projector. */
   env(service: ServiceName, unsignedUntil?: number): Record<string, string>;
   /** Authorship that verifies with the pinned keys and, given a writer, signs as it. */
   authorship(names: Names, writer?: ServiceName, unsignedUntil?: number): EventAuthorship;
@@ -35,6 +37,7 @@ export function createTestEventWriters(): TestEventWriters {
   for (const writer of eventWriters()) keys[writer] = generateEventWriterKey();
   const writerKeysJson = JSON.stringify(Object.fromEntries(Object.entries(keys).map(([service, key]) => [service, key.publicKey])));
   const pinned = parseWriterKeys(writerKeysJson);
+  const auditKey = generateEventWriterKey();
   const privateKeyOf = (writer: ServiceName) => {
     const own = keys[writer];
     if (!own) throw new Error(`${writer} writes no events, so it has no key`);
@@ -46,10 +49,12 @@ export function createTestEventWriters(): TestEventWriters {
   return {
     keys,
     writerKeysJson,
+    auditKey,
     env: (service, unsignedUntil = 0) => ({
       [EVENT_AUTHORSHIP_ENV.writerKeys]: writerKeysJson,
       [EVENT_AUTHORSHIP_ENV.unsignedUntil]: String(unsignedUntil),
       ...(keys[service] ? { [EVENT_AUTHORSHIP_ENV.signingKey]: keys[service].privateKey } : {}),
+      ...(service === 'audit-projector' ? { FORGEONE_AUDIT_KEY: auditKey.privateKey } : {}),
     }),
     authorship,
     store: (nc, names, writer) => new JetStreamEventStore(nc, names, { authorship: authorship(names, writer) }),

@@ -4,7 +4,8 @@ import { ProjectionsReader } from '../projections.reader.js';
 import { ContractRoute, RouteRequest } from './contract-route.js';
 
 // /v1/audit-log: the caller's tenant's part of the tamper-evident log in stream order, paged by
-// `after=<last sequence>`; needs `read-audit` on that Tenant (checked by the contract's interceptor).
+// `after=<last sequence>`, and the log's signed checkpoints, proofs and key; each needs `read-audit`
+// on the caller's Tenant (checked by the contract's interceptor).
 @Controller()
 export class AuditLogController {
   constructor(private readonly projections: ProjectionsReader) {}
@@ -18,5 +19,25 @@ export class AuditLogController {
       ...(q.after !== undefined ? { afterSequence: q.after } : {}),
     });
     return { entries };
+  }
+
+  @ContractRoute(API.auditCheckpoint)
+  checkpoint(@RouteRequest() { query }: RouteInput<typeof API.auditCheckpoint>) {
+    return this.projections.auditCheckpoint(query.size);
+  }
+
+  @ContractRoute(API.auditInclusionProof)
+  inclusionProof(@RouteRequest() { params, query, tenant }: RouteInput<typeof API.auditInclusionProof>) {
+    return this.projections.auditInclusionProof(tenant, params.sequence, query.size);
+  }
+
+  @ContractRoute(API.auditConsistencyProof)
+  consistencyProof(@RouteRequest() { query }: RouteInput<typeof API.auditConsistencyProof>) {
+    return this.projections.auditConsistencyProof(query.from, query.to);
+  }
+
+  @ContractRoute(API.auditKey)
+  key() {
+    return this.projections.auditKey();
   }
 }

@@ -37,6 +37,12 @@ export interface AuditLogRow {
   readonly forged: ForgeryReason | null;
   /** The writer the message named and its NATS subject (hashed), and what was wrong (not hashed); null when genuine. */
   readonly forgedDetail: ForgedDetail | null;
+  /** Position of the row's leaf in the audit log's Merkle tree (0 for the first row). */
+  readonly leafIndex: number;
+  /** 1, 2, 3… per tenant, contiguous. */
+  readonly tenantSequence: number;
+  /** RFC 6962 leaf hash (hex) of the row's canonical leaf form. */
+  readonly leafHash: string;
 }
 
 /** What a forged audit row records about the message besides its content. */
@@ -155,6 +161,9 @@ export const AuditLogEntity = new EntitySchema<AuditLogRow>({
     hash: text,
     forged: { ...text, nullable: true },
     forgedDetail: { type: 'jsonb', name: 'forged_detail', nullable: true },
+    leafIndex: { ...bigint, name: 'leaf_index' },
+    tenantSequence: { ...bigint, name: 'tenant_sequence' },
+    leafHash: { ...text, name: 'leaf_hash' },
   },
 });
 

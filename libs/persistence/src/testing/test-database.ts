@@ -44,5 +44,7 @@ export async function snapshot(ds: DataSource): Promise<Record<string, unknown[]
     plugin_versions: await ds.query(`SELECT * FROM plugin_versions ORDER BY tenant, name, version`),
     installations: await ds.query(`SELECT * FROM installations ORDER BY tenant, name, environment`),
     audit_log: await ds.query(`SELECT * FROM audit_log ORDER BY sequence`),
+    audit_merkle_nodes: await ds.query(`SELECT * FROM audit_merkle_nodes ORDER BY level, index`),
+    audit_checkpoints: await ds.query(`SELECT tree_size, root_hash, origin, key_id, public_key, note, signed_at, sequence FROM audit_checkpoints ORDER BY tree_size`),
   };
 }

@@ -1,6 +1,9 @@
-import type { CloudEvent } from '@forgeone/contracts';
+import { AUDIT_CHECKPOINT_EVENT_TYPES, type AuditCheckpointSigned, type CloudEvent } from '@forgeone/contracts';
+import { recordAuditCheckpoint } from '../queries/transparency-log.queries.js';
 import type { DataSource, EntityManager, EntitySchema, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
+import { auditEventDigest, auditLeafHash } from '../audit/audit-leaf.js';
+import { appendMerkleLeaf } from '../audit/merkle-node.store.js';
 import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entities/read-model.entities.js';
 import { installationsProjection } from '../projections/installations.projection.js';
 import { pluginVersionsProjection } from '../projections/plugin-versions.projection.js';
@@ -77,6 +80,9 @@ export async function applyEvent(
     await project(manager, pluginsProjection, PluginEntity, recorded);
     await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
     await project(manager, installationsProjection, InstallationEntity, recorded);
+    if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
+      await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
+    }
     if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event);
 
     await advanceCheckpoint(manager, projector, sequence);
@@ -142,21 +148,27 @@ export interface ForgedAudit {
 /**
  * Appends one audit row chained to the row before; a row already there for this sequence must be
  * identical (a rebuild), anything else is an {@link AuditLogConflictError}. Event ids are unique
- * among genuine rows only: a forged row may repeat one.
+ * among genuine rows only: a forged row may repeat one. The row is also the next leaf of the
+ * Merkle tree (its leaf index, its tenant's next sequence, its leaf hash and the subtrees it
+ * completes), in the same transaction.
  */
 export async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent, forged?: ForgedAudit): Promise<void> {
   // The checkpoint lock serialises writers, so the row below this sequence is the chain's tip.
-  const [previous]: { hash: string }[] = await manager.query(
-    `SELECT hash FROM audit_log WHERE sequence < $1 ORDER BY sequence DESC LIMIT 1`,
+  const [previous]: { hash: string; leaf_index: string }[] = await manager.query(
+    `SELECT hash, leaf_index FROM audit_log WHERE sequence < $1 ORDER BY sequence DESC LIMIT 1`,
     [sequence],
   );
   const prevHash = previous?.hash ?? GENESIS_HASH;
   const hash = auditHash(prevHash, sequence, event, forged?.mark);
+  const leafIndex = previous ? Number(previous.leaf_index) + 1 : 0;
+  const [tenantTip]: { last: string | null }[] = await manager.query(`SELECT max(tenant_sequence) AS last FROM audit_log WHERE tenant = $1`, [event.tenant]);
+  const tenantSequence = Number(tenantTip?.last ?? 0) + 1;
+  const leafHash = auditLeafHash({ sequence, eventId: event.id, subject: event.subject, tenant: event.tenant, tenantSequence, digest: auditEventDigest(event, forged?.mark) });
   const inserted: unknown[] = await manager.query(
     `INSERT INTO audit_log (sequence, event_id, spec_version, type, source, subject, event_time, occurred_at,
                             data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash,
-                            forged, forged_detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19::jsonb)
+                            forged, forged_detail, leaf_index, tenant_sequence, leaf_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19::jsonb, $20, $21, $22)
      ON CONFLICT DO NOTHING
      RETURNING sequence`,
     [
@@ -179,9 +191,15 @@ export async function appendAudit(manager: EntityManager, sequence: number, even
       hash,
       forged?.mark.reason ?? null,
       forged ? JSON.stringify({ writer: forged.mark.writer, subject: forged.mark.subject, message: forged.message }) : null,
+      leafIndex,
+      tenantSequence,
+      leafHash,
     ],
   );
-  if (inserted.length === 1) return;
+  if (inserted.length === 1) {
+    await appendMerkleLeaf(manager, leafIndex, leafHash);
+    return;
+  }
 
   const [existing]: { sequence: string; hash: string }[] = await manager.query(
     forged

@@ -1,0 +1,44 @@
+import { nodeHash, nodesCompletedBy, type NodeId, type NodeLookup } from '@forgeone/signing';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * The audit log's Merkle tree in `audit_merkle_nodes`: one row per complete subtree (level, index,
+ * hex hash), written in the audit row's transaction, so a root of any size or a proof needs one
+ * query for its O(log n) nodes.
+ */
+
+/** Stores leaf `leafIndex` and every subtree it completes (one read of the left siblings, one insert). */
+export async function appendMerkleLeaf(manager: EntityManager, leafIndex: number, leafHashHex: string): Promise<void> {
+  const completed = nodesCompletedBy(leafIndex);
+  const lefts = completed.length ? await readNodes(manager, completed.map((c) => c.left)) : () => new Uint8Array();
+  const levels: number[] = [0];
+  const indexes: number[] = [leafIndex];
+  const hashes: string[] = [leafHashHex];
+  let right: Buffer = Buffer.from(leafHashHex, 'hex');
+  for (const { node, left } of completed) {
+    right = nodeHash(lefts(left.level, left.index), right);
+    levels.push(node.level);
+    indexes.push(node.index);
+    hashes.push(right.toString('hex'));
+  }
+  await manager.query(
+    `INSERT INTO audit_merkle_nodes (level, index, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::text[])`,
+    [levels, indexes, hashes],
+  );
+}
+
+/** Reads the given nodes in one query; the lookup throws naming a node that is not stored. */
+export async function readNodes(manager: Pick<EntityManager, 'query'>, ids: readonly NodeId[]): Promise<NodeLookup> {
+  const rows: { level: number; index: string; hash: string }[] = ids.length
+    ? await manager.query(
+        `SELECT n.level, n.index, n.hash FROM audit_merkle_nodes n JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, index) ON n.level = w.level AND n.index = w.index`,
+        [ids.map((id) => id.level), ids.map((id) => id.index)],
+      )
+    : [];
+  const found = new Map(rows.map((row) => [`${row.level}:${row.index}`, Buffer.from(row.hash, 'hex')]));
+  return (level, index) => {
+    const hash = found.get(`${level}:${index}`);
+    if (!hash) throw new Error(`the audit log's Merkle tree has no node at level ${level}, index ${index}: the tree is incomplete`);
+    return hash;
+  };
+}
