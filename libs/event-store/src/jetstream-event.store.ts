@@ -305,11 +305,3 @@ export class JetStreamEventStore implements EventStore {
 export function createEventStore(nc: NatsConnection, names: Names, options: EventStoreOptions): JetStreamEventStore {
   return new JetStreamEventStore(nc, names, options);
 }
-
-/** Adapts NATS headers to the telemetry carrier (NATS answers "" for a missing header). */
-export function headerCarrier(hdrs: MsgHdrs): { get(key: string): string | undefined; set(key: string, value: string): void } {
-  return {
-    get: (key) => (hdrs.has(key) ? hdrs.get(key) : undefined),
-    set: (key, value) => hdrs.set(key, value),
-  };
-}
