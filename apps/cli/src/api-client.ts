@@ -29,6 +29,10 @@ export type HistoryReply = RouteReply<typeof API.pluginHistory>;
 export type AuditLogReply = RouteReply<typeof API.auditLog>;
 export type AuditEntry = AuditLogReply['entries'][number];
 export type AuditLogQuery = Omit<RouteQuery<typeof API.auditLog>, 'limit'> & { readonly limit?: number };
+export type AuditCheckpointReply = RouteReply<typeof API.auditCheckpoint>;
+export type AuditInclusionProofReply = RouteReply<typeof API.auditInclusionProof>;
+export type AuditConsistencyProofReply = RouteReply<typeof API.auditConsistencyProof>;
+export type AuditKeyReply = RouteReply<typeof API.auditKey>;
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
 export type PolicyCheckQuestion = RouteBody<typeof API.checkPolicy>;
 export type PolicyCheckReply = RouteReply<typeof API.checkPolicy>;
@@ -63,6 +67,12 @@ export interface ApiClient {
   showPlugin(name: string): Promise<PluginDetailReply>;
   pluginHistory(name: string): Promise<HistoryReply>;
   auditLog(query: AuditLogQuery): Promise<AuditLogReply>;
+  /** The latest signed checkpoint, or the one of tree size `size`. */
+  auditCheckpoint(size?: number): Promise<AuditCheckpointReply>;
+  /** The inclusion proof of the tenant's row at stream `sequence` in the latest checkpoint (or that of `size`). */
+  auditInclusionProof(sequence: number, size?: number): Promise<AuditInclusionProofReply>;
+  auditConsistencyProof(from: number, to?: number): Promise<AuditConsistencyProofReply>;
+  auditKey(): Promise<AuditKeyReply>;
   applyPolicies(policies: string, expectedVersion?: number): Promise<PolicySetReply>;
   showPolicies(): Promise<PolicySetReply>;
   checkPolicy(question: PolicyCheckQuestion): Promise<PolicyCheckReply>;
@@ -184,6 +194,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     showPlugin: (name) => call(API.showPlugin, { params: nameParams(name) }),
     pluginHistory: (name) => call(API.pluginHistory, { params: nameParams(name) }),
     auditLog: ({ limit, ...query }) => call(API.auditLog, { query: { ...query, limit: limit === undefined ? undefined : String(limit) } }),
+    auditCheckpoint: (size) => call(API.auditCheckpoint, { query: { size: size === undefined ? undefined : String(size) } }),
+    auditInclusionProof: (sequence, size) => call(API.auditInclusionProof, { params: { sequence: String(sequence) }, query: { size: size === undefined ? undefined : String(size) } }),
+    auditConsistencyProof: (from, to) => call(API.auditConsistencyProof, { query: { from: String(from), to: to === undefined ? undefined : String(to) } }),
+    auditKey: () => call(API.auditKey),
     applyPolicies: (policies, expectedVersion) => call(API.applyPolicies, { body: { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) } }),
     showPolicies: () => call(API.showPolicies),
     checkPolicy: (question) => call(API.checkPolicy, { body: question }),

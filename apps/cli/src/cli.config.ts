@@ -10,6 +10,8 @@ export interface CliConfig {
   readonly token?: string;
   /** The profile the values came from, when one was used. */
   readonly profile?: string;
+  /** The audit key fingerprint the profile pins (`forgeone audit key --pin`). */
+  readonly auditKeyId?: string;
 }
 
 /** Checks a gateway URL as given in FORGEONE_API, a profile or `login --api`; `source` names where it came from. */
@@ -51,5 +53,5 @@ export async function resolveCliConfig(env: Readonly<Record<string, string | und
   const envToken = env['FORGEONE_TOKEN']?.trim();
   const apiUrl = envApi ? parseApiUrl(envApi, 'FORGEONE_API') : profile ? parseApiUrl(profile.api, `the API of profile "${name}"`) : DEFAULT_API_URL;
   const token = envToken || profile?.token;
-  return { apiUrl, ...(token ? { token } : {}), ...(profile && name ? { profile: name } : {}) };
+  return { apiUrl, ...(token ? { token } : {}), ...(profile && name ? { profile: name } : {}), ...(profile?.auditKeyId ? { auditKeyId: profile.auditKeyId } : {}) };
 }

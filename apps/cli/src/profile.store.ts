@@ -7,7 +7,14 @@ import { ForgeOneError } from '@forgeone/contracts';
 export const DEFAULT_PROFILE = 'default';
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-const ProfileSchema = z.object({ api: z.string().url(), token: z.string().min(1).optional() }).strict();
+const ProfileSchema = z
+  .object({
+    api: z.string().url(),
+    token: z.string().min(1).optional(),
+    /** The audit key's fingerprint this profile trusts (`forgeone audit key --pin`): checkpoints are checked against it. */
+    auditKeyId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  })
+  .strict();
 const ProfilesFileSchema = z.object({ current: z.string().optional(), profiles: z.record(z.string(), ProfileSchema) }).strict();
 
 export type Profile = z.infer<typeof ProfileSchema>;

@@ -122,6 +122,9 @@ export const ERROR_CODES = {
   // The author's tools on one machine (forgeone plugin build / test --local): never sent by a service.
   'PLUGIN.BUILD_FAILED': 422,
   'PLUGIN.TEST_FAILED': 422,
+  // An auditor's check of the audit log in the CLI (forgeone audit prove): never sent by a service.
+  'AUDIT.PROOF_INVALID': 422,
+  'AUDIT.CHECKPOINT_INVALID': 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,13 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { ForgeOneError } from '@forgeone/contracts';
+import { keyIdOf, parsePublicKey } from '@forgeone/signing';
 import type { Command } from 'commander';
+import { checkCheckpoint, verifyInclusionReply } from '../audit-proof.verifier.js';
 import type { CommandContext } from '../command.context.js';
 import { UsageError } from '../cli.errors.js';
+import { DEFAULT_PROFILE, readProfiles, writeProfiles } from '../profile.store.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { parsePluginName } from '../plugin-ref.js';
 import { isoTimeMs, spanMs } from '../time-span.js';
@@ -60,4 +67,108 @@ export function registerAuditCommands(program: Command, context: CommandContext)
         context.io.stderr(`more entries may follow: add --after ${last.sequence} for the next page\n`);
       }
     });
+
+  audit
+    .command('key')
+    .description("show the audit key's fingerprint (the key that signs checkpoints); write its public key with --out, trust it in this profile with --pin")
+    .option('--out <file>', 'write the public key (SPKI PEM) to this file')
+    .option('--pin', "keep the fingerprint in the profile in use, so audit prove checks checkpoints against it")
+    .action(async (options: { out?: string; pin?: boolean }) => {
+      const reply = await context.api().auditKey();
+      const key = parsePublicKey(reply.publicKeyPem);
+      // The fingerprint is computed here, not taken from the reply.
+      const keyId = keyIdOf(key);
+      if (keyId !== reply.keyId) throw new ForgeOneError('AUDIT.CHECKPOINT_INVALID', `the served audit key has fingerprint ${keyId}, not the stated ${reply.keyId}`);
+      let written: string | undefined;
+      if (options.out !== undefined) {
+        written = resolve(context.io.cwd ?? process.cwd(), options.out);
+        await writeFile(written, reply.publicKeyPem, { mode: 0o644, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+          throw new ForgeOneError('COMMAND.INVALID', error.code === 'EEXIST' ? `${written} already exists; choose another --out file` : `cannot write ${written}: ${error.message}`);
+        });
+      }
+      let pinnedIn: string | undefined;
+      if (options.pin) pinnedIn = await pinAuditKey(context, keyId);
+      context.print({ keyId, origin: reply.origin, publicKeyPem: reply.publicKeyPem, ...(written ? { written } : {}), ...(pinnedIn ? { pinnedIn } : {}) }, () =>
+        [`${keyId}  (${reply.origin})`, ...(written ? [`wrote ${written}`] : []), ...(pinnedIn ? [`pinned in profile ${pinnedIn}`] : [])].join('\n') + '\n',
+      );
+    });
+
+  audit
+    .command('checkpoint')
+    .description("show the audit log's latest signed checkpoint (or the one of --size); with a pinned key (--key, or audit key --pin) its signature is checked")
+    .option('--size <n>', 'the checkpoint of this tree size')
+    .option('--key <file>', 'the audit public key (SPKI PEM) to check the signature with')
+    .action(async (options: { size?: string; key?: string }) => {
+      const size = options.size === undefined ? undefined : parsePositiveInteger(options.size, '--size', 'a tree size, 1 or more');
+      const pinned = await pinnedAuditKey(context, options.key);
+      const reply = await context.api().auditCheckpoint(size);
+      const signature = checkCheckpoint(reply, pinned);
+      context.print({ ...reply, signature }, () =>
+        [
+          `tree size ${reply.treeSize}`,
+          `root      ${reply.rootHash}`,
+          `signed    ${reply.signedAt} by key ${reply.keyId}`,
+          `origin    ${reply.origin}`,
+          signature.verified ? `signature verified with key ${signature.keyId}` : `signature NOT checked: ${signature.reason}`,
+          '',
+          reply.note,
+        ].join('\n'),
+      );
+    });
+
+  audit
+    .command('prove')
+    .argument('<sequence>', "stream sequence of one of your tenant's audit rows")
+    .description('fetch and verify the inclusion proof of an audit row in the latest signed checkpoint; with a pinned key (--key, or audit key --pin) also the checkpoint signature')
+    .option('--key <file>', 'the audit public key (SPKI PEM) to check the checkpoint signature with')
+    .option('--size <n>', 'prove against the checkpoint of this tree size')
+    .action(async (sequenceText: string, options: { key?: string; size?: string }) => {
+      const sequence = parsePositiveInteger(sequenceText, '<sequence>', 'a stream sequence number, 1 or more (see forgeone audit log)');
+      const size = options.size === undefined ? undefined : parsePositiveInteger(options.size, '--size', 'a tree size, 1 or more');
+      const pinned = await pinnedAuditKey(context, options.key);
+      const proof = await context.api().auditInclusionProof(sequence, size);
+      const report = verifyInclusionReply(sequence, proof, pinned);
+      context.print(report, () =>
+        [
+          `row ${sequence} is leaf ${report.leafIndex} of the checkpoint of tree size ${report.treeSize} (root ${report.rootHash})`,
+          report.signature.verified ? `checkpoint signature verified with key ${report.signature.keyId}` : `checkpoint signature NOT checked: ${report.signature.reason}`,
+        ].join('\n') + '\n',
+      );
+    });
+}
+
+/** The key to check checkpoints with: --key's file, else the profile's pinned fingerprint (the served key must match it), else none. */
+async function pinnedAuditKey(context: CommandContext, keyFile: string | undefined): Promise<KeyObject | undefined> {
+  if (keyFile !== undefined) {
+    const path = resolve(context.io.cwd ?? process.cwd(), keyFile);
+    let pem: string;
+    try {
+      pem = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--key ${keyFile}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); get the audit key with forgeone audit key --out <file>`);
+    }
+    try {
+      return parsePublicKey(pem);
+    } catch (error) {
+      throw new UsageError(`--key ${keyFile}: ${(error as Error).message}`);
+    }
+  }
+  const { auditKeyId } = await context.config();
+  if (!auditKeyId) return undefined;
+  const served = await context.api().auditKey();
+  const key = parsePublicKey(served.publicKeyPem);
+  if (keyIdOf(key) !== auditKeyId) {
+    throw new ForgeOneError('AUDIT.CHECKPOINT_INVALID', `the audit key served has fingerprint ${keyIdOf(key)}, but this profile pins ${auditKeyId}: the log is signed by another key than the one you trust`);
+  }
+  return key;
+}
+
+async function pinAuditKey(context: CommandContext, keyId: string): Promise<string> {
+  const config = await context.config();
+  const file = await readProfiles(context.io.env);
+  const name = config.profile ?? file.current ?? DEFAULT_PROFILE;
+  const profile = file.profiles[name];
+  if (!profile) throw new UsageError(`--pin needs a profile to keep the fingerprint in; create one with forgeone login --api <url>`);
+  await writeProfiles(context.io.env, { ...file, profiles: { ...file.profiles, [name]: { ...profile, auditKeyId: keyId } } });
+  return name;
 }
