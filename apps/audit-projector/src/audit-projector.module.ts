@@ -1,8 +1,14 @@
+import { authzClientProvider, type AuthzClientSettings } from '@forgeone/authz-client';
+import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
+import type { Names } from '@forgeone/contracts';
 import { createDataSource } from '@forgeone/persistence';
 import type { ServiceContext } from '@forgeone/service-host';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ProjectEventHandler } from './project-event.handler.js';
+import { ProjectionRebuildController } from './projection-rebuild.controller.js';
+import { ProjectionRebuilds } from './projection-rebuild.runner.js';
 import { PROJECTOR_NAME_TOKEN } from './projector.tokens.js';
 
 class DataSourceCloser implements OnApplicationShutdown {
@@ -12,13 +18,22 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
+export interface AuditProjectorOptions {
+  readonly databaseUrl: string;
+  readonly projector: string;
+  /** The projector's own service credential, sent with its authorisation checks. */
+  readonly serviceCredential: () => string;
+  readonly authz: AuthzClientSettings;
+}
+
 @Module({})
 export class AuditProjectorModule {
-  static forRoot(context: ServiceContext, databaseUrl: string, projector: string): DynamicModule {
+  static forRoot(context: ServiceContext, options: AuditProjectorOptions): DynamicModule {
+    const { databaseUrl, projector } = options;
     return {
       module: AuditProjectorModule,
       imports: [context.busModule],
-      controllers: [ProjectEventHandler],
+      controllers: [ProjectEventHandler, ProjectionRebuildController],
       providers: [
         { provide: PROJECTOR_NAME_TOKEN, useValue: projector },
         {
@@ -26,6 +41,13 @@ export class AuditProjectorModule {
           useFactory: () => createDataSource(databaseUrl, { applicationName: `forgeone-${projector}` }).initialize(),
         },
         { provide: DataSourceCloser, useFactory: (ds: DataSource) => new DataSourceCloser(ds), inject: [DataSource] },
+        authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
+        {
+          provide: ProjectionRebuilds,
+          useFactory: (live: DataSource, connection: NatsConnection, names: Names) =>
+            new ProjectionRebuilds({ live, databaseUrl, projector, connection, names, authorship: context.authorship, logger: context.logger }),
+          inject: [DataSource, BUS_CONNECTION, BUS_NAMES],
+        },
       ],
     };
   }

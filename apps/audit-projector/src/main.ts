@@ -3,18 +3,20 @@ import { checkpoint, runMigrations } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
 import { DataSource } from 'typeorm';
 import { AuditProjectorModule } from './audit-projector.module.js';
-import { projectorName } from './projector.config.js';
+import { auditProjectorOptions } from './projector.config.js';
 
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  console.error('DATABASE_URL is not set: the audit projector writes its projections to PostgreSQL');
+let options;
+try {
+  options = auditProjectorOptions();
+} catch (error) {
+  console.error((error as Error).message);
   process.exit(1);
 }
-const projector = projectorName();
+const { projector } = options;
 
 await runBusService({
   service: 'audit-projector',
-  module: (context) => AuditProjectorModule.forRoot(context, databaseUrl, projector),
+  module: (context) => AuditProjectorModule.forRoot(context, options),
   // One event in flight at a time: projections are written in stream order. The checkpoint in
   // PostgreSQL is the source of truth, so the durable resumes right after it on every start.
   consumer: (names, app) => ({
