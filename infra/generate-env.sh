@@ -31,7 +31,7 @@ key="$(secret)"
   # Each service that writes events signs them with its own key (PKCS#8 DER, base64); every service
   # verifies with the public keys (SPKI DER, base64). Keep this file: events signed with these keys
   # cannot be verified without their public keys.
-  for writer in REGISTRY SIGNER POLICY SANDBOX_RUNNER; do
+  for writer in REGISTRY SIGNER POLICY SANDBOX_RUNNER AUDIT_PROJECTOR; do
     signing="$(openssl genpkey -algorithm ed25519 -outform DER | base64 | tr -d '\n')"
     echo "FORGEONE_EVENT_${writer}_SIGNING_KEY=$signing"
     echo "FORGEONE_EVENT_${writer}_PUBLIC_KEY=$(printf '%s' "$signing" | base64 -d | openssl pkey -inform DER -pubout -outform DER | base64 | tr -d '\n')"

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BOOTSTRAP_PRINCIPAL } from '@forgeone/authz';
 import { connectNats } from '@forgeone/bus';
 import { names as namesFor, type RebuildStatus } from '@forgeone/contracts';
 import {
@@ -56,6 +57,20 @@ describe('platform - forgeone admin rebuild: projections rebuilt into a fresh sc
     }
   };
   const schemas = async () => (await sql<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname ~ '^(rebuild|previous)_' ORDER BY 1`)).map((r) => r.nspname);
+  // The rebuild events of the audit log (the projector records them; they are projected like any event).
+  const rebuildRecords = async (rebuildId?: string) =>
+    sql<{ type: string; actor: string; tenant: string; data: Record<string, unknown> }>(
+      `SELECT type, actor, tenant, data FROM audit_log WHERE type LIKE 'io.forgeone.projection.%' ${rebuildId ? `AND data->>'rebuildId' = '${rebuildId}'` : ''} ORDER BY sequence`,
+    );
+  const recordsOf = async (rebuildId: string) => {
+    const deadline = Date.now() + 10_000;
+    let rows = await rebuildRecords(rebuildId);
+    while (rows.length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rows = await rebuildRecords(rebuildId);
+    }
+    return rows;
+  };
   const publishVersion = async (version: string) => {
     const dir = join(work, `hello-${version}`);
     cpSync(join(repoRoot(), 'examples', 'plugins', 'hello'), dir, { recursive: true });
@@ -102,6 +117,7 @@ describe('platform - forgeone admin rebuild: projections rebuilt into a fresh sc
     expect(anonymous.code).toBe(1);
     expect((JSON.parse(anonymous.stderr) as { error: { code: string } }).error.code).toBe('AUTH.UNAUTHENTICATED');
     expect(await schemas()).toEqual([]);
+    expect(await rebuildRecords()).toEqual([]);
   });
 
   it('compare - a rebuild equal to the live projections reports every table equal at one stream sequence, and is dropped', async () => {
@@ -119,6 +135,16 @@ describe('platform - forgeone admin rebuild: projections rebuilt into a fresh sc
     expect(comparison.tables.find((t) => t.table === 'audit_log')?.excludedColumns).toEqual(['recorded_at']);
     expect(status!.schemaKept).toBe(false);
     expect(await schemas()).toEqual([]);
+    // Who rebuilt and what came of it is in the audit log.
+    expect(await recordsOf(status!.rebuildId)).toEqual([
+      { type: 'io.forgeone.projection.rebuild_started.v1', actor: BOOTSTRAP_PRINCIPAL, tenant: 'default', data: { rebuildId: status!.rebuildId, schema: status!.schema, swapRequested: false } },
+      {
+        type: 'io.forgeone.projection.rebuild_completed.v1',
+        actor: BOOTSTRAP_PRINCIPAL,
+        tenant: 'default',
+        data: { rebuildId: status!.rebuildId, schema: status!.schema, outcome: 'equal', comparedAt: comparison.sequence.live, differingTables: [], previousSchema: null, reason: null },
+      },
+    ]);
 
     const text = await cli(['admin', 'rebuild', '--poll-ms', '100']);
     expect(text.code, text.stderr).toBe(0);
@@ -143,6 +169,7 @@ describe('platform - forgeone admin rebuild: projections rebuilt into a fresh sc
       expect(status!.swap).toMatchObject({ swapped: false, reason: 'swap refused: the rebuilt projections differ from the live ones in audit_log' });
       expect(status!.schemaKept).toBe(true);
       expect(await schemas()).toEqual([status!.schema]);
+      expect((await recordsOf(status!.rebuildId))[1]?.data).toMatchObject({ outcome: 'swap_refused', differingTables: ['audit_log'] });
       // Nothing moved: the live tables are the same ones.
       expect(await sql(`SELECT 'public.plugins'::regclass::oid::text AS oid`)).toEqual([before]);
       await sql(`DROP SCHEMA ${status!.schema} CASCADE`);
@@ -161,6 +188,7 @@ describe('platform - forgeone admin rebuild: projections rebuilt into a fresh sc
     expect(status!.swap).toMatchObject({ swapped: true, previousSchema: expect.stringMatching(/^previous_/) });
     const previous = status!.swap!.previousSchema!;
     expect(await schemas()).toEqual([previous]);
+    expect((await recordsOf(status!.rebuildId))[1]?.data).toMatchObject({ outcome: 'swapped', previousSchema: previous });
     const [after] = await sql<{ oid: string }>(`SELECT 'public.plugins'::regclass::oid::text AS oid`);
     expect(after.oid).not.toBe(before.oid);
     // The old tables are kept under the previous name; a change there is not what the gateway serves.

@@ -44,6 +44,7 @@ describe('infra/generate-env.sh', () => {
       signer: env.FORGEONE_EVENT_SIGNER_PUBLIC_KEY,
       policy: env.FORGEONE_EVENT_POLICY_PUBLIC_KEY,
       'sandbox-runner': env.FORGEONE_EVENT_SANDBOX_RUNNER_PUBLIC_KEY,
+      'audit-projector': env.FORGEONE_EVENT_AUDIT_PROJECTOR_PUBLIC_KEY,
     });
     expect(() => parseWriterKeys(writers)).not.toThrow();
     // The check can fail: a key that is not an Ed25519 public key is refused.

@@ -1,6 +1,7 @@
 import { authzClientProvider, type AuthzClientSettings } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
 import type { Names } from '@forgeone/contracts';
+import { JetStreamEventStore } from '@forgeone/event-store';
 import { createDataSource } from '@forgeone/persistence';
 import type { ServiceContext } from '@forgeone/service-host';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -44,9 +45,9 @@ export class AuditProjectorModule {
         authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
         {
           provide: ProjectionRebuilds,
-          useFactory: (live: DataSource, connection: NatsConnection, names: Names) =>
-            new ProjectionRebuilds({ live, databaseUrl, projector, connection, names, authorship: context.authorship, logger: context.logger }),
-          inject: [DataSource, BUS_CONNECTION, BUS_NAMES],
+          useFactory: (live: DataSource, connection: NatsConnection, names: Names, events: JetStreamEventStore) =>
+            new ProjectionRebuilds({ live, databaseUrl, projector, connection, names, authorship: context.authorship, events, logger: context.logger }),
+          inject: [DataSource, BUS_CONNECTION, BUS_NAMES, JetStreamEventStore],
         },
       ],
     };

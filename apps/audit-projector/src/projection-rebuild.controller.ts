@@ -20,9 +20,9 @@ export class ProjectionRebuildController {
 
   @MessagePattern(`audit-projector.${PROJECTION_REBUILD_VERBS.start}`)
   async start(@Payload() body: unknown, @Ctx() ctx: BusContext): Promise<RebuildStatus> {
-    await this.authz.authorize(ctx.credential, 'rebuild-projections', PLATFORM, ctx.source ? { source: ctx.source } : {});
+    const decision = await this.authz.authorize(ctx.credential, 'rebuild-projections', PLATFORM, ctx.source ? { source: ctx.source } : {});
     const request = parseOrThrow(RebuildStartRequestSchema, body ?? {}, 'COMMAND.INVALID', 'the rebuild request');
-    return this.rebuilds.start(request.swap);
+    return this.rebuilds.start(request.swap, { id: decision.principal.id, tenant: decision.principal.tenant });
   }
 
   @MessagePattern(`audit-projector.${PROJECTION_REBUILD_VERBS.status}`)

@@ -1,6 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { ForgeOneError, HEADERS, type Names, type RebuildComparison, type RebuildStatus } from '@forgeone/contracts';
-import type { EventAuthorship } from '@forgeone/event-store';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ForgeOneError,
+  HEADERS,
+  PROJECTION_AGGREGATE,
+  PROJECTION_EVENT_TYPES,
+  type Names,
+  type RebuildComparison,
+  type RebuildCompleted,
+  type RebuildStarted,
+  type RebuildStatus,
+} from '@forgeone/contracts';
+import type { EventAuthorship, EventStore } from '@forgeone/event-store';
 import {
   applyEventIn,
   checkpoint,
@@ -27,7 +37,15 @@ export interface ProjectionRebuildOptions {
   readonly connection: NatsConnection;
   readonly names: Names;
   readonly authorship: EventAuthorship;
+  /** Where the rebuild's start and outcome are recorded (aggregate `projection`, the projector's own). */
+  readonly events: EventStore;
   readonly logger: Logger;
+}
+
+/** Who asked for a rebuild, as policy authenticated them: the recorded events' actor and tenant. */
+export interface RebuildActor {
+  readonly id: string;
+  readonly tenant: string;
 }
 
 // Any 64-bit constant, the same in every projector of a database: one rebuild at a time.
@@ -53,7 +71,7 @@ export class ProjectionRebuilds {
   constructor(private readonly options: ProjectionRebuildOptions) {}
 
   /** Starts a rebuild; refused while one runs here or in another projector of the database. */
-  async start(swap: boolean): Promise<RebuildStatus> {
+  async start(swap: boolean, actor: RebuildActor): Promise<RebuildStatus> {
     if (this.running) {
       throw new ForgeOneError('REBUILD.IN_PROGRESS', `rebuild ${this.running} is still running: follow it with \`forgeone admin rebuild --status ${this.running}\``, { rebuildId: this.running });
     }
@@ -81,12 +99,28 @@ export class ProjectionRebuilds {
       schemaKept: true,
       error: null,
     };
-    this.remember(status);
-    this.running = rebuildId;
-    void this.run(status, `previous_${stamp}_${suffix}`).finally(async () => {
-      this.running = undefined;
+    const release = async () => {
       await lock.query(`SELECT pg_advisory_unlock($1)`, [REBUILD_LOCK]).catch(() => undefined);
       await lock.release();
+    };
+    try {
+      // Recorded before anything is built: a rebuild nobody can see in the audit log does not start.
+      await this.record(rebuildId, PROJECTION_EVENT_TYPES.rebuildStarted, { rebuildId, schema: status.schema, swapRequested: swap } satisfies RebuildStarted, actor);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    this.remember(status);
+    this.running = rebuildId;
+    void this.run(status, `previous_${stamp}_${suffix}`).then(async (phase) => {
+      await this.record(rebuildId, PROJECTION_EVENT_TYPES.rebuildCompleted, completedData({ ...status, phase }), actor).catch((error: unknown) =>
+        this.options.logger.error({ err: error, rebuildId }, 'the outcome of a rebuild could not be recorded in the event stream'),
+      );
+      this.running = undefined;
+      await release();
+      // Shown as ended only now, so whoever polls it may start the next one at once.
+      status.finishedAt = new Date().toISOString();
+      status.phase = phase;
     });
     return { ...status };
   }
@@ -100,6 +134,13 @@ export class ProjectionRebuilds {
     return { ...status, progress: { ...status.progress } };
   }
 
+  private async record(rebuildId: string, type: string, data: RebuildStarted | RebuildCompleted, actor: RebuildActor): Promise<void> {
+    // A record, not a decision: nothing else writes a rebuild's subject.
+    await this.options.events.append(PROJECTION_AGGREGATE, rebuildId, [{ id: randomUUID(), type, data, time: new Date().toISOString(), actor: actor.id, tenant: actor.tenant }], {
+      expectedSequence: 'any',
+    });
+  }
+
   private remember(status: Mutable<RebuildStatus>): void {
     this.results.set(status.rebuildId, status);
     for (const id of this.results.keys()) {
@@ -108,7 +149,8 @@ export class ProjectionRebuilds {
     }
   }
 
-  private async run(status: Mutable<RebuildStatus>, previous: string): Promise<void> {
+  /** Does the rebuild, keeping `status` current; answers the phase it ends in. */
+  private async run(status: Mutable<RebuildStatus>, previous: string): Promise<'done' | 'failed'> {
     const { live, databaseUrl, projector, logger } = this.options;
     const log = logger.child({ rebuildId: status.rebuildId, schema: status.schema });
     let rebuilt: DataSource | undefined;
@@ -155,13 +197,12 @@ export class ProjectionRebuilds {
         await dropProjectionSchema(live.manager, status.schema);
         status.schemaKept = false;
       }
-      status.phase = 'done';
+      return 'done';
     } catch (error) {
-      status.phase = 'failed';
       status.error = { code: error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL', message: (error as Error).message };
       log.error({ err: error }, 'rebuild failed');
+      return 'failed';
     } finally {
-      status.finishedAt = new Date().toISOString();
       if (rebuilt?.isInitialized) await rebuilt.destroy().catch(() => undefined);
     }
   }
@@ -216,6 +257,30 @@ export class ProjectionRebuilds {
     const writer = msg.headers?.has(HEADERS.eventWriter) ? msg.headers.get(HEADERS.eventWriter) : null;
     await applyEventIn(manager, projector, msg.seq, opened.event, { origin: { writer, subject: msg.subject } });
   }
+}
+
+/** What the audit log keeps of a finished rebuild. */
+function completedData(status: RebuildStatus): RebuildCompleted {
+  const comparison = status.comparison;
+  const outcome: RebuildCompleted['outcome'] =
+    status.phase === 'failed'
+      ? 'failed'
+      : status.swap?.swapped
+        ? 'swapped'
+        : status.swap
+          ? 'swap_refused'
+          : comparison?.equal
+            ? 'equal'
+            : 'different';
+  return {
+    rebuildId: status.rebuildId,
+    schema: status.schema,
+    outcome,
+    comparedAt: comparison ? comparison.sequence.live : null,
+    differingTables: (comparison?.tables ?? []).filter((t) => !t.equal).map((t) => t.table).slice(0, 256),
+    previousSchema: status.swap?.previousSchema ?? null,
+    reason: (status.error?.message ?? status.swap?.reason ?? null)?.slice(0, 1_000) ?? null,
+  };
 }
 
 function comparisonReply(comparison: ProjectionComparison): RebuildComparison {

@@ -18,9 +18,9 @@ describe('event ownership', () => {
     expect(aggregateOfEventType('io.forgeone.plugin.forged.v1')).toBeUndefined();
   });
 
-  it('event ownership - the gateway and the audit-projector own nothing', () => {
+  it('event ownership - the gateway owns nothing, the audit-projector only the record of its rebuilds', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
-    expect(aggregatesOwnedBy('audit-projector')).toEqual([]);
+    expect(aggregatesOwnedBy('audit-projector')).toEqual(['projection']);
     expect(aggregatesOwnedBy('registry').sort()).toEqual(['plugin', 'signature']);
     expect(aggregateOwner('platform')).toBe('policy');
     expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);

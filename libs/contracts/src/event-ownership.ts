@@ -3,6 +3,7 @@ import { EVENT_DATA_SCHEMAS } from './event-catalog.js';
 import { INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES } from './invocation.js';
 import { PLATFORM_AGGREGATE, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from './plugin.events.js';
+import { PROJECTION_AGGREGATE, PROJECTION_EVENT_TYPES } from './projection-rebuild.js';
 import {
   KEY_AGGREGATE,
   KEY_EVENT_TYPES,
@@ -35,6 +36,7 @@ export const EVENT_OWNERSHIP = {
   [INVOCATION_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(INVOCATION_EVENT_TYPES) },
   [RUNNER_SIGNATURE_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(RUNNER_SIGNATURE_EVENT_TYPES) },
   [PLATFORM_AGGREGATE]: { owner: 'policy', types: Object.values(PLATFORM_EVENT_TYPES) },
+  [PROJECTION_AGGREGATE]: { owner: 'audit-projector', types: Object.values(PROJECTION_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

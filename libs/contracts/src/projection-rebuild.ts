@@ -71,3 +71,47 @@ export interface RebuildStatus {
   /** Why the rebuild failed (phase `failed`). */
   readonly error: { readonly code: string; readonly message: string } | null;
 }
+
+/**
+ * The aggregate of rebuilds of the projections, `forgeone.evt.projection.<rebuildId>`, written by the
+ * audit-projector alone (EVENT_OWNERSHIP): who started a rebuild, and what came of it, are in the
+ * audit log like every operator act.
+ */
+export const PROJECTION_AGGREGATE = 'projection';
+
+export const PROJECTION_EVENT_TYPES = {
+  rebuildStarted: 'io.forgeone.projection.rebuild_started.v1',
+  rebuildCompleted: 'io.forgeone.projection.rebuild_completed.v1',
+} as const;
+
+const SchemaNameSchema = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/);
+
+export const RebuildStartedSchema = z
+  .object({
+    rebuildId: RebuildIdSchema,
+    /** The fresh schema the projections are built into. */
+    schema: SchemaNameSchema,
+    swapRequested: z.boolean(),
+  })
+  .strict();
+export type RebuildStarted = z.infer<typeof RebuildStartedSchema>;
+
+export const RebuildCompletedSchema = z
+  .object({
+    rebuildId: RebuildIdSchema,
+    schema: SchemaNameSchema,
+    /**
+     * `equal` / `different`: compared, no swap asked; `swapped`: the rebuild is live; `swap_refused`:
+     * asked but not done (`reason`); `failed`: the rebuild did not finish (`reason`).
+     */
+    outcome: z.enum(['equal', 'different', 'swapped', 'swap_refused', 'failed']),
+    /** The stream sequence both sides were compared at, null when they were not compared. */
+    comparedAt: z.number().int().nonnegative().nullable(),
+    /** The tables that differed (at most 256 named). */
+    differingTables: z.array(SchemaNameSchema).max(256),
+    /** The name the old live schema is kept under after a swap. */
+    previousSchema: SchemaNameSchema.nullable(),
+    reason: z.string().max(1_000).nullable(),
+  })
+  .strict();
+export type RebuildCompleted = z.infer<typeof RebuildCompletedSchema>;

@@ -44,7 +44,7 @@ describe('event writer keys in the data folder', () => {
     const first = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
     expect(first.stream).toBe(names.stream);
     expect(first.unsignedUntil).toBe(0);
-    expect(Object.keys(first.writers).sort()).toEqual(['policy', 'registry', 'sandbox-runner', 'signer']);
+    expect(Object.keys(first.writers).sort()).toEqual(['audit-projector', 'policy', 'registry', 'sandbox-runner', 'signer']);
     expect((await stat(eventWriterKeysFile(dataDir))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dataDir, 'secrets'))).mode & 0o777).toBe(0o700);
     expect(await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).toEqual(first);
@@ -58,6 +58,19 @@ describe('event writer keys in the data folder', () => {
     expect(made.unsignedUntil).toBe(3);
     await jetstream(nc).publish(names.eventSubject('plugin', 'acme:later'), '{}');
     expect((await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).unsignedUntil).toBe(3);
+  });
+
+  it('keys - a file made before a service wrote events gets a key for it; the other keys and the cut-over stay', async () => {
+    const names = fresh();
+    const made = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
+    const { 'audit-projector': _added, ...older } = made.writers;
+    await writeFile(eventWriterKeysFile(dataDir), JSON.stringify({ ...made, unsignedUntil: 7, writers: older }), { mode: 0o600 });
+    const upgraded = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
+    expect(upgraded.unsignedUntil).toBe(7);
+    expect(upgraded.writers).toMatchObject(older);
+    expect(upgraded.writers['audit-projector'].publicKey).not.toBe(made.writers['audit-projector'].publicKey);
+    expect(JSON.parse(await readFile(eventWriterKeysFile(dataDir), 'utf8'))).toEqual(upgraded);
+    expect((await stat(eventWriterKeysFile(dataDir))).mode & 0o777).toBe(0o600);
   });
 
   it('keys - two starts at once keep one set of keys', async () => {
@@ -84,14 +97,14 @@ describe('event writer keys in the data folder', () => {
     const names = fresh();
     const secrets = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
     const parent = { FORGEONE_EVENT_SIGNING_KEY: secrets.writers.registry.privateKey, FORGEONE_EVENT_UNSIGNED_UNTIL: '999', FORGEONE_NAMESPACE: names.namespace };
-    for (const service of ['registry', 'signer', 'policy', 'sandbox-runner'] as const) {
+    for (const service of ['registry', 'signer', 'policy', 'sandbox-runner', 'audit-projector'] as const) {
       const env = withEventAuthorship(service, parent, secrets);
       expect(env.FORGEONE_EVENT_SIGNING_KEY).toBe(secrets.writers[service].privateKey);
       expect(env.FORGEONE_EVENT_UNSIGNED_UNTIL).toBe('0');
       // What the service itself does with it at start.
       expect(eventAuthorshipFromEnv(env, service, names).writer).toBe(service);
     }
-    for (const service of ['audit-projector', 'gateway'] as const) {
+    for (const service of ['gateway'] as const) {
       const env = withEventAuthorship(service, parent, secrets);
       expect(env.FORGEONE_EVENT_SIGNING_KEY).toBeUndefined();
       expect(JSON.parse(env.FORGEONE_EVENT_WRITER_KEYS)).toEqual(Object.fromEntries(Object.entries(secrets.writers).map(([w, k]) => [w, k.publicKey])));
