@@ -128,21 +128,23 @@ async function tablesOf(db: SqlRunner, schema: string): Promise<string[]> {
 /**
  * The columns of a table, each marked excluded when a rebuild cannot reproduce its value: filled
  * by the database when the row is written (a default calling now(), clock_timestamp() or
- * nextval(): recording times, serial ids whose sequence also counts rolled-back inserts) or marked
+ * nextval(), or an identity column: recording times, serial ids whose sequence also counts
+ * rolled-back inserts) or marked
  * by a migration with a comment starting `forgeone:projection-time`.
  */
 async function columnsOf(db: SqlRunner, schema: string, table: string): Promise<ColumnInfo[]> {
   const rows = (await db.query(
-    `SELECT a.attname AS name, pg_get_expr(d.adbin, d.adrelid) AS default_expr, col_description(c.oid, a.attnum) AS comment
+    `SELECT a.attname AS name, pg_get_expr(d.adbin, d.adrelid) AS default_expr, col_description(c.oid, a.attnum) AS comment, a.attidentity <> '' AS identity
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attname`,
     [schema, table],
-  )) as { name: string; default_expr: string | null; comment: string | null }[];
+  )) as { name: string; default_expr: string | null; comment: string | null; identity: boolean }[];
   return rows.map((row) => ({
     name: row.name,
     excluded:
+      row.identity ||
       /\b(now|clock_timestamp|statement_timestamp|transaction_timestamp|nextval)\s*\(|current_timestamp/i.test(row.default_expr ?? '') ||
       (row.comment ?? '').startsWith(PROJECTION_TIME_MARK),
   }));
