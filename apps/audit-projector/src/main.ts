@@ -4,17 +4,19 @@ import { runBusService } from '@forgeone/service-host';
 import { signingKeyProviderFromEnv } from '@forgeone/signing';
 import { DataSource } from 'typeorm';
 import { AuditProjectorModule, type CheckpointSigning } from './audit-projector.module.js';
-import { checkpointOptionsFromEnv, PROJECTOR_NAME, projectorName } from './projector.config.js';
+import { auditProjectorOptions, checkpointOptionsFromEnv, PROJECTOR_NAME } from './projector.config.js';
 
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  console.error('DATABASE_URL is not set: the audit projector writes its projections to PostgreSQL');
+let options;
+try {
+  options = auditProjectorOptions();
+} catch (error) {
+  console.error((error as Error).message);
   process.exit(1);
 }
-const projector = projectorName();
+const { projector } = options;
 
 // The projector of record signs the audit log's checkpoints and refuses to run without its key: an
-// audit log nobody can verify from outside is what the checkpoints exist to prevent. A rebuild
+// audit log nobody can verify from outside is what the checkpoints exist to prevent. A second
 // projector (FORGEONE_PROJECTOR_ID) signs nothing.
 let signing: CheckpointSigning | undefined;
 if (projector === PROJECTOR_NAME) {
@@ -30,7 +32,7 @@ if (projector === PROJECTOR_NAME) {
 
 await runBusService({
   service: 'audit-projector',
-  module: (context) => AuditProjectorModule.forRoot(context, databaseUrl, projector, signing),
+  module: (context) => AuditProjectorModule.forRoot(context, options, signing),
   // One event in flight at a time: projections are written in stream order. The checkpoint in
   // PostgreSQL is the source of truth, so the durable resumes right after it on every start.
   consumer: (names, app) => ({

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { cloudEvent, HEADERS, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
@@ -106,6 +106,8 @@ describe('audit projector - events their owner did not write', () => {
       NATS_URL: TEST_NATS_URL,
       FORGEONE_NAMESPACE: namespace,
       DATABASE_URL: db.url,
+      // The projector's own service credential is derived from it (it asks policy about rebuilds).
+      FORGEONE_SERVICE_KEY: randomBytes(32).toString('hex'),
       ...TEST_NATS_ENV,
       ...writers.env('audit-projector', cutOver),
     });

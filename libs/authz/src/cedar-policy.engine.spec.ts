@@ -12,7 +12,7 @@ const tenant = (id = 'acme'): AuthzResource => ({ type: 'Tenant', id, tenant: id
 // The resource an action is asked about in these specs.
 function resourceFor(action: Action, tenantId = 'acme'): AuthzResource {
   if (action.startsWith('hook:')) return plugin(tenantId);
-  if (['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'export-evidence'].includes(action)) return tenant(tenantId);
+  if (['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'export-evidence', 'rebuild-projections'].includes(action)) return tenant(tenantId);
   return plugin(tenantId);
 }
 
@@ -44,8 +44,8 @@ describe('CedarPolicyEngine - default policies', () => {
     expect(Object.keys(engine.active!.policies)).toEqual(Object.keys(DEFAULT_POLICIES));
   });
 
-  it('admin - may do everything in its own tenant but let plugins reach private addresses', () => {
-    expect(allowedActions(user('ann', 'admin'))).toEqual(ACTIONS.filter((a) => a !== 'publish-private-egress'));
+  it('admin - may do everything in its own tenant but let plugins reach private addresses or rebuild the projections', () => {
+    expect(allowedActions(user('ann', 'admin'))).toEqual(ACTIONS.filter((a) => a !== 'publish-private-egress' && a !== 'rebuild-projections'));
     expect(allowed(user('ann', 'admin'), 'install', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['admin-all-in-tenant'] });
   });
 

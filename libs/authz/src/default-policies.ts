@@ -25,11 +25,12 @@ permit (principal is ForgeOne::User, action, resource)
 when { principal.platformAdmin };`,
 
   // Letting a plugin reach the platform's own network is the platform administrator's call (platform-admin-all);
-  // a policy set may grant publish-private-egress to others.
+  // a policy set may grant publish-private-egress to others. Projections serve every tenant, so rebuilding them
+  // is the platform administrator's alone.
   'admin-all-in-tenant': `@id("admin-all-in-tenant")
 permit (principal in ${role('admin')}, action, resource)
 when { ${SAME_TENANT} }
-unless { action == ForgeOne::Action::"publish-private-egress" };`,
+unless { action in ${action('publish-private-egress', 'rebuild-projections')} };`,
 
   'developer-publish': `@id("developer-publish")
 permit (principal in ${role('developer')}, action in ${action('publish', 'sign', 'read')}, resource);`,

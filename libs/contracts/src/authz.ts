@@ -31,6 +31,8 @@ export const ACTIONS = [
   'read',
   'read-audit',
   'export-evidence',
+  // Rebuilding every projection from the stream and swapping it in: the platform administrator's alone.
+  'rebuild-projections',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

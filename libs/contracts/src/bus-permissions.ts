@@ -109,6 +109,7 @@ function servedSubjects(names: Names, service: ServiceName): string[] {
     case 'sandbox-runner':
       return [`${prefix}forgeone.invoke.>`, `${prefix}forgeone.cmd.sandbox-runner.>`];
     case 'audit-projector':
+      return [`${prefix}forgeone.cmd.audit-projector.>`];
     case 'gateway':
       return [];
   }
@@ -131,15 +132,15 @@ function sentRequests(names: Names, service: ServiceName): string[] {
     case 'registry':
     case 'signer':
     case 'sandbox-runner':
+    case 'audit-projector':
       return [names.authzCheck];
     case 'policy':
-    case 'audit-projector':
       return [];
   }
 }
 
 // Services whose authorisation cache is dropped when a policy or token event is appended (libs/authz-client).
-const AUTHZ_CLIENTS: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'gateway'];
+const AUTHZ_CLIENTS: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'gateway', 'audit-projector'];
 
 function servicePermissions(names: Names, service: ServiceName): BusPermissions {
   const prefix = names.namespace ? `${names.namespace}.` : '';
@@ -183,7 +184,13 @@ export function busPermissions(names: Names, principal: BusPrincipal): BusPermis
       return servicePermissions(names, principal.service);
     case 'client':
       return {
-        publish: [`${prefix}forgeone.cmd.registry.>`, `${prefix}forgeone.cmd.policy.>`, `${prefix}forgeone.cmd.signer.>`, `${prefix}forgeone.invoke.>`],
+        publish: [
+          `${prefix}forgeone.cmd.registry.>`,
+          `${prefix}forgeone.cmd.policy.>`,
+          `${prefix}forgeone.cmd.signer.>`,
+          `${prefix}forgeone.cmd.audit-projector.>`,
+          `${prefix}forgeone.invoke.>`,
+        ],
         publishDeny: STREAM_ADMINISTRATION,
         subscribe: [`${busInboxPrefix(names, principal)}.>`],
         allowResponses: false,

@@ -76,6 +76,9 @@ export const ERROR_CODES = {
   'PROJECTION.GAP': 500,
   'PROJECTION.POISON_EVENT': 500,
   'PROJECTION.AUDIT_CONFLICT': 500,
+  // `forgeone admin rebuild`: one rebuild at a time per database; a status asked for an id this projector never ran.
+  'REBUILD.IN_PROGRESS': 409,
+  'REBUILD.NOT_FOUND': 404,
   'HTTP.NOT_FOUND': 404,
   'HTTP.METHOD_NOT_ALLOWED': 405,
   // A plugin call hit a sandbox limit or failed inside the guest (each also yields a sandbox_violation

@@ -19,6 +19,7 @@ import {
 import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
 import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { AUDIT_CHECKPOINT_EVENT_TYPES, AuditCheckpointSignedSchema } from './audit-checkpoint.events.js';
+import { PROJECTION_EVENT_TYPES, RebuildCompletedSchema, RebuildStartedSchema } from './projection-rebuild.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -43,6 +44,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [RUNNER_SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
   [PLATFORM_EVENT_TYPES.natsInsecureStart]: NatsInsecureStartSchema,
   [AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned]: AuditCheckpointSignedSchema,
+  [PROJECTION_EVENT_TYPES.rebuildStarted]: RebuildStartedSchema,
+  [PROJECTION_EVENT_TYPES.rebuildCompleted]: RebuildCompletedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -18,9 +18,9 @@ describe('event ownership', () => {
     expect(aggregateOfEventType('io.forgeone.plugin.forged.v1')).toBeUndefined();
   });
 
-  it('event ownership - the gateway owns nothing; the audit-projector owns the audit log checkpoints only', () => {
+  it('event ownership - the gateway owns nothing; the audit-projector owns the audit log checkpoints and the record of its rebuilds', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
-    expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint']);
+    expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint', 'projection']);
     expect(aggregateOfEventType('io.forgeone.audit.checkpoint_signed.v1')).toBe('audit-checkpoint');
     expect(aggregatesOwnedBy('registry').sort()).toEqual(['plugin', 'signature']);
     expect(aggregateOwner('platform')).toBe('policy');

@@ -4,6 +4,7 @@ import { INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES } from './invocation.js';
 import { PLATFORM_AGGREGATE, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_EVENT_TYPES } from './audit-checkpoint.events.js';
 import { PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from './plugin.events.js';
+import { PROJECTION_AGGREGATE, PROJECTION_EVENT_TYPES } from './projection-rebuild.js';
 import {
   KEY_AGGREGATE,
   KEY_EVENT_TYPES,
@@ -37,6 +38,7 @@ export const EVENT_OWNERSHIP = {
   [RUNNER_SIGNATURE_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(RUNNER_SIGNATURE_EVENT_TYPES) },
   [PLATFORM_AGGREGATE]: { owner: 'policy', types: Object.values(PLATFORM_EVENT_TYPES) },
   [AUDIT_CHECKPOINT_AGGREGATE]: { owner: 'audit-projector', types: Object.values(AUDIT_CHECKPOINT_EVENT_TYPES) },
+  [PROJECTION_AGGREGATE]: { owner: 'audit-projector', types: Object.values(PROJECTION_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

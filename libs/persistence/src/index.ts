@@ -20,8 +20,8 @@ export { pluginsProjection, type PluginRow, type PluginKey } from './projections
 export { pluginVersionsProjection, type PluginVersionRow, type PluginVersionKey } from './projections/plugin-versions.projection.js';
 export { installationsProjection, type InstallationRow, type InstallationKey, type InstallationStatus } from './projections/installations.projection.js';
 
-export { applyEvent, resetProjections, type ApplyEventOptions, type ApplyResult } from './writer/projection.writer.js';
-export { recordForgedEvent, forgedAuditEvent, type ForgedMessage } from './writer/forged-event.writer.js';
+export { applyEvent, applyEventIn, resetProjections, type ApplyEventOptions, type ApplyResult } from './writer/projection.writer.js';
+export { recordForgedEvent, recordForgedEventIn, forgedAuditEvent, type ForgedMessage } from './writer/forged-event.writer.js';
 export { SECURITY_FINDINGS_PER_WINDOW } from './writer/security-finding.writer.js';
 export { ProjectionGapError, PoisonEventError, AuditLogConflictError } from './writer/projection.errors.js';
 export { checkEvent, type CheckedEvent } from './writer/event.checker.js';
@@ -48,3 +48,23 @@ export {
   type AuditInclusionProof,
   type AuditConsistencyProof,
 } from './queries/transparency-log.queries.js';
+export {
+  compareProjectionSchemas,
+  createProjectionSchema,
+  currentProjectionSchema,
+  dropProjectionSchema,
+  inequalityReason,
+  isProjectionRebuild,
+  quoteName,
+  rebuildDataSource,
+  swapProjectionSchemas,
+  PROJECTION_REBUILD_SETTING,
+  type AuditTip,
+  type CatchUp,
+  type ProjectionComparison,
+  type SqlRunner,
+  type SwapOptions,
+  type SwapOutcome,
+  type TableComparison,
+  type TableDigest,
+} from './rebuild/projection-schema.js';

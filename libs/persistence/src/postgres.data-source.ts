@@ -6,6 +6,7 @@ import { AddVersionSignature1795780600002 } from './migrations/1795780600002-add
 import { AddVersionPrivateEgress1795780600003 } from './migrations/1795780600003-add-version-private-egress.migration.js';
 import { RecordForgedEvents1795780600004 } from './migrations/1795780600004-record-forged-events.migration.js';
 import { AddAuditMerkleTree1795780700000 } from './migrations/1795780700000-add-audit-merkle-tree.migration.js';
+import { MarkProjectionTimeColumns1795780900000 } from './migrations/1795780900000-mark-projection-time-columns.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -15,6 +16,7 @@ export const PERSISTENCE_MIGRATIONS = [
   AddVersionPrivateEgress1795780600003,
   RecordForgedEvents1795780600004,
   AddAuditMerkleTree1795780700000,
+  MarkProjectionTimeColumns1795780900000,
 ];
 
 /** Table that records which migrations have run. */
@@ -25,6 +27,8 @@ export interface PersistenceOptions {
   readonly applicationName: string;
   /** Connections in the pool (pg's default is 10). */
   readonly poolSize?: number;
+  /** Settings every connection starts with, as PostgreSQL's `options` parameter (e.g. `-c search_path=x`). */
+  readonly connectionOptions?: string;
 }
 
 /**
@@ -38,6 +42,7 @@ export function persistenceOptions(url: string, options: PersistenceOptions): Da
     url,
     applicationName: options.applicationName,
     ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    ...(options.connectionOptions ? { extra: { options: options.connectionOptions } } : {}),
     entities: PERSISTENCE_ENTITIES,
     migrations: PERSISTENCE_MIGRATIONS,
     migrationsTableName: MIGRATIONS_TABLE,

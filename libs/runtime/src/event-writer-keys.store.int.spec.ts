@@ -72,6 +72,19 @@ describe('event writer keys in the data folder', () => {
     expect((await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })).unsignedUntil).toBe(3);
   });
 
+  it('keys - a file made before a service wrote events gets a key for it; the other keys and the cut-over stay', async () => {
+    const names = fresh();
+    const made = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
+    const { 'audit-projector': _added, ...older } = made.writers;
+    await writeFile(eventWriterKeysFile(dataDir), JSON.stringify({ ...made, unsignedUntil: 7, writers: older }), { mode: 0o600 });
+    const upgraded = await prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger });
+    expect(upgraded.unsignedUntil).toBe(7);
+    expect(upgraded.writers).toMatchObject(older);
+    expect(upgraded.writers['audit-projector'].publicKey).not.toBe(made.writers['audit-projector'].publicKey);
+    expect(JSON.parse(await readFile(eventWriterKeysFile(dataDir), 'utf8'))).toEqual(upgraded);
+    expect((await stat(eventWriterKeysFile(dataDir))).mode & 0o777).toBe(0o600);
+  });
+
   it('keys - two starts at once keep one set of keys', async () => {
     const names = fresh();
     const [a, b] = await Promise.all([prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger }), prepareEventWriterKeys({ dataDir, natsUrl: NATS_URL, names, logger })]);

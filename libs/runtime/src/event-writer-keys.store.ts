@@ -50,7 +50,7 @@ export async function prepareEventWriterKeys(options: {
 }): Promise<EventWriterSecrets> {
   const file = eventWriterKeysFile(options.dataDir);
   const existing = await readSecrets(file);
-  if (existing) return checked(await withNewWriters(existing, file, options.logger), file, options.names);
+  if (existing) return checked(await withNewWriters(checkedStream(existing, file, options.names), file, options.logger), file, options.names);
 
   const folder = join(options.dataDir, 'secrets');
   await mkdir(folder, { recursive: true, mode: 0o700 });
@@ -89,9 +89,14 @@ export function withEventAuthorship(service: ServiceName, env: Record<string, st
   };
 }
 
+function readSecrets(file: string): Promise<EventWriterSecrets | undefined> {
+  return readSecretJson(file, SecretsSchema, "the event writers' private keys", 'restore it from a backup: events signed with its keys cannot be verified without it');
+}
+
 /**
- * A service that became a writer after the file was made (the audit-projector, for checkpoints) gets
- * a key pair added; the keys already there are never changed, since events were signed with them.
+ * A file made before a service became an event writer lacks its key: one is made and added, the
+ * others and the cut-over stay as they are (the new writer has written nothing yet, so all its
+ * events come after the cut-over and are signed).
  */
 async function withNewWriters(secrets: EventWriterSecrets, file: string, logger: Logger): Promise<EventWriterSecrets> {
   const missing = eventWriters().filter((writer) => !secrets.writers[writer]);
@@ -101,13 +106,22 @@ async function withNewWriters(secrets: EventWriterSecrets, file: string, logger:
   const updated: EventWriterSecrets = { ...secrets, writers };
   const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(partial, `${JSON.stringify(updated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  await rename(partial, file);
-  logger.info({ file, added: missing }, 'event writer keys added for services that now write events');
+  try {
+    await rename(partial, file);
+  } finally {
+    await unlink(partial).catch(() => undefined);
+  }
+  logger.info({ file, added: missing }, 'event writer keys added for services that write events now');
   return updated;
 }
 
-function readSecrets(file: string): Promise<EventWriterSecrets | undefined> {
-  return readSecretJson(file, SecretsSchema, "the event writers' private keys", 'restore it from a backup: events signed with its keys cannot be verified without it');
+function checkedStream(secrets: EventWriterSecrets, file: string, names: Names): EventWriterSecrets {
+  if (secrets.stream !== names.stream) {
+    throw new Error(
+      `${file} was made for the event stream ${secrets.stream}, but this platform uses ${names.stream} (FORGEONE_NAMESPACE); give each stream its own FORGEONE_DATA_DIR`,
+    );
+  }
+  return secrets;
 }
 
 function checked(secrets: EventWriterSecrets, file: string, names: Names): EventWriterSecrets {

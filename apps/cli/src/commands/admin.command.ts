@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../cli.errors.js';
 import type { CommandContext } from '../command.context.js';
 import { cleanCell, formatTable, formatTime } from '../format/table.js';
+import { registerAdminRebuildCommand } from './admin-rebuild.command.js';
 
 interface DataDirOptions {
   readonly dataDir?: string;
@@ -19,7 +20,7 @@ function namespaceOf(context: CommandContext, given: string | undefined): string
 }
 
 export function registerAdminCommands(program: Command, context: CommandContext): Command {
-  const admin = program.command('admin').description("operator tasks on the platform's infrastructure: NATS storage, clients and configuration (they work on NATS and the data folder directly, not through the API)");
+  const admin = program.command('admin').description("operator tasks on the platform's infrastructure: NATS storage, clients and configuration, projection rebuilds (they work on NATS and the data folder directly, not through the API)");
   const clients = admin
     .command('nats-client')
     .description('named, revocable NATS credentials for automation that sends commands and invocations on the bus (the NATS of `npm start`)');
@@ -121,5 +122,7 @@ export function registerAdminCommands(program: Command, context: CommandContext)
         ),
       );
     });
+
+  registerAdminRebuildCommand(admin, context);
   return admin;
 }

@@ -40,6 +40,11 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'admin nats-client revoke': ['forgeone admin nats-client revoke release-bot'],
   'admin nats-config': ['forgeone admin nats-config'],
   'admin setup': ['NATS_URL=nats://operator@nats:4222 forgeone admin setup'],
+  'admin rebuild': [
+    'NATS_URL=nats://operator@nats:4222 forgeone admin rebuild',
+    'NATS_URL=nats://operator@nats:4222 forgeone admin rebuild --swap',
+    'forgeone admin rebuild --status rb_20261207t031500_a1b2c3 --json',
+  ],
   login: ['forgeone login --api https://forgeone.example.com --profile prod', 'forgeone login --api http://127.0.0.1:8080 < token.txt'],
   'profile list': ['forgeone profile list'],
   'profile use': ['forgeone profile use prod'],

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent, ForgeryReason } from '@forgeone/contracts';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { advanceCheckpoint, appendAudit, lockCheckpoint } from './projection.writer.js';
 import { ProjectionGapError } from './projection.errors.js';
 import { recordSecurityFinding } from './security-finding.writer.js';
@@ -32,13 +32,18 @@ const decoder = new TextDecoder();
  * Nothing is projected. Duplicates and gaps are handled as {@link applyEvent} does.
  */
 export async function recordForgedEvent(ds: DataSource, projector: string, sequence: number, forged: ForgedMessage, options: { readonly writeAudit?: boolean } = {}): Promise<'forged' | 'duplicate'> {
+  return recordForgedEventIn(ds.manager, projector, sequence, forged, options);
+}
+
+/** {@link recordForgedEvent} through `manager` (under a savepoint inside a transaction, as applyEventIn). */
+export async function recordForgedEventIn(manager: EntityManager, projector: string, sequence: number, forged: ForgedMessage, options: { readonly writeAudit?: boolean } = {}): Promise<'forged' | 'duplicate'> {
   if (!projector) throw new TypeError('recordForgedEvent: projector name must not be empty');
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw new RangeError(`recordForgedEvent: stream sequence must be a positive integer, got ${sequence}`);
   const event = forgedAuditEvent(sequence, forged.payload);
   const writer = forged.writer === null ? null : pgText(forged.writer, 64);
   const subject = pgText(forged.subject, 1024);
   const message = pgText(forged.message, 1024);
-  return ds.transaction(async (manager) => {
+  return manager.transaction(async (manager) => {
     const last = await lockCheckpoint(manager, projector);
     if (sequence <= last) return 'duplicate';
     if (sequence !== last + 1) throw new ProjectionGapError(projector, last + 1, sequence);

@@ -51,13 +51,28 @@ export async function applyEvent(
   event: unknown,
   options: ApplyEventOptions = {},
 ): Promise<ApplyResult> {
+  return applyEventIn(ds.manager, projector, sequence, event, options);
+}
+
+/**
+ * {@link applyEvent} through `manager`, on the tables its search_path names; inside a transaction
+ * it runs under a savepoint of it. The projection-schema swap catches a rebuilt schema up this way,
+ * in the transaction that holds the live checkpoint's lock.
+ */
+export async function applyEventIn(
+  manager: EntityManager,
+  projector: string,
+  sequence: number,
+  event: unknown,
+  options: ApplyEventOptions = {},
+): Promise<ApplyResult> {
   if (!projector) throw new TypeError('applyEvent: projector name must not be empty');
   if (!Number.isSafeInteger(sequence) || sequence < 1) {
     throw new RangeError(`applyEvent: stream sequence must be a positive integer, got ${sequence}`);
   }
   const checked = checkEvent(event);
 
-  return ds.transaction(async (manager) => {
+  return manager.transaction(async (manager) => {
     const last = await lockCheckpoint(manager, projector);
     if (sequence <= last) return 'duplicate';
     if (sequence !== last + 1) throw new ProjectionGapError(projector, last + 1, sequence);
