@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
@@ -152,6 +152,8 @@ describe('audit projector - signed checkpoints', () => {
       DATABASE_URL: db.url,
       FORGEONE_AUDIT_CHECKPOINT_EVENTS: '3',
       FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS: '3600000',
+      // The projector's own service credential is derived from it (it asks policy about rebuilds).
+      FORGEONE_SERVICE_KEY: randomBytes(32).toString('hex'),
       ...TEST_NATS_ENV,
       ...writers.env('audit-projector'),
     });
