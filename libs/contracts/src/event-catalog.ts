@@ -16,7 +16,7 @@ import {
   TokenIssuedSchema,
   TokenRevokedSchema,
 } from './authz.js';
-import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
+import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, InvocationRecordedSchema, InvocationsRecordedSchema, SandboxViolationSchema } from './invocation.js';
 import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
@@ -34,6 +34,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [POLICY_EVENT_TYPES.authenticationFailuresCounted]: AuthenticationFailuresCountedSchema,
   [INVOCATION_EVENT_TYPES.invocationFailed]: InvocationFailedSchema,
   [INVOCATION_EVENT_TYPES.sandboxViolation]: SandboxViolationSchema,
+  [INVOCATION_EVENT_TYPES.invocationsRecorded]: InvocationsRecordedSchema,
+  [INVOCATION_EVENT_TYPES.invocationRecorded]: InvocationRecordedSchema,
   [KEY_EVENT_TYPES.trusted]: KeyTrustedSchema,
   [KEY_EVENT_TYPES.revoked]: KeyRevokedSchema,
   [SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,

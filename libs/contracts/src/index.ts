@@ -20,3 +20,4 @@ export * from './storage-quota.js';
 export * from './egress.js';
 export * from './json-depth.js';
 export * from './platform.events.js';
+export * from './reports.js';
