@@ -12,7 +12,7 @@ import {
   type InvokeReply,
 } from '@forgeone/contracts';
 import type { NewEvent, SequencedLogWriter } from '@forgeone/event-sourcing';
-import type { SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
+import type { CallSample, SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
@@ -27,6 +27,8 @@ export interface PluginInvokerDeps {
   /** Stream sequence of the last event of plugin `<tenant>:<name>`, 0 when none (read-your-writes after an install). */
   readonly latestPluginSequence: (tenant: string, name: string) => Promise<number>;
   readonly logger: Logger;
+  /** Where every call a tenant can be named for is counted (the runner's call windows). */
+  readonly calls?: { record(sample: CallSample): void };
   /** How long a call for a plugin the table does not know yet waits for the install to arrive (default 2000 ms). */
   readonly installWaitMs?: number;
 }
@@ -137,6 +139,18 @@ export class PluginInvoker {
     for (const entry of result.logs) this.deps.logger.info({ plugin: name, version: installed.version, environment, tenant, level: entry.level }, `plugin: ${entry.message}`);
 
     this.count(tenant, environment, name, result.ok);
+    this.deps.calls?.record({
+      tenant,
+      plugin: name,
+      version: installed.version,
+      environment,
+      principal,
+      ...(result.ok ? {} : { code: result.error.code }),
+      durationMs: result.durationMs,
+      ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
+      bytesIn: input.length,
+      bytesOut: result.ok ? result.output.length : 0,
+    });
     // A plain success with no hook refused records nothing: it is only counted.
     if (!result.ok || chain.denials.length > 0) await this.recordOutcome(id, { ...who, version: installed.version, digest: installed.digest }, result, chain);
     if (!result.ok) throw result.error;
@@ -236,6 +250,7 @@ export class PluginInvoker {
     const code = error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
     this.count(who.tenant, who.environment, who.name, false);
+    this.deps.calls?.record({ tenant: who.tenant, plugin: who.name, environment: who.environment, principal: who.principal, code, bytesIn: 0, bytesOut: 0 });
     try {
       await this.deps.events.append(who.tenant, [this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, who, { code, message: truncate(message) })]);
     } catch (appendError) {
