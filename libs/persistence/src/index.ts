@@ -34,3 +34,10 @@ export { listPlugins, getPlugin, type PluginListItem, type PluginDetails } from 
 export { auditLog, pluginHistory, AUDIT_LOG_MAX_LIMIT, type AuditEntry, type AuditLogQuery } from './queries/audit-log.queries.js';
 export { checkpoint, type ProjectorCheckpoint } from './queries/checkpoint.queries.js';
 export { securityFindings, type SecurityFindingsReport } from './queries/security-findings.queries.js';
+
+export type { StreamRecord, TableProjection } from './projections/table-projection.types.js';
+export { callWindowsProjection, type CallWindowRow } from './projections/call-windows.projection.js';
+export { pluginCallsDailyProjection, type PluginCallsDailyRow } from './projections/plugin-calls-daily.projection.js';
+export { complianceRecordsProjection, type ComplianceRecordRow, type ComplianceKind } from './projections/compliance-records.projection.js';
+export { readReport, REPORT_MAX_ROWS, type ReportResult, type ReportValue } from './queries/report.queries.js';
+export { REPORTING_SCHEMA, REPORTING_ROLE, REPORTING_VIEWS, reportingViewStatements } from './migrations/reporting-views.sql.js';

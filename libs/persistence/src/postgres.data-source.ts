@@ -5,6 +5,8 @@ import { CreateAuditLog1795780600001 } from './migrations/1795780600001-create-a
 import { AddVersionSignature1795780600002 } from './migrations/1795780600002-add-version-signature.migration.js';
 import { AddVersionPrivateEgress1795780600003 } from './migrations/1795780600003-add-version-private-egress.migration.js';
 import { RecordForgedEvents1795780600004 } from './migrations/1795780600004-record-forged-events.migration.js';
+import { CreateCallAccounting1795780800000 } from './migrations/1795780800000-create-call-accounting.migration.js';
+import { CreateReportingViews1795780800001 } from './migrations/1795780800001-create-reporting-views.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -13,6 +15,8 @@ export const PERSISTENCE_MIGRATIONS = [
   AddVersionSignature1795780600002,
   AddVersionPrivateEgress1795780600003,
   RecordForgedEvents1795780600004,
+  CreateCallAccounting1795780800000,
+  CreateReportingViews1795780800001,
 ];
 
 /** Table that records which migrations have run. */
