@@ -1,5 +1,5 @@
-import { ForgeOneError, isErrorReply, type ErrorCode } from '@forgeone/contracts';
-import { API, fillPath, type AnyRoute, type InstallationDryRunReply, type RouteBody, type RouteParams, type RouteQuery, type RouteReply } from '@forgeone/http-contract';
+import { ForgeOneError, isErrorReply, type ErrorCode, type ReportName } from '@forgeone/contracts';
+import { API, fillPath, REPORT_ROUTES, type AnyRoute, type InstallationDryRunReply, type RouteBody, type RouteParams, type RouteQuery, type RouteReply } from '@forgeone/http-contract';
 
 // Every request and reply type below is the HTTP contract's (libs/http-contract): the CLI codes against
 // the same schemas the gateway validates with, so a change there fails to compile here.
@@ -27,6 +27,7 @@ export type Installation = PluginDetailReply['installations'][number];
 export type PluginStorage = NonNullable<PluginDetailReply['storage']>;
 export type HistoryReply = RouteReply<typeof API.pluginHistory>;
 export type AuditLogReply = RouteReply<typeof API.auditLog>;
+export type ReportReply = RouteReply<typeof API.reportPluginCalls>;
 export type AuditEntry = AuditLogReply['entries'][number];
 export type AuditLogQuery = Omit<RouteQuery<typeof API.auditLog>, 'limit'> & { readonly limit?: number };
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
@@ -63,6 +64,7 @@ export interface ApiClient {
   showPlugin(name: string): Promise<PluginDetailReply>;
   pluginHistory(name: string): Promise<HistoryReply>;
   auditLog(query: AuditLogQuery): Promise<AuditLogReply>;
+  report(name: ReportName, range: { readonly from?: string; readonly to?: string }): Promise<ReportReply>;
   applyPolicies(policies: string, expectedVersion?: number): Promise<PolicySetReply>;
   showPolicies(): Promise<PolicySetReply>;
   checkPolicy(question: PolicyCheckQuestion): Promise<PolicyCheckReply>;
@@ -184,6 +186,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     showPlugin: (name) => call(API.showPlugin, { params: nameParams(name) }),
     pluginHistory: (name) => call(API.pluginHistory, { params: nameParams(name) }),
     auditLog: ({ limit, ...query }) => call(API.auditLog, { query: { ...query, limit: limit === undefined ? undefined : String(limit) } }),
+    report: (name, range) => call(REPORT_ROUTES[name], { query: range }),
     applyPolicies: (policies, expectedVersion) => call(API.applyPolicies, { body: { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) } }),
     showPolicies: () => call(API.showPolicies),
     checkPolicy: (question) => call(API.checkPolicy, { body: question }),

@@ -1,6 +1,6 @@
 import type { ReadinessChecks } from '@forgeone/bus';
-import { ForgeOneError } from '@forgeone/contracts';
-import { auditLog, getPlugin, listPlugins, pluginHistory, type AuditEntry, type AuditLogQuery } from '@forgeone/persistence';
+import { ForgeOneError, type ReportName, type ReportRange } from '@forgeone/contracts';
+import { auditLog, getPlugin, listPlugins, pluginHistory, readReport, type AuditEntry, type AuditLogQuery, type ReportResult } from '@forgeone/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuditEntryReply, PluginDetailReply, PluginListReply } from '@forgeone/http-contract';
@@ -40,6 +40,10 @@ export class ProjectionsReader {
 
   async history(tenant: string, name: string): Promise<AuditEntryReply[]> {
     return (await read(() => pluginHistory(this.ds, { tenant, name }))).map(auditEntryReply);
+  }
+
+  report(tenant: string, name: ReportName, range: ReportRange): Promise<ReportResult> {
+    return read(() => readReport(this.ds, name, tenant, range));
   }
 
   async auditLog(tenant: string, query: Omit<AuditLogQuery, 'tenant'>): Promise<AuditEntryReply[]> {

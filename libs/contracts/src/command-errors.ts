@@ -76,6 +76,7 @@ export const QUERY_ERRORS = {
   showPlugin: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   pluginHistory: [...AUTHORISATION_ERRORS],
   auditLog: [...AUTHORISATION_ERRORS],
+  report: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

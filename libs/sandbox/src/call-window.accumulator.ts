@@ -62,7 +62,6 @@ class Group {
   summary(): CallGroupSummary {
     const { tenant, plugin, version, environment, principal } = this.sample;
     const h = this.histogram;
-    const ms = (micros: number) => micros / MICROS_PER_MS;
     return {
       tenant,
       plugin,
@@ -71,12 +70,19 @@ class Group {
       principal,
       count: this.count,
       failures: { ...this.failures },
-      durationMs: h === undefined ? null : { p50: ms(h.getValueAtPercentile(50)), p95: ms(h.getValueAtPercentile(95)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue) },
+      durationMs: h === undefined ? null : percentiles(h),
       fuelTotal: this.fuelTotal,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
     };
   }
+}
+
+// A percentile is the highest value of its bucket, which can lie above the largest value recorded: capped there.
+function percentiles(h: hdr.Histogram): { p50: number; p95: number; p99: number; max: number } {
+  const max = h.maxValue;
+  const at = (p: number) => Math.min(h.getValueAtPercentile(p), max) / MICROS_PER_MS;
+  return { p50: at(50), p95: at(95), p99: at(99), max: max / MICROS_PER_MS };
 }
 
 /**
