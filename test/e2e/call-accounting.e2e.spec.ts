@@ -74,7 +74,7 @@ describe('call accounting - a runner killed under load leaves a numbered gap the
   };
   const ready = (service: ServiceName) => eventually(() => bus.checkHealth(service).then((h) => h.ready), `${service} ready`, 60_000);
   const startRunner = async () => {
-    const runner = start('sandbox-runner', { FORGEONE_RUNNER_ID: RUNNER_ID, FORGEONE_CALL_WINDOW_MS: '500' });
+    const runner = start('sandbox-runner', { FORGEONE_RUNNER_ID: RUNNER_ID, FORGEONE_CALL_WINDOW_MS: '500', FORGEONE_CALL_RECORDING_REFRESH_MS: '200' });
     await ready('sandbox-runner');
     return runner;
   };
@@ -105,6 +105,7 @@ describe('call accounting - a runner killed under load leaves a numbered gap the
       ['acmeAuditor', 'audrey', 'auditor', 'acme'],
       ['initechDev', 'ian', 'developer', 'initech'],
       ['initechAuditor', 'ivan', 'auditor', 'initech'],
+      ['acmeAdmin', 'root-acme', 'admin', 'acme'],
     ] as const) {
       tokens[key] = await createTokenWithCli(apiUrl, adminToken, { principal, role, tenant });
     }
@@ -206,7 +207,7 @@ describe('call accounting - a runner killed under load leaves a numbered gap the
     }
     // acme's token issue is in acme's token report, never in initech's.
     const acmeTokens = await http('/v1/reports/token-events', tokens.acmeAuditor.token);
-    expect(acmeTokens.body.rows.map((r) => r.principal).sort()).toEqual(['alice', 'audrey']);
+    expect(acmeTokens.body.rows.map((r) => r.principal).sort()).toEqual(['alice', 'audrey', 'root-acme']);
 
     expect((await http('/v1/reports/plugin-calls')).status).toBe(401);
     const foreign = await http('/v1/reports/plugin-calls', tokens.acmeAuditor.token, { 'forgeone-tenant': 'initech' });
@@ -225,5 +226,37 @@ describe('call accounting - a runner killed under load leaves a numbered gap the
     const unknown = await cli(tokens.acmeAuditor.token, 'report', 'everything');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain(REPORT_NAMES.join(', '));
+  }, 120_000);
+
+  it('per-call recording is a setting an admin of the tenant changes (recorded with who, before and after), refused to a developer', async () => {
+    const setting = (token: string, body: unknown) => bus.request<{ before: string; mode: string; changed: boolean }>('policy', 'call_recording_set', body, { credential: `Bearer ${token}` });
+    await expect(setting(tokens.acmeDev.token, { mode: 'per-call', environment: 'staging' })).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
+    // An admin of acme cannot set initech's.
+    await expect(setting(tokens.acmeAdmin.token, { mode: 'per-call', tenant: 'initech' })).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
+    expect(await setting(tokens.acmeAdmin.token, { mode: 'per-call', environment: 'staging' })).toMatchObject({ before: 'windows', mode: 'per-call', changed: true });
+    expect(await setting(tokens.acmeAdmin.token, { mode: 'per-call', environment: 'staging' })).toMatchObject({ changed: false });
+
+    const changes = await eventually(async () => {
+      const rows = await sql<{ actor: string; data: Record<string, unknown> }>(db.url, `SELECT actor, data FROM audit_log WHERE type = 'io.forgeone.policy.call_recording_set.v1'`);
+      return rows.length > 0 ? rows : undefined;
+    }, 'the setting in the audit log');
+    expect(changes).toEqual([{ actor: 'root-acme', data: { tenant: 'acme', environment: 'staging', before: 'windows', mode: 'per-call', setBy: 'root-acme' } }]);
+
+    const runner = await startRunner();
+    for (let i = 0; i < 5; i++) await call(tokens.acmeDev.token, 'acme/hello');
+    // initech keeps window summaries.
+    await call(tokens.initechDev.token, 'initech/hello');
+    await runner.stop('SIGTERM');
+    const perCall = await eventually(async () => {
+      const rows = await sql<{ tenant: string; data: { ok: boolean; runner: string; principal: string } }>(db.url, `SELECT tenant, data FROM audit_log WHERE type = 'io.forgeone.plugin.invocation_recorded.v1'`);
+      return rows.length >= 5 ? rows : undefined;
+    }, 'five per-call records projected');
+    expect(perCall).toHaveLength(5);
+    expect(perCall.every((r) => r.tenant === 'acme' && r.data.ok && r.data.runner === RUNNER_ID && r.data.principal === 'alice')).toBe(true);
+    const initechWindows = await eventually(async () => {
+      const rows = await sql<{ calls: number }>(db.url, `SELECT calls FROM call_windows WHERE tenant = 'initech'`);
+      return rows.length >= 2 ? rows : undefined;
+    }, 'initech still in windows');
+    expect(initechWindows.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });

@@ -18,6 +18,8 @@ export interface SandboxRunnerOptions {
   readonly runnerId: string;
   /** How long a call window stays open after its first call (FORGEONE_CALL_WINDOW_MS, 100..10000, default 10000). */
   readonly callWindowMs: number;
+  /** How long a tenant's call-recording settings are used before they are read again (FORGEONE_CALL_RECORDING_REFRESH_MS, default 2000). */
+  readonly callRecordingRefreshMs: number;
   /** Environment caps on every manifest limit. */
   readonly caps?: Partial<SandboxCaps>;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
@@ -61,6 +63,7 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     instanceId,
     runnerId,
     callWindowMs: windowMs,
+    callRecordingRefreshMs: number('FORGEONE_CALL_RECORDING_REFRESH_MS', 0) ?? 2_000,
     caps,
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
     storageQuota: parseStorageQuotaSettings(env),

@@ -10,6 +10,7 @@ import type { Logger } from '@forgeone/telemetry';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
+import { CallRecordingSettingsCache } from './call-recording.settings.js';
 import { CallWindowsRecorder, nextWindowSequence } from './call-windows.recorder.js';
 import { PluginHostHooks } from './plugin-host.hooks.js';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
@@ -89,6 +90,8 @@ export class SandboxRunner implements OnModuleDestroy {
       authz,
       events: invocationLog,
       calls: this.calls,
+      recording: new CallRecordingSettingsCache({ events, refreshMs: options.callRecordingRefreshMs, logger }),
+      runnerId: options.runnerId,
       latestPluginSequence: (tenant, name) => events.lastSequence(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name)),
       logger,
     });

@@ -18,6 +18,7 @@ import {
 } from './authz.js';
 import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, InvocationRecordedSchema, InvocationsRecordedSchema, SandboxViolationSchema } from './invocation.js';
 import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events.js';
+import { CALL_RECORDING_EVENT_TYPES, CallRecordingSetSchema } from './call-recording.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -43,6 +44,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [RUNNER_SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
   [RUNNER_SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
   [PLATFORM_EVENT_TYPES.natsInsecureStart]: NatsInsecureStartSchema,
+  [CALL_RECORDING_EVENT_TYPES.set]: CallRecordingSetSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

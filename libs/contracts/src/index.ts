@@ -21,3 +21,4 @@ export * from './egress.js';
 export * from './json-depth.js';
 export * from './platform.events.js';
 export * from './reports.js';
+export * from './call-recording.js';
