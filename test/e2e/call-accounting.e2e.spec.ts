@@ -230,11 +230,23 @@ describe('call accounting - a runner killed under load leaves a numbered gap the
 
   it('per-call recording is a setting an admin of the tenant changes (recorded with who, before and after), refused to a developer', async () => {
     const setting = (token: string, body: unknown) => bus.request<{ before: string; mode: string; changed: boolean }>('policy', 'call_recording_set', body, { credential: `Bearer ${token}` });
+    // A developer is refused, through the CLI as on the bus.
+    const refused = await cli(tokens.acmeDev.token, 'call-recording', 'per-call', '--env', 'staging', '--json');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('AUTHZ.DENIED');
     await expect(setting(tokens.acmeDev.token, { mode: 'per-call', environment: 'staging' })).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
     // An admin of acme cannot set initech's.
     await expect(setting(tokens.acmeAdmin.token, { mode: 'per-call', tenant: 'initech' })).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
-    expect(await setting(tokens.acmeAdmin.token, { mode: 'per-call', environment: 'staging' })).toMatchObject({ before: 'windows', mode: 'per-call', changed: true });
-    expect(await setting(tokens.acmeAdmin.token, { mode: 'per-call', environment: 'staging' })).toMatchObject({ changed: false });
+    const set = await cli(tokens.acmeAdmin.token, 'call-recording', 'per-call', '--env', 'staging');
+    expect(set).toMatchObject({ code: 0, stdout: 'calls of staging of tenant acme: windows → per-call\n' });
+    // The same again over HTTP: nothing to record.
+    const again = await fetch(`${apiUrl}/v1/settings/call-recording`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tokens.acmeAdmin.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'per-call', environment: 'staging' }),
+    });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ tenant: 'acme', environment: 'staging', before: 'per-call', mode: 'per-call', changed: false });
 
     const changes = await eventually(async () => {
       const rows = await sql<{ actor: string; data: Record<string, unknown> }>(db.url, `SELECT actor, data FROM audit_log WHERE type = 'io.forgeone.policy.call_recording_set.v1'`);

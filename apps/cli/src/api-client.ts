@@ -28,6 +28,7 @@ export type PluginStorage = NonNullable<PluginDetailReply['storage']>;
 export type HistoryReply = RouteReply<typeof API.pluginHistory>;
 export type AuditLogReply = RouteReply<typeof API.auditLog>;
 export type ReportReply = RouteReply<typeof API.reportPluginCalls>;
+export type CallRecordingReply = RouteReply<typeof API.setCallRecording>;
 export type AuditEntry = AuditLogReply['entries'][number];
 export type AuditLogQuery = Omit<RouteQuery<typeof API.auditLog>, 'limit'> & { readonly limit?: number };
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
@@ -65,6 +66,7 @@ export interface ApiClient {
   pluginHistory(name: string): Promise<HistoryReply>;
   auditLog(query: AuditLogQuery): Promise<AuditLogReply>;
   report(name: ReportName, range: { readonly from?: string; readonly to?: string }): Promise<ReportReply>;
+  setCallRecording(request: RouteBody<typeof API.setCallRecording>): Promise<CallRecordingReply>;
   applyPolicies(policies: string, expectedVersion?: number): Promise<PolicySetReply>;
   showPolicies(): Promise<PolicySetReply>;
   checkPolicy(question: PolicyCheckQuestion): Promise<PolicyCheckReply>;
@@ -187,6 +189,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     pluginHistory: (name) => call(API.pluginHistory, { params: nameParams(name) }),
     auditLog: ({ limit, ...query }) => call(API.auditLog, { query: { ...query, limit: limit === undefined ? undefined : String(limit) } }),
     report: (name, range) => call(REPORT_ROUTES[name], { query: range }),
+    setCallRecording: (request) => call(API.setCallRecording, { body: request }),
     applyPolicies: (policies, expectedVersion) => call(API.applyPolicies, { body: { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) } }),
     showPolicies: () => call(API.showPolicies),
     checkPolicy: (question) => call(API.checkPolicy, { body: question }),

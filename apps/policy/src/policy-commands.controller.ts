@@ -7,6 +7,7 @@ import {
   ForgeOneError,
   parseOrThrow,
   PolicyCheckRequestSchema,
+  POLICY_VERBS,
   resolveAuthzResource,
   RevokeTokenRequestSchema,
   ROLES,
@@ -108,7 +109,7 @@ export class PolicyCommandsController {
   }
 
   /** How the tenant's plugin calls are recorded (window summaries or one event per call); needs configure-recording on the tenant. */
-  @MessagePattern('policy.call_recording_set')
+  @MessagePattern(`policy.${POLICY_VERBS.callRecordingSet}`)
   async callRecordingSet(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const caller = await this.caller(ctx, 'configure-recording');
     const request = parseOrThrow(SetCallRecordingRequestSchema, body, 'COMMAND.INVALID', 'the call recording request');

@@ -40,6 +40,16 @@ export const SetCallRecordingRequestSchema = z
   })
   .strict();
 
+export const CallRecordingReplySchema = z.object({
+  tenant: TenantIdSchema,
+  environment: EnvironmentSchema.nullable().describe("null: the tenant's default"),
+  before: CallRecordingModeSchema,
+  mode: CallRecordingModeSchema,
+  changed: z.boolean().describe('false when the mode was already in force: nothing was recorded'),
+  settings: z.object({ tenantDefault: CallRecordingModeSchema, environments: z.record(z.string(), CallRecordingModeSchema) }),
+  sequence: z.number().int().positive().optional().describe('stream sequence of the call_recording_set event'),
+});
+
 /** The settings of one tenant: its default and the environments that differ. */
 export interface CallRecordingSettings {
   readonly tenantDefault: CallRecordingMode;

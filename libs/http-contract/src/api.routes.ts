@@ -1,4 +1,4 @@
-import { EnvironmentSchema, InvokeRequestSchema, type ReportName } from '@forgeone/contracts';
+import { CallRecordingReplySchema, EnvironmentSchema, InvokeRequestSchema, SetCallRecordingRequestSchema, type ReportName } from '@forgeone/contracts';
 import { z } from 'zod';
 import {
   ApplyPoliciesBodySchema,
@@ -214,6 +214,17 @@ export const API = {
   reportKeyTrustChanges: reportRoute('key-trust-changes', 'reportKeyTrustChanges', "Keys trusted and revoked in the caller's tenant"),
   reportPolicySetVersions: reportRoute('policy-set-versions', 'reportPolicySetVersions', "Policy set versions applied in the caller's tenant (the platform's set: its administrators' tenant)"),
   reportTokenEvents: reportRoute('token-events', 'reportTokenEvents', "API tokens issued and revoked in the caller's tenant"),
+  setCallRecording: defineRoute({
+    method: 'put',
+    path: '/v1/settings/call-recording',
+    operationId: 'setCallRecording',
+    summary: "How the caller's tenant's plugin calls are recorded: per-call events or window summaries, for the tenant or one environment (needs configure-recording)",
+    tag: 'reports',
+    what: 'the call recording request',
+    body: { component: 'SetCallRecordingRequest', schema: SetCallRecordingRequestSchema },
+    success: { status: 200, description: 'the setting before and after, and the tenant\'s settings now', component: 'CallRecordingReply', schema: CallRecordingReplySchema },
+    access: { decidedBy: 'policy', action: 'configure-recording', command: 'setCallRecording' },
+  }),
   applyPolicies: defineRoute({
     method: 'post',
     path: '/v1/policies',

@@ -32,6 +32,7 @@ const CONTRACT_ROUTES = [
   'get /v1/reports/key-trust-changes',
   'get /v1/reports/policy-set-versions',
   'get /v1/reports/token-events',
+  'put /v1/settings/call-recording',
   'post /v1/policies',
   'get /v1/policies',
   'post /v1/policies/check',

@@ -21,6 +21,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'plugin inspect': ['forgeone plugin inspect ./greeter', 'forgeone plugin inspect ./greeter/plugin.wasm --json'],
   'plugin verify': ['forgeone plugin verify ./greeter --key alice.pem', 'forgeone plugin verify ./greeter --key alice.pem --key bob.pem --threshold 2'],
   'audit log': ['forgeone audit log --plugin acme/greeter --since 7d'],
+  'call-recording': ['forgeone call-recording per-call --env production', 'forgeone call-recording windows'],
   report: ['forgeone report plugin-calls --from 2026-12-01 --to 2026-12-07 --csv', 'forgeone report call-windows --json'],
   'token create': ['forgeone token create --principal dev-42 --role developer --expires 30d'],
   'token list': ['forgeone token list --json'],

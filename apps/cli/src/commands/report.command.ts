@@ -29,6 +29,18 @@ export function parseReportArguments(name: string, options: ReportOptions): { na
 
 export function registerReportCommand(program: Command, context: CommandContext): void {
   program
+    .command('call-recording')
+    .description("record your tenant's plugin calls one event each (per-call) or in window summaries (windows), for the tenant or one environment; needs configure-recording")
+    .argument('<mode>', 'per-call or windows')
+    .option('--env <environment>', 'only this environment (default: the tenant default)')
+    .action(async (mode: string, options: { env?: string }) => {
+      if (mode !== 'per-call' && mode !== 'windows') throw new UsageError(`mode "${mode}" is not one of per-call, windows`);
+      const reply = await context.api().setCallRecording({ mode, ...(options.env ? { environment: options.env } : {}) });
+      const where = reply.environment === null ? `tenant ${reply.tenant}` : `${reply.environment} of tenant ${reply.tenant}`;
+      context.print(reply, () => (reply.changed ? `calls of ${where}: ${reply.before} → ${reply.mode}\n` : `calls of ${where} were already recorded ${reply.mode}; nothing changed\n`));
+    });
+
+  program
     .command('report')
     .description(`a compliance report of your tenant: ${REPORT_NAMES.join(', ')}`)
     .argument('<name>', `the report: ${REPORT_NAMES.join(', ')}`)
