@@ -83,7 +83,7 @@ const namespace = testNamespace('bench-invoke');
 const names = namesFor(namespace);
 const db = await createTestDatabase('bench');
 let platform;
-const pluginMs = { sequential: [], concurrent: [] };
+const pluginMs = { sequential: [], concurrent: [], sequentialPerCall: [], concurrentPerCall: [] };
 let invokeReply;
 // Stops the services and removes what they created; also when the run is interrupted (Ctrl-C, or the
 // SIGTERM of a timeout), which would otherwise leave the namespace's streams and the database behind.
@@ -157,6 +157,20 @@ try {
   await run('sequential', 1);
   sink = pluginMs.concurrent;
   await run(`concurrency ${CONCURRENCY}`, CONCURRENCY);
+
+  // The same calls with the environment set to record every call as its own event (one more append
+  // per call) instead of counting it in the runner's window, through the policy service's command.
+  const setting = await nc.request(names.command('policy', 'call_recording_set'), encoder.encode(JSON.stringify({ mode: 'per-call', environment: ENVIRONMENT })), { headers: hdrs, timeout: 10_000 });
+  const settingReply = JSON.parse(decoder.decode(setting.data));
+  if (settingReply.error !== undefined) throw new Error(`could not set per-call recording: ${JSON.stringify(settingReply.error)}`);
+  // Runners read a tenant's setting again after FORGEONE_CALL_RECORDING_REFRESH_MS (2 s by default).
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await measureAsync(WARMUP, 1, invoke);
+  checkReplies();
+  sink = pluginMs.sequentialPerCall;
+  await run('sequential, per-call recording', 1);
+  sink = pluginMs.concurrentPerCall;
+  await run(`concurrency ${CONCURRENCY}, per-call recording`, CONCURRENCY);
 } finally {
   await tearDown();
 }
@@ -198,7 +212,12 @@ await host.close();
 
 // --- report ----------------------------------------------------------------------------------
 const raw = Object.fromEntries(results.filter((r) => r.scenario.startsWith('raw')).map((r) => [r.mode, r]));
-const plugin = { sequential: percentiles(pluginMs.sequential), [`concurrency ${CONCURRENCY}`]: percentiles(pluginMs.concurrent) };
+const plugin = {
+  sequential: percentiles(pluginMs.sequential),
+  [`concurrency ${CONCURRENCY}`]: percentiles(pluginMs.concurrent),
+  'sequential, per-call recording': percentiles(pluginMs.sequentialPerCall),
+  [`concurrency ${CONCURRENCY}, per-call recording`]: percentiles(pluginMs.concurrentPerCall),
+};
 const rows = results.map((r) => {
   const isInvoke = !r.scenario.startsWith('raw');
   const own = isInvoke ? plugin[r.mode] : undefined;
@@ -220,6 +239,12 @@ printTable(
 const seqInvoke = rows.find((r) => r.pluginP50Us !== undefined && r.mode === 'sequential');
 const target = Number((1.5 * raw.sequential.p50Us + seqInvoke.pluginP50Us).toFixed(1));
 console.log(`\ntarget (sequential): invoke p50 ≤ 1.5 × raw NATS p50 + plugin p50 = ${target} µs; measured ${seqInvoke.p50Us} µs: ${seqInvoke.p50Us <= target ? 'met' : 'not met'}`);
+// The cost of per-call recording: the same invoke with and without it, each against its own raw baseline of the same batches.
+for (const [windows, perCall] of [['sequential', 'sequential, per-call recording'], [`concurrency ${CONCURRENCY}`, `concurrency ${CONCURRENCY}, per-call recording`]]) {
+  const a = rows.find((r) => r.pluginP50Us !== undefined && r.mode === windows);
+  const b = rows.find((r) => r.pluginP50Us !== undefined && r.mode === perCall);
+  if (a && b) console.log(`per-call recording, ${windows}: throughput × raw ${b.throughputVsRaw} against ${a.throughputVsRaw} with windows (ratio ${(b.throughputVsRaw / a.throughputVsRaw).toFixed(2)}); p50 ${b.p50Us} µs against ${a.p50Us} µs`);
+}
 console.log('\nWorker dispatch in process (SandboxHost.call round trip − runInline of the same call, hello greet, sequential)');
 printTable(
   ['input', 'calls', 'call p50 µs', 'call p99 µs', 'inline p50 µs', 'dispatch p50 µs', 'dispatch p99 µs'],

@@ -45,7 +45,9 @@ export function eventAppendReport(results, target) {
 /** invoke-bus: the bus and runner add at most 1.5 raw round trips to a call; the worker hand-off under 30 µs. */
 export function invokeBusReport(rows, dispatch) {
   const sequential = rows.find((r) => r.pluginP50Us !== undefined && r.mode === 'sequential');
-  const concurrent = rows.find((r) => r.pluginP50Us !== undefined && r.mode !== 'sequential');
+  const concurrent = rows.find((r) => r.pluginP50Us !== undefined && r.mode !== 'sequential' && !r.mode.endsWith('per-call recording'));
+  // Per-call recording (one more append per call) against window summaries, each as a ratio to its own raw baseline.
+  const perCall = rows.find((r) => r.pluginP50Us !== undefined && concurrent && r.mode === `${concurrent.mode}, per-call recording`);
   const raw = (mode) => rows.find((r) => r.scenario.startsWith('raw') && r.mode === mode);
   return [
     {
@@ -58,6 +60,9 @@ export function invokeBusReport(rows, dispatch) {
     },
     ...(concurrent
       ? [{ what: `forgeone.invoke hello greet, ${concurrent.mode}, calls/s`, baseline: `raw NATS ${raw(concurrent.mode).perSecond}/s`, measured: `${concurrent.perSecond}/s`, ratio: sig3(concurrent.throughputVsRaw), target: null, met: null }]
+      : []),
+    ...(perCall
+      ? [{ what: `forgeone.invoke hello greet, ${perCall.mode}, calls/s`, baseline: `the same with window summaries, ${sig3(concurrent.throughputVsRaw)}× raw`, measured: `${perCall.perSecond}/s, ${sig3(perCall.throughputVsRaw)}× raw`, ratio: sig3(perCall.throughputVsRaw / concurrent.throughputVsRaw), target: null, met: null }]
       : []),
     ...dispatch.map((d) => ({
       what: `worker dispatch in process, hello ${d.input}, p50`,

@@ -1,5 +1,5 @@
-import { ForgeOneError, isErrorReply, type ErrorCode } from '@forgeone/contracts';
-import { API, fillPath, type AnyRoute, type InstallationDryRunReply, type RouteBody, type RouteParams, type RouteQuery, type RouteReply } from '@forgeone/http-contract';
+import { ForgeOneError, isErrorReply, type ErrorCode, type ReportName } from '@forgeone/contracts';
+import { API, fillPath, REPORT_ROUTES, type AnyRoute, type InstallationDryRunReply, type RouteBody, type RouteParams, type RouteQuery, type RouteReply } from '@forgeone/http-contract';
 
 // Every request and reply type below is the HTTP contract's (libs/http-contract): the CLI codes against
 // the same schemas the gateway validates with, so a change there fails to compile here.
@@ -27,6 +27,8 @@ export type Installation = PluginDetailReply['installations'][number];
 export type PluginStorage = NonNullable<PluginDetailReply['storage']>;
 export type HistoryReply = RouteReply<typeof API.pluginHistory>;
 export type AuditLogReply = RouteReply<typeof API.auditLog>;
+export type ReportReply = RouteReply<typeof API.reportPluginCalls>;
+export type CallRecordingReply = RouteReply<typeof API.setCallRecording>;
 export type AuditEntry = AuditLogReply['entries'][number];
 export type AuditLogQuery = Omit<RouteQuery<typeof API.auditLog>, 'limit'> & { readonly limit?: number };
 export type AuditCheckpointReply = RouteReply<typeof API.auditCheckpoint>;
@@ -73,6 +75,8 @@ export interface ApiClient {
   auditInclusionProof(sequence: number, size?: number): Promise<AuditInclusionProofReply>;
   auditConsistencyProof(from: number, to?: number): Promise<AuditConsistencyProofReply>;
   auditKey(): Promise<AuditKeyReply>;
+  report(name: ReportName, range: { readonly from?: string; readonly to?: string }): Promise<ReportReply>;
+  setCallRecording(request: RouteBody<typeof API.setCallRecording>): Promise<CallRecordingReply>;
   applyPolicies(policies: string, expectedVersion?: number): Promise<PolicySetReply>;
   showPolicies(): Promise<PolicySetReply>;
   checkPolicy(question: PolicyCheckQuestion): Promise<PolicyCheckReply>;
@@ -198,6 +202,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     auditInclusionProof: (sequence, size) => call(API.auditInclusionProof, { params: { sequence: String(sequence) }, query: { size: size === undefined ? undefined : String(size) } }),
     auditConsistencyProof: (from, to) => call(API.auditConsistencyProof, { query: { from: String(from), to: to === undefined ? undefined : String(to) } }),
     auditKey: () => call(API.auditKey),
+    report: (name, range) => call(REPORT_ROUTES[name], { query: range }),
+    setCallRecording: (request) => call(API.setCallRecording, { body: request }),
     applyPolicies: (policies, expectedVersion) => call(API.applyPolicies, { body: { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) } }),
     showPolicies: () => call(API.showPolicies),
     checkPolicy: (question) => call(API.checkPolicy, { body: question }),

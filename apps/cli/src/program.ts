@@ -4,6 +4,7 @@ import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './cli.errors.js';
 import { createCommandContext, type CliIo, type CommandContext } from './command.context.js';
 import { registerAdminCommands } from './commands/admin.command.js';
 import { registerAuditCommands } from './commands/audit.command.js';
+import { registerReportCommand } from './commands/report.command.js';
 import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
 import { registerKeysCommands } from './commands/keys.command.js';
@@ -63,6 +64,7 @@ export function buildProgram(context: CommandContext): Command {
   registerSignCommand(plugin, context);
   registerAuthorCommands(plugin, context);
   registerAuditCommands(program, context);
+  registerReportCommand(program, context);
   registerTokenCommands(program, context);
   registerPolicyCommands(program, context);
   registerKeysCommands(program, context);

@@ -1,5 +1,5 @@
 import type { ReadinessChecks } from '@forgeone/bus';
-import { ForgeOneError } from '@forgeone/contracts';
+import { ForgeOneError, type ReportName, type ReportRange } from '@forgeone/contracts';
 import { createPublicKey } from 'node:crypto';
 import {
   auditCheckpoint,
@@ -9,9 +9,11 @@ import {
   getPlugin,
   listPlugins,
   pluginHistory,
+  readReport,
   type AuditCheckpoint,
   type AuditEntry,
   type AuditLogQuery,
+  type ReportResult,
 } from '@forgeone/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -52,6 +54,10 @@ export class ProjectionsReader {
 
   async history(tenant: string, name: string): Promise<AuditEntryReply[]> {
     return (await read(() => pluginHistory(this.ds, { tenant, name }))).map(auditEntryReply);
+  }
+
+  report(tenant: string, name: ReportName, range: ReportRange): Promise<ReportResult> {
+    return read(() => readReport(this.ds, name, tenant, range));
   }
 
   async auditLog(tenant: string, query: Omit<AuditLogQuery, 'tenant'>): Promise<AuditEntryReply[]> {

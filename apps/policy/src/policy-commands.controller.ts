@@ -7,9 +7,11 @@ import {
   ForgeOneError,
   parseOrThrow,
   PolicyCheckRequestSchema,
+  POLICY_VERBS,
   resolveAuthzResource,
   RevokeTokenRequestSchema,
   ROLES,
+  SetCallRecordingRequestSchema,
   SERVICES,
   TenantIdSchema,
   type Action,
@@ -104,6 +106,16 @@ export class PolicyCommandsController {
     await this.gate.authorize(caller, 'manage-tokens', tenantResource(token.tenant), notFound);
     const { record, alreadyRevoked } = await this.state.revokeToken(token, request.reason, caller.id);
     return { ...listed(record), alreadyRevoked };
+  }
+
+  /** How the tenant's plugin calls are recorded (window summaries or one event per call); needs configure-recording on the tenant. */
+  @MessagePattern(`policy.${POLICY_VERBS.callRecordingSet}`)
+  async callRecordingSet(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    const caller = await this.caller(ctx, 'configure-recording');
+    const request = parseOrThrow(SetCallRecordingRequestSchema, body, 'COMMAND.INVALID', 'the call recording request');
+    const tenant = request.tenant ?? caller.tenant;
+    await this.gate.authorize(caller, 'configure-recording', tenantResource(tenant));
+    return this.state.setCallRecording(tenant, request.environment ?? null, request.mode, caller.id);
   }
 
   @MessagePattern('policy.token_list')

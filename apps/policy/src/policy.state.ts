@@ -14,10 +14,21 @@ import {
   type TokenRecord,
 } from '@forgeone/authz';
 import type { ReadinessChecks } from '@forgeone/bus';
-import { ForgeOneError, POLICY_AGGREGATE, POLICY_EVENT_TYPES, TOKEN_AGGREGATE, type Names, type PolicySetAppliedSchema, type Role } from '@forgeone/contracts';
+import {
+  CALL_RECORDING_AGGREGATE,
+  callRecordingFor,
+  ForgeOneError,
+  POLICY_AGGREGATE,
+  POLICY_EVENT_TYPES,
+  TOKEN_AGGREGATE,
+  type CallRecordingMode,
+  type Names,
+  type PolicySetAppliedSchema,
+  type Role,
+} from '@forgeone/contracts';
 import { handleCommand, isConflict, type EventOrigin, type EventStore, type VersionedEvents } from '@forgeone/event-sourcing';
 import type { EventAuthorship } from '@forgeone/event-store';
-import { apiTokenDecider, POLICY_SET_ID, policySetDecider, type ApiTokenCommand, type PolicySetCommand } from '@forgeone/policy-domain';
+import { apiTokenDecider, callRecordingDecider, POLICY_SET_ID, policySetDecider, type ApiTokenCommand, type PolicySetCommand } from '@forgeone/policy-domain';
 import type { Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
@@ -200,6 +211,24 @@ export class PolicyState {
   }
 
   /** Revokes a token; revoking it again changes nothing. */
+  /**
+   * Sets how a tenant's calls are recorded (its default, or one environment's), through the
+   * call-recording decider: the event says before, after and who; the same mode again writes nothing.
+   */
+  async setCallRecording(tenant: string, environment: string | null, mode: CallRecordingMode, actor: string) {
+    const command = { type: 'SetCallRecording' as const, data: { tenant, environment, mode, setBy: actor } };
+    const { state: before, next, appended } = await handleCommand(this.store, callRecordingDecider, { aggregate: CALL_RECORDING_AGGREGATE, id: tenant }, command, origin(actor, tenant));
+    return {
+      tenant,
+      environment,
+      before: environment === null ? before.tenantDefault : callRecordingFor(before, environment),
+      mode,
+      changed: appended.length > 0,
+      settings: next,
+      ...(appended[0] ? { sequence: appended[0].sequence } : {}),
+    };
+  }
+
   async revokeToken(token: TokenRecord, reason: string, actor: string): Promise<{ record: TokenRecord; alreadyRevoked: boolean }> {
     const current = this.tokens.get(token.tokenId) ?? token;
     if (current.revokedAt) return { record: current, alreadyRevoked: true };

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { runBusService } from '@forgeone/service-host';
 import { createLogger } from '@forgeone/telemetry';
 import { sandboxRunnerOptionsFromEnv, type SandboxRunnerOptions } from './sandbox-runner.config.js';
-import { sandboxRunnerConsumer, SandboxRunnerModule } from './sandbox-runner.module.js';
+import { SandboxRunner, sandboxRunnerConsumer, SandboxRunnerModule } from './sandbox-runner.module.js';
 
 // Without its service credential every invocation would be refused: refuse to start instead.
 let options: SandboxRunnerOptions | undefined;
@@ -20,5 +20,7 @@ if (options) {
     module: (context) => SandboxRunnerModule.forRoot(context, runner),
     consumer: (names) => sandboxRunnerConsumer(names, runner),
     writes: ['events', 'plugin-kv'],
+    // The open call window is written while the connection still carries appends.
+    beforeDisconnect: (app) => app.get(SandboxRunner).calls.flush(),
   });
 }

@@ -34,6 +34,8 @@ export interface PluginInstallationsDeps {
   readonly wasm: (installed: InstalledVersion) => Promise<Uint8Array>;
   /** The version_published data of a version the table has not seen (events trimmed from the stream). */
   readonly published: (tenant: string, name: string, version: string) => Promise<PublishedVersion | undefined>;
+  /** Runs before a version is unloaded (its calls' records written first). */
+  readonly beforeUnload?: (installed: InstalledVersion) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -273,6 +275,7 @@ export class PluginInstallations {
     } catch {
       return;
     }
+    await this.deps.beforeUnload?.(slot.installed).catch((error: unknown) => this.deps.logger.error({ err: error, plugin: slot.installed.name, version: slot.installed.version }, 'could not finish before unloading a version'));
     await this.deps.host.unload(slot.installed.key);
     this.deps.logger.info({ plugin: slot.installed.name, version: slot.installed.version, environment: slot.installed.environment, tenant: slot.installed.tenant }, 'plugin version unloaded after its calls finished');
   }

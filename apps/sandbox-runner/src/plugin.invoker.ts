@@ -8,11 +8,12 @@ import {
   decodeSubjectToken,
   parseInvokeRequest,
   parseOrThrow,
+  type CallRecordingMode,
   type Capabilities,
   type InvokeReply,
 } from '@forgeone/contracts';
 import type { NewEvent, SequencedLogWriter } from '@forgeone/event-sourcing';
-import type { SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
+import type { CallSample, SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
@@ -27,6 +28,12 @@ export interface PluginInvokerDeps {
   /** Stream sequence of the last event of plugin `<tenant>:<name>`, 0 when none (read-your-writes after an install). */
   readonly latestPluginSequence: (tenant: string, name: string) => Promise<number>;
   readonly logger: Logger;
+  /** Where every call a tenant can be named for is counted (the runner's call windows). */
+  readonly calls?: { record(sample: CallSample): void };
+  /** Whether a tenant's calls in an environment are summarised in windows or recorded one by one. */
+  readonly recording?: { modeFor(tenant: string, environment: string): CallRecordingMode | Promise<CallRecordingMode> };
+  /** The runner's identity, named in per-call records. */
+  readonly runnerId?: string;
   /** How long a call for a plugin the table does not know yet waits for the install to arrive (default 2000 ms). */
   readonly installWaitMs?: number;
 }
@@ -137,8 +144,23 @@ export class PluginInvoker {
     for (const entry of result.logs) this.deps.logger.info({ plugin: name, version: installed.version, environment, tenant, level: entry.level }, `plugin: ${entry.message}`);
 
     this.count(tenant, environment, name, result.ok);
-    // A plain success with no hook refused records nothing: it is only counted.
-    if (!result.ok || chain.denials.length > 0) await this.recordOutcome(id, { ...who, version: installed.version, digest: installed.digest }, result, chain);
+    const sample: CallSample = {
+      tenant,
+      plugin: name,
+      version: installed.version,
+      environment,
+      principal,
+      ...(result.ok ? {} : { code: result.error.code }),
+      durationMs: result.durationMs,
+      ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
+      bytesIn: input.length,
+      bytesOut: result.ok ? result.output.length : 0,
+    };
+    const facts = { ...who, version: installed.version, digest: installed.digest };
+    const perCall = (await this.modeFor(tenant, environment)) === 'per-call';
+    if (!perCall) this.deps.calls?.record(sample);
+    // A plain success with no hook refused is only counted in its window, unless the tenant records every call.
+    if (!result.ok || chain.denials.length > 0 || perCall) await this.recordOutcome(id, facts, result, chain, perCall ? sample : undefined);
     if (!result.ok) throw result.error;
 
     const output = decodeUtf8(result.output);
@@ -154,9 +176,27 @@ export class PluginInvoker {
     };
   }
 
-  /** Records a failed call and every limit or hook refusal of the call as events. */
-  private async recordOutcome(id: string, facts: CallFacts, result: SandboxCallResult, chain: CallChain): Promise<void> {
+  private modeFor(tenant: string, environment: string): CallRecordingMode | Promise<CallRecordingMode> {
+    return this.deps.recording?.modeFor(tenant, environment) ?? 'windows';
+  }
+
+  // One call as its own record, for tenants or environments set to per-call recording.
+  private callRecord(id: string, facts: CallFacts, sample: CallSample): NewEvent {
+    return this.event(`${id}:recorded`, INVOCATION_EVENT_TYPES.invocationRecorded, facts, {
+      ok: sample.code === undefined,
+      ...(sample.code !== undefined ? { code: sample.code } : {}),
+      ...(sample.durationMs !== undefined ? { durationMs: sample.durationMs } : {}),
+      ...(sample.fuelUsed !== undefined ? { fuelUsed: sample.fuelUsed } : {}),
+      bytesIn: sample.bytesIn,
+      bytesOut: sample.bytesOut,
+      runner: this.deps.runnerId ?? 'runner',
+    });
+  }
+
+  /** Records a failed call and every limit or hook refusal of the call as events, and the call itself when recorded per call. */
+  private async recordOutcome(id: string, facts: CallFacts, result: SandboxCallResult, chain: CallChain, perCall?: CallSample): Promise<void> {
     const events: NewEvent[] = [];
+    if (perCall !== undefined) events.push(this.callRecord(id, facts, perCall));
     if (!result.ok) {
       events.push(this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, facts, {
         code: result.error.code,
@@ -236,8 +276,12 @@ export class PluginInvoker {
     const code = error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
     this.count(who.tenant, who.environment, who.name, false);
+    const sample: CallSample = { tenant: who.tenant, plugin: who.name, environment: who.environment, principal: who.principal, code, bytesIn: 0, bytesOut: 0 };
     try {
-      await this.deps.events.append(who.tenant, [this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, who, { code, message: truncate(message) })]);
+      const perCall = (await this.modeFor(who.tenant, who.environment)) === 'per-call';
+      if (!perCall) this.deps.calls?.record(sample);
+      const failed = this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, who, { code, message: truncate(message) });
+      await this.deps.events.append(who.tenant, perCall ? [this.callRecord(id, who, sample), failed] : [failed]);
     } catch (appendError) {
       this.deps.logger.error({ err: appendError, plugin: who.name, environment: who.environment }, 'could not record a failed invocation');
     }

@@ -11,6 +11,15 @@ export interface SandboxRunnerOptions {
   readonly authz: AuthzClientSettings;
   /** Names this instance's durable consumer of plugin events; unique per running runner. */
   readonly instanceId: string;
+  /**
+   * The runner's identity in call windows (FORGEONE_RUNNER_ID, else the host name): stable across
+   * restarts, so a replaced runner continues its predecessor's window numbering.
+   */
+  readonly runnerId: string;
+  /** How long a call window stays open after its first call (FORGEONE_CALL_WINDOW_MS, 100..10000, default 10000). */
+  readonly callWindowMs: number;
+  /** How long a tenant's call-recording settings are used before they are read again (FORGEONE_CALL_RECORDING_REFRESH_MS, default 2000). */
+  readonly callRecordingRefreshMs: number;
   /** Environment caps on every manifest limit. */
   readonly caps?: Partial<SandboxCaps>;
   /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
@@ -20,7 +29,8 @@ export interface SandboxRunnerOptions {
 }
 
 /**
- * Reads FORGEONE_SERVICE_CREDENTIAL (required), FORGEONE_RUNNER_ID (default: host name and process id),
+ * Reads FORGEONE_SERVICE_CREDENTIAL (required), FORGEONE_RUNNER_ID (default: host name and process id
+ * for the consumer, the host name for call windows), FORGEONE_CALL_WINDOW_MS,
  * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
  * FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_* (storage quotas). Throws a
  * message naming the variable to fix.
@@ -41,13 +51,28 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (memory !== undefined) caps.memoryMiB = memory;
   if (fuel !== undefined) caps.fuel = fuel;
   if (timeout !== undefined) caps.timeoutMs = timeout;
-  const instanceId = (env.FORGEONE_RUNNER_ID ?? `${hostname()}-${process.pid}`).toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 64);
+  const instanceId = runnerToken(env.FORGEONE_RUNNER_ID ?? `${hostname()}-${process.pid}`);
+  const runnerId = runnerToken(env.FORGEONE_RUNNER_ID ?? hostname());
+  const windowMs = env.FORGEONE_CALL_WINDOW_MS === undefined || env.FORGEONE_CALL_WINDOW_MS === '' ? 10_000 : Number(env.FORGEONE_CALL_WINDOW_MS);
+  if (!Number.isInteger(windowMs) || windowMs < 100 || windowMs > 10_000) {
+    throw new Error(`FORGEONE_CALL_WINDOW_MS must be an integer from 100 to 10000 (milliseconds), got "${env.FORGEONE_CALL_WINDOW_MS}"`);
+  }
   return {
     serviceCredential: () => credential,
     authz: authzClientSettingsFromEnv(env),
     instanceId,
+    runnerId,
+    callWindowMs: windowMs,
+    callRecordingRefreshMs: number('FORGEONE_CALL_RECORDING_REFRESH_MS', 0) ?? 2_000,
     caps,
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
     storageQuota: parseStorageQuotaSettings(env),
   };
+}
+
+// One subject-, key- and consumer-safe token: lowercase letters, digits, "_" and "-", starting with a letter or digit.
+function runnerToken(raw: string): string {
+  const token = raw.toLowerCase().replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  if (token === '') throw new Error(`FORGEONE_RUNNER_ID must hold at least one letter or digit, got "${raw}"`);
+  return token;
 }

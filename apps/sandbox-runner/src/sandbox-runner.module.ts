@@ -10,6 +10,8 @@ import type { Logger } from '@forgeone/telemetry';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
+import { CallRecordingSettingsCache } from './call-recording.settings.js';
+import { CallWindowsRecorder, nextWindowSequence } from './call-windows.recorder.js';
 import { PluginHostHooks } from './plugin-host.hooks.js';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
 import { PluginInstallations } from './plugin-installations.table.js';
@@ -30,16 +32,26 @@ export class SandboxRunner implements OnModuleDestroy {
   readonly installations: PluginInstallations;
   readonly invoker: PluginInvoker;
   readonly verifier: ModuleSignatureVerifier;
+  readonly calls: CallWindowsRecorder;
   private kv?: Promise<KV>;
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
+    const kv = () => {
+      // Provisioned by the operator step with the stream (`forgeone admin setup`); bound, never created here.
+      this.kv ??= new Kvm(connection).open(names.pluginKvBucket);
+      this.kv.catch(() => (this.kv = undefined));
+      return this.kv;
+    };
+    const invocationLog = new SequencedLogWriter(events, INVOCATION_AGGREGATE);
+    this.calls = new CallWindowsRecorder({
+      runner: options.runnerId,
+      windowMs: options.callWindowMs,
+      nextSequence: async () => nextWindowSequence(await kv(), options.runnerId),
+      append: (tenant, batch) => invocationLog.append(tenant, batch),
+      logger,
+    });
     this.storage = new PluginStorage({
-      kv: () => {
-        // Provisioned by the operator step with the stream (`forgeone admin setup`); bound, never created here.
-        this.kv ??= new Kvm(connection).open(names.pluginKvBucket);
-        this.kv.catch(() => (this.kv = undefined));
-        return this.kv;
-      },
+      kv,
       tenantQuota: options.storageQuota.tenant,
       maxValueBytes: () => (connection.info?.max_payload ?? 1024 * 1024) - STORAGE_HEADER_ALLOWANCE_BYTES,
     });
@@ -66,6 +78,8 @@ export class SandboxRunner implements OnModuleDestroy {
         }
         return undefined;
       },
+      // A version's calls are in the open window: written before the version goes.
+      beforeUnload: () => this.calls.flush(),
       logger,
     });
     this.storageReport = new PluginStorageReport(this.storage, this.installations, options.storageQuota);
@@ -74,13 +88,18 @@ export class SandboxRunner implements OnModuleDestroy {
       installations: this.installations,
       hooks: this.hooks,
       authz,
-      events: new SequencedLogWriter(events, INVOCATION_AGGREGATE),
+      events: invocationLog,
+      calls: this.calls,
+      recording: new CallRecordingSettingsCache({ events, refreshMs: options.callRecordingRefreshMs, logger }),
+      runnerId: options.runnerId,
       latestPluginSequence: (tenant, name) => events.lastSequence(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name)),
       logger,
     });
   }
 
   async onModuleDestroy(): Promise<void> {
+    // Usually written already (the bus server's beforeDisconnect); a no-op then.
+    await this.calls.flush();
     await this.installations.close();
   }
 }

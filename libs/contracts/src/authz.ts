@@ -28,6 +28,7 @@ export const ACTIONS = [
   'apply-policy',
   'read-policy',
   'manage-tokens',
+  'configure-recording',
   'read',
   'read-audit',
   'export-evidence',

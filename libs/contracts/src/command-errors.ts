@@ -64,6 +64,7 @@ export const COMMAND_ERRORS = {
   createToken: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'IDENTITY.UNKNOWN_ROLE'],
   listTokens: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS],
   revokeToken: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'IDENTITY.TOKEN_NOT_FOUND'],
+  setCallRecording: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS],
   // signer
   trustKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.INVALID', 'KEY.ALREADY_TRUSTED', 'KEY.ALREADY_REVOKED'],
   listKeys: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
@@ -80,6 +81,7 @@ export const QUERY_ERRORS = {
   auditInclusionProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
+  report: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

@@ -16,10 +16,11 @@ import {
   TokenIssuedSchema,
   TokenRevokedSchema,
 } from './authz.js';
-import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
+import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, InvocationRecordedSchema, InvocationsRecordedSchema, SandboxViolationSchema } from './invocation.js';
 import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events.js';
 import { AUDIT_CHECKPOINT_EVENT_TYPES, AuditCheckpointSignedSchema } from './audit-checkpoint.events.js';
 import { PROJECTION_EVENT_TYPES, RebuildCompletedSchema, RebuildStartedSchema } from './projection-rebuild.js';
+import { CALL_RECORDING_EVENT_TYPES, CallRecordingSetSchema } from './call-recording.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -36,6 +37,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [POLICY_EVENT_TYPES.authenticationFailuresCounted]: AuthenticationFailuresCountedSchema,
   [INVOCATION_EVENT_TYPES.invocationFailed]: InvocationFailedSchema,
   [INVOCATION_EVENT_TYPES.sandboxViolation]: SandboxViolationSchema,
+  [INVOCATION_EVENT_TYPES.invocationsRecorded]: InvocationsRecordedSchema,
+  [INVOCATION_EVENT_TYPES.invocationRecorded]: InvocationRecordedSchema,
   [KEY_EVENT_TYPES.trusted]: KeyTrustedSchema,
   [KEY_EVENT_TYPES.revoked]: KeyRevokedSchema,
   [SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
@@ -46,6 +49,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned]: AuditCheckpointSignedSchema,
   [PROJECTION_EVENT_TYPES.rebuildStarted]: RebuildStartedSchema,
   [PROJECTION_EVENT_TYPES.rebuildCompleted]: RebuildCompletedSchema,
+  [CALL_RECORDING_EVENT_TYPES.set]: CallRecordingSetSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

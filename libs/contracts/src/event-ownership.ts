@@ -1,4 +1,5 @@
 import { DECISION_AGGREGATE, IDENTITY_EVENT_TYPES, POLICY_AGGREGATE, POLICY_EVENT_TYPES, TOKEN_AGGREGATE } from './authz.js';
+import { CALL_RECORDING_AGGREGATE, CALL_RECORDING_EVENT_TYPES } from './call-recording.js';
 import { EVENT_DATA_SCHEMAS } from './event-catalog.js';
 import { INVOCATION_AGGREGATE, INVOCATION_EVENT_TYPES } from './invocation.js';
 import { PLATFORM_AGGREGATE, PLATFORM_EVENT_TYPES } from './platform.events.js';
@@ -39,6 +40,7 @@ export const EVENT_OWNERSHIP = {
   [PLATFORM_AGGREGATE]: { owner: 'policy', types: Object.values(PLATFORM_EVENT_TYPES) },
   [AUDIT_CHECKPOINT_AGGREGATE]: { owner: 'audit-projector', types: Object.values(AUDIT_CHECKPOINT_EVENT_TYPES) },
   [PROJECTION_AGGREGATE]: { owner: 'audit-projector', types: Object.values(PROJECTION_EVENT_TYPES) },
+  [CALL_RECORDING_AGGREGATE]: { owner: 'policy', types: Object.values(CALL_RECORDING_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

@@ -22,3 +22,5 @@ export * from './json-depth.js';
 export * from './platform.events.js';
 export * from './audit-checkpoint.events.js';
 export * from './projection-rebuild.js';
+export * from './reports.js';
+export * from './call-recording.js';

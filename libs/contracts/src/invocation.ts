@@ -53,6 +53,10 @@ export type InvokeReply = z.infer<typeof InvokeReplySchema>;
 export const INVOCATION_EVENT_TYPES = {
   invocationFailed: 'io.forgeone.plugin.invocation_failed.v1',
   sandboxViolation: 'io.forgeone.plugin.sandbox_violation.v1',
+  /** One runner's summary of the calls of one (tenant, plugin, version, environment, caller) in one window. */
+  invocationsRecorded: 'io.forgeone.plugin.invocations_recorded.v1',
+  /** One call, when the tenant or environment records every call on its own. */
+  invocationRecorded: 'io.forgeone.plugin.invocation_recorded.v1',
 } as const;
 
 /**
@@ -101,3 +105,69 @@ export const SandboxViolationSchema = z
 
 export type InvocationFailed = { readonly type: typeof INVOCATION_EVENT_TYPES.invocationFailed; readonly data: z.infer<typeof InvocationFailedSchema> };
 export type SandboxViolationRecorded = { readonly type: typeof INVOCATION_EVENT_TYPES.sandboxViolation; readonly data: z.infer<typeof SandboxViolationSchema> };
+
+/** A runner's identity as it appears in window summaries: stable across restarts of one installation. */
+export const RunnerIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a runner id: lowercase letters, digits, "_" and "-", at most 64');
+
+const DurationsSchema = z
+  .object({ p50: z.number().nonnegative(), p95: z.number().nonnegative(), p99: z.number().nonnegative(), max: z.number().nonnegative() })
+  .strict();
+
+/**
+ * Where a summary sits in its runner's numbering: `sequence` counts the runner's windows from 1 and
+ * is taken when the window opens, so a window that never got written leaves a missing number; a
+ * window that saw several (tenant, plugin, version, environment, caller) groups is written as
+ * `parts` events, `part` 1..parts, so a window written only in part shows too.
+ */
+export const CallWindowSchema = z
+  .object({
+    runner: RunnerIdSchema,
+    sequence: z.number().int().positive(),
+    part: z.number().int().positive(),
+    parts: z.number().int().positive(),
+    start: z.iso.datetime(),
+    end: z.iso.datetime(),
+  })
+  .strict()
+  .refine((w) => w.part <= w.parts, { message: 'part must be at most parts', path: ['part'] })
+  .refine((w) => Date.parse(w.start) <= Date.parse(w.end), { message: 'the window must not end before it starts', path: ['end'] });
+
+export const InvocationsRecordedSchema = z
+  .object({
+    plugin: InvocationFacts.plugin,
+    environment: InvocationFacts.environment,
+    tenant: InvocationFacts.tenant,
+    principal: InvocationFacts.principal,
+    /** Absent for calls refused before a version was chosen (not installed, not authorised). */
+    version: InvocationFacts.version,
+    /** Calls in the window, failed ones included. */
+    count: z.number().int().positive(),
+    /** Failed calls by the error code the caller received. */
+    failures: z.record(z.string().min(1).max(64), z.number().int().positive()),
+    /** Of the calls that ran in the sandbox; null when none did (all refused before). */
+    durationMs: DurationsSchema.nullable(),
+    fuelTotal: z.number().int().nonnegative(),
+    bytesIn: z.number().int().nonnegative(),
+    bytesOut: z.number().int().nonnegative(),
+    window: CallWindowSchema,
+  })
+  .strict()
+  .refine((d) => Object.values(d.failures).reduce((a, b) => a + b, 0) <= d.count, { message: 'more failures than calls', path: ['failures'] });
+
+export const InvocationRecordedSchema = z
+  .object({
+    ...InvocationFacts,
+    ok: z.boolean(),
+    /** The error code the caller received, for a failed call. */
+    code: z.string().min(1).max(64).optional(),
+    durationMs: z.number().nonnegative().optional(),
+    fuelUsed: z.number().int().nonnegative().optional(),
+    bytesIn: z.number().int().nonnegative(),
+    bytesOut: z.number().int().nonnegative(),
+    runner: RunnerIdSchema,
+  })
+  .strict()
+  .refine((d) => d.ok === (d.code === undefined), { message: 'a failed call carries its code, a successful one none', path: ['code'] });
+
+export type InvocationsRecorded = { readonly type: typeof INVOCATION_EVENT_TYPES.invocationsRecorded; readonly data: z.infer<typeof InvocationsRecordedSchema> };
+export type InvocationRecorded = { readonly type: typeof INVOCATION_EVENT_TYPES.invocationRecorded; readonly data: z.infer<typeof InvocationRecordedSchema> };

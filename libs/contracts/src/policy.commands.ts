@@ -10,6 +10,7 @@ export const POLICY_VERBS = {
   tokenCreate: 'token_create',
   tokenRevoke: 'token_revoke',
   tokenList: 'token_list',
+  callRecordingSet: 'call_recording_set',
 } as const;
 
 /** Apply a policy set: Cedar text (ids come from `@id("...")` annotations or are numbered) or policies by id. */

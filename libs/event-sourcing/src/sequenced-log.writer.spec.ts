@@ -32,4 +32,29 @@ describe('sequenced log writer', () => {
     await mine.append('acme', [failed('acme')]);
     expect((await store.read(INVOCATION_AGGREGATE, 'acme')).map((s) => s.sequence)).toEqual([1, 2, 3]);
   });
+
+  it('records queued behind an append in flight go out together in one append', async () => {
+    const store = new InMemoryEventStore();
+    let appends = 0;
+    const counting = Object.assign(Object.create(store) as InMemoryEventStore, {
+      append: (...args: Parameters<InMemoryEventStore['append']>) => {
+        appends++;
+        return store.append(...args);
+      },
+    });
+    const writer = new SequencedLogWriter(counting, INVOCATION_AGGREGATE);
+    await Promise.all(Array.from({ length: 30 }, () => writer.append('acme', [failed('acme')])));
+    expect((await store.read(INVOCATION_AGGREGATE, 'acme')).length).toBe(30);
+    // The first goes alone; the 29 queued behind it share one append.
+    expect(appends).toBe(2);
+  });
+
+  it('a batch with one bad record: the others are stored and only its caller is refused', async () => {
+    const store = new InMemoryEventStore();
+    const writer = new SequencedLogWriter(store, INVOCATION_AGGREGATE);
+    const bad = { ...failed('acme'), type: 'io.forgeone.plugin.no_such_event.v1' };
+    const results = await Promise.allSettled([writer.append('acme', [failed('acme')]), writer.append('acme', [failed('acme')]), writer.append('acme', [bad]), writer.append('acme', [failed('acme')])]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((await store.read(INVOCATION_AGGREGATE, 'acme')).length).toBe(3);
+  });
 });

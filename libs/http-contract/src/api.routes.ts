@@ -1,4 +1,4 @@
-import { EnvironmentSchema, InvokeRequestSchema } from '@forgeone/contracts';
+import { CallRecordingReplySchema, EnvironmentSchema, InvokeRequestSchema, SetCallRecordingRequestSchema, type ReportName } from '@forgeone/contracts';
 import { z } from 'zod';
 import {
   ApplyPoliciesBodySchema,
@@ -32,6 +32,8 @@ import {
   PolicyCheckResultSchema,
   PublishBodySchema,
   PublishReplySchema,
+  ReportQuerySchema,
+  ReportReplySchema,
   ReadyzReplySchema,
   RevokeKeyBodySchema,
   RevokeKeyQuerySchema,
@@ -61,6 +63,22 @@ const TENANT_HEADER = {
   name: 'Forgeone-Tenant',
   description: "optional; queries always answer for the token's tenant, and a header naming another tenant is refused with AUTHZ.DENIED",
 };
+
+// Every report: the same range query and reply, read from one view of the reporting contract, needing read-audit.
+function reportRoute<N extends ReportName>(name: N, operationId: string, summary: string) {
+  return defineRoute({
+    method: 'get',
+    path: `/v1/reports/${name}`,
+    operationId,
+    summary: `${summary} (needs read-audit; \`?from=&to=\` days or ISO times)`,
+    tag: 'reports',
+    what: `the ${name} report query`,
+    query: ReportQuerySchema,
+    headers: [TENANT_HEADER],
+    success: { status: 200, description: 'the report: its columns and rows', component: 'Report', schema: ReportReplySchema },
+    access: { decidedBy: 'gateway', action: 'read-audit', query: 'report' },
+  });
+}
 
 const DRY_RUN = {
   status: 200,
@@ -242,6 +260,24 @@ export const API = {
     headers: [TENANT_HEADER],
     success: { status: 200, description: 'the public key that signs checkpoints', component: 'AuditKey', schema: AuditKeyReplySchema },
     access: { decidedBy: 'gateway', action: 'read-audit', query: 'auditKey' },
+  reportPluginCalls: reportRoute('plugin-calls', 'reportPluginCalls', "Calls and failed calls per plugin, environment and day of the caller's tenant"),
+  reportCallWindows: reportRoute('call-windows', 'reportCallWindows', "Call-window numbers each runner took but never recorded (gaps in the call accounting)"),
+  reportPolicyDenials: reportRoute('policy-denials', 'reportPolicyDenials', "Policy denials in the caller's tenant"),
+  reportSignatureResults: reportRoute('signature-results', 'reportSignatureResults', "Plugin signature verifications and rejections in the caller's tenant"),
+  reportSandboxViolations: reportRoute('sandbox-violations', 'reportSandboxViolations', "Sandbox limit and hook violations of the caller's tenant's plugins"),
+  reportKeyTrustChanges: reportRoute('key-trust-changes', 'reportKeyTrustChanges', "Keys trusted and revoked in the caller's tenant"),
+  reportPolicySetVersions: reportRoute('policy-set-versions', 'reportPolicySetVersions', "Policy set versions applied in the caller's tenant (the platform's set: its administrators' tenant)"),
+  reportTokenEvents: reportRoute('token-events', 'reportTokenEvents', "API tokens issued and revoked in the caller's tenant"),
+  setCallRecording: defineRoute({
+    method: 'put',
+    path: '/v1/settings/call-recording',
+    operationId: 'setCallRecording',
+    summary: "How the caller's tenant's plugin calls are recorded: per-call events or window summaries, for the tenant or one environment (needs configure-recording)",
+    tag: 'reports',
+    what: 'the call recording request',
+    body: { component: 'SetCallRecordingRequest', schema: SetCallRecordingRequestSchema },
+    success: { status: 200, description: 'the setting before and after, and the tenant\'s settings now', component: 'CallRecordingReply', schema: CallRecordingReplySchema },
+    access: { decidedBy: 'policy', action: 'configure-recording', command: 'setCallRecording' },
   }),
   applyPolicies: defineRoute({
     method: 'post',
@@ -408,3 +444,15 @@ export const API_ROUTES: readonly AnyRoute[] = Object.values(API) as readonly An
 export function documentedErrors(): Record<OperationId, string[]> {
   return Object.fromEntries(Object.entries(API).map(([id, route]) => [id, routeErrors(route as AnyRoute)])) as Record<OperationId, string[]>;
 }
+
+/** The route of each report, by its name (every name has one: the type says so). */
+export const REPORT_ROUTES = {
+  'plugin-calls': API.reportPluginCalls,
+  'call-windows': API.reportCallWindows,
+  'policy-denials': API.reportPolicyDenials,
+  'signature-results': API.reportSignatureResults,
+  'sandbox-violations': API.reportSandboxViolations,
+  'key-trust-changes': API.reportKeyTrustChanges,
+  'policy-set-versions': API.reportPolicySetVersions,
+  'token-events': API.reportTokenEvents,
+} as const satisfies Record<ReportName, AnyRoute>;

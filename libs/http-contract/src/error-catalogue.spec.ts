@@ -27,6 +27,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   createToken: POLICY,
   listTokens: POLICY,
   revokeToken: POLICY,
+  setCallRecording: POLICY,
   trustKey: SIGNER,
   listKeys: SIGNER,
   revokeKey: SIGNER,

@@ -1,5 +1,8 @@
 import {
   AUDIT_LOG_MAX_LIMIT,
+  REPORT_NAMES,
+  ReportBoundSchema,
+  reportRange,
   ApplyPolicySetRequestSchema,
   CreateTokenReplySchema,
   CreateTokenRequestSchema,
@@ -286,3 +289,30 @@ export type PluginDetailReply = z.infer<typeof PluginDetailReplySchema>;
 export type AuditEntryReply = z.infer<typeof AuditEntrySchema>;
 export type ServiceReadiness = z.infer<typeof ServiceReadinessSchema>;
 export type ReadyzReply = z.infer<typeof ReadyzReplySchema>;
+
+/** `?from=&to=` of a report: days (`2026-12-07`) or ISO times with offset, `from` not after `to`. */
+export const ReportQuerySchema = z
+  .object({
+    from: ReportBoundSchema.optional().describe('first day (YYYY-MM-DD) or time (ISO 8601 with offset) included'),
+    to: ReportBoundSchema.optional().describe('last day (YYYY-MM-DD, included whole) or time included'),
+  })
+  .superRefine((q, ctx) => {
+    try {
+      reportRange(q.from, q.to);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: (error as Error).message.replace(/--(from|to)/g, '$1') });
+    }
+  });
+
+const ReportCellSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const ReportReplySchema = z.object({
+  report: z.enum(REPORT_NAMES),
+  tenant: z.string().describe("the caller's tenant: every row is of it (call-window gaps hold no tenant's data)"),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  columns: z.array(z.string()).describe('the columns of each row, in order (the view of docs/reporting.md)'),
+  rows: z.array(z.record(z.string(), ReportCellSchema)),
+  truncated: z.boolean().describe('true when more rows matched than the 10000 answered; narrow the range'),
+});
+export type ReportReply = z.infer<typeof ReportReplySchema>;

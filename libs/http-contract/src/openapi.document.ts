@@ -85,7 +85,7 @@ export function buildOpenApiDocument(): JsonObject {
         'HTTP API of the ForgeOne WebAssembly plugin manager. Every /v1 route needs an API token (Authorization: Bearer <token>) and is authorised by the Cedar policy set; queries answer for the tenant of the token only. Plugin commands answer once the change is visible in reads, or after 5 s with "projected": false. Every error is { "error": { "code", "message", "details"? } }.',
     },
     servers: [{ url: '/' }],
-    tags: ['plugins', 'installations', 'invocations', 'audit', 'policy', 'tokens', 'keys', 'operations'].map((name) => ({ name })),
+    tags: ['plugins', 'installations', 'invocations', 'audit', 'reports', 'policy', 'tokens', 'keys', 'operations'].map((name) => ({ name })),
   }) as unknown as { components: { schemas: Record<string, { properties: Record<string, JsonObject> }> } } & JsonObject;
   // The publish body takes any object as manifest (the registry names what is wrong); document what it should be.
   const publish = document.components.schemas.PublishRequest.properties;

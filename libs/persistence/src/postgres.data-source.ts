@@ -6,6 +6,8 @@ import { AddVersionSignature1795780600002 } from './migrations/1795780600002-add
 import { AddVersionPrivateEgress1795780600003 } from './migrations/1795780600003-add-version-private-egress.migration.js';
 import { RecordForgedEvents1795780600004 } from './migrations/1795780600004-record-forged-events.migration.js';
 import { AddAuditMerkleTree1795780700000 } from './migrations/1795780700000-add-audit-merkle-tree.migration.js';
+import { CreateCallAccounting1795780800000 } from './migrations/1795780800000-create-call-accounting.migration.js';
+import { CreateReportingViews1795780800001 } from './migrations/1795780800001-create-reporting-views.migration.js';
 import { MarkProjectionTimeColumns1795780900000 } from './migrations/1795780900000-mark-projection-time-columns.migration.js';
 
 /** Every migration, oldest first. */
@@ -16,6 +18,8 @@ export const PERSISTENCE_MIGRATIONS = [
   AddVersionPrivateEgress1795780600003,
   RecordForgedEvents1795780600004,
   AddAuditMerkleTree1795780700000,
+  CreateCallAccounting1795780800000,
+  CreateReportingViews1795780800001,
   MarkProjectionTimeColumns1795780900000,
 ];
 

@@ -10,3 +10,5 @@ export {
 } from './policy-set/policy-set.decider.js';
 export type { ApiTokenCommand, IssueApiToken, RevokeApiToken } from './api-token/api-token.commands.js';
 export { apiTokenDecider, decideApiToken, evolveApiToken, initialApiTokenState, type ApiTokenState } from './api-token/api-token.decider.js';
+export type { CallRecordingCommand, SetCallRecording } from './call-recording/call-recording.commands.js';
+export { callRecordingDecider, decideCallRecording } from './call-recording/call-recording.decider.js';

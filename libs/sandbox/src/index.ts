@@ -29,3 +29,4 @@ export {
   type PluginCloudEvent,
   type PublishedVersion,
 } from './plugin-installations.fold.js';
+export { CallWindowAccumulator, type CallGroupSummary, type CallSample } from './call-window.accumulator.js';

@@ -12,8 +12,10 @@ import { KeysController } from './keys.controller.js';
 import { PluginsController } from './plugins.controller.js';
 import { PoliciesController } from './policies.controller.js';
 import { TokensController } from './tokens.controller.js';
+import { ReportsController } from './reports.controller.js';
+import { SettingsController } from './settings.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, InvocationsController, AuditLogController, PoliciesController, TokensController, KeysController, HealthController, DocsController];
+const CONTROLLERS = [PluginsController, InstallationsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController];
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {

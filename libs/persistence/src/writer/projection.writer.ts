@@ -8,10 +8,14 @@ import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entiti
 import { installationsProjection } from '../projections/installations.projection.js';
 import { pluginVersionsProjection } from '../projections/plugin-versions.projection.js';
 import { pluginsProjection } from '../projections/plugins.projection.js';
+import { callWindowsProjection } from '../projections/call-windows.projection.js';
+import { complianceRecordsProjection } from '../projections/compliance-records.projection.js';
+import { pluginCallsDailyProjection } from '../projections/plugin-calls-daily.projection.js';
 import type { Projection, RecordedEvent } from '../projections/projection.types.js';
 import { checkEvent } from './event.checker.js';
 import { AuditLogConflictError, PoisonEventError, ProjectionGapError } from './projection.errors.js';
 import { recordSecurityFinding } from './security-finding.writer.js';
+import { projectTable } from './table-projection.writer.js';
 
 /**
  * `applied`: the event was projected; `duplicate`: its sequence was already projected, nothing was
@@ -98,6 +102,10 @@ export async function applyEventIn(
     if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
       await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
     }
+    const record = { sequence, event: checked.projectable as CloudEvent };
+    await projectTable(manager, callWindowsProjection, record);
+    await projectTable(manager, pluginCallsDailyProjection, record);
+    await projectTable(manager, complianceRecordsProjection, record);
     if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event);
 
     await advanceCheckpoint(manager, projector, sequence);
@@ -111,13 +119,16 @@ export async function advanceCheckpoint(manager: EntityManager, projector: strin
 }
 
 /**
- * Empties the plugin projections and sets the projector's checkpoint to 0 so that they rebuild from
+ * Empties the projections (plugins, call accounting, compliance records) and sets the projector's checkpoint to 0 so that they rebuild from
  * sequence 1. The audit log is kept: on replay each audit row is checked against the replayed event.
  */
 export async function resetProjections(ds: DataSource, projector: string): Promise<void> {
   await ds.transaction(async (manager) => {
     await lockCheckpoint(manager, projector);
     await manager.query(`DELETE FROM installations`);
+    await manager.query(`DELETE FROM call_windows`);
+    await manager.query(`DELETE FROM plugin_calls_daily`);
+    await manager.query(`DELETE FROM compliance_records`);
     await manager.query(`DELETE FROM plugin_versions`);
     await manager.query(`DELETE FROM plugins`);
     await manager.query(`UPDATE projection_checkpoint SET last_sequence = 0, updated_at = now() WHERE projector = $1`, [projector]);
