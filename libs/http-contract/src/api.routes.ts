@@ -260,6 +260,7 @@ export const API = {
     headers: [TENANT_HEADER],
     success: { status: 200, description: 'the public key that signs checkpoints', component: 'AuditKey', schema: AuditKeyReplySchema },
     access: { decidedBy: 'gateway', action: 'read-audit', query: 'auditKey' },
+  }),
   reportPluginCalls: reportRoute('plugin-calls', 'reportPluginCalls', "Calls and failed calls per plugin, environment and day of the caller's tenant"),
   reportCallWindows: reportRoute('call-windows', 'reportCallWindows', "Call-window numbers each runner took but never recorded (gaps in the call accounting)"),
   reportPolicyDenials: reportRoute('policy-denials', 'reportPolicyDenials', "Policy denials in the caller's tenant"),
