@@ -48,3 +48,4 @@ export {
   type AuditInclusionProof,
   type AuditConsistencyProof,
 } from './queries/transparency-log.queries.js';
+export { verifyTransparencyLog, type TransparencyLogReport, type TransparencyLogFault, type StreamMessageReader } from './audit/transparency-log.verifier.js';
