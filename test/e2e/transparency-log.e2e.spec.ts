@@ -15,6 +15,7 @@ import {
   type CreatedTestToken,
   type TestDatabase,
   type TestPlatform,
+  TEST_NATS_URL,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -145,7 +146,7 @@ describe('transparency log - an auditor verifies rows with only the public key',
     const pem = ((await get('/v1/audit-log/key', acmeAuditor.token)).body as { publicKeyPem: string }).publicKeyPem;
     const latest = (await get('/v1/audit-log/checkpoint', acmeAuditor.token)).body as unknown as Checkpoint;
     const { root } = signedRoot(latest.note, origin, pem);
-    const acmeRows = (await rowsOf(acmeAuditor.token)).filter((r) => r.sequence <= latest.sequence);
+    const acmeRows = (await rowsOf(acmeAuditor.token)).filter((r) => r.sequence <= latest.treeSize);
     expect(acmeRows.length).toBeGreaterThan(0);
     const tenantSequences: number[] = [];
     for (const row of acmeRows) {
@@ -161,7 +162,7 @@ describe('transparency log - an auditor verifies rows with only the public key',
     // The tenant's rows are numbered 1, 2, 3… without a gap: none was left out.
     expect(tenantSequences).toEqual(tenantSequences.map((_, i) => i + 1));
 
-    const globexRow = (await rowsOf(globexAuditor.token)).find((r) => r.sequence <= latest.sequence)!;
+    const globexRow = (await rowsOf(globexAuditor.token)).find((r) => r.sequence <= latest.treeSize)!;
     expect(globexRow).toBeDefined();
     const foreign = await get(`/v1/audit-log/${globexRow.sequence}/proof`, acmeAuditor.token);
     expect(foreign.status).toBe(404);
@@ -250,5 +251,18 @@ describe('transparency log - an auditor verifies rows with only the public key',
     expect(cliSucceeded(pin)).toMatchObject({ keyId: key.keyId, pinnedIn: 'default' });
     const pinnedProof = await runCli(platform.apiUrl, ['audit', 'prove', String(row.sequence), '--json'], { env: { HOME: work, XDG_CONFIG_HOME: join(work, 'config'), FORGEONE_API: '' } });
     expect(cliSucceeded(pinnedProof)).toMatchObject({ signature: { verified: true, keyId: key.keyId } });
+  });
+
+  it('tlog - audit verify checks the stored log against the stream with the pinned key, and names a wrong key', { timeout: 90_000 }, async () => {
+    const keyFile = join(work, 'audit-key.pem');
+    const env = { HOME: work, XDG_CONFIG_HOME: join(work, 'config'), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: namespace };
+    const verified = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--json'], { env });
+    expect(cliSucceeded(verified)).toMatchObject({ ok: true, stream: 'compared', checkpoints: expect.any(Number) });
+    expect((JSON.parse(verified.stdout) as { checkpoints: number }).checkpoints).toBeGreaterThanOrEqual(2);
+    const wrong = await runCli(platform.apiUrl, ['audit', 'verify', '--key', join(work, 'other.pem'), '--json'], { env });
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ ok: false, fault: { kind: 'checkpoint-signature-invalid' } });
+    const noDatabase = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--json'], { env: { ...env, DATABASE_URL: '' } });
+    expect(noDatabase.code).toBe(2);
   });
 });

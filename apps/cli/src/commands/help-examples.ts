@@ -24,6 +24,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'audit key': ['forgeone audit key --out audit-key.pem --pin'],
   'audit checkpoint': ['forgeone audit checkpoint --key audit-key.pem'],
   'audit prove': ['forgeone audit prove 42 --key audit-key.pem'],
+  'audit verify': ['DATABASE_URL=postgres://auditor@db/forgeone forgeone audit verify --key audit-key.pem'],
   'token create': ['forgeone token create --principal dev-42 --role developer --expires 30d'],
   'token list': ['forgeone token list --json'],
   'token revoke': ['forgeone token revoke <tokenId> --reason \'left the team\''],
