@@ -16,16 +16,16 @@ const encode = (text: string) => new TextEncoder().encode(text);
 
 describe('eventAuthorshipFromEnv', () => {
   it('authorship - the writers are exactly the owners of the event table', () => {
-    expect([...eventWriters()].sort()).toEqual(['policy', 'registry', 'sandbox-runner', 'signer']);
+    expect([...eventWriters()].sort()).toEqual(['audit-projector', 'policy', 'registry', 'sandbox-runner', 'signer']);
   });
 
   it('authorship - a writer gets its key, a reader none, and the cut-over defaults to 0', () => {
     const registry = eventAuthorshipFromEnv(envFor('registry'), 'registry', names);
     expect(registry.writer).toBe('registry');
     expect(registry.unsignedUntil).toBe(0);
-    const projector = eventAuthorshipFromEnv(envFor('audit-projector', { FORGEONE_EVENT_UNSIGNED_UNTIL: '42' }), 'audit-projector', names);
-    expect(projector.writer).toBeUndefined();
-    expect(projector.unsignedUntil).toBe(42);
+    const gateway = eventAuthorshipFromEnv(envFor('gateway', { FORGEONE_EVENT_UNSIGNED_UNTIL: '42' }), 'gateway', names);
+    expect(gateway.writer).toBeUndefined();
+    expect(gateway.unsignedUntil).toBe(42);
   });
 
   it('authorship - refuses to start without the pinned keys, naming the variable and the missing writer', () => {
