@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { ForgeOneError } from '@forgeone/contracts';
+import { ForgeOneError, names as namesFor } from '@forgeone/contracts';
 import { keyIdOf, parsePublicKey } from '@forgeone/signing';
 import type { Command } from 'commander';
 import { checkCheckpoint, verifyInclusionReply } from '../audit-proof.verifier.js';
@@ -135,7 +135,42 @@ export function registerAuditCommands(program: Command, context: CommandContext)
         ].join('\n') + '\n',
       );
     });
+  audit
+    .command('verify')
+    .description(
+      "verify the whole audit log where it is stored (an operator's check: DATABASE_URL, and NATS_URL with FORGEONE_NAMESPACE to compare every row with the event stream): " +
+        'hash chain, leaves, every checkpoint signature with the pinned key and its consistency with the one before; names the first row or checkpoint that differs',
+    )
+    .requiredOption('--key <file>', 'the audit public key (SPKI PEM) to check checkpoints with')
+    .action(async (options: { key: string }) => {
+      const publicKey = await pinnedAuditKey(context, options.key);
+      const databaseUrl = context.io.env['DATABASE_URL']?.trim();
+      if (!databaseUrl) throw new UsageError('DATABASE_URL is not set: give the PostgreSQL database the audit-projector writes (e.g. postgres://auditor@db:5432/forgeone)');
+      const natsUrl = context.io.env['NATS_URL']?.trim();
+      const { createDataSource, verifyTransparencyLog } = await import('@forgeone/persistence');
+      const ds = await createDataSource(databaseUrl, { applicationName: 'forgeone-audit-verify', poolSize: 2 }).initialize();
+      let stream: { read(sequence: number): Promise<Uint8Array | undefined>; close(): Promise<void> } | undefined;
+      try {
+        if (natsUrl) {
+          const { openEventStreamReader } = await import('@forgeone/runtime');
+          stream = await openEventStreamReader(natsUrl, namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? ''));
+        }
+        const reader = stream;
+        const report = await verifyTransparencyLog(ds, { publicKey: publicKey!, ...(reader ? { stream: (sequence: number) => reader.read(sequence) } : {}) });
+        const checked = { ...report, stream: reader ? 'compared' : 'not compared: NATS_URL is not set' };
+        context.print(checked, () =>
+          report.ok
+            ? `audit log verified: ${report.rows} rows, ${report.checkpoints} checkpoints; event stream ${checked.stream}\n`
+            : `audit log NOT verified: ${report.fault!.kind}${report.fault!.sequence !== undefined ? ` at sequence ${report.fault!.sequence}` : ''}${report.fault!.treeSize !== undefined ? ` (checkpoint ${report.fault!.treeSize})` : ''}: ${report.fault!.message}\n`,
+        );
+        if (!report.ok) context.setExitCode(1);
+      } finally {
+        await stream?.close();
+        await ds.destroy();
+      }
+    });
 }
+
 
 /** The key to check checkpoints with: --key's file, else the profile's pinned fingerprint (the served key must match it), else none. */
 async function pinnedAuditKey(context: CommandContext, keyFile: string | undefined): Promise<KeyObject | undefined> {

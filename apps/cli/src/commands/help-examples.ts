@@ -26,6 +26,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'audit prove': ['forgeone audit prove 42 --key audit-key.pem'],
   'call-recording': ['forgeone call-recording per-call --env production', 'forgeone call-recording windows'],
   report: ['forgeone report plugin-calls --from 2026-12-01 --to 2026-12-07 --csv', 'forgeone report call-windows --json'],
+  'audit verify': ['DATABASE_URL=postgres://auditor@db/forgeone forgeone audit verify --key audit-key.pem'],
   'token create': ['forgeone token create --principal dev-42 --role developer --expires 30d'],
   'token list': ['forgeone token list --json'],
   'token revoke': ['forgeone token revoke <tokenId> --reason \'left the team\''],
