@@ -7,16 +7,24 @@ import type { EntityManager } from 'typeorm';
  * query for its O(log n) nodes.
  */
 
-/** Stores leaf `leafIndex` and every subtree it completes (one read of the left siblings, one insert). */
-export async function appendMerkleLeaf(manager: EntityManager, leafIndex: number, leafHashHex: string): Promise<void> {
+/**
+ * Stores leaf `leafIndex` and every subtree it completes (one read of the left siblings, one
+ * insert). `written` holds the nodes already written in this transaction: left siblings found
+ * there are not read again, and the new nodes are added to it.
+ */
+export async function appendMerkleLeaf(manager: EntityManager, leafIndex: number, leafHashHex: string, written?: Map<string, Buffer>): Promise<void> {
   const completed = nodesCompletedBy(leafIndex);
-  const lefts = completed.length ? await readNodes(manager, completed.map((c) => c.left)) : () => new Uint8Array();
+  const missing = completed.map((c) => c.left).filter((id) => !written?.has(`${id.level}:${id.index}`));
+  const stored = missing.length ? await readNodes(manager, missing) : undefined;
+  const lefts = (level: number, index: number): Uint8Array => written?.get(`${level}:${index}`) ?? stored!(level, index);
   const levels: number[] = [0];
   const indexes: number[] = [leafIndex];
   const hashes: string[] = [leafHashHex];
   let right: Buffer = Buffer.from(leafHashHex, 'hex');
+  written?.set(`0:${leafIndex}`, right);
   for (const { node, left } of completed) {
     right = nodeHash(lefts(left.level, left.index), right);
+    written?.set(`${node.level}:${node.index}`, right);
     levels.push(node.level);
     indexes.push(node.index);
     hashes.push(right.toString('hex'));

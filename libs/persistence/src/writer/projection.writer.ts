@@ -3,6 +3,7 @@ import { recordAuditCheckpoint } from '../queries/transparency-log.queries.js';
 import type { DataSource, EntityManager, EntitySchema, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
 import { auditEventDigest, auditLeafHash } from '../audit/audit-leaf.js';
+import { AuditLogCursor } from '../audit/audit-log.cursor.js';
 import { appendMerkleLeaf } from '../audit/merkle-node.store.js';
 import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entities/read-model.entities.js';
 import { installationsProjection } from '../projections/installations.projection.js';
@@ -31,6 +32,23 @@ export interface ApplyEventOptions {
 }
 
 /**
+ * A projector's position inside one of its transactions: the checkpoint, locked once and moved in
+ * memory as events are applied (written back once by the caller), and what the audit log holds.
+ */
+export interface ProjectorCursor {
+  readonly projector: string;
+  /** The last sequence applied in this transaction, or the checkpoint before it. */
+  last: number;
+  readonly audit: AuditLogCursor;
+}
+
+/** Locks the projector's checkpoint for this transaction and answers the cursor to apply events with. */
+export async function openProjectorCursor(manager: EntityManager, projector: string): Promise<ProjectorCursor> {
+  if (!projector) throw new TypeError('openProjectorCursor: projector name must not be empty');
+  return { projector, last: await lockCheckpoint(manager, projector), audit: new AuditLogCursor() };
+}
+
+/**
  * Projects one stream message in a single transaction: locks the projector's checkpoint, folds the
  * event into every projection, appends the audit row and advances the checkpoint.
  *
@@ -52,42 +70,63 @@ export async function applyEvent(
   options: ApplyEventOptions = {},
 ): Promise<ApplyResult> {
   if (!projector) throw new TypeError('applyEvent: projector name must not be empty');
-  if (!Number.isSafeInteger(sequence) || sequence < 1) {
-    throw new RangeError(`applyEvent: stream sequence must be a positive integer, got ${sequence}`);
-  }
-  const checked = checkEvent(event);
-
+  checkSequence('applyEvent', sequence);
   return ds.transaction(async (manager) => {
-    const last = await lockCheckpoint(manager, projector);
-    if (sequence <= last) return 'duplicate';
-    if (sequence !== last + 1) throw new ProjectionGapError(projector, last + 1, sequence);
-    if (!checked.ok) throw new PoisonEventError(projector, sequence, checked.reason, checked.id, checked.type);
-
-    const [original]: { sequence: string }[] = await manager.query(
-      `SELECT sequence FROM audit_log WHERE event_id = $1 AND forged IS NULL AND sequence <> $2 LIMIT 1`,
-      [checked.event.id, sequence],
-    );
-    if (original) {
-      const mark: ForgedMark = { reason: 'replayed', writer: options.origin?.writer ?? null, subject: options.origin?.subject ?? '' };
-      const message = `event ${checked.event.id} was already applied at stream sequence ${original.sequence}`;
-      if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, { mark, message, occurredAt: checked.event.time });
-      await recordSecurityFinding(manager, { reason: 'replayed', writer: mark.writer, sequence, subject: mark.subject, eventId: checked.event.id, eventType: checked.event.type, tenant: checked.event.tenant, detail: message });
-      await advanceCheckpoint(manager, projector, sequence);
-      return 'forged';
-    }
-
-    const recorded: RecordedEvent = { sequence, event: checked.projectable };
-    await project(manager, pluginsProjection, PluginEntity, recorded);
-    await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
-    await project(manager, installationsProjection, InstallationEntity, recorded);
-    if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
-      await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
-    }
-    if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event);
-
-    await advanceCheckpoint(manager, projector, sequence);
-    return 'applied';
+    const cursor = await openProjectorCursor(manager, projector);
+    const outcome = await applyEventIn(manager, cursor, sequence, event, options);
+    if (outcome !== 'duplicate') await advanceCheckpoint(manager, projector, cursor.last);
+    return outcome;
   });
+}
+
+/**
+ * The body of {@link applyEvent} inside the caller's transaction, which holds the checkpoint lock
+ * through `cursor` ({@link openProjectorCursor}): same outcomes and errors, `cursor.last` moves to
+ * `sequence` unless it is a duplicate, and the caller writes the checkpoint back
+ * ({@link advanceCheckpoint}) before committing. After an error the transaction must roll back.
+ */
+export async function applyEventIn(
+  manager: EntityManager,
+  cursor: ProjectorCursor,
+  sequence: number,
+  event: unknown,
+  options: ApplyEventOptions = {},
+): Promise<ApplyResult> {
+  checkSequence('applyEventIn', sequence);
+  const { projector } = cursor;
+  if (sequence <= cursor.last) return 'duplicate';
+  if (sequence !== cursor.last + 1) throw new ProjectionGapError(projector, cursor.last + 1, sequence);
+  const checked = checkEvent(event);
+  if (!checked.ok) throw new PoisonEventError(projector, sequence, checked.reason, checked.id, checked.type);
+
+  const original = await cursor.audit.genuineElsewhere(manager, checked.event.id, sequence);
+  if (original !== undefined) {
+    const mark: ForgedMark = { reason: 'replayed', writer: options.origin?.writer ?? null, subject: options.origin?.subject ?? '' };
+    const message = `event ${checked.event.id} was already applied at stream sequence ${original}`;
+    if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, { mark, message, occurredAt: checked.event.time }, cursor.audit);
+    await recordSecurityFinding(manager, { reason: 'replayed', writer: mark.writer, sequence, subject: mark.subject, eventId: checked.event.id, eventType: checked.event.type, tenant: checked.event.tenant, detail: message });
+    cursor.last = sequence;
+    return 'forged';
+  }
+
+  const recorded: RecordedEvent = { sequence, event: checked.projectable };
+  await project(manager, pluginsProjection, PluginEntity, recorded);
+  await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
+  await project(manager, installationsProjection, InstallationEntity, recorded);
+  if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
+    await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
+  }
+  if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, undefined, cursor.audit);
+
+  cursor.last = sequence;
+  return 'applied';
+}
+
+/** Throws a RangeError naming `where` unless `sequence` can be a stream sequence. */
+export function checkSequence(where: string, sequence: number): void {
+  if (!Number.isSafeInteger(sequence) || sequence < 1) {
+    throw new RangeError(`${where}: stream sequence must be a positive integer, got ${sequence}`);
+  }
 }
 
 /** Moves the projector's checkpoint to `sequence` (inside the transaction holding its lock). */
@@ -150,19 +189,16 @@ export interface ForgedAudit {
  * identical (a rebuild), anything else is an {@link AuditLogConflictError}. Event ids are unique
  * among genuine rows only: a forged row may repeat one. The row is also the next leaf of the
  * Merkle tree (its leaf index, its tenant's next sequence, its leaf hash and the subtrees it
- * completes), in the same transaction.
+ * completes), in the same transaction. `cursor` carries the chain's tip from one row to the next
+ * within a transaction; without one, it is read.
  */
-export async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent, forged?: ForgedAudit): Promise<void> {
+export async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent, forged?: ForgedAudit, cursor: AuditLogCursor = new AuditLogCursor()): Promise<void> {
   // The checkpoint lock serialises writers, so the row below this sequence is the chain's tip.
-  const [previous]: { hash: string; leaf_index: string }[] = await manager.query(
-    `SELECT hash, leaf_index FROM audit_log WHERE sequence < $1 ORDER BY sequence DESC LIMIT 1`,
-    [sequence],
-  );
+  const previous = await cursor.previous(manager, sequence);
   const prevHash = previous?.hash ?? GENESIS_HASH;
   const hash = auditHash(prevHash, sequence, event, forged?.mark);
-  const leafIndex = previous ? Number(previous.leaf_index) + 1 : 0;
-  const [tenantTip]: { last: string | null }[] = await manager.query(`SELECT max(tenant_sequence) AS last FROM audit_log WHERE tenant = $1`, [event.tenant]);
-  const tenantSequence = Number(tenantTip?.last ?? 0) + 1;
+  const leafIndex = previous ? previous.leafIndex + 1 : 0;
+  const tenantSequence = await cursor.nextTenantSequence(manager, event.tenant);
   const leafHash = auditLeafHash({ sequence, eventId: event.id, subject: event.subject, tenant: event.tenant, tenantSequence, digest: auditEventDigest(event, forged?.mark) });
   const inserted: unknown[] = await manager.query(
     `INSERT INTO audit_log (sequence, event_id, spec_version, type, source, subject, event_time, occurred_at,
@@ -197,9 +233,11 @@ export async function appendAudit(manager: EntityManager, sequence: number, even
     ],
   );
   if (inserted.length === 1) {
-    await appendMerkleLeaf(manager, leafIndex, leafHash);
+    await appendMerkleLeaf(manager, leafIndex, leafHash, cursor.merkleNodes);
+    cursor.appended({ sequence, hash, leafIndex, tenant: event.tenant, tenantSequence, eventId: event.id, genuine: !forged });
     return;
   }
+  cursor.forgetTip();
 
   const [existing]: { sequence: string; hash: string }[] = await manager.query(
     forged
