@@ -40,8 +40,9 @@ class HaltAt extends Error {
  * Applies a batch of stream messages in stream order in ONE transaction: the checkpoint is locked
  * once, each message goes through what {@link applyEvent} or {@link recordForgedEvent} does for
  * one (duplicates skipped, replays and refused messages recorded as forged), the audit chain's tip
- * and Merkle nodes are carried from row to row in memory, and the checkpoint is written once, at
- * the last sequence applied. Answers each message's outcome, in order.
+ * and Merkle nodes are carried from row to row in memory, new audit rows and nodes are inserted
+ * together at the end, and the checkpoint is written once, at the last sequence applied. Answers
+ * each message's outcome, in order.
  *
  * When the message at index k cannot be applied (a gap, a poison event, an audit conflict), the
  * messages before k are committed, as if they had been applied one by one, and that error is
@@ -68,6 +69,8 @@ async function applyInOrder(manager: EntityManager, projector: string, batch: re
   // One read for every event id of the batch instead of one replay lookup per event.
   const ids = batch.flatMap((item) => ('event' in item && item.sequence > start ? idOf(item.event) : []));
   await cursor.audit.prefetchEventIds(manager, ids);
+  const first = batch.find((item) => item.sequence > start);
+  if ((options.writeAudit ?? true) && first) await cursor.audit.deferAppendsFrom(manager, first.sequence);
   const results: ApplyResult[] = [];
   for (const [index, item] of batch.entries()) {
     try {
@@ -80,6 +83,14 @@ async function applyInOrder(manager: EntityManager, projector: string, batch: re
       if (isProjectionHalt(error)) throw new HaltAt(index, error);
       throw error;
     }
+  }
+  try {
+    await cursor.audit.flush(manager);
+  } catch (error) {
+    // The sequence a deferred row was refused at names the event the batch stops before.
+    const index = error instanceof AuditLogConflictError ? batch.findIndex((item) => item.sequence === error.sequence) : -1;
+    if (index >= 0) throw new HaltAt(index, error as AuditLogConflictError);
+    throw error;
   }
   if (cursor.last !== start) await advanceCheckpoint(manager, projector, cursor.last);
   return results;

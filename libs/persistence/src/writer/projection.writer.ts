@@ -3,8 +3,8 @@ import { recordAuditCheckpoint } from '../queries/transparency-log.queries.js';
 import type { DataSource, EntityManager, EntitySchema, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
 import { auditEventDigest, auditLeafHash } from '../audit/audit-leaf.js';
-import { AuditLogCursor } from '../audit/audit-log.cursor.js';
-import { appendMerkleLeaf } from '../audit/merkle-node.store.js';
+import { AUDIT_INSERT_COLUMNS, AuditLogCursor } from '../audit/audit-log.cursor.js';
+import { appendMerkleLeaf, merkleNodesOf } from '../audit/merkle-node.store.js';
 import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entities/read-model.entities.js';
 import { installationsProjection } from '../projections/installations.projection.js';
 import { pluginVersionsProjection } from '../projections/plugin-versions.projection.js';
@@ -200,37 +200,41 @@ export async function appendAudit(manager: EntityManager, sequence: number, even
   const leafIndex = previous ? previous.leafIndex + 1 : 0;
   const tenantSequence = await cursor.nextTenantSequence(manager, event.tenant);
   const leafHash = auditLeafHash({ sequence, eventId: event.id, subject: event.subject, tenant: event.tenant, tenantSequence, digest: auditEventDigest(event, forged?.mark) });
+  const values = [
+    sequence,
+    event.id,
+    event.specversion,
+    event.type,
+    event.source,
+    event.subject,
+    event.time,
+    forged?.occurredAt ?? event.time,
+    event.datacontenttype,
+    event.schemaversion,
+    event.actor,
+    event.tenant,
+    pluginOf(event),
+    JSON.stringify(event.data ?? null),
+    event.traceparent ?? null,
+    prevHash,
+    hash,
+    forged?.mark.reason ?? null,
+    forged ? JSON.stringify({ writer: forged.mark.writer, subject: forged.mark.subject, message: forged.message }) : null,
+    leafIndex,
+    tenantSequence,
+    leafHash,
+  ];
+  if (cursor.defers) {
+    cursor.defer(sequence, event.id, values, await merkleNodesOf(manager, leafIndex, leafHash, cursor.merkleNodes));
+    cursor.appended({ sequence, hash, leafIndex, tenant: event.tenant, tenantSequence, eventId: event.id, genuine: !forged });
+    return;
+  }
   const inserted: unknown[] = await manager.query(
-    `INSERT INTO audit_log (sequence, event_id, spec_version, type, source, subject, event_time, occurred_at,
-                            data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash,
-                            forged, forged_detail, leaf_index, tenant_sequence, leaf_hash)
+    `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19::jsonb, $20, $21, $22)
      ON CONFLICT DO NOTHING
      RETURNING sequence`,
-    [
-      sequence,
-      event.id,
-      event.specversion,
-      event.type,
-      event.source,
-      event.subject,
-      event.time,
-      forged?.occurredAt ?? event.time,
-      event.datacontenttype,
-      event.schemaversion,
-      event.actor,
-      event.tenant,
-      pluginOf(event),
-      JSON.stringify(event.data ?? null),
-      event.traceparent ?? null,
-      prevHash,
-      hash,
-      forged?.mark.reason ?? null,
-      forged ? JSON.stringify({ writer: forged.mark.writer, subject: forged.mark.subject, message: forged.message }) : null,
-      leafIndex,
-      tenantSequence,
-      leafHash,
-    ],
+    values,
   );
   if (inserted.length === 1) {
     await appendMerkleLeaf(manager, leafIndex, leafHash, cursor.merkleNodes);
