@@ -23,6 +23,8 @@ const TIMED_OUT = Symbol('timed out');
  * those that follow until it holds `maxMessages` or `maxWaitMs` have passed since its first one.
  * A message still awaited when a batch closes opens the next one, so none is lost or reordered.
  */
+// Written here rather than streaming-iterables' batchWithTimeout: that one never ends its source when
+// the reader stops early, and a JetStream consumer's close() waits for exactly that.
 export async function* batchMessages<T>(source: AsyncIterable<T>, batching: MessageBatching): AsyncGenerator<T[], void, undefined> {
   checkMessageBatching(batching);
   const iterator = source[Symbol.asyncIterator]();
