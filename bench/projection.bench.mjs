@@ -155,11 +155,18 @@ function rateOf(samples, target) {
   return Math.round(((target - first[1]) / (last[0] - first[0])) * 1000);
 }
 
+/** A pg client whose lost connection fails the bench (with cleanup) instead of crashing the process. */
+function connectedClient(url) {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', (error) => console.error(`PostgreSQL connection lost: ${error.message}`));
+  return client;
+}
+
 /** The raw baseline: a durable pull consumer, batches of BATCH, one INSERT per row, one transaction per batch. */
 async function rawBaseline(run, target) {
   const db = await createTestDatabase('fo_bench_raw');
   databases.push(db);
-  const client = new pg.Client({ connectionString: db.url });
+  const client = connectedClient(db.url);
   await client.connect();
   await client.query(`CREATE TABLE raw_events (sequence bigint PRIMARY KEY, subject text NOT NULL, data jsonb NOT NULL)`);
   const jsm = await jetstreamManager(nc);
@@ -204,10 +211,17 @@ async function startProjector(run) {
     ...writers.env('audit-projector'),
   });
   processes.push(process_);
-  const client = new pg.Client({ connectionString: db.url });
+  const client = connectedClient(db.url);
   await client.connect();
   const checkpoint = async () => {
-    const rows = await client.query(`SELECT last_sequence FROM projection_checkpoint WHERE projector = $1`, [projector]).then((r) => r.rows, () => []);
+    // Until the projector has run its migrations, the table is not there yet.
+    const rows = await client.query(`SELECT last_sequence FROM projection_checkpoint WHERE projector = $1`, [projector]).then(
+      (r) => r.rows,
+      (error) => {
+        if (error.code === '42P01') return [];
+        throw error;
+      },
+    );
     if (process_.child.exitCode !== null) throw new Error(`audit-projector exited: ${process_.output()}`);
     return Number(rows[0]?.last_sequence ?? 0);
   };
