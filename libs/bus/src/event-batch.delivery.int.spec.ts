@@ -7,7 +7,7 @@ import { Controller, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusModule } from './bus.module.js';
@@ -147,5 +147,22 @@ describe('event batches', () => {
     );
     await server.close();
     if (!conn.isClosed()) await conn.close();
+  });
+
+  it('batch - a message its owner signed that is no CloudEvent ends the batch: the ones before it are handed over and acked, it is retried with backoff', async () => {
+    const payload = new TextEncoder().encode(JSON.stringify({ hello: 'not an event' }));
+    const subject = names.eventSubject(PLUGIN_AGGREGATE, 'acme:acme/invalid');
+    const hdrs = natsHeaders();
+    for (const [key, value] of Object.entries(writers.signatureHeaders('registry', subject, payload))) hdrs.set(key, value);
+    const invalid = (await jetstream(nc).publish(subject, payload, { headers: hdrs })).seq;
+    const handled: number[] = [];
+    behaviour = (batch) => void handled.push(...batch.events.map((e) => e.context.sequence));
+    const durable = names.consumer('invalid');
+    const retries = () => logLines.filter((l) => l.includes('event is not a valid CloudEvent; retrying it') && l.includes(`"sequence":${invalid}`)).length;
+    await withService({ durable, maxAckPending: 512, backoffMs: [30], batch: { maxMessages: 512, maxWaitMs: 20 } }, async () => {
+      await until(() => retries() >= 3);
+    });
+    expect(handled).toEqual(Array.from({ length: invalid - 1 }, (_, i) => i + 1));
+    expect((await jsm.consumers.info(names.stream, durable)).ack_floor.stream_seq).toBe(invalid - 1);
   });
 });
