@@ -4,7 +4,7 @@ import { runBusService } from '@forgeone/service-host';
 import { signingKeyProviderFromEnv } from '@forgeone/signing';
 import { DataSource } from 'typeorm';
 import { AuditProjectorModule, type CheckpointSigning } from './audit-projector.module.js';
-import { auditProjectorOptions, checkpointOptionsFromEnv, PROJECTOR_NAME } from './projector.config.js';
+import { auditProjectorOptions, checkpointOptionsFromEnv, PROJECTOR_NAME, projectorBatchingFromEnv, type ProjectorBatching } from './projector.config.js';
 
 let options;
 try {
@@ -14,6 +14,13 @@ try {
   process.exit(1);
 }
 const { projector } = options;
+let batching: ProjectorBatching;
+try {
+  batching = projectorBatchingFromEnv(process.env);
+} catch (error) {
+  console.error(`cannot start audit-projector: ${(error as Error).message}`);
+  process.exit(1);
+}
 
 // The projector of record signs the audit log's checkpoints and refuses to run without its key: an
 // audit log nobody can verify from outside is what the checkpoints exist to prevent. A second
@@ -33,11 +40,14 @@ if (projector === PROJECTOR_NAME) {
 await runBusService({
   service: 'audit-projector',
   module: (context) => AuditProjectorModule.forRoot(context, options, signing),
-  // One event in flight at a time: projections are written in stream order. The checkpoint in
-  // PostgreSQL is the source of truth, so the durable resumes right after it on every start.
+  // Batches of consecutive events, one transaction each, in stream order: the batch consumer never
+  // nak's, so nothing overtakes a failed batch; twice a batch in flight lets the next one arrive
+  // while one is applied. The checkpoint in PostgreSQL is the source of truth, so the durable
+  // resumes right after it on every start.
   consumer: (names, app) => ({
     durable: names.consumer(projector),
-    maxAckPending: 1,
+    maxAckPending: 2 * batching.maxMessages,
+    batch: batching,
     ackWaitMs: 30_000,
     resumeFrom: async () => (await checkpoint(app().get(DataSource), projector)).lastSequence + 1,
   }),

@@ -12,7 +12,6 @@ import {
 } from '@forgeone/contracts';
 import type { EventAuthorship, EventStore } from '@forgeone/event-store';
 import {
-  applyEventIn,
   checkpoint,
   compareProjectionSchemas,
   createProjectionSchema,
@@ -20,7 +19,6 @@ import {
   dropProjectionSchema,
   inequalityReason,
   rebuildDataSource,
-  recordForgedEventIn,
   swapProjectionSchemas,
   type ProjectionComparison,
 } from '@forgeone/persistence';
@@ -251,11 +249,11 @@ export class ProjectionRebuilds {
     if (!opened.ok) {
       const { refusal } = opened;
       const storedAt = new Date(Math.floor(Number(msg.info.timestampNanos) / 1e6)).toISOString();
-      await recordForgedEventIn(manager, projector, msg.seq, { reason: refusal.reason, message: refusal.message, subject: msg.subject, writer: refusal.writer, payload: msg.data, storedAt });
+      await recordForgedEvent(manager, projector, msg.seq, { reason: refusal.reason, message: refusal.message, subject: msg.subject, writer: refusal.writer, payload: msg.data, storedAt });
       return;
     }
     const writer = msg.headers?.has(HEADERS.eventWriter) ? msg.headers.get(HEADERS.eventWriter) : null;
-    await applyEventIn(manager, projector, msg.seq, opened.event, { origin: { writer, subject: msg.subject } });
+    await applyEvent(manager, projector, msg.seq, opened.event, { origin: { writer, subject: msg.subject } });
   }
 }
 

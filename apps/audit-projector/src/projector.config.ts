@@ -61,3 +61,27 @@ export function auditProjectorOptions(env: NodeJS.ProcessEnv = process.env): Aud
   const credential = readOwnServiceCredential('audit-projector', env);
   return { databaseUrl, projector: projectorName(env), serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env) };
 }
+
+/** How many events the projector applies per transaction, and how long a batch waits to fill. */
+export interface ProjectorBatching {
+  readonly maxMessages: number;
+  readonly maxWaitMs: number;
+}
+
+/**
+ * FORGEONE_PROJECTOR_BATCH_EVENTS (default 256, at most 10000) and FORGEONE_PROJECTOR_BATCH_WAIT_MS
+ * (default 5, at most 1000: every event may wait this long before it is applied).
+ */
+export function projectorBatchingFromEnv(env: NodeJS.ProcessEnv = process.env): ProjectorBatching {
+  const whole = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < min || value > max) throw new Error(`${name} "${raw}" is invalid: use a whole number from ${min} to ${max}`);
+    return value;
+  };
+  return {
+    maxMessages: whole('FORGEONE_PROJECTOR_BATCH_EVENTS', 256, 1, 10_000),
+    maxWaitMs: whole('FORGEONE_PROJECTOR_BATCH_WAIT_MS', 5, 0, 1_000),
+  };
+}

@@ -8,7 +8,9 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { EventContext } from './bus.context.js';
 import { invokeHandlerChain, type MissingFilterWarning } from './bus-handler.invocation.js';
 import { durableConsumerConfig, durableConsumerDrift, type BusConsumerOptions, type DurableConsumerConfig } from './durable-consumer.config.js';
+import { EVENT_BATCH_PATTERN, EventBatchDelivery } from './event-batch.delivery.js';
 import { isHaltConsumerError } from './halt-consumer.error.js';
+import { batchMessages, checkMessageBatching, type MessageBatching } from './message.batcher.js';
 import { natsHeaderCarrier } from './nats-header.carrier.js';
 
 /**
@@ -41,11 +43,13 @@ export interface BusEventConsumerOptions {
 }
 
 const DEFAULT_BACKOFF_MS = [1_000, 5_000, 15_000, 30_000, 60_000];
+const DEFAULT_BATCHING: MessageBatching = { maxMessages: 256, maxWaitMs: 5 };
 
 /**
  * Consumes the event stream through one durable pull consumer with explicit acks: verifies each
  * event's writer before parsing it, hands it to its handler in a consumer span, acks on success,
- * naks with backoff on failure, and stops for good on a {@link HaltConsumerError}.
+ * naks with backoff on failure, and stops for good on a {@link HaltConsumerError}. With an
+ * `EVENT_BATCH_PATTERN` handler, messages go to it in batches instead ({@link EventBatchDelivery}).
  */
 export class BusEventConsumer {
   private messages?: ConsumerMessages;
@@ -54,8 +58,35 @@ export class BusEventConsumer {
   private halted?: string;
   private closing = false;
 
+  private readonly batches?: { readonly delivery: EventBatchDelivery; readonly batching: MessageBatching };
+
   constructor(private readonly options: BusEventConsumerOptions) {
     if (options.consumer.refuseReplays) this.replays = new ReplayGuard();
+    const batchHandler = options.handlers.get(EVENT_BATCH_PATTERN);
+    if (batchHandler) {
+      const others = [...options.handlers.keys()].filter((pattern) => pattern !== EVENT_BATCH_PATTERN);
+      if (others.length > 0) {
+        throw new Error(`${options.service} has an ${EVENT_BATCH_PATTERN} handler and per-event handlers (${others.join(', ')}); keep one: a batch handler receives every event, refused ones included`);
+      }
+      const batching = options.consumer.batch ?? DEFAULT_BATCHING;
+      checkMessageBatching(batching);
+      const delivery = new EventBatchDelivery({
+        names: options.names,
+        durable: options.consumer.durable,
+        authorship: options.authorship,
+        ...(this.replays ? { replays: this.replays } : {}),
+        handler: batchHandler,
+        logger: options.logger,
+        missingFilter: options.missingFilter,
+        backoffMs: options.consumer.backoffMs?.length ? options.consumer.backoffMs : DEFAULT_BACKOFF_MS,
+        onHalt: (reason) => {
+          this.halted = reason;
+          void this.messages?.close();
+        },
+        isClosing: () => this.closing,
+      });
+      this.batches = { delivery, batching };
+    }
   }
 
   /** Why the consumer halted, if it did. */
@@ -81,9 +112,10 @@ export class BusEventConsumer {
     await this.ensureDurable(jsm, wanted);
     const consumer = await jetstream(connection).consumers.get(names.stream, opts.durable);
     // Pull no more than can be in flight; with max_ack_pending 1 this keeps strict order.
-    this.messages = await consumer.consume({ max_messages: Math.min(wanted.max_ack_pending, 256) });
+    const pull = Math.min(wanted.max_ack_pending, Math.max(256, this.batches?.batching.maxMessages ?? 0));
+    this.messages = await consumer.consume({ max_messages: pull });
     void this.watchStatus(this.messages);
-    this.loop = this.consume(this.messages);
+    this.loop = this.batches ? this.consumeBatches(this.messages, this.batches) : this.consume(this.messages);
   }
 
   /** Stops pulling and waits for the event in hand. */
@@ -122,6 +154,17 @@ export class BusEventConsumer {
       for await (const msg of messages) {
         if (this.halted || this.closing) break;
         await this.handle(msg);
+      }
+    } catch (error) {
+      if (!this.closing) this.options.logger.error({ err: error, consumer: this.options.consumer.durable }, 'event consumer stopped');
+    }
+  }
+
+  private async consumeBatches(messages: ConsumerMessages, batches: NonNullable<BusEventConsumer['batches']>): Promise<void> {
+    try {
+      for await (const batch of batchMessages(messages, batches.batching)) {
+        if (this.halted || this.closing) break;
+        await batches.delivery.deliver(batch);
       }
     } catch (error) {
       if (!this.closing) this.options.logger.error({ err: error, consumer: this.options.consumer.durable }, 'event consumer stopped');

@@ -1,6 +1,7 @@
 import type { Names } from '@forgeone/contracts';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import type { MessageBatching } from './message.batcher.js';
 
 export interface BusConsumerOptions {
   /** Durable consumer name on the event stream (e.g. `names.consumer('audit-projector')`). */
@@ -29,6 +30,11 @@ export interface BusConsumerOptions {
    * from a checkpoint checks replays against its own store instead.
    */
   readonly refuseReplays?: boolean;
+  /**
+   * How an `EVENT_BATCH_PATTERN` handler's batches are formed. Give `maxAckPending` at least twice
+   * `maxMessages`, so the next batch arrives while one is applied. Default 256 messages, 5 ms.
+   */
+  readonly batch?: MessageBatching;
 }
 
 /** The durable's settings as the bus server creates it; `inactive_threshold` 0 means none. */

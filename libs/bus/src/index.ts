@@ -2,6 +2,8 @@ export { ForgeOneBusServer, type ForgeOneBusServerOptions } from './forgeone-bus
 export { REFUSED_EVENT_PATTERN, type RefusedEvent } from './bus-event.consumer.js';
 export { type ReadinessChecks } from './bus-health.responder.js';
 export { type BusConsumerOptions } from './durable-consumer.config.js';
+export { EVENT_BATCH_PATTERN, type BatchedEvent, type EventBatch } from './event-batch.delivery.js';
+export { batchMessages, type MessageBatching } from './message.batcher.js';
 export { BusCommandRegistry, type DirectCommandHandler } from './bus-command.registry.js';
 export { BusClient, type BusRequestOptions } from './bus.client.js';
 export { BusContext, EventContext } from './bus.context.js';

@@ -20,7 +20,17 @@ export { pluginsProjection, type PluginRow, type PluginKey } from './projections
 export { pluginVersionsProjection, type PluginVersionRow, type PluginVersionKey } from './projections/plugin-versions.projection.js';
 export { installationsProjection, type InstallationRow, type InstallationKey, type InstallationStatus } from './projections/installations.projection.js';
 
-export { applyEvent, applyEventIn, resetProjections, type ApplyEventOptions, type ApplyResult } from './writer/projection.writer.js';
+export {
+  advanceCheckpoint,
+  applyEvent,
+  applyEventIn,
+  openProjectorCursor,
+  resetProjections,
+  type ApplyEventOptions,
+  type ApplyResult,
+  type ProjectorCursor,
+} from './writer/projection.writer.js';
+export { applyEvents, isProjectionHalt, type ApplyEventsOptions, type ProjectionBatchItem, type ProjectionHaltError } from './writer/projection-batch.writer.js';
 export { recordForgedEvent, recordForgedEventIn, forgedAuditEvent, type ForgedMessage } from './writer/forged-event.writer.js';
 export { SECURITY_FINDINGS_PER_WINDOW } from './writer/security-finding.writer.js';
 export { ProjectionGapError, PoisonEventError, AuditLogConflictError } from './writer/projection.errors.js';

@@ -7,23 +7,49 @@ import type { EntityManager } from 'typeorm';
  * query for its O(log n) nodes.
  */
 
-/** Stores leaf `leafIndex` and every subtree it completes (one read of the left siblings, one insert). */
-export async function appendMerkleLeaf(manager: EntityManager, leafIndex: number, leafHashHex: string): Promise<void> {
+/** Complete subtrees as the `audit_merkle_nodes` insert takes them. */
+export interface MerkleNodeRows {
+  readonly levels: number[];
+  readonly indexes: number[];
+  readonly hashes: string[];
+}
+
+/**
+ * Stores leaf `leafIndex` and every subtree it completes (one read of the left siblings, one
+ * insert). `written` holds the nodes already written in this transaction: left siblings found
+ * there are not read again, and the new nodes are added to it.
+ */
+export async function appendMerkleLeaf(manager: EntityManager, leafIndex: number, leafHashHex: string, written?: Map<string, Buffer>): Promise<void> {
+  await insertMerkleNodes(manager, await merkleNodesOf(manager, leafIndex, leafHashHex, written));
+}
+
+/** Leaf `leafIndex` and the subtrees it completes, computed but not stored; see {@link appendMerkleLeaf}. */
+export async function merkleNodesOf(manager: EntityManager, leafIndex: number, leafHashHex: string, written?: Map<string, Buffer>): Promise<MerkleNodeRows> {
   const completed = nodesCompletedBy(leafIndex);
-  const lefts = completed.length ? await readNodes(manager, completed.map((c) => c.left)) : () => new Uint8Array();
+  const missing = completed.map((c) => c.left).filter((id) => !written?.has(`${id.level}:${id.index}`));
+  const stored = missing.length ? await readNodes(manager, missing) : undefined;
+  const lefts = (level: number, index: number): Uint8Array => written?.get(`${level}:${index}`) ?? stored!(level, index);
   const levels: number[] = [0];
   const indexes: number[] = [leafIndex];
   const hashes: string[] = [leafHashHex];
   let right: Buffer = Buffer.from(leafHashHex, 'hex');
+  written?.set(`0:${leafIndex}`, right);
   for (const { node, left } of completed) {
     right = nodeHash(lefts(left.level, left.index), right);
+    written?.set(`${node.level}:${node.index}`, right);
     levels.push(node.level);
     indexes.push(node.index);
     hashes.push(right.toString('hex'));
   }
+  return { levels, indexes, hashes };
+}
+
+/** Inserts the nodes in one statement. */
+export async function insertMerkleNodes(manager: EntityManager, nodes: MerkleNodeRows): Promise<void> {
+  if (nodes.levels.length === 0) return;
   await manager.query(
     `INSERT INTO audit_merkle_nodes (level, index, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::text[])`,
-    [levels, indexes, hashes],
+    [nodes.levels, nodes.indexes, nodes.hashes],
   );
 }
 

@@ -5,7 +5,7 @@ import { createDataSource, runMigrations } from '../postgres.data-source.js';
 import { installed, upgraded, versionPublished } from '../testing/plugin-events.fixture.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { recordForgedEvent, type ForgedMessage } from '../writer/forged-event.writer.js';
-import { applyEvent, applyEventIn } from '../writer/projection.writer.js';
+import { applyEvent } from '../writer/projection.writer.js';
 import {
   compareProjectionSchemas,
   createProjectionSchema,
@@ -173,7 +173,7 @@ describe('projection schema - rebuild, compare, swap', () => {
       waiting = eventAt(6).apply(live);
       await new Promise((resolve) => setTimeout(resolve, 300));
       for (let sequence = from + 1; sequence <= to; sequence++) {
-        expect(await applyEventIn(manager, PROJECTOR, sequence, events[sequence - 1])).toBe('applied');
+        expect(await applyEvent(manager, PROJECTOR, sequence, events[sequence - 1])).toBe('applied');
       }
     };
     const outcome = await swapProjectionSchemas(live, { live: 'public', rebuilt: 'rebuild_t1', previous: 'previous_t1', projector: PROJECTOR, catchUp });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent, ForgeryReason } from '@forgeone/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
-import { advanceCheckpoint, appendAudit, lockCheckpoint } from './projection.writer.js';
+import { advanceCheckpoint, appendAudit, checkSequence, openProjectorCursor, type ProjectorCursor } from './projection.writer.js';
 import { ProjectionGapError } from './projection.errors.js';
 import { recordSecurityFinding } from './security-finding.writer.js';
 
@@ -31,29 +31,36 @@ const decoder = new TextDecoder();
  * hash chain, so audit verification reports it), a security finding, and the checkpoint moves on.
  * Nothing is projected. Duplicates and gaps are handled as {@link applyEvent} does.
  */
-export async function recordForgedEvent(ds: DataSource, projector: string, sequence: number, forged: ForgedMessage, options: { readonly writeAudit?: boolean } = {}): Promise<'forged' | 'duplicate'> {
-  return recordForgedEventIn(ds.manager, projector, sequence, forged, options);
+export async function recordForgedEvent(ds: DataSource | EntityManager, projector: string, sequence: number, forged: ForgedMessage, options: { readonly writeAudit?: boolean } = {}): Promise<'forged' | 'duplicate'> {
+  if (!projector) throw new TypeError('recordForgedEvent: projector name must not be empty');
+  checkSequence('recordForgedEvent', sequence);
+  return ds.transaction(async (manager) => {
+    const cursor = await openProjectorCursor(manager, projector);
+    const outcome = await recordForgedEventIn(manager, cursor, sequence, forged, options);
+    if (outcome === 'forged') await advanceCheckpoint(manager, projector, cursor.last);
+    return outcome;
+  });
 }
 
-/** {@link recordForgedEvent} through `manager` (under a savepoint inside a transaction, as applyEventIn). */
-export async function recordForgedEventIn(manager: EntityManager, projector: string, sequence: number, forged: ForgedMessage, options: { readonly writeAudit?: boolean } = {}): Promise<'forged' | 'duplicate'> {
-  if (!projector) throw new TypeError('recordForgedEvent: projector name must not be empty');
-  if (!Number.isSafeInteger(sequence) || sequence < 1) throw new RangeError(`recordForgedEvent: stream sequence must be a positive integer, got ${sequence}`);
+/**
+ * The body of {@link recordForgedEvent} inside the caller's transaction holding the checkpoint lock
+ * through `cursor`; `cursor.last` moves to `sequence` unless it is a duplicate, and the caller writes
+ * the checkpoint back.
+ */
+export async function recordForgedEventIn(manager: EntityManager, cursor: ProjectorCursor, sequence: number, forged: ForgedMessage, options: { readonly writeAudit?: boolean } = {}): Promise<'forged' | 'duplicate'> {
+  checkSequence('recordForgedEventIn', sequence);
+  if (sequence <= cursor.last) return 'duplicate';
+  if (sequence !== cursor.last + 1) throw new ProjectionGapError(cursor.projector, cursor.last + 1, sequence);
   const event = forgedAuditEvent(sequence, forged.payload);
   const writer = forged.writer === null ? null : pgText(forged.writer, 64);
   const subject = pgText(forged.subject, 1024);
   const message = pgText(forged.message, 1024);
-  return manager.transaction(async (manager) => {
-    const last = await lockCheckpoint(manager, projector);
-    if (sequence <= last) return 'duplicate';
-    if (sequence !== last + 1) throw new ProjectionGapError(projector, last + 1, sequence);
-    if (options.writeAudit ?? true) {
-      await appendAudit(manager, sequence, event, { mark: { reason: forged.reason, writer, subject }, message, occurredAt: forged.storedAt });
-    }
-    await recordSecurityFinding(manager, { reason: forged.reason, writer, sequence, subject, eventId: event.id, eventType: event.type, tenant: event.tenant || null, detail: message });
-    await advanceCheckpoint(manager, projector, sequence);
-    return 'forged';
-  });
+  if (options.writeAudit ?? true) {
+    await appendAudit(manager, sequence, event, { mark: { reason: forged.reason, writer, subject }, message, occurredAt: forged.storedAt }, cursor.audit);
+  }
+  await recordSecurityFinding(manager, { reason: forged.reason, writer, sequence, subject, eventId: event.id, eventType: event.type, tenant: event.tenant || null, detail: message });
+  cursor.last = sequence;
+  return 'forged';
 }
 
 /**

@@ -3,7 +3,8 @@ import { recordAuditCheckpoint } from '../queries/transparency-log.queries.js';
 import type { DataSource, EntityManager, EntitySchema, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
 import { auditEventDigest, auditLeafHash } from '../audit/audit-leaf.js';
-import { appendMerkleLeaf } from '../audit/merkle-node.store.js';
+import { AUDIT_INSERT_COLUMNS, AuditLogCursor } from '../audit/audit-log.cursor.js';
+import { appendMerkleLeaf, merkleNodesOf } from '../audit/merkle-node.store.js';
 import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entities/read-model.entities.js';
 import { installationsProjection } from '../projections/installations.projection.js';
 import { pluginVersionsProjection } from '../projections/plugin-versions.projection.js';
@@ -35,6 +36,23 @@ export interface ApplyEventOptions {
 }
 
 /**
+ * A projector's position inside one of its transactions: the checkpoint, locked once and moved in
+ * memory as events are applied (written back once by the caller), and what the audit log holds.
+ */
+export interface ProjectorCursor {
+  readonly projector: string;
+  /** The last sequence applied in this transaction, or the checkpoint before it. */
+  last: number;
+  readonly audit: AuditLogCursor;
+}
+
+/** Locks the projector's checkpoint for this transaction and answers the cursor to apply events with. */
+export async function openProjectorCursor(manager: EntityManager, projector: string): Promise<ProjectorCursor> {
+  if (!projector) throw new TypeError('openProjectorCursor: projector name must not be empty');
+  return { projector, last: await lockCheckpoint(manager, projector), audit: new AuditLogCursor() };
+}
+
+/**
  * Projects one stream message in a single transaction: locks the projector's checkpoint, folds the
  * event into every projection, appends the audit row and advances the checkpoint.
  *
@@ -46,71 +64,79 @@ export interface ApplyEventOptions {
  * - the audit log holding a different event at this sequence → {@link AuditLogConflictError}.
  *
  * `event` is the decoded message body, already verified as its aggregate owner's (event-store);
- * it is validated here against the contracts.
+ * it is validated here against the contracts. Given the EntityManager of a transaction, it runs
+ * under a savepoint of it: the projection-schema swap catches a rebuilt schema up this way, in the
+ * transaction that holds the live checkpoint's lock.
  */
 export async function applyEvent(
-  ds: DataSource,
-  projector: string,
-  sequence: number,
-  event: unknown,
-  options: ApplyEventOptions = {},
-): Promise<ApplyResult> {
-  return applyEventIn(ds.manager, projector, sequence, event, options);
-}
-
-/**
- * {@link applyEvent} through `manager`, on the tables its search_path names; inside a transaction
- * it runs under a savepoint of it. The projection-schema swap catches a rebuilt schema up this way,
- * in the transaction that holds the live checkpoint's lock.
- */
-export async function applyEventIn(
-  manager: EntityManager,
+  ds: DataSource | EntityManager,
   projector: string,
   sequence: number,
   event: unknown,
   options: ApplyEventOptions = {},
 ): Promise<ApplyResult> {
   if (!projector) throw new TypeError('applyEvent: projector name must not be empty');
-  if (!Number.isSafeInteger(sequence) || sequence < 1) {
-    throw new RangeError(`applyEvent: stream sequence must be a positive integer, got ${sequence}`);
-  }
-  const checked = checkEvent(event);
-
-  return manager.transaction(async (manager) => {
-    const last = await lockCheckpoint(manager, projector);
-    if (sequence <= last) return 'duplicate';
-    if (sequence !== last + 1) throw new ProjectionGapError(projector, last + 1, sequence);
-    if (!checked.ok) throw new PoisonEventError(projector, sequence, checked.reason, checked.id, checked.type);
-
-    const [original]: { sequence: string }[] = await manager.query(
-      `SELECT sequence FROM audit_log WHERE event_id = $1 AND forged IS NULL AND sequence <> $2 LIMIT 1`,
-      [checked.event.id, sequence],
-    );
-    if (original) {
-      const mark: ForgedMark = { reason: 'replayed', writer: options.origin?.writer ?? null, subject: options.origin?.subject ?? '' };
-      const message = `event ${checked.event.id} was already applied at stream sequence ${original.sequence}`;
-      if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, { mark, message, occurredAt: checked.event.time });
-      await recordSecurityFinding(manager, { reason: 'replayed', writer: mark.writer, sequence, subject: mark.subject, eventId: checked.event.id, eventType: checked.event.type, tenant: checked.event.tenant, detail: message });
-      await advanceCheckpoint(manager, projector, sequence);
-      return 'forged';
-    }
-
-    const recorded: RecordedEvent = { sequence, event: checked.projectable };
-    await project(manager, pluginsProjection, PluginEntity, recorded);
-    await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
-    await project(manager, installationsProjection, InstallationEntity, recorded);
-    if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
-      await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
-    }
-    const record = { sequence, event: checked.projectable as CloudEvent };
-    await projectTable(manager, callWindowsProjection, record);
-    await projectTable(manager, pluginCallsDailyProjection, record);
-    await projectTable(manager, complianceRecordsProjection, record);
-    if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event);
-
-    await advanceCheckpoint(manager, projector, sequence);
-    return 'applied';
+  checkSequence('applyEvent', sequence);
+  return ds.transaction(async (manager) => {
+    const cursor = await openProjectorCursor(manager, projector);
+    const outcome = await applyEventIn(manager, cursor, sequence, event, options);
+    if (outcome !== 'duplicate') await advanceCheckpoint(manager, projector, cursor.last);
+    return outcome;
   });
+}
+
+/**
+ * The body of {@link applyEvent} inside the caller's transaction, which holds the checkpoint lock
+ * through `cursor` ({@link openProjectorCursor}): same outcomes and errors, `cursor.last` moves to
+ * `sequence` unless it is a duplicate, and the caller writes the checkpoint back
+ * ({@link advanceCheckpoint}) before committing. After an error the transaction must roll back.
+ */
+export async function applyEventIn(
+  manager: EntityManager,
+  cursor: ProjectorCursor,
+  sequence: number,
+  event: unknown,
+  options: ApplyEventOptions = {},
+): Promise<ApplyResult> {
+  checkSequence('applyEventIn', sequence);
+  const { projector } = cursor;
+  if (sequence <= cursor.last) return 'duplicate';
+  if (sequence !== cursor.last + 1) throw new ProjectionGapError(projector, cursor.last + 1, sequence);
+  const checked = checkEvent(event);
+  if (!checked.ok) throw new PoisonEventError(projector, sequence, checked.reason, checked.id, checked.type);
+
+  const original = await cursor.audit.genuineElsewhere(manager, checked.event.id, sequence);
+  if (original !== undefined) {
+    const mark: ForgedMark = { reason: 'replayed', writer: options.origin?.writer ?? null, subject: options.origin?.subject ?? '' };
+    const message = `event ${checked.event.id} was already applied at stream sequence ${original}`;
+    if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, { mark, message, occurredAt: checked.event.time }, cursor.audit);
+    await recordSecurityFinding(manager, { reason: 'replayed', writer: mark.writer, sequence, subject: mark.subject, eventId: checked.event.id, eventType: checked.event.type, tenant: checked.event.tenant, detail: message });
+    cursor.last = sequence;
+    return 'forged';
+  }
+
+  const recorded: RecordedEvent = { sequence, event: checked.projectable };
+  await project(manager, pluginsProjection, PluginEntity, recorded);
+  await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
+  await project(manager, installationsProjection, InstallationEntity, recorded);
+  if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
+    await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
+  }
+  const record = { sequence, event: checked.projectable as CloudEvent };
+  await projectTable(manager, callWindowsProjection, record);
+  await projectTable(manager, pluginCallsDailyProjection, record);
+  await projectTable(manager, complianceRecordsProjection, record);
+  if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, undefined, cursor.audit);
+
+  cursor.last = sequence;
+  return 'applied';
+}
+
+/** Throws a RangeError naming `where` unless `sequence` can be a stream sequence. */
+export function checkSequence(where: string, sequence: number): void {
+  if (!Number.isSafeInteger(sequence) || sequence < 1) {
+    throw new RangeError(`${where}: stream sequence must be a positive integer, got ${sequence}`);
+  }
 }
 
 /** Moves the projector's checkpoint to `sequence` (inside the transaction holding its lock). */
@@ -176,56 +202,59 @@ export interface ForgedAudit {
  * identical (a rebuild), anything else is an {@link AuditLogConflictError}. Event ids are unique
  * among genuine rows only: a forged row may repeat one. The row is also the next leaf of the
  * Merkle tree (its leaf index, its tenant's next sequence, its leaf hash and the subtrees it
- * completes), in the same transaction.
+ * completes), in the same transaction. `cursor` carries the chain's tip from one row to the next
+ * within a transaction; without one, it is read.
  */
-export async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent, forged?: ForgedAudit): Promise<void> {
+export async function appendAudit(manager: EntityManager, sequence: number, event: CloudEvent, forged?: ForgedAudit, cursor: AuditLogCursor = new AuditLogCursor()): Promise<void> {
   // The checkpoint lock serialises writers, so the row below this sequence is the chain's tip.
-  const [previous]: { hash: string; leaf_index: string }[] = await manager.query(
-    `SELECT hash, leaf_index FROM audit_log WHERE sequence < $1 ORDER BY sequence DESC LIMIT 1`,
-    [sequence],
-  );
+  const previous = await cursor.previous(manager, sequence);
   const prevHash = previous?.hash ?? GENESIS_HASH;
   const hash = auditHash(prevHash, sequence, event, forged?.mark);
-  const leafIndex = previous ? Number(previous.leaf_index) + 1 : 0;
-  const [tenantTip]: { last: string | null }[] = await manager.query(`SELECT max(tenant_sequence) AS last FROM audit_log WHERE tenant = $1`, [event.tenant]);
-  const tenantSequence = Number(tenantTip?.last ?? 0) + 1;
+  const leafIndex = previous ? previous.leafIndex + 1 : 0;
+  const tenantSequence = await cursor.nextTenantSequence(manager, event.tenant);
   const leafHash = auditLeafHash({ sequence, eventId: event.id, subject: event.subject, tenant: event.tenant, tenantSequence, digest: auditEventDigest(event, forged?.mark) });
+  const values = [
+    sequence,
+    event.id,
+    event.specversion,
+    event.type,
+    event.source,
+    event.subject,
+    event.time,
+    forged?.occurredAt ?? event.time,
+    event.datacontenttype,
+    event.schemaversion,
+    event.actor,
+    event.tenant,
+    pluginOf(event),
+    JSON.stringify(event.data ?? null),
+    event.traceparent ?? null,
+    prevHash,
+    hash,
+    forged?.mark.reason ?? null,
+    forged ? JSON.stringify({ writer: forged.mark.writer, subject: forged.mark.subject, message: forged.message }) : null,
+    leafIndex,
+    tenantSequence,
+    leafHash,
+  ];
+  if (cursor.defers) {
+    cursor.defer(sequence, event.id, values, await merkleNodesOf(manager, leafIndex, leafHash, cursor.merkleNodes));
+    cursor.appended({ sequence, hash, leafIndex, tenant: event.tenant, tenantSequence, eventId: event.id, genuine: !forged });
+    return;
+  }
   const inserted: unknown[] = await manager.query(
-    `INSERT INTO audit_log (sequence, event_id, spec_version, type, source, subject, event_time, occurred_at,
-                            data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash,
-                            forged, forged_detail, leaf_index, tenant_sequence, leaf_hash)
+    `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19::jsonb, $20, $21, $22)
      ON CONFLICT DO NOTHING
      RETURNING sequence`,
-    [
-      sequence,
-      event.id,
-      event.specversion,
-      event.type,
-      event.source,
-      event.subject,
-      event.time,
-      forged?.occurredAt ?? event.time,
-      event.datacontenttype,
-      event.schemaversion,
-      event.actor,
-      event.tenant,
-      pluginOf(event),
-      JSON.stringify(event.data ?? null),
-      event.traceparent ?? null,
-      prevHash,
-      hash,
-      forged?.mark.reason ?? null,
-      forged ? JSON.stringify({ writer: forged.mark.writer, subject: forged.mark.subject, message: forged.message }) : null,
-      leafIndex,
-      tenantSequence,
-      leafHash,
-    ],
+    values,
   );
   if (inserted.length === 1) {
-    await appendMerkleLeaf(manager, leafIndex, leafHash);
+    await appendMerkleLeaf(manager, leafIndex, leafHash, cursor.merkleNodes);
+    cursor.appended({ sequence, hash, leafIndex, tenant: event.tenant, tenantSequence, eventId: event.id, genuine: !forged });
     return;
   }
+  cursor.forgetTip();
 
   const [existing]: { sequence: string; hash: string }[] = await manager.query(
     forged

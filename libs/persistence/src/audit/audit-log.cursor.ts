@@ -1,0 +1,148 @@
+import type { EntityManager } from 'typeorm';
+import { AuditLogConflictError } from '../writer/projection.errors.js';
+import { insertMerkleNodes, type MerkleNodeRows } from './merkle-node.store.js';
+
+/** The chain's last row: what the next row links to. */
+export interface AuditChainTip {
+  readonly sequence: number;
+  readonly hash: string;
+  readonly leafIndex: number;
+}
+
+/**
+ * What the audit log holds as seen from inside one projector transaction (which holds the
+ * checkpoint lock, so no one else appends): the chain's tip, each tenant's last sequence, the
+ * Merkle nodes written so far and the genuine rows of the event ids in hand. Each is read from the
+ * database once and then carried in memory as rows are appended, so a batch of events pays no
+ * per-event reads for them. It lives and dies with its transaction.
+ *
+ * When the log ends before the batch ({@link deferAppendsFrom}), rows and Merkle nodes are not
+ * inserted one by one but kept until {@link flush}, which inserts them in a few statements: nothing
+ * in the transaction reads them back before (the tip, tenant sequences and replays are answered
+ * from memory). A rebuild (rows already there) keeps the row-by-row path and its identity check.
+ */
+export class AuditLogCursor {
+  private tip: AuditChainTip | null | undefined;
+  private readonly tenants = new Map<string, number>();
+  private readonly genuine = new Map<string, number[]>();
+  /** Complete subtrees written in this transaction, by `level:index`. */
+  readonly merkleNodes = new Map<string, Buffer>();
+  private deferring = false;
+  private readonly rows: { readonly sequence: number; readonly eventId: string; readonly values: unknown[] }[] = [];
+  private readonly nodes: MerkleNodeRows = { levels: [], indexes: [], hashes: [] };
+
+  /**
+   * Defers inserts if the log holds no row at or after `sequence` (one read); answers whether it
+   * does. Every row this transaction appends is then past the log's end.
+   */
+  async deferAppendsFrom(manager: EntityManager, sequence: number): Promise<boolean> {
+    const [row]: { last: string | null }[] = await manager.query(`SELECT max(sequence) AS last FROM audit_log`);
+    this.deferring = row?.last === null || row?.last === undefined || Number(row.last) < sequence;
+    return this.deferring;
+  }
+
+  /** Whether appended rows wait for {@link flush}. */
+  get defers(): boolean {
+    return this.deferring;
+  }
+
+  /** Keeps a row (the insert's 22 values, in column order) and its Merkle nodes for {@link flush}. */
+  defer(sequence: number, eventId: string, values: unknown[], nodes: MerkleNodeRows): void {
+    this.rows.push({ sequence, eventId, values });
+    this.nodes.levels.push(...nodes.levels);
+    this.nodes.indexes.push(...nodes.indexes);
+    this.nodes.hashes.push(...nodes.hashes);
+  }
+
+  /**
+   * Inserts the deferred rows and nodes. A row the log refuses (an event id already recorded as
+   * genuine) is an {@link AuditLogConflictError} naming the first such sequence.
+   */
+  async flush(manager: EntityManager): Promise<void> {
+    // 22 parameters a row: 1,000 rows a statement stays below PostgreSQL's 65,535 parameters.
+    for (let start = 0; start < this.rows.length; start += 1_000) {
+      const chunk = this.rows.slice(start, start + 1_000);
+      const tuples = chunk.map((_, r) => `(${Array.from({ length: 22 }, (_, c) => `$${r * 22 + c + 1}${c === 13 || c === 18 ? '::jsonb' : ''}`).join(', ')})`);
+      const inserted: { sequence: string }[] = await manager.query(
+        `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS}) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING sequence`,
+        chunk.flatMap((row) => row.values),
+      );
+      if (inserted.length !== chunk.length) {
+        const done = new Set(inserted.map((row) => Number(row.sequence)));
+        const refused = chunk.find((row) => !done.has(row.sequence))!;
+        throw new AuditLogConflictError(refused.sequence, refused.eventId, 'the audit row could not be inserted: the audit log already holds its event id or sequence');
+      }
+    }
+    this.rows.length = 0;
+    await insertMerkleNodes(manager, this.nodes);
+    this.nodes.levels.length = 0;
+    this.nodes.indexes.length = 0;
+    this.nodes.hashes.length = 0;
+  }
+
+  /** The row the next row at `sequence` links to (null: the log is empty). */
+  async previous(manager: EntityManager, sequence: number): Promise<AuditChainTip | null> {
+    if (this.tip !== undefined && (this.tip === null || this.tip.sequence < sequence)) return this.tip;
+    const [row]: { sequence: string; hash: string; leaf_index: string }[] = await manager.query(
+      `SELECT sequence, hash, leaf_index FROM audit_log WHERE sequence < $1 ORDER BY sequence DESC LIMIT 1`,
+      [sequence],
+    );
+    // Every later call follows an append (which moves the tip) or a row found already there (which forgets it).
+    this.tip = row ? { sequence: Number(row.sequence), hash: row.hash, leafIndex: Number(row.leaf_index) } : null;
+    return this.tip;
+  }
+
+  /** The tenant's next per-tenant sequence. */
+  async nextTenantSequence(manager: EntityManager, tenant: string): Promise<number> {
+    let last = this.tenants.get(tenant);
+    if (last === undefined) {
+      const [row]: { last: string | null }[] = await manager.query(`SELECT max(tenant_sequence) AS last FROM audit_log WHERE tenant = $1`, [tenant]);
+      last = Number(row?.last ?? 0);
+      this.tenants.set(tenant, last);
+    }
+    return last + 1;
+  }
+
+  /**
+   * Reads in one query the sequences of the genuine rows holding any of `eventIds`, so that
+   * {@link genuineSequences} answers them from memory.
+   */
+  async prefetchEventIds(manager: EntityManager, eventIds: readonly string[]): Promise<void> {
+    const wanted = [...new Set(eventIds)].filter((id) => !this.genuine.has(id));
+    if (wanted.length === 0) return;
+    for (const id of wanted) this.genuine.set(id, []);
+    const rows: { event_id: string; sequence: string }[] = await manager.query(
+      `SELECT event_id, sequence FROM audit_log WHERE event_id = ANY($1::text[]) AND forged IS NULL`,
+      [wanted],
+    );
+    for (const row of rows) this.genuine.get(row.event_id)!.push(Number(row.sequence));
+  }
+
+  /** A genuine row's sequence other than `sequence` holding `eventId` (a replay's original), if any. */
+  async genuineElsewhere(manager: EntityManager, eventId: string, sequence: number): Promise<number | undefined> {
+    const known = this.genuine.get(eventId);
+    if (known) return known.find((s) => s !== sequence);
+    const [row]: { sequence: string }[] = await manager.query(
+      `SELECT sequence FROM audit_log WHERE event_id = $1 AND forged IS NULL AND sequence <> $2 LIMIT 1`,
+      [eventId, sequence],
+    );
+    return row ? Number(row.sequence) : undefined;
+  }
+
+  /** Records a row this transaction inserted. */
+  appended(row: AuditChainTip & { readonly tenant: string; readonly tenantSequence: number; readonly eventId: string; readonly genuine: boolean }): void {
+    this.tip = { sequence: row.sequence, hash: row.hash, leafIndex: row.leafIndex };
+    if (this.tenants.has(row.tenant)) this.tenants.set(row.tenant, row.tenantSequence);
+    if (row.genuine) this.genuine.get(row.eventId)?.push(row.sequence);
+  }
+
+  /** Forgets the tip after a row was found already there (a rebuild): the next row reads it again. */
+  forgetTip(): void {
+    this.tip = undefined;
+  }
+}
+
+/** The audit row's columns in the order of the insert's values. */
+export const AUDIT_INSERT_COLUMNS = `sequence, event_id, spec_version, type, source, subject, event_time, occurred_at,
+  data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash,
+  forged, forged_detail, leaf_index, tenant_sequence, leaf_hash`;
