@@ -31,6 +31,11 @@ export const ACTIONS = [
   'read',
   'read-audit',
   'export-evidence',
+  // Environments (signature mode, gating, approvals, soak, caps) and per-environment plugin configuration.
+  'read-environment',
+  'configure-environment',
+  'read-plugin-config',
+  'configure-plugin',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -18,6 +18,13 @@ import {
 } from './authz.js';
 import { INVOCATION_EVENT_TYPES, InvocationFailedSchema, SandboxViolationSchema } from './invocation.js';
 import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events.js';
+import {
+  ENVIRONMENT_EVENT_TYPES,
+  EnvironmentSettingsChangedSchema,
+  EnvironmentWeakeningConfirmedSchema,
+  EnvironmentWeakeningProposedSchema,
+} from './environment.js';
+import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -41,6 +48,11 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [RUNNER_SIGNATURE_EVENT_TYPES.verified]: SignatureResultSchema,
   [RUNNER_SIGNATURE_EVENT_TYPES.rejected]: SignatureResultSchema,
   [PLATFORM_EVENT_TYPES.natsInsecureStart]: NatsInsecureStartSchema,
+  [ENVIRONMENT_EVENT_TYPES.settingsChanged]: EnvironmentSettingsChangedSchema,
+  [ENVIRONMENT_EVENT_TYPES.weakeningProposed]: EnvironmentWeakeningProposedSchema,
+  [ENVIRONMENT_EVENT_TYPES.weakeningConfirmed]: EnvironmentWeakeningConfirmedSchema,
+  [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
+  [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

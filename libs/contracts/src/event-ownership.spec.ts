@@ -21,7 +21,7 @@ describe('event ownership', () => {
   it('event ownership - the gateway and the audit-projector own nothing', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
     expect(aggregatesOwnedBy('audit-projector')).toEqual([]);
-    expect(aggregatesOwnedBy('registry').sort()).toEqual(['plugin', 'signature']);
+    expect(aggregatesOwnedBy('registry').sort()).toEqual(['environment', 'plugin', 'plugin-config', 'signature']);
     expect(aggregateOwner('platform')).toBe('policy');
     expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);
   });

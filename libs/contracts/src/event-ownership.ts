@@ -12,6 +12,8 @@ import {
   SIGNATURE_EVENT_TYPES,
 } from './signing.js';
 import type { ServiceName } from './subjects.js';
+import { ENVIRONMENT_AGGREGATE, ENVIRONMENT_EVENT_TYPES } from './environment.js';
+import { PLUGIN_CONFIG_AGGREGATE, PLUGIN_CONFIG_EVENT_TYPES } from './plugin-config.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -35,6 +37,9 @@ export const EVENT_OWNERSHIP = {
   [INVOCATION_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(INVOCATION_EVENT_TYPES) },
   [RUNNER_SIGNATURE_AGGREGATE]: { owner: 'sandbox-runner', types: Object.values(RUNNER_SIGNATURE_EVENT_TYPES) },
   [PLATFORM_AGGREGATE]: { owner: 'policy', types: Object.values(PLATFORM_EVENT_TYPES) },
+  // The registry enforces environment settings (signature mode and threshold at install) and holds plugin configuration.
+  [ENVIRONMENT_AGGREGATE]: { owner: 'registry', types: Object.values(ENVIRONMENT_EVENT_TYPES) },
+  [PLUGIN_CONFIG_AGGREGATE]: { owner: 'registry', types: Object.values(PLUGIN_CONFIG_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

@@ -20,3 +20,5 @@ export * from './storage-quota.js';
 export * from './egress.js';
 export * from './json-depth.js';
 export * from './platform.events.js';
+export * from './environment.js';
+export * from './plugin-config.js';
