@@ -25,3 +25,4 @@ export { signatureResultAggregate, signatureResultEvent, signatureError, type Si
 export { loadTrustStore, keyAggregateId, type AggregateEventReader } from './load-trust-store.js';
 export { InMemorySigningKeyProvider, signingKeyProviderFromEnv, type SigningKeyProvider } from './signing-key.provider.js';
 export { verifyPluginOffline, type VerifyPluginOfflineInput } from './verify-plugin-offline.js';
+export * from './config-secrets.js';
