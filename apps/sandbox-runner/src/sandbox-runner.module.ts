@@ -11,6 +11,8 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
 import { PluginHostHooks } from './plugin-host.hooks.js';
+import { environmentSettingsOf, PluginConfigSource } from './plugin-config.source.js';
+import { ConfigSecretBox } from '@forgeone/signing';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
 import { PluginInstallations } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
@@ -30,6 +32,7 @@ export class SandboxRunner implements OnModuleDestroy {
   readonly installations: PluginInstallations;
   readonly invoker: PluginInvoker;
   readonly verifier: ModuleSignatureVerifier;
+  readonly config: PluginConfigSource;
   private kv?: Promise<KV>;
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
@@ -45,8 +48,10 @@ export class SandboxRunner implements OnModuleDestroy {
     });
     this.hooks = new PluginHostHooks(authz, this.storage, options.storageQuota);
     this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
+    this.config = new PluginConfigSource({ events, secrets: ConfigSecretBox.from(options.configSecretKey), logger });
+    this.config.listen(connection, names);
     this.verifier = new ModuleSignatureVerifier({
-      policy: options.signaturePolicy,
+      settings: (tenant, environment) => environmentSettingsOf(events, options.signaturePolicy, tenant, environment),
       artifact: (digest) => artifacts.get(digest),
       keyEvents: events,
       // Results are a log, not a decision: appended per plugin on the runner's own aggregate, with no concurrency check.
@@ -73,6 +78,7 @@ export class SandboxRunner implements OnModuleDestroy {
       host: this.host,
       installations: this.installations,
       hooks: this.hooks,
+      config: this.config,
       authz,
       events: new SequencedLogWriter(events, INVOCATION_AGGREGATE),
       latestPluginSequence: (tenant, name) => events.lastSequence(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name)),
@@ -81,6 +87,7 @@ export class SandboxRunner implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.config.close();
     await this.installations.close();
   }
 }
