@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { busInboxPrefix, SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
+import { prepareConfigSecretKey } from './config-secret-key.store.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
 import { natsCredentialOptions } from './nats-url.js';
@@ -113,7 +114,13 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     });
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
-    const secrets: PlatformSecrets = { serviceKey, natsCredentials: nats.serviceCredentials, ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}) };
+    const configSecretKey = await prepareConfigSecretKey(config.dataDir, env);
+    const secrets: PlatformSecrets = {
+      serviceKey,
+      natsCredentials: nats.serviceCredentials,
+      configSecretKey,
+      ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}),
+    };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({
         name,
@@ -167,7 +174,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_EVENT_SIGNING_KEY)$/;
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {
@@ -177,6 +184,8 @@ export interface PlatformSecrets {
   readonly natsCredentials?: Partial<Record<ServiceName, string>>;
   /** The platform administrator's token; only the policy service receives it. */
   readonly bootstrapToken?: string;
+  /** The key plugin configuration secrets are sealed with; only the registry (seals) and the sandbox-runner (opens) receive it. */
+  readonly configSecretKey?: string;
 }
 
 /** The environment every service gets, without any secret; OTEL_SERVICE_NAME and the service's own secrets are added per service. */
@@ -213,6 +222,7 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
   } else {
     own.FORGEONE_SERVICE_CREDENTIAL = `fos_${name}_${createHmac('sha256', secrets.serviceKey).update(name, 'utf8').digest('base64url')}`;
   }
+  if (secrets.configSecretKey && (name === 'registry' || name === 'sandbox-runner')) own.FORGEONE_CONFIG_SECRET_KEY = secrets.configSecretKey;
   if (name === 'signer') {
     for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_SIGNER_KEY') && value !== undefined) own[key] = value;
   }
