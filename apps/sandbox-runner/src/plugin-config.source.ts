@@ -31,6 +31,7 @@ export class PluginConfigSource {
   // Bumped by every configuration event: a load that began before it is not kept.
   private generation = 0;
   private subscription?: Subscription;
+  private statusWatch?: AsyncIterable<unknown> & { stop?: () => void };
 
   constructor(
     private readonly deps: {
@@ -44,15 +45,29 @@ export class PluginConfigSource {
   listen(connection: NatsConnection, names: Names): void {
     // One token per aggregate id: the subject the runner's NATS permissions name (`forgeone.evt.plugin-config.*`).
     this.subscription = connection.subscribe(names.aggregateEvents(PLUGIN_CONFIG_AGGREGATE).replace(/>$/, '*'), {
-      callback: () => {
-        this.generation++;
-        this.cache.clear();
-      },
+      callback: () => this.forget(),
     });
+    // Events published while disconnected never reach a core subscription: forget everything instead.
+    this.statusWatch = connection.status() as AsyncIterable<unknown> & { stop?: () => void };
+    void this.watchReconnects(this.statusWatch);
   }
 
   close(): void {
     this.subscription?.unsubscribe();
+    this.statusWatch?.stop?.();
+  }
+
+  private forget(): void {
+    this.generation++;
+    this.cache.clear();
+  }
+
+  private async watchReconnects(statuses: AsyncIterable<unknown>): Promise<void> {
+    try {
+      for await (const status of statuses) if ((status as { type?: string }).type === 'reconnect') this.forget();
+    } catch {
+      // The connection closed; there is nothing left to watch.
+    }
   }
 
   /** The configuration of plugin `name` of `tenant` in `environment`, secrets opened. */
