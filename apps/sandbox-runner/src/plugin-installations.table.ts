@@ -35,6 +35,8 @@ export interface PluginInstallationsDeps {
   /** The version_published data of a version the table has not seen (events trimmed from the stream). */
   readonly published: (tenant: string, name: string, version: string) => Promise<PublishedVersion | undefined>;
   readonly logger: Logger;
+  /** The limits a version runs with in its environment (the manifest's, held to the environment's caps); the manifest's when absent. */
+  readonly limits?: (installed: InstalledVersion) => Promise<PluginManifest['limits']>;
 }
 
 class Slot {
@@ -238,6 +240,7 @@ export class PluginInstallations {
       const { installed } = slot;
       slot.loading = (async () => {
         const wasm = await this.deps.wasm(installed);
+        const limits = this.deps.limits ? await this.deps.limits(installed) : installed.manifest.limits;
         await this.deps.host.load({
           key: installed.key,
           wasm,
@@ -245,7 +248,7 @@ export class PluginInstallations {
           handlers: installed.manifest.handlers,
           abi: installed.manifest.abi,
           capabilities: installed.manifest.capabilities,
-          limits: installed.manifest.limits,
+          limits,
           ...(warmWorkers !== undefined ? { warmWorkers } : {}),
         });
       })();

@@ -1,6 +1,6 @@
 import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
-import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, tenantAggregateId, type Names } from '@forgeone/contracts';
+import { capLimits, INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, tenantAggregateId, type Names } from '@forgeone/contracts';
 import { SequencedLogWriter } from '@forgeone/event-sourcing';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { PluginStorage } from '@forgeone/plugin-storage';
@@ -63,6 +63,8 @@ export class SandboxRunner implements OnModuleDestroy {
     this.installations = new PluginInstallations({
       host: this.host,
       wasm: (installed) => this.verifier.load(installed),
+      // The environment's caps as they stand when the version loads; a later change applies from its next load.
+      limits: async (installed) => capLimits(installed.manifest.limits, (await environmentSettingsOf(events, options.signaturePolicy, installed.tenant, installed.environment)).limitCaps),
       published: async (tenant, name, version) => {
         const stored = await events.read(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name));
         for (const { event } of stored) {

@@ -21,11 +21,21 @@ export const ENVIRONMENT_EVENT_TYPES = {
 export const EnvironmentLimitCapsSchema = z
   .object({
     memoryMiB: z.number().int().min(1).max(4096).optional(),
-    fuel: z.number().int().min(1).optional(),
+    fuel: z.number().int().min(1000).max(1e12).optional(),
     timeoutMs: z.number().int().min(1).max(600_000).optional(),
   })
   .strict();
 export type EnvironmentLimitCaps = z.infer<typeof EnvironmentLimitCapsSchema>;
+
+/** A manifest's limits held to an environment's caps: each capped limit is the lower of the two. */
+export function capLimits<L extends { readonly memoryMiB: number; readonly fuel: number; readonly timeoutMs: number }>(limits: L, caps: EnvironmentLimitCaps): L {
+  return {
+    ...limits,
+    memoryMiB: Math.min(limits.memoryMiB, caps.memoryMiB ?? Infinity),
+    fuel: Math.min(limits.fuel, caps.fuel ?? Infinity),
+    timeoutMs: Math.min(limits.timeoutMs, caps.timeoutMs ?? Infinity),
+  };
+}
 
 /** Soak times are whole seconds, at most a year. */
 export const SoakSecondsSchema = z.number().int().min(0, 'must be 0 or more seconds').max(366 * 86_400, 'must be at most a year');
