@@ -26,6 +26,8 @@ key="$(secret)"
   echo "FORGEONE_DB_PASSWORD=$(secret)"
   echo "FORGEONE_BOOTSTRAP_TOKEN=$(secret)"
   echo "FORGEONE_SERVICE_KEY=$key"
+  # Plugin configuration secrets are sealed with this key (32 bytes, base64); keep it: without it they cannot be opened.
+  echo "FORGEONE_CONFIG_SECRET_KEY=$(openssl rand -base64 32)"
   for service in registry signer sandbox-runner audit-projector gateway; do
     echo "FORGEONE_SERVICE_CREDENTIAL_$(echo "$service" | tr 'a-z-' 'A-Z_')=$(credential "$service" "$key")"
   done

@@ -80,6 +80,7 @@ describe('example plugins - build', () => {
     expect(examples.map((e) => `${e.name}:${e.kind}`)).toEqual([
       'counter:assemblyscript',
       'fetcher:assemblyscript',
+      'greeter-config:assemblyscript',
       'hello:wat',
       'hello-1.1.0:wat',
       'pii-redactor:assemblyscript',
@@ -127,6 +128,7 @@ describe('example plugins - build', () => {
     expect(imported('pii-redactor')).toEqual(['error', 'log', 'metric']);
     expect(imported('counter')).toEqual(['error', 'kv_get', 'kv_set']);
     expect(imported('fetcher')).toEqual(['error', 'http_request']);
+    expect(imported('greeter-config')).toEqual(['config_get', 'error']);
     expect(imported('pii-redactor-rs')).toEqual(['error', 'log', 'metric']);
     expect(imported('webhook-relay-rs')).toEqual(['config_get', 'error', 'http_request', 'kv_get', 'kv_set', 'log', 'metric', 'now_ms']);
   });
@@ -207,6 +209,16 @@ describe('example plugins - in the sandbox', () => {
   it.each(['pii-redactor', 'pii-redactor-rs'])('%s: multi-byte text survives the UTF-8 round trip', async (name) => {
     const key = await load(name);
     expect(output(await host.call(key, 'redact', utf8('Grüße an zoë@example.de — 日本, Karte 4111 1111 1111 1111')))).toBe('Grüße an *** — 日本, Karte **** **** **** 1111');
+  });
+
+  it('greeter-config: greets with the configured greeting and compares the secret without echoing it', async () => {
+    const key = await load('greeter-config');
+    const config = { greeting: 'Bonjour', api_token: 's3cr3t' };
+    expect(output(await host.call(key, 'greet', utf8('ada'), { config }))).toBe('Bonjour, ada');
+    expect(output(await host.call(key, 'token_matches', utf8('s3cr3t'), { config }))).toBe('match');
+    expect(output(await host.call(key, 'token_matches', utf8('guess'), { config }))).toBe('no match');
+    expect(output(await host.call(key, 'token_matches', utf8('s3cr3t'), { config: {} }))).toBe('unset');
+    expect(await host.call(key, 'greet', utf8('ada'), { config: {} })).toMatchObject({ ok: false, error: { code: 'SANDBOX.GUEST_ERROR', message: expect.stringContaining('greeting is not configured') } });
   });
 
   it('counter: counts 1, 2, 3 per name in storage across fresh instances', async () => {

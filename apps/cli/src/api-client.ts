@@ -48,6 +48,12 @@ export type KeyListReply = RouteReply<typeof API.listKeys>;
 /** A key of the tenant's trust store. */
 export type KeyInfo = KeyListReply['keys'][number];
 export type KeyReceipt = RouteReply<typeof API.trustKey>;
+export type EnvironmentListReply = RouteReply<typeof API.listEnvironments>;
+export type EnvironmentInfo = RouteReply<typeof API.showEnvironment>;
+export type EnvironmentChange = RouteBody<typeof API.setEnvironment>;
+export type EnvironmentChangeReply = RouteReply<typeof API.setEnvironment>;
+export type PluginConfigList = RouteReply<typeof API.listPluginConfig>;
+export type PluginConfigReceipt = RouteReply<typeof API.setPluginConfig>;
 /** The input of a plugin call: UTF-8 text, or bytes as base64. */
 export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
@@ -86,6 +92,13 @@ export interface ApiClient {
   trustKey(request: TrustKeyRequest): Promise<KeyReceipt>;
   listKeys(): Promise<KeyListReply>;
   revokeKey(keyId: string, reason: string, revokedAt?: string): Promise<KeyReceipt>;
+  listEnvironments(): Promise<EnvironmentListReply>;
+  showEnvironment(environment: string): Promise<EnvironmentInfo>;
+  setEnvironment(environment: string, change: EnvironmentChange): Promise<EnvironmentChangeReply>;
+  confirmEnvironment(environment: string): Promise<EnvironmentChangeReply>;
+  listPluginConfig(environment: string, name: string): Promise<PluginConfigList>;
+  setPluginConfig(environment: string, name: string, key: string, value: string, secret: boolean): Promise<PluginConfigReceipt>;
+  unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
 }
 
 export interface ApiClientOptions {
@@ -213,6 +226,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     trustKey: (key) => call(API.trustKey, { body: key }),
     listKeys: () => call(API.listKeys),
     revokeKey: (keyId, reason, revokedAt) => call(API.revokeKey, { params: { keyId }, body: { reason, ...(revokedAt ? { revokedAt } : {}) } }),
+    listEnvironments: () => call(API.listEnvironments),
+    showEnvironment: (environment) => call(API.showEnvironment, { params: { environment } }),
+    setEnvironment: (environment, change) => call(API.setEnvironment, { params: { environment }, body: change }),
+    confirmEnvironment: (environment) => call(API.confirmEnvironment, { params: { environment } }),
+    listPluginConfig: (environment, name) => call(API.listPluginConfig, { params: { environment, ...nameParams(name) } }),
+    setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
+    unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
   };
 }
 

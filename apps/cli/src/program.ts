@@ -8,6 +8,7 @@ import { registerReportCommand } from './commands/report.command.js';
 import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
 import { registerKeysCommands } from './commands/keys.command.js';
+import { registerEnvCommands } from './commands/env.command.js';
 import { registerPolicyCommands } from './commands/policy.command.js';
 import { registerSignCommand } from './commands/sign.command.js';
 import { registerTokenCommands } from './commands/token.command.js';
@@ -68,6 +69,7 @@ export function buildProgram(context: CommandContext): Command {
   registerTokenCommands(program, context);
   registerPolicyCommands(program, context);
   registerKeysCommands(program, context);
+  registerEnvCommands(program, context);
   registerUpCommand(program, context);
   registerAdminCommands(program, context);
   registerProfileCommands(program, context);

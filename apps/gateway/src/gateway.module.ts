@@ -13,6 +13,7 @@ import { ClientSourceInterceptor } from './http/client-source.js';
 import { RouteContractInterceptor } from './http/contract-route.js';
 import { AuditLogController } from './http/audit-log.controller.js';
 import { DocsController } from './http/docs.controller.js';
+import { EnvironmentsController } from './http/environments.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
 import { HealthController } from './http/health.controller.js';
 import { InstallationsController } from './http/installations.controller.js';
@@ -51,7 +52,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController],
+      controllers: [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },

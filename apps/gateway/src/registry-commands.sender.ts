@@ -1,5 +1,5 @@
 import { BUS_CONNECTION, BusClient } from '@forgeone/bus';
-import { ForgeOneError, REGISTRY_VERBS } from '@forgeone/contracts';
+import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS } from '@forgeone/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -38,6 +38,14 @@ export class RegistryCommandSender {
   async dryRun<T>(verb: RegistryVerb, command: object, credential: string | undefined): Promise<T> {
     this.assertFitsOneMessage(verb, command);
     return this.bus.request<T>('registry', REGISTRY_VERBS[verb], command, { ...(credential ? { credential } : {}), timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
+  }
+
+  /**
+   * Environments and plugin configuration: read and decided by the registry from the event stream
+   * (no projection holds them), so the answer is the registry's own and there is nothing to wait for.
+   */
+  ask<T>(verb: (typeof ENVIRONMENT_VERBS)[keyof typeof ENVIRONMENT_VERBS], command: object, credential: string | undefined): Promise<T> {
+    return this.bus.request<T>('registry', verb, command, { ...(credential ? { credential } : {}), timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
   }
 
   // NATS refuses a message above the server's max_payload; say so instead of failing with a transport error.

@@ -1,5 +1,6 @@
 import type { AuthzClient } from '@forgeone/authz-client';
-import type { AuthorizationRequest, Authorizer, Principal } from '@forgeone/registry-domain';
+import { OWN_TENANT } from '@forgeone/contracts';
+import type { AuthorizationRequest, Authorizer, EnvironmentAuthorizationRequest, Principal } from '@forgeone/registry-domain';
 
 /**
  * The registry's Authorizer port over the policy service: a command on a plugin is the action of
@@ -16,6 +17,14 @@ export class PolicyAuthorizer implements Authorizer {
       { type: 'Plugin', id: request.plugin, ...(environment ? { attributes: { environment } } : {}) },
       { ...(environment ? { environment } : {}), ...(source ? { source } : {}) },
     );
+    return { id: decision.principal.id, tenant: decision.principal.tenant };
+  }
+
+  // An environment action is asked on that Environment of the caller's tenant; listing them on the Tenant itself.
+  async authorizeEnvironment(request: EnvironmentAuthorizationRequest): Promise<Principal> {
+    const { environment, source } = request;
+    const resource = environment ? { type: 'Environment' as const, id: environment, attributes: { environment } } : { type: 'Tenant' as const, id: OWN_TENANT };
+    const decision = await this.authz.authorize(request.credential, request.action, resource, { ...(environment ? { environment } : {}), ...(source ? { source } : {}) });
     return { id: decision.principal.id, tenant: decision.principal.tenant };
   }
 }

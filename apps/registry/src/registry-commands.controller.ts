@@ -1,7 +1,14 @@
 import { AuthzClient } from '@forgeone/authz-client';
 import { BusContext } from '@forgeone/bus';
 import {
+  ENVIRONMENT_VERBS,
+  EnvironmentNameRequestSchema,
   InstallPluginRequestSchema,
+  ListEnvironmentsRequestSchema,
+  ListPluginConfigRequestSchema,
+  SetEnvironmentRequestSchema,
+  SetPluginConfigRequestSchema,
+  UnsetPluginConfigRequestSchema,
   parseOrThrow,
   PublishPluginVersionRequestSchema,
   RemovePluginRequestSchema,
@@ -12,7 +19,14 @@ import {
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
 import {
+  confirmEnvironment,
   installPlugin,
+  listEnvironments,
+  listPluginConfig,
+  setEnvironment,
+  setPluginConfig,
+  showEnvironment,
+  unsetPluginConfig,
   publishPluginVersion,
   removePlugin,
   rollbackPlugin,
@@ -25,11 +39,14 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { PolicyAuthorizer } from './policy.authorizer.js';
 import { SignatureVerifierAdapter } from './signature-verifier.adapter.js';
+import type { ConfigSecretBox } from '@forgeone/signing';
 
 /** Nest token of the registry's signature policy (FORGEONE_SIGNATURE_POLICY). */
 export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
 /** Nest token of the registry's storage quota settings (FORGEONE_STORAGE_*). */
 export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
+/** Nest token of the box configuration secrets are sealed with (null: no FORGEONE_CONFIG_SECRET_KEY). */
+export const CONFIG_SECRETS = Symbol('CONFIG_SECRETS');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
@@ -42,6 +59,7 @@ export class RegistryCommandsController {
     authz: AuthzClient,
     @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy,
     @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
+    @Inject(CONFIG_SECRETS) configSecrets: ConfigSecretBox | null,
   ) {
     this.ports = {
       events,
@@ -51,7 +69,44 @@ export class RegistryCommandsController {
       signatures: new SignatureVerifierAdapter(events, artifacts),
       signaturePolicy,
       storageQuota,
+      ...(configSecrets ? { configSecrets } : {}),
     };
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.listEnvironments}`)
+  listEnvironments(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    parseOrThrow(ListEnvironmentsRequestSchema, body ?? {}, 'COMMAND.INVALID', 'the environment list request');
+    return listEnvironments(this.ports, contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.showEnvironment}`)
+  showEnvironment(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return showEnvironment(this.ports, parseOrThrow(EnvironmentNameRequestSchema, body, 'COMMAND.INVALID', 'the environment show request'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.setEnvironment}`)
+  setEnvironment(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return setEnvironment(this.ports, parseOrThrow(SetEnvironmentRequestSchema, body, 'COMMAND.INVALID', 'the environment change'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.confirmEnvironment}`)
+  confirmEnvironment(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return confirmEnvironment(this.ports, parseOrThrow(EnvironmentNameRequestSchema, body, 'COMMAND.INVALID', 'the environment confirmation'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.setPluginConfig}`)
+  setPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return setPluginConfig(this.ports, parseOrThrow(SetPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the plugin configuration change'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.unsetPluginConfig}`)
+  unsetPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return unsetPluginConfig(this.ports, parseOrThrow(UnsetPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the plugin configuration removal'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.listPluginConfig}`)
+  listPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return listPluginConfig(this.ports, parseOrThrow(ListPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the plugin configuration list request'), contextOf(ctx));
   }
 
   @MessagePattern('registry.publish')

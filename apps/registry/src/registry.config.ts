@@ -1,5 +1,6 @@
 import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
+import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
 import { parseSignaturePolicy, parseStorageQuotaSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
@@ -11,16 +12,24 @@ export interface RegistryOptions {
   readonly signaturePolicy: SignaturePolicy;
   /** Plugin storage quota settings (FORGEONE_STORAGE_*); publish refuses a manifest asking above the cap. */
   readonly storageQuota: StorageQuotaSettings;
+  /** The configuration key (FORGEONE_CONFIG_SECRET_KEY) secrets are sealed with; without it secrets are refused. */
+  readonly configSecretKey: ConfigSecretKeyProvider;
 }
 
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required: without it policy cannot tell the registry from any other
  * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
- * FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_*. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_* and FORGEONE_CONFIG_SECRET_KEY. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
   const credential = readOwnServiceCredential('registry', env);
   // A policy that does not parse stops the registry: guessing a mode could let unsigned code through.
   const signaturePolicy = parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY);
-  return { serviceCredential: () => credential, authz: authzClientSettingsFromEnv(env), signaturePolicy, storageQuota: parseStorageQuotaSettings(env) };
+  return {
+    serviceCredential: () => credential,
+    authz: authzClientSettingsFromEnv(env),
+    signaturePolicy,
+    storageQuota: parseStorageQuotaSettings(env),
+    configSecretKey: configSecretKeyFromEnv(env),
+  };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ForgeOneError, signaturePolicyFor, type SignaturePolicy, type StoredSignature } from '@forgeone/contracts';
+import { ForgeOneError, type SignatureMode, type StoredSignature } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-sourcing';
 import { loadTrustStore, signatureError, signatureResultEvent, verifyPluginEnvelope, type AggregateEventReader, type VerificationRefused, type VerificationResult } from '@forgeone/signing';
 import type { Logger } from '@forgeone/telemetry';
@@ -17,7 +17,8 @@ export interface ModuleToVerify {
 }
 
 export interface ModuleSignatureVerifierDeps {
-  readonly policy: SignaturePolicy;
+  /** The environment's signature mode and threshold as its settings stand now (the `environment` aggregate, or its defaults). */
+  readonly settings: (tenant: string, environment: string) => Promise<{ readonly mode: SignatureMode; readonly threshold: number }>;
   /** Artifact bytes by digest, checked against it (ArtifactStore.get: REGISTRY.ARTIFACT_CORRUPT when they differ). */
   readonly artifact: (digest: string) => Promise<Uint8Array>;
   readonly keyEvents: AggregateEventReader;
@@ -41,7 +42,7 @@ export class ModuleSignatureVerifier {
 
   /** The module's bytes, once they and its signature passed; throws the refusal otherwise. */
   async load(module: ModuleToVerify): Promise<Uint8Array> {
-    const { mode, threshold } = signaturePolicyFor(this.deps.policy, module.environment);
+    const { mode, threshold } = await this.deps.settings(module.tenant, module.environment);
     const context = { name: module.name, version: module.version, environment: module.environment, stage: 'runner' as const, pluginDigest: module.digest, manifestDigest: module.manifestDigest };
     const refused = (reason: 'SIGNATURE.WASM_DIGEST_MISMATCH' | 'SIGNATURE.MALFORMED', message: string): VerificationRefused => ({
       ok: false,

@@ -37,6 +37,8 @@ export interface PluginInstallationsDeps {
   /** Runs before a version is unloaded (its calls' records written first). */
   readonly beforeUnload?: (installed: InstalledVersion) => Promise<void>;
   readonly logger: Logger;
+  /** The limits a version runs with in its environment (the manifest's, held to the environment's caps); the manifest's when absent. */
+  readonly limits?: (installed: InstalledVersion) => Promise<PluginManifest['limits']>;
 }
 
 class Slot {
@@ -240,6 +242,7 @@ export class PluginInstallations {
       const { installed } = slot;
       slot.loading = (async () => {
         const wasm = await this.deps.wasm(installed);
+        const limits = this.deps.limits ? await this.deps.limits(installed) : installed.manifest.limits;
         await this.deps.host.load({
           key: installed.key,
           wasm,
@@ -247,7 +250,7 @@ export class PluginInstallations {
           handlers: installed.manifest.handlers,
           abi: installed.manifest.abi,
           capabilities: installed.manifest.capabilities,
-          limits: installed.manifest.limits,
+          limits,
           ...(warmWorkers !== undefined ? { warmWorkers } : {}),
         });
       })();

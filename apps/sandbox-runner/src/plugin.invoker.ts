@@ -17,11 +17,14 @@ import type { CallSample, SandboxCallResult, SandboxHost } from '@forgeone/sandb
 import type { Logger } from '@forgeone/telemetry';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
+import type { PluginConfigSource } from './plugin-config.source.js';
 
 export interface PluginInvokerDeps {
   readonly host: SandboxHost;
   readonly installations: PluginInstallations;
   readonly hooks: PluginHostHooks;
+  /** What `config_get` answers per plugin and environment. */
+  readonly config: Pick<PluginConfigSource, 'valuesFor'>;
   readonly authz: AuthzClient;
   /** Invocation records, one log per tenant (`forgeone.evt.invocation.<tenant>`). */
   readonly events: SequencedLogWriter;
@@ -133,9 +136,12 @@ export class PluginInvoker {
     try {
       const checking = this.workerCapabilities(installed, chain);
       const capabilities = checking === undefined ? undefined : await checking;
+      // Only a plugin granted `config` reads configuration, so no other pays for loading it.
+      const config = installed.manifest.capabilities.config === true ? await this.deps.config.valuesFor(tenant, environment, name) : undefined;
       result = await this.deps.host.call(installed.key, handler, input, {
         metadata: { invocation: id, tenant, environment, principal },
         ...(capabilities !== undefined ? { capabilities } : {}),
+        ...(config !== undefined ? { config } : {}),
       });
     } finally {
       this.deps.hooks.calls.delete(id);

@@ -3,6 +3,7 @@ import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import { parseSignaturePolicy, parseStorageQuotaSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
 import type { SandboxCaps } from '@forgeone/sandbox';
+import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
 
 /** What the sandbox-runner needs besides the platform configuration. */
 export interface SandboxRunnerOptions {
@@ -22,8 +23,10 @@ export interface SandboxRunnerOptions {
   readonly callRecordingRefreshMs: number;
   /** Environment caps on every manifest limit. */
   readonly caps?: Partial<SandboxCaps>;
-  /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), checked again before a module runs. */
+  /** First-start signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY), for environments never set through the platform. */
   readonly signaturePolicy: SignaturePolicy;
+  /** The key configuration secrets are opened with (FORGEONE_CONFIG_SECRET_KEY); without it a plugin reads secrets as unset. */
+  readonly configSecretKey: ConfigSecretKeyProvider;
   /** Plugin storage quotas: the default and cap per plugin and environment, and each tenant's total (FORGEONE_STORAGE_*). */
   readonly storageQuota: StorageQuotaSettings;
 }
@@ -67,6 +70,7 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     caps,
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
     storageQuota: parseStorageQuotaSettings(env),
+    configSecretKey: configSecretKeyFromEnv(env),
   };
 }
 

@@ -1,6 +1,6 @@
 import { AuthzClient, authzClientProvider } from '@forgeone/authz-client';
 import { BUS_CONNECTION, BUS_NAMES } from '@forgeone/bus';
-import { INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, tenantAggregateId, type Names } from '@forgeone/contracts';
+import { capLimits, INVOCATION_AGGREGATE, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, RUNNER_SIGNATURE_AGGREGATE, tenantAggregateId, type Names } from '@forgeone/contracts';
 import { SequencedLogWriter } from '@forgeone/event-sourcing';
 import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { PluginStorage } from '@forgeone/plugin-storage';
@@ -13,6 +13,8 @@ import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common
 import { CallRecordingSettingsCache } from './call-recording.settings.js';
 import { CallWindowsRecorder, nextWindowSequence } from './call-windows.recorder.js';
 import { PluginHostHooks } from './plugin-host.hooks.js';
+import { environmentSettingsOf, PluginConfigSource } from './plugin-config.source.js';
+import { ConfigSecretBox } from '@forgeone/signing';
 import { ModuleSignatureVerifier } from './module-signature.verifier.js';
 import { PluginInstallations } from './plugin-installations.table.js';
 import { PluginInvoker } from './plugin.invoker.js';
@@ -33,6 +35,7 @@ export class SandboxRunner implements OnModuleDestroy {
   readonly invoker: PluginInvoker;
   readonly verifier: ModuleSignatureVerifier;
   readonly calls: CallWindowsRecorder;
+  readonly config: PluginConfigSource;
   private kv?: Promise<KV>;
 
   constructor(connection: NatsConnection, names: Names, events: JetStreamEventStore, artifacts: ArtifactStore, authz: AuthzClient, options: SandboxRunnerOptions, logger: Logger) {
@@ -57,8 +60,10 @@ export class SandboxRunner implements OnModuleDestroy {
     });
     this.hooks = new PluginHostHooks(authz, this.storage, options.storageQuota);
     this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
+    this.config = new PluginConfigSource({ events, secrets: ConfigSecretBox.from(options.configSecretKey), logger });
+    this.config.listen(connection, names);
     this.verifier = new ModuleSignatureVerifier({
-      policy: options.signaturePolicy,
+      settings: (tenant, environment) => environmentSettingsOf(events, options.signaturePolicy, tenant, environment),
       artifact: (digest) => artifacts.get(digest),
       keyEvents: events,
       // Results are a log, not a decision: appended per plugin on the runner's own aggregate, with no concurrency check.
@@ -70,6 +75,8 @@ export class SandboxRunner implements OnModuleDestroy {
     this.installations = new PluginInstallations({
       host: this.host,
       wasm: (installed) => this.verifier.load(installed),
+      // The environment's caps as they stand when the version loads; a later change applies from its next load.
+      limits: async (installed) => capLimits(installed.manifest.limits, (await environmentSettingsOf(events, options.signaturePolicy, installed.tenant, installed.environment)).limitCaps),
       published: async (tenant, name, version) => {
         const stored = await events.read(PLUGIN_AGGREGATE, tenantAggregateId(tenant, name));
         for (const { event } of stored) {
@@ -87,6 +94,7 @@ export class SandboxRunner implements OnModuleDestroy {
       host: this.host,
       installations: this.installations,
       hooks: this.hooks,
+      config: this.config,
       authz,
       events: invocationLog,
       calls: this.calls,
@@ -100,6 +108,7 @@ export class SandboxRunner implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     // Usually written already (the bus server's beforeDisconnect); a no-op then.
     await this.calls.flush();
+    this.config.close();
     await this.installations.close();
   }
 }

@@ -34,6 +34,11 @@ export const ACTIONS = [
   'export-evidence',
   // Rebuilding every projection from the stream and swapping it in: the platform administrator's alone.
   'rebuild-projections',
+  // Environments (signature mode, gating, approvals, soak, caps) and per-environment plugin configuration.
+  'read-environment',
+  'configure-environment',
+  'read-plugin-config',
+  'configure-plugin',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

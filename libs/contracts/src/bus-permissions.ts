@@ -152,6 +152,8 @@ function servicePermissions(names: Names, service: ServiceName): BusPermissions 
   const publish = [...owned, ...sentRequests(names, service), '$JS.API.INFO', ...readStream(names.stream), ...storageInfo];
   const subscribe = [`${busInboxPrefix(names, { kind: 'service', service })}.>`, ...servedSubjects(names, service), names.health(service)];
   if (AUTHZ_CLIENTS.includes(service)) subscribe.push(`${prefix}forgeone.evt.policy.*`, `${prefix}forgeone.evt.token.*`);
+  // The runner drops the plugin configuration it holds whenever a configuration event is published (it reads nothing from them).
+  if (service === 'sandbox-runner') subscribe.push(`${prefix}forgeone.evt.plugin-config.*`);
   // The registry removes the artifact of a publish that was refused after it was stored (a filtered purge of that object).
   if (service === 'registry') publish.push(`$O.${names.artifactBucket}.>`, ...readStream(artifacts), `$JS.API.STREAM.PURGE.${artifacts}`);
   if (service === 'sandbox-runner') publish.push(...readStream(artifacts), `$KV.${names.pluginKvBucket}.>`, ...readStream(pluginKv));

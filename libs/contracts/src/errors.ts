@@ -51,6 +51,16 @@ export const ERROR_CODES = {
   'REGISTRY.PRIVATE_EGRESS_REFUSED': 403,
   'REGISTRY.ARTIFACT_CORRUPT': 500,
   'REGISTRY.ARTIFACT_MISSING': 500,
+  // Environment settings: a contradictory change (gated from itself, gated with no source environment).
+  'ENVIRONMENT.INVALID': 400,
+  // Confirming when no weakening waits, or one proposed against settings that have changed since.
+  'ENVIRONMENT.NO_PROPOSAL': 409,
+  'ENVIRONMENT.PROPOSAL_STALE': 409,
+  // A weakening of a gated environment needs a second, different administrator.
+  'ENVIRONMENT.SAME_ADMIN': 403,
+  'PLUGIN_CONFIG.KEY_NOT_FOUND': 404,
+  // A secret was to be sealed or opened by a service that was not given the configuration key.
+  'PLUGIN_CONFIG.SECRETS_UNAVAILABLE': 503,
   'EVENTSTORE.CONFLICT': 409,
   'EVENTSTORE.UNAVAILABLE': 503,
   'EVENTSTORE.EVENT_INVALID': 500,

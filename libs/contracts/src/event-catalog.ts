@@ -21,6 +21,13 @@ import { NatsInsecureStartSchema, PLATFORM_EVENT_TYPES } from './platform.events
 import { AUDIT_CHECKPOINT_EVENT_TYPES, AuditCheckpointSignedSchema } from './audit-checkpoint.events.js';
 import { PROJECTION_EVENT_TYPES, RebuildCompletedSchema, RebuildStartedSchema } from './projection-rebuild.js';
 import { CALL_RECORDING_EVENT_TYPES, CallRecordingSetSchema } from './call-recording.js';
+import {
+  ENVIRONMENT_EVENT_TYPES,
+  EnvironmentSettingsChangedSchema,
+  EnvironmentWeakeningConfirmedSchema,
+  EnvironmentWeakeningProposedSchema,
+} from './environment.js';
+import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -50,6 +57,11 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [PROJECTION_EVENT_TYPES.rebuildStarted]: RebuildStartedSchema,
   [PROJECTION_EVENT_TYPES.rebuildCompleted]: RebuildCompletedSchema,
   [CALL_RECORDING_EVENT_TYPES.set]: CallRecordingSetSchema,
+  [ENVIRONMENT_EVENT_TYPES.settingsChanged]: EnvironmentSettingsChangedSchema,
+  [ENVIRONMENT_EVENT_TYPES.weakeningProposed]: EnvironmentWeakeningProposedSchema,
+  [ENVIRONMENT_EVENT_TYPES.weakeningConfirmed]: EnvironmentWeakeningConfirmedSchema,
+  [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
+  [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -15,6 +15,8 @@ import {
   SIGNATURE_EVENT_TYPES,
 } from './signing.js';
 import type { ServiceName } from './subjects.js';
+import { ENVIRONMENT_AGGREGATE, ENVIRONMENT_EVENT_TYPES } from './environment.js';
+import { PLUGIN_CONFIG_AGGREGATE, PLUGIN_CONFIG_EVENT_TYPES } from './plugin-config.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -41,6 +43,9 @@ export const EVENT_OWNERSHIP = {
   [AUDIT_CHECKPOINT_AGGREGATE]: { owner: 'audit-projector', types: Object.values(AUDIT_CHECKPOINT_EVENT_TYPES) },
   [PROJECTION_AGGREGATE]: { owner: 'audit-projector', types: Object.values(PROJECTION_EVENT_TYPES) },
   [CALL_RECORDING_AGGREGATE]: { owner: 'policy', types: Object.values(CALL_RECORDING_EVENT_TYPES) },
+  // The registry enforces environment settings (signature mode and threshold at install) and holds plugin configuration.
+  [ENVIRONMENT_AGGREGATE]: { owner: 'registry', types: Object.values(ENVIRONMENT_EVENT_TYPES) },
+  [PLUGIN_CONFIG_AGGREGATE]: { owner: 'registry', types: Object.values(PLUGIN_CONFIG_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

@@ -24,3 +24,5 @@ export * from './audit-checkpoint.events.js';
 export * from './projection-rebuild.js';
 export * from './reports.js';
 export * from './call-recording.js';
+export * from './environment.js';
+export * from './plugin-config.js';

@@ -1,4 +1,16 @@
-import { CallRecordingReplySchema, EnvironmentSchema, InvokeRequestSchema, SetCallRecordingRequestSchema, type ReportName } from '@forgeone/contracts';
+import {
+  CallRecordingReplySchema,
+  ConfigKeySchema,
+  EnvironmentChangeReplySchema,
+  EnvironmentListReplySchema,
+  EnvironmentSchema,
+  EnvironmentViewSchema,
+  InvokeRequestSchema,
+  PluginConfigChangeReplySchema,
+  PluginConfigListReplySchema,
+  SetCallRecordingRequestSchema,
+  type ReportName,
+} from '@forgeone/contracts';
 import { z } from 'zod';
 import {
   ApplyPoliciesBodySchema,
@@ -42,6 +54,8 @@ import {
   RevokeTokenQuerySchema,
   RevokeTokenReplySchema,
   RollbackBodySchema,
+  SetEnvironmentBodySchema,
+  SetPluginConfigBodySchema,
   ShowPoliciesReplySchema,
   TokenIdSchema,
   TokenListQuerySchema,
@@ -58,6 +72,8 @@ const publisher = PathSegmentSchema.describe('first segment of the plugin name (
 const plugin = PathSegmentSchema.describe('second segment of the plugin name');
 const PluginPath = z.object({ publisher, plugin });
 const InstallationPath = z.object({ environment, publisher, plugin });
+const ConfigPath = z.object({ environment, publisher, plugin });
+const ConfigKeyPath = z.object({ environment, publisher, plugin, key: ConfigKeySchema.describe('configuration key, as the plugin asks config_get for it') });
 
 const TENANT_HEADER = {
   name: 'Forgeone-Tenant',
@@ -381,6 +397,85 @@ export const API = {
     body: { component: 'RevokeKeyRequest', schema: RevokeKeyBodySchema, required: false },
     success: { status: 200, description: 'revoked', component: 'RevokeKeyReply', schema: RevokeKeyReplySchema },
     access: { decidedBy: 'signer', action: 'revoke-key', command: 'revokeKey' },
+  }),
+  listEnvironments: defineRoute({
+    method: 'get',
+    path: '/v1/environments',
+    operationId: 'listEnvironments',
+    summary: "The caller's tenant's environments with their settings: staging and production always, and every environment set through the platform (needs read-environment)",
+    tag: 'environments',
+    what: 'the environment list request',
+    success: { status: 200, description: 'environments by name', component: 'EnvironmentList', schema: EnvironmentListReplySchema },
+    access: { decidedBy: 'registry', action: 'read-environment', command: 'listEnvironments' },
+  }),
+  showEnvironment: defineRoute({
+    method: 'get',
+    path: '/v1/environments/{environment}',
+    operationId: 'showEnvironment',
+    summary: 'One environment: signature mode and threshold, gating, approvals, soak, limit caps, and a weakening waiting for confirmation (needs read-environment)',
+    tag: 'environments',
+    what: 'the environment show request',
+    params: z.object({ environment }),
+    success: { status: 200, description: 'the environment; `configured: false` when its defaults apply', component: 'Environment', schema: EnvironmentViewSchema },
+    access: { decidedBy: 'registry', action: 'read-environment', command: 'showEnvironment' },
+  }),
+  setEnvironment: defineRoute({
+    method: 'put',
+    path: '/v1/environments/{environment}',
+    operationId: 'setEnvironment',
+    summary:
+      "Change an environment's settings (only the fields given). A weakening of a gated environment (audit mode, a lower threshold, ungating, fewer approvals, a shorter soak, a raised cap) is only proposed until a second administrator confirms it (needs configure-environment)",
+    tag: 'environments',
+    what: 'the environment change',
+    params: z.object({ environment }),
+    body: { component: 'SetEnvironmentRequest', schema: SetEnvironmentBodySchema },
+    success: { status: 200, description: '`applied`, `proposed` (waiting for a second administrator) or `unchanged`', component: 'EnvironmentChangeReply', schema: EnvironmentChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'configure-environment', command: 'setEnvironment' },
+  }),
+  confirmEnvironment: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/confirm',
+    operationId: 'confirmEnvironment',
+    summary: 'Confirm the weakening waiting on an environment; only an administrator other than the one who proposed it may (needs configure-environment)',
+    tag: 'environments',
+    what: 'the environment confirmation',
+    params: z.object({ environment }),
+    success: { status: 200, description: 'confirmed: the weakening applies from now on', component: 'EnvironmentChangeReply', schema: EnvironmentChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'configure-environment', command: 'confirmEnvironment' },
+  }),
+  listPluginConfig: defineRoute({
+    method: 'get',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/config',
+    operationId: 'listPluginConfig',
+    summary: "A plugin's configuration in one environment; a secret is listed as set (who, when), its value never shown (needs read-plugin-config)",
+    tag: 'configuration',
+    what: 'the plugin configuration list request',
+    params: ConfigPath,
+    success: { status: 200, description: 'entries by key; `value` is null for a secret', component: 'PluginConfigList', schema: PluginConfigListReplySchema },
+    access: { decidedBy: 'registry', action: 'read-plugin-config', command: 'listPluginConfig' },
+  }),
+  setPluginConfig: defineRoute({
+    method: 'put',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/config/{key}',
+    operationId: 'setPluginConfig',
+    summary: "Set one value the plugin's config_get answers in this environment; `secret: true` stores it sealed and never shows it again (needs configure-plugin)",
+    tag: 'configuration',
+    what: 'the plugin configuration change',
+    params: ConfigKeyPath,
+    body: { component: 'SetPluginConfigRequest', schema: SetPluginConfigBodySchema },
+    success: { status: 200, description: '`set` or `unchanged`', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'configure-plugin', command: 'setPluginConfig' },
+  }),
+  unsetPluginConfig: defineRoute({
+    method: 'delete',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/config/{key}',
+    operationId: 'unsetPluginConfig',
+    summary: "Remove one configuration value of a plugin in this environment (needs configure-plugin)",
+    tag: 'configuration',
+    what: 'the plugin configuration removal',
+    params: ConfigKeyPath,
+    success: { status: 200, description: 'unset', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'configure-plugin', command: 'unsetPluginConfig' },
   }),
   healthz: defineRoute({
     method: 'get',

@@ -35,6 +35,7 @@ import {
   TokenListReplySchema,
   UpgradePluginRequestSchema,
 } from '@forgeone/contracts';
+import { SetEnvironmentRequestSchema, SetPluginConfigRequestSchema } from '@forgeone/contracts';
 import { z } from 'zod';
 
 // The bodies, query strings and replies of the HTTP API v1 as zod schemas: the routes (api.routes.ts)
@@ -44,6 +45,9 @@ import { z } from 'zod';
 export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-"');
 
 // ---- request bodies (the environment and the plugin name come from the path) ----
+
+export const SetEnvironmentBodySchema = SetEnvironmentRequestSchema.omit({ environment: true });
+export const SetPluginConfigBodySchema = SetPluginConfigRequestSchema.pick({ value: true, secret: true });
 
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });

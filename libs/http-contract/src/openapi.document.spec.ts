@@ -15,6 +15,13 @@ import { buildOpenApiDocument } from './openapi.document.js';
 // The routes of the HTTP API v1 contract the CLI codes against.
 const CONTRACT_ROUTES = [
   'post /v1/plugins',
+  'get /v1/environments',
+  'get /v1/environments/{environment}',
+  'put /v1/environments/{environment}',
+  'post /v1/environments/{environment}/confirm',
+  'get /v1/environments/{environment}/plugins/{publisher}/{plugin}/config',
+  'put /v1/environments/{environment}/plugins/{publisher}/{plugin}/config/{key}',
+  'delete /v1/environments/{environment}/plugins/{publisher}/{plugin}/config/{key}',
   'post /v1/environments/{environment}/installations',
   'put /v1/environments/{environment}/installations/{publisher}/{plugin}',
   'post /v1/environments/{environment}/installations/{publisher}/{plugin}/rollback',

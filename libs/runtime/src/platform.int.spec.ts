@@ -229,16 +229,20 @@ describe('runPlatform', () => {
   it('envForService - each service gets only its own credentials; the bootstrap token and service key only policy; the signing key only the signer', () => {
     const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
     const policy = '{"production":{"mode":"strict","threshold":2}}';
-    const source = { FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x' };
+    const source = { FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x', FORGEONE_CONFIG_SECRET_KEY: 'from-the-caller' };
     const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
+    expect(shared.FORGEONE_CONFIG_SECRET_KEY).toBeUndefined();
     const secrets = {
       serviceKey: 'k'.repeat(43),
+      configSecretKey: 'c'.repeat(44),
       bootstrapToken: 'bootstrap-token-0123456789',
       natsCredentials: { registry: 'registry:one', 'sandbox-runner': 'sandbox-runner:two', policy: 'policy:three' },
     };
     for (const name of ['registry', 'sandbox-runner'] as const) {
       const env = envForService(name, shared, secrets, source);
       expect(env).toMatchObject({ FORGEONE_SIGNATURE_POLICY: policy, OTEL_SERVICE_NAME: `forgeone-${name}`, FORGEONE_NATS_CREDENTIAL: secrets.natsCredentials[name] });
+      // The configuration key: the registry seals secrets with it, the runner opens them; nobody else gets it.
+      expect(env.FORGEONE_CONFIG_SECRET_KEY).toBe(secrets.configSecretKey);
       expect(env.FORGEONE_SERVICE_CREDENTIAL).toMatch(new RegExp(`^fos_${name}_[A-Za-z0-9_-]{43}$`));
       for (const absent of ['FORGEONE_SIGNER_KEY', 'AWS_SECRET_ACCESS_KEY', 'FORGEONE_SERVICE_KEY', 'FORGEONE_BOOTSTRAP_TOKEN']) expect(env[absent], absent).toBeUndefined();
     }
@@ -247,6 +251,7 @@ describe('runPlatform', () => {
     expect(policyEnv.FORGEONE_SERVICE_CREDENTIAL).toBeUndefined();
     expect(envForService('signer', shared, secrets, source).FORGEONE_SIGNER_KEY).toBe('pem');
     expect(envForService('gateway', shared, secrets, source).FORGEONE_NATS_CREDENTIAL).toBeUndefined();
+    for (const name of ['policy', 'signer', 'gateway', 'audit-projector'] as const) expect(envForService(name, shared, secrets, source).FORGEONE_CONFIG_SECRET_KEY, name).toBeUndefined();
   });
 
   it('envForService - only the audit-projector gets the audit key: the file npm start made, or the one the operator gave', () => {

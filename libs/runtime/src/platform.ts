@@ -8,6 +8,7 @@ import { busInboxPrefix, SERVICES, names as namesFor, type ServiceName } from '@
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
 import { prepareAuditKey } from './audit-key.store.js';
+import { prepareConfigSecretKey } from './config-secret-key.store.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
 import { natsCredentialOptions } from './nats-url.js';
@@ -116,9 +117,11 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     const auditKeyFile = env.FORGEONE_AUDIT_KEY_FILE || env.FORGEONE_AUDIT_KEY ? undefined : await prepareAuditKey(config.dataDir, logger);
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
+    const configSecretKey = await prepareConfigSecretKey(config.dataDir, env);
     const secrets: PlatformSecrets = {
       serviceKey,
       natsCredentials: nats.serviceCredentials,
+      configSecretKey,
       ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}),
       ...(auditKeyFile ? { auditKeyFile } : {}),
     };
@@ -175,7 +178,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY)$/;
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {
@@ -187,6 +190,8 @@ export interface PlatformSecrets {
   readonly bootstrapToken?: string;
   /** The audit log's checkpoint key file (made by `npm start`); only the audit-projector receives its path. */
   readonly auditKeyFile?: string;
+  /** The key plugin configuration secrets are sealed with; only the registry (seals) and the sandbox-runner (opens) receive it. */
+  readonly configSecretKey?: string;
 }
 
 /** The environment every service gets, without any secret; OTEL_SERVICE_NAME and the service's own secrets are added per service. */
@@ -224,6 +229,7 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
   } else {
     own.FORGEONE_SERVICE_CREDENTIAL = `fos_${name}_${createHmac('sha256', secrets.serviceKey).update(name, 'utf8').digest('base64url')}`;
   }
+  if (secrets.configSecretKey && (name === 'registry' || name === 'sandbox-runner')) own.FORGEONE_CONFIG_SECRET_KEY = secrets.configSecretKey;
   if (name === 'signer') {
     for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_SIGNER_KEY') && value !== undefined) own[key] = value;
   }

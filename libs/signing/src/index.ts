@@ -61,3 +61,4 @@ export {
   openCheckpoint,
   type CheckpointBody,
 } from './transparency/signed-note.js';
+export * from './config-secrets.js';

@@ -19,6 +19,8 @@ export interface TestPlatform {
   readonly dataDir: string;
   /** Everything the platform printed so far (for failure messages). */
   output(): string;
+  /** Everything the platform and its services printed so far, untruncated (to search the logs). */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     pids: up.pids,
     dataDir,
     output,
+    logs: () => `${stdout}\n${stderr}`,
     stop: async () => {
       await stopChild(child);
       if (ownDataDir) await rm(ownDataDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { registerPluginConfigCommands } from './plugin-config.command.js';
 import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
@@ -61,6 +62,8 @@ export function registerPluginCommands(program: Command, context: CommandContext
       }
       context.print(reply, () => `published ${reply.name}@${reply.version} ${shortDigest(reply.digest)} ${receipt(reply)}\n${signatureLine(reply)}`);
     });
+
+  registerPluginConfigCommands(plugin, context);
 
   plugin
     .command('install')

@@ -1,4 +1,4 @@
-import type { ENVELOPE_REASONS, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
+import type { ENVELOPE_REASONS, SealedSecret, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
 import type { EventStore } from '@forgeone/event-sourcing';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 
@@ -22,7 +22,19 @@ export interface CommandMetadata {
 }
 
 /** The registry actions policy decides on. */
-export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove';
+export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin';
+
+/** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
+export type EnvironmentAction = 'read-environment' | 'configure-environment';
+
+/** May the holder of `credential` perform `action` on environment `environment` of their own tenant? */
+export interface EnvironmentAuthorizationRequest {
+  readonly credential: string | undefined;
+  readonly action: EnvironmentAction;
+  /** Absent: the tenant's environments as a whole (listing them). */
+  readonly environment?: string;
+  readonly source?: string;
+}
 
 /** May the holder of `credential` perform `action` on the plugin `plugin` of their own tenant? */
 export interface AuthorizationRequest {
@@ -47,6 +59,16 @@ export interface Principal {
  */
 export interface Authorizer {
   authorize(request: AuthorizationRequest): Promise<Principal>;
+  /** The same for an action on an Environment resource. */
+  authorizeEnvironment(request: EnvironmentAuthorizationRequest): Promise<Principal>;
+}
+
+/**
+ * Seals a configuration secret under the platform's configuration key (AES-256-GCM), bound to where
+ * it belongs, so the stream never holds it in clear. An adapter, so the domain holds no crypto.
+ */
+export interface ConfigSecretSealer {
+  seal(plaintext: string, binding: string): SealedSecret;
 }
 
 export interface AppendedEvent {
@@ -107,8 +129,13 @@ export interface RegistryPorts {
   readonly sha256: Sha256;
   readonly authorizer: Authorizer;
   readonly signatures: SignatureVerifier;
-  /** Signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY). */
+  /**
+   * First-start signature mode and threshold per environment (FORGEONE_SIGNATURE_POLICY): what an
+   * environment holds until its settings are changed through the platform (the `environment` aggregate).
+   */
   readonly signaturePolicy: SignaturePolicy;
+  /** Absent when this registry was given no configuration key: setting a secret is then refused. */
+  readonly configSecrets?: ConfigSecretSealer;
   /** Plugin storage quota settings (FORGEONE_STORAGE_*): a manifest asking above the cap is refused at publish. */
   readonly storageQuota: StorageQuotaSettings;
 }

@@ -5,12 +5,14 @@ import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError
 import { InMemoryEventStore, isConflict } from '@forgeone/event-sourcing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { installPlugin, removePlugin, rollbackPlugin, upgradePlugin } from './change-installation.use-case.js';
+import { confirmEnvironment, listEnvironments, setEnvironment, showEnvironment } from './environment.use-cases.js';
 import { publishPluginVersion } from './publish-plugin-version.use-case.js';
 import type {
   AuthorizationRequest,
   Authorizer,
   CommandContext,
   CommandMetadata,
+  EnvironmentAuthorizationRequest,
   RegistryPorts,
   SignatureCheck,
   SignatureOutcome,
@@ -54,6 +56,13 @@ class TableAuthorizer implements Authorizer {
     const entry = request.credential ? this.table[request.credential] : undefined;
     if (!entry) throw new ForgeOneError('AUTH.UNAUTHENTICATED', 'no valid credential');
     if (!entry.actions.includes(request.action)) throw new ForgeOneError('AUTHZ.DENIED', `${entry.id} may not ${request.action} Plugin ${request.plugin}`);
+    return { id: entry.id, tenant: entry.tenant };
+  }
+
+  async authorizeEnvironment(request: EnvironmentAuthorizationRequest) {
+    const entry = request.credential ? this.table[request.credential] : undefined;
+    if (!entry) throw new ForgeOneError('AUTH.UNAUTHENTICATED', 'no valid credential');
+    if (!entry.actions.includes(request.action)) throw new ForgeOneError('AUTHZ.DENIED', `${entry.id} may not ${request.action} Environment ${request.environment}`);
     return { id: entry.id, tenant: entry.tenant };
   }
 }
@@ -102,7 +111,8 @@ describe('registry use cases - authorisation and tenants', () => {
   beforeEach(() => {
     streams = new PluginStreams(new InMemoryEventStore());
     authorizer = new TableAuthorizer({
-      alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'rollback', 'remove'] },
+      alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'rollback', 'remove', 'read-environment', 'configure-environment'] },
+      bob: { id: 'bob', tenant: 'acme', actions: ['read-environment', 'configure-environment'] },
       dave: { id: 'dave', tenant: 'acme', actions: ['install', 'upgrade'] },
       carol: { id: 'carol', tenant: 'acme', actions: [] },
       gina: { id: 'gina', tenant: 'globex', actions: ['publish', 'install', 'upgrade', 'remove'] },
@@ -319,6 +329,43 @@ describe('registry use cases - authorisation and tenants', () => {
       expect(verifier.checks.map((c) => c.stage)).toEqual(['install']);
     });
   });
+  describe('environments', () => {
+    it('an environment never set shows its defaults; a change is per tenant', async () => {
+      expect(await showEnvironment(ports, { environment: 'production' }, ctx('alice'))).toMatchObject({
+        configured: false,
+        settings: { mode: 'strict', threshold: 1, gated: true, promotedFrom: 'staging', approvals: 1, soakSeconds: 0 },
+      });
+      expect((await listEnvironments(ports, ctx('alice'))).environments.map((e) => e.environment)).toEqual(['production', 'staging']);
+      await setEnvironment(ports, { environment: 'qa', threshold: 2 }, ctx('alice'));
+      expect((await listEnvironments(ports, ctx('alice'))).environments.map((e) => e.environment)).toEqual(['production', 'qa', 'staging']);
+    });
+
+    it('audit mode in a gated environment waits for a second administrator, then an unsigned version installs flagged', async () => {
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      const proposed = await setEnvironment(ports, { environment: 'production', mode: 'audit' }, ctx('alice'));
+      expect(proposed).toMatchObject({ outcome: 'proposed', environment: { settings: { mode: 'strict' }, pending: { proposedBy: 'alice', weakened: ['mode'] } } });
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'))).rejects.toMatchObject({ code: 'SIGNATURE.MISSING' });
+      await expect(confirmEnvironment(ports, { environment: 'production' }, ctx('alice'))).rejects.toMatchObject({ code: 'ENVIRONMENT.SAME_ADMIN' });
+      expect(await confirmEnvironment(ports, { environment: 'production' }, ctx('bob'))).toMatchObject({ outcome: 'confirmed', environment: { settings: { mode: 'audit' }, pending: null, changedBy: 'bob' } });
+      const installed = await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'));
+      expect(installed).toMatchObject({ name: NAME, environment: 'production' });
+      expect(verifier.checks.at(-1)).toMatchObject({ environment: 'production', mode: 'audit', signature: null });
+    });
+
+    it('the threshold comes from the environment settings, not the first-start policy', async () => {
+      await setEnvironment(ports, { environment: 'staging', mode: 'strict', threshold: 3 }, ctx('alice'));
+      await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'staging' }, ctx('alice'))).rejects.toMatchObject({ code: 'SIGNATURE.MISSING' });
+      expect(verifier.checks.at(-1)).toMatchObject({ environment: 'staging', mode: 'strict', threshold: 3 });
+    });
+
+    it('someone without configure-environment is refused and nothing is written', async () => {
+      const before = streams.store.all().length;
+      await expect(setEnvironment(ports, { environment: 'production', mode: 'audit' }, ctx('dave'))).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
+      expect(streams.store.all().length).toBe(before);
+    });
+  });
+
   describe('dry runs', () => {
     it('dry run - an install that would succeed runs every check, verifies without recording and appends nothing', async () => {
       await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));

@@ -1,6 +1,7 @@
-import { refusalOf, signaturePolicyFor, type CommandErrorCode, type InstallationDryRunResult, type SignatureStage } from '@forgeone/contracts';
+import { refusalOf, type CommandErrorCode, type InstallationDryRunResult, type SignatureStage } from '@forgeone/contracts';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 import type { PluginState } from '../plugin/plugin.state.js';
+import { effectiveEnvironmentSettings } from './environment.use-cases.js';
 import type { CommandMetadata, RegistryPorts } from './registry.ports.js';
 
 /** Stages at which an environment receives a version; `promote` joins once promotion exists. */
@@ -11,14 +12,15 @@ export type SignatureVerdict = InstallationDryRunResult['signature'];
 
 /**
  * Verifies the signature of the version an environment is about to receive, in the environment's
- * mode (FORGEONE_SIGNATURE_POLICY): the result is recorded unless `options.dryRun`; in strict mode
+ * mode and threshold as the environment's settings stand now (the `environment` aggregate, or the
+ * first-start defaults of FORGEONE_SIGNATURE_POLICY while it was never set): the result is recorded unless `options.dryRun`; in strict mode
  * a failure refuses the command with the reason as error code, in audit mode the command goes ahead,
  * flagged. There is no mode that skips verification, and a dry run is refused exactly as the command
  * would be. A promote command must call this for its target environment before it appends, as
  * install, upgrade and rollback do.
  */
 export async function verifyVersionForEnvironment(
-  ports: Pick<RegistryPorts, 'signatures' | 'signaturePolicy'>,
+  ports: Pick<RegistryPorts, 'signatures' | 'signaturePolicy' | 'events'>,
   plugin: PluginKey,
   state: PluginState,
   target: { readonly version: string; readonly environment: string },
@@ -29,7 +31,7 @@ export async function verifyVersionForEnvironment(
   const version = state.versions[target.version];
   // The decider has accepted the command, so the version exists; guard anyway rather than verify nothing.
   if (!version) throw refuse('REGISTRY.VERSION_NOT_FOUND', `${plugin.name}@${target.version} does not exist`, { name: plugin.name, version: target.version });
-  const { mode, threshold } = signaturePolicyFor(ports.signaturePolicy, target.environment);
+  const { mode, threshold } = await effectiveEnvironmentSettings(ports, plugin.tenant, target.environment);
   const outcome = await ports.signatures.verify(
     {
       plugin,

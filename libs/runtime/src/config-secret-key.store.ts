@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readSecretJson } from './secret-file.js';
+
+/** Where `npm start` keeps the platform's configuration key: `<dataDir>/secrets/config-secret-key.json` (0600, folder 0700). */
+export function configSecretKeyFile(dataDir: string): string {
+  return join(dataDir, 'secrets', 'config-secret-key.json');
+}
+
+const KeyFileSchema = z.object({ key: z.base64().length(44, 'must be 32 bytes in base64') }).strict();
+
+/**
+ * The key plugin configuration secrets are sealed with (base64, 32 bytes): FORGEONE_CONFIG_SECRET_KEY
+ * when given (compose), else the one in the data folder, made the first time and never overwritten
+ * (a racing start keeps the first), refused when others may read it. Losing it loses every stored secret.
+ */
+export async function prepareConfigSecretKey(dataDir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const given = env.FORGEONE_CONFIG_SECRET_KEY?.trim();
+  if (given) return given;
+  const file = configSecretKeyFile(dataDir);
+  const existing = await read(file);
+  if (existing) return existing;
+  const folder = join(dataDir, 'secrets');
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  await chmod(folder, 0o700);
+  const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(partial, `${JSON.stringify({ key: randomBytes(32).toString('base64') })}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(partial, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(partial).catch(() => undefined);
+  }
+  return (await read(file))!;
+}
+
+async function read(file: string): Promise<string | undefined> {
+  return (await readSecretJson(file, KeyFileSchema, 'the key plugin configuration secrets are sealed with', 'restore it from a backup: the stored secrets cannot be opened without it'))?.key;
+}
