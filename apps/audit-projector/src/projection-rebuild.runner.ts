@@ -12,6 +12,7 @@ import {
 } from '@forgeone/contracts';
 import type { EventAuthorship, EventStore } from '@forgeone/event-store';
 import {
+  applyEvent,
   checkpoint,
   compareProjectionSchemas,
   createProjectionSchema,
@@ -19,6 +20,7 @@ import {
   dropProjectionSchema,
   inequalityReason,
   rebuildDataSource,
+  recordForgedEvent,
   swapProjectionSchemas,
   type ProjectionComparison,
 } from '@forgeone/persistence';
