@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { cloudEvent, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
@@ -72,6 +72,8 @@ describe('audit projector - batches', () => {
       DATABASE_URL: db.url,
       FORGEONE_PROJECTOR_BATCH_EVENTS: '256',
       FORGEONE_PROJECTOR_BATCH_WAIT_MS: '50',
+      // The projector's own service credential is derived from it (it asks policy about rebuilds).
+      FORGEONE_SERVICE_KEY: randomBytes(32).toString('hex'),
       ...TEST_NATS_ENV,
       ...writers.env('audit-projector'),
     });

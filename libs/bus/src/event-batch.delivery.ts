@@ -1,12 +1,14 @@
 import type { CloudEvent, Names } from '@forgeone/contracts';
 import type { EventAuthorship, ReplayGuard } from '@forgeone/event-store';
-import { SpanKind, withSpan, type Logger } from '@forgeone/telemetry';
+import { HEADERS } from '@forgeone/contracts';
+import { SpanKind, extractTraceContext, tracer, withSpan, type Logger } from '@forgeone/telemetry';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { JsMsg } from '@nats-io/jetstream';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { EventContext } from './bus.context.js';
 import { invokeHandlerChain, type MissingFilterWarning } from './bus-handler.invocation.js';
 import { isHaltConsumerError } from './halt-consumer.error.js';
+import { natsHeaderCarrier } from './nats-header.carrier.js';
 import type { RefusedEvent } from './bus-event.consumer.js';
 
 /**
@@ -40,6 +42,8 @@ export interface EventBatchDeliveryOptions {
   readonly isClosing: () => boolean;
 }
 
+type AttemptOutcome = { kind: 'done'; handled: number } | { kind: 'failed'; handled: number; error: unknown; what: string } | { kind: 'halted' };
+
 /**
  * Hands a batch of stream messages to the batch handler and acks them once it succeeded. Order is
  * kept across failures because nothing is ever nak'ed: a failed batch is retried here, with
@@ -68,36 +72,59 @@ export class EventBatchDelivery {
     }
   }
 
-  private async attempt(messages: readonly JsMsg[]): Promise<{ kind: 'done'; handled: number } | { kind: 'failed'; handled: number; error: unknown; what: string } | { kind: 'halted' }> {
+  private async attempt(messages: readonly JsMsg[]): Promise<AttemptOutcome> {
     const attributes = { 'messaging.system': 'nats', 'messaging.batch.message_count': messages.length, 'messaging.message.id': String(messages[0].seq) };
     return withSpan('forgeone.evt batch', { kind: SpanKind.CONSUMER, attributes }, async (span) => {
       const { events, invalid } = this.open(messages);
-      if (events.length > 0) {
-        const last = events[events.length - 1].context;
-        try {
-          await invokeHandlerChain(this.options.handler, { events } satisfies EventBatch, last);
-        } catch (error) {
-          if (isHaltConsumerError(error)) {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: `consumer halted: ${error.reason}` });
-            const before = error.sequence === undefined ? [] : messages.filter((m) => m.seq < error.sequence!);
-            await this.ack(before);
-            this.options.onHalt(error.reason);
-            this.options.logger.error(
-              { consumer: this.options.durable, sequence: error.sequence, firstInBatch: messages[0].seq, reason: error.reason },
-              'event consumer halted; fix the cause and restart the service to resume from this event',
-            );
-            return { kind: 'halted' };
-          }
-          span.recordException(error instanceof Error ? error : new Error(String(error)));
-          span.setStatus({ code: SpanStatusCode.ERROR, message: 'event batch handler failed' });
-          this.options.missingFilter.check(error);
-          return { kind: 'failed', handled: 0, error, what: 'event batch handler failed; retrying the batch' };
-        }
-        await this.ack(messages.slice(0, events.length));
+      const eventSpans = this.eventSpans(messages.slice(0, events.length), span);
+      try {
+        return await this.handle(messages, events, invalid, span);
+      } finally {
+        for (const eventSpan of eventSpans) eventSpan.end();
       }
-      if (invalid) return { kind: 'failed', handled: events.length, error: invalid, what: 'event is not a valid CloudEvent; retrying it' };
-      return { kind: 'done', handled: messages.length };
     });
+  }
+
+  /**
+   * One consumer span per message, in the trace its writer started (the traceparent header), linked to
+   * the batch's span: a trace still runs from the HTTP request through the command and the event to its
+   * projection, however the events were batched. The header is unverified: it only places the span.
+   */
+  private eventSpans(messages: readonly JsMsg[], batch: Span): Span[] {
+    const link = { context: batch.spanContext() };
+    return messages.map((msg) => {
+      const type = msg.headers?.has(HEADERS.eventType) ? msg.headers.get(HEADERS.eventType).slice(0, 128) : 'unknown';
+      const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': String(msg.seq), 'forgeone.delivery': msg.info.deliveryCount };
+      return tracer().startSpan(`forgeone.evt ${type}`, { kind: SpanKind.CONSUMER, attributes, links: [link] }, extractTraceContext(natsHeaderCarrier(msg.headers)));
+    });
+  }
+
+  private async handle(messages: readonly JsMsg[], events: BatchedEvent[], invalid: unknown, span: Span): Promise<AttemptOutcome> {
+    if (events.length > 0) {
+      const last = events[events.length - 1].context;
+      try {
+        await invokeHandlerChain(this.options.handler, { events } satisfies EventBatch, last);
+      } catch (error) {
+        if (isHaltConsumerError(error)) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: `consumer halted: ${error.reason}` });
+          const before = error.sequence === undefined ? [] : messages.filter((m) => m.seq < error.sequence!);
+          await this.ack(before);
+          this.options.onHalt(error.reason);
+          this.options.logger.error(
+            { consumer: this.options.durable, sequence: error.sequence, firstInBatch: messages[0].seq, reason: error.reason },
+            'event consumer halted; fix the cause and restart the service to resume from this event',
+          );
+          return { kind: 'halted' };
+        }
+        span.recordException(error instanceof Error ? error : new Error(String(error)));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'event batch handler failed' });
+        this.options.missingFilter.check(error);
+        return { kind: 'failed', handled: 0, error, what: 'event batch handler failed; retrying the batch' };
+      }
+      await this.ack(messages.slice(0, events.length));
+    }
+    if (invalid) return { kind: 'failed', handled: events.length, error: invalid, what: 'event is not a valid CloudEvent; retrying it' };
+    return { kind: 'done', handled: messages.length };
   }
 
   // Opens messages up to the first its owner wrote that is not a valid CloudEvent: the batch stops

@@ -2,7 +2,7 @@
  * The SQL reporting contract: views in schema `reporting`, each name versioned like an event type
  * (a column change makes a `_v2` beside the `_v1`). Kept here rather than only inline in the
  * migration so that whoever rebuilds the projection tables can recreate the views
- * (`recreateReportingViews`): a view stops working when its table is dropped.
+ * (`reportingViewStatements`): a view stops working when its table is dropped.
  */
 export const REPORTING_SCHEMA = 'reporting';
 /** NOLOGIN role an operator grants to a login for platform-level reporting: it reads the views and nothing else. */
