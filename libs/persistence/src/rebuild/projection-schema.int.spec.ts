@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, runMigrations } from '../postgres.data-source.js';
 import { installed, upgraded, versionPublished } from '../testing/plugin-events.fixture.js';
+import { REPORTING_SCHEMA, REPORTING_VIEWS } from '../migrations/reporting-views.sql.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { recordForgedEvent, type ForgedMessage } from '../writer/forged-event.writer.js';
 import { applyEvent } from '../writer/projection.writer.js';
@@ -53,7 +54,7 @@ describe('projection schema - rebuild, compare, swap', () => {
     await runMigrations(live);
     for (const { apply } of stream.slice(0, 4)) await apply(live);
     // What another part of the platform adds around the projections: a view in its own schema and a role's grants.
-    await db.sql(`CREATE SCHEMA reporting`);
+    await db.sql(`CREATE SCHEMA IF NOT EXISTS reporting`);
     await db.sql(`CREATE VIEW reporting.installed_v1 AS SELECT tenant, name, environment, version FROM public.installations WHERE status = 'installed'`);
     await db.sql(`CREATE ROLE ${reader} NOLOGIN`);
     await db.sql(`GRANT USAGE ON SCHEMA reporting, public TO ${reader}`);
@@ -177,7 +178,10 @@ describe('projection schema - rebuild, compare, swap', () => {
       }
     };
     const outcome = await swapProjectionSchemas(live, { live: 'public', rebuilt: 'rebuild_t1', previous: 'previous_t1', projector: PROJECTOR, catchUp });
-    expect(outcome).toMatchObject({ swapped: true, previousSchema: 'previous_t1', recreatedViews: ['reporting.installed_v1'], sequence: 5 });
+    expect(outcome).toMatchObject({ swapped: true, previousSchema: 'previous_t1', sequence: 5 });
+    // The migrations' reporting views and the view added beside them all read the swapped-in tables.
+    const views = [...REPORTING_VIEWS.map((v) => `${REPORTING_SCHEMA}.${v.name}`), 'reporting.installed_v1'];
+    expect(outcome.swapped && [...outcome.recreatedViews].sort()).toEqual(views.sort());
     expect(await waiting).toBe('applied');
 
     // The tables that were rebuilt now carry the live name.

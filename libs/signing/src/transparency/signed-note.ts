@@ -49,7 +49,6 @@ export async function signNote(text: string, name: string, publicKey: KeyObject,
 function checkNoteText(text: string): void {
   if (!text.endsWith('\n')) throw new NoteVerificationError('the note text must end with a newline');
   if (text.includes('\n\n')) throw new NoteVerificationError('the note text must not hold a blank line');
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0009\u000b-\u001f]/u.test(text)) throw new NoteVerificationError('the note text holds a control character');
 }
 
