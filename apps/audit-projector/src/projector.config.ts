@@ -33,20 +33,13 @@ export interface CheckpointOptions {
  * 60000) and FORGEONE_AUDIT_ORIGIN (default `forgeone.local/audit`, plus `/<namespace>` with one).
  */
 export function checkpointOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CheckpointOptions {
-  const positive = (name: string, fallback: number, max: number) => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new Error(`${name} "${raw}" is invalid: use a whole number from 1 to ${max}`);
-    return value;
-  };
   const namespace = env.FORGEONE_NAMESPACE?.trim();
   const origin = env.FORGEONE_AUDIT_ORIGIN?.trim() || `forgeone.local/audit${namespace ? `/${namespace}` : ''}`;
   // The origin is also the note's key name: no white space and no '+' (C2SP signed-note).
   if (!/^[^\s+]{1,256}$/u.test(origin)) throw new Error(`FORGEONE_AUDIT_ORIGIN "${origin}" is invalid: use up to 256 characters without spaces or '+', such as example.com/audit`);
   return {
-    everyEvents: positive('FORGEONE_AUDIT_CHECKPOINT_EVENTS', 1000, 1_000_000),
-    intervalMs: positive('FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 86_400_000),
+    everyEvents: wholeNumber(env, 'FORGEONE_AUDIT_CHECKPOINT_EVENTS', 1000, 1, 1_000_000),
+    intervalMs: wholeNumber(env, 'FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 1, 86_400_000),
     origin,
   };
 }
@@ -73,15 +66,17 @@ export interface ProjectorBatching {
  * (default 5, at most 1000: every event may wait this long before it is applied).
  */
 export function projectorBatchingFromEnv(env: NodeJS.ProcessEnv = process.env): ProjectorBatching {
-  const whole = (name: string, fallback: number, min: number, max: number) => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < min || value > max) throw new Error(`${name} "${raw}" is invalid: use a whole number from ${min} to ${max}`);
-    return value;
-  };
   return {
-    maxMessages: whole('FORGEONE_PROJECTOR_BATCH_EVENTS', 256, 1, 10_000),
-    maxWaitMs: whole('FORGEONE_PROJECTOR_BATCH_WAIT_MS', 5, 0, 1_000),
+    maxMessages: wholeNumber(env, 'FORGEONE_PROJECTOR_BATCH_EVENTS', 256, 1, 10_000),
+    maxWaitMs: wholeNumber(env, 'FORGEONE_PROJECTOR_BATCH_WAIT_MS', 5, 0, 1_000),
   };
+}
+
+/** The whole number in variable `name`, `fallback` when unset or blank; throws naming it when out of [min, max]. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new Error(`${name} "${raw}" is invalid: use a whole number from ${min} to ${max}`);
+  return value;
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
@@ -10,9 +10,7 @@ import {
   eventually,
   provisionTestStorage,
   removeNamespace,
-  spawnService,
   testNamespace,
-  TEST_NATS_ENV,
   TEST_NATS_URL,
   type ServiceProcess,
   type TestDatabase,
@@ -21,6 +19,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAuditProjector } from './audit-projector.process.js';
 import { AuditCheckpointSigner } from '../src/audit-checkpoint.signer.js';
 
 // ---- An independent verifier, written from RFC 9162 §2.1.3.2 and §2.1.4.2 and C2SP signed-note,
@@ -146,16 +145,11 @@ describe('audit projector - signed checkpoints', () => {
     db = await createTestDatabase();
     nc = await connectNats(TEST_NATS_URL, 'tlog-test');
     await provisionTestStorage(namespace);
-    const projector = spawnService('audit-projector', {
-      NATS_URL: TEST_NATS_URL,
-      FORGEONE_NAMESPACE: namespace,
-      DATABASE_URL: db.url,
-      FORGEONE_AUDIT_CHECKPOINT_EVENTS: '3',
-      FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS: '3600000',
-      // The projector's own service credential is derived from it (it asks policy about rebuilds).
-      FORGEONE_SERVICE_KEY: randomBytes(32).toString('hex'),
-      ...TEST_NATS_ENV,
-      ...writers.env('audit-projector'),
+    const projector = spawnAuditProjector({
+      namespace,
+      databaseUrl: db.url,
+      writerEnv: writers.env('audit-projector'),
+      env: { FORGEONE_AUDIT_CHECKPOINT_EVENTS: '3', FORGEONE_AUDIT_CHECKPOINT_INTERVAL_MS: '3600000' },
     });
     processes.push(projector);
     await eventually(() => new BusClient(nc, names).checkHealth('audit-projector').then((h) => h.ready), `projector ready\n${projector.output()}`);

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { cloudEvent, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
@@ -9,9 +9,7 @@ import {
   eventually,
   provisionTestStorage,
   removeNamespace,
-  spawnService,
   testNamespace,
-  TEST_NATS_ENV,
   TEST_NATS_URL,
   type ServiceProcess,
   type TestDatabase,
@@ -20,6 +18,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAuditProjector } from './audit-projector.process.js';
 
 const TENANT = 'acme';
 const NAME = 'acme/batched';
@@ -66,16 +65,11 @@ describe('audit projector - batches', () => {
     await registry.append(PLUGIN_AGGREGATE, aggregate, Array.from({ length: 20 }, (_, i) => installed(`after-${i}`)), { expectedSequence: 'any' });
     expect(poison).toBe(21);
 
-    const projector = spawnService('audit-projector', {
-      NATS_URL: TEST_NATS_URL,
-      FORGEONE_NAMESPACE: namespace,
-      DATABASE_URL: db.url,
-      FORGEONE_PROJECTOR_BATCH_EVENTS: '256',
-      FORGEONE_PROJECTOR_BATCH_WAIT_MS: '50',
-      // The projector's own service credential is derived from it (it asks policy about rebuilds).
-      FORGEONE_SERVICE_KEY: randomBytes(32).toString('hex'),
-      ...TEST_NATS_ENV,
-      ...writers.env('audit-projector'),
+    const projector = spawnAuditProjector({
+      namespace,
+      databaseUrl: db.url,
+      writerEnv: writers.env('audit-projector'),
+      env: { FORGEONE_PROJECTOR_BATCH_EVENTS: '256', FORGEONE_PROJECTOR_BATCH_WAIT_MS: '50' },
     });
     processes.push(projector);
     const bus = new BusClient(nc, names);

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { BusClient, connectNats } from '@forgeone/bus';
 import { cloudEvent, HEADERS, names as namesFor, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, tenantAggregateId } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-store';
@@ -10,9 +10,7 @@ import {
   proofHeadersOf,
   provisionTestStorage,
   removeNamespace,
-  spawnService,
   testNamespace,
-  TEST_NATS_ENV,
   TEST_NATS_URL,
   type ServiceProcess,
   type TestDatabase,
@@ -21,6 +19,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAuditProjector } from './audit-projector.process.js';
 
 const TENANT = 'acme';
 const NAME = 'acme/hello';
@@ -102,15 +101,7 @@ describe('audit projector - events their owner did not write', () => {
     await publish(envelope(legacyPublish));
     const cutOver = await publish(envelope(legacyInstall));
 
-    const projector = spawnService('audit-projector', {
-      NATS_URL: TEST_NATS_URL,
-      FORGEONE_NAMESPACE: namespace,
-      DATABASE_URL: db.url,
-      // The projector's own service credential is derived from it (it asks policy about rebuilds).
-      FORGEONE_SERVICE_KEY: randomBytes(32).toString('hex'),
-      ...TEST_NATS_ENV,
-      ...writers.env('audit-projector', cutOver),
-    });
+    const projector = spawnAuditProjector({ namespace, databaseUrl: db.url, writerEnv: writers.env('audit-projector', cutOver) });
     processes.push(projector);
     const bus = new BusClient(nc, names);
     await eventually(() => bus.checkHealth('audit-projector').then((h) => h.ready), `projector ready\n${projector.output()}`);
