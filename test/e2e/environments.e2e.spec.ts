@@ -18,6 +18,7 @@ import {
   testNamespace,
   type TestDatabase,
   type TestPlatform,
+  wholeAuditLog,
 } from '@forgeone/test-harness';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -89,7 +90,7 @@ describe('environments - settings changed through the platform, plugin configura
     const { environments } = cliSucceeded<{ environments: EnvironmentJson[] }>(await as(admin2, 'env', 'list'));
     expect(environments.map((e) => e.environment)).toEqual(['production', 'qa', 'staging']);
     const entries = await eventually(async () => {
-      const { entries } = cliSucceeded<{ entries: Array<{ type: string; actor: string; data: { before: unknown; after: unknown } }> }>(await as(admin1, 'audit', 'log', '--limit', '1000'));
+      const entries = await wholeAuditLog<{ sequence: number; type: string; actor: string; data: { before: unknown; after: unknown } }>((...args) => as(admin1, ...args));
       const changes = entries.filter((e) => e.type === 'io.forgeone.environment.settings_changed.v1');
       return changes.length > 0 ? changes : undefined;
     }, 'the settings change in the audit log');
@@ -125,7 +126,7 @@ describe('environments - settings changed through the platform, plugin configura
     expect(flagged.data).toMatchObject({ flagged: true, reason: 'SIGNATURE.MISSING' });
 
     // Both steps are on record.
-    const { entries } = cliSucceeded<{ entries: Array<{ type: string; actor: string }> }>(await as(admin1, 'audit', 'log', '--limit', '1000'));
+    const entries = await wholeAuditLog<{ sequence: number; type: string; actor: string }>((...args) => as(admin1, ...args));
     expect(entries.filter((e) => e.type.startsWith('io.forgeone.environment.weakening_')).map((e) => [e.type, e.actor])).toEqual([
       ['io.forgeone.environment.weakening_proposed.v1', 'adm-1'],
       ['io.forgeone.environment.weakening_confirmed.v1', 'adm-2'],

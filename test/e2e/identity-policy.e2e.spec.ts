@@ -17,6 +17,7 @@ import {
   cliRefusal,
   helloPluginCopy,
   type CliErrorBody,
+  wholeAuditLog,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -56,7 +57,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
   const as = (token: string | undefined, ...args: string[]) => runCli(platform.apiUrl, [...args, '--json'], token === undefined ? {} : { token });
   const admin = (...args: string[]) => as(platform.bootstrapToken, ...args);
   const auditLog = async (): Promise<AuditEntry[]> =>
-    (cliSucceeded(await as(auditor.token, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries;
+    wholeAuditLog<AuditEntry>((...args) => as(auditor.token, ...args));
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -318,7 +319,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
       expect(Array.isArray(entry.data.policyIds)).toBe(true);
     }
     // Another tenant's log holds none of them.
-    const admin = (cliSucceeded(await as(platform.bootstrapToken, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries;
+    const admin = await wholeAuditLog<AuditEntry>((...args) => as(platform.bootstrapToken, ...args));
     expect(admin.filter((e) => e.tenant !== 'default')).toEqual([]);
   });
 
@@ -328,7 +329,7 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
       { principal: 'dev-3', reason: 'token expired' },
     ]);
     await expectDenials(
-      async () => (cliSucceeded(await as(platform.bootstrapToken, 'audit', 'log', '--limit', '1000')) as { entries: AuditEntry[] }).entries,
+      () => wholeAuditLog<AuditEntry>((...args) => as(platform.bootstrapToken, ...args)),
       [{ principal: 'anonymous', reason: 'malformed token' }, { principal: 'anonymous', reason: 'invalid token' }],
     );
   });

@@ -15,6 +15,7 @@ import {
   type TestPlatform,
   cliSucceeded,
   cliRefusal,
+  wholeAuditLog,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -79,7 +80,7 @@ describe('keys and signing - through the CLI on a running platform', () => {
 
     // The projector accepts the new event types (an audit-log row each) and stays ready.
     const types = await eventually(async () => {
-      const { entries } = cliSucceeded<{ entries: { type: string; data: { keyId?: string } }[] }>(await as(auditor.token, 'audit', 'log', '--limit', '1000'));
+      const entries = await wholeAuditLog<{ sequence: number; type: string; data: { keyId?: string } }>((...args) => as(auditor.token, ...args));
       const keyEvents = entries.filter((e) => e.type.startsWith('io.forgeone.key.') && e.data.keyId === generated.keyId).map((e) => e.type);
       return keyEvents.length === 2 ? keyEvents : undefined;
     }, 'the key events in the audit log');

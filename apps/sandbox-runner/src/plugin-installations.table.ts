@@ -103,7 +103,7 @@ export class PluginInstallations {
       const change = installationChangeOf(plugin);
       if (change.kind === 'published') this.versions.set(change.key, change.version);
       else if (change.kind === 'installed') await this.install(change.key, change.installation);
-      else this.remove(change.key);
+      else if (change.kind === 'removed') this.remove(change.key);
     }
     this.advance(sequence);
   }

@@ -4,6 +4,7 @@ import {
   PluginInstalledSchema,
   PluginRemovedSchema,
   PluginRolledBackSchema,
+  PluginTestRunRecordedSchema,
   PluginUpgradedSchema,
   PluginVersionPublishedSchema,
 } from './plugin.events.js';
@@ -37,6 +38,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [PLUGIN_EVENT_TYPES.upgraded]: PluginUpgradedSchema,
   [PLUGIN_EVENT_TYPES.rolledBack]: PluginRolledBackSchema,
   [PLUGIN_EVENT_TYPES.removed]: PluginRemovedSchema,
+  [PLUGIN_EVENT_TYPES.testRunRecorded]: PluginTestRunRecordedSchema,
   [IDENTITY_EVENT_TYPES.tokenIssued]: TokenIssuedSchema,
   [IDENTITY_EVENT_TYPES.tokenRevoked]: TokenRevokedSchema,
   [POLICY_EVENT_TYPES.policySetApplied]: PolicySetAppliedSchema,

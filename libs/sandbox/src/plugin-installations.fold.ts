@@ -57,7 +57,9 @@ export interface DesiredInstallation {
 export type InstallationChange =
   | { readonly kind: 'published'; readonly key: string; readonly version: PublishedVersion }
   | { readonly kind: 'installed'; readonly key: string; readonly installation: DesiredInstallation }
-  | { readonly kind: 'removed'; readonly key: string };
+  | { readonly kind: 'removed'; readonly key: string }
+  /** An event that changes no installation (a recorded test run). */
+  | { readonly kind: 'none' };
 
 /** Key of the installation of a plugin in an environment of a tenant. */
 export function installationKey(tenant: string, environment: string, name: string): string {
@@ -87,6 +89,8 @@ export function installationChangeOf(event: PluginCloudEvent): InstallationChang
     }
     case PLUGIN_EVENT_TYPES.removed:
       return { kind: 'removed', key: installationKey(tenant, event.data.environment, event.data.name) };
+    case PLUGIN_EVENT_TYPES.testRunRecorded:
+      return { kind: 'none' };
     default: {
       const unknown: never = event;
       throw new Error(`plugin event ${(unknown as CloudEvent).type} has no installation change`);
@@ -100,6 +104,6 @@ export function installationChangeOf(event: PluginCloudEvent): InstallationChang
  */
 export function evolveInstallation(row: DesiredInstallation | null, key: string, event: PluginCloudEvent): DesiredInstallation | null {
   const change = installationChangeOf(event);
-  if (change.kind === 'published' || change.key !== key) return row;
+  if (change.kind === 'published' || change.kind === 'none' || change.key !== key) return row;
   return change.kind === 'installed' ? change.installation : null;
 }

@@ -30,3 +30,18 @@ export function helloPluginCopy(workDir: string, name: string, version?: string)
   writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, name, ...(version !== undefined ? { version } : {}) }, null, 2));
   return dir;
 }
+
+/**
+ * Every entry of an audit log the CLI reads, page by page (`--after` the last sequence seen), so a log
+ * longer than one page (1000 entries) is read whole. `read` runs `forgeone audit log ... --json` with the
+ * arguments it is given added.
+ */
+export async function wholeAuditLog<T extends { readonly sequence: number }>(read: (...args: string[]) => Promise<CliRun>, ...filters: string[]): Promise<T[]> {
+  const entries: T[] = [];
+  for (;;) {
+    const after = entries.length === 0 ? [] : ['--after', String(entries[entries.length - 1]!.sequence)];
+    const page = cliSucceeded<{ entries: T[] }>(await read('audit', 'log', ...filters, '--limit', '1000', ...after)).entries;
+    entries.push(...page);
+    if (page.length < 1000) return entries;
+  }
+}

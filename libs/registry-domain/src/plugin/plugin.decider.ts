@@ -40,8 +40,8 @@ export function decide(command: PluginCommand, state: PluginState): PluginEvent[
 export function evolve(state: PluginState, event: PluginEvent): PluginState {
   switch (event.type) {
     case PLUGIN_EVENT_TYPES.versionPublished: {
-      const { name, version, digest, manifestDigest, sizeBytes, signature } = event.data;
-      return { ...state, name, versions: { ...state.versions, [version]: { digest, manifestDigest, sizeBytes, signature: signature ?? null } } };
+      const { name, version, digest, manifestDigest, sizeBytes, signature, publisher } = event.data;
+      return { ...state, name, versions: { ...state.versions, [version]: { digest, manifestDigest, sizeBytes, signature: signature ?? null, publisher } } };
     }
     case PLUGIN_EVENT_TYPES.installed:
     case PLUGIN_EVENT_TYPES.upgraded:
@@ -57,6 +57,13 @@ export function evolve(state: PluginState, event: PluginEvent): PluginState {
     case PLUGIN_EVENT_TYPES.removed: {
       const { [event.data.environment]: _removed, ...rest } = state.installations;
       return { ...state, installations: rest };
+    }
+    case PLUGIN_EVENT_TYPES.testRunRecorded: {
+      const { environment, digest, runId, version, passed, flagged, completedAt } = event.data;
+      return {
+        ...state,
+        testRuns: { ...state.testRuns, [environment]: { ...state.testRuns[environment], [digest]: { runId, version, passed, flagged, completedAt } } },
+      };
     }
     default: {
       const unknown: never = event;

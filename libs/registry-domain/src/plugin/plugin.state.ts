@@ -7,6 +7,17 @@ export interface PluginVersionState {
   readonly sizeBytes: number;
   /** The signature the version was published with; null when it was published unsigned. */
   readonly signature: StoredSignature | null;
+  /** Who published the version (separation of duties: a publisher may not approve it). */
+  readonly publisher: string;
+}
+
+/** The latest test run of one digest in one environment. */
+export interface TestRunState {
+  readonly runId: string;
+  readonly version: string;
+  readonly passed: boolean;
+  readonly flagged: boolean;
+  readonly completedAt: string;
 }
 
 export interface InstallationState {
@@ -24,8 +35,10 @@ export interface PluginState {
    * upgrade may not go below it (rollback protection, ARCHITECTURE.md, Registry); only a reasoned rollback may.
    */
   readonly highestVersions: Readonly<Record<string, string>>;
+  /** The latest test run by environment, then by digest. */
+  readonly testRuns: Readonly<Record<string, Readonly<Record<string, TestRunState>>>>;
 }
 
 export function initialPluginState(): PluginState {
-  return { name: null, versions: {}, installations: {}, highestVersions: {} };
+  return { name: null, versions: {}, installations: {}, highestVersions: {}, testRuns: {} };
 }
