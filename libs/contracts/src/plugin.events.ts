@@ -47,8 +47,24 @@ export const PluginVersionPublishedSchema = z
     });
   });
 
+/**
+ * An install or upgrade that skipped promotion into a gated environment, with its own Cedar action and the
+ * reason given: it never skips signature checks, and it marks the plugin as needing review.
+ */
+export const EmergencyChangeSchema = z
+  .object({ reason: z.string().trim().min(1, 'must say why the change is an emergency (1 to 1000 characters)').max(1000) })
+  .strict();
+export type EmergencyChange = z.infer<typeof EmergencyChangeSchema>;
+
 export const PluginInstalledSchema = z
-  .object({ name: PluginNameSchema, version: SemverSchema, digest: DigestSchema, environment: EnvironmentSchema })
+  .object({
+    name: PluginNameSchema,
+    version: SemverSchema,
+    digest: DigestSchema,
+    environment: EnvironmentSchema,
+    /** Present only on an emergency change into a gated environment. */
+    emergency: EmergencyChangeSchema.optional(),
+  })
   .strict();
 
 export const PluginUpgradedSchema = z
@@ -58,6 +74,8 @@ export const PluginUpgradedSchema = z
     version: SemverSchema,
     digest: DigestSchema,
     environment: EnvironmentSchema,
+    /** Present only on an emergency change into a gated environment. */
+    emergency: EmergencyChangeSchema.optional(),
   })
   .strict();
 
