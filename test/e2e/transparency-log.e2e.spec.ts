@@ -262,7 +262,49 @@ describe('transparency log - an auditor verifies rows with only the public key',
     const wrong = await runCli(platform.apiUrl, ['audit', 'verify', '--key', join(work, 'other.pem'), '--json'], { env });
     expect(wrong.code).toBe(1);
     expect(JSON.parse(wrong.stdout)).toMatchObject({ ok: false, fault: { kind: 'checkpoint-signature-invalid' } });
-    const noDatabase = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--json'], { env: { ...env, DATABASE_URL: '' } });
-    expect(noDatabase.code).toBe(2);
+    // A range, and a checkpoint kept outside the platform.
+    const keptFile = join(work, 'kept-checkpoint.json');
+    writeFileSync(keptFile, (await cli(acmeAuditor.token, 'audit', 'checkpoint', '--key', keyFile, '--json')).stdout);
+    const kept = JSON.parse(readFileSync(keptFile, 'utf8')) as { treeSize: number };
+    const ranged = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--from', '2', '--to', String(kept.treeSize), '--checkpoint', keptFile, '--json'], { env });
+    expect(cliSucceeded(ranged)).toMatchObject({ ok: true, externalCheckpoints: 1, range: { from: 2, to: expect.any(Number) } });
+
+    // Without DATABASE_URL the platform verifies where it stores the log, with the key the auditor sends.
+    const remoteEnv = { HOME: work, XDG_CONFIG_HOME: join(work, 'config'), DATABASE_URL: '' };
+    const remote = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--checkpoint', keptFile, '--json'], { token: acmeAuditor.token, env: remoteEnv });
+    expect(cliSucceeded(remote)).toMatchObject({ ok: true, stream: 'compared', externalCheckpoints: 1, where: expect.stringContaining('/v1/audit-log/verify') });
+    expect((JSON.parse(remote.stdout) as { rows: number }).rows).toBeGreaterThanOrEqual(kept.treeSize);
+    const remoteWrong = await runCli(platform.apiUrl, ['audit', 'verify', '--key', join(work, 'other.pem'), '--json'], { token: acmeAuditor.token, env: remoteEnv });
+    expect([remoteWrong.code, JSON.parse(remoteWrong.stdout)]).toEqual([1, expect.objectContaining({ ok: false, fault: expect.objectContaining({ kind: 'checkpoint-signature-invalid' }) })]);
+
+    // A kept checkpoint signed by another key proves nothing and is named.
+    const keptJson = JSON.parse(readFileSync(keptFile, 'utf8')) as { origin: string; note: string };
+    const lines = keptJson.note.trimEnd().split('\n');
+    const [dash, name] = lines[lines.length - 1]!.split(' ');
+    lines[lines.length - 1] = `${dash} ${name} ${Buffer.alloc(68, 1).toString('base64')}`;
+    writeFileSync(join(work, 'forged-checkpoint.json'), JSON.stringify({ origin: keptJson.origin, note: `${lines.join('\n')}\n` }));
+    const refused = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--checkpoint', join(work, 'forged-checkpoint.json'), '--json'], { env });
+    expect([refused.code, JSON.parse(refused.stdout)]).toEqual([1, expect.objectContaining({ ok: false, fault: expect.objectContaining({ kind: 'checkpoint-signature-invalid' }) })]);
+
+    // The route: read-audit only; a key that is not one, and a range that ends before it starts, are 400.
+    const post = async (token: string, body: unknown) => {
+      const response = await fetch(`${platform.apiUrl}/v1/audit-log/verify`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
+    };
+    const pem = readFileSync(keyFile, 'utf8');
+    expect(await post(acmeDeveloper.token, { publicKeyPem: pem })).toEqual([403, 'AUTHZ.DENIED']);
+    expect(await post(acmeAuditor.token, { publicKeyPem: 'not a key' })).toEqual([400, 'AUDIT.KEY_INVALID']);
+    expect(await post(acmeAuditor.token, { publicKeyPem: pem, from: 5, to: 4 })).toEqual([400, 'COMMAND.INVALID']);
+
+    // Usage errors exit 2: no key pinned anywhere, a range backwards, a kept checkpoint that is not one.
+    const bare = { HOME: work, XDG_CONFIG_HOME: join(work, 'bare-config'), DATABASE_URL: db.url };
+    const usage = (run: { code: number; stderr: string }) => [run.code, (JSON.parse(run.stderr) as { error: { message: string } }).error.message];
+    expect(usage(await runCli(platform.apiUrl, ['audit', 'verify', '--json'], { token: acmeAuditor.token, env: bare }))).toEqual([2, expect.stringContaining('no audit key')]);
+    expect(usage(await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--from', '5', '--to', '4', '--json'], { env }))).toEqual([2, expect.stringContaining('--to 4 is before --from 5')]);
+    writeFileSync(join(work, 'not-a-checkpoint.json'), '{"treeSize": 3}');
+    expect(usage(await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--checkpoint', join(work, 'not-a-checkpoint.json'), '--json'], { env }))).toEqual([
+      2,
+      expect.stringContaining('needs the string fields "origin" and "note"'),
+    ]);
   });
 });

@@ -35,6 +35,7 @@ export type AuditCheckpointReply = RouteReply<typeof API.auditCheckpoint>;
 export type AuditInclusionProofReply = RouteReply<typeof API.auditInclusionProof>;
 export type AuditConsistencyProofReply = RouteReply<typeof API.auditConsistencyProof>;
 export type AuditKeyReply = RouteReply<typeof API.auditKey>;
+export type AuditVerifyReply = RouteReply<typeof API.auditVerify>;
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
 export type PolicyCheckQuestion = RouteBody<typeof API.checkPolicy>;
 export type PolicyCheckReply = RouteReply<typeof API.checkPolicy>;
@@ -81,6 +82,8 @@ export interface ApiClient {
   auditInclusionProof(sequence: number, size?: number): Promise<AuditInclusionProofReply>;
   auditConsistencyProof(from: number, to?: number): Promise<AuditConsistencyProofReply>;
   auditKey(): Promise<AuditKeyReply>;
+  /** The platform verifies its audit log with the key sent (and checkpoints kept elsewhere). */
+  auditVerify(request: RouteBody<typeof API.auditVerify>): Promise<AuditVerifyReply>;
   report(name: ReportName, range: { readonly from?: string; readonly to?: string }): Promise<ReportReply>;
   setCallRecording(request: RouteBody<typeof API.setCallRecording>): Promise<CallRecordingReply>;
   applyPolicies(policies: string, expectedVersion?: number): Promise<PolicySetReply>;
@@ -215,6 +218,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     auditInclusionProof: (sequence, size) => call(API.auditInclusionProof, { params: { sequence: String(sequence) }, query: { size: size === undefined ? undefined : String(size) } }),
     auditConsistencyProof: (from, to) => call(API.auditConsistencyProof, { query: { from: String(from), to: to === undefined ? undefined : String(to) } }),
     auditKey: () => call(API.auditKey),
+    auditVerify: (request) => call(API.auditVerify, { body: request }),
     report: (name, range) => call(REPORT_ROUTES[name], { query: range }),
     setCallRecording: (request) => call(API.setCallRecording, { body: request }),
     applyPolicies: (policies, expectedVersion) => call(API.applyPolicies, { body: { policies, ...(expectedVersion !== undefined ? { expectedVersion } : {}) } }),

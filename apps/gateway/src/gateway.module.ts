@@ -11,6 +11,7 @@ import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_PLATFORM_CHECKS, GATE
 import { AUTH_FAILURE_LIMITER, AuthFailureLimiter } from './http/auth-failure.limiter.js';
 import { ClientSourceInterceptor } from './http/client-source.js';
 import { RouteContractInterceptor } from './http/contract-route.js';
+import { AuditVerifier } from './audit.verifier.js';
 import { AuditLogController } from './http/audit-log.controller.js';
 import { DocsController } from './http/docs.controller.js';
 import { EnvironmentsController } from './http/environments.controller.js';
@@ -66,6 +67,7 @@ export class GatewayModule {
         { provide: APP_INTERCEPTOR, useClass: RouteContractInterceptor },
         { provide: AUTH_FAILURE_LIMITER, useValue: new AuthFailureLimiter(options.auth.failures ?? DEFAULT_AUTHENTICATION_FAILURE_SETTINGS) },
         ProjectionsReader,
+        AuditVerifier,
         PluginStorageReader,
         RegistryCommandSender,
         PolicyCommandSender,

@@ -88,6 +88,7 @@ export const QUERY_ERRORS = {
   auditInclusionProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
+  auditVerify: [...AUTHORISATION_ERRORS, 'AUDIT.KEY_INVALID'],
   report: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 

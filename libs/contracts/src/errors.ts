@@ -138,6 +138,8 @@ export const ERROR_CODES = {
   // An auditor's check of the audit log in the CLI (forgeone audit prove): never sent by a service.
   'AUDIT.PROOF_INVALID': 422,
   'AUDIT.CHECKPOINT_INVALID': 422,
+  // POST /v1/audit-log/verify: the key sent to check checkpoints with is not an Ed25519 public key (SPKI PEM).
+  'AUDIT.KEY_INVALID': 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

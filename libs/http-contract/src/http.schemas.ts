@@ -241,6 +241,44 @@ export const AuditKeyReplySchema = z.object({
   origin: z.string(),
 });
 
+const StreamSequence = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const AuditVerifyRequestSchema = z
+  .object({
+    publicKeyPem: z
+      .string()
+      .min(1)
+      .max(4096)
+      .describe('the audit key you pinned (SPKI PEM, from `forgeone audit key --out`): checkpoints are checked with it, never with a key the platform serves'),
+    from: StreamSequence.optional().describe('first stream sequence to check (default 1)'),
+    to: StreamSequence.optional().describe('last stream sequence to check (default: the last row)'),
+    checkpoints: z
+      .array(z.object({ origin: z.string().min(1).max(512), note: z.string().min(1).max(8192) }).strict())
+      .max(64)
+      .optional()
+      .describe('signed checkpoints kept outside the platform (`audit checkpoint --json` output): each must verify with the key and match the recomputed root at its size'),
+  })
+  .strict()
+  .refine((body) => body.from === undefined || body.to === undefined || body.to >= body.from, { message: 'to must be at or after from', path: ['to'] });
+
+export const AuditVerifyReplySchema = z.object({
+  ok: z.boolean(),
+  rows: z.number().int().describe('audit rows checked'),
+  checkpoints: z.number().int().describe('stored checkpoints checked: signature, recomputed root, consistency with the one before'),
+  externalCheckpoints: z.number().int().describe('checkpoints given in the request that were checked'),
+  range: z.object({ from: z.number().int(), to: z.number().int() }).optional().describe('stream sequences of the first and last row checked'),
+  stream: z.literal('compared').describe('every row was compared with the event stream by event id and digest'),
+  fault: z
+    .object({
+      kind: z.enum(['changed', 'missing', 'inserted', 'reordered', 'checkpoint-signature-invalid', 'checkpoint-root-mismatch', 'checkpoint-inconsistent']),
+      sequence: z.number().int().optional(),
+      treeSize: z.number().int().optional(),
+      message: z.string(),
+    })
+    .optional()
+    .describe('the first row or checkpoint that differs, and how'),
+});
+
 export const HistoryReplySchema = z.object({ events: z.array(AuditEntrySchema) });
 export const AuditLogReplySchema = z.object({ entries: z.array(AuditEntrySchema) });
 

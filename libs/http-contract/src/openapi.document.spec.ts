@@ -35,6 +35,7 @@ const CONTRACT_ROUTES = [
   'get /v1/audit-log/{sequence}/proof',
   'get /v1/audit-log/consistency',
   'get /v1/audit-log/key',
+  'post /v1/audit-log/verify',
   'get /v1/reports/plugin-calls',
   'get /v1/reports/call-windows',
   'get /v1/reports/policy-denials',

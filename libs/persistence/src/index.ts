@@ -84,4 +84,4 @@ export { pluginCallsDailyProjection, type PluginCallsDailyRow } from './projecti
 export { complianceRecordsProjection, type ComplianceRecordRow, type ComplianceKind } from './projections/compliance-records.projection.js';
 export { readReport, REPORT_MAX_ROWS, type ReportResult, type ReportValue } from './queries/report.queries.js';
 export { REPORTING_SCHEMA, REPORTING_ROLE, REPORTING_VIEWS, reportingViewStatements } from './migrations/reporting-views.sql.js';
-export { verifyTransparencyLog, type TransparencyLogReport, type TransparencyLogFault, type StreamMessageReader } from './audit/transparency-log.verifier.js';
+export { verifyTransparencyLog, type ExternalCheckpoint, type TransparencyLogReport, type TransparencyLogFault, type TransparencyLogVerifyOptions, type StreamMessageReader } from './audit/transparency-log.verifier.js';

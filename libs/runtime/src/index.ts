@@ -27,4 +27,4 @@ export type { NatsSecurityReport, ProbeNatsOptions, RefuseInsecureNatsOptions } 
 export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 export type { EventWriterSecrets } from './event-writer-keys.store.js';
 export { auditKeyFile, prepareAuditKey } from './audit-key.store.js';
-export { openEventStreamReader, type EventStreamReader } from './event-stream.reader.js';
+export { eventStreamMessages, openEventStreamReader, type EventStreamReader } from './event-stream.reader.js';

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { ForgeOneError, names as namesFor } from '@forgeone/contracts';
+import type { ExternalCheckpoint, TransparencyLogReport } from '@forgeone/persistence';
 import { keyIdOf, parsePublicKey } from '@forgeone/signing';
 import type { Command } from 'commander';
 import { checkCheckpoint, verifyInclusionReply } from '../audit-proof.verifier.js';
@@ -138,39 +139,102 @@ export function registerAuditCommands(program: Command, context: CommandContext)
   audit
     .command('verify')
     .description(
-      "verify the whole audit log where it is stored (an operator's check: DATABASE_URL, and NATS_URL with FORGEONE_NAMESPACE to compare every row with the event stream): " +
-        'hash chain, leaves, every checkpoint signature with the pinned key and its consistency with the one before; names the first row or checkpoint that differs',
+      'verify the audit log: hash chain, leaves and tenant sequences, every checkpoint with the pinned key and its consistency with the one before, ' +
+        'every row against the event stream, and checkpoints you kept (--checkpoint); names the first row or checkpoint that differs and exits 1. ' +
+        "With DATABASE_URL set it reads the database (and, with NATS_URL and FORGEONE_NAMESPACE, the stream) itself, an operator's independent check; " +
+        'otherwise the platform verifies where it stores the log (POST /v1/audit-log/verify) with the key you pinned',
     )
-    .requiredOption('--key <file>', 'the audit public key (SPKI PEM) to check checkpoints with')
-    .action(async (options: { key: string }) => {
+    .option('--key <file>', 'the audit public key (SPKI PEM) to check checkpoints with; default: the fingerprint pinned in the profile (audit key --pin)')
+    .option('--from <sequence>', 'first stream sequence to check (default 1)')
+    .option('--to <sequence>', 'last stream sequence to check (default: the last row)')
+    .option('--checkpoint <file>', 'a checkpoint kept outside the platform (audit checkpoint --json output); repeat for several', (file: string, files: string[]) => [...files, file], [] as string[])
+    .action(async (options: { key?: string; from?: string; to?: string; checkpoint: string[] }) => {
+      const from = options.from === undefined ? undefined : parsePositiveInteger(options.from, '--from', 'a stream sequence, 1 or more');
+      const to = options.to === undefined ? undefined : parsePositiveInteger(options.to, '--to', 'a stream sequence, 1 or more');
+      if (from !== undefined && to !== undefined && to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
+      const external = await Promise.all(options.checkpoint.map((file) => readKeptCheckpoint(context, file)));
       const publicKey = await pinnedAuditKey(context, options.key);
+      if (!publicKey) throw new UsageError('no audit key to check checkpoints with: give --key public.pem, or pin the key once with forgeone audit key --out public.pem --pin');
       const databaseUrl = context.io.env['DATABASE_URL']?.trim();
-      if (!databaseUrl) throw new UsageError('DATABASE_URL is not set: give the PostgreSQL database the audit-projector writes (e.g. postgres://auditor@db:5432/forgeone)');
-      const natsUrl = context.io.env['NATS_URL']?.trim();
-      const { createDataSource, verifyTransparencyLog } = await import('@forgeone/persistence');
-      const ds = await createDataSource(databaseUrl, { applicationName: 'forgeone-audit-verify', poolSize: 2 }).initialize();
-      let stream: { read(sequence: number): Promise<Uint8Array | undefined>; close(): Promise<void> } | undefined;
+      const progress = context.progress('verifying the audit log');
+      let checked: TransparencyLogReport & { readonly stream: string; readonly where: string };
       try {
-        if (natsUrl) {
-          const { openEventStreamReader } = await import('@forgeone/runtime');
-          stream = await openEventStreamReader(natsUrl, namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? ''));
+        if (databaseUrl) {
+          checked = await verifyStoredLog(context, databaseUrl, { publicKey, from, to, external, onProgress: ({ rows, sequence }) => progress.update(`verifying the audit log: ${rows} rows checked, at sequence ${sequence}`) });
+        } else {
+          const reply = await context.api().auditVerify({
+            publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+            ...(from !== undefined ? { from } : {}),
+            ...(to !== undefined ? { to } : {}),
+            ...(external.length ? { checkpoints: external } : {}),
+          });
+          checked = { ...reply, where: 'the platform (POST /v1/audit-log/verify)' };
         }
-        const reader = stream;
-        const report = await verifyTransparencyLog(ds, { publicKey: publicKey!, ...(reader ? { stream: (sequence: number) => reader.read(sequence) } : {}) });
-        const checked = { ...report, stream: reader ? 'compared' : 'not compared: NATS_URL is not set' };
-        context.print(checked, () =>
-          report.ok
-            ? `audit log verified: ${report.rows} rows, ${report.checkpoints} checkpoints; event stream ${checked.stream}\n`
-            : `audit log NOT verified: ${report.fault!.kind}${report.fault!.sequence !== undefined ? ` at sequence ${report.fault!.sequence}` : ''}${report.fault!.treeSize !== undefined ? ` (checkpoint ${report.fault!.treeSize})` : ''}: ${report.fault!.message}\n`,
-        );
-        if (!report.ok) context.setExitCode(1);
       } finally {
-        await stream?.close();
-        await ds.destroy();
+        progress.stop();
       }
+      const report = checked;
+      context.print(report, () =>
+        report.ok
+          ? `audit log verified by ${report.where}: ${report.rows} rows${report.range ? ` (sequences ${report.range.from} to ${report.range.to})` : ''}, ${report.checkpoints} checkpoints, ${report.externalCheckpoints} kept checkpoints; event stream ${report.stream}\n`
+          : `audit log NOT verified: ${report.fault!.kind}${report.fault!.sequence !== undefined ? ` at sequence ${report.fault!.sequence}` : ''}${report.fault!.treeSize !== undefined ? ` (checkpoint ${report.fault!.treeSize})` : ''}: ${report.fault!.message}\n`,
+      );
+      if (!report.ok) context.setExitCode(1);
     });
 }
 
+/** Reads the log where it is stored: the database, and the event stream when NATS_URL is set. */
+async function verifyStoredLog(
+  context: CommandContext,
+  databaseUrl: string,
+  options: { publicKey: KeyObject; from: number | undefined; to: number | undefined; external: readonly ExternalCheckpoint[]; onProgress: (p: { rows: number; sequence: number }) => void },
+): Promise<TransparencyLogReport & { readonly stream: string; readonly where: string }> {
+  const natsUrl = context.io.env['NATS_URL']?.trim();
+  const { createDataSource, verifyTransparencyLog } = await import('@forgeone/persistence');
+  const ds = await createDataSource(databaseUrl, { applicationName: 'forgeone-audit-verify', poolSize: 2 }).initialize();
+  let stream: { read(sequence: number): Promise<Uint8Array | undefined>; close(): Promise<void> } | undefined;
+  try {
+    if (natsUrl) {
+      const { openEventStreamReader } = await import('@forgeone/runtime');
+      stream = await openEventStreamReader(natsUrl, namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? ''));
+    }
+    const reader = stream;
+    const report = await verifyTransparencyLog(ds, {
+      publicKey: options.publicKey,
+      onProgress: options.onProgress,
+      ...(reader ? { stream: (sequence: number) => reader.read(sequence) } : {}),
+      ...(options.from !== undefined ? { from: options.from } : {}),
+      ...(options.to !== undefined ? { to: options.to } : {}),
+      ...(options.external.length ? { external: options.external } : {}),
+    });
+    return { ...report, stream: reader ? 'compared' : 'not compared: NATS_URL is not set', where: 'this machine (DATABASE_URL)' };
+  } finally {
+    await stream?.close();
+    await ds.destroy();
+  }
+}
+
+/** A checkpoint kept outside the platform: `audit checkpoint --json` output (its origin and signed note are what count). */
+async function readKeptCheckpoint(context: CommandContext, file: string): Promise<ExternalCheckpoint> {
+  const path = resolve(context.io.cwd ?? process.cwd(), file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--checkpoint ${file}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--checkpoint ${file}: not JSON (${(error as Error).message}); keep the output of forgeone audit checkpoint --json`);
+  }
+  const { origin, note } = (parsed ?? {}) as { origin?: unknown; note?: unknown };
+  if (typeof origin !== 'string' || origin.length === 0 || typeof note !== 'string' || note.length === 0) {
+    throw new UsageError(`--checkpoint ${file}: needs the string fields "origin" and "note" of forgeone audit checkpoint --json`);
+  }
+  return { origin, note };
+}
 
 /** The key to check checkpoints with: --key's file, else the profile's pinned fingerprint (the served key must match it), else none. */
 async function pinnedAuditKey(context: CommandContext, keyFile: string | undefined): Promise<KeyObject | undefined> {

@@ -1,5 +1,6 @@
 import { API, DEFAULT_AUDIT_LOG_LIMIT, type RouteInput } from '@forgeone/http-contract';
 import { Controller } from '@nestjs/common';
+import { AuditVerifier } from '../audit.verifier.js';
 import { ProjectionsReader } from '../projections.reader.js';
 import { ContractRoute, RouteRequest } from './contract-route.js';
 
@@ -8,7 +9,10 @@ import { ContractRoute, RouteRequest } from './contract-route.js';
 // on the caller's Tenant (checked by the contract's interceptor).
 @Controller()
 export class AuditLogController {
-  constructor(private readonly projections: ProjectionsReader) {}
+  constructor(
+    private readonly projections: ProjectionsReader,
+    private readonly verifier: AuditVerifier,
+  ) {}
 
   @ContractRoute(API.auditLog)
   async entries(@RouteRequest() { query: q, tenant }: RouteInput<typeof API.auditLog>) {
@@ -39,5 +43,10 @@ export class AuditLogController {
   @ContractRoute(API.auditKey)
   key() {
     return this.projections.auditKey();
+  }
+
+  @ContractRoute(API.auditVerify)
+  verify(@RouteRequest() { body }: RouteInput<typeof API.auditVerify>) {
+    return this.verifier.verify(body);
   }
 }

@@ -11,6 +11,11 @@ import { auditTreeRoot, auditTreeSize } from '../queries/transparency-log.querie
 import { installed, versionPublished } from '../testing/plugin-events.fixture.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { applyEvent } from '../writer/projection.writer.js';
+import { AuditLogEntity } from '../entities/read-model.entities.js';
+import { auditCheckpoint } from '../queries/transparency-log.queries.js';
+import { auditHash } from './audit-chain.js';
+import { auditEntryForgedMark, auditEntryToEvent } from './audit-chain.verifier.js';
+import { auditEventDigest, auditLeafHash } from './audit-leaf.js';
 import { verifyTransparencyLog, type StreamMessageReader } from './transparency-log.verifier.js';
 
 const encoder = new TextEncoder();
@@ -72,7 +77,7 @@ describe('transparency log - verifying the whole log', () => {
   });
 
   it('transparency log verify - an untouched log verifies: chain, leaves, both checkpoints, their consistency, every row against JetStream', async () => {
-    expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace), batchSize: 3 })).toEqual({ ok: true, rows: 12, checkpoints: 2 });
+    expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace), batchSize: 3 })).toEqual({ ok: true, rows: 12, checkpoints: 2, externalCheckpoints: 0, range: { from: 1, to: 12 } });
   });
 
   it('transparency log verify - a checkpoint checked with another key is named as signature invalid', async () => {
@@ -102,5 +107,101 @@ describe('transparency log - verifying the whole log', () => {
     expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(mirror) })).toMatchObject({ ok: false, rows: 3, fault: { kind: 'changed', sequence: 4 } });
     const stopsEarly: StreamMessageReader = async (sequence) => (sequence === 4 ? streamOf(namespace)(sequence) : sequence <= 10 ? streamOf(mirror)(sequence) : undefined);
     expect(await verifyTransparencyLog(ds, { publicKey, stream: stopsEarly })).toMatchObject({ ok: false, rows: 10, fault: { kind: 'inserted', sequence: 11 } });
+  });
+
+  // Tampering as the table owner would: triggers off, the change made, the log restored after each case.
+  const tampered = async (change: string[], check: () => Promise<void>) => {
+    await db.sql(`CREATE TABLE audit_log_saved AS SELECT * FROM audit_log`);
+    await db.sql(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_refuse_update_delete`);
+    try {
+      for (const statement of change) await db.sql(statement);
+      await check();
+    } finally {
+      await db.sql(`DELETE FROM audit_log`);
+      await db.sql(`INSERT INTO audit_log SELECT * FROM audit_log_saved`);
+      await db.sql(`DROP TABLE audit_log_saved`);
+      await db.sql(`ALTER TABLE audit_log ENABLE TRIGGER audit_log_refuse_update_delete`);
+    }
+    expect((await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace) })).ok).toBe(true);
+  };
+
+  // Recomputes hash (and, with `leaves`, leaf hash) of every row from `sequence` on, as a forger who knows the formulas would.
+  const rechain = async (sequence: number, leaves: boolean) => {
+    const rows = await ds.getRepository(AuditLogEntity).find({ order: { sequence: 'ASC' } });
+    let prev = rows.find((r) => r.sequence === sequence - 1)?.hash ?? '0'.repeat(64);
+    for (const row of rows.filter((r) => r.sequence >= sequence)) {
+      const event = auditEntryToEvent(row);
+      const mark = auditEntryForgedMark(row);
+      const hash = auditHash(prev, row.sequence, event, mark);
+      const leaf = auditLeafHash({ sequence: row.sequence, eventId: row.eventId, subject: row.subject, tenant: row.tenant, tenantSequence: row.tenantSequence, digest: auditEventDigest(event, mark) });
+      await db.sql(`UPDATE audit_log SET prev_hash = $1, hash = $2${leaves ? ', leaf_hash = $4' : ''} WHERE sequence = $3`, leaves ? [prev, hash, row.sequence, leaf] : [prev, hash, row.sequence]);
+      prev = hash;
+    }
+  };
+
+  it('transparency log verify - a range from a sequence to a sequence starts from the stored chain and tree, and checks the checkpoints inside it', async () => {
+    expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace), from: 7, batchSize: 2 })).toEqual({ ok: true, rows: 6, checkpoints: 1, externalCheckpoints: 0, range: { from: 7, to: 12 } });
+    expect(await verifyTransparencyLog(ds, { publicKey, from: 2, to: 9 })).toEqual({ ok: true, rows: 8, checkpoints: 1, externalCheckpoints: 0, range: { from: 2, to: 9 } });
+    const progress: number[] = [];
+    await verifyTransparencyLog(ds, { publicKey, batchSize: 5, onProgress: ({ rows }) => progress.push(rows) });
+    expect(progress).toEqual([5, 10, 12]);
+    await expect(verifyTransparencyLog(ds, { publicKey, from: 5, to: 4 })).rejects.toThrow(/to must be a stream sequence at or after from \(5\)/);
+  });
+
+  it('transparency log verify - a checkpoint kept outside the platform is checked against the recomputed root at its size', async () => {
+    const kept = (await auditCheckpoint(ds.manager, 10))!;
+    expect(await verifyTransparencyLog(ds, { publicKey, external: [kept] })).toMatchObject({ ok: true, externalCheckpoints: 1 });
+    expect(await verifyTransparencyLog(ds, { publicKey, from: 12, external: [kept] })).toMatchObject({ ok: true, rows: 1, externalCheckpoints: 1 });
+    // Signed with the pinned key but over another root: the log the platform holds is not the one that was signed.
+    const rewritten = await signNote(checkpointText({ origin, treeSize: 10, rootHash: Buffer.alloc(32, 7), extensions: ['time 2026-01-01T00:00:00Z'] }), origin, publicKey, async (m) => new Uint8Array(sign(null, m, privateKey)));
+    expect(await verifyTransparencyLog(ds, { publicKey, external: [{ origin, note: rewritten }] })).toMatchObject({ ok: false, fault: { kind: 'checkpoint-root-mismatch', treeSize: 10 } });
+    const beyond = await signNote(checkpointText({ origin, treeSize: 40, rootHash: Buffer.alloc(32, 7), extensions: ['time 2026-01-01T00:00:00Z'] }), origin, publicKey, async (m) => new Uint8Array(sign(null, m, privateKey)));
+    expect(await verifyTransparencyLog(ds, { publicKey, external: [{ origin, note: beyond }] })).toMatchObject({ ok: false, fault: { kind: 'missing', treeSize: 40 } });
+    const other = generateKeyPairSync('ed25519');
+    const foreign = await signNote(checkpointText({ origin, treeSize: 10, rootHash: Buffer.from(kept.rootHash, 'hex'), extensions: ['time 2026-01-01T00:00:00Z'] }), origin, other.publicKey, async (m) => new Uint8Array(sign(null, m, other.privateKey)));
+    expect(await verifyTransparencyLog(ds, { publicKey, external: [{ origin, note: foreign }] })).toMatchObject({ ok: false, fault: { kind: 'checkpoint-signature-invalid' } });
+  });
+
+  it('transparency log verify - a deleted row is missing at its sequence, with or without the stream', async () => {
+    await tampered([`DELETE FROM audit_log WHERE sequence = 8`], async () => {
+      expect(await verifyTransparencyLog(ds, { publicKey })).toMatchObject({ ok: false, rows: 7, fault: { kind: 'missing', sequence: 8 } });
+      expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace) })).toMatchObject({ ok: false, rows: 7, fault: { kind: 'missing', sequence: 8 } });
+    });
+  });
+
+  it('transparency log verify - two swapped rows are reordered at the first of them', async () => {
+    await tampered(
+      [`UPDATE audit_log SET sequence = 1000 WHERE sequence = 8`, `UPDATE audit_log SET sequence = 8 WHERE sequence = 9`, `UPDATE audit_log SET sequence = 9 WHERE sequence = 1000`],
+      async () => {
+        expect(await verifyTransparencyLog(ds, { publicKey })).toMatchObject({ ok: false, rows: 7, fault: { kind: 'reordered', sequence: 8 } });
+      },
+    );
+  });
+
+  it('transparency log verify - a forged row inserted with a correct chain after it is named inserted by the stream', async () => {
+    const [last] = await db.sql<{ hash: string }>(`SELECT hash FROM audit_log WHERE sequence = 12`);
+    const forged = { id: `forged-${namespace}` };
+    await tampered(
+      [
+        `CREATE TABLE forged_row AS SELECT * FROM audit_log WHERE sequence = 12`,
+        `UPDATE forged_row SET sequence = 13, event_id = '${forged.id}', data = data || '{"version":"6.6.6"}'::jsonb, prev_hash = '${last!.hash}', leaf_index = leaf_index + 1, tenant_sequence = tenant_sequence + 1`,
+        `INSERT INTO audit_log SELECT * FROM forged_row`,
+        `DROP TABLE forged_row`,
+      ],
+      async () => {
+        await rechain(13, true);
+        expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace) })).toMatchObject({ ok: false, rows: 12, fault: { kind: 'inserted', sequence: 13 } });
+      },
+    );
+  });
+
+  it('transparency log verify - a row rewritten with the chain and leaves recomputed after it fails the signed checkpoint, and the stream locates it', async () => {
+    await tampered([`UPDATE audit_log SET actor = 'someone-else' WHERE sequence = 3`], async () => {
+      await rechain(3, false);
+      expect(await verifyTransparencyLog(ds, { publicKey })).toMatchObject({ ok: false, rows: 2, fault: { kind: 'changed', sequence: 3 } });
+      await rechain(3, true);
+      expect(await verifyTransparencyLog(ds, { publicKey })).toMatchObject({ ok: false, rows: 5, fault: { kind: 'checkpoint-root-mismatch', treeSize: 5 } });
+      expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(namespace) })).toMatchObject({ ok: false, rows: 2, fault: { kind: 'changed', sequence: 3 } });
+    });
   });
 });

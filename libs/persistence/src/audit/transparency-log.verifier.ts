@@ -1,9 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import type { CloudEvent } from '@forgeone/contracts';
-import { nodeHash, NoteVerificationError, openCheckpoint, ProofVerificationError, verifyConsistency } from '@forgeone/signing';
-import { MoreThan, type DataSource } from 'typeorm';
+import { nodeHash, NoteVerificationError, openCheckpoint, ProofVerificationError, rootNodes, verifyConsistency } from '@forgeone/signing';
+import { Between, LessThan, type DataSource } from 'typeorm';
 import { AuditLogEntity, type AuditLogRow } from '../entities/read-model.entities.js';
-import { auditCheckpoints, auditConsistencyProof, type AuditCheckpoint } from '../queries/transparency-log.queries.js';
+import { auditCheckpoint, auditCheckpoints, auditConsistencyProof, auditTreeRoot, type AuditCheckpoint } from '../queries/transparency-log.queries.js';
+import { readNodes } from './merkle-node.store.js';
 import { forgedAuditEvent } from '../writer/forged-event.writer.js';
 import { auditHash, GENESIS_HASH } from './audit-chain.js';
 import { auditEntryForgedMark, auditEntryToEvent } from './audit-chain.verifier.js';
@@ -21,44 +22,122 @@ export type TransparencyLogFault =
 
 export interface TransparencyLogReport {
   readonly ok: boolean;
+  /** Rows checked (within `from`..`to`). */
   readonly rows: number;
+  /** Stored checkpoints whose root, signature and consistency were checked. */
   readonly checkpoints: number;
+  /** Checkpoints kept outside the platform (given by the caller) that were checked. */
+  readonly externalCheckpoints: number;
+  /** Stream sequences of the first and last row checked; absent when no row was in range. */
+  readonly range?: { readonly from: number; readonly to: number };
   readonly fault?: { readonly kind: TransparencyLogFault; readonly sequence?: number; readonly treeSize?: number; readonly message: string };
 }
 
 /** A stream message as JetStream holds it, or undefined when the stream has none at that sequence. */
 export type StreamMessageReader = (sequence: number) => Promise<Uint8Array | undefined>;
 
+/** A signed checkpoint kept outside the platform (as `audit checkpoint --json` prints it): its note is checked with the pinned key. */
+export interface ExternalCheckpoint {
+  readonly origin: string;
+  readonly note: string;
+}
+
+export interface TransparencyLogVerifyOptions {
+  /** The pinned audit key: never one read from the platform being verified. */
+  readonly publicKey: KeyObject;
+  /** Compare every row with the stream's message at its sequence (event id and digest). */
+  readonly stream?: StreamMessageReader;
+  readonly batchSize?: number;
+  /** First stream sequence to check (default 1): the chain, tree and tenant counts before it are taken from the rows and tree nodes stored before it. */
+  readonly from?: number;
+  /** Last stream sequence to check (default: the last row). */
+  readonly to?: number;
+  readonly external?: readonly ExternalCheckpoint[];
+  /** Called after each page with the rows checked so far and the last sequence checked. */
+  readonly onProgress?: (progress: { readonly rows: number; readonly sequence: number }) => void;
+}
+
 const decoder = new TextDecoder();
 
 /**
- * Verifies the whole audit log as an outsider would, reading rows in pages (memory: one page, the
+ * Verifies the audit log as an outsider would, reading rows in pages (memory: one page, the
  * O(log n) frontier of the Merkle tree and a counter per tenant): the hash chain, each row's leaf
  * and per-tenant sequence recomputed, the root at every stored checkpoint's size against the
  * checkpoint, each checkpoint's signature with the pinned key, each stored consistency proof
- * between consecutive checkpoints, and (given `stream`) each row against the stream message at its
+ * between consecutive checkpoints, every checkpoint kept outside the platform (`external`) against
+ * the recomputed root at its size, and (given `stream`) each row against the stream message at its
  * sequence by event id and digest. Stops at the first fault and names it.
  */
-export async function verifyTransparencyLog(
-  ds: DataSource,
-  options: { readonly publicKey: KeyObject; readonly stream?: StreamMessageReader; readonly batchSize?: number },
-): Promise<TransparencyLogReport> {
+export async function verifyTransparencyLog(ds: DataSource, options: TransparencyLogVerifyOptions): Promise<TransparencyLogReport> {
   const batchSize = options.batchSize ?? 500;
+  const from = options.from ?? 1;
+  const to = options.to ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(from) || from < 1) throw new RangeError(`from must be a stream sequence, 1 or more; got ${from}`);
+  if (!Number.isSafeInteger(to) || to < from) throw new RangeError(`to must be a stream sequence at or after from (${from}); got ${to}`);
   const repository = ds.getRepository(AuditLogEntity);
-  const frontier: { level: number; hash: Buffer }[] = [];
+
+  // Where the range starts: the row before it gives the chain, the stored nodes the tree, the rows before it the tenant counts.
+  const before = from > 1 ? await repository.findOne({ where: { sequence: LessThan(from) }, order: { sequence: 'DESC' } }) : null;
+  let leaves = before ? before.leafIndex + 1 : 0;
+  const startLeaves = leaves;
+  const frontier = await frontierAt(ds, leaves);
   const tenants = new Map<string, number>();
-  let prevHash = GENESIS_HASH;
-  let lastSequence = 0;
+  if (before) {
+    const counts: { tenant: string; last: string }[] = await ds.query(`SELECT tenant, max(tenant_sequence) AS last FROM audit_log WHERE sequence < $1 GROUP BY tenant`, [from]);
+    for (const { tenant, last } of counts) tenants.set(tenant, Number(last));
+  }
+  let prevHash = before?.hash ?? GENESIS_HASH;
+  let lastSequence = before?.sequence ?? 0;
   let rows = 0;
+  let firstSequence: number | undefined;
   let checkpointsSeen = 0;
-  let pending: AuditCheckpoint[] = await auditCheckpoints(ds.manager, 0, 100);
-  let previousCheckpoint: AuditCheckpoint | undefined;
-  const fail = (kind: TransparencyLogFault, message: string, at: { sequence?: number; treeSize?: number } = {}): TransparencyLogReport => ({
-    ok: false,
+  let externalSeen = 0;
+
+  const report = (extra: Partial<Pick<TransparencyLogReport, 'ok' | 'fault'>>): TransparencyLogReport => ({
+    ok: true,
     rows,
     checkpoints: checkpointsSeen,
-    fault: { kind, message, ...at },
+    externalCheckpoints: externalSeen,
+    ...(firstSequence !== undefined ? { range: { from: firstSequence, to: lastSequence } } : {}),
+    ...extra,
   });
+  const fail = (kind: TransparencyLogFault, message: string, at: { sequence?: number; treeSize?: number } = {}): TransparencyLogReport =>
+    report({ ok: false, fault: { kind, message, ...at } });
+
+  // Checkpoints kept outside: each signature first (a note the pinned key did not sign proves nothing).
+  const external: { treeSize: number; rootHash: string }[] = [];
+  for (const [i, kept] of (options.external ?? []).entries()) {
+    try {
+      const body = openCheckpoint(kept.note, kept.origin, options.publicKey);
+      external.push({ treeSize: body.treeSize, rootHash: body.rootHash.toString('hex') });
+    } catch (error) {
+      if (error instanceof NoteVerificationError) return fail('checkpoint-signature-invalid', `the checkpoint kept outside the platform (${i + 1} of ${options.external!.length}) does not verify with the pinned key: ${error.message}`);
+      throw error;
+    }
+  }
+  external.sort((a, b) => a.treeSize - b.treeSize);
+  const checkExternal = (root: () => Promise<string> | string, size: number): Promise<TransparencyLogReport | undefined> | undefined => {
+    const due = external.filter((e) => e.treeSize === size);
+    if (due.length === 0) return undefined;
+    return (async () => {
+      const actual = await root();
+      for (const kept of due) {
+        if (kept.rootHash !== actual) {
+          return fail('checkpoint-root-mismatch', `the log's first ${size} rows hash to root ${actual}, but the checkpoint kept outside the platform signed ${kept.rootHash}: the log was rewritten`, { treeSize: size });
+        }
+        externalSeen += 1;
+      }
+      return undefined;
+    })();
+  };
+  // Kept checkpoints at or before the range's start are checked against the stored tree (the range trusts it up to there).
+  for (const size of new Set(external.filter((e) => e.treeSize <= startLeaves).map((e) => e.treeSize))) {
+    const fault = await checkExternal(() => auditTreeRoot(ds.manager, size), size);
+    if (fault) return fault;
+  }
+
+  let previousCheckpoint: AuditCheckpoint | undefined = startLeaves > 0 ? await latestCheckpointUpTo(ds, startLeaves) : undefined;
+  let pending: AuditCheckpoint[] = await auditCheckpoints(ds.manager, startLeaves, 100);
 
   const checkCheckpoint = async (checkpoint: AuditCheckpoint): Promise<TransparencyLogReport | undefined> => {
     const root = rootOf(frontier).toString('hex');
@@ -73,7 +152,12 @@ export async function verifyTransparencyLog(
       throw error;
     }
     if (root !== checkpoint.rootHash) {
-      return fail('checkpoint-root-mismatch', `the rows up to leaf ${checkpoint.treeSize - 1} hash to root ${root}, but checkpoint ${checkpoint.treeSize} signed ${checkpoint.rootHash}`, at);
+      const since = previousCheckpoint?.treeSize ?? 0;
+      return fail(
+        'checkpoint-root-mismatch',
+        `the rows up to leaf ${checkpoint.treeSize - 1} hash to root ${root}, but checkpoint ${checkpoint.treeSize} signed ${checkpoint.rootHash}: a row among leaves ${since}..${checkpoint.treeSize - 1} was rewritten with its chain (compare with the event stream to locate it)`,
+        at,
+      );
     }
     if (previousCheckpoint) {
       const proof = await auditConsistencyProof(ds, { from: previousCheckpoint.treeSize, to: checkpoint.treeSize });
@@ -90,21 +174,23 @@ export async function verifyTransparencyLog(
   };
 
   for (;;) {
-    const batch = await repository.find({ where: { sequence: MoreThan(lastSequence) }, order: { sequence: 'ASC' }, take: batchSize });
+    const batch = await repository.find({ where: { sequence: Between(lastSequence + 1, to) }, order: { sequence: 'ASC' }, take: batchSize });
     if (batch.length === 0) break;
     for (const row of batch) {
       const at = { sequence: row.sequence };
-      if (options.stream && row.sequence !== lastSequence + 1) {
-        return fail('missing', `the stream's event at sequence ${lastSequence + 1} has no audit row (the next row is at ${row.sequence})`, { sequence: lastSequence + 1 });
+      const skipped = row.sequence - lastSequence - 1;
+      // A row deleted: the sequence and the leaf index both jump past it, and the chain no longer links.
+      if (skipped > 0 && (options.stream || (row.leafIndex === leaves + skipped && row.prevHash !== prevHash))) {
+        return fail('missing', `the event at sequence ${lastSequence + 1} has no audit row (the next row is at ${row.sequence})`, { sequence: lastSequence + 1 });
       }
-      if (row.prevHash !== prevHash) return fail('inserted', `row ${row.sequence} does not link to the row before (prev_hash): a row was removed or inserted before it`, at);
+      const tenantSequence = (tenants.get(row.tenant) ?? 0) + 1;
+      if (row.leafIndex !== leaves || row.tenantSequence !== tenantSequence) {
+        return fail('reordered', `row ${row.sequence} is leaf ${row.leafIndex} with tenant sequence ${row.tenantSequence}; in stream order it is leaf ${leaves} with tenant sequence ${tenantSequence}`, at);
+      }
+      if (row.prevHash !== prevHash) return fail('inserted', `row ${row.sequence} does not link to the row before (prev_hash): a row was inserted before it`, at);
       const event = auditEntryToEvent(row);
       const mark = auditEntryForgedMark(row);
       if (auditHash(prevHash, row.sequence, event, mark) !== row.hash) return fail('changed', `row ${row.sequence} does not match its chain hash: it was changed`, at);
-      const tenantSequence = (tenants.get(row.tenant) ?? 0) + 1;
-      if (row.leafIndex !== rows || row.tenantSequence !== tenantSequence) {
-        return fail('reordered', `row ${row.sequence} is leaf ${row.leafIndex} with tenant sequence ${row.tenantSequence}; in stream order it is leaf ${rows} with tenant sequence ${tenantSequence}`, at);
-      }
       const digest = auditEventDigest(event, mark);
       const leaf = auditLeafHash({ sequence: row.sequence, eventId: row.eventId, subject: row.subject, tenant: row.tenant, tenantSequence, digest });
       if (leaf !== row.leafHash) return fail('changed', `row ${row.sequence}'s leaf hash is not the hash of its canonical leaf`, at);
@@ -116,20 +202,43 @@ export async function verifyTransparencyLog(
       push(frontier, Buffer.from(leaf, 'hex'));
       prevHash = row.hash;
       lastSequence = row.sequence;
+      firstSequence ??= row.sequence;
+      leaves += 1;
       rows += 1;
-      while (pending[0] && pending[0].treeSize <= rows) {
+      while (pending[0] && pending[0].treeSize <= leaves) {
         const checkpoint = pending.shift()!;
-        if (checkpoint.treeSize < rows) return fail('checkpoint-root-mismatch', `checkpoint ${checkpoint.treeSize} was passed unchecked`, { treeSize: checkpoint.treeSize });
+        if (checkpoint.treeSize < leaves) return fail('checkpoint-root-mismatch', `checkpoint ${checkpoint.treeSize} was passed unchecked`, { treeSize: checkpoint.treeSize });
         const fault = await checkCheckpoint(checkpoint);
         if (fault) return fault;
         if (pending.length === 0) pending = await auditCheckpoints(ds.manager, checkpoint.treeSize, 100);
       }
+      const externalFault = await checkExternal(() => rootOf(frontier).toString('hex'), leaves);
+      if (externalFault) return externalFault;
     }
+    options.onProgress?.({ rows, sequence: lastSequence });
   }
-  if (pending.length > 0) {
-    return fail('checkpoint-root-mismatch', `checkpoint ${pending[0]!.treeSize} covers more rows than the audit log holds (${rows}): rows were removed`, { treeSize: pending[0]!.treeSize });
+  const reachedEnd = to === Number.MAX_SAFE_INTEGER;
+  if (reachedEnd && pending.length > 0) {
+    return fail('checkpoint-root-mismatch', `checkpoint ${pending[0]!.treeSize} covers more rows than the audit log holds (${leaves}): rows were removed`, { treeSize: pending[0]!.treeSize });
   }
-  return { ok: true, rows, checkpoints: checkpointsSeen };
+  const beyond = external.find((e) => e.treeSize > leaves);
+  if (reachedEnd && beyond) {
+    return fail('missing', `a checkpoint kept outside the platform covers ${beyond.treeSize} rows, but the audit log holds ${leaves}: rows were removed`, { treeSize: beyond.treeSize });
+  }
+  return report({});
+}
+
+/** The compact frontier of the tree of the first `size` leaves, from the stored nodes (empty for 0). */
+async function frontierAt(ds: DataSource, size: number): Promise<{ level: number; hash: Buffer }[]> {
+  if (size === 0) return [];
+  const ids = rootNodes(size);
+  const lookup = await readNodes(ds.manager, ids);
+  return ids.map((id) => ({ level: id.level, hash: Buffer.from(lookup(id.level, id.index)) }));
+}
+
+async function latestCheckpointUpTo(ds: DataSource, size: number): Promise<AuditCheckpoint | undefined> {
+  const [row]: { tree_size: string }[] = await ds.query(`SELECT tree_size FROM audit_checkpoints WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1`, [size]);
+  return row ? auditCheckpoint(ds.manager, Number(row.tree_size)) : undefined;
 }
 
 async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, digest: string): Promise<{ kind: TransparencyLogFault; message: string } | undefined> {
