@@ -70,7 +70,7 @@ export function watchPluginsDirectory(reconciler: PluginsDirectoryReconciler, op
   });
   watcher.on('all', (_event: string, path: string) => {
     const rel = relative(root, path);
-    if (!rel || rel.startsWith('..')) return;
+    if (!rel || rel === '..' || rel.startsWith(`..${sep}`)) return;
     schedule(rel.split(sep)[0]!);
   });
   watcher.on('error', (error: unknown) => options.onError(error as Error));
