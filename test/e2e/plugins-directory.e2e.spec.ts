@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DROP_MODULE_MAX_BYTES } from '@forgeone/contracts';
@@ -51,6 +51,8 @@ const SETTLE_MS = '400';
 const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-watch-'));
 const dir = join(work, 'plugins');
 mkdirSync(dir);
+// The folder the platform's own watcher (npm start) keeps in line with staging of tenant default.
+const startDir = join(work, 'start-plugins');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const hello = join(repoRoot(), 'examples', 'plugins', 'hello');
@@ -124,9 +126,9 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
 
   beforeAll(async () => {
     db = await createTestDatabase('fo_watch');
-    platform = await startTestPlatform({ namespace, databaseUrl: db.url });
+    platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_WATCH: 'on', FORGEONE_WATCH_DIR: startDir, FORGEONE_WATCH_ENV: 'staging' } });
     admin = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'adm-1', role: 'admin', tenant: 'acme' })).token;
-    watcherToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'plugins-dir', role: 'watcher', tenant: 'acme' })).token;
+    watcherToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'acme-watcher', role: 'watcher', tenant: 'acme' })).token;
   }, 180_000);
 
   afterAll(async () => {
@@ -134,6 +136,31 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
     await platform?.stop();
     await removeNamespace(namespace);
     await db?.drop();
+  });
+
+  it('npm start - watches FORGEONE_WATCH_DIR into staging with a token of its own, kept 0600 in the data folder', async () => {
+    const tokenFile = join(platform.dataDir, 'secrets', 'watcher-token.json');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const token = (JSON.parse(readFileSync(tokenFile, 'utf8')) as { token: string }).token;
+    await eventually(async () => platform.logs().includes(`plugins directory: watching ${startDir} into staging as plugins-dir`), 'the platform to say what it watches');
+    expect(platform.logs()).not.toContain(token);
+    const staged = join(work, '.staging-start');
+    mkdirSync(staged);
+    writeFileSync(join(staged, 'forgeone.plugin.json'), JSON.stringify({ ...helloManifest, name: 'acme/wt-started', version: '1.0.0' }));
+    writeFileSync(join(staged, 'plugin.wasm'), helloWasm);
+    renameSync(staged, join(startDir, 'started'));
+    // The platform's watcher acts in tenant default, so the platform administrator reads it back.
+    const installed = await eventually(async () => {
+      const run = await as(platform.bootstrapToken, 'plugin', 'show', 'acme/wt-started');
+      if (run.code !== 0) return undefined;
+      return cliSucceeded<PluginDetail>(run).installations.find((i) => i.environment === 'staging' && i.status === 'installed');
+    }, 'the plugin dropped into the npm start folder installed in staging', 60_000);
+    expect(installed).toMatchObject({ version: '1.0.0', digest: sha256(helloWasm) });
+    expect(platform.logs()).toContain('plugins directory: started: published acme/wt-started@1.0.0');
+    const entries = await wholeAuditLog<AuditEntry>((...args) => as(platform.bootstrapToken, ...args));
+    expect(entries.find((e) => e.type === 'io.forgeone.plugin.installed.v1' && e.data['name'] === 'acme/wt-started')).toMatchObject({ actor: 'plugins-dir' });
+    // Tenant acme sees nothing of it.
+    expect((await as(admin, 'plugin', 'show', 'acme/wt-started')).code).not.toBe(0);
   });
 
   it('gated environment - production is refused before anything is read, with the environment to use instead', async () => {
@@ -148,7 +175,7 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
 
   it('watcher role - may not approve, promote, roll back or change environments', async () => {
     const check = async (action: string, resource: string, env: string) =>
-      cliSucceeded<{ decision: string }>(await as(admin, 'policy', 'check', '--principal', 'plugins-dir', '--action', action, '--resource', resource, '--env', env)).decision;
+      cliSucceeded<{ decision: string }>(await as(admin, 'policy', 'check', '--principal', 'acme-watcher', '--action', action, '--resource', resource, '--env', env)).decision;
     for (const action of ['approve', 'promote', 'rollback']) expect(await check(action, 'Plugin:acme/wt-hello', 'staging'), action).toBe('deny');
     expect(await check('configure-environment', 'Environment:staging', 'staging')).toBe('deny');
     expect(await check('install', 'Plugin:acme/wt-hello', 'staging')).toBe('allow');
@@ -162,7 +189,7 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
     expect(outcome!.message).toContain('installed in staging');
     expect(await staging('acme/wt-hello')).toMatchObject({ version: '1.0.0', status: 'installed', digest: sha256(helloWasm) });
     const installed = (await auditLog()).find((e) => e.type === 'io.forgeone.plugin.installed.v1');
-    expect(installed).toMatchObject({ actor: 'plugins-dir' });
+    expect(installed).toMatchObject({ actor: 'acme-watcher' });
   });
 
   it('restart idempotence - a second start publishes, installs and records nothing new', async () => {
@@ -229,7 +256,7 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
       expect(JSON.parse(readFileSync(join(path, 'forgeone.plugin.json'), 'utf8'))).toMatchObject({ version: 'not-a-version' });
       expect(readdirSync(path).sort()).toEqual(['forgeone.plugin.json', 'plugin.wasm']);
       const event = await eventually(async () => (await rejections()).find((e) => e.data['folder'] === 'broken'), 'the drop_rejected event of broken');
-      expect(event).toMatchObject({ actor: 'plugins-dir', data: { environment: 'staging', check: 'manifest-invalid' } });
+      expect(event).toMatchObject({ actor: 'acme-watcher', data: { environment: 'staging', check: 'manifest-invalid' } });
       expect(String(event.data['reason'])).toContain('version');
 
       const fixedFrom = watcher!.outcomes.length;
