@@ -307,6 +307,16 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
       expect((await as(admin, 'plugin', 'show', 'acme/wt-big')).code).not.toBe(0);
     });
 
+    it('rename - a folder moved to another name keeps its installation', async () => {
+      const from = watcher!.outcomes.length;
+      renameSync(join(dir, 'hello'), join(dir, 'hello-renamed'));
+      await watcher!.next('hello-renamed', (o) => o.outcome === 'unchanged', from);
+      // The old name's event may come before or after the new one's; give it time to be handled either way.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(watcher!.outcomes.slice(from).filter((o) => o.outcome === 'removed' || o.outcome === 'rejected')).toEqual([]);
+      expect(await staging('acme/wt-hello')).toMatchObject({ version: '1.1.0', status: 'installed' });
+    });
+
     it('remove - taking a folder away removes its installation from staging', async () => {
       const from = watcher!.outcomes.length;
       rmSync(join(dir, 'slow'), { recursive: true });

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import { ForgeOneError, type DropRejectionCheck } from '@forgeone/contracts';
 import type { ApiClient, PluginDetailReply } from '../api-client.js';
-import { readPluginFolder } from '../plugin-folder.reader.js';
+import { MANIFEST_FILE, readPluginFolder } from '../plugin-folder.reader.js';
 import { readSignatureFile } from '../commands/sign.command.js';
 import { DEFAULT_DROP_LIMITS, dropSnapshot, inspectDropFolder, printable, rejectionFileName, WATCHER_FOLDER, type DropLimits } from './drop-folder.checks.js';
 
@@ -182,7 +182,9 @@ export class PluginsDirectoryReconciler {
     const digest = `sha256:${createHash('sha256').update(folder.wasm).digest('hex')}`;
     const claimedBy = Object.entries(state.folders).find(([other, entry]) => other !== name && entry.plugin === plugin);
     if (claimedBy) {
-      throw new DropRefusal('refused', `${plugin} is already installed from folder ${printable(claimedBy[0])}; one folder per plugin`, plugin, version);
+      // A folder renamed: the plugin moves to its new name instead of being removed with the old one.
+      if ((await inspectDropFolder(this.root, claimedBy[0], this.limits)).kind === 'absent') delete state.folders[claimedBy[0]];
+      else throw new DropRefusal('refused', `${plugin} is already installed from folder ${printable(claimedBy[0])}; one folder per plugin`, plugin, version);
     }
     const previous = state.folders[name];
     if (previous && previous.plugin !== plugin && this.options.removeMissing) await this.removeInstallation(previous.plugin);
@@ -240,6 +242,13 @@ export class PluginsDirectoryReconciler {
     const state = await this.loadState();
     const entry = state.folders[name];
     if (!entry) return undefined;
+    // Renamed rather than taken away: the folder that now holds the plugin keeps its installation.
+    const movedTo = await this.folderHolding(entry.plugin, name);
+    if (movedTo !== undefined) {
+      delete state.folders[name];
+      await this.saveState();
+      return { folder: name, outcome: 'unchanged', message: `folder gone; ${entry.plugin} is now in folder ${printable(movedTo)} and stays installed`, plugin: entry.plugin };
+    }
     if (!this.options.removeMissing) {
       delete state.folders[name];
       await this.saveState();
@@ -254,6 +263,22 @@ export class PluginsDirectoryReconciler {
       message: removed ? `folder removed: removed ${entry.plugin}@${removed} from ${this.options.environment}` : `folder removed; ${entry.plugin} was no longer installed in ${this.options.environment}`,
       plugin: entry.plugin,
     };
+  }
+
+  // Another folder of DIR whose manifest names `plugin` (read only when it is a regular file within the limit).
+  private async folderHolding(plugin: string, except: string): Promise<string | undefined> {
+    for (const other of await readdir(this.root)) {
+      if (other === except || other === WATCHER_FOLDER) continue;
+      const inspection = await inspectDropFolder(this.root, other, this.limits);
+      if (inspection.kind !== 'ready') continue;
+      try {
+        const manifest = JSON.parse((await readFile(join(inspection.path, MANIFEST_FILE), 'utf8')).replace(/^\uFEFF/, '')) as { name?: unknown };
+        if (manifest.name === plugin) return other;
+      } catch {
+        // Not readable as a manifest: not the folder that holds it.
+      }
+    }
+    return undefined;
   }
 
   // The version removed, or undefined when the platform shows no installation there (nothing to do).
