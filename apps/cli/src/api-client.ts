@@ -55,6 +55,8 @@ export type EnvironmentChange = RouteBody<typeof API.setEnvironment>;
 export type EnvironmentChangeReply = RouteReply<typeof API.setEnvironment>;
 export type PluginConfigList = RouteReply<typeof API.listPluginConfig>;
 export type PluginConfigReceipt = RouteReply<typeof API.setPluginConfig>;
+export type DropRejection = RouteBody<typeof API.reportDropRejected>;
+export type DropRejectedReceipt = RouteReply<typeof API.reportDropRejected>;
 /** The input of a plugin call: UTF-8 text, or bytes as base64. */
 export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
@@ -102,6 +104,8 @@ export interface ApiClient {
   listPluginConfig(environment: string, name: string): Promise<PluginConfigList>;
   setPluginConfig(environment: string, name: string, key: string, value: string, secret: boolean): Promise<PluginConfigReceipt>;
   unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
+  /** The plugins/ directory watcher's record of a drop it refused (the registry appends the event). */
+  reportDropRejected(environment: string, rejection: DropRejection): Promise<DropRejectedReceipt>;
 }
 
 export interface ApiClientOptions {
@@ -237,6 +241,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listPluginConfig: (environment, name) => call(API.listPluginConfig, { params: { environment, ...nameParams(name) } }),
     setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
     unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
+    reportDropRejected: (environment, rejection) => call(API.reportDropRejected, { params: { environment }, body: rejection }),
   };
 }
 

@@ -17,6 +17,7 @@ import { registerAuthorCommands } from './commands/author.command.js';
 import { registerCompletionCommand } from './commands/completion.command.js';
 import { addHelpExamples } from './commands/help-examples.js';
 import { registerProfileCommands } from './commands/profile.command.js';
+import { registerWatchCommand } from './commands/watch.command.js';
 
 export type { CliIo } from './command.context.js';
 
@@ -71,6 +72,7 @@ export function buildProgram(context: CommandContext): Command {
   registerKeysCommands(program, context);
   registerEnvCommands(program, context);
   registerUpCommand(program, context);
+  registerWatchCommand(program, context);
   registerAdminCommands(program, context);
   registerProfileCommands(program, context);
   registerCompletionCommand(program, context);

@@ -27,4 +27,11 @@ describe('policy options', () => {
     expect(() => policyOptionsFromEnv({ FORGEONE_AUTH_FAILURE_WINDOW_S: '0' }, undefined)).toThrow(/FORGEONE_AUTH_FAILURE_WINDOW_S must be a whole number from 1 to 3600/);
     expect(() => policyOptionsFromEnv({ FORGEONE_SERVICE_KEY: 'short' }, undefined)).toThrow(/at least 32 characters/);
   });
+
+  it('FORGEONE_WATCHER_TOKEN - an API token is passed on to be issued; anything else stops the service', () => {
+    const token = `fo_${'a'.repeat(16)}_${'B'.repeat(43)}`;
+    expect(policyOptionsFromEnv({ FORGEONE_WATCHER_TOKEN: token }, undefined)).toMatchObject({ watcherToken: token });
+    expect(policyOptionsFromEnv({ FORGEONE_WATCHER_TOKEN: ' ' }, undefined)).not.toHaveProperty('watcherToken');
+    expect(() => policyOptionsFromEnv({ FORGEONE_WATCHER_TOKEN: 'letmein' }, undefined)).toThrow(/FORGEONE_WATCHER_TOKEN must be an API token/);
+  });
 });

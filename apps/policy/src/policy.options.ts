@@ -1,4 +1,4 @@
-import { authenticationFailureSettingsFromEnv, readServiceKey, type AuthenticationFailureSettings } from '@forgeone/authz';
+import { authenticationFailureSettingsFromEnv, parseApiToken, readServiceKey, type AuthenticationFailureSettings } from '@forgeone/authz';
 
 /** Which allow decisions become `decision_recorded` events; denials always do. */
 export type RecordAllows = { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly fraction: number };
@@ -14,6 +14,11 @@ export interface PolicyServiceOptions {
   readonly authenticationFailures: AuthenticationFailureSettings;
   /** Shows the bootstrap token generated on first start, once (default: a plain line on stdout, never the log). */
   readonly announce?: (line: string) => void;
+  /**
+   * FORGEONE_WATCHER_TOKEN: the plugins/ directory watcher's token, made by `npm start` in its data folder;
+   * issued once (role watcher, tenant default) unless a token of that id exists. Random, so its hash may be stored.
+   */
+  readonly watcherToken?: string;
 }
 
 /**
@@ -36,8 +41,11 @@ export function parseRecordAllows(value: string | undefined): RecordAllows {
 /** The policy service's options from its environment (the bootstrap token comes validated from the platform config). */
 export function policyOptionsFromEnv(env: NodeJS.ProcessEnv, bootstrapToken: string | undefined): PolicyServiceOptions {
   const serviceKey = readServiceKey(env);
+  const watcherToken = env.FORGEONE_WATCHER_TOKEN?.trim();
+  if (watcherToken && !parseApiToken(watcherToken)) throw new Error('FORGEONE_WATCHER_TOKEN must be an API token (fo_<16 hex>_<43 base64url characters>); npm start makes one in <data dir>/secrets/watcher-token.json');
   return {
     ...(bootstrapToken ? { bootstrapToken } : {}),
+    ...(watcherToken ? { watcherToken } : {}),
     ...(serviceKey ? { serviceKey } : {}),
     recordAllows: parseRecordAllows(env.FORGEONE_AUTHZ_RECORD_ALLOWS),
     authenticationFailures: authenticationFailureSettingsFromEnv(env),

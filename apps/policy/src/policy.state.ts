@@ -6,6 +6,8 @@ import {
   CredentialVerifier,
   DEFAULT_POLICIES,
   generateApiToken,
+  hashTokenSecret,
+  parseApiToken,
   PLATFORM_TENANT,
   servicePrincipalId,
   TokenRegistry,
@@ -37,6 +39,8 @@ import type { PolicyServiceOptions } from './policy.options.js';
 
 export { POLICY_SET_ID };
 const SELF = servicePrincipalId('policy');
+/** The principal of the token `npm start` gives its plugins/ directory watcher. */
+const WATCHER_PRINCIPAL = 'plugins-dir';
 
 type PolicySetApplied = z.infer<typeof PolicySetAppliedSchema>;
 
@@ -111,6 +115,7 @@ export class PolicyState {
     await Promise.all([tokenTail.caughtUp, policyTail.caughtUp]);
     if (!this.policy) await this.applyDefaultPolicies();
     if (!this.options.bootstrapToken && !this.tokens.bootstrapIssued) await this.issueBootstrapToken();
+    if (this.options.watcherToken) await this.issueWatcherToken(this.options.watcherToken);
     if (!this.options.serviceKey) this.logger.warn('FORGEONE_SERVICE_KEY is not set: service credentials are refused, so no service can ask authz.check');
     this.loaded = true;
     this.logger.info({ policyVersion: this.policy?.version, tokens: this.tokens.size }, 'tokens and policies loaded');
@@ -307,6 +312,20 @@ export class PolicyState {
     const announce = this.options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
     announce(`ForgeOne bootstrap admin token (shown once): ${issued.token}`);
     this.logger.info({ tokenId: issued.tokenId, principal: BOOTSTRAP_PRINCIPAL }, 'bootstrap admin token issued and shown once on stdout');
+  }
+
+  // `npm start` watching ./plugins: the watcher's token, issued once with the watcher role (publish, install, upgrade, remove).
+  private async issueWatcherToken(token: string): Promise<void> {
+    const parts = parseApiToken(token);
+    if (!parts || this.tokens.get(parts.tokenId)) return;
+    const command: ApiTokenCommand = {
+      type: 'IssueApiToken',
+      data: { tokenId: parts.tokenId, principal: WATCHER_PRINCIPAL, principalType: 'service', role: 'watcher', tenant: PLATFORM_TENANT, secretHash: hashTokenSecret(parts.secret), issuedBy: SELF },
+    };
+    const { appended } = await handleCommand(this.store, apiTokenDecider, { aggregate: TOKEN_AGGREGATE, id: parts.tokenId }, command, origin(SELF, PLATFORM_TENANT));
+    if (appended[0]) this.tokens.apply(appended[0].event, parts.tokenId, appended[0].sequence);
+    else await this.refreshToken(parts.tokenId);
+    this.logger.info({ tokenId: parts.tokenId, principal: WATCHER_PRINCIPAL }, 'plugins directory watcher token issued');
   }
 
   private async refreshToken(tokenId: string | undefined, aggregateId = tokenId): Promise<void> {

@@ -14,6 +14,8 @@ import {
   RemovePluginRequestSchema,
   RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
+  ReportDropRejectedRequestSchema,
+  WATCH_VERBS,
   type SignaturePolicy,
   type StorageQuotaSettings,
 } from '@forgeone/contracts';
@@ -31,6 +33,7 @@ import {
   removePlugin,
   rollbackPlugin,
   upgradePlugin,
+  reportDropRejected,
   type CommandContext,
   type RegistryPorts,
 } from '@forgeone/registry-domain';
@@ -137,6 +140,12 @@ export class RegistryCommandsController {
   remove(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(RemovePluginRequestSchema, body, 'COMMAND.INVALID', 'the remove request');
     return removePlugin(this.ports, request, contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${WATCH_VERBS.reportDropRejected}`)
+  reportDropRejected(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    const request = parseOrThrow(ReportDropRejectedRequestSchema, body, 'COMMAND.INVALID', 'the rejected drop report');
+    return reportDropRejected(this.ports, request, contextOf(ctx));
   }
 }
 

@@ -63,6 +63,17 @@ when { resource.classification != "restricted" && (${RUNS_PLUGINS}) };`,
   'platform-services-read': `@id("platform-services-read")
 permit (principal is ForgeOne::ServiceAccount, action == ForgeOne::Action::"read", resource)
 when { principal.platformService };`,
+
+  // The plugins/ directory watcher keeps an ungated environment in line with a folder: it publishes, installs,
+  // upgrades, removes, reads the environment to see it is not gated, and records the drops it refused. The actions
+  // are listed one by one (never "all but"), so an action added later (approve, promote, ...) is never the
+  // watcher's; a gated environment refuses it in the watcher itself and by the promotion rules.
+  'watcher-sync-directory': `@id("watcher-sync-directory")
+permit (
+  principal in ${role('watcher')},
+  action in ${action('publish', 'install', 'upgrade', 'remove', 'read', 'read-environment', 'report-drop-rejected')},
+  resource
+);`,
 };
 
 /** The default policy set as one Cedar text (what `policy show` prints for version 1). */

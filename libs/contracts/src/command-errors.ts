@@ -45,6 +45,7 @@ export const COMMAND_ERRORS = {
   setPluginConfig: [...REGISTRY_COMMAND, 'REGISTRY.PLUGIN_NOT_FOUND', 'PLUGIN_CONFIG.SECRETS_UNAVAILABLE'],
   unsetPluginConfig: [...REGISTRY_COMMAND, 'PLUGIN_CONFIG.KEY_NOT_FOUND'],
   listPluginConfig: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
+  reportDropRejected: [...REGISTRY_COMMAND],
   // sandbox-runner
   invoke: [
     ...SHAPE_ERRORS,

@@ -9,6 +9,7 @@ import {
   PluginConfigChangeReplySchema,
   PluginConfigListReplySchema,
   SetCallRecordingRequestSchema,
+  DropRejectedReplySchema,
   type ReportName,
 } from '@forgeone/contracts';
 import { z } from 'zod';
@@ -58,6 +59,7 @@ import {
   RollbackBodySchema,
   SetEnvironmentBodySchema,
   SetPluginConfigBodySchema,
+  ReportDropRejectedBodySchema,
   ShowPoliciesReplySchema,
   TokenIdSchema,
   TokenListQuerySchema,
@@ -491,6 +493,18 @@ export const API = {
     params: ConfigKeyPath,
     success: { status: 200, description: 'unset', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
     access: { decidedBy: 'registry', action: 'configure-plugin', command: 'unsetPluginConfig' },
+  }),
+  reportDropRejected: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/watch/rejections',
+    operationId: 'reportDropRejected',
+    summary: 'Record a plugin folder the plugins/ directory watcher refused (symbolic link, bad name, special or oversized file, invalid manifest, refused publish); the registry appends io.forgeone.watch.drop_rejected.v1 (needs report-drop-rejected)',
+    tag: 'environments',
+    what: 'the rejected drop report',
+    params: z.object({ environment }),
+    body: { component: 'ReportDropRejectedRequest', schema: ReportDropRejectedBodySchema },
+    success: { status: 201, description: 'recorded', component: 'DropRejectedReply', schema: DropRejectedReplySchema },
+    access: { decidedBy: 'registry', action: 'report-drop-rejected', command: 'reportDropRejected' },
   }),
   healthz: defineRoute({
     method: 'get',

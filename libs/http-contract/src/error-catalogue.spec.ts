@@ -26,6 +26,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   setPluginConfig: REGISTRY,
   unsetPluginConfig: REGISTRY,
   listPluginConfig: REGISTRY,
+  reportDropRejected: REGISTRY,
   invoke: ['apps/sandbox-runner/src', 'libs/sandbox/src'],
   pluginStorage: ['apps/sandbox-runner/src'],
   applyPolicies: POLICY,

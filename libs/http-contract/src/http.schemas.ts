@@ -35,7 +35,7 @@ import {
   TokenListReplySchema,
   UpgradePluginRequestSchema,
 } from '@forgeone/contracts';
-import { SetEnvironmentRequestSchema, SetPluginConfigRequestSchema } from '@forgeone/contracts';
+import { DropRejectedSchema, SetEnvironmentRequestSchema, SetPluginConfigRequestSchema } from '@forgeone/contracts';
 import { z } from 'zod';
 
 // The bodies, query strings and replies of the HTTP API v1 as zod schemas: the routes (api.routes.ts)
@@ -358,3 +358,6 @@ export const ReportReplySchema = z.object({
   truncated: z.boolean().describe('true when more rows matched than the 10000 answered; narrow the range'),
 });
 export type ReportReply = z.infer<typeof ReportReplySchema>;
+
+/** Body of POST /v1/environments/{environment}/watch/rejections: a drop the plugins/ directory watcher refused. */
+export const ReportDropRejectedBodySchema = DropRejectedSchema.omit({ environment: true });

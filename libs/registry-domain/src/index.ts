@@ -14,3 +14,4 @@ export * from './use-cases/environment.use-cases.js';
 export * from './plugin-config/plugin-config.commands.js';
 export * from './plugin-config/plugin-config.decider.js';
 export * from './use-cases/plugin-config.use-cases.js';
+export * from './use-cases/watch.use-cases.js';

@@ -28,3 +28,4 @@ export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from
 export type { EventWriterSecrets } from './event-writer-keys.store.js';
 export { auditKeyFile, prepareAuditKey } from './audit-key.store.js';
 export { eventStreamMessages, openEventStreamReader, type EventStreamReader } from './event-stream.reader.js';
+export { prepareWatcherToken, watcherTokenFile } from './watcher-token.store.js';

@@ -254,6 +254,16 @@ describe('runPlatform', () => {
     for (const name of ['policy', 'signer', 'gateway', 'audit-projector'] as const) expect(envForService(name, shared, secrets, source).FORGEONE_CONFIG_SECRET_KEY, name).toBeUndefined();
   });
 
+  it('envForService - the plugins directory watcher token only reaches the policy service, which issues it', () => {
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const token = `fo_${'a'.repeat(16)}_${'B'.repeat(43)}`;
+    const shared = serviceEnv({ FORGEONE_WATCHER_TOKEN: 'from-the-caller' }, config, 'nats://n', 'postgres://p');
+    expect(shared.FORGEONE_WATCHER_TOKEN).toBeUndefined();
+    const secrets = { serviceKey: 'k'.repeat(43), watcherToken: token };
+    expect(envForService('policy', shared, secrets).FORGEONE_WATCHER_TOKEN).toBe(token);
+    for (const name of ['registry', 'signer', 'gateway', 'sandbox-runner', 'audit-projector'] as const) expect(envForService(name, shared, secrets).FORGEONE_WATCHER_TOKEN, name).toBeUndefined();
+  });
+
   it('envForService - only the audit-projector gets the audit key: the file npm start made, or the one the operator gave', () => {
     const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
     const source = { FORGEONE_AUDIT_KEY_PASSPHRASE: 'secret-pass' };

@@ -9,6 +9,7 @@ import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './conf
 import { startPostgres, type PostgresHandle } from './embedded-postgres.js';
 import { prepareAuditKey } from './audit-key.store.js';
 import { prepareConfigSecretKey } from './config-secret-key.store.js';
+import { prepareWatcherToken } from './watcher-token.store.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
 import { natsCredentialOptions } from './nats-url.js';
@@ -35,6 +36,8 @@ export interface RunPlatformOptions {
   readonly stderr?: Writable;
   /** Write the platform's own log lines to stderr, keeping stdout for a machine-read result (`up --json`). */
   readonly logToStderr?: boolean;
+  /** Make (once, in the data folder) and have the policy service issue the plugins/ directory watcher's token. */
+  readonly watcherToken?: boolean;
 }
 
 /** The running platform. */
@@ -49,6 +52,8 @@ export interface RunningPlatform {
   stop(): Promise<number>;
   /** Resolves with the exit code once the platform has stopped for any reason. */
   readonly done: Promise<number>;
+  /** The plugins/ directory watcher's token (role watcher, tenant default), when asked for. */
+  readonly watcherToken?: string;
 }
 
 // Variables handed to every service besides their own configuration; the rest of the parent's
@@ -89,6 +94,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   let nats: NatsHandle | undefined;
   let postgres: PostgresHandle | undefined;
   let supervisor: Supervisor | undefined;
+  let watcherToken: string | undefined;
   const stopInfrastructure = async () => {
     // Services are gone by now; Postgres before NATS mirrors the start order in reverse.
     await postgres?.stop().catch((error: unknown) => logger.error({ err: error }, 'could not stop Postgres'));
@@ -118,12 +124,14 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
     const configSecretKey = await prepareConfigSecretKey(config.dataDir, env);
+    watcherToken = options.watcherToken ? await prepareWatcherToken(config.dataDir) : undefined;
     const secrets: PlatformSecrets = {
       serviceKey,
       natsCredentials: nats.serviceCredentials,
       configSecretKey,
       ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}),
       ...(auditKeyFile ? { auditKeyFile } : {}),
+      ...(watcherToken ? { watcherToken } : {}),
     };
     supervisor = superviseServices({
       services: entries.map(({ name, entry }) => ({
@@ -166,6 +174,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     natsUrl: nats.url,
     databaseUrl: postgres.url,
     pids: running.pids,
+    ...(watcherToken ? { watcherToken } : {}),
     stop: async () => {
       await running.stop();
       return done;
@@ -178,7 +187,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY)$/;
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY|FORGEONE_WATCHER_TOKEN)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {
@@ -192,6 +201,8 @@ export interface PlatformSecrets {
   readonly auditKeyFile?: string;
   /** The key plugin configuration secrets are sealed with; only the registry (seals) and the sandbox-runner (opens) receive it. */
   readonly configSecretKey?: string;
+  /** The plugins/ directory watcher's token; only the policy service (which issues it once) receives it. */
+  readonly watcherToken?: string;
 }
 
 /** The environment every service gets, without any secret; OTEL_SERVICE_NAME and the service's own secrets are added per service. */
@@ -226,6 +237,7 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
   if (name === 'policy') {
     own.FORGEONE_SERVICE_KEY = secrets.serviceKey;
     if (secrets.bootstrapToken) own.FORGEONE_BOOTSTRAP_TOKEN = secrets.bootstrapToken;
+    if (secrets.watcherToken) own.FORGEONE_WATCHER_TOKEN = secrets.watcherToken;
   } else {
     own.FORGEONE_SERVICE_CREDENTIAL = `fos_${name}_${createHmac('sha256', secrets.serviceKey).update(name, 'utf8').digest('base64url')}`;
   }

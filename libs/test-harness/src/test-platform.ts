@@ -95,6 +95,8 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       FORGEONE_DATA_DIR: dataDir,
       // The platform provisions its storage itself; the shared NATS is open to anyone (insecure mode).
       ...TEST_NATS_ENV,
+      // Not the checkout's ./plugins: a test that wants the plugins directory watches a folder of its own.
+      FORGEONE_WATCH: 'off',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -45,6 +45,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'plugin config unset': ['forgeone plugin config unset acme/greeter --env production greeting'],
   'plugin config list': ['forgeone plugin config list acme/greeter --env production'],
   up: ['forgeone up'],
+  watch: ['forgeone watch ./plugins --env staging', 'forgeone watch ./plugins --env staging --once --json'],
   'admin nats-client create': ['forgeone admin nats-client create release-bot'],
   'admin nats-client list': ['forgeone admin nats-client list'],
   'admin nats-client revoke': ['forgeone admin nats-client revoke release-bot'],

@@ -1,4 +1,4 @@
-import { ENVIRONMENT_VERBS, parseOrThrow, SetEnvironmentRequestSchema, SetPluginConfigRequestSchema } from '@forgeone/contracts';
+import { ENVIRONMENT_VERBS, parseOrThrow, ReportDropRejectedRequestSchema, SetEnvironmentRequestSchema, SetPluginConfigRequestSchema, WATCH_VERBS } from '@forgeone/contracts';
 import { API, type RouteInput, type RouteReply } from '@forgeone/http-contract';
 import { Controller } from '@nestjs/common';
 import { RegistryCommandSender } from '../registry-commands.sender.js';
@@ -50,5 +50,12 @@ export class EnvironmentsController {
   @ContractRoute(API.unsetPluginConfig)
   unsetConfig(@RouteRequest() { params, credential }: RouteInput<typeof API.unsetPluginConfig>): Promise<RouteReply<typeof API.unsetPluginConfig>> {
     return this.commands.ask(ENVIRONMENT_VERBS.unsetPluginConfig, { name: `${params.publisher}/${params.plugin}`, environment: params.environment, key: params.key }, credential);
+  }
+
+  // The plugins/ directory watcher is a client; the registry records what it refused (report-drop-rejected).
+  @ContractRoute(API.reportDropRejected)
+  reportDropRejected(@RouteRequest() { params, body, credential }: RouteInput<typeof API.reportDropRejected>): Promise<RouteReply<typeof API.reportDropRejected>> {
+    const command = parseOrThrow(ReportDropRejectedRequestSchema, { ...body, environment: params.environment }, 'COMMAND.INVALID', 'the rejected drop report');
+    return this.commands.ask(WATCH_VERBS.reportDropRejected, command, credential);
   }
 }

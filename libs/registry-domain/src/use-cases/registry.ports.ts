@@ -25,7 +25,7 @@ export interface CommandMetadata {
 export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin';
 
 /** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
-export type EnvironmentAction = 'read-environment' | 'configure-environment';
+export type EnvironmentAction = 'read-environment' | 'configure-environment' | 'report-drop-rejected';
 
 /** May the holder of `credential` perform `action` on environment `environment` of their own tenant? */
 export interface EnvironmentAuthorizationRequest {

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES } from '@forgeone/contracts';
+import { DEFAULT_SIGNATURE_POLICY, DEFAULT_STORAGE_QUOTA_SETTINGS, ForgeOneError, PLUGIN_AGGREGATE, PLUGIN_EVENT_TYPES, WATCH_AGGREGATE, WATCH_EVENT_TYPES } from '@forgeone/contracts';
 import { InMemoryEventStore, isConflict } from '@forgeone/event-sourcing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { installPlugin, removePlugin, rollbackPlugin, upgradePlugin } from './change-installation.use-case.js';
 import { confirmEnvironment, listEnvironments, setEnvironment, showEnvironment } from './environment.use-cases.js';
 import { publishPluginVersion } from './publish-plugin-version.use-case.js';
+import { reportDropRejected } from './watch.use-cases.js';
 import type {
   AuthorizationRequest,
   Authorizer,
@@ -362,6 +363,32 @@ describe('registry use cases - authorisation and tenants', () => {
     it('someone without configure-environment is refused and nothing is written', async () => {
       const before = streams.store.all().length;
       await expect(setEnvironment(ports, { environment: 'production', mode: 'audit' }, ctx('dave'))).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
+      expect(streams.store.all().length).toBe(before);
+    });
+  });
+
+  describe('rejected drops', () => {
+    it('the watcher\'s report is recorded on the watch aggregate of its tenant and environment, with who reported it', async () => {
+      authorizer = new TableAuthorizer({ watcher: { id: 'plugins-dir', tenant: 'acme', actions: ['report-drop-rejected'] }, dave: { id: 'dave', tenant: 'acme', actions: ['install'] } });
+      ports = { ...ports, authorizer };
+      const reply = await reportDropRejected(ports, { environment: 'staging', folder: 'greeter', check: 'symlink', reason: 'greeter is a symbolic link' }, ctx('watcher'));
+      expect(reply).toMatchObject({ environment: 'staging', folder: 'greeter' });
+      const [stored] = await streams.store.read(WATCH_AGGREGATE, 'acme:staging');
+      expect(stored?.event).toMatchObject({
+        type: WATCH_EVENT_TYPES.dropRejected,
+        actor: 'plugins-dir',
+        tenant: 'acme',
+        id: reply.eventId,
+        data: { environment: 'staging', folder: 'greeter', check: 'symlink', reason: 'greeter is a symbolic link' },
+      });
+      expect(stored?.sequence).toBe(reply.sequence);
+    });
+
+    it('someone without report-drop-rejected is refused and nothing is written', async () => {
+      authorizer = new TableAuthorizer({ dave: { id: 'dave', tenant: 'acme', actions: ['install'] } });
+      ports = { ...ports, authorizer };
+      const before = streams.store.all().length;
+      await expect(reportDropRejected(ports, { environment: 'staging', folder: 'x', check: 'name', reason: 'r' }, ctx('dave'))).rejects.toMatchObject({ code: 'AUTHZ.DENIED' });
       expect(streams.store.all().length).toBe(before);
     });
   });
