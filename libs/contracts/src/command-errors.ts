@@ -45,6 +45,7 @@ export const COMMAND_ERRORS = {
   setPluginConfig: [...REGISTRY_COMMAND, 'REGISTRY.PLUGIN_NOT_FOUND', 'PLUGIN_CONFIG.SECRETS_UNAVAILABLE'],
   unsetPluginConfig: [...REGISTRY_COMMAND, 'PLUGIN_CONFIG.KEY_NOT_FOUND'],
   listPluginConfig: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
+  testPlugin: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'REGISTRY.NOT_INSTALLED', 'REGISTRY.VERSION_NOT_INSTALLED'],
   // sandbox-runner
   invoke: [
     ...SHAPE_ERRORS,
@@ -89,6 +90,7 @@ export const QUERY_ERRORS = {
   auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   report: [...AUTHORISATION_ERRORS],
+  listTestRuns: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;
