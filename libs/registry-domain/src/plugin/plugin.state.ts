@@ -1,4 +1,4 @@
-import type { StoredSignature } from '@forgeone/contracts';
+import type { StoredSignature, TestRunMeasures } from '@forgeone/contracts';
 
 /** What the decider needs to know about one plugin, folded from its events. */
 export interface PluginVersionState {
@@ -18,6 +18,8 @@ export interface TestRunState {
   readonly passed: boolean;
   readonly flagged: boolean;
   readonly completedAt: string;
+  /** The run's totals (sums; memory: the highest), the baseline the next version's run is compared with. */
+  readonly totals: TestRunMeasures;
 }
 
 export interface InstallationState {
