@@ -37,6 +37,13 @@ export type TestRunPorts = Pick<RegistryPorts, 'events' | 'authorizer'> & {
 export type TestRunTrigger = 'command' | 'install';
 
 /**
+ * How a run is authorised: `plugin test` asks `test`; a run an install or upgrade starts asks the
+ * action of that command again (already allowed, so answered from the cache), since it is that
+ * command's consequence and an operator who may install need not be a tester.
+ */
+export type TestRunAuthority = 'test' | 'install' | 'upgrade';
+
+/**
  * `plugin test NAME@VERSION --env ENV` (Cedar `test` on the plugin, in that environment): runs the
  * manifest's vectors on the digest installed in ENV and records `test_run_recorded` with each result,
  * compared with the previous version's latest run there. Refused before anything runs when VERSION is
@@ -44,8 +51,14 @@ export type TestRunTrigger = 'command' | 'install';
  * A module the runner cannot load or run at all (`SANDBOX.*`) is recorded as a run whose every vector
  * failed with that error, so an install that triggered it leaves a failing run on record.
  */
-export async function testPlugin(ports: TestRunPorts, request: TestPluginRequest, context: CommandContext, trigger: TestRunTrigger = 'command'): Promise<TestPluginResult> {
-  const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action: 'test', plugin: request.name, environment: request.environment }, context);
+export async function testPlugin(
+  ports: TestRunPorts,
+  request: TestPluginRequest,
+  context: CommandContext,
+  trigger: TestRunTrigger = 'command',
+  authority: TestRunAuthority = 'test',
+): Promise<TestPluginResult> {
+  const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action: authority, plugin: request.name, environment: request.environment }, context);
   const stored = await ports.events.read(PLUGIN_AGGREGATE, pluginAggregateId(plugin));
   let state = pluginDecider.initialState();
   let manifest: PluginManifest | undefined;
