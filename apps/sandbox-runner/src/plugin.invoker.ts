@@ -66,6 +66,8 @@ const MAX_MESSAGE = 2048;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Invoke subjects already decoded and validated; cleared when full (a caller can name any subject).
 const MAX_KNOWN_TARGETS = 4096;
+// How long a test run waits for this runner to read the install or upgrade the registry just recorded.
+const TEST_RUN_INSTALL_WAIT_MS = 10_000;
 
 /**
  * One invocation from request to reply: authorise `invoke` for the caller, find the installed
@@ -195,7 +197,12 @@ export class PluginInvoker {
    */
   async runTestVectors(request: RunTestVectorsRequest, credential: string | undefined, source?: string): Promise<RunTestVectorsReply> {
     const { tenant, environment, name, digest } = request;
-    const lease = this.deps.installations.acquireLoaded(tenant, environment, name) ?? (await this.lease(tenant, environment, name));
+    // The registry asks right after an install or upgrade: read the stream that far first, so the
+    // installation leased is the one the registry saw (the table loads a version before it swaps).
+    const { installations } = this.deps;
+    const latest = await this.deps.latestPluginSequence(tenant, name);
+    if (latest > installations.sequence) await installations.waitFor(latest, TEST_RUN_INSTALL_WAIT_MS);
+    const lease = installations.acquireLoaded(tenant, environment, name) ?? (await this.lease(tenant, environment, name));
     const startedAt = new Date().toISOString();
     const vectors: TestVectorResult[] = [];
     try {

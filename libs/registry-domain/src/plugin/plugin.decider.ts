@@ -63,9 +63,11 @@ export function evolve(state: PluginState, event: PluginEvent): PluginState {
     }
     case PLUGIN_EVENT_TYPES.testRunRecorded: {
       const { environment, digest, runId, version, passed, flagged, completedAt, totals } = event.data;
+      const run = { runId, version, passed, flagged, completedAt, totals };
       return {
         ...state,
-        testRuns: { ...state.testRuns, [environment]: { ...state.testRuns[environment], [digest]: { runId, version, passed, flagged, completedAt, totals } } },
+        testRuns: { ...state.testRuns, [environment]: { ...state.testRuns[environment], [digest]: run } },
+        testRunsByVersion: { ...state.testRunsByVersion, [environment]: { ...state.testRunsByVersion[environment], [version]: { ...run, digest } } },
       };
     }
     default: {

@@ -39,8 +39,13 @@ export interface PluginState {
   readonly highestVersions: Readonly<Record<string, string>>;
   /** The latest test run by environment, then by digest. */
   readonly testRuns: Readonly<Record<string, Readonly<Record<string, TestRunState>>>>;
+  /**
+   * The latest test run by environment, then by version, with the digest it ran: what a later version's
+   * run is compared with (two versions may share a digest, so `testRuns` alone can lose the older one).
+   */
+  readonly testRunsByVersion: Readonly<Record<string, Readonly<Record<string, TestRunState & { readonly digest: string }>>>>;
 }
 
 export function initialPluginState(): PluginState {
-  return { name: null, versions: {}, installations: {}, highestVersions: {}, testRuns: {} };
+  return { name: null, versions: {}, installations: {}, highestVersions: {}, testRuns: {}, testRunsByVersion: {} };
 }

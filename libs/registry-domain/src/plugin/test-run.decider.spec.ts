@@ -109,6 +109,14 @@ describe('plugin decider - test runs', () => {
     expect(after.testRuns.staging[B]).toMatchObject({ runId: '00000000-0000-4000-8000-000000000002', version: '1.1.0', passed: true, flagged: true });
     expect(after.testRuns.staging[A]).toMatchObject({ version: '1.0.0', flagged: false });
   });
+
+  it('compares with the previous version even when both versions share a digest (only the manifest changed)', () => {
+    const first = decide(record('1.0.0', A, [vector()]), stateOf([published('1.0.0', A), installed('1.0.0', A)]));
+    const history = [published('1.0.0', A), installed('1.0.0', A), ...first, published('1.0.1', A), upgraded('1.0.0', '1.0.1', A)];
+    const second = decide(record('1.0.1', A, [vector()], '00000000-0000-4000-8000-000000000002'), stateOf(history));
+    const [third] = decide(record('1.0.1', A, [vector()], '00000000-0000-4000-8000-000000000003'), stateOf([...history, ...second]));
+    expect(third.data).toMatchObject({ comparedWith: { version: '1.0.0', digest: A, runId: '00000000-0000-4000-8000-000000000001' } });
+  });
 });
 
 describe('test run regressions - comparison', () => {
@@ -137,8 +145,9 @@ describe('test run regressions - comparison', () => {
   });
 
   it('compares with the highest lower version that has a run, never a higher or the same one', () => {
-    const run = (version: string) => ({ runId: version, version, passed: true, flagged: false, completedAt: '2026-12-07T10:00:00.000Z', totals: base });
-    const state: PluginState = { ...initialPluginState(), testRuns: { staging: { [digest('1')]: run('1.0.0'), [digest('2')]: run('1.2.0'), [digest('3')]: run('2.0.0'), [digest('4')]: run('1.5.0') } } };
+    const run = (version: string, d: string) => ({ runId: version, version, passed: true, flagged: false, completedAt: '2026-12-07T10:00:00.000Z', totals: base, digest: d });
+    const runs = [run('1.0.0', digest('1')), run('1.2.0', digest('2')), run('2.0.0', digest('3')), run('1.5.0', digest('4'))];
+    const state: PluginState = { ...initialPluginState(), testRunsByVersion: { staging: Object.fromEntries(runs.map((r) => [r.version, r])) } };
     expect(baselineTestRun(state, 'staging', '1.5.0')?.run.version).toBe('1.2.0');
     expect(baselineTestRun(state, 'staging', '1.0.0')).toBeNull();
     expect(baselineTestRun(state, 'production', '3.0.0')).toBeNull();

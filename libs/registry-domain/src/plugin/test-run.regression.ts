@@ -39,7 +39,7 @@ export function testRunTotals(vectors: readonly Pick<TestVectorResult, TestRunMe
  */
 export function baselineTestRun(state: PluginState, environment: string, version: string): { readonly digest: string; readonly run: TestRunState } | null {
   let best: { digest: string; run: TestRunState } | null = null;
-  for (const [digest, run] of Object.entries(state.testRuns[environment] ?? {})) {
+  for (const { digest, ...run } of Object.values(state.testRunsByVersion[environment] ?? {})) {
     if (!semver.lt(run.version, version)) continue;
     if (best === null || semver.gt(run.version, best.run.version)) best = { digest, run };
   }
