@@ -197,7 +197,7 @@ function renderDetail(reply: PluginDetailReply & { readonly testRuns: readonly T
 }
 
 function renderLatestTestRuns(runs: readonly TestRunInfo[]): string {
-  if (!runs.length) return '\nno test runs recorded\n';
+  if (!runs.length) return '';
   const rows = runs.map((r) => [r.environment, r.version, outcomeOf(r), `${r.vectors.filter((v) => v.passed).length}/${r.vectors.length}`, r.trigger, formatTime(r.completedAt)]);
   return `\nlatest test runs\n${formatTable(['ENVIRONMENT', 'VERSION', 'RESULT', 'VECTORS', 'TRIGGER', 'COMPLETED'], rows)}`;
 }
