@@ -27,7 +27,7 @@ describe('persistence data source', () => {
     const ds = await connect('fo-options-test');
     expect(ds.options.synchronize).toBe(false);
     expect(ds.options.migrationsRun).toBe(false);
-    expect(ds.options.migrations).toHaveLength(9);
+    expect(ds.options.migrations).toHaveLength(10);
     const tables = await db.sql(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
     expect(tables).toEqual([]);
     const [{ application_name }] = await ds.query(`SELECT current_setting('application_name') AS application_name`);
@@ -44,7 +44,7 @@ describe('persistence data source', () => {
     const tables = (await db.sql<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)).map(
       (t) => t.tablename,
     );
-    expect(tables).toEqual(['audit_checkpoints', 'audit_log', 'audit_merkle_nodes', 'call_windows', 'compliance_records', MIGRATIONS_TABLE, 'installations', 'plugin_calls_daily', 'plugin_versions', 'plugins', 'projection_checkpoint', 'security_finding_counts', 'security_findings']);
+    expect(tables).toEqual(['audit_checkpoints', 'audit_log', 'audit_merkle_nodes', 'call_windows', 'compliance_records', MIGRATIONS_TABLE, 'installations', 'plugin_calls_daily', 'plugin_test_runs', 'plugin_versions', 'plugins', 'projection_checkpoint', 'security_finding_counts', 'security_findings']);
     const triggers = (await db.sql<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal ORDER BY tgname`)).map(
       (t) => t.tgname,
     );
