@@ -142,7 +142,9 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .argument(...NAME)
     .action(async (text: string) => {
       const name = parsePluginName(text, 'plugin show');
-      const [detail, runs] = await Promise.all([context.api().showPlugin(name), context.api().listTestRuns(name)]);
+      // One after the other: a refused or unknown plugin is answered (and recorded) once.
+      const detail = await context.api().showPlugin(name);
+      const runs = await context.api().listTestRuns(name);
       const reply = { ...detail, testRuns: latestRunPerEnvironment(runs.runs) };
       context.print(reply, () => renderDetail(reply));
     });
