@@ -33,6 +33,9 @@ export type TestRunPorts = Pick<RegistryPorts, 'events' | 'authorizer'> & {
   readonly regressionFactor: number;
 };
 
+// Runner refusals that say nothing about the module: the installation moved on, or the runner is busy.
+const NOT_A_RUN = new Set(['SANDBOX.NOT_FOUND', 'SANDBOX.OVERLOADED']);
+
 /** What started a run: `plugin test`, or an install or upgrade into an environment of FORGEONE_TEST_ON_INSTALL. */
 export type TestRunTrigger = 'command' | 'install';
 
@@ -48,7 +51,7 @@ export type TestRunAuthority = 'test' | 'install' | 'upgrade';
  * manifest's vectors on the digest installed in ENV and records `test_run_recorded` with each result,
  * compared with the previous version's latest run there. Refused before anything runs when VERSION is
  * not the version installed in ENV (`REGISTRY.VERSION_NOT_INSTALLED`, `REGISTRY.NOT_INSTALLED`).
- * A module the runner cannot load or run at all (`SANDBOX.*`) is recorded as a run whose every vector
+ * A module the runner cannot load or run at all (`SANDBOX.*` but NOT_FOUND and OVERLOADED) is recorded as a run whose every vector
  * failed with that error, so an install that triggered it leaves a failing run on record.
  */
 export async function testPlugin(
@@ -81,7 +84,7 @@ export async function testPlugin(
     reply = await ports.testVectors.run({ tenant: plugin.tenant, name: request.name, version: request.version, digest, environment: request.environment }, context);
   } catch (error) {
     // A module that cannot run fails every vector; anything else (no runner, a race) records nothing.
-    if (!(error instanceof ForgeOneError) || !error.code.startsWith('SANDBOX.') || error.code === 'SANDBOX.NOT_FOUND' || manifest === undefined) throw error;
+    if (!(error instanceof ForgeOneError) || !error.code.startsWith('SANDBOX.') || NOT_A_RUN.has(error.code) || manifest === undefined) throw error;
     const failed = new Date().toISOString();
     reply = {
       runner: typeof error.details?.runner === 'string' ? error.details.runner : 'unknown',
