@@ -43,6 +43,31 @@ beforeAll(async () => {
   await writeFile(join(pluginDir, 'hello', 'plugin.wasm'), WASM);
   peer = await startGatewayPeer((request) => {
     const path = request.url.split('?')[0];
+    // plugin show lists the latest test run per environment; one plugin has runs.
+    if (request.method === 'GET' && path === '/v1/plugins/acme/unmetered/test-runs') {
+      const run = (environment: string, version: string, sequence: number, passed: boolean, flagged: boolean) => ({
+        runId: `00000000-0000-4000-8000-00000000000${sequence}`,
+        name: 'acme/unmetered',
+        version,
+        digest: DIGEST,
+        environment,
+        trigger: 'command',
+        runner: 'runner-1',
+        actor: 'dev-1',
+        startedAt: '2026-11-27T09:00:00.000Z',
+        completedAt: '2026-11-27T09:00:01.000Z',
+        passed,
+        vectors: [{ index: 0, handler: 'greet', passed, outputSha256: null, error: null, durationMs: 0.1, fuel: 10, memoryPeakBytes: 65536, outputBytes: 0 }],
+        totals: { durationMs: 0.1, fuel: 10, memoryPeakBytes: 65536, outputBytes: 0 },
+        comparedWith: null,
+        limitFactor: 1.5,
+        regressions: [],
+        flagged,
+        sequence,
+      });
+      return { status: 200, body: { runs: [run('staging', '1.0.0', 3, true, true), run('staging', '0.9.0', 2, false, false), run('qa', '1.0.0', 1, false, false)] } };
+    }
+    if (request.method === 'GET' && path.endsWith('/test-runs')) return { status: 200, body: { runs: [] } };
     if (request.method === 'POST' && path === '/v1/plugins') {
       const manifest = (request.body as { manifest: { version: string } }).manifest;
       if (manifest.version === '1.0.0') {
@@ -290,6 +315,16 @@ describe('forgeone against a gateway over HTTP', () => {
     );
     const unknown = await runCli(['plugin', 'show', 'acme/unmetered'], env());
     expect(unknown.stdout).toContain('\nstorage usage unknown: no sandbox-runner answered\n');
+    expect(unknown.stdout).toContain(
+      [
+        '',
+        'latest test runs',
+        'ENVIRONMENT  VERSION  RESULT           VECTORS  TRIGGER  COMPLETED',
+        'qa           1.0.0    FAILED           0/1      command  2026-11-27T09:00:01Z',
+        'staging      1.0.0    passed, FLAGGED  1/1      command  2026-11-27T09:00:01Z',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('exits 1 on an error reply and prints its message, code and problems on stderr', async () => {

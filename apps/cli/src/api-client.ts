@@ -61,6 +61,9 @@ export type DropRejectedReceipt = RouteReply<typeof API.reportDropRejected>;
 export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
 export type CallReply = RouteReply<typeof API.callPlugin>;
+export type TestRunReply = RouteReply<typeof API.testPlugin>;
+export type TestRunList = RouteReply<typeof API.listTestRuns>;
+export type TestRunInfo = TestRunList['runs'][number];
 
 /** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
 export interface ApiClient {
@@ -106,6 +109,10 @@ export interface ApiClient {
   unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
   /** The plugins/ directory watcher's record of a drop it refused (the registry appends the event). */
   reportDropRejected(environment: string, rejection: DropRejection): Promise<DropRejectedReceipt>;
+  /** Runs a version's test vectors on the digest installed in `environment` and records the run. */
+  testPlugin(environment: string, name: string, version: string): Promise<TestRunReply>;
+  /** A plugin's recorded test runs, newest first. */
+  listTestRuns(name: string, environment?: string): Promise<TestRunList>;
 }
 
 export interface ApiClientOptions {
@@ -242,6 +249,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
     unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
     reportDropRejected: (environment, rejection) => call(API.reportDropRejected, { params: { environment }, body: rejection }),
+    testPlugin: (environment, name, version) => call(API.testPlugin, { params: nameParams(name), body: { version, environment } }),
+    listTestRuns: (name, environment) => call(API.listTestRuns, { params: nameParams(name), query: { environment } }),
   };
 }
 

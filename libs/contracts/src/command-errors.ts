@@ -46,6 +46,7 @@ export const COMMAND_ERRORS = {
   unsetPluginConfig: [...REGISTRY_COMMAND, 'PLUGIN_CONFIG.KEY_NOT_FOUND'],
   listPluginConfig: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
   reportDropRejected: [...REGISTRY_COMMAND],
+  testPlugin: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'REGISTRY.NOT_INSTALLED', 'REGISTRY.VERSION_NOT_INSTALLED'],
   // sandbox-runner
   invoke: [
     ...SHAPE_ERRORS,
@@ -91,6 +92,7 @@ export const QUERY_ERRORS = {
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditVerify: [...AUTHORISATION_ERRORS, 'AUDIT.KEY_INVALID'],
   report: [...AUTHORISATION_ERRORS],
+  listTestRuns: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

@@ -10,6 +10,7 @@ import {
   PluginConfigListReplySchema,
   SetCallRecordingRequestSchema,
   DropRejectedReplySchema,
+  TestRunListReplySchema,
   type ReportName,
 } from '@forgeone/contracts';
 import { z } from 'zod';
@@ -69,6 +70,7 @@ import {
   UpgradeBodySchema,
 } from './http.schemas.js';
 import { defineRoute, routeErrors, type AnyRoute } from './route.js';
+import { TestRunBodySchema, TestRunListQuerySchema, TestRunReplySchema } from './test-run.schemas.js';
 
 // Path parameters, each described once.
 const environment = EnvironmentSchema.describe('environment name, e.g. staging');
@@ -505,6 +507,32 @@ export const API = {
     body: { component: 'ReportDropRejectedRequest', schema: ReportDropRejectedBodySchema },
     success: { status: 201, description: 'recorded', component: 'DropRejectedReply', schema: DropRejectedReplySchema },
     access: { decidedBy: 'registry', action: 'report-drop-rejected', command: 'reportDropRejected' },
+  }),
+  testPlugin: defineRoute({
+    method: 'post',
+    path: '/v1/plugins/{publisher}/{plugin}/test-runs',
+    operationId: 'testPlugin',
+    summary:
+      "Run a version's manifest test vectors through the sandbox on the digest installed in an environment, and record the run (needs test); measures beyond FORGEONE_TEST_REGRESSION_FACTOR times the previous version's run there flag it",
+    tag: 'plugins',
+    what: 'the test request',
+    params: PluginPath,
+    body: { component: 'TestRunRequest', schema: TestRunBodySchema },
+    success: { status: 201, description: 'the recorded run: each vector, totals, regressions', component: 'TestRunReply', schema: TestRunReplySchema },
+    access: { decidedBy: 'registry', action: 'test', command: 'testPlugin' },
+  }),
+  listTestRuns: defineRoute({
+    method: 'get',
+    path: '/v1/plugins/{publisher}/{plugin}/test-runs',
+    operationId: 'listTestRuns',
+    summary: "A plugin's recorded test runs, newest first (`?environment=` for one environment)",
+    tag: 'plugins',
+    what: 'the test run list query',
+    params: PluginPath,
+    query: TestRunListQuerySchema,
+    headers: [TENANT_HEADER],
+    success: { status: 200, description: 'test runs, newest first', component: 'TestRunList', schema: TestRunListReplySchema },
+    access: { decidedBy: 'gateway', action: 'read', query: 'listTestRuns' },
   }),
   healthz: defineRoute({
     method: 'get',

@@ -15,3 +15,5 @@ export * from './plugin-config/plugin-config.commands.js';
 export * from './plugin-config/plugin-config.decider.js';
 export * from './use-cases/plugin-config.use-cases.js';
 export * from './use-cases/watch.use-cases.js';
+export * from './plugin/test-run.regression.js';
+export * from './use-cases/test-plugin.use-case.js';

@@ -97,6 +97,9 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       ...TEST_NATS_ENV,
       // Not the checkout's ./plugins: a test that wants the plugins directory watches a folder of its own.
       FORGEONE_WATCH: 'off',
+      // No test run after each install into staging (the platform's default): scenarios count the events
+      // and storage their own steps make; a test of the automatic run turns it on.
+      FORGEONE_TEST_ON_INSTALL: '',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

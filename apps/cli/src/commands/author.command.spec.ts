@@ -146,9 +146,12 @@ describe('plugin new, build, test --local, inspect, verify', () => {
     expect(notWasm.code).toBe(1);
     expect(notWasm.stdout).toContain('ABI check: FAILED (REGISTRY.WASM_INVALID)');
 
-    const staging = await cli('plugin', 'test', 'acme/greeter@0.1.0', '--env', 'staging');
-    expect(staging).toMatchObject({ code: 2, stdout: '' });
-    expect(staging.stderr).toContain('is not available yet; run them on this machine with forgeone plugin test --local');
+    const noEnv = await cli('plugin', 'test', 'acme/greeter@0.1.0');
+    expect(noEnv).toMatchObject({ code: 2, stdout: '' });
+    expect(noEnv.stderr).toContain('a run on the platform needs the version and the environment it is installed in');
+    const fixtures = await cli('plugin', 'test', 'acme/greeter@0.1.0', '--env', 'staging', '--http-fixtures', 'f.json');
+    expect(fixtures).toMatchObject({ code: 2, stdout: '' });
+    expect(fixtures.stderr).toContain('--http-fixtures is for --local runs');
 
     cpSync(join(work, 'greeter'), join(work, 'unbuilt'), { recursive: true, filter: (p) => !p.includes('target') && !p.endsWith('plugin.wasm') });
     expect((await cli('plugin', 'test', '--local', 'unbuilt')).stderr).toContain('run forgeone plugin build unbuilt first');

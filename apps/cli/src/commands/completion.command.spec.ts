@@ -30,7 +30,7 @@ describe('completion and help', () => {
 
   it('completion bash - loads in bash without error and completes verbs and options from the program', () => {
     expect(complete('forgeone', 'plu')).toEqual(['plugin']);
-    expect(complete('forgeone', 'plugin', 'te')).toEqual(['test']);
+    expect(complete('forgeone', 'plugin', 'te').sort()).toEqual(['test', 'test-runs']);
     expect(complete('forgeone', '--json', 'plugin', 'publish', '--d')).toEqual(['--dry-run']);
     expect(complete('forgeone', 'profile', '')).toEqual(['list', 'use', '--json', '--profile', '--help']);
     expect(complete('forgeone', 'plugin', 'test', '--http-fixtures', '')).toEqual([]);

@@ -22,7 +22,7 @@ export interface CommandMetadata {
 }
 
 /** The registry actions policy decides on. */
-export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin';
+export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin' | 'test';
 
 /** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
 export type EnvironmentAction = 'read-environment' | 'configure-environment' | 'report-drop-rejected';
