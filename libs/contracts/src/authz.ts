@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EnvironmentSchema } from './manifest.js';
 
 /** Roles shipped with the default policies (README, Roles). */
-export const ROLES = ['admin', 'release-manager', 'developer', 'operator', 'auditor'] as const;
+export const ROLES = ['admin', 'release-manager', 'developer', 'operator', 'auditor', 'approver'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Host hooks a plugin may be allowed to use; each is also a policy action (`hook:<name>`). */
@@ -39,6 +39,8 @@ export const ACTIONS = [
   'configure-environment',
   'read-plugin-config',
   'configure-plugin',
+  // An install or upgrade into a gated environment without a promotion, for a recorded reason.
+  'emergency-change',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

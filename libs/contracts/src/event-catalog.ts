@@ -29,6 +29,7 @@ import {
   EnvironmentWeakeningProposedSchema,
 } from './environment.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
+import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -64,6 +65,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [ENVIRONMENT_EVENT_TYPES.weakeningConfirmed]: EnvironmentWeakeningConfirmedSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
+  [APPROVAL_EVENT_TYPES.approved]: VersionApprovedSchema,
+  [APPROVAL_EVENT_TYPES.rejected]: VersionRejectedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -51,7 +51,7 @@ export const SetPluginConfigBodySchema = SetPluginConfigRequestSchema.pick({ val
 
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });
-export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true, dryRun: true });
+export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true, dryRun: true, emergency: true });
 export const RollbackBodySchema = RollbackPluginRequestSchema.pick({ version: true, reason: true, dryRun: true });
 // A plugin call: the handler comes from the path, the input as UTF-8 text or as bytes.
 export const CallBodySchema = z

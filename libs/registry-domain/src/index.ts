@@ -14,3 +14,6 @@ export * from './use-cases/environment.use-cases.js';
 export * from './plugin-config/plugin-config.commands.js';
 export * from './plugin-config/plugin-config.decider.js';
 export * from './use-cases/plugin-config.use-cases.js';
+export * from './approval/approval.commands.js';
+export * from './approval/approval.decider.js';
+export * from './promotion/promotion.gates.js';
