@@ -17,3 +17,4 @@ export * from './use-cases/plugin-config.use-cases.js';
 export * from './approval/approval.commands.js';
 export * from './approval/approval.decider.js';
 export * from './promotion/promotion.gates.js';
+export * from './use-cases/promotion.use-cases.js';
