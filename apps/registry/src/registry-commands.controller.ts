@@ -14,6 +14,10 @@ import {
   RemovePluginRequestSchema,
   RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
+  ApprovePluginRequestSchema,
+  PromotePluginRequestSchema,
+  RejectPluginRequestSchema,
+  REGISTRY_VERBS,
   type SignaturePolicy,
   type StorageQuotaSettings,
 } from '@forgeone/contracts';
@@ -31,7 +35,11 @@ import {
   removePlugin,
   rollbackPlugin,
   upgradePlugin,
+  approvePlugin,
+  promotePlugin,
+  rejectPlugin,
   type CommandContext,
+  type PromotionSettings,
   type RegistryPorts,
 } from '@forgeone/registry-domain';
 import { Controller, Inject } from '@nestjs/common';
@@ -47,6 +55,8 @@ export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
 export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
 /** Nest token of the box configuration secrets are sealed with (null: no FORGEONE_CONFIG_SECRET_KEY). */
 export const CONFIG_SECRETS = Symbol('CONFIG_SECRETS');
+/** Nest token of the promotion settings (FORGEONE_PROMOTION_*). */
+export const PROMOTION_SETTINGS = Symbol('PROMOTION_SETTINGS');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
@@ -60,6 +70,7 @@ export class RegistryCommandsController {
     @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy,
     @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
     @Inject(CONFIG_SECRETS) configSecrets: ConfigSecretBox | null,
+    @Inject(PROMOTION_SETTINGS) promotion: PromotionSettings,
   ) {
     this.ports = {
       events,
@@ -69,6 +80,7 @@ export class RegistryCommandsController {
       signatures: new SignatureVerifierAdapter(events, artifacts),
       signaturePolicy,
       storageQuota,
+      promotion,
       ...(configSecrets ? { configSecrets } : {}),
     };
   }
@@ -131,6 +143,21 @@ export class RegistryCommandsController {
   rollback(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(RollbackPluginRequestSchema, body, 'COMMAND.INVALID', 'the rollback request');
     return rollbackPlugin(this.ports, request, contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REGISTRY_VERBS.approve}`)
+  approve(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return approvePlugin(this.ports, parseOrThrow(ApprovePluginRequestSchema, body, 'COMMAND.INVALID', 'the approval'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REGISTRY_VERBS.reject}`)
+  reject(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return rejectPlugin(this.ports, parseOrThrow(RejectPluginRequestSchema, body, 'COMMAND.INVALID', 'the rejection'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REGISTRY_VERBS.promote}`)
+  promote(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return promotePlugin(this.ports, parseOrThrow(PromotePluginRequestSchema, body, 'COMMAND.INVALID', 'the promotion'), contextOf(ctx));
   }
 
   @MessagePattern('registry.remove')

@@ -1,4 +1,9 @@
 import {
+  ApprovalReplySchema,
+  ApprovePluginRequestSchema,
+  PromotePluginRequestSchema,
+  PromotionReplySchema,
+  RejectPluginRequestSchema,
   AUDIT_LOG_MAX_LIMIT,
   REPORT_NAMES,
   ReportBoundSchema,
@@ -320,3 +325,14 @@ export const ReportReplySchema = z.object({
   truncated: z.boolean().describe('true when more rows matched than the 10000 answered; narrow the range'),
 });
 export type ReportReply = z.infer<typeof ReportReplySchema>;
+
+// Promotion: approvals of a version for a gated environment and promotions into it (docs/environments.md).
+export const ApproveBodySchema = ApprovePluginRequestSchema.pick({ notes: true, acceptRegressions: true });
+export const RejectBodySchema = RejectPluginRequestSchema.pick({ notes: true });
+export const ApprovalHttpReplySchema = ApprovalReplySchema.extend({
+  projected: z.boolean().describe('true when the decision is already in the audit log'),
+});
+export const PromoteBodySchema = PromotePluginRequestSchema.omit({ to: true });
+export const PromotionHttpReplySchema = PromotionReplySchema.extend({
+  projected: z.boolean().describe('true when the change is already visible in GET /v1/plugins (always false for a dry run)'),
+});

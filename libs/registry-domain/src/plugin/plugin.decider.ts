@@ -189,7 +189,7 @@ function promote({ data }: PromotePlugin, state: PluginState): PluginEvent[] {
     const gates = verdict.unmet;
     throw refuse.promote(
       'PROMOTION.GATES_UNMET',
-      `${data.name}@${data.version} cannot be promoted from ${data.from} to ${data.to}; ${gates.length} gate(s) do not hold: ${gates.map((g) => `${g.code}: ${g.message}`).join('; ')}`,
+      `${data.name}@${data.version} cannot be promoted from ${data.from} to ${data.to}: ${gates.length} gate(s) do not hold (each with its reason in details.gates): ${gates.map((g) => g.code).join(', ')}`,
       { name: data.name, version: data.version, from: data.from, to: data.to, gates },
     );
   }
