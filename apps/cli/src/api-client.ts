@@ -58,6 +58,9 @@ export type PluginConfigReceipt = RouteReply<typeof API.setPluginConfig>;
 export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
 export type CallReply = RouteReply<typeof API.callPlugin>;
+export type TestRunReply = RouteReply<typeof API.testPlugin>;
+export type TestRunList = RouteReply<typeof API.listTestRuns>;
+export type TestRunInfo = TestRunList['runs'][number];
 
 export type ApproveBody = RouteBody<typeof API.approvePlugin>;
 export type ApprovalReply = RouteReply<typeof API.approvePlugin>;
@@ -109,6 +112,10 @@ export interface ApiClient {
   listPluginConfig(environment: string, name: string): Promise<PluginConfigList>;
   setPluginConfig(environment: string, name: string, key: string, value: string, secret: boolean): Promise<PluginConfigReceipt>;
   unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
+  /** Runs a version's test vectors on the digest installed in `environment` and records the run. */
+  testPlugin(environment: string, name: string, version: string): Promise<TestRunReply>;
+  /** A plugin's recorded test runs, newest first. */
+  listTestRuns(name: string, environment?: string): Promise<TestRunList>;
 }
 
 export interface ApiClientOptions {
@@ -248,6 +255,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listPluginConfig: (environment, name) => call(API.listPluginConfig, { params: { environment, ...nameParams(name) } }),
     setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
     unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
+    testPlugin: (environment, name, version) => call(API.testPlugin, { params: nameParams(name), body: { version, environment } }),
+    listTestRuns: (name, environment) => call(API.listTestRuns, { params: nameParams(name), query: { environment } }),
   };
 }
 

@@ -25,6 +25,7 @@ import { PoliciesController } from './http/policies.controller.js';
 import { ReportsController } from './http/reports.controller.js';
 import { SettingsController } from './http/settings.controller.js';
 import { TokensController } from './http/tokens.controller.js';
+import { TestRunsController } from './http/test-runs.controller.js';
 import { TraceContextInterceptor } from './http/tracing.middleware.js';
 import { PolicyCommandSender } from './policy-commands.sender.js';
 import { PluginStorageReader } from './plugin-storage.reader.js';
@@ -53,7 +54,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController],
+      controllers: [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },

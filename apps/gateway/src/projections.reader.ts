@@ -1,5 +1,5 @@
 import type { ReadinessChecks } from '@forgeone/bus';
-import { ForgeOneError, type ReportName, type ReportRange } from '@forgeone/contracts';
+import { ForgeOneError, type ReportName, type ReportRange, type TestRunListReply } from '@forgeone/contracts';
 import { createPublicKey } from 'node:crypto';
 import {
   auditCheckpoint,
@@ -8,6 +8,7 @@ import {
   auditLog,
   getPlugin,
   listPlugins,
+  listTestRuns,
   pluginHistory,
   readReport,
   type AuditCheckpoint,
@@ -87,6 +88,33 @@ export class ProjectionsReader {
     if (!latest) throw noCheckpoint();
     const key = createPublicKey({ key: Buffer.from(latest.publicKey, 'base64'), format: 'der', type: 'spki' });
     return { publicKeyPem: key.export({ type: 'spki', format: 'pem' }) as string, keyId: latest.keyId, origin: latest.origin };
+  }
+
+  /** A plugin's recorded test runs in the tenant, newest first (none is an empty list, not an error). */
+  async testRuns(tenant: string, name: string, environment?: string): Promise<TestRunListReply> {
+    const rows = await read(() => listTestRuns(this.ds, { tenant, name, ...(environment !== undefined ? { environment } : {}) }));
+    return {
+      runs: rows.map((r) => ({
+        runId: r.run_id,
+        name: r.plugin,
+        version: r.version,
+        digest: r.digest,
+        environment: r.environment,
+        trigger: r.trigger,
+        runner: r.runner,
+        actor: r.actor,
+        startedAt: r.started_at,
+        completedAt: r.completed_at,
+        passed: r.passed,
+        vectors: r.vectors,
+        totals: r.totals,
+        comparedWith: r.compared_with,
+        limitFactor: r.limit_factor,
+        regressions: r.regressions,
+        flagged: r.flagged,
+        sequence: r.sequence,
+      })),
+    };
   }
 }
 

@@ -1,5 +1,5 @@
 import { BUS_CONNECTION, BusClient } from '@forgeone/bus';
-import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS } from '@forgeone/contracts';
+import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS, TEST_RUN_VERBS } from '@forgeone/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -8,6 +8,9 @@ import { waitForProjection } from './read-your-writes.js';
 import { clientSourceHeaders } from './http/client-source.js';
 
 type RegistryVerb = keyof typeof REGISTRY_VERBS;
+
+// How long a test run may take end to end (the registry's own wait for its runner is 120 s).
+const TEST_RUN_TIMEOUT_MS = 125_000;
 
 // Room for the headers (credential, traceparent) next to the body in one NATS message.
 const HEADER_ALLOWANCE_BYTES = 8 * 1024;
@@ -38,6 +41,20 @@ export class RegistryCommandSender {
   async dryRun<T>(verb: RegistryVerb, command: object, credential: string | undefined): Promise<T> {
     this.assertFitsOneMessage(verb, command);
     return this.bus.request<T>('registry', REGISTRY_VERBS[verb], command, { ...(credential ? { credential } : {}), timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
+  }
+
+  /**
+   * A test run: the registry asks a runner to run the vectors, then records the run, so the answer
+   * waits for the calls (each bounded by its plugin's deadline) and then for the projection.
+   */
+  async test<T extends { sequence: number }>(command: object, credential: string | undefined): Promise<T & { projected: boolean }> {
+    const timeoutMs = Math.max(this.settings.commandTimeoutMs, TEST_RUN_TIMEOUT_MS);
+    const result = await this.bus.request<T>('registry', TEST_RUN_VERBS.testPlugin, command, { ...(credential ? { credential } : {}), timeoutMs, headers: clientSourceHeaders() });
+    const projected = await waitForProjection(this.ds, result.sequence, {
+      timeoutMs: this.settings.readYourWritesTimeoutMs,
+      intervalMs: this.settings.readYourWritesIntervalMs,
+    });
+    return { ...result, projected };
   }
 
   /**

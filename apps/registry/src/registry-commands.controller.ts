@@ -1,5 +1,5 @@
 import { AuthzClient } from '@forgeone/authz-client';
-import { BusContext } from '@forgeone/bus';
+import { BUS_NAMES, BusClient, BusContext } from '@forgeone/bus';
 import {
   ENVIRONMENT_VERBS,
   EnvironmentNameRequestSchema,
@@ -20,6 +20,10 @@ import {
   REGISTRY_VERBS,
   type SignaturePolicy,
   type StorageQuotaSettings,
+  TEST_RUN_VERBS,
+  TestPluginRequestSchema,
+  type TestRunSettings,
+  type Names,
 } from '@forgeone/contracts';
 import { ArtifactStore, JetStreamEventStore, sha256Digest } from '@forgeone/event-store';
 import {
@@ -38,15 +42,20 @@ import {
   approvePlugin,
   promotePlugin,
   rejectPlugin,
-  type CommandContext,
   type PromotionSettings,
+  testPlugin,
+  type CommandContext,
+  type InstallationOutcome,
   type RegistryPorts,
+  type TestRunPorts,
 } from '@forgeone/registry-domain';
+import { createLogger } from '@forgeone/telemetry';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { PolicyAuthorizer } from './policy.authorizer.js';
 import { SignatureVerifierAdapter } from './signature-verifier.adapter.js';
+import { BusTestVectorRunner } from './test-vector.runner.js';
 import type { ConfigSecretBox } from '@forgeone/signing';
 
 /** Nest token of the registry's signature policy (FORGEONE_SIGNATURE_POLICY). */
@@ -57,11 +66,16 @@ export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
 export const CONFIG_SECRETS = Symbol('CONFIG_SECRETS');
 /** Nest token of the promotion settings (FORGEONE_PROMOTION_*). */
 export const PROMOTION_SETTINGS = Symbol('PROMOTION_SETTINGS');
+/** Nest token of the registry's test run settings (FORGEONE_TEST_*). */
+export const TEST_RUN_SETTINGS = Symbol('TEST_RUN_SETTINGS');
+
+const logger = createLogger('registry');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
 export class RegistryCommandsController {
   private readonly ports: RegistryPorts;
+  private readonly testRunPorts: TestRunPorts;
 
   constructor(
     events: JetStreamEventStore,
@@ -71,6 +85,9 @@ export class RegistryCommandsController {
     @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
     @Inject(CONFIG_SECRETS) configSecrets: ConfigSecretBox | null,
     @Inject(PROMOTION_SETTINGS) promotion: PromotionSettings,
+    bus: BusClient,
+    @Inject(BUS_NAMES) names: Names,
+    @Inject(TEST_RUN_SETTINGS) private readonly testRuns: TestRunSettings,
   ) {
     this.ports = {
       events,
@@ -83,6 +100,7 @@ export class RegistryCommandsController {
       promotion,
       ...(configSecrets ? { configSecrets } : {}),
     };
+    this.testRunPorts = { events, authorizer: this.ports.authorizer, testVectors: new BusTestVectorRunner(bus, names), regressionFactor: testRuns.regressionFactor };
   }
 
   @MessagePattern(`registry.${ENVIRONMENT_VERBS.listEnvironments}`)
@@ -128,15 +146,17 @@ export class RegistryCommandsController {
   }
 
   @MessagePattern('registry.install')
-  install(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+  async install(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(InstallPluginRequestSchema, body, 'COMMAND.INVALID', 'the install request');
-    return installPlugin(this.ports, request, contextOf(ctx));
+    const context = contextOf(ctx);
+    return this.testAfterInstall(await installPlugin(this.ports, request, context), context, 'install');
   }
 
   @MessagePattern('registry.upgrade')
-  upgrade(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+  async upgrade(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(UpgradePluginRequestSchema, body, 'COMMAND.INVALID', 'the upgrade request');
-    return upgradePlugin(this.ports, request, contextOf(ctx));
+    const context = contextOf(ctx);
+    return this.testAfterInstall(await upgradePlugin(this.ports, request, context), context, 'upgrade');
   }
 
   @MessagePattern('registry.rollback')
@@ -158,6 +178,26 @@ export class RegistryCommandsController {
   @MessagePattern(`registry.${REGISTRY_VERBS.promote}`)
   promote(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     return promotePlugin(this.ports, parseOrThrow(PromotePluginRequestSchema, body, 'COMMAND.INVALID', 'the promotion'), contextOf(ctx));
+  }
+
+  /** `plugin test NAME@VERSION --env ENV`: the version's vectors on the digest installed there, recorded as a test run. */
+  @MessagePattern(`registry.${TEST_RUN_VERBS.testPlugin}`)
+  test(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    const request = parseOrThrow(TestPluginRequestSchema, body, 'COMMAND.INVALID', 'the test request');
+    return testPlugin(this.testRunPorts, request, contextOf(ctx));
+  }
+
+  // An install or upgrade into an environment of FORGEONE_TEST_ON_INSTALL starts a test run once it is
+  // appended, in the background: the install neither waits for it nor fails with it. The run is
+  // authorised as the install was and recorded for the installer, whose credential it carries.
+  private testAfterInstall(outcome: InstallationOutcome, context: CommandContext, authority: 'install' | 'upgrade'): InstallationOutcome {
+    if ('dryRun' in outcome || !this.testRuns.onInstall.includes(outcome.environment)) return outcome;
+    const request = { name: outcome.name, version: outcome.version, environment: outcome.environment };
+    testPlugin(this.testRunPorts, request, { ...context, now: new Date() }, 'install', authority).then(
+      (run) => logger.info({ plugin: run.name, version: run.version, environment: run.environment, runId: run.runId, passed: run.passed, flagged: run.flagged }, 'test run after install recorded'),
+      (error: unknown) => logger.warn({ err: error, plugin: request.name, version: request.version, environment: request.environment }, 'test run after install did not run'),
+    );
+    return outcome;
   }
 
   @MessagePattern('registry.remove')

@@ -1,8 +1,8 @@
 import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
-import { parseSignaturePolicy, parseStorageQuotaSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
 import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '@forgeone/registry-domain';
+import { parseSignaturePolicy, parseStorageQuotaSettings, parseTestRunSettings, type SignaturePolicy, type StorageQuotaSettings, type TestRunSettings } from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
 export interface RegistryOptions {
@@ -17,12 +17,14 @@ export interface RegistryOptions {
   readonly configSecretKey: ConfigSecretKeyProvider;
   /** How old a test run a promotion accepts, and the failure rate of calls in the source above which it is refused. */
   readonly promotion: PromotionSettings;
+  /** FORGEONE_TEST_REGRESSION_FACTOR and FORGEONE_TEST_ON_INSTALL: how test runs are judged and when installs start one. */
+  readonly testRuns: TestRunSettings;
 }
 
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required: without it policy cannot tell the registry from any other
  * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
- * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_* and FORGEONE_CONFIG_SECRET_KEY. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_*, FORGEONE_CONFIG_SECRET_KEY and FORGEONE_TEST_*. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
   const credential = readOwnServiceCredential('registry', env);
@@ -35,6 +37,7 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
     storageQuota: parseStorageQuotaSettings(env),
     configSecretKey: configSecretKeyFromEnv(env),
     promotion: promotionSettingsFromEnv(env),
+    testRuns: parseTestRunSettings(env),
   };
 }
 

@@ -11,9 +11,12 @@ import {
   type CallRecordingMode,
   type Capabilities,
   type InvokeReply,
+  type RunTestVectorsReply,
+  type RunTestVectorsRequest,
+  type TestVectorResult,
 } from '@forgeone/contracts';
 import type { NewEvent, SequencedLogWriter } from '@forgeone/event-sourcing';
-import type { CallSample, SandboxCallResult, SandboxHost } from '@forgeone/sandbox';
+import { testVectorResultOf, type CallSample, type SandboxCallResult, type SandboxHost } from '@forgeone/sandbox';
 import type { Logger } from '@forgeone/telemetry';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
@@ -63,6 +66,8 @@ const MAX_MESSAGE = 2048;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Invoke subjects already decoded and validated; cleared when full (a caller can name any subject).
 const MAX_KNOWN_TARGETS = 4096;
+// How long a test run waits for this runner to read the install or upgrade the registry just recorded.
+const TEST_RUN_INSTALL_WAIT_MS = 10_000;
 
 /**
  * One invocation from request to reply: authorise `invoke` for the caller, find the installed
@@ -180,6 +185,59 @@ export class PluginInvoker {
       ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
       durationMs: result.durationMs,
     };
+  }
+
+  /**
+   * Runs the manifest test vectors of the version installed for `tenant` in `environment`, one call
+   * each in order, exactly as calls run there: the same loaded module (limits held to the environment's
+   * caps), the same hooks authorised for the caller behind `credential` (the registry forwards the
+   * tester's), the environment's configuration. The vectors are not counted as invocations: the
+   * registry records the run as one `test_run_recorded` event. Refused with `SANDBOX.NOT_FOUND` when
+   * the installed digest is not the one asked for (an upgrade raced the request).
+   */
+  async runTestVectors(request: RunTestVectorsRequest, credential: string | undefined, source?: string): Promise<RunTestVectorsReply> {
+    const { tenant, environment, name, digest } = request;
+    // The registry asks right after an install or upgrade: read the stream that far first, so the
+    // installation leased is the one the registry saw (the table loads a version before it swaps).
+    const { installations } = this.deps;
+    const latest = await this.deps.latestPluginSequence(tenant, name);
+    if (latest > installations.sequence) await installations.waitFor(latest, TEST_RUN_INSTALL_WAIT_MS);
+    const lease = installations.acquireLoaded(tenant, environment, name) ?? (await this.lease(tenant, environment, name));
+    const startedAt = new Date().toISOString();
+    const vectors: TestVectorResult[] = [];
+    try {
+      const installed = lease.installed;
+      if (installed.digest !== digest || installed.version !== request.version) {
+        throw new ForgeOneError('SANDBOX.NOT_FOUND', `${name}@${request.version} (${digest}) is no longer what ${environment} runs: ${installed.version} (${installed.digest}) is installed there; run the tests of that version`, {
+          plugin: name,
+          environment,
+          installedVersion: installed.version,
+          installedDigest: installed.digest,
+        });
+      }
+      const config = installed.manifest.capabilities.config === true ? await this.deps.config.valuesFor(tenant, environment, name) : undefined;
+      for (const [index, vector] of installed.manifest.tests.entries()) {
+        const id = randomUUID();
+        const chain: CallChain = { credential, tenant, environment, name, limits: installed.manifest.limits, privateEgress: installed.privateEgress, ...(source ? { source } : {}), decisions: new Map(), denials: [] };
+        this.deps.hooks.calls.set(id, chain);
+        let result: SandboxCallResult;
+        try {
+          const checking = this.workerCapabilities(installed, chain);
+          const capabilities = checking === undefined ? undefined : await checking;
+          result = await this.deps.host.call(installed.key, vector.handler, Buffer.from(vector.input, 'utf8'), {
+            metadata: { invocation: id, tenant, environment, principal: 'test-run' },
+            ...(capabilities !== undefined ? { capabilities } : {}),
+            ...(config !== undefined ? { config } : {}),
+          });
+        } finally {
+          this.deps.hooks.calls.delete(id);
+        }
+        vectors.push(testVectorResultOf(index, vector, result));
+      }
+    } finally {
+      lease.release();
+    }
+    return { runner: this.deps.runnerId ?? 'runner', startedAt, completedAt: new Date().toISOString(), vectors };
   }
 
   private modeFor(tenant: string, environment: string): CallRecordingMode | Promise<CallRecordingMode> {

@@ -1,6 +1,6 @@
 import { AuthzClient } from '@forgeone/authz-client';
 import { BusCommandRegistry, BusContext, EventContext, REFUSED_EVENT_PATTERN } from '@forgeone/bus';
-import { OWN_TENANT, parseOrThrow, PLUGIN_STORAGE_VERB, PluginStorageRequestSchema, type CloudEvent } from '@forgeone/contracts';
+import { OWN_TENANT, parseOrThrow, PLUGIN_STORAGE_VERB, PluginStorageRequestSchema, RunTestVectorsRequestSchema, TEST_VECTORS_PATTERN, type CloudEvent } from '@forgeone/contracts';
 import { Controller, Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { PluginInstallations } from './plugin-installations.table.js';
@@ -53,6 +53,17 @@ export class SandboxRunnerController implements OnModuleInit {
     const { name } = parseOrThrow(PluginStorageRequestSchema, body, 'COMMAND.INVALID', 'the storage request');
     const decision = await this.authz.authorize(ctx.credential, 'read', { type: 'Tenant', id: OWN_TENANT });
     return this.storage.of(decision.principal.tenant, name);
+  }
+
+  /**
+   * Runs an installed version's test vectors for the registry, which alone may send this request (bus
+   * permissions) and has authorised `test` for the caller; the caller's credential comes along so the
+   * hooks are judged for the tester, as in a call.
+   */
+  @MessagePattern(TEST_VECTORS_PATTERN)
+  runTestVectors(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    const request = parseOrThrow(RunTestVectorsRequestSchema, body, 'COMMAND.INVALID', 'the test vectors request');
+    return this.invoker.runTestVectors(request, ctx.credential, ctx.source);
   }
 
   @EventPattern<string>('*')

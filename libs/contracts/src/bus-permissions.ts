@@ -107,7 +107,7 @@ function servedSubjects(names: Names, service: ServiceName): string[] {
     case 'policy':
       return [`${prefix}forgeone.cmd.policy.>`, names.authzCheck];
     case 'sandbox-runner':
-      return [`${prefix}forgeone.invoke.>`, `${prefix}forgeone.cmd.sandbox-runner.>`];
+      return [`${prefix}forgeone.invoke.>`, `${prefix}forgeone.cmd.sandbox-runner.>`, names.testVectors];
     case 'audit-projector':
       return [`${prefix}forgeone.cmd.audit-projector.>`];
     case 'gateway':
@@ -129,7 +129,9 @@ function sentRequests(names: Names, service: ServiceName): string[] {
         `${prefix}forgeone.health.>`,
         names.authzCheck,
       ];
+    // Test runs: the registry decides and records them, the runner runs the vectors it is asked to.
     case 'registry':
+      return [names.authzCheck, names.testVectors];
     case 'signer':
     case 'sandbox-runner':
     case 'audit-projector':

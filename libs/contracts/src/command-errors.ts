@@ -56,6 +56,7 @@ export const COMMAND_ERRORS = {
   approve: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'APPROVAL.NOT_GATED', 'APPROVAL.OWN_VERSION', 'APPROVAL.REGRESSIONS_NOT_ACCEPTED'],
   reject: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'APPROVAL.NOT_GATED'],
   promote: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'PROMOTION.GATES_UNMET'],
+  testPlugin: [...REGISTRY_COMMAND, ...NEEDS_PUBLISHED_VERSION, 'REGISTRY.NOT_INSTALLED', 'REGISTRY.VERSION_NOT_INSTALLED'],
   // sandbox-runner
   invoke: [
     ...SHAPE_ERRORS,
@@ -100,6 +101,7 @@ export const QUERY_ERRORS = {
   auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   report: [...AUTHORISATION_ERRORS],
+  listTestRuns: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   'REGISTRY.PRIVATE_EGRESS_REFUSED': 403,
   'REGISTRY.ARTIFACT_CORRUPT': 500,
   'REGISTRY.ARTIFACT_MISSING': 500,
+  // A test run names a version other than the one installed in its environment (it runs the installed digest only).
+  'REGISTRY.VERSION_NOT_INSTALLED': 409,
   // Environment settings: a contradictory change (gated from itself, gated with no source environment).
   'ENVIRONMENT.INVALID': 400,
   // Confirming when no weakening waits, or one proposed against settings that have changed since.

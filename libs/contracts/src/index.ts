@@ -27,3 +27,4 @@ export * from './call-recording.js';
 export * from './environment.js';
 export * from './plugin-config.js';
 export * from './promotion.js';
+export * from './test-run.js';

@@ -110,7 +110,7 @@ export const PluginRemovedSchema = z
 export const TEST_RUN_METRICS = ['durationMs', 'fuel', 'memoryPeakBytes', 'outputBytes'] as const;
 export type TestRunMetric = (typeof TEST_RUN_METRICS)[number];
 
-const TestRunMeasuresSchema = z
+export const TestRunMeasuresSchema = z
   .object({
     durationMs: z.number().nonnegative(),
     fuel: z.number().int().nonnegative(),
@@ -118,6 +118,7 @@ const TestRunMeasuresSchema = z
     outputBytes: z.number().int().nonnegative(),
   })
   .strict();
+export type TestRunMeasures = z.infer<typeof TestRunMeasuresSchema>;
 
 /**
  * One manifest test vector as the platform ran it. Inputs and outputs are not recorded (they may hold

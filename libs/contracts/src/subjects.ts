@@ -78,6 +78,8 @@ export interface Names {
   invoke(environment: string, plugin: string): string;
   /** Readiness probe each service answers. */
   health(service: ServiceName): string;
+  /** Runs an installed version's test vectors: only the sandbox-runner answers, only the registry asks. */
+  readonly testVectors: string;
   /** JetStream object store bucket holding artifacts by digest. */
   readonly artifactBucket: string;
   /** JetStream key/value bucket of plugin storage (the `kv_*` host functions). */
@@ -105,6 +107,7 @@ export function names(namespace = ''): Names {
     authzCheck: `${p}forgeone.authz.check`,
     invoke: (environment, plugin) => `${p}forgeone.invoke.${encodeSubjectToken(environment)}.${encodeSubjectToken(plugin)}`,
     health: (service) => `${p}forgeone.health.${service}`,
+    testVectors: `${p}forgeone.sandbox.test-vectors`,
     artifactBucket: `${lower}forgeone-artifacts`,
     pluginKvBucket: `${lower}forgeone-plugin-kv`,
     consumer: (name) => `${lower}${name}`,

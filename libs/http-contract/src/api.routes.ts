@@ -10,6 +10,7 @@ import {
   PluginConfigListReplySchema,
   SetCallRecordingRequestSchema,
   SemverSchema,
+  TestRunListReplySchema,
   type ReportName,
 } from '@forgeone/contracts';
 import { z } from 'zod';
@@ -71,6 +72,7 @@ import {
   RejectBodySchema,
 } from './http.schemas.js';
 import { defineRoute, routeErrors, type AnyRoute } from './route.js';
+import { TestRunBodySchema, TestRunListQuerySchema, TestRunReplySchema } from './test-run.schemas.js';
 
 // Path parameters, each described once.
 const environment = EnvironmentSchema.describe('environment name, e.g. staging');
@@ -522,6 +524,32 @@ export const API = {
     success: { status: 201, description: 'promoted: installed or upgraded in the environment, with what the promotion relied on', component: 'PromotionReply', schema: PromotionHttpReplySchema },
     dryRun: { status: 200, description: 'dry run (`"dryRun": true`): every gate holds and nothing was changed', component: 'PromotionReply', schema: PromotionHttpReplySchema },
     access: { decidedBy: 'registry', action: 'promote', command: 'promote' },
+  }),
+  testPlugin: defineRoute({
+    method: 'post',
+    path: '/v1/plugins/{publisher}/{plugin}/test-runs',
+    operationId: 'testPlugin',
+    summary:
+      "Run a version's manifest test vectors through the sandbox on the digest installed in an environment, and record the run (needs test); measures beyond FORGEONE_TEST_REGRESSION_FACTOR times the previous version's run there flag it",
+    tag: 'plugins',
+    what: 'the test request',
+    params: PluginPath,
+    body: { component: 'TestRunRequest', schema: TestRunBodySchema },
+    success: { status: 201, description: 'the recorded run: each vector, totals, regressions', component: 'TestRunReply', schema: TestRunReplySchema },
+    access: { decidedBy: 'registry', action: 'test', command: 'testPlugin' },
+  }),
+  listTestRuns: defineRoute({
+    method: 'get',
+    path: '/v1/plugins/{publisher}/{plugin}/test-runs',
+    operationId: 'listTestRuns',
+    summary: "A plugin's recorded test runs, newest first (`?environment=` for one environment)",
+    tag: 'plugins',
+    what: 'the test run list query',
+    params: PluginPath,
+    query: TestRunListQuerySchema,
+    headers: [TENANT_HEADER],
+    success: { status: 200, description: 'test runs, newest first', component: 'TestRunList', schema: TestRunListReplySchema },
+    access: { decidedBy: 'gateway', action: 'read', query: 'listTestRuns' },
   }),
   healthz: defineRoute({
     method: 'get',

@@ -41,6 +41,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   trustKey: SIGNER,
   listKeys: SIGNER,
   revokeKey: SIGNER,
+  testPlugin: REGISTRY,
 };
 // Refusals every decided request shares, raised where every service gets them from.
 const SHARED: Record<string, readonly string[]> = {

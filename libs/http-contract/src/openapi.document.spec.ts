@@ -56,6 +56,8 @@ const CONTRACT_ROUTES = [
   'post /v1/keys',
   'get /v1/keys',
   'delete /v1/keys/{keyId}',
+  'post /v1/plugins/{publisher}/{plugin}/test-runs',
+  'get /v1/plugins/{publisher}/{plugin}/test-runs',
   'get /healthz',
   'get /readyz',
   'get /docs',

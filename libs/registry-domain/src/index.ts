@@ -18,3 +18,5 @@ export * from './approval/approval.commands.js';
 export * from './approval/approval.decider.js';
 export * from './promotion/promotion.gates.js';
 export * from './use-cases/promotion.use-cases.js';
+export * from './plugin/test-run.regression.js';
+export * from './use-cases/test-plugin.use-case.js';

@@ -29,6 +29,8 @@ export interface GuestCallOutcome {
   readonly message?: string;
   readonly details?: Record<string, unknown>;
   readonly fuelUsed: number;
+  /** Size of the instance's memory when the call ended, in bytes: its high-water mark, since memory never shrinks (0: no instance ran). */
+  readonly memoryBytes?: number;
   readonly logs: { level: number; message: string }[];
   readonly metrics: { name: string; value: number }[];
 }
@@ -378,12 +380,12 @@ export function createGuestRuntime(): GuestRuntime {
   // Outcomes are literals of one shape: spreading them was a third of a small call's cost.
   function succeeded(state: CallState, exports: GuestExports, budget: bigint, output: Uint8Array): GuestCallOutcome {
     noteDroppedLogs(state);
-    return { ok: true, output, fuelUsed: fuelUsed(exports, budget), logs: state.logs, metrics: state.metrics };
+    return { ok: true, output, fuelUsed: fuelUsed(exports, budget), memoryBytes: exports.memory.buffer.byteLength, logs: state.logs, metrics: state.metrics };
   }
 
   function failed(state: CallState, exports: GuestExports | undefined, budget: bigint, code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome {
     noteDroppedLogs(state);
-    return { ok: false, code, message, details, fuelUsed: fuelUsed(exports, budget), logs: state.logs, metrics: state.metrics };
+    return { ok: false, code, message, details, fuelUsed: fuelUsed(exports, budget), memoryBytes: exports === undefined ? 0 : exports.memory.buffer.byteLength, logs: state.logs, metrics: state.metrics };
   }
 
   function fuelExhausted(state: CallState, exports: GuestExports | undefined, budget: bigint, fuel: number): GuestCallOutcome {

@@ -30,3 +30,4 @@ export {
   type PublishedVersion,
 } from './plugin-installations.fold.js';
 export { CallWindowAccumulator, type CallGroupSummary, type CallSample } from './call-window.accumulator.js';
+export { judgeTestVector, testVectorResultOf, type TestVectorJudgement } from './test-vector.judge.js';

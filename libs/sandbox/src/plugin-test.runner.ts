@@ -1,4 +1,5 @@
 import type { PluginManifest } from '@forgeone/contracts';
+import { judgeTestVector } from './test-vector.judge.js';
 import { LocalHostHooks, type HttpFixtures, type LocalHookNote } from './local-host.hooks.js';
 import { SandboxHost } from './sandbox.host.js';
 import type { GuestLogEntry, SandboxCaps } from './sandbox.types.js';
@@ -29,7 +30,6 @@ export interface RunPluginTestsInput {
   readonly onResult?: (result: PluginTestVectorResult, index: number) => void;
 }
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
@@ -50,9 +50,7 @@ export async function runPluginTests(input: RunPluginTestsInput): Promise<Plugin
     for (const [index, vector] of manifest.tests.entries()) {
       const call = await host.call(key, vector.handler, encoder.encode(vector.input), { metadata: { environment: 'local' } });
       const base = { handler: vector.handler, input: vector.input, expect: vector.expect, durationMs: call.durationMs, fuelUsed: call.fuelUsed, logs: call.logs, notes: hooks.takeNotes() };
-      const result: PluginTestVectorResult = call.ok
-        ? { ...base, passed: decoder.decode(call.output) === vector.expect, output: decoder.decode(call.output) }
-        : { ...base, passed: false, error: { code: call.error.code, message: call.error.message } };
+      const result: PluginTestVectorResult = { ...base, ...judgeTestVector(vector, call) };
       results.push(result);
       input.onResult?.(result, index);
     }

@@ -177,7 +177,7 @@ export class PluginWorkerPool {
       worker,
       calls: port1,
       header: new Int32Array(channel, 0, CHANNEL.headerBytes / 4),
-      numbers: new Float64Array(channel, CHANNEL.fuelOffset, 3),
+      numbers: new Float64Array(channel, CHANNEL.fuelOffset, 4),
       payload: new Uint8Array(channel, CHANNEL.headerBytes),
       ready: false,
       dead: false,
@@ -244,7 +244,7 @@ export class PluginWorkerPool {
 
   private channelOutcome(w: PooledWorker): GuestCallOutcome {
     const length = Atomics.load(w.header, CHANNEL.outputLength);
-    return { ok: true, output: w.payload.slice(0, length), fuelUsed: w.numbers[0], logs: [], metrics: [] };
+    return { ok: true, output: w.payload.slice(0, length), fuelUsed: w.numbers[0], memoryBytes: w.numbers[3], logs: [], metrics: [] };
   }
 
   /**

@@ -266,10 +266,11 @@ export class SandboxHost {
   private result(plugin: string, handler: string, started: number, o: GuestCallOutcome & { fuelUnknown?: boolean }): SandboxCallResult {
     const fuelUsed = o.fuelUnknown === true ? undefined : o.fuelUsed;
     const durationMs = performance.now() - started;
-    if (o.ok) return { ok: true, plugin, handler, fuelUsed, durationMs, logs: o.logs, metrics: o.metrics, output: o.output ?? new Uint8Array(0) };
+    const memoryBytes = o.memoryBytes ?? 0;
+    if (o.ok) return { ok: true, plugin, handler, fuelUsed, durationMs, memoryBytes, logs: o.logs, metrics: o.metrics, output: o.output ?? new Uint8Array(0) };
     const code: ErrorCode = o.code !== undefined && o.code in ERROR_CODES ? (o.code as ErrorCode) : 'SERVICE.INTERNAL';
     const error = new ForgeOneError(code, o.message ?? code, { plugin, handler, ...o.details });
-    return { ok: false, plugin, handler, fuelUsed, durationMs, logs: o.logs, metrics: o.metrics, error, violation: VIOLATIONS[code] };
+    return { ok: false, plugin, handler, fuelUsed, durationMs, memoryBytes, logs: o.logs, metrics: o.metrics, error, violation: VIOLATIONS[code] };
   }
 
   private hostCallHandler(ctx: HostCallContext): HostCallHandler {

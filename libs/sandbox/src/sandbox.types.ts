@@ -103,6 +103,11 @@ interface CallResultBase {
   /** Fuel charged, deterministic for the same module, input and budget; undefined when a call was stopped by the deadline. */
   readonly fuelUsed: number | undefined;
   readonly durationMs: number;
+  /**
+   * The plugin's memory when the call ended, in bytes: its high-water mark for the call (memory only
+   * grows, and an instance that grew is not reused); 0 when no instance ran (refused before the guest).
+   */
+  readonly memoryBytes: number;
   readonly logs: readonly GuestLogEntry[];
   readonly metrics: readonly GuestMetric[];
 }

@@ -14,7 +14,8 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
  * the call the main thread is busy-waiting for (a result in the channel for it needs no 'done'
  * message; the main thread clears it before it stops watching); Float64s at byte 32
  * and 40 hold its fuel and how long the call ran in the worker (µs), and at byte 48 when the main
- * thread rang the doorbell for its latest call (`performance.timeOrigin + performance.now()`, ms).
+ * thread rang the doorbell for its latest call (`performance.timeOrigin + performance.now()`, ms),
+ * and at byte 56 the size of the instance's memory when a result in the channel ended (bytes).
  * A plain success (output, no logs or metrics) travels in the channel, so the main thread can take
  * it without a message when it is waiting for it.
  */
@@ -74,7 +75,7 @@ type ReceiveSync = (port: MessagePort) => { message: ToWorker } | undefined;
 export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: () => GuestRuntime, receive: ReceiveSync): void {
   const runtime = createRuntime();
   const header = new Int32Array(data.channel, 0, 16);
-  const numbers = new Float64Array(data.channel, 32, 3);
+  const numbers = new Float64Array(data.channel, 32, 4);
   const payload = new Uint8Array(data.channel, 64);
   let callId = 0;
   const bridge = {
@@ -135,6 +136,7 @@ export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: (
       if (outcome.ok && output !== undefined && output.length <= payload.length && outcome.logs.length === 0 && outcome.metrics.length === 0) {
         payload.set(output);
         numbers[0] = outcome.fuelUsed;
+        numbers[3] = outcome.memoryBytes ?? 0;
         Atomics.store(header, 6, output.length);
         Atomics.store(header, 5, 1);
         Atomics.store(header, 4, callId);

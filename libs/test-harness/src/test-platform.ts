@@ -95,6 +95,9 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       FORGEONE_DATA_DIR: dataDir,
       // The platform provisions its storage itself; the shared NATS is open to anyone (insecure mode).
       ...TEST_NATS_ENV,
+      // No test run after each install into staging (the platform's default): scenarios count the events
+      // and storage their own steps make; a test of the automatic run turns it on.
+      FORGEONE_TEST_ON_INSTALL: '',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { ForgeOneError, PluginManifestSchema, PluginNameSchema, SIGNATURE_FILE } from '@forgeone/contracts';
 import { inspectPluginModule, type PluginModuleInspection } from '@forgeone/plugin-abi';
 import { buildPluginFolder, pluginSourceKind, SCAFFOLD_LANGUAGES, scaffoldPlugin, SDK_COPY_DIR, type ScaffoldLanguage } from '@forgeone/plugin-build';
+import { runTestsOnPlatform } from './plugin-test-runs.command.js';
 import { parseHttpFixtures, runPluginTests, type HttpFixtures, type PluginTestVectorResult } from '@forgeone/sandbox';
 import { parsePublicKey, verifyPluginOffline } from '@forgeone/signing';
 import type { Command } from 'commander';
@@ -77,14 +78,20 @@ export function registerAuthorCommands(plugin: Command, context: CommandContext)
 
   plugin
     .command('test')
-    .description("run the manifest's test vectors in the platform's sandbox on this machine (storage in memory, http only from fixtures) and print duration and fuel per vector")
-    .argument('[target]', 'the plugin folder with --local (default "."); <publisher>/<plugin>@<version> on a platform is not available yet')
+    .description(
+      "run the manifest's test vectors: with --local in the platform's sandbox on this machine (storage in memory, http only from fixtures); else on the platform, on the digest installed in --env, recorded as a test run compared with the previous version's",
+    )
+    .argument('[target]', 'the plugin folder with --local (default "."); <publisher>/<plugin>@<version> on a platform')
     .option('--local', 'run here, without a platform')
-    .option('--env <env>', 'the environment of a run on a platform (not available yet)')
+    .option('--env <env>', 'the environment of a run on a platform, where that version must be installed')
     .option('--http-fixtures <file>', 'JSON answers for the plugin\'s http requests: {"http": [{"method", "url", "status", "headers", "body"}]}')
     .action(async (target: string | undefined, options: { local?: boolean; env?: string; httpFixtures?: string }) => {
       if (!options.local) {
-        throw new UsageError('running the tests on a platform (forgeone plugin test <publisher>/<plugin>@<version> --env <env>) is not available yet; run them on this machine with forgeone plugin test --local [dir]');
+        if (target === undefined || options.env === undefined) {
+          throw new UsageError('a run on the platform needs the version and the environment it is installed in: forgeone plugin test <publisher>/<plugin>@<version> --env <env> (or --local [dir] on this machine)');
+        }
+        if (options.httpFixtures !== undefined) throw new UsageError('--http-fixtures is for --local runs; on the platform the plugin\'s http requests go out as in its calls');
+        return runTestsOnPlatform(context, target, options.env);
       }
       if (options.env !== undefined) throw new UsageError('--env is for runs on a platform; --local runs on this machine and takes no environment');
       const cwd = cwdOf(context);

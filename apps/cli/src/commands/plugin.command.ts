@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { registerPluginConfigCommands } from './plugin-config.command.js';
 import { registerPromotionCommands } from './promotion.command.js';
-import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply } from '../api-client.js';
+import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply, TestRunInfo } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
 import { cleanCell, formatBytes, formatTable, formatTime, shortDigest } from '../format/table.js';
@@ -11,6 +11,7 @@ import { readPluginFolder } from '../plugin-folder.reader.js';
 import { parseEnvironment, parsePluginName, parsePluginRef } from '../plugin-ref.js';
 import { readSignatureFile } from './sign.command.js';
 import { dryRunInstallation, dryRunPublish } from './dry-run.js';
+import { latestRunPerEnvironment, outcomeOf, registerTestRunCommands } from './plugin-test-runs.command.js';
 
 interface EnvOption {
   readonly env: string;
@@ -86,6 +87,7 @@ export function registerPluginCommands(program: Command, context: CommandContext
 
   registerPluginConfigCommands(plugin, context);
   registerPromotionCommands(plugin, context);
+  registerTestRunCommands(plugin, context);
 
   plugin
     .command('install')
@@ -164,10 +166,12 @@ export function registerPluginCommands(program: Command, context: CommandContext
 
   plugin
     .command('show')
-    .description('show a plugin: its versions, installations, and storage quota and usage per environment')
+    .description('show a plugin: its versions, installations, latest test run per environment, and storage quota and usage per environment')
     .argument(...NAME)
     .action(async (text: string) => {
-      const reply = await context.api().showPlugin(parsePluginName(text, 'plugin show'));
+      const name = parsePluginName(text, 'plugin show');
+      const [detail, runs] = await Promise.all([context.api().showPlugin(name), context.api().listTestRuns(name)]);
+      const reply = { ...detail, testRuns: latestRunPerEnvironment(runs.runs) };
       context.print(reply, () => renderDetail(reply));
     });
 
@@ -203,7 +207,7 @@ function renderInstallations(installations: readonly Installation[]): string {
   );
 }
 
-function renderDetail(reply: PluginDetailReply): string {
+function renderDetail(reply: PluginDetailReply & { readonly testRuns: readonly TestRunInfo[] }): string {
   const latest = reply.versions.find((v) => v.version === reply.latestVersion);
   const description = latest?.manifest?.['description'];
   const header = [`${cleanCell(reply.name)}  latest ${cleanCell(reply.latestVersion)}`];
@@ -217,7 +221,13 @@ function renderDetail(reply: PluginDetailReply): string {
     .filter((v) => (v.privateEgress ?? []).length > 0)
     .map((v) => `${cleanCell(v.version)} may reach private addresses: ${(v.privateEgress ?? []).map(cleanCell).join(', ')}\n`)
     .join('');
-  return `${header.join('\n')}\n\n${versions}${privateEgress}\n${renderInstallations(reply.installations)}${renderStorage(reply.storage)}`;
+  return `${header.join('\n')}\n\n${versions}${privateEgress}\n${renderInstallations(reply.installations)}${renderLatestTestRuns(reply.testRuns)}${renderStorage(reply.storage)}`;
+}
+
+function renderLatestTestRuns(runs: readonly TestRunInfo[]): string {
+  if (!runs.length) return '\nno test runs recorded\n';
+  const rows = runs.map((r) => [r.environment, r.version, outcomeOf(r), `${r.vectors.filter((v) => v.passed).length}/${r.vectors.length}`, r.trigger, formatTime(r.completedAt)]);
+  return `\nlatest test runs\n${formatTable(['ENVIRONMENT', 'VERSION', 'RESULT', 'VECTORS', 'TRIGGER', 'COMPLETED'], rows)}`;
 }
 
 function renderStorage(storage: PluginStorage | null | undefined): string {

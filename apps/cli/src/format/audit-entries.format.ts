@@ -1,3 +1,4 @@
+import { PLUGIN_EVENT_TYPES } from '@forgeone/contracts';
 import type { AuditEntry } from '../api-client.js';
 import { eventLabel, formatTable, formatTime } from './table.js';
 
@@ -19,9 +20,12 @@ function eventColumn(entry: AuditEntry): string {
   const forged = entry.forged ? `FORGED (${entry.forged}) ` : '';
   // The runner's results have types of their own; the stage already says it was the runner.
   const label = forged + eventLabel(entry.type).replace(/^signature\.runner_/, 'signature.');
+  const flagged = typeof entry.data === 'object' && entry.data !== null && (entry.data as { flagged?: unknown }).flagged === true;
+  // A test run says how it ended, and a run with operational regressions stands out.
+  const passed = typeof entry.data === 'object' && entry.data !== null ? (entry.data as { passed?: unknown }).passed : undefined;
+  if (entry.type === PLUGIN_EVENT_TYPES.testRunRecorded && typeof passed === 'boolean') return `${label} (${passed ? 'passed' : 'FAILED'}${flagged ? ', FLAGGED' : ''})`;
   const stage = field(entry.data, 'stage');
   if (!stage) return label;
-  const flagged = typeof entry.data === 'object' && entry.data !== null && (entry.data as { flagged?: unknown }).flagged === true;
   return `${label} (${stage}${flagged ? ', FLAGGED' : ''})`;
 }
 

@@ -16,8 +16,9 @@ import { PoliciesController } from './policies.controller.js';
 import { TokensController } from './tokens.controller.js';
 import { ReportsController } from './reports.controller.js';
 import { SettingsController } from './settings.controller.js';
+import { TestRunsController } from './test-runs.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController];
+const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController];
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {

@@ -1,4 +1,4 @@
-import type { EmergencyChange, PluginManifest, StoredSignature } from '@forgeone/contracts';
+import type { EmergencyChange, PluginManifest, StoredSignature, TestVectorResult } from '@forgeone/contracts';
 import type { PromotionFacts } from '../promotion/promotion.gates.js';
 
 /** The decider's commands: plain data, imperative names, everything the decision needs. */
@@ -55,4 +55,28 @@ export type PromotePlugin = {
   readonly data: PromotionFacts;
 };
 
-export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RollbackPlugin | RemovePlugin | PromotePlugin;
+
+/**
+ * Record a run of a version's test vectors in an environment, as a runner ran them on the digest
+ * installed there; the decider compares it with the previous version's latest run there.
+ */
+export type RecordTestRun = {
+  readonly type: 'RecordTestRun';
+  readonly data: {
+    readonly runId: string;
+    readonly name: string;
+    readonly version: string;
+    /** The digest the runner ran; it must still be the one installed in `environment`. */
+    readonly digest: string;
+    readonly environment: string;
+    readonly trigger: 'command' | 'install';
+    readonly runner: string;
+    readonly startedAt: string;
+    readonly completedAt: string;
+    readonly vectors: readonly TestVectorResult[];
+    /** A measure beyond this many times the previous version's is a regression (FORGEONE_TEST_REGRESSION_FACTOR). */
+    readonly limitFactor: number;
+  };
+};
+
+export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RollbackPlugin | RemovePlugin | RecordTestRun | PromotePlugin;

@@ -2,8 +2,9 @@ import { COMMAND_ERRORS, ForgeOneError, PLUGIN_EVENT_TYPES, refusalOf, type Comm
 import type { Decider } from '@forgeone/event-sourcing';
 import semver from 'semver';
 import { evaluatePromotionGates } from '../promotion/promotion.gates.js';
-import type { GateFacts, InstallPlugin, PluginCommand, PromotePlugin, PublishPluginVersion, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
+import type { GateFacts, InstallPlugin, PluginCommand, PromotePlugin, PublishPluginVersion, RecordTestRun, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
 import { initialPluginState, type PluginState } from './plugin.state.js';
+import { baselineTestRun, requireTestedInstallation, testRunRegressions, testRunTotals } from './test-run.regression.js';
 
 
 // Each refusal is held to the catalogue of the command(s) that reach it (COMMAND_ERRORS), so a code
@@ -33,6 +34,8 @@ export function decide(command: PluginCommand, state: PluginState): PluginEvent[
       return remove(command, state);
     case 'PromotePlugin':
       return promote(command, state);
+    case 'RecordTestRun':
+      return recordTestRun(command, state);
     default: {
       const unknown: never = command;
       throw new ForgeOneError('COMMAND.UNKNOWN', `unknown plugin command ${(unknown as { type: string }).type}`);
@@ -63,10 +66,12 @@ export function evolve(state: PluginState, event: PluginEvent): PluginState {
       return { ...state, installations: rest };
     }
     case PLUGIN_EVENT_TYPES.testRunRecorded: {
-      const { environment, digest, runId, version, passed, flagged, completedAt } = event.data;
+      const { environment, digest, runId, version, passed, flagged, completedAt, totals } = event.data;
+      const run = { runId, version, passed, flagged, completedAt, totals };
       return {
         ...state,
-        testRuns: { ...state.testRuns, [environment]: { ...state.testRuns[environment], [digest]: { runId, version, passed, flagged, completedAt } } },
+        testRuns: { ...state.testRuns, [environment]: { ...state.testRuns[environment], [digest]: run } },
+        testRunsByVersion: { ...state.testRunsByVersion, [environment]: { ...state.testRunsByVersion[environment], [version]: { ...run, digest } } },
       };
     }
     default: {
@@ -158,6 +163,39 @@ function rollback({ data }: RollbackPlugin, state: PluginState): PluginEvent[] {
     {
       type: PLUGIN_EVENT_TYPES.rolledBack,
       data: { name: data.name, fromVersion: current.version, version: data.version, digest: version.digest, environment: data.environment, reason: data.reason },
+    },
+  ];
+}
+
+// A run is recorded only for the digest installed in its environment now, and judged against the
+// previous version's latest run there (test-run.regression.ts).
+function recordTestRun({ data }: RecordTestRun, state: PluginState): PluginEvent[] {
+  requireVersion(state, data.name, data.version);
+  requireTestedInstallation(state, data);
+  const totals = testRunTotals(data.vectors);
+  const baseline = baselineTestRun(state, data.environment, data.version);
+  const regressions = baseline === null ? [] : testRunRegressions(baseline.run.totals, totals, data.limitFactor);
+  return [
+    {
+      type: PLUGIN_EVENT_TYPES.testRunRecorded,
+      data: {
+        runId: data.runId,
+        name: data.name,
+        version: data.version,
+        digest: data.digest,
+        environment: data.environment,
+        trigger: data.trigger,
+        runner: data.runner,
+        startedAt: data.startedAt,
+        completedAt: data.completedAt,
+        passed: data.vectors.every((v) => v.passed),
+        vectors: data.vectors.map((v) => ({ ...v, error: v.error ? { ...v.error } : null })),
+        totals,
+        comparedWith: baseline === null ? null : { version: baseline.run.version, digest: baseline.digest, runId: baseline.run.runId },
+        limitFactor: data.limitFactor,
+        regressions,
+        flagged: regressions.length > 0,
+      },
     },
   ];
 }

@@ -1,4 +1,4 @@
-import type { StoredSignature } from '@forgeone/contracts';
+import type { StoredSignature, TestRunMeasures } from '@forgeone/contracts';
 
 /** What the decider needs to know about one plugin, folded from its events. */
 export interface PluginVersionState {
@@ -18,6 +18,8 @@ export interface TestRunState {
   readonly passed: boolean;
   readonly flagged: boolean;
   readonly completedAt: string;
+  /** The run's totals (sums; memory: the highest), the baseline the next version's run is compared with. */
+  readonly totals: TestRunMeasures;
 }
 
 export interface InstallationState {
@@ -37,8 +39,13 @@ export interface PluginState {
   readonly highestVersions: Readonly<Record<string, string>>;
   /** The latest test run by environment, then by digest. */
   readonly testRuns: Readonly<Record<string, Readonly<Record<string, TestRunState>>>>;
+  /**
+   * The latest test run by environment, then by version, with the digest it ran: what a later version's
+   * run is compared with (two versions may share a digest, so `testRuns` alone can lose the older one).
+   */
+  readonly testRunsByVersion: Readonly<Record<string, Readonly<Record<string, TestRunState & { readonly digest: string }>>>>;
 }
 
 export function initialPluginState(): PluginState {
-  return { name: null, versions: {}, installations: {}, highestVersions: {}, testRuns: {} };
+  return { name: null, versions: {}, installations: {}, highestVersions: {}, testRuns: {}, testRunsByVersion: {} };
 }

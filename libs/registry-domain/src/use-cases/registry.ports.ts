@@ -33,7 +33,8 @@ export type RegistryAction =
   | 'configure-plugin'
   | 'approve'
   | 'promote'
-  | 'emergency-change';
+  | 'emergency-change'
+  | 'test';
 
 /** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
 export type EnvironmentAction = 'read-environment' | 'configure-environment';
