@@ -116,6 +116,10 @@ describe('promotion gates - each gate on its own', () => {
     const other = [published('1.0.0'), published('1.1.0', digest('c')), installed('1.1.0', 'staging', digest('c')), testRun()];
     expect(unmetCodes(other, facts())).toEqual(['PROMOTION.NOT_IN_SOURCE']);
   });
+  it('NOT_IN_SOURCE and TEST_RUN_MISSING: another version sharing the digest runs (and was tested) in the source', () => {
+    const shared = [published('1.0.0'), published('1.1.0'), installed('1.0.0', 'staging'), testRun()];
+    expect(unmetCodes(shared, facts({ version: '1.1.0' }))).toEqual(['PROMOTION.NOT_IN_SOURCE', 'PROMOTION.TEST_RUN_MISSING']);
+  });
   it('TEST_RUN_MISSING: no run of the digest in the source', () => {
     expect(unmetCodes([published('1.0.0'), installed('1.0.0', 'staging')], facts())).toEqual(['PROMOTION.TEST_RUN_MISSING']);
   });

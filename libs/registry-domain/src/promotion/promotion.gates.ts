@@ -91,18 +91,21 @@ export function evaluatePromotionGates(state: PluginState, facts: PromotionFacts
     });
   }
 
+  // The version itself, not only its module: two versions may share a digest with different manifests (limits, capabilities).
   const source = state.installations[facts.from];
-  if (!source || source.digest !== version.digest) {
+  if (!source || source.digest !== version.digest || source.version !== facts.version) {
     fail(
       'PROMOTION.NOT_IN_SOURCE',
       source
-        ? `${facts.from} runs ${facts.name}@${source.version} (${source.digest}), not ${ref} (${version.digest}): install it in ${facts.from} first`
+        ? `${facts.from} runs ${facts.name}@${source.version} (${source.digest}), not ${ref} (${version.digest}): install ${ref} in ${facts.from} first`
         : `${facts.name} is not installed in ${facts.from}: install ${ref} there first`,
       { from: facts.from, digest: version.digest, sourceDigest: source?.digest ?? null },
     );
   }
 
-  const run = state.testRuns[facts.from]?.[version.digest];
+  // The latest run of the digest counts only when it ran this version.
+  const latest = state.testRuns[facts.from]?.[version.digest];
+  const run = latest?.version === facts.version ? latest : undefined;
   const approved = countedApprovals(facts, version.digest, version.publisher);
   if (!run) {
     fail('PROMOTION.TEST_RUN_MISSING', `${ref} has no test run in ${facts.from}: run forgeone plugin test ${ref} --env ${facts.from}`, { from: facts.from });
