@@ -197,9 +197,9 @@ describe('promotion - gated production, separation of duties, every unmet gate n
   });
 
   it('a different digest in staging, no test run there and a missing signature are all named at once; HTTP answers the same gates', async () => {
-    await publish('1.1.0', { unsigned: true });
+    // 1.1.0 is another module (another digest) than the 1.0.0 staging still runs, and unsigned.
+    await publish('1.1.0', { unsigned: true, heavy: true });
     cliSucceeded(await as(approver, 'plugin', 'approve', `${PLUGIN}@1.1.0`, '--env', 'production'));
-    // staging still runs 1.0.0.
     const refusal = cliRefusal(await promote(releaseManager, '1.1.0'));
     expect(gatesOf(refusal)).toEqual(['PROMOTION.NOT_IN_SOURCE', 'PROMOTION.TEST_RUN_MISSING', 'PROMOTION.SIGNATURE']);
     const response = await http(releaseManager, 'POST', '/v1/environments/production/promotions', { name: PLUGIN, version: '1.1.0', from: 'staging' });
