@@ -104,12 +104,12 @@ describe('README - the author loop against a platform', () => {
       error: { code: 'REGISTRY.NOT_AN_UPGRADE', details: { dryRun: true, failedCheck: 'decision' } },
     });
 
-    // Production is strict: the unsigned version is refused with the signature's reason, as the install would be.
-    const strict = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'production', '--dry-run', '--json']);
+    // qa is strict (and not gated): the unsigned version is refused with the signature's reason, as the install would be.
+    const strict = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'qa', '--dry-run', '--json']);
     expect(strict.code).toBe(1);
     expect(JSON.parse(strict.stdout)).toMatchObject({
       checks: [{ verdict: 'ok' }, { verdict: 'ok' }, { check: 'signature', verdict: 'FAIL' }],
-      error: { code: 'SIGNATURE.MISSING', details: { failedCheck: 'signature', mode: 'strict', environment: 'production' } },
+      error: { code: 'SIGNATURE.MISSING', details: { failedCheck: 'signature', mode: 'strict', environment: 'qa' } },
     });
 
     // A developer may not install into production: policy refuses the dry run as it refuses the install.
@@ -130,8 +130,11 @@ describe('README - the author loop against a platform', () => {
     // Nothing was recorded: no plugin event and no signature result.
     expect(await history()).toEqual(before);
     // The install itself is refused with the code its dry run answered.
-    const real = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'production', '--json']);
+    const real = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'qa', '--json']);
     expect(JSON.parse(real.stderr)).toMatchObject({ error: { code: 'SIGNATURE.MISSING' } });
+    // Production is gated: a plain install is refused before its signature is looked at, and its dry run says so.
+    const gated = await cli(['plugin', 'install', 'acme/greeter@0.1.0', '--env', 'production', '--dry-run', '--json']);
+    expect(JSON.parse(gated.stdout)).toMatchObject({ error: { code: 'REGISTRY.GATED_ENVIRONMENT', details: { failedCheck: 'decision' } } });
   });
 
   it('profiles - a token stored by login (from stdin) reaches the platform without FORGEONE_API or FORGEONE_TOKEN', async () => {

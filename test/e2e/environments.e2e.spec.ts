@@ -98,15 +98,17 @@ describe('environments - settings changed through the platform, plugin configura
   });
 
   it('env set - audit mode in gated production waits for a second administrator, then an unsigned version installs flagged', async () => {
+    // Production is gated: these installs are emergency changes, which check signatures like any other.
+    const EMERGENCY = ['--emergency', '--reason', 'checking the signature mode'];
     const dir = helloPluginCopy(work, 'acme/plain');
     cliSucceeded(await as(admin1, 'plugin', 'publish', dir));
-    expect(cliRefusal(await as(admin1, 'plugin', 'install', 'acme/plain@1.0.0', '--env', 'production')).code).toBe('SIGNATURE.MISSING');
+    expect(cliRefusal(await as(admin1, 'plugin', 'install', 'acme/plain@1.0.0', '--env', 'production', ...EMERGENCY)).code).toBe('SIGNATURE.MISSING');
 
     const proposed = cliSucceeded<{ outcome: string; environment: EnvironmentJson }>(await as(admin1, 'env', 'set', 'production', '--mode', 'audit'));
     expect(proposed.outcome).toBe('proposed');
     expect(proposed.environment).toMatchObject({ settings: { mode: 'strict' }, pending: { proposedBy: 'adm-1', weakened: ['mode'] } });
     // Still strict until confirmed.
-    expect(cliRefusal(await as(admin1, 'plugin', 'install', 'acme/plain@1.0.0', '--env', 'production')).code).toBe('SIGNATURE.MISSING');
+    expect(cliRefusal(await as(admin1, 'plugin', 'install', 'acme/plain@1.0.0', '--env', 'production', ...EMERGENCY)).code).toBe('SIGNATURE.MISSING');
 
     const own = cliRefusal(await as(admin1, 'env', 'confirm', 'production'));
     expect(own.code).toBe('ENVIRONMENT.SAME_ADMIN');
@@ -116,7 +118,7 @@ describe('environments - settings changed through the platform, plugin configura
     const confirmed = cliSucceeded<{ outcome: string; environment: EnvironmentJson }>(await as(admin2, 'env', 'confirm', 'production'));
     expect(confirmed).toMatchObject({ outcome: 'confirmed', environment: { settings: { mode: 'audit' }, pending: null, changedBy: 'adm-2' } });
 
-    cliSucceeded(await as(admin1, 'plugin', 'install', 'acme/plain@1.0.0', '--env', 'production'));
+    cliSucceeded(await as(admin1, 'plugin', 'install', 'acme/plain@1.0.0', '--env', 'production', ...EMERGENCY));
     const flagged = await eventually(async () => {
       const { entries } = cliSucceeded<{ entries: Array<{ type: string; data: { environment: string | null; mode: string; flagged: boolean; reason: string | null } }> }>(
         await as(admin1, 'audit', 'log', '--plugin', 'acme/plain', '--limit', '1000'),

@@ -114,8 +114,11 @@ describe('identity and policy - tokens, roles, tenants and policy sets through t
     expect(cliSucceeded(await as(developer.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging'))).toMatchObject({ environment: 'staging', projected: true });
   });
 
-  it('release manager - installs into production', async () => {
-    expect(cliSucceeded(await as(releaseManager.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production'))).toMatchObject({
+  it('release manager - production is gated: a plain install is refused, an emergency change (its own permission) installs', async () => {
+    expect(cliRefusal(await as(releaseManager.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production')).code).toBe('REGISTRY.GATED_ENVIRONMENT');
+    expect(
+      cliSucceeded(await as(releaseManager.token, 'plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production', '--emergency', '--reason', 'first release, promotion set up next')),
+    ).toMatchObject({
       name: 'forgeone/hello',
       environment: 'production',
     });

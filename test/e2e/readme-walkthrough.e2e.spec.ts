@@ -1,5 +1,5 @@
 // README.md's walk-through (tokens and policy, then signing, publishing, installing, upgrading, rolling
-// back and removing the example plugin), extracted from the document and run as written with bash, in
+// back, testing, approving, promoting and removing the example plugin), extracted from the document and run as written with bash, in
 // order, from a copy of the checkout's examples, against a real test platform.
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +62,12 @@ describe('README - the walk-through against a platform', () => {
         expect.objectContaining({ environment: 'staging', version: '1.0.0', status: 'removed' }),
       ]),
     );
+    // The release process: refused as a plain install, then tested, approved by another identity and promoted.
+    expect(run.stderr).toContain('(REGISTRY.GATED_ENVIRONMENT)');
+    expect(run.stdout).toContain('approved forgeone/hello@1.0.0 for production');
+    expect(run.stdout).toContain('promoted forgeone/hello@1.0.0 from staging to production');
     const history = JSON.stringify(JSON.parse((await cli(['plugin', 'history', 'forgeone/hello'])).stdout));
+    expect(history).toContain('"promotion":{"from":"staging"');
     expect(history).toContain('1.1.0 greets in the wrong language');
     expect(history).toContain('io.forgeone.plugin.removed.v1');
     const tokens = JSON.parse((await cli(['token', 'list'])).stdout) as { tokens: { principal: string; revokedAt?: string }[] };

@@ -56,8 +56,8 @@ describe('platform - rollback protection and reasoned rollback through the CLI',
       expect((await cli('plugin', 'sign', dir, '--key', join(keys, 'private.pem'))).code).toBe(0);
       expect((await cli('plugin', 'publish', dir)).code).toBe(0);
     }
-    expect((await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production')).code).toBe(0);
-    expect((await cli('plugin', 'upgrade', 'forgeone/hello@2.0.0', '--env', 'production')).code).toBe(0);
+    expect((await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production', '--emergency', '--reason', 'release outside promotion for this test')).code).toBe(0);
+    expect((await cli('plugin', 'upgrade', 'forgeone/hello@2.0.0', '--env', 'production', '--emergency', '--reason', 'release outside promotion for this test')).code).toBe(0);
     developerToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'dev-7', role: 'developer' })).token;
   });
 
@@ -70,7 +70,7 @@ describe('platform - rollback protection and reasoned rollback through the CLI',
 
   it('refuses going down through upgrade with REGISTRY.DOWNGRADE_REFUSED, naming the highest version and the rollback verb; nothing changes', async () => {
     const before = (await history()).length;
-    const upgrade = await cli('plugin', 'upgrade', 'forgeone/hello@1.0.0', '--env', 'production', '--json');
+    const upgrade = await cli('plugin', 'upgrade', 'forgeone/hello@1.0.0', '--env', 'production', '--json', '--emergency', '--reason', 'release outside promotion for this test');
     expect(upgrade.code).toBe(1);
     const { error } = JSON.parse(upgrade.stderr) as { error: { code: string; message: string; details: Record<string, unknown> } };
     expect(error.code).toBe('REGISTRY.DOWNGRADE_REFUSED');
@@ -138,11 +138,11 @@ describe('platform - rollback protection and reasoned rollback through the CLI',
 
   it('remembers the highest version after a removal: reinstalling 1.0.0 is refused, 2.0.0 is allowed', async () => {
     expect((await cli('plugin', 'remove', 'forgeone/hello', '--env', 'production')).code).toBe(0);
-    const reinstall = await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production');
+    const reinstall = await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'production', '--emergency', '--reason', 'release outside promotion for this test');
     expect(reinstall.code).toBe(1);
     expect(reinstall.stderr).toContain('(REGISTRY.DOWNGRADE_REFUSED)');
     expect(await installed('production')).toMatchObject({ status: 'removed' });
-    expect((await cli('plugin', 'install', 'forgeone/hello@2.0.0', '--env', 'production')).code).toBe(0);
+    expect((await cli('plugin', 'install', 'forgeone/hello@2.0.0', '--env', 'production', '--emergency', '--reason', 'release outside promotion for this test')).code).toBe(0);
     // Staging never had 2.0.0, so it may start at 1.0.0.
     expect((await cli('plugin', 'install', 'forgeone/hello@1.0.0', '--env', 'staging')).code).toBe(0);
   });

@@ -17,13 +17,13 @@ import {
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// A platform whose production demands two keys (FORGEONE_SIGNATURE_POLICY, passed through `forgeone up`'s
+// A platform whose live environment (strict, not gated) demands two keys (FORGEONE_SIGNATURE_POLICY, passed through `forgeone up`'s
 // runtime to the registry): thresholds count distinct public keys, so one key signing twice is not two.
 
 const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-threshold-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('signature verification - a production threshold of two distinct keys', () => {
+describe('signature verification - a threshold of two distinct keys in live', () => {
   const namespace = testNamespace('e2e-threshold');
   let db: TestDatabase;
   let platform: TestPlatform;
@@ -37,7 +37,7 @@ describe('signature verification - a production threshold of two distinct keys',
     platform = await startTestPlatform({
       namespace,
       databaseUrl: db.url,
-      env: { FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"strict","threshold":2}}' },
+      env: { FORGEONE_SIGNATURE_POLICY: '{"live":{"mode":"strict","threshold":2}}' },
     });
     adminToken = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'adm-1', role: 'admin', tenant: 'acme' })).token;
     for (const dir of Object.values(keyDirs)) {
@@ -59,7 +59,7 @@ describe('signature verification - a production threshold of two distinct keys',
     const envelope = JSON.parse(readFileSync(join(twice, SIGNATURE_FILE), 'utf8')) as DsseEnvelope;
     writeFileSync(join(twice, SIGNATURE_FILE), JSON.stringify({ ...envelope, signatures: [envelope.signatures[0], envelope.signatures[0]] }));
     cliSucceeded(await cli('plugin', 'publish', twice));
-    const refused = await cli('plugin', 'install', 'forgeone/same-key-twice@1.0.0', '--env', 'production');
+    const refused = await cli('plugin', 'install', 'forgeone/same-key-twice@1.0.0', '--env', 'live');
     expect(refused.code).toBe(1);
     const { error } = JSON.parse(refused.stderr) as { error: { code: string; message: string; details: Record<string, unknown> } };
     expect(error.code).toBe('SIGNATURE.THRESHOLD_NOT_MET');
@@ -69,7 +69,7 @@ describe('signature verification - a production threshold of two distinct keys',
       const { entries } = cliSucceeded<{ entries: Array<{ type: string; data: Record<string, unknown> }> }>(await cli('audit', 'log', '--plugin', 'forgeone/same-key-twice'));
       return entries.find((e) => e.type === 'io.forgeone.signature.rejected.v1' && e.data.stage === 'install');
     }, 'the rejection in the audit log');
-    expect(rejected.data).toMatchObject({ environment: 'production', mode: 'strict', reason: 'SIGNATURE.THRESHOLD_NOT_MET', flagged: false });
+    expect(rejected.data).toMatchObject({ environment: 'live', mode: 'strict', reason: 'SIGNATURE.THRESHOLD_NOT_MET', flagged: false });
     const show = cliSucceeded<{ installations: unknown[] }>(await cli('plugin', 'show', 'forgeone/same-key-twice'));
     expect(show.installations).toEqual([]);
     // Staging keeps the default (audit, one key): the same version installs there.
@@ -79,6 +79,6 @@ describe('signature verification - a production threshold of two distinct keys',
     await signWith(both, 'first');
     await signWith(both, 'second');
     cliSucceeded(await cli('plugin', 'publish', both));
-    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/two-keys@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/two-keys@1.0.0', '--env', 'live'))).toMatchObject({ environment: 'live' });
   });
 });

@@ -21,7 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Signature verification in the registry, driven through the CLI on a running platform with the default
-// signature policy: production strict (threshold 1), staging audit. Every refusal below comes with its own
+// signature policy: live strict (threshold 1, like every environment not named; not gated, unlike production), staging audit. Every refusal below comes with its own
 // reason code, a signature.rejected event in the audit log, and no installation.
 
 interface SignatureEntry {
@@ -68,16 +68,16 @@ describe('signature verification - the registry verifies at publish, install, up
   /** Production refuses `name@version` with `reason`, records the rejection, and installs nothing. */
   async function refusedInProduction(name: string, reason: string, version = '1.0.0'): Promise<void> {
     const before = (await signatureEvents(name)).length;
-    const error = cliRefusal(await cli('plugin', 'install', `${name}@${version}`, '--env', 'production'));
+    const error = cliRefusal(await cli('plugin', 'install', `${name}@${version}`, '--env', 'live'));
     expect(error.code).toBe(reason);
-    expect(error.message).toContain(`${name}@${version} cannot be installed in production, where signatures are strict`);
-    expect(error.details).toMatchObject({ mode: 'strict', environment: 'production', threshold: 1 });
+    expect(error.message).toContain(`${name}@${version} cannot be installed in live, where signatures are strict`);
+    expect(error.details).toMatchObject({ mode: 'strict', environment: 'live', threshold: 1 });
     const recorded = (await signatureEventsOnceThere(name, before + 1)).at(-1);
     expect(recorded).toMatchObject({
       type: 'io.forgeone.signature.rejected.v1',
-      data: { name, version, environment: 'production', stage: 'install', mode: 'strict', reason, flagged: false },
+      data: { name, version, environment: 'live', stage: 'install', mode: 'strict', reason, flagged: false },
     });
-    expect((await installations(name)).filter((i) => i.environment === 'production')).toEqual([]);
+    expect((await installations(name)).filter((i) => i.environment === 'live')).toEqual([]);
   }
 
   beforeAll(async () => {
@@ -101,23 +101,23 @@ describe('signature verification - the registry verifies at publish, install, up
     await db?.drop();
   });
 
-  it('signed by a trusted key - verified at publish and at install, and installed in production', async () => {
+  it('signed by a trusted key - verified at publish and at install, and installed in live (strict)', async () => {
     const dir = helloPluginCopy(work, 'forgeone/signed');
     await signWith(dir, 'good');
     expect((await publish(dir)).signature).toMatchObject({ verified: true, reason: null });
-    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/signed@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/signed@1.0.0', '--env', 'live'))).toMatchObject({ environment: 'live' });
     const events = await signatureEventsOnceThere('forgeone/signed', 2);
     expect(events.map((e) => [e.type, e.data.stage, e.data.environment, e.data.mode, e.data.keyIds])).toEqual([
       ['io.forgeone.signature.verified.v1', 'publish', null, 'audit', [keys.good.keyId]],
-      ['io.forgeone.signature.verified.v1', 'install', 'production', 'strict', [keys.good.keyId]],
+      ['io.forgeone.signature.verified.v1', 'install', 'live', 'strict', [keys.good.keyId]],
     ]);
-    expect(await installations('forgeone/signed')).toEqual([expect.objectContaining({ environment: 'production', version: '1.0.0', status: 'installed' })]);
+    expect(await installations('forgeone/signed')).toEqual([expect.objectContaining({ environment: 'live', version: '1.0.0', status: 'installed' })]);
     // plugin show says which envelope the version was published with.
     expect(await versionSignatures('forgeone/signed')).toEqual([{ envelopeDigest: events[0].data.envelopeDigest, signedAt: expect.any(String) }]);
     expect((await runCli(platform.apiUrl, ['plugin', 'show', 'forgeone/signed'], { token: adminToken })).stdout).toMatch(/PUBLISHED +SIGNED\n1\.0\.0 .* yes\n/);
   });
 
-  it('unsigned - production refuses it (SIGNATURE.MISSING); staging (audit) installs it, flagged in the audit log', async () => {
+  it('unsigned - live (strict) refuses it (SIGNATURE.MISSING); staging (audit) installs it, flagged in the audit log', async () => {
     const dir = helloPluginCopy(work, 'forgeone/unsigned');
     expect((await publish(dir)).signature).toBeUndefined();
     // Nothing about signatures is recorded at publish: the version event says it is unsigned.
@@ -132,14 +132,14 @@ describe('signature verification - the registry verifies at publish, install, up
     });
     const table = await runCli(platform.apiUrl, ['audit', 'log', '--plugin', 'forgeone/unsigned'], { token: adminToken });
     expect(table.stdout).toMatch(/signature\.rejected \(install, FLAGGED\) +forgeone\/unsigned +1\.0\.0 +staging +adm-1 +SIGNATURE\.MISSING/);
-    expect(table.stdout).toMatch(/signature\.rejected \(install\) +forgeone\/unsigned +1\.0\.0 +production +adm-1 +SIGNATURE\.MISSING/);
+    expect(table.stdout).toMatch(/signature\.rejected \(install\) +forgeone\/unsigned +1\.0\.0 +live +adm-1 +SIGNATURE\.MISSING/);
     const history = await runCli(platform.apiUrl, ['plugin', 'history', 'forgeone/unsigned'], { token: adminToken });
     expect(history.stdout).toMatch(/signature\.rejected \(install, FLAGGED\)/);
     expect(await installations('forgeone/unsigned')).toEqual([expect.objectContaining({ environment: 'staging', status: 'installed' })]);
     expect(await versionSignatures('forgeone/unsigned')).toEqual([null]);
   });
 
-  it('the module changed after signing - published (not refused), then refused by production (WASM_DIGEST_MISMATCH)', async () => {
+  it('the module changed after signing - published (not refused), then refused by live, strict (WASM_DIGEST_MISMATCH)', async () => {
     const dir = helloPluginCopy(work, 'forgeone/wasm-changed');
     await signWith(dir, 'good');
     // A custom section keeps the module valid and changes its bytes.
@@ -148,7 +148,7 @@ describe('signature verification - the registry verifies at publish, install, up
     await refusedInProduction('forgeone/wasm-changed', 'SIGNATURE.WASM_DIGEST_MISMATCH');
   });
 
-  it('the manifest changed after signing - refused by production (MANIFEST_DIGEST_MISMATCH)', async () => {
+  it('the manifest changed after signing - refused by live, strict (MANIFEST_DIGEST_MISMATCH)', async () => {
     const dir = helloPluginCopy(work, 'forgeone/manifest-changed');
     await signWith(dir, 'good');
     const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
@@ -175,10 +175,10 @@ describe('signature verification - the registry verifies at publish, install, up
     expect((await publish(after)).signature).toMatchObject({ verified: false, reason: 'SIGNATURE.KEY_REVOKED' });
     await refusedInProduction('forgeone/rev-after', 'SIGNATURE.KEY_REVOKED');
     // The trust store is read fresh at install: the revocation is known, and the earlier version still verifies.
-    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/rev-before@1.0.0', '--env', 'production'))).toMatchObject({ environment: 'production' });
+    expect(cliSucceeded(await cli('plugin', 'install', 'forgeone/rev-before@1.0.0', '--env', 'live'))).toMatchObject({ environment: 'live' });
     expect((await signatureEventsOnceThere('forgeone/rev-before', 2)).at(-1)).toMatchObject({
       type: 'io.forgeone.signature.verified.v1',
-      data: { stage: 'install', environment: 'production', keyIds: [keys.revoked.keyId] },
+      data: { stage: 'install', environment: 'live', keyIds: [keys.revoked.keyId] },
     });
   });
 
@@ -235,23 +235,23 @@ describe('signature verification - the registry verifies at publish, install, up
       await signWith(dir, 'good');
       await publish(dir);
     }
-    cliSucceeded(await cli('plugin', 'install', 'forgeone/roll@2.0.0', '--env', 'production'));
+    cliSucceeded(await cli('plugin', 'install', 'forgeone/roll@2.0.0', '--env', 'live'));
     const recorded = (await signatureEventsOnceThere('forgeone/roll', 3)).length;
-    expect(cliRefusal(await cli('plugin', 'upgrade', 'forgeone/roll@1.0.0', '--env', 'production')).code).toBe('REGISTRY.DOWNGRADE_REFUSED');
-    expect(cliRefusal(await cli('plugin', 'install', 'forgeone/roll@1.0.0', '--env', 'production')).code).toBe('REGISTRY.ALREADY_INSTALLED');
+    expect(cliRefusal(await cli('plugin', 'upgrade', 'forgeone/roll@1.0.0', '--env', 'live')).code).toBe('REGISTRY.DOWNGRADE_REFUSED');
+    expect(cliRefusal(await cli('plugin', 'install', 'forgeone/roll@1.0.0', '--env', 'live')).code).toBe('REGISTRY.ALREADY_INSTALLED');
 
-    expect(cliSucceeded(await cli('plugin', 'rollback', 'forgeone/roll@1.0.0', '--env', 'production', '--reason', '2.0.0 drops orders'))).toMatchObject({
+    expect(cliSucceeded(await cli('plugin', 'rollback', 'forgeone/roll@1.0.0', '--env', 'live', '--reason', '2.0.0 drops orders'))).toMatchObject({
       version: '1.0.0',
-      environment: 'production',
+      environment: 'live',
     });
     const events = await signatureEventsOnceThere('forgeone/roll', recorded + 1);
     // The refused downgrade recorded nothing; the rollback recorded its verification.
     expect(events).toHaveLength(recorded + 1);
     expect(events.at(-1)).toMatchObject({
       type: 'io.forgeone.signature.verified.v1',
-      data: { version: '1.0.0', environment: 'production', stage: 'rollback', mode: 'strict', reason: null, keyIds: [keys.good.keyId] },
+      data: { version: '1.0.0', environment: 'live', stage: 'rollback', mode: 'strict', reason: null, keyIds: [keys.good.keyId] },
     });
-    expect(await installations('forgeone/roll')).toEqual([expect.objectContaining({ environment: 'production', version: '1.0.0' })]);
+    expect(await installations('forgeone/roll')).toEqual([expect.objectContaining({ environment: 'live', version: '1.0.0' })]);
   });
 
   it('an unsigned version is refused on upgrade too, and the installed version stays', async () => {
@@ -259,10 +259,10 @@ describe('signature verification - the registry verifies at publish, install, up
     await signWith(signed, 'good');
     await publish(signed);
     await publish(helloPluginCopy(work, 'forgeone/mixed', '1.1.0'));
-    cliSucceeded(await cli('plugin', 'install', 'forgeone/mixed@1.0.0', '--env', 'production'));
-    expect(cliRefusal(await cli('plugin', 'upgrade', 'forgeone/mixed@1.1.0', '--env', 'production')).code).toBe('SIGNATURE.MISSING');
+    cliSucceeded(await cli('plugin', 'install', 'forgeone/mixed@1.0.0', '--env', 'live'));
+    expect(cliRefusal(await cli('plugin', 'upgrade', 'forgeone/mixed@1.1.0', '--env', 'live')).code).toBe('SIGNATURE.MISSING');
     const events = await signatureEventsOnceThere('forgeone/mixed', 3);
     expect(events.at(-1)).toMatchObject({ type: 'io.forgeone.signature.rejected.v1', data: { version: '1.1.0', stage: 'upgrade', reason: 'SIGNATURE.MISSING' } });
-    expect(await installations('forgeone/mixed')).toEqual([expect.objectContaining({ environment: 'production', version: '1.0.0' })]);
+    expect(await installations('forgeone/mixed')).toEqual([expect.objectContaining({ environment: 'live', version: '1.0.0' })]);
   });
 });

@@ -107,8 +107,8 @@ describe('audit projector - crash and rebuild', () => {
     // Allows are not recorded here, so the stream holds exactly what is counted below.
     start('policy', { FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' });
     await eventually(() => client.checkHealth('policy').then((h) => h.ready), 'policy ready');
-    // Production in audit mode: the plugin is unsigned, and the verifications are recorded (flagged) all the same.
-    start('registry', { FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"audit"}}' });
+    // live (ungated) in audit mode: the plugin is unsigned, and the verifications are recorded (flagged) all the same.
+    start('registry', { FORGEONE_SIGNATURE_POLICY: '{"live":{"mode":"audit"}}' });
     await eventually(() => client.checkHealth('registry').then((h) => h.ready), 'registry ready');
     let projector = start('audit-projector', { DATABASE_URL: primary.url });
     await eventually(() => client.checkHealth('audit-projector').then((h) => h.ready), 'projector ready');
@@ -119,11 +119,11 @@ describe('audit projector - crash and rebuild', () => {
       commands.push(() => client.request('registry', 'publish', { manifest: { ...manifest, version }, wasm }));
     }
     commands.push(() => client.request('registry', 'install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }));
-    commands.push(() => client.request('registry', 'install', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' }));
+    commands.push(() => client.request('registry', 'install', { name: 'forgeone/hello', version: '1.0.0', environment: 'live' }));
     for (let minor = 1; minor < 6; minor++) {
       commands.push(() => client.request('registry', 'upgrade', { name: 'forgeone/hello', version: `1.${minor}.0`, environment: 'staging' }));
     }
-    commands.push(() => client.request('registry', 'remove', { name: 'forgeone/hello', environment: 'production' }));
+    commands.push(() => client.request('registry', 'remove', { name: 'forgeone/hello', environment: 'live' }));
 
     // Kill the projector without warning once it has projected part of the stream.
     for (const [i, command] of commands.entries()) {

@@ -65,13 +65,23 @@ export type TestRunReply = RouteReply<typeof API.testPlugin>;
 export type TestRunList = RouteReply<typeof API.listTestRuns>;
 export type TestRunInfo = TestRunList['runs'][number];
 
+export type ApproveBody = RouteBody<typeof API.approvePlugin>;
+export type ApprovalReply = RouteReply<typeof API.approvePlugin>;
+export type PromoteBody = RouteBody<typeof API.promotePlugin>;
+export type PromotionReply = RouteReply<typeof API.promotePlugin>;
+
 /** The gateway's HTTP API v1 as the CLI uses it. Every failure is a ForgeOneError. */
 export interface ApiClient {
   readonly baseUrl: string;
   /** `signature` is plugin.sig.json as text, sent as is. */
   publishPlugin(manifest: unknown, wasm: Uint8Array, signature?: string): Promise<PublishReply>;
-  installPlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
-  upgradePlugin(environment: string, name: string, version: string): Promise<InstallationReply>;
+  /** `emergency`: into a gated environment without a promotion, for the reason given (needs emergency-change). */
+  installPlugin(environment: string, name: string, version: string, emergency?: { reason: string }): Promise<InstallationReply>;
+  upgradePlugin(environment: string, name: string, version: string, emergency?: { reason: string }): Promise<InstallationReply>;
+  approvePlugin(environment: string, name: string, version: string, body: ApproveBody): Promise<ApprovalReply>;
+  rejectPlugin(environment: string, name: string, version: string, notes: string): Promise<ApprovalReply>;
+  /** Into `environment` from `from`; a refusal (PROMOTION.GATES_UNMET) lists every unmet gate in `details.gates`. */
+  promotePlugin(environment: string, body: PromoteBody): Promise<PromotionReply>;
   rollbackPlugin(environment: string, name: string, version: string, reason: string): Promise<InstallationReply>;
   removePlugin(environment: string, name: string): Promise<InstallationReply>;
   /** The platform's dry run of install, upgrade or rollback: a refusal is the command's own error, with `details.dryRun`. */
@@ -210,8 +220,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           ...(signature !== undefined ? { signature } : {}),
         },
       }),
-    installPlugin: (environment, name, version) => call(API.installPlugin, { params: { environment }, body: { name, version } }),
-    upgradePlugin: (environment, name, version) => call(API.upgradePlugin, { params: { environment, ...nameParams(name) }, body: { version } }),
+    installPlugin: (environment, name, version, emergency) =>
+      call(API.installPlugin, { params: { environment }, body: { name, version, ...(emergency ? { emergency } : {}) } }),
+    upgradePlugin: (environment, name, version, emergency) =>
+      call(API.upgradePlugin, { params: { environment, ...nameParams(name) }, body: { version, ...(emergency ? { emergency } : {}) } }),
+    approvePlugin: (environment, name, version, body) => call(API.approvePlugin, { params: { environment, ...nameParams(name), version }, body }),
+    rejectPlugin: (environment, name, version, notes) => call(API.rejectPlugin, { params: { environment, ...nameParams(name), version }, body: { notes } }),
+    promotePlugin: (environment, body) => call(API.promotePlugin, { params: { environment }, body }),
     rollbackPlugin: (environment, name, version, reason) => call(API.rollbackPlugin, { params: { environment, ...nameParams(name) }, body: { version, reason } }),
     removePlugin: (environment, name) => call(API.removePlugin, { params: { environment, ...nameParams(name) } }),
     dryRunInstallation: ({ action, environment, name, version, reason }) => {

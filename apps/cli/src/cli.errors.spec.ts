@@ -18,6 +18,18 @@ describe('formatError', () => {
     expect(JSON.parse(formatError(new Error('Not built'), true))).toEqual({ error: { code: 'CLI.FAILED', message: 'Not built' } });
   });
 
+  it('prints each unmet gate of a refused promotion on its own line', () => {
+    const error = new ForgeOneError('PROMOTION.GATES_UNMET', 'acme/x@1.0.0 cannot be promoted: 2 gate(s) do not hold', {
+      gates: [
+        { code: 'PROMOTION.TEST_RUN_MISSING', message: 'no test run in staging' },
+        { code: 'PROMOTION.APPROVALS', message: 'needs 1 approval, has 0' },
+      ],
+    });
+    expect(formatError(error, false)).toBe(
+      'error: acme/x@1.0.0 cannot be promoted: 2 gate(s) do not hold (PROMOTION.GATES_UNMET)\n  - PROMOTION.TEST_RUN_MISSING: no test run in staging\n  - PROMOTION.APPROVALS: needs 1 approval, has 0\n',
+    );
+  });
+
   it('maps usage errors to exit 2 and everything else to 1', () => {
     expect(exitCodeFor(new UsageError('bad ref'))).toBe(2);
     expect(exitCodeFor(new ForgeOneError('SERVICE.UNAVAILABLE', 'down'))).toBe(1);

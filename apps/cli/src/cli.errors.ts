@@ -48,5 +48,10 @@ export function formatError(error: unknown, json: boolean): string {
   if (Array.isArray(problems)) {
     for (const problem of problems) lines.push(`  - ${typeof problem === 'string' ? problem : JSON.stringify(problem)}`);
   }
+  // A refused promotion names every unmet gate: one line each, code and reason.
+  const gates = body.details?.['gates'];
+  if (Array.isArray(gates)) {
+    for (const gate of gates as { code?: unknown; message?: unknown }[]) lines.push(`  - ${String(gate.code)}: ${String(gate.message)}`);
+  }
   return `${lines.join('\n')}\n`;
 }

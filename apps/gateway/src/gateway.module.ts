@@ -18,6 +18,7 @@ import { EnvironmentsController } from './http/environments.controller.js';
 import { HttpErrorFilter } from './http/error.filter.js';
 import { HealthController } from './http/health.controller.js';
 import { InstallationsController } from './http/installations.controller.js';
+import { PromotionsController } from './http/promotions.controller.js';
 import { InvocationsController } from './http/invocations.controller.js';
 import { KeysController } from './http/keys.controller.js';
 import { PluginsController } from './http/plugins.controller.js';
@@ -54,7 +55,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController],
+      controllers: [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },

@@ -16,6 +16,10 @@ import {
   UpgradePluginRequestSchema,
   ReportDropRejectedRequestSchema,
   WATCH_VERBS,
+  ApprovePluginRequestSchema,
+  PromotePluginRequestSchema,
+  RejectPluginRequestSchema,
+  REGISTRY_VERBS,
   type SignaturePolicy,
   type StorageQuotaSettings,
   TEST_RUN_VERBS,
@@ -38,6 +42,10 @@ import {
   rollbackPlugin,
   upgradePlugin,
   reportDropRejected,
+  approvePlugin,
+  promotePlugin,
+  rejectPlugin,
+  type PromotionSettings,
   testPlugin,
   type CommandContext,
   type InstallationOutcome,
@@ -59,6 +67,8 @@ export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
 export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
 /** Nest token of the box configuration secrets are sealed with (null: no FORGEONE_CONFIG_SECRET_KEY). */
 export const CONFIG_SECRETS = Symbol('CONFIG_SECRETS');
+/** Nest token of the promotion settings (FORGEONE_PROMOTION_*). */
+export const PROMOTION_SETTINGS = Symbol('PROMOTION_SETTINGS');
 /** Nest token of the registry's test run settings (FORGEONE_TEST_*). */
 export const TEST_RUN_SETTINGS = Symbol('TEST_RUN_SETTINGS');
 
@@ -77,6 +87,7 @@ export class RegistryCommandsController {
     @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy,
     @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
     @Inject(CONFIG_SECRETS) configSecrets: ConfigSecretBox | null,
+    @Inject(PROMOTION_SETTINGS) promotion: PromotionSettings,
     bus: BusClient,
     @Inject(BUS_NAMES) names: Names,
     @Inject(TEST_RUN_SETTINGS) private readonly testRuns: TestRunSettings,
@@ -89,6 +100,7 @@ export class RegistryCommandsController {
       signatures: new SignatureVerifierAdapter(events, artifacts),
       signaturePolicy,
       storageQuota,
+      promotion,
       ...(configSecrets ? { configSecrets } : {}),
     };
     this.testRunPorts = { events, authorizer: this.ports.authorizer, testVectors: new BusTestVectorRunner(bus, names), regressionFactor: testRuns.regressionFactor };
@@ -154,6 +166,21 @@ export class RegistryCommandsController {
   rollback(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     const request = parseOrThrow(RollbackPluginRequestSchema, body, 'COMMAND.INVALID', 'the rollback request');
     return rollbackPlugin(this.ports, request, contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REGISTRY_VERBS.approve}`)
+  approve(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return approvePlugin(this.ports, parseOrThrow(ApprovePluginRequestSchema, body, 'COMMAND.INVALID', 'the approval'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REGISTRY_VERBS.reject}`)
+  reject(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return rejectPlugin(this.ports, parseOrThrow(RejectPluginRequestSchema, body, 'COMMAND.INVALID', 'the rejection'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REGISTRY_VERBS.promote}`)
+  promote(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return promotePlugin(this.ports, parseOrThrow(PromotePluginRequestSchema, body, 'COMMAND.INVALID', 'the promotion'), contextOf(ctx));
   }
 
   /** `plugin test NAME@VERSION --env ENV`: the version's vectors on the digest installed there, recorded as a test run. */

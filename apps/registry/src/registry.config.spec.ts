@@ -54,3 +54,13 @@ describe('registry config - service credential', () => {
     expect(() => registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: KEY, FORGEONE_STORAGE_MAX_QUOTA_BYTES: '-1' })).toThrow(/FORGEONE_STORAGE_MAX_QUOTA_BYTES/);
   });
 });
+
+describe('registry config - promotion settings', () => {
+  it('defaults to a week for test runs and 5 % failed calls; takes both from the environment; refuses nonsense naming the variable', async () => {
+    const { promotionSettingsFromEnv } = await import('./registry.config.js');
+    expect(promotionSettingsFromEnv({})).toEqual({ testRunMaxAgeSeconds: 604_800, maxFailureRate: 0.05 });
+    expect(promotionSettingsFromEnv({ FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S: '60', FORGEONE_PROMOTION_MAX_FAILURE_RATE: '0' })).toEqual({ testRunMaxAgeSeconds: 60, maxFailureRate: 0 });
+    expect(() => promotionSettingsFromEnv({ FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S: '1h' })).toThrow(/FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S must be a whole number of seconds/);
+    expect(() => promotionSettingsFromEnv({ FORGEONE_PROMOTION_MAX_FAILURE_RATE: '5' })).toThrow(/FORGEONE_PROMOTION_MAX_FAILURE_RATE must be a number from 0 to 1/);
+  });
+});

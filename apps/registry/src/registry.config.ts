@@ -1,6 +1,7 @@
 import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
+import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '@forgeone/registry-domain';
 import { parseSignaturePolicy, parseStorageQuotaSettings, parseTestRunSettings, type SignaturePolicy, type StorageQuotaSettings, type TestRunSettings } from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
@@ -14,6 +15,8 @@ export interface RegistryOptions {
   readonly storageQuota: StorageQuotaSettings;
   /** The configuration key (FORGEONE_CONFIG_SECRET_KEY) secrets are sealed with; without it secrets are refused. */
   readonly configSecretKey: ConfigSecretKeyProvider;
+  /** How old a test run a promotion accepts, and the failure rate of calls in the source above which it is refused. */
+  readonly promotion: PromotionSettings;
   /** FORGEONE_TEST_REGRESSION_FACTOR and FORGEONE_TEST_ON_INSTALL: how test runs are judged and when installs start one. */
   readonly testRuns: TestRunSettings;
 }
@@ -33,6 +36,25 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
     signaturePolicy,
     storageQuota: parseStorageQuotaSettings(env),
     configSecretKey: configSecretKeyFromEnv(env),
+    promotion: promotionSettingsFromEnv(env),
     testRuns: parseTestRunSettings(env),
   };
+}
+
+/**
+ * FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S (whole seconds, default 7 days) and FORGEONE_PROMOTION_MAX_FAILURE_RATE
+ * (0 to 1, default 0.05). A value that does not parse stops the registry rather than judge promotions by a guess.
+ */
+export function promotionSettingsFromEnv(env: NodeJS.ProcessEnv): PromotionSettings {
+  const maxAge = env.FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S?.trim();
+  const rate = env.FORGEONE_PROMOTION_MAX_FAILURE_RATE?.trim();
+  const testRunMaxAgeSeconds = maxAge ? Number(maxAge) : DEFAULT_PROMOTION_SETTINGS.testRunMaxAgeSeconds;
+  const maxFailureRate = rate ? Number(rate) : DEFAULT_PROMOTION_SETTINGS.maxFailureRate;
+  if (!Number.isInteger(testRunMaxAgeSeconds) || testRunMaxAgeSeconds < 1) {
+    throw new Error(`FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S must be a whole number of seconds of at least 1 (got "${maxAge}")`);
+  }
+  if (!Number.isFinite(maxFailureRate) || maxFailureRate < 0 || maxFailureRate > 1) {
+    throw new Error(`FORGEONE_PROMOTION_MAX_FAILURE_RATE must be a number from 0 to 1 (got "${rate}")`);
+  }
+  return { testRunMaxAgeSeconds, maxFailureRate };
 }

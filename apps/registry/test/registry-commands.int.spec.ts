@@ -80,7 +80,7 @@ describe('registry - commands on the bus', () => {
     const context = { config: {} as never, connection: nc, names, logger, authorship, busModule: BusModule.forRoot({ connection: nc, names, authorship }) };
     // Production in audit mode here, so the command tests below need no keys; environments not listed
     // (such as "vault") stay strict, and the signature tests use one. test/e2e covers signed plugins.
-    const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: '{"production":{"mode":"audit"}}' });
+    const options = registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: '{"live":{"mode":"audit"}}' });
     app = await NestFactory.createMicroservice(RegistryModule.forRoot(context, options), {
       strategy: new ForgeOneBusServer({ service: 'registry', names, connection: nc, logger, authorship }),
       logger: false,
@@ -268,7 +268,7 @@ describe('registry - commands on the bus', () => {
 
   it('of two racing installs into one environment exactly one wins', async () => {
     const install = () =>
-      send('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' }).then(
+      send('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'live' }).then(
         () => 'ok',
         (e: ForgeOneError) => e.code,
       );
@@ -284,19 +284,19 @@ describe('registry - commands on the bus', () => {
     expect(responder.requests).toContainEqual({
       credential: 'tok-acme-dev',
       action: 'install',
-      resource: { type: 'Plugin', id: 'forgeone/hello', attributes: { environment: 'production' } },
-      context: { environment: 'production' },
+      resource: { type: 'Plugin', id: 'forgeone/hello', attributes: { environment: 'live' } },
+      context: { environment: 'live' },
     });
   });
 
   it('rollback - refuses a downgrade by upgrade, a rollback without reason or right, then rolls back with the reason', async () => {
     await send('publish', { manifest: { ...manifest, version: '1.1.0' }, wasm: b64(wasm) });
-    await send('upgrade', { name: 'forgeone/hello', version: '1.1.0', environment: 'production' });
-    const downgrade = await refusal('upgrade', { name: 'forgeone/hello', version: '1.0.0', environment: 'production' });
+    await send('upgrade', { name: 'forgeone/hello', version: '1.1.0', environment: 'live' });
+    const downgrade = await refusal('upgrade', { name: 'forgeone/hello', version: '1.0.0', environment: 'live' });
     expect(downgrade.code).toBe('REGISTRY.DOWNGRADE_REFUSED');
-    expect(downgrade.message).toContain('lower than 1.1.0, the highest version production has had');
+    expect(downgrade.message).toContain('lower than 1.1.0, the highest version live has had');
 
-    const request = { name: 'forgeone/hello', version: '1.0.0', environment: 'production' };
+    const request = { name: 'forgeone/hello', version: '1.0.0', environment: 'live' };
     const release = 'Bearer tok-acme-release';
     const noReason = await refusal('rollback', request, release);
     expect(noReason.code).toBe('COMMAND.INVALID');
@@ -308,7 +308,7 @@ describe('registry - commands on the bus', () => {
     expect(await lastEvent('acme', 'forgeone/hello')).toMatchObject({
       type: 'io.forgeone.plugin.rolled_back.v1',
       actor: 'rita',
-      data: { name: 'forgeone/hello', fromVersion: '1.1.0', version: '1.0.0', environment: 'production', reason: '1.1.0 mangles names' },
+      data: { name: 'forgeone/hello', fromVersion: '1.1.0', version: '1.0.0', environment: 'live', reason: '1.1.0 mangles names' },
     });
     const again = await refusal('rollback', { ...request, reason: 'twice' }, release);
     expect(again.code).toBe('REGISTRY.NOT_A_ROLLBACK');
@@ -330,16 +330,16 @@ describe('registry - commands on the bus', () => {
     // Policy refuses first: a file that is not WebAssembly is never examined for a caller who may not publish.
     const notWasm = await refusal('publish', { manifest, wasm: b64(new TextEncoder().encode('#!/bin/sh\n')) }, auditor);
     expect(notWasm.code).toBe('AUTHZ.DENIED');
-    const install = await refusal('remove', { name: 'forgeone/hello', environment: 'production' }, auditor);
+    const install = await refusal('remove', { name: 'forgeone/hello', environment: 'live' }, auditor);
     expect(install.code).toBe('AUTHZ.DENIED');
-    expect(install.message).toMatch(/^carol may not remove Plugin forgeone\/hello in production/);
+    expect(install.message).toMatch(/^carol may not remove Plugin forgeone\/hello in live/);
   });
 
   it("cannot reach another tenant's plugin: for globex, acme's forgeone/hello does not exist", async () => {
     const globex = 'Bearer tok-globex-dev';
     const install = await refusal('install', { name: 'forgeone/hello', version: '1.0.0', environment: 'staging' }, globex);
     expect(install.code).toBe('REGISTRY.PLUGIN_NOT_FOUND');
-    const remove = await refusal('remove', { name: 'forgeone/hello', environment: 'production' }, globex);
+    const remove = await refusal('remove', { name: 'forgeone/hello', environment: 'live' }, globex);
     expect(remove.code).toBe('REGISTRY.NOT_INSTALLED');
 
     // The same name published in globex is globex's own plugin, with its own history.
@@ -364,18 +364,18 @@ describe('registry - commands on the bus', () => {
       );
     const js = jetstream(nc);
     const published = (await lastEvent('acme', name)).data as Record<string, unknown>;
-    // An unsigned publish of 5.0.0 and a signer-signed install of 1.0.0 in production.
+    // An unsigned publish of 5.0.0 and a signer-signed install of 1.0.0 in live.
     await js.publish(subject, forgedEvent(PLUGIN_EVENT_TYPES.versionPublished, { ...published, version: '5.0.0' }));
-    const installed = forgedEvent(PLUGIN_EVENT_TYPES.installed, { name, version: '1.0.0', digest: published.digest, environment: 'production' });
+    const installed = forgedEvent(PLUGIN_EVENT_TYPES.installed, { name, version: '1.0.0', digest: published.digest, environment: 'live' });
     const hdrs = natsHeaders();
     for (const [key, value] of Object.entries(writers.signatureHeaders('signer', subject, installed))) hdrs.set(key, value);
     await js.publish(subject, installed, { headers: hdrs });
 
     expect((await refusal('install', { name, version: '5.0.0', environment: 'staging' })).code).toBe('REGISTRY.VERSION_NOT_FOUND');
-    expect((await refusal('upgrade', { name, version: '1.0.0', environment: 'production' })).code).toBe('REGISTRY.NOT_INSTALLED');
+    expect((await refusal('upgrade', { name, version: '1.0.0', environment: 'live' })).code).toBe('REGISTRY.NOT_INSTALLED');
     // The decider's expected sequence is the subject's true last one, so the genuine install appends at once.
-    const genuine = await send<{ sequence: number }>('install', { name, version: '1.0.0', environment: 'production' });
-    expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { environment: 'production' } });
+    const genuine = await send<{ sequence: number }>('install', { name, version: '1.0.0', environment: 'live' });
+    expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { environment: 'live' } });
     expect(genuine.sequence).toBeGreaterThan(0);
   });
 
@@ -396,7 +396,7 @@ describe('registry - commands on the bus', () => {
       actor: 'alice',
       tenant: 'acme',
       subject: 'forgeone/hello',
-      data: { name: 'forgeone/hello', version: '1.0.0', environment: 'production', mode: 'audit', reason: 'SIGNATURE.MISSING', flagged: true, envelopeDigest: null },
+      data: { name: 'forgeone/hello', version: '1.0.0', environment: 'live', mode: 'audit', reason: 'SIGNATURE.MISSING', flagged: true, envelopeDigest: null },
     });
     const before = await lastEvent('acme', 'forgeone/hello');
     const error = await send('install', { name: 'forgeone/hello', version: '1.1.0', environment: 'vault' }).then(
@@ -423,20 +423,20 @@ describe('registry - commands on the bus', () => {
 
     it('dry run - an install, upgrade and rollback that would succeed append nothing and answer the would-be events and signature verdict', async () => {
       const before = await streamMessages();
-      const install = await send('install', { name, version: '1.0.0', environment: 'production', ...dry });
+      const install = await send('install', { name, version: '1.0.0', environment: 'live', ...dry });
       expect(install).toMatchObject({
         dryRun: true,
         wouldSucceed: true,
         name,
         version: '1.0.0',
-        environment: 'production',
+        environment: 'live',
         digest: expect.stringMatching(/^sha256:/),
         checks: [
-          { check: 'authorisation', ok: true, message: `alice may install ${name} in production` },
-          { check: 'decision', ok: true, message: 'would append io.forgeone.plugin.installed.v1 (1.0.0 in production)' },
+          { check: 'authorisation', ok: true, message: `alice may install ${name} in live` },
+          { check: 'decision', ok: true, message: 'would append io.forgeone.plugin.installed.v1 (1.0.0 in live)' },
           { check: 'signature', ok: true, message: expect.stringMatching(/^SIGNATURE\.MISSING, accepted and flagged in audit mode/) },
         ],
-        events: [{ type: PLUGIN_EVENT_TYPES.installed, data: { name, version: '1.0.0', environment: 'production', digest: expect.stringMatching(/^sha256:/) } }],
+        events: [{ type: PLUGIN_EVENT_TYPES.installed, data: { name, version: '1.0.0', environment: 'live', digest: expect.stringMatching(/^sha256:/) } }],
         signature: { stage: 'install', mode: 'audit', threshold: 1, ok: false, reason: 'SIGNATURE.MISSING', flagged: true },
       });
       expect(install).not.toHaveProperty('sequence');
@@ -449,8 +449,8 @@ describe('registry - commands on the bus', () => {
       expect(await streamMessages()).toBe(before);
       expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { version: '2.0.0', environment: 'staging' } });
       // The command itself then goes through as the dry run said.
-      await send('install', { name, version: '1.0.0', environment: 'production' });
-      expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { version: '1.0.0', environment: 'production' } });
+      await send('install', { name, version: '1.0.0', environment: 'live' });
+      expect(await lastEvent('acme', name)).toMatchObject({ type: PLUGIN_EVENT_TYPES.installed, data: { version: '1.0.0', environment: 'live' } });
     });
 
     // Each refusal: the dry run first (nothing stored), then the command, which answers the same code.
@@ -467,15 +467,15 @@ describe('registry - commands on the bus', () => {
     }
 
     it('dry run - refused by policy: AUTHZ.DENIED, after the same question the command asks, and nothing appended', async () => {
-      const body = { name, version: '2.0.0', environment: 'production' };
+      const body = { name, version: '2.0.0', environment: 'live' };
       const asked = responder.requests.length;
       const error = await refusedLikeTheCommand('upgrade', body, 'Bearer tok-acme-auditor');
       expect(error).toMatchObject({ code: 'AUTHZ.DENIED', details: { failedCheck: 'authorisation' } });
-      expect(error.message).toMatch(/^carol may not upgrade Plugin forgeone\/dry-run in production/);
+      expect(error.message).toMatch(/^carol may not upgrade Plugin forgeone\/dry-run in live/);
       // The dry run asked policy the command's own question (the registry then caches the answer for the
       // command); the policy service records a denial whenever it is asked, so a denied dry run is on record.
       expect(responder.requests.slice(asked)).toEqual([
-        { credential: 'tok-acme-auditor', action: 'upgrade', resource: { type: 'Plugin', id: name, attributes: { environment: 'production' } }, context: { environment: 'production' } },
+        { credential: 'tok-acme-auditor', action: 'upgrade', resource: { type: 'Plugin', id: name, attributes: { environment: 'live' } }, context: { environment: 'live' } },
       ]);
     });
 

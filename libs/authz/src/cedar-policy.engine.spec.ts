@@ -93,9 +93,25 @@ describe('CedarPolicyEngine - default policies', () => {
     expect(allowed(rm, 'install', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['release-manager-release'] });
     expect(allowed(rm, 'promote', plugin(), 'production').decision).toBe('allow');
     expect(allowed(rm, 'rollback', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['release-manager-release'] });
-    expect(allowed(rm, 'approve').decision).toBe('allow');
+    expect(allowed(rm, 'emergency-change', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['release-manager-release'] });
+    // Approving is the approvers' duty, not the one who ships.
+    expect(allowed(rm, 'approve', plugin(), 'production').decision).toBe('deny');
     for (const action of ['trust-key', 'revoke-key', 'apply-policy', 'manage-tokens', 'read-audit', 'export-evidence'] as const) {
       expect(allowed(rm, action).decision, action).toBe('deny');
+    }
+  });
+
+  it('approver - approves (and reads) but neither publishes, installs nor promotes', () => {
+    const approver = user('ann', 'approver');
+    expect(allowed(approver, 'approve', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['approver-approve'] });
+    for (const action of ['publish', 'install', 'upgrade', 'promote', 'emergency-change', 'test'] as const) {
+      expect(allowed(approver, action, plugin(), 'production').decision, action).toBe('deny');
+    }
+  });
+
+  it('developer - neither promotes, approves nor makes emergency changes', () => {
+    for (const action of ['promote', 'approve', 'emergency-change'] as const) {
+      expect(allowed(user('dev', 'developer'), action, plugin(), 'production').decision, action).toBe('deny');
     }
   });
 
@@ -128,7 +144,7 @@ describe('CedarPolicyEngine - default policies', () => {
     expect(allowed(platformAdmin, 'manage-tokens', tenant('globex'))).toMatchObject({ decision: 'allow', policyIds: ['platform-admin-all'] });
     // Only the platform administrator may publish an allow-list naming private addresses.
     expect(allowed(platformAdmin, 'publish-private-egress', plugin('acme'))).toMatchObject({ decision: 'allow', policyIds: ['platform-admin-all'] });
-    for (const role of ['admin', 'release-manager', 'developer', 'operator', 'auditor']) {
+    for (const role of ['admin', 'release-manager', 'developer', 'operator', 'auditor', 'approver']) {
       expect(allowed(user('u', role), 'publish-private-egress', plugin()).decision, role).toBe('deny');
     }
     const runner: AuthzPrincipal = { id: 'service.sandbox-runner', type: 'service', tenant: 'default', roles: [], platformService: true };

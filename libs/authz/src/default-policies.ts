@@ -39,12 +39,17 @@ permit (principal in ${role('developer')}, action in ${action('publish', 'sign',
 permit (principal in ${role('developer')}, action in ${action('install', 'upgrade', 'rollback', 'remove', 'test', 'invoke')}, resource)
 when { context has environment && context.environment != "production" };`,
 
+  // Release managers promote and make emergency changes; they do not approve (approvers do), so the one who
+  // ships a version is never the one who vouches for it. The registry also refuses a publisher's own approval.
   'release-manager-release': `@id("release-manager-release")
 permit (
   principal in ${role('release-manager')},
-  action in ${action('publish', 'sign', 'install', 'promote', 'upgrade', 'rollback', 'remove', 'invoke', 'test', 'review', 'approve', 'read')},
+  action in ${action('publish', 'sign', 'install', 'promote', 'emergency-change', 'upgrade', 'rollback', 'remove', 'invoke', 'test', 'review', 'read')},
   resource
 );`,
+
+  'approver-approve': `@id("approver-approve")
+permit (principal in ${role('approver')}, action in ${action('approve', 'read', 'read-environment')}, resource);`,
 
   'operator-run': `@id("operator-run")
 permit (principal in ${role('operator')}, action in ${action('install', 'upgrade', 'rollback', 'remove', 'invoke', 'read')}, resource);`,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EnvironmentSchema } from './manifest.js';
 
 /** Roles shipped with the default policies (README, Roles). */
-export const ROLES = ['admin', 'release-manager', 'developer', 'operator', 'auditor', 'watcher'] as const;
+export const ROLES = ['admin', 'release-manager', 'developer', 'operator', 'auditor', 'approver', 'watcher'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Host hooks a plugin may be allowed to use; each is also a policy action (`hook:<name>`). */
@@ -41,6 +41,8 @@ export const ACTIONS = [
   'configure-plugin',
   // The plugins/ directory watcher records a drop it refused (on the Environment it watches into).
   'report-drop-rejected',
+  // An install or upgrade into a gated environment without a promotion, for a recorded reason.
+  'emergency-change',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

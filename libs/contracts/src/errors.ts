@@ -61,6 +61,16 @@ export const ERROR_CODES = {
   // A weakening of a gated environment needs a second, different administrator.
   'ENVIRONMENT.SAME_ADMIN': 403,
   'PLUGIN_CONFIG.KEY_NOT_FOUND': 404,
+  // Promotion (docs/environments.md): a gated environment takes versions by promotion (or an emergency change);
+  // a promotion refused lists every unmet gate (PROMOTION_GATE_CODES) in its details.
+  'REGISTRY.GATED_ENVIRONMENT': 409,
+  'PROMOTION.GATES_UNMET': 409,
+  // Separation of duties: a publisher may not approve their own version.
+  'APPROVAL.OWN_VERSION': 403,
+  // The latest test run in the source environment flagged regressions: the approval must accept them explicitly.
+  'APPROVAL.REGRESSIONS_NOT_ACCEPTED': 409,
+  // Approvals are for gated environments only.
+  'APPROVAL.NOT_GATED': 409,
   // A secret was to be sealed or opened by a service that was not given the configuration key.
   'PLUGIN_CONFIG.SECRETS_UNAVAILABLE': 503,
   'EVENTSTORE.CONFLICT': 409,

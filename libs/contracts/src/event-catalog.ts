@@ -30,6 +30,7 @@ import {
 } from './environment.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { WATCH_EVENT_TYPES, DropRejectedSchema } from './watch.js';
+import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -66,6 +67,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
   [WATCH_EVENT_TYPES.dropRejected]: DropRejectedSchema,
+  [APPROVAL_EVENT_TYPES.approved]: VersionApprovedSchema,
+  [APPROVAL_EVENT_TYPES.rejected]: VersionRejectedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -18,6 +18,7 @@ import type { ServiceName } from './subjects.js';
 import { ENVIRONMENT_AGGREGATE, ENVIRONMENT_EVENT_TYPES } from './environment.js';
 import { PLUGIN_CONFIG_AGGREGATE, PLUGIN_CONFIG_EVENT_TYPES } from './plugin-config.js';
 import { WATCH_AGGREGATE, WATCH_EVENT_TYPES } from './watch.js';
+import { APPROVAL_AGGREGATE, APPROVAL_EVENT_TYPES } from './promotion.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -49,6 +50,8 @@ export const EVENT_OWNERSHIP = {
   [PLUGIN_CONFIG_AGGREGATE]: { owner: 'registry', types: Object.values(PLUGIN_CONFIG_EVENT_TYPES) },
   // The plugins/ directory watcher is a client: the registry records the drops it refused (watch.drop-rejected).
   [WATCH_AGGREGATE]: { owner: 'registry', types: Object.values(WATCH_EVENT_TYPES) },
+  // The registry decides promotions, so it keeps the approvals they count.
+  [APPROVAL_AGGREGATE]: { owner: 'registry', types: Object.values(APPROVAL_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

@@ -27,4 +27,5 @@ export * from './call-recording.js';
 export * from './environment.js';
 export * from './plugin-config.js';
 export * from './watch.js';
+export * from './promotion.js';
 export * from './test-run.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginManifestSchema, PluginNameSchema, SemverSchema } from './manifest.js';
+import { PromotionRecordSchema } from './promotion.js';
 
 export const DigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>');
 
@@ -64,6 +65,8 @@ export const PluginInstalledSchema = z
     environment: EnvironmentSchema,
     /** Present only on an emergency change into a gated environment. */
     emergency: EmergencyChangeSchema.optional(),
+    /** Present only when a promotion from another environment appended it. */
+    promotion: PromotionRecordSchema.optional(),
   })
   .strict();
 
@@ -76,6 +79,8 @@ export const PluginUpgradedSchema = z
     environment: EnvironmentSchema,
     /** Present only on an emergency change into a gated environment. */
     emergency: EmergencyChangeSchema.optional(),
+    /** Present only when a promotion from another environment appended it. */
+    promotion: PromotionRecordSchema.optional(),
   })
   .strict();
 

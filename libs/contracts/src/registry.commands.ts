@@ -1,10 +1,19 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
-import { DigestSchema, RollbackReasonSchema } from './plugin.events.js';
+import { DigestSchema, EmergencyChangeSchema, RollbackReasonSchema } from './plugin.events.js';
 import { SignatureModeSchema, SignatureReasonSchema, SignatureStageSchema } from './signing.js';
 
 /** Verbs of `forgeone.cmd.registry.<verb>`. */
-export const REGISTRY_VERBS = { publish: 'publish', install: 'install', upgrade: 'upgrade', rollback: 'rollback', remove: 'remove' } as const;
+export const REGISTRY_VERBS = {
+  publish: 'publish',
+  install: 'install',
+  upgrade: 'upgrade',
+  rollback: 'rollback',
+  remove: 'remove',
+  approve: 'approve',
+  reject: 'reject',
+  promote: 'promote',
+} as const;
 
 /**
  * Publish a version. The manifest stays untyped here: the registry validates it and names
@@ -34,7 +43,14 @@ export const DryRunFlagSchema = z
   .optional();
 
 export const InstallPluginRequestSchema = z
-  .object({ name: PluginNameSchema, version: SemverSchema, environment: EnvironmentSchema, dryRun: DryRunFlagSchema })
+  .object({
+    name: PluginNameSchema,
+    version: SemverSchema,
+    environment: EnvironmentSchema,
+    dryRun: DryRunFlagSchema,
+    /** Into a gated environment only, instead of a promotion: its own policy action, recorded with the reason. */
+    emergency: EmergencyChangeSchema.optional().describe('an emergency change into a gated environment, with its reason (needs emergency-change); signatures are still checked'),
+  })
   .strict();
 
 export const UpgradePluginRequestSchema = InstallPluginRequestSchema;

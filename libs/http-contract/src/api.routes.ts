@@ -10,6 +10,7 @@ import {
   PluginConfigListReplySchema,
   SetCallRecordingRequestSchema,
   DropRejectedReplySchema,
+  SemverSchema,
   TestRunListReplySchema,
   type ReportName,
 } from '@forgeone/contracts';
@@ -68,6 +69,11 @@ import {
   TrustKeyBodySchema,
   TrustKeyReplySchema,
   UpgradeBodySchema,
+  ApproveBodySchema,
+  ApprovalHttpReplySchema,
+  PromoteBodySchema,
+  PromotionHttpReplySchema,
+  RejectBodySchema,
 } from './http.schemas.js';
 import { defineRoute, routeErrors, type AnyRoute } from './route.js';
 import { TestRunBodySchema, TestRunListQuerySchema, TestRunReplySchema } from './test-run.schemas.js';
@@ -79,6 +85,7 @@ const plugin = PathSegmentSchema.describe('second segment of the plugin name');
 const PluginPath = z.object({ publisher, plugin });
 const InstallationPath = z.object({ environment, publisher, plugin });
 const ConfigPath = z.object({ environment, publisher, plugin });
+const VersionPath = z.object({ environment, publisher, plugin, version: SemverSchema.describe('the version, e.g. 1.2.0') });
 const ConfigKeyPath = z.object({ environment, publisher, plugin, key: ConfigKeySchema.describe('configuration key, as the plugin asks config_get for it') });
 
 const TENANT_HEADER = {
@@ -507,6 +514,45 @@ export const API = {
     body: { component: 'ReportDropRejectedRequest', schema: ReportDropRejectedBodySchema },
     success: { status: 201, description: 'recorded', component: 'DropRejectedReply', schema: DropRejectedReplySchema },
     access: { decidedBy: 'registry', action: 'report-drop-rejected', command: 'reportDropRejected' },
+  }),
+  approvePlugin: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/versions/{version}/approvals',
+    operationId: 'approvePlugin',
+    summary:
+      'Approve a version for a gated environment (needs approve); its publisher may not, and a flagged test run in the source environment needs `acceptRegressions: true`',
+    tag: 'installations',
+    what: 'the approval',
+    params: VersionPath,
+    body: { component: 'ApproveRequest', schema: ApproveBodySchema, required: false },
+    success: { status: 200, description: '`recorded`, or `unchanged` when the same approval stands', component: 'ApprovalReply', schema: ApprovalHttpReplySchema },
+    access: { decidedBy: 'registry', action: 'approve', command: 'approve' },
+  }),
+  rejectPlugin: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/versions/{version}/rejections',
+    operationId: 'rejectPlugin',
+    summary: 'Reject a version for a gated environment, with notes (needs approve); while the rejection stands the version is not promoted there',
+    tag: 'installations',
+    what: 'the rejection',
+    params: VersionPath,
+    body: { component: 'RejectRequest', schema: RejectBodySchema },
+    success: { status: 200, description: '`recorded`, or `unchanged` when the same rejection stands', component: 'ApprovalReply', schema: ApprovalHttpReplySchema },
+    access: { decidedBy: 'registry', action: 'approve', command: 'reject' },
+  }),
+  promotePlugin: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/promotions',
+    operationId: 'promotePlugin',
+    summary:
+      'Promote a version into this gated environment from the one it is promoted from (needs promote): every gate must hold, else PROMOTION.GATES_UNMET lists each unmet gate with its code in `details.gates`',
+    tag: 'installations',
+    what: 'the promotion',
+    params: z.object({ environment }),
+    body: { component: 'PromoteRequest', schema: PromoteBodySchema },
+    success: { status: 201, description: 'promoted: installed or upgraded in the environment, with what the promotion relied on', component: 'PromotionReply', schema: PromotionHttpReplySchema },
+    dryRun: { status: 200, description: 'dry run (`"dryRun": true`): every gate holds and nothing was changed', component: 'PromotionReply', schema: PromotionHttpReplySchema },
+    access: { decidedBy: 'registry', action: 'promote', command: 'promote' },
   }),
   testPlugin: defineRoute({
     method: 'post',

@@ -1,4 +1,9 @@
 import {
+  ApprovalReplySchema,
+  ApprovePluginRequestSchema,
+  PromotePluginRequestSchema,
+  PromotionReplySchema,
+  RejectPluginRequestSchema,
   AUDIT_LOG_MAX_LIMIT,
   REPORT_NAMES,
   ReportBoundSchema,
@@ -51,7 +56,7 @@ export const SetPluginConfigBodySchema = SetPluginConfigRequestSchema.pick({ val
 
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });
-export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true, dryRun: true });
+export const UpgradeBodySchema = UpgradePluginRequestSchema.pick({ version: true, dryRun: true, emergency: true });
 export const RollbackBodySchema = RollbackPluginRequestSchema.pick({ version: true, reason: true, dryRun: true });
 // A plugin call: the handler comes from the path, the input as UTF-8 text or as bytes.
 export const CallBodySchema = z
@@ -361,3 +366,13 @@ export type ReportReply = z.infer<typeof ReportReplySchema>;
 
 /** Body of POST /v1/environments/{environment}/watch/rejections: a drop the plugins/ directory watcher refused. */
 export const ReportDropRejectedBodySchema = DropRejectedSchema.omit({ environment: true });
+// Promotion: approvals of a version for a gated environment and promotions into it (docs/environments.md).
+export const ApproveBodySchema = ApprovePluginRequestSchema.pick({ notes: true, acceptRegressions: true });
+export const RejectBodySchema = RejectPluginRequestSchema.pick({ notes: true });
+export const ApprovalHttpReplySchema = ApprovalReplySchema.extend({
+  projected: z.boolean().describe('true when the decision is already in the audit log'),
+});
+export const PromoteBodySchema = PromotePluginRequestSchema.omit({ to: true });
+export const PromotionHttpReplySchema = PromotionReplySchema.extend({
+  projected: z.boolean().describe('true when the change is already visible in GET /v1/plugins (always false for a dry run)'),
+});

@@ -3,7 +3,11 @@ import type { Command } from 'commander';
 /** One or more example lines per verb, by its path below `forgeone`; shown at the end of its --help. */
 export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'plugin publish': ['forgeone plugin publish ./greeter', 'forgeone plugin publish ./greeter --dry-run'],
-  'plugin install': ['forgeone plugin install acme/greeter@0.1.0 --env staging', 'forgeone plugin install acme/greeter@0.1.0 --env production --dry-run'],
+  'plugin install': [
+    'forgeone plugin install acme/greeter@0.1.0 --env staging',
+    'forgeone plugin install acme/greeter@0.1.0 --env staging --dry-run',
+    "forgeone plugin install acme/greeter@0.1.1 --env production --emergency --reason 'fix for the outage, review follows'",
+  ],
   'plugin upgrade': ['forgeone plugin upgrade acme/greeter@0.2.0 --env staging', 'forgeone plugin upgrade acme/greeter@0.2.0 --env staging --dry-run'],
   'plugin rollback': [
     'forgeone plugin rollback acme/greeter@0.1.0 --env staging --reason \'0.2.0 greets in the wrong language\'',
@@ -45,6 +49,9 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'plugin config set': ['forgeone plugin config set acme/greeter --env production greeting=hello', 'forgeone plugin config set acme/greeter --env production api_token=s3cr3t --secret'],
   'plugin config unset': ['forgeone plugin config unset acme/greeter --env production greeting'],
   'plugin config list': ['forgeone plugin config list acme/greeter --env production'],
+  'plugin approve': ['forgeone plugin approve acme/greeter@0.2.0 --env production --notes "staging run clean"', 'forgeone plugin approve acme/greeter@0.2.0 --env production --accept-regressions'],
+  'plugin reject': ["forgeone plugin reject acme/greeter@0.2.0 --env production --notes 'greets in the wrong language'"],
+  'plugin promote': ['forgeone plugin promote acme/greeter@0.2.0 --from staging --to production --dry-run', 'forgeone plugin promote acme/greeter@0.2.0 --from staging --to production'],
   up: ['forgeone up'],
   watch: ['forgeone watch ./plugins --env staging', 'forgeone watch ./plugins --env staging --once --json'],
   'admin nats-client create': ['forgeone admin nats-client create release-bot'],

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { registerPluginConfigCommands } from './plugin-config.command.js';
+import { registerPromotionCommands } from './promotion.command.js';
 import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply, TestRunInfo } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
 import { formatAuditEntries } from '../format/audit-entries.format.js';
@@ -24,6 +25,26 @@ const REF = ['<ref>', 'plugin and version as <publisher>/<plugin>@<version>, e.g
 const NAME = ['<name>', 'plugin name as <publisher>/<plugin>'] as const;
 const ENV = ['--env <env>', 'target environment, e.g. staging or production'] as const;
 const DRY_RUN_HELP = "ask the platform to run every check (policy, rollback protection, the environment's signature policy) and change nothing; prints each check's verdict";
+
+interface EmergencyOptions {
+  readonly emergency?: boolean;
+  readonly reason?: string;
+}
+
+const EMERGENCY = ['--emergency', 'into a gated environment without a promotion (needs emergency-change; signatures are still checked, and the plugin then needs a review)'] as const;
+const EMERGENCY_REASON = ['--reason <text>', 'with --emergency: why it cannot wait for a promotion, for the audit log (at most 1000 characters)'] as const;
+
+function parseEmergency(options: EmergencyOptions & DryRunOption): { reason: string } | undefined {
+  if (options.emergency && options.dryRun) throw new UsageError('--dry-run does not take --emergency: leave out one of them');
+  if (!options.emergency) {
+    if (options.reason !== undefined) throw new UsageError('--reason goes with --emergency');
+    return undefined;
+  }
+  const reason = options.reason?.trim() ?? '';
+  if (!reason) throw new UsageError('--emergency needs --reason <text>: say why the change cannot wait for a promotion; it is kept in the audit log');
+  if (reason.length > 1000) throw new UsageError(`--reason is ${reason.length} characters; say why in at most 1000`);
+  return { reason };
+}
 
 function receipt(reply: CommandReceipt): string {
   const pending = reply.projected === false ? '; not yet visible in list and show, which are still catching up' : '';
@@ -65,6 +86,7 @@ export function registerPluginCommands(program: Command, context: CommandContext
     });
 
   registerPluginConfigCommands(plugin, context);
+  registerPromotionCommands(plugin, context);
   registerTestRunCommands(plugin, context);
 
   plugin
@@ -73,12 +95,15 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .argument(...REF)
     .requiredOption(...ENV)
     .option('--dry-run', DRY_RUN_HELP)
-    .action(async (ref: string, options: EnvOption & DryRunOption) => {
+    .option(...EMERGENCY)
+    .option(...EMERGENCY_REASON)
+    .action(async (ref: string, options: EnvOption & DryRunOption & EmergencyOptions) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
+      const emergency = parseEmergency(options);
       if (options.dryRun) return dryRunInstallation(context, { action: 'install', environment, name, version });
-      const reply = await context.api().installPlugin(environment, name, version);
-      context.print(reply, () => `installed ${reply.name}@${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+      const reply = await context.api().installPlugin(environment, name, version, emergency);
+      context.print(reply, () => `installed ${reply.name}@${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${emergency ? 'as an emergency change ' : ''}${receipt(reply)}\n`);
     });
 
   plugin
@@ -87,12 +112,15 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .argument(...REF)
     .requiredOption(...ENV)
     .option('--dry-run', DRY_RUN_HELP)
-    .action(async (ref: string, options: EnvOption & DryRunOption) => {
+    .option(...EMERGENCY)
+    .option(...EMERGENCY_REASON)
+    .action(async (ref: string, options: EnvOption & DryRunOption & EmergencyOptions) => {
       const { name, version } = parsePluginRef(ref);
       const environment = parseEnvironment(options.env);
+      const emergency = parseEmergency(options);
       if (options.dryRun) return dryRunInstallation(context, { action: 'upgrade', environment, name, version });
-      const reply = await context.api().upgradePlugin(environment, name, version);
-      context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${receipt(reply)}\n`);
+      const reply = await context.api().upgradePlugin(environment, name, version, emergency);
+      context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${emergency ? 'as an emergency change ' : ''}${receipt(reply)}\n`);
     });
 
   plugin

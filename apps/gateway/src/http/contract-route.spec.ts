@@ -8,6 +8,7 @@ import { DocsController } from './docs.controller.js';
 import { EnvironmentsController } from './environments.controller.js';
 import { HealthController } from './health.controller.js';
 import { InstallationsController } from './installations.controller.js';
+import { PromotionsController } from './promotions.controller.js';
 import { InvocationsController } from './invocations.controller.js';
 import { KeysController } from './keys.controller.js';
 import { PluginsController } from './plugins.controller.js';
@@ -17,7 +18,7 @@ import { ReportsController } from './reports.controller.js';
 import { SettingsController } from './settings.controller.js';
 import { TestRunsController } from './test-runs.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController];
+const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController];
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {

@@ -1,4 +1,5 @@
-import type { PluginManifest, StoredSignature, TestVectorResult } from '@forgeone/contracts';
+import type { EmergencyChange, PluginManifest, StoredSignature, TestVectorResult } from '@forgeone/contracts';
+import type { PromotionFacts } from '../promotion/promotion.gates.js';
 
 /** The decider's commands: plain data, imperative names, everything the decision needs. */
 export type PublishPluginVersion = {
@@ -18,14 +19,23 @@ export type PublishPluginVersion = {
   };
 };
 
+/**
+ * Whether the environment is gated (read by the use case from its settings): a gated environment takes a
+ * version by promotion, or by an emergency change with its reason. Absent: not gated.
+ */
+export interface GateFacts {
+  readonly gated?: boolean;
+  readonly emergency?: EmergencyChange;
+}
+
 export type InstallPlugin = {
   readonly type: 'InstallPlugin';
-  readonly data: { readonly name: string; readonly version: string; readonly environment: string };
+  readonly data: { readonly name: string; readonly version: string; readonly environment: string } & GateFacts;
 };
 
 export type UpgradePlugin = {
   readonly type: 'UpgradePlugin';
-  readonly data: { readonly name: string; readonly version: string; readonly environment: string };
+  readonly data: { readonly name: string; readonly version: string; readonly environment: string } & GateFacts;
 };
 
 /** Go back to a version below the installed one, for a recorded reason. */
@@ -38,6 +48,13 @@ export type RemovePlugin = {
   readonly type: 'RemovePlugin';
   readonly data: { readonly name: string; readonly environment: string };
 };
+
+/** Install or upgrade a version into a gated environment from the one it is promoted from, when every gate holds. */
+export type PromotePlugin = {
+  readonly type: 'PromotePlugin';
+  readonly data: PromotionFacts;
+};
+
 
 /**
  * Record a run of a version's test vectors in an environment, as a runner ran them on the digest
@@ -62,4 +79,4 @@ export type RecordTestRun = {
   };
 };
 
-export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RollbackPlugin | RemovePlugin | RecordTestRun;
+export type PluginCommand = PublishPluginVersion | InstallPlugin | UpgradePlugin | RollbackPlugin | RemovePlugin | RecordTestRun | PromotePlugin;

@@ -1,7 +1,8 @@
 import { COMMAND_ERRORS, ForgeOneError, PLUGIN_EVENT_TYPES, refusalOf, type CommandErrorCode, type PluginEvent } from '@forgeone/contracts';
 import type { Decider } from '@forgeone/event-sourcing';
 import semver from 'semver';
-import type { InstallPlugin, PluginCommand, PublishPluginVersion, RecordTestRun, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
+import { evaluatePromotionGates } from '../promotion/promotion.gates.js';
+import type { GateFacts, InstallPlugin, PluginCommand, PromotePlugin, PublishPluginVersion, RecordTestRun, RemovePlugin, RollbackPlugin, UpgradePlugin } from './plugin.commands.js';
 import { initialPluginState, type PluginState } from './plugin.state.js';
 import { baselineTestRun, requireTestedInstallation, testRunRegressions, testRunTotals } from './test-run.regression.js';
 
@@ -13,6 +14,7 @@ const refuse = {
   install: refusalOf(COMMAND_ERRORS.install),
   upgrade: refusalOf(COMMAND_ERRORS.upgrade),
   rollback: refusalOf(COMMAND_ERRORS.rollback),
+  promote: refusalOf(COMMAND_ERRORS.promote),
   installOrUpgrade: refusalOf<readonly (CommandErrorCode<'install'> & CommandErrorCode<'upgrade'>)[]>([]),
   needsVersion: refusalOf<readonly (CommandErrorCode<'install'> & CommandErrorCode<'upgrade'> & CommandErrorCode<'rollback'>)[]>([]),
   needsInstallation: refusalOf<readonly (CommandErrorCode<'upgrade'> & CommandErrorCode<'rollback'> & CommandErrorCode<'remove'>)[]>([]),
@@ -30,6 +32,8 @@ export function decide(command: PluginCommand, state: PluginState): PluginEvent[
       return rollback(command, state);
     case 'RemovePlugin':
       return remove(command, state);
+    case 'PromotePlugin':
+      return promote(command, state);
     case 'RecordTestRun':
       return recordTestRun(command, state);
     default: {
@@ -106,6 +110,7 @@ function publish({ data }: PublishPluginVersion, state: PluginState): PluginEven
 
 function install({ data }: InstallPlugin, state: PluginState): PluginEvent[] {
   const version = requireVersion(state, data.name, data.version);
+  refuseGated(data, 'install');
   const current = state.installations[data.environment];
   if (current) {
     throw refuse.install(
@@ -115,12 +120,18 @@ function install({ data }: InstallPlugin, state: PluginState): PluginEvent[] {
     );
   }
   refuseDowngrade(state, data, 'install');
-  return [{ type: PLUGIN_EVENT_TYPES.installed, data: { name: data.name, version: data.version, digest: version.digest, environment: data.environment } }];
+  return [
+    {
+      type: PLUGIN_EVENT_TYPES.installed,
+      data: { name: data.name, version: data.version, digest: version.digest, environment: data.environment, ...emergencyOf(data) },
+    },
+  ];
 }
 
 function upgrade({ data }: UpgradePlugin, state: PluginState): PluginEvent[] {
   const current = requireInstallation(state, data.name, data.environment);
   const version = requireVersion(state, data.name, data.version);
+  refuseGated(data, 'upgrade');
   if (semver.eq(data.version, current.version)) {
     throw refuse.upgrade(
       'REGISTRY.NOT_AN_UPGRADE',
@@ -133,7 +144,7 @@ function upgrade({ data }: UpgradePlugin, state: PluginState): PluginEvent[] {
   return [
     {
       type: PLUGIN_EVENT_TYPES.upgraded,
-      data: { name: data.name, fromVersion: current.version, version: data.version, digest: version.digest, environment: data.environment },
+      data: { name: data.name, fromVersion: current.version, version: data.version, digest: version.digest, environment: data.environment, ...emergencyOf(data) },
     },
   ];
 }
@@ -192,6 +203,39 @@ function recordTestRun({ data }: RecordTestRun, state: PluginState): PluginEvent
 function remove({ data }: RemovePlugin, state: PluginState): PluginEvent[] {
   const current = requireInstallation(state, data.name, data.environment);
   return [{ type: PLUGIN_EVENT_TYPES.removed, data: { name: data.name, version: current.version, environment: data.environment } }];
+}
+
+// A gated environment takes versions by promotion; only an emergency change (its own policy action, asked by
+// the use case) goes around it, and its reason is recorded on the event.
+function refuseGated(data: { readonly name: string; readonly version: string; readonly environment: string } & GateFacts, verb: 'install' | 'upgrade'): void {
+  if (!data.gated || data.emergency) return;
+  throw refuse.installOrUpgrade(
+    'REGISTRY.GATED_ENVIRONMENT',
+    `${data.environment} is gated: versions reach it by promotion, not by ${verb}; use \`forgeone plugin promote ${data.name}@${data.version} --from <source> --to ${data.environment}\` once it is tested and approved, or, for an emergency, ${verb} with --emergency --reason <text>`,
+    { name: data.name, version: data.version, environment: data.environment },
+  );
+}
+
+function emergencyOf(data: GateFacts): { emergency?: { reason: string } } {
+  return data.gated && data.emergency ? { emergency: { reason: data.emergency.reason } } : {};
+}
+
+function promote({ data }: PromotePlugin, state: PluginState): PluginEvent[] {
+  requireVersion(state, data.name, data.version);
+  const verdict = evaluatePromotionGates(state, data);
+  if (verdict.unmet.length || !verdict.record) {
+    const gates = verdict.unmet;
+    throw refuse.promote(
+      'PROMOTION.GATES_UNMET',
+      `${data.name}@${data.version} cannot be promoted from ${data.from} to ${data.to}: ${gates.length} gate(s) do not hold (each with its reason in details.gates): ${gates.map((g) => g.code).join(', ')}`,
+      { name: data.name, version: data.version, from: data.from, to: data.to, gates },
+    );
+  }
+  const current = state.installations[data.to];
+  const common = { name: data.name, version: data.version, digest: verdict.digest, environment: data.to, promotion: verdict.record };
+  return current
+    ? [{ type: PLUGIN_EVENT_TYPES.upgraded, data: { ...common, fromVersion: current.version } }]
+    : [{ type: PLUGIN_EVENT_TYPES.installed, data: common }];
 }
 
 // Rollback protection (ARCHITECTURE.md, Registry): an environment never goes below the highest version it has had,

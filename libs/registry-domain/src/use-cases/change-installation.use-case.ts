@@ -12,6 +12,7 @@ import type { PluginCommand } from '../plugin/plugin.commands.js';
 import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
 import type { CommandContext, RegistryAction, RegistryPorts } from './registry.ports.js';
+import { effectiveEnvironmentSettings } from './environment.use-cases.js';
 import { verifyVersionForEnvironment, type EnvironmentStage, type SignatureVerdict } from './verify-signature.js';
 
 /** What an installation change needs: the event stream, the authorizer and signature verification. */
@@ -64,8 +65,25 @@ async function change(
 ): Promise<InstallationOutcome> {
   let failedCheck: DryRunCheckName = 'authorisation';
   try {
-    const { plugin, metadata } = await authorizeCommand(ports.authorizer, { action, plugin: request.name, environment: request.environment }, context);
+    // An emergency change into a gated environment is its own policy action, asked instead of install or upgrade.
+    const emergency = (command.type === 'InstallPlugin' || command.type === 'UpgradePlugin') && command.data.emergency !== undefined;
+    const { plugin, metadata } = await authorizeCommand(
+      ports.authorizer,
+      { action: emergency ? 'emergency-change' : action, plugin: request.name, environment: request.environment },
+      context,
+    );
     failedCheck = 'decision';
+    if (command.type === 'InstallPlugin' || command.type === 'UpgradePlugin') {
+      // Read fresh, like the signature mode: ungating or gating an environment applies to the next command.
+      const { gated } = await effectiveEnvironmentSettings(ports, plugin.tenant, request.environment);
+      if (emergency && !gated) {
+        throw new ForgeOneError('COMMAND.INVALID', `${request.environment} is not gated, so there is nothing for --emergency to go around; ${action} without it`, {
+          environment: request.environment,
+          field: 'emergency',
+        });
+      }
+      command = { ...command, data: { ...command.data, gated } } as PluginCommand;
+    }
     const stage = VERIFIED_STAGES[action];
     let signature: SignatureVerdict | undefined;
     // Verified after the decider accepted (a refused command records nothing) and before the append

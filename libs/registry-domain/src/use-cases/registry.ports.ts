@@ -22,7 +22,19 @@ export interface CommandMetadata {
 }
 
 /** The registry actions policy decides on. */
-export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin' | 'test';
+export type RegistryAction =
+  | 'publish'
+  | 'publish-private-egress'
+  | 'install'
+  | 'upgrade'
+  | 'rollback'
+  | 'remove'
+  | 'read-plugin-config'
+  | 'configure-plugin'
+  | 'approve'
+  | 'promote'
+  | 'emergency-change'
+  | 'test';
 
 /** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
 export type EnvironmentAction = 'read-environment' | 'configure-environment' | 'report-drop-rejected';
@@ -122,6 +134,32 @@ export interface SignatureVerifier {
   verify(check: SignatureCheck, metadata: CommandMetadata, options: { readonly record: boolean }): Promise<SignatureOutcome>;
 }
 
+/** Whether a plugin must be reviewed before a promotion may take it into `environment`. */
+export interface ReviewStatus {
+  readonly required: boolean;
+  /** Why, for the refusal's message; null when no review is required. */
+  readonly reason: string | null;
+}
+
+/**
+ * The review status a promotion consults (its `PROMOTION.REVIEW_REQUIRED` gate). Reviews are their own part of
+ * the platform; until they are wired in, the registry answers from the emergency changes it recorded
+ * (`emergencyChangeReviewStatus`).
+ */
+export interface ReviewStatusReader {
+  reviewStatus(plugin: PluginKey, environment: string): Promise<ReviewStatus>;
+}
+
+/** The limits a promotion judges test runs and call records by (registry configuration). */
+export interface PromotionSettings {
+  /** A test run older than this does not count (FORGEONE_PROMOTION_TEST_RUN_MAX_AGE). */
+  readonly testRunMaxAgeSeconds: number;
+  /** Share of failed calls of the version in the source above which it does not soak (FORGEONE_PROMOTION_MAX_FAILURE_RATE). */
+  readonly maxFailureRate: number;
+}
+
+export const DEFAULT_PROMOTION_SETTINGS: PromotionSettings = { testRunMaxAgeSeconds: 7 * 86_400, maxFailureRate: 0.05 };
+
 export interface RegistryPorts {
   /** The event stream; plugin aggregates are decided on it through the shared command handler. */
   readonly events: EventStore;
@@ -138,4 +176,8 @@ export interface RegistryPorts {
   readonly configSecrets?: ConfigSecretSealer;
   /** Plugin storage quota settings (FORGEONE_STORAGE_*): a manifest asking above the cap is refused at publish. */
   readonly storageQuota: StorageQuotaSettings;
+  /** Absent: DEFAULT_PROMOTION_SETTINGS. */
+  readonly promotion?: PromotionSettings;
+  /** Absent: the review status from recorded emergency changes (`emergencyChangeReviewStatus`). */
+  readonly reviews?: ReviewStatusReader;
 }

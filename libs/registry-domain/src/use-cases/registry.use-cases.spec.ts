@@ -112,7 +112,7 @@ describe('registry use cases - authorisation and tenants', () => {
   beforeEach(() => {
     streams = new PluginStreams(new InMemoryEventStore());
     authorizer = new TableAuthorizer({
-      alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'rollback', 'remove', 'read-environment', 'configure-environment'] },
+      alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'rollback', 'remove', 'read-environment', 'configure-environment', 'emergency-change'] },
       bob: { id: 'bob', tenant: 'acme', actions: ['read-environment', 'configure-environment'] },
       dave: { id: 'dave', tenant: 'acme', actions: ['install', 'upgrade'] },
       carol: { id: 'carol', tenant: 'acme', actions: [] },
@@ -287,11 +287,12 @@ describe('registry use cases - authorisation and tenants', () => {
       expect(verifier.checks).toEqual([]);
     });
 
-    it('install - strict (production) refuses a failing signature with its reason after verifying; nothing is installed', async () => {
+    it('install - strict (qa) refuses a failing signature with its reason after verifying; nothing is installed', async () => {
       await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
-      const install = installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'));
-      await expect(install).rejects.toMatchObject({ code: 'SIGNATURE.MISSING', details: { mode: 'strict', environment: 'production' } });
-      expect(verifier.checks).toEqual([expect.objectContaining({ stage: 'install', environment: 'production', mode: 'strict', threshold: 1, signature: null })]);
+      // qa: strict by default and not gated, so the install reaches its signature check.
+      const install = installPlugin(ports, { name: NAME, version: manifest.version, environment: 'qa' }, ctx('alice'));
+      await expect(install).rejects.toMatchObject({ code: 'SIGNATURE.MISSING', details: { mode: 'strict', environment: 'qa' } });
+      expect(verifier.checks).toEqual([expect.objectContaining({ stage: 'install', environment: 'qa', mode: 'strict', threshold: 1, signature: null })]);
       expect(streams.eventCount).toBe(1);
     });
 
@@ -306,13 +307,13 @@ describe('registry use cases - authorisation and tenants', () => {
     });
 
     it('install, upgrade, rollback - a valid signature passes strict mode; the threshold and stage follow the command', async () => {
-      ports = { ...ports, signaturePolicy: { ...DEFAULT_SIGNATURE_POLICY, production: { mode: 'strict', threshold: 2 } } };
+      ports = { ...ports, signaturePolicy: { ...DEFAULT_SIGNATURE_POLICY, qa: { mode: 'strict', threshold: 2 } } };
       await publishPluginVersion(ports, { manifest, wasm, signature: envelopeText }, ctx('alice'));
       await publishPluginVersion(ports, { manifest: { ...manifest, version: '1.1.0' }, wasm, signature: envelopeText }, ctx('alice'));
       verifier.valid.add(envelopeDigest);
-      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'));
-      await upgradePlugin(ports, { name: NAME, version: '1.1.0', environment: 'production' }, ctx('alice'));
-      await rollbackPlugin(ports, { name: NAME, version: manifest.version, environment: 'production', reason: 'slow' }, ctx('alice'));
+      await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'qa' }, ctx('alice'));
+      await upgradePlugin(ports, { name: NAME, version: '1.1.0', environment: 'qa' }, ctx('alice'));
+      await rollbackPlugin(ports, { name: NAME, version: manifest.version, environment: 'qa', reason: 'slow' }, ctx('alice'));
       expect(verifier.checks.slice(2).map((c) => [c.stage, c.version, c.mode, c.threshold])).toEqual([
         ['install', manifest.version, 'strict', 2],
         ['upgrade', '1.1.0', 'strict', 2],
@@ -345,10 +346,12 @@ describe('registry use cases - authorisation and tenants', () => {
       await publishPluginVersion(ports, { manifest, wasm }, ctx('alice'));
       const proposed = await setEnvironment(ports, { environment: 'production', mode: 'audit' }, ctx('alice'));
       expect(proposed).toMatchObject({ outcome: 'proposed', environment: { settings: { mode: 'strict' }, pending: { proposedBy: 'alice', weakened: ['mode'] } } });
-      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'))).rejects.toMatchObject({ code: 'SIGNATURE.MISSING' });
+      // production is gated: only an emergency change installs there directly, and it still checks the signature.
+      const emergency = { name: NAME, version: manifest.version, environment: 'production', emergency: { reason: 'outage' } };
+      await expect(installPlugin(ports, emergency, ctx('alice'))).rejects.toMatchObject({ code: 'SIGNATURE.MISSING' });
       await expect(confirmEnvironment(ports, { environment: 'production' }, ctx('alice'))).rejects.toMatchObject({ code: 'ENVIRONMENT.SAME_ADMIN' });
       expect(await confirmEnvironment(ports, { environment: 'production' }, ctx('bob'))).toMatchObject({ outcome: 'confirmed', environment: { settings: { mode: 'audit' }, pending: null, changedBy: 'bob' } });
-      const installed = await installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production' }, ctx('alice'));
+      const installed = await installPlugin(ports, emergency, ctx('alice'));
       expect(installed).toMatchObject({ name: NAME, environment: 'production' });
       expect(verifier.checks.at(-1)).toMatchObject({ environment: 'production', mode: 'audit', signature: null });
     });
@@ -426,9 +429,9 @@ describe('registry use cases - authorisation and tenants', () => {
         code: 'REGISTRY.ALREADY_INSTALLED',
         details: { dryRun: true, failedCheck: 'decision' },
       });
-      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'production', dryRun: true }, ctx('alice'))).rejects.toMatchObject({
+      await expect(installPlugin(ports, { name: NAME, version: manifest.version, environment: 'qa', dryRun: true }, ctx('alice'))).rejects.toMatchObject({
         code: 'SIGNATURE.MISSING',
-        details: { dryRun: true, failedCheck: 'signature', mode: 'strict', environment: 'production' },
+        details: { dryRun: true, failedCheck: 'signature', mode: 'strict', environment: 'qa' },
       });
       expect({ events: streams.eventCount, recorded: verifier.recorded }).toEqual({ events: before.events, recorded: [...before.recorded, false] });
     });
