@@ -14,6 +14,13 @@ import {
   RemovePluginRequestSchema,
   RollbackPluginRequestSchema,
   UpgradePluginRequestSchema,
+  ListReviewsRequestSchema,
+  RecordIncidentRequestSchema,
+  RecordRegulationRequestSchema,
+  RecordReviewRequestSchema,
+  REVIEW_VERBS,
+  ShowReviewRequestSchema,
+  type ReviewSettings,
   type SignaturePolicy,
   type StorageQuotaSettings,
 } from '@forgeone/contracts';
@@ -31,6 +38,11 @@ import {
   removePlugin,
   rollbackPlugin,
   upgradePlugin,
+  listReviews,
+  recordIncident,
+  recordRegulation,
+  recordReview,
+  showReview,
   type CommandContext,
   type RegistryPorts,
 } from '@forgeone/registry-domain';
@@ -47,6 +59,8 @@ export const SIGNATURE_POLICY = Symbol('SIGNATURE_POLICY');
 export const STORAGE_QUOTA = Symbol('STORAGE_QUOTA');
 /** Nest token of the box configuration secrets are sealed with (null: no FORGEONE_CONFIG_SECRET_KEY). */
 export const CONFIG_SECRETS = Symbol('CONFIG_SECRETS');
+/** Nest token of the registry's review settings (FORGEONE_REVIEW_*). */
+export const REVIEW_SETTINGS = Symbol('REVIEW_SETTINGS');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
 @Controller()
@@ -60,6 +74,7 @@ export class RegistryCommandsController {
     @Inject(SIGNATURE_POLICY) signaturePolicy: SignaturePolicy,
     @Inject(STORAGE_QUOTA) storageQuota: StorageQuotaSettings,
     @Inject(CONFIG_SECRETS) configSecrets: ConfigSecretBox | null,
+    @Inject(REVIEW_SETTINGS) reviewSettings: ReviewSettings,
   ) {
     this.ports = {
       events,
@@ -69,6 +84,7 @@ export class RegistryCommandsController {
       signatures: new SignatureVerifierAdapter(events, artifacts),
       signaturePolicy,
       storageQuota,
+      reviewSettings,
       ...(configSecrets ? { configSecrets } : {}),
     };
   }
@@ -107,6 +123,31 @@ export class RegistryCommandsController {
   @MessagePattern(`registry.${ENVIRONMENT_VERBS.listPluginConfig}`)
   listPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     return listPluginConfig(this.ports, parseOrThrow(ListPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the plugin configuration list request'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.recordReview}`)
+  recordReview(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return recordReview(this.ports, parseOrThrow(RecordReviewRequestSchema, body, 'COMMAND.INVALID', 'the review'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.recordIncident}`)
+  recordIncident(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return recordIncident(this.ports, parseOrThrow(RecordIncidentRequestSchema, body, 'COMMAND.INVALID', 'the incident'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.recordRegulation}`)
+  recordRegulation(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return recordRegulation(this.ports, parseOrThrow(RecordRegulationRequestSchema, body, 'COMMAND.INVALID', 'the regulation change'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.listReviews}`)
+  listReviews(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return listReviews(this.ports, parseOrThrow(ListReviewsRequestSchema, body ?? {}, 'COMMAND.INVALID', 'the review list request'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.showReview}`)
+  showReview(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return showReview(this.ports, parseOrThrow(ShowReviewRequestSchema, body, 'COMMAND.INVALID', 'the review status request'), contextOf(ctx));
   }
 
   @MessagePattern('registry.publish')

@@ -1,7 +1,7 @@
 import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
-import { parseSignaturePolicy, parseStorageQuotaSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
+import { parseReviewSettings, parseSignaturePolicy, parseStorageQuotaSettings, type ReviewSettings, type SignaturePolicy, type StorageQuotaSettings } from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
 export interface RegistryOptions {
@@ -14,12 +14,14 @@ export interface RegistryOptions {
   readonly storageQuota: StorageQuotaSettings;
   /** The configuration key (FORGEONE_CONFIG_SECRET_KEY) secrets are sealed with; without it secrets are refused. */
   readonly configSecretKey: ConfigSecretKeyProvider;
+  /** Review interval, grace period, environments and the upgrade block (FORGEONE_REVIEW_*). */
+  readonly reviewSettings: ReviewSettings;
 }
 
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required: without it policy cannot tell the registry from any other
  * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
- * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_* and FORGEONE_CONFIG_SECRET_KEY. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_*, FORGEONE_CONFIG_SECRET_KEY and FORGEONE_REVIEW_*. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
   const credential = readOwnServiceCredential('registry', env);
@@ -31,5 +33,6 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
     signaturePolicy,
     storageQuota: parseStorageQuotaSettings(env),
     configSecretKey: configSecretKeyFromEnv(env),
+    reviewSettings: parseReviewSettings(env),
   };
 }

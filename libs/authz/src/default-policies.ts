@@ -46,6 +46,10 @@ permit (
   resource
 );`,
 
+  // Incidents and regulation changes make plugins due for review: release managers record them (and admins).
+  'release-manager-record-notices': `@id("release-manager-record-notices")
+permit (principal in ${role('release-manager')}, action in ${action('record-incident', 'record-regulation')}, resource);`,
+
   'operator-run': `@id("operator-run")
 permit (principal in ${role('operator')}, action in ${action('install', 'upgrade', 'rollback', 'remove', 'invoke', 'read')}, resource);`,
 

@@ -39,6 +39,9 @@ export const ACTIONS = [
   'configure-environment',
   'read-plugin-config',
   'configure-plugin',
+  // Recording incidents and regulation changes, which make the plugins they name due for review.
+  'record-incident',
+  'record-regulation',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -59,6 +59,10 @@ export const ERROR_CODES = {
   // A weakening of a gated environment needs a second, different administrator.
   'ENVIRONMENT.SAME_ADMIN': 403,
   'PLUGIN_CONFIG.KEY_NOT_FOUND': 404,
+  // Reviews: the upgrade of an overdue plugin in a gated environment waits for an approved review;
+  // nobody reviews a version they published.
+  'REVIEW.REQUIRED': 409,
+  'REVIEW.SELF_REVIEW': 403,
   // A secret was to be sealed or opened by a service that was not given the configuration key.
   'PLUGIN_CONFIG.SECRETS_UNAVAILABLE': 503,
   'EVENTSTORE.CONFLICT': 409,

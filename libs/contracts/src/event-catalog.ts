@@ -29,6 +29,7 @@ import {
   EnvironmentWeakeningProposedSchema,
 } from './environment.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
+import { REVIEW_EVENT_TYPES, REVIEW_NOTICE_EVENT_TYPES, ReviewRecordedSchema, IncidentRecordedSchema, RegulationRecordedSchema } from './review.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -64,6 +65,9 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [ENVIRONMENT_EVENT_TYPES.weakeningConfirmed]: EnvironmentWeakeningConfirmedSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
+  [REVIEW_EVENT_TYPES.recorded]: ReviewRecordedSchema,
+  [REVIEW_NOTICE_EVENT_TYPES.incidentRecorded]: IncidentRecordedSchema,
+  [REVIEW_NOTICE_EVENT_TYPES.regulationRecorded]: RegulationRecordedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -1,4 +1,4 @@
-import type { ENVELOPE_REASONS, SealedSecret, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
+import type { ENVELOPE_REASONS, ReviewSettings, SealedSecret, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
 import type { EventStore } from '@forgeone/event-sourcing';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 
@@ -22,16 +22,19 @@ export interface CommandMetadata {
 }
 
 /** The registry actions policy decides on. */
-export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin';
+export type RegistryAction = 'publish' | 'publish-private-egress' | 'install' | 'upgrade' | 'rollback' | 'remove' | 'read-plugin-config' | 'configure-plugin' | 'review' | 'read';
 
 /** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
 export type EnvironmentAction = 'read-environment' | 'configure-environment';
 
+/** Actions asked on the caller's Tenant as a whole (an {@link EnvironmentAuthorizationRequest} without environment). */
+export type TenantAction = 'record-incident' | 'record-regulation' | 'read';
+
 /** May the holder of `credential` perform `action` on environment `environment` of their own tenant? */
 export interface EnvironmentAuthorizationRequest {
   readonly credential: string | undefined;
-  readonly action: EnvironmentAction;
-  /** Absent: the tenant's environments as a whole (listing them). */
+  readonly action: EnvironmentAction | TenantAction;
+  /** Absent: the tenant's environments as a whole (listing them), and the tenant actions. */
   readonly environment?: string;
   readonly source?: string;
 }
@@ -138,4 +141,6 @@ export interface RegistryPorts {
   readonly configSecrets?: ConfigSecretSealer;
   /** Plugin storage quota settings (FORGEONE_STORAGE_*): a manifest asking above the cap is refused at publish. */
   readonly storageQuota: StorageQuotaSettings;
+  /** Review interval, grace, environments and the upgrade block (FORGEONE_REVIEW_*); absent: the defaults. */
+  readonly reviewSettings?: ReviewSettings;
 }
