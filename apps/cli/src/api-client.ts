@@ -54,6 +54,12 @@ export type EnvironmentChange = RouteBody<typeof API.setEnvironment>;
 export type EnvironmentChangeReply = RouteReply<typeof API.setEnvironment>;
 export type PluginConfigList = RouteReply<typeof API.listPluginConfig>;
 export type PluginConfigReceipt = RouteReply<typeof API.setPluginConfig>;
+export type ReviewReceipt = RouteReply<typeof API.recordReview>;
+export type ReviewStatusReply = RouteReply<typeof API.showReview>;
+export type ReviewList = RouteReply<typeof API.listReviews>;
+export type ReviewNoticeReceipt = RouteReply<typeof API.recordIncident>;
+export type IncidentRequest = RouteBody<typeof API.recordIncident>;
+export type RegulationRequest = RouteBody<typeof API.recordRegulation>;
 /** The input of a plugin call: UTF-8 text, or bytes as base64. */
 export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
@@ -99,6 +105,11 @@ export interface ApiClient {
   listPluginConfig(environment: string, name: string): Promise<PluginConfigList>;
   setPluginConfig(environment: string, name: string, key: string, value: string, secret: boolean): Promise<PluginConfigReceipt>;
   unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
+  recordReview(name: string, outcome: 'approved' | 'changes-required', notes: string): Promise<ReviewReceipt>;
+  showReview(name: string): Promise<ReviewStatusReply>;
+  listReviews(overdue: boolean): Promise<ReviewList>;
+  recordIncident(request: IncidentRequest): Promise<ReviewNoticeReceipt>;
+  recordRegulation(request: RegulationRequest): Promise<ReviewNoticeReceipt>;
 }
 
 export interface ApiClientOptions {
@@ -233,6 +244,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listPluginConfig: (environment, name) => call(API.listPluginConfig, { params: { environment, ...nameParams(name) } }),
     setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
     unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
+    recordReview: (name, outcome, notes) => call(API.recordReview, { params: nameParams(name), body: { outcome, notes } }),
+    showReview: (name) => call(API.showReview, { params: nameParams(name) }),
+    listReviews: (overdue) => call(API.listReviews, { query: { overdue: overdue ? 'true' : undefined } }),
+    recordIncident: (request) => call(API.recordIncident, { body: request }),
+    recordRegulation: (request) => call(API.recordRegulation, { body: request }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { renderReviewStatus } from './review.command.js';
 import { registerPluginConfigCommands } from './plugin-config.command.js';
 import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply } from '../api-client.js';
 import type { CommandContext } from '../command.context.js';
@@ -139,8 +140,14 @@ export function registerPluginCommands(program: Command, context: CommandContext
     .description('show a plugin: its versions, installations, and storage quota and usage per environment')
     .argument(...NAME)
     .action(async (text: string) => {
-      const reply = await context.api().showPlugin(parsePluginName(text, 'plugin show'));
-      context.print(reply, () => renderDetail(reply));
+      const name = parsePluginName(text, 'plugin show');
+      const reply = await context.api().showPlugin(name);
+      // The review status is the registry's answer; a plugin show still answers when it cannot be had.
+      const review = await context
+        .api()
+        .showReview(name)
+        .catch(() => null);
+      context.print({ ...reply, review }, () => renderDetail(reply) + renderReviewStatus(review));
     });
 
   plugin
