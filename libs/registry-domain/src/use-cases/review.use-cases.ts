@@ -22,7 +22,7 @@ import {
   type ReviewShowReply,
   type ReviewStatusView,
 } from '@forgeone/contracts';
-import { handleCommand, type EventStore } from '@forgeone/event-sourcing';
+import { handleCommand } from '@forgeone/event-sourcing';
 import { reviewNoticeDecider } from '../review-notice/review-notice.decider.js';
 import type { ReviewNoticeCommand } from '../review-notice/review-notice.commands.js';
 import { reviewDecider } from '../review/review.decider.js';
