@@ -117,8 +117,7 @@ function lastReviewOf(reviews: readonly ReviewFact[]): ReviewShowReply['lastRevi
 
 /** Review status of one plugin in every environment where reviews apply and it is installed. */
 async function statusesOf(
-  ports: Pick<ReviewPorts, 'events' | 'signaturePolicy' | 'reviewSettings'>,
-  tenant: string,
+  ports: Pick<ReviewPorts, 'reviewSettings'>,
   name: string,
   plugin: PluginFacts,
   reviews: readonly ReviewFact[],
@@ -134,7 +133,6 @@ async function statusesOf(
     const status = reviewStatus({ installedAt: installed.installedAt, reviews, triggers: [...triggers, ...installed.emergencies] }, now, settings);
     out.push({ name, environment, version: installed.version, ...status, installedAt: installed.installedAt, lastReview: lastReviewOf(reviews) });
   }
-  void tenant;
   return out;
 }
 
@@ -164,7 +162,6 @@ export class EventStoreReviewStatusReader {
     if (!facts.installations[environment]) return null;
     const statuses = await statusesOf(
       this.ports,
-      tenant,
       plugin,
       { ...facts, installations: { [environment]: facts.installations[environment] } },
       reviewFacts(reviewEvents.map((s) => s.event)),
@@ -256,7 +253,7 @@ export async function listReviews(ports: ReviewPorts, request: { readonly overdu
   const applies = memo((environment: string) => reviewsApplyIn(ports, tenant, environment));
   const plugins: ReviewStatusView[] = [];
   for (const name of [...byPlugin.keys()].sort()) {
-    const statuses = await statusesOf(ports, tenant, name, pluginReviewFacts(byPlugin.get(name)!), reviewFacts(reviewsByPlugin.get(name) ?? []), notices, context.now, applies);
+    const statuses = await statusesOf(ports, name, pluginReviewFacts(byPlugin.get(name)!), reviewFacts(reviewsByPlugin.get(name) ?? []), notices, context.now, applies);
     plugins.push(...statuses.filter((s) => (request.overdue ? s.status === 'overdue' : s.status !== 'ok')));
   }
   const settings = settingsOf(ports);
@@ -277,7 +274,7 @@ export async function showReview(ports: ReviewPorts, request: { readonly name: s
     throw refusalOf(COMMAND_ERRORS.showReview)('REGISTRY.PLUGIN_NOT_FOUND', `plugin ${request.name} was never published in your tenant`, { name: request.name });
   }
   const reviews = reviewFacts(reviewEvents.map((s) => s.event));
-  const environments = await statusesOf(ports, tenant, request.name, facts, reviews, noticeEvents.map((s) => s.event), context.now, (env) => reviewsApplyIn(ports, tenant, env));
+  const environments = await statusesOf(ports, request.name, facts, reviews, noticeEvents.map((s) => s.event), context.now, (env) => reviewsApplyIn(ports, tenant, env));
   return { name: request.name, environments, lastReview: lastReviewOf(reviews) };
 }
 
