@@ -57,6 +57,12 @@ export type PluginConfigList = RouteReply<typeof API.listPluginConfig>;
 export type PluginConfigReceipt = RouteReply<typeof API.setPluginConfig>;
 export type DropRejection = RouteBody<typeof API.reportDropRejected>;
 export type DropRejectedReceipt = RouteReply<typeof API.reportDropRejected>;
+export type ReviewReceipt = RouteReply<typeof API.recordReview>;
+export type ReviewStatusReply = RouteReply<typeof API.showReview>;
+export type ReviewList = RouteReply<typeof API.listReviews>;
+export type ReviewNoticeReceipt = RouteReply<typeof API.recordIncident>;
+export type IncidentRequest = RouteBody<typeof API.recordIncident>;
+export type RegulationRequest = RouteBody<typeof API.recordRegulation>;
 /** The input of a plugin call: UTF-8 text, or bytes as base64. */
 export type CallInput = RouteBody<typeof API.callPlugin>;
 /** Reply of a plugin call; `output` when the plugin answered UTF-8 text, otherwise `outputBase64`. */
@@ -123,6 +129,11 @@ export interface ApiClient {
   testPlugin(environment: string, name: string, version: string): Promise<TestRunReply>;
   /** A plugin's recorded test runs, newest first. */
   listTestRuns(name: string, environment?: string): Promise<TestRunList>;
+  recordReview(name: string, outcome: 'approved' | 'changes-required', notes: string): Promise<ReviewReceipt>;
+  showReview(name: string): Promise<ReviewStatusReply>;
+  listReviews(overdue: boolean): Promise<ReviewList>;
+  recordIncident(request: IncidentRequest): Promise<ReviewNoticeReceipt>;
+  recordRegulation(request: RegulationRequest): Promise<ReviewNoticeReceipt>;
 }
 
 export interface ApiClientOptions {
@@ -266,6 +277,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     reportDropRejected: (environment, rejection) => call(API.reportDropRejected, { params: { environment }, body: rejection }),
     testPlugin: (environment, name, version) => call(API.testPlugin, { params: nameParams(name), body: { version, environment } }),
     listTestRuns: (name, environment) => call(API.listTestRuns, { params: nameParams(name), query: { environment } }),
+    recordReview: (name, outcome, notes) => call(API.recordReview, { params: nameParams(name), body: { outcome, notes } }),
+    showReview: (name) => call(API.showReview, { params: nameParams(name) }),
+    listReviews: (overdue) => call(API.listReviews, { query: { overdue: overdue ? 'true' : undefined } }),
+    recordIncident: (request) => call(API.recordIncident, { body: request }),
+    recordRegulation: (request) => call(API.recordRegulation, { body: request }),
   };
 }
 

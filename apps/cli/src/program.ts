@@ -9,6 +9,7 @@ import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
 import { registerKeysCommands } from './commands/keys.command.js';
 import { registerEnvCommands } from './commands/env.command.js';
+import { registerPluginReviewCommand, registerReviewCommands } from './commands/review.command.js';
 import { registerPolicyCommands } from './commands/policy.command.js';
 import { registerSignCommand } from './commands/sign.command.js';
 import { registerTokenCommands } from './commands/token.command.js';
@@ -71,6 +72,8 @@ export function buildProgram(context: CommandContext): Command {
   registerPolicyCommands(program, context);
   registerKeysCommands(program, context);
   registerEnvCommands(program, context);
+  registerPluginReviewCommand(plugin, context);
+  registerReviewCommands(program, context);
   registerUpCommand(program, context);
   registerWatchCommand(program, context);
   registerAdminCommands(program, context);

@@ -1,5 +1,5 @@
 import { BUS_CONNECTION, BusClient } from '@forgeone/bus';
-import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS, TEST_RUN_VERBS, WATCH_VERBS } from '@forgeone/contracts';
+import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS, REVIEW_VERBS, TEST_RUN_VERBS, WATCH_VERBS } from '@forgeone/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -58,10 +58,14 @@ export class RegistryCommandSender {
   }
 
   /**
-   * Environments and plugin configuration: read and decided by the registry from the event stream
-   * (no projection holds them), so the answer is the registry's own and there is nothing to wait for.
+   * Environments, plugin configuration, the watcher's reports and reviews: read and decided by the registry from
+   * the event stream (no projection holds them), so the answer is the registry's own and there is nothing to wait for.
    */
-  ask<T>(verb: (typeof ENVIRONMENT_VERBS)[keyof typeof ENVIRONMENT_VERBS] | (typeof WATCH_VERBS)[keyof typeof WATCH_VERBS], command: object, credential: string | undefined): Promise<T> {
+  ask<T>(
+    verb: (typeof ENVIRONMENT_VERBS)[keyof typeof ENVIRONMENT_VERBS] | (typeof WATCH_VERBS)[keyof typeof WATCH_VERBS] | (typeof REVIEW_VERBS)[keyof typeof REVIEW_VERBS],
+    command: object,
+    credential: string | undefined,
+  ): Promise<T> {
     return this.bus.request<T>('registry', verb, command, { ...(credential ? { credential } : {}), timeoutMs: this.settings.commandTimeoutMs, headers: clientSourceHeaders() });
   }
 

@@ -20,6 +20,13 @@ import {
   PromotePluginRequestSchema,
   RejectPluginRequestSchema,
   REGISTRY_VERBS,
+  ListReviewsRequestSchema,
+  RecordIncidentRequestSchema,
+  RecordRegulationRequestSchema,
+  RecordReviewRequestSchema,
+  REVIEW_VERBS,
+  ShowReviewRequestSchema,
+  type ReviewSettings,
   type SignaturePolicy,
   type StorageQuotaSettings,
   TEST_RUN_VERBS,
@@ -47,6 +54,11 @@ import {
   rejectPlugin,
   type PromotionSettings,
   testPlugin,
+  listReviews,
+  recordIncident,
+  recordRegulation,
+  recordReview,
+  showReview,
   type CommandContext,
   type InstallationOutcome,
   type RegistryPorts,
@@ -72,6 +84,9 @@ export const PROMOTION_SETTINGS = Symbol('PROMOTION_SETTINGS');
 /** Nest token of the registry's test run settings (FORGEONE_TEST_*). */
 export const TEST_RUN_SETTINGS = Symbol('TEST_RUN_SETTINGS');
 
+/** Nest token of the registry's review settings (FORGEONE_REVIEW_*). */
+export const REVIEW_SETTINGS = Symbol('REVIEW_SETTINGS');
+
 const logger = createLogger('registry');
 
 /** Bus adapter for `forgeone.cmd.registry.*`: validate the request shape, run the use case (which asks policy first), reply. */
@@ -91,6 +106,7 @@ export class RegistryCommandsController {
     bus: BusClient,
     @Inject(BUS_NAMES) names: Names,
     @Inject(TEST_RUN_SETTINGS) private readonly testRuns: TestRunSettings,
+    @Inject(REVIEW_SETTINGS) reviewSettings: ReviewSettings,
   ) {
     this.ports = {
       events,
@@ -101,6 +117,7 @@ export class RegistryCommandsController {
       signaturePolicy,
       storageQuota,
       promotion,
+      reviewSettings,
       ...(configSecrets ? { configSecrets } : {}),
     };
     this.testRunPorts = { events, authorizer: this.ports.authorizer, testVectors: new BusTestVectorRunner(bus, names), regressionFactor: testRuns.regressionFactor };
@@ -140,6 +157,31 @@ export class RegistryCommandsController {
   @MessagePattern(`registry.${ENVIRONMENT_VERBS.listPluginConfig}`)
   listPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     return listPluginConfig(this.ports, parseOrThrow(ListPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the plugin configuration list request'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.recordReview}`)
+  recordReview(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return recordReview(this.ports, parseOrThrow(RecordReviewRequestSchema, body, 'COMMAND.INVALID', 'the review'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.recordIncident}`)
+  recordIncident(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return recordIncident(this.ports, parseOrThrow(RecordIncidentRequestSchema, body, 'COMMAND.INVALID', 'the incident'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.recordRegulation}`)
+  recordRegulation(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return recordRegulation(this.ports, parseOrThrow(RecordRegulationRequestSchema, body, 'COMMAND.INVALID', 'the regulation change'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.listReviews}`)
+  listReviews(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return listReviews(this.ports, parseOrThrow(ListReviewsRequestSchema, body ?? {}, 'COMMAND.INVALID', 'the review list request'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${REVIEW_VERBS.showReview}`)
+  showReview(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return showReview(this.ports, parseOrThrow(ShowReviewRequestSchema, body, 'COMMAND.INVALID', 'the review status request'), contextOf(ctx));
   }
 
   @MessagePattern('registry.publish')

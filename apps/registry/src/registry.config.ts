@@ -2,7 +2,16 @@ import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/authz-client';
 import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
 import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '@forgeone/registry-domain';
-import { parseSignaturePolicy, parseStorageQuotaSettings, parseTestRunSettings, type SignaturePolicy, type StorageQuotaSettings, type TestRunSettings } from '@forgeone/contracts';
+import {
+  parseReviewSettings,
+  parseSignaturePolicy,
+  parseStorageQuotaSettings,
+  parseTestRunSettings,
+  type ReviewSettings,
+  type SignaturePolicy,
+  type StorageQuotaSettings,
+  type TestRunSettings,
+} from '@forgeone/contracts';
 
 /** What the registry needs besides the platform configuration. */
 export interface RegistryOptions {
@@ -19,12 +28,14 @@ export interface RegistryOptions {
   readonly promotion: PromotionSettings;
   /** FORGEONE_TEST_REGRESSION_FACTOR and FORGEONE_TEST_ON_INSTALL: how test runs are judged and when installs start one. */
   readonly testRuns: TestRunSettings;
+  /** Review interval, grace period, environments and the upgrade block (FORGEONE_REVIEW_*). */
+  readonly reviewSettings: ReviewSettings;
 }
 
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required: without it policy cannot tell the registry from any other
  * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
- * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_*, FORGEONE_CONFIG_SECRET_KEY and FORGEONE_TEST_*. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_*, FORGEONE_CONFIG_SECRET_KEY, FORGEONE_PROMOTION_*, FORGEONE_TEST_* and FORGEONE_REVIEW_*. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
   const credential = readOwnServiceCredential('registry', env);
@@ -38,6 +49,7 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
     configSecretKey: configSecretKeyFromEnv(env),
     promotion: promotionSettingsFromEnv(env),
     testRuns: parseTestRunSettings(env),
+    reviewSettings: parseReviewSettings(env),
   };
 }
 

@@ -2,7 +2,7 @@ import { authzClientProvider } from '@forgeone/authz-client';
 import type { ServiceContext } from '@forgeone/service-host';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { RegistryOptions } from './registry.config.js';
-import { CONFIG_SECRETS, PROMOTION_SETTINGS, RegistryCommandsController, SIGNATURE_POLICY, STORAGE_QUOTA, TEST_RUN_SETTINGS } from './registry-commands.controller.js';
+import { CONFIG_SECRETS, PROMOTION_SETTINGS, RegistryCommandsController, REVIEW_SETTINGS, SIGNATURE_POLICY, STORAGE_QUOTA, TEST_RUN_SETTINGS } from './registry-commands.controller.js';
 import { ConfigSecretBox } from '@forgeone/signing';
 
 @Module({})
@@ -16,6 +16,7 @@ export class RegistryModule {
         authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
         { provide: SIGNATURE_POLICY, useValue: options.signaturePolicy },
         { provide: STORAGE_QUOTA, useValue: options.storageQuota },
+        { provide: REVIEW_SETTINGS, useValue: options.reviewSettings },
         { provide: CONFIG_SECRETS, useValue: ConfigSecretBox.from(options.configSecretKey) ?? null },
         { provide: PROMOTION_SETTINGS, useValue: options.promotion },
         { provide: TEST_RUN_SETTINGS, useValue: options.testRuns },

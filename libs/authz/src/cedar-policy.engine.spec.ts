@@ -12,7 +12,7 @@ const tenant = (id = 'acme'): AuthzResource => ({ type: 'Tenant', id, tenant: id
 // The resource an action is asked about in these specs.
 function resourceFor(action: Action, tenantId = 'acme'): AuthzResource {
   if (action.startsWith('hook:')) return plugin(tenantId);
-  if (['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'configure-recording', 'export-evidence', 'rebuild-projections'].includes(action)) return tenant(tenantId);
+  if (['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'configure-recording', 'export-evidence', 'rebuild-projections', 'record-incident', 'record-regulation'].includes(action)) return tenant(tenantId);
   return plugin(tenantId);
 }
 
@@ -96,6 +96,10 @@ describe('CedarPolicyEngine - default policies', () => {
     expect(allowed(rm, 'emergency-change', plugin(), 'production')).toMatchObject({ decision: 'allow', policyIds: ['release-manager-release'] });
     // Approving is the approvers' duty, not the one who ships.
     expect(allowed(rm, 'approve', plugin(), 'production').decision).toBe('deny');
+    // Reviews: release managers review plugins and record the incidents and regulation changes that make them due.
+    expect(allowed(rm, 'review').decision).toBe('allow');
+    expect(allowed(rm, 'record-incident', tenant())).toMatchObject({ decision: 'allow', policyIds: ['release-manager-record-notices'] });
+    expect(allowed(rm, 'record-regulation', tenant())).toMatchObject({ decision: 'allow', policyIds: ['release-manager-record-notices'] });
     for (const action of ['trust-key', 'revoke-key', 'apply-policy', 'manage-tokens', 'read-audit', 'export-evidence'] as const) {
       expect(allowed(rm, action).decision, action).toBe('deny');
     }

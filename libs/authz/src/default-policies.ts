@@ -50,6 +50,9 @@ permit (
 
   'approver-approve': `@id("approver-approve")
 permit (principal in ${role('approver')}, action in ${action('approve', 'read', 'read-environment')}, resource);`,
+  // Incidents and regulation changes make plugins due for review: release managers record them (and admins).
+  'release-manager-record-notices': `@id("release-manager-record-notices")
+permit (principal in ${role('release-manager')}, action in ${action('record-incident', 'record-regulation')}, resource);`,
 
   'operator-run': `@id("operator-run")
 permit (principal in ${role('operator')}, action in ${action('install', 'upgrade', 'rollback', 'remove', 'invoke', 'read')}, resource);`,

@@ -43,6 +43,9 @@ export const ACTIONS = [
   'report-drop-rejected',
   // An install or upgrade into a gated environment without a promotion, for a recorded reason.
   'emergency-change',
+  // Recording incidents and regulation changes, which make the plugins they name due for review.
+  'record-incident',
+  'record-regulation',
   ...HOOK_ACTIONS,
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -71,6 +71,10 @@ export const ERROR_CODES = {
   'APPROVAL.REGRESSIONS_NOT_ACCEPTED': 409,
   // Approvals are for gated environments only.
   'APPROVAL.NOT_GATED': 409,
+  // Reviews: the upgrade of an overdue plugin in a gated environment waits for an approved review;
+  // nobody reviews a version they published.
+  'REVIEW.REQUIRED': 409,
+  'REVIEW.SELF_REVIEW': 403,
   // A secret was to be sealed or opened by a service that was not given the configuration key.
   'PLUGIN_CONFIG.SECRETS_UNAVAILABLE': 503,
   'EVENTSTORE.CONFLICT': 409,

@@ -31,6 +31,7 @@ import {
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { WATCH_EVENT_TYPES, DropRejectedSchema } from './watch.js';
 import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
+import { REVIEW_EVENT_TYPES, REVIEW_NOTICE_EVENT_TYPES, ReviewRecordedSchema, IncidentRecordedSchema, RegulationRecordedSchema } from './review.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
 /** Data schema of every event type the platform writes; readers refuse types not listed here. */
@@ -69,6 +70,9 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [WATCH_EVENT_TYPES.dropRejected]: DropRejectedSchema,
   [APPROVAL_EVENT_TYPES.approved]: VersionApprovedSchema,
   [APPROVAL_EVENT_TYPES.rejected]: VersionRejectedSchema,
+  [REVIEW_EVENT_TYPES.recorded]: ReviewRecordedSchema,
+  [REVIEW_NOTICE_EVENT_TYPES.incidentRecorded]: IncidentRecordedSchema,
+  [REVIEW_NOTICE_EVENT_TYPES.regulationRecorded]: RegulationRecordedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -22,7 +22,7 @@ describe('event ownership', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
     expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint', 'projection']);
     expect(aggregateOfEventType('io.forgeone.audit.checkpoint_signed.v1')).toBe('audit-checkpoint');
-    expect(aggregatesOwnedBy('registry').sort()).toEqual(['approval', 'environment', 'plugin', 'plugin-config', 'signature', 'watch']);
+    expect(aggregatesOwnedBy('registry').sort()).toEqual(['approval', 'environment', 'plugin', 'plugin-config', 'review', 'review-notice', 'signature', 'watch']);
     expect(aggregateOwner('platform')).toBe('policy');
     expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);
   });

@@ -19,6 +19,7 @@ import { ENVIRONMENT_AGGREGATE, ENVIRONMENT_EVENT_TYPES } from './environment.js
 import { PLUGIN_CONFIG_AGGREGATE, PLUGIN_CONFIG_EVENT_TYPES } from './plugin-config.js';
 import { WATCH_AGGREGATE, WATCH_EVENT_TYPES } from './watch.js';
 import { APPROVAL_AGGREGATE, APPROVAL_EVENT_TYPES } from './promotion.js';
+import { REVIEW_AGGREGATE, REVIEW_EVENT_TYPES, REVIEW_NOTICE_AGGREGATE, REVIEW_NOTICE_EVENT_TYPES } from './review.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -52,6 +53,9 @@ export const EVENT_OWNERSHIP = {
   [WATCH_AGGREGATE]: { owner: 'registry', types: Object.values(WATCH_EVENT_TYPES) },
   // The registry decides promotions, so it keeps the approvals they count.
   [APPROVAL_AGGREGATE]: { owner: 'registry', types: Object.values(APPROVAL_EVENT_TYPES) },
+  // The registry decides plugin commands and must know where reviews stand to refuse the upgrade of an overdue plugin.
+  [REVIEW_AGGREGATE]: { owner: 'registry', types: Object.values(REVIEW_EVENT_TYPES) },
+  [REVIEW_NOTICE_AGGREGATE]: { owner: 'registry', types: Object.values(REVIEW_NOTICE_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

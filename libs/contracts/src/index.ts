@@ -29,3 +29,4 @@ export * from './plugin-config.js';
 export * from './watch.js';
 export * from './promotion.js';
 export * from './test-run.js';
+export * from './review.js';

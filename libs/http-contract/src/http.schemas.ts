@@ -39,6 +39,7 @@ import {
   TenantIdSchema,
   TokenListReplySchema,
   UpgradePluginRequestSchema,
+  RecordReviewRequestSchema,
 } from '@forgeone/contracts';
 import { DropRejectedSchema, SetEnvironmentRequestSchema, SetPluginConfigRequestSchema } from '@forgeone/contracts';
 import { z } from 'zod';
@@ -53,6 +54,9 @@ export const PathSegmentSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, '
 
 export const SetEnvironmentBodySchema = SetEnvironmentRequestSchema.omit({ environment: true });
 export const SetPluginConfigBodySchema = SetPluginConfigRequestSchema.pick({ value: true, secret: true });
+export const RecordReviewBodySchema = RecordReviewRequestSchema.omit({ name: true });
+/** `?overdue=true`: only the overdue plugins. */
+export const ReviewListQuerySchema = z.object({ overdue: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() }).strict();
 
 export const PublishBodySchema = PublishPluginVersionRequestSchema;
 export const InstallBodySchema = InstallPluginRequestSchema.omit({ environment: true });

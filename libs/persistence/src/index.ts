@@ -81,6 +81,7 @@ export {
 export type { StreamRecord, TableProjection } from './projections/table-projection.types.js';
 export { callWindowsProjection, type CallWindowRow } from './projections/call-windows.projection.js';
 export { pluginCallsDailyProjection, type PluginCallsDailyRow } from './projections/plugin-calls-daily.projection.js';
+export { pluginReviewsProjection, reviewNoticesProjection, type PluginReviewRow, type ReviewNoticeRow } from './projections/reviews.projection.js';
 export { complianceRecordsProjection, type ComplianceRecordRow, type ComplianceKind } from './projections/compliance-records.projection.js';
 export { readReport, REPORT_MAX_ROWS, type ReportResult, type ReportValue } from './queries/report.queries.js';
 export { REPORTING_SCHEMA, REPORTING_ROLE, REPORTING_VIEWS, reportingViewStatements } from './migrations/reporting-views.sql.js';

@@ -38,13 +38,13 @@ describe('persistence data source', () => {
     const [a, b] = await Promise.all([connect('fo-migrate-a'), connect('fo-migrate-b')]);
     const [ranA, ranB] = await Promise.all([runMigrations(a), runMigrations(b)]);
     // exactly one of the racing services migrated
-    expect([...ranA, ...ranB]).toEqual(['CreateReadModel1795780600000', 'CreateAuditLog1795780600001', 'AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000']);
+    expect([...ranA, ...ranB]).toEqual(['CreateReadModel1795780600000', 'CreateAuditLog1795780600001', 'AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000', 'CreateReviews1795781030000']);
     expect(await runMigrations(a)).toEqual([]);
 
     const tables = (await db.sql<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)).map(
       (t) => t.tablename,
     );
-    expect(tables).toEqual(['audit_checkpoints', 'audit_log', 'audit_merkle_nodes', 'call_windows', 'compliance_records', MIGRATIONS_TABLE, 'installations', 'plugin_calls_daily', 'plugin_test_runs', 'plugin_versions', 'plugins', 'projection_checkpoint', 'security_finding_counts', 'security_findings']);
+    expect(tables).toEqual(['audit_checkpoints', 'audit_log', 'audit_merkle_nodes', 'call_windows', 'compliance_records', MIGRATIONS_TABLE, 'installations', 'plugin_calls_daily', 'plugin_reviews', 'plugin_test_runs', 'plugin_versions', 'plugins', 'projection_checkpoint', 'review_notices', 'security_finding_counts', 'security_findings']);
     const triggers = (await db.sql<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal ORDER BY tgname`)).map(
       (t) => t.tgname,
     );
@@ -79,7 +79,7 @@ describe('persistence data source', () => {
         );
       }
       await after.initialize();
-      expect(await runMigrations(after)).toEqual(['AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000']);
+      expect(await runMigrations(after)).toEqual(['AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000', 'CreateReviews1795781030000']);
       const rows = await after.getRepository(PluginVersionEntity).find({ order: { publishedSequence: 'ASC' } });
       expect(rows.map((r) => [r.version, r.signatureEnvelopeDigest, r.signedAt, r.privateEgress])).toEqual([
         ['1.0.0', signature.envelopeDigest, signature.signedAt, []],

@@ -10,6 +10,7 @@ import { CreateCallAccounting1795780800000 } from './migrations/1795780800000-cr
 import { CreateReportingViews1795780800001 } from './migrations/1795780800001-create-reporting-views.migration.js';
 import { MarkProjectionTimeColumns1795780900000 } from './migrations/1795780900000-mark-projection-time-columns.migration.js';
 import { CreatePluginTestRuns1795781010000 } from './migrations/1795781010000-create-plugin-test-runs.migration.js';
+import { CreateReviews1795781030000 } from './migrations/1795781030000-create-reviews.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -23,6 +24,7 @@ export const PERSISTENCE_MIGRATIONS = [
   CreateReportingViews1795780800001,
   MarkProjectionTimeColumns1795780900000,
   CreatePluginTestRuns1795781010000,
+  CreateReviews1795781030000,
 ];
 
 /** Table that records which migrations have run. */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { renderReviewStatus } from './review.command.js';
 import { registerPluginConfigCommands } from './plugin-config.command.js';
 import { registerPromotionCommands } from './promotion.command.js';
 import type { CommandReceipt, Installation, PluginDetailReply, PluginListReply, PluginStorage, PublishReply, TestRunInfo } from '../api-client.js';
@@ -166,15 +167,20 @@ export function registerPluginCommands(program: Command, context: CommandContext
 
   plugin
     .command('show')
-    .description('show a plugin: its versions, installations, latest test run per environment, and storage quota and usage per environment')
+    .description('show a plugin: its versions, installations, latest test run per environment, review status, and storage quota and usage per environment')
     .argument(...NAME)
     .action(async (text: string) => {
       const name = parsePluginName(text, 'plugin show');
       // One after the other: a refused or unknown plugin is answered (and recorded) once.
       const detail = await context.api().showPlugin(name);
       const runs = await context.api().listTestRuns(name);
-      const reply = { ...detail, testRuns: latestRunPerEnvironment(runs.runs) };
-      context.print(reply, () => renderDetail(reply));
+      // The review status is the registry's answer; a plugin show still answers when it cannot be had.
+      const review = await context
+        .api()
+        .showReview(name)
+        .catch(() => null);
+      const reply = { ...detail, testRuns: latestRunPerEnvironment(runs.runs), review };
+      context.print(reply, () => renderDetail(reply) + renderReviewStatus(review));
     });
 
   plugin

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AuditLogController } from './audit-log.controller.js';
 import { DocsController } from './docs.controller.js';
 import { EnvironmentsController } from './environments.controller.js';
+import { ReviewsController } from './reviews.controller.js';
 import { HealthController } from './health.controller.js';
 import { InstallationsController } from './installations.controller.js';
 import { PromotionsController } from './promotions.controller.js';
@@ -18,7 +19,7 @@ import { ReportsController } from './reports.controller.js';
 import { SettingsController } from './settings.controller.js';
 import { TestRunsController } from './test-runs.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController];
+const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController, ReviewsController];
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {

@@ -23,8 +23,8 @@ export function auditHash(prevHash: string, sequence: number, event: CloudEvent,
   return createHash('sha256').update(prevHash).update(canonicalJson(hashed)).digest('hex');
 }
 
-// Event families whose data names the plugin in `name`: plugin lifecycle, signature verification results and approvals.
-const PLUGIN_TYPE_PREFIXES = ['io.forgeone.plugin.', 'io.forgeone.signature.', 'io.forgeone.approval.'];
+// Event families whose data names the plugin in `name`: plugin lifecycle, signature verification results, approvals and reviews.
+const PLUGIN_TYPE_PREFIXES = ['io.forgeone.plugin.', 'io.forgeone.signature.', 'io.forgeone.approval.', 'io.forgeone.review.'];
 
 /** The plugin an audited event concerns, so history can be queried per plugin whatever the subject looks like. */
 export function pluginOf(event: CloudEvent): string | null {

@@ -1,5 +1,5 @@
 import { AUDIT_LOG_MAX_LIMIT, ForgeOneError } from '@forgeone/contracts';
-import { MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
+import { In, MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { AuditLogEntity, type AuditLogRow } from '../entities/read-model.entities.js';
 
 /** One audit log row: the recorded event, where it sits in the stream and in the hash chain. */
@@ -43,5 +43,14 @@ export async function auditLog(ds: DataSource, query: AuditLogQuery): Promise<Au
 
 /** Every audit row about one plugin of the tenant, in stream order. */
 export async function pluginHistory(ds: DataSource, query: { tenant: string; name: string }): Promise<AuditEntry[]> {
-  return ds.getRepository(AuditLogEntity).find({ where: { tenant: query.tenant, plugin: query.name }, order: { sequence: 'ASC' } });
+  // Incidents and regulation changes name several plugins (or all): their rows are found through review_notices.
+  const notices: { sequence: string }[] = await ds.query(
+    `SELECT sequence FROM review_notices WHERE tenant = $1 AND (all_plugins OR plugins ? $2)`,
+    [query.tenant, query.name],
+  );
+  const sequences = notices.map((n) => Number(n.sequence));
+  const repository = ds.getRepository(AuditLogEntity);
+  const where: FindOptionsWhere<AuditLogRow>[] = [{ tenant: query.tenant, plugin: query.name }];
+  if (sequences.length > 0) where.push({ tenant: query.tenant, sequence: In(sequences) as unknown as number });
+  return repository.find({ where, order: { sequence: 'ASC' } });
 }

@@ -13,6 +13,7 @@ import { callWindowsProjection } from '../projections/call-windows.projection.js
 import { pluginTestRunsProjection } from '../projections/plugin-test-runs.projection.js';
 import { complianceRecordsProjection } from '../projections/compliance-records.projection.js';
 import { pluginCallsDailyProjection } from '../projections/plugin-calls-daily.projection.js';
+import { pluginReviewsProjection, reviewNoticesProjection } from '../projections/reviews.projection.js';
 import type { Projection, RecordedEvent } from '../projections/projection.types.js';
 import { checkEvent } from './event.checker.js';
 import { AuditLogConflictError, PoisonEventError, ProjectionGapError } from './projection.errors.js';
@@ -128,6 +129,8 @@ export async function applyEventIn(
   await projectTable(manager, pluginCallsDailyProjection, record);
   await projectTable(manager, complianceRecordsProjection, record);
   await projectTable(manager, pluginTestRunsProjection, record);
+  await projectTable(manager, pluginReviewsProjection, record);
+  await projectTable(manager, reviewNoticesProjection, record);
   if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, undefined, cursor.audit);
 
   cursor.last = sequence;
@@ -147,7 +150,7 @@ export async function advanceCheckpoint(manager: EntityManager, projector: strin
 }
 
 /**
- * Empties the projections (plugins, call accounting, compliance records, test runs) and sets the projector's checkpoint to 0 so that they rebuild from
+ * Empties the projections (plugins, call accounting, compliance records, test runs, reviews) and sets the projector's checkpoint to 0 so that they rebuild from
  * sequence 1. The audit log is kept: on replay each audit row is checked against the replayed event.
  */
 export async function resetProjections(ds: DataSource, projector: string): Promise<void> {
@@ -158,6 +161,8 @@ export async function resetProjections(ds: DataSource, projector: string): Promi
     await manager.query(`DELETE FROM plugin_calls_daily`);
     await manager.query(`DELETE FROM compliance_records`);
     await manager.query(`DELETE FROM plugin_test_runs`);
+    await manager.query(`DELETE FROM plugin_reviews`);
+    await manager.query(`DELETE FROM review_notices`);
     await manager.query(`DELETE FROM plugin_versions`);
     await manager.query(`DELETE FROM plugins`);
     await manager.query(`UPDATE projection_checkpoint SET last_sequence = 0, updated_at = now() WHERE projector = $1`, [projector]);

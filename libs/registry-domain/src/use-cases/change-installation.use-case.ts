@@ -10,13 +10,14 @@ import {
 } from '@forgeone/contracts';
 import type { PluginCommand } from '../plugin/plugin.commands.js';
 import { authorizeCommand } from './authorize-command.js';
+import { assertReviewedBeforeUpgrade } from './review.use-cases.js';
 import { decideAndAppend } from './decide-and-append.js';
 import type { CommandContext, RegistryAction, RegistryPorts } from './registry.ports.js';
 import { effectiveEnvironmentSettings } from './environment.use-cases.js';
 import { verifyVersionForEnvironment, type EnvironmentStage, type SignatureVerdict } from './verify-signature.js';
 
 /** What an installation change needs: the event stream, the authorizer and signature verification. */
-export type InstallationPorts = Pick<RegistryPorts, 'events' | 'authorizer' | 'signatures' | 'signaturePolicy'>;
+export type InstallationPorts = Pick<RegistryPorts, 'events' | 'authorizer' | 'signatures' | 'signaturePolicy' | 'reviewSettings'>;
 
 /** What install, upgrade and rollback answer: the appended change, or with `dryRun` what it would be. */
 export type InstallationOutcome = InstallationResult | InstallationDryRunResult;
@@ -84,6 +85,7 @@ async function change(
       }
       command = { ...command, data: { ...command.data, gated } } as PluginCommand;
     }
+    if (action === 'upgrade') await assertReviewedBeforeUpgrade(ports, plugin.tenant, plugin.name, request.environment, context.now);
     const stage = VERIFIED_STAGES[action];
     let signature: SignatureVerdict | undefined;
     // Verified after the decider accepted (a refused command records nothing) and before the append

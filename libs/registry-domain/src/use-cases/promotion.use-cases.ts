@@ -28,7 +28,8 @@ import type { PromotionCallFacts } from '../promotion/promotion.gates.js';
 import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
 import { effectiveEnvironmentSettings } from './environment.use-cases.js';
-import { DEFAULT_PROMOTION_SETTINGS, type CommandContext, type RegistryPorts, type ReviewStatusReader } from './registry.ports.js';
+import { DEFAULT_PROMOTION_SETTINGS, type CommandContext, type RegistryPorts } from './registry.ports.js';
+import { reviewStatusReader } from './review.use-cases.js';
 
 export type PromotionPorts = Pick<RegistryPorts, 'events' | 'authorizer' | 'signatures' | 'signaturePolicy' | 'promotion' | 'reviews'>;
 
@@ -106,7 +107,7 @@ export async function promotePlugin(ports: PromotionPorts, request: PromotePlugi
     { record: !dryRun },
   );
   const approvals = (await loadApprovals(ports.events, plugin, to)).versions[version] ?? {};
-  const reviews = ports.reviews ?? emergencyChangeReviewStatus(ports.events);
+  const reviews = ports.reviews ?? reviewStatusReader(ports, metadata.now);
   const { events, appended } = await decideAndAppend(
     ports.events,
     plugin,
@@ -144,24 +145,6 @@ export async function promotePlugin(ports: PromotionPorts, request: PromotePlugi
     promotion: event.data.promotion!,
     eventId: appended[0]?.eventId ?? null,
     sequence: appended[0]?.sequence ?? 0,
-  };
-}
-
-/**
- * The review status in this registry alone: a plugin needs a review once an emergency change took it into an
- * environment (docs/environments.md). Nothing here clears it: the reviews part of the platform does.
- */
-export function emergencyChangeReviewStatus(events: EventStore): ReviewStatusReader {
-  return {
-    async reviewStatus(plugin) {
-      const emergencies = (await events.read(PLUGIN_AGGREGATE, pluginAggregateId(plugin)))
-        .map((s) => s.event)
-        .filter((e) => (e.type === PLUGIN_EVENT_TYPES.installed || e.type === PLUGIN_EVENT_TYPES.upgraded) && (e.data as { emergency?: unknown }).emergency);
-      const last = emergencies.at(-1);
-      if (!last) return { required: false, reason: null };
-      const data = last.data as { version: string; environment: string; emergency: { reason: string } };
-      return { required: true, reason: `an emergency change took ${data.version} into ${data.environment} (${last.time}, by ${last.actor}: "${data.emergency.reason}")` };
-    },
   };
 }
 

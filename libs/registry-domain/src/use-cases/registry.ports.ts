@@ -1,4 +1,4 @@
-import type { ENVELOPE_REASONS, SealedSecret, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
+import type { ENVELOPE_REASONS, ReviewSettings, SealedSecret, SignatureMode, SignaturePolicy, SignatureReason, SignatureStage, StorageQuotaSettings, StoredSignature } from '@forgeone/contracts';
 import type { EventStore } from '@forgeone/event-sourcing';
 import type { PluginKey } from '../plugin/plugin.identity.js';
 
@@ -34,16 +34,21 @@ export type RegistryAction =
   | 'approve'
   | 'promote'
   | 'emergency-change'
-  | 'test';
+  | 'test'
+  | 'review'
+  | 'read';
 
 /** The environment actions policy decides on (resource: the Environment of the caller's tenant). */
 export type EnvironmentAction = 'read-environment' | 'configure-environment' | 'report-drop-rejected';
 
+/** Actions asked on the caller's Tenant as a whole (an {@link EnvironmentAuthorizationRequest} without environment). */
+export type TenantAction = 'record-incident' | 'record-regulation' | 'read';
+
 /** May the holder of `credential` perform `action` on environment `environment` of their own tenant? */
 export interface EnvironmentAuthorizationRequest {
   readonly credential: string | undefined;
-  readonly action: EnvironmentAction;
-  /** Absent: the tenant's environments as a whole (listing them). */
+  readonly action: EnvironmentAction | TenantAction;
+  /** Absent: the tenant's environments as a whole (listing them), and the tenant actions. */
   readonly environment?: string;
   readonly source?: string;
 }
@@ -135,19 +140,18 @@ export interface SignatureVerifier {
 }
 
 /** Whether a plugin must be reviewed before a promotion may take it into `environment`. */
-export interface ReviewStatus {
+export interface PromotionReviewStatus {
   readonly required: boolean;
   /** Why, for the refusal's message; null when no review is required. */
   readonly reason: string | null;
 }
 
 /**
- * The review status a promotion consults (its `PROMOTION.REVIEW_REQUIRED` gate). Reviews are their own part of
- * the platform; until they are wired in, the registry answers from the emergency changes it recorded
- * (`emergencyChangeReviewStatus`).
+ * The review status a promotion consults (its `PROMOTION.REVIEW_REQUIRED` gate): by default `reviewStatusReader`,
+ * from the plugin's review, incident, regulation and emergency-change events.
  */
 export interface ReviewStatusReader {
-  reviewStatus(plugin: PluginKey, environment: string): Promise<ReviewStatus>;
+  reviewStatus(plugin: PluginKey, environment: string): Promise<PromotionReviewStatus>;
 }
 
 /** The limits a promotion judges test runs and call records by (registry configuration). */
@@ -178,6 +182,8 @@ export interface RegistryPorts {
   readonly storageQuota: StorageQuotaSettings;
   /** Absent: DEFAULT_PROMOTION_SETTINGS. */
   readonly promotion?: PromotionSettings;
-  /** Absent: the review status from recorded emergency changes (`emergencyChangeReviewStatus`). */
+  /** Absent: `reviewStatusReader` over the event store. */
   readonly reviews?: ReviewStatusReader;
+  /** Review interval, grace, environments and the upgrade block (FORGEONE_REVIEW_*); absent: the defaults. */
+  readonly reviewSettings?: ReviewSettings;
 }
