@@ -49,7 +49,7 @@ permit (
 );`,
 
   'approver-approve': `@id("approver-approve")
-permit (principal in ${role('approver')}, action in ${action('approve', 'read', 'read-environment')}, resource);`,
+permit (principal in ${role('approver')}, action in ${action('approve', 'review', 'read', 'read-environment')}, resource);`,
   // Incidents and regulation changes make plugins due for review: release managers record them (and admins).
   'release-manager-record-notices': `@id("release-manager-record-notices")
 permit (principal in ${role('release-manager')}, action in ${action('record-incident', 'record-regulation')}, resource);`,
