@@ -76,6 +76,8 @@ export const COMMAND_ERRORS = {
   trustKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.INVALID', 'KEY.ALREADY_TRUSTED', 'KEY.ALREADY_REVOKED'],
   listKeys: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
   revokeKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
+  // audit-projector: sign an evidence manifest with the audit key and record the export
+  signEvidence: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 /** The queries the gateway answers from the projections, authorised by the gateway itself. */
@@ -89,6 +91,8 @@ export const QUERY_ERRORS = {
   auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   report: [...AUTHORISATION_ERRORS],
+  // The export streams from the projections; the audit-projector signs and records it.
+  evidenceExport: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND', 'SERVICE.UNAVAILABLE', 'SERVICE.TIMEOUT', ...APPEND_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

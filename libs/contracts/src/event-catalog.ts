@@ -28,6 +28,7 @@ import {
   EnvironmentWeakeningConfirmedSchema,
   EnvironmentWeakeningProposedSchema,
 } from './environment.js';
+import { EVIDENCE_EXPORT_EVENT_TYPES, EvidenceExportedSchema } from './evidence-export.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { KEY_EVENT_TYPES, KeyRevokedSchema, KeyTrustedSchema, RUNNER_SIGNATURE_EVENT_TYPES, SIGNATURE_EVENT_TYPES, SignatureResultSchema } from './signing.js';
 
@@ -64,6 +65,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [ENVIRONMENT_EVENT_TYPES.weakeningConfirmed]: EnvironmentWeakeningConfirmedSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
+  [EVIDENCE_EXPORT_EVENT_TYPES.exported]: EvidenceExportedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

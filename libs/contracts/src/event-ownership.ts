@@ -17,6 +17,7 @@ import {
 import type { ServiceName } from './subjects.js';
 import { ENVIRONMENT_AGGREGATE, ENVIRONMENT_EVENT_TYPES } from './environment.js';
 import { PLUGIN_CONFIG_AGGREGATE, PLUGIN_CONFIG_EVENT_TYPES } from './plugin-config.js';
+import { EVIDENCE_EXPORT_AGGREGATE, EVIDENCE_EXPORT_EVENT_TYPES } from './evidence-export.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -46,6 +47,8 @@ export const EVENT_OWNERSHIP = {
   // The registry enforces environment settings (signature mode and threshold at install) and holds plugin configuration.
   [ENVIRONMENT_AGGREGATE]: { owner: 'registry', types: Object.values(ENVIRONMENT_EVENT_TYPES) },
   [PLUGIN_CONFIG_AGGREGATE]: { owner: 'registry', types: Object.values(PLUGIN_CONFIG_EVENT_TYPES) },
+  // The audit-projector holds the audit key that signs an export's manifest, and records the export once signed.
+  [EVIDENCE_EXPORT_AGGREGATE]: { owner: 'audit-projector', types: Object.values(EVIDENCE_EXPORT_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

@@ -26,3 +26,4 @@ export * from './reports.js';
 export * from './call-recording.js';
 export * from './environment.js';
 export * from './plugin-config.js';
+export * from './evidence-export.js';

@@ -38,6 +38,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   trustKey: SIGNER,
   listKeys: SIGNER,
   revokeKey: SIGNER,
+  signEvidence: ['apps/audit-projector/src'],
 };
 // Refusals every decided request shares, raised where every service gets them from.
 const SHARED: Record<string, readonly string[]> = {

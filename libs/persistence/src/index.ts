@@ -85,3 +85,5 @@ export { complianceRecordsProjection, type ComplianceRecordRow, type ComplianceK
 export { readReport, REPORT_MAX_ROWS, type ReportResult, type ReportValue } from './queries/report.queries.js';
 export { REPORTING_SCHEMA, REPORTING_ROLE, REPORTING_VIEWS, reportingViewStatements } from './migrations/reporting-views.sql.js';
 export { verifyTransparencyLog, type TransparencyLogReport, type TransparencyLogFault, type StreamMessageReader } from './audit/transparency-log.verifier.js';
+export { CONTROL_MAP, EVIDENCE_QUERIES, queriesOf, type EvidenceControl, type EvidenceQuery, type EvidenceQueryId } from './evidence/control-map.js';
+export { writeEvidenceExport, UNPAGED_MAX_ROWS, type EvidenceExportInput, type EvidenceSink } from './evidence/evidence-export.writer.js';
