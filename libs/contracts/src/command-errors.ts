@@ -77,7 +77,7 @@ export const COMMAND_ERRORS = {
   listKeys: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
   revokeKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
   // audit-projector: sign an evidence manifest with the audit key and record the export
-  signEvidence: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS],
+  signEvidence: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'SERVICE.UNAVAILABLE'],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 /** The queries the gateway answers from the projections, authorised by the gateway itself. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DsseEnvelopeSchema } from './signing.js';
-import { ReportBoundSchema } from './reports.js';
+import { ReportBoundSchema, reportRange } from './reports.js';
 
 /**
  * Evidence export (`forgeone audit export`): per control of a compliance framework, the population
@@ -24,7 +24,14 @@ export const EvidenceExportRequestSchema = z
     from: ReportBoundSchema.describe('first day (YYYY-MM-DD) or time (ISO 8601 with offset) included'),
     to: ReportBoundSchema.describe('last day (YYYY-MM-DD, included whole) or time included'),
   })
-  .strict();
+  .strict()
+  .superRefine((q, ctx) => {
+    try {
+      reportRange(q.from, q.to);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: (error as Error).message.replace(/--(from|to)/g, '$1') });
+    }
+  });
 export type EvidenceExportRequest = z.infer<typeof EvidenceExportRequestSchema>;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
