@@ -91,8 +91,8 @@ export const QUERY_ERRORS = {
   auditConsistencyProof: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   auditKey: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
   report: [...AUTHORISATION_ERRORS],
-  // The export streams from the projections; the audit-projector signs and records it.
-  evidenceExport: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND', 'SERVICE.UNAVAILABLE', 'SERVICE.TIMEOUT', ...APPEND_ERRORS],
+  // The export streams from the projections; the audit-projector's refusals when it signs arrive as the stream's error line.
+  evidenceExport: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

@@ -58,6 +58,7 @@ const CONTRACT_ROUTES = [
   'get /docs',
   'get /openapi.json',
   'get /schemas/forgeone.plugin.schema.json',
+  'post /v1/audit-log/evidence',
 ];
 
 type Doc = {
