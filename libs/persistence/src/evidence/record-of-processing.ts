@@ -13,7 +13,7 @@ export async function recordOfProcessing(ds: DataSource, tenant: string, now: Da
        (SELECT count(DISTINCT principal) FROM reporting.token_events_v1 WHERE tenant = $1) AS token_principals,
        (SELECT count(*) FROM audit_log WHERE tenant = $1 AND (data ? 'reason' OR data ? 'emergency' OR data ? 'note')) AS free_text_rows,
        (SELECT count(*) FROM audit_log WHERE tenant = $1) AS audit_rows,
-       (SELECT count(DISTINCT plugin) FROM installations WHERE tenant = $1) AS installed_plugins,
+       (SELECT count(DISTINCT name) FROM installations WHERE tenant = $1 AND status = 'installed') AS installed_plugins,
        (SELECT min(occurred_at) FROM audit_log WHERE tenant = $1) AS first_row`,
     [tenant],
   );
