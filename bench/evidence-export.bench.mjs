@@ -170,7 +170,7 @@ try {
       what: `evidence export (soc2) of ${ROWS} audit rows: live heap growth from the first tenth to the end, worst of ${RUNS} runs`,
       baseline: `live heap at the first tenth ${sig3(Math.min(...runs.map((r) => r.heapFirstTenthMiB)))} MiB`,
       measured: `${sig3(worst)} MiB (spread ${sig3(Math.min(...runs.map((r) => r.heapGrowthMiB)))}–${sig3(worst)})`,
-      ratio: null,
+      ratio: '—',
       target: `≤ ${TARGETS.heapGrowthMiB} MiB`,
       met: worst <= TARGETS.heapGrowthMiB,
     },
