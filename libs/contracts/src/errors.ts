@@ -138,8 +138,6 @@ export const ERROR_CODES = {
   // An auditor's check of the audit log in the CLI (forgeone audit prove): never sent by a service.
   'AUDIT.PROOF_INVALID': 422,
   'AUDIT.CHECKPOINT_INVALID': 422,
-  // forgeone audit verify-export: a file of an evidence export, its manifest signature or a proof does not verify.
-  'AUDIT.EXPORT_INVALID': 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
