@@ -29,6 +29,22 @@ describe('platform - the NATS of npm start is closed to anyone but its own servi
     expect(await cli(['plugin', 'call', 'forgeone/hello', 'greet', '--env', 'staging', '--input', 'world'])).toEqual({ code: 0, stdout: 'hello, world\n', stderr: '' });
   });
 
+  it('platform - an evidence export is read, signed by the audit-projector and verified under the generated permissions', { timeout: 150_000 }, async () => {
+    // The first checkpoint comes at the checkpoint interval (60 s by default) after the first events.
+    const deadline = Date.now() + 120_000;
+    while ((await cli(['audit', 'checkpoint'])).code !== 0) {
+      if (Date.now() > deadline) throw new Error('no signed checkpoint within 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const out = join(dataDir, 'evidence');
+    const exported = await cli(['audit', 'export', '--framework', 'soc2', '--from', day(-1), '--to', day(1), '--out', out, '--json']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect((await cli(['audit', 'key', '--out', join(dataDir, 'audit-key.pem')])).code).toBe(0);
+    const verified = await cli(['audit', 'verify-export', out, '--key', join(dataDir, 'audit-key.pem'), '--json']);
+    expect([verified.code, (JSON.parse(verified.stdout) as { ok: boolean }).ok]).toEqual([0, true]);
+  });
+
   it('platform - an anonymous client is refused', async () => {
     const url = await natsUrlOf(dataDir);
     await expect(connect({ servers: url, maxReconnectAttempts: 0 })).rejects.toThrow(/Authorization Violation/);

@@ -9,11 +9,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditCheckpointSigner } from './audit-checkpoint.signer.js';
+import { EvidenceExportController } from './evidence-export.controller.js';
 import { ProjectEventHandler } from './project-event.handler.js';
 import { ProjectionRebuildController } from './projection-rebuild.controller.js';
 import { ProjectionRebuilds } from './projection-rebuild.runner.js';
 import type { CheckpointOptions } from './projector.config.js';
-import { CHECKPOINT_SIGNER_TOKEN, PROJECTOR_NAME_TOKEN } from './projector.tokens.js';
+import { AUDIT_KEY_TOKEN, CHECKPOINT_SIGNER_TOKEN, PROJECTOR_NAME_TOKEN } from './projector.tokens.js';
 
 class DataSourceCloser implements OnApplicationShutdown {
   constructor(private readonly dataSource: DataSource) {}
@@ -53,9 +54,10 @@ export class AuditProjectorModule {
     return {
       module: AuditProjectorModule,
       imports: [context.busModule],
-      controllers: [ProjectEventHandler, ProjectionRebuildController],
+      controllers: [ProjectEventHandler, ProjectionRebuildController, EvidenceExportController],
       providers: [
         { provide: PROJECTOR_NAME_TOKEN, useValue: projector },
+        { provide: AUDIT_KEY_TOKEN, useValue: signing?.key ?? null },
         {
           provide: DataSource,
           useFactory: () => createDataSource(databaseUrl, { applicationName: `forgeone-${projector}` }).initialize(),

@@ -1,4 +1,6 @@
-import { ForgeOneError, isErrorReply, type ErrorCode, type ReportName } from '@forgeone/contracts';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { ForgeOneError, isErrorReply, type ErrorCode, type EvidenceExportLine, type ReportName } from '@forgeone/contracts';
 import { API, fillPath, REPORT_ROUTES, type AnyRoute, type InstallationDryRunReply, type RouteBody, type RouteParams, type RouteQuery, type RouteReply } from '@forgeone/http-contract';
 
 // Every request and reply type below is the HTTP contract's (libs/http-contract): the CLI codes against
@@ -134,6 +136,8 @@ export interface ApiClient {
   listReviews(overdue: boolean): Promise<ReviewList>;
   recordIncident(request: IncidentRequest): Promise<ReviewNoticeReceipt>;
   recordRegulation(request: RegulationRequest): Promise<ReviewNoticeReceipt>;
+  /** An evidence export, line by line as the gateway streams it; `onLine` is awaited before the next line is read. */
+  exportEvidence(request: RouteBody<typeof API.exportEvidence>, onLine: (line: EvidenceExportLine) => Promise<void>): Promise<void>;
 }
 
 export interface ApiClientOptions {
@@ -221,8 +225,46 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return reply as T;
   }
 
+  // A streamed reply (NDJSON): an error before the stream began is answered as JSON like any other.
+  async function stream(route: AnyRoute, body: unknown, onLine: (line: EvidenceExportLine) => Promise<void>): Promise<void> {
+    const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json', 'content-type': 'application/json', 'user-agent': 'forgeone-cli/0.1.0' };
+    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}${route.path}`, { method: route.method.toUpperCase(), headers, body: JSON.stringify(body) });
+    } catch (error) {
+      throw transportError(error, baseUrl, timeoutMs);
+    }
+    if (!response.ok || !(response.headers.get('content-type') ?? '').includes('ndjson') || !response.body) {
+      const text = await response.text().catch(() => '');
+      let reply: unknown;
+      try {
+        reply = JSON.parse(text);
+      } catch {
+        reply = undefined;
+      }
+      if (isErrorReply(reply)) {
+        const message = reply.error.code === 'AUTH.UNAUTHENTICATED' && !options.token ? `FORGEONE_TOKEN is not set, so no token was sent. ${reply.error.message}` : reply.error.message;
+        throw new ForgeOneError(reply.error.code as ErrorCode, message, reply.error.details);
+      }
+      throw new ForgeOneError('SERVICE.INTERNAL', `the ForgeOne API at ${baseUrl} answered ${route.path} with HTTP ${response.status} and no NDJSON stream`, { status: response.status });
+    }
+    const lines = createInterface({ input: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      let parsed: EvidenceExportLine;
+      try {
+        parsed = JSON.parse(line) as EvidenceExportLine;
+      } catch {
+        throw new ForgeOneError('SERVICE.INTERNAL', `the ForgeOne API at ${baseUrl} sent a line that is not JSON in the middle of ${route.path}`);
+      }
+      await onLine(parsed);
+    }
+  }
+
   return {
     baseUrl,
+    exportEvidence: (request, onLine) => stream(API.exportEvidence, request, onLine),
     publishPlugin: (manifest, wasm, signature) =>
       call(API.publishPluginVersion, {
         body: {

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { currentClientSource } from './http/client-source.js';
 
 // The reads a caller can ask for: the read models of its tenant, or its tenant's audit log.
-export type QueryAction = 'read' | 'read-audit';
+export type QueryAction = 'read' | 'read-audit' | 'export-evidence';
 
 /**
  * Authorises the queries: `read` or `read-audit` on the caller's own Tenant (`@own`, which policy

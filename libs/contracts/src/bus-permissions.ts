@@ -128,6 +128,8 @@ function sentRequests(names: Names, service: ServiceName): string[] {
         `${prefix}forgeone.invoke.>`,
         `${prefix}forgeone.health.>`,
         names.authzCheck,
+        // An evidence export's manifest is signed by the holder of the audit key; rebuilds stay the operator's.
+        `${prefix}forgeone.cmd.audit-projector.sign-evidence`,
       ];
     // Test runs: the registry decides and records them, the runner runs the vectors it is asked to.
     case 'registry':

@@ -95,6 +95,8 @@ export const COMMAND_ERRORS = {
   trustKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.INVALID', 'KEY.ALREADY_TRUSTED', 'KEY.ALREADY_REVOKED'],
   listKeys: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
   revokeKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
+  // audit-projector: sign an evidence manifest with the audit key and record the export
+  signEvidence: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'SERVICE.UNAVAILABLE'],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 /** The queries the gateway answers from the projections, authorised by the gateway itself. */
@@ -110,6 +112,8 @@ export const QUERY_ERRORS = {
   auditVerify: [...AUTHORISATION_ERRORS, 'AUDIT.KEY_INVALID'],
   report: [...AUTHORISATION_ERRORS],
   listTestRuns: [...AUTHORISATION_ERRORS],
+  // The export streams from the projections; the audit-projector's refusals when it signs arrive as the stream's error line.
+  evidenceExport: [...AUTHORISATION_ERRORS, 'QUERY.NOT_FOUND'],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 export type CommandName = keyof typeof COMMAND_ERRORS;

@@ -28,6 +28,7 @@ import {
   EnvironmentWeakeningConfirmedSchema,
   EnvironmentWeakeningProposedSchema,
 } from './environment.js';
+import { EVIDENCE_EXPORT_EVENT_TYPES, EvidenceExportedSchema } from './evidence-export.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { WATCH_EVENT_TYPES, DropRejectedSchema } from './watch.js';
 import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
@@ -73,6 +74,7 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [REVIEW_EVENT_TYPES.recorded]: ReviewRecordedSchema,
   [REVIEW_NOTICE_EVENT_TYPES.incidentRecorded]: IncidentRecordedSchema,
   [REVIEW_NOTICE_EVENT_TYPES.regulationRecorded]: RegulationRecordedSchema,
+  [EVIDENCE_EXPORT_EVENT_TYPES.exported]: EvidenceExportedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -18,9 +18,9 @@ describe('event ownership', () => {
     expect(aggregateOfEventType('io.forgeone.plugin.forged.v1')).toBeUndefined();
   });
 
-  it('event ownership - the gateway owns nothing; the audit-projector owns the audit log checkpoints and the record of its rebuilds', () => {
+  it('event ownership - the gateway owns nothing; the audit-projector owns the audit log checkpoints, the record of its rebuilds and of evidence exports', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
-    expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint', 'projection']);
+    expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint', 'projection', 'evidence-export']);
     expect(aggregateOfEventType('io.forgeone.audit.checkpoint_signed.v1')).toBe('audit-checkpoint');
     expect(aggregatesOwnedBy('registry').sort()).toEqual(['approval', 'environment', 'plugin', 'plugin-config', 'review', 'review-notice', 'signature', 'watch']);
     expect(aggregateOwner('platform')).toBe('policy');

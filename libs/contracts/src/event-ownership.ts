@@ -20,6 +20,7 @@ import { PLUGIN_CONFIG_AGGREGATE, PLUGIN_CONFIG_EVENT_TYPES } from './plugin-con
 import { WATCH_AGGREGATE, WATCH_EVENT_TYPES } from './watch.js';
 import { APPROVAL_AGGREGATE, APPROVAL_EVENT_TYPES } from './promotion.js';
 import { REVIEW_AGGREGATE, REVIEW_EVENT_TYPES, REVIEW_NOTICE_AGGREGATE, REVIEW_NOTICE_EVENT_TYPES } from './review.js';
+import { EVIDENCE_EXPORT_AGGREGATE, EVIDENCE_EXPORT_EVENT_TYPES } from './evidence-export.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -56,6 +57,8 @@ export const EVENT_OWNERSHIP = {
   // The registry decides plugin commands and must know where reviews stand to refuse the upgrade of an overdue plugin.
   [REVIEW_AGGREGATE]: { owner: 'registry', types: Object.values(REVIEW_EVENT_TYPES) },
   [REVIEW_NOTICE_AGGREGATE]: { owner: 'registry', types: Object.values(REVIEW_NOTICE_EVENT_TYPES) },
+  // The audit-projector holds the audit key that signs an export's manifest, and records the export once signed.
+  [EVIDENCE_EXPORT_AGGREGATE]: { owner: 'audit-projector', types: Object.values(EVIDENCE_EXPORT_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

@@ -30,3 +30,4 @@ export * from './watch.js';
 export * from './promotion.js';
 export * from './test-run.js';
 export * from './review.js';
+export * from './evidence-export.js';

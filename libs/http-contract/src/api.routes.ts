@@ -1,3 +1,4 @@
+import { EvidenceExportLineSchema, EvidenceExportRequestSchema } from '@forgeone/contracts';
 import {
   CallRecordingReplySchema,
   ConfigKeySchema,
@@ -694,6 +695,19 @@ export const API = {
     what: 'the manifest schema',
     success: { status: 200, description: 'the manifest JSON Schema', component: 'JsonSchema', schema: z.record(z.string(), z.unknown()) },
     access: { decidedBy: 'public' },
+  }),
+  exportEvidence: defineRoute({
+    method: 'post',
+    path: '/v1/audit-log/evidence',
+    operationId: 'exportEvidence',
+    summary:
+      "An evidence export of the caller's tenant for one framework and period (needs export-evidence): NDJSON lines carrying each file, then the manifest signed with the audit key; recorded as evidence_exported",
+    tag: 'audit',
+    what: 'the evidence export request',
+    body: { component: 'EvidenceExportRequest', schema: EvidenceExportRequestSchema },
+    headers: [TENANT_HEADER],
+    success: { status: 200, description: 'application/x-ndjson: one JSON line each (start, file chunks, progress, then done or error)', component: 'EvidenceExportLine', schema: EvidenceExportLineSchema },
+    access: { decidedBy: 'gateway', action: 'export-evidence', query: 'evidenceExport' },
   }),
 } as const;
 

@@ -48,6 +48,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   listKeys: SIGNER,
   revokeKey: SIGNER,
   testPlugin: REGISTRY,
+  signEvidence: ['apps/audit-projector/src'],
 };
 // Refusals every decided request shares, raised where every service gets them from.
 const SHARED: Record<string, readonly string[]> = {

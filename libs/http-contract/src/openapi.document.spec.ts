@@ -70,6 +70,7 @@ const CONTRACT_ROUTES = [
   'get /docs',
   'get /openapi.json',
   'get /schemas/forgeone.plugin.schema.json',
+  'post /v1/audit-log/evidence',
 ];
 
 type Doc = {

@@ -3,8 +3,8 @@ import type { z } from 'zod';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 
-/** The reads the gateway authorises itself: its tenant's read models, or its tenant's audit log. */
-export type QueryAction = 'read' | 'read-audit';
+/** The reads the gateway authorises itself: its tenant's read models, its tenant's audit log, or an evidence export of it. */
+export type QueryAction = 'read' | 'read-audit' | 'export-evidence';
 
 /**
  * Who decides a request. `gateway`: a query the gateway authorises (`action` on the caller's Tenant)

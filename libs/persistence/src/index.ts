@@ -88,3 +88,5 @@ export { REPORTING_SCHEMA, REPORTING_ROLE, REPORTING_VIEWS, reportingViewStateme
 export { verifyTransparencyLog, type ExternalCheckpoint, type TransparencyLogReport, type TransparencyLogFault, type TransparencyLogVerifyOptions, type StreamMessageReader } from './audit/transparency-log.verifier.js';
 export { pluginTestRunsProjection, type PluginTestRunRow } from './projections/plugin-test-runs.projection.js';
 export { listTestRuns } from './queries/test-run.queries.js';
+export { CONTROL_MAP, EVIDENCE_QUERIES, queriesOf, type EvidenceControl, type EvidenceQuery, type EvidenceQueryId } from './evidence/control-map.js';
+export { writeEvidenceExport, UNPAGED_MAX_ROWS, type EvidenceExportInput, type EvidenceSink } from './evidence/evidence-export.writer.js';

@@ -1,11 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { ForgeOneError, names as namesFor } from '@forgeone/contracts';
 import type { ExternalCheckpoint, TransparencyLogReport } from '@forgeone/persistence';
-import { keyIdOf, parsePublicKey } from '@forgeone/signing';
+import { EVIDENCE_FRAMEWORKS, ForgeOneError, names as namesFor, ReportBoundSchema, reportRange, type ErrorCode, type EvidenceFramework } from '@forgeone/contracts';
+import { keyIdOf, parsePublicKey, sha256Digest } from '@forgeone/signing';
 import type { Command } from 'commander';
 import { checkCheckpoint, verifyInclusionReply } from '../audit-proof.verifier.js';
+import { ENVELOPE_FILE, MANIFEST_FILE, verifyEvidenceExport } from '../evidence-export.verifier.js';
 import type { CommandContext } from '../command.context.js';
 import { UsageError } from '../cli.errors.js';
 import { DEFAULT_PROFILE, readProfiles, writeProfiles } from '../profile.store.js';
@@ -181,6 +182,118 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       );
       if (!report.ok) context.setExitCode(1);
     });
+  audit
+    .command('export')
+    .description(
+      "export evidence of your tenant for one framework and period into a new folder: per control the population of its queries (CSV and JSON), a sample proven against a signed checkpoint and the exceptions, index.html, and manifest.json signed with the audit key (needs export-evidence)",
+    )
+    .requiredOption('--framework <name>', `the framework: ${EVIDENCE_FRAMEWORKS.join(', ')}`)
+    .requiredOption('--from <date>', 'first day (YYYY-MM-DD) or time (ISO 8601) of the period')
+    .requiredOption('--to <date>', 'last day (YYYY-MM-DD, included whole) or time of the period')
+    .requiredOption('--out <dir>', 'a folder that does not exist yet, or is empty')
+    .action(async (options: { framework: string; from: string; to: string; out: string }) => {
+      if (!(EVIDENCE_FRAMEWORKS as readonly string[]).includes(options.framework)) {
+        throw new UsageError(`--framework "${options.framework}" is not a framework this platform exports: use one of ${EVIDENCE_FRAMEWORKS.join(', ')}`);
+      }
+      for (const [flag, value] of [['--from', options.from], ['--to', options.to]] as const) {
+        if (!ReportBoundSchema.safeParse(value).success) throw new UsageError(`${flag} "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 time with offset`);
+      }
+      try {
+        reportRange(options.from, options.to);
+      } catch (error) {
+        throw new UsageError((error as Error).message.replace("the report's range", 'the period'));
+      }
+      const out = resolve(context.io.cwd ?? process.cwd(), options.out);
+      const existing = await readdir(out).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw new UsageError(`--out ${options.out}: ${out} cannot be used (${error.code ?? error.message})`);
+      });
+      if (existing && existing.length > 0) throw new UsageError(`--out ${options.out}: ${out} exists and is not empty; give a new or empty folder, so no evidence is mixed with other files`);
+      const created = existing === undefined;
+      const progress = context.progress(`exporting ${options.framework} evidence`);
+      const folders = new Set<string>();
+      let done: { manifest: string; files: number; sequence: number; checkpoint: number } | undefined;
+      let started = false;
+      let checkpointSize = 0;
+      try {
+        await context.api().exportEvidence({ framework: options.framework as EvidenceFramework, from: options.from, to: options.to }, async (line) => {
+          switch (line.kind) {
+            case 'start':
+              started = true;
+              checkpointSize = line.checkpoint.treeSize;
+              await mkdir(out, { recursive: true });
+              return;
+            case 'file': {
+              const target = resolve(out, line.path);
+              if (!started || !/^[a-z0-9][a-z0-9._/-]*$/.test(line.path) || line.path.includes('..') || !target.startsWith(out + sep)) {
+                throw new ForgeOneError('SERVICE.INTERNAL', `the export named a file outside its folder: ${line.path}`);
+              }
+              const folder = dirname(target);
+              if (!folders.has(folder)) {
+                await mkdir(folder, { recursive: true });
+                folders.add(folder);
+              }
+              await appendFile(target, line.data);
+              return;
+            }
+            case 'progress':
+              progress.update(`exporting ${options.framework} evidence: ${line.query}, ${line.rows} rows`);
+              return;
+            case 'done': {
+              await writeFile(join(out, MANIFEST_FILE), line.manifest, { flag: 'wx' });
+              await writeFile(join(out, ENVELOPE_FILE), `${JSON.stringify(line.envelope, null, 2)}\n`, { flag: 'wx' });
+              const manifest = JSON.parse(line.manifest) as { files: unknown[] };
+              done = { manifest: sha256Digest(line.manifest), files: manifest.files.length, sequence: line.sequence, checkpoint: checkpointSize };
+              return;
+            }
+            case 'error':
+              throw new ForgeOneError(line.error.code as ErrorCode, `the export failed after it began: ${line.error.message}`);
+          }
+        });
+        if (!done) throw new ForgeOneError('SERVICE.UNAVAILABLE', 'the export stream ended before its signed manifest arrived; nothing of it is valid, run the export again');
+      } catch (error) {
+        progress.fail(`the ${options.framework} export failed`);
+        // A partial export is no evidence: take away what this run wrote.
+        if (started) await (created ? rm(out, { recursive: true, force: true }) : emptyFolder(out));
+        throw error;
+      }
+      const result = done;
+      progress.succeed(`exported ${options.framework} evidence`);
+      context.print({ out, framework: options.framework, from: options.from, to: options.to, files: result.files, manifestDigest: result.manifest, checkpointTreeSize: result.checkpoint, recordedAt: result.sequence }, () =>
+        [
+          `wrote ${result.files} files and the signed manifest to ${out}`,
+          `manifest ${result.manifest}, samples proven against the checkpoint of tree size ${result.checkpoint}`,
+          `recorded in the audit log at sequence ${result.sequence}`,
+          `open ${join(out, 'index.html')}; check it with forgeone audit verify-export ${options.out} --key audit-key.pem`,
+        ].join('\n') + '\n',
+      );
+    });
+
+  audit
+    .command('verify-export')
+    .argument('<dir>', 'the folder forgeone audit export wrote')
+    .description("check an evidence export offline, with the audit public key only: the manifest's signature, every file's sha256, the checkpoint's signature and every sample's inclusion proof; names the first file that fails")
+    .requiredOption('--key <file>', 'the audit public key (SPKI PEM), as forgeone audit key --out wrote it')
+    .action(async (dirText: string, options: { key: string }) => {
+      const key = (await pinnedAuditKey(context, options.key))!;
+      const dir = resolve(context.io.cwd ?? process.cwd(), dirText);
+      const found = await stat(dir).catch(() => undefined);
+      if (!found?.isDirectory()) throw new UsageError(`<dir> ${dirText}: ${dir} is not a folder; give the folder forgeone audit export wrote`);
+      const progress = context.progress('verifying the evidence export');
+      const report = await verifyEvidenceExport(dir, key, (text) => progress.update(text));
+      if (report.ok) progress.succeed('evidence export verified');
+      else progress.fail('evidence export NOT verified');
+      context.print(report, () =>
+        report.ok
+          ? `evidence export verified: ${report.framework} of tenant ${report.tenant}, ${report.period!.from} to ${report.period!.before}; ${report.files} files, ${report.proofs} inclusion proofs against the checkpoint of tree size ${report.checkpoint!.treeSize}, signed by key ${report.keyId}\n`
+          : `evidence export NOT verified: ${report.failure!.file}: ${report.failure!.reason}\n`,
+      );
+      if (!report.ok) context.setExitCode(1);
+    });
+}
+
+async function emptyFolder(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
 }
 
 /** Reads the log where it is stored: the database, and the event stream when NATS_URL is set. */

@@ -36,6 +36,8 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'call-recording': ['forgeone call-recording per-call --env production', 'forgeone call-recording windows'],
   report: ['forgeone report plugin-calls --from 2026-12-01 --to 2026-12-07 --csv', 'forgeone report call-windows --json'],
   'audit verify': ['DATABASE_URL=postgres://auditor@db/forgeone forgeone audit verify --key audit-key.pem'],
+  'audit export': ['forgeone audit export --framework soc2 --from 2026-10-01 --to 2026-12-31 --out evidence-q4'],
+  'audit verify-export': ['forgeone audit verify-export evidence-q4 --key audit-key.pem'],
   'token create': ['forgeone token create --principal dev-42 --role developer --expires 30d'],
   'token list': ['forgeone token list --json'],
   'token revoke': ['forgeone token revoke <tokenId> --reason \'left the team\''],

@@ -4,6 +4,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { describe, expect, it } from 'vitest';
 import { AuditLogController } from './audit-log.controller.js';
+import { EvidenceController } from './evidence.controller.js';
 import { DocsController } from './docs.controller.js';
 import { EnvironmentsController } from './environments.controller.js';
 import { ReviewsController } from './reviews.controller.js';
@@ -19,7 +20,7 @@ import { ReportsController } from './reports.controller.js';
 import { SettingsController } from './settings.controller.js';
 import { TestRunsController } from './test-runs.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController, ReviewsController];
+const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, EvidenceController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController, ReviewsController];
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {
