@@ -119,7 +119,8 @@ describe('promotion - gated production, separation of duties, every unmet gate n
     cliSucceeded(await as(admin, 'keys', 'trust', join(keys, 'public.pem'), '--publisher', 'acme'));
     await publish('1.0.0');
     cliSucceeded(await as(developer, 'plugin', 'install', `${PLUGIN}@1.0.0`, '--env', 'staging'));
-  }, 240_000);
+    // A platform start, six tokens and a key take minutes on a loaded machine.
+  }, 480_000);
 
   afterAll(async () => {
     await platform?.stop();

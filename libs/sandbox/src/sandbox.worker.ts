@@ -12,15 +12,16 @@ import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type 
  * guest is running (set before it starts), [5] where it is (1: in the channel,
  * 0: in a 'result' message), [6] output length of a result in the channel, [14] watched: the id of
  * the call the main thread is busy-waiting for (a result in the channel for it needs no 'done'
- * message; the main thread clears it before it stops watching); Float64s at byte 32
- * and 40 hold its fuel and how long the call ran in the worker (µs), and at byte 48 when the main
+ * message; the main thread clears it before it stops watching); Float64s at byte 64
+ * and 72 hold its fuel and how long the call ran in the worker (µs), and at byte 80 when the main
  * thread rang the doorbell for its latest call (`performance.timeOrigin + performance.now()`, ms),
- * and at byte 56 the size of the instance's memory when a result in the channel ended (bytes).
+ * and at byte 88 the size of the instance's memory when a result in the channel ended (bytes). They
+ * sit after the Int32 slots: at byte 56 the memory size shared its bytes with [14] watched.
  * A plain success (output, no logs or metrics) travels in the channel, so the main thread can take
  * it without a message when it is waiting for it.
  */
 export const CHANNEL = {
-  headerBytes: 64,
+  headerBytes: 96,
   state: 0,
   status: 1,
   length: 2,
@@ -30,7 +31,7 @@ export const CHANNEL = {
   outputLength: 6,
   started: 7,
   watched: 14,
-  fuelOffset: 32,
+  fuelOffset: 64,
 } as const;
 
 export interface WorkerData {
@@ -74,9 +75,10 @@ type ReceiveSync = (port: MessagePort) => { message: ToWorker } | undefined;
  */
 export function sandboxWorkerMain(port: Port, data: WorkerData, createRuntime: () => GuestRuntime, receive: ReceiveSync): void {
   const runtime = createRuntime();
+  // Literal offsets (CHANNEL.fuelOffset, CHANNEL.headerBytes): this function runs in the worker, without the module scope.
   const header = new Int32Array(data.channel, 0, 16);
-  const numbers = new Float64Array(data.channel, 32, 4);
-  const payload = new Uint8Array(data.channel, 64);
+  const numbers = new Float64Array(data.channel, 64, 4);
+  const payload = new Uint8Array(data.channel, 96);
   let callId = 0;
   const bridge = {
     call(fn: string, args: readonly Uint8Array[]): { status: number; data: Uint8Array | undefined } {
