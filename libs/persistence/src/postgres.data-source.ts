@@ -9,6 +9,7 @@ import { AddAuditMerkleTree1795780700000 } from './migrations/1795780700000-add-
 import { CreateCallAccounting1795780800000 } from './migrations/1795780800000-create-call-accounting.migration.js';
 import { CreateReportingViews1795780800001 } from './migrations/1795780800001-create-reporting-views.migration.js';
 import { MarkProjectionTimeColumns1795780900000 } from './migrations/1795780900000-mark-projection-time-columns.migration.js';
+import { CreateSiemSinkCheckpoints1795781050000 } from './migrations/1795781050000-create-siem-sink-checkpoints.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -21,6 +22,7 @@ export const PERSISTENCE_MIGRATIONS = [
   CreateCallAccounting1795780800000,
   CreateReportingViews1795780800001,
   MarkProjectionTimeColumns1795780900000,
+  CreateSiemSinkCheckpoints1795781050000,
 ];
 
 /** Table that records which migrations have run. */
