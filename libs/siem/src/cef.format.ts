@@ -1,12 +1,16 @@
 import { dataField, type SiemEvent } from './siem-event.js';
 import { cefSeverity, severityOf } from './severity.js';
 
+const CEF_HEADER_SPECIAL = /[\\|\r\n]/;
+const CEF_EXTENSION_SPECIAL = /[\\=\r\n]/;
+
 /**
  * Escapes a CEF header field (ArcSight CEF spec, "Character Encoding"): a backslash and a pipe are
  * escaped with a backslash. The spec allows no line break in a header at all, so CR and LF become a
  * space rather than ending the line.
  */
 export function escapeCefHeader(value: string): string {
+  if (!CEF_HEADER_SPECIAL.test(value)) return value;
   return value.replace(/[\\|\r\n]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '|' ? '\\|' : ' '));
 }
 
@@ -16,6 +20,7 @@ export function escapeCefHeader(value: string): string {
  * A pipe needs no escape in extensions.
  */
 export function escapeCefExtension(value: string): string {
+  if (!CEF_EXTENSION_SPECIAL.test(value)) return value;
   return value.replace(/[\\=\r\n]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '=' ? '\\=' : ch === '\r' ? '\\r' : '\\n'));
 }
 

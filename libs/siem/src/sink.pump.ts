@@ -1,7 +1,7 @@
 import type { Names } from '@forgeone/contracts';
 import type { EventAuthorship } from '@forgeone/event-store';
 import type { Logger } from '@forgeone/telemetry';
-import { DeliverPolicy, jetstream, type Consumer, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SinkDefinition } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
@@ -32,7 +32,7 @@ export interface SinkPumpOptions {
   readonly authorship: EventAuthorship;
   readonly checkpoints: SinkCheckpointStore;
   readonly logger: Logger;
-  /** Messages fetched at once: the most this sink holds in memory. */
+  /** Messages read ahead of delivery: the most this sink holds in memory (twice this, counting the consumer's own pull). */
   readonly bufferEvents: number;
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
@@ -96,29 +96,71 @@ export class SinkPump {
   }
 
   private async run(): Promise<void> {
-    const { connection, names } = this.options;
-    let consumer: Consumer | undefined;
     while (this.running) {
       try {
-        consumer ??= await jetstream(connection).consumers.get(names.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.position + 1 });
-        const batch: JsMsg[] = [];
-        const messages = await consumer.fetch({ max_messages: this.options.bufferEvents, expires: 1_000 });
-        for await (const msg of messages) batch.push(msg);
-        if (batch.length === 0) {
+        await this.readFromPosition();
+      } catch (error) {
+        // The stream or the consumer failed (not the sink): read again from the position with a new consumer.
+        this.options.logger.warn({ err: error, sink: this.id }, 'SIEM sink: reading the stream failed; reading again');
+        await this.sleep(this.options.retryMinMs);
+      }
+    }
+  }
+
+  /**
+   * Reads from the position with an ordered consumer: a reader task moves arrived messages into a
+   * queue of at most `bufferEvents` (it stops pulling when the queue is full, and the consumer
+   * pulls no more than that ahead), and this loop delivers whatever the queue holds as one batch,
+   * so an event waits for nothing but the batch in flight before it.
+   */
+  private async readFromPosition(): Promise<void> {
+    const { connection, names, bufferEvents } = this.options;
+    const consumer = await jetstream(connection).consumers.get(names.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.position + 1 });
+    const messages = await consumer.consume({ max_messages: bufferEvents });
+    const queue: JsMsg[] = [];
+    let arrived: (() => void) | undefined;
+    let drained: (() => void) | undefined;
+    let failure: unknown;
+    let ended = false;
+    const reader = (async () => {
+      try {
+        for await (const msg of messages) {
+          queue.push(msg);
+          arrived?.();
+          while (queue.length >= bufferEvents && this.running) await new Promise<void>((resolve) => (drained = resolve));
+          if (!this.running) break;
+        }
+      } catch (error) {
+        failure = error;
+      } finally {
+        ended = true;
+        arrived?.();
+      }
+    })();
+    try {
+      while (this.running) {
+        if (queue.length === 0) {
+          if (ended) throw failure ?? new Error('the stream consumer ended');
           this.pendingSince = null;
+          await new Promise<void>((resolve) => {
+            arrived = resolve;
+            this.wake = resolve;
+          });
+          arrived = undefined;
           continue;
         }
+        const batch = queue.splice(0, bufferEvents);
+        drained?.();
         // The ordered consumer may hand over what the checkpoint already covers after it was recreated.
         const fresh = batch.filter((msg) => msg.seq > this.position);
         if (fresh.length === 0) continue;
         this.pendingSince ??= Math.floor(Number(fresh[0].info.timestampNanos) / 1e6);
         await this.deliver(fresh);
-      } catch (error) {
-        // The stream or the consumer failed (not the sink): start a new consumer from the position.
-        consumer = undefined;
-        this.options.logger.warn({ err: error, sink: this.id }, 'SIEM sink: reading the stream failed; reading again');
-        await this.sleep(this.options.retryMinMs);
       }
+    } finally {
+      await messages.close().catch(() => undefined);
+      drained?.();
+      await reader;
     }
   }
 

@@ -3,7 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { renderCef } from './cef.format.js';
 import type { SyslogTarget } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
-import { octetCountedFrame, renderSyslogMessage } from './syslog.format.js';
+import { renderSyslogMessage } from './syslog.format.js';
 import type { SinkTransport } from './sink.transport.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -31,7 +31,13 @@ export class SyslogTransport implements SinkTransport {
 
   /** The frames of `events`, one octet-counted RFC 5424 message each. */
   render(events: readonly SiemEvent[]): Buffer {
-    return Buffer.concat(events.map((e) => octetCountedFrame(renderSyslogMessage(e, renderCef(e), this.hostname))));
+    // One string and one encoding per batch: the frame's count is the message's UTF-8 length.
+    let frames = '';
+    for (const e of events) {
+      const message = renderSyslogMessage(e, renderCef(e), this.hostname);
+      frames += `${Buffer.byteLength(message, 'utf8')} ${message}`;
+    }
+    return Buffer.from(frames, 'utf8');
   }
 
   async deliver(events: readonly SiemEvent[]): Promise<void> {

@@ -25,9 +25,10 @@ export function makeTestCa(dir: string, name = 'ca'): TestCa {
 /**
  * Starts `rsyslogd -n` with a config of its own in `dir`: imtcp on `port` (127.0.0.1), TLS through
  * gtls when `tls` holds the CA, certificate and key files, every message written as `%rawmsg%` (the
- * RFC 5424 message as received, the octet count removed) one a line to `<dir>/received.log`.
+ * RFC 5424 message as received, the octet count removed) one a line to `<dir>/received.log`; with
+ * `stampReceipt` each line starts with the time rsyslog received it (RFC 3339, microseconds).
  */
-export async function startRsyslog({ dir, port, tls }: { dir: string; port: number; tls?: { caFile: string; certFile: string; keyFile: string } }): Promise<Rsyslog> {
+export async function startRsyslog({ dir, port, tls, stampReceipt }: { dir: string; port: number; tls?: { caFile: string; certFile: string; keyFile: string }; stampReceipt?: boolean }): Promise<Rsyslog> {
   mkdirSync(join(dir, 'work'), { recursive: true });
   const out = join(dir, 'received.log');
   const conf = join(dir, 'rsyslog.conf');
@@ -37,7 +38,7 @@ export async function startRsyslog({ dir, port, tls }: { dir: string; port: numb
     conf,
     `global(workDirectory="${join(dir, 'work')}" maxMessageSize="64k")
 ${tlsGlobal}module(load="imtcp"${tlsModule} MaxSessions="50")
-template(name="raw" type="string" string="%rawmsg%\\n")
+template(name="raw" type="string" string="${stampReceipt ? '%timegenerated:::date-rfc3339% ' : ''}%rawmsg%\\n")
 ruleset(name="siem") { action(type="omfile" file="${out}" template="raw" flushOnTXEnd="on" asyncWriting="off") }
 input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="siem")
 `,
