@@ -36,6 +36,7 @@ export type AuditInclusionProofReply = RouteReply<typeof API.auditInclusionProof
 export type AuditConsistencyProofReply = RouteReply<typeof API.auditConsistencyProof>;
 export type AuditKeyReply = RouteReply<typeof API.auditKey>;
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
+export type SiemStatusReply = RouteReply<typeof API.siemStatus>;
 export type PolicyCheckQuestion = RouteBody<typeof API.checkPolicy>;
 export type PolicyCheckReply = RouteReply<typeof API.checkPolicy>;
 export type TokenRequest = RouteBody<typeof API.createToken>;
@@ -99,6 +100,7 @@ export interface ApiClient {
   listPluginConfig(environment: string, name: string): Promise<PluginConfigList>;
   setPluginConfig(environment: string, name: string, key: string, value: string, secret: boolean): Promise<PluginConfigReceipt>;
   unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
+  siemStatus(): Promise<SiemStatusReply>;
 }
 
 export interface ApiClientOptions {
@@ -233,6 +235,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listPluginConfig: (environment, name) => call(API.listPluginConfig, { params: { environment, ...nameParams(name) } }),
     setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
     unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
+    siemStatus: () => call(API.siemStatus),
   };
 }
 

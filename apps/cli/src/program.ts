@@ -8,6 +8,7 @@ import { registerReportCommand } from './commands/report.command.js';
 import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
 import { registerKeysCommands } from './commands/keys.command.js';
+import { registerSiemCommands } from './commands/siem.command.js';
 import { registerEnvCommands } from './commands/env.command.js';
 import { registerPolicyCommands } from './commands/policy.command.js';
 import { registerSignCommand } from './commands/sign.command.js';
@@ -73,6 +74,7 @@ export function buildProgram(context: CommandContext): Command {
   registerUpCommand(program, context);
   registerAdminCommands(program, context);
   registerProfileCommands(program, context);
+  registerSiemCommands(program, context);
   registerCompletionCommand(program, context);
   addHelpExamples(program);
   return program;

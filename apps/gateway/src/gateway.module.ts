@@ -21,6 +21,7 @@ import { InvocationsController } from './http/invocations.controller.js';
 import { KeysController } from './http/keys.controller.js';
 import { PluginsController } from './http/plugins.controller.js';
 import { PoliciesController } from './http/policies.controller.js';
+import { SiemController } from './http/siem.controller.js';
 import { ReportsController } from './http/reports.controller.js';
 import { SettingsController } from './http/settings.controller.js';
 import { TokensController } from './http/tokens.controller.js';
@@ -52,7 +53,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController],
+      controllers: [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, SiemController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },

@@ -76,6 +76,8 @@ export const COMMAND_ERRORS = {
   trustKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.INVALID', 'KEY.ALREADY_TRUSTED', 'KEY.ALREADY_REVOKED'],
   listKeys: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
   revokeKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
+  // siem-forwarder
+  siemStatus: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 /** The queries the gateway answers from the projections, authorised by the gateway itself. */

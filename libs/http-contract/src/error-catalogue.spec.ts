@@ -38,6 +38,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   trustKey: SIGNER,
   listKeys: SIGNER,
   revokeKey: SIGNER,
+  siemStatus: ['apps/siem-forwarder/src'],
 };
 // Refusals every decided request shares, raised where every service gets them from.
 const SHARED: Record<string, readonly string[]> = {

@@ -58,6 +58,7 @@ const CONTRACT_ROUTES = [
   'get /docs',
   'get /openapi.json',
   'get /schemas/forgeone.plugin.schema.json',
+  'get /v1/siem/status',
 ];
 
 type Doc = {

@@ -15,8 +15,9 @@ import { PoliciesController } from './policies.controller.js';
 import { TokensController } from './tokens.controller.js';
 import { ReportsController } from './reports.controller.js';
 import { SettingsController } from './settings.controller.js';
+import { SiemController } from './siem.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController];
+const CONTROLLERS = [PluginsController, InstallationsController, EnvironmentsController, InvocationsController, AuditLogController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, SiemController];
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {
