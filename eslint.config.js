@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 /** Layering: apps → infra/domain → contracts. Domain code stays free of frameworks and I/O. */
 /** Bounded contexts (`scope:*` tags in each package.json's `nx.tags`); `shared` and `cli` have rules of their own. */
-const SCOPES = ['audit', 'gateway', 'policy', 'registry', 'sandbox', 'signer'];
+const SCOPES = ['audit', 'gateway', 'policy', 'registry', 'sandbox', 'signer', 'siem'];
 const FRAMEWORK_AND_IO = ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'node:crypto', 'crypto', 'node:fs', 'fs', 'node:net', 'node:http'];
 
 export default tseslint.config(

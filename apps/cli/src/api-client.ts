@@ -39,6 +39,7 @@ export type AuditConsistencyProofReply = RouteReply<typeof API.auditConsistencyP
 export type AuditKeyReply = RouteReply<typeof API.auditKey>;
 export type AuditVerifyReply = RouteReply<typeof API.auditVerify>;
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
+export type SiemStatusReply = RouteReply<typeof API.siemStatus>;
 export type PolicyCheckQuestion = RouteBody<typeof API.checkPolicy>;
 export type PolicyCheckReply = RouteReply<typeof API.checkPolicy>;
 export type TokenRequest = RouteBody<typeof API.createToken>;
@@ -138,6 +139,7 @@ export interface ApiClient {
   recordRegulation(request: RegulationRequest): Promise<ReviewNoticeReceipt>;
   /** An evidence export, line by line as the gateway streams it; `onLine` is awaited before the next line is read. */
   exportEvidence(request: RouteBody<typeof API.exportEvidence>, onLine: (line: EvidenceExportLine) => Promise<void>): Promise<void>;
+  siemStatus(): Promise<SiemStatusReply>;
 }
 
 export interface ApiClientOptions {
@@ -324,6 +326,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listReviews: (overdue) => call(API.listReviews, { query: { overdue: overdue ? 'true' : undefined } }),
     recordIncident: (request) => call(API.recordIncident, { body: request }),
     recordRegulation: (request) => call(API.recordRegulation, { body: request }),
+    siemStatus: () => call(API.siemStatus),
   };
 }
 

@@ -8,6 +8,7 @@ import { registerReportCommand } from './commands/report.command.js';
 import { registerCallCommand } from './commands/call.command.js';
 import { registerPluginCommands } from './commands/plugin.command.js';
 import { registerKeysCommands } from './commands/keys.command.js';
+import { registerSiemCommands } from './commands/siem.command.js';
 import { registerEnvCommands } from './commands/env.command.js';
 import { registerPluginReviewCommand, registerReviewCommands } from './commands/review.command.js';
 import { registerPolicyCommands } from './commands/policy.command.js';
@@ -78,6 +79,7 @@ export function buildProgram(context: CommandContext): Command {
   registerWatchCommand(program, context);
   registerAdminCommands(program, context);
   registerProfileCommands(program, context);
+  registerSiemCommands(program, context);
   registerCompletionCommand(program, context);
   addHelpExamples(program);
   return program;

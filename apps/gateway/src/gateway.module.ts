@@ -24,6 +24,7 @@ import { KeysController } from './http/keys.controller.js';
 import { PluginsController } from './http/plugins.controller.js';
 import { PoliciesController } from './http/policies.controller.js';
 import { EvidenceController } from './http/evidence.controller.js';
+import { SiemController } from './http/siem.controller.js';
 import { ReportsController } from './http/reports.controller.js';
 import { ReviewsController } from './http/reviews.controller.js';
 import { SettingsController } from './http/settings.controller.js';
@@ -57,7 +58,7 @@ export class GatewayModule {
       module: GatewayModule,
       // The gateway's HttpErrorFilter is its only global filter; it leaves bus errors to the transport.
       imports: [BusModule.forRoot({ connection: options.connection, names: options.names, exceptionFilter: false })],
-      controllers: [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, EvidenceController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController, ReviewsController],
+      controllers: [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, EvidenceController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, SiemController, TestRunsController, ReviewsController],
       providers: [
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },

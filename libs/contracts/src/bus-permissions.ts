@@ -112,6 +112,9 @@ function servedSubjects(names: Names, service: ServiceName): string[] {
       return [`${prefix}forgeone.cmd.audit-projector.>`];
     case 'gateway':
       return [];
+    // The SIEM forwarder answers its status query and sink tests; it reads the stream and writes no events.
+    case 'siem-forwarder':
+      return [`${prefix}forgeone.cmd.siem-forwarder.>`];
   }
 }
 
@@ -125,6 +128,7 @@ function sentRequests(names: Names, service: ServiceName): string[] {
         `${prefix}forgeone.cmd.policy.>`,
         `${prefix}forgeone.cmd.signer.>`,
         `${prefix}forgeone.cmd.sandbox-runner.>`,
+        `${prefix}forgeone.cmd.siem-forwarder.>`,
         `${prefix}forgeone.invoke.>`,
         `${prefix}forgeone.health.>`,
         names.authzCheck,
@@ -138,13 +142,15 @@ function sentRequests(names: Names, service: ServiceName): string[] {
     case 'sandbox-runner':
     case 'audit-projector':
       return [names.authzCheck];
+    case 'siem-forwarder':
+      return [names.authzCheck];
     case 'policy':
       return [];
   }
 }
 
 // Services whose authorisation cache is dropped when a policy or token event is appended (libs/authz-client).
-const AUTHZ_CLIENTS: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'gateway', 'audit-projector'];
+const AUTHZ_CLIENTS: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'gateway', 'audit-projector', 'siem-forwarder'];
 
 function servicePermissions(names: Names, service: ServiceName): BusPermissions {
   const prefix = names.namespace ? `${names.namespace}.` : '';

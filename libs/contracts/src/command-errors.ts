@@ -97,6 +97,8 @@ export const COMMAND_ERRORS = {
   revokeKey: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'KEY.NOT_FOUND', 'KEY.ALREADY_REVOKED'],
   // audit-projector: sign an evidence manifest with the audit key and record the export
   signEvidence: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'SERVICE.UNAVAILABLE'],
+  // siem-forwarder
+  siemStatus: [...AUTHORISATION_ERRORS],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 /** The queries the gateway answers from the projections, authorised by the gateway itself. */

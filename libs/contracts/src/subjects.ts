@@ -3,9 +3,9 @@
  * exactly those of docs/bus.md; a namespace prefixes every one of them so that several
  * platforms (or test runs) can share one NATS server without seeing each other.
  */
-export type ServiceName = 'registry' | 'signer' | 'sandbox-runner' | 'policy' | 'audit-projector' | 'gateway';
+export type ServiceName = 'registry' | 'signer' | 'sandbox-runner' | 'policy' | 'audit-projector' | 'gateway' | 'siem-forwarder';
 
-export const SERVICES: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'policy', 'audit-projector', 'gateway'];
+export const SERVICES: readonly ServiceName[] = ['registry', 'signer', 'sandbox-runner', 'policy', 'audit-projector', 'gateway', 'siem-forwarder'];
 
 const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 

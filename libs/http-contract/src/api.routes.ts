@@ -87,6 +87,20 @@ import {
 import { defineRoute, routeErrors, type AnyRoute } from './route.js';
 import { TestRunBodySchema, TestRunListQuerySchema, TestRunReplySchema } from './test-run.schemas.js';
 
+/** One SIEM sink as `siem status` shows it (the siem-forwarder's `status` reply). */
+const SiemSinkStatusSchema = z.object({
+  sink: z.string(),
+  kind: z.enum(['syslog', 'hec']),
+  tenant: z.string().nullable(),
+  lastDeliveredSequence: z.number().int().nonnegative(),
+  lastDeliveredAt: z.string().nullable(),
+  lagEvents: z.number().int().nonnegative(),
+  lagSeconds: z.number().nonnegative(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.string().nullable(),
+});
+const SiemStatusReplySchema = z.object({ sinks: z.array(SiemSinkStatusSchema) });
+
 // Path parameters, each described once.
 const environment = EnvironmentSchema.describe('environment name, e.g. staging');
 const publisher = PathSegmentSchema.describe('first segment of the plugin name (<publisher>/<plugin>)');
@@ -708,6 +722,16 @@ export const API = {
     headers: [TENANT_HEADER],
     success: { status: 200, description: 'application/x-ndjson: one JSON line each (start, file chunks, progress, then done or error)', component: 'EvidenceExportLine', schema: EvidenceExportLineSchema },
     access: { decidedBy: 'gateway', action: 'export-evidence', query: 'evidenceExport' },
+  }),
+  siemStatus: defineRoute({
+    method: 'get',
+    path: '/v1/siem/status',
+    operationId: 'siemStatus',
+    summary: "Each SIEM sink's last delivered sequence, lag in events and seconds, and last error; the platform tenant sees every sink, another tenant its own (needs read-audit)",
+    tag: 'audit',
+    what: 'the SIEM status request',
+    success: { status: 200, description: 'the status of each sink', component: 'SiemStatus', schema: SiemStatusReplySchema },
+    access: { decidedBy: 'siem-forwarder', action: 'read-audit', command: 'siemStatus' },
   }),
 } as const;
 

@@ -49,6 +49,7 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   revokeKey: SIGNER,
   testPlugin: REGISTRY,
   signEvidence: ['apps/audit-projector/src'],
+  siemStatus: ['apps/siem-forwarder/src'],
 };
 // Refusals every decided request shares, raised where every service gets them from.
 const SHARED: Record<string, readonly string[]> = {

@@ -71,6 +71,7 @@ const CONTRACT_ROUTES = [
   'get /openapi.json',
   'get /schemas/forgeone.plugin.schema.json',
   'post /v1/audit-log/evidence',
+  'get /v1/siem/status',
 ];
 
 type Doc = {

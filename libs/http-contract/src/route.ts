@@ -14,7 +14,7 @@ export type QueryAction = 'read' | 'read-audit' | 'export-evidence';
 export type RouteAccess =
   | { readonly decidedBy: 'public' }
   | { readonly decidedBy: 'gateway'; readonly action: QueryAction; readonly query: QueryName }
-  | { readonly decidedBy: 'registry' | 'signer' | 'policy' | 'sandbox-runner'; readonly action: string; readonly command: CommandName };
+  | { readonly decidedBy: 'registry' | 'signer' | 'policy' | 'sandbox-runner' | 'siem-forwarder'; readonly action: string; readonly command: CommandName };
 
 export interface ReplyDoc<S extends z.ZodType = z.ZodType> {
   readonly status: number;

@@ -11,6 +11,7 @@ import { CreateReportingViews1795780800001 } from './migrations/1795780800001-cr
 import { MarkProjectionTimeColumns1795780900000 } from './migrations/1795780900000-mark-projection-time-columns.migration.js';
 import { CreatePluginTestRuns1795781010000 } from './migrations/1795781010000-create-plugin-test-runs.migration.js';
 import { CreateReviews1795781030000 } from './migrations/1795781030000-create-reviews.migration.js';
+import { CreateSiemSinkCheckpoints1795781050000 } from './migrations/1795781050000-create-siem-sink-checkpoints.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -25,6 +26,7 @@ export const PERSISTENCE_MIGRATIONS = [
   MarkProjectionTimeColumns1795780900000,
   CreatePluginTestRuns1795781010000,
   CreateReviews1795781030000,
+  CreateSiemSinkCheckpoints1795781050000,
 ];
 
 /** Table that records which migrations have run. */

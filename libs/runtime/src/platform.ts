@@ -187,7 +187,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY|FORGEONE_WATCHER_TOKEN)$/;
+const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY|FORGEONE_WATCHER_TOKEN|FORGEONE_SIEM_HEC_TOKEN)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {
@@ -249,6 +249,8 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
     for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_AUDIT_KEY') && value !== undefined) own[key] = value;
     if (secrets.auditKeyFile && !own.FORGEONE_AUDIT_KEY && !own.FORGEONE_AUDIT_KEY_FILE) own.FORGEONE_AUDIT_KEY_FILE = secrets.auditKeyFile;
   }
+  // The collector's token goes to the one service that sends to it.
+  if (name === 'siem-forwarder' && env.FORGEONE_SIEM_HEC_TOKEN) own.FORGEONE_SIEM_HEC_TOKEN = env.FORGEONE_SIEM_HEC_TOKEN;
   return { ...shared, ...own };
 }
 

@@ -2,3 +2,4 @@ export * from './test-environment.js';
 export * from './test-platform.js';
 export * from './cli-results.js';
 export * from './event-writers.js';
+export * from './siem-peers.js';

@@ -48,6 +48,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'keys trust': ['forgeone keys trust ~/.forgeone/acme/public.pem --publisher acme'],
   'keys revoke': ['forgeone keys revoke <keyId> --reason \'laptop lost\''],
   'keys list': ['forgeone keys list'],
+  'siem status': ['forgeone siem status', 'forgeone siem status --json'],
   'env list': ['forgeone env list', 'forgeone env list --json'],
   'env show': ['forgeone env show production'],
   'env set': ['forgeone env set production --threshold 2 --soak 24h', 'forgeone env set staging --mode strict', 'forgeone env set production --mode audit  # waits for a second administrator'],

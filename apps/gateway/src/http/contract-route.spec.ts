@@ -20,7 +20,9 @@ import { ReportsController } from './reports.controller.js';
 import { SettingsController } from './settings.controller.js';
 import { TestRunsController } from './test-runs.controller.js';
 
-const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, EvidenceController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, TestRunsController, ReviewsController];
+const CONTROLLERS = [PluginsController, InstallationsController, PromotionsController, EnvironmentsController, InvocationsController, AuditLogController, EvidenceController, ReportsController, SettingsController, PoliciesController, TokensController, KeysController, HealthController, DocsController, SiemController, TestRunsController, ReviewsController];
+import { SiemController } from './siem.controller.js';
+
 
 // Routes the controllers really serve, from Nest's routing metadata, as OpenAPI templates.
 function servedRoutes(): string[] {

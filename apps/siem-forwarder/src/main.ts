@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { readOwnServiceCredential } from '@forgeone/authz';
+import { authzClientSettingsFromEnv } from '@forgeone/authz-client';
+import { runMigrations } from '@forgeone/persistence';
+import { runBusService } from '@forgeone/service-host';
+import { siemConfigFromEnv } from '@forgeone/siem';
+import { DataSource } from 'typeorm';
+import { SiemForwarder } from './siem-forwarder.js';
+import { SiemForwarderModule, type SiemForwarderOptions } from './siem-forwarder.module.js';
+
+// Every setting is checked before anything connects; the error names the variable.
+let options: SiemForwarderOptions;
+try {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set: the SIEM forwarder keeps its sinks\' checkpoints in PostgreSQL');
+  const credential = readOwnServiceCredential('siem-forwarder', process.env);
+  options = { databaseUrl, siem: siemConfigFromEnv(process.env), serviceCredential: () => credential, authz: authzClientSettingsFromEnv(process.env) };
+} catch (error) {
+  console.error(`cannot start siem-forwarder: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+await runBusService({
+  service: 'siem-forwarder',
+  module: (context) => SiemForwarderModule.forRoot(context, options),
+  // No durable consumer of the bus: each sink reads the stream on its own from its checkpoint, so a
+  // sink that is down holds back nothing but itself.
+  beforeListen: async (app, { logger }) => {
+    const ran = await runMigrations(app.get(DataSource));
+    if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+    await app.get(SiemForwarder).start();
+  },
+  beforeDisconnect: async (app) => {
+    await app.get(SiemForwarder).stop();
+  },
+  readiness: async (app) => {
+    try {
+      await app.get(DataSource).query('select 1');
+      return { database: { ok: true } };
+    } catch (error) {
+      return { database: { ok: false, detail: (error as Error).message } };
+    }
+  },
+});

@@ -1,0 +1,78 @@
+import { dataField, type SiemEvent } from './siem-event.js';
+import { cefSeverity, severityOf } from './severity.js';
+
+const CEF_HEADER_SPECIAL = /[\\|\r\n]/;
+const CEF_EXTENSION_SPECIAL = /[\\=\r\n]/;
+
+/**
+ * Escapes a CEF header field (ArcSight CEF spec, "Character Encoding"): a backslash and a pipe are
+ * escaped with a backslash. The spec allows no line break in a header at all, so CR and LF become a
+ * space rather than ending the line.
+ */
+export function escapeCefHeader(value: string): string {
+  if (!CEF_HEADER_SPECIAL.test(value)) return value;
+  return value.replace(/[\\|\r\n]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '|' ? '\\|' : ' '));
+}
+
+/**
+ * Escapes a CEF extension value: a backslash and an equals sign are escaped with a backslash, and a
+ * line break is written as `\n` (CR as `\r`), so no value can start a new key, header or line.
+ * A pipe needs no escape in extensions.
+ */
+export function escapeCefExtension(value: string): string {
+  if (!CEF_EXTENSION_SPECIAL.test(value)) return value;
+  return value.replace(/[\\=\r\n]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '=' ? '\\=' : ch === '\r' ? '\\r' : '\\n'));
+}
+
+/** What the CEF header says about the product that writes it. */
+export interface CefDevice {
+  readonly vendor: string;
+  readonly product: string;
+  readonly version: string;
+}
+
+export const FORGEONE_CEF_DEVICE: CefDevice = { vendor: 'ForgeOne', product: 'ForgeOne Platform', version: '1' };
+
+/** The longest `msg` value (the event's data as JSON) a CEF line carries; longer data is cut and marked. */
+export const CEF_MAX_MESSAGE = 4000;
+
+/** `io.forgeone.plugin.rolled_back.v1` → `plugin rolled back`. */
+export function eventTitle(type: string): string {
+  const parts = type.split('.');
+  return parts.length >= 5 ? `${parts[2]} ${parts[3]}`.replace(/_/g, ' ') : type;
+}
+
+/**
+ * One event as a CEF:0 line. The event id is `externalId` (the de-duplication key), the stream
+ * sequence `cn1`, tenant `cs1`, subject `cs2`, plugin `cs3`, and the event's data as JSON in `msg`.
+ */
+export function renderCef({ sequence, event }: SiemEvent, device: CefDevice = FORGEONE_CEF_DEVICE): string {
+  const header = [
+    'CEF:0',
+    escapeCefHeader(device.vendor),
+    escapeCefHeader(device.product),
+    escapeCefHeader(device.version),
+    escapeCefHeader(event.type),
+    escapeCefHeader(eventTitle(event.type)),
+    String(cefSeverity(severityOf(event))),
+  ].join('|');
+  const extension: [string, string][] = [
+    ['rt', String(Date.parse(event.time))],
+    ['externalId', event.id],
+    ['cn1Label', 'streamSequence'],
+    ['cn1', String(sequence)],
+    ['suser', event.actor],
+    ['cs1Label', 'tenant'],
+    ['cs1', event.tenant],
+    ['cs2Label', 'subject'],
+    ['cs2', event.subject],
+  ];
+  const plugin = dataField(event, 'name', 'plugin');
+  if (plugin) extension.push(['cs3Label', 'plugin'], ['cs3', plugin]);
+  const reason = dataField(event, 'reason');
+  if (reason) extension.push(['reason', reason]);
+  let data = JSON.stringify(event.data ?? null);
+  if (data.length > CEF_MAX_MESSAGE) data = `${data.slice(0, CEF_MAX_MESSAGE)}...(truncated)`;
+  extension.push(['msg', data]);
+  return `${header}|${extension.map(([key, value]) => `${key}=${escapeCefExtension(value)}`).join(' ')}`;
+}

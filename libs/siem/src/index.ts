@@ -1,0 +1,12 @@
+export { CEF_MAX_MESSAGE, escapeCefExtension, escapeCefHeader, eventTitle, FORGEONE_CEF_DEVICE, renderCef, type CefDevice } from './cef.format.js';
+export { HecTransport } from './hec.transport.js';
+export { hecEnvelope, OCSF_CLASS_OF_TYPE, OCSF_VERSION, ocsfClassOf, renderOcsf, type OcsfClass } from './ocsf.format.js';
+export { cefSeverity, ocsfSeverityId, SIEM_SEVERITIES, severityOf, severityRank, syslogSeverity, type SiemSeverity } from './severity.js';
+export { redactedUrl, SiemConfigError, siemConfigFromEnv, syslogTargetFrom, type ForwarderTuning, type HecTarget, type SiemConfig, type SinkDefinition, type SyslogTarget } from './siem.config.js';
+export { dataField, type SiemEvent } from './siem-event.js';
+export { SinkCheckpointStore, type SinkCheckpoint } from './sink-checkpoint.store.js';
+export { AUDIT_CHECKPOINT_TYPE, sinkAccepts, type SinkFilter } from './sink-filter.js';
+export { SinkPump, type SinkPumpOptions, type SinkStatus } from './sink.pump.js';
+export type { SinkTransport } from './sink.transport.js';
+export { escapeSdValue, octetCountedFrame, renderSyslogMessage, SYSLOG_FACILITY, SYSLOG_SD_ID, syslogToken } from './syslog.format.js';
+export { SyslogTransport } from './syslog.transport.js';
