@@ -47,7 +47,7 @@ describe('review use cases - on the in-memory event store', () => {
     ports = {
       events: new InMemoryEventStore(),
       authorizer: new TableAuthorizer({
-        alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'configure-environment', 'review', 'read'] },
+        alice: { id: 'alice', tenant: 'acme', actions: ['publish', 'install', 'upgrade', 'emergency-change', 'configure-environment', 'review', 'read'] },
         rita: { id: 'rita', tenant: 'acme', actions: ['review', 'record-incident', 'record-regulation', 'read'] },
         dev: { id: 'dev', tenant: 'acme', actions: ['read'] },
         gina: { id: 'gina', tenant: 'globex', actions: ['publish', 'install', 'configure-environment', 'read', 'record-incident'] },
@@ -82,23 +82,23 @@ describe('review use cases - on the in-memory event store', () => {
     expect(await new EventStoreReviewStatusReader(withSettings({ environments: ['production'] })).reviewStatus('acme', 'acme/hello', 'qa')).toBeNull();
   });
 
-  it('upgrade - given a major incident naming the plugin, when upgraded in the gated environment, then REVIEW.REQUIRED, until an approved review', async () => {
+  it('upgrade - given a major incident naming the plugin, when upgraded in the gated environment (an emergency change: plain upgrades there are promotions), then REVIEW.REQUIRED, until an approved review', async () => {
     const incident = await recordIncident(ports, { severity: 'major', summary: 'leak', plugins: ['acme/hello'] }, on('rita', 1));
     expect(incident).toMatchObject({ kind: 'incident', forcesReview: true, plugins: ['acme/hello'] });
-    const refused = upgradePlugin(ports, { name: 'acme/hello', version: '1.1.0', environment: 'qa' }, on('alice', 2));
+    const refused = upgradePlugin(ports, { name: 'acme/hello', version: '1.1.0', environment: 'qa', emergency: { reason: 'hotfix' } }, on('alice', 2));
     await expect(refused).rejects.toMatchObject({ code: 'REVIEW.REQUIRED', details: { name: 'acme/hello', environment: 'qa' } });
     // A dry run says the same, marked.
-    await expect(upgradePlugin(ports, { name: 'acme/hello', version: '1.1.0', environment: 'qa', dryRun: true }, on('alice', 2))).rejects.toMatchObject({
+    await expect(upgradePlugin(ports, { name: 'acme/hello', version: '1.1.0', environment: 'qa', emergency: { reason: 'hotfix' }, dryRun: true }, on('alice', 2))).rejects.toMatchObject({
       code: 'REVIEW.REQUIRED',
       details: { dryRun: true, failedCheck: 'decision' },
     });
     // Configured off: the upgrade goes through.
-    await expect(upgradePlugin(withSettings({ blocksUpgrade: false }), { name: 'acme/hello', version: '1.1.0', environment: 'qa' }, on('alice', 2))).resolves.toMatchObject({ version: '1.1.0' });
+    await expect(upgradePlugin(withSettings({ blocksUpgrade: false }), { name: 'acme/hello', version: '1.1.0', environment: 'qa', emergency: { reason: 'hotfix' } }, on('alice', 2))).resolves.toMatchObject({ version: '1.1.0' });
 
     await recordReview(ports, { name: 'acme/hello', outcome: 'changes-required', notes: 'redact logs' }, on('rita', 3));
-    await expect(upgradePlugin(ports, { name: 'acme/hello', version: '1.2.0', environment: 'qa' }, on('alice', 4))).rejects.toMatchObject({ code: 'REVIEW.REQUIRED' });
+    await expect(upgradePlugin(ports, { name: 'acme/hello', version: '1.2.0', environment: 'qa', emergency: { reason: 'hotfix' } }, on('alice', 4))).rejects.toMatchObject({ code: 'REVIEW.REQUIRED' });
     await recordReview(ports, { name: 'acme/hello', outcome: 'approved', notes: 'redacted' }, on('rita', 5));
-    await expect(upgradePlugin(ports, { name: 'acme/hello', version: '1.2.0', environment: 'qa' }, on('alice', 6))).resolves.toMatchObject({ version: '1.2.0' });
+    await expect(upgradePlugin(ports, { name: 'acme/hello', version: '1.2.0', environment: 'qa', emergency: { reason: 'hotfix' } }, on('alice', 6))).resolves.toMatchObject({ version: '1.2.0' });
   });
 
   it('upgrade - an ungated environment is never held, though its status is reported where reviews are configured to apply', async () => {
