@@ -59,7 +59,7 @@ describe('platform - the NATS of npm start is closed to anyone but its own servi
       const env = await environ(pid);
       const held = secrets.filter((name) => env[name] !== undefined);
       if (service === 'policy') expect(held.sort(), service).toEqual(['FORGEONE_BOOTSTRAP_TOKEN', 'FORGEONE_NATS_CREDENTIAL', 'FORGEONE_SERVICE_KEY']);
-      else if (service === 'gateway' || service === 'audit-projector' || service === 'registry' || service === 'signer' || service === 'sandbox-runner') {
+      else if (service === 'gateway' || service === 'audit-projector' || service === 'registry' || service === 'signer' || service === 'sandbox-runner' || service === 'siem-forwarder') {
         expect(held.sort(), service).toEqual(['FORGEONE_NATS_CREDENTIAL', 'FORGEONE_SERVICE_CREDENTIAL']);
         expect(env.FORGEONE_SERVICE_CREDENTIAL, service).toMatch(new RegExp(`^fos_${service}_`));
       }
@@ -67,7 +67,7 @@ describe('platform - the NATS of npm start is closed to anyone but its own servi
       expect([...seen.values()], service).not.toContain(env.FORGEONE_NATS_CREDENTIAL);
       seen.set(service, env.FORGEONE_NATS_CREDENTIAL);
     }
-    expect(seen.size).toBe(6);
+    expect(seen.size).toBe(7);
     // nats-server and PostgreSQL (every process of the embedded cluster) get none of the platform's variables.
     const infrastructure = await processesUnder(dataDir);
     expect(infrastructure.some((p) => p.cmdline.includes('nats-server'))).toBe(true);

@@ -104,12 +104,12 @@ describe('reviews - due after the interval, overdue after a major incident or a 
     expect(Date.parse(alpha.overdueAt) - Date.parse(alpha.dueAt)).toBe(3_600_000);
     expect(alpha.reasons).toEqual([expect.stringContaining('the review interval (3s) has passed since its installation')]);
     expect(await overdue()).toEqual([]);
-    // Due is not overdue: the upgrade is not held.
-    cliSucceeded(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.1.0', '--env', 'qa'));
+    // Due is not overdue: the upgrade is not held (qa is gated, so it is an emergency change, which itself makes the plugin overdue).
+    cliSucceeded(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.1.0', '--env', 'qa', '--emergency', '--reason', 'hotfix'));
     // plugin show prints the review status under the plugin.
     const shown = await runCli(platform.apiUrl, ['plugin', 'show', 'acme/alpha'], { token: releaseManager });
     expect(shown.stdout).toContain('review: never reviewed');
-    expect(shown.stdout).toContain('qa: DUE');
+    expect(shown.stdout).toContain('qa: OVERDUE');
   });
 
   it('incident record - a minor incident is recorded and forces no review; a major one naming a plugin makes it overdue at once', async () => {
@@ -117,7 +117,7 @@ describe('reviews - due after the interval, overdue after a major incident or a 
       await as(releaseManager, 'incident', 'record', '--severity', 'minor', '--summary', 'slow responses from beta', '--plugins', 'acme/beta'),
     );
     expect(minor).toMatchObject({ severity: 'minor', plugins: ['acme/beta'], forcesReview: false });
-    expect(await overdue()).toEqual([]);
+    expect((await overdue()).map((p) => p.name)).not.toContain('acme/beta');
 
     const major = cliSucceeded<{ forcesReview: boolean }>(
       await as(admin, 'incident', 'record', '--severity', 'major', '--summary', 'personal data in alpha logs', '--plugins', 'acme/alpha'),
@@ -137,11 +137,11 @@ describe('reviews - due after the interval, overdue after a major incident or a 
   });
 
   it('plugin upgrade - the upgrade of an overdue plugin in a gated environment is refused with REVIEW.REQUIRED (CLI and HTTP)', async () => {
-    const refused = cliRefusal(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.2.0', '--env', 'qa'));
+    const refused = cliRefusal(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.2.0', '--env', 'qa', '--emergency', '--reason', 'hotfix'));
     const codes = [refused.code, ...(((refused.details as { codes?: string[] } | undefined)?.codes) ?? [])];
     expect(codes).toContain('REVIEW.REQUIRED');
     expect(refused.message).toContain('forgeone plugin review acme/alpha');
-    const reply = await http(admin, 'PUT', '/v1/environments/qa/installations/acme/alpha', { version: '1.2.0' });
+    const reply = await http(admin, 'PUT', '/v1/environments/qa/installations/acme/alpha', { version: '1.2.0', emergency: { reason: 'hotfix' } });
     expect(reply.status).toBe(409);
     expect(((await reply.json()) as { error: { code: string } }).error.code).toBe('REVIEW.REQUIRED');
     expect((await statusOf('acme/alpha')).version).toBe('1.1.0');
@@ -153,7 +153,7 @@ describe('reviews - due after the interval, overdue after a major incident or a 
 
     cliSucceeded(await as(releaseManager, 'plugin', 'review', 'acme/alpha', '--outcome', 'changes-required', '--notes', 'log redaction missing'));
     expect((await statusOf('acme/alpha')).status).toBe('overdue');
-    expect(cliRefusal(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.2.0', '--env', 'qa')).code).toBe('REVIEW.REQUIRED');
+    expect(cliRefusal(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.2.0', '--env', 'qa', '--emergency', '--reason', 'hotfix')).code).toBe('REVIEW.REQUIRED');
 
     const approved = await http(releaseManager, 'POST', '/v1/plugins/acme/alpha/reviews', { outcome: 'approved', notes: 'redaction added in 1.2.0; grants unchanged' });
     expect(approved.status).toBe(201);
@@ -161,7 +161,7 @@ describe('reviews - due after the interval, overdue after a major incident or a 
     expect(alpha.status).not.toBe('overdue');
     expect(alpha.lastReview).toMatchObject({ outcome: 'approved', by: 'rm-1' });
     expect(await overdue()).toEqual([]);
-    cliSucceeded(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.2.0', '--env', 'qa'));
+    cliSucceeded(await as(admin, 'plugin', 'upgrade', 'acme/alpha@1.2.0', '--env', 'qa', '--emergency', '--reason', 'hotfix'));
   });
 
   it('regulation record - a regulation change for all plugins makes every installed plugin overdue', async () => {

@@ -40,7 +40,7 @@ describe('platform - rollback protection and reasoned rollback through the CLI',
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    platform = await startTestPlatform({ namespace, databaseUrl: db.url });
+    platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_REVIEW_BLOCKS_UPGRADE: 'false' } });
     // Two versions of examples/plugins/hello; the same module under a second version number. Production
     // verifies signatures strictly, so both are signed with a key the administrator's tenant trusts.
     const hello = join(work, 'hello-1.0.0');

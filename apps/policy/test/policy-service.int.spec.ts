@@ -266,7 +266,7 @@ describe('policy service - tokens, decisions and policy sets over NATS', () => {
     const before = TokenListReplySchema.parse(await command('token_list', { tenant: 'acme' }, admin)).tokens.length;
     const unknownRole = await refusal(createToken({ principal: 'dev-8', role: 'superuser', tenant: 'acme' }));
     expect(unknownRole.code).toBe('IDENTITY.UNKNOWN_ROLE');
-    expect(unknownRole.message).toBe('role "superuser" is unknown: use one of admin, release-manager, developer, operator, auditor, watcher');
+    expect(unknownRole.message).toBe('role "superuser" is unknown: use one of admin, release-manager, developer, operator, auditor, approver, watcher');
     expect((await refusal(createToken({ principal: 'bootstrap-admin', role: 'admin' }))).message).toMatch(/reserved/);
     expect((await refusal(createToken({ principal: 'Ann@Example.com', role: 'admin' }))).code).toBe('COMMAND.INVALID');
     expect(TokenListReplySchema.parse(await command('token_list', { tenant: 'acme' }, admin)).tokens.length).toBe(before);

@@ -125,7 +125,7 @@ describe('sandbox-runner - invocations on the bus', () => {
     const regConn = await connect('registry-in-test');
     const regAuthorship = writers.authorship(names, 'registry');
     const regContext = { config: {} as never, connection: regConn, names, logger, authorship: regAuthorship, busModule: BusModule.forRoot({ connection: regConn, names, authorship: regAuthorship }) };
-    registry = await NestFactory.createMicroservice(RegistryModule.forRoot(regContext, registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: REGISTRY_SIGNATURE_POLICY })), {
+    registry = await NestFactory.createMicroservice(RegistryModule.forRoot(regContext, registryOptionsFromEnv({ FORGEONE_SERVICE_KEY: SERVICE_KEY, FORGEONE_SIGNATURE_POLICY: REGISTRY_SIGNATURE_POLICY, FORGEONE_TEST_ON_INSTALL: '' })), {
       strategy: new ForgeOneBusServer({ service: 'registry', names, connection: regConn, logger, authorship: regAuthorship }),
       logger: false,
     });

@@ -27,7 +27,7 @@ describe('persistence data source', () => {
     const ds = await connect('fo-options-test');
     expect(ds.options.synchronize).toBe(false);
     expect(ds.options.migrationsRun).toBe(false);
-    expect(ds.options.migrations).toHaveLength(10);
+    expect(ds.options.migrations).toHaveLength(12);
     const tables = await db.sql(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
     expect(tables).toEqual([]);
     const [{ application_name }] = await ds.query(`SELECT current_setting('application_name') AS application_name`);
