@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readSecretJson } from './secret-file.js';
+import { createSecretFileOnce, readSecretJson } from './secret-file.js';
 
 /** Where `npm start` keeps the platform's configuration key: `<dataDir>/secrets/config-secret-key.json` (0600, folder 0700). */
 export function configSecretKeyFile(dataDir: string): string {
@@ -22,18 +21,7 @@ export async function prepareConfigSecretKey(dataDir: string, env: NodeJS.Proces
   const file = configSecretKeyFile(dataDir);
   const existing = await read(file);
   if (existing) return existing;
-  const folder = join(dataDir, 'secrets');
-  await mkdir(folder, { recursive: true, mode: 0o700 });
-  await chmod(folder, 0o700);
-  const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(partial, `${JSON.stringify({ key: randomBytes(32).toString('base64') })}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    await link(partial, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(partial).catch(() => undefined);
-  }
+  await createSecretFileOnce(file, { key: randomBytes(32).toString('base64') });
   return (await read(file))!;
 }
 

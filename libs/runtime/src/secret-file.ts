@@ -1,4 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { z } from 'zod';
 
 /**
@@ -27,4 +29,24 @@ export async function readSecretJson<S extends z.ZodType>(file: string, schema: 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new Error(`${file} does not hold ${holds}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/**
+ * Writes `value` as JSON to `file` (0600, its folder 0700) only if the file does not exist yet: written
+ * to a temporary file first and linked into place, so a racing writer keeps the first file whole and a
+ * reader never sees half of one. Callers read the file back afterwards, whoever won.
+ */
+export async function createSecretFileOnce(file: string, value: unknown): Promise<void> {
+  const folder = dirname(file);
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  await chmod(folder, 0o700);
+  const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(partial, `${JSON.stringify(value)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(partial, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(partial).catch(() => undefined);
+  }
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readSecretJson } from './secret-file.js';
+import { createSecretFileOnce, readSecretJson } from './secret-file.js';
 
 /** Where `npm start` keeps the plugins/ directory watcher's API token: `<dataDir>/secrets/watcher-token.json` (0600, folder 0700). */
 export function watcherTokenFile(dataDir: string): string {
@@ -20,19 +19,8 @@ export async function prepareWatcherToken(dataDir: string): Promise<string> {
   const file = watcherTokenFile(dataDir);
   const existing = await read(file);
   if (existing) return existing;
-  const folder = join(dataDir, 'secrets');
-  await mkdir(folder, { recursive: true, mode: 0o700 });
-  await chmod(folder, 0o700);
   const token = `fo_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
-  const partial = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(partial, `${JSON.stringify({ token })}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    await link(partial, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(partial).catch(() => undefined);
-  }
+  await createSecretFileOnce(file, { token });
   return (await read(file))!;
 }
 
