@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
@@ -27,6 +27,13 @@ try {
   console.error('vitest wrote no report; counting the run as failed');
 }
 rmSync(dir, { recursive: true, force: true });
+// Where the time goes: the ten slowest files, so a run's log shows what to split or share when the suite grows.
+const slowest = (summary.testResults ?? [])
+  .map((file) => ({ name: relative(process.cwd(), file.name), seconds: (file.endTime - file.startTime) / 1000 }))
+  .filter((file) => Number.isFinite(file.seconds))
+  .sort((a, b) => b.seconds - a.seconds)
+  .slice(0, 10);
+if (slowest.length > 0) console.log(`slowest test files:\n${slowest.map((file) => `  ${file.seconds.toFixed(1).padStart(7)} s  ${file.name}`).join('\n')}`);
 const skipped = summary.numPendingTests + summary.numTodoTests;
 console.log(`tests: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed, ${skipped} skipped`);
 process.exit(status === 0 && summary.numFailedTests === 0 ? 0 : 1);
