@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_OWNERSHIP, HEADERS, type Names } from '@forgeone/contracts';
 import { AuthorizationError, connect, createInbox, headers as natsHeaders, PermissionViolationError, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { natsConnectionOptions } from './nats-url.js';
+import { natsConnectionOptions, natsTlsHint } from './nats-url.js';
 import type { Logger } from './runtime.logger.js';
 
 /** What an anonymous client may do on the platform's NATS. */
@@ -46,7 +46,7 @@ export async function probeAnonymousNatsAccess(natsUrl: string, names: Names, op
     nc = await connect({ servers, ...(tls ? { tls } : {}), name: 'forgeone-nats-security-probe', timeout: timeoutMs, reconnect: false, maxReconnectAttempts: 0 });
   } catch (error) {
     if (error instanceof AuthorizationError || (error as Error).name === 'AuthorizationError') return { servers, anonymousConnects: false, exposures: [] };
-    throw new Error(`cannot probe NATS ${servers.join(',')} as a client without credentials: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot probe NATS ${servers.join(',')} as a client without credentials: ${(error as Error).message}${natsTlsHint(error, options.caFile ? { caFile: options.caFile } : {})}`, { cause: error });
   }
   try {
     return { servers, anonymousConnects: true, exposures: await probeConnection(nc, names, timeoutMs) };

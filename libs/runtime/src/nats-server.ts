@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { redactUrl } from './config.js';
 import { renderNatsUsers, type NatsUserEntry } from './nats-authorization.js';
 import { loadOrCreateNatsCredentials, natsPublicKey, type NatsCredentials } from './nats-credentials.js';
-import { natsConnectionOptions } from './nats-url.js';
+import { natsConnectionOptions, natsTlsHint } from './nats-url.js';
 import { findFreePort, waitForTcpPort } from './tcp-port.util.js';
 import { killOnParentExit, stopChildProcess } from './child-process.util.js';
 import type { Logger } from './runtime.logger.js';
@@ -228,7 +228,7 @@ async function assertNatsAnswers(url: string, caFile: string | undefined): Promi
     await nc.close();
   } catch (error) {
     throw new Error(
-      `NATS_URL ${redactUrl(url)} does not answer (${(error as Error).message}). ` +
+      `NATS_URL ${redactUrl(url)} does not answer (${(error as Error).message}${natsTlsHint(error, caFile ? { caFile } : {})}). ` +
         'Start that server (with JetStream) or unset NATS_URL so ForgeOne starts its own nats-server.',
     );
   }

@@ -46,6 +46,18 @@ export function natsTlsOptions(settings: NatsTlsSettings = {}): Pick<ConnectionO
 }
 
 /**
+ * What to add to a failed connection's message: a certificate the client could not check, with no CA
+ * given, most often means a server with a private CA (a cluster from infra/cluster).
+ */
+export function natsTlsHint(error: unknown, tls: NatsTlsSettings = {}): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/certificate/i.test(message)) return '';
+  return tls.caFile
+    ? `; the server's certificate does not chain to FORGEONE_NATS_CA_FILE ${tls.caFile}, or does not name the host in NATS_URL`
+    : "; set FORGEONE_NATS_CA_FILE to the CA that signed the NATS servers' certificates";
+}
+
+/**
  * Turns a NATS_URL (one server or a comma-separated list, optionally with `user:password@` or
  * `token@`) into connection options. The NATS client does not read credentials from the URL,
  * so they are lifted into `user`/`pass` (or `token`) here. `tls` adds the CA ({@link natsTlsOptions}).

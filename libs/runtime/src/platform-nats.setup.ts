@@ -3,7 +3,7 @@ import { provisionPlatformStorage, type PlatformStorageSettings, type Provisione
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { redactUrl } from './config.js';
 import { refuseInsecureNats } from './nats-security.probe.js';
-import { natsConnectionOptions, natsCredentialOptions, type NatsTlsSettings } from './nats-url.js';
+import { natsConnectionOptions, natsCredentialOptions, natsTlsHint, type NatsTlsSettings } from './nats-url.js';
 import type { PlatformNatsConfig } from './platform-nats.config.js';
 import type { Logger } from './runtime.logger.js';
 
@@ -58,7 +58,7 @@ export async function provisionPlatformStorageAt(
       maxReconnectAttempts: 0,
     });
   } catch (error) {
-    throw new Error(`cannot connect to NATS ${redactUrl(natsUrl)} to provision the platform's storage: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot connect to NATS ${redactUrl(natsUrl)} to provision the platform's storage: ${(error as Error).message}${natsTlsHint(error, tls)}`, { cause: error });
   }
   try {
     return await provisionPlatformStorage(nc, namesFor(namespace), settings);
