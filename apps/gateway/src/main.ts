@@ -25,7 +25,7 @@ try {
   const names = namesFor(config.namespace);
   connection = await connectNats(natsUrl, 'forgeone-gateway', serviceNatsConnectionOptions(natsUrl, 'gateway', names));
   // Like every service: refuses missing or weakened storage and an insecure NATS before serving.
-  const guard = await guardPlatformNats({ natsUrl, connection, names, logger });
+  const guard = await guardPlatformNats({ natsUrl, connection, names, logger, ...(config.natsCaFile ? { caFile: config.natsCaFile } : {}) });
   // Queries read the projections; their schema belongs to the audit-projector, so no migrations here.
   dataSource = await createDataSource(databaseUrl, { applicationName: 'forgeone-gateway' }).initialize();
 

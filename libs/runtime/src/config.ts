@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { assertValidNamespace } from '@forgeone/contracts';
 import { z } from 'zod';
+import { readNatsCaFile } from './nats-url.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -9,6 +10,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface PlatformConfig {
   /** External NATS server; when absent the platform starts `nats-server` itself. */
   readonly natsUrl?: string;
+  /** Absolute path of the CA file for TLS to the external NATS (FORGEONE_NATS_CA_FILE); set, TLS is required. */
+  readonly natsCaFile?: string;
   /** External Postgres; when absent the platform starts an embedded Postgres. */
   readonly databaseUrl?: string;
   /** Port of the gateway's HTTP API. */
@@ -93,8 +96,24 @@ const httpPort = z.preprocess(
     .transform(Number),
 );
 
-const schema = z.object({
+// Read and parsed at start, so a wrong path or a file that is not a certificate stops the start, naming it.
+const natsCaFile = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        readNatsCaFile(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
+);
+
+const fields = z.object({
   NATS_URL: natsUrl,
+  FORGEONE_NATS_CA_FILE: natsCaFile,
   DATABASE_URL: databaseUrl,
   FORGEONE_HTTP_PORT: httpPort,
   FORGEONE_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().default('./.forgeone')),
@@ -119,6 +138,13 @@ const schema = z.object({
   ),
 });
 
+const schema = fields.superRefine((value, ctx) => {
+  // The private nats-server of `npm start` listens on loopback without TLS: a CA there would only fail later.
+  if (value.FORGEONE_NATS_CA_FILE && !value.NATS_URL) {
+    ctx.addIssue({ code: 'custom', path: ['FORGEONE_NATS_CA_FILE'], message: 'is set but NATS_URL is not: the CA is for TLS to a NATS you run; set NATS_URL to it, or unset FORGEONE_NATS_CA_FILE' });
+  }
+});
+
 /**
  * Reads the platform configuration from environment variables (12-factor).
  * Throws a {@link ConfigError} naming every variable that is wrong.
@@ -133,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
   const value = parsed.data;
   return {
     ...(value.NATS_URL ? { natsUrl: value.NATS_URL } : {}),
+    ...(value.FORGEONE_NATS_CA_FILE ? { natsCaFile: resolve(value.FORGEONE_NATS_CA_FILE) } : {}),
     ...(value.DATABASE_URL ? { databaseUrl: value.DATABASE_URL } : {}),
     httpPort: value.FORGEONE_HTTP_PORT,
     dataDir: resolve(value.FORGEONE_DATA_DIR),

@@ -2,7 +2,8 @@ export { ConfigError, LOG_LEVELS, loadConfig, redactConfig, redactUrl } from './
 export type { ConfigIssue, LogLevel, PlatformConfig } from './config.js';
 export { findNatsServerBinary, startNats } from './nats-server.js';
 export type { NatsHandle, StartNatsOptions } from './nats-server.js';
-export { natsConnectionOptions } from './nats-url.js';
+export { natsConnectionOptions, natsTlsOptions, readNatsCaFile } from './nats-url.js';
+export type { NatsTlsSettings } from './nats-url.js';
 export { startPostgres } from './embedded-postgres.js';
 export type { PostgresHandle, StartPostgresOptions } from './embedded-postgres.js';
 export { superviseServices } from './supervisor.js';

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_OWNERSHIP, HEADERS, type Names } from '@forgeone/contracts';
 import { AuthorizationError, connect, createInbox, headers as natsHeaders, PermissionViolationError, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { natsConnectionOptions } from './nats-url.js';
+import { natsConnectionOptions, natsTlsHint } from './nats-url.js';
 import type { Logger } from './runtime.logger.js';
 
 /** What an anonymous client may do on the platform's NATS. */
@@ -17,6 +17,8 @@ export interface NatsSecurityReport {
 export interface ProbeNatsOptions {
   /** How long to wait for the server's answers (default 3 s). */
   readonly timeoutMs?: number;
+  /** The CA of the servers' TLS certificates (FORGEONE_NATS_CA_FILE): the probe connects as the platform does, minus credentials. */
+  readonly caFile?: string;
 }
 
 /** An impossible last sequence: JetStream refuses the append, so the probe never writes to the stream. */
@@ -36,14 +38,15 @@ type Outcome = { kind: 'denied' } | { kind: 'answered'; by: 'jetstream' | 'nobod
  */
 export async function probeAnonymousNatsAccess(natsUrl: string, names: Names, options: ProbeNatsOptions = {}): Promise<NatsSecurityReport> {
   // The URL's servers without its credentials: what anyone who can reach them could try.
-  const servers = [natsConnectionOptions(natsUrl).servers ?? []].flat();
+  const { servers: listed, tls } = natsConnectionOptions(natsUrl, options.caFile ? { caFile: options.caFile } : {});
+  const servers = [listed ?? []].flat();
   const timeoutMs = options.timeoutMs ?? 3_000;
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers, name: 'forgeone-nats-security-probe', timeout: timeoutMs, reconnect: false, maxReconnectAttempts: 0 });
+    nc = await connect({ servers, ...(tls ? { tls } : {}), name: 'forgeone-nats-security-probe', timeout: timeoutMs, reconnect: false, maxReconnectAttempts: 0 });
   } catch (error) {
     if (error instanceof AuthorizationError || (error as Error).name === 'AuthorizationError') return { servers, anonymousConnects: false, exposures: [] };
-    throw new Error(`cannot probe NATS ${servers.join(',')} as a client without credentials: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot probe NATS ${servers.join(',')} as a client without credentials: ${(error as Error).message}${natsTlsHint(error, options.caFile ? { caFile: options.caFile } : {})}`, { cause: error });
   }
   try {
     return { servers, anonymousConnects: true, exposures: await probeConnection(nc, names, timeoutMs) };
@@ -138,6 +141,8 @@ export interface RefuseInsecureNatsOptions {
   readonly insecure: boolean;
   readonly logger: Pick<Logger, 'info' | 'error'>;
   readonly timeoutMs?: number;
+  /** See {@link ProbeNatsOptions.caFile}. */
+  readonly caFile?: string;
 }
 
 /**
@@ -146,7 +151,10 @@ export interface RefuseInsecureNatsOptions {
  * {@link insecureNatsWarning} at error level and returns the report.
  */
 export async function refuseInsecureNats(natsUrl: string, names: Names, options: RefuseInsecureNatsOptions): Promise<NatsSecurityReport> {
-  const report = await probeAnonymousNatsAccess(natsUrl, names, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+  const report = await probeAnonymousNatsAccess(natsUrl, names, {
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
+  });
   if (report.exposures.length === 0) {
     options.logger.info(
       { servers: report.servers, anonymousConnects: report.anonymousConnects },

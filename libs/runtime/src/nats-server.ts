@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { redactUrl } from './config.js';
 import { renderNatsUsers, type NatsUserEntry } from './nats-authorization.js';
 import { loadOrCreateNatsCredentials, natsPublicKey, type NatsCredentials } from './nats-credentials.js';
-import { natsConnectionOptions } from './nats-url.js';
+import { natsConnectionOptions, natsTlsHint } from './nats-url.js';
 import { findFreePort, waitForTcpPort } from './tcp-port.util.js';
 import { killOnParentExit, stopChildProcess } from './child-process.util.js';
 import type { Logger } from './runtime.logger.js';
@@ -29,6 +29,8 @@ export interface StartNatsOptions {
    * A started server issues its own.
    */
   readonly serviceCredentials?: Partial<Record<ServiceName, string>>;
+  /** For an external server: the CA its certificate is checked against (FORGEONE_NATS_CA_FILE); TLS is then required. */
+  readonly caFile?: string;
 }
 
 /** A NATS server the platform uses; `stop()` only stops a server it started itself. */
@@ -57,7 +59,7 @@ const EXTRA_BIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/sbin
  */
 export async function startNats(options: StartNatsOptions): Promise<NatsHandle> {
   if (options.url) {
-    await assertNatsAnswers(options.url);
+    await assertNatsAnswers(options.url, options.caFile);
     return { url: options.url, managed: false, serviceCredentials: options.serviceCredentials ?? {}, stop: async () => undefined };
   }
   const binary = await findNatsServerBinary(options.searchDirs);
@@ -220,13 +222,13 @@ export async function reloadManagedNats(dataDir: string): Promise<boolean> {
   }
 }
 
-async function assertNatsAnswers(url: string): Promise<void> {
+async function assertNatsAnswers(url: string, caFile: string | undefined): Promise<void> {
   try {
-    const nc = await connect({ ...natsConnectionOptions(url), timeout: 5_000, maxReconnectAttempts: 0, name: 'forgeone-runtime-check' });
+    const nc = await connect({ ...natsConnectionOptions(url, caFile ? { caFile } : {}), timeout: 5_000, maxReconnectAttempts: 0, name: 'forgeone-runtime-check' });
     await nc.close();
   } catch (error) {
     throw new Error(
-      `NATS_URL ${redactUrl(url)} does not answer (${(error as Error).message}). ` +
+      `NATS_URL ${redactUrl(url)} does not answer (${(error as Error).message}${natsTlsHint(error, caFile ? { caFile } : {})}). ` +
         'Start that server (with JetStream) or unset NATS_URL so ForgeOne starts its own nats-server.',
     );
   }

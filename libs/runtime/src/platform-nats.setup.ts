@@ -3,7 +3,7 @@ import { provisionPlatformStorage, type PlatformStorageSettings, type Provisione
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { redactUrl } from './config.js';
 import { refuseInsecureNats } from './nats-security.probe.js';
-import { natsConnectionOptions, natsCredentialOptions } from './nats-url.js';
+import { natsConnectionOptions, natsCredentialOptions, natsTlsHint, type NatsTlsSettings } from './nats-url.js';
 import type { PlatformNatsConfig } from './platform-nats.config.js';
 import type { Logger } from './runtime.logger.js';
 
@@ -17,6 +17,8 @@ export interface PreparePlatformNatsOptions {
   readonly logger: Logger;
   /** The operator's credential on a server the platform started (NKey seed or user:password). */
   readonly credential?: string;
+  /** The CA of the servers' TLS certificates (FORGEONE_NATS_CA_FILE). */
+  readonly caFile?: string;
 }
 
 /**
@@ -28,28 +30,35 @@ export interface PreparePlatformNatsOptions {
 export async function preparePlatformNats(options: PreparePlatformNatsOptions): Promise<Record<string, string>> {
   const { natsUrl, logger, config } = options;
   const names = namesFor(options.namespace);
-  for (const done of await provisionPlatformStorageAt(natsUrl, options.namespace, config.storage, options.credential)) logProvisioned(logger, done);
+  const tls = options.caFile ? { caFile: options.caFile } : {};
+  for (const done of await provisionPlatformStorageAt(natsUrl, options.namespace, config.storage, options.credential, tls)) logProvisioned(logger, done);
   // The private nats-server refuses anonymous clients and enforces the generated permissions; an external one is probed.
-  if (!options.managed) await refuseInsecureNats(natsUrl, names, { insecure: config.insecure, logger });
+  if (!options.managed) await refuseInsecureNats(natsUrl, names, { insecure: config.insecure, logger, ...tls });
   return {};
 }
 
 /**
- * Connects to `natsUrl` (a user allowed to create and update streams), runs
- * {@link provisionPlatformStorage} for `namespace` and disconnects; what `forgeone admin setup` runs.
+ * Connects to `natsUrl` (a user allowed to create and update streams; TLS checked against `tls.caFile`
+ * when given), runs {@link provisionPlatformStorage} for `namespace` and disconnects; what `forgeone admin setup` runs.
  */
-export async function provisionPlatformStorageAt(natsUrl: string, namespace: string, settings: PlatformStorageSettings, credential?: string): Promise<ProvisionedStorage[]> {
+export async function provisionPlatformStorageAt(
+  natsUrl: string,
+  namespace: string,
+  settings: PlatformStorageSettings,
+  credential?: string,
+  tls: NatsTlsSettings = {},
+): Promise<ProvisionedStorage[]> {
   let nc: NatsConnection;
   try {
     nc = await connect({
-      ...natsConnectionOptions(natsUrl),
+      ...natsConnectionOptions(natsUrl, tls),
       ...(credential ? { ...natsCredentialOptions(credential), inboxPrefix: busInboxPrefix(namesFor(namespace), { kind: 'operator' }) } : {}),
       name: 'forgeone-storage-setup',
       timeout: 5_000,
       maxReconnectAttempts: 0,
     });
   } catch (error) {
-    throw new Error(`cannot connect to NATS ${redactUrl(natsUrl)} to provision the platform's storage: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot connect to NATS ${redactUrl(natsUrl)} to provision the platform's storage: ${(error as Error).message}${natsTlsHint(error, tls)}`, { cause: error });
   }
   try {
     return await provisionPlatformStorage(nc, namesFor(namespace), settings);

@@ -12,7 +12,7 @@ import { prepareConfigSecretKey } from './config-secret-key.store.js';
 import { prepareWatcherToken } from './watcher-token.store.js';
 import { prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 import { startNats, type NatsHandle } from './nats-server.js';
-import { natsCredentialOptions } from './nats-url.js';
+import { natsCredentialOptions, natsTlsOptions } from './nats-url.js';
 import { loadPlatformNatsConfig } from './platform-nats.config.js';
 import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
@@ -101,7 +101,8 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     await nats?.stop().catch((error: unknown) => logger.error({ err: error }, 'could not stop NATS'));
   };
   try {
-    nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, namespace: config.namespace, serviceCredentials: externalCredentials, logger });
+    const caFile = config.natsCaFile ? { caFile: config.natsCaFile } : {};
+    nats = await startNats({ dataDir: config.dataDir, url: config.natsUrl, namespace: config.namespace, serviceCredentials: externalCredentials, logger, ...caFile });
     // Services only check the storage; it is provisioned here (as the operator), and an insecure external NATS refused.
     const natsEnv = await preparePlatformNats({
       natsUrl: nats.url,
@@ -109,6 +110,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       namespace: config.namespace,
       config: natsConfig,
       logger,
+      ...caFile,
       ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
     });
     // The stream exists now; its last sequence is the cut-over the first time the keys are made (read as the operator on its own server).
@@ -117,7 +119,10 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       natsUrl: nats.url,
       names: namesFor(config.namespace),
       logger,
-      ...(nats.operatorCredential ? { connection: { ...natsCredentialOptions(nats.operatorCredential), inboxPrefix: busInboxPrefix(namesFor(config.namespace), { kind: 'operator' }) } } : {}),
+      connection: {
+        ...natsTlsOptions(caFile),
+        ...(nats.operatorCredential ? { ...natsCredentialOptions(nats.operatorCredential), inboxPrefix: busInboxPrefix(namesFor(config.namespace), { kind: 'operator' }) } : {}),
+      },
     });
     // The audit log's checkpoint key exists from the first start, unless the operator gives one (FORGEONE_AUDIT_KEY*).
     const auditKeyFile = env.FORGEONE_AUDIT_KEY_FILE || env.FORGEONE_AUDIT_KEY ? undefined : await prepareAuditKey(config.dataDir, logger);
@@ -151,6 +156,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     void supervisor.done.then((exit) => earlyExit.abort(new Error(`ForgeOne stopped while starting: ${describeExit(exit)}`)));
     await waitForReadiness(nats.url, config.namespace, serviceNames, options.readinessTimeoutMs ?? 60_000, {
       signal: earlyExit.signal,
+      ...caFile,
       ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
     });
   } catch (error) {
@@ -217,6 +223,8 @@ export function serviceEnv(env: NodeJS.ProcessEnv, config: PlatformConfig, natsU
     NATS_URL: natsUrl,
     DATABASE_URL: databaseUrl,
     FORGEONE_NAMESPACE: config.namespace,
+    // Absolute, so a service started in another folder reads the same file.
+    ...(config.natsCaFile ? { FORGEONE_NATS_CA_FILE: config.natsCaFile } : {}),
     FORGEONE_HTTP_PORT: String(config.httpPort),
     FORGEONE_DATA_DIR: config.dataDir,
     FORGEONE_LOG_LEVEL: config.logLevel,

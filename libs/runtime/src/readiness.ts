@@ -19,6 +19,8 @@ export interface WaitForReadinessOptions {
   readonly intervalMs?: number;
   /** The credential to connect with (the operator's on a server the platform started). */
   readonly credential?: string;
+  /** The CA of the servers' TLS certificates (FORGEONE_NATS_CA_FILE). */
+  readonly caFile?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function waitForReadiness(
   );
   if (options.signal?.aborted) throw abortError(options.signal);
   const nc = await connect({
-    ...natsConnectionOptions(natsUrl),
+    ...natsConnectionOptions(natsUrl, options.caFile ? { caFile: options.caFile } : {}),
     ...(options.credential ? { ...natsCredentialOptions(options.credential), inboxPrefix: busInboxPrefix(subjects, { kind: 'operator' }) } : {}),
     name: 'forgeone-readiness',
     timeout: 5_000,

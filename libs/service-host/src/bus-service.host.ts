@@ -58,7 +58,15 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     // Before connecting: a writer without its key, or a reader without the pinned keys, does not start.
     const authorship = eventAuthorshipFromEnv(env, definition.service, names);
     const connection = await connectNats(config.natsUrl, `forgeone-${definition.service}`, serviceNatsConnectionOptions(config.natsUrl, definition.service, names, env));
-    const guard = await guardPlatformNats({ natsUrl: config.natsUrl, connection, names, logger, writes: definition.writes ?? [], env });
+    const guard = await guardPlatformNats({
+      natsUrl: config.natsUrl,
+      connection,
+      names,
+      logger,
+      writes: definition.writes ?? [],
+      env,
+      ...(config.natsCaFile ? { caFile: config.natsCaFile } : {}),
+    });
     const context: ServiceContext = {
       config,
       connection,

@@ -22,6 +22,8 @@ export interface GuardPlatformNatsOptions {
   /** The storage this service writes, watched for usage alarms. */
   readonly writes?: readonly PlatformStorageKind[];
   readonly env?: NodeJS.ProcessEnv;
+  /** The CA of the servers' TLS certificates (FORGEONE_NATS_CA_FILE), for the anonymous probe's own connection. */
+  readonly caFile?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function guardPlatformNats(options: GuardPlatformNatsOptions): Prom
   const { connection, names, logger } = options;
   const config = loadPlatformNatsConfig(options.env ?? process.env);
   await checkPlatformStorage(connection, names, config.storage);
-  const security = await refuseInsecureNats(options.natsUrl, names, { insecure: config.insecure, logger });
+  const security = await refuseInsecureNats(options.natsUrl, names, { insecure: config.insecure, logger, ...(options.caFile ? { caFile: options.caFile } : {}) });
   const written = new Set(options.writes ?? []);
   const watched = platformStorage(names, config.storage).filter((storage) => written.has(storage.kind));
   const monitor = new StorageUsageMonitor(connection, watched, logger, { intervalMs: config.storageCheckIntervalMs });

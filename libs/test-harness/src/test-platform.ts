@@ -46,8 +46,13 @@ export interface TestPlatformOptions {
   readonly namespace: string;
   /** PostgreSQL to use; null: the platform starts its embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: string | null;
-  /** NATS to use (default the tests' shared server); null: the platform starts its own nats-server in `dataDir`. */
+  /**
+   * NATS to use (default the tests' shared server), one URL or a comma-separated list of a cluster's;
+   * null: the platform starts its own nats-server in `dataDir`.
+   */
   readonly natsUrl?: string | null;
+  /** FORGEONE_NATS_CA_FILE: the CA of the NATS servers' TLS certificates (TLS then required). */
+  readonly natsCaFile?: string;
   /** FORGEONE_DATA_DIR (default: the platform's default). */
   readonly dataDir?: string;
   readonly timeoutMs?: number;
@@ -85,6 +90,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     env: {
       ...inherited,
       ...(options.natsUrl === null ? {} : { NATS_URL: options.natsUrl ?? TEST_NATS_URL }),
+      ...(options.natsCaFile ? { FORGEONE_NATS_CA_FILE: options.natsCaFile } : {}),
       ...(options.databaseUrl === null ? {} : { DATABASE_URL: options.databaseUrl }),
       FORGEONE_NAMESPACE: options.namespace,
       FORGEONE_HTTP_PORT: String(port),

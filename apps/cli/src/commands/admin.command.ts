@@ -114,7 +114,7 @@ export function registerAdminCommands(program: Command, context: CommandContext)
       if (!config.natsUrl) {
         throw new Error('NATS_URL is not set: give the NATS to provision, with a user allowed to create and update streams (e.g. nats://operator:<password>@nats:4222)');
       }
-      const storage = await provisionPlatformStorageAt(config.natsUrl, config.namespace, nats.storage);
+      const storage = await provisionPlatformStorageAt(config.natsUrl, config.namespace, nats.storage, undefined, config.natsCaFile ? { caFile: config.natsCaFile } : {});
       context.print({ natsUrl: redactUrl(config.natsUrl), namespace: config.namespace, settings: nats.storage, storage }, () =>
         formatTable(
           ['STORAGE', 'STREAM', 'ACTION', 'CHANGES'],

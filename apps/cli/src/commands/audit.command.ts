@@ -308,8 +308,9 @@ async function verifyStoredLog(
   let stream: { read(sequence: number): Promise<Uint8Array | undefined>; close(): Promise<void> } | undefined;
   try {
     if (natsUrl) {
-      const { openEventStreamReader } = await import('@forgeone/runtime');
-      stream = await openEventStreamReader(natsUrl, namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? ''));
+      const { natsTlsOptions, openEventStreamReader } = await import('@forgeone/runtime');
+      const caFile = context.io.env['FORGEONE_NATS_CA_FILE']?.trim();
+      stream = await openEventStreamReader(natsUrl, namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? ''), natsTlsOptions(caFile ? { caFile } : {}));
     }
     const reader = stream;
     const report = await verifyTransparencyLog(ds, {
