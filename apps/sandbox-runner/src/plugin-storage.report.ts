@@ -1,4 +1,5 @@
 import { effectiveStorageQuota, type PluginStorageReply, type StorageQuotaSettings } from '@forgeone/contracts';
+import { isUnreachable, unavailable } from '@forgeone/event-store';
 import type { PluginStorage } from '@forgeone/plugin-storage';
 import type { PluginInstallations } from './plugin-installations.table.js';
 
@@ -14,7 +15,10 @@ export class PluginStorageReport {
   ) {}
 
   async of(tenant: string, name: string): Promise<PluginStorageReply> {
-    const [used, tenantUsed] = await Promise.all([this.storage.usageByEnvironment(tenant, name), this.storage.tenantUsage(tenant)]);
+    const [used, tenantUsed] = await Promise.all([this.storage.usageByEnvironment(tenant, name), this.storage.tenantUsage(tenant)]).catch((error: unknown) => {
+      // JetStream out of reach (a cluster electing a new leader, say) is unavailability, not an internal fault.
+      throw isUnreachable(error) ? unavailable(`reading the storage usage of ${name}`, error) : error;
+    });
     const installed = new Map(this.installations.installedVersions(tenant, name).map((i) => [i.environment, i]));
     const environments = [...new Set([...used.keys(), ...installed.keys()])].sort().map((environment) => {
       const version = installed.get(environment);

@@ -82,7 +82,8 @@ export const COMMAND_ERRORS = {
     'SANDBOX.OVERLOADED',
     'SANDBOX.MODULE_REJECTED',
   ],
-  pluginStorage: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS],
+  // The usage counters live in JetStream's key/value store, which may be out of reach.
+  pluginStorage: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'EVENTSTORE.UNAVAILABLE'],
   // policy
   applyPolicies: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'POLICY.INVALID', 'POLICY.SCHEMA_VIOLATION', 'POLICY.CONFLICT'],
   showPolicies: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS],

@@ -59,3 +59,4 @@ export { ReplayGuard } from './replay-guard.js';
 export { ForgedEventError, type EventRefusal, type OpenedEvent, type StoredMessage } from './stored-event.js';
 export { eventWriters, generateEventWriterKey, parseWriterKeys } from './writer-keys.js';
 export { ArtifactStore, createArtifactStore, sha256Digest, type PutArtifactResult } from './artifact.store.js';
+export { isUnreachable, unavailable } from './nats-error.mapper.js';
