@@ -171,12 +171,19 @@ export function createGuestRuntime(): GuestRuntime {
     return error;
   }
 
+  // The last grant and its set: calls of one plugin pass the same array, so most calls skip the WeakMap.
+  let lastGranted: readonly string[] | undefined;
+  let lastGrantedSet: Set<string> | undefined;
+
   function grantedSet(granted: readonly string[]): Set<string> {
+    if (granted === lastGranted) return lastGrantedSet!;
     let set = grantedSets.get(granted);
     if (set === undefined) {
       set = new Set(granted);
       grantedSets.set(granted, set);
     }
+    lastGranted = granted;
+    lastGrantedSet = set;
     return set;
   }
 
