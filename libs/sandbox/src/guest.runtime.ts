@@ -124,11 +124,19 @@ export function createGuestRuntime(): GuestRuntime {
     readonly exports: GuestExports;
     readonly holder: Holder;
     readonly snapshot: Uint8Array;
+    /**
+     * A view of the whole memory, made once: the memory's buffer changes only when it grows, and an
+     * instance whose memory grew is dropped (its old buffer is then detached, of length 0).
+     */
+    readonly memory: Uint8Array;
     /** Where the snapshot is not zero, as sorted [start, end) ranges: copied back; the rest is filled with zeros. */
     readonly islands: readonly Island[];
     readonly globals: { readonly global: WasmGlobal; readonly value: unknown }[];
     /** Fuel the start function used; charged to every call as a fresh instance would. */
     readonly startFuel: bigint;
+    /** `budget - startFuel` for the budget last asked for: the balance a call starts with (BigInt arithmetic allocates). */
+    chargedFor: bigint;
+    charged: bigint;
     dirty: boolean;
   }
 
@@ -149,7 +157,9 @@ export function createGuestRuntime(): GuestRuntime {
 
   const warm = new Map<unknown, Warm>();
   const grantedSets = new WeakMap<readonly string[], Set<string>>();
-  let lastUsed: { module: unknown; warm: Warm } | undefined;
+  // The last call's instance, restored by recycle (two variables: no object per call).
+  let lastModule: unknown;
+  let lastWarm: Warm | undefined;
   // The budget as a BigInt, kept while calls ask for the same fuel (the common case).
   let lastFuel = -1;
   let lastBudget = 0n;
@@ -161,12 +171,19 @@ export function createGuestRuntime(): GuestRuntime {
     return error;
   }
 
+  // The last grant and its set: calls of one plugin pass the same array, so most calls skip the WeakMap.
+  let lastGranted: readonly string[] | undefined;
+  let lastGrantedSet: Set<string> | undefined;
+
   function grantedSet(granted: readonly string[]): Set<string> {
+    if (granted === lastGranted) return lastGrantedSet!;
     let set = grantedSets.get(granted);
     if (set === undefined) {
       set = new Set(granted);
       grantedSets.set(granted, set);
     }
+    lastGranted = granted;
+    lastGrantedSet = set;
     return set;
   }
 
@@ -323,9 +340,8 @@ export function createGuestRuntime(): GuestRuntime {
    * guest's writes are tracked by the metering rewriter, the host's copies by the holder.
    */
   function restore(w: Warm): boolean {
-    const buffer = w.exports.memory.buffer;
-    if (buffer.byteLength !== w.snapshot.length) return false;
-    const memory = new Uint8Array(buffer);
+    const memory = w.memory;
+    if (memory.buffer.byteLength !== w.snapshot.length) return false;
     const written = w.exports[WRITTEN];
     const { bucketBytes } = w.holder;
     const guest = written.value;
@@ -353,23 +369,28 @@ export function createGuestRuntime(): GuestRuntime {
       }
     }
     for (const g of w.globals) g.global.value = g.value;
-    w.exports[OUT_OF_FUEL].value = 0;
+    // OUT_OF_FUEL needs no reset: the rewriter sets it only right before a trap, and an instance that trapped is never reused.
     w.exports[GROW_REFUSED].value = 0;
     w.dirty = false;
     return true;
   }
 
   function recycle(): void {
-    const last = lastUsed;
-    lastUsed = undefined;
-    if (last === undefined || !last.warm.dirty) return;
-    if (!restore(last.warm) && warm.get(last.module) === last.warm) warm.delete(last.module);
+    const last = lastWarm;
+    const module = lastModule;
+    lastWarm = undefined;
+    lastModule = undefined;
+    if (last === undefined || !last.dirty) return;
+    if (!restore(last) && warm.get(module) === last) warm.delete(module);
   }
 
   /** Fuel a call used: its whole budget when it ran out (the counter went below zero). */
   function fuelUsed(exports: GuestExports | undefined, budget: bigint): number {
     if (exports === undefined) return 0;
-    const left = exports[FUEL].value;
+    return fuelLeftUsed(exports[FUEL].value, budget);
+  }
+
+  function fuelLeftUsed(left: bigint, budget: bigint): number {
     return left < 0n ? Number(budget) : Number(budget - left);
   }
 
@@ -378,9 +399,9 @@ export function createGuestRuntime(): GuestRuntime {
   }
 
   // Outcomes are literals of one shape: spreading them was a third of a small call's cost.
-  function succeeded(state: CallState, exports: GuestExports, budget: bigint, output: Uint8Array): GuestCallOutcome {
+  function succeeded(state: CallState, fuelLeft: bigint, budget: bigint, memoryBytes: number, output: Uint8Array): GuestCallOutcome {
     noteDroppedLogs(state);
-    return { ok: true, output, fuelUsed: fuelUsed(exports, budget), memoryBytes: exports.memory.buffer.byteLength, logs: state.logs, metrics: state.metrics };
+    return { ok: true, output, fuelUsed: fuelLeftUsed(fuelLeft, budget), memoryBytes, logs: state.logs, metrics: state.metrics };
   }
 
   function failed(state: CallState, exports: GuestExports | undefined, budget: bigint, code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome {
@@ -405,13 +426,9 @@ export function createGuestRuntime(): GuestRuntime {
       warm.delete(module);
       reused = undefined;
     }
+    // Failures are built by failed(state, exports, budget, ...) in place: closures over this frame
+    // would be allocated on every call, a context for its variables with them.
     let exports: GuestExports | undefined;
-    // Fuel the call is charged before its handler runs: the start function's, as on a fresh instance.
-    let startFuel = 0n;
-    // The outcome builders are made once per runtime, not as closures per call.
-    const failure = (code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome => failed(state, exports, budget, code, message, details);
-    const outOfFuel = (): GuestCallOutcome => fuelExhausted(state, exports, budget, request.fuel);
-
     let current: Warm | undefined;
     let ok = false;
     try {
@@ -419,12 +436,16 @@ export function createGuestRuntime(): GuestRuntime {
         current = reused;
         exports = reused.exports;
         reused.holder.current = state;
+        // Fuel the call is charged before its handler runs: the start function's, as on a fresh instance.
         if (reused.startFuel > budget) {
           exports[FUEL].value = -1n;
-          return outOfFuel();
+          return fuelExhausted(state, exports, budget, request.fuel);
         }
-        startFuel = reused.startFuel;
-        exports[FUEL].value = budget - startFuel;
+        if (reused.chargedFor !== budget) {
+          reused.chargedFor = budget;
+          reused.charged = budget - reused.startFuel;
+        }
+        exports[FUEL].value = reused.charged;
       } else {
         const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0, pivot: 0 };
         const instance = new wasm.Instance(module, importsFor(holder));
@@ -435,11 +456,11 @@ export function createGuestRuntime(): GuestRuntime {
         if (typeof start === 'function') start();
         const version = exports.forgeone_abi_version();
         if (version !== 1) {
-          return failure('REGISTRY.ABI_MISMATCH', `the plugin reports ABI version ${version}; this host runs ABI 1`, { abi: version });
+          return failed(state, exports, budget, 'REGISTRY.ABI_MISMATCH', `the plugin reports ABI version ${version}; this host runs ABI 1`, { abi: version });
         }
         if (plan.resettable && state.hostCalls === 0 && exports[FUEL].value >= 0n) {
           // forgeone_abi_version ran too; its fuel belongs to every call like the start function's.
-          startFuel = budget - exports[FUEL].value;
+          const startFuel = budget - exports[FUEL].value;
           const snapshot = new Uint8Array(exports.memory.buffer).slice();
           // What the start function wrote is in the snapshot; tracking starts from here.
           exports[WRITTEN].value = 0;
@@ -456,12 +477,15 @@ export function createGuestRuntime(): GuestRuntime {
             exports,
             holder,
             snapshot,
+            memory: new Uint8Array(exports.memory.buffer),
             islands: islandsOf(snapshot),
             globals: plan.globals.map((name) => {
               const global = exports![name] as WasmGlobal;
               return { global, value: global.value };
             }),
             startFuel,
+            chargedFor: budget,
+            charged: budget - startFuel,
             dirty: false,
           };
           warm.set(module, current);
@@ -470,79 +494,88 @@ export function createGuestRuntime(): GuestRuntime {
       if (current !== undefined) current.dirty = true;
       const handler = exports[request.handler];
       if (typeof handler !== 'function') {
-        return failure('SANDBOX.NOT_FOUND', `the plugin does not export a handler named ${request.handler}`);
+        return failed(state, exports, budget, 'SANDBOX.NOT_FOUND', `the plugin does not export a handler named ${request.handler}`);
       }
       const input = request.input;
       const inPtr = exports.forgeone_alloc(input.length) >>> 0;
       if (inPtr === 0 && input.length > 0) {
-        return failure('SANDBOX.MEMORY_LIMIT', `the plugin could not allocate ${input.length} bytes for the input within its memory limit (${request.memoryMaxPages} pages of 64 KiB)`, {
+        return failed(state, exports, budget, 'SANDBOX.MEMORY_LIMIT', `the plugin could not allocate ${input.length} bytes for the input within its memory limit (${request.memoryMaxPages} pages of 64 KiB)`, {
           inputBytes: input.length,
           memoryMaxPages: request.memoryMaxPages,
         });
       }
       const inBuffer = exports.memory.buffer;
       if (inPtr + input.length > inBuffer.byteLength) {
-        return failure('SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${inPtr} for ${input.length} input bytes, beyond the plugin's memory (${inBuffer.byteLength} bytes)`);
+        return failed(state, exports, budget, 'SANDBOX.OUT_OF_BOUNDS', `forgeone_alloc returned ${inPtr} for ${input.length} input bytes, beyond the plugin's memory (${inBuffer.byteLength} bytes)`);
       }
       new Uint8Array(inBuffer, inPtr, input.length).set(input);
       if (current !== undefined) markHostWrite(current.holder, inPtr, input.length);
       const result = (handler as (ptr: number, len: number) => bigint)(inPtr, input.length);
-      if (exports[FUEL].value < 0n) return outOfFuel();
+      // Read once: each read of an i64 global makes a BigInt.
+      const fuelLeft = exports[FUEL].value;
+      if (fuelLeft < 0n) return fuelExhausted(state, exports, budget, request.fuel);
       if (result < 0n) {
         ok = true;
         const detail = exports[GROW_REFUSED].value === 1 ? { result: Number(result), memoryGrowRefused: true } : { result: Number(result) };
-        return failure('SANDBOX.GUEST_ERROR', state.guestError ?? `${request.handler} failed with code ${result} and reported no message`, detail);
+        return failed(state, exports, budget, 'SANDBOX.GUEST_ERROR', state.guestError ?? `${request.handler} failed with code ${result} and reported no message`, detail);
       }
       const outPtr = Number(result >> 32n);
       const outLen = Number(result & 0xffffffffn);
       if (outLen > request.maxOutputBytes) {
-        return failure('SANDBOX.OUTPUT_TOO_LARGE', `${request.handler} returned ${outLen} bytes; the limit is ${request.maxOutputBytes} (limits.maxOutputBytes)`, {
+        return failed(state, exports, budget, 'SANDBOX.OUTPUT_TOO_LARGE', `${request.handler} returned ${outLen} bytes; the limit is ${request.maxOutputBytes} (limits.maxOutputBytes)`, {
           outputBytes: outLen,
           maxOutputBytes: request.maxOutputBytes,
         });
       }
       const outBuffer = exports.memory.buffer;
       if (outPtr + outLen > outBuffer.byteLength) {
-        return failure('SANDBOX.OUT_OF_BOUNDS', `${request.handler} returned output at [${outPtr}, ${outPtr + outLen}) but the plugin's memory is ${outBuffer.byteLength} bytes`, {
+        return failed(state, exports, budget, 'SANDBOX.OUT_OF_BOUNDS', `${request.handler} returned output at [${outPtr}, ${outPtr + outLen}) but the plugin's memory is ${outBuffer.byteLength} bytes`, {
           ptr: outPtr,
           len: outLen,
           memoryBytes: outBuffer.byteLength,
         });
       }
       ok = true;
-      return succeeded(state, exports, budget, new Uint8Array(outBuffer, outPtr, outLen).slice());
+      return succeeded(state, fuelLeft, budget, outBuffer.byteLength, new Uint8Array(outBuffer, outPtr, outLen).slice());
     } catch (error) {
-      const f = error as Partial<Fault>;
-      if (typeof f.sandboxCode === 'string') return failure(f.sandboxCode, f.message ?? f.sandboxCode, f.details);
-      if (exports !== undefined && exports[OUT_OF_FUEL].value === 1) return outOfFuel();
-      const message = error instanceof Error ? error.message : String(error);
-      if (error instanceof RangeError && /call stack/i.test(message)) {
-        return failure('SANDBOX.STACK_OVERFLOW', `the plugin exceeded the call stack (deep or unbounded recursion): ${message}`);
-      }
-      if (exports !== undefined && error instanceof wasm.RuntimeError) {
-        const pages = exports.memory.buffer.byteLength / PAGE;
-        if (exports[GROW_REFUSED].value === 1 || pages >= request.memoryMaxPages) {
-          return failure('SANDBOX.MEMORY_LIMIT', `the plugin trapped (${message}) after reaching its memory limit of ${request.memoryMaxPages} pages of 64 KiB; raise limits.memoryMiB or use less memory`, {
-            memoryPages: pages,
-            memoryMaxPages: request.memoryMaxPages,
-          });
-        }
-        // A message reported and then `unreachable`: the guest aborted on purpose (a Rust panic, an
-        // AssemblyScript abort), so the call fails with its message; any other trap stays a trap.
-        if (state.guestError !== undefined && message === 'unreachable') {
-          return failure('SANDBOX.GUEST_ERROR', state.guestError, { trap: message, aborted: true });
-        }
-      }
-      const phase = exports === undefined ? 'while instantiating' : 'during the call';
-      return failure('SANDBOX.TRAP', `the plugin trapped ${phase}: ${message}`, { trap: message });
+      return caught(error, state, exports, budget, request);
     } finally {
       if (current !== undefined) {
         current.holder.current = undefined;
         // A call that trapped or broke a limit may have left the instance mid-way: never reuse it.
-        if (ok) lastUsed = { module, warm: current };
-        else if (warm.get(module) === current) warm.delete(module);
+        if (ok) {
+          lastModule = module;
+          lastWarm = current;
+        } else if (warm.get(module) === current) warm.delete(module);
       }
     }
+  }
+
+  /** The outcome of a call that threw: a host fault, running out of fuel, a stack overflow, the memory limit, an abort or a trap. */
+  function caught(error: unknown, state: CallState, exports: GuestExports | undefined, budget: bigint, request: GuestCallRequest): GuestCallOutcome {
+    const f = error as Partial<Fault>;
+    if (typeof f.sandboxCode === 'string') return failed(state, exports, budget, f.sandboxCode, f.message ?? f.sandboxCode, f.details);
+    if (exports !== undefined && exports[OUT_OF_FUEL].value === 1) return fuelExhausted(state, exports, budget, request.fuel);
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof RangeError && /call stack/i.test(message)) {
+      return failed(state, exports, budget, 'SANDBOX.STACK_OVERFLOW', `the plugin exceeded the call stack (deep or unbounded recursion): ${message}`);
+    }
+    if (exports !== undefined && error instanceof wasm.RuntimeError) {
+      const pages = exports.memory.buffer.byteLength / PAGE;
+      if (exports[GROW_REFUSED].value === 1 || pages >= request.memoryMaxPages) {
+        return failed(state, exports, budget, 'SANDBOX.MEMORY_LIMIT', `the plugin trapped (${message}) after reaching its memory limit of ${request.memoryMaxPages} pages of 64 KiB; raise limits.memoryMiB or use less memory`, {
+          memoryPages: pages,
+          memoryMaxPages: request.memoryMaxPages,
+        });
+      }
+      // A message reported and then `unreachable`: the guest aborted on purpose (a Rust panic, an
+      // AssemblyScript abort), so the call fails with its message; any other trap stays a trap.
+      if (state.guestError !== undefined && message === 'unreachable') {
+        return failed(state, exports, budget, 'SANDBOX.GUEST_ERROR', state.guestError, { trap: message, aborted: true });
+      }
+    }
+    const phase = exports === undefined ? 'while instantiating' : 'during the call';
+    return failed(state, exports, budget, 'SANDBOX.TRAP', `the plugin trapped ${phase}: ${message}`, { trap: message });
   }
 
   return { invoke, recycle };
