@@ -6,7 +6,9 @@
 // batch per transaction, with no verification. Then the projection lag (appended → checkpoint past it) at
 // a steady --rate events/s for --seconds, p50/p99/max.
 //
-//   node bench/projection.bench.mjs [--runs 3] [--n 20000] [--batch 256] [--rate 5000] [--seconds 10]
+//   node bench/projection.bench.mjs [--runs 3] [--n 20000] [--batch 256] [--rate 5000] [--seconds 10] [--cpu-prof DIR]
+//
+// --cpu-prof DIR profiles the projector process (bench/cpu-profile.preload.mjs) and writes its .cpuprofile into DIR.
 //
 // Needs a build (`npm run build`), NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and
 // PostgreSQL at FORGEONE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test). Uses a
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '256' },
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -209,6 +212,7 @@ async function startProjector(run) {
     FORGEONE_PROJECTOR_ID: `bench-${run}`,
     FORGEONE_PROJECTOR_BATCH_EVENTS: String(BATCH),
     ...writers.env('audit-projector'),
+    ...(args['cpu-prof'] ? { NODE_OPTIONS: `--import=${join(root, 'bench', 'cpu-profile.preload.mjs')}`, FORGEONE_CPU_PROF_DIR: args['cpu-prof'] } : {}),
   });
   processes.push(process_);
   const client = connectedClient(db.url);
