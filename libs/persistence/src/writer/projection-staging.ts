@@ -192,6 +192,29 @@ function tableStore<Row extends Record<string, unknown>>(projection: TableProjec
   });
 }
 
+/** Column types by table, read from the catalog once per data source (migrations change them only between starts). */
+const COLUMN_TYPES = new WeakMap<object, Map<string, Promise<Map<string, string>>>>();
+
+function columnTypes(manager: EntityManager, table: string): Promise<Map<string, string>> {
+  let tables = COLUMN_TYPES.get(manager.connection);
+  if (!tables) COLUMN_TYPES.set(manager.connection, (tables = new Map()));
+  let types = tables.get(table);
+  if (!types) {
+    types = manager
+      .query(`SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`, [table])
+      .then((rows: { name: string; type: string }[]) => new Map(rows.map((r) => [r.name, r.type])));
+    types.catch(() => tables!.delete(table));
+    tables.set(table, types);
+  }
+  return types;
+}
+
+function typeOf(types: Map<string, string>, mapping: { readonly name: string; readonly table: string }, column: string): string {
+  const type = types.get(column);
+  if (!type || !/^[a-z][a-z0-9 _]*$/.test(type)) throw new Error(`projection ${mapping.name}: key column ${column} of ${mapping.table} has no plain type (${type})`);
+  return type;
+}
+
 interface SqlMapping<Row> {
   readonly name: string;
   readonly table: string;
@@ -213,10 +236,13 @@ function sqlStore<Row>(mapping: SqlMapping<Row>): RowStore<Row> {
       const dbKeys = keys.map((key) => mapping.keyToDb(key));
       const columns = Object.keys(dbKeys[0]);
       identifiers(columns);
-      const where = dbKeys.map((_, k) => `(${whereOf(columns, k * columns.length)})`).join(' OR ');
+      const types = await columnTypes(manager, mapping.table);
+      const arrays = columns.map((c, i) => `$${i + 1}::${typeOf(types, mapping, c)}[]`);
+      // A join on typed key arrays: planning and execution stay flat in the number of keys, where
+      // an OR of one condition per key cost PostgreSQL ~100 ms a batch to plan.
       const raw: Record<string, unknown>[] = await manager.query(
-        `SELECT * FROM ${mapping.table} WHERE ${where} FOR UPDATE`,
-        dbKeys.flatMap((key) => columns.map((c) => key[c])),
+        `SELECT t.* FROM ${mapping.table} t JOIN unnest(${arrays.join(', ')}) AS k(${columns.join(', ')}) ON ${columns.map((c) => `t.${c} = k.${c}`).join(' AND ')} FOR UPDATE OF t`,
+        columns.map((c) => dbKeys.map((key) => key[c])),
       );
       return raw.map((r) => mapping.fromDb(r));
     },
