@@ -6,7 +6,9 @@
 // batch per transaction, with no verification. Then the projection lag (appended → checkpoint past it) at
 // a steady --rate events/s for --seconds, p50/p99/max.
 //
-//   node bench/projection.bench.mjs [--runs 3] [--n 20000] [--batch 256] [--rate 5000] [--seconds 10]
+//   node bench/projection.bench.mjs [--runs 3] [--n 20000] [--batch 256] [--rate 5000] [--seconds 10] [--cpu-prof DIR]
+//
+// --cpu-prof DIR profiles the projector process (bench/cpu-profile.preload.mjs) and writes its .cpuprofile into DIR.
 //
 // Needs a build (`npm run build`), NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and
 // PostgreSQL at FORGEONE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test). Uses a
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '256' },
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -49,6 +52,7 @@ for (const [name, value] of Object.entries({ runs: RUNS, n: N, batch: BATCH, rat
 }
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const TARGETS = { throughputVsRaw: 0.5, lagP99Ms: 250 };
+const CATCH_UP_S = 120;
 // Events per append: one version published and installs in nine environments, one signature per append.
 const PER_APPEND = 10;
 
@@ -209,6 +213,7 @@ async function startProjector(run) {
     FORGEONE_PROJECTOR_ID: `bench-${run}`,
     FORGEONE_PROJECTOR_BATCH_EVENTS: String(BATCH),
     ...writers.env('audit-projector'),
+    ...(args['cpu-prof'] ? { NODE_OPTIONS: `--import=${join(root, 'bench', 'cpu-profile.preload.mjs')}`, FORGEONE_CPU_PROF_DIR: args['cpu-prof'] } : {}),
   });
   processes.push(process_);
   const client = connectedClient(db.url);
@@ -259,6 +264,8 @@ try {
       }
       await Promise.all(inFlight);
     })();
+    // A run that does not catch up within CATCH_UP_S after publishing ends is kept, its lags as lower bounds.
+    let caughtUp = true;
     const lagSamples = await (async () => {
       const seen = [];
       let published = false;
@@ -267,7 +274,11 @@ try {
         const value = await projector.checkpoint();
         seen.push([performance.now(), value]);
         if (published && value >= Math.max(...stamps.map(([s]) => s))) return seen;
-        if (performance.now() - start > (SECONDS + 120) * 1000) throw new Error('steady-rate run did not catch up within 120 s');
+        if (performance.now() - start > (SECONDS + CATCH_UP_S) * 1000) {
+          caughtUp = false;
+          await publishing;
+          return seen;
+        }
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
@@ -277,7 +288,8 @@ try {
     const lagsUs = stamps
       .sort((a, b) => a[0] - b[0])
       .map(([sequence, at]) => {
-        while (lagSamples[k][1] < sequence) k++;
+        while (k < lagSamples.length - 1 && lagSamples[k][1] < sequence) k++;
+        // Not reached by the last sample (no catch-up): at least until then.
         return Math.max(0, lagSamples[k][0] - at) * 1000;
       });
     const lag = percentiles(lagsUs);
@@ -295,16 +307,17 @@ try {
       lagP50Ms: sig3(lag.p50Us / 1000),
       lagP99Ms: sig3(lag.p99Us / 1000),
       lagMaxMs: sig3(Math.max(...lagsUs) / 1000),
+      caughtUp,
       loadavg: loadavg().map((l) => Number(l.toFixed(2))),
     };
     runs.push(row);
-    console.log(`run ${run}/${RUNS}: projector ${projectedPerSecond}/s, raw ${rawPerSecond}/s, × raw ${row.throughputVsRaw}; lag at ${achievedRate}/s p99 ${row.lagP99Ms} ms (loadavg ${row.loadavg[0]})`);
+    console.log(`run ${run}/${RUNS}: projector ${projectedPerSecond}/s, raw ${rawPerSecond}/s, × raw ${row.throughputVsRaw}; lag at ${achievedRate}/s p99 ${caughtUp ? '' : '≥ '}${row.lagP99Ms} ms${caughtUp ? '' : ` (not caught up ${CATCH_UP_S} s after publishing)`} (loadavg ${row.loadavg[0]})`);
   }
 
   console.log('');
   printTable(
     ['run', 'events', 'raw events/s', 'projector events/s', 'projector × raw', 'steady rate/s', 'lag p50 ms', 'lag p99 ms', 'lag max ms', 'load'],
-    runs.map((r) => [String(r.run), String(r.events), r.rawPerSecond, r.projectedPerSecond, r.throughputVsRaw, r.achievedRate, r.lagP50Ms, r.lagP99Ms, r.lagMaxMs, r.loadavg[0]]),
+    runs.map((r) => [String(r.run), String(r.events), r.rawPerSecond, r.projectedPerSecond, r.throughputVsRaw, r.achievedRate, `${r.caughtUp ? '' : '≥ '}${r.lagP50Ms}`, `${r.caughtUp ? '' : '≥ '}${r.lagP99Ms}`, `${r.caughtUp ? '' : '≥ '}${r.lagMaxMs}`, r.loadavg[0]]),
   );
   console.log('\nThe projector path includes verifying each event\'s authorship signature (as shipped), contract validation,');
   console.log('every projection, the hash-chained audit log and its Merkle tree; the raw baseline verifies nothing.');
@@ -312,7 +325,7 @@ try {
   const worstLag = Math.max(...runs.map((r) => r.lagP99Ms));
   console.log(`target: projector at least ${TARGETS.throughputVsRaw}× raw in every run: ${worstRatio >= TARGETS.throughputVsRaw ? 'met' : 'NOT met'} (lowest ${worstRatio})`);
   console.log(`target: lag p99 under ${TARGETS.lagP99Ms} ms at ${RATE}/s in every run: ${worstLag < TARGETS.lagP99Ms ? 'met' : 'NOT met'} (highest ${worstLag} ms)`);
-  await writeResults('projection', { natsUrl: redactNatsUrl(NATS_URL), runs: RUNS, n: N, batch: BATCH, rate: RATE, seconds: SECONDS, eventsPerAppend: PER_APPEND, targets: TARGETS, results: runs }, projectionReport(runs, TARGETS));
+  await writeResults('projection', { natsUrl: redactNatsUrl(NATS_URL), runs: RUNS, n: N, batch: BATCH, rate: RATE, seconds: SECONDS, catchUpSeconds: CATCH_UP_S, eventsPerAppend: PER_APPEND, targets: TARGETS, results: runs }, projectionReport(runs, TARGETS));
 } finally {
   await cleanup();
 }

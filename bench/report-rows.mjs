@@ -166,6 +166,8 @@ export function projectionReport(runs, targets) {
   const n = `${runs.length} run${runs.length === 1 ? '' : 's'}`;
   const ratios = runs.map((r) => r.throughputVsRaw);
   const lags = runs.map((r) => r.lagP99Ms);
+  // Runs written before `caughtUp` existed threw instead of finishing, so they all caught up.
+  const behind = runs.filter((r) => r.caughtUp === false).map((r) => r.run);
   return [
     {
       what: `audit-projector (signatures verified, projections, audit chain, Merkle tree), events/s, ${n}`,
@@ -178,10 +180,10 @@ export function projectionReport(runs, targets) {
     {
       what: `audit-projector lag p99 at a steady ${range(runs.map((r) => r.steadyRate))} events/s (reached ${range(runs.map((r) => r.achievedRate))}/s), ${n}`,
       baseline: 'none',
-      measured: `${range(lags)} ms`,
+      measured: `${range(lags)} ms${behind.length ? ` (run ${behind.join(', ')} not caught up: lower bounds)` : ''}`,
       ratio: '–',
       target: `< ${targets.lagP99Ms} ms`,
-      met: lags.every((x) => x < targets.lagP99Ms),
+      met: behind.length === 0 && lags.every((x) => x < targets.lagP99Ms),
     },
   ];
 }

@@ -61,6 +61,9 @@ async function checkpointOf(url: string, projector: string): Promise<number> {
   }
 }
 
+// Services start in seconds on an idle machine and in tens of seconds on a loaded one.
+const STARTUP_MS = 90_000;
+
 describe('audit projector - crash and rebuild', () => {
   const namespace = testNamespace('proj');
   const names = namesFor(namespace);
@@ -98,7 +101,7 @@ describe('audit projector - crash and rebuild', () => {
     await Promise.all([primary?.drop(), rebuilt?.drop()]);
   });
 
-  it('after a kill -9 mid-stream and a restart, the projections equal a rebuild from sequence 1', { timeout: 120_000 }, async () => {
+  it('after a kill -9 mid-stream and a restart, the projections equal a rebuild from sequence 1', { timeout: 360_000 }, async () => {
     const bus = new BusClient(nc, names);
     const client = {
       checkHealth: (service: 'registry' | 'audit-projector' | 'policy') => bus.checkHealth(service),
@@ -106,12 +109,12 @@ describe('audit projector - crash and rebuild', () => {
     };
     // Allows are not recorded here, so the stream holds exactly what is counted below.
     start('policy', { FORGEONE_AUTHZ_RECORD_ALLOWS: 'none' });
-    await eventually(() => client.checkHealth('policy').then((h) => h.ready), 'policy ready');
+    await eventually(() => client.checkHealth('policy').then((h) => h.ready), 'policy ready', STARTUP_MS);
     // live (ungated) in audit mode: the plugin is unsigned, and the verifications are recorded (flagged) all the same.
     start('registry', { FORGEONE_SIGNATURE_POLICY: '{"live":{"mode":"audit"}}' });
-    await eventually(() => client.checkHealth('registry').then((h) => h.ready), 'registry ready');
+    await eventually(() => client.checkHealth('registry').then((h) => h.ready), 'registry ready', STARTUP_MS);
     let projector = start('audit-projector', { DATABASE_URL: primary.url });
-    await eventually(() => client.checkHealth('audit-projector').then((h) => h.ready), 'projector ready');
+    await eventually(() => client.checkHealth('audit-projector').then((h) => h.ready), 'projector ready', STARTUP_MS);
 
     const commands: Array<() => Promise<unknown>> = [];
     for (let minor = 0; minor < 6; minor++) {
@@ -141,10 +144,10 @@ describe('audit projector - crash and rebuild', () => {
     expect(await checkpointOf(primary.url, 'audit-projector')).toBeLessThan(last);
 
     projector = start('audit-projector', { DATABASE_URL: primary.url });
-    await eventually(async () => (await checkpointOf(primary.url, 'audit-projector')) === last, 'restarted projector caught up');
+    await eventually(async () => (await checkpointOf(primary.url, 'audit-projector')) === last, 'restarted projector caught up', STARTUP_MS);
 
     start('audit-projector', { DATABASE_URL: rebuilt.url, FORGEONE_PROJECTOR_ID: 'rebuild' });
-    await eventually(async () => (await checkpointOf(rebuilt.url, 'audit-projector-rebuild')) === last, 'rebuild caught up');
+    await eventually(async () => (await checkpointOf(rebuilt.url, 'audit-projector-rebuild')) === last, 'rebuild caught up', STARTUP_MS);
 
     const [afterCrash, fromScratch] = await Promise.all([snapshot(primary.url), snapshot(rebuilt.url)]);
     expect(afterCrash.audit_log).toHaveLength(last);

@@ -103,6 +103,18 @@ export class AuditLogCursor {
     return last + 1;
   }
 
+  /** Reads in one query the last per-tenant sequence of each of `tenants`, so {@link nextTenantSequence} answers from memory. */
+  async prefetchTenants(manager: EntityManager, tenants: readonly string[]): Promise<void> {
+    const wanted = [...new Set(tenants)].filter((t) => !this.tenants.has(t));
+    if (wanted.length === 0) return;
+    // A subquery per tenant, so each max is one descent of the (tenant, tenant_sequence) index.
+    const rows: { tenant: string; last: string | null }[] = await manager.query(
+      `SELECT w.tenant, (SELECT max(tenant_sequence) FROM audit_log a WHERE a.tenant = w.tenant) AS last FROM unnest($1::text[]) AS w(tenant)`,
+      [wanted],
+    );
+    for (const row of rows) this.tenants.set(row.tenant, Number(row.last ?? 0));
+  }
+
   /**
    * Reads in one query the sequences of the genuine rows holding any of `eventIds`, so that
    * {@link genuineSequences} answers them from memory.

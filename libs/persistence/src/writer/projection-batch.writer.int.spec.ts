@@ -1,9 +1,22 @@
+import {
+  cloudEvent,
+  DECISION_AGGREGATE,
+  IDENTITY_EVENT_TYPES,
+  INVOCATION_AGGREGATE,
+  INVOCATION_EVENT_TYPES,
+  POLICY_EVENT_TYPES,
+  REVIEW_AGGREGATE,
+  REVIEW_EVENT_TYPES,
+  REVIEW_NOTICE_AGGREGATE,
+  REVIEW_NOTICE_EVENT_TYPES,
+  TOKEN_AGGREGATE,
+} from '@forgeone/contracts';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../audit/audit-chain.verifier.js';
 import { createDataSource, runMigrations } from '../postgres.data-source.js';
 import { checkpoint } from '../queries/checkpoint.queries.js';
-import { installed, upgraded, versionPublished } from '../testing/plugin-events.fixture.js';
+import { installed, removed, upgraded, versionPublished } from '../testing/plugin-events.fixture.js';
 import { createTestDatabase, snapshot, type TestDatabase } from '../testing/test-database.js';
 import { recordForgedEvent, type ForgedMessage } from './forged-event.writer.js';
 import { applyEvents, type ProjectionBatchItem } from './projection-batch.writer.js';
@@ -17,7 +30,65 @@ function forged(text: string): ForgedMessage {
   return { reason: 'unsigned', message: 'no writer or signature headers', subject: SUBJECT, writer: null, payload: new TextEncoder().encode(text), storedAt: '2026-03-02T08:00:00.000Z' };
 }
 
-/** A stream of several tenants' plugins, a forged message and a replayed event among them, numbered from 1. */
+const REVIEW_ID = '0b9d2f1e-4c1a-4f7e-9a51-1f3c2d4e5a6b';
+
+/** A runner's window summary part: a `call_windows` row and a count in `plugin_calls_daily`. */
+function windowPart(tenant: string, sequence: number, part: number, parts: number, count: number) {
+  return cloudEvent(INVOCATION_AGGREGATE, tenant, {
+    id: `calls:r1:${sequence}:${part}:${tenant}:${count}`,
+    type: INVOCATION_EVENT_TYPES.invocationsRecorded,
+    time: '2026-03-01T11:00:01Z',
+    actor: 'runner:r1',
+    tenant,
+    subject: `${tenant}/a`,
+    data: {
+      tenant,
+      plugin: `${tenant}/a`,
+      version: '1.1.0',
+      environment: 'staging',
+      principal: 'alice',
+      count,
+      failures: { 'SANDBOX.TRAP': 1 },
+      durationMs: { p50: 1.5, p95: 3, p99: 4, max: 5 },
+      fuelTotal: 1000,
+      bytesIn: 100,
+      bytesOut: 200,
+      window: { runner: 'r1', sequence, part, parts, start: '2026-03-01T11:00:00Z', end: '2026-03-01T11:00:01Z' },
+    },
+  });
+}
+
+/** Events of the table projections: call windows and daily counts (one row folded several times), compliance records, a review and two shapes of notice. */
+function tableEvents(tenant: string): unknown[] {
+  return [
+    windowPart(tenant, 1, 1, 2, 10),
+    windowPart(tenant, 1, 2, 2, 5),
+    // The same part claimed again changes no window, but counts again in the day's total as the projection says.
+    windowPart(tenant, 1, 2, 2, 7),
+    windowPart(tenant, 2, 1, 1, 3),
+    cloudEvent(DECISION_AGGREGATE, tenant, {
+      id: `deny-${tenant}`,
+      type: POLICY_EVENT_TYPES.decisionRecorded,
+      time: '2026-03-01T11:01:00Z',
+      actor: 'mallory',
+      tenant,
+      data: { decisionId: `d-${tenant}`, decision: 'deny', principal: 'mallory', principalTenant: tenant, action: 'install', resource: { type: 'Plugin', id: `${tenant}/a`, tenant }, environment: 'production', policyIds: [], policyVersion: 1 },
+    }),
+    cloudEvent(TOKEN_AGGREGATE, `tok${tenant}1234`, {
+      id: `issued-${tenant}`,
+      type: IDENTITY_EVENT_TYPES.tokenIssued,
+      time: '2026-03-01T11:02:00Z',
+      actor: 'admin',
+      tenant,
+      data: { tokenId: `tok${tenant}1234`, principal: 'carol', principalType: 'user', role: 'auditor', tenant, secretHash: 'ab'.repeat(32), issuedBy: 'admin' },
+    }),
+    cloudEvent(REVIEW_AGGREGATE, `${tenant}:${tenant}/a`, { id: `review-${tenant}`, type: REVIEW_EVENT_TYPES.recorded, time: '2026-03-01T11:03:00Z', actor: 'rm-1', tenant, data: { reviewId: REVIEW_ID, name: `${tenant}/a`, outcome: 'approved', notes: 'fine' } }),
+    cloudEvent(REVIEW_NOTICE_AGGREGATE, tenant, { id: `incident-${tenant}`, type: REVIEW_NOTICE_EVENT_TYPES.incidentRecorded, time: '2026-03-01T11:04:00Z', actor: 'rm-1', tenant, data: { incidentId: REVIEW_ID, severity: 'major', summary: 'leak', all: false, plugins: [`${tenant}/a`] } }),
+    cloudEvent(REVIEW_NOTICE_AGGREGATE, tenant, { id: `regulation-${tenant}`, type: REVIEW_NOTICE_EVENT_TYPES.regulationRecorded, time: '2026-03-01T11:05:00Z', actor: 'rm-1', tenant, data: { regulationId: REVIEW_ID, summary: 'retention', all: true, plugins: [] } }),
+  ];
+}
+
+/** A stream of several tenants' plugins and of every table projection's events, a forged message and a replayed event among them, numbered from 1. */
 function stream(): ProjectionBatchItem[] {
   const events: unknown[] = [];
   for (const tenant of ['acme', 'globex']) {
@@ -30,6 +101,14 @@ function stream(): ProjectionBatchItem[] {
         upgraded({ tenant, name, fromVersion: '1.0.0', version: '1.1.0', environment: 'staging', time: '2026-03-01T10:03:00Z' }),
       );
     }
+    events.push(...tableEvents(tenant));
+    // Removed, installed again and removed: one installation row folded three times.
+    const name = `${tenant}/b`;
+    events.push(
+      removed({ tenant, name, version: '1.1.0', environment: 'staging', time: '2026-03-01T10:04:00Z' }),
+      installed({ tenant, name, version: '1.1.0', environment: 'staging', time: '2026-03-01T10:05:00Z' }),
+      removed({ tenant, name, version: '1.1.0', environment: 'staging', time: '2026-03-01T10:06:00Z' }),
+    );
   }
   const items: ProjectionBatchItem[] = events.map((event, i) => ({ sequence: i + 1, event, origin: { writer: 'registry', subject: SUBJECT } }));
   // A forged message in the middle, and the first event published again later (a replay).
@@ -38,11 +117,17 @@ function stream(): ProjectionBatchItem[] {
   return items.map((item, i) => ({ ...item, sequence: i + 1 }));
 }
 
+/** The table projections, compared row for row. */
+const TABLES = ['call_windows', 'plugin_calls_daily', 'compliance_records', 'plugin_test_runs', 'plugin_reviews', 'review_notices'] as const;
+
 /** Everything but when rows were written. */
-async function state(ds: DataSource) {
+async function state(ds: DataSource): Promise<Record<string, unknown[]>> {
   const all = await snapshot(ds);
+  const tables: Record<string, unknown[]> = {};
+  for (const table of TABLES) tables[table] = await ds.query(`SELECT * FROM ${table} t ORDER BY t::text`);
   return {
     ...all,
+    ...tables,
     projection_checkpoint: all.projection_checkpoint.map((row) => ({ ...(row as object), updated_at: null })),
     audit_log: all.audit_log.map((row) => ({ ...(row as object), recorded_at: null })),
   };
@@ -89,7 +174,12 @@ describe('applyEvents', () => {
     expect(outcomes.filter((o) => o === 'forged')).toHaveLength(2);
     expect(outcomes.at(-1)).toBe('forged');
     expect(outcomes[9]).toBe('forged');
-    expect(await state(ds)).toEqual(await state(oneByOne));
+    const batched = await state(ds);
+    expect(batched).toEqual(await state(oneByOne));
+    // The stream reaches every table projection but test runs, and folds some rows more than once.
+    for (const table of TABLES.filter((t) => t !== 'plugin_test_runs')) expect(batched[table].length, table).toBeGreaterThan(0);
+    expect(batched.plugin_calls_daily).toHaveLength(2);
+    expect(batched.installations.filter((row) => (row as { status: string }).status === 'removed')).toHaveLength(2);
     const findings = (rows: { sequence: string; kind: string }[]) => rows.map((r) => [r.sequence, r.kind]);
     expect(findings(await ds.query(`SELECT sequence, kind FROM security_findings ORDER BY sequence`))).toEqual(findings(await oneByOne.query(`SELECT sequence, kind FROM security_findings ORDER BY sequence`)));
     expect((await verifyAuditChain(ds)).ok).toBe(true);

@@ -1,7 +1,10 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { recordForgedEventIn, type ForgedMessage } from './forged-event.writer.js';
 import { AuditLogConflictError, PoisonEventError, ProjectionGapError } from './projection.errors.js';
-import { advanceCheckpoint, applyEventIn, checkSequence, openProjectorCursor, type ApplyResult } from './projection.writer.js';
+import type { CloudEvent } from '@forgeone/contracts';
+import { checkEvent } from './event.checker.js';
+import { ProjectionStaging } from './projection-staging.js';
+import { advanceCheckpoint, applyCheckedIn, checkSequence, ENTITY_PROJECTIONS, openProjectorCursor, TABLE_PROJECTIONS, type ApplyResult } from './projection.writer.js';
 
 /** One stream message of a batch, in stream order: an event to apply, or a message refused as forged. */
 export type ProjectionBatchItem =
@@ -41,8 +44,10 @@ class HaltAt extends Error {
  * once, each message goes through what {@link applyEvent} or {@link recordForgedEvent} does for
  * one (duplicates skipped, replays and refused messages recorded as forged), the audit chain's tip
  * and Merkle nodes are carried from row to row in memory, new audit rows and nodes are inserted
- * together at the end, and the checkpoint is written once, at the last sequence applied. Answers
- * each message's outcome, in order.
+ * together at the end, and the checkpoint is written once, at the last sequence applied. The
+ * read-model rows the batch's events name are read before the first is folded, a statement per
+ * table, and the changed ones written back together before the checkpoint moves
+ * ({@link ProjectionStaging}). Answers each message's outcome, in order.
  *
  * When the message at index k cannot be applied (a gap, a poison event, an audit conflict), the
  * messages before k are committed, as if they had been applied one by one, and that error is
@@ -66,24 +71,39 @@ export async function applyEvents(ds: DataSource, projector: string, batch: read
 async function applyInOrder(manager: EntityManager, projector: string, batch: readonly ProjectionBatchItem[], options: ApplyEventsOptions): Promise<ApplyResult[]> {
   const cursor = await openProjectorCursor(manager, projector);
   const start = cursor.last;
+  const staged = new ProjectionStaging();
+  cursor.staged = staged;
+  // Each new event's contract check, made once: its result names the rows to read and is what gets applied.
+  const checks = batch.map((item) => ('event' in item && item.sequence > start ? checkEvent(item.event) : undefined));
+  const valid = checks.flatMap((checked, index) => (checked?.ok ? [{ sequence: batch[index].sequence, checked }] : []));
   // One read for every event id of the batch instead of one replay lookup per event.
-  const ids = batch.flatMap((item) => ('event' in item && item.sequence > start ? idOf(item.event) : []));
-  await cursor.audit.prefetchEventIds(manager, ids);
+  await cursor.audit.prefetchEventIds(manager, valid.map(({ checked }) => checked.event.id));
+  await cursor.audit.prefetchTenants(manager, valid.map(({ checked }) => checked.event.tenant));
+  for (const { projection, entity } of ENTITY_PROJECTIONS) {
+    const keys = valid.flatMap<Record<string, unknown>>(({ checked }) => projection.keyOf(checked.projectable) ?? []);
+    if (keys.length > 0) await staged.loadEntities(manager, projection.name, entity, keys);
+  }
+  for (const projection of TABLE_PROJECTIONS) {
+    const keys = valid.flatMap<Record<string, unknown>>(({ sequence, checked }) => projection.keyOf({ sequence, event: checked.projectable as CloudEvent }) ?? []);
+    if (keys.length > 0) await staged.loadTable(manager, projection, keys);
+  }
   const first = batch.find((item) => item.sequence > start);
   if ((options.writeAudit ?? true) && first) await cursor.audit.deferAppendsFrom(manager, first.sequence);
   const results: ApplyResult[] = [];
   for (const [index, item] of batch.entries()) {
     try {
+      const checked = checks[index];
       results.push(
         'forged' in item
           ? await recordForgedEventIn(manager, cursor, item.sequence, item.forged, options)
-          : await applyEventIn(manager, cursor, item.sequence, item.event, { ...options, ...(item.origin ? { origin: item.origin } : {}) }),
+          : await applyCheckedIn(manager, cursor, item.sequence, item.event, checked ? () => checked : checkEvent, { ...options, ...(item.origin ? { origin: item.origin } : {}) }),
       );
     } catch (error) {
       if (isProjectionHalt(error)) throw new HaltAt(index, error);
       throw error;
     }
   }
+  await staged.flush(manager);
   try {
     await cursor.audit.flush(manager);
   } catch (error) {
@@ -94,9 +114,4 @@ async function applyInOrder(manager: EntityManager, projector: string, batch: re
   }
   if (cursor.last !== start) await advanceCheckpoint(manager, projector, cursor.last);
   return results;
-}
-
-function idOf(event: unknown): string[] {
-  const id = typeof event === 'object' && event !== null ? (event as { id?: unknown }).id : undefined;
-  return typeof id === 'string' ? [id] : [];
 }

@@ -15,7 +15,9 @@ import { complianceRecordsProjection } from '../projections/compliance-records.p
 import { pluginCallsDailyProjection } from '../projections/plugin-calls-daily.projection.js';
 import { pluginReviewsProjection, reviewNoticesProjection } from '../projections/reviews.projection.js';
 import type { Projection, RecordedEvent } from '../projections/projection.types.js';
-import { checkEvent } from './event.checker.js';
+import type { TableProjection } from '../projections/table-projection.types.js';
+import { checkEvent, type CheckedEvent } from './event.checker.js';
+import type { ProjectionStaging } from './projection-staging.js';
 import { AuditLogConflictError, PoisonEventError, ProjectionGapError } from './projection.errors.js';
 import { recordSecurityFinding } from './security-finding.writer.js';
 import { projectTable } from './table-projection.writer.js';
@@ -46,6 +48,11 @@ export interface ProjectorCursor {
   /** The last sequence applied in this transaction, or the checkpoint before it. */
   last: number;
   readonly audit: AuditLogCursor;
+  /**
+   * Where read-model rows are folded when a batch reads and writes them in bulk; without it each
+   * event reads and writes its rows itself.
+   */
+  staged?: ProjectionStaging;
 }
 
 /** Locks the projector's checkpoint for this transaction and answers the cursor to apply events with. */
@@ -101,10 +108,26 @@ export async function applyEventIn(
   options: ApplyEventOptions = {},
 ): Promise<ApplyResult> {
   checkSequence('applyEventIn', sequence);
+  return applyCheckedIn(manager, cursor, sequence, event, checkEvent, options);
+}
+
+/**
+ * {@link applyEventIn} for an event whose contract check may already have been made (a batch checks
+ * each event once, to read the rows it names beforehand): `check` answers it. Duplicates and gaps
+ * are still found before the check, as one by one.
+ */
+export async function applyCheckedIn(
+  manager: EntityManager,
+  cursor: ProjectorCursor,
+  sequence: number,
+  event: unknown,
+  check: (event: unknown) => CheckedEvent,
+  options: ApplyEventOptions = {},
+): Promise<ApplyResult> {
   const { projector } = cursor;
   if (sequence <= cursor.last) return 'duplicate';
   if (sequence !== cursor.last + 1) throw new ProjectionGapError(projector, cursor.last + 1, sequence);
-  const checked = checkEvent(event);
+  const checked = check(event);
   if (!checked.ok) throw new PoisonEventError(projector, sequence, checked.reason, checked.id, checked.type);
 
   const original = await cursor.audit.genuineElsewhere(manager, checked.event.id, sequence);
@@ -118,19 +141,12 @@ export async function applyEventIn(
   }
 
   const recorded: RecordedEvent = { sequence, event: checked.projectable };
-  await project(manager, pluginsProjection, PluginEntity, recorded);
-  await project(manager, pluginVersionsProjection, PluginVersionEntity, recorded);
-  await project(manager, installationsProjection, InstallationEntity, recorded);
+  for (const { projection, entity } of ENTITY_PROJECTIONS) await project(manager, projection, entity, recorded, cursor.staged);
   if (checked.event.type === AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned) {
     await recordAuditCheckpoint(manager, sequence, checked.event.data as AuditCheckpointSigned);
   }
   const record = { sequence, event: checked.projectable as CloudEvent };
-  await projectTable(manager, callWindowsProjection, record);
-  await projectTable(manager, pluginCallsDailyProjection, record);
-  await projectTable(manager, complianceRecordsProjection, record);
-  await projectTable(manager, pluginTestRunsProjection, record);
-  await projectTable(manager, pluginReviewsProjection, record);
-  await projectTable(manager, reviewNoticesProjection, record);
+  for (const projection of TABLE_PROJECTIONS) await projectTable(manager, projection, record, cursor.staged);
   if (options.writeAudit ?? true) await appendAudit(manager, sequence, checked.event, undefined, cursor.audit);
 
   cursor.last = sequence;
@@ -181,14 +197,36 @@ export async function lockCheckpoint(manager: EntityManager, projector: string):
   return Number(rows[0].last_sequence);
 }
 
+/** The projections written through TypeORM entities, in the order events are folded into them. */
+export const ENTITY_PROJECTIONS: readonly { readonly projection: Projection<ObjectLiteral, ObjectLiteral>; readonly entity: EntitySchema<ObjectLiteral> }[] = [
+  { projection: pluginsProjection, entity: PluginEntity },
+  { projection: pluginVersionsProjection, entity: PluginVersionEntity },
+  { projection: installationsProjection, entity: InstallationEntity },
+] as unknown as readonly { projection: Projection<ObjectLiteral, ObjectLiteral>; entity: EntitySchema<ObjectLiteral> }[];
+
+/** The table projections (rows by column name), in the order events are folded into them. */
+export const TABLE_PROJECTIONS: readonly TableProjection<Record<string, unknown>>[] = [
+  callWindowsProjection,
+  pluginCallsDailyProjection,
+  complianceRecordsProjection,
+  pluginTestRunsProjection,
+  pluginReviewsProjection,
+  reviewNoticesProjection,
+] as unknown as readonly TableProjection<Record<string, unknown>>[];
+
 async function project<Row extends ObjectLiteral, Key extends Partial<Row>>(
   manager: EntityManager,
   projection: Projection<Row, Key>,
   entity: EntitySchema<Row>,
   recorded: RecordedEvent,
+  staged?: ProjectionStaging,
 ): Promise<void> {
   const key = projection.keyOf(recorded.event);
   if (!key) return;
+  if (staged) {
+    await staged.foldEntity(manager, projection.name, entity, key as Record<string, unknown>, (row) => projection.evolve(row, recorded));
+    return;
+  }
   const repository = manager.getRepository(entity);
   const where = key as unknown as FindOptionsWhere<Row>;
   const current = await repository.findOneBy(where);

@@ -1,16 +1,22 @@
 import type { EntityManager } from 'typeorm';
 import type { StreamRecord, TableProjection } from '../projections/table-projection.types.js';
+import type { ProjectionStaging } from './projection-staging.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
  * Folds one event into one table inside the projector's transaction: reads the row the projection
  * names (locked), evolves it, and writes the result back (upsert) or deletes it. Column names come
- * from the projection's own row type, never from event data.
+ * from the projection's own row type, never from event data. With `staged`, the row is folded in
+ * the batch's staging instead, written when the batch ends.
  */
-export async function projectTable<Row extends Record<string, unknown>>(manager: EntityManager, projection: TableProjection<Row>, record: StreamRecord): Promise<void> {
+export async function projectTable<Row extends Record<string, unknown>>(manager: EntityManager, projection: TableProjection<Row>, record: StreamRecord, staged?: ProjectionStaging): Promise<void> {
   const key = projection.keyOf(record);
   if (key === null) return;
+  if (staged) {
+    await staged.foldTable(manager, projection, key as Record<string, unknown>, (row) => projection.evolve(row, record));
+    return;
+  }
   const keyColumns = Object.keys(key);
   for (const c of [projection.table, ...keyColumns]) if (!IDENTIFIER.test(c)) throw new Error(`projection ${projection.name}: "${c}" is not a plain identifier`);
   const where = keyColumns.map((c, i) => `${c} = $${i + 1}`).join(' AND ');
