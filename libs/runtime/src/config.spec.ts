@@ -110,6 +110,10 @@ describe('metrics settings', () => {
     expect(loadConfig({ FORGEONE_METRICS_PORT: '0', FORGEONE_METRICS_HOST: '::1' }).metrics).toEqual({ port: 0, host: '::1', pluginMetricNames: 100 });
   });
 
+  it('config - off turns metrics off', () => {
+    expect(loadConfig({ FORGEONE_METRICS_PORT: 'off' }).metrics).toEqual({ off: true, host: '127.0.0.1', pluginMetricNames: 100 });
+  });
+
   it('config - bad metrics values name their variable', () => {
     expect(configError({ FORGEONE_METRICS_PORT: 'x' }).issues).toEqual([{ variable: 'FORGEONE_METRICS_PORT', message: expect.stringContaining('"x"') }]);
     expect(configError({ FORGEONE_METRICS_TOKEN: 'short' }).issues.map((i) => i.variable)).toEqual(['FORGEONE_METRICS_TOKEN']);

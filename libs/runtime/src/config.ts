@@ -26,7 +26,10 @@ export interface PlatformConfig {
 
 /** FORGEONE_METRICS_PORT, _HOST, _TOKEN and FORGEONE_PLUGIN_METRIC_NAMES_MAX. */
 export interface MetricsConfig {
+  /** Absent: none for a single service, consecutive ports from 9464 under `npm start`. */
   readonly port?: number;
+  /** FORGEONE_METRICS_PORT=off: no endpoint anywhere, not even under `npm start`. */
+  readonly off?: boolean;
   readonly host: string;
   readonly token?: string;
   readonly pluginMetricNames: number;
@@ -107,10 +110,10 @@ const metricsPort = z.preprocess(
   unsetIfEmpty,
   z
     .string()
-    .refine((value) => /^\d+$/.test(value) && Number(value) <= 65535, {
-      error: (issue) => `must be a port number between 0 and 65535, 0 for any free port (got "${String(issue.input)}")`,
+    .refine((value) => value === 'off' || (/^\d+$/.test(value) && Number(value) <= 65535), {
+      error: (issue) => `must be a port number between 0 and 65535, 0 for any free port, or off (got "${String(issue.input)}")`,
     })
-    .transform(Number)
+    .transform((value) => (value === 'off' ? ('off' as const) : Number(value)))
     .optional(),
 );
 
@@ -154,7 +157,7 @@ const schema = z.object({
   ),
 }).superRefine((value, ctx) => {
   // Series name tenants' plugins: off loopback they are served only behind a token.
-  if (value.FORGEONE_METRICS_PORT !== undefined && !LOOPBACK.test(value.FORGEONE_METRICS_HOST) && !value.FORGEONE_METRICS_TOKEN) {
+  if (typeof value.FORGEONE_METRICS_PORT === 'number' && !LOOPBACK.test(value.FORGEONE_METRICS_HOST) && !value.FORGEONE_METRICS_TOKEN) {
     ctx.addIssue({
       code: 'custom',
       path: ['FORGEONE_METRICS_TOKEN'],
@@ -184,7 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     namespace: value.FORGEONE_NAMESPACE,
     logLevel: value.FORGEONE_LOG_LEVEL,
     metrics: {
-      ...(value.FORGEONE_METRICS_PORT !== undefined ? { port: value.FORGEONE_METRICS_PORT } : {}),
+      ...(typeof value.FORGEONE_METRICS_PORT === 'number' ? { port: value.FORGEONE_METRICS_PORT } : {}),
+      ...(value.FORGEONE_METRICS_PORT === 'off' ? { off: true } : {}),
       host: value.FORGEONE_METRICS_HOST,
       ...(value.FORGEONE_METRICS_TOKEN ? { token: value.FORGEONE_METRICS_TOKEN } : {}),
       pluginMetricNames: value.FORGEONE_PLUGIN_METRIC_NAMES_MAX,
