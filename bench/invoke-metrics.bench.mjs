@@ -88,7 +88,7 @@ try {
   for (const side of sides) {
     side.db = await createTestDatabase('bench');
     const bootstrapToken = randomBootstrapToken();
-    side.platform = await startTestPlatform({ namespace: side.namespace, databaseUrl: side.db.url, natsUrl: NATS_URL, bootstrapToken, env: side.env });
+    side.platform = await startTestPlatform({ namespace: side.namespace, databaseUrl: side.db.url, natsUrl: NATS_URL, bootstrapToken, env: side.env, timeoutMs: 240_000 });
     for (const argv of [['plugin', 'publish', join(root, 'examples', 'plugins', 'hello')], ['plugin', 'install', `${PLUGIN}@1.0.0`, '--env', ENVIRONMENT]]) {
       const run = await runCli(side.platform.apiUrl, argv, { token: bootstrapToken });
       if (run.code !== 0) throw new Error(`forgeone ${argv.join(' ')} failed (${run.code}): ${run.stderr}`);
