@@ -25,6 +25,8 @@ key="$(secret)"
   echo "POSTGRES_PASSWORD=$(secret)"
   echo "FORGEONE_DB_PASSWORD=$(secret)"
   echo "FORGEONE_BOOTSTRAP_TOKEN=$(secret)"
+  # Prometheus sends it to every service's /metrics (series name tenants' plugins).
+  echo "FORGEONE_METRICS_TOKEN=$(secret)"
   echo "FORGEONE_SERVICE_KEY=$key"
   # Plugin configuration secrets are sealed with this key (32 bytes, base64); keep it: without it they cannot be opened.
   echo "FORGEONE_CONFIG_SECRET_KEY=$(openssl rand -base64 32)"

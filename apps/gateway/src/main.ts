@@ -3,8 +3,8 @@ import { connectNats } from '@forgeone/bus';
 import { names as namesFor } from '@forgeone/contracts';
 import { createDataSource } from '@forgeone/persistence';
 import { loadConfig, redactConfig, serviceNatsConnectionOptions } from '@forgeone/runtime';
-import { guardPlatformNats, stopOnSignals } from '@forgeone/service-host';
-import { createLogger, initTelemetry, shutdownTelemetry } from '@forgeone/telemetry';
+import { guardPlatformNats, startMetricsFor, stopOnSignals } from '@forgeone/service-host';
+import { createLogger, initTelemetry, shutdownTelemetry, type MetricsEndpoint } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { createGatewayApp } from './gateway.app.js';
@@ -14,6 +14,7 @@ initTelemetry('forgeone-gateway');
 const logger = createLogger('gateway');
 let connection: NatsConnection | undefined;
 let dataSource: DataSource | undefined;
+let metrics: MetricsEndpoint | undefined;
 
 try {
   const config = loadConfig();
@@ -22,6 +23,7 @@ try {
   // Without its service credential every query would be refused: refuse to start instead.
   const auth = gatewayAuthFromEnv(process.env);
   logger.info({ config: redactConfig(config) }, 'starting');
+  metrics = await startMetricsFor('gateway', config, logger);
   const names = namesFor(config.namespace);
   connection = await connectNats(natsUrl, 'forgeone-gateway', serviceNatsConnectionOptions(natsUrl, 'gateway', names));
   // Like every service: refuses missing or weakened storage and an insecure NATS before serving.
@@ -35,16 +37,19 @@ try {
   logger.info({ url: `http://127.0.0.1:${config.httpPort}`, docs: `http://127.0.0.1:${config.httpPort}/docs`, namespace: names.namespace || '(none)' }, 'ready');
 
   const ds = dataSource;
+  const endpoint = metrics;
   stopOnSignals(logger, async () => {
     // Closing the app stops HTTP and the bus server, which drains the NATS connection.
     await app.close();
     await ds.destroy();
+    await endpoint?.close();
     await shutdownTelemetry();
   });
 } catch (error) {
   logger.fatal({ err: error }, `cannot start gateway: ${(error as Error).message}`);
   await dataSource?.destroy().catch(() => undefined);
   await connection?.close().catch(() => undefined);
+  await metrics?.close().catch(() => undefined);
   await shutdownTelemetry();
   process.exit(1);
 }

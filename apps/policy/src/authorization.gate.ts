@@ -12,6 +12,7 @@ import {
 import { ForgeOneError, resolveAuthzResource, type Action, type AuthenticatedPrincipal, type AuthzCheckResource, type AuthzDecision } from '@forgeone/contracts';
 import type { DecisionRecorder } from './decision.recorder.js';
 import type { PolicyState } from './policy.state.js';
+import { platformMetrics } from '@forgeone/telemetry';
 
 /** A decision with the id it is recorded under. */
 export type RecordedDecision = AuthorizationResult & { readonly decisionId: string };
@@ -59,8 +60,16 @@ export class AuthorizationGate {
     dryRun: boolean,
     origin: FailureOrigin,
   ): Promise<AuthzDecision> {
-    const identity = await this.authenticate(credential, action, resource, environment, origin);
+    const started = performance.now();
+    let identity: AuthenticatedIdentity;
+    try {
+      identity = await this.authenticate(credential, action, resource, environment, origin);
+    } catch (error) {
+      platformMetrics().authzDecision('unauthenticated', (performance.now() - started) / 1000);
+      throw error;
+    }
     const decision = await this.decide(identity, action, resolveAuthzResource(resource, identity.tenant), environment, dryRun);
+    platformMetrics().authzDecision(decision.decision, (performance.now() - started) / 1000);
     return { decision: decision.decision, principal: wirePrincipal(identity), policyIds: decision.policyIds, policyVersion: decision.policyVersion, decisionId: decision.decisionId };
   }
 

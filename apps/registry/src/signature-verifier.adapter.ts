@@ -11,6 +11,7 @@ import {
   type SignatureCheckContext,
   type VerificationResult,
 } from '@forgeone/signing';
+import { platformMetrics } from '@forgeone/telemetry';
 
 /**
  * The registry's SignatureVerifier over `@forgeone/signing`: the envelope and the module come from
@@ -64,6 +65,7 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
         presentedKeyIds: [],
         envelopeDigest: check.signature?.envelopeDigest ?? null,
       };
+      platformMetrics().signature(check.stage, false, result.reason);
       const event = signatureResultEvent(result, context);
       if (options.record) await this.record({ ...event, data: { ...event.data, flagged: false } } as SignatureEvent, check, metadata);
       throw error;
@@ -80,6 +82,7 @@ export class SignatureVerifierAdapter implements SignatureVerifier {
       threshold: check.threshold,
       now: metadata.now,
     });
+    platformMetrics().signature(check.stage, result.ok, result.ok ? 'ok' : result.reason);
     if (options.record) await this.record(signatureResultEvent(result, context), check, metadata);
     return result.ok ? { ok: true, reason: null, message: result.message } : outcomeOf(result);
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ForgeOneError, type SignatureMode, type StoredSignature } from '@forgeone/contracts';
 import type { NewEvent } from '@forgeone/event-sourcing';
 import { loadTrustStore, signatureError, signatureResultEvent, verifyPluginEnvelope, type AggregateEventReader, type VerificationRefused, type VerificationResult } from '@forgeone/signing';
-import type { Logger } from '@forgeone/telemetry';
+import { platformMetrics, type Logger } from '@forgeone/telemetry';
 
 /** What the runner knows about the version it is about to load. */
 export interface ModuleToVerify {
@@ -59,6 +59,7 @@ export class ModuleSignatureVerifier {
       if (!isCorrupt(error)) throw error;
       // Not a signature question: whatever the mode, altered bytes never run.
       const result = refused('SIGNATURE.WASM_DIGEST_MISMATCH', `the stored module of ${module.name}@${module.version} does not hash to ${module.digest}, recorded at publish: it was altered after publishing and will not run`);
+      platformMetrics().signature('runner', false, result.reason);
       await this.record(module, signatureResultEvent(result, { ...context, mode: 'strict' }));
       throw signatureError(result);
     }
@@ -84,6 +85,7 @@ export class ModuleSignatureVerifier {
         now: this.now(),
       });
     }
+    platformMetrics().signature('runner', result.ok, result.ok ? 'ok' : result.reason);
     await this.record(module, signatureResultEvent(result, { ...context, mode }));
     if (!result.ok) {
       if (mode === 'strict') throw signatureError(result);

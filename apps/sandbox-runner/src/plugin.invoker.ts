@@ -17,7 +17,7 @@ import {
 } from '@forgeone/contracts';
 import type { NewEvent, SequencedLogWriter } from '@forgeone/event-sourcing';
 import { testVectorResultOf, type CallSample, type SandboxCallResult, type SandboxHost } from '@forgeone/sandbox';
-import type { Logger } from '@forgeone/telemetry';
+import { platformMetrics, pluginMetrics, type Logger, type PluginCallLabels } from '@forgeone/telemetry';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
 import type { PluginConfigSource } from './plugin-config.source.js';
@@ -68,6 +68,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_KNOWN_TARGETS = 4096;
 // How long a test run waits for this runner to read the install or upgrade the registry just recorded.
 const TEST_RUN_INSTALL_WAIT_MS = 10_000;
+// The label value of a plugin call refused before an installed version was found.
+const UNRESOLVED = '-';
 
 /**
  * One invocation from request to reply: authorise `invoke` for the caller, find the installed
@@ -155,6 +157,7 @@ export class PluginInvoker {
     for (const entry of result.logs) this.deps.logger.info({ plugin: name, version: installed.version, environment, tenant, level: entry.level }, `plugin: ${entry.message}`);
 
     this.count(tenant, environment, name, result.ok);
+    this.measure({ tenant, plugin: name, version: installed.version, environment }, result, chain);
     const sample: CallSample = {
       tenant,
       plugin: name,
@@ -328,6 +331,24 @@ export class PluginInvoker {
     return Object.fromEntries(Object.entries(granted).filter(([c]) => !denied.has(c))) as Capabilities;
   }
 
+  // Series of a call that ran: its installed version's labels, never the caller or the input.
+  private measure(labels: PluginCallLabels, result: SandboxCallResult, chain: CallChain): void {
+    const metrics = platformMetrics();
+    metrics.pluginCall({
+      ...labels,
+      outcome: result.ok ? 'ok' : result.error.code,
+      seconds: result.durationMs / 1000,
+      ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
+      ...(result.memoryBytes > 0 ? { memoryBytes: result.memoryBytes } : {}),
+    });
+    if (!result.ok && result.error.code === 'SANDBOX.OVERLOADED') metrics.workerRejection();
+    if (!result.ok && result.violation !== undefined) metrics.violation(result.violation);
+    // A refused hook the call survived is a violation too; the one that ended it is counted above.
+    const survived = !result.ok && result.violation === 'capability' ? chain.denials.length - 1 : chain.denials.length;
+    for (let i = 0; i < survived; i++) metrics.violation('capability');
+    pluginMetrics().record(labels, result.metrics);
+  }
+
   private count(tenant: string, environment: string, name: string, ok: boolean): void {
     const key = `${tenant}\u0000${environment}/${name}`;
     const c = this.counters.get(key) ?? { ok: 0, failed: 0 };
@@ -340,6 +361,9 @@ export class PluginInvoker {
     const code = error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
     this.count(who.tenant, who.environment, who.name, false);
+    // Refused before a version was found: the plugin and environment named in the subject are the
+    // caller's words (any name can be asked for), so only the tenant and the code label the series.
+    platformMetrics().pluginCall({ tenant: who.tenant, plugin: UNRESOLVED, version: UNRESOLVED, environment: UNRESOLVED, outcome: code });
     const sample: CallSample = { tenant: who.tenant, plugin: who.name, environment: who.environment, principal: who.principal, code, bytesIn: 0, bytesOut: 0 };
     try {
       const perCall = (await this.modeFor(who.tenant, who.environment)) === 'per-call';

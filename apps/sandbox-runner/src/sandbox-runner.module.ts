@@ -6,7 +6,7 @@ import { ArtifactStore, JetStreamEventStore } from '@forgeone/event-store';
 import { PluginStorage } from '@forgeone/plugin-storage';
 import { pluginEventOf, publishedVersionOf, SandboxHost } from '@forgeone/sandbox';
 import type { ServiceContext } from '@forgeone/service-host';
-import type { Logger } from '@forgeone/telemetry';
+import { platformMetrics, type Logger } from '@forgeone/telemetry';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
@@ -60,6 +60,19 @@ export class SandboxRunner implements OnModuleDestroy {
     });
     this.hooks = new PluginHostHooks(authz, this.storage, options.storageQuota);
     this.host = new SandboxHost({ hooks: this.hooks, ...(options.caps ? { caps: options.caps } : {}) });
+    const host = this.host;
+    platformMetrics().observeWorkerPools(() => {
+      let workers = 0;
+      let busy = 0;
+      let queued = 0;
+      for (const { key } of host.loaded()) {
+        const stats = host.poolStats(key);
+        workers += stats?.workers ?? 0;
+        busy += stats?.busy ?? 0;
+        queued += stats?.queued ?? 0;
+      }
+      return { workers, busy, queued };
+    });
     this.config = new PluginConfigSource({ events, secrets: ConfigSecretBox.from(options.configSecretKey), logger });
     this.config.listen(connection, names);
     this.verifier = new ModuleSignatureVerifier({

@@ -16,6 +16,7 @@ import {
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { DEFAULT_AUTHZ_CACHE_TTL_MS, DEFAULT_AUTHZ_TIMEOUT_MS } from './authz-client.settings.js';
 import { decisionCacheKey, TtlCache } from './decision.cache.js';
+import { platformMetrics } from '@forgeone/telemetry';
 
 /**
  * The resource a caller asks about. Without `tenant` it is the resource of that name in the
@@ -148,6 +149,7 @@ export class AuthzClient {
     const ctx = context.environment ? { environment: context.environment } : {};
     const key = decisionCacheKey({ credential: token, action, resource, context: ctx });
     const cached = this.decisions.get(key);
+    platformMetrics().authzCacheLookup(cached !== undefined);
     if (cached) return verdict(cached, action, resource, ctx);
     return this.ask(key, token, action, resource, ctx, context.source);
   }

@@ -1,5 +1,5 @@
-import { assertJsonDepth, ForgeOneError, SERVICES, type ErrorReply, type Names, type ServiceName } from '@forgeone/contracts';
-import { SpanKind, extractTraceContext, injectSpanContext, withSpan, type Logger } from '@forgeone/telemetry';
+import { assertJsonDepth, ForgeOneError, isErrorReply, SERVICES, type ErrorReply, type Names, type ServiceName } from '@forgeone/contracts';
+import { SpanKind, extractTraceContext, injectSpanContext, platformMetrics, withSpan, type Logger } from '@forgeone/telemetry';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { BusContext } from './bus.context.js';
@@ -91,6 +91,7 @@ export class BusCommandResponder {
 
   private async handle({ pattern, run }: BusCommand, msg: Msg): Promise<void> {
     const parent = extractTraceContext(natsHeaderCarrier(msg.headers));
+    const started = performance.now();
     await withSpan(
       `forgeone.cmd ${pattern}`,
       { kind: SpanKind.SERVER, parent, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'rpc.method': pattern } },
@@ -102,6 +103,8 @@ export class BusCommandResponder {
         } catch (error) {
           reply = this.errorReply(pattern, error, span);
         }
+        // A handler may also answer a refusal as a reply rather than a throw; either is its code.
+        platformMetrics().command(pattern, isErrorReply(reply) ? reply.error.code : 'ok', (performance.now() - started) / 1000);
         if (!msg.reply) return;
         const hdrs = natsHeaders();
         injectSpanContext(natsHeaderCarrier(hdrs), span);

@@ -1,6 +1,6 @@
 import { HEADERS, type Names, type ServiceName } from '@forgeone/contracts';
 import { ReplayGuard, type EventAuthorship, type EventRefusal, type OpenedEvent } from '@forgeone/event-store';
-import { SpanKind, extractTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
+import { SpanKind, extractTraceContext, platformMetrics, withSpan, type Logger } from '@forgeone/telemetry';
 import type { MessageHandler } from '@nestjs/microservices';
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -151,9 +151,17 @@ export class BusEventConsumer {
 
   private async consume(messages: ConsumerMessages): Promise<void> {
     try {
+      const durable = this.options.consumer.durable;
       for await (const msg of messages) {
         if (this.halted || this.closing) break;
-        await this.handle(msg);
+        const metrics = platformMetrics();
+        metrics.consumerDelivered(durable, msg.info.deliveryCount);
+        try {
+          await this.handle(msg);
+        } finally {
+          metrics.consumerSettled(durable);
+        }
+        metrics.consumerProgress(durable, msg.info.pending, storedAtMs(msg), Date.now());
       }
     } catch (error) {
       if (!this.closing) this.options.logger.error({ err: error, consumer: this.options.consumer.durable }, 'event consumer stopped');
@@ -162,9 +170,18 @@ export class BusEventConsumer {
 
   private async consumeBatches(messages: ConsumerMessages, batches: NonNullable<BusEventConsumer['batches']>): Promise<void> {
     try {
+      const durable = this.options.consumer.durable;
       for await (const batch of batchMessages(messages, batches.batching)) {
         if (this.halted || this.closing) break;
-        await batches.delivery.deliver(batch);
+        const metrics = platformMetrics();
+        for (const msg of batch) metrics.consumerDelivered(durable, msg.info.deliveryCount);
+        try {
+          await batches.delivery.deliver(batch);
+        } finally {
+          for (let i = 0; i < batch.length; i++) metrics.consumerSettled(durable);
+        }
+        const last = batch[batch.length - 1];
+        if (last !== undefined) metrics.consumerProgress(durable, last.info.pending, storedAtMs(last), Date.now());
       }
     } catch (error) {
       if (!this.closing) this.options.logger.error({ err: error, consumer: this.options.consumer.durable }, 'event consumer stopped');
@@ -267,4 +284,9 @@ export class BusEventConsumer {
       }
     }
   }
+}
+
+// When JetStream stored the message (its own clock, not the event's claimed time).
+function storedAtMs(msg: JsMsg): number {
+  return Math.floor(Number(msg.info.timestampNanos) / 1e6);
 }

@@ -9,7 +9,7 @@ import type {
   StoredEvent,
   VersionedEvents,
 } from '@forgeone/event-sourcing';
-import { SpanKind, createLogger, injectTraceContext, withSpan, type Logger } from '@forgeone/telemetry';
+import { SpanKind, createLogger, injectTraceContext, platformMetrics, withSpan, type Logger } from '@forgeone/telemetry';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -173,6 +173,11 @@ export class JetStreamEventStore implements EventStore {
             results[i] = { sequence: ack.seq, duplicate: ack.duplicate, event };
             if (expected !== undefined) expected = ack.seq;
           }
+          let duplicates = 0;
+          for (const r of results) if (r.duplicate) duplicates++;
+          const metrics = platformMetrics();
+          metrics.eventAppend(aggregate, 'appended', results.length - duplicates);
+          metrics.eventAppend(aggregate, 'duplicate', duplicates);
           return results;
         } finally {
           this.inFlight -= 1;
@@ -285,6 +290,7 @@ export class JetStreamEventStore implements EventStore {
 
   private appendError(aggregate: string, id: string, expectedSequence: number, error: unknown): Error {
     if (error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
+      platformMetrics().eventAppend(aggregate, 'conflict');
       return new ForgeOneError(
         'EVENTSTORE.CONFLICT',
         `${aggregate} ${id} was changed concurrently (expected sequence ${expectedSequence}); reload and retry`,

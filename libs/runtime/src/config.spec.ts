@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       dataDir: resolve('.forgeone'),
       namespace: '',
       logLevel: 'info',
+      metrics: { host: '127.0.0.1', pluginMetricNames: 100 },
     });
   });
 
@@ -31,6 +32,10 @@ describe('loadConfig', () => {
       FORGEONE_BOOTSTRAP_TOKEN: 'a'.repeat(32),
       FORGEONE_NAMESPACE: 't-123',
       FORGEONE_LOG_LEVEL: 'DEBUG',
+      FORGEONE_METRICS_PORT: '9464',
+      FORGEONE_METRICS_HOST: '0.0.0.0',
+      FORGEONE_METRICS_TOKEN: 'm'.repeat(32),
+      FORGEONE_PLUGIN_METRIC_NAMES_MAX: '20',
     });
     expect(config).toEqual({
       natsUrl: 'nats://127.0.0.1:4222',
@@ -40,6 +45,7 @@ describe('loadConfig', () => {
       bootstrapToken: 'a'.repeat(32),
       namespace: 't-123',
       logLevel: 'debug',
+      metrics: { port: 9464, host: '0.0.0.0', token: 'm'.repeat(32), pluginMetricNames: 20 },
     });
   });
 
@@ -94,6 +100,27 @@ describe('loadConfig', () => {
   });
 });
 
+describe('metrics settings', () => {
+  it('config - a metrics port off loopback without a token is refused, naming the token variable', () => {
+    const error = configError({ FORGEONE_METRICS_PORT: '9464', FORGEONE_METRICS_HOST: '0.0.0.0' });
+    expect(error.issues).toEqual([{ variable: 'FORGEONE_METRICS_TOKEN', message: expect.stringContaining('0.0.0.0) is not a loopback address') }]);
+  });
+
+  it('config - loopback needs no token, and port 0 asks for any free port', () => {
+    expect(loadConfig({ FORGEONE_METRICS_PORT: '0', FORGEONE_METRICS_HOST: '::1' }).metrics).toEqual({ port: 0, host: '::1', pluginMetricNames: 100 });
+  });
+
+  it('config - off turns metrics off', () => {
+    expect(loadConfig({ FORGEONE_METRICS_PORT: 'off' }).metrics).toEqual({ off: true, host: '127.0.0.1', pluginMetricNames: 100 });
+  });
+
+  it('config - bad metrics values name their variable', () => {
+    expect(configError({ FORGEONE_METRICS_PORT: 'x' }).issues).toEqual([{ variable: 'FORGEONE_METRICS_PORT', message: expect.stringContaining('"x"') }]);
+    expect(configError({ FORGEONE_METRICS_TOKEN: 'short' }).issues.map((i) => i.variable)).toEqual(['FORGEONE_METRICS_TOKEN']);
+    expect(configError({ FORGEONE_PLUGIN_METRIC_NAMES_MAX: '0' }).issues.map((i) => i.variable)).toEqual(['FORGEONE_PLUGIN_METRIC_NAMES_MAX']);
+  });
+});
+
 describe('redaction', () => {
   it('redactUrl - hides user and password, keeps host and database', () => {
     expect(redactUrl('postgres://forgeone:s3cret@db:5432/forgeone')).toBe('postgres://***:***@db:5432/forgeone');
@@ -118,5 +145,8 @@ describe('redaction', () => {
     expect(safe).not.toContain('pw-123');
     expect(safe).not.toContain('b'.repeat(40));
     expect(safe).toContain('"bootstrapToken":"[set]"');
+    const metrics = JSON.stringify(redactConfig(loadConfig({ FORGEONE_METRICS_PORT: '9464', FORGEONE_METRICS_TOKEN: 'c'.repeat(40) })));
+    expect(metrics).not.toContain('c'.repeat(40));
+    expect(metrics).toContain('"token":"[set]"');
   });
 });

@@ -23,6 +23,19 @@ export interface PlatformConfig {
   /** Prefix for stream, subjects, buckets and consumers ('' = none). */
   readonly namespace: string;
   readonly logLevel: LogLevel;
+  /** Where the service serves Prometheus metrics; no port means none. The token is secret. */
+  readonly metrics: MetricsConfig;
+}
+
+/** FORGEONE_METRICS_PORT, _HOST, _TOKEN and FORGEONE_PLUGIN_METRIC_NAMES_MAX. */
+export interface MetricsConfig {
+  /** Absent: none for a single service, consecutive ports from 9464 under `npm start`. */
+  readonly port?: number;
+  /** FORGEONE_METRICS_PORT=off: no endpoint anywhere, not even under `npm start`. */
+  readonly off?: boolean;
+  readonly host: string;
+  readonly token?: string;
+  readonly pluginMetricNames: number;
 }
 
 /** One problem with one environment variable. */
@@ -111,6 +124,19 @@ const natsCaFile = z.preprocess(
     .optional(),
 );
 
+const metricsPort = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .refine((value) => value === 'off' || (/^\d+$/.test(value) && Number(value) <= 65535), {
+      error: (issue) => `must be a port number between 0 and 65535, 0 for any free port, or off (got "${String(issue.input)}")`,
+    })
+    .transform((value) => (value === 'off' ? ('off' as const) : Number(value)))
+    .optional(),
+);
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
 const fields = z.object({
   NATS_URL: natsUrl,
   FORGEONE_NATS_CA_FILE: natsCaFile,
@@ -136,9 +162,29 @@ const fields = z.object({
     (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ),
+  FORGEONE_METRICS_PORT: metricsPort,
+  FORGEONE_METRICS_HOST: z.preprocess(unsetIfEmpty, z.string().default('127.0.0.1')),
+  // The value is never echoed: an error message may end up in a log.
+  FORGEONE_METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(16, { message: 'must be at least 16 characters long (generate one with `openssl rand -hex 32`)' }).optional()),
+  FORGEONE_PLUGIN_METRIC_NAMES_MAX: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .default('100')
+      .refine((value) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 10_000, { message: 'must be a whole number from 1 to 10000' })
+      .transform(Number),
+  ),
 });
 
 const schema = fields.superRefine((value, ctx) => {
+  // Series name tenants' plugins: off loopback they are served only behind a token.
+  if (typeof value.FORGEONE_METRICS_PORT === 'number' && !LOOPBACK.test(value.FORGEONE_METRICS_HOST) && !value.FORGEONE_METRICS_TOKEN) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FORGEONE_METRICS_TOKEN'],
+      message: `must be set when FORGEONE_METRICS_HOST (${value.FORGEONE_METRICS_HOST}) is not a loopback address: metrics name tenants' plugins (generate one with \`openssl rand -hex 32\`)`,
+    });
+  }
   // The private nats-server of `npm start` listens on loopback without TLS: a CA there would only fail later.
   if (value.FORGEONE_NATS_CA_FILE && !value.NATS_URL) {
     ctx.addIssue({ code: 'custom', path: ['FORGEONE_NATS_CA_FILE'], message: 'is set but NATS_URL is not: the CA is for TLS to a NATS you run; set NATS_URL to it, or unset FORGEONE_NATS_CA_FILE' });
@@ -166,6 +212,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     ...(value.FORGEONE_BOOTSTRAP_TOKEN ? { bootstrapToken: value.FORGEONE_BOOTSTRAP_TOKEN } : {}),
     namespace: value.FORGEONE_NAMESPACE,
     logLevel: value.FORGEONE_LOG_LEVEL,
+    metrics: {
+      ...(typeof value.FORGEONE_METRICS_PORT === 'number' ? { port: value.FORGEONE_METRICS_PORT } : {}),
+      ...(value.FORGEONE_METRICS_PORT === 'off' ? { off: true } : {}),
+      host: value.FORGEONE_METRICS_HOST,
+      ...(value.FORGEONE_METRICS_TOKEN ? { token: value.FORGEONE_METRICS_TOKEN } : {}),
+      pluginMetricNames: value.FORGEONE_PLUGIN_METRIC_NAMES_MAX,
+    },
   };
 }
 
@@ -184,9 +237,11 @@ export function redactUrl(url: string): string {
 
 /** A copy of the configuration that is safe to log: no token, no URL credentials. */
 export function redactConfig(config: PlatformConfig): Record<string, unknown> {
-  const { bootstrapToken, natsUrl: nats, databaseUrl: database, ...rest } = config;
+  const { bootstrapToken, natsUrl: nats, databaseUrl: database, metrics, ...rest } = config;
+  const { token: metricsToken, ...metricsRest } = metrics;
   return {
     ...rest,
+    metrics: { ...metricsRest, token: metricsToken ? '[set]' : '[not set]' },
     ...(nats ? { natsUrl: redactUrl(nats) } : {}),
     ...(database ? { databaseUrl: redactUrl(database) } : {}),
     bootstrapToken: bootstrapToken ? '[set]' : '[not set]',

@@ -65,6 +65,8 @@ describe('runPlatform', () => {
         FORGEONE_HTTP_PORT: '18080',
         FORGEONE_LOG_LEVEL: 'warn',
         FORGEONE_EXTRA: 'passed',
+        // Each service's metrics on a free port, so this test cannot collide with another platform's.
+        FORGEONE_METRICS_PORT: '0',
         OTEL_SERVICE_NAME: 'overridden-per-service',
         UNRELATED_SECRET: 'must-not-reach-services',
       },
@@ -80,6 +82,11 @@ describe('runPlatform', () => {
       expect(upLine).toMatch(
         /^ForgeOne is up: API http:\/\/127\.0\.0\.1:18080 \(API reference at http:\/\/127\.0\.0\.1:18080\/docs, OpenAPI document at http:\/\/127\.0\.0\.1:18080\/openapi\.json\), NATS nats:\/\/127\.0\.0\.1:\d+, Postgres postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/forgeone$/,
       );
+      // Then where each service serves its metrics, each on a port of its own (the stand-in services serve none).
+      const metricsLine = out.text().split('\n').find((line) => line.startsWith('Metrics (Prometheus): '));
+      expect(metricsLine).toBe(`Metrics (Prometheus): ${Object.entries(platform.metricsUrls).map(([name, url]) => `${name} ${url}`).join(', ')}`);
+      expect(Object.keys(platform.metricsUrls)).toEqual([...SERVICES]);
+      expect(new Set(Object.values(platform.metricsUrls)).size).toBe(SERVICES.length);
       const password = decodeURIComponent(new URL(platform.databaseUrl).password);
       expect(out.text()).not.toContain(password);
 
@@ -99,6 +106,7 @@ describe('runPlatform', () => {
           FORGEONE_DATA_DIR: join(root, 'data'),
           OTEL_SERVICE_NAME: 'forgeone-sandbox-runner',
           FORGEONE_EXTRA: 'passed',
+          FORGEONE_METRICS_PORT: new URL(platform.metricsUrls['sandbox-runner']!).port,
           // Its own credentials only: the key they are derived from is the policy service's alone.
           FORGEONE_SERVICE_CREDENTIAL: expect.stringMatching(/^fos_sandbox-runner_[A-Za-z0-9_-]{43}$/),
           FORGEONE_NATS_CREDENTIAL: credentials.services['sandbox-runner'],
@@ -206,11 +214,12 @@ describe('runPlatform', () => {
   });
 
   it('serviceEnv - no secret is in the shared environment; a short service key is refused', async () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
     const shared = serviceEnv(
       {
         FORGEONE_SERVICE_KEY: 'given'.repeat(8),
         FORGEONE_BOOTSTRAP_TOKEN: 'bootstrap-token-0123456789',
+        FORGEONE_METRICS_TOKEN: 'scrape-token-0123456789',
         FORGEONE_NATS_CREDENTIAL_REGISTRY: 'registry:pw',
         FORGEONE_NATS_REGISTRY_PASSWORD: 'pw',
         FORGEONE_SIGNER_KEY: 'pem',
@@ -227,7 +236,7 @@ describe('runPlatform', () => {
   });
 
   it('envForService - each service gets only its own credentials; the bootstrap token and service key only policy; the signing key only the signer', () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
     const policy = '{"production":{"mode":"strict","threshold":2}}';
     const source = { FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x', FORGEONE_CONFIG_SECRET_KEY: 'from-the-caller' };
     const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
@@ -255,7 +264,7 @@ describe('runPlatform', () => {
   });
 
   it('envForService - the plugins directory watcher token only reaches the policy service, which issues it', () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
     const token = `fo_${'a'.repeat(16)}_${'B'.repeat(43)}`;
     const shared = serviceEnv({ FORGEONE_WATCHER_TOKEN: 'from-the-caller' }, config, 'nats://n', 'postgres://p');
     expect(shared.FORGEONE_WATCHER_TOKEN).toBeUndefined();
@@ -265,7 +274,7 @@ describe('runPlatform', () => {
   });
 
   it('envForService - only the audit-projector gets the audit key: the file npm start made, or the one the operator gave', () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info' } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
     const source = { FORGEONE_AUDIT_KEY_PASSPHRASE: 'secret-pass' };
     const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
     expect(shared.FORGEONE_AUDIT_KEY_PASSPHRASE).toBeUndefined();

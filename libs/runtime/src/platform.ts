@@ -18,6 +18,7 @@ import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
+import { findFreePort } from './tcp-port.util.js';
 
 export interface RunPlatformOptions {
   /** Environment to read the configuration from and pass on (default process.env). */
@@ -54,6 +55,30 @@ export interface RunningPlatform {
   readonly done: Promise<number>;
   /** The plugins/ directory watcher's token (role watcher, tenant default), when asked for. */
   readonly watcherToken?: string;
+  /** Each service's Prometheus endpoint (`http://127.0.0.1:<port>/metrics`), by name. */
+  readonly metricsUrls: Readonly<Record<string, string>>;
+}
+
+/** The first metrics port of `npm start` when FORGEONE_METRICS_PORT is not set: the Prometheus exporter's customary port. */
+export const DEFAULT_METRICS_BASE_PORT = 9464;
+
+/**
+ * The metrics port of each service: consecutive ports from `base` in the order given, or, for base
+ * 0, a free port each (as tests ask, so platforms started side by side do not collide).
+ */
+export async function metricsPortsFor(services: readonly ServiceName[], base: number | undefined): Promise<Record<string, number>> {
+  const ports: Record<string, number> = {};
+  const taken = new Set<number>();
+  for (const [i, name] of services.entries()) {
+    let port = (base ?? DEFAULT_METRICS_BASE_PORT) + i;
+    // The OS may hand the same released port out twice in a row.
+    if (base === 0) do port = await findFreePort(); while (taken.has(port));
+    taken.add(port);
+    ports[name] = port;
+  }
+  const highest = Math.max(...Object.values(ports));
+  if (highest > 65535) throw new Error(`FORGEONE_METRICS_PORT ${base} leaves no room for ${services.length} services' metrics ports (the last would be ${highest}); choose a lower one`);
+  return ports;
 }
 
 // Variables handed to every service besides their own configuration; the rest of the parent's
@@ -95,6 +120,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   let postgres: PostgresHandle | undefined;
   let supervisor: Supervisor | undefined;
   let watcherToken: string | undefined;
+  let metricsPorts: Record<string, number> = {};
   const stopInfrastructure = async () => {
     // Services are gone by now; Postgres before NATS mirrors the start order in reverse.
     await postgres?.stop().catch((error: unknown) => logger.error({ err: error }, 'could not stop Postgres'));
@@ -128,6 +154,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     const auditKeyFile = env.FORGEONE_AUDIT_KEY_FILE || env.FORGEONE_AUDIT_KEY ? undefined : await prepareAuditKey(config.dataDir, logger);
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
+    metricsPorts = config.metrics.off ? {} : await metricsPortsFor(serviceNames, config.metrics.port);
     const configSecretKey = await prepareConfigSecretKey(config.dataDir, env);
     watcherToken = options.watcherToken ? await prepareWatcherToken(config.dataDir) : undefined;
     const secrets: PlatformSecrets = {
@@ -143,7 +170,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
         name,
         entry,
         cwd: repoRoot,
-        env: withEventAuthorship(name, envForService(name, shared, secrets, env), writerKeys),
+        env: withEventAuthorship(name, { ...envForService(name, shared, secrets, env), ...(metricsPorts[name] !== undefined ? { FORGEONE_METRICS_PORT: String(metricsPorts[name]) } : {}) }, writerKeys),
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -167,8 +194,13 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
 
   const running = supervisor;
   const apiUrl = `http://127.0.0.1:${config.httpPort}`;
+  const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
+  // A wildcard address is reached on loopback from here.
+  const reachableHost = ['0.0.0.0', '[::]'].includes(metricsHost) ? '127.0.0.1' : metricsHost;
+  const metricsUrls = Object.fromEntries(Object.entries(metricsPorts).map(([name, port]) => [name, `http://${reachableHost}:${port}/metrics`]));
   (options.stdout ?? process.stdout).write(
-    `ForgeOne is up: API ${apiUrl} (API reference at ${apiUrl}/docs, OpenAPI document at ${apiUrl}/openapi.json), NATS ${redactUrl(nats.url)}, Postgres ${redactUrl(postgres.url)}\n`,
+    `ForgeOne is up: API ${apiUrl} (API reference at ${apiUrl}/docs, OpenAPI document at ${apiUrl}/openapi.json), NATS ${redactUrl(nats.url)}, Postgres ${redactUrl(postgres.url)}\n` +
+      (config.metrics.off ? '' : `Metrics (Prometheus${config.metrics.token ? ', Authorization: Bearer $FORGEONE_METRICS_TOKEN' : ''}): ${Object.entries(metricsUrls).map(([name, url]) => `${name} ${url}`).join(', ')}\n`),
   );
   const done = running.done.then((exit) => {
     logger.info({ reason: describeExit(exit), exitCode: exit.exitCode }, 'ForgeOne stopped');
@@ -180,6 +212,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     natsUrl: nats.url,
     databaseUrl: postgres.url,
     pids: running.pids,
+    metricsUrls,
     ...(watcherToken ? { watcherToken } : {}),
     stop: async () => {
       await running.stop();
@@ -193,7 +226,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
  * Variables no service receives from the shared environment: each is handed only to the service
  * that needs it (see {@link envForService}), and nats-server and PostgreSQL receive none of them.
  */
-const SECRET_VARIABLE = /^(FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY|FORGEONE_WATCHER_TOKEN|FORGEONE_SIEM_HEC_TOKEN)$/;
+const SECRET_VARIABLE = /^(FORGEONE_METRICS_TOKEN|FORGEONE_BOOTSTRAP_TOKEN|FORGEONE_SERVICE_KEY|FORGEONE_SERVICE_CREDENTIAL|FORGEONE_NATS_CREDENTIAL(_.*)?|FORGEONE_NATS_.*_PASSWORD|FORGEONE_SIGNER_KEY.*|FORGEONE_AUDIT_KEY.*|FORGEONE_EVENT_SIGNING_KEY|FORGEONE_CONFIG_SECRET_KEY|FORGEONE_WATCHER_TOKEN|FORGEONE_SIEM_HEC_TOKEN)$/;
 
 /** Secrets the platform hands out, each to the one service that needs it. */
 export interface PlatformSecrets {
@@ -257,6 +290,8 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
     for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_AUDIT_KEY') && value !== undefined) own[key] = value;
     if (secrets.auditKeyFile && !own.FORGEONE_AUDIT_KEY && !own.FORGEONE_AUDIT_KEY_FILE) own.FORGEONE_AUDIT_KEY_FILE = secrets.auditKeyFile;
   }
+  // Every service checks the scrape token of its own metrics endpoint.
+  if (env.FORGEONE_METRICS_TOKEN) own.FORGEONE_METRICS_TOKEN = env.FORGEONE_METRICS_TOKEN;
   // The collector's token goes to the one service that sends to it.
   if (name === 'siem-forwarder' && env.FORGEONE_SIEM_HEC_TOKEN) own.FORGEONE_SIEM_HEC_TOKEN = env.FORGEONE_SIEM_HEC_TOKEN;
   return { ...shared, ...own };

@@ -2,7 +2,7 @@ import { BusModule, connectNats, ForgeOneBusServer, type BusConsumerOptions, typ
 import { names as namesFor, type Names, type ServiceName } from '@forgeone/contracts';
 import { eventAuthorshipFromEnv, type EventAuthorship, type PlatformStorageKind } from '@forgeone/event-store';
 import { loadConfig, redactConfig, serviceNatsConnectionOptions, type NatsSecurityReport, type PlatformConfig } from '@forgeone/runtime';
-import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, type Logger } from '@forgeone/telemetry';
+import { createLogger, initTelemetry, PinoNestLogger, shutdownTelemetry, startMetrics, type Logger, type MetricsEndpoint } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -50,10 +50,13 @@ export interface BusServiceDefinition {
 export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   initTelemetry(`forgeone-${definition.service}`, env);
   const logger = createLogger(definition.service);
+  let metrics: MetricsEndpoint | undefined;
   try {
     const config = loadConfig(env);
     if (!config.natsUrl) throw new Error('NATS_URL is not set: a service needs the NATS server of its platform (npm start sets it)');
     logger.info({ config: redactConfig(config) }, 'starting');
+    // Before the module: instruments and observers registered while it is built record from the start.
+    metrics = await startMetricsFor(definition.service, config, logger);
     const names = namesFor(config.namespace);
     // Before connecting: a writer without its key, or a reader without the pinned keys, does not start.
     const authorship = eventAuthorshipFromEnv(env, definition.service, names);
@@ -101,16 +104,30 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
     await definition.beforeListen?.(micro, context);
     await micro.listen();
     logger.info({ namespace: names.namespace || '(none)' }, 'ready');
+    const endpoint = metrics;
     stopOnSignals(logger, async () => {
       guard.stop();
       await micro.close();
+      await endpoint?.close();
       await shutdownTelemetry();
     });
   } catch (error) {
     logger.fatal({ err: error }, `cannot start ${definition.service}: ${(error as Error).message}`);
+    await metrics?.close().catch(() => undefined);
     await shutdownTelemetry();
     process.exit(1);
   }
+}
+
+/**
+ * Serves the service's Prometheus metrics when FORGEONE_METRICS_PORT is set, and logs where
+ * (`npm start` gives each service its own port). The token is never logged.
+ */
+export async function startMetricsFor(service: string, config: PlatformConfig, logger: Logger): Promise<MetricsEndpoint | undefined> {
+  const { port, host, token, pluginMetricNames } = config.metrics;
+  const endpoint = await startMetrics(`forgeone-${service}`, { ...(port !== undefined ? { port } : {}), host, ...(token ? { token } : {}), pluginMetricNames });
+  if (endpoint) logger.info({ metrics: endpoint.url, scrapeToken: token ? 'required' : 'none (loopback only)' }, 'serving metrics');
+  return endpoint;
 }
 
 /** Graceful stop on SIGTERM/SIGINT: one attempt, bounded in time, then exit. */

@@ -4,3 +4,4 @@ export * from './cli-results.js';
 export * from './event-writers.js';
 export * from './siem-peers.js';
 export * from './nats-cluster.harness.js';
+export * from './metrics-scrape.js';

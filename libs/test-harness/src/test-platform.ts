@@ -15,6 +15,8 @@ export interface TestPlatform {
   readonly bootstrapToken: string;
   /** Process ids of the services by name, as `forgeone up --json` printed them. */
   readonly pids: Readonly<Record<string, number>>;
+  /** Each service's Prometheus endpoint by name, as `forgeone up --json` printed them. */
+  readonly metricsUrls: Readonly<Record<string, string>>;
   /** FORGEONE_DATA_DIR of this platform (its event writers' keys live there). */
   readonly dataDir: string;
   /** Everything the platform printed so far (for failure messages). */
@@ -106,6 +108,8 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       // No test run after each install into staging (the platform's default): scenarios count the events
       // and storage their own steps make; a test of the automatic run turns it on.
       FORGEONE_TEST_ON_INSTALL: '',
+      // Each service's metrics on a free port: platforms started side by side must not collide.
+      FORGEONE_METRICS_PORT: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -116,16 +120,16 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const output = () => `--- stdout\n${stdout}\n--- stderr\n${stderr.slice(-20_000)}`;
 
-  const up = await new Promise<{ apiUrl: string; pids: Record<string, number> }>((resolve, reject) => {
+  const up = await new Promise<{ apiUrl: string; pids: Record<string, number>; metrics: Record<string, string> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`platform not ready in time\n${output()}`)), options.timeoutMs ?? 90_000);
     const onData = () => {
       const text = stdout.trim();
       if (!text.startsWith('{') || !text.endsWith('}')) return;
       try {
-        const doc = JSON.parse(text) as { apiUrl: string; pids?: Record<string, number> };
+        const doc = JSON.parse(text) as { apiUrl: string; pids?: Record<string, number>; metrics?: Record<string, string> };
         clearTimeout(timer);
         child.stdout!.off('data', onData);
-        resolve({ apiUrl: doc.apiUrl, pids: doc.pids ?? {} });
+        resolve({ apiUrl: doc.apiUrl, pids: doc.pids ?? {}, metrics: doc.metrics ?? {} });
       } catch {
         // a partial line: wait for more
       }
@@ -144,6 +148,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     repoRoot: root,
     bootstrapToken,
     pids: up.pids,
+    metricsUrls: up.metrics,
     dataDir,
     output,
     logs: () => `${stdout}\n${stderr}`,

@@ -48,7 +48,7 @@ export function registerUpCommand(program: Command, context: CommandContext): vo
       });
       if (context.json) {
         context.print(
-          { status: 'up', apiUrl: platform.apiUrl, natsUrl: redactUrl(platform.natsUrl), databaseUrl: redactUrl(platform.databaseUrl), pids: Object.fromEntries(platform.pids) },
+          { status: 'up', apiUrl: platform.apiUrl, natsUrl: redactUrl(platform.natsUrl), databaseUrl: redactUrl(platform.databaseUrl), pids: Object.fromEntries(platform.pids), metrics: platform.metricsUrls },
           () => '',
         );
       }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HEADERS, parseOrThrow } from '@forgeone/contracts';
+import { ForgeOneError, HEADERS, parseOrThrow } from '@forgeone/contracts';
 import { expressPath, type AnyRoute, type RouteInput } from '@forgeone/http-contract';
 import {
   applyDecorators,
@@ -14,7 +14,8 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { from, switchMap, type Observable } from 'rxjs';
+import { platformMetrics } from '@forgeone/telemetry';
+import { from, switchMap, tap, type Observable } from 'rxjs';
 import { QueryAuthorizer } from '../query.authorizer.js';
 import { requireCredential } from './bearer-credential.js';
 import { parseBody } from './request.parsers.js';
@@ -65,7 +66,12 @@ export class RouteContractInterceptor implements NestInterceptor {
     const route = execution.getType() === 'http' ? this.reflector.get<AnyRoute | undefined>(ROUTE, execution.getHandler()) : undefined;
     if (!route || route.access.decidedBy === 'public') return next.handle();
     const req = execution.switchToHttp().getRequest<RoutedRequest>();
-    return from(this.check(route, req)).pipe(switchMap(() => next.handle()));
+    const answered = from(this.check(route, req)).pipe(switchMap(() => next.handle()));
+    if (route.access.decidedBy !== 'gateway') return answered;
+    // Queries the gateway answers itself are counted here; commands where they are decided (the bus responder).
+    const started = performance.now();
+    const done = (outcome: string) => platformMetrics().query(route.operationId, outcome, (performance.now() - started) / 1000);
+    return answered.pipe(tap({ complete: () => done('ok'), error: (error: unknown) => done(error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL') }));
   }
 
   private async check(route: AnyRoute, req: RoutedRequest): Promise<void> {

@@ -1,0 +1,3 @@
+export * from './platform.metrics.js';
+export * from './plugin-metrics.recorder.js';
+export * from './metrics.endpoint.js';

@@ -1,0 +1,196 @@
+import { createNoopMeter, type Attributes, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
+
+// Seconds, from 100 µs (a cached authorisation) to 30 s (a call at its deadline).
+const SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Fuel units, up to the default budget's order of magnitude and beyond.
+const FUEL = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+// Wasm memory grows in 64 KiB pages: 1 page to the 256 MiB cap.
+const BYTES = [65_536, 131_072, 262_144, 524_288, 1_048_576, 2_097_152, 4_194_304, 8_388_608, 16_777_216, 33_554_432, 67_108_864, 134_217_728, 268_435_456];
+
+/** What one plugin call is counted under: the installed version, never the caller or the input. */
+export interface PluginCallLabels {
+  readonly tenant: string;
+  readonly plugin: string;
+  readonly version: string;
+  readonly environment: string;
+}
+
+/** How a plugin call ended, for its series. */
+export interface PluginCallSample extends PluginCallLabels {
+  /** `ok`, or the error code (`SANDBOX.FUEL_EXHAUSTED`, `AUTHZ.DENIED`, ...). */
+  readonly outcome: string;
+  readonly seconds?: number;
+  readonly fuelUsed?: number;
+  readonly memoryBytes?: number;
+}
+
+/** Totals of the sandbox's worker pools at a scrape. */
+export interface WorkerPoolTotals {
+  readonly workers: number;
+  readonly busy: number;
+  readonly queued: number;
+}
+
+/**
+ * The platform's instruments, one set per process. Labels are bounded by design: command verbs and
+ * routes are defined in code, outcomes are error codes, plugin labels name installed versions; no
+ * label carries a token, a principal or input data.
+ */
+export class PlatformMetrics {
+  private readonly commands: Counter;
+  private readonly commandSeconds: Histogram;
+  private readonly queries: Counter;
+  private readonly querySeconds: Histogram;
+  private readonly pluginCalls: Counter;
+  private readonly pluginCallSeconds: Histogram;
+  private readonly fuel: Histogram;
+  private readonly memory: Histogram;
+  private readonly violations: Counter;
+  private readonly rejections: Counter;
+  private readonly decisions: Counter;
+  private readonly authzSeconds: Histogram;
+  private readonly cacheLookups: Counter;
+  private readonly lagEvents: Gauge;
+  private readonly lagSeconds: Gauge;
+  private readonly inFlight: UpDownCounter;
+  private readonly redeliveries: Counter;
+  private readonly signatures: Counter;
+  private readonly appends: Counter;
+  private readonly conflicts: Counter;
+  private cacheHits = 0;
+  private cacheMisses = 0;
+
+  constructor(readonly meter: Meter) {
+    const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS } };
+    this.commands = meter.createCounter('forgeone_commands', { description: 'Bus commands answered, by verb and outcome code' });
+    this.commandSeconds = meter.createHistogram('forgeone_command_duration_seconds', { ...seconds, description: 'Time to answer a bus command' });
+    this.queries = meter.createCounter('forgeone_queries', { description: 'HTTP queries answered by the gateway, by route and outcome code' });
+    this.querySeconds = meter.createHistogram('forgeone_query_duration_seconds', { ...seconds, description: 'Time to answer an HTTP query' });
+    this.pluginCalls = meter.createCounter('forgeone_plugin_calls', { description: 'Plugin invocations by plugin, version, environment and outcome' });
+    this.pluginCallSeconds = meter.createHistogram('forgeone_plugin_call_duration_seconds', { ...seconds, description: 'Time of a plugin invocation in the sandbox' });
+    this.fuel = meter.createHistogram('forgeone_plugin_fuel_used', { description: 'Fuel used per plugin call', advice: { explicitBucketBoundaries: FUEL } });
+    this.memory = meter.createHistogram('forgeone_plugin_memory_high_water_bytes', {
+      unit: 'By',
+      description: 'Linear memory size at the end of a plugin call (memory never shrinks, so this is its high-water mark)',
+      advice: { explicitBucketBoundaries: BYTES },
+    });
+    this.violations = meter.createCounter('forgeone_sandbox_violations', { description: 'Sandbox limit and capability violations by kind' });
+    this.rejections = meter.createCounter('forgeone_worker_rejections', { description: 'Plugin calls refused because the worker pool and its queue were full' });
+    this.decisions = meter.createCounter('forgeone_authz_decisions', { description: 'Authorisation decisions by effect' });
+    this.authzSeconds = meter.createHistogram('forgeone_authz_check_duration_seconds', { ...seconds, description: 'Time of an authorisation check' });
+    this.cacheLookups = meter.createCounter('forgeone_authz_cache_lookups', { description: 'Decision cache look-ups by result (hit, miss)' });
+    meter
+      .createObservableGauge('forgeone_authz_cache_hit_ratio', { description: 'Decision cache hits over look-ups since start' })
+      .addCallback((r) => {
+        const total = this.cacheHits + this.cacheMisses;
+        if (total > 0) r.observe(this.cacheHits / total);
+      });
+    this.lagEvents = meter.createGauge('forgeone_consumer_lag_events', { description: 'Events pending for the consumer (stored, not yet delivered to it) when it last handled one' });
+    this.lagSeconds = meter.createGauge('forgeone_consumer_lag_seconds', { unit: 's', description: 'Age of the last event handled while more were waiting (0 when caught up)' });
+    this.inFlight = meter.createUpDownCounter('forgeone_consumer_in_flight', { description: 'Events delivered to the consumer and not yet handled' });
+    this.redeliveries = meter.createCounter('forgeone_consumer_redeliveries', { description: 'Events delivered to a consumer more than once' });
+    this.signatures = meter.createCounter('forgeone_signature_verifications', { description: 'Signature verifications by result and reason' });
+    this.appends = meter.createCounter('forgeone_event_appends', { description: 'Events appended to the stream, by outcome (appended, duplicate, conflict)' });
+    this.conflicts = meter.createCounter('forgeone_event_append_conflicts', { description: 'Appends refused because the aggregate moved on (optimistic concurrency)' });
+  }
+
+  /** A bus command answered: `outcome` is `ok` or its error code. */
+  command(verb: string, outcome: string, seconds: number): void {
+    this.commands.add(1, { verb, outcome });
+    this.commandSeconds.record(seconds, { verb });
+  }
+
+  /** An HTTP query answered: `route` is the contract's operation id. */
+  query(route: string, outcome: string, seconds: number): void {
+    this.queries.add(1, { route, outcome });
+    this.querySeconds.record(seconds, { route });
+  }
+
+  pluginCall(sample: PluginCallSample): void {
+    const labels: Attributes = { tenant: sample.tenant, plugin: sample.plugin, version: sample.version, environment: sample.environment };
+    this.pluginCalls.add(1, { ...labels, outcome: sample.outcome });
+    if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
+    if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
+    if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
+  }
+
+  /** A limit that ended a call (`fuel`, `memory`, `timeout`, ...) or a refused capability. */
+  violation(kind: string): void {
+    this.violations.add(1, { kind });
+  }
+
+  workerRejection(): void {
+    this.rejections.add(1);
+  }
+
+  /** Reports the pools' size, busy workers and queue depth at each scrape. */
+  observeWorkerPools(read: () => WorkerPoolTotals): void {
+    const size = this.meter.createObservableGauge('forgeone_worker_pool_size', { description: 'Worker threads running plugin code' });
+    const busy = this.meter.createObservableGauge('forgeone_worker_pool_busy', { description: 'Worker threads running a call' });
+    const queued = this.meter.createObservableGauge('forgeone_worker_queue_depth', { description: 'Calls waiting for a worker' });
+    this.meter.addBatchObservableCallback(
+      (r) => {
+        const totals = read();
+        r.observe(size, totals.workers);
+        r.observe(busy, totals.busy);
+        r.observe(queued, totals.queued);
+      },
+      [size, busy, queued],
+    );
+  }
+
+  /** A decision policy made (not served from a cache); a credential it did not accept is `unauthenticated`. */
+  authzDecision(effect: 'allow' | 'deny' | 'unauthenticated', seconds: number): void {
+    this.decisions.add(1, { effect });
+    this.authzSeconds.record(seconds);
+  }
+
+  authzCacheLookup(hit: boolean): void {
+    if (hit) this.cacheHits++;
+    else this.cacheMisses++;
+    this.cacheLookups.add(1, { result: hit ? 'hit' : 'miss' });
+  }
+
+  /** A consumer handled an event; `pending` more are in the stream for it. */
+  consumerProgress(consumer: string, pending: number, storedAtMs: number, nowMs: number): void {
+    this.lagEvents.record(pending, { consumer });
+    this.lagSeconds.record(pending === 0 ? 0 : Math.max(0, (nowMs - storedAtMs) / 1000), { consumer });
+  }
+
+  consumerDelivered(consumer: string, deliveryCount: number): void {
+    this.inFlight.add(1, { consumer });
+    if (deliveryCount > 1) this.redeliveries.add(1, { consumer });
+  }
+
+  consumerSettled(consumer: string): void {
+    this.inFlight.add(-1, { consumer });
+  }
+
+  /** A signature check at `stage` (publish, install, runner, ...): `reason` is `ok` or its SIGNATURE.* code. */
+  signature(stage: string, valid: boolean, reason: string): void {
+    this.signatures.add(1, { stage, result: valid ? 'valid' : 'invalid', reason });
+  }
+
+  /** Events of one aggregate type appended (new or recognised duplicates), or an append refused on a conflict. */
+  eventAppend(aggregate: string, outcome: 'appended' | 'duplicate' | 'conflict', count = 1): void {
+    if (count <= 0) return;
+    this.appends.add(count, { aggregate, outcome });
+    if (outcome === 'conflict') this.conflicts.add(count, { aggregate });
+  }
+}
+
+let current = new PlatformMetrics(createNoopMeter());
+
+/**
+ * The process's instruments: no-ops until {@link startMetrics} runs, so code can record
+ * unconditionally and a process without a metrics port pays next to nothing.
+ */
+export function platformMetrics(): PlatformMetrics {
+  return current;
+}
+
+/** @internal Swaps the instrument set (startMetrics and its shutdown). */
+export function usePlatformMeter(meter: Meter | undefined): PlatformMetrics {
+  current = new PlatformMetrics(meter ?? createNoopMeter());
+  return current;
+}
