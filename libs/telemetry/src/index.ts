@@ -1,3 +1,4 @@
 export * from './logger.js';
 export * from './tracing.js';
 export * from './nest-logger.js';
+export { enableModuleInstrumentations } from './module-instrumentations.js';
