@@ -3,3 +3,4 @@ export * from './test-platform.js';
 export * from './cli-results.js';
 export * from './event-writers.js';
 export * from './siem-peers.js';
+export * from './otlp-receiver.js';
