@@ -1,5 +1,6 @@
 # One image for every ForgeOne service; docker-compose.yml picks the service with
-# `command: node apps/<name>/dist/main.js`.
+# `command: node --import @forgeone/telemetry/register apps/<name>/dist/main.js` (the hook that lets
+# OpenTelemetry trace `pg` and outgoing `http` in ES modules).
 
 FROM node:20-slim AS build
 WORKDIR /app
@@ -20,4 +21,4 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/libs ./libs
 COPY --from=build /app/apps ./apps
 USER node
-CMD ["node", "apps/gateway/dist/main.js"]
+CMD ["node", "--import", "@forgeone/telemetry/register", "apps/gateway/dist/main.js"]

@@ -242,3 +242,32 @@ export function siemReport(runs, targets) {
     },
   ];
 }
+
+/** tracing-cost: no target; per mode, traced (sampled and exported) against untraced calls of the same rounds, every run. */
+export function tracingCostReport(runs) {
+  const range = (xs) => (Math.min(...xs) === Math.max(...xs) ? `${sig3(xs[0])}` : `${sig3(Math.min(...xs))}-${sig3(Math.max(...xs))}`);
+  const modes = [...new Set(runs.map((r) => r.mode))];
+  return modes.flatMap((mode) => {
+    const of = runs.filter((r) => r.mode === mode);
+    const load = `load ${range(of.flatMap((r) => r.load))}`;
+    const runsText = `${of.length} run${of.length === 1 ? '' : 's'}`;
+    return [
+      {
+        what: `forgeone.invoke hello greet, ${mode}, p50, traced (sampled, exported) vs not sampled, ${runsText}, ${load}`,
+        baseline: `not sampled ${range(of.map((r) => r.untraced.p50Us))} µs`,
+        measured: `${range(of.map((r) => r.traced.p50Us))} µs`,
+        ratio: range(of.map((r) => r.p50Ratio)),
+        target: null,
+        met: null,
+      },
+      {
+        what: `forgeone.invoke hello greet, ${mode}, calls/s, traced vs not sampled, ${runsText}, ${load}`,
+        baseline: `not sampled ${range(of.map((r) => r.untraced.perSecond))}/s`,
+        measured: `${range(of.map((r) => r.traced.perSecond))}/s`,
+        ratio: range(of.map((r) => r.throughputRatio)),
+        target: null,
+        met: null,
+      },
+    ];
+  });
+}

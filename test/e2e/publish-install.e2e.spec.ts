@@ -1,5 +1,4 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -8,53 +7,20 @@ import {
   removeNamespace,
   repoRoot,
   runCli,
+  startOtlpReceiver,
   startTestPlatform,
   testNamespace,
+  type OtlpReceiver,
   type TestDatabase,
   type TestPlatform,
 } from '@forgeone/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-interface ExportedSpan {
-  service: string;
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-}
-
-/** A real OTLP/HTTP (JSON) receiver: what Jaeger's collector would get from the services. */
-function startOtlpReceiver(): Promise<{ server: Server; url: string; spans: ExportedSpan[] }> {
-  const spans: ExportedSpan[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      try {
-        const doc = JSON.parse(body) as {
-          resourceSpans: Array<{
-            resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
-            scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId?: string }> }>;
-          }>;
-        };
-        for (const rs of doc.resourceSpans ?? []) {
-          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
-          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ service, name: s.name, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined });
-        }
-      } catch {
-        // not JSON (another protocol): ignored, the assertions below will say no spans arrived
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, spans })));
-}
-
 describe('platform - publish, install, list and audit through the CLI', () => {
   const namespace = testNamespace('e2e');
   let db: TestDatabase;
   let platform: TestPlatform;
-  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let otlp: OtlpReceiver;
   const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-'));
   // Everything here is done by the platform administrator (FORGEONE_BOOTSTRAP_TOKEN).
   const cli = (...args: string[]) => runCli(platform.apiUrl, args, { token: platform.bootstrapToken });
@@ -76,7 +42,7 @@ describe('platform - publish, install, list and audit through the CLI', () => {
 
   afterAll(async () => {
     await platform?.stop();
-    otlp?.server.close();
+    await otlp?.close();
     await removeNamespace(namespace);
     await db?.drop();
     rmSync(work, { recursive: true, force: true });

@@ -380,4 +380,25 @@ describe('forgeone against a gateway over HTTP', () => {
     await createApiClient({ baseUrl: peer.url }).listPlugins();
     expect(peer.received[0].headers['authorization']).toBeUndefined();
   });
+
+  it('sends a W3C traceparent: one new trace for all requests of a client, a parent span id per request', async () => {
+    const client = createApiClient({ baseUrl: peer.url, traceparent: '' });
+    await client.listPlugins();
+    await client.listPlugins();
+    const [first, second] = peer.received.map((r) => String(r.headers['traceparent']));
+    expect(first).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(second.slice(0, 35)).toBe(first.slice(0, 35));
+    expect(second.slice(36, 52)).not.toBe(first.slice(36, 52));
+    await createApiClient({ baseUrl: peer.url, traceparent: '' }).listPlugins();
+    expect(String(peer.received[2].headers['traceparent']).slice(3, 35)).not.toBe(first.slice(3, 35));
+  });
+
+  it('continues the caller\'s trace from TRACEPARENT, and ignores one that is not W3C', async () => {
+    const given = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { code } = await runCli(['plugin', 'list', '--json'], { FORGEONE_API: peer.url, FORGEONE_TOKEN: TOKEN, TRACEPARENT: given });
+    expect(code).toBe(0);
+    expect(peer.received[0].headers['traceparent']).toBe(given);
+    await createApiClient({ baseUrl: peer.url, traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }).listPlugins();
+    expect(String(peer.received[1].headers['traceparent'])).toMatch(/^00-(?!0{32})[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { ForgeOneError, isErrorReply, type ErrorCode, type EvidenceExportLine, type ReportName } from '@forgeone/contracts';
@@ -149,6 +150,22 @@ export interface ApiClientOptions {
   readonly token?: string;
   /** Commands wait up to 5 s for projections; the default leaves room for large uploads. */
   readonly timeoutMs?: number;
+  /**
+   * W3C `traceparent` every request continues (the CLI passes `TRACEPARENT` from its environment,
+   * so a pipeline's trace reaches through it; default: this process's `TRACEPARENT`). Without a valid
+   * one, the requests of one client share a new trace id, each with its own parent span id.
+   */
+  readonly traceparent?: string;
+}
+
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The `traceparent` header of each request: the given one when it is valid W3C, else a sampled one of a trace of its own. */
+export function traceparentSource(given: string | undefined): () => string {
+  const trimmed = given?.trim().toLowerCase();
+  if (trimmed !== undefined && TRACEPARENT.test(trimmed)) return () => trimmed;
+  const traceId = randomBytes(16).toString('hex');
+  return () => `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
 }
 
 // Plugin names are "<publisher>/<plugin>" and travel as two path segments.
@@ -167,6 +184,7 @@ interface RouteCall<R extends AnyRoute> {
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const traceparent = traceparentSource(options.traceparent ?? process.env.TRACEPARENT);
 
   // Method and path come from the route; the reply is typed as the contract's success reply.
   function call<R extends AnyRoute, T = RouteReply<R>>(route: R, { params, query, body }: RouteCall<R> = {}): Promise<T> {
@@ -177,7 +195,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) search.set(key, value);
     const url = `${baseUrl}${path}${search.size ? `?${search}` : ''}`;
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'forgeone-cli/0.1.0' };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'forgeone-cli/0.1.0', traceparent: traceparent() };
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
 
@@ -229,7 +247,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   // A streamed reply (NDJSON): an error before the stream began is answered as JSON like any other.
   async function stream(route: AnyRoute, body: unknown, onLine: (line: EvidenceExportLine) => Promise<void>): Promise<void> {
-    const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json', 'content-type': 'application/json', 'user-agent': 'forgeone-cli/0.1.0' };
+    const headers: Record<string, string> = {
+      accept: 'application/x-ndjson, application/json',
+      'content-type': 'application/json',
+      'user-agent': 'forgeone-cli/0.1.0',
+      traceparent: traceparent(),
+    };
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
     let response: Response;
     try {

@@ -40,7 +40,7 @@ export function createCommandContext(io: CliIo, json: boolean, profile?: string)
   let exitCode: number | undefined;
   const config = () => (configuration ??= resolveCliConfig(io.env, profile));
   const real = () =>
-    (client ??= config().then((c) => createApiClient({ baseUrl: c.apiUrl, ...(c.token ? { token: c.token } : {}) })));
+    (client ??= config().then((c) => createApiClient({ baseUrl: c.apiUrl, ...(c.token ? { token: c.token } : {}), traceparent: io.env.TRACEPARENT ?? '' })));
   // The configuration is read asynchronously (profiles file), so every API method waits for it first.
   const lazy = new Proxy({} as ApiClient, {
     get: (_target, property) => {

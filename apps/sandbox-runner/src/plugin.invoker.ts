@@ -147,6 +147,7 @@ export class PluginInvoker {
       const config = installed.manifest.capabilities.config === true ? await this.deps.config.valuesFor(tenant, environment, name) : undefined;
       result = await this.deps.host.call(installed.key, handler, input, {
         metadata: { invocation: id, tenant, environment, principal },
+        spanAttributes: { 'forgeone.plugin.name': name, 'forgeone.plugin.version': installed.version, 'forgeone.environment': environment, 'forgeone.invocation': id },
         ...(capabilities !== undefined ? { capabilities } : {}),
         ...(config !== undefined ? { config } : {}),
       });
@@ -229,6 +230,7 @@ export class PluginInvoker {
           const capabilities = checking === undefined ? undefined : await checking;
           result = await this.deps.host.call(installed.key, vector.handler, Buffer.from(vector.input, 'utf8'), {
             metadata: { invocation: id, tenant, environment, principal: 'test-run' },
+            spanAttributes: { 'forgeone.plugin.name': name, 'forgeone.plugin.version': installed.version, 'forgeone.environment': environment, 'forgeone.test_vector': index },
             ...(capabilities !== undefined ? { capabilities } : {}),
             ...(config !== undefined ? { config } : {}),
           });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHmac } from 'node:crypto';
 import { busInboxPrefix, SERVICES, names as namesFor, type ServiceName } from '@forgeone/contracts';
 import { loadConfig, redactConfig, redactUrl, type PlatformConfig } from './config.js';
@@ -100,7 +100,9 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const serviceNames = options.services ?? SERVICES;
   const entries = serviceNames.map((name) => ({ name, entry: join(repoRoot, 'apps', name, 'dist', 'main.js') }));
-  const missing = entries.filter((e) => !existsSync(e.entry));
+  // Every service starts with the tracing hook, so `pg` and outgoing `http` are traced (ESM needs it before the service's modules load).
+  const tracingHook = join(repoRoot, 'libs', 'telemetry', 'dist', 'register.js');
+  const missing = [...entries, { name: 'telemetry', entry: tracingHook }].filter((e) => !existsSync(e.entry));
   if (missing.length > 0) {
     // Checked before NATS and Postgres start, so a missing build fails in a second, not after.
     throw new Error(
@@ -169,6 +171,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       services: entries.map(({ name, entry }) => ({
         name,
         entry,
+        nodeArgs: ['--import', pathToFileURL(tracingHook).href],
         cwd: repoRoot,
         env: withEventAuthorship(name, { ...envForService(name, shared, secrets, env), ...(metricsPorts[name] !== undefined ? { FORGEONE_METRICS_PORT: String(metricsPorts[name]) } : {}) }, writerKeys),
       })),

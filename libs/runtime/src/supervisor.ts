@@ -6,11 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isRunning, killOnParentExit, stopChildProcess } from './child-process.util.js';
 import type { Logger } from './runtime.logger.js';
 
-/** One service process: `node <entry>` with exactly `env`. */
+/** One service process: `node [nodeArgs] <entry>` with exactly `env`. */
 export interface ServiceSpec {
   readonly name: string;
   /** Absolute path of the service's compiled entry point (a .js file). */
   readonly entry: string;
+  /** Node options before the entry, e.g. `['--import', <hook>]`. */
+  readonly nodeArgs?: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string;
 }
@@ -105,7 +107,7 @@ export function superviseServices(options: SuperviseOptions): Supervisor {
 
   for (const service of options.services) {
     // Detached: a terminal's Ctrl-C reaches only this process, which then stops the services in order.
-    const child = spawn(process.execPath, [service.entry], {
+    const child = spawn(process.execPath, [...(service.nodeArgs ?? []), service.entry], {
       env: { ...service.env },
       cwd: service.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ERROR_CODES, ForgeOneError, type Capabilities, type ErrorCode } from '@forgeone/contracts';
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { meterWasmModule, validatePluginModule, WasmFormatError, WasmRewriteError, type PluginCapability } from '@forgeone/plugin-abi';
 import { grantedFunctions, isGranted, narrow } from './capability.grants.js';
 import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge, type GuestModulePlan } from './guest.runtime.js';
@@ -171,14 +172,18 @@ export class SandboxHost {
    */
   async call(key: string, handler: string, input: Uint8Array, options: SandboxCallOptions = {}): Promise<SandboxCallResult> {
     const started = performance.now();
+    const parent = otelContext.active();
+    const span = tracer().startSpan('plugin.invoke', { kind: SpanKind.INTERNAL, attributes: { 'forgeone.plugin.key': key, 'forgeone.plugin.handler': handler, ...options.spanAttributes } }, parent);
     const prepared = this.prepare(key, handler, input, options);
-    if ('failure' in prepared) return this.result(key, handler, started, prepared.failure);
+    if ('failure' in prepared) return endInvokeSpan(span, this.result(key, handler, started, prepared.failure), undefined);
     const { entry, request, capabilities } = prepared;
     const timeoutMs = Math.min(options.timeoutMs ?? entry.info.limits.timeoutMs, entry.info.limits.timeoutMs);
     const context: HostCallContext = { plugin: key, handler, capabilities, metadata: options.metadata ?? {} };
-    const result = await entry.pool.run(request, timeoutMs, this.hostCallHandler(context));
+    // Host calls arrive as worker messages, outside this call's async context: they are answered
+    // in the invocation span's context, so hook spans (and the queries and requests hooks make) are its children.
+    const result = await entry.pool.run(request, timeoutMs, this.hostCallHandler(context, trace.setSpan(parent, span)));
     const outcome = result.ok ? result.outcome : poolFailureOutcome(result.failure, key, timeoutMs);
-    return this.result(key, handler, started, outcome);
+    return endInvokeSpan(span, this.result(key, handler, started, outcome), request.fuel);
   }
 
   /**
@@ -278,7 +283,28 @@ export class SandboxHost {
     return { ok: false, plugin, handler, fuelUsed, durationMs, memoryBytes, logs: o.logs, metrics: o.metrics, error, violation: VIOLATIONS[code] };
   }
 
-  private hostCallHandler(ctx: HostCallContext): HostCallHandler {
+  private hostCallHandler(ctx: HostCallContext, traceContext: Context): HostCallHandler {
+    const answer = this.answerHostCall(ctx);
+    return (fn, args) => {
+      const span = tracer().startSpan(`plugin.hook ${fn}`, { kind: SpanKind.INTERNAL, attributes: { 'forgeone.hook.function': fn } }, traceContext);
+      return otelContext.with(trace.setSpan(traceContext, span), () => answer(fn, args)).then(
+        (reply) => {
+          span.setAttribute('forgeone.hook.status', reply.status);
+          // Denied, failed, too large or over quota (negative statuses); 0/1 answers and "not found" (-1) are answers.
+          if (reply.status < -1) span.setStatus({ code: SpanStatusCode.ERROR, message: `host status ${reply.status}` });
+          span.end();
+          return reply;
+        },
+        (error: unknown) => {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+          throw error;
+        },
+      );
+    };
+  }
+
+  private answerHostCall(ctx: HostCallContext): HostCallHandler {
     const hooks = this.options.hooks ?? {};
     return async (fn, args) => {
       try {
@@ -311,6 +337,26 @@ export class SandboxHost {
       }
     };
   }
+}
+
+function tracer() {
+  return trace.getTracer('forgeone-sandbox');
+}
+
+/** Ends a call's `plugin.invoke` span with its fuel and outcome (the error code only: a guest's message may hold anything). */
+function endInvokeSpan(span: Span, result: SandboxCallResult, fuelLimit: number | undefined): SandboxCallResult {
+  if (span.isRecording()) {
+    if (result.fuelUsed !== undefined) span.setAttribute('forgeone.plugin.fuel_used', result.fuelUsed);
+    if (fuelLimit !== undefined) span.setAttribute('forgeone.plugin.fuel_limit', fuelLimit);
+    span.setAttribute('forgeone.plugin.memory_bytes', result.memoryBytes);
+    span.setAttribute('forgeone.plugin.outcome', result.ok ? 'ok' : result.error.code);
+    if (!result.ok) {
+      if (result.violation !== undefined) span.setAttribute('forgeone.plugin.violation', result.violation);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.code });
+    }
+  }
+  span.end();
+  return result;
 }
 
 /** The status a hook's refusal answers the guest with; a throw without a known code is a failure. */

@@ -73,6 +73,8 @@ export interface SandboxCallOptions {
   readonly capabilities?: Capabilities;
   /** Passed to every host hook (tenant, environment, principal, trace context…). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Added to the call's `plugin.invoke` span (plugin name, version, environment): never secrets. */
+  readonly spanAttributes?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** Which sandbox limit a failed call ran into; undefined for an error the guest reported itself or a plain trap. */

@@ -1,6 +1,7 @@
 import { context, isSpanContextValid, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { enableModuleInstrumentations } from './module-instrumentations.js';
 
 let sdk: NodeSDK | undefined;
 
@@ -13,9 +14,11 @@ const keepContextOnly: SpanProcessor = {
 
 /**
  * Starts OpenTelemetry for a service. The standard `OTEL_*` variables apply
- * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`, `OTEL_SDK_DISABLED`, ...).
- * Without an OTLP endpoint configured, spans are still created (trace ids propagate
- * across services) but nothing is exported.
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`, `OTEL_SDK_DISABLED`,
+ * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, ...). Without an OTLP endpoint
+ * configured, spans are still created (trace ids propagate across services) but nothing
+ * is exported. Turns on the `pg` and outgoing `http` instrumentations unless the
+ * `@forgeone/telemetry/register` hook already did.
  */
 export function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || env.OTEL_SDK_DISABLED === 'true') return;
@@ -25,6 +28,7 @@ export function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv = proc
   env.OTEL_LOGS_EXPORTER ??= 'none';
   const exportSpans = endpointSet || (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== 'none');
   // Without an exporter a provider is still registered, so trace context keeps flowing between services.
+  enableModuleInstrumentations();
   sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME,
     instrumentations: [],

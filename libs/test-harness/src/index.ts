@@ -5,3 +5,4 @@ export * from './event-writers.js';
 export * from './siem-peers.js';
 export * from './nats-cluster.harness.js';
 export * from './metrics-scrape.js';
+export * from './otlp-receiver.js';

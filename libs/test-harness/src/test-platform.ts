@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TEST_NATS_ENV, TEST_NATS_URL } from './test-environment.js';
 
 export interface TestPlatform {
@@ -241,7 +241,9 @@ export interface ServiceProcess {
  * storage: provision the namespace first (provisionTestStorage).
  */
 export function spawnService(name: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [join(repoRoot(), 'apps', name, 'dist', 'main.js')], {
+  // Like `npm start`, with the tracing hook (libs/telemetry's register) loaded first.
+  const hook = pathToFileURL(join(repoRoot(), 'libs', 'telemetry', 'dist', 'register.js')).href;
+  const child = spawn(process.execPath, ['--import', hook, join(repoRoot(), 'apps', name, 'dist', 'main.js')], {
     env: { PATH: process.env.PATH ?? '', FORGEONE_LOG_LEVEL: 'warn', ...TEST_NATS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

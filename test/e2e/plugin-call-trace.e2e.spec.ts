@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import {
+  createTestDatabase,
+  eventually,
+  removeNamespace,
+  repoRoot,
+  runCli,
+  startOtlpReceiver,
+  startTestPlatform,
+  testNamespace,
+  type ExportedSpan,
+  type OtlpReceiver,
+  type TestDatabase,
+  type TestPlatform,
+} from '@forgeone/test-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+const ERROR = 2;
+
+describe('platform - one trace of a failing plugin call, from the CLI to the projector', () => {
+  const namespace = testNamespace('e2e-trace');
+  let db: TestDatabase;
+  let platform: TestPlatform;
+  let otlp: OtlpReceiver;
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(platform.apiUrl, args, { token: platform.bootstrapToken, env });
+
+  beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+    db = await createTestDatabase();
+    platform = await startTestPlatform({
+      namespace,
+      databaseUrl: db.url,
+      // Every service exports to the receiver, sampling as the services do by default (parent-based).
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
+    });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await otlp?.close();
+    await removeNamespace(namespace);
+    await db?.drop();
+  });
+
+  it('links gateway, runner, the plugin invocation, its http hook, the failure event and the projector by parent ids across processes', async () => {
+    expect((await cli(['plugin', 'publish', join(repoRoot(), 'examples', 'plugins', 'fetcher')])).code).toBe(0);
+    expect((await cli(['plugin', 'install', 'forgeone/fetcher@1.0.0', '--env', 'staging'])).code).toBe(0);
+
+    // The CLI continues the caller's trace: TRACEPARENT names the trace and the parent of the gateway's span.
+    const traceId = 'f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
+    const cliSpanId = '0123456789abcdef';
+    const call = await cli(['plugin', 'call', 'forgeone/fetcher', 'fetch', '--env', 'staging', '--input', 'http://127.0.0.1:9/', '--json'], { TRACEPARENT: `00-${traceId}-${cliSpanId}-01` });
+    expect(call.code).toBe(1);
+    expect(JSON.parse(call.stderr)).toMatchObject({ error: { code: 'SANDBOX.GUEST_ERROR' } });
+
+    const byId = (spans: ExportedSpan[]) => new Map(spans.map((s) => [s.spanId, s]));
+    // Walks parent links up from `span` (within the trace) and says whether `ancestor` is on the way.
+    const descends = (spans: Map<string, ExportedSpan>, span: ExportedSpan, ancestor: ExportedSpan): boolean => {
+      for (let at = span.parentSpanId ? spans.get(span.parentSpanId) : undefined; at !== undefined; at = at.parentSpanId ? spans.get(at.parentSpanId) : undefined) {
+        if (at.spanId === ancestor.spanId) return true;
+      }
+      return false;
+    };
+
+    const found = await eventually(
+      async () => {
+        const spans = otlp.spans.filter((s) => s.traceId === traceId);
+        const ids = byId(spans);
+        const gateway = spans.find((s) => s.service === 'forgeone-gateway' && s.kind === SERVER && /^HTTP POST .*\/call/.test(s.name));
+        const runner = spans.find((s) => s.service === 'forgeone-sandbox-runner' && s.kind === SERVER);
+        const invoke = spans.find((s) => s.service === 'forgeone-sandbox-runner' && s.name === 'plugin.invoke');
+        const hook = spans.find((s) => s.service === 'forgeone-sandbox-runner' && s.name === 'plugin.hook http_request');
+        const producers = spans.filter((s) => s.service === 'forgeone-sandbox-runner' && s.kind === PRODUCER);
+        const projector = spans.filter((s) => s.service === 'forgeone-audit-projector' && s.kind === CONSUMER);
+        const failure = projector.find((s) => s.name === 'forgeone.evt io.forgeone.plugin.invocation_failed.v1');
+        if (!gateway || !runner || !invoke || !hook || producers.length === 0 || !failure) return undefined;
+        return { ids, gateway, runner, invoke, hook, producers, projector, failure };
+      },
+      'spans of gateway, runner, plugin invocation, hook, event append and projector in the CLI\'s trace',
+      30_000,
+    );
+    const { ids, gateway, runner, invoke, hook, producers, projector, failure } = found;
+
+    // CLI → gateway: the gateway's SERVER span is the child of the span the CLI named.
+    expect(gateway.parentSpanId).toBe(cliSpanId);
+    // gateway → runner across processes: the runner's SERVER span's parent is the gateway's bus CLIENT span.
+    const runnerParent = ids.get(runner.parentSpanId ?? '');
+    expect(runnerParent).toMatchObject({ service: 'forgeone-gateway', kind: CLIENT });
+    expect(descends(ids, runnerParent!, gateway)).toBe(true);
+    // runner → plugin invocation (its worker thread) → hook answered on the runner's main thread.
+    expect(descends(ids, invoke, runner)).toBe(true);
+    expect(hook.parentSpanId).toBe(invoke.spanId);
+    expect(hook.attributes['forgeone.hook.status']).toBe(-2);
+    expect(invoke.attributes).toMatchObject({
+      'forgeone.plugin.name': 'forgeone/fetcher',
+      'forgeone.plugin.version': '1.0.0',
+      'forgeone.plugin.handler': 'fetch',
+      'forgeone.plugin.outcome': 'SANDBOX.GUEST_ERROR',
+      'forgeone.environment': 'staging',
+    });
+    expect(invoke.attributes['forgeone.plugin.fuel_used']).toBeGreaterThan(0);
+    expect(invoke.attributes['forgeone.plugin.fuel_limit']).toBe(20_000_000);
+    expect(invoke.statusCode).toBe(ERROR);
+    // runner → the failure event (invocation_failed, waited for above) → the projector, across processes through the event's traceparent header.
+    for (const producer of producers) expect(descends(ids, producer, runner)).toBe(true);
+    expect(producers.map((p) => p.spanId)).toContain(failure.parentSpanId);
+    // Every event of the trace the projector read (the policy service's decision records too) hangs under the append that wrote it.
+    for (const consumed of projector) expect(ids.get(consumed.parentSpanId ?? '')).toMatchObject({ kind: PRODUCER });
+    // The guest's input (the URL it asked for) is in no span's name or attributes.
+    expect(JSON.stringify(otlp.spans.filter((s) => s.traceId === traceId))).not.toContain('127.0.0.1:9');
+    // Publish, install and call through the CLI on a loaded machine: room beyond the default 120 s.
+  }, 300_000);
+});
