@@ -1,11 +1,11 @@
 import { ForgeOneError, PLUGIN_CONFIG_EVENT_TYPES, type PluginConfigEvent } from '@forgeone/contracts';
 import { describe, expect, it } from 'vitest';
-import type { PluginConfigCommand } from './plugin-config.commands.js';
+import type { PluginConfigCommand, SetPluginConfigValue } from './plugin-config.commands.js';
 import { pluginConfigDecider } from './plugin-config.decider.js';
 
 const at = { name: 'acme/hello', environment: 'production' };
 const sealed = { alg: 'A256GCM' as const, keyId: '0123456789abcdef', nonce: 'AAAAAAAAAAAAAAAA', ciphertext: 'AAAA', tag: 'AAAAAAAAAAAAAAAAAAAAAA==' };
-const setPlain = (key: string, value: string): PluginConfigCommand => ({ type: 'SetPluginConfigValue', data: { ...at, key, secret: false, value } });
+const setPlain = (key: string, value: string): SetPluginConfigValue => ({ type: 'SetPluginConfigValue', data: { ...at, key, secret: false, value } });
 const plainSet = (key: string, value: string): PluginConfigEvent => ({ type: PLUGIN_CONFIG_EVENT_TYPES.valueSet, data: { ...at, key, secret: false, value } });
 const secretSet = (key: string): PluginConfigEvent => ({ type: PLUGIN_CONFIG_EVENT_TYPES.valueSet, data: { ...at, key, secret: true, sealed } });
 
