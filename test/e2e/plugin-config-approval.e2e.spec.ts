@@ -107,7 +107,7 @@ describe('plugin config approval - a gated environment changes its configuration
   beforeAll(async () => {
     db = await createTestDatabase('fo_config_approval');
     // Info-level logs from every service, so the search for the secret below covers what they say.
-    platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_LOG_LEVEL: 'info' } });
+    platform = await startTestPlatform({ namespace, databaseUrl: db.url, env: { FORGEONE_LOG_LEVEL: 'info' }, timeoutMs: 300_000 });
     const token = (principal: string, role: string) => createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal, role, tenant: 'acme' }).then((t) => t.token);
     admin1 = await token('adm-1', 'admin');
     admin2 = await token('adm-2', 'admin');

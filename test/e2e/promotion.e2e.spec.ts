@@ -296,6 +296,8 @@ describe('promotion - a stale test run, failing calls in the source and a versio
       namespace,
       databaseUrl: db.url,
       env: { FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S: String(MAX_AGE_S), FORGEONE_PROMOTION_MAX_FAILURE_RATE: '0.2' },
+      // Starting the platform takes minutes on a loaded machine.
+      timeoutMs: 300_000,
     });
     const token = (principal: string, role: string) => createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal, role, tenant: 'acme' }).then((t) => t.token);
     admin = await token('adm-1', 'admin');
