@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -6,6 +6,7 @@ import {
   cliSucceeded,
   createTestDatabase,
   createTokenWithCli,
+  eventually,
   removeNamespace,
   repoRoot,
   runCli,
@@ -267,5 +268,99 @@ describe('promotion - gated production, separation of duties, every unmet gate n
     // --emergency where nothing is gated is a mistake, said as such.
     expect(cliRefusal(await as(releaseManager, 'plugin', 'upgrade', `${PLUGIN}@1.5.0`, '--env', 'staging', ...emergency)).code).toBe('COMMAND.INVALID');
     expect(gatesOf(cliRefusal(await promote(releaseManager, '1.3.0', '--dry-run')))).toContain('PROMOTION.REVIEW_REQUIRED');
+  });
+}, 600_000);
+
+describe('promotion - a stale test run, failing calls in the source and a version not in the source are each named by their gate', () => {
+  const namespace = testNamespace('e2e-promotion-gates');
+  const work = mkdtempSync(join(tmpdir(), 'forgeone-e2e-promotion-gates-'));
+  const NAME = 'forgeone/greeter-config';
+  // Seconds: short enough to wait out in the test, and the failure rate a promotion accepts.
+  const MAX_AGE_S = 3;
+  let db: TestDatabase;
+  let platform: TestPlatform;
+  let admin: string;
+  let admin2: string;
+  let releaseManager: string;
+  let approver: string;
+  const as = (token: string | undefined, ...args: string[]) => runCli(platform.apiUrl, [...args, '--json'], token ? { token } : {});
+  const promote = (name: string, version: string) => as(releaseManager, 'plugin', 'promote', `${name}@${version}`, '--from', 'staging', '--to', 'production', '--dry-run');
+  const gatesOf = (refusal: { code: string; details?: Record<string, unknown> }) => {
+    expect(refusal.code).toBe('PROMOTION.GATES_UNMET');
+    return refusal.details!.gates as Gate[];
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('fo_promotion_gates');
+    platform = await startTestPlatform({
+      namespace,
+      databaseUrl: db.url,
+      env: { FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S: String(MAX_AGE_S), FORGEONE_PROMOTION_MAX_FAILURE_RATE: '0.2' },
+      // Starting the platform takes minutes on a loaded machine.
+      timeoutMs: 300_000,
+    });
+    const token = (principal: string, role: string) => createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal, role, tenant: 'acme' }).then((t) => t.token);
+    admin = await token('adm-1', 'admin');
+    admin2 = await token('adm-2', 'admin');
+    releaseManager = await token('rm-1', 'release-manager');
+    approver = await token('app-1', 'approver');
+    // Unsigned examples: production in audit mode (a weakening, confirmed by a second administrator), so the
+    // signature gate holds and the gates under test are the only ones unmet.
+    cliSucceeded(await as(admin, 'env', 'set', 'production', '--mode', 'audit'));
+    cliSucceeded(await as(admin2, 'env', 'confirm', 'production'));
+    // Every call recorded as it happens, so the registry sees the failures without waiting for a window.
+    cliSucceeded(await as(admin, 'call-recording', 'per-call', '--env', 'staging'));
+    const dir = join(work, 'greeter-config');
+    cpSync(join(repoRoot(), 'examples', 'plugins', 'greeter-config'), dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, tests: [{ handler: 'token_matches', input: 'x', expect: 'unset' }] }, null, 2));
+    cliSucceeded(await as(admin, 'plugin', 'publish', dir));
+    cliSucceeded(await as(admin, 'plugin', 'install', `${NAME}@1.0.0`, '--env', 'staging'));
+    cliSucceeded(await as(approver, 'plugin', 'approve', `${NAME}@1.0.0`, '--env', 'production'));
+  }, 480_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    await removeNamespace(namespace);
+    await db?.drop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it(`a test run older than FORGEONE_PROMOTION_TEST_RUN_MAX_AGE_S (${MAX_AGE_S} s) is refused as PROMOTION.TEST_RUN_STALE`, async () => {
+    const run = cliSucceeded<{ runId: string; passed: boolean }>(await as(admin, 'plugin', 'test', `${NAME}@1.0.0`, '--env', 'staging'));
+    expect(run.passed).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, (MAX_AGE_S + 2) * 1000));
+    const gates = gatesOf(cliRefusal(await promote(NAME, '1.0.0')));
+    expect(gates.map((g) => g.code)).toEqual(['PROMOTION.TEST_RUN_STALE']);
+    expect(gates[0]).toMatchObject({ details: { runId: run.runId, maxAgeSeconds: MAX_AGE_S }, message: expect.stringContaining('run the tests again') });
+  });
+
+  it('calls failing in the source above FORGEONE_PROMOTION_MAX_FAILURE_RATE hold the promotion as PROMOTION.SOAK', async () => {
+    // greet fails in the plugin while staging has no greeting configured; token_matches answers.
+    for (let i = 0; i < 3; i++) expect(cliRefusal(await as(releaseManager, 'plugin', 'call', NAME, 'greet', '--env', 'staging', '--input', 'ada')).code).toBe('SANDBOX.GUEST_ERROR');
+    expect(cliSucceeded<{ output: string }>(await as(releaseManager, 'plugin', 'call', NAME, 'token_matches', '--env', 'staging', '--input', 'x')).output).toBe('unset');
+    let gates: Gate[] = [];
+    // The runner records each call on its own; the registry counts what it has recorded at the question.
+    await eventually(async () => {
+      gates = gatesOf(cliRefusal(await promote(NAME, '1.0.0')));
+      return gates.some((g) => g.code === 'PROMOTION.SOAK');
+    }, 'the failed calls counted by the promotion');
+    expect(gates.map((g) => g.code)).toEqual(['PROMOTION.TEST_RUN_STALE', 'PROMOTION.SOAK']);
+    // The four calls above (the test run's own vector call may be counted too, and it passed).
+    expect(gates[1]).toMatchObject({ details: { failed: 3, maxFailureRate: 0.2 }, message: expect.stringMatching(/^3 of \d+ calls/) });
+    expect((gates[1].details as { calls: number }).calls).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a version not installed in the source environment is refused as PROMOTION.NOT_IN_SOURCE', async () => {
+    const dir = join(work, 'elsewhere');
+    mkdirSync(dir);
+    const manifest = JSON.parse(readFileSync(join(repoRoot(), 'examples', 'plugins', 'hello', 'forgeone.plugin.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'forgeone.plugin.json'), JSON.stringify({ ...manifest, name: 'acme/elsewhere', version: '1.0.0' }, null, 2));
+    writeFileSync(join(dir, 'plugin.wasm'), await helloModule(false));
+    cliSucceeded(await as(admin, 'plugin', 'publish', dir));
+    cliSucceeded(await as(approver, 'plugin', 'approve', 'acme/elsewhere@1.0.0', '--env', 'production'));
+    const gates = gatesOf(cliRefusal(await promote('acme/elsewhere', '1.0.0')));
+    expect(gates.map((g) => g.code)).toEqual(['PROMOTION.NOT_IN_SOURCE', 'PROMOTION.TEST_RUN_MISSING']);
+    expect(gates[0].message).toContain('staging');
   });
 }, 600_000);

@@ -127,6 +127,8 @@ export interface ApiClient {
   listPluginConfig(environment: string, name: string): Promise<PluginConfigList>;
   setPluginConfig(environment: string, name: string, key: string, value: string, secret: boolean): Promise<PluginConfigReceipt>;
   unsetPluginConfig(environment: string, name: string, key: string): Promise<PluginConfigReceipt>;
+  approvePluginConfig(environment: string, name: string, changeId: string, notes?: string): Promise<PluginConfigReceipt>;
+  rejectPluginConfig(environment: string, name: string, changeId: string, notes: string): Promise<PluginConfigReceipt>;
   /** The plugins/ directory watcher's record of a drop it refused (the registry appends the event). */
   reportDropRejected(environment: string, rejection: DropRejection): Promise<DropRejectedReceipt>;
   /** Runs a version's test vectors on the digest installed in `environment` and records the run. */
@@ -341,6 +343,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listPluginConfig: (environment, name) => call(API.listPluginConfig, { params: { environment, ...nameParams(name) } }),
     setPluginConfig: (environment, name, key, value, secret) => call(API.setPluginConfig, { params: { environment, ...nameParams(name), key }, body: { value, secret } }),
     unsetPluginConfig: (environment, name, key) => call(API.unsetPluginConfig, { params: { environment, ...nameParams(name), key } }),
+    approvePluginConfig: (environment, name, changeId, notes) =>
+      call(API.approvePluginConfig, { params: { environment, ...nameParams(name), changeId }, body: notes !== undefined ? { notes } : {} }),
+    rejectPluginConfig: (environment, name, changeId, notes) => call(API.rejectPluginConfig, { params: { environment, ...nameParams(name), changeId }, body: { notes } }),
     reportDropRejected: (environment, rejection) => call(API.reportDropRejected, { params: { environment }, body: rejection }),
     testPlugin: (environment, name, version) => call(API.testPlugin, { params: nameParams(name), body: { version, environment } }),
     listTestRuns: (name, environment) => call(API.listTestRuns, { params: nameParams(name), query: { environment } }),

@@ -9,6 +9,8 @@ import {
   SetEnvironmentRequestSchema,
   SetPluginConfigRequestSchema,
   UnsetPluginConfigRequestSchema,
+  ApprovePluginConfigRequestSchema,
+  RejectPluginConfigRequestSchema,
   parseOrThrow,
   PublishPluginVersionRequestSchema,
   RemovePluginRequestSchema,
@@ -44,6 +46,8 @@ import {
   setPluginConfig,
   showEnvironment,
   unsetPluginConfig,
+  approvePluginConfig,
+  rejectPluginConfig,
   publishPluginVersion,
   removePlugin,
   rollbackPlugin,
@@ -157,6 +161,16 @@ export class RegistryCommandsController {
   @MessagePattern(`registry.${ENVIRONMENT_VERBS.listPluginConfig}`)
   listPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
     return listPluginConfig(this.ports, parseOrThrow(ListPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the plugin configuration list request'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.approvePluginConfig}`)
+  approvePluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return approvePluginConfig(this.ports, parseOrThrow(ApprovePluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the configuration change approval'), contextOf(ctx));
+  }
+
+  @MessagePattern(`registry.${ENVIRONMENT_VERBS.rejectPluginConfig}`)
+  rejectPluginConfig(@Payload() body: unknown, @Ctx() ctx: BusContext) {
+    return rejectPluginConfig(this.ports, parseOrThrow(RejectPluginConfigRequestSchema, body, 'COMMAND.INVALID', 'the configuration change rejection'), contextOf(ctx));
   }
 
   @MessagePattern(`registry.${REVIEW_VERBS.recordReview}`)

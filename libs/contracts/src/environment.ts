@@ -211,6 +211,8 @@ export const ENVIRONMENT_VERBS = {
   setPluginConfig: 'plugin-config.set',
   unsetPluginConfig: 'plugin-config.unset',
   listPluginConfig: 'plugin-config.list',
+  approvePluginConfig: 'plugin-config.approve',
+  rejectPluginConfig: 'plugin-config.reject',
 } as const;
 
 /**

@@ -61,6 +61,10 @@ export const ERROR_CODES = {
   // A weakening of a gated environment needs a second, different administrator.
   'ENVIRONMENT.SAME_ADMIN': 403,
   'PLUGIN_CONFIG.KEY_NOT_FOUND': 404,
+  // Approving or rejecting a configuration change that does not wait (never proposed, applied, rejected or replaced).
+  'PLUGIN_CONFIG.NO_CHANGE': 404,
+  // A configuration change of a gated environment needs another principal: not its proposer, nor one holding a token the proposer issued.
+  'PLUGIN_CONFIG.OWN_CHANGE': 403,
   // Promotion (docs/environments.md): a gated environment takes versions by promotion (or an emergency change);
   // a promotion refused lists every unmet gate (PROMOTION_GATE_CODES) in its details.
   'REGISTRY.GATED_ENVIRONMENT': 409,

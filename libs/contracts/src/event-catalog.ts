@@ -29,7 +29,7 @@ import {
   EnvironmentWeakeningProposedSchema,
 } from './environment.js';
 import { EVIDENCE_EXPORT_EVENT_TYPES, EvidenceExportedSchema } from './evidence-export.js';
-import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
+import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigChangeProposedSchema, PluginConfigChangeRejectedSchema, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { WATCH_EVENT_TYPES, DropRejectedSchema } from './watch.js';
 import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
 import { REVIEW_EVENT_TYPES, REVIEW_NOTICE_EVENT_TYPES, ReviewRecordedSchema, IncidentRecordedSchema, RegulationRecordedSchema } from './review.js';
@@ -68,6 +68,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [ENVIRONMENT_EVENT_TYPES.weakeningConfirmed]: EnvironmentWeakeningConfirmedSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueSet]: PluginConfigValueSetSchema,
   [PLUGIN_CONFIG_EVENT_TYPES.valueUnset]: PluginConfigValueUnsetSchema,
+  [PLUGIN_CONFIG_EVENT_TYPES.changeProposed]: PluginConfigChangeProposedSchema,
+  [PLUGIN_CONFIG_EVENT_TYPES.changeRejected]: PluginConfigChangeRejectedSchema,
   [WATCH_EVENT_TYPES.dropRejected]: DropRejectedSchema,
   [APPROVAL_EVENT_TYPES.approved]: VersionApprovedSchema,
   [APPROVAL_EVENT_TYPES.rejected]: VersionRejectedSchema,

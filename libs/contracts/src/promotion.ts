@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentSchema, PluginNameSchema, SemverSchema } from './manifest.js';
+import { PendingConfigChangeViewSchema } from './plugin-config.js';
 import { tenantAggregateId } from './subjects.js';
 
 /**
@@ -139,5 +140,7 @@ export const PromotionReplySchema = z.object({
   /** The event appended into the target (installed or upgraded); null for a dry run. */
   eventId: z.string().nullable(),
   sequence: z.number().int(),
+  /** Configuration changes of the plugin in the target that wait for approval: a promotion never applies them. */
+  pendingConfigChanges: z.array(PendingConfigChangeViewSchema),
 });
 export type PromotionReply = z.infer<typeof PromotionReplySchema>;

@@ -1,6 +1,7 @@
 import { EvidenceExportLineSchema, EvidenceExportRequestSchema } from '@forgeone/contracts';
 import {
   CallRecordingReplySchema,
+  ConfigChangeIdSchema,
   ConfigKeySchema,
   EnvironmentChangeReplySchema,
   EnvironmentListReplySchema,
@@ -77,6 +78,8 @@ import {
   TrustKeyReplySchema,
   UpgradeBodySchema,
   ApproveBodySchema,
+  ApproveConfigChangeBodySchema,
+  RejectConfigChangeBodySchema,
   ApprovalHttpReplySchema,
   PromoteBodySchema,
   PromotionHttpReplySchema,
@@ -109,6 +112,7 @@ const PluginPath = z.object({ publisher, plugin });
 const InstallationPath = z.object({ environment, publisher, plugin });
 const ConfigPath = z.object({ environment, publisher, plugin });
 const VersionPath = z.object({ environment, publisher, plugin, version: SemverSchema.describe('the version, e.g. 1.2.0') });
+const ConfigChangePath = z.object({ environment, publisher, plugin, changeId: ConfigChangeIdSchema.describe('the change id that config set answered and config list shows') });
 const ConfigKeyPath = z.object({ environment, publisher, plugin, key: ConfigKeySchema.describe('configuration key, as the plugin asks config_get for it') });
 
 const TENANT_HEADER = {
@@ -496,7 +500,8 @@ export const API = {
     method: 'get',
     path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/config',
     operationId: 'listPluginConfig',
-    summary: "A plugin's configuration in one environment; a secret is listed as set (who, when), its value never shown (needs read-plugin-config)",
+    summary:
+      "A plugin's configuration in one environment, and the changes waiting for approval; a secret is listed as set (who, when), its value never shown (needs read-plugin-config)",
     tag: 'configuration',
     what: 'the plugin configuration list request',
     params: ConfigPath,
@@ -512,7 +517,12 @@ export const API = {
     what: 'the plugin configuration change',
     params: ConfigKeyPath,
     body: { component: 'SetPluginConfigRequest', schema: SetPluginConfigBodySchema },
-    success: { status: 200, description: '`set` or `unchanged`', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
+    success: {
+      status: 200,
+      description: '`set` or `unchanged`; in a gated environment `proposed` with its `changeId`: the change waits for approval and config_get serves the old value',
+      component: 'PluginConfigChangeReply',
+      schema: PluginConfigChangeReplySchema,
+    },
     access: { decidedBy: 'registry', action: 'configure-plugin', command: 'setPluginConfig' },
   }),
   unsetPluginConfig: defineRoute({
@@ -523,8 +533,33 @@ export const API = {
     tag: 'configuration',
     what: 'the plugin configuration removal',
     params: ConfigKeyPath,
-    success: { status: 200, description: 'unset', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
+    success: { status: 200, description: '`unset`; in a gated environment `proposed` with its `changeId`', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
     access: { decidedBy: 'registry', action: 'configure-plugin', command: 'unsetPluginConfig' },
+  }),
+  approvePluginConfig: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/config-changes/{changeId}/approvals',
+    operationId: 'approvePluginConfig',
+    summary:
+      'Approve a configuration change waiting in a gated environment, which applies it (needs approve); neither its proposer nor a holder of a token the proposer issued may',
+    tag: 'configuration',
+    what: 'the configuration change approval',
+    params: ConfigChangePath,
+    body: { component: 'ApproveConfigChangeRequest', schema: ApproveConfigChangeBodySchema, required: false },
+    success: { status: 200, description: '`set` or `unset`: the change applies from now on', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'approve', command: 'approvePluginConfig' },
+  }),
+  rejectPluginConfig: defineRoute({
+    method: 'post',
+    path: '/v1/environments/{environment}/plugins/{publisher}/{plugin}/config-changes/{changeId}/rejections',
+    operationId: 'rejectPluginConfig',
+    summary: 'Reject a configuration change waiting in a gated environment, with notes (needs approve): it is discarded and never applies',
+    tag: 'configuration',
+    what: 'the configuration change rejection',
+    params: ConfigChangePath,
+    body: { component: 'RejectConfigChangeRequest', schema: RejectConfigChangeBodySchema },
+    success: { status: 200, description: '`rejected`', component: 'PluginConfigChangeReply', schema: PluginConfigChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'approve', command: 'rejectPluginConfig' },
   }),
   reportDropRejected: defineRoute({
     method: 'post',

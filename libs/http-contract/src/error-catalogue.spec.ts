@@ -26,6 +26,8 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   setPluginConfig: REGISTRY,
   unsetPluginConfig: REGISTRY,
   listPluginConfig: REGISTRY,
+  approvePluginConfig: REGISTRY,
+  rejectPluginConfig: REGISTRY,
   reportDropRejected: REGISTRY,
   approve: REGISTRY,
   reject: REGISTRY,

@@ -1,6 +1,8 @@
 import {
   ApprovalReplySchema,
+  ApprovePluginConfigRequestSchema,
   ApprovePluginRequestSchema,
+  RejectPluginConfigRequestSchema,
   PromotePluginRequestSchema,
   PromotionReplySchema,
   RejectPluginRequestSchema,
@@ -373,6 +375,9 @@ export const ReportDropRejectedBodySchema = DropRejectedSchema.omit({ environmen
 // Promotion: approvals of a version for a gated environment and promotions into it (docs/environments.md).
 export const ApproveBodySchema = ApprovePluginRequestSchema.pick({ notes: true, acceptRegressions: true });
 export const RejectBodySchema = RejectPluginRequestSchema.pick({ notes: true });
+// A configuration change of a gated environment waits for approval like a version (docs/environments.md).
+export const ApproveConfigChangeBodySchema = ApprovePluginConfigRequestSchema.pick({ notes: true });
+export const RejectConfigChangeBodySchema = RejectPluginConfigRequestSchema.pick({ notes: true });
 export const ApprovalHttpReplySchema = ApprovalReplySchema.extend({
   projected: z.boolean().describe('true when the decision is already in the audit log'),
 });

@@ -22,6 +22,8 @@ const CONTRACT_ROUTES = [
   'get /v1/environments/{environment}/plugins/{publisher}/{plugin}/config',
   'put /v1/environments/{environment}/plugins/{publisher}/{plugin}/config/{key}',
   'delete /v1/environments/{environment}/plugins/{publisher}/{plugin}/config/{key}',
+  'post /v1/environments/{environment}/plugins/{publisher}/{plugin}/config-changes/{changeId}/approvals',
+  'post /v1/environments/{environment}/plugins/{publisher}/{plugin}/config-changes/{changeId}/rejections',
   'post /v1/environments/{environment}/watch/rejections',
   'post /v1/environments/{environment}/installations',
   'put /v1/environments/{environment}/installations/{publisher}/{plugin}',

@@ -56,6 +56,8 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'plugin config set': ['forgeone plugin config set acme/greeter --env production greeting=hello', 'forgeone plugin config set acme/greeter --env production api_token=s3cr3t --secret'],
   'plugin config unset': ['forgeone plugin config unset acme/greeter --env production greeting'],
   'plugin config list': ['forgeone plugin config list acme/greeter --env production'],
+  'plugin config approve': ['forgeone plugin config approve acme/greeter --env production --change 0193a3c2-7d1e-7b8a-9f00-5a1d2e3f4b5c --notes "checked with the vendor"'],
+  'plugin config reject': ["forgeone plugin config reject acme/greeter --env production --change 0193a3c2-7d1e-7b8a-9f00-5a1d2e3f4b5c --notes 'wrong endpoint'"],
   'plugin approve': ['forgeone plugin approve acme/greeter@0.2.0 --env production --notes "staging run clean"', 'forgeone plugin approve acme/greeter@0.2.0 --env production --accept-regressions'],
   'plugin reject': ["forgeone plugin reject acme/greeter@0.2.0 --env production --notes 'greets in the wrong language'"],
   'plugin promote': ['forgeone plugin promote acme/greeter@0.2.0 --from staging --to production --dry-run', 'forgeone plugin promote acme/greeter@0.2.0 --from staging --to production'],

@@ -70,10 +70,18 @@ export function registerPromotionCommands(plugin: Command, context: CommandConte
       if (from === to) throw new UsageError(`--from and --to are both ${from}: a promotion moves a version from one environment to another`);
       const reply = await context.api().promotePlugin(to, { name, version, from, ...(options.dryRun ? { dryRun: true } : {}) });
       const approvals = reply.promotion.approvals.map((a) => a.principal).join(', ') || 'none needed';
+      // Configuration changes waiting in the target are not part of the promotion: say so, so nobody assumes they went along.
+      const pending = reply.pendingConfigChanges.length
+        ? `configuration changes of ${name} waiting for approval in ${to} (not applied by this promotion):\n` +
+          reply.pendingConfigChanges
+            .map((c) => `  - ${c.changeId}: ${c.change} ${c.secret ? 'secret ' : ''}${c.key}${c.change === 'set' && !c.secret ? `=${cleanCell(c.value)}` : ''} (proposed by ${cleanCell(c.proposedBy)})\n`)
+            .join('') +
+          `  approve with forgeone plugin config approve ${name} --env ${to} --change ID\n`
+        : '';
       context.print(reply, () =>
-        reply.dryRun
+        (reply.dryRun
           ? `every gate holds: ${name}@${version} can be promoted from ${from} to ${to} (test run ${reply.promotion.testRunId}, approvals: ${approvals}); nothing was changed\n`
-          : `promoted ${name}@${version} from ${from} to ${to} ${shortDigest(reply.digest)} (test run ${reply.promotion.testRunId}, approvals: ${approvals}; seq ${cleanCell(reply.sequence)})\n`,
+          : `promoted ${name}@${version} from ${from} to ${to} ${shortDigest(reply.digest)} (test run ${reply.promotion.testRunId}, approvals: ${approvals}; seq ${cleanCell(reply.sequence)})\n`) + pending,
       );
     });
 }

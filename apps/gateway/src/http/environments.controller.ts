@@ -1,11 +1,20 @@
-import { ENVIRONMENT_VERBS, parseOrThrow, ReportDropRejectedRequestSchema, SetEnvironmentRequestSchema, SetPluginConfigRequestSchema, WATCH_VERBS } from '@forgeone/contracts';
+import {
+  ApprovePluginConfigRequestSchema,
+  ENVIRONMENT_VERBS,
+  parseOrThrow,
+  RejectPluginConfigRequestSchema,
+  ReportDropRejectedRequestSchema,
+  SetEnvironmentRequestSchema,
+  SetPluginConfigRequestSchema,
+  WATCH_VERBS,
+} from '@forgeone/contracts';
 import { API, type RouteInput, type RouteReply } from '@forgeone/http-contract';
 import { Controller } from '@nestjs/common';
 import { RegistryCommandSender } from '../registry-commands.sender.js';
 import { ContractRoute, RouteRequest } from './contract-route.js';
 
 // /v1/environments/{env} and a plugin's configuration in it: each route one registry command, which the
-// registry authorises (read-environment, configure-environment, read-plugin-config, configure-plugin).
+// registry authorises (read-environment, configure-environment, read-plugin-config, configure-plugin, approve).
 @Controller()
 export class EnvironmentsController {
   constructor(private readonly commands: RegistryCommandSender) {}
@@ -50,6 +59,28 @@ export class EnvironmentsController {
   @ContractRoute(API.unsetPluginConfig)
   unsetConfig(@RouteRequest() { params, credential }: RouteInput<typeof API.unsetPluginConfig>): Promise<RouteReply<typeof API.unsetPluginConfig>> {
     return this.commands.ask(ENVIRONMENT_VERBS.unsetPluginConfig, { name: `${params.publisher}/${params.plugin}`, environment: params.environment, key: params.key }, credential);
+  }
+
+  @ContractRoute(API.approvePluginConfig)
+  approveConfig(@RouteRequest() { params, body, credential }: RouteInput<typeof API.approvePluginConfig>): Promise<RouteReply<typeof API.approvePluginConfig>> {
+    const command = parseOrThrow(
+      ApprovePluginConfigRequestSchema,
+      { ...(body ?? {}), name: `${params.publisher}/${params.plugin}`, environment: params.environment, changeId: params.changeId },
+      'COMMAND.INVALID',
+      'the configuration change approval',
+    );
+    return this.commands.ask(ENVIRONMENT_VERBS.approvePluginConfig, command, credential);
+  }
+
+  @ContractRoute(API.rejectPluginConfig)
+  rejectConfig(@RouteRequest() { params, body, credential }: RouteInput<typeof API.rejectPluginConfig>): Promise<RouteReply<typeof API.rejectPluginConfig>> {
+    const command = parseOrThrow(
+      RejectPluginConfigRequestSchema,
+      { ...body, name: `${params.publisher}/${params.plugin}`, environment: params.environment, changeId: params.changeId },
+      'COMMAND.INVALID',
+      'the configuration change rejection',
+    );
+    return this.commands.ask(ENVIRONMENT_VERBS.rejectPluginConfig, command, credential);
   }
 
   // The plugins/ directory watcher is a client; the registry records what it refused (report-drop-rejected).

@@ -158,10 +158,15 @@ export const EVIDENCE_QUERIES = {
     sql: events(['io.forgeone.environment.weakening_proposed.v1', 'io.forgeone.environment.weakening_confirmed.v1']),
   },
   'configuration-changes': {
-    title: 'Plugin configuration set and unset per environment (secret values are stored encrypted)',
+    title: 'Plugin configuration set and unset per environment, and changes of gated environments proposed, approved or rejected (secret values are stored encrypted)',
     exception: false,
     perTenant: true,
-    sql: events(['io.forgeone.plugin_config.value_set.v1', 'io.forgeone.plugin_config.value_unset.v1']),
+    sql: events([
+      'io.forgeone.plugin_config.value_set.v1',
+      'io.forgeone.plugin_config.value_unset.v1',
+      'io.forgeone.plugin_config.change_proposed.v1',
+      'io.forgeone.plugin_config.change_rejected.v1',
+    ]),
   },
   'call-recording-settings': {
     title: 'How plugin calls are recorded (window summaries or every call), as set by administrators',

@@ -1,13 +1,11 @@
 import {
   APPROVAL_AGGREGATE,
   approvalAggregateId,
-  IDENTITY_EVENT_TYPES,
   INVOCATION_AGGREGATE,
   INVOCATION_EVENT_TYPES,
   PLUGIN_AGGREGATE,
   PLUGIN_EVENT_TYPES,
   refusalOf,
-  TOKEN_AGGREGATE,
   type ApprovalEvent,
   type ApprovalReply,
   type ApprovePluginRequest,
@@ -29,7 +27,9 @@ import { authorizeCommand } from './authorize-command.js';
 import { decideAndAppend } from './decide-and-append.js';
 import { effectiveEnvironmentSettings } from './environment.use-cases.js';
 import { DEFAULT_PROMOTION_SETTINGS, type CommandContext, type RegistryPorts } from './registry.ports.js';
+import { pendingPluginConfigChanges } from './plugin-config.use-cases.js';
 import { reviewStatusReader } from './review.use-cases.js';
+import { tokenIssuers } from './token-issuers.js';
 
 export type PromotionPorts = Pick<RegistryPorts, 'events' | 'authorizer' | 'signatures' | 'signaturePolicy' | 'promotion' | 'reviews'>;
 
@@ -145,6 +145,7 @@ export async function promotePlugin(ports: PromotionPorts, request: PromotePlugi
     promotion: event.data.promotion!,
     eventId: appended[0]?.eventId ?? null,
     sequence: appended[0]?.sequence ?? 0,
+    pendingConfigChanges: await pendingPluginConfigChanges(ports.events, plugin.tenant, name, to),
   };
 }
 
@@ -257,17 +258,4 @@ async function callsSince(events: EventStore, plugin: PluginKey, environment: st
     }
   }
   return { total, failed };
-}
-
-/** For each principal: who issued the tokens they hold (revoked ones too: the relationship stands), from the identity events. */
-async function tokenIssuers(events: EventStore, principals: readonly string[]): Promise<Record<string, string[]>> {
-  if (!principals.length) return {};
-  const wanted = new Set(principals);
-  const out: Record<string, string[]> = {};
-  for (const { event } of await events.readAggregate(TOKEN_AGGREGATE)) {
-    if (event.type !== IDENTITY_EVENT_TYPES.tokenIssued) continue;
-    const data = event.data as { principal: string; issuedBy: string };
-    if (wanted.has(data.principal)) out[data.principal] = [...(out[data.principal] ?? []), data.issuedBy];
-  }
-  return out;
 }
