@@ -29,6 +29,7 @@ import {
   EnvironmentWeakeningProposedSchema,
 } from './environment.js';
 import { EVIDENCE_EXPORT_EVENT_TYPES, EvidenceExportedSchema } from './evidence-export.js';
+import { SIEM_SINK_EVENT_TYPES, SiemSinkAddedSchema, SiemSinkRemovedSchema } from './siem-sink.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
 import { WATCH_EVENT_TYPES, DropRejectedSchema } from './watch.js';
 import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
@@ -75,6 +76,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [REVIEW_NOTICE_EVENT_TYPES.incidentRecorded]: IncidentRecordedSchema,
   [REVIEW_NOTICE_EVENT_TYPES.regulationRecorded]: RegulationRecordedSchema,
   [EVIDENCE_EXPORT_EVENT_TYPES.exported]: EvidenceExportedSchema,
+  [SIEM_SINK_EVENT_TYPES.added]: SiemSinkAddedSchema,
+  [SIEM_SINK_EVENT_TYPES.removed]: SiemSinkRemovedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {
