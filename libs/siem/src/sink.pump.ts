@@ -5,6 +5,7 @@ import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SinkDefinition } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
+import { forgedEventRecord } from './siem-records.js';
 import { sinkAccepts } from './sink-filter.js';
 import type { SinkCheckpointStore } from './sink-checkpoint.store.js';
 import type { SinkTransport } from './sink.transport.js';
@@ -61,9 +62,13 @@ export class SinkPump {
     return this.options.sink.id;
   }
 
+  private get checkpointKey(): string {
+    return this.options.sink.checkpointKey ?? this.options.sink.id;
+  }
+
   async start(): Promise<void> {
-    const stored = await this.options.checkpoints.load(this.id);
-    this.position = stored.lastSequence;
+    const stored = await this.options.checkpoints.load(this.checkpointKey);
+    this.position = Math.max(stored.lastSequence, this.options.sink.startAfterSequence ?? 0);
     this.lastDeliveredAt = stored.deliveredAt;
     this.lastError = stored.lastError;
     this.lastErrorAt = stored.lastErrorAt;
@@ -171,6 +176,16 @@ export class SinkPump {
       const opened = authorship.open(msg);
       if (!opened.ok) {
         logger.error({ sink: sink.id, sequence: msg.seq, reason: opened.refusal.reason }, 'SIEM sink: a message its owner did not write is not forwarded');
+        // A platform sink is told of the attempt (never the payload); a tenant's sink is not, since nothing says whose it was.
+        if (sink.filter.tenant === undefined) {
+          const { refusal } = opened;
+          events.push(
+            forgedEventRecord(
+              { sequence: msg.seq, subject: msg.subject, claimedType: msg.headers?.get('Ce-Type') || null, claimedId: msg.headers?.get('Nats-Msg-Id') || null, claimedWriter: refusal.writer, reason: refusal.reason },
+              new Date(Math.floor(Number(msg.info.timestampNanos) / 1e6)),
+            ),
+          );
+        }
         continue;
       }
       if (sinkAccepts(sink.filter, opened.event)) events.push({ sequence: msg.seq, event: opened.event });
@@ -187,12 +202,12 @@ export class SinkPump {
         this.lastErrorAt = new Date().toISOString();
         const delay = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** Math.min(attempt, 16));
         logger.warn({ sink: sink.id, attempt: attempt + 1, retryInMs: delay, error: message }, 'SIEM sink: delivery failed; retrying');
-        await checkpoints.failed(sink.id, message).catch(() => undefined);
+        await checkpoints.failed(this.checkpointKey, message).catch(() => undefined);
         await this.sleep(delay * (0.75 + Math.random() * 0.5));
       }
     }
     const lastEventId = events.length ? events[events.length - 1].event.id : null;
-    await checkpoints.delivered(sink.id, last.seq, lastEventId);
+    await checkpoints.delivered(this.checkpointKey, last.seq, lastEventId);
     this.position = last.seq;
     if (events.length) {
       this.lastDeliveredAt = new Date().toISOString();
