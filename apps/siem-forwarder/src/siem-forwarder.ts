@@ -1,4 +1,4 @@
-import { ForgeOneError, siemSinkEndpoint, siemSinkTokenBinding, type Names, type SiemSinkDefinition } from '@forgeone/contracts';
+import { ForgeOneError, SIEM_SINK_EVENT_TYPES, siemSinkEndpoint, siemSinkTokenBinding, type Names, type SiemSinkDefinition } from '@forgeone/contracts';
 import type { EventAuthorship } from '@forgeone/event-store';
 import {
   HecTransport,
@@ -115,7 +115,14 @@ export class SiemForwarder {
     const endpoint = siemSinkEndpoint(definition.kind, definition.url);
     if (typeof endpoint === 'string') throw new Error(`tenant sink ${tenantSinkId(tenant, definition.name)}: url ${endpoint}`);
     const filter = { tenant, ...(definition.types.length ? { types: definition.types } : {}), ...(definition.minSeverity ? { minSeverity: definition.minSeverity } : {}) };
-    const base = { id: tenantSinkId(tenant, definition.name), checkpointKey: checkpointKeyOf(added), startAfterSequence: added.sequence, filter };
+    const base = {
+      id: tenantSinkId(tenant, definition.name),
+      checkpointKey: checkpointKeyOf(added),
+      startAfterSequence: added.sequence,
+      filter,
+      endsWith: (event: { type: string; tenant: string; data: unknown }) =>
+        event.type === SIEM_SINK_EVENT_TYPES.removed && event.tenant === tenant && (event.data as { name?: unknown } | null)?.name === definition.name,
+    };
     if (definition.kind === 'syslog') {
       const tls = definition.url.startsWith('tls:');
       return { ...base, target: { kind: 'syslog', host: endpoint.host, port: endpoint.port, tls, ...(definition.ca ? { ca: definition.ca } : {}) } };

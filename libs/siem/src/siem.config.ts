@@ -31,6 +31,8 @@ export interface SinkDefinition {
   readonly checkpointKey?: string;
   /** Where reading starts when the sink has no checkpoint yet (a tenant sink: the stream sequence that added it). */
   readonly startAfterSequence?: number;
+  /** The event after which the sink takes nothing more (a tenant sink: its own `removed` event), delivered as its last. */
+  readonly endsWith?: (event: { readonly type: string; readonly tenant: string; readonly data: unknown }) => boolean;
   readonly target: SyslogTarget | HecTarget;
   readonly filter: SinkFilter;
 }

@@ -172,6 +172,7 @@ export class SinkPump {
   private async deliver(batch: readonly JsMsg[]): Promise<void> {
     const { sink, authorship, logger, checkpoints, transport } = this.options;
     const events: SiemEvent[] = [];
+    let end: JsMsg | undefined;
     for (const msg of batch) {
       const opened = authorship.open(msg);
       if (!opened.ok) {
@@ -189,8 +190,13 @@ export class SinkPump {
         continue;
       }
       if (sinkAccepts(sink.filter, opened.event)) events.push({ sequence: msg.seq, event: opened.event });
+      if (sink.endsWith?.(opened.event)) {
+        // Nothing after the sink's end reaches it, whenever the forwarder gets round to stopping it.
+        end = msg;
+        break;
+      }
     }
-    const last = batch[batch.length - 1];
+    const last = end ?? batch[batch.length - 1];
     for (let attempt = 0; events.length > 0; attempt++) {
       if (!this.running) return;
       try {
@@ -215,6 +221,7 @@ export class SinkPump {
       this.lastErrorAt = null;
     }
     this.pendingSince = null;
+    if (end) this.running = false;
   }
 
   private sleep(ms: number): Promise<void> {
