@@ -86,11 +86,15 @@ describe('siem - tenant sinks receive only their tenant, refuse private addresse
   beforeAll(async () => {
     db = await createTestDatabase('fo_siem_tenant');
     ca = makeTestCa(join(work, 'pki'));
-    platformSyslog = await startRsyslog({ dir: join(work, 'platform'), port: await freePort() });
-    acmeSyslog = await startRsyslog({ dir: join(work, 'acme'), port: await freePort(), address: OPENED });
-    betaSyslog = await startRsyslog({ dir: join(work, 'beta'), port: await freePort(), address: OPENED });
+    // freePort probes 127.0.0.1, so a port taken on 127.0.0.2 can come back: ask until all four differ.
+    const ports = new Set<number>();
+    while (ports.size < 4) ports.add(await freePort());
+    const [platformPort, acmePort, betaPort] = [...ports];
+    hecPort = [...ports][3];
+    platformSyslog = await startRsyslog({ dir: join(work, 'platform'), port: platformPort });
+    acmeSyslog = await startRsyslog({ dir: join(work, 'acme'), port: acmePort, address: OPENED });
+    betaSyslog = await startRsyslog({ dir: join(work, 'beta'), port: betaPort, address: OPENED });
     hec = new HecCollector(ca);
-    hecPort = await freePort();
     await hec.start(hecPort);
     platform = await startTestPlatform({
       namespace,

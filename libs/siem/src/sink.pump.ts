@@ -55,6 +55,8 @@ export class SinkPump {
   private lastError: string | null = null;
   private lastErrorAt: string | null = null;
   private pendingSince: number | null = null;
+  private checkpointing: Promise<void> | undefined;
+  private nextCheckpoint: { sequence: number; eventId: string | null } | undefined;
 
   constructor(private readonly options: SinkPumpOptions) {}
 
@@ -80,6 +82,7 @@ export class SinkPump {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.checkpointing;
     await this.options.transport.close();
   }
 
@@ -213,7 +216,7 @@ export class SinkPump {
       }
     }
     const lastEventId = events.length ? events[events.length - 1].event.id : null;
-    await checkpoints.delivered(this.checkpointKey, last.seq, lastEventId);
+    this.saveCheckpoint(last.seq, lastEventId);
     this.position = last.seq;
     if (events.length) {
       this.lastDeliveredAt = new Date().toISOString();
@@ -222,6 +225,29 @@ export class SinkPump {
     }
     this.pendingSince = null;
     if (end) this.running = false;
+  }
+
+  /**
+   * Records the position off the delivery path: one write in flight, later positions coalesced into
+   * the next. The checkpoint may trail what was delivered (a restart then sends those events again,
+   * same ids), never lead it, so delivery stays at least once.
+   */
+  private saveCheckpoint(sequence: number, eventId: string | null): void {
+    this.nextCheckpoint = { sequence, eventId: eventId ?? this.nextCheckpoint?.eventId ?? null };
+    this.checkpointing ??= this.writeCheckpoints().finally(() => (this.checkpointing = undefined));
+  }
+
+  private async writeCheckpoints(): Promise<void> {
+    while (this.nextCheckpoint) {
+      const { sequence, eventId } = this.nextCheckpoint;
+      this.nextCheckpoint = undefined;
+      try {
+        await this.options.checkpoints.delivered(this.checkpointKey, sequence, eventId);
+      } catch (error) {
+        // The next delivery writes a later position; until then a restart resends from the stored one.
+        this.options.logger.warn({ err: error, sink: this.id, sequence }, 'SIEM sink: the checkpoint was not written');
+      }
+    }
   }
 
   private sleep(ms: number): Promise<void> {
