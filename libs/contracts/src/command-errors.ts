@@ -102,7 +102,7 @@ export const COMMAND_ERRORS = {
   signEvidence: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, ...APPEND_ERRORS, 'SERVICE.UNAVAILABLE'],
   // siem-forwarder
   siemStatus: [...AUTHORISATION_ERRORS],
-  testSiemSink: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'SIEM.SINK_NOT_FOUND', 'SIEM.SINK_ADDRESS_REFUSED', 'SIEM.SINK_TEST_FAILED', 'PLUGIN_CONFIG.SECRETS_UNAVAILABLE'],
+  testSiemSink: [...SHAPE_ERRORS, ...AUTHORISATION_ERRORS, 'SIEM.SINK_NOT_FOUND', 'SIEM.SINK_ADDRESS_REFUSED', 'SIEM.SINK_TEST_FAILED'],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 
 /** The queries the gateway answers from the projections, authorised by the gateway itself. */
