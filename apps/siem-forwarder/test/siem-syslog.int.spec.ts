@@ -116,7 +116,7 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     await p.stop();
   });
 
-  it('siem syslog - a receiver restart and a forwarder kill -9 under load lose nothing; copies of an event carry the same id and the same line', { timeout: 120_000 }, async () => {
+  it('siem syslog - a receiver restart and a forwarder kill -9 under load lose nothing; copies of an event carry the same id and the same line', { timeout: 300_000 }, async () => {
     const port = await freePort();
     let receiver = await rsyslog('load', port);
     const env = { FORGEONE_SIEM_SYSLOG_URL: `tls://127.0.0.1:${port}`, FORGEONE_SIEM_SYSLOG_CA_FILE: ca.caFile, FORGEONE_SIEM_BUFFER_EVENTS: '200' };
