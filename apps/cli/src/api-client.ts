@@ -41,6 +41,10 @@ export type AuditKeyReply = RouteReply<typeof API.auditKey>;
 export type AuditVerifyReply = RouteReply<typeof API.auditVerify>;
 export type PolicySetReply = RouteReply<typeof API.applyPolicies>;
 export type SiemStatusReply = RouteReply<typeof API.siemStatus>;
+export type SiemSinkRequest = RouteBody<typeof API.addSiemSink>;
+export type SiemSinkReceipt = RouteReply<typeof API.addSiemSink>;
+export type SiemSinkList = RouteReply<typeof API.listSiemSinks>;
+export type SiemSinkTestReply = RouteReply<typeof API.testSiemSink>;
 export type PolicyCheckQuestion = RouteBody<typeof API.checkPolicy>;
 export type PolicyCheckReply = RouteReply<typeof API.checkPolicy>;
 export type TokenRequest = RouteBody<typeof API.createToken>;
@@ -143,6 +147,10 @@ export interface ApiClient {
   /** An evidence export, line by line as the gateway streams it; `onLine` is awaited before the next line is read. */
   exportEvidence(request: RouteBody<typeof API.exportEvidence>, onLine: (line: EvidenceExportLine) => Promise<void>): Promise<void>;
   siemStatus(): Promise<SiemStatusReply>;
+  addSiemSink(sink: SiemSinkRequest): Promise<SiemSinkReceipt>;
+  listSiemSinks(): Promise<SiemSinkList>;
+  removeSiemSink(name: string): Promise<SiemSinkReceipt>;
+  testSiemSink(name: string): Promise<SiemSinkTestReply>;
 }
 
 export interface ApiClientOptions {
@@ -355,6 +363,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     recordIncident: (request) => call(API.recordIncident, { body: request }),
     recordRegulation: (request) => call(API.recordRegulation, { body: request }),
     siemStatus: () => call(API.siemStatus),
+    addSiemSink: (sink) => call(API.addSiemSink, { body: sink }),
+    listSiemSinks: () => call(API.listSiemSinks),
+    removeSiemSink: (name) => call(API.removeSiemSink, { params: { name } }),
+    testSiemSink: (name) => call(API.testSiemSink, { params: { name } }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { BUS_CONNECTION, BusClient } from '@forgeone/bus';
-import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS, REVIEW_VERBS, TEST_RUN_VERBS, WATCH_VERBS } from '@forgeone/contracts';
+import { ENVIRONMENT_VERBS, ForgeOneError, REGISTRY_VERBS, REVIEW_VERBS, SIEM_SINK_VERBS, TEST_RUN_VERBS, WATCH_VERBS } from '@forgeone/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -62,7 +62,11 @@ export class RegistryCommandSender {
    * the event stream (no projection holds them), so the answer is the registry's own and there is nothing to wait for.
    */
   ask<T>(
-    verb: (typeof ENVIRONMENT_VERBS)[keyof typeof ENVIRONMENT_VERBS] | (typeof WATCH_VERBS)[keyof typeof WATCH_VERBS] | (typeof REVIEW_VERBS)[keyof typeof REVIEW_VERBS],
+    verb:
+      | (typeof ENVIRONMENT_VERBS)[keyof typeof ENVIRONMENT_VERBS]
+      | (typeof WATCH_VERBS)[keyof typeof WATCH_VERBS]
+      | (typeof REVIEW_VERBS)[keyof typeof REVIEW_VERBS]
+      | (typeof SIEM_SINK_VERBS)[keyof typeof SIEM_SINK_VERBS],
     command: object,
     credential: string | undefined,
   ): Promise<T> {

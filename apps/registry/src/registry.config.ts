@@ -3,6 +3,7 @@ import { authzClientSettingsFromEnv, type AuthzClientSettings } from '@forgeone/
 import { configSecretKeyFromEnv, type ConfigSecretKeyProvider } from '@forgeone/signing';
 import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '@forgeone/registry-domain';
 import {
+  parseAllowedPrivateCidrs,
   parseReviewSettings,
   parseSignaturePolicy,
   parseStorageQuotaSettings,
@@ -30,12 +31,14 @@ export interface RegistryOptions {
   readonly testRuns: TestRunSettings;
   /** Review interval, grace period, environments and the upgrade block (FORGEONE_REVIEW_*). */
   readonly reviewSettings: ReviewSettings;
+  /** Blocks of the refused address ranges tenant SIEM sinks may send to (FORGEONE_SIEM_TENANT_ALLOW_PRIVATE); none by default. */
+  readonly siemTenantAllowPrivate: readonly string[];
 }
 
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required: without it policy cannot tell the registry from any other
  * client, so every command would be refused), the FORGEONE_AUTHZ_* tunables and
- * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_*, FORGEONE_CONFIG_SECRET_KEY, FORGEONE_PROMOTION_*, FORGEONE_TEST_* and FORGEONE_REVIEW_*. Throws a message naming the variable to fix.
+ * FORGEONE_SIGNATURE_POLICY (first-start environment defaults), FORGEONE_STORAGE_*, FORGEONE_CONFIG_SECRET_KEY, FORGEONE_PROMOTION_*, FORGEONE_TEST_*, FORGEONE_REVIEW_* and FORGEONE_SIEM_TENANT_ALLOW_PRIVATE. Throws a message naming the variable to fix.
  */
 export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryOptions {
   const credential = readOwnServiceCredential('registry', env);
@@ -50,6 +53,7 @@ export function registryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Re
     promotion: promotionSettingsFromEnv(env),
     testRuns: parseTestRunSettings(env),
     reviewSettings: parseReviewSettings(env),
+    siemTenantAllowPrivate: parseAllowedPrivateCidrs(env.FORGEONE_SIEM_TENANT_ALLOW_PRIVATE),
   };
 }
 

@@ -4,6 +4,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { RegistryOptions } from './registry.config.js';
 import { CONFIG_SECRETS, PROMOTION_SETTINGS, RegistryCommandsController, REVIEW_SETTINGS, SIGNATURE_POLICY, STORAGE_QUOTA, TEST_RUN_SETTINGS } from './registry-commands.controller.js';
 import { ConfigSecretBox } from '@forgeone/signing';
+import { SIEM_TENANT_ALLOW_PRIVATE, SiemSinksController } from './siem-sinks.controller.js';
 
 @Module({})
 export class RegistryModule {
@@ -11,7 +12,7 @@ export class RegistryModule {
     return {
       module: RegistryModule,
       imports: [context.busModule],
-      controllers: [RegistryCommandsController],
+      controllers: [RegistryCommandsController, SiemSinksController],
       providers: [
         authzClientProvider({ serviceCredential: options.serviceCredential, ...options.authz }),
         { provide: SIGNATURE_POLICY, useValue: options.signaturePolicy },
@@ -20,6 +21,7 @@ export class RegistryModule {
         { provide: CONFIG_SECRETS, useValue: ConfigSecretBox.from(options.configSecretKey) ?? null },
         { provide: PROMOTION_SETTINGS, useValue: options.promotion },
         { provide: TEST_RUN_SETTINGS, useValue: options.testRuns },
+        { provide: SIEM_TENANT_ALLOW_PRIVATE, useValue: options.siemTenantAllowPrivate },
       ],
     };
   }

@@ -4,6 +4,7 @@ import { authzClientSettingsFromEnv } from '@forgeone/authz-client';
 import { runMigrations } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
 import { siemConfigFromEnv } from '@forgeone/siem';
+import { configSecretKeyFromEnv } from '@forgeone/signing';
 import { DataSource } from 'typeorm';
 import { SiemForwarder } from './siem-forwarder.js';
 import { SiemForwarderModule, type SiemForwarderOptions } from './siem-forwarder.module.js';
@@ -14,7 +15,13 @@ try {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set: the SIEM forwarder keeps its sinks\' checkpoints in PostgreSQL');
   const credential = readOwnServiceCredential('siem-forwarder', process.env);
-  options = { databaseUrl, siem: siemConfigFromEnv(process.env), serviceCredential: () => credential, authz: authzClientSettingsFromEnv(process.env) };
+  options = {
+    databaseUrl,
+    siem: siemConfigFromEnv(process.env),
+    serviceCredential: () => credential,
+    authz: authzClientSettingsFromEnv(process.env),
+    configSecretKey: configSecretKeyFromEnv(process.env),
+  };
 } catch (error) {
   console.error(`cannot start siem-forwarder: ${(error as Error).message}`);
   process.exit(1);

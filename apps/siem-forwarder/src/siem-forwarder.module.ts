@@ -4,6 +4,7 @@ import type { Names } from '@forgeone/contracts';
 import { createDataSource } from '@forgeone/persistence';
 import type { ServiceContext } from '@forgeone/service-host';
 import { SinkCheckpointStore, type SiemConfig } from '@forgeone/siem';
+import { ConfigSecretBox, type ConfigSecretKeyProvider } from '@forgeone/signing';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -22,6 +23,8 @@ export interface SiemForwarderOptions {
   readonly siem: SiemConfig;
   readonly serviceCredential: () => string;
   readonly authz: AuthzClientSettings;
+  /** Opens tenant sinks' HEC tokens (FORGEONE_CONFIG_SECRET_KEY). */
+  readonly configSecretKey: ConfigSecretKeyProvider;
 }
 
 @Module({})
@@ -39,7 +42,7 @@ export class SiemForwarderModule {
         {
           provide: SiemForwarder,
           useFactory: (connection: NatsConnection, names: Names, checkpoints: SinkCheckpointStore) =>
-            new SiemForwarder(options.siem, connection, names, context.authorship, checkpoints, context.logger),
+            new SiemForwarder(options.siem, connection, names, context.authorship, checkpoints, context.logger, ConfigSecretBox.from(options.configSecretKey) ?? null),
           inject: [BUS_CONNECTION, BUS_NAMES, SinkCheckpointStore],
         },
       ],

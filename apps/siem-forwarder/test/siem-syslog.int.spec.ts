@@ -73,7 +73,7 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     rsyslogs.push(r);
     return r;
   };
-  const ready = (p: ServiceProcess) => eventually(() => bus.checkHealth('siem-forwarder').then((h) => h.ready), `siem-forwarder ready\n${p.output()}`);
+  const ready = (p: ServiceProcess) => eventually(() => bus.checkHealth('siem-forwarder').then((h) => h.ready), `siem-forwarder ready\n${p.output()}`, 90_000);
 
   beforeAll(async () => {
     nc = await connectNats(TEST_NATS_URL, 'siem-test');
@@ -92,7 +92,8 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('siem syslog - fields holding newlines, |, =, \\ and a fake syslog header arrive escaped, as one event each, over TLS with the pinned CA', async () => {
+  // Each starts a forwarder process: room for a loaded machine, where starting one takes many seconds.
+  it('siem syslog - fields holding newlines, |, =, \\ and a fake syslog header arrive escaped, as one event each, over TLS with the pinned CA', { timeout: 120_000 }, async () => {
     const port = await freePort();
     const receiver = await rsyslog('escape', port);
     const p = forwarder({ FORGEONE_SIEM_SYSLOG_URL: `tls://127.0.0.1:${port}`, FORGEONE_SIEM_SYSLOG_CA_FILE: ca.caFile });
@@ -115,7 +116,7 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     await p.stop();
   });
 
-  it('siem syslog - a receiver restart and a forwarder kill -9 under load lose nothing; copies of an event carry the same id and the same line', { timeout: 120_000 }, async () => {
+  it('siem syslog - a receiver restart and a forwarder kill -9 under load lose nothing; copies of an event carry the same id and the same line', { timeout: 300_000 }, async () => {
     const port = await freePort();
     let receiver = await rsyslog('load', port);
     const env = { FORGEONE_SIEM_SYSLOG_URL: `tls://127.0.0.1:${port}`, FORGEONE_SIEM_SYSLOG_CA_FILE: ca.caFile, FORGEONE_SIEM_BUFFER_EVENTS: '200' };
@@ -124,12 +125,12 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     const before = (await sinkRow(db.url, 'platform-syslog'))?.last_sequence ?? '0';
     const appending = appendRollbacks(store, 'load', 3000, 50);
     // Kill the forwarder without warning once part of the load went out, and restart it.
-    await eventually(async () => Number((await sinkRow(db.url, 'platform-syslog'))?.last_sequence ?? 0) > Number(before) + 300, 'some events delivered');
+    await eventually(async () => Number((await sinkRow(db.url, 'platform-syslog'))?.last_sequence ?? 0) > Number(before) + 300, 'some events delivered', 60_000);
     await p.stop('SIGKILL');
     p = forwarder(env);
     await ready(p);
     // Then restart the receiver on the same port while events keep coming.
-    await eventually(async () => Number((await sinkRow(db.url, 'platform-syslog'))?.last_sequence ?? 0) > Number(before) + 1200, 'more events delivered');
+    await eventually(async () => Number((await sinkRow(db.url, 'platform-syslog'))?.last_sequence ?? 0) > Number(before) + 1200, 'more events delivered', 60_000);
     const lines = receiver.lines();
     await receiver.stop();
     await new Promise((r) => setTimeout(r, 500));
@@ -152,7 +153,8 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     await p.stop();
   });
 
-  it('siem syslog - a server whose certificate another CA signed is refused, and the sink records why', async () => {
+  // Each starts a forwarder process: room for a loaded machine, where starting one takes many seconds.
+  it('siem syslog - a server whose certificate another CA signed is refused, and the sink records why', { timeout: 120_000 }, async () => {
     const other = makeTestCa(join(dir, 'pki-other'), 'other');
     const port = await freePort();
     const receiver = await startRsyslog({ dir: join(dir, 'other'), port, tls: other });
@@ -170,7 +172,8 @@ describe('siem forwarder - CEF over RFC 5424 to a real rsyslog', () => {
     await p.stop();
   });
 
-  it('siem syslog - a configuration it cannot use stops the forwarder, naming the variable', async () => {
+  // Each starts a forwarder process: room for a loaded machine, where starting one takes many seconds.
+  it('siem syslog - a configuration it cannot use stops the forwarder, naming the variable', { timeout: 120_000 }, async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ FORGEONE_SIEM_SYSLOG_URL: 'udp://127.0.0.1:514' }, /FORGEONE_SIEM_SYSLOG_URL "udp:\/\/127\.0\.0\.1:514" is invalid/],
       [{ FORGEONE_SIEM_SYSLOG_URL: 'tls://127.0.0.1:6514' }, /FORGEONE_SIEM_SYSLOG_CA_FILE is not set/],

@@ -12,7 +12,7 @@ const tenant = (id = 'acme'): AuthzResource => ({ type: 'Tenant', id, tenant: id
 // The resource an action is asked about in these specs.
 function resourceFor(action: Action, tenantId = 'acme'): AuthzResource {
   if (action.startsWith('hook:')) return plugin(tenantId);
-  if (['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'configure-recording', 'export-evidence', 'rebuild-projections', 'record-incident', 'record-regulation'].includes(action)) return tenant(tenantId);
+  if (['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'configure-recording', 'configure-siem', 'export-evidence', 'rebuild-projections', 'record-incident', 'record-regulation'].includes(action)) return tenant(tenantId);
   return plugin(tenantId);
 }
 

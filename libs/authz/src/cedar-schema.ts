@@ -6,7 +6,7 @@ export const CEDAR_NAMESPACE = 'ForgeOne';
 export type ResourceType = Resource['type'];
 
 // Tenant-wide administration has no narrower resource than the tenant itself.
-const TENANT_ONLY: readonly Action[] = ['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'configure-recording', 'export-evidence', 'rebuild-projections', 'record-incident', 'record-regulation'];
+const TENANT_ONLY: readonly Action[] = ['trust-key', 'revoke-key', 'apply-policy', 'read-policy', 'manage-tokens', 'configure-recording', 'configure-siem', 'export-evidence', 'rebuild-projections', 'record-incident', 'record-regulation'];
 
 // What a plugin version may do is decided on the plugin itself.
 const PLUGIN_ONLY: readonly Action[] = ['publish-private-egress', ...HOOK_ACTIONS];

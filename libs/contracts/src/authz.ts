@@ -39,6 +39,8 @@ export const ACTIONS = [
   'configure-environment',
   'read-plugin-config',
   'configure-plugin',
+  // A tenant's own SIEM sinks (add, remove, test); listing them is read-audit.
+  'configure-siem',
   // The plugins/ directory watcher records a drop it refused (on the Environment it watches into).
   'report-drop-rejected',
   // An install or upgrade into a gated environment without a promotion, for a recorded reason.

@@ -81,6 +81,13 @@ export const ERROR_CODES = {
   'REVIEW.SELF_REVIEW': 403,
   // A secret was to be sealed or opened by a service that was not given the configuration key.
   'PLUGIN_CONFIG.SECRETS_UNAVAILABLE': 503,
+  // Tenant SIEM sinks: a name already used, a sink that does not exist, an address tenant sinks may not reach
+  // (REFUSED_ADDRESS_RANGES unless the platform opened it), a name that does not resolve, a test message not delivered.
+  'SIEM.SINK_EXISTS': 409,
+  'SIEM.SINK_NOT_FOUND': 404,
+  'SIEM.SINK_ADDRESS_REFUSED': 403,
+  'SIEM.SINK_UNRESOLVABLE': 400,
+  'SIEM.SINK_TEST_FAILED': 502,
   'EVENTSTORE.CONFLICT': 409,
   'EVENTSTORE.UNAVAILABLE': 503,
   'EVENTSTORE.EVENT_INVALID': 500,

@@ -30,6 +30,7 @@ import {
 } from './environment.js';
 import { EVIDENCE_EXPORT_EVENT_TYPES, EvidenceExportedSchema } from './evidence-export.js';
 import { PLUGIN_CONFIG_EVENT_TYPES, PluginConfigChangeProposedSchema, PluginConfigChangeRejectedSchema, PluginConfigValueSetSchema, PluginConfigValueUnsetSchema } from './plugin-config.js';
+import { SIEM_SINK_EVENT_TYPES, SiemSinkAddedSchema, SiemSinkRemovedSchema } from './siem-sink.js';
 import { WATCH_EVENT_TYPES, DropRejectedSchema } from './watch.js';
 import { APPROVAL_EVENT_TYPES, VersionApprovedSchema, VersionRejectedSchema } from './promotion.js';
 import { REVIEW_EVENT_TYPES, REVIEW_NOTICE_EVENT_TYPES, ReviewRecordedSchema, IncidentRecordedSchema, RegulationRecordedSchema } from './review.js';
@@ -77,6 +78,8 @@ export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [REVIEW_NOTICE_EVENT_TYPES.incidentRecorded]: IncidentRecordedSchema,
   [REVIEW_NOTICE_EVENT_TYPES.regulationRecorded]: RegulationRecordedSchema,
   [EVIDENCE_EXPORT_EVENT_TYPES.exported]: EvidenceExportedSchema,
+  [SIEM_SINK_EVENT_TYPES.added]: SiemSinkAddedSchema,
+  [SIEM_SINK_EVENT_TYPES.removed]: SiemSinkRemovedSchema,
 };
 
 export function isKnownEventType(type: string): boolean {

@@ -22,7 +22,9 @@ describe('event ownership', () => {
     expect(aggregatesOwnedBy('gateway')).toEqual([]);
     expect(aggregatesOwnedBy('audit-projector')).toEqual(['audit-checkpoint', 'projection', 'evidence-export']);
     expect(aggregateOfEventType('io.forgeone.audit.checkpoint_signed.v1')).toBe('audit-checkpoint');
-    expect(aggregatesOwnedBy('registry').sort()).toEqual(['approval', 'environment', 'plugin', 'plugin-config', 'review', 'review-notice', 'signature', 'watch']);
+    expect(aggregatesOwnedBy('registry').sort()).toEqual(['approval', 'environment', 'plugin', 'plugin-config', 'review', 'review-notice', 'siem-sink', 'signature', 'watch']);
+    // The forwarder connects to addresses configured from outside: it reads tenant sinks, it never writes.
+    expect(aggregatesOwnedBy('siem-forwarder')).toEqual([]);
     expect(aggregateOwner('platform')).toBe('policy');
     expect(Object.keys(EVENT_OWNERSHIP).length).toBeGreaterThan(0);
   });

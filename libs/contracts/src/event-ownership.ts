@@ -21,6 +21,7 @@ import { WATCH_AGGREGATE, WATCH_EVENT_TYPES } from './watch.js';
 import { APPROVAL_AGGREGATE, APPROVAL_EVENT_TYPES } from './promotion.js';
 import { REVIEW_AGGREGATE, REVIEW_EVENT_TYPES, REVIEW_NOTICE_AGGREGATE, REVIEW_NOTICE_EVENT_TYPES } from './review.js';
 import { EVIDENCE_EXPORT_AGGREGATE, EVIDENCE_EXPORT_EVENT_TYPES } from './evidence-export.js';
+import { SIEM_SINK_AGGREGATE, SIEM_SINK_EVENT_TYPES } from './siem-sink.js';
 
 /** One aggregate of the event stream: the one service that may write it, and the event types it holds. */
 export interface AggregateOwnership {
@@ -59,6 +60,8 @@ export const EVENT_OWNERSHIP = {
   [REVIEW_NOTICE_AGGREGATE]: { owner: 'registry', types: Object.values(REVIEW_NOTICE_EVENT_TYPES) },
   // The audit-projector holds the audit key that signs an export's manifest, and records the export once signed.
   [EVIDENCE_EXPORT_AGGREGATE]: { owner: 'audit-projector', types: Object.values(EVIDENCE_EXPORT_EVENT_TYPES) },
+  // Tenant configuration is the registry's, and it seals secrets; the siem-forwarder owns no events and only reads these.
+  [SIEM_SINK_AGGREGATE]: { owner: 'registry', types: Object.values(SIEM_SINK_EVENT_TYPES) },
 } as const satisfies Readonly<Record<string, AggregateOwnership>>;
 
 export type OwnedAggregate = keyof typeof EVENT_OWNERSHIP;

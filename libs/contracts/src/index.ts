@@ -31,3 +31,4 @@ export * from './promotion.js';
 export * from './test-run.js';
 export * from './review.js';
 export * from './evidence-export.js';
+export * from './siem-sink.js';

@@ -20,6 +20,11 @@ import {
   ReviewNoticeReplySchema,
   ReviewRecordReplySchema,
   ReviewShowReplySchema,
+  AddSiemSinkRequestSchema,
+  SiemSinkChangeReplySchema,
+  SiemSinkListReplySchema,
+  SiemSinkNameSchema,
+  SiemSinkTestReplySchema,
   type ReportName,
 } from '@forgeone/contracts';
 import { z } from 'zod';
@@ -113,6 +118,7 @@ const InstallationPath = z.object({ environment, publisher, plugin });
 const ConfigPath = z.object({ environment, publisher, plugin });
 const VersionPath = z.object({ environment, publisher, plugin, version: SemverSchema.describe('the version, e.g. 1.2.0') });
 const ConfigChangePath = z.object({ environment, publisher, plugin, changeId: ConfigChangeIdSchema.describe('the change id that config set answered and config list shows') });
+const SiemSinkPath = z.object({ name: SiemSinkNameSchema.describe('the sink name in your tenant') });
 const ConfigKeyPath = z.object({ environment, publisher, plugin, key: ConfigKeySchema.describe('configuration key, as the plugin asks config_get for it') });
 
 const TENANT_HEADER = {
@@ -767,6 +773,50 @@ export const API = {
     what: 'the SIEM status request',
     success: { status: 200, description: 'the status of each sink', component: 'SiemStatus', schema: SiemStatusReplySchema },
     access: { decidedBy: 'siem-forwarder', action: 'read-audit', command: 'siemStatus' },
+  }),
+  addSiemSink: defineRoute({
+    method: 'post',
+    path: '/v1/siem/sinks',
+    operationId: 'addSiemSink',
+    summary:
+      "Add a SIEM sink of your tenant: syslog (tcp:// or tls:// with the CA's PEM) or HEC (https with token and CA); it receives only your tenant's events from now on. Loopback, private, link-local and metadata addresses are refused unless the platform opened them; the token is stored sealed and never shown (needs configure-siem)",
+    tag: 'audit',
+    what: 'the SIEM sink',
+    body: { component: 'AddSiemSinkRequest', schema: AddSiemSinkRequestSchema },
+    success: { status: 201, description: 'added', component: 'SiemSinkChangeReply', schema: SiemSinkChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'configure-siem', command: 'addSiemSink' },
+  }),
+  listSiemSinks: defineRoute({
+    method: 'get',
+    path: '/v1/siem/sinks',
+    operationId: 'listSiemSinks',
+    summary: "Your tenant's SIEM sinks: kind, URL, filter, whether a token is set (never the token), who added each and when (needs read-audit)",
+    tag: 'audit',
+    what: 'the SIEM sink list request',
+    success: { status: 200, description: "the tenant's sinks", component: 'SiemSinkList', schema: SiemSinkListReplySchema },
+    access: { decidedBy: 'registry', action: 'read-audit', command: 'listSiemSinks' },
+  }),
+  removeSiemSink: defineRoute({
+    method: 'delete',
+    path: '/v1/siem/sinks/{name}',
+    operationId: 'removeSiemSink',
+    summary: 'Remove a SIEM sink of your tenant; delivery to it stops (needs configure-siem)',
+    tag: 'audit',
+    what: 'the SIEM sink removal',
+    params: SiemSinkPath,
+    success: { status: 200, description: 'removed', component: 'SiemSinkChangeReply', schema: SiemSinkChangeReplySchema },
+    access: { decidedBy: 'registry', action: 'configure-siem', command: 'removeSiemSink' },
+  }),
+  testSiemSink: defineRoute({
+    method: 'post',
+    path: '/v1/siem/sinks/{name}/test',
+    operationId: 'testSiemSink',
+    summary: 'Send one test message through a SIEM sink of your tenant (its address judged again) and answer once it was delivered, or what went wrong (needs configure-siem)',
+    tag: 'audit',
+    what: 'the SIEM sink test request',
+    params: SiemSinkPath,
+    success: { status: 200, description: 'delivered', component: 'SiemSinkTestReply', schema: SiemSinkTestReplySchema },
+    access: { decidedBy: 'siem-forwarder', action: 'configure-siem', command: 'testSiemSink' },
   }),
 } as const;
 

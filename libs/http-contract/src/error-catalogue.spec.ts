@@ -52,6 +52,10 @@ const PRODUCERS: Record<CommandName, readonly string[]> = {
   testPlugin: REGISTRY,
   signEvidence: ['apps/audit-projector/src'],
   siemStatus: ['apps/siem-forwarder/src'],
+  testSiemSink: ['apps/siem-forwarder/src', 'libs/siem/src'],
+  addSiemSink: REGISTRY,
+  removeSiemSink: REGISTRY,
+  listSiemSinks: REGISTRY,
 };
 // Refusals every decided request shares, raised where every service gets them from.
 const SHARED: Record<string, readonly string[]> = {

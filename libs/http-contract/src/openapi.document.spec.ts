@@ -74,6 +74,10 @@ const CONTRACT_ROUTES = [
   'get /schemas/forgeone.plugin.schema.json',
   'post /v1/audit-log/evidence',
   'get /v1/siem/status',
+  'post /v1/siem/sinks',
+  'get /v1/siem/sinks',
+  'delete /v1/siem/sinks/{name}',
+  'post /v1/siem/sinks/{name}/test',
 ];
 
 type Doc = {

@@ -27,3 +27,6 @@ export * from './review/review.status.js';
 export * from './review-notice/review-notice.commands.js';
 export * from './review-notice/review-notice.decider.js';
 export * from './use-cases/review.use-cases.js';
+export * from './siem-sink/siem-sink.commands.js';
+export * from './siem-sink/siem-sink.decider.js';
+export * from './use-cases/siem-sink.use-cases.js';

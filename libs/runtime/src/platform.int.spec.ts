@@ -261,6 +261,8 @@ describe('runPlatform', () => {
     expect(envForService('signer', shared, secrets, source).FORGEONE_SIGNER_KEY).toBe('pem');
     expect(envForService('gateway', shared, secrets, source).FORGEONE_NATS_CREDENTIAL).toBeUndefined();
     for (const name of ['policy', 'signer', 'gateway', 'audit-projector'] as const) expect(envForService(name, shared, secrets, source).FORGEONE_CONFIG_SECRET_KEY, name).toBeUndefined();
+    // The forwarder opens tenant sinks' HEC tokens with it.
+    expect(envForService('siem-forwarder', shared, secrets, source).FORGEONE_CONFIG_SECRET_KEY).toBe(secrets.configSecretKey);
   });
 
   it('envForService - the plugins directory watcher token only reaches the policy service, which issues it', () => {

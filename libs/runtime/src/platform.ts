@@ -241,7 +241,7 @@ export interface PlatformSecrets {
   readonly bootstrapToken?: string;
   /** The audit log's checkpoint key file (made by `npm start`); only the audit-projector receives its path. */
   readonly auditKeyFile?: string;
-  /** The key plugin configuration secrets are sealed with; only the registry (seals) and the sandbox-runner (opens) receive it. */
+  /** The key configuration secrets are sealed with; only the registry (seals), the sandbox-runner (opens plugin configuration) and the siem-forwarder (opens tenant sinks' HEC tokens) receive it. */
   readonly configSecretKey?: string;
   /** The plugins/ directory watcher's token; only the policy service (which issues it once) receives it. */
   readonly watcherToken?: string;
@@ -285,7 +285,7 @@ export function envForService(name: ServiceName, shared: Record<string, string>,
   } else {
     own.FORGEONE_SERVICE_CREDENTIAL = `fos_${name}_${createHmac('sha256', secrets.serviceKey).update(name, 'utf8').digest('base64url')}`;
   }
-  if (secrets.configSecretKey && (name === 'registry' || name === 'sandbox-runner')) own.FORGEONE_CONFIG_SECRET_KEY = secrets.configSecretKey;
+  if (secrets.configSecretKey && (name === 'registry' || name === 'sandbox-runner' || name === 'siem-forwarder')) own.FORGEONE_CONFIG_SECRET_KEY = secrets.configSecretKey;
   if (name === 'signer') {
     for (const [key, value] of Object.entries(env)) if (key.startsWith('FORGEONE_SIGNER_KEY') && value !== undefined) own[key] = value;
   }

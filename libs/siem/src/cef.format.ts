@@ -21,7 +21,8 @@ export function escapeCefHeader(value: string): string {
  */
 export function escapeCefExtension(value: string): string {
   if (!CEF_EXTENSION_SPECIAL.test(value)) return value;
-  return value.replace(/[\\=\r\n]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '=' ? '\\=' : ch === '\r' ? '\\r' : '\\n'));
+  // Four plain replacements beat one with a callback per match; the backslash goes first so the others' stay single.
+  return value.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }
 
 /** What the CEF header says about the product that writes it. */
@@ -42,37 +43,35 @@ export function eventTitle(type: string): string {
   return parts.length >= 5 ? `${parts[2]} ${parts[3]}`.replace(/_/g, ' ') : type;
 }
 
+// The header up to the severity depends only on the device and the type: made once per pair. Types are
+// few (the catalogue and the forwarder's own records); a bound keeps a flood of odd types from growing it.
+const HEADER_PREFIXES = new WeakMap<CefDevice, Map<string, string>>();
+function headerPrefix(device: CefDevice, type: string): string {
+  let byType = HEADER_PREFIXES.get(device);
+  if (!byType) HEADER_PREFIXES.set(device, (byType = new Map()));
+  let prefix = byType.get(type);
+  if (prefix === undefined) {
+    prefix = `CEF:0|${escapeCefHeader(device.vendor)}|${escapeCefHeader(device.product)}|${escapeCefHeader(device.version)}|${escapeCefHeader(type)}|${escapeCefHeader(eventTitle(type))}|`;
+    if (byType.size < 1_024) byType.set(type, prefix);
+  }
+  return prefix;
+}
+
 /**
  * One event as a CEF:0 line. The event id is `externalId` (the de-duplication key), the stream
  * sequence `cn1`, tenant `cs1`, subject `cs2`, plugin `cs3`, and the event's data as JSON in `msg`.
+ * Built by concatenation on the hot path (no arrays of pairs): the forwarder renders every event.
  */
 export function renderCef({ sequence, event }: SiemEvent, device: CefDevice = FORGEONE_CEF_DEVICE): string {
-  const header = [
-    'CEF:0',
-    escapeCefHeader(device.vendor),
-    escapeCefHeader(device.product),
-    escapeCefHeader(device.version),
-    escapeCefHeader(event.type),
-    escapeCefHeader(eventTitle(event.type)),
-    String(cefSeverity(severityOf(event))),
-  ].join('|');
-  const extension: [string, string][] = [
-    ['rt', String(Date.parse(event.time))],
-    ['externalId', event.id],
-    ['cn1Label', 'streamSequence'],
-    ['cn1', String(sequence)],
-    ['suser', event.actor],
-    ['cs1Label', 'tenant'],
-    ['cs1', event.tenant],
-    ['cs2Label', 'subject'],
-    ['cs2', event.subject],
-  ];
+  let line =
+    `${headerPrefix(device, event.type)}${cefSeverity(severityOf(event))}|rt=${Date.parse(event.time)} externalId=${escapeCefExtension(event.id)}` +
+    ` cn1Label=streamSequence cn1=${sequence} suser=${escapeCefExtension(event.actor)} cs1Label=tenant cs1=${escapeCefExtension(event.tenant)}` +
+    ` cs2Label=subject cs2=${escapeCefExtension(event.subject)}`;
   const plugin = dataField(event, 'name', 'plugin');
-  if (plugin) extension.push(['cs3Label', 'plugin'], ['cs3', plugin]);
+  if (plugin) line += ` cs3Label=plugin cs3=${escapeCefExtension(plugin)}`;
   const reason = dataField(event, 'reason');
-  if (reason) extension.push(['reason', reason]);
+  if (reason) line += ` reason=${escapeCefExtension(reason)}`;
   let data = JSON.stringify(event.data ?? null);
   if (data.length > CEF_MAX_MESSAGE) data = `${data.slice(0, CEF_MAX_MESSAGE)}...(truncated)`;
-  extension.push(['msg', data]);
-  return `${header}|${extension.map(([key, value]) => `${key}=${escapeCefExtension(value)}`).join(' ')}`;
+  return `${line} msg=${escapeCefExtension(data)}`;
 }

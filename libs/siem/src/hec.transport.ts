@@ -1,7 +1,10 @@
+import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { Agent, request } from 'node:https';
 import { hecEnvelope, renderOcsf } from './ocsf.format.js';
 import type { HecTarget } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
+import type { SinkAddressGuard } from './sink-address.guard.js';
 import type { SinkTransport } from './sink.transport.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -17,8 +20,10 @@ export class HecTransport implements SinkTransport {
   constructor(
     private readonly target: HecTarget,
     private readonly hostname: string,
+    /** A tenant sink's address rule: judged in the socket's own lookup (and for an IP literal before the request). */
+    private readonly guard?: SinkAddressGuard,
   ) {
-    this.agent = new Agent({ keepAlive: true, ca: target.ca, maxSockets: 1 });
+    this.agent = new Agent({ keepAlive: true, ca: target.ca, maxSockets: 1, ...(guard ? { lookup: guardedLookup(guard) } : {}) });
   }
 
   async deliver(events: readonly SiemEvent[]): Promise<void> {
@@ -31,8 +36,11 @@ export class HecTransport implements SinkTransport {
     }
   }
 
-  private post(body: string): Promise<void> {
+  private async post(body: string): Promise<void> {
     const url = new URL(this.target.url);
+    // Sockets skip the lookup for an IP literal, so the guard judges it here.
+    const literal = url.hostname.replace(/^\[|\]$/g, '');
+    if (this.guard && isIP(literal) !== 0) await this.guard.address(literal);
     return new Promise((resolve, reject) => {
       const req = request(
         url,
@@ -64,4 +72,17 @@ export class HecTransport implements SinkTransport {
   async close(): Promise<void> {
     this.agent.destroy();
   }
+}
+
+function guardedLookup(guard: SinkAddressGuard): LookupFunction {
+  return (hostname, options, callback) => {
+    guard.address(hostname).then(
+      (address) => {
+        const family = isIP(address);
+        if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+        else callback(null, address, family);
+      },
+      (error: Error) => callback(error, '', 0),
+    );
+  };
 }

@@ -10,3 +10,6 @@ export { SinkPump, type SinkPumpOptions, type SinkStatus } from './sink.pump.js'
 export type { SinkTransport } from './sink.transport.js';
 export { escapeSdValue, octetCountedFrame, renderSyslogMessage, SYSLOG_FACILITY, SYSLOG_SD_ID, syslogToken } from './syslog.format.js';
 export { SyslogTransport } from './syslog.transport.js';
+export { SinkAddressGuard, SinkAddressRefusedError } from './sink-address.guard.js';
+export { FORGED_EVENT_TYPE, forgedEventRecord, SINK_TEST_TYPE, sinkTestRecord, type ForgedMessage } from './siem-records.js';
+export { TenantSinkFollower, type TenantSinkAdded, type TenantSinkFollowerOptions } from './tenant-sink.follower.js';

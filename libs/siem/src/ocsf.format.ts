@@ -36,6 +36,7 @@ export const OCSF_CLASS_OF_TYPE: Readonly<Record<string, OcsfClass>> = {
   'io.forgeone.signature.rejected.v1': { ...DETECTION_FINDING, activityId: 1 },
   'io.forgeone.signature.runner_rejected.v1': { ...DETECTION_FINDING, activityId: 1 },
   'io.forgeone.platform.nats_insecure_start.v1': { ...DETECTION_FINDING, activityId: 1 },
+  'io.forgeone.siem.forged_event.v1': { ...DETECTION_FINDING, activityId: 1 },
   'io.forgeone.key.trusted.v1': { ...ENTITY_MANAGEMENT, activityId: 1 },
   'io.forgeone.key.revoked.v1': { ...ENTITY_MANAGEMENT, activityId: 4 },
   'io.forgeone.identity.token_issued.v1': { ...ENTITY_MANAGEMENT, activityId: 1 },

@@ -10,6 +10,8 @@ const HIGH = new Set([
   'io.forgeone.signature.rejected.v1',
   'io.forgeone.signature.runner_rejected.v1',
   'io.forgeone.platform.nats_insecure_start.v1',
+  // The forwarder's own record of a message that failed authorship verification (a tampering attempt).
+  'io.forgeone.siem.forged_event.v1',
 ]);
 
 const MEDIUM = new Set([

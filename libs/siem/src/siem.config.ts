@@ -1,3 +1,4 @@
+import { parseAllowedPrivateCidrs } from '@forgeone/contracts';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SIEM_SEVERITIES, type SiemSeverity } from './severity.js';
@@ -26,6 +27,12 @@ export interface HecTarget {
 /** One sink: its stable id (its checkpoint's key), where it sends and what it receives. */
 export interface SinkDefinition {
   readonly id: string;
+  /** Its checkpoint's key when not its id (a tenant sink added again after a removal starts afresh). */
+  readonly checkpointKey?: string;
+  /** Where reading starts when the sink has no checkpoint yet (a tenant sink: the stream sequence that added it). */
+  readonly startAfterSequence?: number;
+  /** The event after which the sink takes nothing more (a tenant sink: its own `removed` event), delivered as its last. */
+  readonly endsWith?: (event: { readonly type: string; readonly tenant: string; readonly data: unknown }) => boolean;
   readonly target: SyslogTarget | HecTarget;
   readonly filter: SinkFilter;
 }
@@ -41,6 +48,10 @@ export interface ForwarderTuning {
 export interface SiemConfig {
   readonly sinks: readonly SinkDefinition[];
   readonly tuning: ForwarderTuning;
+  /** Blocks of the refused address ranges tenant sinks may reach (FORGEONE_SIEM_TENANT_ALLOW_PRIVATE); none by default. */
+  readonly tenantAllowPrivate: readonly string[];
+  /** Events per POST for HEC sinks (FORGEONE_SIEM_HEC_BATCH_EVENTS). */
+  readonly hecBatchEvents: number;
 }
 
 /** Thrown for a configuration the forwarder refuses to start with; the message names the variable. */
@@ -53,7 +64,8 @@ export class SiemConfigError extends Error {
  * FORGEONE_SIEM_SYSLOG_URL (`tcp://host:port` or `tls://host:port`) with FORGEONE_SIEM_SYSLOG_CA_FILE
  * for TLS; FORGEONE_SIEM_HEC_URL (https) with FORGEONE_SIEM_HEC_TOKEN and FORGEONE_SIEM_HEC_CA_FILE;
  * per sink FORGEONE_SIEM_<SYSLOG|HEC>_TYPES and _MIN_SEVERITY; FORGEONE_SIEM_HEC_BATCH_EVENTS,
- * FORGEONE_SIEM_BUFFER_EVENTS, FORGEONE_SIEM_RETRY_MIN_MS / _MAX_MS, FORGEONE_SIEM_HOSTNAME.
+ * FORGEONE_SIEM_BUFFER_EVENTS, FORGEONE_SIEM_RETRY_MIN_MS / _MAX_MS, FORGEONE_SIEM_HOSTNAME, and
+ * FORGEONE_SIEM_TENANT_ALLOW_PRIVATE (blocks of refused addresses tenant sinks may reach).
  * The audit log's signed checkpoints reach every platform sink whatever its filter.
  */
 export function siemConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiemConfig {
@@ -66,8 +78,16 @@ export function siemConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiemCon
   const retryMinMs = wholeNumber(env, 'FORGEONE_SIEM_RETRY_MIN_MS', 250, 1, 60_000);
   const retryMaxMs = wholeNumber(env, 'FORGEONE_SIEM_RETRY_MAX_MS', 30_000, 1, 3_600_000);
   if (retryMaxMs < retryMinMs) throw new SiemConfigError(`FORGEONE_SIEM_RETRY_MAX_MS (${retryMaxMs}) is below FORGEONE_SIEM_RETRY_MIN_MS (${retryMinMs})`);
+  let tenantAllowPrivate: readonly string[];
+  try {
+    tenantAllowPrivate = parseAllowedPrivateCidrs(env.FORGEONE_SIEM_TENANT_ALLOW_PRIVATE);
+  } catch (error) {
+    throw new SiemConfigError((error as Error).message);
+  }
   return {
     sinks,
+    tenantAllowPrivate,
+    hecBatchEvents: wholeNumber(env, 'FORGEONE_SIEM_HEC_BATCH_EVENTS', 100, 1, 10_000),
     tuning: {
       bufferEvents: wholeNumber(env, 'FORGEONE_SIEM_BUFFER_EVENTS', 512, 1, 100_000),
       retryMinMs,

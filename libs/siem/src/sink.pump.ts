@@ -5,6 +5,7 @@ import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SinkDefinition } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
+import { forgedEventRecord } from './siem-records.js';
 import { sinkAccepts } from './sink-filter.js';
 import type { SinkCheckpointStore } from './sink-checkpoint.store.js';
 import type { SinkTransport } from './sink.transport.js';
@@ -54,6 +55,8 @@ export class SinkPump {
   private lastError: string | null = null;
   private lastErrorAt: string | null = null;
   private pendingSince: number | null = null;
+  private checkpointing: Promise<void> | undefined;
+  private nextCheckpoint: { sequence: number; eventId: string | null } | undefined;
 
   constructor(private readonly options: SinkPumpOptions) {}
 
@@ -61,9 +64,13 @@ export class SinkPump {
     return this.options.sink.id;
   }
 
+  private get checkpointKey(): string {
+    return this.options.sink.checkpointKey ?? this.options.sink.id;
+  }
+
   async start(): Promise<void> {
-    const stored = await this.options.checkpoints.load(this.id);
-    this.position = stored.lastSequence;
+    const stored = await this.options.checkpoints.load(this.checkpointKey);
+    this.position = Math.max(stored.lastSequence, this.options.sink.startAfterSequence ?? 0);
     this.lastDeliveredAt = stored.deliveredAt;
     this.lastError = stored.lastError;
     this.lastErrorAt = stored.lastErrorAt;
@@ -75,6 +82,7 @@ export class SinkPump {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.checkpointing;
     await this.options.transport.close();
   }
 
@@ -167,15 +175,31 @@ export class SinkPump {
   private async deliver(batch: readonly JsMsg[]): Promise<void> {
     const { sink, authorship, logger, checkpoints, transport } = this.options;
     const events: SiemEvent[] = [];
+    let end: JsMsg | undefined;
     for (const msg of batch) {
       const opened = authorship.open(msg);
       if (!opened.ok) {
         logger.error({ sink: sink.id, sequence: msg.seq, reason: opened.refusal.reason }, 'SIEM sink: a message its owner did not write is not forwarded');
+        // A platform sink is told of the attempt (never the payload); a tenant's sink is not, since nothing says whose it was.
+        if (sink.filter.tenant === undefined) {
+          const { refusal } = opened;
+          events.push(
+            forgedEventRecord(
+              { sequence: msg.seq, subject: msg.subject, claimedType: msg.headers?.get('Ce-Type') || null, claimedId: msg.headers?.get('Nats-Msg-Id') || null, claimedWriter: refusal.writer, reason: refusal.reason },
+              new Date(Math.floor(Number(msg.info.timestampNanos) / 1e6)),
+            ),
+          );
+        }
         continue;
       }
       if (sinkAccepts(sink.filter, opened.event)) events.push({ sequence: msg.seq, event: opened.event });
+      if (sink.endsWith?.(opened.event)) {
+        // Nothing after the sink's end reaches it, whenever the forwarder gets round to stopping it.
+        end = msg;
+        break;
+      }
     }
-    const last = batch[batch.length - 1];
+    const last = end ?? batch[batch.length - 1];
     for (let attempt = 0; events.length > 0; attempt++) {
       if (!this.running) return;
       try {
@@ -187,12 +211,12 @@ export class SinkPump {
         this.lastErrorAt = new Date().toISOString();
         const delay = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** Math.min(attempt, 16));
         logger.warn({ sink: sink.id, attempt: attempt + 1, retryInMs: delay, error: message }, 'SIEM sink: delivery failed; retrying');
-        await checkpoints.failed(sink.id, message).catch(() => undefined);
+        await checkpoints.failed(this.checkpointKey, message).catch(() => undefined);
         await this.sleep(delay * (0.75 + Math.random() * 0.5));
       }
     }
     const lastEventId = events.length ? events[events.length - 1].event.id : null;
-    await checkpoints.delivered(sink.id, last.seq, lastEventId);
+    this.saveCheckpoint(last.seq, lastEventId);
     this.position = last.seq;
     if (events.length) {
       this.lastDeliveredAt = new Date().toISOString();
@@ -200,6 +224,30 @@ export class SinkPump {
       this.lastErrorAt = null;
     }
     this.pendingSince = null;
+    if (end) this.running = false;
+  }
+
+  /**
+   * Records the position off the delivery path: one write in flight, later positions coalesced into
+   * the next. The checkpoint may trail what was delivered (a restart then sends those events again,
+   * same ids), never lead it, so delivery stays at least once.
+   */
+  private saveCheckpoint(sequence: number, eventId: string | null): void {
+    this.nextCheckpoint = { sequence, eventId: eventId ?? this.nextCheckpoint?.eventId ?? null };
+    this.checkpointing ??= this.writeCheckpoints().finally(() => (this.checkpointing = undefined));
+  }
+
+  private async writeCheckpoints(): Promise<void> {
+    while (this.nextCheckpoint) {
+      const { sequence, eventId } = this.nextCheckpoint;
+      this.nextCheckpoint = undefined;
+      try {
+        await this.options.checkpoints.delivered(this.checkpointKey, sequence, eventId);
+      } catch (error) {
+        // The next delivery writes a later position; until then a restart resends from the stored one.
+        this.options.logger.warn({ err: error, sink: this.id, sequence }, 'SIEM sink: the checkpoint was not written');
+      }
+    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -7,9 +7,11 @@ export const SYSLOG_FACILITY = 13;
 /** The SD-ID of ForgeOne's structured data: 32473 is the enterprise number RFC 5612 reserves for examples and documentation. */
 export const SYSLOG_SD_ID = 'forgeone@32473';
 
+const SD_SPECIAL = /["\\\]]/;
+
 /** Escapes an RFC 5424 SD-PARAM value: `"`, `\` and `]` take a backslash. */
 export function escapeSdValue(value: string): string {
-  return value.replace(/["\\\]]/g, (ch) => `\\${ch}`);
+  return SD_SPECIAL.test(value) ? value.replace(/["\\\]]/g, (ch) => `\\${ch}`) : value;
 }
 
 /** An RFC 5424 header field (HOSTNAME, APP-NAME): printable US-ASCII without spaces, at most `max` characters, else NILVALUE. */
@@ -25,9 +27,29 @@ export function syslogToken(value: string, max: number): string {
  */
 export function renderSyslogMessage({ sequence, event }: SiemEvent, payload: string, hostname: string): string {
   const pri = SYSLOG_FACILITY * 8 + syslogSeverity(severityOf(event));
-  const msgId = syslogToken(event.type.split('.')[2] ?? '-', 32);
-  const sd = `[${SYSLOG_SD_ID} eventId="${escapeSdValue(event.id)}" sequence="${sequence}" tenant="${escapeSdValue(event.tenant)}"]`;
-  return `<${pri}>1 ${event.time} ${syslogToken(hostname, 255)} forgeone - ${msgId} ${sd} ${payload}`;
+  return `<${pri}>1 ${event.time} ${cachedToken(hostname, 255)} forgeone - ${msgIdOf(event.type)} [${SYSLOG_SD_ID} eventId="${escapeSdValue(event.id)}" sequence="${sequence}" tenant="${escapeSdValue(event.tenant)}"] ${payload}`;
+}
+
+function msgIdOf(type: string): string {
+  let msgId = MSG_IDS.get(type);
+  if (msgId === undefined) {
+    msgId = syslogToken(type.split('.')[2] ?? '-', 32);
+    if (MSG_IDS.size < 1_024) MSG_IDS.set(type, msgId);
+  }
+  return msgId;
+}
+const MSG_IDS = new Map<string, string>();
+
+// Host names and aggregates repeat on every message: their tokens are made once (bounded, like any cache of outside input).
+const TOKENS = new Map<string, string>();
+function cachedToken(value: string, max: number): string {
+  const key = `${max}:${value}`;
+  let token = TOKENS.get(key);
+  if (token === undefined) {
+    token = syslogToken(value, max);
+    if (TOKENS.size < 1_024) TOKENS.set(key, token);
+  }
+  return token;
 }
 
 /** RFC 6587 octet-counting framing: the message's length in bytes, a space, the message. */

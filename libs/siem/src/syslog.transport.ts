@@ -1,9 +1,10 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { renderCef } from './cef.format.js';
 import type { SyslogTarget } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
 import { renderSyslogMessage } from './syslog.format.js';
+import type { SinkAddressGuard } from './sink-address.guard.js';
 import type { SinkTransport } from './sink.transport.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -27,6 +28,8 @@ export class SyslogTransport implements SinkTransport {
     private readonly target: SyslogTarget,
     private readonly hostname: string,
     private readonly resendWindowMs = 3_000,
+    /** A tenant sink's address rule, judged at every connect; absent for platform sinks (the operator configured them). */
+    private readonly guard?: SinkAddressGuard,
   ) {}
 
   /** The frames of `events`, one octet-counted RFC 5424 message each. */
@@ -62,7 +65,7 @@ export class SyslogTransport implements SinkTransport {
     if (this.socket && !this.socket.destroyed && this.socket.writable) return this.socket;
     if (this.socket) this.broken = true;
     this.socket = undefined;
-    const socket = await open(this.target);
+    const socket = await open(this.target, this.guard ? await this.guard.address(this.target.host) : this.target.host);
     socket.setKeepAlive(true, 10_000);
     socket.setNoDelay(true);
     // Nothing is expected from the receiver; an error or a close marks the connection for replacement.
@@ -93,11 +96,12 @@ export class SyslogTransport implements SinkTransport {
   }
 }
 
-function open(target: SyslogTarget): Promise<Socket> {
+// `address` is where to connect (the guard's judged address, or the host itself); TLS still checks the certificate against the host.
+function open(target: SyslogTarget, address: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = target.tls
-      ? tlsConnect({ host: target.host, port: target.port, ca: target.ca, rejectUnauthorized: true, ...(isIP(target.host) ? {} : { servername: target.host }) })
-      : tcpConnect({ host: target.host, port: target.port });
+      ? tlsConnect({ host: address, port: target.port, ca: target.ca, rejectUnauthorized: true, ...(isIP(target.host) ? {} : { servername: target.host }), checkServerIdentity: (_h, cert) => checkServerIdentity(target.host, cert) })
+      : tcpConnect({ host: address, port: target.port });
     const timer = setTimeout(() => fail(new Error(`no connection to ${target.host}:${target.port} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     const fail = (error: Error) => {
       clearTimeout(timer);

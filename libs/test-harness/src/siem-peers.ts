@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 
 /**
- * A test CA in `dir` and a server certificate it signed for 127.0.0.1 and localhost (P-256 keys).
+ * A test CA in `dir` and a server certificate it signed for 127.0.0.1, 127.0.0.2 and localhost (P-256 keys).
  * Returns the file paths and the CA's PEM.
  */
 export function makeTestCa(dir: string, name = 'ca'): TestCa {
@@ -17,18 +17,30 @@ export function makeTestCa(dir: string, name = 'ca'): TestCa {
   const run = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', `/CN=ForgeOne test ${name}`);
   run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
   run('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('server.ext'));
   return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key'), caPem: readFileSync(f('ca.pem'), 'utf8') };
 }
 
 /**
- * Starts `rsyslogd -n` with a config of its own in `dir`: imtcp on `port` (127.0.0.1), TLS through
+ * Starts `rsyslogd -n` with a config of its own in `dir`: imtcp on `port` (`address`, 127.0.0.1 unless given), TLS through
  * gtls when `tls` holds the CA, certificate and key files, every message written as `%rawmsg%` (the
  * RFC 5424 message as received, the octet count removed) one a line to `<dir>/received.log`; with
  * `stampReceipt` each line starts with the time rsyslog received it (RFC 3339, microseconds).
  */
-export async function startRsyslog({ dir, port, tls, stampReceipt }: { dir: string; port: number; tls?: { caFile: string; certFile: string; keyFile: string }; stampReceipt?: boolean }): Promise<Rsyslog> {
+export async function startRsyslog({
+  dir,
+  port,
+  tls,
+  stampReceipt,
+  address = '127.0.0.1',
+}: {
+  dir: string;
+  port: number;
+  tls?: { caFile: string; certFile: string; keyFile: string };
+  stampReceipt?: boolean;
+  address?: string;
+}): Promise<Rsyslog> {
   mkdirSync(join(dir, 'work'), { recursive: true });
   const out = join(dir, 'received.log');
   const conf = join(dir, 'rsyslog.conf');
@@ -40,7 +52,7 @@ export async function startRsyslog({ dir, port, tls, stampReceipt }: { dir: stri
 ${tlsGlobal}module(load="imtcp"${tlsModule} MaxSessions="50")
 template(name="raw" type="string" string="${stampReceipt ? '%timegenerated:::date-rfc3339% ' : ''}%rawmsg%\\n")
 ruleset(name="siem") { action(type="omfile" file="${out}" template="raw" flushOnTXEnd="on" asyncWriting="off") }
-input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="siem")
+input(type="imtcp" port="${port}" address="${address}" ruleset="siem")
 `,
   );
   const child = spawn('/usr/sbin/rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,7 +62,7 @@ input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="siem")
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`rsyslogd exited (${child.exitCode}): ${output}`);
-    if (await canConnect(port)) break;
+    if (await canConnect(port, address)) break;
     if (Date.now() > deadline) throw new Error(`rsyslogd did not listen on ${port}: ${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -69,9 +81,9 @@ input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="siem")
   };
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, address: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
+    const socket = connect(port, address, () => {
       socket.destroy();
       resolve(true);
     });

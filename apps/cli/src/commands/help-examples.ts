@@ -49,6 +49,13 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'keys revoke': ['forgeone keys revoke <keyId> --reason \'laptop lost\''],
   'keys list': ['forgeone keys list'],
   'siem status': ['forgeone siem status', 'forgeone siem status --json'],
+  'siem sink add': [
+    'forgeone siem sink add soc tls://siem.example.com:6514 --ca-file soc-ca.pem',
+    'forgeone siem sink add splunk https://hec.example.com:8088/ --ca-file hec-ca.pem --token-file hec.token --min-severity medium',
+  ],
+  'siem sink list': ['forgeone siem sink list', 'forgeone siem sink list --json'],
+  'siem sink remove': ['forgeone siem sink remove soc'],
+  'siem sink test': ['forgeone siem sink test soc'],
   'env list': ['forgeone env list', 'forgeone env list --json'],
   'env show': ['forgeone env show production'],
   'env set': ['forgeone env set production --threshold 2 --soak 24h', 'forgeone env set staging --mode strict', 'forgeone env set production --mode audit  # waits for a second administrator'],

@@ -42,7 +42,7 @@ export type RegistryAction =
 export type EnvironmentAction = 'read-environment' | 'configure-environment' | 'report-drop-rejected';
 
 /** Actions asked on the caller's Tenant as a whole (an {@link EnvironmentAuthorizationRequest} without environment). */
-export type TenantAction = 'record-incident' | 'record-regulation' | 'read';
+export type TenantAction = 'record-incident' | 'record-regulation' | 'read' | 'configure-siem' | 'read-audit';
 
 /** May the holder of `credential` perform `action` on environment `environment` of their own tenant? */
 export interface EnvironmentAuthorizationRequest {
