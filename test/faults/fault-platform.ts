@@ -295,7 +295,7 @@ export async function checkNothingLost(f: FaultPlatform, outcomes: readonly Outc
   took('API and audit_log compared');
 
   // The replay and the audit verification read different things; run side by side, they take the time of the longer.
-  writeFileSync(join(f.work, 'audit-key.pem'), (await get<{ publicKeyPem: string }>(f, '/v1/audit-log/key')).publicKeyPem);
+  writeFileSync(join(f.work, 'audit-key.pem'), (await auditKey(f)).publicKeyPem);
   const [rebuild, verify] = await Promise.all([f.cli(['admin', 'rebuild', '--poll-ms', '200', '--json']), f.cli(['audit', 'verify', '--key', 'audit-key.pem'])]);
   const status = rebuild.stdout ? (JSON.parse(rebuild.stdout) as RebuildStatus) : undefined;
   if (rebuild.code !== 0 || status?.comparison?.equal !== true) {
@@ -314,6 +314,19 @@ export async function checkNothingLost(f: FaultPlatform, outcomes: readonly Outc
   };
   if (problems.length > 0) throw new Error(`${problems.length} problems (counts ${JSON.stringify(count)}):\n${problems.slice(0, 30).join('\n')}`);
   return count;
+}
+
+// The key is named by the latest signed checkpoint, which the audit-projector signs a while after its first events.
+async function auditKey(f: FaultPlatform): Promise<{ publicKeyPem: string }> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      return await get<{ publicKeyPem: string }>(f, '/v1/audit-log/key');
+    } catch (error) {
+      if (Date.now() > deadline || !/answered 404/.test((error as Error).message)) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 async function get<T>(f: FaultPlatform, path: string): Promise<T> {
