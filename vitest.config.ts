@@ -18,7 +18,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: everywhere('.spec.ts'),
-          exclude: ['**/*.int.spec.ts', '**/*.e2e.spec.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.spec.ts', '**/*.e2e.spec.ts', 'test/faults/**', '**/node_modules/**'],
         },
       },
       {
@@ -28,6 +28,11 @@ export default defineConfig({
       {
         ...shared,
         test: { name: 'e2e', include: everywhere('.e2e.spec.ts'), testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false },
+      },
+      {
+        ...shared,
+        // Each fault case runs its own nats-server and PostgreSQL and a whole platform: one file at a time.
+        test: { name: 'faults', include: ['test/faults/**/*.faults.spec.ts'], testTimeout: 420_000, hookTimeout: 300_000, fileParallelism: false },
       },
     ],
   },

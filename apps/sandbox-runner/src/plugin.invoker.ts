@@ -298,7 +298,15 @@ export class PluginInvoker {
     if (lease === undefined) {
       // The caller may have just installed it: wait until the runner has read that far.
       const latest = await this.deps.latestPluginSequence(tenant, name);
-      if (latest > installations.sequence && (await installations.waitFor(latest, this.deps.installWaitMs ?? 2_000))) {
+      if (latest > installations.sequence) {
+        if (!(await installations.waitFor(latest, this.deps.installWaitMs ?? 2_000))) {
+          // Behind the stream (just restarted, or slow): "not installed" would be a guess, so say what is known.
+          throw new ForgeOneError(
+            'SANDBOX.OVERLOADED',
+            `the sandbox-runner has not yet read the installations up to ${name}'s latest change (at stream sequence ${installations.sequence} of ${latest}); retry the call in a moment`,
+            { plugin: name, environment },
+          );
+        }
         lease = await installations.acquire(tenant, environment, name);
       }
     }

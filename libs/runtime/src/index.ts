@@ -8,6 +8,8 @@ export { startPostgres } from './embedded-postgres.js';
 export type { PostgresHandle, StartPostgresOptions } from './embedded-postgres.js';
 export { superviseServices } from './supervisor.js';
 export type { PlatformExit, ServiceSpec, SuperviseOptions, Supervisor } from './supervisor.js';
+export { DEFAULT_RESTART_POLICY, decideRestart, initialRestartState, validateRestartPolicy } from './restart.policy.js';
+export type { RestartDecision, RestartPolicy, RestartState } from './restart.policy.js';
 export { waitForReadiness } from './readiness.js';
 export type { ServiceReadiness, WaitForReadinessOptions } from './readiness.js';
 export { envForService, externalServiceCredentials, findRepoRoot, runPlatform, serviceEnv } from './platform.js';

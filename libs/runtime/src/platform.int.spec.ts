@@ -15,6 +15,7 @@ import { prepareAuditKey } from './audit-key.store.js';
 import { loadOrCreateNatsCredentials } from './nats-credentials.js';
 import { natsCredentialOptions } from './nats-url.js';
 import { envForService, externalServiceCredentials, findRepoRoot, runPlatform, serviceEnv } from './platform.js';
+import { waitForReadiness } from './readiness.js';
 import { isTcpPortOpen } from './tcp-port.util.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'health-service.mjs');
@@ -126,7 +127,7 @@ describe('runPlatform', () => {
     expect(await isTcpPortOpen('127.0.0.1', pgPort)).toBe(false);
   });
 
-  it('platform - a service that dies ends the platform with exit code 1', async () => {
+  it('platform - a service killed with SIGKILL is restarted, ready again; one that keeps failing ends the platform with exit code 1', async () => {
     const namespace = `t-${randomBytes(4).toString('hex')}`;
     namespaces.push(namespace);
     const platform = await runPlatform({
@@ -141,14 +142,26 @@ describe('runPlatform', () => {
       },
       repoRoot: root,
       handleSignals: false,
+      // Quick and short, so the give-up is reached in the test: restarts after 0.2 s, 0.4 s, then gives up on the third.
+      restart: { initialDelayMs: 200, factor: 2, maxDelayMs: 1_000, stableAfterMs: 20_000, maxRapidFailures: 3 },
       stdout: new PassThrough(),
       stderr: new PassThrough(),
     });
     try {
-      const pid = platform.pids.get('policy');
+      const pid = platform.pids.get('policy')!;
       expect(pid).toBe(findPid('policy', root));
-      process.kill(pid!, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
+      await waitUntil(() => platform.pids.get('policy') !== pid);
+      const restarted = platform.pids.get('policy')!;
+      expect(findPid('policy', root)).toBe(restarted);
+      // It answers its health subject again, and the others never stopped.
+      await waitForReadiness('nats://127.0.0.1:4222', namespace, [...SERVICES], 20_000, { intervalMs: 100 });
+      // Two more kills within the stable period: the third failure in a row is the last.
+      process.kill(restarted, 'SIGKILL');
+      await waitUntil(() => platform.pids.get('policy') !== restarted);
+      process.kill(platform.pids.get('policy')!, 'SIGKILL');
       expect(await platform.done).toBe(1);
+      for (const service of SERVICES) expect(findPid(service, root)).toBeUndefined();
     } finally {
       await platform.stop();
     }
@@ -334,4 +347,12 @@ function findPid(service: string, root: string): number | undefined {
     }
   }
   return undefined;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -17,6 +17,7 @@ import { loadPlatformNatsConfig } from './platform-nats.config.js';
 import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
+import type { RestartPolicy } from './restart.policy.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
 import { findFreePort } from './tcp-port.util.js';
 
@@ -33,6 +34,8 @@ export interface RunPlatformOptions {
   readonly stopTimeoutMs?: number;
   /** Stop on SIGINT/SIGTERM (default true). */
   readonly handleSignals?: boolean;
+  /** How a service that exits on its own is restarted (default: the supervisor's policy); `false`: it stops the platform. */
+  readonly restart?: RestartPolicy | false;
   readonly stdout?: Writable;
   readonly stderr?: Writable;
   /** Write the platform's own log lines to stderr, keeping stdout for a machine-read result (`up --json`). */
@@ -177,6 +180,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
+      ...(options.restart !== undefined ? { restart: options.restart } : {}),
       handleSignals: options.handleSignals,
       stdout: options.stdout,
       stderr: options.stderr,
@@ -334,7 +338,7 @@ function describeExit(exit: PlatformExit): string {
     case 'signal':
       return `received ${exit.signal}`;
     case 'service-exited':
-      return `service ${exit.service} exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`})`;
+      return `service ${exit.service} exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`})${exit.failures > 1 ? `, ${exit.failures} times in a row soon after starting` : ''}`;
     case 'stopped':
       return 'stopped on request';
   }

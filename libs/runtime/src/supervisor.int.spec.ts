@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { waitForReadiness } from './readiness.js';
 import { superviseServices, type PlatformExit, type ServiceSpec } from './supervisor.js';
@@ -30,13 +31,14 @@ function isAlive(pid: number): boolean {
 }
 
 describe('superviseServices', () => {
-  it('supervisor - forwards output; one service exiting stops the others with exit code 1', async () => {
+  it('supervisor - forwards output; without restarts, one service exiting stops the others with exit code 1', async () => {
     const out = captured();
     const err = captured();
     const exits: PlatformExit[] = [];
     const supervisor = superviseServices({
       services: [service('steady', { FIXTURE_MODE: 'silent' }), service('crashing', { FIXTURE_MODE: 'exit', FIXTURE_EXIT_CODE: '3' })],
       onExit: (exit) => void exits.push(exit),
+      restart: false,
       handleSignals: false,
       stdout: out.stream,
       stderr: err.stream,
@@ -44,7 +46,7 @@ describe('superviseServices', () => {
     const steadyPid = supervisor.pids.get('steady')!;
     const exit = await supervisor.done;
 
-    expect(exit).toEqual({ reason: 'service-exited', service: 'crashing', code: 3, signal: null, exitCode: 1 });
+    expect(exit).toEqual({ reason: 'service-exited', service: 'crashing', code: 3, signal: null, failures: 1, exitCode: 1 });
     expect(exits).toEqual([exit]);
     expect(isAlive(steadyPid)).toBe(false);
     // JSON lines pass through unchanged, other lines carry the service name.
@@ -52,6 +54,67 @@ describe('superviseServices', () => {
     expect(out.text()).toContain('[steady] plain line from steady\n');
     expect(out.text()).toContain('{"level":"info","service":"steady","msg":"stopped"}\n');
     expect(err.text()).toContain('[crashing] stderr line from crashing\n');
+  });
+
+  it('supervisor - restarts a service that exits, with a growing wait and a log line each time, then gives up and stops everything', async () => {
+    const log = captured();
+    const exits: PlatformExit[] = [];
+    const supervisor = superviseServices({
+      services: [service('steady', { FIXTURE_MODE: 'silent' }), service('crashing', { FIXTURE_MODE: 'exit', FIXTURE_EXIT_CODE: '3' })],
+      onExit: (exit) => void exits.push(exit),
+      restart: { initialDelayMs: 100, factor: 3, maxDelayMs: 2_000, stableAfterMs: 30_000, maxRapidFailures: 3 },
+      handleSignals: false,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+      logger: pino({ level: 'info' }, log.stream),
+    });
+    const steadyPid = supervisor.pids.get('steady')!;
+    const crashingPids = new Set<number>([supervisor.pids.get('crashing')!]);
+    const watch = setInterval(() => crashingPids.add(supervisor.pids.get('crashing')!), 20);
+    const started = Date.now();
+    const exit = await supervisor.done;
+    clearInterval(watch);
+
+    expect(exit).toEqual({ reason: 'service-exited', service: 'crashing', code: 3, signal: null, failures: 3, exitCode: 1 });
+    expect(exits).toEqual([exit]);
+    // Three runs of ~200 ms with waits of 100 ms and 300 ms between them.
+    expect(crashingPids.size).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 200 + 100 + 300);
+    const lines = log.text().trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string; service?: string; code?: number; delayMs?: number });
+    const restarts = lines.filter((line) => /restarting it/.test(line.msg));
+    expect(restarts.map((line) => [line.service, line.code, line.delayMs])).toEqual([['crashing', 3, 100], ['crashing', 3, 300]]);
+    expect(restarts[0]!.msg).toMatch(/^service crashing exited with code 3 after 0\.\d s; restarting it in 0\.1 s \(restart 1; the platform gives up at 3 failures in a row within 30 s of starting\)$/);
+    expect(lines.filter((line) => line.msg === 'service crashing restarted')).toHaveLength(2);
+    expect(lines.at(-1)!.msg).toMatch(/^service crashing exited with code 3, its failure 3 in a row within 30 s of starting; giving up: stopping the platform \(exit code 1\)/);
+    // The steady one ran throughout and was stopped with the rest.
+    expect(supervisor.pids.get('steady')).toBe(steadyPid);
+    expect(isAlive(steadyPid)).toBe(false);
+  });
+
+  it('supervisor - a killed service is restarted under a new pid and says which signal ended it; stop() cancels a pending restart', async () => {
+    const log = captured();
+    const supervisor = superviseServices({
+      services: [service('victim', { FIXTURE_MODE: 'silent' })],
+      onExit: () => undefined,
+      restart: { initialDelayMs: 100, factor: 2, maxDelayMs: 10_000, stableAfterMs: 30_000, maxRapidFailures: 5 },
+      handleSignals: false,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+      logger: pino({ level: 'info' }, log.stream),
+    });
+    const first = supervisor.pids.get('victim')!;
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => supervisor.pids.get('victim') !== first);
+    const second = supervisor.pids.get('victim')!;
+    expect(isAlive(second)).toBe(true);
+    expect(log.text()).toMatch(/service victim was killed by SIGKILL after \d+\.\d s; restarting it in 0\.1 s/);
+    // The second wait is 200 ms: stop during it and nothing starts again.
+    process.kill(second, 'SIGKILL');
+    await waitFor(() => log.text().includes('restarting it in 0.2 s'));
+    expect(await supervisor.stop()).toEqual({ reason: 'stopped', exitCode: 0 });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(supervisor.pids.get('victim')).toBe(second);
+    expect(log.text().match(/service victim restarted/g)).toHaveLength(1);
   });
 
   it('supervisor - stop() kills a service that ignores SIGTERM after the grace period', async () => {

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRunning, killOnParentExit, stopChildProcess } from './child-process.util.js';
+import { DEFAULT_RESTART_POLICY, decideRestart, initialRestartState, validateRestartPolicy, type RestartPolicy, type RestartState } from './restart.policy.js';
 import type { Logger } from './runtime.logger.js';
 
 /** One service process: `node [nodeArgs] <entry>` with exactly `env`. */
@@ -25,6 +26,8 @@ export type PlatformExit =
       readonly service: string;
       readonly code: number | null;
       readonly signal: NodeJS.Signals | null;
+      /** Exits in a row, each soon after its start, when the supervisor gave up restarting it. */
+      readonly failures: number;
       readonly exitCode: number;
     }
   | { readonly reason: 'stopped'; readonly exitCode: number };
@@ -35,6 +38,11 @@ export interface SuperviseOptions {
   readonly onExit: (exit: PlatformExit) => void | Promise<void>;
   /** Grace period between SIGTERM and SIGKILL (default 10 s). */
   readonly stopTimeoutMs?: number;
+  /**
+   * How a service that exits on its own is restarted (default {@link DEFAULT_RESTART_POLICY});
+   * `false`: never, the first unexpected exit stops the platform.
+   */
+  readonly restart?: RestartPolicy | false;
   /** Stop everything on SIGINT/SIGTERM of this process (default true). */
   readonly handleSignals?: boolean;
   readonly stdout?: Writable;
@@ -43,7 +51,7 @@ export interface SuperviseOptions {
 }
 
 export interface Supervisor {
-  /** Process ids of the services, by name. */
+  /** Process ids of the services, by name; a restarted service's entry changes to its new process. */
   readonly pids: ReadonlyMap<string, number>;
   /** Stops every service (SIGTERM, SIGKILL after the grace period), then runs onExit. */
   stop(): Promise<PlatformExit>;
@@ -55,8 +63,10 @@ const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
  * Runs each service as a child `node` process and forwards its output line by line (JSON log
- * lines unchanged, anything else prefixed with the service name). Nothing restarts on its own:
- * a service that exits while the platform runs stops the whole platform with exit code 1.
+ * lines unchanged, anything else prefixed with the service name). A service that exits on its
+ * own is restarted after a growing wait (see {@link decideRestart}), with a log line naming its
+ * exit code or signal; after too many rapid failures in a row the supervisor gives up and stops
+ * the whole platform with exit code 1.
  */
 export function superviseServices(options: SuperviseOptions): Supervisor {
   const missing = options.services.filter((service) => !existsSync(service.entry));
@@ -68,16 +78,22 @@ export function superviseServices(options: SuperviseOptions): Supervisor {
   }
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const handleSignals = options.handleSignals ?? true;
+  const policy = options.restart === false ? undefined : validateRestartPolicy(options.restart ?? DEFAULT_RESTART_POLICY);
   const logger = options.logger;
   const children = new Map<string, ChildProcess>();
+  const pids = new Map<string, number>();
+  const restartStates = new Map<string, RestartState>();
+  const pendingRestarts = new Set<NodeJS.Timeout>();
   const outputClosed: Promise<void>[] = [];
-  const unregisters: (() => void)[] = [];
+  const unregisters = new Set<() => void>();
   let stopping: Promise<PlatformExit> | undefined;
   let resolveDone!: (exit: PlatformExit) => void;
   const done = new Promise<PlatformExit>((resolveExit) => (resolveDone = resolveExit));
 
   const shutdown = (exit: PlatformExit): Promise<PlatformExit> => {
     stopping ??= (async () => {
+      for (const timer of pendingRestarts) clearTimeout(timer);
+      pendingRestarts.clear();
       await Promise.all([...children.values()].map((child) => stopChildProcess(child, stopTimeoutMs)));
       // Let the last log lines through before reporting; a stuck pipe must not block the exit.
       await Promise.race([Promise.all(outputClosed), sleep(1_000, undefined, { ref: false })]);
@@ -105,7 +121,7 @@ export function superviseServices(options: SuperviseOptions): Supervisor {
     void shutdown({ reason: 'signal', signal, exitCode: 0 });
   }
 
-  for (const service of options.services) {
+  const start = (service: ServiceSpec): void => {
     // Detached: a terminal's Ctrl-C reaches only this process, which then stops the services in order.
     const child = spawn(process.execPath, [...(service.nodeArgs ?? []), service.entry], {
       env: { ...service.env },
@@ -113,27 +129,66 @@ export function superviseServices(options: SuperviseOptions): Supervisor {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    const startedAt = Date.now();
     children.set(service.name, child);
-    unregisters.push(killOnParentExit(child));
+    if (child.pid !== undefined) pids.set(service.name, child.pid);
+    const unregister = killOnParentExit(child);
+    unregisters.add(unregister);
     outputClosed.push(forwardLines(child.stdout, service.name, options.stdout ?? process.stdout));
     outputClosed.push(forwardLines(child.stderr, service.name, options.stderr ?? process.stderr));
+    let ended = false;
     const onUnexpectedEnd = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
+      // A spawn error may come with or without an exit event: act once.
+      if (ended) return;
+      ended = true;
+      unregister();
+      unregisters.delete(unregister);
       if (stopping) return;
-      logger?.error(
-        { service: service.name, code, signal, ...(error ? { err: error } : {}) },
-        `service ${service.name} exited unexpectedly; stopping the platform`,
+      const how = error ? `could not be started (${error.message})` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const uptimeMs = Date.now() - startedAt;
+      const fields = { service: service.name, pid: child.pid, code, signal, uptimeMs, ...(error ? { err: error } : {}) };
+      if (!policy) {
+        logger?.error(fields, `service ${service.name} ${how}; stopping the platform`);
+        void shutdown({ reason: 'service-exited', service: service.name, code, signal, failures: 1, exitCode: 1 });
+        return;
+      }
+      const decision = decideRestart(restartStates.get(service.name) ?? initialRestartState, uptimeMs, policy);
+      restartStates.set(service.name, decision.state);
+      if (decision.action === 'give-up') {
+        logger?.error(
+          { ...fields, failures: decision.rapidFailures },
+          `service ${service.name} ${how}, its failure ${decision.rapidFailures} in a row within ${seconds(policy.stableAfterMs)} of starting; ` +
+            'giving up: stopping the platform (exit code 1). Its log lines above say why; fix that and start again',
+        );
+        void shutdown({ reason: 'service-exited', service: service.name, code, signal, failures: decision.rapidFailures, exitCode: 1 });
+        return;
+      }
+      logger?.warn(
+        { ...fields, attempt: decision.attempt, delayMs: decision.delayMs },
+        `service ${service.name} ${how} after ${seconds(uptimeMs)}; restarting it in ${seconds(decision.delayMs)} ` +
+          `(restart ${decision.attempt}; the platform gives up at ${policy.maxRapidFailures} failures in a row within ${seconds(policy.stableAfterMs)} of starting)`,
       );
-      void shutdown({ reason: 'service-exited', service: service.name, code, signal, exitCode: 1 });
+      const timer = setTimeout(() => {
+        pendingRestarts.delete(timer);
+        if (stopping) return;
+        start(service);
+        logger?.warn({ service: service.name, pid: children.get(service.name)?.pid, attempt: decision.attempt }, `service ${service.name} restarted`);
+      }, decision.delayMs);
+      pendingRestarts.add(timer);
     };
     child.once('exit', (code, signal) => onUnexpectedEnd(code, signal));
     child.once('error', (error) => onUnexpectedEnd(null, null, error));
     logger?.debug({ service: service.name, pid: child.pid, entry: service.entry }, 'started service');
-  }
+  };
+
+  for (const service of options.services) start(service);
   if (handleSignals) for (const signal of SIGNALS) process.on(signal, onSignal);
 
-  const pids = new Map<string, number>();
-  for (const [name, child] of children) if (child.pid !== undefined) pids.set(name, child.pid);
   return { pids, done, stop: () => shutdown({ reason: 'stopped', exitCode: 0 }) };
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function forwardLines(stream: Readable | null, service: string, out: Writable): Promise<void> {

@@ -6,3 +6,5 @@ export * from './siem-peers.js';
 export * from './nats-cluster.harness.js';
 export * from './metrics-scrape.js';
 export * from './otlp-receiver.js';
+export * from './private-postgres.js';
+export * from './private-nats.js';
