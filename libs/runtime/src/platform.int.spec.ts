@@ -28,6 +28,10 @@ async function fakeRepo(root: string, mode = 'ready'): Promise<void> {
     await mkdir(dist, { recursive: true });
     await writeFile(join(dist, 'main.js'), `process.env.FIXTURE_MODE ??= ${JSON.stringify(mode)};\nawait import(${JSON.stringify(FIXTURE)});\n`);
   }
+  // Every service starts with the telemetry registration hook (--import); the stand-in's registers nothing.
+  const telemetry = join(root, 'libs', 'telemetry', 'dist');
+  await mkdir(telemetry, { recursive: true });
+  await writeFile(join(telemetry, 'register.js'), '');
   await writeFile(join(root, 'package.json'), '{"type":"module"}');
 }
 
