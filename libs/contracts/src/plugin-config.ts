@@ -69,7 +69,7 @@ export const PluginConfigChangeProposedSchema = z.union([
   z.object({ ...ConfigAt, changeId: ConfigChangeIdSchema, change: z.literal('unset'), secret: z.boolean() }).strict(),
 ]);
 export const PluginConfigChangeRejectedSchema = z
-  .object({ ...ConfigAt, changeId: ConfigChangeIdSchema, proposedBy: z.string().min(1).max(256), notes: ConfigChangeNotesSchema })
+  .object({ ...ConfigAt, changeId: ConfigChangeIdSchema, secret: z.boolean(), proposedBy: z.string().min(1).max(256), notes: ConfigChangeNotesSchema })
   .strict();
 
 export type PluginConfigEvent =

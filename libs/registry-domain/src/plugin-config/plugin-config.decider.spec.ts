@@ -132,9 +132,9 @@ describe('plugin config decider - changes of a gated environment wait for approv
   it('a rejection discards the change: it never applies and cannot be approved afterwards', () => {
     const { state, when } = given([proposed('greeting', 'hello')]);
     when({ type: 'RejectPluginConfigChange', data: { ...at, changeId: 'c-1', notes: 'wrong greeting' } }).then([
-      { type: PLUGIN_CONFIG_EVENT_TYPES.changeRejected, data: { ...at, key: 'greeting', changeId: 'c-1', proposedBy: 'adm-1', notes: 'wrong greeting' } },
+      { type: PLUGIN_CONFIG_EVENT_TYPES.changeRejected, data: { ...at, key: 'greeting', changeId: 'c-1', secret: false, proposedBy: 'adm-1', notes: 'wrong greeting' } },
     ]);
-    const rejected: Stored = { type: PLUGIN_CONFIG_EVENT_TYPES.changeRejected, data: { ...at, key: 'greeting', changeId: 'c-1', proposedBy: 'adm-1', notes: 'wrong greeting' } };
+    const rejected: Stored = { type: PLUGIN_CONFIG_EVENT_TYPES.changeRejected, data: { ...at, key: 'greeting', changeId: 'c-1', secret: false, proposedBy: 'adm-1', notes: 'wrong greeting' } };
     const after = pluginConfigDecider.evolve(state, rejected);
     expect(after).toEqual({ entries: {}, pending: {} });
     given([proposed('greeting', 'hello'), rejected]).when(approve('c-1', 'app-1')).thenRefused('PLUGIN_CONFIG.NO_CHANGE');

@@ -95,7 +95,7 @@ function approve({ data }: ApprovePluginConfigChange, state: PluginConfigState):
 function reject({ data }: RejectPluginConfigChange, state: PluginConfigState): PluginConfigEvent[] {
   const { name, environment, changeId, notes } = data;
   const [key, pending] = findPending(state, changeId, name, environment, refuse.reject);
-  return [{ type: PLUGIN_CONFIG_EVENT_TYPES.changeRejected, data: { name, environment, key, changeId, proposedBy: pending.proposedBy, notes } }];
+  return [{ type: PLUGIN_CONFIG_EVENT_TYPES.changeRejected, data: { name, environment, key, changeId, secret: pending.secret, proposedBy: pending.proposedBy, notes } }];
 }
 
 function findPending(

@@ -133,17 +133,11 @@ async function decideOnChange(
   command: PluginConfigCommand,
 ): Promise<PluginConfigChangeReply> {
   const { name, environment, changeId } = request;
-  const outcome = await handleCommand(
-    ports.events,
-    pluginConfigDecider,
-    { aggregate: PLUGIN_CONFIG_AGGREGATE, id: pluginConfigAggregateId(tenant, name, environment), subject: `${name}@${environment}` },
-    command,
-    metadata,
-  );
+  const outcome = await runPluginConfigCommand(ports, tenant, name, environment, command, metadata);
   const event = outcome.events[0];
   const last = outcome.appended.at(-1);
   const done = event.type === PLUGIN_CONFIG_EVENT_TYPES.valueSet ? 'set' : event.type === PLUGIN_CONFIG_EVENT_TYPES.valueUnset ? 'unset' : 'rejected';
-  const secret = event.type === PLUGIN_CONFIG_EVENT_TYPES.changeRejected ? (outcome.state.pending[event.data.key]?.secret ?? false) : (event.data as { secret: boolean }).secret;
+  const secret = event.data.secret;
   return { name, environment, key: event.data.key, secret, outcome: done, changeId, sequence: last?.sequence ?? outcome.version };
 }
 
@@ -152,6 +146,12 @@ export async function listPluginConfig(ports: PluginConfigPorts, request: { read
   const { name, environment } = request;
   const { plugin } = await authorizeCommand(ports.authorizer, { action: 'read-plugin-config', plugin: name, environment }, context);
   return pluginConfigListOf(name, environment, await loadPluginConfig(ports.events, plugin.tenant, name, environment));
+}
+
+/** The plugin's configuration in one environment through the shared command handler. */
+function runPluginConfigCommand(ports: PluginConfigPorts, tenant: string, name: string, environment: string, command: PluginConfigCommand, metadata: CommandMetadata) {
+  const id = pluginConfigAggregateId(tenant, name, environment);
+  return handleCommand(ports.events, pluginConfigDecider, { aggregate: PLUGIN_CONFIG_AGGREGATE, id, subject: `${name}@${environment}` }, command, metadata);
 }
 
 async function decideOnConfig(
@@ -163,13 +163,7 @@ async function decideOnConfig(
   done: 'set' | 'unset',
 ): Promise<PluginConfigChangeReply> {
   const { name, environment, key } = request;
-  const outcome = await handleCommand(
-    ports.events,
-    pluginConfigDecider,
-    { aggregate: PLUGIN_CONFIG_AGGREGATE, id: pluginConfigAggregateId(tenant, name, environment), subject: `${name}@${environment}` },
-    command,
-    metadata,
-  );
+  const outcome = await runPluginConfigCommand(ports, tenant, name, environment, command, metadata);
   const secret = command.type === 'SetPluginConfigValue' ? command.data.secret : (outcome.state.entries[key]?.secret ?? false);
   const last = outcome.appended.at(-1);
   const proposed = outcome.events[0]?.type === PLUGIN_CONFIG_EVENT_TYPES.changeProposed ? outcome.events[0].data.changeId : undefined;
