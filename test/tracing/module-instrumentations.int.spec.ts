@@ -10,7 +10,7 @@ const SERVICE = `
 import { createServer, request } from 'node:http';
 import pg from 'pg';
 import { initTelemetry, shutdownTelemetry, withSpan } from '@forgeone/telemetry';
-initTelemetry('instrumented-test');
+await initTelemetry('instrumented-test');
 const server = createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 await withSpan('outer', {}, async () => {

@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import { createGatewayApp } from './gateway.app.js';
 import { gatewayAuthFromEnv, requireDatabaseUrl, requireNatsUrl } from './gateway.config.js';
 
-initTelemetry('forgeone-gateway');
+await initTelemetry('forgeone-gateway');
 const logger = createLogger('gateway');
 let connection: NatsConnection | undefined;
 let dataSource: DataSource | undefined;

@@ -230,7 +230,7 @@ let policy: TestAuthzResponder;
 let baseUrl: string;
 
 beforeAll(async () => {
-  initTelemetry('gateway-int-test');
+  await initTelemetry('gateway-int-test');
   db = await createTestDatabase();
   ds = await createDataSource(db.url, { applicationName: 'gateway-int-test' }).initialize();
   // The audit-projector owns the schema; it is not running here, so the test migrates.

@@ -132,7 +132,7 @@ let client: BusClient;
 let store: JetStreamEventStore;
 
 beforeAll(async () => {
-  initTelemetry('bus-test');
+  await initTelemetry('bus-test');
   nc = await connect({ servers: '127.0.0.1:4222' });
   jsm = await jetstreamManager(nc);
   await provisionTestStorage(ns);

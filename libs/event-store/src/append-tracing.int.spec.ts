@@ -27,7 +27,7 @@ const installed = (plugin: string, version: string): NewEvent => ({
 });
 
 beforeAll(async () => {
-  initTelemetry('event-store-test');
+  await initTelemetry('event-store-test');
   nc = await connect({ servers: '127.0.0.1:4222' });
   jsm = await jetstreamManager(nc);
   await provisionPlatformStorage(nc, names, SETTINGS);

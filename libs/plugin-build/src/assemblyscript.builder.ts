@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import asc from 'assemblyscript/asc';
 import { PluginBuildError } from './plugin-build.error.js';
 
 /** Options every AssemblyScript plugin is built with; memory's maximum follows the manifest's limits.memoryMiB. */
@@ -40,6 +39,8 @@ export async function buildAssemblyScript(dir: string, options: BuildAssemblyScr
   const manifest = JSON.parse(await readFile(join(dir, 'forgeone.plugin.json'), 'utf8')) as { limits?: { memoryMiB?: unknown } };
   const memoryMiB = manifest.limits?.memoryMiB;
   if (typeof memoryMiB !== 'number') throw new PluginBuildError(`${join(dir, 'forgeone.plugin.json')} has no limits.memoryMiB, which sets the module's memory maximum`);
+  // The compiler (with binaryen) takes about half a second to load: only a build pays for it, not every CLI run.
+  const { default: asc } = await import('assemblyscript/asc');
   const outputs = new Map<string, Uint8Array | string>();
   let stderr = '';
   const { error } = await asc.main(ascArguments(entry, baseDir, abort, memoryMiB), {

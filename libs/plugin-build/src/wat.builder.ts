@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import wabtInit from 'wabt';
+import type wabtInit from 'wabt';
 
 let wabtPromise: ReturnType<typeof wabtInit> | undefined;
 
 /** Assembles a WebAssembly text file with wabt; `shownName` appears in its error messages. */
 export async function buildWat(source: string, shownName: string = source): Promise<Uint8Array> {
-  wabtPromise ??= wabtInit();
+  // Loaded on first use: a CLI run that builds no WAT does not pay for wabt.
+  wabtPromise ??= import('wabt').then(({ default: init }) => init());
   const wabt = await wabtPromise;
   const parsed = wabt.parseWat(shownName, await readFile(source, 'utf8'));
   try {

@@ -48,7 +48,7 @@ export interface BusServiceDefinition {
  * closes the module (pools included) and exits.
  */
 export async function runBusService(definition: BusServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  initTelemetry(`forgeone-${definition.service}`, env);
+  await initTelemetry(`forgeone-${definition.service}`, env);
   const logger = createLogger(definition.service);
   let metrics: MetricsEndpoint | undefined;
   try {

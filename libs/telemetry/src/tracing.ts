@@ -1,47 +1,43 @@
 import { context, isSpanContextValid, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { enableModuleInstrumentations } from './module-instrumentations.js';
+import { spansExported } from './span-export.js';
 
-let sdk: NodeSDK | undefined;
-
-const keepContextOnly: SpanProcessor = {
-  onStart: () => undefined,
-  onEnd: () => undefined,
-  forceFlush: async () => undefined,
-  shutdown: async () => undefined,
-};
+let shutdown: (() => Promise<void>) | undefined;
 
 /**
  * Starts OpenTelemetry for a service. The standard `OTEL_*` variables apply
  * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`, `OTEL_SDK_DISABLED`,
- * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, ...). Without an OTLP endpoint
- * configured, spans are still created (trace ids propagate across services) but nothing
- * is exported. Turns on the `pg` and outgoing `http` instrumentations unless the
- * `@forgeone/telemetry/register` hook already did.
+ * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, ...). With an exporter set, the SDK starts
+ * with the `pg` and outgoing `http` instrumentations (unless the `@forgeone/telemetry/register`
+ * hook already turned them on). Without one, only a tracer provider starts: spans are still
+ * created, so trace ids propagate across services and into logs, but nothing is exported, and the
+ * SDK's exporters and the instrumentations are not even loaded.
  */
-export function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
-  if (sdk || env.OTEL_SDK_DISABLED === 'true') return;
+export async function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (shutdown || env.OTEL_SDK_DISABLED === 'true') return;
   env.OTEL_SERVICE_NAME ??= serviceName;
-  const endpointSet = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  env.OTEL_METRICS_EXPORTER ??= 'none';
-  env.OTEL_LOGS_EXPORTER ??= 'none';
-  const exportSpans = endpointSet || (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== 'none');
-  // Without an exporter a provider is still registered, so trace context keeps flowing between services.
-  enableModuleInstrumentations();
-  sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME,
-    instrumentations: [],
-    ...(exportSpans ? {} : { spanProcessors: [keepContextOnly] }),
-  });
-  sdk.start();
+  if (spansExported(env)) {
+    env.OTEL_METRICS_EXPORTER ??= 'none';
+    env.OTEL_LOGS_EXPORTER ??= 'none';
+    const { enableModuleInstrumentations } = await import('./module-instrumentations.js');
+    enableModuleInstrumentations();
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    const sdk = new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME, instrumentations: [] });
+    sdk.start();
+    shutdown = () => sdk.shutdown();
+    return;
+  }
+  // Reads the sampler from OTEL_TRACES_SAMPLER like the SDK; registers the W3C propagator and the async context manager.
+  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+  const provider = new NodeTracerProvider();
+  provider.register();
+  shutdown = () => provider.shutdown();
 }
 
 /** Flushes and stops the SDK (call on shutdown). */
 export async function shutdownTelemetry(): Promise<void> {
-  const current = sdk;
-  sdk = undefined;
-  await current?.shutdown().catch(() => undefined);
+  const current = shutdown;
+  shutdown = undefined;
+  await current?.().catch(() => undefined);
 }
 
 export function tracer(): Tracer {

@@ -5,7 +5,7 @@ import { ForgeOneError, PluginManifestSchema, PluginNameSchema, SIGNATURE_FILE }
 import { inspectPluginModule, type PluginModuleInspection } from '@forgeone/plugin-abi';
 import { buildPluginFolder, pluginSourceKind, SCAFFOLD_LANGUAGES, scaffoldPlugin, SDK_COPY_DIR, type ScaffoldLanguage } from '@forgeone/plugin-build';
 import { runTestsOnPlatform } from './plugin-test-runs.command.js';
-import { parseHttpFixtures, runPluginTests, type HttpFixtures, type PluginTestVectorResult } from '@forgeone/sandbox';
+import type { HttpFixtures, PluginTestVectorResult } from '@forgeone/sandbox';
 import { parsePublicKey, verifyPluginOffline } from '@forgeone/signing';
 import type { Command } from 'commander';
 import { UsageError } from '../cli.errors.js';
@@ -102,6 +102,8 @@ export function registerAuthorCommands(plugin: Command, context: CommandContext)
         throw error;
       });
       const manifest = PluginManifestSchema.parse(folder.manifest);
+      // The sandbox loads only for a local run: every other CLI verb starts without it.
+      const { parseHttpFixtures, runPluginTests } = await import('@forgeone/sandbox');
       if (manifest.tests.length === 0) throw new ForgeOneError('PLUGIN.TEST_FAILED', `${MANIFEST_FILE} has no test vectors: add {"handler", "input", "expect"} entries to "tests"`);
       let fixtures: HttpFixtures | undefined;
       if (options.httpFixtures !== undefined) {
