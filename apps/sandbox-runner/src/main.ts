@@ -20,6 +20,8 @@ if (options) {
     module: (context) => SandboxRunnerModule.forRoot(context, runner),
     consumer: (names) => sandboxRunnerConsumer(names, runner),
     writes: ['events', 'plugin-kv'],
+    // Each of several runners answers the health subject: its identity tells the replies apart.
+    readiness: async () => ({ runner: { ok: true, detail: runner.runnerId } }),
     // The open call window is written while the connection still carries appends.
     beforeDisconnect: (app) => app.get(SandboxRunner).calls.flush(),
   });

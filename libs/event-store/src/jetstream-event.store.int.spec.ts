@@ -161,6 +161,20 @@ describe('JetStreamEventStore', () => {
     expect(await messageCount()).toBe(before + 2);
   });
 
+  it('append - a batch cut by another writer after its first event completes when retried on the new last sequence', async () => {
+    const id = 'acme/cut-batch';
+    const [a, b, other] = [installed(id, '1.0.0'), installed(id, '1.0.1'), installed(id, '2.0.0')];
+    // The first event of the batch went in, then another writer appended before the second.
+    const [first] = await store.append(PLUGIN_AGGREGATE, id, [a], { expectedSequence: 0 });
+    const [between] = await store.append(PLUGIN_AGGREGATE, id, [other], { expectedSequence: first.sequence });
+    const retry = await store.append(PLUGIN_AGGREGATE, id, [a, b], { expectedSequence: between.sequence });
+    expect(retry.map((r) => r.duplicate)).toEqual([true, false]);
+    expect(retry[1].sequence).toBeGreaterThan(between.sequence);
+    expect((await store.read(PLUGIN_AGGREGATE, id)).map((e) => e.event.id)).toEqual([a.id, other.id, b.id]);
+    // The check still holds for the part that is new.
+    await expect(store.append(PLUGIN_AGGREGATE, id, [a, installed(id, '1.0.2')], { expectedSequence: between.sequence })).rejects.toMatchObject({ code: 'EVENTSTORE.CONFLICT' });
+  });
+
   it('append - unknown event type is refused before anything is written', async () => {
     const before = await messageCount();
     const good = installed('acme/unknown', '1.0.0');

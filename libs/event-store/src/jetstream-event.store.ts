@@ -171,7 +171,10 @@ export class JetStreamEventStore implements EventStore {
               throw this.appendError(aggregate, id, expected ?? -1, error);
             }
             results[i] = { sequence: ack.seq, duplicate: ack.duplicate, event };
-            if (expected !== undefined) expected = ack.seq;
+            // A duplicate wrote nothing: its ack names where the first copy went, not the subject's last
+            // sequence. Expecting that would fail the rest of a batch retried after another writer's
+            // append came between its parts (several sandbox-runners logging into one tenant's subject).
+            if (expected !== undefined && !ack.duplicate) expected = ack.seq;
           }
           let duplicates = 0;
           for (const r of results) if (r.duplicate) duplicates++;

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       namespace: '',
       logLevel: 'info',
       metrics: { host: '127.0.0.1', pluginMetricNames: 100 },
+      sandboxRunners: 1,
     });
   });
 
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
       FORGEONE_METRICS_HOST: '0.0.0.0',
       FORGEONE_METRICS_TOKEN: 'm'.repeat(32),
       FORGEONE_PLUGIN_METRIC_NAMES_MAX: '20',
+      FORGEONE_SANDBOX_RUNNERS: '3',
     });
     expect(config).toEqual({
       natsUrl: 'nats://127.0.0.1:4222',
@@ -46,6 +48,7 @@ describe('loadConfig', () => {
       namespace: 't-123',
       logLevel: 'debug',
       metrics: { port: 9464, host: '0.0.0.0', token: 'm'.repeat(32), pluginMetricNames: 20 },
+      sandboxRunners: 3,
     });
   });
 
@@ -97,6 +100,18 @@ describe('loadConfig', () => {
   it('config - reports every bad variable at once', () => {
     const error = configError({ FORGEONE_HTTP_PORT: 'x', FORGEONE_NAMESPACE: '-x', FORGEONE_LOG_LEVEL: 'loud' });
     expect(error.issues.map((i) => i.variable).sort()).toEqual(['FORGEONE_HTTP_PORT', 'FORGEONE_LOG_LEVEL', 'FORGEONE_NAMESPACE']);
+  });
+});
+
+describe('sandbox-runner count', () => {
+  it('config - FORGEONE_SANDBOX_RUNNERS outside 1..16 or not a whole number is refused, naming the variable and the value', () => {
+    for (const bad of ['0', '17', '1.5', 'two', '-1']) {
+      expect(configError({ FORGEONE_SANDBOX_RUNNERS: bad }).issues).toEqual([
+        { variable: 'FORGEONE_SANDBOX_RUNNERS', message: `must be a whole number from 1 to 16, the sandbox-runner processes to run (got "${bad}")` },
+      ]);
+    }
+    expect(loadConfig({ FORGEONE_SANDBOX_RUNNERS: '16' }).sandboxRunners).toBe(16);
+    expect(loadConfig({ FORGEONE_SANDBOX_RUNNERS: ' ' }).sandboxRunners).toBe(1);
   });
 });
 

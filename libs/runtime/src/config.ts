@@ -25,6 +25,8 @@ export interface PlatformConfig {
   readonly logLevel: LogLevel;
   /** Where the service serves Prometheus metrics; no port means none. The token is secret. */
   readonly metrics: MetricsConfig;
+  /** How many sandbox-runner processes `npm start` runs (FORGEONE_SANDBOX_RUNNERS, 1..16, default 1). */
+  readonly sandboxRunners: number;
 }
 
 /** FORGEONE_METRICS_PORT, _HOST, _TOKEN and FORGEONE_PLUGIN_METRIC_NAMES_MAX. */
@@ -135,6 +137,20 @@ const metricsPort = z.preprocess(
     .optional(),
 );
 
+/** The most sandbox-runners `npm start` runs on one machine; more would only share the same cores. */
+export const MAX_SANDBOX_RUNNERS = 16;
+
+const sandboxRunners = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .default('1')
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_SANDBOX_RUNNERS, {
+      error: (issue) => `must be a whole number from 1 to ${MAX_SANDBOX_RUNNERS}, the sandbox-runner processes to run (got "${String(issue.input)}")`,
+    })
+    .transform(Number),
+);
+
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 
 const fields = z.object({
@@ -166,6 +182,7 @@ const fields = z.object({
   FORGEONE_METRICS_HOST: z.preprocess(unsetIfEmpty, z.string().default('127.0.0.1')),
   // The value is never echoed: an error message may end up in a log.
   FORGEONE_METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(16, { message: 'must be at least 16 characters long (generate one with `openssl rand -hex 32`)' }).optional()),
+  FORGEONE_SANDBOX_RUNNERS: sandboxRunners,
   FORGEONE_PLUGIN_METRIC_NAMES_MAX: z.preprocess(
     unsetIfEmpty,
     z
@@ -219,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       ...(value.FORGEONE_METRICS_TOKEN ? { token: value.FORGEONE_METRICS_TOKEN } : {}),
       pluginMetricNames: value.FORGEONE_PLUGIN_METRIC_NAMES_MAX,
     },
+    sandboxRunners: value.FORGEONE_SANDBOX_RUNNERS,
   };
 }
 

@@ -231,7 +231,7 @@ describe('runPlatform', () => {
   });
 
   it('serviceEnv - no secret is in the shared environment; a short service key is refused', async () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 }, sandboxRunners: 1 } as const;
     const shared = serviceEnv(
       {
         FORGEONE_SERVICE_KEY: 'given'.repeat(8),
@@ -253,7 +253,7 @@ describe('runPlatform', () => {
   });
 
   it('envForService - each service gets only its own credentials; the bootstrap token and service key only policy; the signing key only the signer', () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 }, sandboxRunners: 1 } as const;
     const policy = '{"production":{"mode":"strict","threshold":2}}';
     const source = { FORGEONE_SIGNATURE_POLICY: policy, FORGEONE_SIGNER_KEY: 'pem', AWS_SECRET_ACCESS_KEY: 'x', FORGEONE_CONFIG_SECRET_KEY: 'from-the-caller' };
     const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
@@ -283,7 +283,7 @@ describe('runPlatform', () => {
   });
 
   it('envForService - the plugins directory watcher token only reaches the policy service, which issues it', () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 }, sandboxRunners: 1 } as const;
     const token = `fo_${'a'.repeat(16)}_${'B'.repeat(43)}`;
     const shared = serviceEnv({ FORGEONE_WATCHER_TOKEN: 'from-the-caller' }, config, 'nats://n', 'postgres://p');
     expect(shared.FORGEONE_WATCHER_TOKEN).toBeUndefined();
@@ -293,7 +293,7 @@ describe('runPlatform', () => {
   });
 
   it('envForService - only the audit-projector gets the audit key: the file npm start made, or the one the operator gave', () => {
-    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 } } as const;
+    const config = { httpPort: 8080, dataDir: '/tmp/x', namespace: '', logLevel: 'info', metrics: { host: '127.0.0.1', pluginMetricNames: 100 }, sandboxRunners: 1 } as const;
     const source = { FORGEONE_AUDIT_KEY_PASSPHRASE: 'secret-pass' };
     const shared = serviceEnv(source, config, 'nats://n', 'postgres://p');
     expect(shared.FORGEONE_AUDIT_KEY_PASSPHRASE).toBeUndefined();

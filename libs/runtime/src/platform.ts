@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,6 +19,7 @@ import { preparePlatformNats } from './platform-nats.setup.js';
 import { waitForReadiness } from './readiness.js';
 import { createRuntimeLogger } from './runtime.logger.js';
 import type { RestartPolicy } from './restart.policy.js';
+import { instanceCounts, serviceInstances } from './service-instances.js';
 import { superviseServices, type PlatformExit, type Supervisor } from './supervisor.js';
 import { findFreePort } from './tcp-port.util.js';
 
@@ -50,7 +52,7 @@ export interface RunningPlatform {
   readonly apiUrl: string;
   readonly natsUrl: string;
   readonly databaseUrl: string;
-  /** Process ids of the services, by name. */
+  /** Process ids of the services, by name (`sandbox-runner-2`, ... for runners beyond the first). */
   readonly pids: ReadonlyMap<string, number>;
   /** Stops services, then Postgres and NATS if they were started here; resolves with the exit code. */
   stop(): Promise<number>;
@@ -58,7 +60,7 @@ export interface RunningPlatform {
   readonly done: Promise<number>;
   /** The plugins/ directory watcher's token (role watcher, tenant default), when asked for. */
   readonly watcherToken?: string;
-  /** Each service's Prometheus endpoint (`http://127.0.0.1:<port>/metrics`), by name. */
+  /** Each service's Prometheus endpoint (`http://127.0.0.1:<port>/metrics`), by name as in `pids`. */
   readonly metricsUrls: Readonly<Record<string, string>>;
 }
 
@@ -69,7 +71,7 @@ export const DEFAULT_METRICS_BASE_PORT = 9464;
  * The metrics port of each service: consecutive ports from `base` in the order given, or, for base
  * 0, a free port each (as tests ask, so platforms started side by side do not collide).
  */
-export async function metricsPortsFor(services: readonly ServiceName[], base: number | undefined): Promise<Record<string, number>> {
+export async function metricsPortsFor(services: readonly string[], base: number | undefined): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
   const taken = new Set<number>();
   for (const [i, name] of services.entries()) {
@@ -102,7 +104,9 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
   const logger = createRuntimeLogger(config.logLevel, options.logToStderr ? 'stderr' : undefined);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const serviceNames = options.services ?? SERVICES;
+  const instances = serviceInstances(serviceNames, config.sandboxRunners, env.FORGEONE_RUNNER_ID?.trim() || hostname());
   const entries = serviceNames.map((name) => ({ name, entry: join(repoRoot, 'apps', name, 'dist', 'main.js') }));
+  const entryOf = (service: ServiceName) => entries.find((e) => e.name === service)!.entry;
   // Every service starts with the tracing hook, so `pg` and outgoing `http` are traced (ESM needs it before the service's modules load).
   const tracingHook = join(repoRoot, 'libs', 'telemetry', 'dist', 'register.js');
   const missing = [...entries, { name: 'telemetry', entry: tracingHook }].filter((e) => !existsSync(e.entry));
@@ -159,7 +163,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     const auditKeyFile = env.FORGEONE_AUDIT_KEY_FILE || env.FORGEONE_AUDIT_KEY ? undefined : await prepareAuditKey(config.dataDir, logger);
     postgres = await startPostgres({ dataDir: config.dataDir, url: config.databaseUrl, logger });
     const shared = { ...serviceEnv(env, config, nats.url, postgres.url), ...natsEnv };
-    metricsPorts = config.metrics.off ? {} : await metricsPortsFor(serviceNames, config.metrics.port);
+    metricsPorts = config.metrics.off ? {} : await metricsPortsFor(instances.map((i) => i.name), config.metrics.port);
     const configSecretKey = await prepareConfigSecretKey(config.dataDir, env);
     watcherToken = options.watcherToken ? await prepareWatcherToken(config.dataDir) : undefined;
     const secrets: PlatformSecrets = {
@@ -171,12 +175,12 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
       ...(watcherToken ? { watcherToken } : {}),
     };
     supervisor = superviseServices({
-      services: entries.map(({ name, entry }) => ({
+      services: instances.map(({ name, service, env: own }) => ({
         name,
-        entry,
+        entry: entryOf(service),
         nodeArgs: ['--import', pathToFileURL(tracingHook).href],
         cwd: repoRoot,
-        env: withEventAuthorship(name, { ...envForService(name, shared, secrets, env), ...(metricsPorts[name] !== undefined ? { FORGEONE_METRICS_PORT: String(metricsPorts[name]) } : {}) }, writerKeys),
+        env: withEventAuthorship(service, { ...envForService(service, shared, secrets, env), ...own, ...(metricsPorts[name] !== undefined ? { FORGEONE_METRICS_PORT: String(metricsPorts[name]) } : {}) }, writerKeys),
       })),
       onExit: stopInfrastructure,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -190,6 +194,7 @@ export async function runPlatform(options: RunPlatformOptions = {}): Promise<Run
     void supervisor.done.then((exit) => earlyExit.abort(new Error(`ForgeOne stopped while starting: ${describeExit(exit)}`)));
     await waitForReadiness(nats.url, config.namespace, serviceNames, options.readinessTimeoutMs ?? 60_000, {
       signal: earlyExit.signal,
+      instances: instanceCounts(instances),
       ...caFile,
       ...(nats.operatorCredential ? { credential: nats.operatorCredential } : {}),
     });

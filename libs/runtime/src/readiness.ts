@@ -21,10 +21,13 @@ export interface WaitForReadinessOptions {
   readonly credential?: string;
   /** The CA of the servers' TLS certificates (FORGEONE_NATS_CA_FILE). */
   readonly caFile?: string;
+  /** How many processes of a service must each answer ready (default 1; several sandbox-runners). */
+  readonly instances?: Partial<Record<ServiceName, number>>;
 }
 
 /**
- * Polls `names(namespace).health(service)` until every service answers `{ ready: true }`.
+ * Polls `names(namespace).health(service)` until every service answers `{ ready: true }` (as many
+ * times over as `options.instances` says it runs processes: each process answers the subject).
  * Rejects after `timeoutMs` with an error naming each service that is not ready and why.
  */
 export async function waitForReadiness(
@@ -52,7 +55,13 @@ export async function waitForReadiness(
       await Promise.all(
         pending.map(async (service) => {
           const requestTimeout = Math.max(100, Math.min(1_000, deadline - Date.now()));
-          status.set(service, await askHealth(service, () => nc.request(subjects.health(service), '', { timeout: requestTimeout })));
+          const expected = options.instances?.[service] ?? 1;
+          status.set(
+            service,
+            expected > 1
+              ? await askHealthOfEach(service, expected, () => nc.requestMany(subjects.health(service), '', { strategy: 'count', maxMessages: expected, maxWait: requestTimeout }))
+              : await askHealth(service, () => nc.request(subjects.health(service), '', { timeout: requestTimeout })),
+          );
         }),
       );
       if (serviceNames.every((service) => status.get(service)?.ready)) return status;
@@ -88,6 +97,20 @@ async function askHealth(service: ServiceName, request: () => Promise<{ string()
   } catch {
     return { service, ready: false, problem: `answered something that is not JSON: ${text.slice(0, 80)}` };
   }
+}
+
+// A service run as several processes: every one must answer, and answer ready.
+async function askHealthOfEach(service: ServiceName, expected: number, request: () => Promise<AsyncIterable<{ string(): string }>>): Promise<ServiceReadiness> {
+  const replies: ServiceReadiness[] = [];
+  try {
+    for await (const reply of await request()) replies.push(await askHealth(service, async () => reply));
+  } catch (error) {
+    if (replies.length === 0) return { service, ready: false, problem: `no answer (${(error as Error).message})` };
+  }
+  const notReady = replies.find((reply) => !reply.ready);
+  if (notReady) return notReady;
+  if (replies.length < expected) return { service, ready: false, problem: `${replies.length} of its ${expected} processes answered ready` };
+  return { service, ready: true };
 }
 
 function describe(status: ServiceReadiness): string {
