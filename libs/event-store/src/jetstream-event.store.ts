@@ -98,8 +98,9 @@ function messageHeaders(message: OutgoingMessage, trace: ReadonlyArray<readonly 
  * makes two Errors in advance (a RequestError holding the caller's stack, a TimeoutError for its
  * timer) and capturing their stacks from an append's frames cost more CPU than everything else the
  * append adds to a publish, signing included (docs in ARCHITECTURE.md, "Measured costs"). Both are
- * made before the publish's first await, so the limit is back before any other code runs; a failed
- * append reports an error of its own with its own stack (appendError).
+ * made before the publish's first await, so the limit is back before any other code runs. A conflict
+ * or an unreachable stream is reported by an error of the store's own, with a stack (appendError);
+ * another refusal (a permissions violation) keeps the stack of its cause.
  */
 function publishUntraced(js: JetStreamClient, subject: string, payload: Uint8Array, options: Partial<JetStreamPublishOptions>): Promise<PubAck> {
   const limit = Error.stackTraceLimit;
