@@ -263,6 +263,21 @@ describe('JetStreamEventStore', () => {
     await store.append(PLUGIN_AGGREGATE, id, [installed(id, '3.0.0')], { expectedSequence: loaded.version });
   });
 
+  it('append - leaves the stack trace limit as it was, and a failed append still reports where it failed', async () => {
+    const limit = Error.stackTraceLimit;
+    const id = 'acme/stack';
+    await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 });
+    expect(Error.stackTraceLimit).toBe(limit);
+    const conflict = await store.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.1')], { expectedSequence: 0 }).catch((error: unknown) => error);
+    expect(conflict).toMatchObject({ code: 'EVENTSTORE.CONFLICT' });
+    expect((conflict as Error).stack).toMatch(/\n\s+at .*appendError/);
+    const orphan = new JetStreamEventStore(nc, makeNames(`${ns}-nostack`), { timeoutMs: 1_000, authorship: authorship('registry') });
+    const unreachable = await orphan.append(PLUGIN_AGGREGATE, id, [installed(id, '1.0.0')], { expectedSequence: 0 }).catch((error: unknown) => error);
+    expect(unreachable).toMatchObject({ code: 'EVENTSTORE.UNAVAILABLE' });
+    expect((unreachable as Error).stack).toMatch(/\n\s+at .*appendError/);
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+
   it('append - a missing stream is EVENTSTORE.UNAVAILABLE', async () => {
     const orphan = new JetStreamEventStore(nc, makeNames(`${ns}-nostream`), { timeoutMs: 1_000, authorship: authorship('registry') });
     await expect(orphan.append(PLUGIN_AGGREGATE, 'acme/x', [installed('acme/x', '1.0.0')], { expectedSequence: 0 })).rejects.toMatchObject({

@@ -17,7 +17,9 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  type JetStreamPublishOptions,
   type JsMsg,
+  type PubAck,
 } from '@nats-io/jetstream';
 import { MsgHdrsImpl, canonicalMIMEHeaderKey, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { EventAuthorship, MessageAuthorship, MessageToSign } from './event-authorship.js';
@@ -89,6 +91,25 @@ function messageHeaders(message: OutgoingMessage, trace: ReadonlyArray<readonly 
   record[HEADERS.msgId] = [message.msgId];
   if (expected !== undefined) record[HEADERS.expectedLastSubjectSequence] = [String(expected)];
   return MsgHdrsImpl.fromRecord(record);
+}
+
+/**
+ * `js.publish` with the client's async-trace errors made without a stack. For each request nats.js
+ * makes two Errors in advance (a RequestError holding the caller's stack, a TimeoutError for its
+ * timer) and capturing their stacks from an append's frames cost more CPU than everything else the
+ * append adds to a publish, signing included (docs in ARCHITECTURE.md, "Measured costs"). Both are
+ * made before the publish's first await, so the limit is back before any other code runs. A conflict
+ * or an unreachable stream is reported by an error of the store's own, with a stack (appendError);
+ * another refusal (a permissions violation) keeps the stack of its cause.
+ */
+function publishUntraced(js: JetStreamClient, subject: string, payload: Uint8Array, options: Partial<JetStreamPublishOptions>): Promise<PubAck> {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return js.publish(subject, payload, options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /**
@@ -166,7 +187,7 @@ export class JetStreamEventStore implements EventStore {
             let ack;
             try {
               // The headers carry Nats-Msg-Id and the expected sequence already: the client sets nothing more.
-              ack = await this.js.publish(subject, payload, { headers: messageHeaders(messages[i], trace, signed[i], expected) });
+              ack = await publishUntraced(this.js, subject, payload, { headers: messageHeaders(messages[i], trace, signed[i], expected) });
             } catch (error) {
               throw this.appendError(aggregate, id, expected ?? -1, error);
             }
