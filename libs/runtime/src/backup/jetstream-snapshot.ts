@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
 /** What the server says about a stream when it starts a snapshot; restoring sends it back. */
 export interface StreamSnapshotMeta {
@@ -48,7 +48,7 @@ function parseApiReply<T>(stream: string, what: string, msg: Msg): T & { error?:
  * each service recreates its own from its checkpoint.
  */
 export async function snapshotStream(nc: NatsConnection, stream: string, file: string): Promise<{ meta: StreamSnapshotMeta; bytes: number }> {
-  const deliver = `${nc.options.inboxPrefix ?? '_INBOX'}.${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  const deliver = createInbox();
   const fd = openSync(file, 'wx', 0o600);
   let bytes = 0;
   let settle!: (error?: Error) => void;
