@@ -259,8 +259,9 @@ export async function restorePlatform(location: PlatformLocation, dir: string): 
       const state = await restoreStream(nc, meta as StreamSnapshotMeta, join(dir, file)).catch((error: Error) => {
         throw new BackupError('BACKUP.FAILED', `${label}: ${error.message}`);
       });
-      if (state.last_seq !== meta.state.last_seq) {
-        throw new BackupError('BACKUP.FAILED', `${label} ${meta.config.name} restored up to sequence ${state.last_seq}, the backup holds up to ${meta.state.last_seq}`);
+      // The state in the manifest is the server's when the snapshot began: messages stored while it ran may follow it.
+      if (state.last_seq < meta.state.last_seq) {
+        throw new BackupError('BACKUP.FAILED', `${label} ${meta.config.name} restored only up to sequence ${state.last_seq}, the backup holds up to ${meta.state.last_seq}`);
       }
       streams.push({ label, stream: meta.config.name, messages: state.messages, lastSeq: state.last_seq });
     }
