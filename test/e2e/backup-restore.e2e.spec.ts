@@ -52,6 +52,19 @@ async function getJson<T>(platform: TestPlatform, path: string): Promise<T> {
   return JSON.parse(text) as T;
 }
 
+// The key is named by the latest signed checkpoint, which the audit-projector signs a while after its first events.
+async function auditKey(platform: TestPlatform): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      return (await getJson<{ publicKeyPem: string }>(platform, '/v1/audit-log/key')).publicKeyPem;
+    } catch (error) {
+      if (Date.now() > deadline || !/answered 404/.test((error as Error).message)) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 interface BackupJson {
   readonly dir: string;
   readonly manifest: { readonly streams: { readonly file: string; readonly meta: { readonly config: { readonly name: string }; readonly state: { readonly last_seq: number } } }[]; readonly secrets: string[] };
@@ -149,9 +162,9 @@ describe('backup - a backup taken under load restores into a fresh platform', ()
     expect(duplicates).toEqual([]);
 
     // The restored platform signs with the restored audit key, and its audit log verifies.
-    const key = await getJson<{ publicKeyPem: string }>(platform, '/v1/audit-log/key');
-    expect(key.publicKeyPem).toBe((await getJson<{ publicKeyPem: string }>(f.platform, '/v1/audit-log/key')).publicKeyPem);
-    writeFileSync(join(work, 'audit-key.pem'), key.publicKeyPem);
+    const key = await auditKey(platform);
+    expect(key).toBe(await auditKey(f.platform));
+    writeFileSync(join(work, 'audit-key.pem'), key);
     const verify = await runCli(platform.apiUrl, ['audit', 'verify', '--key', 'audit-key.pem'], { token: platform.bootstrapToken, cwd: work, env: { XDG_CONFIG_HOME: join(work, 'config') } });
     expect(verify.code, `${verify.stdout}${verify.stderr}`).toBe(0);
 
