@@ -32,3 +32,5 @@ export type { EventWriterSecrets } from './event-writer-keys.store.js';
 export { auditKeyFile, prepareAuditKey } from './audit-key.store.js';
 export { eventStreamMessages, openEventStreamReader, type EventStreamReader } from './event-stream.reader.js';
 export { prepareWatcherToken, watcherTokenFile } from './watcher-token.store.js';
+export { BACKUP_MANIFEST, BackupError, backupPlatform, restorePlatform, verifyBackup } from './backup/platform-backup.js';
+export type { BackupManifest, BackupResult, PlatformLocation, RestoreResult } from './backup/platform-backup.js';

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../cli.errors.js';
 import type { CommandContext } from '../command.context.js';
 import { cleanCell, formatTable, formatTime } from '../format/table.js';
+import { registerAdminBackupCommands } from './admin-backup.command.js';
 import { registerAdminRebuildCommand } from './admin-rebuild.command.js';
 
 interface DataDirOptions {
@@ -20,7 +21,7 @@ function namespaceOf(context: CommandContext, given: string | undefined): string
 }
 
 export function registerAdminCommands(program: Command, context: CommandContext): Command {
-  const admin = program.command('admin').description("operator tasks on the platform's infrastructure: NATS storage, clients and configuration, projection rebuilds (they work on NATS and the data folder directly, not through the API)");
+  const admin = program.command('admin').description("operator tasks on the platform's infrastructure: NATS storage, clients and configuration, projection rebuilds, backup and restore (they work on NATS and the data folder directly, not through the API)");
   const clients = admin
     .command('nats-client')
     .description('named, revocable NATS credentials for automation that sends commands and invocations on the bus (the NATS of `npm start`)');
@@ -124,5 +125,6 @@ export function registerAdminCommands(program: Command, context: CommandContext)
     });
 
   registerAdminRebuildCommand(admin, context);
+  registerAdminBackupCommands(admin, context);
   return admin;
 }

@@ -75,6 +75,8 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'admin nats-client revoke': ['forgeone admin nats-client revoke release-bot'],
   'admin nats-config': ['forgeone admin nats-config'],
   'admin setup': ['NATS_URL=nats://operator@nats:4222 forgeone admin setup'],
+  'admin backup': ['DATABASE_URL=postgres://forgeone@db/forgeone forgeone admin backup --out /backups/today --data-dir /var/lib/forgeone'],
+  'admin restore': ['DATABASE_URL=postgres://forgeone@new-db/forgeone forgeone admin restore /backups/today --data-dir /var/lib/forgeone-new'],
   'admin rebuild': [
     'NATS_URL=nats://operator@nats:4222 forgeone admin rebuild',
     'NATS_URL=nats://operator@nats:4222 forgeone admin rebuild --swap',
