@@ -46,16 +46,22 @@ describe('platform - one trace of a failing plugin call, from the CLI to the pro
     await db?.drop();
   });
 
-  it('links gateway, runner, the plugin invocation, its http hook, the failure event and the projector by parent ids across processes', async () => {
+  it("links the CLI's command span, gateway, runner, the plugin invocation, its http hook, the failure event and the projector by parent ids across processes", async () => {
     expect((await cli(['plugin', 'publish', join(repoRoot(), 'examples', 'plugins', 'fetcher')])).code).toBe(0);
     expect((await cli(['plugin', 'install', 'forgeone/fetcher@1.0.0', '--env', 'staging'])).code).toBe(0);
 
-    // The CLI continues the caller's trace: TRACEPARENT names the trace and the parent of the gateway's span.
-    const traceId = 'f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
-    const cliSpanId = '0123456789abcdef';
-    const call = await cli(['plugin', 'call', 'forgeone/fetcher', 'fetch', '--env', 'staging', '--input', 'http://127.0.0.1:9/', '--json'], { TRACEPARENT: `00-${traceId}-${cliSpanId}-01` });
+    // The CLI exports its own span to the same receiver, so the trace starts at the command.
+    const call = await cli(['plugin', 'call', 'forgeone/fetcher', 'fetch', '--env', 'staging', '--input', 'http://127.0.0.1:9/', '--json'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    });
     expect(call.code).toBe(1);
     expect(JSON.parse(call.stderr)).toMatchObject({ error: { code: 'SANDBOX.GUEST_ERROR' } });
+    // The CLI flushes before it exits: its span has arrived by the time the process is gone.
+    const command = otlp.spans.find((s) => s.service === 'forgeone-cli' && s.name === 'forgeone plugin call');
+    expect(command).toMatchObject({ kind: CLIENT, statusCode: ERROR, attributes: { 'forgeone.cli.verb': 'plugin call', 'forgeone.error.code': 'SANDBOX.GUEST_ERROR', 'process.exit.code': 1 } });
+    expect(command!.parentSpanId).toBeUndefined();
+    const traceId = command!.traceId;
 
     const byId = (spans: ExportedSpan[]) => new Map(spans.map((s) => [s.spanId, s]));
     // Walks parent links up from `span` (within the trace) and says whether `ancestor` is on the way.
@@ -78,15 +84,21 @@ describe('platform - one trace of a failing plugin call, from the CLI to the pro
         const projector = spans.filter((s) => s.service === 'forgeone-audit-projector' && s.kind === CONSUMER);
         const failure = projector.find((s) => s.name === 'forgeone.evt io.forgeone.plugin.invocation_failed.v1');
         if (!gateway || !runner || !invoke || !hook || producers.length === 0 || !failure) return undefined;
-        return { ids, gateway, runner, invoke, hook, producers, projector, failure };
+        return { spans, ids, gateway, runner, invoke, hook, producers, projector, failure };
       },
       'spans of gateway, runner, plugin invocation, hook, event append and projector in the CLI\'s trace',
       30_000,
     );
-    const { ids, gateway, runner, invoke, hook, producers, projector, failure } = found;
+    const { spans, ids, gateway, runner, invoke, hook, producers, projector, failure } = found;
 
-    // CLI → gateway: the gateway's SERVER span is the child of the span the CLI named.
-    expect(gateway.parentSpanId).toBe(cliSpanId);
+    // CLI → gateway: the CLI's span is the root of the trace and the gateway's SERVER span its child.
+    expect(spans.filter((s) => s.parentSpanId === undefined)).toEqual([command]);
+    expect(gateway.parentSpanId).toBe(command!.spanId);
+    expect(command!.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/v1/environments/{environment}/plugins/{publisher}/{plugin}/calls/{handler}',
+      'http.response.status_code': gateway.attributes['http.response.status_code'],
+    });
     // gateway → runner across processes: the runner's SERVER span's parent is the gateway's bus CLIENT span.
     const runnerParent = ids.get(runner.parentSpanId ?? '');
     expect(runnerParent).toMatchObject({ service: 'forgeone-gateway', kind: CLIENT });
@@ -110,8 +122,11 @@ describe('platform - one trace of a failing plugin call, from the CLI to the pro
     expect(producers.map((p) => p.spanId)).toContain(failure.parentSpanId);
     // Every event of the trace the projector read (the policy service's decision records too) hangs under the append that wrote it.
     for (const consumed of projector) expect(ids.get(consumed.parentSpanId ?? '')).toMatchObject({ kind: PRODUCER });
-    // The guest's input (the URL it asked for) is in no span's name or attributes.
-    expect(JSON.stringify(otlp.spans.filter((s) => s.traceId === traceId))).not.toContain('127.0.0.1:9');
+    // The guest's input (the URL it asked for), the plugin's name in the request path and the token are in no span's name or attributes.
+    const exported = JSON.stringify(otlp.spans.filter((s) => s.traceId === traceId));
+    expect(exported).not.toContain('127.0.0.1:9');
+    expect(exported).not.toContain('/plugins/forgeone/fetcher/');
+    expect(exported).not.toContain(platform.bootstrapToken);
     // Publish, install and call through the CLI on a loaded machine: room beyond the default 120 s.
   }, 300_000);
 });

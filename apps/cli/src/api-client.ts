@@ -166,6 +166,17 @@ export interface ApiClientOptions {
    * one, the requests of one client share a new trace id, each with its own parent span id.
    */
   readonly traceparent?: string;
+  /** The command's span: when given, each request carries its context and reports to it, and `traceparent` is not used. */
+  readonly trace?: RequestTrace;
+}
+
+/** Where a command's requests are traced (the CLI's own span, when it exports one). */
+export interface RequestTrace {
+  /**
+   * Called as a request is sent; `route` is the contract's path template, which holds no
+   * parameter values. Answers the headers that carry the trace and a callback for the reply's status.
+   */
+  request(method: string, route: string): { readonly headers: Readonly<Record<string, string>>; answered(status: number): void };
 }
 
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -196,16 +207,24 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const traceparent = traceparentSource(options.traceparent ?? process.env.TRACEPARENT);
 
-  // Method and path come from the route; the reply is typed as the contract's success reply.
-  function call<R extends AnyRoute, T = RouteReply<R>>(route: R, { params, query, body }: RouteCall<R> = {}): Promise<T> {
-    return request<T>(route.method.toUpperCase(), fillPath(route, (params ?? {}) as Record<string, string>), body, query as Record<string, string | undefined> | undefined);
+  // The trace headers of one request, and where its answer is reported.
+  function traced(method: string, route: AnyRoute): { headers: Readonly<Record<string, string>>; answered(status: number): void } {
+    if (options.trace) return options.trace.request(method, route.path);
+    return { headers: { traceparent: traceparent() }, answered: () => undefined };
   }
 
-  async function request<T>(method: string, path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
+  // Method and path come from the route; the reply is typed as the contract's success reply.
+  function call<R extends AnyRoute, T = RouteReply<R>>(route: R, { params, query, body }: RouteCall<R> = {}): Promise<T> {
+    return request<T>(route, fillPath(route, (params ?? {}) as Record<string, string>), body, query as Record<string, string | undefined> | undefined);
+  }
+
+  async function request<T>(route: AnyRoute, path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
+    const method = route.method.toUpperCase();
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) search.set(key, value);
     const url = `${baseUrl}${path}${search.size ? `?${search}` : ''}`;
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'forgeone-cli/0.1.0', traceparent: traceparent() };
+    const trace = traced(method, route);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'forgeone-cli/0.1.0', ...trace.headers };
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
 
@@ -218,6 +237,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
+      trace.answered(response.status);
       text = await response.text();
     } catch (error) {
       throw transportError(error, baseUrl, timeoutMs);
@@ -257,19 +277,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   // A streamed reply (NDJSON): an error before the stream began is answered as JSON like any other.
   async function stream(route: AnyRoute, body: unknown, onLine: (line: EvidenceExportLine) => Promise<void>): Promise<void> {
+    const method = route.method.toUpperCase();
+    const trace = traced(method, route);
     const headers: Record<string, string> = {
       accept: 'application/x-ndjson, application/json',
       'content-type': 'application/json',
       'user-agent': 'forgeone-cli/0.1.0',
-      traceparent: traceparent(),
+      ...trace.headers,
     };
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
     let response: Response;
     try {
-      response = await fetch(`${baseUrl}${route.path}`, { method: route.method.toUpperCase(), headers, body: JSON.stringify(body) });
+      response = await fetch(`${baseUrl}${route.path}`, { method, headers, body: JSON.stringify(body) });
     } catch (error) {
       throw transportError(error, baseUrl, timeoutMs);
     }
+    trace.answered(response.status);
     if (!response.ok || !(response.headers.get('content-type') ?? '').includes('ndjson') || !response.body) {
       const text = await response.text().catch(() => '');
       let reply: unknown;

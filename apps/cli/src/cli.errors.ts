@@ -37,6 +37,11 @@ function toErrorBody(error: unknown): ErrorBody {
   return { code: UNCODED, message: String(error) };
 }
 
+/** The code an error is reported under (CLI.FAILED when it has none), as `--json` prints it. */
+export function errorCodeOf(error: unknown): string {
+  return toErrorBody(error).code;
+}
+
 /** Renders an error for stderr: the JSON error object with --json, else `error: <message> (<CODE>)` and its problems. */
 export function formatError(error: unknown, json: boolean): string {
   const body = toErrorBody(error);

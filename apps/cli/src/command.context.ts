@@ -1,4 +1,4 @@
-import { createApiClient, type ApiClient } from './api-client.js';
+import { createApiClient, type ApiClient, type RequestTrace } from './api-client.js';
 import { resolveCliConfig, type CliConfig } from './cli.config.js';
 import { createProgress, type Progress } from './progress.reporter.js';
 
@@ -34,13 +34,17 @@ export interface CommandContext {
   readonly exitCode: number | undefined;
 }
 
-export function createCommandContext(io: CliIo, json: boolean, profile?: string): CommandContext {
+/** `requestTrace` answers the command's span, if it has one, once the verb is known (before its action runs). */
+export function createCommandContext(io: CliIo, json: boolean, profile?: string, requestTrace?: () => RequestTrace | undefined): CommandContext {
   let configuration: Promise<CliConfig> | undefined;
   let client: Promise<ApiClient> | undefined;
   let exitCode: number | undefined;
   const config = () => (configuration ??= resolveCliConfig(io.env, profile));
   const real = () =>
-    (client ??= config().then((c) => createApiClient({ baseUrl: c.apiUrl, ...(c.token ? { token: c.token } : {}), traceparent: io.env.TRACEPARENT ?? '' })));
+    (client ??= config().then((c) => {
+      const trace = requestTrace?.();
+      return createApiClient({ baseUrl: c.apiUrl, ...(c.token ? { token: c.token } : {}), ...(trace ? { trace } : { traceparent: io.env.TRACEPARENT ?? '' }) });
+    }));
   // The configuration is read asynchronously (profiles file), so every API method waits for it first.
   const lazy = new Proxy({} as ApiClient, {
     get: (_target, property) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './cli.errors.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError, UsageError } from './cli.errors.js';
 import { createCommandContext, type CliIo, type CommandContext } from './command.context.js';
 import { registerAdminCommands } from './commands/admin.command.js';
 import { registerAuditCommands } from './commands/audit.command.js';
@@ -20,6 +20,8 @@ import { registerCompletionCommand } from './commands/completion.command.js';
 import { addHelpExamples } from './commands/help-examples.js';
 import { registerProfileCommands } from './commands/profile.command.js';
 import { registerWatchCommand } from './commands/watch.command.js';
+import type { CommandTrace, CommandTracing } from './tracing/command-span.tracer.js';
+import { UNTRACED_VERBS } from './tracing/trace-export.settings.js';
 
 export type { CliIo } from './command.context.js';
 
@@ -27,7 +29,7 @@ export type { CliIo } from './command.context.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** --json decides how errors print, including the usage errors commander raises before any action runs. */
-function wantsJson(argv: readonly string[]): boolean {
+export function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
@@ -90,24 +92,42 @@ function usageMessage(error: CommanderError): string {
   return error.message.replace(/^error: /, '');
 }
 
+/** The verb an action belongs to, as typed: `plugin call`. */
+function verbOf(action: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = action; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
 /**
  * Runs the CLI on `argv` (the arguments after the program name) and resolves with the exit
  * code: 0 on success, 1 for API, network and input-file errors, 2 for usage errors.
+ * With `tracing`, the command (once its verb is known, so help and usage errors never load it) is
+ * one span, and its requests carry that span's context.
  */
-export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+export async function run(argv: readonly string[], io: CliIo, tracing?: () => Promise<CommandTracing>): Promise<number> {
   const json = wantsJson(argv);
-  const context = createCommandContext(io, json, profileOption(argv));
+  let trace: CommandTrace | undefined;
+  const context = createCommandContext(io, json, profileOption(argv), () => trace);
   const program = buildProgram(context);
+  program.hook('preAction', async (_program, action) => {
+    const verb = verbOf(action);
+    if (tracing && !UNTRACED_VERBS.has(verb)) trace = (await tracing()).start(verb, io.env);
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return context.exitCode ?? EXIT_OK;
+    const code = context.exitCode ?? EXIT_OK;
+    trace?.end(code);
+    return code;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT_OK;
       if (json) io.stderr(`${JSON.stringify({ error: { code: 'COMMAND.INVALID', message: usageMessage(error) } })}\n`);
+      trace?.end(EXIT_USAGE, new UsageError(usageMessage(error)));
       return EXIT_USAGE;
     }
     io.stderr(formatError(error, json));
+    trace?.end(exitCodeFor(error), error);
     return exitCodeFor(error);
   }
 }
