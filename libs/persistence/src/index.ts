@@ -1,4 +1,4 @@
-export { createDataSource, persistenceOptions, runMigrations, PERSISTENCE_MIGRATIONS, MIGRATIONS_TABLE, type PersistenceOptions } from './postgres.data-source.js';
+export { createDataSource, databaseReadiness, migrateAtStart, persistenceOptions, runMigrations, PERSISTENCE_MIGRATIONS, MIGRATIONS_TABLE, type PersistenceOptions } from './postgres.data-source.js';
 export {
   PERSISTENCE_ENTITIES,
   CheckpointEntity,
