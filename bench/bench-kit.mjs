@@ -1,11 +1,29 @@
 // Shared by the benchmarks: latency statistics, sequential and concurrent measurement loops,
-// readiness waits, a plain-text table, and the JSON result file in bench/results/.
+// readiness waits, a plain-text table, the JSON result file in bench/results/, and the command line.
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Leaves with status 2 and what to run when a build output the benchmark loads (a path from the repository root) is missing. */
+export function requireBuilt(paths) {
+  for (const built of paths) {
+    if (!existsSync(join(repoRoot, built))) {
+      console.error(`Not built: ${built} missing. Run \`npm run build\` first.`);
+      process.exit(2);
+    }
+  }
+}
+
+/** The benchmark's numeric options (`--n 2000`), each `defaults[name]` when not given; an option not named there is refused. */
+export function numericArgs(defaults) {
+  const { values } = parseArgs({ options: Object.fromEntries(Object.entries(defaults).map(([name, value]) => [name, { type: 'string', default: String(value) }])) });
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, Number(value)]));
+}
 
 /** p50/p99 in µs of values already in µs. */
 export function percentiles(valuesUs) {

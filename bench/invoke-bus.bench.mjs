@@ -12,31 +12,14 @@
 // buckets and the database are removed at the end.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { cleanUpOnInterrupt, measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { cleanUpOnInterrupt, measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, numericArgs, repoRoot as root, requireBuilt, waitFor, writeResults } from './bench-kit.mjs';
 import { invokeBusReport } from './report-rows.mjs';
 
-for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']) {
-  if (!existsSync(join(root, built))) {
-    console.error(`Not built: ${built} missing. Run \`npm run build\` first.`);
-    process.exit(2);
-  }
-}
+requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']);
 
-const { values: args } = parseArgs({
-  options: {
-    n: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '16' },
-    warmup: { type: 'string', default: '300' },
-    rounds: { type: 'string', default: '10' },
-  },
-});
-const N = Number(args.n);
-const CONCURRENCY = Number(args.concurrency);
-const WARMUP = Number(args.warmup);
-const ROUNDS = Number(args.rounds);
+const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS } = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10 });
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 

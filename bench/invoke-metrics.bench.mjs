@@ -12,31 +12,14 @@
 // Needs a build, NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and Postgres at
 // FORGEONE_TEST_DATABASE_URL. Prints a table and writes bench/results/invoke-metrics.json; the namespaces'
 // streams, buckets and the databases are removed at the end.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { cleanUpOnInterrupt, measureAsync, printTable, redactNatsUrl, repoRoot as root, sig3, waitFor, writeResults } from './bench-kit.mjs';
+import { cleanUpOnInterrupt, measureAsync, printTable, redactNatsUrl, numericArgs, repoRoot as root, requireBuilt, sig3, waitFor, writeResults } from './bench-kit.mjs';
 
-for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js']) {
-  if (!existsSync(join(root, built))) {
-    console.error(`Not built: ${built} missing. Run \`npm run build\` first.`);
-    process.exit(2);
-  }
-}
+requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js']);
 
-const { values: args } = parseArgs({
-  options: {
-    n: { type: 'string', default: '2000' },
-    rounds: { type: 'string', default: '6' },
-    concurrency: { type: 'string', default: '4' },
-    warmup: { type: 'string', default: '300' },
-  },
-});
-const N = Number(args.n);
-const ROUNDS = Number(args.rounds);
-const CONCURRENCY = Number(args.concurrency);
-const WARMUP = Number(args.warmup);
+const { n: N, rounds: ROUNDS, concurrency: CONCURRENCY, warmup: WARMUP } = numericArgs({ n: 2000, rounds: 6, concurrency: 4, warmup: 300 });
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 

@@ -14,34 +14,14 @@
 // The namespace's streams, buckets and the database are removed at the end.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { cleanUpOnInterrupt, measureAsync, measureInterleaved, printTable, redactNatsUrl, repoRoot as root, waitFor, writeResults } from './bench-kit.mjs';
+import { cleanUpOnInterrupt, measureAsync, measureInterleaved, printTable, redactNatsUrl, numericArgs, repoRoot as root, requireBuilt, waitFor, writeResults } from './bench-kit.mjs';
 import { tracingCostReport } from './report-rows.mjs';
 
-for (const built of ['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/telemetry/dist/register.js']) {
-  if (!existsSync(join(root, built))) {
-    console.error(`Not built: ${built} missing. Run \`npm run build\` first.`);
-    process.exit(2);
-  }
-}
+requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/telemetry/dist/register.js']);
 
-const { values: args } = parseArgs({
-  options: {
-    n: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '16' },
-    warmup: { type: 'string', default: '300' },
-    rounds: { type: 'string', default: '10' },
-    runs: { type: 'string', default: '3' },
-  },
-});
-const N = Number(args.n);
-const CONCURRENCY = Number(args.concurrency);
-const WARMUP = Number(args.warmup);
-const ROUNDS = Number(args.rounds);
-const RUNS = Number(args.runs);
+const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS, runs: RUNS } = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10, runs: 3 });
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { checkpoint, runMigrations } from '@forgeone/persistence';
+import { checkpoint, databaseReadiness, migrateAtStart } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
 import { signingKeyProviderFromEnv } from '@forgeone/signing';
 import { DataSource } from 'typeorm';
@@ -52,15 +52,7 @@ await runBusService({
     resumeFrom: async () => (await checkpoint(app().get(DataSource), projector)).lastSequence + 1,
   }),
   beforeListen: async (app, { logger }) => {
-    const ran = await runMigrations(app.get(DataSource));
-    if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+    await migrateAtStart(app.get(DataSource), logger);
   },
-  readiness: async (app) => {
-    try {
-      await app.get(DataSource).query('select 1');
-      return { database: { ok: true } };
-    } catch (error) {
-      return { database: { ok: false, detail: (error as Error).message } };
-    }
-  },
+  readiness: (app) => databaseReadiness(app.get(DataSource)),
 });

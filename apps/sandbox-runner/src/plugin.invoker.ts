@@ -3,7 +3,6 @@ import type { AuthzClient } from '@forgeone/authz-client';
 import {
   EnvironmentSchema,
   ForgeOneError,
-  INVOCATION_EVENT_TYPES,
   PluginNameSchema,
   decodeSubjectToken,
   parseInvokeRequest,
@@ -15,9 +14,11 @@ import {
   type RunTestVectorsRequest,
   type TestVectorResult,
 } from '@forgeone/contracts';
-import type { NewEvent, SequencedLogWriter } from '@forgeone/event-sourcing';
-import { testVectorResultOf, type CallSample, type SandboxCallResult, type SandboxHost } from '@forgeone/sandbox';
+import type { SequencedLogWriter } from '@forgeone/event-sourcing';
+import { testVectorResultOf, type CallSample, type SandboxCallOptions, type SandboxCallResult, type SandboxHost } from '@forgeone/sandbox';
 import { platformMetrics, pluginMetrics, type Logger, type PluginCallLabels } from '@forgeone/telemetry';
+import { InvocationTally, type InvocationCounters } from './invocation.counters.js';
+import { callRecordedEvent, invocationFailedEvent, outcomeEvents, type CallFacts } from './invocation.events.js';
 import { authorizeHook, type CallChain, type PluginHostHooks } from './plugin-host.hooks.js';
 import type { InstalledVersion, PluginInstallations } from './plugin-installations.table.js';
 import type { PluginConfigSource } from './plugin-config.source.js';
@@ -44,25 +45,8 @@ export interface PluginInvokerDeps {
   readonly installWaitMs?: number;
 }
 
-export interface InvocationCounters {
-  ok: number;
-  failed: number;
-}
-
-/** Who called what: the facts every invocation event carries. */
-interface CallFacts {
-  readonly tenant: string;
-  readonly principal: string;
-  readonly environment: string;
-  readonly name: string;
-  readonly handler: string;
-  readonly version?: string;
-  readonly digest?: string;
-}
-
 // Capabilities answered inside the worker: checked against policy before the call, not per use.
 const WORKER_HOOKS = ['log', 'metrics', 'clock', 'config'] as const;
-const MAX_MESSAGE = 2048;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Invoke subjects already decoded and validated; cleared when full (a caller can name any subject).
 const MAX_KNOWN_TARGETS = 4096;
@@ -78,30 +62,19 @@ const UNRESOLVED = '-';
  * before answering.
  */
 export class PluginInvoker {
-  private readonly counters = new Map<string, InvocationCounters>();
+  private readonly tally = new InvocationTally();
   private readonly targets = new Map<string, { readonly environment: string; readonly name: string }>();
 
   constructor(private readonly deps: PluginInvokerDeps) {}
 
   /** Per plugin counters of one tenant, keyed `<environment>/<plugin>`. */
   stats(tenant: string): Record<string, InvocationCounters> {
-    const out: Record<string, InvocationCounters> = {};
-    for (const [key, value] of this.counters) {
-      const [t, rest] = splitOnce(key);
-      if (t === tenant) out[rest] = { ...value };
-    }
-    return out;
+    return this.tally.stats(tenant);
   }
 
   /** Totals over every tenant, for the health reply. */
   totals(): InvocationCounters {
-    let ok = 0;
-    let failed = 0;
-    for (const c of this.counters.values()) {
-      ok += c.ok;
-      failed += c.failed;
-    }
-    return { ok, failed };
+    return this.tally.totals();
   }
 
   /** @param source where the call came from (the `Forgeone-Source` header), for policy's count of failed authentications */
@@ -137,27 +110,27 @@ export class PluginInvoker {
       throw error;
     }
     const installed = lease.installed;
-    const chain: CallChain = { credential, tenant, environment, name, limits: installed.manifest.limits, privateEgress: installed.privateEgress, ...(source ? { source } : {}), decisions: new Map(), denials: [] };
-    this.deps.hooks.calls.set(id, chain);
+    const chain = callChain(credential, installed, tenant, environment, name, source);
     let result: SandboxCallResult;
     try {
-      const checking = this.workerCapabilities(installed, chain);
-      const capabilities = checking === undefined ? undefined : await checking;
-      // Only a plugin granted `config` reads configuration, so no other pays for loading it.
-      const config = installed.manifest.capabilities.config === true ? await this.deps.config.valuesFor(tenant, environment, name) : undefined;
-      result = await this.deps.host.call(installed.key, handler, input, {
-        metadata: { invocation: id, tenant, environment, principal },
-        spanAttributes: { 'forgeone.plugin.name': name, 'forgeone.plugin.version': installed.version, 'forgeone.environment': environment, 'forgeone.invocation': id },
-        ...(capabilities !== undefined ? { capabilities } : {}),
-        ...(config !== undefined ? { config } : {}),
-      });
+      result = await this.callInSandbox(
+        id,
+        installed,
+        handler,
+        input,
+        chain,
+        {
+          metadata: { invocation: id, tenant, environment, principal },
+          spanAttributes: { 'forgeone.plugin.name': name, 'forgeone.plugin.version': installed.version, 'forgeone.environment': environment, 'forgeone.invocation': id },
+        },
+        () => this.configFor(installed, tenant, environment, name),
+      );
     } finally {
-      this.deps.hooks.calls.delete(id);
       lease.release();
     }
     for (const entry of result.logs) this.deps.logger.info({ plugin: name, version: installed.version, environment, tenant, level: entry.level }, `plugin: ${entry.message}`);
 
-    this.count(tenant, environment, name, result.ok);
+    this.tally.count(tenant, environment, name, result.ok);
     this.measure({ tenant, plugin: name, version: installed.version, environment }, result, chain);
     const sample: CallSample = {
       tenant,
@@ -219,63 +192,74 @@ export class PluginInvoker {
           installedDigest: installed.digest,
         });
       }
-      const config = installed.manifest.capabilities.config === true ? await this.deps.config.valuesFor(tenant, environment, name) : undefined;
+      const pending = this.configFor(installed, tenant, environment, name);
+      const config = pending === undefined ? undefined : await pending;
       for (const [index, vector] of installed.manifest.tests.entries()) {
         const id = randomUUID();
-        const chain: CallChain = { credential, tenant, environment, name, limits: installed.manifest.limits, privateEgress: installed.privateEgress, ...(source ? { source } : {}), decisions: new Map(), denials: [] };
-        this.deps.hooks.calls.set(id, chain);
-        let result: SandboxCallResult;
-        try {
-          const checking = this.workerCapabilities(installed, chain);
-          const capabilities = checking === undefined ? undefined : await checking;
-          result = await this.deps.host.call(installed.key, vector.handler, Buffer.from(vector.input, 'utf8'), {
+        const chain = callChain(credential, installed, tenant, environment, name, source);
+        const result = await this.callInSandbox(
+          id,
+          installed,
+          vector.handler,
+          Buffer.from(vector.input, 'utf8'),
+          chain,
+          {
             metadata: { invocation: id, tenant, environment, principal: 'test-run' },
             spanAttributes: { 'forgeone.plugin.name': name, 'forgeone.plugin.version': installed.version, 'forgeone.environment': environment, 'forgeone.test_vector': index },
-            ...(capabilities !== undefined ? { capabilities } : {}),
-            ...(config !== undefined ? { config } : {}),
-          });
-        } finally {
-          this.deps.hooks.calls.delete(id);
-        }
+          },
+          () => config,
+        );
         vectors.push(testVectorResultOf(index, vector, result));
       }
     } finally {
       lease.release();
     }
-    return { runner: this.deps.runnerId ?? 'runner', startedAt, completedAt: new Date().toISOString(), vectors };
+    return { runner: this.runner(), startedAt, completedAt: new Date().toISOString(), vectors };
   }
 
   private modeFor(tenant: string, environment: string): CallRecordingMode | Promise<CallRecordingMode> {
     return this.deps.recording?.modeFor(tenant, environment) ?? 'windows';
   }
 
-  // One call as its own record, for tenants or environments set to per-call recording.
-  private callRecord(id: string, facts: CallFacts, sample: CallSample): NewEvent {
-    return this.event(`${id}:recorded`, INVOCATION_EVENT_TYPES.invocationRecorded, facts, {
-      ok: sample.code === undefined,
-      ...(sample.code !== undefined ? { code: sample.code } : {}),
-      ...(sample.durationMs !== undefined ? { durationMs: sample.durationMs } : {}),
-      ...(sample.fuelUsed !== undefined ? { fuelUsed: sample.fuelUsed } : {}),
-      bytesIn: sample.bytesIn,
-      bytesOut: sample.bytesOut,
-      runner: this.deps.runnerId ?? 'runner',
-    });
-  }
-
   /** Records a failed call and every limit or hook refusal of the call as events, and the call itself when recorded per call. */
   private async recordOutcome(id: string, facts: CallFacts, result: SandboxCallResult, chain: CallChain, perCall?: CallSample): Promise<void> {
-    const events: NewEvent[] = [];
-    if (perCall !== undefined) events.push(this.callRecord(id, facts, perCall));
-    if (!result.ok) {
-      events.push(this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, facts, {
-        code: result.error.code,
-        message: truncate(result.error.message),
-        durationMs: result.durationMs,
-      }));
-    }
-    const violations = violationsOf(result, chain);
-    violations.forEach((v, i) => events.push(this.event(`${id}:violation:${i}`, INVOCATION_EVENT_TYPES.sandboxViolation, facts, v)));
+    const events = outcomeEvents(id, facts, result, chain, this.runner(), perCall);
     if (events.length > 0) await this.deps.events.append(facts.tenant, events);
+  }
+
+  private runner(): string {
+    return this.deps.runnerId ?? 'runner';
+  }
+
+  // Only a plugin granted `config` reads configuration, so no other pays for loading it.
+  private configFor(installed: InstalledVersion, tenant: string, environment: string, name: string): Promise<Readonly<Record<string, string>>> | undefined {
+    return installed.manifest.capabilities.config === true ? this.deps.config.valuesFor(tenant, environment, name) : undefined;
+  }
+
+  /** One call in the sandbox with the call's hooks: worker-side hooks policy denies are taken out of its capabilities first. */
+  private async callInSandbox(
+    id: string,
+    installed: InstalledVersion,
+    handler: string,
+    input: Uint8Array,
+    chain: CallChain,
+    options: Pick<SandboxCallOptions, 'metadata' | 'spanAttributes'>,
+    configFor: () => Promise<Readonly<Record<string, string>>> | Readonly<Record<string, string>> | undefined,
+  ): Promise<SandboxCallResult> {
+    this.deps.hooks.calls.set(id, chain);
+    try {
+      const checking = this.workerCapabilities(installed, chain);
+      const capabilities = checking === undefined ? undefined : await checking;
+      const pending = configFor();
+      const config = pending instanceof Promise ? await pending : pending;
+      return await this.deps.host.call(installed.key, handler, input, {
+        ...options,
+        ...(capabilities !== undefined ? { capabilities } : {}),
+        ...(config !== undefined ? { config } : {}),
+      });
+    } finally {
+      this.deps.hooks.calls.delete(id);
+    }
   }
 
   private target(environmentToken: string, pluginToken: string): { readonly environment: string; readonly name: string } {
@@ -359,18 +343,10 @@ export class PluginInvoker {
     pluginMetrics().record(labels, result.metrics);
   }
 
-  private count(tenant: string, environment: string, name: string, ok: boolean): void {
-    const key = `${tenant}\u0000${environment}/${name}`;
-    const c = this.counters.get(key) ?? { ok: 0, failed: 0 };
-    if (ok) c.ok++;
-    else c.failed++;
-    this.counters.set(key, c);
-  }
-
   private async recordFailure(id: string, who: CallFacts, error: unknown): Promise<void> {
     const code = error instanceof ForgeOneError ? error.code : 'SERVICE.INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
-    this.count(who.tenant, who.environment, who.name, false);
+    this.tally.count(who.tenant, who.environment, who.name, false);
     // Refused before a version was found: the plugin and environment named in the subject are the
     // caller's words (any name can be asked for), so only the tenant and the code label the series.
     platformMetrics().pluginCall({ tenant: who.tenant, plugin: UNRESOLVED, version: UNRESOLVED, environment: UNRESOLVED, outcome: code });
@@ -378,41 +354,12 @@ export class PluginInvoker {
     try {
       const perCall = (await this.modeFor(who.tenant, who.environment)) === 'per-call';
       if (!perCall) this.deps.calls?.record(sample);
-      const failed = this.event(`${id}:failed`, INVOCATION_EVENT_TYPES.invocationFailed, who, { code, message: truncate(message) });
-      await this.deps.events.append(who.tenant, perCall ? [this.callRecord(id, who, sample), failed] : [failed]);
+      const failed = invocationFailedEvent(id, who, { code, message });
+      await this.deps.events.append(who.tenant, perCall ? [callRecordedEvent(id, who, sample, this.runner()), failed] : [failed]);
     } catch (appendError) {
       this.deps.logger.error({ err: appendError, plugin: who.name, environment: who.environment }, 'could not record a failed invocation');
     }
   }
-
-  private event(
-    id: string,
-    type: string,
-    who: CallFacts,
-    extra: Record<string, unknown>,
-  ): NewEvent {
-    const { tenant, principal, environment, name, handler, version, digest } = who;
-    return {
-      id,
-      type,
-      time: new Date().toISOString(),
-      actor: principal,
-      tenant,
-      subject: name,
-      data: { plugin: name, handler, environment, tenant, principal, ...(version ? { version } : {}), ...(digest ? { digest } : {}), ...extra },
-    };
-  }
-}
-
-function violationsOf(result: SandboxCallResult, chain: CallChain): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  const hookDenials = [...chain.denials];
-  if (!result.ok && result.violation !== undefined) {
-    const hook = result.violation === 'capability' ? hookDenials.shift()?.hook : undefined;
-    out.push({ limit: result.violation, code: result.error.code, message: truncate(result.error.message), ...(hook ? { hook } : {}) });
-  }
-  for (const d of hookDenials) out.push({ limit: 'capability', code: d.code, message: truncate(d.message), hook: d.hook });
-  return out;
 }
 
 function decodeUtf8(bytes: Uint8Array): string | undefined {
@@ -423,11 +370,6 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-function truncate(message: string): string {
-  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
-}
-
-function splitOnce(key: string): [string, string] {
-  const i = key.indexOf('\u0000');
-  return [key.slice(0, i), key.slice(i + 1)];
+function callChain(credential: string | undefined, installed: InstalledVersion, tenant: string, environment: string, name: string, source: string | undefined): CallChain {
+  return { credential, tenant, environment, name, limits: installed.manifest.limits, privateEgress: installed.privateEgress, ...(source ? { source } : {}), decisions: new Map(), denials: [] };
 }

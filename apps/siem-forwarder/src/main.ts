@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { readOwnServiceCredential } from '@forgeone/authz';
 import { authzClientSettingsFromEnv } from '@forgeone/authz-client';
-import { runMigrations } from '@forgeone/persistence';
+import { databaseReadiness, migrateAtStart } from '@forgeone/persistence';
 import { runBusService } from '@forgeone/service-host';
 import { siemConfigFromEnv } from '@forgeone/siem';
 import { configSecretKeyFromEnv } from '@forgeone/signing';
@@ -33,19 +33,11 @@ await runBusService({
   // No durable consumer of the bus: each sink reads the stream on its own from its checkpoint, so a
   // sink that is down holds back nothing but itself.
   beforeListen: async (app, { logger }) => {
-    const ran = await runMigrations(app.get(DataSource));
-    if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+    await migrateAtStart(app.get(DataSource), logger);
     await app.get(SiemForwarder).start();
   },
   beforeDisconnect: async (app) => {
     await app.get(SiemForwarder).stop();
   },
-  readiness: async (app) => {
-    try {
-      await app.get(DataSource).query('select 1');
-      return { database: { ok: true } };
-    } catch (error) {
-      return { database: { ok: false, detail: (error as Error).message } };
-    }
-  },
+  readiness: (app) => databaseReadiness(app.get(DataSource)),
 });

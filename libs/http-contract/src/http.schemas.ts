@@ -46,7 +46,7 @@ import {
 import { DropRejectedSchema, SetEnvironmentRequestSchema, SetPluginConfigRequestSchema } from '@forgeone/contracts';
 import { z } from 'zod';
 
-// The bodies, query strings and replies of the HTTP API v1 as zod schemas: the routes (api.routes.ts)
+// The bodies, query strings and replies of the HTTP API v1 as zod schemas: the routes (*.routes.ts)
 // name them, the gateway validates with them, the OpenAPI document and the CLI's types derive from them.
 
 // One segment of a plugin name in a path (`/v1/plugins/{publisher}/{plugin}`).

@@ -1,4 +1,4 @@
-export { createDataSource, persistenceOptions, runMigrations, PERSISTENCE_MIGRATIONS, MIGRATIONS_TABLE, type PersistenceOptions } from './postgres.data-source.js';
+export { createDataSource, databaseReadiness, migrateAtStart, persistenceOptions, runMigrations, PERSISTENCE_MIGRATIONS, MIGRATIONS_TABLE, type PersistenceOptions } from './postgres.data-source.js';
 export {
   PERSISTENCE_ENTITIES,
   CheckpointEntity,
@@ -59,25 +59,24 @@ export {
   type AuditConsistencyProof,
 } from './queries/transparency-log.queries.js';
 export {
-  compareProjectionSchemas,
   createProjectionSchema,
   currentProjectionSchema,
   dropProjectionSchema,
-  inequalityReason,
   isProjectionRebuild,
   quoteName,
   rebuildDataSource,
-  swapProjectionSchemas,
   PROJECTION_REBUILD_SETTING,
-  type AuditTip,
-  type CatchUp,
-  type ProjectionComparison,
   type SqlRunner,
-  type SwapOptions,
-  type SwapOutcome,
+} from './rebuild/projection-schema.js';
+export {
+  compareProjectionSchemas,
+  inequalityReason,
+  type AuditTip,
+  type ProjectionComparison,
   type TableComparison,
   type TableDigest,
-} from './rebuild/projection-schema.js';
+} from './rebuild/projection-schema.comparison.js';
+export { swapProjectionSchemas, type CatchUp, type SwapOptions, type SwapOutcome } from './rebuild/projection-schema.swap.js';
 export type { StreamRecord, TableProjection } from './projections/table-projection.types.js';
 export { callWindowsProjection, type CallWindowRow } from './projections/call-windows.projection.js';
 export { pluginCallsDailyProjection, type PluginCallsDailyRow } from './projections/plugin-calls-daily.projection.js';

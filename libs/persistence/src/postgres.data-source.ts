@@ -91,3 +91,19 @@ export async function runMigrations(ds: DataSource): Promise<string[]> {
     await lock.release();
   }
 }
+
+/** Runs the pending migrations when a service starts, and logs the ones that ran. */
+export async function migrateAtStart(ds: DataSource, logger: { info(fields: object, message: string): void }): Promise<void> {
+  const ran = await runMigrations(ds);
+  if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+}
+
+/** A service's readiness check of its database: ready when it answers a query, else what went wrong. */
+export async function databaseReadiness(ds: DataSource): Promise<{ database: { ok: boolean; detail?: string } }> {
+  try {
+    await ds.query('select 1');
+    return { database: { ok: true } };
+  } catch (error) {
+    return { database: { ok: false, detail: (error as Error).message } };
+  }
+}

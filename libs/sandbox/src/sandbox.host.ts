@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ERROR_CODES, ForgeOneError, type Capabilities, type ErrorCode } from '@forgeone/contracts';
-import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { meterWasmModule, validatePluginModule, WasmFormatError, WasmRewriteError, type PluginCapability } from '@forgeone/plugin-abi';
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { validatePluginModule, type PluginCapability } from '@forgeone/plugin-abi';
 import { grantedFunctions, isGranted, narrow } from './capability.grants.js';
 import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge, type GuestModulePlan } from './guest.runtime.js';
-import { PluginWorkerPool, type HostCallHandler, type PoolFailure } from './plugin-worker.pool.js';
+import { hostCallHandler } from './host-call.handler.js';
+import { PluginWorkerPool, type PoolFailure } from './plugin-worker.pool.js';
+import { compileMetered, type CompiledPlugin } from './plugin-module.compiler.js';
 import {
-  HOST_STATUS,
   type HostCallContext,
   type HostHooks,
   type LoadedPlugin,
@@ -17,6 +18,7 @@ import {
   type SandboxLimits,
   type SandboxViolation,
 } from './sandbox.types.js';
+import { sandboxTracer } from './sandbox.tracer.js';
 
 export interface SandboxHostOptions {
   /** Answers kv, http and auth host calls; without hooks those calls answer -3 (failed). */
@@ -84,10 +86,7 @@ interface Prepared {
   readonly capabilities: Capabilities;
 }
 
-const engine = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly;
 const inlineRuntime = createGuestRuntime();
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const encoder = new TextEncoder();
 
 /**
  * Runs ForgeOne plugins (ABI v1): validates and meters each plugin version once (cached by digest),
@@ -173,7 +172,7 @@ export class SandboxHost {
   async call(key: string, handler: string, input: Uint8Array, options: SandboxCallOptions = {}): Promise<SandboxCallResult> {
     const started = performance.now();
     const parent = otelContext.active();
-    const span = tracer().startSpan('plugin.invoke', { kind: SpanKind.INTERNAL, attributes: { 'forgeone.plugin.key': key, 'forgeone.plugin.handler': handler, ...options.spanAttributes } }, parent);
+    const span = sandboxTracer().startSpan('plugin.invoke', { kind: SpanKind.INTERNAL, attributes: { 'forgeone.plugin.key': key, 'forgeone.plugin.handler': handler, ...options.spanAttributes } }, parent);
     const prepared = this.prepare(key, handler, input, options);
     if ('failure' in prepared) return endInvokeSpan(span, this.result(key, handler, started, prepared.failure), undefined);
     const { entry, request, capabilities } = prepared;
@@ -181,7 +180,7 @@ export class SandboxHost {
     const context: HostCallContext = { plugin: key, handler, capabilities, metadata: options.metadata ?? {} };
     // Host calls arrive as worker messages, outside this call's async context: they are answered
     // in the invocation span's context, so hook spans (and the queries and requests hooks make) are its children.
-    const result = await entry.pool.run(request, timeoutMs, this.hostCallHandler(context, trace.setSpan(parent, span)));
+    const result = await entry.pool.run(request, timeoutMs, hostCallHandler(this.options.hooks ?? {}, context, trace.setSpan(parent, span)));
     const outcome = result.ok ? result.outcome : poolFailureOutcome(result.failure, key, timeoutMs);
     return endInvokeSpan(span, this.result(key, handler, started, outcome), request.fuel);
   }
@@ -282,65 +281,6 @@ export class SandboxHost {
     const error = new ForgeOneError(code, o.message ?? code, { plugin, handler, ...o.details });
     return { ok: false, plugin, handler, fuelUsed, durationMs, memoryBytes, logs: o.logs, metrics: o.metrics, error, violation: VIOLATIONS[code] };
   }
-
-  private hostCallHandler(ctx: HostCallContext, traceContext: Context): HostCallHandler {
-    const answer = this.answerHostCall(ctx);
-    return (fn, args) => {
-      const span = tracer().startSpan(`plugin.hook ${fn}`, { kind: SpanKind.INTERNAL, attributes: { 'forgeone.hook.function': fn } }, traceContext);
-      return otelContext.with(trace.setSpan(traceContext, span), () => answer(fn, args)).then(
-        (reply) => {
-          span.setAttribute('forgeone.hook.status', reply.status);
-          // Denied, failed, too large or over quota (negative statuses); 0/1 answers and "not found" (-1) are answers.
-          if (reply.status < -1) span.setStatus({ code: SpanStatusCode.ERROR, message: `host status ${reply.status}` });
-          span.end();
-          return reply;
-        },
-        (error: unknown) => {
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          span.end();
-          throw error;
-        },
-      );
-    };
-  }
-
-  private answerHostCall(ctx: HostCallContext): HostCallHandler {
-    const hooks = this.options.hooks ?? {};
-    return async (fn, args) => {
-      try {
-        switch (fn) {
-          case 'kv_get': {
-            if (hooks.kvGet === undefined) return { status: HOST_STATUS.failed };
-            const value = await hooks.kvGet(ctx, utf8.decode(args[0]));
-            return value === undefined ? { status: HOST_STATUS.notFound } : { status: HOST_STATUS.ok, data: value };
-          }
-          case 'kv_set':
-            if (hooks.kvSet === undefined) return { status: HOST_STATUS.failed };
-            await hooks.kvSet(ctx, utf8.decode(args[0]), args[1]);
-            return { status: HOST_STATUS.ok };
-          case 'kv_delete':
-            if (hooks.kvDelete === undefined) return { status: HOST_STATUS.failed };
-            return { status: (await hooks.kvDelete(ctx, utf8.decode(args[0]))) ? HOST_STATUS.ok : HOST_STATUS.notFound };
-          case 'http_request': {
-            if (hooks.httpRequest === undefined) return { status: HOST_STATUS.failed };
-            const response = await hooks.httpRequest(ctx, JSON.parse(utf8.decode(args[0])));
-            return { status: HOST_STATUS.ok, data: encoder.encode(JSON.stringify(response)) };
-          }
-          case 'auth_check':
-            if (hooks.authCheck === undefined) return { status: HOST_STATUS.failed };
-            return { status: (await hooks.authCheck(ctx, JSON.parse(utf8.decode(args[0])))) ? 1 : 0 };
-          default:
-            return { status: HOST_STATUS.failed };
-        }
-      } catch (error) {
-        return { status: hookErrorStatus(error) };
-      }
-    };
-  }
-}
-
-function tracer() {
-  return trace.getTracer('forgeone-sandbox');
 }
 
 /** Ends a call's `plugin.invoke` span with its fuel and outcome (the error code only: a guest's message may hold anything). */
@@ -359,22 +299,6 @@ function endInvokeSpan(span: Span, result: SandboxCallResult, fuelLimit: number 
   return result;
 }
 
-/** The status a hook's refusal answers the guest with; a throw without a known code is a failure. */
-function hookErrorStatus(error: unknown): number {
-  if (!(error instanceof ForgeOneError)) return HOST_STATUS.failed;
-  switch (error.code) {
-    case 'AUTHZ.DENIED':
-    case 'SANDBOX.CAPABILITY_DENIED':
-      return HOST_STATUS.denied;
-    case 'SANDBOX.STORAGE_VALUE_TOO_LARGE':
-      return HOST_STATUS.tooLarge;
-    case 'SANDBOX.STORAGE_QUOTA_EXCEEDED':
-      return HOST_STATUS.quotaExceeded;
-    default:
-      return HOST_STATUS.failed;
-  }
-}
-
 const INLINE_BRIDGE: GuestHostBridge = {
   call(fn) {
     throw Object.assign(new Error(`forgeone.${fn} is asynchronous and cannot be answered on the inline path; call the plugin through SandboxHost.call`), {
@@ -383,41 +307,6 @@ const INLINE_BRIDGE: GuestHostBridge = {
     });
   },
 };
-
-interface CompiledPlugin {
-  readonly module: unknown;
-  readonly memoryMaxPages: number;
-  readonly plan: GuestModulePlan;
-}
-
-async function compileMetered(key: string, wasm: Uint8Array, capPages: number): Promise<CompiledPlugin> {
-  let metered;
-  try {
-    metered = meterWasmModule(wasm, { memoryCapPages: capPages });
-  } catch (error) {
-    if (error instanceof WasmRewriteError) {
-      throw new ForgeOneError('SANDBOX.MODULE_REJECTED', `plugin ${key} cannot run in the sandbox: ${error.message}`, {
-        reason: error.reason,
-        ...(error.feature !== undefined ? { feature: error.feature } : {}),
-        offset: error.offset,
-      });
-    }
-    if (error instanceof WasmFormatError) {
-      throw new ForgeOneError('REGISTRY.WASM_INVALID', `plugin ${key} is not a valid WebAssembly module: ${error.message}`, { offset: error.offset });
-    }
-    throw error;
-  }
-  let module: unknown;
-  try {
-    module = await engine.compile(metered.bytes);
-  } catch (error) {
-    // The original compiled (validatePluginModule checks), so this is a metering defect, not the plugin's.
-    throw new ForgeOneError('SANDBOX.MODULE_REJECTED', `plugin ${key} could not be prepared for the sandbox: the metered module did not compile (${error instanceof Error ? error.message : String(error)}); report this with the plugin's digest`, {
-      reason: 'metering_failed',
-    });
-  }
-  return { module, memoryMaxPages: metered.memory?.maximumPages ?? 0, plan: metered.reset };
-}
 
 function outcome(code: string, message: string, details?: Record<string, unknown>): GuestCallOutcome {
   return { ok: false, code, message, ...(details !== undefined ? { details } : {}), fuelUsed: 0, logs: [], metrics: [] };

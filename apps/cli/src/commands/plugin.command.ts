@@ -90,39 +90,29 @@ export function registerPluginCommands(program: Command, context: CommandContext
   registerPromotionCommands(plugin, context);
   registerTestRunCommands(plugin, context);
 
-  plugin
-    .command('install')
-    .description('install a published version into an environment')
-    .argument(...REF)
-    .requiredOption(...ENV)
-    .option('--dry-run', DRY_RUN_HELP)
-    .option(...EMERGENCY)
-    .option(...EMERGENCY_REASON)
-    .action(async (ref: string, options: EnvOption & DryRunOption & EmergencyOptions) => {
-      const { name, version } = parsePluginRef(ref);
-      const environment = parseEnvironment(options.env);
-      const emergency = parseEmergency(options);
-      if (options.dryRun) return dryRunInstallation(context, { action: 'install', environment, name, version });
-      const reply = await context.api().installPlugin(environment, name, version, emergency);
-      context.print(reply, () => `installed ${reply.name}@${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${emergency ? 'as an emergency change ' : ''}${receipt(reply)}\n`);
-    });
-
-  plugin
-    .command('upgrade')
-    .description('move an installed plugin to a newer version')
-    .argument(...REF)
-    .requiredOption(...ENV)
-    .option('--dry-run', DRY_RUN_HELP)
-    .option(...EMERGENCY)
-    .option(...EMERGENCY_REASON)
-    .action(async (ref: string, options: EnvOption & DryRunOption & EmergencyOptions) => {
-      const { name, version } = parsePluginRef(ref);
-      const environment = parseEnvironment(options.env);
-      const emergency = parseEmergency(options);
-      if (options.dryRun) return dryRunInstallation(context, { action: 'upgrade', environment, name, version });
-      const reply = await context.api().upgradePlugin(environment, name, version, emergency);
-      context.print(reply, () => `upgraded ${reply.name} to ${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${emergency ? 'as an emergency change ' : ''}${receipt(reply)}\n`);
-    });
+  // Install and upgrade take the same reference, options and dry run; only the call and the wording differ.
+  for (const change of [
+    { action: 'install', description: 'install a published version into an environment', verb: 'installed', to: '@' },
+    { action: 'upgrade', description: 'move an installed plugin to a newer version', verb: 'upgraded', to: ' to ' },
+  ] as const) {
+    plugin
+      .command(change.action)
+      .description(change.description)
+      .argument(...REF)
+      .requiredOption(...ENV)
+      .option('--dry-run', DRY_RUN_HELP)
+      .option(...EMERGENCY)
+      .option(...EMERGENCY_REASON)
+      .action(async (ref: string, options: EnvOption & DryRunOption & EmergencyOptions) => {
+        const { name, version } = parsePluginRef(ref);
+        const environment = parseEnvironment(options.env);
+        const emergency = parseEmergency(options);
+        if (options.dryRun) return dryRunInstallation(context, { action: change.action, environment, name, version });
+        const api = context.api();
+        const reply = change.action === 'install' ? await api.installPlugin(environment, name, version, emergency) : await api.upgradePlugin(environment, name, version, emergency);
+        context.print(reply, () => `${change.verb} ${reply.name}${change.to}${reply.version} in ${reply.environment} ${shortDigest(reply.digest)} ${emergency ? 'as an emergency change ' : ''}${receipt(reply)}\n`);
+      });
+  }
 
   plugin
     .command('rollback')

@@ -7,14 +7,9 @@ import { REPORTING_SCHEMA, REPORTING_VIEWS } from '../migrations/reporting-views
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { recordForgedEvent, type ForgedMessage } from '../writer/forged-event.writer.js';
 import { applyEvent } from '../writer/projection.writer.js';
-import {
-  compareProjectionSchemas,
-  createProjectionSchema,
-  currentProjectionSchema,
-  rebuildDataSource,
-  swapProjectionSchemas,
-  type CatchUp,
-} from './projection-schema.js';
+import { compareProjectionSchemas } from './projection-schema.comparison.js';
+import { createProjectionSchema, currentProjectionSchema, rebuildDataSource } from './projection-schema.js';
+import { swapProjectionSchemas, type CatchUp } from './projection-schema.swap.js';
 
 const PROJECTOR = 'audit-projector';
 
