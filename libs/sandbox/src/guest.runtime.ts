@@ -144,6 +144,8 @@ export function createGuestRuntime(): GuestRuntime {
     copiedFrom: number;
     copiedTo: number;
     copiedView: Uint8Array | undefined;
+    /** What the guest's write record held at the last restore (see restore). */
+    guestWritten: number;
   }
 
   /** What an instance's imports read: its exports and the call in progress. */
@@ -367,7 +369,13 @@ export function createGuestRuntime(): GuestRuntime {
     const { bucketBytes } = w.holder;
     const guest = written.value;
     const host = w.holder.hostWritten;
-    written.value = 0;
+    // The guest's record is an OR, so left alone it still covers every write since it was cleared: it is
+    // cleared only when it changed (one global write fewer per call while calls write the same places),
+    // so a far write widens the next restores once, not for good.
+    if (guest !== w.guestWritten) {
+      written.value = 0;
+      w.guestWritten = guest;
+    }
     w.holder.hostWritten = 0;
     if (bucketBytes === 0) {
       // A store at the mark writes at most 8 bytes from it (a mark of 0 may be a store at 0); a bulk write ends at it.
@@ -519,6 +527,7 @@ export function createGuestRuntime(): GuestRuntime {
             copiedFrom: 0,
             copiedTo: 0,
             copiedView: undefined,
+            guestWritten: 0,
           };
           warm.set(module, current);
         }
@@ -551,8 +560,10 @@ export function createGuestRuntime(): GuestRuntime {
         const detail = exports[GROW_REFUSED].value === 1 ? { result: Number(result), memoryGrowRefused: true } : { result: Number(result) };
         return failed(state, exports, budget, 'SANDBOX.GUEST_ERROR', state.guestError ?? `${request.handler} failed with code ${result} and reported no message`, detail);
       }
-      const outPtr = Number(result >> 32n);
-      const outLen = Number(result & 0xffffffffn);
+      // Below 2^53 the result converts exactly, and unpacking it as a number makes no BigInts (two per call).
+      const packed = Number(result);
+      const outPtr = packed < 2 ** 53 ? Math.floor(packed / 2 ** 32) : Number(result >> 32n);
+      const outLen = packed < 2 ** 53 ? packed % 2 ** 32 : Number(result & 0xffffffffn);
       if (outLen > request.maxOutputBytes) {
         return failed(state, exports, budget, 'SANDBOX.OUTPUT_TOO_LARGE', `${request.handler} returned ${outLen} bytes; the limit is ${request.maxOutputBytes} (limits.maxOutputBytes)`, {
           outputBytes: outLen,
