@@ -65,6 +65,28 @@ describe('SandboxHost - instances are reset between calls', () => {
     expect(outputBytes(await host.call('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
   });
 
+  it('drops an instance whose memory grew from no pages at all, so nothing it wrote reaches the next call', async () => {
+    // A memory of 0 pages: the snapshot is empty, like the view a growth detaches; the second call must not see the first's byte.
+    const wasm = await wat2wasm(`(module
+      (memory (export "memory") 0 4)
+      (func (export "forgeone_abi_version") (result i32) i32.const 1)
+      (func (export "forgeone_alloc") (param i32) (result i32) i32.const 0)
+      (func (export "bump") (param i32 i32) (result i64)
+        (if (i32.eqz (memory.size)) (then (drop (memory.grow (i32.const 1)))))
+        (i32.store8 (i32.const 8) (i32.add (i32.load8_u (i32.const 8)) (i32.const 1)))
+        i64.const 0x800000001))`);
+    const grower = new SandboxHost();
+    await grower.load({ key: 'empty-memory', wasm, handlers: ['bump'], capabilities: {}, limits: LIMITS });
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect(outputBytes(grower.runInline('empty-memory', 'bump', bytes('')))).toEqual([1]);
+        expect(outputBytes(await grower.call('empty-memory', 'bump', bytes('')))).toEqual([1]);
+      }
+    } finally {
+      await grower.close();
+    }
+  });
+
   it('never reuses an instance after a trap, and resets after a guest error', async () => {
     expect(host.runInline('stateful', 'trap', bytes(''))).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP' } });
     expect(outputBytes(host.runInline('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
