@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DsseEnvelopeSchema, EVIDENCE_MANIFEST_PAYLOAD_TYPE, EvidenceManifestSchema, type EvidenceManifest } from '@forgeone/contracts';
-import { decodeStrictBase64, keyIdOf, leafHash, NoteVerificationError, openCheckpoint, pae, ProofVerificationError, verifyInclusion } from '@forgeone/signing';
+import { decodeStrictBase64, keyIdOf, leafHash, NoteVerificationError, openCheckpoint, pae, ProofVerificationError, sha256File, verifyInclusion } from '@forgeone/signing';
 
 /** The files of an export that the manifest cannot list: itself and its signature. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -32,15 +32,6 @@ class ExportFault extends Error {
   }
 }
 
-async function fileDigest(path: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).byteLength;
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
 
 async function listFiles(dir: string, base = dir): Promise<string[]> {
   const out: string[] = [];
@@ -107,7 +98,7 @@ export async function verifyEvidenceExport(dir: string, key: KeyObject, onProgre
     for (const file of manifest.files) {
       let found: { sha256: string; bytes: number };
       try {
-        found = await fileDigest(join(dir, file.path));
+        found = await sha256File(join(dir, file.path));
       } catch {
         throw new ExportFault(file.path, 'is listed in the manifest but missing');
       }

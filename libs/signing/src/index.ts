@@ -1,4 +1,5 @@
 export { pae, decodeStrictBase64, encodeBase64, sha256Hex, sha256Digest, hexOfDigest } from './dsse.js';
+export { sha256File } from './file-digest.js';
 export { generateKeyPair, keyIdOf, parsePublicKey, loadPrivateKey, type GeneratedKeyPair, type PrivateKeyInput } from './keys.js';
 export { buildPluginStatement, pluginManifestDigest, type BuildPluginStatementInput } from './plugin-statement.js';
 export { signEnvelope, addSignature, parseEnvelope, serializeEnvelope, readEnvelopeStatement } from './envelope.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { names as namesFor } from '@forgeone/contracts';
+import { sha256File } from '@forgeone/signing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { redactUrl } from '../config.js';
@@ -80,15 +80,6 @@ async function connectNats(location: PlatformLocation, purpose: string): Promise
   }
 }
 
-async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
 
 async function isMissingOrEmpty(dir: string): Promise<boolean> {
   try {
