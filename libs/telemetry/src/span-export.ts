@@ -1,10 +1,15 @@
 /**
- * Whether this process exports spans, by the standard variables: an OTLP endpoint
- * (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) or an
- * `OTEL_TRACES_EXPORTER` other than `none`, and not `OTEL_SDK_DISABLED=true`.
+ * Whether the standard variables ask this process to export spans: `OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or an `OTEL_TRACES_EXPORTER` list without `none`, unless
+ * `OTEL_SDK_DISABLED=true`. Blank values count as unset. Imports nothing, so a process can ask
+ * before it loads any of the SDK (`@forgeone/telemetry/span-export`).
  */
-export function spansExported(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.OTEL_SDK_DISABLED === 'true') return false;
-  const endpointSet = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  return endpointSet || (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== '' && env.OTEL_TRACES_EXPORTER !== 'none');
+export function spansExported(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return false;
+  const exporters = (env['OTEL_TRACES_EXPORTER'] ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '');
+  if (exporters.includes('none')) return false;
+  return exporters.length > 0 || Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim() || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim());
 }
