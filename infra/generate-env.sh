@@ -27,6 +27,8 @@ key="$(secret)"
   echo "FORGEONE_BOOTSTRAP_TOKEN=$(secret)"
   # Prometheus sends it to every service's /metrics (series name tenants' plugins).
   echo "FORGEONE_METRICS_TOKEN=$(secret)"
+  # The plugins-watcher's API token (fo_<16 hex>_<43 base64url>); the policy service issues it on first start.
+  echo "FORGEONE_WATCHER_TOKEN=fo_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')_$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=\n')"
   echo "FORGEONE_SERVICE_KEY=$key"
   # Plugin configuration secrets are sealed with this key (32 bytes, base64); keep it: without it they cannot be opened.
   echo "FORGEONE_CONFIG_SECRET_KEY=$(openssl rand -base64 32)"

@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serviceCredential, verifyServiceCredential } from '@forgeone/authz';
+import { parseApiToken, serviceCredential, verifyServiceCredential } from '@forgeone/authz';
 import { parseWriterKeys } from '@forgeone/event-store';
 import { natsPasswordVariable, renderPasswordAccounts } from '@forgeone/runtime';
 import { names, SERVICES } from '@forgeone/contracts';
 import { signingKeyProviderFromEnv } from '@forgeone/signing';
 import { repoRoot } from '@forgeone/test-harness';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 // infra/generate-env.sh writes the secrets docker compose reads; what it derives with openssl must be what the services compute.
 describe('infra/generate-env.sh', () => {
@@ -33,6 +34,23 @@ describe('infra/generate-env.sh', () => {
       expect(credential, service).toBe(serviceCredential(service, env.FORGEONE_SERVICE_KEY));
       expect(verifyServiceCredential(credential, env.FORGEONE_SERVICE_KEY)).toBe(service);
     }
+  });
+
+  it('generate-env and compose - a watcher token the policy service accepts, issued by it and used by the plugins-watcher, which watches ./plugins into staging as npm start does', () => {
+    expect(parseApiToken(env.FORGEONE_WATCHER_TOKEN)).toBeDefined();
+    const compose = parse(readFileSync(join(repoRoot(), 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, unknown> }>;
+    };
+    const required = '${FORGEONE_WATCHER_TOKEN:?run infra/generate-env.sh}';
+    expect(compose.services.policy?.environment?.FORGEONE_WATCHER_TOKEN).toBe(required);
+    const watcher = compose.services['plugins-watcher'];
+    expect(watcher?.command).toEqual(['node', 'apps/cli/dist/main.js', 'watch', '/plugins', '--env', '${FORGEONE_WATCH_ENV:-staging}']);
+    expect(watcher?.environment).toEqual({ FORGEONE_API: 'http://gateway:8080', FORGEONE_TOKEN: required });
+    expect(watcher?.volumes).toEqual(['${FORGEONE_WATCH_DIR:-./plugins}:/plugins']);
+    expect(Object.keys(watcher?.depends_on ?? {})).toContain('gateway');
+    // No other container holds the watcher's token.
+    const holders = Object.entries(compose.services).filter(([, service]) => JSON.stringify(service.environment ?? {}).includes('FORGEONE_WATCHER_TOKEN'));
+    expect(holders.map(([name]) => name).sort()).toEqual(['plugins-watcher', 'policy']);
   });
 
   it('generate-env - a password for every NATS user of accounts.conf, and event writer keys that parse', () => {
