@@ -27,6 +27,7 @@ interface Outcome {
   folder: string;
   outcome: string;
   message: string;
+  code?: string;
   plugin?: string;
   version?: string;
   digest?: string;
@@ -325,6 +326,36 @@ describe('plugins directory - forgeone watch keeps staging in line with a folder
       expect(await staging('acme/wt-slow')).toMatchObject({ status: 'removed' });
       // The other folders' installations stay.
       expect(await staging('acme/wt-hello')).toMatchObject({ status: 'installed' });
+    });
+
+    it('gated while watching - the watcher itself changes nothing in an environment gated since it started, says so once per folder, and resumes once it is ungated', async () => {
+      const from = watcher!.outcomes.length;
+      cliSucceeded(await as(admin, 'env', 'set', 'staging', '--gated-from', 'dev'));
+      drop('late', 'acme/wt-late', '1.0.0');
+      rmSync(join(dir, 'broken'), { recursive: true });
+      for (const folder of ['late', 'broken']) {
+        const outcome = await watcher!.next(folder, (o) => o.outcome !== 'waiting', from);
+        expect(outcome, folder).toMatchObject({ outcome: 'gated', code: 'WATCH.ENVIRONMENT_GATED' });
+        expect(outcome.message).toContain('staging is gated now (versions come by promotion from dev)');
+        expect(outcome.message).toContain('forgeone env set staging --ungated');
+      }
+      // Refused before the platform is asked to change anything: not published, still installed, and the drop is not held against the folder.
+      expect((await as(admin, 'plugin', 'show', 'acme/wt-late')).code).not.toBe(0);
+      expect(await staging('acme/wt-broken')).toMatchObject({ status: 'installed' });
+      expect(existsSync(join(dir, '.forgeone', 'rejected', 'late.txt'))).toBe(false);
+      // Retried quietly past the watcher's retry interval (5 s): one report per folder, not one per attempt.
+      await new Promise((r) => setTimeout(r, 7_000));
+      expect(watcher!.outcomes.slice(from).filter((o) => o.outcome === 'gated').map((o) => o.folder).sort()).toEqual(['broken', 'late']);
+      expect((await rejections()).filter((e) => e.data['folder'] === 'late' || e.data['folder'] === 'broken').map((e) => e.data['folder'])).toEqual(['broken']);
+
+      // Ungating is a weakening: a second administrator confirms it, and the held changes then apply.
+      const admin2 = (await createTokenWithCli(platform.apiUrl, platform.bootstrapToken, { principal: 'adm-2', role: 'admin', tenant: 'acme' })).token;
+      expect(cliSucceeded<{ outcome: string }>(await as(admin, 'env', 'set', 'staging', '--ungated')).outcome).toBe('proposed');
+      cliSucceeded(await as(admin2, 'env', 'confirm', 'staging'));
+      expect(await watcher!.next('late', (o) => o.outcome === 'published', from)).toMatchObject({ plugin: 'acme/wt-late', version: '1.0.0' });
+      expect((await watcher!.next('broken', (o) => o.outcome === 'removed', from)).message).toContain('removed acme/wt-broken@1.0.0 from staging');
+      expect(await staging('acme/wt-late')).toMatchObject({ status: 'installed' });
+      expect(await staging('acme/wt-broken')).toMatchObject({ status: 'removed' });
     });
 
     it('restart - stopping and running again reconciles nothing new, refused drops are not reported twice', async () => {

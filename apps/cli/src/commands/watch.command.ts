@@ -43,7 +43,7 @@ export function registerWatchCommand(program: Command, context: CommandContext):
     .description('keep an environment that is not gated in line with a folder of plugin folders: publish and install or upgrade each one dropped or changed, remove the installation of one taken away')
     .argument('<dir>', 'the watched folder; each folder inside holds forgeone.plugin.json, plugin.wasm and optionally plugin.sig.json')
     .requiredOption('--env <env>', 'the environment to keep in line (not a gated one), e.g. staging')
-    .option('--once', 'reconcile every folder once and exit (1 when a folder was refused or failed)')
+    .option('--once', 'reconcile every folder once and exit (1 when a folder was refused or failed, or the environment became gated)')
     .option('--no-remove-missing', 'leave the installation in place when its folder is taken away')
     .option('--settle-ms <ms>', 'how long the files of a folder must stop changing before they are read', String(DEFAULT_SETTLE_MS))
     .action(async (dirText: string, options: WatchOptions) => {
@@ -67,7 +67,7 @@ export function registerWatchCommand(program: Command, context: CommandContext):
         const outcomes = await reconciler.reconcileAll();
         outcomes.forEach(print);
         if (!context.json) context.io.stdout(`${dir}: ${outcomes.length} folder(s) looked at, ${summary(outcomes)}\n`);
-        if (outcomes.some((o) => o.outcome === 'rejected' || o.outcome === 'failed')) context.setExitCode(1);
+        if (outcomes.some((o) => o.outcome === 'rejected' || o.outcome === 'failed' || o.outcome === 'gated')) context.setExitCode(1);
         return;
       }
 

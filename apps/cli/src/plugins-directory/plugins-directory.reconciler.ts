@@ -20,8 +20,10 @@ export interface ReconcilerOptions {
 /** What happened to one folder in one pass; printed as one line. */
 export interface FolderOutcome {
   readonly folder: string;
-  readonly outcome: 'published' | 'installed' | 'upgraded' | 'unchanged' | 'removed' | 'rejected' | 'waiting' | 'failed';
+  readonly outcome: 'published' | 'installed' | 'upgraded' | 'unchanged' | 'removed' | 'rejected' | 'gated' | 'waiting' | 'failed';
   readonly message: string;
+  /** WATCH.ENVIRONMENT_GATED when the environment became gated: the folder is not at fault and nothing was changed. */
+  readonly code?: typeof ENVIRONMENT_GATED;
   readonly plugin?: string;
   readonly version?: string;
   readonly digest?: string;
@@ -55,11 +57,18 @@ class DropRefusal extends Error {
   }
 }
 
+/** The watcher's own refusal to change an environment that takes versions by promotion only. */
+export const ENVIRONMENT_GATED = 'WATCH.ENVIRONMENT_GATED';
+
+/** The environment became gated since the watcher started: not the drop's fault, so no rejection is reported. */
+class EnvironmentGated extends Error {}
+
 // Platform refusals that only a change of the folder can fix; everything else (unreachable, unauthorised,
 // conflicts) is the platform's or the watcher's problem and is retried, not held against the drop.
 function refusalCheck(error: unknown): DropRejectionCheck | undefined {
   if (!(error instanceof ForgeOneError)) return undefined;
   const code = error.code as string;
+  if (code === 'REGISTRY.GATED_ENVIRONMENT') return undefined;
   if (code === 'REGISTRY.MANIFEST_INVALID') return 'manifest-invalid';
   if (code === 'REGISTRY.WASM_INVALID' || code === 'REGISTRY.ABI_MISMATCH') return 'wasm-invalid';
   if (code === 'COMMAND.TOO_LARGE') return 'too-large';
@@ -148,6 +157,11 @@ export class PluginsDirectoryReconciler {
       return await this.apply(name, inspection.path, snapshot, state);
     } catch (error) {
       if (error instanceof DropRefusal) return await this.reject(name, error);
+      // The registry's own refusal covers a change of settings between the watcher's check and its install.
+      if (error instanceof EnvironmentGated || (error instanceof ForgeOneError && error.code === 'REGISTRY.GATED_ENVIRONMENT')) {
+        this.settled.delete(name);
+        return { folder: name, outcome: 'gated', code: ENVIRONMENT_GATED, message: error instanceof EnvironmentGated ? error.message : (await this.gatedMessage().catch(() => '')) || `${describe(error)}; the watcher tries again` };
+      }
       const check = refusalCheck(error);
       if (check) return await this.reject(name, new DropRefusal(check, describe(error)));
       this.settled.delete(name);
@@ -188,7 +202,6 @@ export class PluginsDirectoryReconciler {
     }
     const previous = state.folders[name];
     if (previous && previous.plugin !== plugin && this.options.removeMissing) await this.removeInstallation(previous.plugin);
-
     const detail = await this.pluginDetail(plugin);
     const published = detail?.versions.find((v) => v.version === version);
     if (published && published.digest !== digest) {
@@ -201,6 +214,8 @@ export class PluginsDirectoryReconciler {
     }
     const steps: string[] = [];
     let outcome: FolderOutcome['outcome'] = 'unchanged';
+    const installed = detail?.installations.find((i) => i.environment === this.options.environment && i.status === 'installed');
+    if (!published || installed?.version !== version) await this.refuseIfGated();
     if (!published) {
       try {
         await this.api.publishPlugin(folder.manifest, folder.wasm, signature);
@@ -212,7 +227,6 @@ export class PluginsDirectoryReconciler {
       steps.push(`published ${plugin}@${version} ${digest.slice(0, 19)}`);
       outcome = 'published';
     }
-    const installed = detail?.installations.find((i) => i.environment === this.options.environment && i.status === 'installed');
     try {
       if (!installed) {
         await this.api.installPlugin(this.options.environment, plugin, version);
@@ -286,8 +300,23 @@ export class PluginsDirectoryReconciler {
     const detail = await this.pluginDetail(plugin);
     const installed = detail?.installations.find((i) => i.environment === this.options.environment && i.status === 'installed');
     if (!installed) return undefined;
+    // The registry removes from any environment; keeping a gated one out is the watcher's own rule.
+    await this.refuseIfGated();
     await this.api.removePlugin(this.options.environment, plugin);
     return installed.version;
+  }
+
+  // Read fresh before every change: an administrator may gate the environment while the watcher runs.
+  private async refuseIfGated(): Promise<void> {
+    const message = await this.gatedMessage();
+    if (message) throw new EnvironmentGated(message);
+  }
+
+  private async gatedMessage(): Promise<string> {
+    const env = this.options.environment;
+    const { settings } = await this.api.showEnvironment(env);
+    if (!settings.gated) return '';
+    return `refused (${ENVIRONMENT_GATED}): ${env} is gated now (versions come by promotion from ${settings.promotedFrom ?? 'another environment'}), and the plugins directory only keeps an environment that is not gated; nothing was published, installed or removed for this folder. Ungate ${env} (forgeone env set ${env} --ungated) or watch another environment; the watcher tries again meanwhile`;
   }
 
   private async pluginDetail(plugin: string): Promise<PluginDetailReply | undefined> {

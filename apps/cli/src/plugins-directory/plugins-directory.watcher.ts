@@ -34,6 +34,18 @@ export function watchPluginsDirectory(reconciler: PluginsDirectoryReconciler, op
   const retries = new Map<string, NodeJS.Timeout>();
   let draining: Promise<void> = Promise.resolve();
   let closed = false;
+  // Folders last reported as held by a gated environment: retried quietly, reported again only once it changes.
+  const gated = new Set<string>();
+  const report = (outcome: FolderOutcome): void => {
+    if (outcome.outcome === 'gated') {
+      if (!gated.has(outcome.folder)) options.onOutcome(outcome);
+      gated.add(outcome.folder);
+    } else {
+      gated.delete(outcome.folder);
+      options.onOutcome(outcome);
+    }
+    if (outcome.outcome === 'waiting' || outcome.outcome === 'failed' || outcome.outcome === 'gated') retryLater(outcome.folder);
+  };
 
   const drain = async (): Promise<void> => {
     while (queued.size && !closed) {
@@ -41,8 +53,7 @@ export function watchPluginsDirectory(reconciler: PluginsDirectoryReconciler, op
       queued.delete(name!);
       const outcome = await reconciler.reconcileFolder(name!);
       if (!outcome || closed) continue;
-      options.onOutcome(outcome);
-      if (outcome.outcome === 'waiting' || outcome.outcome === 'failed') retryLater(name!);
+      report(outcome);
     }
   };
   const schedule = (name: string): void => {
@@ -79,10 +90,7 @@ export function watchPluginsDirectory(reconciler: PluginsDirectoryReconciler, op
   const ready = new Promise<void>((done) => watcher.once('ready', () => done())).then(() => {
     const pass = draining.then(async () => {
       const outcomes = await reconciler.reconcileAll();
-      for (const outcome of outcomes) {
-        options.onOutcome(outcome);
-        if (outcome.outcome === 'waiting' || outcome.outcome === 'failed') retryLater(outcome.folder);
-      }
+      for (const outcome of outcomes) report(outcome);
     });
     draining = pass.catch((error: unknown) => options.onError(error as Error));
     return pass;
