@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../command.context.js';
 import { UsageError } from '../cli.errors.js';
 import { printable } from '../plugins-directory/drop-folder.checks.js';
-import { PluginsDirectoryReconciler, type FolderOutcome } from '../plugins-directory/plugins-directory.reconciler.js';
+import { ENVIRONMENT_GATED, PluginsDirectoryReconciler, type FolderOutcome } from '../plugins-directory/plugins-directory.reconciler.js';
 import { watchPluginsDirectory } from '../plugins-directory/plugins-directory.watcher.js';
 import { parseEnvironmentName } from './env.command.js';
 
@@ -18,7 +18,7 @@ interface WatchOptions {
 /** The watcher refuses an environment that takes versions by promotion only. */
 export class GatedEnvironmentError extends Error {
   override readonly name = 'GatedEnvironmentError';
-  readonly code = 'WATCH.ENVIRONMENT_GATED';
+  readonly code = ENVIRONMENT_GATED;
 }
 
 const DEFAULT_SETTLE_MS = 2_000;
