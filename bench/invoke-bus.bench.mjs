@@ -163,7 +163,8 @@ await nc.close();
 // The runner calls SandboxHost.call; what it adds over the guest's own work is the round trip to a
 // worker thread. Guest time is the same call run on this thread (runInline), measured interleaved.
 const manifest = JSON.parse(readFileSync(join(helloDir, 'forgeone.plugin.json'), 'utf8'));
-const host = new SandboxHost();
+// Inline calls off: this measures the hand-off to a worker, which calls that cannot run inline still pay.
+const host = new SandboxHost({ inlineCalls: false });
 const key = `${PLUGIN}@${manifest.version}`;
 await host.load({ key, wasm: readFileSync(join(helloDir, 'plugin.wasm')), handlers: manifest.handlers, capabilities: manifest.capabilities, limits: { ...manifest.limits, timeoutMs: 5_000 } });
 // The deadline raised from the manifest's 100 ms so a descheduled worker on a loaded machine shows up
@@ -220,8 +221,9 @@ printTable(
   rows.map((r) => [r.scenario, r.mode, r.n, r.perSecond, r.p50Us, r.p99Us, r.pluginP50Us, r.pluginP99Us, r.busOverheadP50Us, r.p50VsRaw, r.overheadVsRaw, r.throughputVsRaw, r.failures === undefined ? undefined : Object.entries(r.failures).map(([c, k]) => `${k} ${c}`).join(', ') || '0']),
 );
 const seqInvoke = rows.find((r) => r.pluginP50Us !== undefined && r.mode === 'sequential');
-const target = Number((1.5 * raw.sequential.p50Us + seqInvoke.pluginP50Us).toFixed(1));
-console.log(`\ntarget (sequential): invoke p50 ≤ 1.5 × raw NATS p50 + plugin p50 = ${target} µs; measured ${seqInvoke.p50Us} µs: ${seqInvoke.p50Us <= target ? 'met' : 'not met'}`);
+// Issue 18: the caller's p50, plugin time included, against raw NATS alone.
+const target = Number((1.5 * raw.sequential.p50Us).toFixed(1));
+console.log(`\ntarget (sequential): invoke p50 (plugin time included) ≤ 1.5 × raw NATS p50 = ${target} µs; measured ${seqInvoke.p50Us} µs: ${seqInvoke.p50Us <= target ? 'met' : 'not met'}`);
 // The cost of per-call recording: the same invoke with and without it, each against its own raw baseline of the same batches.
 for (const [windows, perCall] of [['sequential', 'sequential, per-call recording'], [`concurrency ${CONCURRENCY}`, `concurrency ${CONCURRENCY}, per-call recording`]]) {
   const a = rows.find((r) => r.pluginP50Us !== undefined && r.mode === windows);

@@ -3,6 +3,9 @@
 // the worker runs its source text, so everything it needs is declared inside it. That is also why this
 // file is over 400 lines: the call, the host functions and the snapshot reset cannot live in other modules.
 
+/** The code of an outcome abandoned at `maxHostCalls`: never a caller's answer (the inline path reruns the call in a worker). */
+export const INLINE_ABANDONED = 'SANDBOX.HOST_CALL_CAP';
+
 /** One call as the runtime sees it; plain data so it can cross a worker boundary. */
 export interface GuestCallRequest {
   readonly handler: string;
@@ -14,6 +17,8 @@ export interface GuestCallRequest {
   readonly config: Readonly<Record<string, string>>;
   readonly nowMs: number;
   readonly memoryMaxPages: number;
+  /** Most host calls (error included) before the call is abandoned with {@link INLINE_ABANDONED}; unbounded when absent. */
+  readonly maxHostCalls?: number;
 }
 
 /** Answers the asynchronous host functions synchronously (the worker blocks; the inline path refuses). */
@@ -57,6 +62,8 @@ export interface GuestRuntime {
   invoke(module: unknown, plan: GuestModulePlan, request: GuestCallRequest, bridge: GuestHostBridge): GuestCallOutcome;
   /** Returns the last call's instance to its pristine state (off the caller's critical path when called after replying). */
   recycle(): void;
+  /** Drops the instance kept for a module (its version was unloaded). */
+  forget(module: unknown): void;
 }
 
 /** Builds the runtime; see the file comment for why it is one closed function. */
@@ -65,6 +72,8 @@ export function createGuestRuntime(): GuestRuntime {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const MAX_MESSAGE_BYTES = 4096;
+  // The value of INLINE_ABANDONED: the worker runs this function's source, so it names nothing outside it.
+  const HOST_CALL_CAP = 'SANDBOX.HOST_CALL_CAP';
   const MAX_LOG_ENTRIES = 256;
   const MAX_METRICS = 256;
   const PAGE = 65536;
@@ -110,6 +119,8 @@ export function createGuestRuntime(): GuestRuntime {
     droppedLogs: number;
     /** Host functions called (other than error); a start function that calls any cannot be snapshotted. */
     hostCalls: number;
+    /** Host functions called, error included, counted against request.maxHostCalls. */
+    allCalls: number;
   }
   /** A non-zero range of a snapshot, with its bytes. */
   interface Island {
@@ -196,7 +207,7 @@ export function createGuestRuntime(): GuestRuntime {
   }
 
   function newCallState(request: GuestCallRequest, bridge: GuestHostBridge): CallState {
-    return { request, bridge, granted: grantedSet(request.granted), logs: [], metrics: [], guestError: undefined, droppedLogs: 0, hostCalls: 0 };
+    return { request, bridge, granted: grantedSet(request.granted), logs: [], metrics: [], guestError: undefined, droppedLogs: 0, hostCalls: 0, allCalls: 0 };
   }
 
   /** The `forgeone` imports of one instance, reading the call in progress from `holder`. */
@@ -216,8 +227,15 @@ export function createGuestRuntime(): GuestRuntime {
       return new Uint8Array(holder.exports!.memory.buffer, start, length).slice();
     };
     const text = (ptr: number, len: number, what: string): string => decoder.decode(read(ptr, Math.min(len >>> 0, MAX_MESSAGE_BYTES), what));
+    // Past the cap the call is abandoned (the inline path reruns it in a worker): a host call costs
+    // microseconds against a fuel unit's nanoseconds, so fuel alone does not bound its time.
+    const counted = (c: CallState): CallState => {
+      const max = c.request.maxHostCalls;
+      if (max !== undefined && ++c.allCalls > max) throw fault(HOST_CALL_CAP, `the plugin made more than ${max} host calls`, { maxHostCalls: max });
+      return c;
+    };
     const guard = (fn: string, capability: string): CallState => {
-      const c = call();
+      const c = counted(call());
       if (!c.granted.has(fn)) {
         throw fault('SANDBOX.CAPABILITY_DENIED', `the plugin called forgeone.${fn}, which needs the "${capability}" capability, and it is not granted for this call`, {
           hostFunction: fn,
@@ -241,7 +259,7 @@ export function createGuestRuntime(): GuestRuntime {
     return {
       forgeone: {
         error(ptr: number, len: number): void {
-          call().guestError = text(ptr, len, 'an error message');
+          counted(call()).guestError = text(ptr, len, 'an error message');
         },
         log(level: number, ptr: number, len: number): void {
           const c = guard('log', 'log');
@@ -622,6 +640,11 @@ export function createGuestRuntime(): GuestRuntime {
     return failed(state, exports, budget, 'SANDBOX.TRAP', `the plugin trapped ${phase}: ${message}`, { trap: message });
   }
 
-  return { invoke, recycle };
+  function forget(module: unknown): void {
+    if (lastModule === module) recycle();
+    warm.delete(module);
+  }
+
+  return { invoke, recycle, forget };
 }
 

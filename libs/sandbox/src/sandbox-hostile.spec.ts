@@ -133,10 +133,9 @@ describe('SandboxHost - hostile plugins', () => {
     stop = true;
     const results = await helloCalls;
     expect(results.length).toBeGreaterThan(10);
-    results.forEach((r, i) => {
-      expect(r.ok, r.ok ? '' : r.error.message).toBe(true);
-      if (r.ok) expect(text(r.output)).toBe(`hello, caller ${i}`);
-    });
+    // Short calls run inline, so there are hundreds of thousands: one expect over the wrong answers, not one per call.
+    const wrong = results.map((r, i) => (r.ok ? text(r.output) : r.error.message) === `hello, caller ${i}` ? undefined : { i, answer: r.ok ? text(r.output) : r.error.message }).filter((w) => w !== undefined);
+    expect(wrong).toEqual([]);
   });
 });
 

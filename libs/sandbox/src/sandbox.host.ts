@@ -3,8 +3,9 @@ import { ERROR_CODES, ForgeOneError, type Capabilities, type ErrorCode } from '@
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { validatePluginModule, type PluginCapability } from '@forgeone/plugin-abi';
 import { grantedFunctions, isGranted, narrow } from './capability.grants.js';
-import { createGuestRuntime, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge, type GuestModulePlan } from './guest.runtime.js';
+import { createGuestRuntime, INLINE_ABANDONED, type GuestCallOutcome, type GuestCallRequest, type GuestHostBridge, type GuestModulePlan } from './guest.runtime.js';
 import { hostCallHandler } from './host-call.handler.js';
+import { inlinePlanOf, type InlinePlan } from './inline-call.policy.js';
 import { PluginWorkerPool, type PoolFailure } from './plugin-worker.pool.js';
 import { compileMetered, type CompiledPlugin } from './plugin-module.compiler.js';
 import {
@@ -39,6 +40,12 @@ export interface SandboxHostOptions {
    * close together (default 100; 0 turns both off). Saves thread wake-ups per call at low load.
    */
   readonly spinMicros?: number;
+  /**
+   * Run short calls on the calling thread (default true): a call of a version whose module fuel
+   * bounds in time, under a fuel slice that bounds it to a few milliseconds at worst, that needs
+   * no blocking host call; anything more is run again in a worker with its whole budget.
+   */
+  readonly inlineCalls?: boolean;
 }
 
 /** Caps used where the environment sets none. */
@@ -77,7 +84,25 @@ interface LoadedEntry {
   readonly missing: readonly string[];
   readonly config: Readonly<Record<string, string>>;
   readonly pool: PluginWorkerPool;
+  /** How this version's calls may run on the calling thread; undefined when they never do. */
+  readonly inline: InlineState | undefined;
 }
+
+interface InlineState {
+  readonly plan: InlinePlan;
+  /** Moving average of the fuel an inline attempt used. */
+  meanFuel: number;
+  /** Attempts in a row handed to a worker. */
+  misses: number;
+  off: boolean;
+}
+
+// A version whose inline attempts average more fuel than this (~100-300 µs here) goes to workers: a
+// longer call is better run beside the calling thread, which serves no other caller while it runs.
+// Fuel rather than time: a sample is not inflated when the machine deschedules this thread.
+const INLINE_MAX_MEAN_FUEL = 100_000;
+// A version whose calls keep needing more than the slice (or a host call past the cap) goes to workers.
+const INLINE_MAX_MISSES = 8;
 
 interface Prepared {
   readonly entry: LoadedEntry;
@@ -149,7 +174,9 @@ export class SandboxHost {
       compiledFromCache,
     };
     const missing = report.requiredCapabilities.filter((c) => !isGranted(spec.capabilities, c as PluginCapability));
-    this.plugins.set(spec.key, { info, module, plan, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), missing, config: spec.config ?? {}, pool });
+    const inlinePlan = this.options.inlineCalls === false ? undefined : inlinePlanOf(spec.wasm, memoryMaxPages);
+    const inline = inlinePlan === undefined || 'reason' in inlinePlan ? undefined : { plan: inlinePlan, meanFuel: -1, misses: 0, off: false };
+    this.plugins.set(spec.key, { info, module, plan, capabilities: spec.capabilities, granted: grantedFunctions(spec.capabilities), missing, config: spec.config ?? {}, pool, inline });
     if (this.options.prewarm !== false) await pool.prewarm(spec.warmWorkers ?? 1);
     return info;
   }
@@ -177,6 +204,17 @@ export class SandboxHost {
     if ('failure' in prepared) return endInvokeSpan(span, this.result(key, handler, started, prepared.failure), undefined);
     const { entry, request, capabilities } = prepared;
     const timeoutMs = Math.min(options.timeoutMs ?? entry.info.limits.timeoutMs, entry.info.limits.timeoutMs);
+    const inline = entry.inline;
+    if (inline !== undefined && !inline.off && timeoutMs >= inline.plan.minTimeoutMs) {
+      const answered = attemptInline(entry.module, entry.plan, request, inline);
+      if (answered !== undefined) {
+        span.setAttribute('forgeone.plugin.inline', true);
+        const result = endInvokeSpan(span, this.result(key, handler, started, answered), request.fuel);
+        // Answered on the next turn of the event loop, as a worker's answer is: a caller looping on
+        // call() must not starve timers and I/O by resolving on microtasks alone.
+        return new Promise((resolve) => setImmediate(resolve, result));
+      }
+    }
     const context: HostCallContext = { plugin: key, handler, capabilities, metadata: options.metadata ?? {} };
     // Host calls arrive as worker messages, outside this call's async context: they are answered
     // in the invocation span's context, so hook spans (and the queries and requests hooks make) are its children.
@@ -206,6 +244,7 @@ export class SandboxHost {
     const entry = this.plugins.get(key);
     if (entry === undefined) return;
     this.plugins.delete(key);
+    inlineRuntime.forget(entry.module);
     await entry.pool.drain();
   }
 
@@ -214,6 +253,7 @@ export class SandboxHost {
     const entries = [...this.plugins.values()];
     this.plugins.clear();
     this.compiled.clear();
+    for (const e of entries) inlineRuntime.forget(e.module);
     await Promise.all(entries.map((e) => e.pool.close()));
   }
 
@@ -297,6 +337,27 @@ function endInvokeSpan(span: Span, result: SandboxCallResult, fuelLimit: number 
   }
   span.end();
   return result;
+}
+
+/**
+ * Runs a call on this thread under the version's inline fuel slice and host call cap. Undefined when
+ * the call must run in a worker instead: it needed more fuel than the slice, more host calls, or more
+ * stack than this thread has. Nothing it did is visible (no blocking hook ran; logs, metrics and its
+ * instance's writes are dropped), so the worker's run is the call.
+ */
+function attemptInline(module: unknown, plan: GuestModulePlan, request: GuestCallRequest, inline: InlineState): GuestCallOutcome | undefined {
+  const fuel = Math.min(request.fuel, inline.plan.fuel);
+  const outcome = inlineRuntime.invoke(module, plan, { ...request, fuel, maxHostCalls: inline.plan.maxHostCalls }, INLINE_BRIDGE);
+  inlineRuntime.recycle();
+  inline.meanFuel = inline.meanFuel < 0 ? outcome.fuelUsed : inline.meanFuel * 0.9 + outcome.fuelUsed * 0.1;
+  if (inline.meanFuel > INLINE_MAX_MEAN_FUEL) inline.off = true;
+  const handOver = !outcome.ok && (outcome.code === INLINE_ABANDONED || outcome.code === 'SANDBOX.STACK_OVERFLOW' || (outcome.code === 'SANDBOX.FUEL_EXHAUSTED' && fuel < request.fuel));
+  if (!handOver) {
+    inline.misses = 0;
+    return outcome;
+  }
+  if (++inline.misses >= INLINE_MAX_MISSES) inline.off = true;
+  return undefined;
 }
 
 const INLINE_BRIDGE: GuestHostBridge = {
