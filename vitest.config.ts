@@ -12,6 +12,8 @@ const everywhere = (suffix: string) => [`libs/*/src/**/*${suffix}`, `apps/*/src/
 
 export default defineConfig({
   test: {
+    // Two workers whatever the machine reports, so a run here and in CI schedules the same way.
+    maxWorkers: 2,
     projects: [
       {
         ...shared,
@@ -27,11 +29,15 @@ export default defineConfig({
       },
       {
         ...shared,
-        test: { name: 'e2e', include: everywhere('.e2e.spec.ts'), testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false },
+        // Two e2e files at a time, beside the unit and int files: an e2e file spends most of its time waiting on its
+        // own platform's processes, and each starts a platform of its own (own namespace, database, ports), so two
+        // never share state. Same worker count as the unit and int projects, so vitest runs them as one group.
+        test: { name: 'e2e', include: everywhere('.e2e.spec.ts'), testTimeout: 120_000, hookTimeout: 180_000, maxWorkers: 2 },
       },
       {
         ...shared,
-        // Each fault case runs its own nats-server and PostgreSQL and a whole platform: one file at a time.
+        // Each fault case runs its own nats-server and PostgreSQL and a whole platform and times outages: one file at
+        // a time, after every other file (vitest runs single-worker projects last, on their own).
         test: { name: 'faults', include: ['test/faults/**/*.faults.spec.ts'], testTimeout: 420_000, hookTimeout: 300_000, fileParallelism: false },
       },
     ],

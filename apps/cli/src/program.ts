@@ -25,8 +25,20 @@ import { UNTRACED_VERBS } from './tracing/trace-export.settings.js';
 
 export type { CliIo } from './command.context.js';
 
-// src/ and dist/ both sit next to package.json.
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = cliVersion();
+
+/** The version in the CLI's package.json: next to src/ and dist/, or two levels above the bundle in dist/bundle/. */
+function cliVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === '@forgeone/cli') return pkg.version;
+    } catch {
+      // not at this level: try the next one
+    }
+  }
+  throw new Error('the forgeone CLI cannot find its package.json');
+}
 
 /** --json decides how errors print, including the usage errors commander raises before any action runs. */
 export function wantsJson(argv: readonly string[]): boolean {

@@ -77,8 +77,9 @@ export function randomBootstrapToken(): string {
 export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
   const root = repoRoot();
   const bootstrapToken = options.bootstrapToken ?? randomBootstrapToken();
-  const entry = join(root, 'apps', 'cli', 'dist', 'main.js');
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
+  const entry = join(root, 'apps', 'cli', 'bin', 'forgeone.mjs');
+  const bundle = join(root, 'apps', 'cli', 'dist', 'bundle', 'main.mjs');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build first (npm run build)`);
   const port = await freePort();
   // A folder of its own unless one is given: `npm start` makes the event writers' keys there, per platform.
   const given = options.dataDir ?? options.env?.FORGEONE_DATA_DIR;
