@@ -6,7 +6,10 @@ import { sig3 } from './bench-kit.mjs';
 const us = (value) => `${sig3(value)} µs`;
 const ms = (value) => `${sig3(value)} ms`;
 
-/** authz-check: no target is set; the rows show what the service adds to raw Cedar and a raw NATS hop. */
+/**
+ * authz-check: authz.check's sequential p50, in each allow-recording mode, within raw Cedar p50 + raw NATS
+ * request/reply p50 of the same run (issue 18); the questions vary (see the bench).
+ */
 export function authzCheckReport(rows) {
   const find = (scenario, mode) => rows.find((r) => r.scenario.startsWith(scenario) && r.mode === mode);
   const cedar = rows[0];
@@ -16,7 +19,14 @@ export function authzCheckReport(rows) {
     { what: 'CedarPolicyEngine.authorize, in process, p50', baseline: `raw Cedar ${us(cedar.p50Us)}`, measured: us(engine.p50Us), ratio: sig3(engine.p50Us / cedar.p50Us), target: null, met: null },
     ...rows
       .filter((r) => r.scenario.startsWith('authz.check') && r.mode === 'sequential')
-      .map((r) => ({ what: `${r.scenario}, sequential p50`, baseline: `raw NATS request/reply + raw Cedar ${us(floor)}`, measured: us(r.p50Us), ratio: sig3(r.p50Us / floor), target: null, met: null })),
+      .map((r) => ({
+        what: `${r.scenario}, sequential p50, varied questions`,
+        baseline: `raw NATS request/reply + raw Cedar ${us(floor)}`,
+        measured: us(r.p50Us),
+        ratio: sig3(r.p50Us / floor),
+        target: '≤ 1× (raw Cedar p50 + raw NATS p50) in every run',
+        met: r.p50Us <= floor,
+      })),
   ];
 }
 

@@ -20,6 +20,7 @@ const MAX_IN_FLIGHT = 1024;
  */
 export class DecisionRecorder {
   private readonly inFlight = new Set<Promise<void>>();
+  private turn?: Promise<void>;
 
   constructor(
     private readonly store: EventStore,
@@ -67,15 +68,30 @@ export class DecisionRecorder {
 
   /**
    * Records an allow without making the caller wait, unless too many are still in flight; a
-   * failure is logged (the decision itself stands).
+   * failure is logged (the decision itself stands). The write starts on the next turn of the event
+   * loop, once the caller's reply has gone out, and the allows of one turn are signed together.
    */
   async recordInBackground(decision: DecisionRecord, actor: string): Promise<void> {
-    const work = this.record(decision, actor).catch((error: unknown) => {
-      this.logger.error({ err: error, decisionId: decision.decisionId }, 'could not record an allow decision');
-    });
+    const work = this.nextTurn()
+      .then(() => this.record(decision, actor))
+      .catch((error: unknown) => {
+        this.logger.error({ err: error, decisionId: decision.decisionId }, 'could not record an allow decision');
+      });
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
     if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+  }
+
+  // One promise per turn, resolved by setImmediate: after the I/O callbacks and microtasks of this
+  // turn (the replies' socket writes among them), and with every allow of the turn at once.
+  private nextTurn(): Promise<void> {
+    this.turn ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.turn = undefined;
+        resolve();
+      }),
+    );
+    return this.turn;
   }
 
   /** Waits for every background record (shutdown, tests). */
