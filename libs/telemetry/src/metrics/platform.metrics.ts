@@ -117,7 +117,7 @@ export class PlatformMetrics {
 
   pluginCall(sample: PluginCallSample): void {
     const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
-    this.pluginCalls.add(1, [...labels, sample.outcome]);
+    this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
     if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
     if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
     if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
