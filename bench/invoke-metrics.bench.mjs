@@ -7,19 +7,32 @@
 // included) before and after each batch. A Prometheus scrape of the metrics-on runner between rounds is
 // part of the cost measured, as it would be in production.
 //
-//   node bench/invoke-metrics.bench.mjs [--n 2000] [--rounds 6] [--concurrency 4] [--warmup 300]
+//   node bench/invoke-metrics.bench.mjs [--n 2000] [--rounds 6] [--concurrency 4] [--warmup 300] [--cpu-prof DIR]
+//
+// --cpu-prof DIR profiles every service of both platforms (bench/cpu-profile.preload.mjs) and writes their
+// .cpuprofile files into DIR: the share of the runner's samples in recording does not move with the load.
 //
 // Needs a build, NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and Postgres at
 // FORGEONE_TEST_DATABASE_URL. Prints a table and writes bench/results/invoke-metrics.json; the namespaces'
 // streams, buckets and the databases are removed at the end.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { cleanUpOnInterrupt, measureAsync, printTable, redactNatsUrl, numericArgs, repoRoot as root, requireBuilt, sig3, waitFor, writeResults } from './bench-kit.mjs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cleanUpOnInterrupt, measureAsync, printTable, redactNatsUrl, repoRoot as root, requireBuilt, sig3, waitFor, writeResults } from './bench-kit.mjs';
 
 requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js']);
 
-const { n: N, rounds: ROUNDS, concurrency: CONCURRENCY, warmup: WARMUP } = numericArgs({ n: 2000, rounds: 6, concurrency: 4, warmup: 300 });
+const { values: args } = parseArgs({
+  options: { n: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '6' }, concurrency: { type: 'string', default: '4' }, warmup: { type: 'string', default: '300' }, 'cpu-prof': { type: 'string' } },
+});
+const [N, ROUNDS, CONCURRENCY, WARMUP] = [args.n, args.rounds, args.concurrency, args.warmup].map(Number);
+for (const [name, value] of Object.entries({ n: N, rounds: ROUNDS, concurrency: CONCURRENCY, warmup: WARMUP })) {
+  if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1)) throw new Error(`--${name} must be a whole number${name === 'warmup' ? '' : ' above 0'}, got ${args[name]}`);
+}
+const PROFILE_DIR = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+const profiling = PROFILE_DIR ? { NODE_OPTIONS: `--import=${join(root, 'bench', 'cpu-profile.preload.mjs')}`, FORGEONE_CPU_PROF_DIR: PROFILE_DIR } : {};
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 
@@ -49,8 +62,8 @@ function cpuNs(pid) {
 
 const nc = await connect({ servers: NATS_URL, name: 'invoke-metrics-bench' });
 const sides = [
-  { label: 'metrics on', env: { OTEL_TRACES_EXPORTER: 'none' } },
-  { label: 'metrics off', env: { OTEL_TRACES_EXPORTER: 'none', FORGEONE_METRICS_PORT: 'off' } },
+  { label: 'metrics on', env: { OTEL_TRACES_EXPORTER: 'none', ...profiling } },
+  { label: 'metrics off', env: { OTEL_TRACES_EXPORTER: 'none', FORGEONE_METRICS_PORT: 'off', ...profiling } },
 ].map((s) => ({ ...s, namespace: testNamespace(s.label === 'metrics on' ? 'bench-mon' : 'bench-moff'), perCallNs: [], calls: 0, failures: 0 }));
 
 let tornDown;
@@ -128,6 +141,7 @@ const ratio = sig3(onStats.medianUs / offStats.medianUs);
 const roundRatios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
 console.log(`\nmedian runner CPU per call: on ${onStats.medianUs} µs (${onStats.minUs}–${onStats.maxUs}), off ${offStats.medianUs} µs (${offStats.minUs}–${offStats.maxUs}); on ÷ off ${ratio} (rounds ${roundRatios[0]}–${roundRatios.at(-1)})`);
 console.log(`target: < 5% more CPU per call with metrics on: ${ratio < 1.05 ? 'met' : 'not met'}; failed calls: on ${on.failures}, off ${off.failures}`);
+if (PROFILE_DIR) console.log(`runner profiles (written when each process exits): metrics on ${join(PROFILE_DIR, `projector-${on.pid}.cpuprofile`)}, off ${join(PROFILE_DIR, `projector-${off.pid}.cpuprofile`)}`);
 
 await writeResults(
   'invoke-metrics',

@@ -328,12 +328,16 @@ export class PluginInvoker {
   // Series of a call that ran: its installed version's labels, never the caller or the input.
   private measure(labels: PluginCallLabels, result: SandboxCallResult, chain: CallChain): void {
     const metrics = platformMetrics();
+    // One object literal of fixed shape: spreads here cost more per call than the series they feed.
     metrics.pluginCall({
-      ...labels,
+      tenant: labels.tenant,
+      plugin: labels.plugin,
+      version: labels.version,
+      environment: labels.environment,
       outcome: result.ok ? 'ok' : result.error.code,
       seconds: result.durationMs / 1000,
-      ...(result.fuelUsed !== undefined ? { fuelUsed: result.fuelUsed } : {}),
-      ...(result.memoryBytes > 0 ? { memoryBytes: result.memoryBytes } : {}),
+      fuelUsed: result.fuelUsed,
+      memoryBytes: result.memoryBytes > 0 ? result.memoryBytes : undefined,
     });
     if (!result.ok && result.error.code === 'SANDBOX.OVERLOADED') metrics.workerRejection();
     if (!result.ok && result.violation !== undefined) metrics.violation(result.violation);

@@ -5,6 +5,7 @@ import { createNoopMeter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { InProcessSeries } from './in-process.series.js';
 import { usePlatformMeter } from './platform.metrics.js';
 import { PluginMetricsRecorder } from './plugin-metrics.recorder.js';
 
@@ -63,7 +64,9 @@ export async function startMetrics(service: string, settings: MetricsSettings): 
     );
   }
   // The exporter's own server has no authentication: it only collects, this server answers.
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  // Counters and histograms of the per-call path are aggregated in-process and read at each scrape.
+  const series = new InProcessSeries('forgeone');
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [series] });
   const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': service }), readers: [exporter] });
   const meter = provider.getMeter('forgeone');
   const expected = settings.token ? digest(settings.token) : undefined;
@@ -90,7 +93,7 @@ export async function startMetrics(service: string, settings: MetricsSettings): 
     });
   });
   const port = (server.address() as AddressInfo).port;
-  usePlatformMeter(meter);
+  usePlatformMeter({ meter, series });
   plugins = new PluginMetricsRecorder(meter, { ...(settings.pluginMetricNames !== undefined ? { maxNamesPerPlugin: settings.pluginMetricNames } : {}) });
   const host = settings.host.includes(':') && !settings.host.startsWith('[') ? `[${settings.host}]` : settings.host;
   return {

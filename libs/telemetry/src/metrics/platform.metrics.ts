@@ -1,9 +1,11 @@
-import { createNoopMeter, type Attributes, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api';
+import { createNoopMeter, type Gauge, type Meter, type UpDownCounter } from '@opentelemetry/api';
+import { InProcessSeries, type SeriesCounter, type SeriesHistogram } from './in-process.series.js';
 
 // Seconds, from 100 µs (a cached authorisation) to 30 s (a call at its deadline).
 const SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 // Fuel units, up to the default budget's order of magnitude and beyond.
 const FUEL = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+const PLUGIN_LABELS = ['tenant', 'plugin', 'version', 'environment'] as const;
 // Wasm memory grows in 64 KiB pages: 1 page to the 256 MiB cap.
 const BYTES = [65_536, 131_072, 262_144, 524_288, 1_048_576, 2_097_152, 4_194_304, 8_388_608, 16_777_216, 33_554_432, 67_108_864, 134_217_728, 268_435_456];
 
@@ -37,48 +39,55 @@ export interface WorkerPoolTotals {
  * label carries a token, a principal or input data.
  */
 export class PlatformMetrics {
-  private readonly commands: Counter;
-  private readonly commandSeconds: Histogram;
-  private readonly queries: Counter;
-  private readonly querySeconds: Histogram;
-  private readonly pluginCalls: Counter;
-  private readonly pluginCallSeconds: Histogram;
-  private readonly fuel: Histogram;
-  private readonly memory: Histogram;
-  private readonly violations: Counter;
-  private readonly rejections: Counter;
-  private readonly decisions: Counter;
-  private readonly authzSeconds: Histogram;
-  private readonly cacheLookups: Counter;
+  private readonly commands: SeriesCounter;
+  private readonly commandSeconds: SeriesHistogram;
+  private readonly queries: SeriesCounter;
+  private readonly querySeconds: SeriesHistogram;
+  private readonly pluginCalls: SeriesCounter;
+  private readonly pluginCallSeconds: SeriesHistogram;
+  private readonly fuel: SeriesHistogram;
+  private readonly memory: SeriesHistogram;
+  private readonly violations: SeriesCounter;
+  private readonly rejections: SeriesCounter;
+  private readonly decisions: SeriesCounter;
+  private readonly authzSeconds: SeriesHistogram;
+  private readonly cacheLookups: SeriesCounter;
   private readonly lagEvents: Gauge;
   private readonly lagSeconds: Gauge;
   private readonly inFlight: UpDownCounter;
-  private readonly redeliveries: Counter;
-  private readonly signatures: Counter;
-  private readonly appends: Counter;
-  private readonly conflicts: Counter;
+  private readonly redeliveries: SeriesCounter;
+  private readonly signatures: SeriesCounter;
+  private readonly appends: SeriesCounter;
+  private readonly conflicts: SeriesCounter;
   private cacheHits = 0;
   private cacheMisses = 0;
 
-  constructor(readonly meter: Meter) {
-    const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS } };
-    this.commands = meter.createCounter('forgeone_commands', { description: 'Bus commands answered, by verb and outcome code' });
-    this.commandSeconds = meter.createHistogram('forgeone_command_duration_seconds', { ...seconds, description: 'Time to answer a bus command' });
-    this.queries = meter.createCounter('forgeone_queries', { description: 'HTTP queries answered by the gateway, by route and outcome code' });
-    this.querySeconds = meter.createHistogram('forgeone_query_duration_seconds', { ...seconds, description: 'Time to answer an HTTP query' });
-    this.pluginCalls = meter.createCounter('forgeone_plugin_calls', { description: 'Plugin invocations by plugin, version, environment and outcome' });
-    this.pluginCallSeconds = meter.createHistogram('forgeone_plugin_call_duration_seconds', { ...seconds, description: 'Time of a plugin invocation in the sandbox' });
-    this.fuel = meter.createHistogram('forgeone_plugin_fuel_used', { description: 'Fuel used per plugin call', advice: { explicitBucketBoundaries: FUEL } });
-    this.memory = meter.createHistogram('forgeone_plugin_memory_high_water_bytes', {
-      unit: 'By',
-      description: 'Linear memory size at the end of a plugin call (memory never shrinks, so this is its high-water mark)',
-      advice: { explicitBucketBoundaries: BYTES },
-    });
-    this.violations = meter.createCounter('forgeone_sandbox_violations', { description: 'Sandbox limit and capability violations by kind' });
-    this.rejections = meter.createCounter('forgeone_worker_rejections', { description: 'Plugin calls refused because the worker pool and its queue were full' });
-    this.decisions = meter.createCounter('forgeone_authz_decisions', { description: 'Authorisation decisions by effect' });
-    this.authzSeconds = meter.createHistogram('forgeone_authz_check_duration_seconds', { ...seconds, description: 'Time of an authorisation check' });
-    this.cacheLookups = meter.createCounter('forgeone_authz_cache_lookups', { description: 'Decision cache look-ups by result (hit, miss)' });
+  /**
+   * Counters and histograms live in `series` (aggregated in-process, read at each scrape: the per-call
+   * path pays no attribute hashing); gauges and up-down counters stay on `meter`.
+   */
+  constructor(
+    readonly meter: Meter,
+    series: InProcessSeries = new InProcessSeries('forgeone', false),
+  ) {
+    const seconds = (description: string) => ({ unit: 's', description, boundaries: SECONDS });
+    this.commands = series.counter('forgeone_commands', 'Bus commands answered, by verb and outcome code', ['verb', 'outcome']);
+    this.commandSeconds = series.histogram('forgeone_command_duration_seconds', seconds('Time to answer a bus command'), ['verb']);
+    this.queries = series.counter('forgeone_queries', 'HTTP queries answered by the gateway, by route and outcome code', ['route', 'outcome']);
+    this.querySeconds = series.histogram('forgeone_query_duration_seconds', seconds('Time to answer an HTTP query'), ['route']);
+    this.pluginCalls = series.counter('forgeone_plugin_calls', 'Plugin invocations by plugin, version, environment and outcome', [...PLUGIN_LABELS, 'outcome']);
+    this.pluginCallSeconds = series.histogram('forgeone_plugin_call_duration_seconds', seconds('Time of a plugin invocation in the sandbox'), PLUGIN_LABELS);
+    this.fuel = series.histogram('forgeone_plugin_fuel_used', { description: 'Fuel used per plugin call', boundaries: FUEL }, PLUGIN_LABELS);
+    this.memory = series.histogram(
+      'forgeone_plugin_memory_high_water_bytes',
+      { unit: 'By', description: 'Linear memory size at the end of a plugin call (memory never shrinks, so this is its high-water mark)', boundaries: BYTES },
+      PLUGIN_LABELS,
+    );
+    this.violations = series.counter('forgeone_sandbox_violations', 'Sandbox limit and capability violations by kind', ['kind']);
+    this.rejections = series.counter('forgeone_worker_rejections', 'Plugin calls refused because the worker pool and its queue were full');
+    this.decisions = series.counter('forgeone_authz_decisions', 'Authorisation decisions by effect', ['effect']);
+    this.authzSeconds = series.histogram('forgeone_authz_check_duration_seconds', seconds('Time of an authorisation check'));
+    this.cacheLookups = series.counter('forgeone_authz_cache_lookups', 'Decision cache look-ups by result (hit, miss)', ['result']);
     meter
       .createObservableGauge('forgeone_authz_cache_hit_ratio', { description: 'Decision cache hits over look-ups since start' })
       .addCallback((r) => {
@@ -88,27 +97,27 @@ export class PlatformMetrics {
     this.lagEvents = meter.createGauge('forgeone_consumer_lag_events', { description: 'Events pending for the consumer (stored, not yet delivered to it) when it last handled one' });
     this.lagSeconds = meter.createGauge('forgeone_consumer_lag_seconds', { unit: 's', description: 'Age of the last event handled while more were waiting (0 when caught up)' });
     this.inFlight = meter.createUpDownCounter('forgeone_consumer_in_flight', { description: 'Events delivered to the consumer and not yet handled' });
-    this.redeliveries = meter.createCounter('forgeone_consumer_redeliveries', { description: 'Events delivered to a consumer more than once' });
-    this.signatures = meter.createCounter('forgeone_signature_verifications', { description: 'Signature verifications by result and reason' });
-    this.appends = meter.createCounter('forgeone_event_appends', { description: 'Events appended to the stream, by outcome (appended, duplicate, conflict)' });
-    this.conflicts = meter.createCounter('forgeone_event_append_conflicts', { description: 'Appends refused because the aggregate moved on (optimistic concurrency)' });
+    this.redeliveries = series.counter('forgeone_consumer_redeliveries', 'Events delivered to a consumer more than once', ['consumer']);
+    this.signatures = series.counter('forgeone_signature_verifications', 'Signature verifications by result and reason', ['stage', 'result', 'reason']);
+    this.appends = series.counter('forgeone_event_appends', 'Events appended to the stream, by outcome (appended, duplicate, conflict)', ['aggregate', 'outcome']);
+    this.conflicts = series.counter('forgeone_event_append_conflicts', 'Appends refused because the aggregate moved on (optimistic concurrency)', ['aggregate']);
   }
 
   /** A bus command answered: `outcome` is `ok` or its error code. */
   command(verb: string, outcome: string, seconds: number): void {
-    this.commands.add(1, { verb, outcome });
-    this.commandSeconds.record(seconds, { verb });
+    this.commands.add(1, [verb, outcome]);
+    this.commandSeconds.record(seconds, [verb]);
   }
 
   /** An HTTP query answered: `route` is the contract's operation id. */
   query(route: string, outcome: string, seconds: number): void {
-    this.queries.add(1, { route, outcome });
-    this.querySeconds.record(seconds, { route });
+    this.queries.add(1, [route, outcome]);
+    this.querySeconds.record(seconds, [route]);
   }
 
   pluginCall(sample: PluginCallSample): void {
-    const labels: Attributes = { tenant: sample.tenant, plugin: sample.plugin, version: sample.version, environment: sample.environment };
-    this.pluginCalls.add(1, { ...labels, outcome: sample.outcome });
+    const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
+    this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
     if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
     if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
     if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
@@ -116,7 +125,7 @@ export class PlatformMetrics {
 
   /** A limit that ended a call (`fuel`, `memory`, `timeout`, ...) or a refused capability. */
   violation(kind: string): void {
-    this.violations.add(1, { kind });
+    this.violations.add(1, [kind]);
   }
 
   workerRejection(): void {
@@ -141,14 +150,14 @@ export class PlatformMetrics {
 
   /** A decision policy made (not served from a cache); a credential it did not accept is `unauthenticated`. */
   authzDecision(effect: 'allow' | 'deny' | 'unauthenticated', seconds: number): void {
-    this.decisions.add(1, { effect });
+    this.decisions.add(1, [effect]);
     this.authzSeconds.record(seconds);
   }
 
   authzCacheLookup(hit: boolean): void {
     if (hit) this.cacheHits++;
     else this.cacheMisses++;
-    this.cacheLookups.add(1, { result: hit ? 'hit' : 'miss' });
+    this.cacheLookups.add(1, [hit ? 'hit' : 'miss']);
   }
 
   /** A consumer handled an event; `pending` more are in the stream for it. */
@@ -159,7 +168,7 @@ export class PlatformMetrics {
 
   consumerDelivered(consumer: string, deliveryCount: number): void {
     this.inFlight.add(1, { consumer });
-    if (deliveryCount > 1) this.redeliveries.add(1, { consumer });
+    if (deliveryCount > 1) this.redeliveries.add(1, [consumer]);
   }
 
   consumerSettled(consumer: string): void {
@@ -168,14 +177,14 @@ export class PlatformMetrics {
 
   /** A signature check at `stage` (publish, install, runner, ...): `reason` is `ok` or its SIGNATURE.* code. */
   signature(stage: string, valid: boolean, reason: string): void {
-    this.signatures.add(1, { stage, result: valid ? 'valid' : 'invalid', reason });
+    this.signatures.add(1, [stage, valid ? 'valid' : 'invalid', reason]);
   }
 
   /** Events of one aggregate type appended (new or recognised duplicates), or an append refused on a conflict. */
   eventAppend(aggregate: string, outcome: 'appended' | 'duplicate' | 'conflict', count = 1): void {
     if (count <= 0) return;
-    this.appends.add(count, { aggregate, outcome });
-    if (outcome === 'conflict') this.conflicts.add(count, { aggregate });
+    this.appends.add(count, [aggregate, outcome]);
+    if (outcome === 'conflict') this.conflicts.add(count, [aggregate]);
   }
 }
 
@@ -190,7 +199,7 @@ export function platformMetrics(): PlatformMetrics {
 }
 
 /** @internal Swaps the instrument set (startMetrics and its shutdown). */
-export function usePlatformMeter(meter: Meter | undefined): PlatformMetrics {
-  current = new PlatformMetrics(meter ?? createNoopMeter());
+export function usePlatformMeter(instruments: { readonly meter: Meter; readonly series: InProcessSeries } | undefined): PlatformMetrics {
+  current = instruments === undefined ? new PlatformMetrics(createNoopMeter()) : new PlatformMetrics(instruments.meter, instruments.series);
   return current;
 }
