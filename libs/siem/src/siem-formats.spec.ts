@@ -5,6 +5,7 @@ import { severityOf } from './severity.js';
 import { siemConfigFromEnv } from './siem.config.js';
 import { sinkAccepts } from './sink-filter.js';
 import { escapeSdValue, octetCountedFrame, renderSyslogMessage } from './syslog.format.js';
+import { SyslogTransport } from './syslog.transport.js';
 
 const event = (type: string, data: unknown, tenant = 'acme') => ({
   specversion: '1.0' as const,
@@ -41,6 +42,17 @@ describe('siem formats - syslog', () => {
     const message = renderSyslogMessage({ sequence: 3, event: event('io.forgeone.plugin.sandbox_violation.v1', {}) }, 'CEF:0|x', 'host one');
     expect(message).toBe('<106>1 2026-12-07T10:00:00.000Z hostone forgeone - plugin [forgeone@32473 eventId="e-1" sequence="3" tenant="acme"] CEF:0|x');
     expect(octetCountedFrame('é').toString('utf8')).toBe('2 é');
+  });
+  it('syslog - a batch renders as each message octet-counted in UTF-8 bytes, whatever its characters and size', () => {
+    // Multi-byte reasons push some messages' byte counts past a power of ten their UTF-16 length is below; the last outgrows the first buffer.
+    const events = [...Array.from({ length: 400 }, (_, i) => 'é'.repeat(i)), `€\n=${'€'.repeat(40_000)}`].map((reason, i) => ({
+      sequence: i + 1,
+      event: event('io.forgeone.plugin.rolled_back.v1', { name: 'acme/hello', reason }),
+    }));
+    const frames = new SyslogTransport({ kind: 'syslog', host: '127.0.0.1', port: 1, tls: false }, 'host one').render(events);
+    const messages = events.map((e) => renderSyslogMessage(e, renderCef(e), 'host one'));
+    expect(messages.some((m) => m.length < 1000 && Buffer.byteLength(m) >= 1000)).toBe(true);
+    expect(frames.equals(Buffer.concat(messages.map(octetCountedFrame)))).toBe(true);
   });
 });
 

@@ -25,9 +25,14 @@ export function syslogToken(value: string, max: number): string {
  * event's severity, the event's time, MSGID the event's aggregate, and structured data naming the
  * event id (the de-duplication key), stream sequence and tenant.
  */
-export function renderSyslogMessage({ sequence, event }: SiemEvent, payload: string, hostname: string): string {
+export function renderSyslogMessage(event: SiemEvent, payload: string, hostname: string): string {
+  return syslogMessage(event, payload, cachedToken(hostname, 255));
+}
+
+/** {@link renderSyslogMessage} with HOSTNAME already a {@link syslogToken}: a transport makes it once, not once per message. */
+export function syslogMessage({ sequence, event }: SiemEvent, payload: string, hostToken: string): string {
   const pri = SYSLOG_FACILITY * 8 + syslogSeverity(severityOf(event));
-  return `<${pri}>1 ${event.time} ${cachedToken(hostname, 255)} forgeone - ${msgIdOf(event.type)} [${SYSLOG_SD_ID} eventId="${escapeSdValue(event.id)}" sequence="${sequence}" tenant="${escapeSdValue(event.tenant)}"] ${payload}`;
+  return `<${pri}>1 ${event.time} ${hostToken} forgeone - ${msgIdOf(event.type)} [${SYSLOG_SD_ID} eventId="${escapeSdValue(event.id)}" sequence="${sequence}" tenant="${escapeSdValue(event.tenant)}"] ${payload}`;
 }
 
 function msgIdOf(type: string): string {

@@ -3,7 +3,7 @@ import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { renderCef } from './cef.format.js';
 import type { SyslogTarget } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
-import { renderSyslogMessage } from './syslog.format.js';
+import { syslogMessage, syslogToken } from './syslog.format.js';
 import type { SinkAddressGuard } from './sink-address.guard.js';
 import type { SinkTransport } from './sink.transport.js';
 
@@ -23,24 +23,39 @@ export class SyslogTransport implements SinkTransport {
   private socket: Socket | undefined;
   private broken = false;
   private recent: { at: number; frames: Buffer }[] = [];
+  /** Where a batch's frames are encoded, reused from batch to batch (grown to the largest batch). */
+  private scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private readonly hostToken: string;
 
   constructor(
     private readonly target: SyslogTarget,
-    private readonly hostname: string,
+    hostname: string,
     private readonly resendWindowMs = 3_000,
     /** A tenant sink's address rule, judged at every connect; absent for platform sinks (the operator configured them). */
     private readonly guard?: SinkAddressGuard,
-  ) {}
+  ) {
+    this.hostToken = syslogToken(hostname, 255);
+  }
 
   /** The frames of `events`, one octet-counted RFC 5424 message each. */
   render(events: readonly SiemEvent[]): Buffer {
-    // One string and one encoding per batch: the frame's count is the message's UTF-8 length.
-    let frames = '';
+    // Each message is encoded straight into the scratch buffer (one UTF-8 pass, no joined string), and
+    // the batch leaves as one exact copy: frames are kept for resending while the scratch is reused.
+    let out = this.scratch;
+    let at = 0;
     for (const e of events) {
-      const message = renderSyslogMessage(e, renderCef(e), this.hostname);
-      frames += `${Buffer.byteLength(message, 'utf8')} ${message}`;
+      const message = syslogMessage(e, renderCef(e), this.hostToken);
+      // The count's width is guessed from the UTF-16 length (exact for ASCII); UTF-8 takes at most 3 bytes a unit.
+      const width = String(message.length).length + 1;
+      const room = width + 1 + message.length * 3;
+      if (out.length - at < room) out = this.scratch = grown(out, at, room);
+      const bytes = out.write(message, at + width, 'utf8');
+      const count = `${bytes} `;
+      if (count.length !== width) out.copyWithin(at + count.length, at + width, at + width + bytes);
+      out.write(count, at, 'latin1');
+      at += count.length + bytes;
     }
-    return Buffer.from(frames, 'utf8');
+    return Buffer.from(out.subarray(0, at));
   }
 
   async deliver(events: readonly SiemEvent[]): Promise<void> {
@@ -115,6 +130,12 @@ function open(target: SyslogTarget, address: string): Promise<Socket> {
       resolve(socket);
     });
   });
+}
+
+function grown(buffer: Buffer, used: number, room: number): Buffer {
+  const bigger = Buffer.allocUnsafe(Math.max(buffer.length * 2, used + room));
+  buffer.copy(bigger, 0, 0, used);
+  return bigger;
 }
 
 function write(socket: Socket, data: Buffer): Promise<void> {

@@ -59,7 +59,8 @@ input(type="imtcp" port="${port}" address="${address}" ruleset="siem")
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const deadline = Date.now() + 10_000;
+  // rsyslogd with gtls took longer than 10 s to listen on a loaded 2-core machine.
+  const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`rsyslogd exited (${child.exitCode}): ${output}`);
     if (await canConnect(port, address)) break;
