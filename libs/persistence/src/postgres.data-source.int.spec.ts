@@ -27,7 +27,7 @@ describe('persistence data source', () => {
     const ds = await connect('fo-options-test');
     expect(ds.options.synchronize).toBe(false);
     expect(ds.options.migrationsRun).toBe(false);
-    expect(ds.options.migrations).toHaveLength(12);
+    expect(ds.options.migrations).toHaveLength(13);
     const tables = await db.sql(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
     expect(tables).toEqual([]);
     const [{ application_name }] = await ds.query(`SELECT current_setting('application_name') AS application_name`);
@@ -38,7 +38,7 @@ describe('persistence data source', () => {
     const [a, b] = await Promise.all([connect('fo-migrate-a'), connect('fo-migrate-b')]);
     const [ranA, ranB] = await Promise.all([runMigrations(a), runMigrations(b)]);
     // exactly one of the racing services migrated
-    expect([...ranA, ...ranB]).toEqual(['CreateReadModel1795780600000', 'CreateAuditLog1795780600001', 'AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000', 'CreateReviews1795781030000', 'CreateSiemSinkCheckpoints1795781050000']);
+    expect([...ranA, ...ranB]).toEqual(['CreateReadModel1795780600000', 'CreateAuditLog1795780600001', 'AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000', 'CreateReviews1795781030000', 'CreateSiemSinkCheckpoints1795781050000', 'InstallationsEnvironmentIndexWithName1795781090000']);
     expect(await runMigrations(a)).toEqual([]);
 
     const tables = (await db.sql<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)).map(
@@ -79,7 +79,7 @@ describe('persistence data source', () => {
         );
       }
       await after.initialize();
-      expect(await runMigrations(after)).toEqual(['AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000', 'CreateReviews1795781030000', 'CreateSiemSinkCheckpoints1795781050000']);
+      expect(await runMigrations(after)).toEqual(['AddVersionSignature1795780600002', 'AddVersionPrivateEgress1795780600003', 'RecordForgedEvents1795780600004', 'AddAuditMerkleTree1795780700000', 'CreateCallAccounting1795780800000', 'CreateReportingViews1795780800001', 'MarkProjectionTimeColumns1795780900000', 'CreatePluginTestRuns1795781010000', 'CreateReviews1795781030000', 'CreateSiemSinkCheckpoints1795781050000', 'InstallationsEnvironmentIndexWithName1795781090000']);
       const rows = await after.getRepository(PluginVersionEntity).find({ order: { publishedSequence: 'ASC' } });
       expect(rows.map((r) => [r.version, r.signatureEnvelopeDigest, r.signedAt, r.privateEgress])).toEqual([
         ['1.0.0', signature.envelopeDigest, signature.signedAt, []],

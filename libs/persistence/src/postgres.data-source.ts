@@ -12,6 +12,7 @@ import { MarkProjectionTimeColumns1795780900000 } from './migrations/17957809000
 import { CreatePluginTestRuns1795781010000 } from './migrations/1795781010000-create-plugin-test-runs.migration.js';
 import { CreateReviews1795781030000 } from './migrations/1795781030000-create-reviews.migration.js';
 import { CreateSiemSinkCheckpoints1795781050000 } from './migrations/1795781050000-create-siem-sink-checkpoints.migration.js';
+import { InstallationsEnvironmentIndexWithName1795781090000 } from './migrations/1795781090000-installations-environment-index-with-name.migration.js';
 
 /** Every migration, oldest first. */
 export const PERSISTENCE_MIGRATIONS = [
@@ -27,6 +28,7 @@ export const PERSISTENCE_MIGRATIONS = [
   CreatePluginTestRuns1795781010000,
   CreateReviews1795781030000,
   CreateSiemSinkCheckpoints1795781050000,
+  InstallationsEnvironmentIndexWithName1795781090000,
 ];
 
 /** Table that records which migrations have run. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { installed, PLUGIN, versionPublished } from '../testing/plugin-events.fixture.js';
-import { auditHash, GENESIS_HASH, pluginOf } from './audit-chain.js';
+import { auditHash, auditHashAndDigest, GENESIS_HASH, pluginOf } from './audit-chain.js';
+import { auditEventDigest } from './audit-leaf.js';
 import { canonicalJson } from '@forgeone/contracts';
 
 describe('auditHash', () => {
@@ -22,6 +23,18 @@ describe('auditHash', () => {
     expect(auditHash(GENESIS_HASH, 2, event)).not.toBe(h);
     expect(auditHash(h, 1, event)).not.toBe(h);
     expect(auditHash(GENESIS_HASH, 1, { ...event, data: { ...event.data, version: '1.0.1' } })).not.toBe(h);
+  });
+
+  it('audit chain - the hash and leaf digest computed together equal auditHash and auditEventDigest, forged or not', () => {
+    const prev = createHash('sha256').update('prev').digest('hex');
+    const event = { ...versionPublished({ id: 'evt-2' }), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const forged = { reason: 'replayed', writer: null, subject: 'forgeone.x.events.plugin.acme' } as const;
+    for (const [sequence, mark] of [[1, undefined], [9_007_199_254_740_991, undefined], [42, forged], [43, { ...forged, reason: 'bad-signature', writer: 'registry' } as const]] as const) {
+      const together = auditHashAndDigest(prev, sequence, event, mark);
+      expect(together.hash).toBe(auditHash(prev, sequence, event, mark));
+      expect(together.digest).toBe(auditEventDigest(event, mark));
+    }
+    expect(auditHashAndDigest(prev, 1, event, forged).hash).not.toBe(auditHashAndDigest(prev, 1, event).hash);
   });
 
   it('audit chain - plugin events name their plugin', () => {

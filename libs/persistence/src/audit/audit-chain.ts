@@ -23,6 +23,19 @@ export function auditHash(prevHash: string, sequence: number, event: CloudEvent,
   return createHash('sha256').update(prevHash).update(canonicalJson(hashed)).digest('hex');
 }
 
+/**
+ * {@link auditHash} and the leaf's {@link auditEventDigest} of one row together, the event's canonical
+ * JSON written once: sorted keys put `event` first (then `forged`, then `sequence`), so both texts
+ * are built around the same serialised event. Equal to the two functions by construction and by test.
+ */
+export function auditHashAndDigest(prevHash: string, sequence: number, event: CloudEvent, forged?: ForgedMark): { readonly hash: string; readonly digest: string } {
+  const head = `{"event":${canonicalJson(event)}${forged ? `,"forged":${canonicalJson({ reason: forged.reason, writer: forged.writer, subject: forged.subject })}` : ''}`;
+  return {
+    hash: createHash('sha256').update(prevHash).update(`${head},"sequence":${JSON.stringify(sequence)}}`).digest('hex'),
+    digest: createHash('sha256').update(`${head}}`).digest('hex'),
+  };
+}
+
 // Event families whose data names the plugin in `name`: plugin lifecycle, signature verification results, approvals and reviews.
 const PLUGIN_TYPE_PREFIXES = ['io.forgeone.plugin.', 'io.forgeone.signature.', 'io.forgeone.approval.', 'io.forgeone.review.'];
 

@@ -1,8 +1,8 @@
 import { AUDIT_CHECKPOINT_EVENT_TYPES, type AuditCheckpointSigned, type CloudEvent } from '@forgeone/contracts';
 import { recordAuditCheckpoint } from '../queries/transparency-log.queries.js';
 import type { DataSource, EntityManager, EntitySchema, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
-import { auditHash, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
-import { auditEventDigest, auditLeafHash } from '../audit/audit-leaf.js';
+import { auditHashAndDigest, GENESIS_HASH, pluginOf, type ForgedMark } from '../audit/audit-chain.js';
+import { auditLeafHash } from '../audit/audit-leaf.js';
 import { AUDIT_INSERT_COLUMNS, AuditLogCursor } from '../audit/audit-log.cursor.js';
 import { appendMerkleLeaf, merkleNodesOf } from '../audit/merkle-node.store.js';
 import { InstallationEntity, PluginEntity, PluginVersionEntity } from '../entities/read-model.entities.js';
@@ -255,10 +255,10 @@ export async function appendAudit(manager: EntityManager, sequence: number, even
   // The checkpoint lock serialises writers, so the row below this sequence is the chain's tip.
   const previous = await cursor.previous(manager, sequence);
   const prevHash = previous?.hash ?? GENESIS_HASH;
-  const hash = auditHash(prevHash, sequence, event, forged?.mark);
+  const { hash, digest } = auditHashAndDigest(prevHash, sequence, event, forged?.mark);
   const leafIndex = previous ? previous.leafIndex + 1 : 0;
   const tenantSequence = await cursor.nextTenantSequence(manager, event.tenant);
-  const leafHash = auditLeafHash({ sequence, eventId: event.id, subject: event.subject, tenant: event.tenant, tenantSequence, digest: auditEventDigest(event, forged?.mark) });
+  const leafHash = auditLeafHash({ sequence, eventId: event.id, subject: event.subject, tenant: event.tenant, tenantSequence, digest });
   const values = [
     sequence,
     event.id,
