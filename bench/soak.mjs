@@ -105,6 +105,8 @@ cleanUpOnInterrupt(tearDown);
 const samples = []; // { at, minute, service, rssBytes, heapUsedBytes, heapTotalBytes }
 const outcomes = new Map(); // `${client}\t${expected|unexpected}\t${status} ${code}` -> count
 const unexpectedExamples = [];
+const restartsSeen = [];
+const serviceLog = [];
 // Set when the load starts (after the platform is up and the plugins are installed).
 let started = Date.now();
 const record = (client, expected, ok, status, code, message) => {
@@ -135,6 +137,39 @@ try {
     return run;
   };
   const services = Object.entries(platform.pids);
+  // A service the supervisor restarts comes back with another pid: found again among the supervisor's children by
+  // its command line and runner identity, and the restart counted as an error the load did not cause.
+  const identityOf = (pid) => {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((arg) => arg.endsWith('/dist/main.js'));
+    const runnerId = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((kv) => kv.startsWith('FORGEONE_RUNNER_ID='));
+    return `${cmdline} ${runnerId ?? ''}`;
+  };
+  const parentOf = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  const supervisor = parentOf(services[0][1]);
+  const identities = new Map(services.map(([service, pid]) => [service, identityOf(pid)]));
+  const current = new Map(services);
+  const restarts = [];
+  const pidOf = (service) => {
+    const pid = current.get(service);
+    try {
+      if (parentOf(pid) === supervisor && identityOf(pid) === identities.get(service)) return pid;
+    } catch {
+      // gone: look for its successor
+    }
+    for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      try {
+        if (parentOf(Number(entry)) === supervisor && identityOf(Number(entry)) === identities.get(service)) {
+          current.set(service, Number(entry));
+          restarts.push({ service, atSecond: Math.round((Date.now() - started) / 1000), oldPid: pid, newPid: Number(entry) });
+          record(`supervisor (${service} restarted)`, false, false, 0, 'RESTARTED', `pid ${pid} → ${entry}`);
+          return Number(entry);
+        }
+      } catch {
+        // a process that ended while we looked
+      }
+    }
+    throw Object.assign(new Error(`${service} (pid ${pid}) is gone and not restarted yet`), { code: 'ESRCH' });
+  };
   console.log(`platform up: ${services.map(([name, pid]) => `${name} ${pid}`).join(', ')}`);
 
   // Setup: hello (upgraded under load), counter (kv), fetcher (http to the local page), spin (fuel), cycle (install/remove).
@@ -263,11 +298,11 @@ try {
     while (running && Date.now() < deadline) {
       const at = Date.now();
       const minute = Math.floor((at - started) / 60_000);
-      for (const [service, pid] of services) {
-        // A service the supervisor restarted has another pid: that is itself an error the load did not cause.
+      for (const [service] of services) {
         try {
+          const pid = pidOf(service);
           const heap = await heapOf(pid);
-          samples.push({ atSecond: Math.round((at - started) / 1000), minute, service, rssBytes: rssOf(pid), heapUsedBytes: heap.used, heapTotalBytes: heap.total });
+          samples.push({ atSecond: Math.round((at - started) / 1000), minute, service, pid, rssBytes: rssOf(pid), heapUsedBytes: heap.used, heapTotalBytes: heap.total });
         } catch (error) {
           record(`memory sampler (${service})`, false, false, 0, error.code ?? 'NO_SAMPLE', error.message);
         }
@@ -280,6 +315,18 @@ try {
   })();
   await Promise.all([...loops, sampler]);
   running = false;
+  restartsSeen.push(...restarts);
+  // What the services logged at error level or above, and the supervisor's restarts (messages only: no fields).
+  for (const line of platform.logs().split('\n')) {
+    try {
+      const entry = JSON.parse(line);
+      // The insecure-NATS warning is the test NATS's deliberate setting, printed once per service at start.
+      if (String(entry.msg).startsWith('FORGEONE_NATS_INSECURE=1')) continue;
+      if (['error', 'fatal'].includes(entry.level) || /restart/.test(entry.msg ?? '')) serviceLog.push({ time: entry.time, service: entry.service ?? entry.name, level: entry.level, msg: String(entry.msg).slice(0, 500) });
+    } catch {
+      // not a JSON log line
+    }
+  }
 } finally {
   await tearDown();
 }
@@ -323,6 +370,9 @@ printTable(
 console.log('\nOutcomes by client');
 printTable(['client', 'kind', 'outcome', 'count'], tallies.sort((a, b) => a.client.localeCompare(b.client) || b.count - a.count).map((t) => [t.client, t.kind, t.outcome, t.count]));
 for (const example of unexpectedExamples.slice(0, 10)) console.log(`unexpected: ${JSON.stringify(example)}`);
+for (const restart of restartsSeen) console.log(`restart: ${JSON.stringify(restart)}`);
+console.log(`${serviceLog.length} service log lines at error level or about restarts${serviceLog.length ? ', the first:' : ''}`);
+for (const entry of serviceLog.slice(0, 10)) console.log(`  ${JSON.stringify(entry)}`);
 const grown = perMinute.filter((p) => p.rssGrowthPercent > 10 || p.heapUsedGrowthPercent > 10);
 console.log(`\ntarget: no service grows by more than 10 % after minute ${SETTLED_MINUTE}: ${grown.length === 0 ? 'met' : `not met (${grown.map((p) => p.service).join(', ')})`}`);
 console.log(`target: no error the load did not cause: ${errors.notCausedByLoad === 0 ? 'met' : `not met (${errors.notCausedByLoad})`}`);
@@ -341,6 +391,8 @@ await writeResults(
     outcomes: tallies,
     errors,
     unexpectedExamples,
+    restarts: restartsSeen,
+    serviceLog: serviceLog.slice(0, 200),
     pageFetches: pageHits,
     spanExports,
     spanMiB: mib(spanBytes),
