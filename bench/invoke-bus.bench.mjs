@@ -5,6 +5,11 @@
 // (SandboxHost.call round trip minus the guest's own time on the calling thread).
 //
 //   node bench/invoke-bus.bench.mjs [--n 2000] [--concurrency 16] [--warmup 300] [--rounds 10]
+//   node bench/invoke-bus.bench.mjs --runners 2 [--n 2000] [--warmup 300]
+//
+// With --runners R > 1 it measures scaling instead (bench/invoke-bus-scaling.mjs): calls/s at 1, 16 and 64 in
+// flight with 1 to R runners on a private nats-server, and the CPU time of every process per call; it writes
+// bench/results/invoke-bus-scaling.json.
 //
 // Needs a build (`npm run build`), NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and
 // Postgres at FORGEONE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, allowed to
@@ -19,7 +24,12 @@ import { invokeBusReport } from './report-rows.mjs';
 
 requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']);
 
-const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS } = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10 });
+const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS, runners: RUNNERS } = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10, runners: 1 });
+if (!Number.isInteger(RUNNERS) || RUNNERS < 1 || RUNNERS > 16) throw new Error(`--runners must be a whole number from 1 to 16, got ${RUNNERS}`);
+if (RUNNERS > 1) {
+  await (await import('./invoke-bus-scaling.mjs')).runInvokeBusScaling({ n: N, warmup: WARMUP, maxRunners: RUNNERS });
+  process.exit(0);
+}
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 

@@ -284,3 +284,34 @@ export function tracingCostReport(runs) {
     ];
   });
 }
+
+/**
+ * soak: no service grows by more than 10 % (RSS and V8 heap used, per-minute medians) from the settled minute to
+ * the last, and no error the load did not cause; one row per service and one for the errors.
+ */
+export function soakReport(perMinute, errors, { minutes, runners, settledMinute }) {
+  const setting = `${minutes} min, ${runners} runner${runners === 1 ? '' : 's'}, tracing, metrics on`;
+  return [
+    ...perMinute.map((p) => {
+      const from = p.minutes.find((m) => m.minute === p.from);
+      const to = p.minutes.find((m) => m.minute === p.to);
+      const worst = Math.max(p.rssGrowthPercent, p.heapUsedGrowthPercent);
+      return {
+        what: `${p.service} memory, minute ${p.from} → ${p.to} (${setting})`,
+        baseline: `RSS ${from.rssMiB} MiB, heap ${from.heapUsedMiB} MiB`,
+        measured: `RSS ${to.rssMiB} MiB (${p.rssGrowthPercent} %), heap ${to.heapUsedMiB} MiB (${p.heapUsedGrowthPercent} %)`,
+        ratio: sig3(1 + worst / 100),
+        target: `≤ 1.1× after minute ${settledMinute}`,
+        met: worst <= 10,
+      };
+    }),
+    {
+      what: `errors the load did not cause (${setting})`,
+      baseline: `${errors.ok} answered as expected, ${errors.causedByLoad} refusals caused on purpose`,
+      measured: String(errors.notCausedByLoad),
+      ratio: '–',
+      target: '0',
+      met: errors.notCausedByLoad === 0,
+    },
+  ];
+}

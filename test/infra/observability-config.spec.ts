@@ -37,8 +37,11 @@ async function exportedFamilies(): Promise<Set<string>> {
 
 describe('observability configuration', () => {
   it('compose - every service serves metrics behind the token, and Prometheus scrapes each of them', () => {
-    const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; ports?: string[] }> };
-    for (const service of SERVICES) {
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; ports?: string[] }> };
+    // Every container that runs a service (several run the sandbox-runner).
+    const containers = Object.keys(compose.services).filter((name) => SERVICES.some((service) => compose.services[name]!.command?.includes(`apps/${service}/dist/main.js`)));
+    expect(containers).toEqual(expect.arrayContaining([...SERVICES]));
+    for (const service of containers) {
       const env = compose.services[service]?.environment ?? {};
       expect(env.FORGEONE_METRICS_PORT, service).toBe('9464');
       expect(env.FORGEONE_METRICS_TOKEN, service).toMatch(/^\$\{FORGEONE_METRICS_TOKEN:\?/);
@@ -51,7 +54,7 @@ describe('observability configuration', () => {
     const prometheus = parse(read('infra/prometheus/prometheus.yml')) as { scrape_configs: Array<{ authorization: { credentials_file: string }; static_configs: Array<{ targets: string[] }> }> };
     const [job] = prometheus.scrape_configs;
     expect(job.authorization.credentials_file).toBe('/tmp/forgeone-metrics-token');
-    expect(job.static_configs.flatMap((c) => c.targets).sort()).toEqual(SERVICES.map((s) => `${s}:9464`).sort());
+    expect(job.static_configs.flatMap((c) => c.targets).sort()).toEqual(containers.map((s) => `${s}:9464`).sort());
     expect(read('infra/generate-env.sh')).toContain('echo "FORGEONE_METRICS_TOKEN=$(secret)"');
   });
 
