@@ -23,6 +23,18 @@ export function auditHash(prevHash: string, sequence: number, event: CloudEvent,
   return createHash('sha256').update(prevHash).update(canonicalJson(hashed)).digest('hex');
 }
 
+/**
+ * {@link auditHash} of an event given as its canonical JSON text, for a verifier that puts each event in
+ * canonical form once: canonical JSON of an object is its members' canonical texts in key order, so
+ * the text is composed rather than the event walked again.
+ */
+export function auditHashOfCanonical(prevHash: string, sequence: number, canonicalEvent: string, forged?: ForgedMark): string {
+  const text = forged
+    ? `{"event":${canonicalEvent},"forged":${canonicalJson({ reason: forged.reason, writer: forged.writer, subject: forged.subject })},"sequence":${canonicalJson(sequence)}}`
+    : `{"event":${canonicalEvent},"sequence":${canonicalJson(sequence)}}`;
+  return createHash('sha256').update(prevHash).update(text).digest('hex');
+}
+
 // Event families whose data names the plugin in `name`: plugin lifecycle, signature verification results, approvals and reviews.
 const PLUGIN_TYPE_PREFIXES = ['io.forgeone.plugin.', 'io.forgeone.signature.', 'io.forgeone.approval.', 'io.forgeone.review.'];
 
