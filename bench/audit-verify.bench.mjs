@@ -48,7 +48,7 @@ const { connect } = await import('@nats-io/transport-node');
 const namespace = testNamespace('bverify');
 const names = namesFor(namespace);
 const db = await createTestDatabase();
-const ds = await createDataSource(db.url, { applicationName: 'bench-audit-verify', poolSize: 2 }).initialize();
+const ds = await createDataSource(db.url, { applicationName: 'bench-audit-verify', poolSize: 4 }).initialize();
 // The stream holds the whole log: about 0.5 KiB an event.
 await provisionTestStorage(namespace, TEST_NATS_URL, { ...TEST_STORAGE_SETTINGS, eventsMaxBytes: Math.max(64 * MiB, Math.ceil(ROWS * 2048)) });
 const nc = await connect({ servers: TEST_NATS_URL });

@@ -48,7 +48,7 @@ const { createDataSource, runMigrations, writeEvidenceExport } = await import('@
 const { PLUGIN_EVENT_TYPES } = await import('@forgeone/contracts');
 
 const db = await createTestDatabase();
-const ds = await createDataSource(db.url, { applicationName: 'bench-evidence-export', poolSize: 2 }).initialize();
+const ds = await createDataSource(db.url, { applicationName: 'bench-evidence-export', poolSize: 4 }).initialize();
 const work = mkdtempSync(join(tmpdir(), 'forgeone-bench-evidence-'));
 const cleanup = async () => {
   rmSync(work, { recursive: true, force: true });

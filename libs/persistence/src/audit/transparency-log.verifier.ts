@@ -47,6 +47,7 @@ export interface TransparencyLogVerifyOptions {
   readonly publicKey: KeyObject;
   /** Compare every row with the stream's message at its sequence (event id and digest). */
   readonly stream?: StreamMessageReader;
+  /** Rows a page (default 2000): the next page is read while one is checked. */
   readonly batchSize?: number;
   /** First stream sequence to check (default 1): the chain, tree and tenant counts before it are taken from the rows and tree nodes stored before it. */
   readonly from?: number;
@@ -69,7 +70,7 @@ const decoder = new TextDecoder();
  * sequence by event id and digest. Stops at the first fault and names it.
  */
 export async function verifyTransparencyLog(ds: DataSource, options: TransparencyLogVerifyOptions): Promise<TransparencyLogReport> {
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? 2000;
   const from = options.from ?? 1;
   const to = options.to ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(from) || from < 1) throw new RangeError(`from must be a stream sequence, 1 or more; got ${from}`);
