@@ -165,3 +165,118 @@ export function cleanUpOnInterrupt(cleanup) {
     });
   }
 }
+
+/**
+ * Builds a large, valid audit log for the audit benchmarks without the projector (which applies every
+ * projection to every event): `rows` events from `event(i)`, each the next audit row, hashed with the
+ * same functions the projector uses (auditHash, auditEventDigest, auditLeafHash, RFC 6962 nodes), and
+ * inserted with every Merkle node it completes in statements of a few thousand rows. After every
+ * `checkpointEvery` rows (and after the last) a checkpoint of the tree so far is signed with
+ * `privateKey`, appended as the next row and recorded in audit_checkpoints, as the audit projector does.
+ * `ds` needs a pool of `inserts` + 1 connections for the inserts to overlap.
+ * With `publish` (an async (sequence, event) => stream sequence), every event is first published to the
+ * event stream, so rows can be compared with JetStream at the same sequences.
+ */
+export async function buildAuditLog({ ds, rows, event, checkpointEvery = rows, origin, publicKey, privateKey, publish, chunk = 5000, inserts = 3 }) {
+  const { sign, randomUUID } = await import('node:crypto');
+  const { auditHash, auditEventDigest, auditLeafHash, pluginOf, GENESIS_HASH } = await import('@forgeone/persistence');
+  const { AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_EVENT_TYPES, AUDIT_CHECKPOINT_ID, cloudEvent } = await import('@forgeone/contracts');
+  const { checkpointText, keyIdOf, nodeHash, signNote } = await import('@forgeone/signing');
+  const started = performance.now();
+  const frontier = [];
+  const tenants = new Map();
+  let prevHash = GENESIS_HASH;
+  let sequence = 0;
+  let pending = { rows: [], nodes: { levels: [], indexes: [], hashes: [] } };
+  const inserting = new Set();
+  // Publishes in flight, at most a thousand: each answers the stream sequence it was stored at.
+  let inflight = [];
+  const settlePublished = async () => {
+    const stored = await Promise.all(inflight.map(({ stored }) => stored));
+    const wrong = inflight.findIndex(({ sequence }, i) => stored[i] !== sequence);
+    if (wrong >= 0) throw new Error(`the event stream was not empty: the event of sequence ${inflight[wrong].sequence} was stored at ${stored[wrong]}`);
+    inflight = [];
+  };
+
+  const rootHex = () => {
+    let acc = frontier[frontier.length - 1].hash;
+    for (let i = frontier.length - 2; i >= 0; i -= 1) acc = nodeHash(frontier[i].hash, acc);
+    return acc.toString('hex');
+  };
+  const append = (ev) => {
+    sequence += 1;
+    if (publish) inflight.push({ sequence, stored: publish(sequence, ev) });
+    const leafIndex = sequence - 1;
+    const tenantSequence = (tenants.get(ev.tenant) ?? 0) + 1;
+    tenants.set(ev.tenant, tenantSequence);
+    const hash = auditHash(prevHash, sequence, ev);
+    const leafHex = auditLeafHash({ sequence, eventId: ev.id, subject: ev.subject, tenant: ev.tenant, tenantSequence, digest: auditEventDigest(ev) });
+    pending.rows.push([sequence, ev.id, ev.specversion, ev.type, ev.source, ev.subject, ev.time, ev.time, ev.datacontenttype, ev.schemaversion, ev.actor, ev.tenant, pluginOf(ev), JSON.stringify(ev.data ?? null), ev.traceparent ?? null, prevHash, hash, leafIndex, tenantSequence, leafHex]);
+    // The leaf and every complete subtree it closes, as audit_merkle_nodes holds them.
+    let node = { level: 0, index: leafIndex, hash: Buffer.from(leafHex, 'hex') };
+    const keep = (n) => {
+      pending.nodes.levels.push(n.level);
+      pending.nodes.indexes.push(n.index);
+      pending.nodes.hashes.push(n.hash.toString('hex'));
+    };
+    keep(node);
+    while (frontier.length && frontier[frontier.length - 1].level === node.level) {
+      const left = frontier.pop();
+      node = { level: node.level + 1, index: leafIndex >> (node.level + 1), hash: nodeHash(left.hash, node.hash) };
+      keep(node);
+    }
+    frontier.push(node);
+    prevHash = hash;
+  };
+  const flush = async () => {
+    await settlePublished();
+    const { rows: batch, nodes } = pending;
+    pending = { rows: [], nodes: { levels: [], indexes: [], hashes: [] } };
+    // Up to `inserts` statements in flight on their own connections while the next rows are hashed (rows need no order).
+    while (inserting.size >= inserts) await Promise.race(inserting);
+    const columns = (c) => batch.map((r) => r[c]);
+    const insert = (async () => {
+      await ds.query(
+        `INSERT INTO audit_log (sequence, event_id, spec_version, type, source, subject, event_time, occurred_at, data_content_type, schema_version, actor, tenant, plugin, data, traceparent, prev_hash, hash, leaf_index, tenant_sequence, leaf_hash)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[])`,
+        Array.from({ length: 20 }, (_, c) => columns(c)),
+      );
+      await ds.query(`INSERT INTO audit_merkle_nodes (level, index, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::text[])`, [nodes.levels, nodes.indexes, nodes.hashes]);
+    })();
+    inserting.add(insert);
+    insert.then(() => inserting.delete(insert), () => undefined);
+  };
+  const inserted = async () => {
+    await flush();
+    await Promise.all(inserting);
+  };
+  const checkpoint = async () => {
+    const treeSize = sequence;
+    const rootHash = rootHex();
+    const signedAt = new Date().toISOString();
+    const note = await signNote(checkpointText({ origin, treeSize, rootHash: Buffer.from(rootHash, 'hex'), extensions: [`time ${signedAt}`] }), origin, publicKey, async (m) => new Uint8Array(sign(null, m, privateKey)));
+    const data = { origin, treeSize, rootHash, keyId: keyIdOf(publicKey), publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), note, signedAt };
+    append(cloudEvent(AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_ID, { id: randomUUID(), type: AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned, data, time: signedAt, actor: 'service.audit-projector', tenant: 'default' }));
+    await inserted();
+    await ds.query(`INSERT INTO audit_checkpoints (tree_size, root_hash, origin, key_id, public_key, note, signed_at, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [treeSize, rootHash, origin, data.keyId, data.publicKey, note, signedAt, sequence]);
+  };
+
+  let written = 0;
+  let sinceCheckpoint = 0;
+  while (written < rows) {
+    append(event(written));
+    written += 1;
+    sinceCheckpoint += 1;
+    if (inflight.length >= 1000) await settlePublished();
+    if (pending.rows.length >= chunk) await flush();
+    if (sinceCheckpoint === checkpointEvery || written === rows) {
+      await checkpoint();
+      sinceCheckpoint = 0;
+    }
+    if (written % 100_000 === 0) console.error(`built ${written} of ${rows} rows (${Math.round(written / ((performance.now() - started) / 1000))}/s)`);
+  }
+  await inserted();
+  const seconds = (performance.now() - started) / 1000;
+  console.error(`log built: ${sequence} rows including checkpoints, in ${Math.round(seconds)} s`);
+  return { rows: sequence, seconds };
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: an evidence export of a large audit log, with flat memory. Builds a log of --rows audit rows of
-// one tenant through the projector's own batch writer (hash chain, leaves, Merkle nodes) and one signed
-// checkpoint, then per run: a baseline that reads the same rows in the same pages and hashes them with sha256
+// one tenant with bench-kit's buildAuditLog (hash chain, leaves, Merkle nodes, the projector's hashing) and one
+// signed checkpoint, then per run: a baseline that reads the same rows in the same pages and hashes them with sha256
 // alone, and writeEvidenceExport (the gateway's export: every SOC 2 query paged from PostgreSQL, CSV and JSON
 // lines written to files as they stream, sha256 of each file, sampled rows proven against the checkpoint),
 // measuring the live heap (after a full collection) at each tenth of the audit-rows query. Memory is flat when
@@ -12,13 +12,13 @@
 // Needs a build (`npm run build`) and PostgreSQL at FORGEONE_TEST_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/test). Uses a database of its own and removes it at the end. Prints a
 // table and writes bench/results/evidence-export.json.
-import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanUpOnInterrupt, printTable, repoRoot as root, sig3, writeResults } from './bench-kit.mjs';
+import { buildAuditLog, cleanUpOnInterrupt, printTable, repoRoot as root, sig3, writeResults } from './bench-kit.mjs';
 
 for (const built of [join('libs', 'persistence', 'dist', 'index.js'), join('libs', 'test-harness', 'dist', 'index.js')]) {
   if (!existsSync(join(root, built))) {
@@ -44,12 +44,11 @@ const TARGETS = { heapGrowthMiB: 16 };
 const PAGE = 5000;
 
 const { createTestDatabase } = await import('@forgeone/test-harness');
-const { createDataSource, runMigrations, applyEvents, auditTreeSize, auditTreeRoot, writeEvidenceExport } = await import('@forgeone/persistence');
-const { AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_EVENT_TYPES, AUDIT_CHECKPOINT_ID, PLUGIN_EVENT_TYPES, cloudEvent } = await import('@forgeone/contracts');
-const { checkpointText, keyIdOf, signNote } = await import('@forgeone/signing');
+const { createDataSource, runMigrations, writeEvidenceExport } = await import('@forgeone/persistence');
+const { PLUGIN_EVENT_TYPES } = await import('@forgeone/contracts');
 
 const db = await createTestDatabase();
-const ds = await createDataSource(db.url, { applicationName: 'bench-evidence-export', poolSize: 2 }).initialize();
+const ds = await createDataSource(db.url, { applicationName: 'bench-evidence-export', poolSize: 4 }).initialize();
 const work = mkdtempSync(join(tmpdir(), 'forgeone-bench-evidence-'));
 const cleanup = async () => {
   rmSync(work, { recursive: true, force: true });
@@ -71,21 +70,7 @@ function event(i) {
 
 try {
   await runMigrations(ds);
-  const started = performance.now();
-  let sequence = 0;
-  while (sequence < ROWS) {
-    const n = Math.min(2000, ROWS - sequence);
-    await applyEvents(ds, 'bench', Array.from({ length: n }, (_, k) => ({ sequence: sequence + k + 1, event: event(sequence + k) })));
-    sequence += n;
-    if (sequence % 100_000 < n) console.error(`built ${sequence} of ${ROWS} rows (${Math.round(sequence / ((performance.now() - started) / 1000))}/s)`);
-  }
-  const treeSize = await auditTreeSize(ds.manager);
-  const rootHash = await auditTreeRoot(ds.manager, treeSize);
-  const signedAt = new Date().toISOString();
-  const note = await signNote(checkpointText({ origin, treeSize, rootHash: Buffer.from(rootHash, 'hex'), extensions: [`time ${signedAt}`] }), origin, publicKey, async (m) => new Uint8Array(sign(null, m, privateKey)));
-  const data = { origin, treeSize, rootHash, keyId: keyIdOf(publicKey), publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), note, signedAt };
-  await applyEvents(ds, 'bench', [{ sequence: sequence + 1, event: cloudEvent(AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_ID, { id: randomUUID(), type: AUDIT_CHECKPOINT_EVENT_TYPES.checkpointSigned, data, time: signedAt, actor: 'service.audit-projector', tenant: 'default' }) }]);
-  console.error(`log built: ${treeSize + 1} rows, in ${Math.round((performance.now() - started) / 1000)} s`);
+  const built = await buildAuditLog({ ds, rows: ROWS, event, origin, publicKey, privateKey });
   const periodEnd = new Date(Date.now() + 3_600_000);
 
   const mib = (bytes) => bytes / 1024 / 1024;
@@ -183,7 +168,7 @@ try {
       met: true,
     },
   ];
-  await writeResults('evidence-export', { rows: ROWS, page: PAGE, runs }, report);
+  await writeResults('evidence-export', { rows: ROWS, page: PAGE, buildSeconds: built.seconds, runs }, report);
 } finally {
   await cleanup();
 }

@@ -32,13 +32,15 @@ export class AuditVerifier {
     try {
       report = await verifyTransparencyLog(this.ds, {
         publicKey,
-        stream,
+        stream: stream.read,
         ...(request.from !== undefined ? { from: request.from } : {}),
         ...(request.to !== undefined ? { to: request.to } : {}),
         ...(request.checkpoints ? { external: request.checkpoints } : {}),
       });
     } catch (error) {
       throw projectionError(error);
+    } finally {
+      await stream.close();
     }
     return { ...report, stream: 'compared' };
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { installed, PLUGIN, versionPublished } from '../testing/plugin-events.fixture.js';
-import { auditHash, auditHashAndDigest, GENESIS_HASH, pluginOf } from './audit-chain.js';
-import { auditEventDigest } from './audit-leaf.js';
+import { auditHash, auditHashAndDigest, auditHashOfCanonical, GENESIS_HASH, pluginOf, type ForgedMark } from './audit-chain.js';
+import { auditEventDigest, auditEventDigestOfCanonical } from './audit-leaf.js';
 import { canonicalJson } from '@forgeone/contracts';
 
 describe('auditHash', () => {
@@ -35,6 +35,19 @@ describe('auditHash', () => {
       expect(together.digest).toBe(auditEventDigest(event, mark));
     }
     expect(auditHashAndDigest(prev, 1, event, forged).hash).not.toBe(auditHashAndDigest(prev, 1, event).hash);
+  });
+
+  it('audit chain - hashing the canonical text gives the same chain hash and digest as hashing the event, genuine or forged', () => {
+    const event = installed({ id: 'evt-1' });
+    const mark: ForgedMark = { reason: 'unsigned', writer: null, subject: 'forgeone.events.plugin.acme' };
+    const text = canonicalJson(event);
+    for (const sequence of [1, 42, 9_007_199_254_740_991]) {
+      expect(auditHashOfCanonical(GENESIS_HASH, sequence, text)).toBe(auditHash(GENESIS_HASH, sequence, event));
+      expect(auditHashOfCanonical(GENESIS_HASH, sequence, text, mark)).toBe(auditHash(GENESIS_HASH, sequence, event, mark));
+    }
+    expect(auditEventDigestOfCanonical(text)).toBe(auditEventDigest(event));
+    expect(auditEventDigestOfCanonical(text, mark)).toBe(auditEventDigest(event, mark));
+    expect(auditEventDigestOfCanonical(text, { ...mark, writer: 'service.registry' })).not.toBe(auditEventDigest(event, mark));
   });
 
   it('audit chain - plugin events name their plugin', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent, ForgeryReason } from '@forgeone/contracts';
 import { canonicalJson } from '@forgeone/contracts';
+import { auditEventDigestOfCanonical } from './audit-leaf.js';
 
 /** `prev_hash` of the first audit row. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -24,16 +25,24 @@ export function auditHash(prevHash: string, sequence: number, event: CloudEvent,
 }
 
 /**
- * {@link auditHash} and the leaf's {@link auditEventDigest} of one row together, the event's canonical
- * JSON written once: sorted keys put `event` first (then `forged`, then `sequence`), so both texts
- * are built around the same serialised event. Equal to the two functions by construction and by test.
+ * {@link auditHash} of an event given as its canonical JSON text, for a verifier that puts each event in
+ * canonical form once: canonical JSON of an object is its members' canonical texts in key order, so
+ * the text is composed rather than the event walked again.
+ */
+export function auditHashOfCanonical(prevHash: string, sequence: number, canonicalEvent: string, forged?: ForgedMark): string {
+  const text = forged
+    ? `{"event":${canonicalEvent},"forged":${canonicalJson({ reason: forged.reason, writer: forged.writer, subject: forged.subject })},"sequence":${canonicalJson(sequence)}}`
+    : `{"event":${canonicalEvent},"sequence":${canonicalJson(sequence)}}`;
+  return createHash('sha256').update(prevHash).update(text).digest('hex');
+}
+
+/**
+ * {@link auditHash} and the leaf's {@link auditEventDigest} of one row together, the event put in
+ * canonical form once. Equal to the two functions by construction and by test.
  */
 export function auditHashAndDigest(prevHash: string, sequence: number, event: CloudEvent, forged?: ForgedMark): { readonly hash: string; readonly digest: string } {
-  const head = `{"event":${canonicalJson(event)}${forged ? `,"forged":${canonicalJson({ reason: forged.reason, writer: forged.writer, subject: forged.subject })}` : ''}`;
-  return {
-    hash: createHash('sha256').update(prevHash).update(`${head},"sequence":${JSON.stringify(sequence)}}`).digest('hex'),
-    digest: createHash('sha256').update(`${head}}`).digest('hex'),
-  };
+  const canonicalEvent = canonicalJson(event);
+  return { hash: auditHashOfCanonical(prevHash, sequence, canonicalEvent, forged), digest: auditEventDigestOfCanonical(canonicalEvent, forged) };
 }
 
 // Event families whose data names the plugin in `name`: plugin lifecycle, signature verification results, approvals and reviews.

@@ -30,6 +30,12 @@ export function auditEventDigest(event: CloudEvent, forged?: ForgedMark): string
   return createHash('sha256').update(canonicalJson(hashed)).digest('hex');
 }
 
+/** {@link auditEventDigest} of an event given as its canonical JSON text (see `auditHashOfCanonical`). */
+export function auditEventDigestOfCanonical(canonicalEvent: string, forged?: ForgedMark): string {
+  const text = forged ? `{"event":${canonicalEvent},"forged":${canonicalJson({ reason: forged.reason, writer: forged.writer, subject: forged.subject })}}` : `{"event":${canonicalEvent}}`;
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /** The leaf's canonical form: canonical JSON (sorted keys, no white space) of the leaf and its format tag. */
 export function auditLeafText(leaf: AuditLeaf): string {
   return canonicalJson({

@@ -1,14 +1,14 @@
 import type { KeyObject } from 'node:crypto';
-import type { CloudEvent } from '@forgeone/contracts';
+import { canonicalJson, type CloudEvent } from '@forgeone/contracts';
 import { nodeHash, NoteVerificationError, openCheckpoint, ProofVerificationError, rootNodes, verifyConsistency } from '@forgeone/signing';
-import { Between, LessThan, type DataSource } from 'typeorm';
+import { LessThan, type DataSource } from 'typeorm';
 import { AuditLogEntity, type AuditLogRow } from '../entities/read-model.entities.js';
 import { auditCheckpoint, auditCheckpoints, auditConsistencyProof, auditTreeRoot, type AuditCheckpoint } from '../queries/transparency-log.queries.js';
 import { readNodes } from './merkle-node.store.js';
 import { forgedAuditEvent } from '../writer/forged-event.writer.js';
-import { auditHash, GENESIS_HASH } from './audit-chain.js';
+import { auditHashOfCanonical, GENESIS_HASH, type ForgedMark } from './audit-chain.js';
 import { auditEntryForgedMark, auditEntryToEvent } from './audit-chain.verifier.js';
-import { auditEventDigest, auditLeafHash } from './audit-leaf.js';
+import { auditEventDigestOfCanonical, auditLeafHash } from './audit-leaf.js';
 
 /** How the first differing row or checkpoint differs. */
 export type TransparencyLogFault =
@@ -47,6 +47,7 @@ export interface TransparencyLogVerifyOptions {
   readonly publicKey: KeyObject;
   /** Compare every row with the stream's message at its sequence (event id and digest). */
   readonly stream?: StreamMessageReader;
+  /** Rows a page (default 2000): the next page is read while one is checked. */
   readonly batchSize?: number;
   /** First stream sequence to check (default 1): the chain, tree and tenant counts before it are taken from the rows and tree nodes stored before it. */
   readonly from?: number;
@@ -69,7 +70,7 @@ const decoder = new TextDecoder();
  * sequence by event id and digest. Stops at the first fault and names it.
  */
 export async function verifyTransparencyLog(ds: DataSource, options: TransparencyLogVerifyOptions): Promise<TransparencyLogReport> {
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? 2000;
   const from = options.from ?? 1;
   const to = options.to ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(from) || from < 1) throw new RangeError(`from must be a stream sequence, 1 or more; got ${from}`);
@@ -173,30 +174,49 @@ export async function verifyTransparencyLog(ds: DataSource, options: Transparenc
     return undefined;
   };
 
+  // The next page is read while this one is checked (keyset pages: each starts after the last sequence of the one before).
+  const readPage = (after: number): Promise<AuditLogRow[]> => auditRowsAfter(ds, after, to, batchSize);
+  let nextPage = readPage(lastSequence);
   for (;;) {
-    const batch = await repository.find({ where: { sequence: Between(lastSequence + 1, to) }, order: { sequence: 'ASC' }, take: batchSize });
+    const batch = await nextPage;
     if (batch.length === 0) break;
+    nextPage = batch.length === batchSize ? readPage(batch[batch.length - 1]!.sequence) : Promise.resolve([]);
     for (const row of batch) {
       const at = { sequence: row.sequence };
       const skipped = row.sequence - lastSequence - 1;
       // A row deleted: the sequence and the leaf index both jump past it, and the chain no longer links.
       if (skipped > 0 && (options.stream || (row.leafIndex === leaves + skipped && row.prevHash !== prevHash))) {
+        await settle(nextPage);
         return fail('missing', `the event at sequence ${lastSequence + 1} has no audit row (the next row is at ${row.sequence})`, { sequence: lastSequence + 1 });
       }
       const tenantSequence = (tenants.get(row.tenant) ?? 0) + 1;
       if (row.leafIndex !== leaves || row.tenantSequence !== tenantSequence) {
+        await settle(nextPage);
         return fail('reordered', `row ${row.sequence} is leaf ${row.leafIndex} with tenant sequence ${row.tenantSequence}; in stream order it is leaf ${leaves} with tenant sequence ${tenantSequence}`, at);
       }
-      if (row.prevHash !== prevHash) return fail('inserted', `row ${row.sequence} does not link to the row before (prev_hash): a row was inserted before it`, at);
-      const event = auditEntryToEvent(row);
+      if (row.prevHash !== prevHash) {
+        await settle(nextPage);
+        return fail('inserted', `row ${row.sequence} does not link to the row before (prev_hash): a row was inserted before it`, at);
+      }
+      // The event is put in canonical form once: the chain hash and the leaf's digest both hash that text.
       const mark = auditEntryForgedMark(row);
-      if (auditHash(prevHash, row.sequence, event, mark) !== row.hash) return fail('changed', `row ${row.sequence} does not match its chain hash: it was changed`, at);
-      const digest = auditEventDigest(event, mark);
+      const canonical = canonicalJson(auditEntryToEvent(row));
+      if (auditHashOfCanonical(prevHash, row.sequence, canonical, mark) !== row.hash) {
+        await settle(nextPage);
+        return fail('changed', `row ${row.sequence} does not match its chain hash: it was changed`, at);
+      }
+      const digest = auditEventDigestOfCanonical(canonical, mark);
       const leaf = auditLeafHash({ sequence: row.sequence, eventId: row.eventId, subject: row.subject, tenant: row.tenant, tenantSequence, digest });
-      if (leaf !== row.leafHash) return fail('changed', `row ${row.sequence}'s leaf hash is not the hash of its canonical leaf`, at);
+      if (leaf !== row.leafHash) {
+        await settle(nextPage);
+        return fail('changed', `row ${row.sequence}'s leaf hash is not the hash of its canonical leaf`, at);
+      }
       if (options.stream) {
-        const fault = await compareWithStream(options.stream, row, digest);
-        if (fault) return fail(fault.kind, fault.message, at);
+        const fault = await compareWithStream(options.stream, row, canonical, mark);
+        if (fault) {
+          await settle(nextPage);
+          return fail(fault.kind, fault.message, at);
+        }
       }
       tenants.set(row.tenant, tenantSequence);
       push(frontier, Buffer.from(leaf, 'hex'));
@@ -207,13 +227,22 @@ export async function verifyTransparencyLog(ds: DataSource, options: Transparenc
       rows += 1;
       while (pending[0] && pending[0].treeSize <= leaves) {
         const checkpoint = pending.shift()!;
-        if (checkpoint.treeSize < leaves) return fail('checkpoint-root-mismatch', `checkpoint ${checkpoint.treeSize} was passed unchecked`, { treeSize: checkpoint.treeSize });
+        if (checkpoint.treeSize < leaves) {
+          await settle(nextPage);
+          return fail('checkpoint-root-mismatch', `checkpoint ${checkpoint.treeSize} was passed unchecked`, { treeSize: checkpoint.treeSize });
+        }
         const fault = await checkCheckpoint(checkpoint);
-        if (fault) return fault;
+        if (fault) {
+          await settle(nextPage);
+          return fault;
+        }
         if (pending.length === 0) pending = await auditCheckpoints(ds.manager, checkpoint.treeSize, 100);
       }
       const externalFault = await checkExternal(() => rootOf(frontier).toString('hex'), leaves);
-      if (externalFault) return externalFault;
+      if (externalFault) {
+        await settle(nextPage);
+        return externalFault;
+      }
     }
     options.onProgress?.({ rows, sequence: lastSequence });
   }
@@ -236,15 +265,52 @@ async function frontierAt(ds: DataSource, size: number): Promise<{ level: number
   return ids.map((id) => ({ level: id.level, hash: Buffer.from(lookup(id.level, id.index)) }));
 }
 
+const AUDIT_ROW_COLUMNS = `sequence, event_id, spec_version, type, source, subject, event_time, data_content_type, schema_version,
+  actor, tenant, data, traceparent, prev_hash, hash, forged, forged_detail, leaf_index, tenant_sequence, leaf_hash`;
+
+/** The rows after `after` up to `to`, at most `limit`, in sequence order: the columns the verifier checks, without the entity layer. */
+async function auditRowsAfter(ds: DataSource, after: number, to: number, limit: number): Promise<AuditLogRow[]> {
+  const rows: Record<string, unknown>[] = await ds.query(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit_log WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`, [after, to, limit]);
+  return rows.map((r) => ({
+    sequence: Number(r['sequence']),
+    eventId: r['event_id'] as string,
+    specVersion: r['spec_version'] as string,
+    type: r['type'] as string,
+    source: r['source'] as string,
+    subject: r['subject'] as string,
+    eventTime: r['event_time'] as string,
+    occurredAt: '',
+    dataContentType: r['data_content_type'] as string,
+    schemaVersion: r['schema_version'] as string,
+    actor: r['actor'] as string,
+    tenant: r['tenant'] as string,
+    plugin: null,
+    data: r['data'],
+    traceparent: r['traceparent'] as string | null,
+    recordedAt: '',
+    prevHash: r['prev_hash'] as string,
+    hash: r['hash'] as string,
+    forged: r['forged'] as AuditLogRow['forged'],
+    forgedDetail: r['forged_detail'] as AuditLogRow['forgedDetail'],
+    leafIndex: Number(r['leaf_index']),
+    tenantSequence: Number(r['tenant_sequence']),
+    leafHash: r['leaf_hash'] as string,
+  }));
+}
+
+/** Waits for a page read that is no longer wanted, so no query outlives the verification. */
+async function settle(page: Promise<unknown>): Promise<void> {
+  await page.catch(() => undefined);
+}
+
 async function latestCheckpointUpTo(ds: DataSource, size: number): Promise<AuditCheckpoint | undefined> {
   const [row]: { tree_size: string }[] = await ds.query(`SELECT tree_size FROM audit_checkpoints WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1`, [size]);
   return row ? auditCheckpoint(ds.manager, Number(row.tree_size)) : undefined;
 }
 
-async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, digest: string): Promise<{ kind: TransparencyLogFault; message: string } | undefined> {
+async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, canonical: string, mark: ForgedMark | undefined): Promise<{ kind: TransparencyLogFault; message: string } | undefined> {
   const payload = await stream(row.sequence);
   if (!payload) return { kind: 'inserted', message: `row ${row.sequence} has no message in the stream at that sequence: it was inserted` };
-  const mark = auditEntryForgedMark(row);
   let streamed: CloudEvent;
   if (mark) streamed = forgedAuditEvent(row.sequence, payload);
   else {
@@ -261,7 +327,8 @@ async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, 
       ? { kind: 'reordered', message: `row ${row.sequence} holds event ${row.eventId}, which the stream has at sequence ${row.sequence + 1}` }
       : { kind: 'inserted', message: `row ${row.sequence} holds event ${row.eventId}, but the stream has event ${streamed.id} there` };
   }
-  if (auditEventDigest(streamed, mark) !== digest) return { kind: 'changed', message: `row ${row.sequence} (event ${row.eventId}) differs from the stream's event at that sequence: it was changed` };
+  // Same canonical text, same digest: comparing the text spares a hash per row.
+  if (canonicalJson(streamed) !== canonical) return { kind: 'changed', message: `row ${row.sequence} (event ${row.eventId}) differs from the stream's event at that sequence: it was changed` };
   return undefined;
 }
 
