@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanUpOnInterrupt, latencyStats, printTable, redactNatsUrl, repoRoot as root, sampleAsync, waitFor, writeResults } from './bench-kit.mjs';
+import { cleanUpOnInterrupt, latencyStats, printTable, redactNatsUrl, repoRoot as root, sampleAsync, sampleSync, waitFor, writeResults } from './bench-kit.mjs';
 import { authzCheckReport } from './report-rows.mjs';
 
 for (const built of [join('apps', 'policy', 'dist', 'main.js'), join('libs', 'authz', 'dist', 'index.js'), join('libs', 'test-harness', 'dist', 'index.js')]) {
@@ -130,16 +130,6 @@ function cpuNsOf(pid) {
 }
 const CLOCK_TICKS = 100;
 
-function sampleSync(n, fn) {
-  const latenciesNs = new Array(n);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    latenciesNs[i] = Number(process.hrtime.bigint() - t);
-  }
-  return { latenciesNs, elapsedNs: process.hrtime.bigint() - start };
-}
 
 // --- NATS: a raw echo responder in its own process, then the policy service -------------------
 const nc = await connect({ servers: NATS_URL, name: 'authz-check-bench' });

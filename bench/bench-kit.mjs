@@ -41,15 +41,21 @@ export function latencyStats(latenciesNs, elapsedNs) {
   };
 }
 
-export function measureSync(n, fn) {
-  const latencies = new Array(n);
+/** Runs `fn` n times in a row: each run's latency in ns and the elapsed time of all of them. */
+export function sampleSync(n, fn) {
+  const latenciesNs = new Array(n);
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
     fn();
-    latencies[i] = Number(process.hrtime.bigint() - t);
+    latenciesNs[i] = Number(process.hrtime.bigint() - t);
   }
-  return latencyStats(latencies, process.hrtime.bigint() - start);
+  return { latenciesNs, elapsedNs: process.hrtime.bigint() - start };
+}
+
+export function measureSync(n, fn) {
+  const { latenciesNs, elapsedNs } = sampleSync(n, fn);
+  return latencyStats(latenciesNs, elapsedNs);
 }
 
 /** `n` calls of `fn` spread over `concurrency` loops that each wait for their previous call. */
