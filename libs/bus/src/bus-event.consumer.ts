@@ -57,11 +57,16 @@ export class BusEventConsumer {
   private readonly replays?: ReplayGuard;
   private halted?: string;
   private closing = false;
+  /** Highest stream sequence whose handling finished (acknowledged). */
+  private settled = 0;
+  /** With `commandsAfterCatchUp`: the last sequence under the filter at start, until it is settled. */
+  private catchUp?: { target?: number; readonly listeners: Set<() => void> };
 
   private readonly batches?: { readonly delivery: EventBatchDelivery; readonly batching: MessageBatching };
 
   constructor(private readonly options: BusEventConsumerOptions) {
     if (options.consumer.refuseReplays) this.replays = new ReplayGuard();
+    if (options.consumer.commandsAfterCatchUp) this.catchUp = { listeners: new Set() };
     const batchHandler = options.handlers.get(EVENT_BATCH_PATTERN);
     if (batchHandler) {
       const others = [...options.handlers.keys()].filter((pattern) => pattern !== EVENT_BATCH_PATTERN);
@@ -81,6 +86,7 @@ export class BusEventConsumer {
         backoffMs: options.consumer.backoffMs?.length ? options.consumer.backoffMs : DEFAULT_BACKOFF_MS,
         onHalt: (reason) => {
           this.halted = reason;
+          this.progressed();
           void this.messages?.close();
         },
         isClosing: () => this.closing,
@@ -92,6 +98,41 @@ export class BusEventConsumer {
   /** Why the consumer halted, if it did. */
   get haltReason(): string | undefined {
     return this.halted;
+  }
+
+  /** While the events present at start are not all handled yet (`commandsAfterCatchUp`): how far it is. */
+  get catchingUp(): string | undefined {
+    const catchUp = this.catchUp;
+    if (catchUp === undefined) return undefined;
+    return catchUp.target === undefined ? 'catching up: not reading yet' : `catching up: handled the events up to stream sequence ${this.settled} of ${catchUp.target}`;
+  }
+
+  /**
+   * Resolves once every event under the filter that was in the stream when the consumer started is
+   * handled; rejects with what is known if it halts, closes or is not there within `timeoutMs`.
+   */
+  async caughtUp(timeoutMs: number): Promise<void> {
+    const catchUp = this.catchUp;
+    if (catchUp === undefined) return;
+    const { durable } = this.options.consumer;
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.catchUp === undefined) finish(resolve);
+        else if (this.halted) finish(() => reject(new Error(`event consumer ${durable} halted before it caught up with the stream (${this.halted})`)));
+        else if (this.closing) finish(() => reject(new Error(`event consumer ${durable} closed before it caught up with the stream`)));
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`event consumer ${durable} did not catch up with the stream within ${timeoutMs} ms: handled the events up to stream sequence ${this.settled} of ${catchUp.target ?? 'unknown'}`))),
+        timeoutMs,
+      );
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        catchUp.listeners.delete(check);
+        settle();
+      };
+      catchUp.listeners.add(check);
+      check();
+    });
   }
 
   /** Creates or reconciles the durable, then starts pulling. */
@@ -110,6 +151,12 @@ export class BusEventConsumer {
       wanted = durableConsumerConfig(names, opts);
     }
     await this.ensureDurable(jsm, wanted);
+    if (this.catchUp) {
+      // Where the durable starts and where the stream ends now, under its filter: the span to read before commands.
+      this.settled = (await jsm.consumers.info(names.stream, opts.durable)).ack_floor.stream_seq;
+      this.catchUp.target = await lastSequenceOf(jsm, names.stream, wanted.filter_subject);
+      this.progressed();
+    }
     const consumer = await jetstream(connection).consumers.get(names.stream, opts.durable);
     // Pull no more than can be in flight; with max_ack_pending 1 this keeps strict order.
     const pull = Math.min(wanted.max_ack_pending, Math.max(256, this.batches?.batching.maxMessages ?? 0));
@@ -121,6 +168,7 @@ export class BusEventConsumer {
   /** Stops pulling and waits for the event in hand. */
   async close(): Promise<void> {
     this.closing = true;
+    this.progressed();
     await this.messages?.close().catch(() => undefined);
     await this.loop;
   }
@@ -181,6 +229,8 @@ export class BusEventConsumer {
           for (let i = 0; i < batch.length; i++) metrics.consumerSettled(durable);
         }
         const last = batch[batch.length - 1];
+        // Delivered in full unless it halted or closed meanwhile.
+        if (last !== undefined && !this.halted && !this.closing) this.settle(last.seq);
         if (last !== undefined) metrics.consumerProgress(durable, last.info.pending, storedAtMs(last), Date.now());
       }
     } catch (error) {
@@ -250,6 +300,8 @@ export class BusEventConsumer {
   }
 
   private async ack(msg: JsMsg): Promise<void> {
+    // Handled: an unconfirmed ack may bring it again, but what it changes is applied.
+    this.settle(msg.seq);
     try {
       if (!(await msg.ackAck())) this.options.logger.warn({ sequence: msg.seq }, 'event ack was not confirmed; it may be delivered again');
     } catch (error) {
@@ -267,8 +319,22 @@ export class BusEventConsumer {
     msg.nak(delay);
   }
 
+  private settle(sequence: number): void {
+    if (sequence <= this.settled) return;
+    this.settled = sequence;
+    if (this.catchUp) this.progressed();
+  }
+
+  private progressed(): void {
+    const catchUp = this.catchUp;
+    if (catchUp === undefined) return;
+    if (catchUp.target !== undefined && this.settled >= catchUp.target) this.catchUp = undefined;
+    for (const listener of [...catchUp.listeners]) listener();
+  }
+
   private halt(reason: string, msg: JsMsg, span: Span): void {
     this.halted = reason;
+    this.progressed();
     span.setStatus({ code: SpanStatusCode.ERROR, message: `consumer halted: ${reason}` });
     this.options.logger.error(
       { consumer: this.options.consumer.durable, sequence: msg.seq, subject: msg.subject, reason },
@@ -283,6 +349,16 @@ export class BusEventConsumer {
         this.options.logger.warn({ consumer: this.options.consumer.durable, status: s }, 'event consumer status');
       }
     }
+  }
+}
+
+// The stream's last sequence on `filter` (a wildcard subject), 0 when it holds none.
+async function lastSequenceOf(jsm: JetStreamManager, stream: string, filter: string): Promise<number> {
+  try {
+    return (await jsm.streams.getMessage(stream, { last_by_subj: filter }))?.seq ?? 0;
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return 0;
+    throw error;
   }
 }
 

@@ -35,6 +35,12 @@ export interface BusConsumerOptions {
    * `maxMessages`, so the next batch arrives while one is applied. Default 256 messages, 5 ms.
    */
   readonly batch?: MessageBatching;
+  /**
+   * Subscribe no command before the events under the filter that were in the stream at start are handled:
+   * for a service whose answers depend on what it has read. Health answers not ready until then; not caught up
+   * within `timeoutMs` (or halted first), the server's start fails.
+   */
+  readonly commandsAfterCatchUp?: { readonly timeoutMs: number };
 }
 
 /** The durable's settings as the bus server creates it; `inactive_threshold` 0 means none. */

@@ -71,7 +71,9 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
       consumer: () => {
         if (this.eventHandlers.size === 0) return undefined;
         const halted = this.consumer?.haltReason;
-        return halted ? { ok: false, detail: halted } : { ok: true };
+        if (halted) return { ok: false, detail: halted };
+        const behind = this.consumer?.catchingUp;
+        return behind ? { ok: false, detail: behind } : { ok: true };
       },
     });
     this.initializeSerializer({});
@@ -138,11 +140,6 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
       throw new Error(`${service} consumes events but has no event authorship to verify them with; pass authorship to ForgeOneBusServer (FORGEONE_EVENT_WRITER_KEYS)`);
     }
 
-    const subjects = this.commands.start(commands);
-    this.healthResponder.start();
-    void this.forwardStatus();
-    // Make sure the server saw the subscriptions before the app reports itself ready.
-    await this.nc.flush();
     if (this.eventHandlers.size > 0) {
       this.consumer = new BusEventConsumer({
         connection: this.nc,
@@ -154,7 +151,31 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
         logger: this.log,
         missingFilter: this.missingFilter,
       });
-      await this.consumer.start();
+    }
+    const catchUp = this.consumer ? consumer?.commandsAfterCatchUp : undefined;
+    let subjects: string[] = [];
+    if (catchUp) {
+      // Health answers (not ready) while the consumer reads; no command is taken before it has caught up.
+      this.healthResponder.start();
+      void this.forwardStatus();
+      await this.nc.flush();
+      await this.consumer!.start();
+      const started = performance.now();
+      try {
+        await this.consumer!.caughtUp(catchUp.timeoutMs);
+      } catch (error) {
+        throw new Error(`${service} answers no command before it has read the events already in ${this.options.names.stream}, and could not: ${(error as Error).message}`, { cause: error });
+      }
+      this.log.info({ consumer: consumer!.durable, ms: Math.round(performance.now() - started) }, 'caught up with the event stream; taking commands');
+      subjects = this.commands.start(commands);
+      await this.nc.flush();
+    } else {
+      subjects = this.commands.start(commands);
+      this.healthResponder.start();
+      void this.forwardStatus();
+      // Make sure the server saw the subscriptions before the app reports itself ready.
+      await this.nc.flush();
+      await this.consumer?.start();
     }
     this.log.info({ commands: subjects, events: [...this.eventHandlers.keys()], consumer: consumer?.durable }, 'bus server listening');
   }
