@@ -29,13 +29,18 @@ export interface SandboxRunnerOptions {
   readonly configSecretKey: ConfigSecretKeyProvider;
   /** Plugin storage quotas: the default and cap per plugin and environment, and each tenant's total (FORGEONE_STORAGE_*). */
   readonly storageQuota: StorageQuotaSettings;
+  /**
+   * How long the runner may take at start to read the plugin events already in the stream before it takes calls
+   * (FORGEONE_RUNNER_CATCH_UP_TIMEOUT_MS, default 60000); past it the runner does not start.
+   */
+  readonly catchUpTimeoutMs: number;
 }
 
 /**
  * Reads FORGEONE_SERVICE_CREDENTIAL (required), FORGEONE_RUNNER_ID (default: host name and process id
  * for the consumer, the host name for call windows), FORGEONE_CALL_WINDOW_MS,
  * FORGEONE_SANDBOX_MAX_MEMORY_MIB / _MAX_FUEL / _MAX_TIMEOUT_MS (environment caps) and
- * FORGEONE_SIGNATURE_POLICY and FORGEONE_STORAGE_* (storage quotas). Throws a
+ * FORGEONE_SIGNATURE_POLICY, FORGEONE_STORAGE_* (storage quotas) and FORGEONE_RUNNER_CATCH_UP_TIMEOUT_MS. Throws a
  * message naming the variable to fix.
  */
 export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxRunnerOptions {
@@ -71,6 +76,7 @@ export function sandboxRunnerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     signaturePolicy: parseSignaturePolicy(env.FORGEONE_SIGNATURE_POLICY),
     storageQuota: parseStorageQuotaSettings(env),
     configSecretKey: configSecretKeyFromEnv(env),
+    catchUpTimeoutMs: number('FORGEONE_RUNNER_CATCH_UP_TIMEOUT_MS', 1) ?? 60_000,
   };
 }
 

@@ -155,7 +155,9 @@ export class SandboxRunnerModule {
 
 /**
  * The runner's durable consumer: plugin events only, in order, replayed from the start at every
- * boot (the table lives in memory), so replayed event ids are caught in memory too.
+ * boot (the table lives in memory), so replayed event ids are caught in memory too. Calls, test runs
+ * and queries are taken only once the table holds every plugin event that was in the stream at start:
+ * before that, "not installed" would be a guess.
  */
 export function sandboxRunnerConsumer(names: Names, options: SandboxRunnerOptions) {
   return {
@@ -166,5 +168,6 @@ export function sandboxRunnerConsumer(names: Names, options: SandboxRunnerOption
     refuseReplays: true,
     // A runner that is gone for good does not leave its consumer behind.
     inactiveThresholdMs: 60 * 60 * 1000,
+    commandsAfterCatchUp: { timeoutMs: options.catchUpTimeoutMs },
   };
 }
