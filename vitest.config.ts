@@ -8,7 +8,6 @@ const shared = {
   resolve: { conditions: ['@forgeone/source'] },
   ssr: { resolve: { conditions: ['@forgeone/source'] } },
 };
-const ALONE = ['test/e2e/call-accounting.e2e.spec.ts'];
 const everywhere = (suffix: string) => [`libs/*/src/**/*${suffix}`, `apps/*/src/**/*${suffix}`, `apps/*/test/**/*${suffix}`, `test/**/*${suffix}`];
 
 export default defineConfig({
@@ -33,13 +32,7 @@ export default defineConfig({
         // Two e2e files at a time, beside the unit and int files: an e2e file spends most of its time waiting on its
         // own platform's processes, and each starts a platform of its own (own namespace, database, ports), so two
         // never share state. Same worker count as the unit and int projects, so vitest runs them as one group.
-        test: { name: 'e2e', include: everywhere('.e2e.spec.ts'), exclude: [...ALONE, '**/node_modules/**'], testTimeout: 120_000, hookTimeout: 180_000, maxWorkers: 2 },
-      },
-      {
-        ...shared,
-        // E2e files that stop and restart a service and then count what it records within short windows: alone,
-        // with the fault files, so a second platform beside them cannot stretch a restart past their windows.
-        test: { name: 'e2e-alone', include: ALONE, testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false },
+        test: { name: 'e2e', include: everywhere('.e2e.spec.ts'), testTimeout: 120_000, hookTimeout: 180_000, maxWorkers: 2 },
       },
       {
         ...shared,
