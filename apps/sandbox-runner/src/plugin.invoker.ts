@@ -284,7 +284,7 @@ export class PluginInvoker {
       const latest = await this.deps.latestPluginSequence(tenant, name);
       if (latest > installations.sequence) {
         if (!(await installations.waitFor(latest, this.deps.installWaitMs ?? 2_000))) {
-          // Behind the stream (just restarted, or slow): "not installed" would be a guess, so say what is known.
+          // Still behind the stream (the install on its way, the consumer slow or failing): "not installed" would be a guess, so say what is known.
           throw new ForgeOneError(
             'SANDBOX.OVERLOADED',
             `the sandbox-runner has not yet read the installations up to ${name}'s latest change (at stream sequence ${installations.sequence} of ${latest}); retry the call in a moment`,
