@@ -46,7 +46,7 @@ async function startPolicyService(nc: NatsConnection, names: Names, options: Pol
   const created: { app?: INestMicroservice } = {};
   const app = await NestFactory.createMicroservice(PolicyModule.forRoot(context, options), {
     // As main.ts wires it: the open window's counts are written before the connection is drained.
-    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).writeOpenCounts() }),
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).finishWrites() }),
     logger: false,
   });
   created.app = app;
