@@ -12,7 +12,7 @@ export type DecisionRecord = z.input<typeof DecisionRecordedSchema>;
 const MAX_IN_FLIGHT = 1024;
 // Allows wait this long to be written together: one signature, one socket write and one read of
 // acknowledgements for the lot instead of one each. It is also the most a crash can lose.
-export const ALLOW_BATCH_WINDOW_MS = 2;
+export const ALLOW_BATCH_WINDOW_MS = 5;
 // ...or until this many are waiting, so one batch never holds the event loop for long.
 const MAX_ALLOW_BATCH = 64;
 
