@@ -132,6 +132,8 @@ export class AuthorizationGate {
   }
 
   private async record(decision: RecordedDecision, identity: AuthenticatedIdentity, action: Action, resource: AuthzResource, environment: string | undefined): Promise<void> {
+    // An allow not to be recorded costs nothing more.
+    if (decision.decision === 'allow' && !this.recorder.sampleAllow()) return;
     const env = environment ?? resource.attributes?.environment;
     const record = {
       decisionId: decision.decisionId,
@@ -146,7 +148,7 @@ export class AuthorizationGate {
       ...(decision.errors.length ? { reason: decision.errors.join('; ').slice(0, 1024) } : {}),
     };
     if (decision.decision === 'deny') await this.recorder.record(record, identity.id);
-    else if (this.recorder.sampleAllow()) await this.recorder.recordInBackground(record, identity.id);
+    else await this.recorder.recordInBackground(record, identity.id);
   }
 
   /**

@@ -10,6 +10,19 @@ export type DecisionRecord = z.input<typeof DecisionRecordedSchema>;
 
 // Allow records are written in the background; past this many in flight the caller waits.
 const MAX_IN_FLIGHT = 1024;
+// Allows wait this long to be written together: one signature, one socket write and one read of
+// acknowledgements for the lot instead of one each. It is also the most a crash can lose.
+export const ALLOW_BATCH_WINDOW_MS = 5;
+// ...or until this many are waiting, so one batch never holds the event loop for long.
+const MAX_ALLOW_BATCH = 64;
+
+/** Allows gathered to be written together. */
+interface AllowWindow {
+  readonly closed: Promise<void>;
+  readonly close: () => void;
+  readonly timer: NodeJS.Timeout;
+  allows: number;
+}
 
 /**
  * Writes `decision_recorded` events (aggregate `decision`, id = the resource's tenant), and
@@ -20,7 +33,7 @@ const MAX_IN_FLIGHT = 1024;
  */
 export class DecisionRecorder {
   private readonly inFlight = new Set<Promise<void>>();
-  private turn?: Promise<void>;
+  private window?: AllowWindow;
 
   constructor(
     private readonly store: EventStore,
@@ -68,11 +81,12 @@ export class DecisionRecorder {
 
   /**
    * Records an allow without making the caller wait, unless too many are still in flight; a
-   * failure is logged (the decision itself stands). The write starts on the next turn of the event
-   * loop, once the caller's reply has gone out, and the allows of one turn are signed together.
+   * failure is logged (the decision itself stands). The write starts once the caller's reply has
+   * gone out: the allows of a {@link ALLOW_BATCH_WINDOW_MS} window are appended in one turn of the
+   * event loop, so they share a signature and a socket write.
    */
   async recordInBackground(decision: DecisionRecord, actor: string): Promise<void> {
-    const work = this.nextTurn()
+    const work = this.windowClosed()
       .then(() => this.record(decision, actor))
       .catch((error: unknown) => {
         this.logger.error({ err: error, decisionId: decision.decisionId }, 'could not record an allow decision');
@@ -82,20 +96,34 @@ export class DecisionRecorder {
     if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
   }
 
-  // One promise per turn, resolved by setImmediate: after the I/O callbacks and microtasks of this
-  // turn (the replies' socket writes among them), and with every allow of the turn at once.
-  private nextTurn(): Promise<void> {
-    this.turn ??= new Promise((resolve) =>
-      setImmediate(() => {
-        this.turn = undefined;
-        resolve();
-      }),
-    );
-    return this.turn;
+  // The open window, resolved when its timer fires; a full one closes on the next turn (never on
+  // the caller's, whose reply has not gone out yet).
+  private windowClosed(): Promise<void> {
+    let window = this.window;
+    if (!window) {
+      let close!: () => void;
+      const closed = new Promise<void>((resolve) => (close = resolve));
+      const opened: AllowWindow = { closed, close, timer: setTimeout(() => this.closeWindow(opened), ALLOW_BATCH_WINDOW_MS), allows: 0 };
+      window = this.window = opened;
+    }
+    if (++window.allows >= MAX_ALLOW_BATCH) {
+      const full = window;
+      clearTimeout(full.timer);
+      this.window = undefined;
+      setImmediate(() => this.closeWindow(full));
+    }
+    return window.closed;
+  }
+
+  private closeWindow(window: AllowWindow): void {
+    clearTimeout(window.timer);
+    if (this.window === window) this.window = undefined;
+    window.close();
   }
 
   /** Waits for every background record (shutdown, tests). */
   async flush(): Promise<void> {
+    if (this.window) this.closeWindow(this.window);
     await Promise.allSettled([...this.inFlight]);
   }
 }

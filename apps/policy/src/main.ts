@@ -8,6 +8,6 @@ await runBusService({
   service: 'policy',
   module: (context) => PolicyModule.forRoot(context, policyOptionsFromEnv(process.env, context.config.bootstrapToken)),
   readiness: async (app) => app.get(PolicyState).readiness(),
-  beforeDisconnect: (app) => app.get(PolicyLifecycle).writeOpenCounts(),
+  beforeDisconnect: (app) => app.get(PolicyLifecycle).finishWrites(),
   writes: ['events'],
 });

@@ -22,7 +22,7 @@ const POLICY_LOGGER = Symbol('POLICY_LOGGER');
 /**
  * Loads state before the service listens (Nest runs bootstrap hooks before the transport starts),
  * writes the counts of failed authentications as their windows close, and the open window's when
- * the service stops ({@link PolicyLifecycle.writeOpenCounts}, before NATS is drained).
+ * the service stops, and the allows still being recorded ({@link PolicyLifecycle.finishWrites}, before NATS is drained).
  */
 @Injectable()
 export class PolicyLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -46,10 +46,19 @@ export class PolicyLifecycle implements OnApplicationBootstrap, OnApplicationShu
     this.flushTimer.unref();
   }
 
-  /** Stops the window timer and writes every count still held; the bus server calls it before it disconnects. */
+  /** Stops the window timer and writes every count still held. */
   async writeOpenCounts(): Promise<void> {
     clearInterval(this.flushTimer);
     await this.flushFailureCounts(true);
+  }
+
+  /**
+   * What the bus server calls once no command is being answered, before it disconnects: the open
+   * counts, then every allow still waiting or being written, while their acknowledgements can arrive.
+   */
+  async finishWrites(): Promise<void> {
+    await this.writeOpenCounts();
+    await this.recorder.flush();
   }
 
   async onApplicationShutdown(): Promise<void> {

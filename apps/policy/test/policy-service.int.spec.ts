@@ -46,7 +46,7 @@ async function startPolicyService(nc: NatsConnection, names: Names, options: Pol
   const created: { app?: INestMicroservice } = {};
   const app = await NestFactory.createMicroservice(PolicyModule.forRoot(context, options), {
     // As main.ts wires it: the open window's counts are written before the connection is drained.
-    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).writeOpenCounts() }),
+    strategy: new ForgeOneBusServer({ service: 'policy', names, connection: nc, logger, authorship, beforeDisconnect: async () => created.app?.get(PolicyLifecycle).finishWrites() }),
     logger: false,
   });
   created.app = app;
@@ -471,5 +471,46 @@ describe('policy service - failed authentications are recorded boundedly', () =>
     const { single, counted } = await failuresOf(source);
     expect(single).toHaveLength(5);
     expect(counted.map((e) => e.data)).toEqual([expect.objectContaining({ source, count: 7, recorded: 5 })]);
+  });
+});
+
+describe('policy service - allows still being recorded when it stops', () => {
+  const namespace = testNamespace('polstop');
+  const names = namesFor(namespace);
+  let nc: NatsConnection;
+  let app: INestMicroservice | undefined;
+
+  beforeAll(async () => {
+    nc = await connectNats(TEST_NATS_URL, 'policy-stop-test');
+    await provisionTestStorage(namespace);
+    // The service drains its own connection when it stops; the test keeps reading on nc.
+    app = await startPolicyService(await connectNats(TEST_NATS_URL, 'policy-stop-service'), names, {
+      serviceKey: SERVICE_KEY,
+      bootstrapToken: ENV_BOOTSTRAP,
+      recordAllows: { mode: 'all' },
+      authenticationFailures: RECORD_EVERY_FAILURE,
+      announce: () => undefined,
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nc?.close();
+    await removeNamespace(namespace);
+  });
+
+  it('every allow answered before the stop is on record after it', async () => {
+    const client = new BusClient(nc, names);
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        client.requestSubject<AuthzDecision>(names.authzCheck, { credential: ENV_BOOTSTRAP, action: 'read', resource: { type: 'Plugin', id: `acme/plugin-${i}`, tenant: 'acme' } }, { credential: GATEWAY }),
+      ),
+    );
+    expect(decisions.map((d) => d.decision)).toEqual(Array(20).fill('allow'));
+    // Stopped at once: the allows are still waiting for their window or their acknowledgement.
+    await app?.close();
+    app = undefined;
+    const recorded = new Set((await writers.store(nc, names).read(DECISION_AGGREGATE, 'acme')).map((e) => e.event.id));
+    expect(decisions.filter((d) => !recorded.has(d.decisionId))).toEqual([]);
   });
 });

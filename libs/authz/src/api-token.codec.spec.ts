@@ -107,6 +107,41 @@ describe('API tokens - verification', () => {
     expect(tokens.newestActiveFor('dev-1', now)).toBeUndefined();
   });
 
+  it('revoked after use - a token verified before is refused as soon as its revocation is applied', () => {
+    const { verifier, token, tokens } = setup();
+    for (let i = 0; i < 3; i++) expect(verifier.authenticate(token.token, now).ok).toBe(true);
+    tokens.apply(...revoked(token.tokenId));
+    expect(verifier.authenticate(token.token, now)).toMatchObject({ ok: false, code: 'AUTH.TOKEN_REVOKED', principal: 'dev-1', tokenId: token.tokenId });
+    expect(verifier.authenticate(`Bearer ${token.token}`, now)).toMatchObject({ ok: false, code: 'AUTH.TOKEN_REVOKED' });
+  });
+
+  it('verified before - its id with another secret is still refused, and the genuine token still works', () => {
+    const { verifier, token } = setup();
+    expect(verifier.authenticate(token.token, now).ok).toBe(true);
+    const wrongSecret = `fo_${token.tokenId}_${generateApiToken().secret}`;
+    expect(verifier.authenticate(wrongSecret, now)).toMatchObject({ ok: false, code: 'AUTH.UNAUTHENTICATED', reason: 'invalid token' });
+    expect(verifier.authenticate(token.token, now)).toMatchObject({ ok: true, identity: { id: 'dev-1', tokenId: token.tokenId } });
+  });
+
+  it('verified before - a token whose stored hash is no longer the one it matched is verified afresh and refused', () => {
+    const { verifier, token, tokens } = setup();
+    expect(verifier.authenticate(token.token, now).ok).toBe(true);
+    // The same token id issued again (under another aggregate) with another secret's hash.
+    tokens.apply(...issued({ ...token, secretHash: generateApiToken().secretHash }, {}, 'other-aggregate'));
+    expect(verifier.authenticate(token.token, now)).toMatchObject({ ok: false, code: 'AUTH.UNAUTHENTICATED', reason: 'invalid token' });
+  });
+
+  it('verified before - the bootstrap token and service credentials keep authenticating as themselves', () => {
+    const { verifier, token } = setup();
+    const gateway = serviceCredential('gateway', KEY);
+    for (let i = 0; i < 2; i++) {
+      expect(verifier.authenticate(token.token, now)).toMatchObject({ ok: true, identity: { id: 'dev-1' } });
+      expect(verifier.authenticate(gateway, now)).toMatchObject({ ok: true, identity: { id: 'service.gateway', platformService: true } });
+      expect(verifier.authenticate('bootstrap-token-from-env', now)).toMatchObject({ ok: true, identity: { id: 'bootstrap-admin', platformAdmin: true } });
+    }
+    expect(verifier.authenticate(serviceCredential('gateway', 'x'.repeat(40)), now)).toMatchObject({ ok: false, reason: 'invalid service credential' });
+  });
+
   it('expired - valid until its expiry, refused from then on', () => {
     const { verifier, token } = setup({ expiresAt: '2030-06-01T00:00:00Z' });
     expect(verifier.authenticate(token.token, new Date('2030-05-31T23:59:59Z')).ok).toBe(true);

@@ -3,7 +3,10 @@ import { MAX_CREDENTIAL_LENGTH, type ServiceName } from '@forgeone/contracts';
 import { parseApiToken, tokenSecretMatches } from './api-token.codec.js';
 import type { AuthzPrincipal } from './authz-entities.js';
 import { looksLikeServiceCredential, servicePrincipalId, verifyServiceCredential } from './service-credential.js';
-import { BOOTSTRAP_PRINCIPAL, PLATFORM_TENANT, type TokenRegistry } from './token.registry.js';
+import { BOOTSTRAP_PRINCIPAL, PLATFORM_TENANT, type TokenRecord, type TokenRegistry } from './token.registry.js';
+
+// Verified API tokens remembered at most; past it the oldest is forgotten (and hashed again on its next use).
+const MAX_VERIFIED_TOKENS = 10_000;
 
 /** An authenticated caller: who it is for policy, and the token it used (never the secret). */
 export type AuthenticatedIdentity = AuthzPrincipal & { readonly type: 'user' | 'service'; readonly tokenId?: string };
@@ -53,6 +56,11 @@ export class CredentialVerifier {
   // Service credentials verified before: every service sends the same one on every request, so the
   // HMAC is computed once per credential, not per request. Only genuine ones are kept (a handful).
   private readonly verifiedServices = new Map<string, ServiceName>();
+  // API tokens whose secret matched their stored hash, by the presented token: a token is sent on
+  // every request, and re-hashing it each time is most of what authenticating costs. Only the match
+  // is remembered; revocation and expiry are read from the registry on every use, and an entry whose
+  // token no longer carries the hash it matched is dropped and the token verified afresh.
+  private readonly verifiedTokens = new Map<string, { readonly tokenId: string; readonly secretHash: string }>();
   private readonly bootstrapDigest?: Buffer;
 
   constructor(private readonly options: CredentialVerifierOptions) {
@@ -69,6 +77,16 @@ export class CredentialVerifier {
       return fail('AUTH.UNAUTHENTICATED', `the credential is ${presented.length} characters long, more than the ${MAX_CREDENTIAL_LENGTH} any ForgeOne credential has; send an API token (fo_<id>_<secret>)`, 'credential too long');
     }
     const { serviceKey, tokens } = this.options;
+    // A credential verified before is neither the bootstrap token (that one is never remembered)
+    // nor forged: it skips the hashing below, not the checks of its token's current state.
+    const service = serviceKey === undefined ? undefined : this.verifiedServices.get(presented);
+    if (service) return { ok: true, identity: serviceIdentity(service) };
+    const verified = this.verifiedTokens.get(presented);
+    if (verified) {
+      const token = tokens.get(verified.tokenId);
+      if (token && token.secretHash === verified.secretHash) return this.tokenState(token, now);
+      this.verifiedTokens.delete(presented);
+    }
     // Compared as digests in constant time: the bootstrap token may be short or low in entropy.
     if (this.bootstrapDigest && timingSafeEqual(sha256(presented), this.bootstrapDigest)) return { ok: true, identity: BOOTSTRAP_IDENTITY };
 
@@ -76,10 +94,10 @@ export class CredentialVerifier {
       if (!serviceKey) {
         return fail('AUTH.UNAUTHENTICATED', 'service credentials are not accepted: FORGEONE_SERVICE_KEY is not set for the policy service', 'service key not configured');
       }
-      const service = this.verifiedServices.get(presented) ?? verifyServiceCredential(presented, serviceKey);
+      const service = verifyServiceCredential(presented, serviceKey);
       if (service && this.verifiedServices.size < 64) this.verifiedServices.set(presented, service);
       if (!service) return fail('AUTH.UNAUTHENTICATED', 'the service credential is not valid (altered, truncated or from another platform)', 'invalid service credential');
-      return { ok: true, identity: { id: servicePrincipalId(service), type: 'service', tenant: PLATFORM_TENANT, roles: [], platformService: true } };
+      return { ok: true, identity: serviceIdentity(service) };
     }
 
     const parts = parseApiToken(presented);
@@ -94,6 +112,17 @@ export class CredentialVerifier {
         ...(token ? {} : { unknownTokenId: parts.tokenId }),
       };
     }
+    const state = this.tokenState(token, now);
+    // Only a token valid now is remembered, the oldest entry making room past the bound.
+    if (state.ok) {
+      if (this.verifiedTokens.size >= MAX_VERIFIED_TOKENS) this.verifiedTokens.delete(this.verifiedTokens.keys().next().value!);
+      this.verifiedTokens.set(presented, { tokenId: token.tokenId, secretHash: token.secretHash });
+    }
+    return state;
+  }
+
+  // A genuine token as it stands now: revoked, expired or its holder's identity.
+  private tokenState(token: TokenRecord, now: Date): Authentication {
     const known = { principal: token.principal, tenant: token.tenant, tokenId: token.tokenId };
     if (token.revokedAt) {
       return {
@@ -116,6 +145,10 @@ export class CredentialVerifier {
       },
     };
   }
+}
+
+function serviceIdentity(service: ServiceName): AuthenticatedIdentity {
+  return { id: servicePrincipalId(service), type: 'service', tenant: PLATFORM_TENANT, roles: [], platformService: true };
 }
 
 function sha256(text: string): Buffer {
