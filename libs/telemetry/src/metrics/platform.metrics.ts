@@ -61,6 +61,8 @@ export class PlatformMetrics {
   private readonly conflicts: SeriesCounter;
   private cacheHits = 0;
   private cacheMisses = 0;
+  /** False for the no-op set: its methods return at once, before building any label list. */
+  readonly recording: boolean;
 
   /**
    * Counters and histograms live in `series` (aggregated in-process, read at each scrape: the per-call
@@ -70,6 +72,7 @@ export class PlatformMetrics {
     readonly meter: Meter,
     series: InProcessSeries = new InProcessSeries('forgeone', false),
   ) {
+    this.recording = series.enabled;
     const seconds = (description: string) => ({ unit: 's', description, boundaries: SECONDS });
     this.commands = series.counter('forgeone_commands', 'Bus commands answered, by verb and outcome code', ['verb', 'outcome']);
     this.commandSeconds = series.histogram('forgeone_command_duration_seconds', seconds('Time to answer a bus command'), ['verb']);
@@ -105,17 +108,20 @@ export class PlatformMetrics {
 
   /** A bus command answered: `outcome` is `ok` or its error code. */
   command(verb: string, outcome: string, seconds: number): void {
+    if (!this.recording) return;
     this.commands.add(1, [verb, outcome]);
     this.commandSeconds.record(seconds, [verb]);
   }
 
   /** An HTTP query answered: `route` is the contract's operation id. */
   query(route: string, outcome: string, seconds: number): void {
+    if (!this.recording) return;
     this.queries.add(1, [route, outcome]);
     this.querySeconds.record(seconds, [route]);
   }
 
   pluginCall(sample: PluginCallSample): void {
+    if (!this.recording) return;
     const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
     this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
     if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
@@ -125,10 +131,12 @@ export class PlatformMetrics {
 
   /** A limit that ended a call (`fuel`, `memory`, `timeout`, ...) or a refused capability. */
   violation(kind: string): void {
+    if (!this.recording) return;
     this.violations.add(1, [kind]);
   }
 
   workerRejection(): void {
+    if (!this.recording) return;
     this.rejections.add(1);
   }
 
@@ -150,11 +158,13 @@ export class PlatformMetrics {
 
   /** A decision policy made (not served from a cache); a credential it did not accept is `unauthenticated`. */
   authzDecision(effect: 'allow' | 'deny' | 'unauthenticated', seconds: number): void {
+    if (!this.recording) return;
     this.decisions.add(1, [effect]);
     this.authzSeconds.record(seconds);
   }
 
   authzCacheLookup(hit: boolean): void {
+    if (!this.recording) return;
     if (hit) this.cacheHits++;
     else this.cacheMisses++;
     this.cacheLookups.add(1, [hit ? 'hit' : 'miss']);
@@ -162,33 +172,39 @@ export class PlatformMetrics {
 
   /** A consumer handled an event; `pending` more are in the stream for it. */
   consumerProgress(consumer: string, pending: number, storedAtMs: number, nowMs: number): void {
+    if (!this.recording) return;
     this.lagEvents.record(pending, { consumer });
     this.lagSeconds.record(pending === 0 ? 0 : Math.max(0, (nowMs - storedAtMs) / 1000), { consumer });
   }
 
   consumerDelivered(consumer: string, deliveryCount: number): void {
+    if (!this.recording) return;
     this.inFlight.add(1, { consumer });
     if (deliveryCount > 1) this.redeliveries.add(1, [consumer]);
   }
 
   consumerSettled(consumer: string): void {
+    if (!this.recording) return;
     this.inFlight.add(-1, { consumer });
   }
 
   /** A signature check at `stage` (publish, install, runner, ...): `reason` is `ok` or its SIGNATURE.* code. */
   signature(stage: string, valid: boolean, reason: string): void {
+    if (!this.recording) return;
     this.signatures.add(1, [stage, valid ? 'valid' : 'invalid', reason]);
   }
 
   /** Events of one aggregate type appended (new or recognised duplicates), or an append refused on a conflict. */
   eventAppend(aggregate: string, outcome: 'appended' | 'duplicate' | 'conflict', count = 1): void {
-    if (count <= 0) return;
+    if (!this.recording || count <= 0) return;
     this.appends.add(count, [aggregate, outcome]);
     if (outcome === 'conflict') this.conflicts.add(count, [aggregate]);
   }
 }
 
-let current = new PlatformMetrics(createNoopMeter());
+// What a process without a metrics port records with, and what a paused endpoint switches to.
+const NOT_RECORDING = new PlatformMetrics(createNoopMeter());
+let current = NOT_RECORDING;
 
 /**
  * The process's instruments: no-ops until {@link startMetrics} runs, so code can record
@@ -198,8 +214,7 @@ export function platformMetrics(): PlatformMetrics {
   return current;
 }
 
-/** @internal Swaps the instrument set (startMetrics and its shutdown). */
-export function usePlatformMeter(instruments: { readonly meter: Meter; readonly series: InProcessSeries } | undefined): PlatformMetrics {
-  current = instruments === undefined ? new PlatformMetrics(createNoopMeter()) : new PlatformMetrics(instruments.meter, instruments.series);
-  return current;
+/** @internal Swaps the instrument set (startMetrics, its pause and its shutdown); undefined means no-ops. */
+export function usePlatformMetrics(instruments: PlatformMetrics | undefined): void {
+  current = instruments ?? NOT_RECORDING;
 }
