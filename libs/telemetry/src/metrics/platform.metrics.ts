@@ -1,5 +1,5 @@
 import { createNoopMeter, type Gauge, type Meter, type UpDownCounter } from '@opentelemetry/api';
-import { InProcessSeries, type SeriesCounter, type SeriesHistogram } from './in-process.series.js';
+import { InProcessSeries, type BoundCounter, type BoundHistogram, type SeriesCounter, type SeriesHistogram } from './in-process.series.js';
 
 // Seconds, from 100 µs (a cached authorisation) to 30 s (a call at its deadline).
 const SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -24,6 +24,19 @@ export interface PluginCallSample extends PluginCallLabels {
   readonly seconds?: number;
   readonly fuelUsed?: number;
   readonly memoryBytes?: number;
+}
+
+// Bound series kept per plugin label set (or command verb), and per outcome of one; past these a record looks its series up.
+const MAX_BOUND_PLUGIN_SERIES = 2000;
+const MAX_BOUND_OUTCOMES = 64;
+
+/** The series of one installed version, bound once (each at its first record) so a call's records do no look-up. */
+interface PluginSeries {
+  readonly labels: readonly string[];
+  readonly calls: Map<string, BoundCounter>;
+  seconds?: BoundHistogram;
+  fuel?: BoundHistogram;
+  memory?: BoundHistogram;
 }
 
 /** Totals of the sandbox's worker pools at a scrape. */
@@ -61,6 +74,12 @@ export class PlatformMetrics {
   private readonly conflicts: SeriesCounter;
   private cacheHits = 0;
   private cacheMisses = 0;
+  // tenant -> plugin -> version -> environment -> bound series (labels are bounded, see the class comment).
+  private readonly pluginSeries = new Map<string, Map<string, Map<string, Map<string, PluginSeries>>>>();
+  private boundPluginSeries = 0;
+  private readonly commandSeries = new Map<string, { readonly seconds: BoundHistogram; readonly outcomes: Map<string, BoundCounter> }>();
+  private cacheLookupHit: BoundCounter | undefined;
+  private cacheLookupMiss: BoundCounter | undefined;
   /** False for the no-op set: its methods return at once, before building any label list. */
   readonly recording: boolean;
 
@@ -109,8 +128,24 @@ export class PlatformMetrics {
   /** A bus command answered: `outcome` is `ok` or its error code. */
   command(verb: string, outcome: string, seconds: number): void {
     if (!this.recording) return;
-    this.commands.add(1, [verb, outcome]);
-    this.commandSeconds.record(seconds, [verb]);
+    // Verbs are the responders' patterns and outcomes error codes: both bounded, so bound once each.
+    let series = this.commandSeries.get(verb);
+    if (series === undefined) {
+      if (this.commandSeries.size >= MAX_BOUND_PLUGIN_SERIES) {
+        this.commands.add(1, [verb, outcome]);
+        this.commandSeconds.record(seconds, [verb]);
+        return;
+      }
+      series = { seconds: this.commandSeconds.bind([verb]), outcomes: new Map() };
+      this.commandSeries.set(verb, series);
+    }
+    let count = series.outcomes.get(outcome);
+    if (count === undefined) {
+      if (series.outcomes.size < MAX_BOUND_OUTCOMES) series.outcomes.set(outcome, (count = this.commands.bind([verb, outcome])));
+      else this.commands.add(1, [verb, outcome]);
+    }
+    count?.add(1);
+    series.seconds.record(seconds);
   }
 
   /** An HTTP query answered: `route` is the contract's operation id. */
@@ -122,11 +157,44 @@ export class PlatformMetrics {
 
   pluginCall(sample: PluginCallSample): void {
     if (!this.recording) return;
-    const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
-    this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
-    if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
-    if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
-    if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
+    const series = this.seriesOf(sample);
+    if (series === undefined) {
+      const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
+      this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
+      if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
+      if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
+      if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
+      return;
+    }
+    let calls = series.calls.get(sample.outcome);
+    if (calls === undefined) {
+      if (series.calls.size < MAX_BOUND_OUTCOMES) {
+        calls = this.pluginCalls.bind([...series.labels, sample.outcome]);
+        series.calls.set(sample.outcome, calls);
+      } else {
+        this.pluginCalls.add(1, [...series.labels, sample.outcome]);
+      }
+    }
+    calls?.add(1);
+    if (sample.seconds !== undefined) (series.seconds ??= this.pluginCallSeconds.bind(series.labels)).record(sample.seconds);
+    if (sample.fuelUsed !== undefined) (series.fuel ??= this.fuel.bind(series.labels)).record(sample.fuelUsed);
+    if (sample.memoryBytes !== undefined) (series.memory ??= this.memory.bind(series.labels)).record(sample.memoryBytes);
+  }
+
+  // One Map per label, walked with the label strings themselves (no key built per call); undefined past the cap.
+  private seriesOf(sample: PluginCallLabels): PluginSeries | undefined {
+    let byPlugin = this.pluginSeries.get(sample.tenant);
+    let byVersion = byPlugin?.get(sample.plugin);
+    let byEnvironment = byVersion?.get(sample.version);
+    const found = byEnvironment?.get(sample.environment);
+    if (found !== undefined || this.boundPluginSeries >= MAX_BOUND_PLUGIN_SERIES) return found;
+    if (byPlugin === undefined) this.pluginSeries.set(sample.tenant, (byPlugin = new Map()));
+    if (byVersion === undefined) byPlugin.set(sample.plugin, (byVersion = new Map()));
+    if (byEnvironment === undefined) byVersion.set(sample.version, (byEnvironment = new Map()));
+    const series: PluginSeries = { labels: [sample.tenant, sample.plugin, sample.version, sample.environment], calls: new Map() };
+    byEnvironment.set(sample.environment, series);
+    this.boundPluginSeries++;
+    return series;
   }
 
   /** A limit that ended a call (`fuel`, `memory`, `timeout`, ...) or a refused capability. */
@@ -165,9 +233,13 @@ export class PlatformMetrics {
 
   authzCacheLookup(hit: boolean): void {
     if (!this.recording) return;
-    if (hit) this.cacheHits++;
-    else this.cacheMisses++;
-    this.cacheLookups.add(1, [hit ? 'hit' : 'miss']);
+    if (hit) {
+      this.cacheHits++;
+      (this.cacheLookupHit ??= this.cacheLookups.bind(['hit'])).add(1);
+    } else {
+      this.cacheMisses++;
+      (this.cacheLookupMiss ??= this.cacheLookups.bind(['miss'])).add(1);
+    }
   }
 
   /** A consumer handled an event; `pending` more are in the stream for it. */
