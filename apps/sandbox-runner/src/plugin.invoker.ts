@@ -328,6 +328,8 @@ export class PluginInvoker {
   // Series of a call that ran: its installed version's labels, never the caller or the input.
   private measure(labels: PluginCallLabels, result: SandboxCallResult, chain: CallChain): void {
     const metrics = platformMetrics();
+    // No metrics port, or recording paused: not even the sample is built.
+    if (!metrics.recording) return;
     // One object literal of fixed shape: spreads here cost more per call than the series they feed.
     metrics.pluginCall({
       tenant: labels.tenant,

@@ -129,6 +129,14 @@ describe('metrics settings', () => {
     expect(loadConfig({ FORGEONE_METRICS_PORT: 'off' }).metrics).toEqual({ off: true, host: '127.0.0.1', pluginMetricNames: 100 });
   });
 
+  it('config - a toggle signal for recording is read; any other signal, or one with metrics off, is refused', () => {
+    expect(loadConfig({ FORGEONE_METRICS_PORT: '0', FORGEONE_METRICS_TOGGLE_SIGNAL: 'SIGUSR2' }).metrics).toEqual({ port: 0, host: '127.0.0.1', pluginMetricNames: 100, toggleSignal: 'SIGUSR2' });
+    expect(configError({ FORGEONE_METRICS_TOGGLE_SIGNAL: 'SIGTERM' }).issues).toEqual([{ variable: 'FORGEONE_METRICS_TOGGLE_SIGNAL', message: expect.stringContaining('must be SIGUSR2') }]);
+    expect(configError({ FORGEONE_METRICS_PORT: 'off', FORGEONE_METRICS_TOGGLE_SIGNAL: 'SIGUSR2' }).issues).toEqual([
+      { variable: 'FORGEONE_METRICS_TOGGLE_SIGNAL', message: expect.stringContaining('FORGEONE_METRICS_PORT is off') },
+    ]);
+  });
+
   it('config - bad metrics values name their variable', () => {
     expect(configError({ FORGEONE_METRICS_PORT: 'x' }).issues).toEqual([{ variable: 'FORGEONE_METRICS_PORT', message: expect.stringContaining('"x"') }]);
     expect(configError({ FORGEONE_METRICS_TOKEN: 'short' }).issues.map((i) => i.variable)).toEqual(['FORGEONE_METRICS_TOKEN']);

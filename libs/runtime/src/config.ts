@@ -38,6 +38,8 @@ export interface MetricsConfig {
   readonly host: string;
   readonly token?: string;
   readonly pluginMetricNames: number;
+  /** FORGEONE_METRICS_TOGGLE_SIGNAL: each such signal pauses or resumes recording (to measure what it costs). */
+  readonly toggleSignal?: 'SIGUSR2';
 }
 
 /** One problem with one environment variable. */
@@ -183,6 +185,7 @@ const fields = z.object({
   // The value is never echoed: an error message may end up in a log.
   FORGEONE_METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(16, { message: 'must be at least 16 characters long (generate one with `openssl rand -hex 32`)' }).optional()),
   FORGEONE_SANDBOX_RUNNERS: sandboxRunners,
+  FORGEONE_METRICS_TOGGLE_SIGNAL: z.preprocess(unsetIfEmpty, z.enum(['SIGUSR2'], { message: 'must be SIGUSR2 (or unset: recording cannot be paused)' }).optional()),
   FORGEONE_PLUGIN_METRIC_NAMES_MAX: z.preprocess(
     unsetIfEmpty,
     z
@@ -201,6 +204,9 @@ const schema = fields.superRefine((value, ctx) => {
       path: ['FORGEONE_METRICS_TOKEN'],
       message: `must be set when FORGEONE_METRICS_HOST (${value.FORGEONE_METRICS_HOST}) is not a loopback address: metrics name tenants' plugins (generate one with \`openssl rand -hex 32\`)`,
     });
+  }
+  if (value.FORGEONE_METRICS_TOGGLE_SIGNAL && value.FORGEONE_METRICS_PORT === 'off') {
+    ctx.addIssue({ code: 'custom', path: ['FORGEONE_METRICS_TOGGLE_SIGNAL'], message: 'is set but FORGEONE_METRICS_PORT is off: there is no recording to pause; unset one of them' });
   }
   // The private nats-server of `npm start` listens on loopback without TLS: a CA there would only fail later.
   if (value.FORGEONE_NATS_CA_FILE && !value.NATS_URL) {
@@ -235,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       host: value.FORGEONE_METRICS_HOST,
       ...(value.FORGEONE_METRICS_TOKEN ? { token: value.FORGEONE_METRICS_TOKEN } : {}),
       pluginMetricNames: value.FORGEONE_PLUGIN_METRIC_NAMES_MAX,
+      ...(value.FORGEONE_METRICS_TOGGLE_SIGNAL ? { toggleSignal: value.FORGEONE_METRICS_TOGGLE_SIGNAL } : {}),
     },
     sandboxRunners: value.FORGEONE_SANDBOX_RUNNERS,
   };

@@ -124,9 +124,16 @@ export async function runBusService(definition: BusServiceDefinition, env: NodeJ
  * (`npm start` gives each service its own port). The token is never logged.
  */
 export async function startMetricsFor(service: string, config: PlatformConfig, logger: Logger): Promise<MetricsEndpoint | undefined> {
-  const { port, host, token, pluginMetricNames } = config.metrics;
+  const { port, host, token, pluginMetricNames, toggleSignal } = config.metrics;
   const endpoint = await startMetrics(`forgeone-${service}`, { ...(port !== undefined ? { port } : {}), host, ...(token ? { token } : {}), pluginMetricNames });
-  if (endpoint) logger.info({ metrics: endpoint.url, scrapeToken: token ? 'required' : 'none (loopback only)' }, 'serving metrics');
+  if (endpoint) logger.info({ metrics: endpoint.url, scrapeToken: token ? 'required' : 'none (loopback only)', ...(toggleSignal ? { toggleSignal } : {}) }, 'serving metrics');
+  if (endpoint && toggleSignal) {
+    // Off unless configured: lets a benchmark compare recording on and off within the same process.
+    process.on(toggleSignal, () => {
+      endpoint.setRecording(!endpoint.recording);
+      logger.info({ recording: endpoint.recording }, endpoint.recording ? 'metrics recording resumed' : 'metrics recording paused');
+    });
+  }
   return endpoint;
 }
 

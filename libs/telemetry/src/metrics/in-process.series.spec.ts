@@ -76,6 +76,28 @@ describe('in-process series', () => {
     expect(sample(text, 'calls_total{otel_metric_overflow="true"}')).toBe(101);
   });
 
+  it('series - a bound series adds to the same series as a look-up, skips what a look-up skips, and binds to the overflow when full', async () => {
+    const series = new InProcessSeries();
+    const calls = series.counter('calls', 'Calls', ['plugin']);
+    const seconds = series.histogram('wait_seconds', { description: 'Waits', boundaries: [0.1, 1] }, ['plugin']);
+    const boundCalls = calls.bind(['a']);
+    const boundSeconds = seconds.bind(['a']);
+    calls.add(1, ['a']);
+    boundCalls.add(2);
+    boundCalls.add(-1);
+    seconds.record(0.05, ['a']);
+    boundSeconds.record(0.5);
+    boundSeconds.record(Number.NaN);
+    for (let i = 0; i < 2000; i++) calls.add(1, [`p${i}`]);
+    calls.bind(['late']).add(5);
+    const text = await scrape(series);
+    expect(sample(text, 'calls_total{plugin="a"}')).toBe(3);
+    expect(sample(text, 'wait_seconds_count{plugin="a"}')).toBe(2);
+    expect(sample(text, 'wait_seconds_bucket{plugin="a",le="1"}')).toBe(2);
+    expect(text).not.toContain('plugin="late"');
+    expect(sample(text, 'calls_total{otel_metric_overflow="true"}')).toBe(2 + 5);
+  });
+
   it('series - wrong label counts, duplicate names and unsorted buckets are refused by name', () => {
     const series = new InProcessSeries();
     const calls = series.counter('calls', 'Calls', ['plugin', 'outcome']);

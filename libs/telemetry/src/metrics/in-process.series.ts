@@ -13,11 +13,23 @@ import {
 /** A counter whose series are looked up by label values in the order the counter was declared with. */
 export interface SeriesCounter {
   add(value: number, labelValues?: readonly string[]): void;
+  /** The series of one label set, found once: its `add` does no look-up. */
+  bind(labelValues: readonly string[]): BoundCounter;
 }
 
 /** A histogram with explicit buckets, looked up like {@link SeriesCounter}. */
 export interface SeriesHistogram {
   record(value: number, labelValues?: readonly string[]): void;
+  /** The series of one label set, found once: its `record` does no look-up. */
+  bind(labelValues: readonly string[]): BoundHistogram;
+}
+
+export interface BoundCounter {
+  add(value: number): void;
+}
+
+export interface BoundHistogram {
+  record(value: number): void;
 }
 
 interface HistogramOptions {
@@ -110,6 +122,15 @@ class Counter implements SeriesCounter {
     this.table.find(labelValues).value += value;
   }
 
+  bind(labelValues: readonly string[]): BoundCounter {
+    const state = this.table.find(labelValues);
+    return {
+      add: (value: number) => {
+        if (value >= 0) state.value += value;
+      },
+    };
+  }
+
   data(endTime: HrTime): MetricData {
     return {
       descriptor: { name: this.name, description: this.description, unit: '', valueType: ValueType.DOUBLE },
@@ -146,16 +167,17 @@ class HistogramSeries implements SeriesHistogram {
   record(value: number, labelValues: readonly string[] = NO_LABELS): void {
     // As the SDK's histogram: negative values and NaN are not recorded.
     if (!(value >= 0)) return;
+    recordInto(this.table.find(labelValues), this.boundaries, value);
+  }
+
+  bind(labelValues: readonly string[]): BoundHistogram {
     const state = this.table.find(labelValues);
-    const b = this.boundaries;
-    // Upper bounds are inclusive: the first boundary >= value (a handful of buckets: a scan is as fast as a search).
-    let i = 0;
-    while (i < b.length && b[i] < value) i++;
-    state.counts[i]++;
-    state.count++;
-    state.sum += value;
-    if (value < state.min) state.min = value;
-    if (value > state.max) state.max = value;
+    const boundaries = this.boundaries;
+    return {
+      record: (value: number) => {
+        if (value >= 0) recordInto(state, boundaries, value);
+      },
+    };
   }
 
   data(endTime: HrTime): MetricData {
@@ -177,8 +199,21 @@ class HistogramSeries implements SeriesHistogram {
   }
 }
 
-const NOOP_COUNTER: SeriesCounter = { add: () => undefined };
-const NOOP_HISTOGRAM: SeriesHistogram = { record: () => undefined };
+function recordInto(state: HistogramState, b: readonly number[], value: number): void {
+  // Upper bounds are inclusive: the first boundary >= value (a handful of buckets: a scan is as fast as a search).
+  let i = 0;
+  while (i < b.length && b[i] < value) i++;
+  state.counts[i]++;
+  state.count++;
+  state.sum += value;
+  if (value < state.min) state.min = value;
+  if (value > state.max) state.max = value;
+}
+
+const NOOP_BOUND_COUNTER: BoundCounter = { add: () => undefined };
+const NOOP_BOUND_HISTOGRAM: BoundHistogram = { record: () => undefined };
+const NOOP_COUNTER: SeriesCounter = { add: () => undefined, bind: () => NOOP_BOUND_COUNTER };
+const NOOP_HISTOGRAM: SeriesHistogram = { record: () => undefined, bind: () => NOOP_BOUND_HISTOGRAM };
 
 /**
  * Counters and histograms aggregated in this process and handed to the metrics reader at each

@@ -100,6 +100,35 @@ describe('metrics endpoint', () => {
     expect(recorder.namesOf('acme', 'scorer')).toBe(3);
   });
 
+  it('metrics - paused, nothing is recorded and /metrics serves the series as they stood; resumed, recording goes on', async () => {
+    endpoint = await startMetrics('forgeone-test', { port: 0, host: '127.0.0.1' });
+    const call = { tenant: 'acme', plugin: 'scorer', version: '1.0.0', environment: 'dev', outcome: 'ok', seconds: 0.001, fuelUsed: 500 };
+    const calls = 'forgeone_plugin_calls_total{tenant="acme",plugin="scorer",version="1.0.0",environment="dev",outcome="ok"}';
+    const labels = { tenant: 'acme', plugin: 'scorer', version: '1.0.0', environment: 'dev' };
+    platformMetrics().pluginCall(call);
+    pluginMetrics().record(labels, [{ name: 'n1', value: 1 }]);
+
+    endpoint!.setRecording(false);
+    expect(endpoint!.recording).toBe(false);
+    expect(platformMetrics().recording).toBe(false);
+    platformMetrics().pluginCall(call);
+    platformMetrics().command('invoke.dev.scorer', 'ok', 0.002);
+    pluginMetrics().record(labels, [{ name: 'n2', value: 1 }]);
+    const paused = await (await fetch(endpoint!.url)).text();
+    expect(sample(paused, calls)).toBe(1);
+    expect(paused).not.toContain('forgeone_commands_total');
+    expect(paused).not.toContain('metric="n2"');
+
+    endpoint!.setRecording(true);
+    expect(platformMetrics().recording).toBe(true);
+    platformMetrics().pluginCall(call);
+    pluginMetrics().record(labels, [{ name: 'n1', value: 2 }]);
+    const resumed = await (await fetch(endpoint!.url)).text();
+    expect(sample(resumed, calls)).toBe(2);
+    expect(sample(resumed, 'forgeone_plugin_fuel_used_count{tenant="acme",plugin="scorer",version="1.0.0",environment="dev"}')).toBe(2);
+    expect(sample(resumed, 'forgeone_plugin_metric_sum{tenant="acme",plugin="scorer",version="1.0.0",environment="dev",metric="n1"}')).toBe(3);
+  });
+
   it('metrics - close stops serving and the instruments go back to no-ops', async () => {
     endpoint = await startMetrics('forgeone-test', { port: 0, host: '127.0.0.1' });
     const url = endpoint!.url;
@@ -107,5 +136,6 @@ describe('metrics endpoint', () => {
     endpoint = undefined;
     await expect(fetch(url)).rejects.toThrow();
     expect(pluginMetrics().namesOf('acme', 'scorer')).toBe(0);
+    expect(platformMetrics().recording).toBe(false);
   });
 });

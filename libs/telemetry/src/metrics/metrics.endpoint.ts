@@ -6,7 +6,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InProcessSeries } from './in-process.series.js';
-import { usePlatformMeter } from './platform.metrics.js';
+import { PlatformMetrics, usePlatformMetrics } from './platform.metrics.js';
 import { PluginMetricsRecorder } from './plugin-metrics.recorder.js';
 
 /** Where and how a service serves `/metrics` (FORGEONE_METRICS_PORT, _HOST, _TOKEN). */
@@ -26,6 +26,13 @@ export interface MetricsEndpoint {
   /** `http://host:port/metrics`, for the start-up log. */
   readonly url: string;
   readonly port: number;
+  /** Whether calls are being recorded (true from start until {@link setRecording} pauses it). */
+  readonly recording: boolean;
+  /**
+   * Pauses (false) or resumes (true) recording: while paused every instrument is the no-op set a
+   * process without a metrics port has, and `/metrics` keeps serving the series as they stood.
+   */
+  setRecording(on: boolean): void;
   /** Stops serving and resets the instruments to no-ops. */
   close(): Promise<void>;
 }
@@ -36,7 +43,8 @@ export class MetricsSettingsError extends Error {
   readonly code = 'CONFIG.INVALID';
 }
 
-let plugins = new PluginMetricsRecorder(createNoopMeter());
+const NOT_RECORDING_PLUGINS = new PluginMetricsRecorder(createNoopMeter(), { recording: false });
+let plugins = NOT_RECORDING_PLUGINS;
 
 /** Where the `metric` host hook's samples go (no-op until {@link startMetrics}). */
 export function pluginMetrics(): PluginMetricsRecorder {
@@ -93,18 +101,31 @@ export async function startMetrics(service: string, settings: MetricsSettings): 
     });
   });
   const port = (server.address() as AddressInfo).port;
-  usePlatformMeter({ meter, series });
-  plugins = new PluginMetricsRecorder(meter, { ...(settings.pluginMetricNames !== undefined ? { maxNamesPerPlugin: settings.pluginMetricNames } : {}) });
+  const live = new PlatformMetrics(meter, series);
+  const livePlugins = new PluginMetricsRecorder(meter, { ...(settings.pluginMetricNames !== undefined ? { maxNamesPerPlugin: settings.pluginMetricNames } : {}) });
+  let recording = true;
+  let closed = false;
+  const setRecording = (on: boolean) => {
+    if (closed) return;
+    recording = on;
+    usePlatformMetrics(on ? live : undefined);
+    plugins = on ? livePlugins : NOT_RECORDING_PLUGINS;
+  };
+  setRecording(true);
   const host = settings.host.includes(':') && !settings.host.startsWith('[') ? `[${settings.host}]` : settings.host;
   return {
     url: `http://${host}:${port}/metrics`,
     port,
+    get recording() {
+      return recording;
+    },
+    setRecording,
     close: async () => {
-      usePlatformMeter(undefined);
-      plugins = new PluginMetricsRecorder(createNoopMeter());
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      setRecording(false);
+      closed = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await closed;
+      await stopped;
       await provider.shutdown().catch(() => undefined);
     },
   };

@@ -1,5 +1,5 @@
 import { createNoopMeter, type Gauge, type Meter, type UpDownCounter } from '@opentelemetry/api';
-import { InProcessSeries, type SeriesCounter, type SeriesHistogram } from './in-process.series.js';
+import { InProcessSeries, type BoundCounter, type BoundHistogram, type SeriesCounter, type SeriesHistogram } from './in-process.series.js';
 
 // Seconds, from 100 µs (a cached authorisation) to 30 s (a call at its deadline).
 const SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -24,6 +24,19 @@ export interface PluginCallSample extends PluginCallLabels {
   readonly seconds?: number;
   readonly fuelUsed?: number;
   readonly memoryBytes?: number;
+}
+
+// Bound series kept per plugin label set (or command verb), and per outcome of one; past these a record looks its series up.
+const MAX_BOUND_PLUGIN_SERIES = 2000;
+const MAX_BOUND_OUTCOMES = 64;
+
+/** The series of one installed version, bound once (each at its first record) so a call's records do no look-up. */
+interface PluginSeries {
+  readonly labels: readonly string[];
+  readonly calls: Map<string, BoundCounter>;
+  seconds?: BoundHistogram;
+  fuel?: BoundHistogram;
+  memory?: BoundHistogram;
 }
 
 /** Totals of the sandbox's worker pools at a scrape. */
@@ -61,6 +74,14 @@ export class PlatformMetrics {
   private readonly conflicts: SeriesCounter;
   private cacheHits = 0;
   private cacheMisses = 0;
+  // tenant -> plugin -> version -> environment -> bound series (labels are bounded, see the class comment).
+  private readonly pluginSeries = new Map<string, Map<string, Map<string, Map<string, PluginSeries>>>>();
+  private boundPluginSeries = 0;
+  private readonly commandSeries = new Map<string, { readonly seconds: BoundHistogram; readonly outcomes: Map<string, BoundCounter> }>();
+  private cacheLookupHit: BoundCounter | undefined;
+  private cacheLookupMiss: BoundCounter | undefined;
+  /** False for the no-op set: its methods return at once, before building any label list. */
+  readonly recording: boolean;
 
   /**
    * Counters and histograms live in `series` (aggregated in-process, read at each scrape: the per-call
@@ -70,6 +91,7 @@ export class PlatformMetrics {
     readonly meter: Meter,
     series: InProcessSeries = new InProcessSeries('forgeone', false),
   ) {
+    this.recording = series.enabled;
     const seconds = (description: string) => ({ unit: 's', description, boundaries: SECONDS });
     this.commands = series.counter('forgeone_commands', 'Bus commands answered, by verb and outcome code', ['verb', 'outcome']);
     this.commandSeconds = series.histogram('forgeone_command_duration_seconds', seconds('Time to answer a bus command'), ['verb']);
@@ -105,30 +127,84 @@ export class PlatformMetrics {
 
   /** A bus command answered: `outcome` is `ok` or its error code. */
   command(verb: string, outcome: string, seconds: number): void {
-    this.commands.add(1, [verb, outcome]);
-    this.commandSeconds.record(seconds, [verb]);
+    if (!this.recording) return;
+    // Verbs are the responders' patterns and outcomes error codes: both bounded, so bound once each.
+    let series = this.commandSeries.get(verb);
+    if (series === undefined) {
+      if (this.commandSeries.size >= MAX_BOUND_PLUGIN_SERIES) {
+        this.commands.add(1, [verb, outcome]);
+        this.commandSeconds.record(seconds, [verb]);
+        return;
+      }
+      series = { seconds: this.commandSeconds.bind([verb]), outcomes: new Map() };
+      this.commandSeries.set(verb, series);
+    }
+    let count = series.outcomes.get(outcome);
+    if (count === undefined) {
+      if (series.outcomes.size < MAX_BOUND_OUTCOMES) series.outcomes.set(outcome, (count = this.commands.bind([verb, outcome])));
+      else this.commands.add(1, [verb, outcome]);
+    }
+    count?.add(1);
+    series.seconds.record(seconds);
   }
 
   /** An HTTP query answered: `route` is the contract's operation id. */
   query(route: string, outcome: string, seconds: number): void {
+    if (!this.recording) return;
     this.queries.add(1, [route, outcome]);
     this.querySeconds.record(seconds, [route]);
   }
 
   pluginCall(sample: PluginCallSample): void {
-    const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
-    this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
-    if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
-    if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
-    if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
+    if (!this.recording) return;
+    const series = this.seriesOf(sample);
+    if (series === undefined) {
+      const labels = [sample.tenant, sample.plugin, sample.version, sample.environment];
+      this.pluginCalls.add(1, [sample.tenant, sample.plugin, sample.version, sample.environment, sample.outcome]);
+      if (sample.seconds !== undefined) this.pluginCallSeconds.record(sample.seconds, labels);
+      if (sample.fuelUsed !== undefined) this.fuel.record(sample.fuelUsed, labels);
+      if (sample.memoryBytes !== undefined) this.memory.record(sample.memoryBytes, labels);
+      return;
+    }
+    let calls = series.calls.get(sample.outcome);
+    if (calls === undefined) {
+      if (series.calls.size < MAX_BOUND_OUTCOMES) {
+        calls = this.pluginCalls.bind([...series.labels, sample.outcome]);
+        series.calls.set(sample.outcome, calls);
+      } else {
+        this.pluginCalls.add(1, [...series.labels, sample.outcome]);
+      }
+    }
+    calls?.add(1);
+    if (sample.seconds !== undefined) (series.seconds ??= this.pluginCallSeconds.bind(series.labels)).record(sample.seconds);
+    if (sample.fuelUsed !== undefined) (series.fuel ??= this.fuel.bind(series.labels)).record(sample.fuelUsed);
+    if (sample.memoryBytes !== undefined) (series.memory ??= this.memory.bind(series.labels)).record(sample.memoryBytes);
+  }
+
+  // One Map per label, walked with the label strings themselves (no key built per call); undefined past the cap.
+  private seriesOf(sample: PluginCallLabels): PluginSeries | undefined {
+    let byPlugin = this.pluginSeries.get(sample.tenant);
+    let byVersion = byPlugin?.get(sample.plugin);
+    let byEnvironment = byVersion?.get(sample.version);
+    const found = byEnvironment?.get(sample.environment);
+    if (found !== undefined || this.boundPluginSeries >= MAX_BOUND_PLUGIN_SERIES) return found;
+    if (byPlugin === undefined) this.pluginSeries.set(sample.tenant, (byPlugin = new Map()));
+    if (byVersion === undefined) byPlugin.set(sample.plugin, (byVersion = new Map()));
+    if (byEnvironment === undefined) byVersion.set(sample.version, (byEnvironment = new Map()));
+    const series: PluginSeries = { labels: [sample.tenant, sample.plugin, sample.version, sample.environment], calls: new Map() };
+    byEnvironment.set(sample.environment, series);
+    this.boundPluginSeries++;
+    return series;
   }
 
   /** A limit that ended a call (`fuel`, `memory`, `timeout`, ...) or a refused capability. */
   violation(kind: string): void {
+    if (!this.recording) return;
     this.violations.add(1, [kind]);
   }
 
   workerRejection(): void {
+    if (!this.recording) return;
     this.rejections.add(1);
   }
 
@@ -150,45 +226,57 @@ export class PlatformMetrics {
 
   /** A decision policy made (not served from a cache); a credential it did not accept is `unauthenticated`. */
   authzDecision(effect: 'allow' | 'deny' | 'unauthenticated', seconds: number): void {
+    if (!this.recording) return;
     this.decisions.add(1, [effect]);
     this.authzSeconds.record(seconds);
   }
 
   authzCacheLookup(hit: boolean): void {
-    if (hit) this.cacheHits++;
-    else this.cacheMisses++;
-    this.cacheLookups.add(1, [hit ? 'hit' : 'miss']);
+    if (!this.recording) return;
+    if (hit) {
+      this.cacheHits++;
+      (this.cacheLookupHit ??= this.cacheLookups.bind(['hit'])).add(1);
+    } else {
+      this.cacheMisses++;
+      (this.cacheLookupMiss ??= this.cacheLookups.bind(['miss'])).add(1);
+    }
   }
 
   /** A consumer handled an event; `pending` more are in the stream for it. */
   consumerProgress(consumer: string, pending: number, storedAtMs: number, nowMs: number): void {
+    if (!this.recording) return;
     this.lagEvents.record(pending, { consumer });
     this.lagSeconds.record(pending === 0 ? 0 : Math.max(0, (nowMs - storedAtMs) / 1000), { consumer });
   }
 
   consumerDelivered(consumer: string, deliveryCount: number): void {
+    if (!this.recording) return;
     this.inFlight.add(1, { consumer });
     if (deliveryCount > 1) this.redeliveries.add(1, [consumer]);
   }
 
   consumerSettled(consumer: string): void {
+    if (!this.recording) return;
     this.inFlight.add(-1, { consumer });
   }
 
   /** A signature check at `stage` (publish, install, runner, ...): `reason` is `ok` or its SIGNATURE.* code. */
   signature(stage: string, valid: boolean, reason: string): void {
+    if (!this.recording) return;
     this.signatures.add(1, [stage, valid ? 'valid' : 'invalid', reason]);
   }
 
   /** Events of one aggregate type appended (new or recognised duplicates), or an append refused on a conflict. */
   eventAppend(aggregate: string, outcome: 'appended' | 'duplicate' | 'conflict', count = 1): void {
-    if (count <= 0) return;
+    if (!this.recording || count <= 0) return;
     this.appends.add(count, [aggregate, outcome]);
     if (outcome === 'conflict') this.conflicts.add(count, [aggregate]);
   }
 }
 
-let current = new PlatformMetrics(createNoopMeter());
+// What a process without a metrics port records with, and what a paused endpoint switches to.
+const NOT_RECORDING = new PlatformMetrics(createNoopMeter());
+let current = NOT_RECORDING;
 
 /**
  * The process's instruments: no-ops until {@link startMetrics} runs, so code can record
@@ -198,8 +286,7 @@ export function platformMetrics(): PlatformMetrics {
   return current;
 }
 
-/** @internal Swaps the instrument set (startMetrics and its shutdown). */
-export function usePlatformMeter(instruments: { readonly meter: Meter; readonly series: InProcessSeries } | undefined): PlatformMetrics {
-  current = instruments === undefined ? new PlatformMetrics(createNoopMeter()) : new PlatformMetrics(instruments.meter, instruments.series);
-  return current;
+/** @internal Swaps the instrument set (startMetrics, its pause and its shutdown); undefined means no-ops. */
+export function usePlatformMetrics(instruments: PlatformMetrics | undefined): void {
+  current = instruments ?? NOT_RECORDING;
 }

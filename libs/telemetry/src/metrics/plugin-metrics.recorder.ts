@@ -12,6 +12,8 @@ export interface PluginMetricsRecorderOptions {
   readonly maxNamesPerPlugin?: number;
   /** Longest metric name kept; a longer one is dropped and counted. */
   readonly maxNameLength?: number;
+  /** False: a recorder that records nothing and keeps no names (a process without metrics, or paused). */
+  readonly recording?: boolean;
 }
 
 export const DEFAULT_PLUGIN_METRIC_NAMES = 100;
@@ -34,8 +36,10 @@ export class PluginMetricsRecorder {
   private readonly namesByPlugin = new Map<string, Set<string>>();
   private readonly maxNames: number;
   private readonly maxLength: number;
+  readonly recording: boolean;
 
   constructor(meter: Meter, options: PluginMetricsRecorderOptions = {}) {
+    this.recording = options.recording ?? true;
     this.maxNames = options.maxNamesPerPlugin ?? DEFAULT_PLUGIN_METRIC_NAMES;
     this.maxLength = options.maxNameLength ?? DEFAULT_NAME_LENGTH;
     this.sums = meter.createUpDownCounter('forgeone_plugin_metric_sum', { description: 'Sum of the values a plugin reported under a metric name' });
@@ -45,7 +49,7 @@ export class PluginMetricsRecorder {
 
   /** Records one call's samples under the call's plugin labels. */
   record(labels: PluginCallLabels, metrics: readonly PluginMetricSample[]): void {
-    if (metrics.length === 0) return;
+    if (!this.recording || metrics.length === 0) return;
     const pluginKey = `${labels.tenant}\u0000${labels.plugin}`;
     let names = this.namesByPlugin.get(pluginKey);
     for (const { name, value } of metrics) {
