@@ -5,13 +5,15 @@
 //     connection to the same rsyslog. Every round counts until rsyslog has written its last line. The
 //     raw baseline drifts a lot between runs (rsyslog and the machine), so one run alternates rounds,
 //     raw first and last (raw, forwarder, raw, ..., raw), and each forwarder round is compared with the
-//     mean of the raw rounds just before and after it. A run's ratio is its worst round.
+//     mean of the raw rounds just before and after it. A run's ratio is its worst round. Beside the
+//     rates, the CPU time per event of this process (rendering and writing, or writing alone) and of
+//     rsyslogd in each kind of round: what the load on a shared machine distorts far less than rates.
 //  2. Delivery delay: the built siem-forwarder reading the stream of a fresh namespace on the test NATS
 //     while events are appended at a steady 1,000/s; delay = rsyslog's receipt time − the event's time.
 // Targets: throughput ≥ 0.5× the baseline in every round; delay p99 < 1 s at 1,000 events/s.
 // Needs NATS on 127.0.0.1:4222, PostgreSQL on 127.0.0.1:5432 and a build (`npm run build`).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,27 +89,48 @@ function lineCounter(file) {
   return { count, close: () => fd !== undefined && closeSync(fd) };
 }
 
+// CPU time (user + system, µs) a process has used, from /proc; undefined where /proc is not there.
+function processCpuUs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return undefined;
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 async function throughput(run) {
   const events = Array.from({ length: N }, (_, i) => ({ sequence: i + 1, event: event(i) }));
   const BATCH = 500;
   const port = await harness.freePort();
   const rsyslog = await harness.startRsyslog({ dir: join(dir, `throughput-${run}`), port });
   cleanups.push(() => rsyslog.stop());
+  const rsyslogPid = Number(readFileSync(join(dir, `throughput-${run}`, 'rsyslogd.pid'), 'utf8'));
   const target = { kind: 'syslog', host: '127.0.0.1', port, tls: false };
   const written = lineCounter(rsyslog.file);
   cleanups.push(async () => written.close());
   const linesWritten = written.count;
   let expected = 0;
+  const cpu = { raw: [], forwarder: [], rsyslogRaw: [], rsyslogForwarder: [] };
   // One round: N events over a connection of its own, timed until rsyslog has written all of them.
-  const round = async (send) => {
+  const round = async (send, kind) => {
     const transport = new SyslogTransport(target, 'bench');
     expected += N;
+    const rsyslogBefore = processCpuUs(rsyslogPid);
+    const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = 0; i < events.length; i += BATCH) await send(transport, i, events.slice(i, i + BATCH));
     // A short poll: a round lasts a few hundred ms, and a 20 ms step would be several percent of it.
     await until(() => linesWritten() >= expected, `${expected} lines at rsyslog`, 120_000, 2);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = process.cpuUsage(cpuBefore);
+    const rsyslogAfter = processCpuUs(rsyslogPid);
     await transport.close();
+    if (kind) {
+      cpu[kind].push((used.user + used.system) / N);
+      if (rsyslogBefore !== undefined && rsyslogAfter !== undefined) cpu[kind === 'raw' ? 'rsyslogRaw' : 'rsyslogForwarder'].push((rsyslogAfter - rsyslogBefore) / N);
+    }
     return Math.round(N / seconds);
   };
   // The baseline writes frames rendered before its clock starts, over the same transport code path.
@@ -120,11 +143,11 @@ async function throughput(run) {
   await round(forwarder);
   await round(raw);
   const loadBefore = Number(loadavg()[0].toFixed(2));
-  const rawPerSecond = [await round(raw)];
+  const rawPerSecond = [await round(raw, 'raw')];
   const forwardedPerSecond = [];
   for (let k = 0; k < ROUNDS; k++) {
-    forwardedPerSecond.push(await round(forwarder));
-    rawPerSecond.push(await round(raw));
+    forwardedPerSecond.push(await round(forwarder, 'forwarder'));
+    rawPerSecond.push(await round(raw, 'raw'));
   }
   const loadAfter = Number(loadavg()[0].toFixed(2));
   // Nothing lost or doubled on the way: exactly every round's lines, once.
@@ -132,7 +155,9 @@ async function throughput(run) {
   if (linesWritten() !== expected) throw new Error(`rsyslog wrote ${linesWritten()} lines, ${expected} were sent`);
   await rsyslog.stop();
   const ratios = forwardedPerSecond.map((f, k) => sig3(f / ((rawPerSecond[k] + rawPerSecond[k + 1]) / 2)));
-  return { rawPerSecond, forwardedPerSecond, ratios, throughputVsRaw: Math.min(...ratios), load: [loadBefore, loadAfter] };
+  // Medians over the rounds of each kind, µs of CPU per event (rsyslogd's from clock ticks: 10 ms steps).
+  const cpuUsPerEvent = Object.fromEntries(Object.entries(cpu).filter(([, xs]) => xs.length > 0).map(([kind, xs]) => [kind, sig3(median(xs))]));
+  return { rawPerSecond, forwardedPerSecond, ratios, throughputVsRaw: Math.min(...ratios), load: [loadBefore, loadAfter], cpuUsPerEvent };
 }
 
 async function delay(run) {
@@ -202,12 +227,14 @@ try {
       ['rendered + delivered to rsyslog, events/s, rounds', run.forwardedPerSecond.join(' ')],
       ['ratio per round, to the raw rounds around it', run.ratios.join(' ')],
       ['worst round (target ≥ 0.5)', run.throughputVsRaw],
+      ['CPU µs per event, this process: raw rounds / forwarder rounds (median)', `${run.cpuUsPerEvent.raw} / ${run.cpuUsPerEvent.forwarder}`],
+      ['CPU µs per event, rsyslogd: raw rounds / forwarder rounds (median)', `${run.cpuUsPerEvent.rsyslogRaw ?? '-'} / ${run.cpuUsPerEvent.rsyslogForwarder ?? '-'}`],
       ['load average (1 min) before / after', run.load.join(' / ')],
       [`delay p50 / p99 / max at ${run.achievedRate}/s (target p99 < 1000 ms)`, `${run.delayP50Ms} / ${run.delayP99Ms} / ${run.delayMaxMs} ms`],
     ],
   );
   // Runs accumulate: each appends to the previous result file's runs (the report shows the spread).
-  const { readFileSync, existsSync } = await import('node:fs');
+  const { existsSync } = await import('node:fs');
   const file = join(harness.repoRoot(), 'bench', 'results', 'siem.json');
   const previous = existsSync(file) && process.env.SIEM_BENCH_FRESH !== '1' ? JSON.parse(readFileSync(file, 'utf8')).runs ?? [] : [];
   const runs = [...previous, run];

@@ -2,6 +2,7 @@ import { ForgeOneError, SIEM_SINK_EVENT_TYPES, siemSinkEndpoint, siemSinkTokenBi
 import type { EventAuthorship } from '@forgeone/event-store';
 import {
   HecTransport,
+  SharedEventReads,
   SinkAddressGuard,
   SinkAddressRefusedError,
   SinkPump,
@@ -36,6 +37,8 @@ export class SiemForwarder {
   private readonly pumps = new Map<string, SinkPump>();
   private readonly tenantSinks = new Map<string, TenantSink>();
   private readonly guard: SinkAddressGuard;
+  /** Every sink's reads, verified once for all sinks reading the same messages. */
+  private readonly reads: SharedEventReads;
   private follower: TenantSinkFollower | undefined;
 
   constructor(
@@ -49,6 +52,7 @@ export class SiemForwarder {
     private readonly secrets: ConfigSecretBox | null,
   ) {
     this.guard = new SinkAddressGuard(config.tenantAllowPrivate);
+    this.reads = new SharedEventReads(authorship);
   }
 
   async start(): Promise<void> {
@@ -78,7 +82,7 @@ export class SiemForwarder {
       transport,
       connection: this.connection,
       names: this.names,
-      authorship: this.authorship,
+      authorship: this.reads,
       checkpoints: this.checkpoints,
       logger: this.logger,
       bufferEvents: tuning.bufferEvents,

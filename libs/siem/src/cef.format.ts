@@ -60,7 +60,8 @@ export function eventTitle(type: string): string {
 // The header up to the severity depends only on the device and the type: made once per pair. Types are
 // few (the catalogue and the forwarder's own records); a bound keeps a flood of odd types from growing it.
 const HEADER_PREFIXES = new WeakMap<CefDevice, Map<string, string>>();
-function headerPrefix(device: CefDevice, type: string): string {
+/** `CEF:0|vendor|product|version|type|title|`, escaped: everything of the header before the severity. */
+export function cefHeaderPrefix(type: string, device: CefDevice = FORGEONE_CEF_DEVICE): string {
   let byType = HEADER_PREFIXES.get(device);
   if (!byType) HEADER_PREFIXES.set(device, (byType = new Map()));
   let prefix = byType.get(type);
@@ -74,11 +75,18 @@ function headerPrefix(device: CefDevice, type: string): string {
 /**
  * One event as a CEF:0 line. The event id is `externalId` (the de-duplication key), the stream
  * sequence `cn1`, tenant `cs1`, subject `cs2`, plugin `cs3`, and the event's data as JSON in `msg`.
- * Built by concatenation on the hot path (no arrays of pairs): the forwarder renders every event.
  */
-export function renderCef({ sequence, event }: SiemEvent, device: CefDevice = FORGEONE_CEF_DEVICE): string {
+export function renderCef(e: SiemEvent, device: CefDevice = FORGEONE_CEF_DEVICE): string {
+  return `${cefHeaderPrefix(e.event.type, device)}${cefSeverity(severityOf(e.event))}|${cefExtensions(e)}`;
+}
+
+/**
+ * The extensions of an event's CEF line, from `rt=` to the end. Built by concatenation on the hot path
+ * (no arrays of pairs): the forwarder renders every event.
+ */
+export function cefExtensions({ sequence, event }: SiemEvent): string {
   let line =
-    `${headerPrefix(device, event.type)}${cefSeverity(severityOf(event))}|rt=${Date.parse(event.time)} externalId=${escapeCefExtension(event.id)}` +
+    `rt=${epochMillis(event.time)} externalId=${escapeCefExtension(event.id)}` +
     ` cn1Label=streamSequence cn1=${sequence} suser=${escapeCefExtension(event.actor)} cs1Label=tenant cs1=${escapeCefExtension(event.tenant)}` +
     ` cs2Label=subject cs2=${escapeCefExtension(event.subject)}`;
   const plugin = dataField(event, 'name', 'plugin');
@@ -89,3 +97,24 @@ export function renderCef({ sequence, event }: SiemEvent, device: CefDevice = FO
   if (data.length > CEF_MAX_MESSAGE) data = `${data.slice(0, CEF_MAX_MESSAGE)}...(truncated)`;
   return `${line} msg=${escapeCefExtension(data)}`;
 }
+
+/**
+ * `Date.parse(time)`, with the parse of the time's whole second kept from the previous call: events of a
+ * batch mostly share their second, and only the milliseconds change. Any other shape is parsed whole.
+ */
+export function epochMillis(time: string): number {
+  // The canonical CloudEvents shape, `YYYY-MM-DDTHH:MM:SS.mmmZ`: three digits of milliseconds before the Z.
+  if (time.length !== 24 || time.charCodeAt(23) !== 90 || time.charCodeAt(19) !== 46) return Date.parse(time);
+  const m0 = time.charCodeAt(20) - 48;
+  const m1 = time.charCodeAt(21) - 48;
+  const m2 = time.charCodeAt(22) - 48;
+  if (!(m0 >= 0 && m0 <= 9 && m1 >= 0 && m1 <= 9 && m2 >= 0 && m2 <= 9)) return Date.parse(time);
+  const second = time.slice(0, 19);
+  if (second !== lastSecond) {
+    lastSecondMillis = Date.parse(`${second}Z`);
+    lastSecond = second;
+  }
+  return lastSecondMillis + m0 * 100 + m1 * 10 + m2;
+}
+let lastSecond = '';
+let lastSecondMillis = Number.NaN;

@@ -6,6 +6,7 @@ export { redactedUrl, SiemConfigError, siemConfigFromEnv, syslogTargetFrom, type
 export { dataField, type SiemEvent } from './siem-event.js';
 export { SinkCheckpointStore, type SinkCheckpoint } from './sink-checkpoint.store.js';
 export { AUDIT_CHECKPOINT_TYPE, sinkAccepts, type SinkFilter } from './sink-filter.js';
+export { SharedEventReads, type EventOpener } from './shared-event-reads.js';
 export { SinkPump, type SinkPumpOptions, type SinkStatus } from './sink.pump.js';
 export type { SinkTransport } from './sink.transport.js';
 export { escapeSdValue, octetCountedFrame, renderSyslogMessage, SYSLOG_FACILITY, SYSLOG_SD_ID, syslogToken } from './syslog.format.js';

@@ -1,9 +1,9 @@
 import type { Names } from '@forgeone/contracts';
-import type { EventAuthorship } from '@forgeone/event-store';
 import type { Logger } from '@forgeone/telemetry';
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SinkDefinition } from './siem.config.js';
+import type { EventOpener } from './shared-event-reads.js';
 import type { SiemEvent } from './siem-event.js';
 import { forgedEventRecord } from './siem-records.js';
 import { sinkAccepts } from './sink-filter.js';
@@ -30,7 +30,8 @@ export interface SinkPumpOptions {
   readonly transport: SinkTransport;
   readonly connection: NatsConnection;
   readonly names: Names;
-  readonly authorship: EventAuthorship;
+  /** Verifies, then parses, each message: the forwarder's {@link SharedEventReads}, so sinks reading together verify once. */
+  readonly authorship: EventOpener;
   readonly checkpoints: SinkCheckpointStore;
   readonly logger: Logger;
   /** Messages read ahead of delivery: the most this sink holds in memory (twice this, counting the consumer's own pull). */

@@ -1,5 +1,6 @@
+import { cefExtensions, cefHeaderPrefix } from './cef.format.js';
 import type { SiemEvent } from './siem-event.js';
-import { severityOf, syslogSeverity } from './severity.js';
+import { cefSeverity, SIEM_SEVERITIES, severityOf, severityRank, syslogSeverity } from './severity.js';
 
 /** RFC 5424 facility 13, "log audit". */
 export const SYSLOG_FACILITY = 13;
@@ -56,6 +57,41 @@ function cachedToken(value: string, max: number): string {
   }
   return token;
 }
+
+/**
+ * RFC 5424 messages carrying CEF for one HOSTNAME, exactly {@link renderSyslogMessage} of {@link renderCef}:
+ * what depends only on the event's type and severity (PRI, HOSTNAME, MSGID, the CEF header) is made once
+ * per pair, and the severity is judged once per event instead of once per format.
+ */
+export class SyslogCefRenderer {
+  private readonly heads = new Map<string, TypeHeads>();
+
+  constructor(private readonly hostToken: string) {}
+
+  message(e: SiemEvent): string {
+    const { sequence, event } = e;
+    const rank = severityRank(severityOf(event));
+    const heads = this.heads.get(event.type) ?? this.headsOf(event.type);
+    return `${PRI_HEADS[rank]}${event.time}${heads.afterTime}${escapeSdValue(event.id)}" sequence="${sequence}" tenant="${escapeSdValue(event.tenant)}"] ${heads.cef[rank]}${cefExtensions(e)}`;
+  }
+
+  private headsOf(type: string): TypeHeads {
+    const heads: TypeHeads = {
+      afterTime: ` ${this.hostToken} forgeone - ${msgIdOf(type)} [${SYSLOG_SD_ID} eventId="`,
+      cef: SIEM_SEVERITIES.map((severity) => `${cefHeaderPrefix(type)}${cefSeverity(severity)}|`),
+    };
+    // Bounded like every cache of outside input: a flood of odd types is rendered without one.
+    if (this.heads.size < 1_024) this.heads.set(type, heads);
+    return heads;
+  }
+}
+interface TypeHeads {
+  /** From the space after TIMESTAMP to the opening quote of the event id. */
+  readonly afterTime: string;
+  /** The CEF header up to the extensions, by severity rank. */
+  readonly cef: readonly string[];
+}
+const PRI_HEADS = SIEM_SEVERITIES.map((severity) => `<${SYSLOG_FACILITY * 8 + syslogSeverity(severity)}>1 `);
 
 /** RFC 6587 octet-counting framing: the message's length in bytes, a space, the message. */
 export function octetCountedFrame(message: string): Buffer {

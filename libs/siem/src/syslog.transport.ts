@@ -1,9 +1,8 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
-import { renderCef } from './cef.format.js';
 import type { SyslogTarget } from './siem.config.js';
 import type { SiemEvent } from './siem-event.js';
-import { syslogMessage, syslogToken } from './syslog.format.js';
+import { SyslogCefRenderer, syslogToken } from './syslog.format.js';
 import type { SinkAddressGuard } from './sink-address.guard.js';
 import type { SinkTransport } from './sink.transport.js';
 
@@ -15,17 +14,19 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * UDP, and none pins a CA; the framing is one line of code.
  *
  * Plain syslog has no acknowledgement, so a frame written to the kernel may still be lost when the
- * receiver dies. Frames written in the last `resendWindowMs` are kept, and sent again first on the
- * next connection after a failure: a receiver restart then costs duplicates (same event id), not
- * events.
+ * receiver dies. What was written in the last `resendWindowMs` is kept (the events, rendered again
+ * only if needed, or the frames given), and sent again first on the next connection after a failure:
+ * a receiver restart then costs duplicates (same event id, same line), not events.
  */
 export class SyslogTransport implements SinkTransport {
   private socket: Socket | undefined;
   private broken = false;
-  private recent: { at: number; frames: Buffer }[] = [];
+  private recent: { at: number; events?: readonly SiemEvent[]; frames?: Buffer }[] = [];
   /** Where a batch's frames are encoded, reused from batch to batch (grown to the largest batch). */
   private scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
-  private readonly hostToken: string;
+  /** True while the scratch holds frames the socket has not taken yet. */
+  private scratchInFlight = false;
+  private readonly renderer: SyslogCefRenderer;
 
   constructor(
     private readonly target: SyslogTarget,
@@ -34,46 +35,57 @@ export class SyslogTransport implements SinkTransport {
     /** A tenant sink's address rule, judged at every connect; absent for platform sinks (the operator configured them). */
     private readonly guard?: SinkAddressGuard,
   ) {
-    this.hostToken = syslogToken(hostname, 255);
+    this.renderer = new SyslogCefRenderer(syslogToken(hostname, 255));
   }
 
-  /** The frames of `events`, one octet-counted RFC 5424 message each. */
+  /** The frames of `events`, one octet-counted RFC 5424 message each, in a buffer of their own. */
   render(events: readonly SiemEvent[]): Buffer {
-    // Each message is encoded straight into the scratch buffer (one UTF-8 pass, no joined string), and
-    // the batch leaves as one exact copy: frames are kept for resending while the scratch is reused.
-    let out = this.scratch;
-    let at = 0;
-    for (const e of events) {
-      const message = syslogMessage(e, renderCef(e), this.hostToken);
-      // The count's width is guessed from the UTF-16 length (exact for ASCII); UTF-8 takes at most 3 bytes a unit.
-      const width = String(message.length).length + 1;
-      const room = width + 1 + message.length * 3;
-      if (out.length - at < room) out = this.scratch = grown(out, at, room);
-      const bytes = out.write(message, at + width, 'utf8');
-      const count = `${bytes} `;
-      if (count.length !== width) out.copyWithin(at + count.length, at + width, at + width + bytes);
-      out.write(count, at, 'latin1');
-      at += count.length + bytes;
-    }
-    return Buffer.from(out.subarray(0, at));
+    if (!this.scratchInFlight) return Buffer.from(this.encodeInScratch(events));
+    const { out, length } = encode(this.renderer, events, Buffer.allocUnsafe(64 * 1024));
+    return Buffer.from(out.subarray(0, length));
+  }
+
+  /** The frames of `events` in the scratch buffer, valid until the next call: a batch allocates nothing of its own. */
+  private encodeInScratch(events: readonly SiemEvent[]): Buffer {
+    // Kept when it had to grow: the next batch is likely as large.
+    const { out, length } = encode(this.renderer, events, this.scratch);
+    this.scratch = out;
+    return out.subarray(0, length);
   }
 
   async deliver(events: readonly SiemEvent[]): Promise<void> {
-    await this.writeFrames(this.render(events));
+    await this.send({ at: Date.now(), events: events.slice() });
   }
 
   /** Writes already rendered frames (the benchmark's baseline shares this path). */
   async writeFrames(frames: Buffer): Promise<void> {
-    const now = Date.now();
-    this.recent = this.recent.filter((r) => now - r.at < this.resendWindowMs);
+    await this.send({ at: Date.now(), frames });
+  }
+
+  private async send(batch: { at: number; events?: readonly SiemEvent[]; frames?: Buffer }): Promise<void> {
+    this.recent = this.recent.filter((r) => batch.at - r.at < this.resendWindowMs);
     const socket = await this.connected();
     if (this.broken) {
       // First delivery on a new connection after a failure: what may have been lost goes again.
       this.broken = false;
-      for (const { frames: again } of this.recent) await write(socket, again);
+      for (const again of this.recent) await this.writeBatch(socket, again);
     }
-    await write(socket, frames);
-    this.recent.push({ at: now, frames });
+    await this.writeBatch(socket, batch);
+    this.recent.push(batch);
+  }
+
+  private async writeBatch(socket: Socket, { events, frames }: { events?: readonly SiemEvent[]; frames?: Buffer }): Promise<void> {
+    if (frames) return write(socket, frames);
+    if (!events) return;
+    // The socket holds on to what it is given until its callback: a second batch while the scratch is
+    // still in flight gets a buffer of its own.
+    if (this.scratchInFlight) return write(socket, this.render(events));
+    this.scratchInFlight = true;
+    try {
+      await write(socket, this.encodeInScratch(events));
+    } finally {
+      this.scratchInFlight = false;
+    }
   }
 
   private async connected(): Promise<Socket> {
@@ -130,6 +142,38 @@ function open(target: SyslogTarget, address: string): Promise<Socket> {
       resolve(socket);
     });
   });
+}
+
+/**
+ * `events` as octet-counted frames, each message encoded straight into `out` (one UTF-8 pass, no joined
+ * string), grown into a larger buffer when it runs out: the frames are the first `length` bytes of `out`.
+ */
+function encode(renderer: SyslogCefRenderer, events: readonly SiemEvent[], out: Buffer): { out: Buffer; length: number } {
+  let at = 0;
+  for (const e of events) {
+    const message = renderer.message(e);
+    // The count's width is guessed from the UTF-16 length (exact for ASCII); UTF-8 takes at most 3 bytes a unit.
+    const width = decimalDigits(message.length) + 1;
+    const room = width + 1 + message.length * 3;
+    if (out.length - at < room) out = grown(out, at, room);
+    const bytes = out.write(message, at + width, 'utf8');
+    const countLength = decimalDigits(bytes) + 1;
+    if (countLength !== width) out.copyWithin(at + countLength, at + width, at + width + bytes);
+    // The count's digits and space written byte by byte: a string and a native write per message cost more.
+    out[at + countLength - 1] = SPACE;
+    for (let k = at + countLength - 2, n = bytes; k >= at; k--, n = Math.floor(n / 10)) out[k] = DIGIT_ZERO + (n % 10);
+    at += countLength + bytes;
+  }
+  return { out, length: at };
+}
+
+const SPACE = 0x20;
+const DIGIT_ZERO = 0x30;
+
+function decimalDigits(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
 }
 
 function grown(buffer: Buffer, used: number, room: number): Buffer {
