@@ -114,4 +114,38 @@ describe('siem syslog - delivery over TCP', () => {
     expect(Buffer.concat(connections[1].bytes).equals(againBytes)).toBe(true);
     await transport.close();
   });
+  it('a receiver down for longer than the resend window still gets what was written just before it went down', { timeout: 60_000 }, async () => {
+    const first = await receiver();
+    const port = first.port;
+    const transport = new SyslogTransport({ kind: 'syslog', host: '127.0.0.1', port, tls: false }, 'host', 100);
+    const before = [event(1, 'io.forgeone.plugin.installed.v1', { name: 'acme/hello' })];
+    const after = [event(2, 'io.forgeone.plugin.installed.v1', { name: 'acme/hello' })];
+    await transport.deliver(before);
+    await until(() => first.connections[0]?.length === frames(before, 'host').length);
+    // The receiver goes away (as if killed before it processed what it was sent) for 5 windows.
+    first.connections[0].socket.destroy();
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+    server = undefined;
+    await until(() => transport['broken'] === true);
+    for (let i = 0; i < 5; i++) {
+      await expect(transport.deliver(after)).rejects.toThrow(/syslog tcp:\/\/127\.0\.0\.1/);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const connections: { bytes: Buffer[]; length: number }[] = [];
+    server = createServer((socket) => {
+      const connection = { bytes: [] as Buffer[], length: 0 };
+      connections.push(connection);
+      socket.on('data', (chunk) => {
+        connection.bytes.push(chunk);
+        connection.length += chunk.length;
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
+    await transport.deliver(after);
+    const expected = frames([...before, ...after], 'host');
+    await until(() => connections[0]?.length === expected.length);
+    expect(Buffer.concat(connections[0].bytes).equals(expected)).toBe(true);
+    await transport.close();
+  });
 });

@@ -14,9 +14,10 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * UDP, and none pins a CA; the framing is one line of code.
  *
  * Plain syslog has no acknowledgement, so a frame written to the kernel may still be lost when the
- * receiver dies. What was written in the last `resendWindowMs` is kept (the events, rendered again
- * only if needed, or the frames given), and sent again first on the next connection after a failure:
- * a receiver restart then costs duplicates (same event id, same line), not events.
+ * receiver dies. What was written in the last `resendWindowMs` before a failure is kept (the events,
+ * rendered again only if needed, or the frames given), however long the receiver stays down, and sent
+ * again first on the next connection: a receiver restart then costs duplicates (same event id, same
+ * line), not events.
  */
 export class SyslogTransport implements SinkTransport {
   private socket: Socket | undefined;
@@ -63,7 +64,9 @@ export class SyslogTransport implements SinkTransport {
   }
 
   private async send(batch: { at: number; events?: readonly SiemEvent[]; frames?: Buffer }): Promise<void> {
-    this.recent = this.recent.filter((r) => batch.at - r.at < this.resendWindowMs);
+    // The window is counted back from the last delivery on a healthy connection: while the receiver is
+    // down (however long), what was written just before it went down stays kept for the next connection.
+    if (!this.broken && this.socket !== undefined && !this.socket.destroyed && this.socket.writable) this.recent = this.recent.filter((r) => batch.at - r.at < this.resendWindowMs);
     const socket = await this.connected();
     if (this.broken) {
       // First delivery on a new connection after a failure: what may have been lost goes again.
