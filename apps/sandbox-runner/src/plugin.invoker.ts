@@ -144,11 +144,14 @@ export class PluginInvoker {
       bytesIn: input.length,
       bytesOut: result.ok ? result.output.length : 0,
     };
-    const facts = { ...who, version: installed.version, digest: installed.digest };
-    const perCall = (await this.modeFor(tenant, environment)) === 'per-call';
+    // Known at once for a tenant whose settings are cached: no turn of the event loop then.
+    const mode = this.modeFor(tenant, environment);
+    const perCall = (mode instanceof Promise ? await mode : mode) === 'per-call';
     if (!perCall) this.deps.calls?.record(sample);
     // A plain success with no hook refused is only counted in its window, unless the tenant records every call.
-    if (!result.ok || chain.denials.length > 0 || perCall) await this.recordOutcome(id, facts, result, chain, perCall ? sample : undefined);
+    if (!result.ok || chain.denials.length > 0 || perCall) {
+      await this.recordOutcome(id, { ...who, version: installed.version, digest: installed.digest }, result, chain, perCall ? sample : undefined);
+    }
     if (!result.ok) throw result.error;
 
     const output = decodeUtf8(result.output);
