@@ -40,6 +40,28 @@ describe('decision cache - keys', () => {
   });
 });
 
+describe('decision cache - keys of unchanging resources', () => {
+  it('keys - a frozen resource gives the key of its unfrozen equal, on every call', () => {
+    const frozen = Object.freeze({ type: 'Plugin', id: 'acme/hello', attributes: Object.freeze({ environment: 'staging' }) });
+    for (let i = 0; i < 3; i++) expect(decisionCacheKey({ ...base, resource: frozen })).toBe(decisionCacheKey(base));
+  });
+
+  it('keys - a resource that can still change is read again on every call', () => {
+    const attributes: Record<string, string> = { environment: 'staging' };
+    const shallow = Object.freeze({ type: 'Plugin', id: 'acme/hello', attributes });
+    const open = { type: 'Plugin', id: 'acme/hello', attributes: { environment: 'staging' } };
+    let getterValue = 'staging';
+    const withGetter = Object.freeze({ type: 'Plugin', id: 'acme/hello', attributes: Object.freeze({ get environment() { return getterValue; } }) });
+    const before = [shallow, open, withGetter].map((resource) => decisionCacheKey({ ...base, resource }));
+    expect(new Set(before)).toEqual(new Set([decisionCacheKey(base)]));
+    attributes.environment = 'production';
+    open.attributes.environment = 'production';
+    getterValue = 'production';
+    const production = decisionCacheKey({ ...base, resource: { ...plugin, attributes: { environment: 'production' } } });
+    expect([shallow, open, withGetter].map((resource) => decisionCacheKey({ ...base, resource }))).toEqual([production, production, production]);
+  });
+});
+
 describe('decision cache - credential digests', () => {
   it('digests - a remembered digest is the credential\'s sha256, and keys made with it are the same keys', () => {
     const digests = new CredentialDigests();

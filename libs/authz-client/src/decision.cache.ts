@@ -20,7 +20,30 @@ export function credentialDigest(credential: string): string {
  * attributes or context count as absent, so equal questions share a key however they were written.
  */
 export function decisionCacheKey(parts: DecisionKeyParts): string {
-  return `${parts.digest ?? credentialDigest(parts.credential)}\n${parts.action}\n${stableJson(parts.resource)}\n${stableJson(parts.context ?? {})}`;
+  return `${parts.digest ?? credentialDigest(parts.credential)}\n${parts.action}\n${keyJson(parts.resource)}\n${stableJson(parts.context ?? {})}`;
+}
+
+// The text of an object that can never change (frozen, with data properties only, and every object in it
+// likewise) is made once: a caller asking about the same frozen resource on every call reuses it.
+const immutableJson = new WeakMap<object, string>();
+
+function keyJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return stableJson(value);
+  const known = immutableJson.get(value);
+  if (known !== undefined) return known;
+  const json = stableJson(value);
+  if (immutable(value)) immutableJson.set(value, json);
+  return json;
+}
+
+function immutable(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if (!('value' in descriptor)) return false;
+    const v: unknown = descriptor.value;
+    if (v !== null && typeof v === 'object' && !immutable(v)) return false;
+  }
+  return true;
 }
 
 function stableJson(value: unknown): string {
