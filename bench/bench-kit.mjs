@@ -19,10 +19,17 @@ export function requireBuilt(paths) {
   }
 }
 
-/** The benchmark's numeric options (`--n 2000`), each `defaults[name]` when not given; an option not named there is refused. */
-export function numericArgs(defaults) {
-  const { values } = parseArgs({ options: Object.fromEntries(Object.entries(defaults).map(([name, value]) => [name, { type: 'string', default: String(value) }])) });
-  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, Number(value)]));
+/**
+ * The benchmark's numeric options (`--n 2000`), each `defaults[name]` when not given, and the options named in
+ * `text` as given (a path, say; absent when not given); an option named in neither is refused.
+ */
+export function numericArgs(defaults, text = []) {
+  const options = Object.fromEntries([
+    ...Object.entries(defaults).map(([name, value]) => [name, { type: 'string', default: String(value) }]),
+    ...text.map((name) => [name, { type: 'string' }]),
+  ]);
+  const { values } = parseArgs({ options });
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, text.includes(name) ? value : Number(value)]));
 }
 
 /** p50/p99 in µs of values already in µs. */

@@ -4,8 +4,11 @@
 // between two processes measured in the same run, plus the runner's in-process worker dispatch
 // (SandboxHost.call round trip minus the guest's own time on the calling thread).
 //
-//   node bench/invoke-bus.bench.mjs [--n 2000] [--concurrency 16] [--warmup 300] [--rounds 10]
+//   node bench/invoke-bus.bench.mjs [--n 2000] [--concurrency 16] [--warmup 300] [--rounds 10] [--cpu-prof DIR]
 //   node bench/invoke-bus.bench.mjs --runners 2 [--n 2000] [--warmup 300]
+//
+// --cpu-prof DIR profiles every service of the platform (bench/cpu-profile.preload.mjs) and writes their .cpuprofile
+// files into DIR when they exit; the sandbox-runner's is named at the end.
 //
 // With --runners R > 1 it measures scaling instead (bench/invoke-bus-scaling.mjs): calls/s at 1, 16 and 64 in
 // flight with 1 to R runners on a private nats-server, and the CPU time of every process per call; it writes
@@ -17,15 +20,20 @@
 // buckets and the database are removed at the end.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { cleanUpOnInterrupt, measureAsync, measureInterleaved, percentiles, printTable, redactNatsUrl, numericArgs, repoRoot as root, requireBuilt, waitFor, writeResults } from './bench-kit.mjs';
 import { invokeBusReport } from './report-rows.mjs';
 
 requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']);
 
-const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS, runners: RUNNERS } = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10, runners: 1 });
+const args = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10, runners: 1 }, ['cpu-prof']);
+const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS, runners: RUNNERS } = args;
 if (!Number.isInteger(RUNNERS) || RUNNERS < 1 || RUNNERS > 16) throw new Error(`--runners must be a whole number from 1 to 16, got ${RUNNERS}`);
+if (args['cpu-prof'] !== undefined && RUNNERS > 1) throw new Error('--cpu-prof profiles the one-runner run; leave out --runners');
+const PROFILE_DIR = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+const profiling = PROFILE_DIR ? { NODE_OPTIONS: `--import=${join(root, 'bench', 'cpu-profile.preload.mjs')}`, FORGEONE_CPU_PROF_DIR: PROFILE_DIR } : {};
 if (RUNNERS > 1) {
   await (await import('./invoke-bus-scaling.mjs')).runInvokeBusScaling({ n: N, warmup: WARMUP, maxRunners: RUNNERS });
   process.exit(0);
@@ -76,6 +84,7 @@ const namespace = testNamespace('bench-invoke');
 const names = namesFor(namespace);
 const db = await createTestDatabase('bench');
 let platform;
+let runnerPid;
 const pluginMs = { sequential: [], concurrent: [], sequentialPerCall: [], concurrentPerCall: [] };
 let invokeReply;
 // Stops the services and removes what they created; also when the run is interrupted (Ctrl-C, or the
@@ -96,7 +105,8 @@ cleanUpOnInterrupt(tearDown);
 try {
   await waitFor('the echo responder', async () => (await echo(), true), () => (responder.exitCode !== null ? `exited (${responder.exitCode}): ${responderStderr}` : undefined));
   const bootstrapToken = randomBootstrapToken();
-  platform = await startTestPlatform({ namespace, databaseUrl: db.url, natsUrl: NATS_URL, bootstrapToken, env: { OTEL_TRACES_EXPORTER: 'none' } });
+  platform = await startTestPlatform({ namespace, databaseUrl: db.url, natsUrl: NATS_URL, bootstrapToken, env: { OTEL_TRACES_EXPORTER: 'none', ...profiling } });
+  runnerPid = platform.pids['sandbox-runner'];
   const cli = async (...argv) => {
     const run = await runCli(platform.apiUrl, argv, { token: bootstrapToken });
     if (run.code !== 0) throw new Error(`forgeone ${argv.join(' ')} failed (${run.code}): ${run.stderr}`);
@@ -246,6 +256,7 @@ printTable(
   dispatch.map((d) => [d.input, d.n, d.callP50Us, d.callP99Us, d.inlineP50Us, d.dispatchP50Us, d.dispatchP99Us]),
 );
 console.log(`target: dispatch p50 < 30 µs: ${dispatch.every((d) => d.dispatchP50Us < 30) ? 'met' : 'not met'}`);
+if (PROFILE_DIR) console.log(`\nprofiles of the platform's services in ${PROFILE_DIR}; the sandbox-runner's: ${join(PROFILE_DIR, `projector-${runnerPid}.cpuprofile`)}`);
 
 await writeResults(
   'invoke-bus',

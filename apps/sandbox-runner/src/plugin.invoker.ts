@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuthzClient } from '@forgeone/authz-client';
+import type { AuthzClient, ResourceRef } from '@forgeone/authz-client';
 import {
   EnvironmentSchema,
   ForgeOneError,
@@ -55,6 +55,13 @@ const TEST_RUN_INSTALL_WAIT_MS = 10_000;
 // The label value of a plugin call refused before an installed version was found.
 const UNRESOLVED = '-';
 
+/** What an invoke subject names, and the resource policy is asked about for it. */
+interface InvokeTarget {
+  readonly environment: string;
+  readonly name: string;
+  readonly resource: ResourceRef;
+}
+
 /**
  * One invocation from request to reply: authorise `invoke` for the caller, find the installed
  * version (read-your-writes after a fresh install), run it in the sandbox with the call's hooks,
@@ -63,7 +70,7 @@ const UNRESOLVED = '-';
  */
 export class PluginInvoker {
   private readonly tally = new InvocationTally();
-  private readonly targets = new Map<string, { readonly environment: string; readonly name: string }>();
+  private readonly targets = new Map<string, InvokeTarget>();
 
   constructor(private readonly deps: PluginInvokerDeps) {}
 
@@ -79,7 +86,7 @@ export class PluginInvoker {
 
   /** @param source where the call came from (the `Forgeone-Source` header), for policy's count of failed authentications */
   async invoke(environmentToken: string, pluginToken: string, body: unknown, credential: string | undefined, source?: string): Promise<InvokeReply> {
-    const { environment, name } = this.target(environmentToken, pluginToken);
+    const { environment, name, resource } = this.target(environmentToken, pluginToken);
     const request = parseInvokeRequest(body);
     const { handler } = request;
     const id = randomUUID();
@@ -89,7 +96,7 @@ export class PluginInvoker {
     let principal: string;
     try {
       // A cached decision answers at once: no turn of the event loop on the hot path.
-      const answer = this.deps.authz.authorizeNow(credential, 'invoke', { type: 'Plugin', id: name, attributes: { environment } }, { environment, ...(source ? { source } : {}) });
+      const answer = this.deps.authz.authorizeNow(credential, 'invoke', resource, { environment, ...(source ? { source } : {}) });
       const decision = answer instanceof Promise ? await answer : answer;
       tenant = decision.principal.tenant;
       principal = decision.principal.id;
@@ -144,11 +151,14 @@ export class PluginInvoker {
       bytesIn: input.length,
       bytesOut: result.ok ? result.output.length : 0,
     };
-    const facts = { ...who, version: installed.version, digest: installed.digest };
-    const perCall = (await this.modeFor(tenant, environment)) === 'per-call';
+    // Known at once for a tenant whose settings are cached: no turn of the event loop then.
+    const mode = this.modeFor(tenant, environment);
+    const perCall = (mode instanceof Promise ? await mode : mode) === 'per-call';
     if (!perCall) this.deps.calls?.record(sample);
     // A plain success with no hook refused is only counted in its window, unless the tenant records every call.
-    if (!result.ok || chain.denials.length > 0 || perCall) await this.recordOutcome(id, facts, result, chain, perCall ? sample : undefined);
+    if (!result.ok || chain.denials.length > 0 || perCall) {
+      await this.recordOutcome(id, { ...who, version: installed.version, digest: installed.digest }, result, chain, perCall ? sample : undefined);
+    }
     if (!result.ok) throw result.error;
 
     const output = decodeUtf8(result.output);
@@ -262,14 +272,14 @@ export class PluginInvoker {
     }
   }
 
-  private target(environmentToken: string, pluginToken: string): { readonly environment: string; readonly name: string } {
+  private target(environmentToken: string, pluginToken: string): InvokeTarget {
     const key = `${environmentToken} ${pluginToken}`;
     let target = this.targets.get(key);
     if (target === undefined) {
-      target = {
-        environment: parseOrThrow(EnvironmentSchema, decodeSubjectToken(environmentToken), 'COMMAND.INVALID', 'the environment of the invoke subject'),
-        name: parseOrThrow(PluginNameSchema, decodeSubjectToken(pluginToken), 'COMMAND.INVALID', 'the plugin of the invoke subject'),
-      };
+      const environment = parseOrThrow(EnvironmentSchema, decodeSubjectToken(environmentToken), 'COMMAND.INVALID', 'the environment of the invoke subject');
+      const name = parseOrThrow(PluginNameSchema, decodeSubjectToken(pluginToken), 'COMMAND.INVALID', 'the plugin of the invoke subject');
+      // Frozen, so the authz client makes its part of the decision key once per target.
+      target = { environment, name, resource: Object.freeze({ type: 'Plugin', id: name, attributes: Object.freeze({ environment }) }) };
       if (this.targets.size >= MAX_KNOWN_TARGETS) this.targets.clear();
       this.targets.set(key, target);
     }

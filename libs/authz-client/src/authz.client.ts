@@ -15,7 +15,7 @@ import {
 } from '@forgeone/contracts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { DEFAULT_AUTHZ_CACHE_TTL_MS, DEFAULT_AUTHZ_TIMEOUT_MS } from './authz-client.settings.js';
-import { decisionCacheKey, TtlCache } from './decision.cache.js';
+import { CredentialDigests, decisionCacheKey, TtlCache } from './decision.cache.js';
 import { platformMetrics } from '@forgeone/telemetry';
 
 /**
@@ -94,6 +94,7 @@ export function authzInvalidationSubjects(names: Names): string[] {
 export class AuthzClient {
   private readonly bus: BusClient;
   private readonly decisions: TtlCache<AuthzDecision>;
+  private readonly digests: CredentialDigests;
   private readonly timeoutMs: number;
   private readonly subscriptions: Subscription[];
   private readonly statusWatch: AsyncIterable<unknown> & { stop?: () => void };
@@ -105,6 +106,7 @@ export class AuthzClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_AUTHZ_TIMEOUT_MS;
     if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1) throw new RangeError(`timeoutMs must be a positive integer, got ${this.timeoutMs}`);
     this.decisions = new TtlCache({ ttlMs: options.cacheTtlMs ?? DEFAULT_AUTHZ_CACHE_TTL_MS, maxEntries: options.maxCacheEntries, now: options.now });
+    this.digests = new CredentialDigests(options.maxCacheEntries);
     this.subscriptions = authzInvalidationSubjects(options.names).map((subject) =>
       options.connection.subscribe(subject, { callback: () => this.clearCache() }),
     );
@@ -147,7 +149,7 @@ export class AuthzClient {
       );
     }
     const ctx = context.environment ? { environment: context.environment } : {};
-    const key = decisionCacheKey({ credential: token, action, resource, context: ctx });
+    const key = decisionCacheKey({ credential: token, digest: this.decisions.enabled ? this.digests.of(token) : undefined, action, resource, context: ctx });
     const cached = this.decisions.get(key);
     platformMetrics().authzCacheLookup(cached !== undefined);
     if (cached) return verdict(cached, action, resource, ctx);
@@ -157,6 +159,7 @@ export class AuthzClient {
   /** Forgets every cached decision. */
   clearCache(): void {
     this.decisions.clear();
+    this.digests.clear();
   }
 
   stats(): AuthzClientStats {

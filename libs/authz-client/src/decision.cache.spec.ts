@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authzClientSettingsFromEnv } from './authz-client.settings.js';
-import { credentialDigest, decisionCacheKey, TtlCache } from './decision.cache.js';
+import { CredentialDigests, credentialDigest, decisionCacheKey, TtlCache } from './decision.cache.js';
 
 const plugin = { type: 'Plugin', id: 'acme/hello', attributes: { environment: 'staging' } };
 const base = { credential: 'tok-alice-secret', action: 'install', resource: plugin, context: { environment: 'staging' } };
@@ -37,6 +37,50 @@ describe('decision cache - keys', () => {
     expect(key).not.toContain('tok-alice-secret');
     expect(key.startsWith(credentialDigest('tok-alice-secret'))).toBe(true);
     expect(credentialDigest('tok-alice-secret')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('decision cache - keys of unchanging resources', () => {
+  it('keys - a frozen resource gives the key of its unfrozen equal, on every call', () => {
+    const frozen = Object.freeze({ type: 'Plugin', id: 'acme/hello', attributes: Object.freeze({ environment: 'staging' }) });
+    for (let i = 0; i < 3; i++) expect(decisionCacheKey({ ...base, resource: frozen })).toBe(decisionCacheKey(base));
+  });
+
+  it('keys - a resource that can still change is read again on every call', () => {
+    const attributes: Record<string, string> = { environment: 'staging' };
+    const shallow = Object.freeze({ type: 'Plugin', id: 'acme/hello', attributes });
+    const open = { type: 'Plugin', id: 'acme/hello', attributes: { environment: 'staging' } };
+    let getterValue = 'staging';
+    const withGetter = Object.freeze({ type: 'Plugin', id: 'acme/hello', attributes: Object.freeze({ get environment() { return getterValue; } }) });
+    const before = [shallow, open, withGetter].map((resource) => decisionCacheKey({ ...base, resource }));
+    expect(new Set(before)).toEqual(new Set([decisionCacheKey(base)]));
+    attributes.environment = 'production';
+    open.attributes.environment = 'production';
+    getterValue = 'production';
+    const production = decisionCacheKey({ ...base, resource: { ...plugin, attributes: { environment: 'production' } } });
+    expect([shallow, open, withGetter].map((resource) => decisionCacheKey({ ...base, resource }))).toEqual([production, production, production]);
+  });
+});
+
+describe('decision cache - credential digests', () => {
+  it('digests - a remembered digest is the credential\'s sha256, and keys made with it are the same keys', () => {
+    const digests = new CredentialDigests();
+    expect(digests.of('tok-alice-secret')).toBe(credentialDigest('tok-alice-secret'));
+    expect(digests.of('tok-alice-secret')).toBe(credentialDigest('tok-alice-secret'));
+    expect(digests.of('tok-bob-secret')).toBe(credentialDigest('tok-bob-secret'));
+    expect(decisionCacheKey({ ...base, digest: digests.of(base.credential) })).toBe(decisionCacheKey(base));
+  });
+
+  it('digests - at most maxEntries credentials are remembered, and clear forgets them all', () => {
+    const digests = new CredentialDigests(2);
+    const held = (d: CredentialDigests) => (d as unknown as { digests: Map<string, string> }).digests;
+    for (const token of ['a', 'b', 'c', 'd', 'e']) {
+      expect(digests.of(token)).toBe(credentialDigest(token));
+      expect(held(digests).size).toBeLessThanOrEqual(2);
+    }
+    expect(held(digests).has('e')).toBe(true);
+    digests.clear();
+    expect(held(digests).size).toBe(0);
   });
 });
 

@@ -3,6 +3,8 @@ import { hash } from 'node:crypto';
 /** What a cache key is made of; the credential is only ever stored as its sha256. */
 export interface DecisionKeyParts {
   readonly credential: string;
+  /** The credential's {@link credentialDigest}, when the caller has it already. */
+  readonly digest?: string;
   readonly action: string;
   readonly resource: unknown;
   readonly context?: unknown;
@@ -18,7 +20,30 @@ export function credentialDigest(credential: string): string {
  * attributes or context count as absent, so equal questions share a key however they were written.
  */
 export function decisionCacheKey(parts: DecisionKeyParts): string {
-  return `${credentialDigest(parts.credential)}\n${parts.action}\n${stableJson(parts.resource)}\n${stableJson(parts.context ?? {})}`;
+  return `${parts.digest ?? credentialDigest(parts.credential)}\n${parts.action}\n${keyJson(parts.resource)}\n${stableJson(parts.context ?? {})}`;
+}
+
+// The text of an object that can never change (frozen, with data properties only, and every object in it
+// likewise) is made once: a caller asking about the same frozen resource on every call reuses it.
+const immutableJson = new WeakMap<object, string>();
+
+function keyJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return stableJson(value);
+  const known = immutableJson.get(value);
+  if (known !== undefined) return known;
+  const json = stableJson(value);
+  if (immutable(value)) immutableJson.set(value, json);
+  return json;
+}
+
+function immutable(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if (!('value' in descriptor)) return false;
+    const v: unknown = descriptor.value;
+    if (v !== null && typeof v === 'object' && !immutable(v)) return false;
+  }
+  return true;
 }
 
 function stableJson(value: unknown): string {
@@ -116,5 +141,31 @@ export class TtlCache<V> {
 
   stats(): TtlCacheStats {
     return { ...this.counters, size: this.entries.size };
+  }
+}
+
+/**
+ * The digests of the credentials seen lately, so a caller repeating its token is not hashed on every
+ * question. The tokens themselves are held in memory only (as the request that carried them was),
+ * never in a decision key, a log or an event; at most `maxEntries`, and forgotten with the decisions.
+ */
+export class CredentialDigests {
+  private readonly digests = new Map<string, string>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  of(credential: string): string {
+    let digest = this.digests.get(credential);
+    if (digest === undefined) {
+      digest = credentialDigest(credential);
+      // Cleared rather than evicted one by one: a full memo means many callers, each hashed once more.
+      if (this.digests.size >= this.maxEntries) this.digests.clear();
+      this.digests.set(credential, digest);
+    }
+    return digest;
+  }
+
+  clear(): void {
+    this.digests.clear();
   }
 }

@@ -2,8 +2,11 @@ import { HEADERS, RequestSourceSchema } from '@forgeone/contracts';
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
+// NATS answers "" for a missing header: only then is `has` asked, so a present header is one look-up.
 function header(hdrs: MsgHdrs | undefined, name: string): string | undefined {
-  return hdrs?.has(name) ? hdrs.get(name) : undefined;
+  if (hdrs === undefined) return undefined;
+  const value = hdrs.get(name);
+  return value !== '' || hdrs.has(name) ? value : undefined;
 }
 
 /** What a command handler learns about the request besides its body (second handler argument, or `@Ctx()`). */

@@ -194,10 +194,16 @@ export class ForgeOneBusServer extends Server implements CustomTransportStrategy
     }
   }
 
+  // One reaction per message (this runs for every command answered): settled work leaves the set either way.
   private track(work: Promise<unknown>): void {
-    const p = work.catch((error) => this.log.error({ err: error }, 'bus message processing failed'));
+    const p: Promise<void> = work.then(
+      () => void this.inflight.delete(p),
+      (error: unknown) => {
+        this.inflight.delete(p);
+        this.log.error({ err: error }, 'bus message processing failed');
+      },
+    );
     this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
   }
 
   private async shutdown(): Promise<void> {

@@ -27,6 +27,17 @@ describe('call window accumulator - summaries', () => {
     expect(alice).toMatchObject({ count: 2, fuelTotal: 20, bytesIn: 6, bytesOut: 10, failures: {} });
   });
 
+  it('counts runs of one caller and the calls between them each in their own group', () => {
+    const w = new CallWindowAccumulator();
+    for (const principal of ['alice', 'alice', 'bob', 'alice', 'alice', 'bob', 'bob', 'alice']) w.add(call({ principal }));
+    w.add(call({ environment: 'production' }));
+    w.add(call({ plugin: 'acme/other' }));
+    const count = (p: string, over: Partial<CallSample> = {}) =>
+      w.summaries().find((s) => s.principal === p && s.plugin === (over.plugin ?? 'acme/echo') && s.environment === (over.environment ?? 'staging'))?.count;
+    expect([count('alice'), count('bob'), count('alice', { environment: 'production' }), count('alice', { plugin: 'acme/other' })]).toEqual([5, 3, 1, 1]);
+    expect(w.size).toBe(4);
+  });
+
   it('counts failures by code and keeps calls that never ran out of the durations', () => {
     const w = new CallWindowAccumulator();
     w.add(call({ code: 'SANDBOX.TRAP', durationMs: 2 }));

@@ -78,6 +78,10 @@ class Group {
   }
 }
 
+function sameGroup(a: CallSample, b: CallSample): boolean {
+  return a.tenant === b.tenant && a.plugin === b.plugin && a.version === b.version && a.environment === b.environment && a.principal === b.principal;
+}
+
 // A percentile is the highest value of its bucket, which can lie above the largest value recorded: capped there.
 function percentiles(h: hdr.Histogram): { p50: number; p95: number; p99: number; max: number } {
   const max = h.maxValue;
@@ -92,14 +96,22 @@ function percentiles(h: hdr.Histogram): { p50: number; p95: number; p99: number;
  */
 export class CallWindowAccumulator {
   private readonly groups = new Map<string, Group>();
+  private last?: Group;
 
   add(sample: CallSample): void {
+    // Calls come in runs of the same caller and plugin: the group of the previous call is checked first.
+    const last = this.last;
+    if (last !== undefined && sameGroup(last.sample, sample)) {
+      last.add(sample);
+      return;
+    }
     const key = `${sample.tenant}\u0000${sample.plugin}\u0000${sample.version ?? ''}\u0000${sample.environment}\u0000${sample.principal}`;
     let group = this.groups.get(key);
     if (group === undefined) {
       group = new Group(sample);
       this.groups.set(key, group);
     }
+    this.last = group;
     group.add(sample);
   }
 

@@ -50,6 +50,23 @@ describe('SandboxHost - inline calls', () => {
   });
   beforeEach(() => exporter.reset());
 
+  it('inline answers of one turn settle in one microtask drain (their replies leave together)', async () => {
+    const settled: number[] = [];
+    let seenByFirst: number[] | undefined;
+    const calls = [0, 1, 2].map((i) =>
+      host.call('hello', 'greet', bytes('world')).then((r) => {
+        settled.push(i);
+        // Runs after every continuation queued with this one: all three when they were answered together.
+        if (i === 0) queueMicrotask(() => (seenByFirst = [...settled]));
+        return r;
+      }),
+    );
+    const results = await Promise.all(calls);
+    expect(results.map((r) => (r.ok ? text(r.output) : r.error.code))).toEqual(['hello, world', 'hello, world', 'hello, world']);
+    expect(inlineSpans()).toEqual([true, true, true]);
+    expect(seenByFirst).toEqual([0, 1, 2]);
+  });
+
   it('a short call runs on the calling thread with the outcome and fuel a worker gives', async () => {
     for (const input of ['world', '']) {
       const inline = await host.call('hello', 'greet', bytes(input));

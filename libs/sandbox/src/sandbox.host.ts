@@ -212,7 +212,7 @@ export class SandboxHost {
         const result = endInvokeSpan(span, this.result(key, handler, started, answered), request.fuel);
         // Answered on the next turn of the event loop, as a worker's answer is: a caller looping on
         // call() must not starve timers and I/O by resolving on microtasks alone.
-        return new Promise((resolve) => setImmediate(resolve, result));
+        return answerNextTurn(result);
       }
     }
     const context: HostCallContext = { plugin: key, handler, capabilities, metadata: options.metadata ?? {} };
@@ -321,6 +321,23 @@ export class SandboxHost {
     const error = new ForgeOneError(code, o.message ?? code, { plugin, handler, ...o.details });
     return { ok: false, plugin, handler, fuelUsed, durationMs, memoryBytes, logs: o.logs, metrics: o.metrics, error, violation: VIOLATIONS[code] };
   }
+}
+
+// Inline answers of one turn are resolved together on the next: their callers' continuations then run
+// in one microtask drain, so the replies they send leave in one socket write instead of one each.
+let answersDue: { resolve: (result: SandboxCallResult) => void; result: SandboxCallResult }[] = [];
+
+function answerNextTurn(result: SandboxCallResult): Promise<SandboxCallResult> {
+  return new Promise((resolve) => {
+    if (answersDue.length === 0) setImmediate(answerDue);
+    answersDue.push({ resolve, result });
+  });
+}
+
+function answerDue(): void {
+  const due = answersDue;
+  answersDue = [];
+  for (const { resolve, result } of due) resolve(result);
 }
 
 /** Ends a call's `plugin.invoke` span with its fuel and outcome (the error code only: a guest's message may hold anything). */
