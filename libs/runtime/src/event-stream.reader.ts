@@ -56,7 +56,7 @@ export async function eventStreamMessages(nc: NatsConnection, names: Names, opti
   let passed = 0;
   let head: JsMsg | undefined;
   let lastSeq = 0;
-  // One watchdog gives up a wait on the consumer that lasted stallMs: a timer per message would cost more than the message.
+  // One watchdog gives up a wait on the consumer that lasted stallMs, rather than a timer armed and cleared per message.
   let waiting: { readonly since: number; readonly giveUp: () => void } | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
