@@ -254,7 +254,7 @@ describe('transparency log - an auditor verifies rows with only the public key',
     expect(cliSucceeded(pinnedProof)).toMatchObject({ signature: { verified: true, keyId: key.keyId } });
   });
 
-  it('tlog - audit verify checks the stored log against the stream with the pinned key, and names a wrong key', { timeout: 90_000 }, async () => {
+  it('tlog - audit verify checks the stored log against the stream with the pinned key, and names a wrong key', { timeout: 150_000 }, async () => {
     const keyFile = join(work, 'audit-key.pem');
     // The operator pins the event writers' public keys: the data folder's file, or FORGEONE_EVENT_WRITER_KEYS.
     const writersFile = join(platform.dataDir, 'secrets', 'event-writers.json');
