@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Benchmark: `audit verify` over a large audit log, against reading the same rows and events and hashing them.
-// Publishes --rows events to a JetStream stream of its own and builds the audit log of the same sequences
-// (bench-kit's buildAuditLog: hash chain, leaves, Merkle nodes, a signed checkpoint every --checkpoint-every
-// rows), then per run:
+// Publishes --rows events to a JetStream stream of its own, each signed alone by its aggregate's owner with keys made
+// for the run, and builds the audit log of the same sequences (bench-kit's buildAuditLog: hash chain, leaves, Merkle
+// nodes, a signed checkpoint every --checkpoint-every rows), once; then per run:
 //   - baseline: the same rows read from PostgreSQL in the same keyset pages (the next page read while one is
 //     hashed) and the same events read from JetStream with the same batch consumer, every row's columns and
 //     every event's bytes hashed with sha256, nothing else;
 //   - verify: verifyTransparencyLog as the gateway and the CLI run it (chain, leaves, tenant sequences, every
-//     checkpoint's root, signature and consistency, every row against the stream's event by id and digest),
+//     checkpoint's root, signature and consistency, every row against the stream's event by id and digest, and the
+//     event's authorship: its Ed25519 signature under the pinned key of its writer, one verification per row),
 //     measuring the live heap (after a full collection) at each tenth of the log.
 // Target: verify takes at most 3× the baseline's time, in every run. Memory is bounded when the live heap at
 // the end is no higher than after the first tenth, give or take a small margin.
@@ -38,12 +39,12 @@ const TARGETS = { heapGrowthMiB: 16, timeVsBaseline: 3 };
 const PAGE = 5000;
 const MiB = 1024 * 1024;
 
-const { createTestDatabase, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL, TEST_STORAGE_SETTINGS } = await import('@forgeone/test-harness');
+const { createTestDatabase, createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL, TEST_STORAGE_SETTINGS } = await import('@forgeone/test-harness');
 const { createDataSource, runMigrations, verifyTransparencyLog } = await import('@forgeone/persistence');
 const { eventStreamMessages } = await import('@forgeone/runtime');
 const { AUDIT_CHECKPOINT_AGGREGATE, PLUGIN_EVENT_TYPES, names: namesFor } = await import('@forgeone/contracts');
 const { jetstream } = await import('@nats-io/jetstream');
-const { connect } = await import('@nats-io/transport-node');
+const { connect, headers: natsHeaders } = await import('@nats-io/transport-node');
 
 const namespace = testNamespace('bverify');
 const names = namesFor(namespace);
@@ -65,6 +66,11 @@ const DIGEST = `sha256:${'d'.repeat(64)}`;
 const TENANTS = ['acme', 'globex', 'initech', 'umbrella'];
 const encoder = new TextEncoder();
 const js = jetstream(nc);
+// Each event signed alone by its aggregate's owner, as an append with no other in flight is (the costliest to verify:
+// one Ed25519 verification per row); verify checks them with the pinned keys, as the gateway and the CLI do.
+const writers = createTestEventWriters();
+const signers = { plugin: writers.authorship(names, 'registry'), [AUDIT_CHECKPOINT_AGGREGATE]: writers.authorship(names, 'audit-projector') };
+const pinned = writers.authorship(names);
 
 // Installs of a few plugins in many environments: each a complete, schema-valid event of the kind the log is full of.
 function event(i) {
@@ -74,7 +80,11 @@ function event(i) {
 }
 const publish = async (_sequence, ev) => {
   const aggregate = ev.type.startsWith('io.forgeone.plugin.') ? 'plugin' : AUDIT_CHECKPOINT_AGGREGATE;
-  return (await js.publish(names.eventSubject(aggregate, `${ev.tenant}:${ev.subject}`), encoder.encode(JSON.stringify(ev)), { timeout: 120_000 })).seq;
+  const subject = names.eventSubject(aggregate, `${ev.tenant}:${ev.subject}`);
+  const payload = encoder.encode(JSON.stringify(ev));
+  const headers = natsHeaders();
+  signers[aggregate].signInto(headers, aggregate, subject, payload);
+  return (await js.publish(subject, payload, { headers, timeout: 120_000 })).seq;
 };
 
 const ROW_COLUMNS = `sequence, event_id, spec_version, type, source, subject, event_time, data_content_type, schema_version,
@@ -126,14 +136,15 @@ try {
     let nextTenth = 1;
     let collecting = 0;
     const timer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
-    const stream = await eventStreamMessages(nc, names, { batch: 1000 });
+    const stream = await eventStreamMessages(nc, names, { batch: 1000, authorship: pinned });
     const verifyCpuBefore = process.cpuUsage();
     const verifyStart = performance.now();
     let report;
     try {
       report = await verifyTransparencyLog(ds, {
         publicKey,
-        stream: stream.read,
+        stream: stream.message,
+        authorship: true,
         batchSize: PAGE,
         onProgress: ({ rows }) => {
           if (rows < (total * nextTenth) / 10) return;

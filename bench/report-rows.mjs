@@ -205,7 +205,7 @@ export function auditVerifyReport(runs, rows, targets) {
   const growth = runs.map((r) => r.heapGrowthMiB);
   return [
     {
-      what: `audit verify of ${rows} audit rows (chain, leaves, Merkle root, every checkpoint, every row against JetStream), seconds, ${n}`,
+      what: `audit verify of ${rows} audit rows (chain, leaves, Merkle root, every checkpoint, every row against JetStream with its authorship verified), seconds, ${n}`,
       baseline: `the same rows read from PostgreSQL and the same events from JetStream, each hashed with sha256 alone: ${range(runs.map((r) => sig3(r.scanSeconds)))} s (${range(runs.map((r) => r.scanPerSecond))} rows/s)`,
       measured: `${range(runs.map((r) => sig3(r.verifySeconds)))} s (${range(runs.map((r) => r.verifyPerSecond))} rows/s; load ${range(runs.map((r) => r.loadavg1))})`,
       ratio: `${range(runs.map((r) => sig3(r.timeRatio)))}×`,

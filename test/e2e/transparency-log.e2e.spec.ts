@@ -6,6 +6,7 @@ import {
   cliRefusal,
   cliSucceeded,
   createTestDatabase,
+  createTestEventWriters,
   createTokenWithCli,
   eventually,
   removeNamespace,
@@ -253,12 +254,24 @@ describe('transparency log - an auditor verifies rows with only the public key',
     expect(cliSucceeded(pinnedProof)).toMatchObject({ signature: { verified: true, keyId: key.keyId } });
   });
 
-  it('tlog - audit verify checks the stored log against the stream with the pinned key, and names a wrong key', { timeout: 90_000 }, async () => {
+  it('tlog - audit verify checks the stored log against the stream with the pinned key, and names a wrong key', { timeout: 150_000 }, async () => {
     const keyFile = join(work, 'audit-key.pem');
-    const env = { HOME: work, XDG_CONFIG_HOME: join(work, 'config'), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: namespace };
-    const verified = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--json'], { env });
-    expect(cliSucceeded(verified)).toMatchObject({ ok: true, stream: 'compared', checkpoints: expect.any(Number) });
+    // The operator pins the event writers' public keys: the data folder's file, or FORGEONE_EVENT_WRITER_KEYS.
+    const writersFile = join(platform.dataDir, 'secrets', 'event-writers.json');
+    const writers = (JSON.parse(readFileSync(writersFile, 'utf8')) as { writers: Record<string, { publicKey: string }> }).writers;
+    const writerKeys = JSON.stringify(Object.fromEntries(Object.entries(writers).map(([writer, key]) => [writer, key.publicKey])));
+    const fingerprints = Object.fromEntries(Object.entries(writers).map(([writer, key]) => [writer, createHash('sha256').update(Buffer.from(key.publicKey, 'base64')).digest('hex')]));
+    const reader = { HOME: work, XDG_CONFIG_HOME: join(work, 'config'), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, FORGEONE_NAMESPACE: namespace };
+    const env = { ...reader, FORGEONE_EVENT_WRITER_KEYS: writerKeys };
+    const verified = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--writer-keys', writersFile, '--json'], { env: reader });
+    expect(cliSucceeded(verified)).toMatchObject({ ok: true, stream: 'compared', checkpoints: expect.any(Number), authorship: { writers: fingerprints, unsignedUntil: 0 } });
     expect((JSON.parse(verified.stdout) as { checkpoints: number }).checkpoints).toBeGreaterThanOrEqual(2);
+    // Keys that are not the platform's: the first event is named, not trusted.
+    const strangers = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--json'], { env: { ...reader, FORGEONE_EVENT_WRITER_KEYS: createTestEventWriters().writerKeysJson } });
+    expect([strangers.code, JSON.parse(strangers.stdout)]).toEqual([1, expect.objectContaining({ ok: false, fault: expect.objectContaining({ kind: 'forged', sequence: 1, message: expect.stringContaining('(bad-signature)') }) })]);
+    // The stream is never compared without checking who wrote it.
+    const unpinned = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--json'], { env: reader });
+    expect([unpinned.code, (JSON.parse(unpinned.stderr) as { error: { message: string } }).error.message]).toEqual([2, expect.stringContaining('no event-writer keys are pinned')]);
     const wrong = await runCli(platform.apiUrl, ['audit', 'verify', '--key', join(work, 'other.pem'), '--json'], { env });
     expect(wrong.code).toBe(1);
     expect(JSON.parse(wrong.stdout)).toMatchObject({ ok: false, fault: { kind: 'checkpoint-signature-invalid' } });
@@ -272,7 +285,7 @@ describe('transparency log - an auditor verifies rows with only the public key',
     // Without DATABASE_URL the platform verifies where it stores the log, with the key the auditor sends.
     const remoteEnv = { HOME: work, XDG_CONFIG_HOME: join(work, 'config'), DATABASE_URL: '' };
     const remote = await runCli(platform.apiUrl, ['audit', 'verify', '--key', keyFile, '--checkpoint', keptFile, '--json'], { token: acmeAuditor.token, env: remoteEnv });
-    expect(cliSucceeded(remote)).toMatchObject({ ok: true, stream: 'compared', externalCheckpoints: 1, where: expect.stringContaining('/v1/audit-log/verify') });
+    expect(cliSucceeded(remote)).toMatchObject({ ok: true, stream: 'compared', authorship: { writers: fingerprints, unsignedUntil: 0 }, externalCheckpoints: 1, where: expect.stringContaining('/v1/audit-log/verify') });
     expect((JSON.parse(remote.stdout) as { rows: number }).rows).toBeGreaterThanOrEqual(kept.treeSize);
     const remoteWrong = await runCli(platform.apiUrl, ['audit', 'verify', '--key', join(work, 'other.pem'), '--json'], { token: acmeAuditor.token, env: remoteEnv });
     expect([remoteWrong.code, JSON.parse(remoteWrong.stdout)]).toEqual([1, expect.objectContaining({ ok: false, fault: expect.objectContaining({ kind: 'checkpoint-signature-invalid' }) })]);

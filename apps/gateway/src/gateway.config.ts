@@ -39,6 +39,8 @@ export const GATEWAY_SETTINGS = Symbol.for('forgeone.gateway.settings');
 export const GATEWAY_LOGGER = Symbol.for('forgeone.gateway.logger');
 /** Injection token of the checks of the gateway's own NATS (security probe) for its readiness. */
 export const GATEWAY_PLATFORM_CHECKS = Symbol.for('forgeone.gateway.platform-checks');
+/** Injection token of the EventAuthorship (pinned writer keys, no signing key) `audit verify` checks stream messages with. */
+export const GATEWAY_EVENT_AUTHORSHIP = Symbol.for('forgeone.gateway.event-authorship');
 
 // The gateway answers queries from the projections, so it cannot run without their database.
 export function requireDatabaseUrl(config: PlatformConfig): string {

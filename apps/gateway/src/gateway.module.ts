@@ -1,13 +1,14 @@
 import { authzClientProvider } from '@forgeone/authz-client';
 import { BusModule, type ReadinessChecks } from '@forgeone/bus';
 import type { Names } from '@forgeone/contracts';
+import type { EventAuthorship } from '@forgeone/event-store';
 import type { Logger } from '@forgeone/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { DEFAULT_AUTHENTICATION_FAILURE_SETTINGS } from '@forgeone/authz';
-import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_LOGGER, GATEWAY_PLATFORM_CHECKS, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
+import { DEFAULT_GATEWAY_SETTINGS, GATEWAY_EVENT_AUTHORSHIP, GATEWAY_LOGGER, GATEWAY_PLATFORM_CHECKS, GATEWAY_SETTINGS, type GatewayAuthOptions, type GatewaySettings } from './gateway.config.js';
 import { AUTH_FAILURE_LIMITER, AuthFailureLimiter } from './http/auth-failure.limiter.js';
 import { ClientSourceInterceptor } from './http/client-source.js';
 import { RouteContractInterceptor } from './http/contract-route.js';
@@ -49,6 +50,8 @@ export interface GatewayModuleOptions {
   readonly settings?: Partial<GatewaySettings>;
   // What the start found about NATS (the security probe), shown among the gateway's own checks.
   readonly platformChecks?: () => ReadinessChecks;
+  // The writer keys pinned for this platform (FORGEONE_EVENT_WRITER_KEYS): audit verify checks each row's stream message with them.
+  readonly authorship?: EventAuthorship;
 }
 
 @Module({})
@@ -63,6 +66,7 @@ export class GatewayModule {
         { provide: DataSource, useValue: options.dataSource },
         { provide: GATEWAY_LOGGER, useValue: options.logger },
         { provide: GATEWAY_PLATFORM_CHECKS, useValue: options.platformChecks ?? (() => ({})) },
+        { provide: GATEWAY_EVENT_AUTHORSHIP, useValue: options.authorship ?? null },
         { provide: GATEWAY_SETTINGS, useValue: { ...DEFAULT_GATEWAY_SETTINGS, ...options.settings } },
         authzClientProvider({ serviceCredential: options.auth.serviceCredential, ...options.auth.authz }),
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { connectNats } from '@forgeone/bus';
 import { names as namesFor } from '@forgeone/contracts';
+import { eventAuthorshipFromEnv } from '@forgeone/event-store';
 import { createDataSource } from '@forgeone/persistence';
 import { loadConfig, redactConfig, serviceNatsConnectionOptions } from '@forgeone/runtime';
 import { guardPlatformNats, startMetricsFor, stopOnSignals } from '@forgeone/service-host';
@@ -25,13 +26,15 @@ try {
   logger.info({ config: redactConfig(config) }, 'starting');
   metrics = await startMetricsFor('gateway', config, logger);
   const names = namesFor(config.namespace);
+  // The pinned writer keys, as every service reads them: audit verify checks who wrote each row's event.
+  const authorship = eventAuthorshipFromEnv(process.env, 'gateway', names);
   connection = await connectNats(natsUrl, 'forgeone-gateway', serviceNatsConnectionOptions(natsUrl, 'gateway', names));
   // Like every service: refuses missing or weakened storage and an insecure NATS before serving.
   const guard = await guardPlatformNats({ natsUrl, connection, names, logger, ...(config.natsCaFile ? { caFile: config.natsCaFile } : {}) });
   // Queries read the projections; their schema belongs to the audit-projector, so no migrations here.
   dataSource = await createDataSource(databaseUrl, { applicationName: 'forgeone-gateway' }).initialize();
 
-  const app = await createGatewayApp({ connection, names, dataSource, logger, auth, platformChecks: guard.readiness });
+  const app = await createGatewayApp({ connection, names, dataSource, logger, auth, platformChecks: guard.readiness, authorship });
   await app.startAllMicroservices();
   await app.listen(config.httpPort, '0.0.0.0');
   logger.info({ url: `http://127.0.0.1:${config.httpPort}`, docs: `http://127.0.0.1:${config.httpPort}/docs`, namespace: names.namespace || '(none)' }, 'ready');

@@ -32,6 +32,9 @@ export interface EventAuthorshipOptions {
   readonly signer?: { readonly service: ServiceName; readonly privateKey: KeyObject };
 }
 
+/** A reader's answer to "did the owner of this message's aggregate write it?": why not, when not. */
+export type AuthorshipVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: ForgeryReason | 'invalid'; readonly message: string };
+
 /** What a signature covers of one message about to be published: its exact subject and payload bytes (and the aggregate, whose owner signs). */
 export interface MessageToSign {
   readonly aggregate: string;
@@ -95,6 +98,11 @@ export class EventAuthorship {
     this.writerKeys = options.writerKeys;
     this.signer = options.signer;
     this.subjectPrefix = options.names.eventsWildcard.slice(0, -1);
+  }
+
+  /** The pinned public keys of the writing services this process verifies with. */
+  get pinnedKeys(): ReadonlyMap<ServiceName, KeyObject> {
+    return this.writerKeys;
   }
 
   /** The service this process signs as, if it writes. */
@@ -243,6 +251,20 @@ export class EventAuthorship {
       };
     }
     return { ok: true, event, writer: (header(msg.headers, HEADERS.eventWriter) as ServiceName | undefined) ?? null };
+  }
+
+  /**
+   * Whether a stored message is its aggregate owner's event, as {@link open} decides it, answered
+   * rather than thrown: a message its owner signed that is no valid CloudEvent is refused too.
+   */
+  verdict(msg: StoredMessage): AuthorshipVerdict {
+    try {
+      const opened = this.open(msg);
+      return opened.ok ? { ok: true } : { ok: false, reason: opened.refusal.reason, message: opened.refusal.message };
+    } catch (error) {
+      if (error instanceof ForgeOneError && error.code === 'EVENTSTORE.EVENT_INVALID') return { ok: false, reason: 'invalid', message: error.message };
+      throw error;
+    }
   }
 
   /** The refusal of an accepted event whose id was already applied at `firstSequence`. */

@@ -41,6 +41,7 @@ export {
   decodeStoredEvent,
   eventAuthorshipFromEnv,
   setAuthorshipHeaders,
+  type AuthorshipVerdict,
   type EventAuthorshipOptions,
   type MessageAuthorship,
   type MessageToSign,

@@ -279,9 +279,15 @@ export const AuditVerifyReplySchema = z.object({
   externalCheckpoints: z.number().int().describe('checkpoints given in the request that were checked'),
   range: z.object({ from: z.number().int(), to: z.number().int() }).optional().describe('stream sequences of the first and last row checked'),
   stream: z.literal('compared').describe('every row was compared with the event stream by event id and digest'),
+  authorship: z
+    .object({
+      writers: z.record(z.string(), z.string()).describe('fingerprint (sha256 of the SPKI DER) of each event writer key pinned in the platform'),
+      unsignedUntil: z.number().int().describe('stream sequence at or below which unsigned messages are accepted (the cut-over)'),
+    })
+    .describe("every row's stream message was checked to be its aggregate owner's, with the writer keys the platform pins"),
   fault: z
     .object({
-      kind: z.enum(['changed', 'missing', 'inserted', 'reordered', 'checkpoint-signature-invalid', 'checkpoint-root-mismatch', 'checkpoint-inconsistent']),
+      kind: z.enum(['changed', 'missing', 'inserted', 'reordered', 'checkpoint-signature-invalid', 'checkpoint-root-mismatch', 'checkpoint-inconsistent', 'forged']),
       sequence: z.number().int().optional(),
       treeSize: z.number().int().optional(),
       message: z.string(),

@@ -84,7 +84,7 @@ export { pluginReviewsProjection, reviewNoticesProjection, type PluginReviewRow,
 export { complianceRecordsProjection, type ComplianceRecordRow, type ComplianceKind } from './projections/compliance-records.projection.js';
 export { readReport, REPORT_MAX_ROWS, type ReportResult, type ReportValue } from './queries/report.queries.js';
 export { REPORTING_SCHEMA, REPORTING_ROLE, REPORTING_VIEWS, reportingViewStatements } from './migrations/reporting-views.sql.js';
-export { verifyTransparencyLog, type ExternalCheckpoint, type TransparencyLogReport, type TransparencyLogFault, type TransparencyLogVerifyOptions, type StreamMessageReader } from './audit/transparency-log.verifier.js';
+export { verifyTransparencyLog, type ExternalCheckpoint, type TransparencyLogReport, type TransparencyLogFault, type TransparencyLogVerifyOptions, type StreamMessage, type StreamMessageReader } from './audit/transparency-log.verifier.js';
 export { pluginTestRunsProjection, type PluginTestRunRow } from './projections/plugin-test-runs.projection.js';
 export { listTestRuns } from './queries/test-run.queries.js';
 export { CONTROL_MAP, EVIDENCE_QUERIES, queriesOf, type EvidenceControl, type EvidenceQuery, type EvidenceQueryId } from './evidence/control-map.js';

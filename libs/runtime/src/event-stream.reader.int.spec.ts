@@ -1,5 +1,5 @@
 import { names as namesFor } from '@forgeone/contracts';
-import { testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,26 @@ describe('event stream reader', () => {
       expect(text(await reader.read(1000))).toBeUndefined();
     } finally {
       await reader.close();
+    }
+  });
+
+  it('event stream reader - given authorship, each message comes with the verdict of the pinned writer keys; without, with its payload alone', { timeout: 60_000 }, async () => {
+    const writers = createTestEventWriters();
+    // Unsigned messages after the cut-over are refused; at or below it they pass the signature check, and one that is no CloudEvent is refused as invalid.
+    const strict = await eventStreamMessages(nc, names, { batch: 4, authorship: writers.authorship(names) });
+    const lenient = await eventStreamMessages(nc, names, { batch: 4, authorship: writers.authorship(names, undefined, 100) });
+    const plain = await eventStreamMessages(nc, names, { batch: 4 });
+    try {
+      const strictly = await strict.message(3);
+      expect([text(strictly?.data), strictly?.authorship]).toEqual(['message 3', { ok: false, reason: 'unsigned', message: expect.stringContaining('after the cut-over (0)') }]);
+      expect((await lenient.message(3))?.authorship).toEqual({ ok: false, reason: 'invalid', message: expect.stringContaining('stream message 3 is not valid JSON') });
+      const plainly = await plain.message(3);
+      expect([text(plainly?.data), plainly && 'authorship' in plainly]).toEqual(['message 3', false]);
+      expect(await strict.message(7)).toBeUndefined();
+    } finally {
+      await strict.close();
+      await lenient.close();
+      await plain.close();
     }
   });
 });

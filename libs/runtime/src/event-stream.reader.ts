@@ -1,12 +1,22 @@
 import type { Names } from '@forgeone/contracts';
+import type { AuthorshipVerdict, EventAuthorship, StoredMessage } from '@forgeone/event-store';
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { keyIdOf } from '@forgeone/signing';
 import { natsConnectionOptions } from './nats-url.js';
 
-/** Reads messages of the event stream by sequence, as stored (no signature check: the caller compares bytes). */
+/** A stream message's payload and, when the reader was given authorship, whether its aggregate's owner wrote it. */
+export interface VerifiedStreamMessage {
+  readonly data: Uint8Array;
+  readonly authorship?: AuthorshipVerdict;
+}
+
+/** Reads messages of the event stream by sequence, as stored. */
 export interface EventStreamReader {
   /** The payload at `sequence`, or undefined when the stream holds none there. */
   read(sequence: number): Promise<Uint8Array | undefined>;
+  /** The payload at `sequence` with its authorship verified (given `authorship`), or undefined when the stream holds none there. */
+  message(sequence: number): Promise<VerifiedStreamMessage | undefined>;
   close(): Promise<void>;
 }
 
@@ -15,6 +25,8 @@ export interface EventStreamReaderOptions {
   readonly batch?: number;
   /** How long an in-order read waits for the consumer before asking for the single message (default 5 s). */
   readonly stallMs?: number;
+  /** Verifies each message's signature with the writer keys it pins, as every event reader does (see {@link EventStreamReader.message}). */
+  readonly authorship?: EventAuthorship;
 }
 
 /**
@@ -28,9 +40,10 @@ export async function eventStreamMessages(nc: NatsConnection, names: Names, opti
   const stallMs = options.stallMs ?? 5000;
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const js = jetstream(nc, { checkAPI: false });
-  const single = async (sequence: number): Promise<Uint8Array | undefined> => {
+  const single = async (sequence: number): Promise<StoredMessage | undefined> => {
     try {
-      return (await jsm.streams.getMessage(names.stream, { seq: sequence }))?.data ?? undefined;
+      const found = await jsm.streams.getMessage(names.stream, { seq: sequence });
+      return found ? { subject: found.subject, data: found.data, seq: found.seq, headers: found.header } : undefined;
     } catch (error) {
       if (error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.NoMessageFound || error.status === 404)) return undefined;
       throw error;
@@ -43,7 +56,12 @@ export async function eventStreamMessages(nc: NatsConnection, names: Names, opti
   let passed = 0;
   let head: JsMsg | undefined;
   let lastSeq = 0;
+  // One watchdog gives up a wait on the consumer that lasted stallMs, rather than a timer armed and cleared per message.
+  let waiting: { readonly since: number; readonly giveUp: () => void } | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
+    clearInterval(watchdog);
+    watchdog = undefined;
     const open = messages;
     messages = undefined;
     iterator = undefined;
@@ -59,20 +77,22 @@ export async function eventStreamMessages(nc: NatsConnection, names: Names, opti
     passed = sequence - 1;
   };
   const next = async (): Promise<JsMsg | undefined> => {
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), stallMs)));
+    watchdog ??= setInterval(() => {
+      if (waiting && performance.now() - waiting.since >= stallMs) waiting.giveUp();
+    }, Math.max(10, stallMs / 5)).unref();
+    const stalled = new Promise<undefined>((resolve) => (waiting = { since: performance.now(), giveUp: () => resolve(undefined) }));
     try {
       const result = await Promise.race([iterator!.next(), stalled]);
       return result && !result.done ? result.value : undefined;
     } finally {
-      clearTimeout(timer);
+      waiting = undefined;
     }
   };
 
-  const read = async (sequence: number): Promise<Uint8Array | undefined> => {
+  const stored = async (sequence: number): Promise<StoredMessage | undefined> => {
     if (sequence > lastSeq) lastSeq = (await jsm.streams.info(names.stream)).state.last_seq;
     if (sequence > lastSeq) return single(sequence);
-    if (iterator && head?.seq === sequence) return head.data;
+    if (iterator && head?.seq === sequence) return head;
     // Behind the consumer: one message; far ahead of it (or no consumer yet): a consumer from there.
     if (iterator && sequence <= passed) return single(sequence);
     if (!iterator || sequence > passed + 10 * batch) await start(sequence);
@@ -91,21 +111,38 @@ export async function eventStreamMessages(nc: NatsConnection, names: Names, opti
         continue;
       }
       passed = sequence - 1;
-      return head.seq === sequence ? head.data : undefined;
+      return head.seq === sequence ? head : undefined;
     }
   };
-  return { read, close: stop };
+  const { authorship } = options;
+  return {
+    read: async (sequence) => (await stored(sequence))?.data,
+    message: async (sequence) => {
+      const msg = await stored(sequence);
+      if (!msg) return undefined;
+      return authorship ? { data: msg.data, authorship: authorship.verdict(msg) } : { data: msg.data };
+    },
+    close: stop,
+  };
 }
 
 /** Opens the event stream of `names` on NATS_URL for reading, on a connection of its own. */
-export async function openEventStreamReader(natsUrl: string, names: Names, connection: Partial<ConnectionOptions> = {}): Promise<EventStreamReader> {
+export async function openEventStreamReader(natsUrl: string, names: Names, connection: Partial<ConnectionOptions> = {}, options: EventStreamReaderOptions = {}): Promise<EventStreamReader> {
   const nc = await connect({ ...natsConnectionOptions(natsUrl), ...connection, name: 'forgeone-audit-verify' });
-  const reader = await eventStreamMessages(nc, names);
+  const reader = await eventStreamMessages(nc, names, options);
   return {
     read: reader.read,
+    message: reader.message,
     close: async () => {
       await reader.close();
       await nc.close();
     },
   };
+}
+
+/** What a verification checked authorship against: the fingerprint of each pinned writer key and the cut-over, for its report. */
+export function authorshipPins(authorship: EventAuthorship): { readonly writers: Record<string, string>; readonly unsignedUntil: number } {
+  const writers: Record<string, string> = {};
+  for (const [service, key] of [...authorship.pinnedKeys].sort(([a], [b]) => a.localeCompare(b))) writers[service] = keyIdOf(key);
+  return { writers, unsignedUntil: authorship.unsignedUntil };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EVENT_AUTHORSHIP_ENV, type Names, type ServiceName } from '@forgeone/contracts';
-import { eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
+import { EventAuthorship, eventWriters, generateEventWriterKey, parseWriterKeys } from '@forgeone/event-store';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type ConnectionOptions } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -146,4 +146,21 @@ async function lastSequence(natsUrl: string, names: Names, connection: Partial<C
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * Authorship that only verifies, for a reader outside the services (`audit verify`): the pinned writer keys as
+ * FORGEONE_EVENT_WRITER_KEYS spells them, or a data folder's event-writers.json (its public keys and its cut-over,
+ * never its private keys), and the cut-over (`unsignedUntil`, else the file's, else 0). Throws naming what is wrong.
+ */
+export function pinnedEventAuthorship(names: Names, writerKeys: string, unsignedUntil?: number): EventAuthorship {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(writerKeys);
+  } catch (error) {
+    throw new Error(`the pinned writer keys are not JSON: ${(error as Error).message}`);
+  }
+  const secrets = SecretsSchema.safeParse(parsed);
+  const keys = secrets.success ? JSON.stringify(Object.fromEntries(Object.entries(secrets.data.writers).map(([writer, key]) => [writer, key.publicKey]))) : writerKeys;
+  return new EventAuthorship({ names, writerKeys: parseWriterKeys(keys), unsignedUntil: unsignedUntil ?? (secrets.success ? secrets.data.unsignedUntil : 0) });
 }

@@ -27,10 +27,10 @@ export { preparePlatformNats, provisionPlatformStorageAt } from './platform-nats
 export type { PreparePlatformNatsOptions } from './platform-nats.setup.js';
 export { InsecureNatsError, insecureNatsWarning, probeAnonymousNatsAccess, refuseInsecureNats } from './nats-security.probe.js';
 export type { NatsSecurityReport, ProbeNatsOptions, RefuseInsecureNatsOptions } from './nats-security.probe.js';
-export { eventWriterKeysFile, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
+export { eventWriterKeysFile, pinnedEventAuthorship, prepareEventWriterKeys, withEventAuthorship } from './event-writer-keys.store.js';
 export type { EventWriterSecrets } from './event-writer-keys.store.js';
 export { auditKeyFile, prepareAuditKey } from './audit-key.store.js';
-export { eventStreamMessages, openEventStreamReader, type EventStreamReader } from './event-stream.reader.js';
+export { authorshipPins, eventStreamMessages, openEventStreamReader, type EventStreamReader, type VerifiedStreamMessage } from './event-stream.reader.js';
 export { prepareWatcherToken, watcherTokenFile } from './watcher-token.store.js';
 export { BACKUP_MANIFEST, BackupError, backupPlatform, restorePlatform, verifyBackup } from './backup/platform-backup.js';
 export type { BackupManifest, BackupResult, PlatformLocation, RestoreResult } from './backup/platform-backup.js';

@@ -2,7 +2,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:
 import { dirname, join, resolve, sep } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { ExternalCheckpoint, TransparencyLogReport } from '@forgeone/persistence';
-import { EVIDENCE_FRAMEWORKS, ForgeOneError, names as namesFor, ReportBoundSchema, reportRange, type ErrorCode, type EvidenceFramework } from '@forgeone/contracts';
+import { EVENT_AUTHORSHIP_ENV, EVIDENCE_FRAMEWORKS, ForgeOneError, names as namesFor, ReportBoundSchema, reportRange, type ErrorCode, type EvidenceFramework } from '@forgeone/contracts';
 import { keyIdOf, parsePublicKey, sha256Digest } from '@forgeone/signing';
 import type { Command } from 'commander';
 import { checkCheckpoint, verifyInclusionReply } from '../audit-proof.verifier.js';
@@ -142,14 +142,18 @@ export function registerAuditCommands(program: Command, context: CommandContext)
     .description(
       'verify the audit log: hash chain, leaves and tenant sequences, every checkpoint with the pinned key and its consistency with the one before, ' +
         'every row against the event stream, and checkpoints you kept (--checkpoint); names the first row or checkpoint that differs and exits 1. ' +
-        "With DATABASE_URL set it reads the database (and, with NATS_URL and FORGEONE_NAMESPACE, the stream) itself, an operator's independent check; " +
+        "With DATABASE_URL set it reads the database (and, with NATS_URL and FORGEONE_NAMESPACE, the stream, checking who wrote each event with the writer keys you pin) itself, an operator's independent check; " +
         'otherwise the platform verifies where it stores the log (POST /v1/audit-log/verify) with the key you pinned',
     )
     .option('--key <file>', 'the audit public key (SPKI PEM) to check checkpoints with; default: the fingerprint pinned in the profile (audit key --pin)')
     .option('--from <sequence>', 'first stream sequence to check (default 1)')
     .option('--to <sequence>', 'last stream sequence to check (default: the last row)')
     .option('--checkpoint <file>', 'a checkpoint kept outside the platform (audit checkpoint --json output); repeat for several', (file: string, files: string[]) => [...files, file], [] as string[])
-    .action(async (options: { key?: string; from?: string; to?: string; checkpoint: string[] }) => {
+    .option(
+      '--writer-keys <file>',
+      `with DATABASE_URL and NATS_URL: the event writers' public keys to check each event's authorship with, as ${EVENT_AUTHORSHIP_ENV.writerKeys} spells them or the data folder's secrets/event-writers.json; default: ${EVENT_AUTHORSHIP_ENV.writerKeys} (cut-over: ${EVENT_AUTHORSHIP_ENV.unsignedUntil}, else the file's)`,
+    )
+    .action(async (options: { key?: string; from?: string; to?: string; checkpoint: string[]; writerKeys?: string }) => {
       const from = options.from === undefined ? undefined : parsePositiveInteger(options.from, '--from', 'a stream sequence, 1 or more');
       const to = options.to === undefined ? undefined : parsePositiveInteger(options.to, '--to', 'a stream sequence, 1 or more');
       if (from !== undefined && to !== undefined && to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
@@ -158,10 +162,10 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       if (!publicKey) throw new UsageError('no audit key to check checkpoints with: give --key public.pem, or pin the key once with forgeone audit key --out public.pem --pin');
       const databaseUrl = context.io.env['DATABASE_URL']?.trim();
       const progress = context.progress('verifying the audit log');
-      let checked: TransparencyLogReport & { readonly stream: string; readonly where: string };
+      let checked: TransparencyLogReport & { readonly stream: string; readonly where: string; readonly authorship?: AuthorshipPins };
       try {
         if (databaseUrl) {
-          checked = await verifyStoredLog(context, databaseUrl, { publicKey, from, to, external, onProgress: ({ rows, sequence }) => progress.update(`verifying the audit log: ${rows} rows checked, at sequence ${sequence}`) });
+          checked = await verifyStoredLog(context, databaseUrl, { publicKey, from, to, external, writerKeys: options.writerKeys, onProgress: ({ rows, sequence }) => progress.update(`verifying the audit log: ${rows} rows checked, at sequence ${sequence}`) });
         } else {
           const reply = await context.api().auditVerify({
             publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -177,7 +181,7 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       const report = checked;
       context.print(report, () =>
         report.ok
-          ? `audit log verified by ${report.where}: ${report.rows} rows${report.range ? ` (sequences ${report.range.from} to ${report.range.to})` : ''}, ${report.checkpoints} checkpoints, ${report.externalCheckpoints} kept checkpoints; event stream ${report.stream}\n`
+          ? `audit log verified by ${report.where}: ${report.rows} rows${report.range ? ` (sequences ${report.range.from} to ${report.range.to})` : ''}, ${report.checkpoints} checkpoints, ${report.externalCheckpoints} kept checkpoints; event stream ${report.stream}${report.authorship ? `; authorship checked with writer keys ${Object.entries(report.authorship.writers).map(([writer, id]) => `${writer} ${id.slice(0, 16)}`).join(', ')} (cut-over ${report.authorship.unsignedUntil})` : ''}\n`
           : `audit log NOT verified: ${report.fault!.kind}${report.fault!.sequence !== undefined ? ` at sequence ${report.fault!.sequence}` : ''}${report.fault!.treeSize !== undefined ? ` (checkpoint ${report.fault!.treeSize})` : ''}: ${report.fault!.message}\n`,
       );
       if (!report.ok) context.setExitCode(1);
@@ -296,35 +300,86 @@ async function emptyFolder(dir: string): Promise<void> {
   for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
 }
 
-/** Reads the log where it is stored: the database, and the event stream when NATS_URL is set. */
+/** Who wrote the events was checked against: each pinned writer key's fingerprint and the cut-over. */
+interface AuthorshipPins {
+  readonly writers: Record<string, string>;
+  readonly unsignedUntil: number;
+}
+
+/** Reads the log where it is stored: the database, and the event stream (each message's authorship checked with the pinned writer keys) when NATS_URL is set. */
 async function verifyStoredLog(
   context: CommandContext,
   databaseUrl: string,
-  options: { publicKey: KeyObject; from: number | undefined; to: number | undefined; external: readonly ExternalCheckpoint[]; onProgress: (p: { rows: number; sequence: number }) => void },
-): Promise<TransparencyLogReport & { readonly stream: string; readonly where: string }> {
+  options: { publicKey: KeyObject; from: number | undefined; to: number | undefined; external: readonly ExternalCheckpoint[]; writerKeys: string | undefined; onProgress: (p: { rows: number; sequence: number }) => void },
+): Promise<TransparencyLogReport & { readonly stream: string; readonly where: string; readonly authorship?: AuthorshipPins }> {
   const natsUrl = context.io.env['NATS_URL']?.trim();
+  const names = namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? '');
+  // The stream is compared only with authorship checked, and only with writer keys pinned here, never read from the platform.
+  const authorship = natsUrl ? await pinnedWriterKeys(context, names, options.writerKeys) : undefined;
   const { createDataSource, verifyTransparencyLog } = await import('@forgeone/persistence');
   const ds = await createDataSource(databaseUrl, { applicationName: 'forgeone-audit-verify', poolSize: 2 }).initialize();
-  let stream: { read(sequence: number): Promise<Uint8Array | undefined>; close(): Promise<void> } | undefined;
+  let stream: Awaited<ReturnType<typeof import('@forgeone/runtime').openEventStreamReader>> | undefined;
   try {
-    if (natsUrl) {
+    if (natsUrl && authorship) {
       const { natsTlsOptions, openEventStreamReader } = await import('@forgeone/runtime');
       const caFile = context.io.env['FORGEONE_NATS_CA_FILE']?.trim();
-      stream = await openEventStreamReader(natsUrl, namesFor(context.io.env['FORGEONE_NAMESPACE']?.trim() ?? ''), natsTlsOptions(caFile ? { caFile } : {}));
+      stream = await openEventStreamReader(natsUrl, names, natsTlsOptions(caFile ? { caFile } : {}), { authorship });
     }
     const reader = stream;
     const report = await verifyTransparencyLog(ds, {
       publicKey: options.publicKey,
       onProgress: options.onProgress,
-      ...(reader ? { stream: (sequence: number) => reader.read(sequence) } : {}),
+      ...(reader ? { stream: (sequence: number) => reader.message(sequence), authorship: true } : {}),
       ...(options.from !== undefined ? { from: options.from } : {}),
       ...(options.to !== undefined ? { to: options.to } : {}),
       ...(options.external.length ? { external: options.external } : {}),
     });
-    return { ...report, stream: reader ? 'compared' : 'not compared: NATS_URL is not set', where: 'this machine (DATABASE_URL)' };
+    const { authorshipPins } = await import('@forgeone/runtime');
+    return {
+      ...report,
+      stream: reader ? 'compared' : 'not compared: NATS_URL is not set',
+      ...(reader && authorship ? { authorship: authorshipPins(authorship) } : {}),
+      where: 'this machine (DATABASE_URL)',
+    };
   } finally {
     await stream?.close();
     await ds.destroy();
+  }
+}
+
+/** The writer keys to check authorship with: --writer-keys FILE, else FORGEONE_EVENT_WRITER_KEYS; neither is a usage error. */
+async function pinnedWriterKeys(context: CommandContext, names: ReturnType<typeof namesFor>, file: string | undefined) {
+  const { pinnedEventAuthorship } = await import('@forgeone/runtime');
+  const unsignedText = context.io.env[EVENT_AUTHORSHIP_ENV.unsignedUntil]?.trim();
+  let unsignedUntil: number | undefined;
+  if (unsignedText) {
+    if (!/^\d+$/.test(unsignedText) || !Number.isSafeInteger(Number(unsignedText))) throw new UsageError(`${EVENT_AUTHORSHIP_ENV.unsignedUntil} "${unsignedText.slice(0, 40)}" must be a stream sequence (0 or more)`);
+    unsignedUntil = Number(unsignedText);
+  }
+  let text: string;
+  let what: string;
+  if (file !== undefined) {
+    const path = resolve(context.io.cwd ?? process.cwd(), file);
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--writer-keys ${file}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    what = `--writer-keys ${file}`;
+  } else {
+    const pinned = context.io.env[EVENT_AUTHORSHIP_ENV.writerKeys]?.trim();
+    if (!pinned) {
+      throw new UsageError(
+        `NATS_URL is set, but no event-writer keys are pinned to check who wrote each event: give --writer-keys FILE (the data folder's secrets/event-writers.json, or ${EVENT_AUTHORSHIP_ENV.writerKeys} JSON) or set ${EVENT_AUTHORSHIP_ENV.writerKeys}`,
+      );
+    }
+    text = pinned;
+    what = EVENT_AUTHORSHIP_ENV.writerKeys;
+  }
+  try {
+    return pinnedEventAuthorship(names, text, unsignedUntil);
+  } catch (error) {
+    throw new UsageError(`${what}: ${(error as Error).message}`);
   }
 }
 

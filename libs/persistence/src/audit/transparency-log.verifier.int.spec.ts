@@ -1,9 +1,9 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_EVENT_TYPES, AUDIT_CHECKPOINT_ID, cloudEvent, names as namesFor, type CloudEvent } from '@forgeone/contracts';
+import { AUDIT_CHECKPOINT_AGGREGATE, AUDIT_CHECKPOINT_EVENT_TYPES, AUDIT_CHECKPOINT_ID, aggregateOfEventType, aggregateOwner, cloudEvent, names as namesFor, type CloudEvent } from '@forgeone/contracts';
 import { checkpointText, keyIdOf, signNote } from '@forgeone/signing';
-import { provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
+import { createTestEventWriters, provisionTestStorage, removeNamespace, testNamespace, TEST_NATS_URL } from '@forgeone/test-harness';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, runMigrations } from '../postgres.data-source.js';
@@ -23,6 +23,11 @@ const encoder = new TextEncoder();
 describe('transparency log - verifying the whole log', () => {
   const namespace = testNamespace('tlogv');
   const mirror = testNamespace('tlogm');
+  // The same events signed by their owners, and again with the fourth signed by a key nobody pinned.
+  const signed = testNamespace('tlogs');
+  const misSigned = testNamespace('tlogx');
+  const writers = createTestEventWriters();
+  const stranger = createTestEventWriters();
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const origin = `forgeone.local/audit/${namespace}`;
   let db: TestDatabase;
@@ -35,10 +40,32 @@ describe('transparency log - verifying the whole log', () => {
   const streamOf = (ns: string): StreamMessageReader => async (sequence) => {
     const jsm = await jetstreamManager(nc);
     try {
-      return (await jsm.streams.getMessage(namesFor(ns).stream, { seq: sequence }))?.data;
+      const data = (await jsm.streams.getMessage(namesFor(ns).stream, { seq: sequence }))?.data;
+      return data ? { data } : undefined;
     } catch {
       return undefined;
     }
+  };
+  // Each message with the verdict of a reader pinning `writers`' keys, as the runtime's stream reader gives it.
+  const verifiedStreamOf = (ns: string): StreamMessageReader => {
+    const authorship = writers.authorship(namesFor(ns));
+    return async (sequence) => {
+      const jsm = await jetstreamManager(nc);
+      try {
+        const found = await jsm.streams.getMessage(namesFor(ns).stream, { seq: sequence });
+        return found ? { data: found.data, authorship: authorship.verdict({ subject: found.subject, data: found.data, seq: found.seq, headers: found.header }) } : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+  };
+  const publishSigned = async (ns: string, event: CloudEvent, signers: typeof writers) => {
+    const aggregate = aggregateOfEventType(event.type)!;
+    const subject = namesFor(ns).eventSubject(aggregate, aggregate === AUDIT_CHECKPOINT_AGGREGATE ? event.subject : `${event.tenant}:${event.subject}`);
+    const payload = encoder.encode(JSON.stringify(event));
+    const headers = natsHeaders();
+    for (const [name, value] of Object.entries(signers.signatureHeaders(aggregateOwner(aggregate)!, subject, payload))) headers.set(name, value);
+    return (await jetstream(nc).publish(subject, payload, { headers })).seq;
   };
   const append = async (event: CloudEvent) => {
     const sequence = await publish(namespace, event);
@@ -61,6 +88,8 @@ describe('transparency log - verifying the whole log', () => {
     nc = await connect({ servers: TEST_NATS_URL });
     await provisionTestStorage(namespace);
     await provisionTestStorage(mirror);
+    await provisionTestStorage(signed);
+    await provisionTestStorage(misSigned);
     for (let i = 0; i < 5; i += 1) await append(i % 2 ? installed({ tenant: i % 3 ? 'acme' : 'globex', name: `${i % 3 ? 'acme' : 'globex'}/p${i}` }) : versionPublished({ tenant: 'acme', name: `acme/p${i}`, version: `1.0.${i}` }));
     await checkpoint();
     for (let i = 0; i < 4; i += 1) await append(versionPublished({ tenant: 'globex', name: `globex/q${i}` }));
@@ -73,6 +102,8 @@ describe('transparency log - verifying the whole log', () => {
     await nc?.close();
     await removeNamespace(namespace);
     await removeNamespace(mirror);
+    await removeNamespace(signed);
+    await removeNamespace(misSigned);
     await db?.drop();
   });
 
@@ -107,6 +138,24 @@ describe('transparency log - verifying the whole log', () => {
     expect(await verifyTransparencyLog(ds, { publicKey, stream: streamOf(mirror) })).toMatchObject({ ok: false, rows: 3, fault: { kind: 'changed', sequence: 4 } });
     const stopsEarly: StreamMessageReader = async (sequence) => (sequence === 4 ? streamOf(namespace)(sequence) : sequence <= 10 ? streamOf(mirror)(sequence) : undefined);
     expect(await verifyTransparencyLog(ds, { publicKey, stream: stopsEarly })).toMatchObject({ ok: false, rows: 10, fault: { kind: 'inserted', sequence: 11 } });
+  });
+
+  it('transparency log verify - with authorship, every row\'s stream message must verify under its owner\'s pinned key: one signed by another key is named forged', async () => {
+    for (const [i, event] of events.entries()) {
+      expect(await publishSigned(signed, event, writers)).toBe(i + 1);
+      // The same payload bytes (so the same id and digest), signed by a key that is not the one pinned for its writer.
+      expect(await publishSigned(misSigned, event, i === 3 ? stranger : writers)).toBe(i + 1);
+    }
+    expect(await verifyTransparencyLog(ds, { publicKey, stream: verifiedStreamOf(signed), authorship: true })).toEqual({ ok: true, rows: 12, checkpoints: 2, externalCheckpoints: 0, range: { from: 1, to: 12 } });
+    // Digest and id match, so only the signature tells.
+    expect((await verifyTransparencyLog(ds, { publicKey, stream: verifiedStreamOf(misSigned) })).ok).toBe(true);
+    const forged = await verifyTransparencyLog(ds, { publicKey, stream: verifiedStreamOf(misSigned), authorship: true });
+    expect(forged).toMatchObject({ ok: false, rows: 3, fault: { kind: 'forged', sequence: 4 } });
+    expect(forged.fault!.message).toMatch(/row 4 records event .* as genuine, but the stream's message at that sequence is not its aggregate owner's \(bad-signature\)/);
+    // The unsigned stream of the other cases: its first message is refused (after the cut-over, 0).
+    expect(await verifyTransparencyLog(ds, { publicKey, stream: verifiedStreamOf(namespace), authorship: true })).toMatchObject({ ok: false, rows: 0, fault: { kind: 'forged', sequence: 1, message: expect.stringContaining('(unsigned)') } });
+    // A reader that gives no verdict cannot pass for one that checked.
+    await expect(verifyTransparencyLog(ds, { publicKey, stream: streamOf(signed), authorship: true })).rejects.toThrow(/gave no authorship verdict for sequence 1/);
   });
 
   // Tampering as the table owner would: triggers off, the change made, the log restored after each case.

@@ -18,7 +18,8 @@ export type TransparencyLogFault =
   | 'reordered'
   | 'checkpoint-signature-invalid'
   | 'checkpoint-root-mismatch'
-  | 'checkpoint-inconsistent';
+  | 'checkpoint-inconsistent'
+  | 'forged';
 
 export interface TransparencyLogReport {
   readonly ok: boolean;
@@ -33,8 +34,15 @@ export interface TransparencyLogReport {
   readonly fault?: { readonly kind: TransparencyLogFault; readonly sequence?: number; readonly treeSize?: number; readonly message: string };
 }
 
-/** A stream message as JetStream holds it, or undefined when the stream has none at that sequence. */
-export type StreamMessageReader = (sequence: number) => Promise<Uint8Array | undefined>;
+/** A stream message's payload as JetStream holds it and, when the reader verified it, whether its aggregate's owner wrote it. */
+export interface StreamMessage {
+  readonly data: Uint8Array;
+  /** The reader's verdict with the pinned event-writer keys (the check every event reader makes before parsing). */
+  readonly authorship?: { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly message: string };
+}
+
+/** The stream message at a sequence, or undefined when the stream has none there. */
+export type StreamMessageReader = (sequence: number) => Promise<StreamMessage | undefined>;
 
 /** A signed checkpoint kept outside the platform (as `audit checkpoint --json` prints it): its note is checked with the pinned key. */
 export interface ExternalCheckpoint {
@@ -47,6 +55,12 @@ export interface TransparencyLogVerifyOptions {
   readonly publicKey: KeyObject;
   /** Compare every row with the stream's message at its sequence (event id and digest). */
   readonly stream?: StreamMessageReader;
+  /**
+   * Every stream message must carry the reader's authorship verdict: a genuine row's message must be
+   * its owner's, a row recorded as forged must be refused for the reason recorded (a replay is a genuine
+   * message seen again, so it must verify). A message without a verdict is an error.
+   */
+  readonly authorship?: boolean;
   /** Rows a page (default 2000): the next page is read while one is checked. */
   readonly batchSize?: number;
   /** First stream sequence to check (default 1): the chain, tree and tenant counts before it are taken from the rows and tree nodes stored before it. */
@@ -67,7 +81,7 @@ const decoder = new TextDecoder();
  * checkpoint, each checkpoint's signature with the pinned key, each stored consistency proof
  * between consecutive checkpoints, every checkpoint kept outside the platform (`external`) against
  * the recomputed root at its size, and (given `stream`) each row against the stream message at its
- * sequence by event id and digest. Stops at the first fault and names it.
+ * sequence by event id and digest and (with `authorship`) by who wrote it. Stops at the first fault and names it.
  */
 export async function verifyTransparencyLog(ds: DataSource, options: TransparencyLogVerifyOptions): Promise<TransparencyLogReport> {
   const batchSize = options.batchSize ?? 2000;
@@ -212,7 +226,7 @@ export async function verifyTransparencyLog(ds: DataSource, options: Transparenc
         return fail('changed', `row ${row.sequence}'s leaf hash is not the hash of its canonical leaf`, at);
       }
       if (options.stream) {
-        const fault = await compareWithStream(options.stream, row, canonical, mark);
+        const fault = await compareWithStream(options.stream, row, canonical, mark, options.authorship ?? false);
         if (fault) {
           await settle(nextPage);
           return fail(fault.kind, fault.message, at);
@@ -308,10 +322,14 @@ async function latestCheckpointUpTo(ds: DataSource, size: number): Promise<Audit
   return row ? auditCheckpoint(ds.manager, Number(row.tree_size)) : undefined;
 }
 
-async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, canonical: string, mark: ForgedMark | undefined): Promise<{ kind: TransparencyLogFault; message: string } | undefined> {
-  const payload = await stream(row.sequence);
-  if (!payload) return { kind: 'inserted', message: `row ${row.sequence} has no message in the stream at that sequence: it was inserted` };
+async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, canonical: string, mark: ForgedMark | undefined, authorship: boolean): Promise<{ kind: TransparencyLogFault; message: string } | undefined> {
+  const message = await stream(row.sequence);
+  if (!message) return { kind: 'inserted', message: `row ${row.sequence} has no message in the stream at that sequence: it was inserted` };
   let streamed: CloudEvent;
+  // Who wrote the message is settled before its payload is parsed.
+  const unauthored = authorship ? authorshipFault(row, mark, message) : undefined;
+  if (unauthored) return unauthored;
+  const payload = message.data;
   if (mark) streamed = forgedAuditEvent(row.sequence, payload);
   else {
     try {
@@ -322,13 +340,30 @@ async function compareWithStream(stream: StreamMessageReader, row: AuditLogRow, 
   }
   if (streamed.id !== row.eventId) {
     const next = await stream(row.sequence + 1);
-    const nextId = next ? safeId(next) : undefined;
+    const nextId = next ? safeId(next.data) : undefined;
     return nextId === row.eventId
       ? { kind: 'reordered', message: `row ${row.sequence} holds event ${row.eventId}, which the stream has at sequence ${row.sequence + 1}` }
       : { kind: 'inserted', message: `row ${row.sequence} holds event ${row.eventId}, but the stream has event ${streamed.id} there` };
   }
   // Same canonical text, same digest: comparing the text spares a hash per row.
   if (canonicalJson(streamed) !== canonical) return { kind: 'changed', message: `row ${row.sequence} (event ${row.eventId}) differs from the stream's event at that sequence: it was changed` };
+  return undefined;
+}
+
+// The projector records a refused message as forged with the reason, and a genuine message whose id it applied before as
+// replayed; with the same pinned keys and cut-over the reader must come to the same verdict.
+function authorshipFault(row: AuditLogRow, mark: ForgedMark | undefined, message: StreamMessage): { kind: TransparencyLogFault; message: string } | undefined {
+  const verdict = message.authorship;
+  if (!verdict) throw new Error(`the stream reader gave no authorship verdict for sequence ${row.sequence}; give it the pinned event-writer keys`);
+  const expected = mark && mark.reason !== 'replayed' ? mark.reason : undefined;
+  if (verdict.ok) {
+    if (expected === undefined) return undefined;
+    return { kind: 'forged', message: `row ${row.sequence} records the stream's message as forged (${expected}), but it verifies as written by its aggregate's owner` };
+  }
+  if (expected === undefined) {
+    return { kind: 'forged', message: `row ${row.sequence} records event ${row.eventId} as ${mark ? 'replayed' : 'genuine'}, but the stream's message at that sequence is not its aggregate owner's (${verdict.reason}): ${verdict.message}` };
+  }
+  if (verdict.reason !== expected) return { kind: 'forged', message: `row ${row.sequence} records the stream's message as forged (${expected}), but it is refused as ${verdict.reason}: ${verdict.message}` };
   return undefined;
 }
 
