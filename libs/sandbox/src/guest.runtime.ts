@@ -456,7 +456,9 @@ export function createGuestRuntime(): GuestRuntime {
   }
 
   function fuelLeftUsed(left: bigint, budget: bigint): number {
-    return left < 0n ? Number(budget) : Number(budget - left);
+    if (left < 0n) return Number(budget);
+    // Subtracted as numbers (a BigInt difference allocates), exact while 0 <= left <= budget <= 2^53 - 1.
+    return budget <= 9007199254740991n ? Number(budget) - Number(left) : Number(budget - left);
   }
 
   function noteDroppedLogs(state: CallState): void {
