@@ -6,7 +6,7 @@ export const METERING_EXPORTS = {
   fuel: '__forgeone_fuel',
   /** Mutable i32 global set to 1 just before a trap caused by running out of fuel. */
   outOfFuel: '__forgeone_out_of_fuel',
-  /** Mutable i32 global set to 1 when a `memory.grow` returned -1 (the memory cap was hit). */
+  /** Mutable i32 global set to 1 when a `memory.grow` returned -1 (the memory cap was hit); {@link written} is then all ones too. */
   growRefused: '__forgeone_grow_refused',
   /** The module's start function, exported instead of run on instantiation; the host calls it first. */
   start: '__forgeone_start',
@@ -22,7 +22,7 @@ export const METERING_EXPORTS = {
    * lies from `pivot`, folded to a non-negative number (`a - pivot` above it, `pivot - a - 1` below;
    * both ends of every memory.fill/copy/init), so every byte written lies in
    * `[pivot - written - 1, pivot + written + 8)`. All ones once a call entered a loop whose stores
-   * are too dense to track one by one.
+   * are too dense to track one by one, or a `memory.grow` was refused.
    */
   written: '__forgeone_written',
 } as const;

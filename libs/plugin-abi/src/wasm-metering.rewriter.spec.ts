@@ -17,6 +17,7 @@ interface Metered {
   fuel: Global<bigint>;
   outOfFuel: Global<number>;
   growRefused: Global<number>;
+  written: Global<number>;
   exports: Record<string, unknown>;
 }
 
@@ -27,6 +28,7 @@ function instantiate(bytes: Uint8Array, fuel: bigint, imports: Record<string, Re
     fuel: exports[METERING_EXPORTS.fuel] as Global<bigint>,
     outOfFuel: exports[METERING_EXPORTS.outOfFuel] as Global<number>,
     growRefused: exports[METERING_EXPORTS.growRefused] as Global<number>,
+    written: exports[METERING_EXPORTS.written] as Global<number>,
     exports,
   };
   m.fuel.value = fuel;
@@ -196,8 +198,11 @@ describe('meterWasmModule - memory cap', () => {
     const grow = m.exports.grow as (n: number) => number;
     expect(grow(3)).toBe(1);
     expect(m.growRefused.value).toBe(0);
+    expect(m.written.value).toBe(0);
     expect(grow(1)).toBe(-1);
     expect(m.growRefused.value).toBe(1);
+    // The host clears the flag only after a call whose write record is all ones.
+    expect(m.written.value).toBe(-1);
     expect((m.exports.memory as WasmMemoryLike).buffer.byteLength).toBe(4 * 65536);
   });
 

@@ -132,8 +132,13 @@ export function memorySectionContent(info: WasmModuleInfo, cap: number): { conte
   return { content: w.toBytes(), limits };
 }
 
-/** After memory.grow: keeps its result on the stack and raises the flag when it is -1 (the cap was hit). */
+/**
+ * After memory.grow: keeps its result on the stack and, when it is -1 (the cap was hit), raises the
+ * flag and sets the write record to all ones, so the host clears the flag only after a call whose
+ * record says so instead of after every call (a refused grow is rare; restoring all memory then is cheap).
+ */
 export function writeGrowCheck(w: WasmBinaryWriter, g: MeteringGlobals): void {
   w.byte(OP.globalSet).varUint(g.growScratch).byte(OP.globalGet).varUint(g.growScratch).byte(OP.globalGet).varUint(g.growScratch)
-    .byte(OP.i32Const).varInt(-1).byte(OP.i32Eq).bytes(IF_EMPTY).byte(OP.i32Const).varInt(1).byte(OP.globalSet).varUint(g.growRefused).byte(OP.end);
+    .byte(OP.i32Const).varInt(-1).byte(OP.i32Eq).bytes(IF_EMPTY).byte(OP.i32Const).varInt(1).byte(OP.globalSet).varUint(g.growRefused)
+    .byte(OP.i32Const).varInt(-1).byte(OP.globalSet).varUint(g.written).byte(OP.end);
 }

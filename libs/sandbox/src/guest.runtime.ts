@@ -157,6 +157,15 @@ export function createGuestRuntime(): GuestRuntime {
     copiedView: Uint8Array | undefined;
     /** What the guest's write record held at the last restore (see restore). */
     guestWritten: number;
+    // The exports a call touches, looked up once: an instance's exports object answers a named load
+    // through the generic load path, not an inline cache, and a call makes half a dozen of them.
+    readonly fuel: { value: bigint };
+    readonly written: { value: number };
+    readonly growRefused: { value: number };
+    readonly alloc: (size: number) => number;
+    /** The handler last called on this instance, and its export. */
+    handlerName: string | undefined;
+    handlerFn: unknown;
   }
 
   /** What an instance's imports read: its exports and the call in progress. */
@@ -383,7 +392,7 @@ export function createGuestRuntime(): GuestRuntime {
     // A memory that grew detached the view's buffer, and a detached view has length 0 (cheaper than reading
     // its buffer); a memory of 0 pages has an empty view either way, so its growth is read from the memory.
     if (memory.length !== w.snapshot.length || (memory.length === 0 && w.exports.memory.buffer.byteLength !== 0)) return false;
-    const written = w.exports[WRITTEN];
+    const written = w.written;
     const { bucketBytes } = w.holder;
     const guest = written.value;
     const host = w.holder.hostWritten;
@@ -417,7 +426,8 @@ export function createGuestRuntime(): GuestRuntime {
     }
     for (const g of w.globals) g.global.value = g.value;
     // OUT_OF_FUEL needs no reset: the rewriter sets it only right before a trap, and an instance that trapped is never reused.
-    w.exports[GROW_REFUSED].value = 0;
+    // GROW_REFUSED is raised only with the guest's record set to all ones (writeGrowCheck in @forgeone/plugin-abi).
+    if (guest === -1) w.growRefused.value = 0;
     w.dirty = false;
     return true;
   }
@@ -446,7 +456,9 @@ export function createGuestRuntime(): GuestRuntime {
   }
 
   function fuelLeftUsed(left: bigint, budget: bigint): number {
-    return left < 0n ? Number(budget) : Number(budget - left);
+    if (left < 0n) return Number(budget);
+    // Subtracted as numbers (a BigInt difference allocates), exact while 0 <= left <= budget <= 2^53 - 1.
+    return budget <= 9007199254740991n ? Number(budget) - Number(left) : Number(budget - left);
   }
 
   function noteDroppedLogs(state: CallState): void {
@@ -500,7 +512,7 @@ export function createGuestRuntime(): GuestRuntime {
           reused.chargedFor = budget;
           reused.charged = budget - reused.startFuel;
         }
-        exports[FUEL].value = reused.charged;
+        reused.fuel.value = reused.charged;
       } else {
         const holder: Holder = { exports: undefined, current: state, hostWritten: 0, bucketBytes: 0, pivot: 0 };
         const instance = new wasm.Instance(module, importsFor(holder));
@@ -517,8 +529,9 @@ export function createGuestRuntime(): GuestRuntime {
           // forgeone_abi_version ran too; its fuel belongs to every call like the start function's.
           const startFuel = budget - exports[FUEL].value;
           const snapshot = new Uint8Array(exports.memory.buffer).slice();
-          // What the start function wrote is in the snapshot; tracking starts from here.
-          exports[WRITTEN].value = 0;
+          // What the start function wrote is in the snapshot; tracking starts from here. A grow the start
+          // function was refused leaves the record all ones, so the first restore clears its flag (see restore).
+          exports[WRITTEN].value = exports[GROW_REFUSED].value === 1 ? -1 : 0;
           holder.hostWritten = 0;
           // 32 buckets must cover the memory, or a bit could stand for two places (see GuestModulePlan).
           const tracking = plan.writeTracking;
@@ -546,17 +559,30 @@ export function createGuestRuntime(): GuestRuntime {
             copiedTo: 0,
             copiedView: undefined,
             guestWritten: 0,
+            fuel: exports[FUEL],
+            written: exports[WRITTEN],
+            growRefused: exports[GROW_REFUSED],
+            alloc: exports.forgeone_alloc,
+            handlerName: undefined,
+            handlerFn: undefined,
           };
           warm.set(module, current);
         }
       }
-      if (current !== undefined) current.dirty = true;
-      const handler = exports[request.handler];
+      let handler: unknown;
+      if (current !== undefined) {
+        current.dirty = true;
+        if (current.handlerName !== request.handler) {
+          current.handlerName = request.handler;
+          current.handlerFn = exports[request.handler];
+        }
+        handler = current.handlerFn;
+      } else handler = exports[request.handler];
       if (typeof handler !== 'function') {
         return failed(state, exports, budget, 'SANDBOX.NOT_FOUND', `the plugin does not export a handler named ${request.handler}`);
       }
       const input = request.input;
-      const inPtr = exports.forgeone_alloc(input.length) >>> 0;
+      const inPtr = (current !== undefined ? current.alloc(input.length) : exports.forgeone_alloc(input.length)) >>> 0;
       if (inPtr === 0 && input.length > 0) {
         return failed(state, exports, budget, 'SANDBOX.MEMORY_LIMIT', `the plugin could not allocate ${input.length} bytes for the input within its memory limit (${request.memoryMaxPages} pages of 64 KiB)`, {
           inputBytes: input.length,
@@ -571,7 +597,7 @@ export function createGuestRuntime(): GuestRuntime {
       if (current !== undefined) markHostWrite(current.holder, inPtr, input.length);
       const result = (handler as (ptr: number, len: number) => bigint)(inPtr, input.length);
       // Read once: each read of an i64 global makes a BigInt.
-      const fuelLeft = exports[FUEL].value;
+      const fuelLeft = (current !== undefined ? current.fuel : exports[FUEL]).value;
       if (fuelLeft < 0n) return fuelExhausted(state, exports, budget, request.fuel);
       if (result < 0n) {
         ok = true;

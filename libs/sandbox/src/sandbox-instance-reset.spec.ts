@@ -87,6 +87,36 @@ describe('SandboxHost - instances are reset between calls', () => {
     }
   });
 
+  it('a grow refused in one call is not reported by the next calls on the same instance', async () => {
+    const wasm = await wat2wasm(`(module
+      (memory (export "memory") 1)
+      (func (export "forgeone_abi_version") (result i32) i32.const 1)
+      (func (export "forgeone_alloc") (param i32) (result i32) i32.const 1024)
+      (func (export "greedy") (param i32 i32) (result i64) (drop (memory.grow (i32.const 1000))) i64.const 0)
+      (func (export "greedy_fail") (param i32 i32) (result i64) (drop (memory.grow (i32.const 1000))) i64.const -1)
+      (func (export "fail") (param i32 i32) (result i64) i64.const -1)
+      (func (export "trap") (param i32 i32) (result i64) unreachable))`);
+    const greedy = new SandboxHost();
+    await greedy.load({ key: 'greedy', wasm, handlers: ['greedy', 'greedy_fail', 'fail', 'trap'], capabilities: {}, limits: LIMITS });
+    try {
+      const runs: ((handler: string) => Promise<SandboxCallResult>)[] = [async (h) => greedy.runInline('greedy', h, bytes('')), (h) => greedy.call('greedy', h, bytes(''))];
+      for (const run of runs) {
+        expect(await run('greedy_fail')).toMatchObject({ ok: false, error: { code: 'SANDBOX.GUEST_ERROR', details: { result: -1, memoryGrowRefused: true } } });
+        for (let i = 0; i < 2; i++) {
+          expect(await run('greedy')).toMatchObject({ ok: true });
+          const failed = await run('fail');
+          expect(failed).toMatchObject({ ok: false, error: { code: 'SANDBOX.GUEST_ERROR', details: { result: -1 } } });
+          expect(failed.ok ? undefined : failed.error.details).not.toHaveProperty('memoryGrowRefused');
+        }
+        expect(await run('greedy')).toMatchObject({ ok: true });
+        // A trap after a refused grow in an earlier call is a trap, not the memory limit.
+        expect(await run('trap')).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP' } });
+      }
+    } finally {
+      await greedy.close();
+    }
+  });
+
   it('never reuses an instance after a trap, and resets after a guest error', async () => {
     expect(host.runInline('stateful', 'trap', bytes(''))).toMatchObject({ ok: false, error: { code: 'SANDBOX.TRAP' } });
     expect(outputBytes(host.runInline('stateful', 'observe', bytes('')))).toEqual(PRISTINE);
