@@ -274,9 +274,18 @@ describe('ForgeOneBusServer commands', () => {
     const callerTrace = randomUUID().replaceAll('-', '');
     const joined = await nc.request(names.command('registry', 'direct'), '{}', { timeout: 2_000, headers: natsHeadersOf({ traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` }) });
     const inTrace = joined.json<{ serverTraceId: string; serverSpanId: string; serverRecording: boolean }>();
-    expect(inTrace).toMatchObject({ serverTraceId: callerTrace, serverRecording: true });
+    // Nothing exports spans here: the server span records nothing, yet has its own id in the caller's trace.
+    expect(inTrace).toMatchObject({ serverTraceId: callerTrace, serverRecording: false });
+    expect(inTrace.serverSpanId).toMatch(/^[0-9a-f]{16}$/);
     expect(inTrace.serverSpanId).not.toBe('00f067aa0ba902b7');
     expect(joined.headers?.get('traceparent')).toBe(`00-${callerTrace}-${inTrace.serverSpanId}-01`);
+
+    // A caller's "not sampled" flag is kept too, so whether a trace is exported downstream stays the caller's decision.
+    const unsampledTrace = randomUUID().replaceAll('-', '');
+    const unsampled = await nc.request(names.command('registry', 'direct'), '{}', { timeout: 2_000, headers: natsHeadersOf({ traceparent: `00-${unsampledTrace}-00f067aa0ba902b7-00` }) });
+    const notSampled = unsampled.json<{ serverTraceId: string; serverSpanId: string }>();
+    expect(notSampled.serverTraceId).toBe(unsampledTrace);
+    expect(unsampled.headers?.get('traceparent')).toBe(`00-${unsampledTrace}-${notSampled.serverSpanId}-00`);
   });
 
   it('direct command - errors are answered as for @MessagePattern handlers', async () => {

@@ -199,7 +199,9 @@ export class SandboxHost {
   async call(key: string, handler: string, input: Uint8Array, options: SandboxCallOptions = {}): Promise<SandboxCallResult> {
     const started = performance.now();
     const parent = otelContext.active();
-    const span = sandboxTracer().startSpan('plugin.invoke', { kind: SpanKind.INTERNAL, attributes: { 'forgeone.plugin.key': key, 'forgeone.plugin.handler': handler, ...options.spanAttributes } }, parent);
+    const span = sandboxTracer().startSpan('plugin.invoke', { kind: SpanKind.INTERNAL }, parent);
+    // A span that records nothing (no exporter) is not handed attributes it would drop.
+    if (span.isRecording()) span.setAttributes({ 'forgeone.plugin.key': key, 'forgeone.plugin.handler': handler, ...options.spanAttributes });
     const prepared = this.prepare(key, handler, input, options);
     if ('failure' in prepared) return endInvokeSpan(span, this.result(key, handler, started, prepared.failure), undefined);
     const { entry, request, capabilities } = prepared;

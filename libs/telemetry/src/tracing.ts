@@ -8,9 +8,10 @@ let shutdown: (() => Promise<void>) | undefined;
  * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`, `OTEL_SDK_DISABLED`,
  * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, ...). With an exporter set, the SDK starts
  * with the `pg` and outgoing `http` instrumentations (unless the `@forgeone/telemetry/register`
- * hook already turned them on). Without one, only a tracer provider starts: spans are still
- * created, so trace ids propagate across services and into logs, but nothing is exported, and the
- * SDK's exporters and the instrumentations are not even loaded.
+ * hook already turned them on). Without one, only a tracer provider starts whose spans record
+ * nothing (`PropagatingTracer`): each still has its own span id in the caller's trace, so trace ids
+ * propagate across services and into logs, but no span is built to be dropped, and the SDK's
+ * exporters and the instrumentations are not even loaded.
  */
 export async function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (shutdown || env.OTEL_SDK_DISABLED === 'true') return;
@@ -27,8 +28,8 @@ export async function initTelemetry(serviceName: string, env: NodeJS.ProcessEnv 
     return;
   }
   // Reads the sampler from OTEL_TRACES_SAMPLER like the SDK; registers the W3C propagator and the async context manager.
-  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
-  const provider = new NodeTracerProvider();
+  const { PropagatingTracerProvider } = await import('./propagating-tracer.js');
+  const provider = new PropagatingTracerProvider();
   provider.register();
   shutdown = () => provider.shutdown();
 }
