@@ -86,26 +86,34 @@ export class AuditLogCursor {
   }
 
   /**
-   * Inserts the deferred rows and nodes. A row the log refuses (an event id already recorded as
+   * Inserts the deferred rows and nodes, in one statement. A row the log refuses (an event id already recorded as
    * genuine) is an {@link AuditLogConflictError} naming the first such sequence.
    */
   async flush(manager: EntityManager): Promise<void> {
     if (this.rows.length > 0) {
       // One typed array per column: a single plan whatever the batch size, where a VALUES list of
-      // 22 parameters a row cost PostgreSQL more to parse and plan than to insert.
+      // 22 parameters a row cost PostgreSQL more to parse and plan than to insert. The rows' Merkle
+      // nodes go in the same statement; a refused row throws below and the transaction rolls back.
       const columns = AUDIT_INSERT_TYPES.map((_, c) => this.rows.map((row) => row.values[c]));
+      const n = AUDIT_INSERT_TYPES.length;
       const inserted: { sequence: string }[] = await manager.query(
-        `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS}) SELECT * FROM unnest(${AUDIT_INSERT_TYPES.map((type, c) => `$${c + 1}::${type}[]`).join(', ')}) ON CONFLICT DO NOTHING RETURNING sequence`,
-        columns,
+        `WITH inserted AS (
+           INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS}) SELECT * FROM unnest(${AUDIT_INSERT_TYPES.map((type, c) => `$${c + 1}::${type}[]`).join(', ')}) ON CONFLICT DO NOTHING RETURNING sequence
+         ), nodes AS (
+           INSERT INTO audit_merkle_nodes (level, index, hash) SELECT * FROM unnest($${n + 1}::smallint[], $${n + 2}::bigint[], $${n + 3}::text[])
+         )
+         SELECT sequence FROM inserted`,
+        [...columns, this.nodes.levels, this.nodes.indexes, this.nodes.hashes],
       );
       if (inserted.length !== this.rows.length) {
         const done = new Set(inserted.map((row) => Number(row.sequence)));
         const refused = this.rows.find((row) => !done.has(row.sequence))!;
         throw new AuditLogConflictError(refused.sequence, refused.eventId, 'the audit row could not be inserted: the audit log already holds its event id or sequence');
       }
+    } else {
+      await insertMerkleNodes(manager, this.nodes);
     }
     this.rows.length = 0;
-    await insertMerkleNodes(manager, this.nodes);
     this.nodes.levels.length = 0;
     this.nodes.indexes.length = 0;
     this.nodes.hashes.length = 0;
