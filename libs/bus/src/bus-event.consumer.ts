@@ -219,19 +219,33 @@ export class BusEventConsumer {
   private async consumeBatches(messages: ConsumerMessages, batches: NonNullable<BusEventConsumer['batches']>): Promise<void> {
     try {
       const durable = this.options.consumer.durable;
-      for await (const batch of batchMessages(messages, batches.batching)) {
-        if (this.halted || this.closing) break;
-        const metrics = platformMetrics();
-        for (const msg of batch) metrics.consumerDelivered(durable, msg.info.deliveryCount);
-        try {
-          await batches.delivery.deliver(batch);
-        } finally {
-          for (let i = 0; i < batch.length; i++) metrics.consumerSettled(durable);
+      const { delivery } = batches;
+      // The next batch is pulled and opened (its authorship signatures verified) while the handler
+      // applies the one before it; batches are still handed over, and acked, strictly one after another.
+      const upcoming = batchMessages(messages, batches.batching)[Symbol.asyncIterator]();
+      const pull = () => upcoming.next().then((next) => (next.done || this.halted || this.closing ? undefined : { batch: next.value, opened: delivery.open(next.value) }));
+      try {
+        for (let current = await pull(); current !== undefined && !this.halted && !this.closing; ) {
+          const { batch, opened } = current;
+          const metrics = platformMetrics();
+          for (const msg of batch) metrics.consumerDelivered(durable, msg.info.deliveryCount);
+          const following = pull();
+          // Settled once the delivery ends; an error of the pull surfaces when it is awaited.
+          following.catch(() => undefined);
+          try {
+            await delivery.deliver(batch, opened);
+          } finally {
+            for (let i = 0; i < batch.length; i++) metrics.consumerSettled(durable);
+          }
+          const last = batch[batch.length - 1];
+          // Delivered in full unless it halted or closed meanwhile.
+          if (last !== undefined && !this.halted && !this.closing) this.settle(last.seq);
+          if (last !== undefined) metrics.consumerProgress(durable, last.info.pending, storedAtMs(last), Date.now());
+          current = await following;
         }
-        const last = batch[batch.length - 1];
-        // Delivered in full unless it halted or closed meanwhile.
-        if (last !== undefined && !this.halted && !this.closing) this.settle(last.seq);
-        if (last !== undefined) metrics.consumerProgress(durable, last.info.pending, storedAtMs(last), Date.now());
+      } finally {
+        // Not awaited: a pull still waiting for messages ends when the consumer closes its source.
+        void upcoming.return(undefined).catch(() => undefined);
       }
     } catch (error) {
       if (!this.closing) this.options.logger.error({ err: error, consumer: this.options.consumer.durable }, 'event consumer stopped');

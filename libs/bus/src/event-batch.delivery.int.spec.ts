@@ -24,13 +24,13 @@ const logLines: string[] = [];
 const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) }));
 
 /** What the batch handler does with a batch; set per test. */
-let behaviour: (batch: EventBatch) => void = () => undefined;
+let behaviour: (batch: EventBatch) => void | Promise<void> = () => undefined;
 
 @Controller()
 class BatchController {
   @EventPattern<string>(EVENT_BATCH_PATTERN)
-  project(@Payload() batch: EventBatch) {
-    behaviour(batch);
+  async project(@Payload() batch: EventBatch) {
+    await behaviour(batch);
   }
 }
 
@@ -64,9 +64,9 @@ afterAll(async () => {
   await nc?.close();
 });
 
-async function withService(consumer: BusConsumerOptions, body: (server: ForgeOneBusServer) => Promise<void>): Promise<void> {
+async function withService(consumer: BusConsumerOptions, body: (server: ForgeOneBusServer) => Promise<void>, authorship = writers.authorship(names, 'registry')): Promise<void> {
   const conn = await connectNats('nats://127.0.0.1:4222', 'forgeone-audit-projector');
-  const server = new ForgeOneBusServer({ service: 'audit-projector', names, connection: conn, consumer, authorship: writers.authorship(names, 'registry'), logger });
+  const server = new ForgeOneBusServer({ service: 'audit-projector', names, connection: conn, consumer, authorship, logger });
   const app = await NestFactory.createMicroservice(BatchModule.forRoot(conn), { strategy: server, logger: false });
   try {
     await app.listen();
@@ -135,6 +135,52 @@ describe('event batches', () => {
     });
     expect(Math.max(...handled)).toBe(49);
     expect((await jsm.consumers.info(names.stream, durable)).ack_floor.stream_seq).toBe(49);
+  });
+
+  it('batch - the next batch is opened while the handler applies one; batches are handed over one at a time, in order, and a halt in the middle hands over nothing after it', async () => {
+    // Opening is where authorship signatures are checked: record which messages were opened while a batch was being applied.
+    const authorship = writers.authorship(names, 'registry');
+    const open = authorship.open.bind(authorship);
+    let applying: number | undefined;
+    const openedDuring: { sequence: number; applying: number | undefined }[] = [];
+    authorship.open = (msg) => {
+      openedDuring.push({ sequence: msg.seq, applying });
+      return open(msg);
+    };
+    const handled: number[] = [];
+    let overlapping = 0;
+    behaviour = async (batch) => {
+      if (applying !== undefined) overlapping++;
+      const first = batch.events[0].context.sequence;
+      applying = first;
+      try {
+        // A transaction's worth of waiting, during which the next batch arrives and is opened.
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        for (const e of batch.events) {
+          if (e.context.sequence === 150) throw new HaltConsumerError('poison at 150', { sequence: 150 });
+          handled.push(e.context.sequence);
+        }
+      } finally {
+        applying = undefined;
+      }
+    };
+    const durable = names.consumer('pipelined');
+    await withService(
+      { durable, maxAckPending: 64, batch: { maxMessages: 32, maxWaitMs: 10 } },
+      async (server) => {
+        await until(() => server.haltReason !== undefined);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(server.haltReason).toBe('poison at 150');
+      },
+      authorship,
+    );
+    expect(overlapping).toBe(0);
+    expect(handled).toEqual(Array.from({ length: 149 }, (_, i) => i + 1));
+    expect((await jsm.consumers.info(names.stream, durable)).ack_floor.stream_seq).toBe(149);
+    // Messages past the batch being applied were opened during it, the one behind the poison event included.
+    const ahead = openedDuring.filter((o) => o.applying !== undefined && o.sequence > o.applying);
+    expect(ahead.length).toBeGreaterThan(0);
+    expect(openedDuring.some((o) => o.sequence > 150 && o.applying !== undefined)).toBe(true);
   });
 
   it('batch - a batch handler beside per-event handlers is refused at start, naming both', async () => {

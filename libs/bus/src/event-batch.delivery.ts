@@ -42,6 +42,13 @@ export interface EventBatchDeliveryOptions {
   readonly isClosing: () => boolean;
 }
 
+/** A batch's messages opened (authorship verified, decoded) ahead of its delivery: {@link EventBatchDelivery.open}. */
+export interface OpenedBatch {
+  readonly messages: readonly JsMsg[];
+  readonly events: BatchedEvent[];
+  readonly invalid?: unknown;
+}
+
 type AttemptOutcome = { kind: 'done'; handled: number } | { kind: 'failed'; handled: number; error: unknown; what: string } | { kind: 'halted' };
 
 /**
@@ -53,12 +60,16 @@ type AttemptOutcome = { kind: 'done'; handled: number } | { kind: 'failed'; hand
 export class EventBatchDelivery {
   constructor(private readonly options: EventBatchDeliveryOptions) {}
 
-  /** Delivers `messages` until all are handled, the handler halts, or the consumer closes. */
-  async deliver(messages: readonly JsMsg[]): Promise<void> {
+  /**
+   * Delivers `messages` until all are handled, the handler halts, or the consumer closes. `opened`,
+   * the same messages opened beforehand ({@link open}), spares the first attempt opening them again.
+   */
+  async deliver(messages: readonly JsMsg[], opened?: OpenedBatch): Promise<void> {
+    if (opened && opened.messages !== messages) throw new Error('event batch delivery: the opened batch is not the batch delivered');
     let rest = messages;
     for (let attempt = 1; rest.length > 0; attempt++) {
       if (this.options.isClosing()) return;
-      const outcome = await this.attempt(rest);
+      const outcome = await this.attempt(rest, rest === messages ? opened : undefined);
       if (outcome.kind === 'halted') return;
       rest = rest.slice(outcome.handled);
       if (outcome.kind === 'failed') {
@@ -72,10 +83,10 @@ export class EventBatchDelivery {
     }
   }
 
-  private async attempt(messages: readonly JsMsg[]): Promise<AttemptOutcome> {
+  private async attempt(messages: readonly JsMsg[], opened?: OpenedBatch): Promise<AttemptOutcome> {
     const attributes = { 'messaging.system': 'nats', 'messaging.batch.message_count': messages.length, 'messaging.message.id': String(messages[0].seq) };
     return withSpan('forgeone.evt batch', { kind: SpanKind.CONSUMER, attributes }, async (span) => {
-      const { events, invalid } = this.open(messages);
+      const { events, invalid } = opened ?? this.open(messages);
       const eventSpans = this.eventSpans(messages.slice(0, events.length), span);
       try {
         return await this.handle(messages, events, invalid, span);
@@ -127,9 +138,13 @@ export class EventBatchDelivery {
     return { kind: 'done', handled: messages.length };
   }
 
-  // Opens messages up to the first its owner wrote that is not a valid CloudEvent: the batch stops
-  // there, and that message is retried on its own, as a single delivery would be.
-  private open(messages: readonly JsMsg[]): { events: BatchedEvent[]; invalid?: unknown } {
+  /**
+   * Opens messages up to the first its owner wrote that is not a valid CloudEvent: the batch stops
+   * there, and that message is retried on its own, as a single delivery would be. Pure but for the
+   * replay guard, which answers a message's own sequence the same every time: a batch may be opened
+   * while the one before it is still being handled.
+   */
+  open(messages: readonly JsMsg[]): OpenedBatch {
     const events: BatchedEvent[] = [];
     const { authorship, names } = this.options;
     for (const msg of messages) {
@@ -138,7 +153,7 @@ export class EventBatchDelivery {
       try {
         opened = authorship.open(msg);
       } catch (error) {
-        return { events, invalid: error };
+        return { messages, events, invalid: error };
       }
       if (!opened.ok) {
         events.push({ kind: 'refused', refused: this.refused(msg, opened.refusal), context });
@@ -151,7 +166,7 @@ export class EventBatchDelivery {
       }
       events.push({ kind: 'event', event: opened.event, context });
     }
-    return { events };
+    return { messages, events };
   }
 
   private refused(msg: JsMsg, refusal: RefusedEvent['refusal']): RefusedEvent {

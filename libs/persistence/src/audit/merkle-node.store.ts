@@ -55,16 +55,20 @@ export async function insertMerkleNodes(manager: EntityManager, nodes: MerkleNod
 
 /** Reads the given nodes in one query; the lookup throws naming a node that is not stored. */
 export async function readNodes(manager: Pick<EntityManager, 'query'>, ids: readonly NodeId[]): Promise<NodeLookup> {
-  const rows: { level: number; index: string; hash: string }[] = ids.length
-    ? await manager.query(
-        `SELECT n.level, n.index, n.hash FROM audit_merkle_nodes n JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, index) ON n.level = w.level AND n.index = w.index`,
-        [ids.map((id) => id.level), ids.map((id) => id.index)],
-      )
-    : [];
-  const found = new Map(rows.map((row) => [`${row.level}:${row.index}`, Buffer.from(row.hash, 'hex')]));
+  const found = new Map((await readStoredNodes(manager, ids)).map((node) => [`${node.level}:${node.index}`, node.hash]));
   return (level, index) => {
     const hash = found.get(`${level}:${index}`);
     if (!hash) throw new Error(`the audit log's Merkle tree has no node at level ${level}, index ${index}: the tree is incomplete`);
     return hash;
   };
+}
+
+/** The given nodes that are stored, read in one query. */
+export async function readStoredNodes(manager: Pick<EntityManager, 'query'>, ids: readonly NodeId[]): Promise<{ level: number; index: number; hash: Buffer }[]> {
+  if (ids.length === 0) return [];
+  const rows: { level: number; index: string; hash: string }[] = await manager.query(
+    `SELECT n.level, n.index, n.hash FROM audit_merkle_nodes n JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, index) ON n.level = w.level AND n.index = w.index`,
+    [ids.map((id) => id.level), ids.map((id) => id.index)],
+  );
+  return rows.map((row) => ({ level: Number(row.level), index: Number(row.index), hash: Buffer.from(row.hash, 'hex') }));
 }

@@ -76,9 +76,13 @@ async function applyInOrder(manager: EntityManager, projector: string, batch: re
   // Each new event's contract check, made once: its result names the rows to read and is what gets applied.
   const checks = batch.map((item) => ('event' in item && item.sequence > start ? checkEvent(item.event) : undefined));
   const valid = checks.flatMap((checked, index) => (checked?.ok ? [{ sequence: batch[index].sequence, checked }] : []));
-  // One read for every event id of the batch instead of one replay lookup per event.
-  await cursor.audit.prefetchEventIds(manager, valid.map(({ checked }) => checked.event.id));
-  await cursor.audit.prefetchTenants(manager, valid.map(({ checked }) => checked.event.tenant));
+  const first = batch.find((item) => item.sequence > start);
+  // One read for the batch's event ids (replays), tenants and the log's end instead of lookups per event.
+  await cursor.audit.prefetch(manager, {
+    eventIds: valid.map(({ checked }) => checked.event.id),
+    tenants: valid.map(({ checked }) => checked.event.tenant),
+    ...((options.writeAudit ?? true) && first ? { appendFrom: first.sequence } : {}),
+  });
   for (const { projection, entity } of ENTITY_PROJECTIONS) {
     const keys = valid.flatMap<Record<string, unknown>>(({ checked }) => projection.keyOf(checked.projectable) ?? []);
     if (keys.length > 0) await staged.loadEntities(manager, projection.name, entity, keys);
@@ -87,8 +91,6 @@ async function applyInOrder(manager: EntityManager, projector: string, batch: re
     const keys = valid.flatMap<Record<string, unknown>>(({ sequence, checked }) => projection.keyOf({ sequence, event: checked.projectable as CloudEvent }) ?? []);
     if (keys.length > 0) await staged.loadTable(manager, projection, keys);
   }
-  const first = batch.find((item) => item.sequence > start);
-  if ((options.writeAudit ?? true) && first) await cursor.audit.deferAppendsFrom(manager, first.sequence);
   const results: ApplyResult[] = [];
   for (const [index, item] of batch.entries()) {
     try {

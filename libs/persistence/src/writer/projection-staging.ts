@@ -209,6 +209,9 @@ function columnTypes(manager: EntityManager, table: string): Promise<Map<string,
   return types;
 }
 
+/** A column type an upsert can take as a typed array of its values: named, no array, no modifier. */
+const SCALAR_TYPE = /^[a-z][a-z0-9 _]*$/;
+
 function typeOf(types: Map<string, string>, mapping: { readonly name: string; readonly table: string }, column: string): string {
   const type = types.get(column);
   if (!type || !/^[a-z][a-z0-9 _]*$/.test(type)) throw new Error(`projection ${mapping.name}: key column ${column} of ${mapping.table} has no plain type (${type})`);
@@ -255,14 +258,26 @@ function sqlStore<Row>(mapping: SqlMapping<Row>): RowStore<Row> {
         const shape = Object.keys(values).join(',');
         shapes.set(shape, [...(shapes.get(shape) ?? []), values]);
       }
+      const types = await columnTypes(manager, mapping.table);
       for (const [shape, group] of shapes) {
         const columns = shape.split(',');
         identifiers([...columns, ...keyColumns]);
-        const tuples = group.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
         const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+        const conflict = `ON CONFLICT (${keyColumns.join(', ')}) ${updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`;
+        const scalarTypes = columns.map((c) => types.get(c));
+        if (scalarTypes.every((type) => type !== undefined && SCALAR_TYPE.test(type))) {
+          // One typed array per column: a plan whatever the number of rows, where a VALUES list of a
+          // parameter per cell cost PostgreSQL more to parse and plan than to write the rows.
+          await manager.query(
+            `INSERT INTO ${mapping.table} (${columns.join(', ')}) SELECT * FROM unnest(${scalarTypes.map((type, c) => `$${c + 1}::${type}[]`).join(', ')}) ${conflict}`,
+            columns.map((c) => group.map((values) => values[c])),
+          );
+          continue;
+        }
+        // An array column (an array of arrays would not unnest by row): a VALUES list.
+        const tuples = group.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
         await manager.query(
-          `INSERT INTO ${mapping.table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}
-           ON CONFLICT (${keyColumns.join(', ')}) ${updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`,
+          `INSERT INTO ${mapping.table} (${columns.join(', ')}) VALUES ${tuples.join(', ')} ${conflict}`,
           group.flatMap((values) => columns.map((c) => values[c])),
         );
       }
