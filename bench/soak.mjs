@@ -23,7 +23,8 @@
 //
 // Needs a build (`npm run build`), NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and Postgres at
 // FORGEONE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, allowed to create databases).
-// Writes bench/results/soak.json. The namespace's streams, buckets and the database are removed at the end.
+// Writes bench/results/soak.json. The namespace's streams, buckets and the database are removed at the end; every
+// service's output stays in <tmp>/forgeone-soak-*/services (the report prints a crashed service's last stderr lines).
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -49,6 +50,10 @@ const ENVIRONMENT = 'staging';
 const work = mkdtempSync(join(tmpdir(), 'forgeone-soak-'));
 const reports = join(work, 'reports');
 mkdirSync(reports);
+// Every service's output, kept after the soak: <instance>.log its JSON log lines, <instance>.stderr.log the rest
+// (what the supervisor forwards with the instance's name: a V8 fatal error, an uncaught exception's trace).
+const outputDir = join(work, 'services');
+mkdirSync(outputDir);
 
 // --- the peers the load needs: a page for the fetcher, a sink for spans ------------------------------
 const listen = (server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
@@ -98,8 +103,41 @@ const tearDown = () =>
     await db.drop();
     page.close();
     spanSink.close();
-    rmSync(work, { recursive: true, force: true });
+    if (platform) writeServiceOutput(platform.logs());
+    for (const entry of readdirSync(work)) if (entry !== 'services') rmSync(join(work, entry), { recursive: true, force: true });
   })());
+
+// The platform's output (`forgeone up --json` prints its own lines and the services' on stderr) split by instance:
+// a JSON line by its logger's name (both sandbox-runners log as sandbox-runner), any other line by the
+// `[instance] ` prefix the supervisor puts on it; the rest (the harness's own lines) in platform.log.
+const stderrFiles = new Map(); // instance -> path of its non-JSON output
+function writeServiceOutput(text) {
+  const files = new Map();
+  const add = (file, line) => (files.get(file) ?? files.set(file, []).get(file)).push(line);
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const prefixed = /^\[([a-z0-9-]+)\] /.exec(line);
+    if (prefixed) {
+      add(`${prefixed[1]}.stderr.log`, line.slice(prefixed[0].length));
+      stderrFiles.set(prefixed[1], join(outputDir, `${prefixed[1]}.stderr.log`));
+      continue;
+    }
+    let name;
+    try {
+      name = JSON.parse(line).name;
+    } catch {
+      name = undefined;
+    }
+    add(typeof name === 'string' && /^[a-z0-9-]+$/.test(name) ? `${name}.log` : 'platform.log', line);
+  }
+  for (const [file, lines] of files) writeFileSync(join(outputDir, file), `${lines.join('\n')}\n`);
+}
+// Without the lines Node prints for each diagnostic report the sampler asks for, and blank lines.
+const tailOf = (path, lines) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^(Writing Node\.js report to file: |Node\.js report completed$)/.test(line))
+    .slice(-lines);
 cleanUpOnInterrupt(tearDown);
 
 const samples = []; // { at, minute, service, rssBytes, heapUsedBytes, heapTotalBytes }
@@ -371,6 +409,13 @@ console.log('\nOutcomes by client');
 printTable(['client', 'kind', 'outcome', 'count'], tallies.sort((a, b) => a.client.localeCompare(b.client) || b.count - a.count).map((t) => [t.client, t.kind, t.outcome, t.count]));
 for (const example of unexpectedExamples.slice(0, 10)) console.log(`unexpected: ${JSON.stringify(example)}`);
 for (const restart of restartsSeen) console.log(`restart: ${JSON.stringify(restart)}`);
+// Why a restarted service ended: the last lines it wrote on stderr (a V8 fatal error prints its reason and stack there).
+const crashes = [...new Set(restartsSeen.map((r) => r.service))].map((service) => ({ service, stderrTail: stderrFiles.has(service) ? tailOf(stderrFiles.get(service), 40) : [] }));
+for (const { service, stderrTail } of crashes) {
+  console.log(`${service}: the last ${stderrTail.length} lines of its stderr${stderrTail.length ? ':' : ' (it wrote none)'}`);
+  for (const line of stderrTail) console.log(`  | ${line}`);
+}
+console.log(`every service's output: ${outputDir}`);
 console.log(`${serviceLog.length} service log lines at error level or about restarts${serviceLog.length ? ', the first:' : ''}`);
 for (const entry of serviceLog.slice(0, 10)) console.log(`  ${JSON.stringify(entry)}`);
 const grown = perMinute.filter((p) => p.rssGrowthPercent > 10 || p.heapUsedGrowthPercent > 10);
@@ -392,6 +437,7 @@ await writeResults(
     errors,
     unexpectedExamples,
     restarts: restartsSeen,
+    crashes,
     serviceLog: serviceLog.slice(0, 200),
     pageFetches: pageHits,
     spanExports,
