@@ -293,13 +293,11 @@ export function soakReport(perMinute, errors, { minutes, runners, settledMinute 
   const setting = `${minutes} min, ${runners} runner${runners === 1 ? '' : 's'}, tracing, metrics on`;
   return [
     ...perMinute.map((p) => {
-      const from = p.minutes.find((m) => m.minute === p.from);
-      const to = p.minutes.find((m) => m.minute === p.to);
       const worst = Math.max(p.rssGrowthPercent, p.heapUsedGrowthPercent);
       return {
-        what: `${p.service} memory, minute ${p.from} → ${p.to} (${setting})`,
-        baseline: `RSS ${from.rssMiB} MiB, heap ${from.heapUsedMiB} MiB`,
-        measured: `RSS ${to.rssMiB} MiB (${p.rssGrowthPercent} %), heap ${to.heapUsedMiB} MiB (${p.heapUsedGrowthPercent} %)`,
+        what: `${p.service} memory, minutes ${p.from.minutes} → ${p.to.minutes} (${setting}; RSS median, heap used floor, of each window)`,
+        baseline: `RSS ${p.from.rssMiB} MiB, heap ${p.from.heapUsedMiB} MiB`,
+        measured: `RSS ${p.to.rssMiB} MiB (${p.rssGrowthPercent} %), heap ${p.to.heapUsedMiB} MiB (${p.heapUsedGrowthPercent} %)`,
         ratio: sig3(1 + worst / 100),
         target: `≤ 1.1× after minute ${settledMinute}`,
         met: worst <= 10,

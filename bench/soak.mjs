@@ -15,15 +15,18 @@
 //
 // Memory: RSS from /proc/<pid>/status, and V8 heap (used, total) of each service's main thread from a Node.js
 // diagnostic report the service writes on SIGUSR2 (NODE_OPTIONS --report-on-signal: the services export no heap
-// series). Each minute's figure is the median of its samples. Target: no service grows by more than 10 %
-// from minute 5 to the last minute, and no error the load did not cause.
+// series), sampled every --sample-seconds. Growth compares the three minutes from minute 5 (after warm-up) with
+// the last three: RSS as the median of each window's samples, heap used as each window's lowest sample (the floor
+// of the collector's sawtooth; a single sample also counts garbage not yet collected). Target: no service grows by
+// more than 10 %, and no error the load did not cause.
 //
 // Tracing on (spans exported over OTLP/HTTP to a sink in this process that discards them), metrics on (each
 // service's /metrics on its own port), call recording as shipped (window summaries).
 //
 // Needs a build (`npm run build`), NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222) and Postgres at
 // FORGEONE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, allowed to create databases).
-// Writes bench/results/soak.json. The namespace's streams, buckets and the database are removed at the end.
+// Writes bench/results/soak.json. The namespace's streams, buckets and the database are removed at the end; every
+// service's output stays in <tmp>/forgeone-soak-*/services (the report prints a crashed service's last stderr lines).
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -39,6 +42,7 @@ if (!Number.isInteger(RUNNERS) || RUNNERS < 1 || RUNNERS > 16) throw new Error(`
 if (!(SAMPLE_SECONDS >= 1)) throw new Error(`--sample-seconds must be at least 1, got ${SAMPLE_SECONDS}`);
 // Growth is measured from this minute on (the first minutes warm up caches, JIT and pools).
 const SETTLED_MINUTE = Math.min(5, MINUTES - 1);
+const WINDOW_MINUTES = 3;
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 process.env.FORGEONE_TEST_NATS_URL ??= NATS_URL;
 
@@ -49,6 +53,10 @@ const ENVIRONMENT = 'staging';
 const work = mkdtempSync(join(tmpdir(), 'forgeone-soak-'));
 const reports = join(work, 'reports');
 mkdirSync(reports);
+// Every service's output, kept after the soak: <instance>.log its JSON log lines, <instance>.stderr.log the rest
+// (what the supervisor forwards with the instance's name: a V8 fatal error, an uncaught exception's trace).
+const outputDir = join(work, 'services');
+mkdirSync(outputDir);
 
 // --- the peers the load needs: a page for the fetcher, a sink for spans ------------------------------
 const listen = (server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
@@ -98,8 +106,41 @@ const tearDown = () =>
     await db.drop();
     page.close();
     spanSink.close();
-    rmSync(work, { recursive: true, force: true });
+    if (platform) writeServiceOutput(platform.logs());
+    for (const entry of readdirSync(work)) if (entry !== 'services') rmSync(join(work, entry), { recursive: true, force: true });
   })());
+
+// The platform's output (`forgeone up --json` prints its own lines and the services' on stderr) split by instance:
+// a JSON line by its logger's name (both sandbox-runners log as sandbox-runner), any other line by the
+// `[instance] ` prefix the supervisor puts on it; the rest (the harness's own lines) in platform.log.
+const stderrFiles = new Map(); // instance -> path of its non-JSON output
+function writeServiceOutput(text) {
+  const files = new Map();
+  const add = (file, line) => (files.get(file) ?? files.set(file, []).get(file)).push(line);
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const prefixed = /^\[([a-z0-9-]+)\] /.exec(line);
+    if (prefixed) {
+      add(`${prefixed[1]}.stderr.log`, line.slice(prefixed[0].length));
+      stderrFiles.set(prefixed[1], join(outputDir, `${prefixed[1]}.stderr.log`));
+      continue;
+    }
+    let name;
+    try {
+      name = JSON.parse(line).name;
+    } catch {
+      name = undefined;
+    }
+    add(typeof name === 'string' && /^[a-z0-9-]+$/.test(name) ? `${name}.log` : 'platform.log', line);
+  }
+  for (const [file, lines] of files) writeFileSync(join(outputDir, file), `${lines.join('\n')}\n`);
+}
+// Without the lines Node prints for each diagnostic report the sampler asks for, and blank lines.
+const tailOf = (path, lines) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^(Writing Node\.js report to file: |Node\.js report completed$)/.test(line))
+    .slice(-lines);
 cleanUpOnInterrupt(tearDown);
 
 const samples = []; // { at, minute, service, rssBytes, heapUsedBytes, heapTotalBytes }
@@ -344,12 +385,21 @@ const perMinute = serviceNames.map((service) => {
   const minutes = [];
   for (let minute = 0; minute <= lastMinute; minute++) {
     const of = samples.filter((s) => s.service === service && s.minute === minute);
-    if (of.length) minutes.push({ minute, rssMiB: mib(median(of.map((s) => s.rssBytes))), heapUsedMiB: mib(median(of.map((s) => s.heapUsedBytes))), heapTotalMiB: mib(median(of.map((s) => s.heapTotalBytes))) });
+    if (of.length) minutes.push({ minute, rssMiB: mib(median(of.map((s) => s.rssBytes))), heapUsedMiB: mib(median(of.map((s) => s.heapUsedBytes))), heapFloorMiB: mib(Math.min(...of.map((s) => s.heapUsedBytes))), heapTotalMiB: mib(median(of.map((s) => s.heapTotalBytes))) });
   }
-  const from = minutes.find((m) => m.minute === SETTLED_MINUTE) ?? minutes[0];
-  const to = minutes[minutes.length - 1];
+  // Growth compares two windows of WINDOW_MINUTES: the first after warm-up and the last. RSS is the median of a
+  // window's samples; heap is its lowest sample, the floor of the collector's sawtooth (the live heap, near
+  // enough), since a single sample also counts garbage not yet collected.
+  const last = minutes[minutes.length - 1].minute;
+  const start = Math.min(SETTLED_MINUTE, last);
+  const window = (fromMinute, toMinute) => {
+    const of = samples.filter((s) => s.service === service && s.minute >= fromMinute && s.minute <= toMinute);
+    return { minutes: fromMinute === toMinute ? String(fromMinute) : `${fromMinute}–${toMinute}`, rssMiB: mib(median(of.map((s) => s.rssBytes))), heapUsedMiB: mib(Math.min(...of.map((s) => s.heapUsedBytes))) };
+  };
+  const from = window(start, Math.min(start + WINDOW_MINUTES - 1, last));
+  const to = window(Math.max(start, last - WINDOW_MINUTES + 1), last);
   const growth = (key) => Number(((to[key] / from[key] - 1) * 100).toFixed(1));
-  return { service, minutes, from: from.minute, to: to.minute, rssGrowthPercent: growth('rssMiB'), heapUsedGrowthPercent: growth('heapUsedMiB'), peakRssMiB: Math.max(...minutes.map((m) => m.rssMiB)) };
+  return { service, minutes, from, to, rssGrowthPercent: growth('rssMiB'), heapUsedGrowthPercent: growth('heapUsedMiB'), peakRssMiB: Math.max(...minutes.map((m) => m.rssMiB)) };
 });
 const tallies = [...outcomes.entries()].map(([key, count]) => {
   const [client, kind, outcome] = key.split('\t');
@@ -358,19 +408,24 @@ const tallies = [...outcomes.entries()].map(([key, count]) => {
 const sum = (kind) => tallies.filter((t) => t.kind === kind).reduce((a, t) => a + t.count, 0);
 const errors = { ok: sum('ok'), causedByLoad: sum('caused by the load'), notCausedByLoad: sum('not caused by the load') };
 
-console.log(`\nMemory per minute (median of the samples in each minute), from minute ${SETTLED_MINUTE} to the last`);
+console.log('\nMemory per minute (median of the samples in each minute; heap: lowest sample)');
+printTable(['service', ...Array.from({ length: lastMinute + 1 }, (_, m) => `${m}`)], perMinute.map((p) => [p.service, ...Array.from({ length: lastMinute + 1 }, (_, m) => { const x = p.minutes.find((v) => v.minute === m); return x ? `${x.rssMiB}/${x.heapFloorMiB}` : '–'; })]));
+console.log(`\nGrowth from minutes ${perMinute[0]?.from.minutes} to minutes ${perMinute[0]?.to.minutes} (RSS: median of the window's samples; heap used: the window's lowest sample)`);
 printTable(
-  ['service', 'RSS MiB at min ' + SETTLED_MINUTE, 'RSS MiB last', 'RSS growth %', 'heap used MiB at min ' + SETTLED_MINUTE, 'heap used MiB last', 'heap growth %', 'peak RSS MiB'],
-  perMinute.map((p) => {
-    const from = p.minutes.find((m) => m.minute === p.from);
-    const to = p.minutes.find((m) => m.minute === p.to);
-    return [p.service, from.rssMiB, to.rssMiB, p.rssGrowthPercent, from.heapUsedMiB, to.heapUsedMiB, p.heapUsedGrowthPercent, p.peakRssMiB];
-  }),
+  ['service', 'RSS MiB first', 'RSS MiB last', 'RSS growth %', 'heap floor MiB first', 'heap floor MiB last', 'heap growth %', 'peak RSS MiB'],
+  perMinute.map((p) => [p.service, p.from.rssMiB, p.to.rssMiB, p.rssGrowthPercent, p.from.heapUsedMiB, p.to.heapUsedMiB, p.heapUsedGrowthPercent, p.peakRssMiB]),
 );
 console.log('\nOutcomes by client');
 printTable(['client', 'kind', 'outcome', 'count'], tallies.sort((a, b) => a.client.localeCompare(b.client) || b.count - a.count).map((t) => [t.client, t.kind, t.outcome, t.count]));
 for (const example of unexpectedExamples.slice(0, 10)) console.log(`unexpected: ${JSON.stringify(example)}`);
 for (const restart of restartsSeen) console.log(`restart: ${JSON.stringify(restart)}`);
+// Why a restarted service ended: the last lines it wrote on stderr (a V8 fatal error prints its reason and stack there).
+const crashes = [...new Set(restartsSeen.map((r) => r.service))].map((service) => ({ service, stderrTail: stderrFiles.has(service) ? tailOf(stderrFiles.get(service), 40) : [] }));
+for (const { service, stderrTail } of crashes) {
+  console.log(`${service}: the last ${stderrTail.length} lines of its stderr${stderrTail.length ? ':' : ' (it wrote none)'}`);
+  for (const line of stderrTail) console.log(`  | ${line}`);
+}
+console.log(`every service's output: ${outputDir}`);
 console.log(`${serviceLog.length} service log lines at error level or about restarts${serviceLog.length ? ', the first:' : ''}`);
 for (const entry of serviceLog.slice(0, 10)) console.log(`  ${JSON.stringify(entry)}`);
 const grown = perMinute.filter((p) => p.rssGrowthPercent > 10 || p.heapUsedGrowthPercent > 10);
@@ -392,6 +447,7 @@ await writeResults(
     errors,
     unexpectedExamples,
     restarts: restartsSeen,
+    crashes,
     serviceLog: serviceLog.slice(0, 200),
     pageFetches: pageHits,
     spanExports,

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+// First: a V8 flag that keeps calls into Cedar's wasm from crashing the process (see the module).
+import './v8-wasm-calls.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { ACTIONS, ForgeOneError, type Action } from '@forgeone/contracts';
 import { actionUid, contextFor, entitiesFor, principalUid, resourceUid, type AuthzPrincipal, type AuthzResource } from './authz-entities.js';
