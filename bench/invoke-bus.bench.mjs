@@ -27,8 +27,8 @@ import { invokeBusReport } from './report-rows.mjs';
 
 requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js', 'libs/sandbox/dist/index.js']);
 
-const args = numericArgs({ n: 2000, concurrency: 16, warmup: 300, rounds: 10, runners: 1 }, ['cpu-prof']);
-const { n: N, concurrency: CONCURRENCY, warmup: WARMUP, rounds: ROUNDS, runners: RUNNERS } = args;
+const args = numericArgs({ n: 2000, concurrency: 16, 'concurrency-high': 64, warmup: 300, rounds: 10, runners: 1 }, ['cpu-prof']);
+const { n: N, concurrency: CONCURRENCY, 'concurrency-high': CONCURRENCY_HIGH, warmup: WARMUP, rounds: ROUNDS, runners: RUNNERS } = args;
 if (!Number.isInteger(RUNNERS) || RUNNERS < 1 || RUNNERS > 16) throw new Error(`--runners must be a whole number from 1 to 16, got ${RUNNERS}`);
 if (args['cpu-prof'] !== undefined && RUNNERS > 1) throw new Error('--cpu-prof profiles the one-runner run; leave out --runners');
 const PROFILE_DIR = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
@@ -85,7 +85,7 @@ const names = namesFor(namespace);
 const db = await createTestDatabase('bench');
 let platform;
 let runnerPid;
-const pluginMs = { sequential: [], concurrent: [], sequentialPerCall: [], concurrentPerCall: [] };
+const pluginMs = { sequential: [], concurrent: [], concurrentHigh: [], sequentialPerCall: [], concurrentPerCall: [] };
 let invokeReply;
 // Stops the services and removes what they created; also when the run is interrupted (Ctrl-C, or the
 // SIGTERM of a timeout), which would otherwise leave the namespace's streams and the database behind.
@@ -160,6 +160,8 @@ try {
   await run('sequential', 1);
   sink = pluginMs.concurrent;
   await run(`concurrency ${CONCURRENCY}`, CONCURRENCY);
+  sink = pluginMs.concurrentHigh;
+  await run(`concurrency ${CONCURRENCY_HIGH}`, CONCURRENCY_HIGH);
 
   // The same calls with the environment set to record every call as its own event (one more append
   // per call) instead of counting it in the runner's window, through the policy service's command.
@@ -219,6 +221,7 @@ const raw = Object.fromEntries(results.filter((r) => r.scenario.startsWith('raw'
 const plugin = {
   sequential: percentiles(pluginMs.sequential),
   [`concurrency ${CONCURRENCY}`]: percentiles(pluginMs.concurrent),
+  [`concurrency ${CONCURRENCY_HIGH}`]: percentiles(pluginMs.concurrentHigh),
   'sequential, per-call recording': percentiles(pluginMs.sequentialPerCall),
   [`concurrency ${CONCURRENCY}, per-call recording`]: percentiles(pluginMs.concurrentPerCall),
 };
@@ -264,7 +267,7 @@ await writeResults(
     nats: redactNatsUrl(NATS_URL),
     request: { subject: `forgeone.invoke.${ENVIRONMENT}.${PLUGIN}`, body: decoder.decode(body), sampleReply: invokeReply },
     n: N,
-    concurrency: CONCURRENCY,
+    concurrency: [CONCURRENCY, CONCURRENCY_HIGH],
     results: rows,
     target: { invokeP50LimitUs: target, invokeP50Us: seqInvoke.p50Us, met: seqInvoke.p50Us <= target },
     dispatch,

@@ -55,22 +55,21 @@ export function eventAppendReport(results, target) {
 /** invoke-bus: the bus and runner add at most 1.5 raw round trips to a call; the worker hand-off under 30 µs. */
 export function invokeBusReport(rows, dispatch) {
   const sequential = rows.find((r) => r.pluginP50Us !== undefined && r.mode === 'sequential');
-  const concurrent = rows.find((r) => r.pluginP50Us !== undefined && r.mode !== 'sequential' && !r.mode.endsWith('per-call recording'));
+  const concurrents = rows.filter((r) => r.pluginP50Us !== undefined && r.mode !== 'sequential' && !r.mode.endsWith('per-call recording'));
+  const concurrent = concurrents[0];
   // Per-call recording (one more append per call) against window summaries, each as a ratio to its own raw baseline.
   const perCall = rows.find((r) => r.pluginP50Us !== undefined && concurrent && r.mode === `${concurrent.mode}, per-call recording`);
   const raw = (mode) => rows.find((r) => r.scenario.startsWith('raw') && r.mode === mode);
   return [
     {
-      what: 'forgeone.invoke hello greet, sequential, p50 − plugin time',
+      what: 'forgeone.invoke hello greet, sequential, p50 (plugin time included)',
       baseline: `raw NATS request/reply p50 ${us(raw('sequential').p50Us)}`,
-      measured: us(sequential.busOverheadP50Us),
-      ratio: sig3(sequential.overheadVsRaw),
+      measured: `${us(sequential.p50Us)} (plugin ${us(sequential.pluginP50Us)})`,
+      ratio: sig3(sequential.p50Us / raw('sequential').p50Us),
       target: '≤ 1.5× raw',
-      met: sequential.busOverheadP50Us <= 1.5 * raw('sequential').p50Us,
+      met: sequential.p50Us <= 1.5 * raw('sequential').p50Us,
     },
-    ...(concurrent
-      ? [{ what: `forgeone.invoke hello greet, ${concurrent.mode}, calls/s`, baseline: `raw NATS ${raw(concurrent.mode).perSecond}/s`, measured: `${concurrent.perSecond}/s`, ratio: sig3(concurrent.throughputVsRaw), target: null, met: null }]
-      : []),
+    ...concurrents.map((c) => ({ what: `forgeone.invoke hello greet, ${c.mode}, one runner, calls/s`, baseline: `raw NATS ${raw(c.mode).perSecond}/s`, measured: `${c.perSecond}/s`, ratio: sig3(c.throughputVsRaw), target: '≥ 0.5× raw', met: c.throughputVsRaw >= 0.5 })),
     ...(perCall
       ? [{ what: `forgeone.invoke hello greet, ${perCall.mode}, calls/s`, baseline: `the same with window summaries, ${sig3(concurrent.throughputVsRaw)}× raw`, measured: `${perCall.perSecond}/s, ${sig3(perCall.throughputVsRaw)}× raw`, ratio: sig3(perCall.throughputVsRaw / concurrent.throughputVsRaw), target: null, met: null }]
       : []),
