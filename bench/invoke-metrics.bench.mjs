@@ -10,7 +10,7 @@
 // scraped (outside the measured window; the scrape's own CPU is reported apart): its
 // forgeone_plugin_calls_total must have grown by exactly the round's calls when on and not at all when off.
 //
-//   node bench/invoke-metrics.bench.mjs [--n 250] [--rounds 160] [--concurrency 4] [--warmup 2000] [--cpu-prof DIR]
+//   node bench/invoke-metrics.bench.mjs [--n 1000] [--rounds 160] [--concurrency 4] [--warmup 2000] [--cpu-prof DIR]
 //
 // --cpu-prof DIR profiles every service (bench/cpu-profile.preload.mjs) and writes their .cpuprofile files
 // into DIR; the runner's is named at the end.
@@ -27,7 +27,7 @@ import { cleanUpOnInterrupt, measureAsync, printTable, redactNatsUrl, repoRoot a
 requireBuilt(['apps/cli/dist/main.js', 'apps/sandbox-runner/dist/main.js', 'libs/test-harness/dist/index.js']);
 
 const { values: args } = parseArgs({
-  options: { n: { type: 'string', default: '250' }, rounds: { type: 'string', default: '160' }, concurrency: { type: 'string', default: '4' }, warmup: { type: 'string', default: '2000' }, 'cpu-prof': { type: 'string' } },
+  options: { n: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '160' }, concurrency: { type: 'string', default: '4' }, warmup: { type: 'string', default: '2000' }, 'cpu-prof': { type: 'string' } },
 });
 const [N, ROUNDS, CONCURRENCY, WARMUP] = [args.n, args.rounds, args.concurrency, args.warmup].map(Number);
 for (const [name, value] of Object.entries({ n: N, rounds: ROUNDS, concurrency: CONCURRENCY, warmup: WARMUP })) {
