@@ -1,28 +1,6 @@
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InProcessSeries } from './in-process.series.js';
-
-let provider: MeterProvider | undefined;
-
-afterEach(async () => {
-  await provider?.shutdown();
-  provider = undefined;
-});
-
-// The Prometheus text the SDK's exporter makes of the series, as a scrape would see it.
-async function scrape(series: InProcessSeries): Promise<string> {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [series] });
-  provider = new MeterProvider({ readers: [exporter] });
-  const { resourceMetrics, errors } = await exporter.collect();
-  expect(errors).toEqual([]);
-  return new PrometheusSerializer('', false, undefined, true, true).serialize(resourceMetrics);
-}
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1).split(' ')[0]);
-}
+import { sampleValue as sample, scrapeSeries as scrape } from './testing/series.scrape.js';
 
 describe('in-process series', () => {
   it('series - counts per label set, in the declared label order, and skips negative increments', async () => {

@@ -1,29 +1,8 @@
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { createNoopMeter } from '@opentelemetry/api';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InProcessSeries } from './in-process.series.js';
+import { sampleValue as sample, scrapeSeries as scrape } from './testing/series.scrape.js';
 import { PlatformMetrics } from './platform.metrics.js';
-
-let provider: MeterProvider | undefined;
-
-afterEach(async () => {
-  await provider?.shutdown();
-  provider = undefined;
-});
-
-async function scrape(series: InProcessSeries): Promise<string> {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [series] });
-  provider = new MeterProvider({ readers: [exporter] });
-  const { resourceMetrics, errors } = await exporter.collect();
-  expect(errors).toEqual([]);
-  return new PrometheusSerializer('', false, undefined, true, true).serialize(resourceMetrics);
-}
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1).split(' ')[0]);
-}
 
 const HELLO = { tenant: 'default', plugin: 'forgeone/hello', version: '1.0.0', environment: 'staging' };
 const LABELS = 'tenant="default",plugin="forgeone/hello",version="1.0.0",environment="staging"';
@@ -74,7 +53,6 @@ describe('platform metrics', () => {
     const series = new InProcessSeries();
     const metrics = new PlatformMetrics(createNoopMeter(), series);
     expect(await scrape(series)).not.toContain('forgeone_authz_cache_lookups_total');
-    await provider?.shutdown();
     metrics.authzCacheLookup(true);
     metrics.authzCacheLookup(true);
     metrics.authzCacheLookup(false);
